@@ -1,0 +1,95 @@
+/**
+ * npm run bench: every figure is measured in this run against its baseline in this run, and
+ * printed as a markdown table; raw numbers go to bench/results.json. See bench/README.md.
+ */
+import { writeFileSync } from 'node:fs';
+import { benchBytesPerUser, benchRss } from './memory.js';
+import { benchRedisOps } from './redis-ops.js';
+import { benchTokenizers } from './tokenizers.js';
+import { benchWrapperLatency, countWrappedRoundTrips } from './wrapper-latency.js';
+
+const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const quick = process.argv.includes('--quick');
+const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, quick };
+const out: string[] = [];
+const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+const latency = await benchWrapperLatency(url, quick ? 100 : 400);
+results.wrapperLatency = latency;
+out.push(
+  '## Wrapped vs bare SDK call (local emulator, same run, calls alternated)',
+  '',
+  '| provider | call | store | bare p50 ms | bare p99 ms | wrapped p50 ms | wrapped p99 ms | added p50 ms | wrapped/bare p50 |',
+  '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...latency.map(
+    (r) =>
+      `| ${r.provider} | ${r.mode} | ${r.store} | ${f(r.bareP50Ms, 2)} | ${f(r.bareP99Ms, 2)} | ${f(r.wrappedP50Ms, 2)} | ${f(r.wrappedP99Ms, 2)} | ${f(r.addedP50Ms, 2)} | ${f(r.ratioP50, 2)} |`,
+  ),
+  '',
+);
+
+const wrappedTrips = await countWrappedRoundTrips(url);
+results.wrappedRoundTrips = wrappedTrips;
+const redis = await benchRedisOps(url, [1, 100, 1000], quick ? 1000 : 4000);
+results.redisOps = redis;
+out.push(
+  '## Redis operations (RedisStore vs raw EVALSHA, same connection, same run)',
+  '',
+  `Round trips of the engine: reserve **${redis.roundTrips.reserve}** (before the provider call), commit **${redis.roundTrips.commit}** (after it: the user's commit, then the all-users aggregates).`,
+  '',
+  '| wrapped non-stream call | Redis round trips before the provider receives the request | in all |',
+  '| --- | ---: | ---: |',
+  ...wrappedTrips.map((r) => `| ${r.provider} | ${r.beforeProviderCall} | ${r.total} |`),
+  '',
+  '| concurrency | reserve+commit pairs/s | p50 ms | p99 ms | raw EVALSHA/s | our round trips/s ÷ raw EVALSHA/s |',
+  '| ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...redis.results.map(
+    (r) => `| ${r.concurrency} | ${f(r.pairsPerSecond)} | ${f(r.pairP50Ms, 2)} | ${f(r.pairP99Ms, 2)} | ${f(r.rawEvalshaPerSecond)} | ${f(r.roundTripRatio, 2)} |`,
+  ),
+  '',
+);
+
+const tokenizers = await benchTokenizers();
+results.tokenizers = tokenizers;
+out.push(
+  '## Tokenizers',
+  '',
+  '| tokenizer | encoding | cold load ms | RSS added MB | load time vs js-tiktoken | RSS vs js-tiktoken |',
+  '| --- | --- | ---: | ---: | ---: | ---: |',
+  ...tokenizers.coldStart.map((r) => {
+    const base = tokenizers.coldStart.find((b) => b.tokenizer === 'js-tiktoken' && b.encoding === r.encoding);
+    const ratio = (a: number, b: number | undefined) => (b ? `${f(a / b, 2)}x` : '');
+    return `| ${r.tokenizer} | ${r.encoding} | ${f(r.loadMs)} | ${f(r.rssAddedMb)} | ${ratio(r.loadMs, base?.loadMs)} | ${ratio(r.rssAddedMb, base?.rssAddedMb)} |`;
+  }),
+  '',
+  '| tokenizer | encoding | input | MB/s | tokens/s | vs js-tiktoken |',
+  '| --- | --- | --- | ---: | ---: | ---: |',
+  ...tokenizers.throughput.map((r) => {
+    const base = tokenizers.throughput.find((b) => b.tokenizer === 'js-tiktoken' && b.encoding === r.encoding && b.input === r.input);
+    return `| ${r.tokenizer} | ${r.encoding} | ${r.input} | ${f(r.mbPerSecond, 2)} | ${f(r.tokensPerSecond)} | ${base ? f(r.mbPerSecond / base.mbPerSecond, 1) + 'x' : ''} |`;
+  }),
+  '',
+  '| prompt | worst event-loop block ms (estimation) | estimate ms | JSON.stringify of the request ms | estimate ÷ stringify | exact |',
+  '| --- | ---: | ---: | ---: | ---: | --- |',
+  ...tokenizers.eventLoop.map(
+    (r) => `| ${r.input} | ${f(r.maxBlockMs, 1)} | ${f(r.estimateMs, 2)} | ${f(r.serializeMs, 2)} | ${f(r.estimateMs / Math.max(r.serializeMs, 0.001), 1)} | ${r.exact} |`,
+  ),
+  '',
+);
+
+const rss = benchRss(quick ? 1 : 3);
+const perUser = benchBytesPerUser(quick ? 20_000 : 100_000);
+results.memory = { rss, perUser };
+out.push(
+  '## Memory (fresh processes, same run)',
+  '',
+  '| figure | library | baseline | baseline is | ratio |',
+  '| --- | ---: | ---: | --- | ---: |',
+  `| RSS of a process, library loaded (MB) | ${f(rss.loadedMb, 1)} | ${f(rss.bareMb, 1)} | the same node + tsx process without the library | ${f(rss.loadedMb / rss.bareMb, 2)} |`,
+  `| RSS, library warmed: both encoders, 1,000 calls (MB) | ${f(rss.warmedMb, 1)} | ${f(rss.bareMb, 1)} | same | ${f(rss.ratio, 2)} (+${f(rss.addedMb, 1)} MB) |`,
+  `| MemoryStore bytes per user (${f(perUser.users)} users, 1 rule, 1 call each) | ${f(perUser.bytesPerUser)} | ${f(perUser.baselineBytesPerUser)} | a Map entry from the user id to one counter | ${f(perUser.ratio, 1)} |`,
+  '',
+);
+
+console.log(out.join('\n'));
+writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2));

@@ -1,0 +1,42 @@
+// Checks the packed tarball as users get it: publint, "are the types wrong", and an install into a
+// fresh project that imports every subpath from both CommonJS and ESM.
+// Run after `npm run build`: node scripts/check-package.mjs
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const run = (cmd, args, cwd = root) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+
+console.log(run('npx', ['--no-install', 'publint', '--strict']));
+// Stylesheets (token-limits/react/styles.css) are for bundlers: no types to check.
+const cssEntrypoints = Object.keys(pkg.exports).filter((k) => k.endsWith('.css'));
+const exclude = cssEntrypoints.length > 0 ? ['--exclude-entrypoints', ...cssEntrypoints] : [];
+console.log(run('npx', ['--no-install', 'attw', '--pack', '.', '--profile', 'node16', '--format', 'table-flipped', ...exclude]));
+
+const work = mkdtempSync(join(tmpdir(), 'tl-pack-'));
+try {
+  const tarball = run('npm', ['pack', '--silent', '--pack-destination', work]).trim().split('\n').pop();
+  writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'pack-check', private: true, type: 'commonjs' }));
+  // The peer dependencies a subpath needs at run time (react for token-limits/react).
+  const peers = Object.keys(pkg.peerDependencies ?? {}).filter((p) => ['react', 'react-dom'].includes(p));
+  run('npm', ['install', '--no-audit', '--no-fund', '--silent', join(work, tarball), ...peers.map((p) => `${p}@${pkg.devDependencies[p]}`)], work);
+  const subpaths = Object.keys(pkg.exports).filter((k) => k !== './package.json' && !k.endsWith('.css'));
+  for (const sub of subpaths) {
+    const name = sub === '.' ? 'token-limits' : `token-limits/${sub.slice(2)}`;
+    const cjs = run('node', ['-e', `const m = require(${JSON.stringify(name)}); console.log(Object.keys(m).length)`], work).trim();
+    const esm = run('node', ['--input-type=module', '-e', `const m = await import(${JSON.stringify(name)}); console.log(Object.keys(m).length)`], work).trim();
+    if (!(Number(cjs) > 0 && Number(esm) > 0)) throw new Error(`${name}: no exports (cjs ${cjs}, esm ${esm})`);
+    console.log(`${name}: ${cjs} exports from require(), ${esm} from import()`);
+  }
+  for (const sub of cssEntrypoints) {
+    const name = `token-limits/${sub.slice(2)}`;
+    const file = run('node', ['-p', `require.resolve(${JSON.stringify(name)})`], work).trim();
+    if (!readFileSync(file, 'utf8').includes('.tl-')) throw new Error(`${name}: not the stylesheet (${file})`);
+    console.log(`${name}: resolves to ${file.slice(work.length + 1)}`);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import { DateTime } from 'luxon';
+import { InvalidArgumentError } from './errors.js';
+import { CALENDAR_PERIODS, isValidTimeZone, type NormalizedPeriod } from './periods.js';
+import type { CalendarPeriod, LimitRule, Metric } from './types.js';
+import { isPlainObject, parseCount, parseUsd, rejectUnknownKeys, toMicroUsd } from './validate.js';
+
+/** Unit counted by the stores: tokens, requests, or integer micro-dollars for cost. */
+export type StoreMetric = 'tokens' | 'requests' | 'cost';
+
+/** A validated rule with its limit in store units and a fingerprint of its period definition. */
+export interface NormalizedRule {
+  readonly rule: LimitRule;
+  readonly id: string;
+  readonly metric: Metric;
+  readonly storeMetric: StoreMetric;
+  /** Limit in store units (micro-dollars for cost). */
+  readonly limit: number;
+  readonly period: NormalizedPeriod;
+  readonly zone: string;
+  /** Changes whenever the window definition changes; a new fingerprint starts a fresh window. */
+  readonly fingerprint: string;
+}
+
+export const MAX_RULES = 16;
+const RULE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const RULE_KEYS = ['id', 'period', 'timeZone', 'tokens', 'requests', 'costUsd'] as const;
+const MAX_PERIOD_DAYS = 3660;
+const MAX_PERIOD_MONTHS = 1200;
+
+/** Validates a list of rules, naming the failing field; returns them normalized. */
+export function normalizeRules(value: unknown, parameter = 'rules'): NormalizedRule[] {
+  if (!Array.isArray(value)) throw new InvalidArgumentError(parameter, value, 'expected an array of limit rules');
+  if (value.length === 0) throw new InvalidArgumentError(parameter, value, 'expected at least one rule');
+  if (value.length > MAX_RULES) throw new InvalidArgumentError(parameter, value, `expected at most ${MAX_RULES} rules`);
+  const seen = new Set<string>();
+  return value.map((rule, index) => {
+    const normalized = normalizeRule(rule, `${parameter}[${index}]`);
+    if (seen.has(normalized.id)) throw new InvalidArgumentError(`${parameter}[${index}].id`, normalized.id, 'duplicate rule id');
+    seen.add(normalized.id);
+    return normalized;
+  });
+}
+
+export function normalizeRule(value: unknown, parameter: string): NormalizedRule {
+  if (!isPlainObject(value)) throw new InvalidArgumentError(parameter, value, 'expected a limit rule object');
+  rejectUnknownKeys(value, RULE_KEYS, parameter);
+  const { id, timeZone } = value;
+  if (typeof id !== 'string' || !RULE_ID.test(id)) {
+    throw new InvalidArgumentError(`${parameter}.id`, id, 'expected 1-64 characters of A-Z a-z 0-9 _ . -');
+  }
+  let zone = 'UTC';
+  if (timeZone !== undefined) {
+    if (typeof timeZone !== 'string' || !isValidTimeZone(timeZone)) {
+      throw new InvalidArgumentError(`${parameter}.timeZone`, timeZone, 'expected an IANA time zone such as "America/Sao_Paulo"');
+    }
+    zone = timeZone;
+  }
+  const metrics = (['tokens', 'requests', 'costUsd'] as const).filter((m) => value[m] !== undefined);
+  if (metrics.length !== 1) {
+    throw new InvalidArgumentError(parameter, value, 'a rule limits exactly one of tokens, requests or costUsd');
+  }
+  const metric = metrics[0]!;
+  let limit: number;
+  let storeMetric: StoreMetric;
+  if (metric === 'costUsd') {
+    limit = toMicroUsd(parseUsd(value.costUsd, `${parameter}.costUsd`), 'down');
+    storeMetric = 'cost';
+  } else {
+    limit = parseCount(value[metric], `${parameter}.${metric}`);
+    storeMetric = metric;
+  }
+  const period = normalizePeriod(value.period, zone, `${parameter}.period`);
+  const rule = canonicalRule(id, value.period, timeZone as string | undefined, metric, value[metric] as number, period);
+  const fingerprint = fingerprintOf(period, zone);
+  return { rule, id, metric, storeMetric, limit, period, zone, fingerprint };
+}
+
+function normalizePeriod(value: unknown, zone: string, parameter: string): NormalizedPeriod {
+  if (typeof value === 'string') {
+    if ((CALENDAR_PERIODS as readonly string[]).includes(value)) {
+      return { kind: 'calendar', unit: value as CalendarPeriod };
+    }
+    throw new InvalidArgumentError(parameter, value, `expected one of ${CALENDAR_PERIODS.join(', ')}, { days: N } or { months: N }`);
+  }
+  if (!isPlainObject(value)) {
+    throw new InvalidArgumentError(parameter, value, `expected one of ${CALENDAR_PERIODS.join(', ')}, { days: N } or { months: N }`);
+  }
+  const kind = value.days !== undefined ? 'days' : value.months !== undefined ? 'months' : undefined;
+  if (kind === undefined || (value.days !== undefined && value.months !== undefined)) {
+    throw new InvalidArgumentError(parameter, value, 'expected exactly one of { days: N } or { months: N }');
+  }
+  rejectUnknownKeys(value, [kind, 'anchor'], parameter);
+  const max = kind === 'days' ? MAX_PERIOD_DAYS : MAX_PERIOD_MONTHS;
+  const count = value[kind];
+  if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1 || count > max) {
+    throw new InvalidArgumentError(`${parameter}.${kind}`, count, `expected an integer from 1 to ${max}`);
+  }
+  const anchor = value.anchor === undefined ? null : parseAnchor(value.anchor, zone, `${parameter}.anchor`);
+  return { kind, count, anchor };
+}
+
+/**
+ * An anchor is a Date, or an ISO 8601 string; a date-only string ("2026-01-15") means local
+ * midnight of that date in the rule's zone.
+ */
+export function parseAnchor(value: unknown, zone: string, parameter: string): number {
+  let ms: number | undefined;
+  if (value instanceof Date) ms = value.getTime();
+  else if (typeof value === 'string') {
+    const parsed = DateTime.fromISO(value, { zone, setZone: false });
+    ms = parsed.isValid ? parsed.toMillis() : undefined;
+  }
+  if (ms === undefined || !Number.isSafeInteger(ms) || ms < 0) {
+    throw new InvalidArgumentError(parameter, value, 'expected a valid Date or ISO 8601 date string after 1970');
+  }
+  return ms;
+}
+
+function canonicalRule(
+  id: string,
+  period: unknown,
+  timeZone: string | undefined,
+  metric: Metric,
+  amount: number,
+  normalized: NormalizedPeriod,
+): LimitRule {
+  const outPeriod =
+    normalized.kind === 'calendar'
+      ? normalized.unit
+      : normalized.anchor === null
+        ? ({ [normalized.kind]: normalized.count } as { days: number } | { months: number })
+        : ({ [normalized.kind]: normalized.count, anchor: anchorString(period) } as { days: number; anchor: string });
+  const rule: Record<string, unknown> = { id, period: outPeriod };
+  if (timeZone !== undefined) rule.timeZone = timeZone;
+  rule[metric] = amount;
+  return rule as unknown as LimitRule;
+}
+
+function anchorString(period: unknown): string {
+  const anchor = (period as { anchor: Date | string }).anchor;
+  return anchor instanceof Date ? anchor.toISOString() : anchor;
+}
+
+function fingerprintOf(period: NormalizedPeriod, zone: string): string {
+  const text = JSON.stringify([period.kind, period.kind === 'calendar' ? period.unit : period.count, period.kind === 'calendar' ? null : period.anchor, zone]);
+  return createHash('sha256').update(text).digest('base64url').slice(0, 12);
+}
+
+/** Serialises rules for the store (anchors as ISO strings). */
+export function serializeRules(rules: readonly NormalizedRule[]): string {
+  return JSON.stringify(rules.map((r) => r.rule));
+}
+
+/** Parses rules read back from a store; a corrupt value is a store error, not user input. */
+export function deserializeRules(json: string): NormalizedRule[] {
+  return normalizeRules(JSON.parse(json) as unknown, 'storedRules');
+}

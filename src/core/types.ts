@@ -1,0 +1,241 @@
+/** Public types shared by the engine, the stores and the integrations. */
+
+/** A calendar period (UTC unless the rule names a `timeZone`); weeks start on Monday (ISO 8601). */
+export type CalendarPeriod = 'minute' | 'hour' | 'day' | 'week' | 'month' | 'year';
+
+/**
+ * How long a rule's window lasts before it starts again.
+ * - a calendar period: boundaries at the start of each minute, hour, day, ISO week, month or year;
+ * - `{ days: N }`: rolling N-day periods counted from the anchor (the user's period start date when
+ *   the rule gives none);
+ * - `{ months: N }`: N-month periods from the anchor, on its day of the month (clamped to shorter
+ *   months' ends: an anchor on the 31st renews on Feb 28/29, Mar 31, Apr 30, ...).
+ */
+export type Period = CalendarPeriod | { days: number; anchor?: Date | string } | { months: number; anchor?: Date | string };
+
+interface LimitRuleBase {
+  /** Unique among the user's rules; names the rule in errors, events and usage. */
+  id: string;
+  period: Period;
+  /** IANA time zone for period boundaries (e.g. `America/Sao_Paulo`). Default: UTC. */
+  timeZone?: string;
+}
+
+/** One limit over one period. A rule limits exactly one of `tokens`, `requests` or `costUsd`. */
+export type LimitRule =
+  | (LimitRuleBase & { tokens: number; requests?: never; costUsd?: never })
+  | (LimitRuleBase & { requests: number; tokens?: never; costUsd?: never })
+  | (LimitRuleBase & { costUsd: number; tokens?: never; requests?: never });
+
+/** What a rule counts. */
+export type Metric = 'tokens' | 'requests' | 'costUsd';
+
+/** A user as given to the library: an id, or an object carrying one. */
+export type UserContext = { id: string };
+export type UserRef = string | UserContext;
+
+/** What a call may use, decided before it is made. One request is implied by each reservation. */
+export interface Estimate {
+  /** Tokens to hold (input estimate + output reservation). */
+  tokens: number;
+  /** Cost to hold in US dollars; required when one of the user's rules limits `costUsd`. */
+  costUsd?: number;
+}
+
+/** Provider names used in usage records. */
+export type ProviderName = 'openai' | 'anthropic' | 'google' | 'unknown';
+
+/** What a call really used, as reported by the provider (or estimated, if it was not). */
+export interface Usage {
+  /** All input tokens, cached ones included. */
+  inputTokens: number;
+  /** All output tokens, reasoning ones included. */
+  outputTokens: number;
+  /** Input tokens served from a cache (a part of `inputTokens`). */
+  cachedInputTokens?: number;
+  /** Reasoning or thinking tokens (a part of `outputTokens`). */
+  reasoningTokens?: number;
+  /** Input tokens written to a prompt cache (a part of `inputTokens`; Anthropic prices them apart). */
+  cacheWriteTokens?: number;
+  /** Exact cost in US dollars; computed from the price table when not given. */
+  costUsd?: number;
+  provider?: ProviderName;
+  model?: string;
+  endpoint?: string;
+  requestId?: string;
+  /** True when the figures are an estimate (e.g. an aborted stream). */
+  estimated?: boolean;
+  /** Call latency; default: the time since the reservation. */
+  latencyMs?: number;
+  /** How the call ended. Default `ok`. */
+  status?: 'ok' | 'aborted' | 'error';
+}
+
+/** One rule's hold inside a reservation. */
+export interface ReservationWindow {
+  ruleId: string;
+  metric: Metric;
+  /** The amount held, in the rule's units (tokens, requests, or US dollars for cost). */
+  amount: number;
+  periodStart: Date;
+  resetAt: Date;
+  /** Opaque: names the window to the store, so that a serialised reservation still commits. */
+  windowKey: string;
+}
+
+/** A hold on a user's quota, returned by `reserve` and given back to `commit` or `release`. */
+export interface Reservation {
+  /** Client-generated id; commit and release are idempotent by it. */
+  readonly id: string;
+  readonly userId: string;
+  readonly estimate: Readonly<Estimate>;
+  readonly createdAt: Date;
+  /** When the hold stops counting if neither committed nor released. */
+  readonly expiresAt: Date;
+  readonly windows: readonly ReservationWindow[];
+  /**
+   * True when the store failed and `onStoreError: 'allow'` let the call go on without a hold;
+   * its commit is queued until the store is back.
+   */
+  readonly unmetered: boolean;
+}
+
+/** The usage of one rule in its current period. */
+export interface WindowUsage {
+  rule: LimitRule;
+  limit: number;
+  used: number;
+  reserved: number;
+  remaining: number;
+  periodStart: Date;
+  resetAt: Date;
+}
+
+/** A user's usage: the first rule's figures at top level, every rule under `windows`. */
+export interface UserUsage {
+  userId: string;
+  isActive: boolean;
+  limit: number;
+  used: number;
+  reserved: number;
+  remaining: number;
+  periodStart: Date;
+  resetAt: Date;
+  windows: WindowUsage[];
+}
+
+/** The non-throwing answer of `check`. */
+export interface QuotaDecision {
+  allowed: boolean;
+  /** Why it is not allowed. */
+  reason?: 'limit_exceeded' | 'user_disabled' | 'store_unavailable';
+  /** The rule that refused, when `reason` is `limit_exceeded`. */
+  ruleId?: string;
+  windows: WindowUsage[];
+}
+
+/** One committed call, as stored in the usage log. */
+export interface UsageRecord {
+  id: string;
+  userId: string;
+  provider: ProviderName;
+  model: string;
+  endpoint: string;
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  totalTokens: number;
+  /** US dollars, or null when no price was known. */
+  costUsd: number | null;
+  estimated: boolean;
+  requestId: string | null;
+  timestamp: Date;
+  latencyMs: number;
+  status: 'ok' | 'aborted' | 'error';
+}
+
+/** One bucket of usage history. */
+export interface HistoryPoint {
+  /** Start of the hour or day (UTC). */
+  time: Date;
+  model: string;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+  costUsd: number;
+}
+
+/** Aggregates over every user. */
+export interface UsageStats {
+  /** Tokens committed since the store was created. */
+  totalTokens: number;
+  /** US dollars committed since the store was created. */
+  totalCostUsd: number;
+  /** Distinct users with at least one committed call in the current UTC calendar month. */
+  activeUsers: number;
+  /** Users known to the store. */
+  users: number;
+}
+
+/** Emitted when a user's committed usage crosses a threshold of a rule (once per rule and period). */
+export interface AlertEvent {
+  userId: string;
+  ruleId: string;
+  metric: Metric;
+  /** The threshold crossed, as a fraction of the limit (e.g. 0.8). */
+  threshold: number;
+  limit: number;
+  used: number;
+  periodStart: Date;
+  resetAt: Date;
+}
+
+/** Emitted on each refusal. */
+export interface RejectedEvent {
+  userId: string;
+  error: import('./errors.js').TokenLimitExceededError | import('./errors.js').UserDisabledError;
+}
+
+/** Emitted when the store fails; `policy` says what the library did about it. */
+export interface StoreErrorEvent {
+  operation: string;
+  error: import('./errors.js').QuotaStoreError;
+  /** `deny`: the call failed; `allow`: the call went on unmetered; `queued`: a commit waits for the store. */
+  policy: 'deny' | 'allow' | 'queued' | 'dropped';
+  userId?: string;
+}
+
+/**
+ * Emitted (once per process and loss) when the store's data turned out to be lost: its epoch marker
+ * changed since this process last saw it (RedisStore: Redis restarted without persistence, a
+ * flushed database). Counters, holds, rules set with `admin.setLimits` and logs of the lost epoch are
+ * gone; `policy` says what the limiter does now (option `onStoreReset`).
+ */
+export interface StoreResetEvent {
+  /** Id of the store's new epoch. */
+  epoch: string;
+  /** Id of the epoch whose data was lost (the one this process had seen). */
+  previousEpoch: string | null;
+  /** When this process noticed. */
+  detectedAt: Date;
+  /** `continue`: calls go on from zero; `deny`: reserves fail until `admin.acknowledgeStoreReset()`. */
+  policy: 'continue' | 'deny';
+}
+
+export interface LimiterEvents {
+  usage: UsageRecord;
+  alert: AlertEvent;
+  rejected: RejectedEvent;
+  'store-error': StoreErrorEvent;
+  'store-reset': StoreResetEvent;
+}
+
+/** Optional logger; the library never writes to the console. */
+export interface Logger {
+  debug?(message: string, meta?: Record<string, unknown>): void;
+  info?(message: string, meta?: Record<string, unknown>): void;
+  warn?(message: string, meta?: Record<string, unknown>): void;
+  error?(message: string, meta?: Record<string, unknown>): void;
+}

@@ -1,0 +1,34 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { readNodeBody, type BodySource } from '../http/admin/body.js';
+import { createAdminCore, type AdminHandlerOptions } from '../http/admin/core.js';
+import { writeReply } from '../shared/reply.js';
+
+/**
+ * The admin HTTP API (the same implementation as `createAdminHandler` of `token-limits/http`) as
+ * Express middleware: `app.use('/admin/api', createAdminRouter({ limiter, authorize }))`.
+ * `authorize` receives the Express request, so it can read `req.user` or the session. Works whether
+ * or not the app parses JSON bodies itself (`express.json()`); otherwise it reads them, bounded by
+ * `maxBodyBytes`. Throws `InvalidArgumentError` at once when `authorize` is missing.
+ */
+export function createAdminRouter<Req extends Request = Request>(options: AdminHandlerOptions<Req>): RequestHandler {
+  const handle = createAdminCore<Req>(options);
+  return function tokenLimitsAdminRouter(req: Request, res: Response, next: NextFunction): void {
+    // `req.url` is relative to the mount point and still percent-encoded.
+    const url = new URL(req.url, 'http://localhost');
+    handle({
+      method: req.method,
+      path: url.pathname,
+      query: url.searchParams,
+      contentType: req.headers['content-type'] ?? null,
+      body: (maxBytes) => bodyOf(req, maxBytes),
+      request: req as Req,
+    }).then((reply) => writeReply(res, reply), next);
+  };
+}
+
+async function bodyOf(req: Request, maxBytes: number): Promise<BodySource> {
+  // A body parser that ran before us consumed the stream and left its result in `req.body`.
+  const parsedByApp = (req as { _body?: unknown })._body === true || req.readableEnded;
+  if (parsedByApp) return req.body === undefined ? { kind: 'none' } : { kind: 'parsed', value: req.body };
+  return { kind: 'text', text: await readNodeBody(req, maxBytes) };
+}

@@ -1,0 +1,104 @@
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import { runInScope } from '../../core/context.js';
+import type { TokenLimiter } from '../../core/limiter.js';
+import { formatMessage, parseLocale } from '../../i18n/format.js';
+import type { Locale } from '../../i18n/messages.js';
+import { errorReply } from '../shared/errors.js';
+import { jsonReply, writeReply } from '../shared/reply.js';
+import { bindEmitterToScope, parseScopeOptions, resolveUserId, scopeOf, type UserIdResult } from '../shared/scope.js';
+import { isPlainObject, rejectUnknownKeys } from '../../core/validate.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+
+/** Options of `tokenLimits`. */
+export interface TokenLimitsOptions<Req = Request> {
+  /**
+   * The limiter that clients wrapped without a limiter of their own charge during the request.
+   * @default the wrapper's own `limiter` option, else the default limiter (`configureTokenLimits`)
+   */
+  limiter?: TokenLimiter;
+  /**
+   * The user of a request, from the app's own authentication: `(req) => req.user?.id`.
+   * Never take a user id from the body, query or headers the client sends. `undefined` (or `null`)
+   * means an anonymous request: wrapped calls in it throw `MissingUserError`. May be async.
+   */
+  getUserId: (req: Req) => UserIdResult | Promise<UserIdResult>;
+  /**
+   * Language of the error bodies written by `tokenLimitsErrorHandler` for requests that went
+   * through this middleware (`en`, `pt-BR`). An unknown locale throws here, at start-up.
+   * @default 'en'
+   */
+  locale?: string;
+  /**
+   * Answer 401 `{ error, code: 'unauthenticated' }` when `getUserId` finds no user, instead of
+   * running the route without one. Mount the middleware on the LLM routes only if you set it.
+   * @default false
+   */
+  requireUser?: boolean;
+}
+
+/** The locale the middleware chose for a request, read by the error handler. */
+const requestLocales = new WeakMap<object, Locale>();
+
+/**
+ * Express middleware: runs the rest of the request (routes, later middleware, async work they
+ * start) with the user `getUserId(req)` names, so that a client wrapped once at start-up
+ * (`withTokenLimits(new OpenAI())`) charges the user of the current request. Mount it before the
+ * routes, after the app's authentication. Works with Express 4 and 5.
+ */
+export function tokenLimits<Req extends Request = Request>(options: TokenLimitsOptions<Req>): RequestHandler {
+  const config = parseScopeOptions<Req>(options);
+  return function tokenLimitsMiddleware(req: Request, res: Response, next: NextFunction): void {
+    requestLocales.set(req, config.locale);
+    const run = (userId: string | undefined): void => {
+      if (userId === undefined && config.requireUser) {
+        writeReply(res, jsonReply(401, { error: formatMessage(config.locale, 'unauthenticated'), code: 'unauthenticated' }));
+        return;
+      }
+      const scope = scopeOf(userId, config.limiter);
+      bindEmitterToScope(req, scope);
+      runInScope(scope, () => next());
+    };
+    let userId;
+    try {
+      userId = resolveUserId(config.getUserId, req as Req);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    if (userId instanceof Promise) userId.then(run, next);
+    else run(userId);
+  };
+}
+
+/** Options of `tokenLimitsErrorHandler`. */
+export interface TokenLimitsErrorHandlerOptions {
+  /**
+   * Language of the error bodies (`en`, `pt-BR`).
+   * @default the `locale` of `tokenLimits` for requests that went through it, else 'en'
+   */
+  locale?: string;
+}
+
+/**
+ * Express error handler: answers the library's client-facing errors and passes every other error,
+ * untouched, to the app's next error handler (`next(err)`):
+ * - `TokenLimitExceededError` -> 429 `{ error, code, limit, used, remaining, resetDate }` with
+ *   `Retry-After`, `RateLimit-Policy` and `RateLimit` headers;
+ * - `UserDisabledError` -> 403 `{ error, code }`;
+ * - `QuotaStoreError` -> 503 `{ error, code }`.
+ * `MissingUserError` (a wrapped call with no user) is passed on: it is a server-side mistake (500),
+ * unless `tokenLimits({ requireUser: true })` answered 401 first. Mount it after the routes.
+ */
+export function tokenLimitsErrorHandler(options: TokenLimitsErrorHandlerOptions = {}): ErrorRequestHandler {
+  if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { locale? }');
+  rejectUnknownKeys(options, ['locale'], 'options');
+  const locale = options.locale === undefined ? undefined : parseLocale(options.locale, 'options.locale');
+  return function tokenLimitsErrorHandler(err: unknown, req: Request, res: Response, next: NextFunction): void {
+    const reply = errorReply(err, { locale: locale ?? requestLocales.get(req) ?? 'en' });
+    if (reply === undefined || res.headersSent) {
+      next(err);
+      return;
+    }
+    writeReply(res, reply);
+  };
+}

@@ -1,0 +1,109 @@
+import type { IncomingMessage } from 'node:http';
+import { InvalidArgumentError } from '../../../core/errors.js';
+
+/** A request body as an adapter found it: not read yet, raw text, or parsed by the app already. */
+export type BodySource = { kind: 'none' } | { kind: 'text'; text: string } | { kind: 'parsed'; value: unknown };
+
+/** A body the API refuses before validating it. */
+export class BodyRejectedError extends Error {
+  override readonly name = 'BodyRejectedError';
+  constructor(readonly reason: 'too_large' | 'not_json' | 'bad_json') {
+    super(reason);
+  }
+}
+
+export function isJsonContentType(value: string | null | undefined): boolean {
+  if (!value) return false;
+  const type = value.split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
+/** Reads a Fetch API body, stopping (and refusing) as soon as it passes `maxBytes`. */
+export async function readWebBody(request: Request, maxBytes: number): Promise<string> {
+  checkDeclaredLength(request.headers.get('content-length'), maxBytes);
+  if (request.body === null) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new BodyRejectedError('too_large');
+    }
+    chunks.push(value);
+  }
+  return decodeUtf8(chunks, size);
+}
+
+/** Reads a `node:http` request body, stopping (and refusing) as soon as it passes `maxBytes`. */
+export async function readNodeBody(req: IncomingMessage, maxBytes: number): Promise<string> {
+  const declared = req.headers['content-length'];
+  checkDeclaredLength(typeof declared === 'string' ? declared : null, maxBytes);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer | string>) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += bytes.byteLength;
+    if (size > maxBytes) throw new BodyRejectedError('too_large');
+    chunks.push(bytes);
+  }
+  return decodeUtf8(chunks, size);
+}
+
+function checkDeclaredLength(header: string | null, maxBytes: number): void {
+  if (header !== null && /^\d+$/.test(header) && Number(header) > maxBytes) throw new BodyRejectedError('too_large');
+}
+
+function decodeUtf8(chunks: Uint8Array[], size: number): string {
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    all.set(c, offset);
+    offset += c.byteLength;
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(all);
+  } catch {
+    throw new BodyRejectedError('bad_json');
+  }
+}
+
+/** Parses JSON text; refuses prototype-polluting keys (see `assertNoPrototypeKeys`). */
+export function parseJsonBody(text: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new BodyRejectedError('bad_json');
+  }
+  assertNoPrototypeKeys(value, '');
+  return value;
+}
+
+/**
+ * Refuses `__proto__` keys, and `constructor` keys holding a `prototype`, at any depth: `JSON.parse`
+ * makes them harmless own properties, but code that later merges the value (`Object.assign`,
+ * deep merges) would set a prototype with them. The failing key's path is named (400).
+ */
+export function assertNoPrototypeKeys(value: unknown, path: string, depth = 0): void {
+  if (depth > 64) throw new InvalidArgumentError(path || 'body', undefined, 'nested too deeply');
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => assertNoPrototypeKeys(item, `${path}[${i}]`, depth + 1));
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  for (const key of Object.keys(value)) {
+    const child = (value as Record<string, unknown>)[key];
+    if (key === '__proto__' || (key === 'constructor' && typeof child === 'object' && child !== null && 'prototype' in child)) {
+      throw new InvalidArgumentError(join(path, key), undefined, 'this key is not allowed');
+    }
+    assertNoPrototypeKeys(child, join(path, key), depth + 1);
+  }
+}
+
+function join(path: string, key: string): string {
+  return path === '' ? key : `${path}.${key}`;
+}

@@ -1,0 +1,90 @@
+import type { HistoryPoint, LimitRule, Metric, UsageRecord, UsageStats, UserUsage, WindowUsage } from '../../../core/types.js';
+
+/** JSON shapes of the admin HTTP API (dates as ISO 8601 strings). */
+export interface LimitRuleJson {
+  id: string;
+  period: LimitRule['period'];
+  timeZone?: string;
+  tokens?: number;
+  requests?: number;
+  costUsd?: number;
+}
+
+export interface WindowUsageJson {
+  ruleId: string;
+  metric: Metric;
+  rule: LimitRuleJson;
+  limit: number;
+  used: number;
+  reserved: number;
+  remaining: number;
+  periodStart: string;
+  resetAt: string;
+}
+
+export interface UserUsageJson {
+  userId: string;
+  isActive: boolean;
+  /** The first rule's figures (see `windows` for every rule). */
+  metric: Metric;
+  limit: number;
+  used: number;
+  reserved: number;
+  remaining: number;
+  periodStart: string;
+  resetAt: string;
+  windows: WindowUsageJson[];
+}
+
+export type UsageRecordJson = Omit<UsageRecord, 'timestamp'> & { timestamp: string };
+export type HistoryPointJson = Omit<HistoryPoint, 'time'> & { time: string };
+export type UsageStatsJson = UsageStats;
+
+export function metricOf(rule: LimitRule): Metric {
+  if (rule.tokens !== undefined) return 'tokens';
+  if (rule.requests !== undefined) return 'requests';
+  return 'costUsd';
+}
+
+export function ruleJson(rule: LimitRule): LimitRuleJson {
+  // Rules are plain JSON already (anchors are ISO strings); copy so callers cannot mutate them.
+  return JSON.parse(JSON.stringify(rule)) as LimitRuleJson;
+}
+
+function windowJson(w: WindowUsage): WindowUsageJson {
+  return {
+    ruleId: w.rule.id,
+    metric: metricOf(w.rule),
+    rule: ruleJson(w.rule),
+    limit: w.limit,
+    used: w.used,
+    reserved: w.reserved,
+    remaining: w.remaining,
+    periodStart: w.periodStart.toISOString(),
+    resetAt: w.resetAt.toISOString(),
+  };
+}
+
+export function usageJson(u: UserUsage): UserUsageJson {
+  const windows = u.windows.map(windowJson);
+  return {
+    userId: u.userId,
+    isActive: u.isActive,
+    metric: windows[0]?.metric ?? 'tokens',
+    limit: u.limit,
+    used: u.used,
+    reserved: u.reserved,
+    remaining: u.remaining,
+    periodStart: u.periodStart.toISOString(),
+    resetAt: u.resetAt.toISOString(),
+    windows,
+  };
+}
+
+export function recordJson(r: UsageRecord): UsageRecordJson {
+  return { ...r, timestamp: r.timestamp.toISOString() };
+}
+
+export function pointJson(p: HistoryPoint): HistoryPointJson {
+  return { ...p, time: p.time.toISOString() };
+}

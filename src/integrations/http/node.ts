@@ -1,0 +1,161 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { runInScope } from '../../core/context.js';
+import type { Logger } from '../../core/types.js';
+import { formatMessage } from '../../i18n/format.js';
+import { errorReply } from '../shared/errors.js';
+import { jsonReply, writeReply } from '../shared/reply.js';
+import { bindEmitterToScope, parseScopeOptions, resolveUserId, scopeOf, type UserScopeOptions } from '../shared/scope.js';
+
+type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Serves a Fetch API handler (`createAdminHandler`, a `tokenLimitsHandler`) from a plain
+ * `node:http` (or `https`, `http2` compat) server: `http.createServer(toNodeListener(handler))`.
+ * The request body is streamed to the handler; the response body is streamed back with
+ * back-pressure. A handler that throws answers 500 with no details (the error goes to `logger`).
+ */
+export function toNodeListener(
+  handler: (request: Request) => Response | Promise<Response>,
+  options: {
+    /** Receives handler errors (answered 500). @default none */
+    logger?: Logger;
+  } = {},
+): NodeListener {
+  if (typeof handler !== 'function') throw new TypeError('toNodeListener(handler): handler must be a function');
+  return (req, res) => {
+    const abort = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    Promise.resolve()
+      .then(() => handler(toRequest(req, abort.signal)))
+      .then((response) => sendResponse(res, response, abort.signal))
+      .catch((error: unknown) => {
+        options.logger?.error?.('token-limits: a handler served by toNodeListener threw', { error: messageOf(error) });
+        if (!res.headersSent) writeReply(res, jsonReply(500, { error: formatMessage('en', 'internalError'), code: 'internal_error' }));
+        else res.destroy();
+      });
+  };
+}
+
+/** A Fetch API `Request` for a `node:http` request; the body is streamed, not buffered. */
+export function toRequest(req: IncomingMessage, signal?: AbortSignal): Request {
+  const host = typeof req.headers.host === 'string' && /^[\w.:[\]-]+$/.test(req.headers.host) ? req.headers.host : 'localhost';
+  const protocol = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+  const url = new URL(req.url ?? '/', `${protocol}://${host}`);
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || name.startsWith(':')) continue;
+    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    else headers.set(name, value);
+  }
+  const method = req.method ?? 'GET';
+  const hasBody = method !== 'GET' && method !== 'HEAD';
+  const init: RequestInit & { duplex?: 'half' } = { method, headers };
+  if (signal) init.signal = signal;
+  if (hasBody) {
+    init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>;
+    init.duplex = 'half';
+  }
+  return new Request(url, init);
+}
+
+/** Writes a Fetch API `Response` on a `node:http` response, streaming its body. */
+export async function sendResponse(res: ServerResponse, response: Response, signal?: AbortSignal): Promise<void> {
+  res.statusCode = response.status;
+  if (response.statusText) res.statusMessage = response.statusText;
+  const cookies = response.headers.getSetCookie();
+  for (const [name, value] of response.headers) {
+    if (name !== 'set-cookie') res.setHeader(name, value);
+  }
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+  if (response.body === null) {
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      if (signal?.aborted) {
+        await reader.cancel();
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) await new Promise<void>((resolve) => {
+        const go = (): void => {
+          res.off('drain', go);
+          res.off('close', go);
+          resolve();
+        };
+        res.on('drain', go);
+        res.on('close', go);
+      });
+    }
+    res.end();
+  } catch (error) {
+    res.destroy(error instanceof Error ? error : undefined);
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** Options of `tokenLimitsListener`. */
+export interface TokenLimitsListenerOptions extends UserScopeOptions<IncomingMessage> {
+  /**
+   * Called with errors of the listener that are not the library's (the library's get 429/403/503).
+   * @default answer 500 `{ error, code: 'internal_error' }` without details, and log to `logger`
+   */
+  onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
+  /** Receives listener errors when `onError` is not given. @default none */
+  logger?: Logger;
+}
+
+/**
+ * Wraps a plain `node:http` request listener (which may be async) so that it runs with the user
+ * `getUserId(req)` names, and answers the library's errors it throws (or rejects with) as
+ * 429/403/503 JSON, like the Express error handler. Events of `req` (`data`, `end`) run in the
+ * scope too, so reading the body keeps the user.
+ */
+export function tokenLimitsListener(
+  listener: (req: IncomingMessage, res: ServerResponse) => unknown,
+  options: TokenLimitsListenerOptions,
+): NodeListener {
+  if (typeof listener !== 'function') throw new TypeError('tokenLimitsListener(listener, options): listener must be a function');
+  const { onError, logger, ...scopeOptions } = options;
+  if (onError !== undefined && typeof onError !== 'function') throw new TypeError('options.onError must be a function');
+  const config = parseScopeOptions<IncomingMessage>(scopeOptions);
+  const fail = (error: unknown, req: IncomingMessage, res: ServerResponse): void => {
+    const reply = errorReply(error, { locale: config.locale });
+    if (reply !== undefined && !res.headersSent) {
+      writeReply(res, reply);
+      return;
+    }
+    if (onError) {
+      onError(error, req, res);
+      return;
+    }
+    logger?.error?.('token-limits: a request listener threw', { error: messageOf(error) });
+    if (!res.headersSent) writeReply(res, jsonReply(500, { error: formatMessage(config.locale, 'internalError'), code: 'internal_error' }));
+    else res.destroy();
+  };
+  return (req, res) => {
+    Promise.resolve()
+      .then(() => resolveUserId(config.getUserId, req))
+      .then((userId) => {
+        if (userId === undefined && config.requireUser) {
+          writeReply(res, jsonReply(401, { error: formatMessage(config.locale, 'unauthenticated'), code: 'unauthenticated' }));
+          return undefined;
+        }
+        const scope = scopeOf(userId, config.limiter);
+        bindEmitterToScope(req, scope);
+        return runInScope(scope, () => listener(req, res));
+      })
+      .catch((error: unknown) => fail(error, req, res));
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,64 @@
+import type { TokenLimitExceededError } from '../../core/errors.js';
+import { formatMessage } from '../../i18n/format.js';
+import type { Locale } from '../../i18n/messages.js';
+import { rateLimitHeaders } from './rate-limit-headers.js';
+import { jsonReply, type HttpReply } from './reply.js';
+
+/** Options of the error mappings. */
+export interface ErrorReplyOptions {
+  /**
+   * Language of the `error` message.
+   * @default 'en'
+   */
+  locale?: Locale;
+  /** Clock for `Retry-After` when the error does not say when it was refused. @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * The HTTP answer for an error of the library that is the client's business:
+ * - `TokenLimitExceededError` -> 429 `{ error, code, limit, used, remaining, resetDate }` with
+ *   `Retry-After`, `RateLimit-Policy` and `RateLimit`;
+ * - `UserDisabledError` -> 403 `{ error, code }`;
+ * - `QuotaStoreError` -> 503 `{ error, code }` (the cause is never shown).
+ * Anything else (including `MissingUserError`, a server-side mistake) gives `undefined`.
+ *
+ * Errors are recognised by `name` and `code`, not `instanceof`, so that errors thrown by another
+ * copy of the package (an ESM and a CJS build in one process) are mapped too.
+ */
+export function errorReply(error: unknown, options: ErrorReplyOptions = {}): HttpReply | undefined {
+  const locale = options.locale ?? 'en';
+  if (isError(error, 'TokenLimitExceededError', 'token_limit_exceeded')) {
+    const e = error as TokenLimitExceededError;
+    if (!(e.resetAt instanceof Date) || typeof e.limit !== 'number') return undefined;
+    // The wait is measured on the store's clock (the one that set resetAt), not this server's.
+    const now = e.rejectedAt instanceof Date ? e.rejectedAt.getTime() : (options.now ?? Date.now)();
+    const metric = e.metric === 'requests' || e.metric === 'costUsd' ? e.metric : 'tokens';
+    const remaining = Math.max(0, e.limit - e.used - e.reserved);
+    const title = formatMessage(locale, `limitExceeded.${metric}`);
+    const body = {
+      error: formatMessage(locale, 'limitExceeded.detail', { title, resetDate: e.resetAt }),
+      code: 'token_limit_exceeded',
+      limit: e.limit,
+      used: e.used,
+      remaining,
+      resetDate: e.resetAt.toISOString(),
+    };
+    const headers = rateLimitHeaders(
+      { ruleId: e.ruleId, metric, limit: e.limit, remaining, resetAt: e.resetAt, periodStart: e.periodStart instanceof Date ? e.periodStart : undefined },
+      now,
+    );
+    return jsonReply(429, body, headers);
+  }
+  if (isError(error, 'UserDisabledError', 'user_disabled')) {
+    return jsonReply(403, { error: formatMessage(locale, 'userDisabled'), code: 'user_disabled' });
+  }
+  if (isError(error, 'QuotaStoreError', 'store_unavailable')) {
+    return jsonReply(503, { error: formatMessage(locale, 'storeUnavailable'), code: 'store_unavailable' });
+  }
+  return undefined;
+}
+
+function isError(error: unknown, name: string, code: string): boolean {
+  return error instanceof Error && error.name === name && (error as { code?: unknown }).code === code;
+}

@@ -1,0 +1,113 @@
+import type { EventEmitter } from 'node:events';
+import { currentScope, parseLimiter, runInScope, type ContextScope } from '../../core/context.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import type { TokenLimiter } from '../../core/limiter.js';
+import { isPlainObject, parseBoolean, parseUserId } from '../../core/validate.js';
+import { parseLocale } from '../../i18n/format.js';
+import type { Locale } from '../../i18n/messages.js';
+
+/** What `getUserId` may answer: the id of the signed-in user, or nothing for an anonymous request. */
+export type UserIdResult = string | undefined | null;
+
+/** The options every request-scoping integration takes (Express, Fetch, node:http). */
+export interface UserScopeOptions<Req> {
+  /**
+   * The limiter that wrapped clients without a limiter of their own charge during the request.
+   * @default the wrapper's own `limiter` option, else the default limiter (`configureTokenLimits`)
+   */
+  limiter?: TokenLimiter;
+  /**
+   * The user of a request, from the app's own authentication (`req.user?.id`, the session).
+   * Never read a user id from the request body, query or headers the client controls.
+   * `undefined` or `null`: an anonymous request (wrapped calls in it throw `MissingUserError`).
+   * May be async. Throwing fails the request like any middleware error.
+   */
+  getUserId: (request: Req) => UserIdResult | Promise<UserIdResult>;
+  /**
+   * Language of the error bodies (`en`, `pt-BR`). An unknown locale throws at start-up.
+   * @default 'en'
+   */
+  locale?: string;
+  /**
+   * Answer 401 `{ error, code: 'unauthenticated' }` at once when `getUserId` finds no user, instead of
+   * running the handler with no user (mount the middleware on the routes that call the LLM).
+   * @default false
+   */
+  requireUser?: boolean;
+}
+
+export interface ParsedScopeOptions<Req> {
+  limiter: TokenLimiter | undefined;
+  getUserId: (request: Req) => UserIdResult | Promise<UserIdResult>;
+  locale: Locale;
+  requireUser: boolean;
+}
+
+const SCOPE_KEYS = ['limiter', 'getUserId', 'locale', 'requireUser'];
+
+/** Validates scoping options once, at start-up; throws `InvalidArgumentError` naming the option. */
+export function parseScopeOptions<Req>(options: unknown, extraKeys: readonly string[] = []): ParsedScopeOptions<Req> {
+  if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { getUserId, limiter?, locale? }');
+  for (const key of Object.keys(options)) {
+    if (!SCOPE_KEYS.includes(key) && !extraKeys.includes(key)) {
+      throw new InvalidArgumentError(`options.${key}`, options[key], `unknown option (allowed: ${[...SCOPE_KEYS, ...extraKeys].join(', ')})`);
+    }
+  }
+  const { getUserId } = options;
+  if (typeof getUserId !== 'function') {
+    throw new InvalidArgumentError('options.getUserId', getUserId, 'expected a function (request) => user id | undefined');
+  }
+  return {
+    limiter: options.limiter === undefined ? undefined : parseLimiter(options.limiter, 'options.limiter'),
+    getUserId: getUserId as ParsedScopeOptions<Req>['getUserId'],
+    locale: options.locale === undefined ? 'en' : parseLocale(options.locale, 'options.locale'),
+    requireUser: options.requireUser === undefined ? false : parseBoolean(options.requireUser, 'options.requireUser'),
+  };
+}
+
+/** Checks what `getUserId` answered: a valid id, or nothing. Anything else is the app's bug. */
+export function checkUserId(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  return parseUserId(value, 'getUserId(request)');
+}
+
+/**
+ * Calls `getUserId` and checks its answer: synchronously when it is synchronous (so an Express app
+ * sees no extra tick), else through a promise.
+ */
+export function resolveUserId<Req>(
+  getUserId: (request: Req) => UserIdResult | Promise<UserIdResult>,
+  request: Req,
+): string | undefined | Promise<string | undefined> {
+  const result = getUserId(request);
+  if (isThenable(result)) return Promise.resolve(result).then(checkUserId);
+  return checkUserId(result);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+export function scopeOf(userId: string | undefined, limiter: TokenLimiter | undefined): ContextScope {
+  return { userId, limiter: limiter ?? currentScope()?.limiter };
+}
+
+const boundScopes = new WeakMap<EventEmitter, ContextScope>();
+
+/**
+ * Makes the listeners of `emitter` run in `scope`. Needed for the request stream: its `data` and
+ * `end` events are emitted from the socket's context, so a body parser mounted after the middleware
+ * would otherwise run the route outside the request's scope. Only this library's scope is restored;
+ * other AsyncLocalStorage stores are untouched. Binding the same emitter again replaces the scope.
+ */
+export function bindEmitterToScope(emitter: EventEmitter, scope: ContextScope): void {
+  const installed = boundScopes.has(emitter);
+  boundScopes.set(emitter, scope);
+  if (installed) return;
+  const emit = emitter.emit;
+  emitter.emit = function boundEmit(this: EventEmitter, ...args: Parameters<EventEmitter['emit']>): boolean {
+    const bound = boundScopes.get(emitter);
+    if (bound === undefined || currentScope() === bound) return emit.apply(this, args);
+    return runInScope(bound, () => emit.apply(this, args));
+  } as EventEmitter['emit'];
+}

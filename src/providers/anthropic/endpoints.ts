@@ -1,0 +1,81 @@
+import { estimateAnthropicMessage } from './estimate.js';
+import { heuristicCount } from '../heuristic-count.js';
+import { claudeModelFactor } from './estimate.js';
+import { CLAUDE_LEGACY_HEURISTIC } from '../../tokenizer/heuristic-weights.js';
+import { planWith } from '../shared/plan.js';
+import { eventJson } from '../shared/sse.js';
+import type { StainlessEndpoint } from '../shared/stainless.js';
+import { asObject, MALFORMED, type UsageReading } from '../shared/usage.js';
+import { mergeStreamUsage, messageUsage } from './usage.js';
+
+function outputTokensOf(text: string, model: string): number {
+  return text.length === 0 ? 0 : heuristicCount([text], CLAUDE_LEGACY_HEURISTIC, claudeModelFactor(model));
+}
+
+function contentText(content: unknown): string {
+  if (!Array.isArray(content)) return '';
+  const out: string[] = [];
+  for (const block of content) {
+    const b = asObject(block);
+    if (!b) continue;
+    for (const key of ['text', 'thinking']) if (typeof b[key] === 'string') out.push(b[key] as string);
+    if (b.input !== undefined) out.push(JSON.stringify(b.input));
+  }
+  return out.join('');
+}
+
+/** `messages.create` (and `beta.messages.create`): what every helper (stream, parse, tool runners) calls. */
+export const messages: StainlessEndpoint = {
+  name: 'messages',
+  requestIdHeader: 'request-id',
+  plan: (params, settings) =>
+    planWith(
+      'anthropic',
+      'messages',
+      params,
+      settings,
+      (o) => estimateAnthropicMessage(params as never, o),
+      typeof params.max_tokens === 'number' ? params.max_tokens : undefined,
+    ),
+  usage: (body) => messageUsage(asObject(body)?.usage),
+  outputTokens: (body, plan) => outputTokensOf(contentText(asObject(body)?.content), plan.model),
+  observer(plan) {
+    const parts: string[] = [];
+    let raw: Record<string, unknown> | undefined;
+    let final = false;
+    let model: string | undefined;
+    return {
+      onEvent(event) {
+        const data = asObject(eventJson(event));
+        if (!data) return;
+        switch (data.type) {
+          case 'message_start': {
+            const message = asObject(data.message);
+            if (typeof message?.model === 'string') model = message.model;
+            raw = mergeStreamUsage(undefined, message?.usage);
+            break;
+          }
+          case 'message_delta':
+            raw = mergeStreamUsage(raw, data.usage);
+            final = raw !== undefined;
+            break;
+          case 'content_block_delta': {
+            const delta = asObject(data.delta);
+            for (const key of ['text', 'partial_json', 'thinking']) if (typeof delta?.[key] === 'string') parts.push(delta[key] as string);
+            break;
+          }
+          default:
+        }
+      },
+      // Usage is final only once a message_delta came (it carries the final output count); before
+      // that, message_start still tells the exact input of an aborted stream.
+      usage: (): UsageReading => (final ? messageUsage(raw) : undefined),
+      inputTokens: () => {
+        const u = raw && !final ? messageUsage({ ...raw, output_tokens: 0 }) : undefined;
+        return u && u !== MALFORMED ? u.inputTokens : undefined;
+      },
+      outputTokens: () => outputTokensOf(parts.join(''), plan.model),
+      model: () => model,
+    };
+  },
+};

@@ -1,0 +1,33 @@
+import { asObject, MALFORMED, readCount, usageFrom, type UsageReading } from '../shared/usage.js';
+
+/**
+ * Anthropic's `usage`: `input_tokens` excludes cached tokens, so the input billed is
+ * `input_tokens + cache_creation_input_tokens + cache_read_input_tokens`; output includes thinking.
+ */
+export function messageUsage(raw: unknown): UsageReading {
+  const u = asObject(raw);
+  if (!u) return undefined;
+  const plain = readCount(u.input_tokens, true);
+  const written = readCount(u.cache_creation_input_tokens, false);
+  const read = readCount(u.cache_read_input_tokens, false);
+  if (plain === MALFORMED || written === MALFORMED || read === MALFORMED) return MALFORMED;
+  return usageFrom({
+    inputTokens: plain + written + read,
+    outputTokens: readCount(u.output_tokens, true),
+    cachedInputTokens: read,
+    cacheWriteTokens: written,
+    reasoningTokens: readCount(asObject(u.output_tokens_details)?.thinking_tokens, false),
+  });
+}
+
+/**
+ * Stream usage: `message_start` carries the input side; each `message_delta` carries cumulative
+ * totals that replace (never add to) what came before, for the fields it has.
+ */
+export function mergeStreamUsage(current: Record<string, unknown> | undefined, delta: unknown): Record<string, unknown> | undefined {
+  const d = asObject(delta);
+  if (!d) return current;
+  const merged: Record<string, unknown> = { ...current };
+  for (const [key, value] of Object.entries(d)) if (value !== null && value !== undefined) merged[key] = value;
+  return merged;
+}

@@ -1,0 +1,158 @@
+/**
+ * Gemini requests under quota, shared by the `@google/generative-ai` and `@google/genai` wrappers.
+ *
+ * Unlike the Stainless SDKs, both Google SDKs return plain Promises (no `APIPromise` to keep), so a
+ * wrapped method is simply async: reserve (a refusal throws and the SDK is never called), call the
+ * SDK, read `usageMetadata`, commit; the SDK's own result object is returned unchanged.
+ */
+import type { EstimateOptions } from '../estimate-types.js';
+import type { Binding } from '../shared/binding.js';
+import { settleFailure, settleWith } from '../shared/settle.js';
+import { TrackedCall, type CallOutcome, type CallPlan } from '../shared/tracked-call.js';
+import { asObject, MALFORMED, type UsageReading } from '../shared/usage.js';
+import { geminiOutcome, geminiText, geminiTextTokens, geminiUsage } from './usage.js';
+
+/** Computes a call's plan (input estimate, output reservation) once its user is known. */
+export type Planner = (settings: EstimateOptions) => CallPlan | Promise<CallPlan>;
+
+/**
+ * Reserves, then sends. A refusal (quota, disabled user, no user, store down) is thrown before
+ * `send` runs; a failure of `send` releases the hold (HTTP errors, requests never sent) or charges
+ * the input estimate (timeouts, aborts: the provider may have billed), then is rethrown as it was.
+ */
+export async function admitAndSend<R>(binding: Binding, plan: Planner, send: () => Promise<R>): Promise<{ call: TrackedCall; result: R }> {
+  const call = new TrackedCall(binding, plan);
+  await call.admitted;
+  try {
+    return { call, result: await send() };
+  } catch (error) {
+    await settleFailure(call, error);
+    throw error;
+  }
+}
+
+/**
+ * One non-streaming `generateContent` request: committed with the response's `usageMetadata`, or
+ * with an estimate (input estimate + tokens of the text received) when it is missing or malformed.
+ */
+export async function trackGenerate<R>(binding: Binding, plan: Planner, send: () => Promise<R>, responseOf: (result: R) => unknown): Promise<R> {
+  const { call, result } = await admitAndSend(binding, plan, send);
+  const response = responseOf(result);
+  await settleWith(call, geminiUsage(asObject(response)?.usageMetadata), () => geminiTextTokens(geminiText(response)), geminiOutcome(response));
+  return result;
+}
+
+/**
+ * One embedding request. Gemini embedding answers carry no usage, so the input estimate is
+ * committed, marked estimated (status `ok`).
+ */
+export async function trackEmbedding<R>(binding: Binding, plan: Planner, send: () => Promise<R>): Promise<R> {
+  const { call, result } = await admitAndSend(binding, plan, send);
+  await call.commitEstimate(0, { status: 'ok' });
+  return result;
+}
+
+/**
+ * Observes a stream of Gemini responses and settles `call` when it ends.
+ *
+ * The source is read to its end at the network's pace whether or not the caller iterates (both
+ * SDKs keep the HTTP stream open when the caller stops early, and `@google/generative-ai` reads it
+ * all anyway for its `response` promise), so a stream left unread still commits its exact usage.
+ * The caller gets a generator that yields the very same chunk objects in order, throws the
+ * stream's error where the stream threw it, and ends only once the call is settled.
+ *
+ * Settlement: the last `usageMetadata` seen (each chunk carries running totals) when the stream
+ * ended normally; nothing (released) when it failed with an HTTP error before any chunk; otherwise
+ * (connection lost, aborted, an in-stream error) an estimate marked estimated: the input the
+ * stream reported (else the input estimate) plus the larger of the output it reported so far and
+ * the tokens of the text received.
+ */
+export function observeStream<T>(call: TrackedCall, source: AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
+  const buffer: T[] = [];
+  let ended: { failed: boolean; error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+  const seen: StreamSeen = { chunks: 0, usage: undefined, texts: [], outcome: {}, errorChunk: false };
+
+  void (async () => {
+    let failed = false;
+    let error: unknown;
+    try {
+      const iterator = source[Symbol.asyncIterator]();
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done === true) break;
+        observeChunk(next.value, seen);
+        buffer.push(next.value);
+        notify();
+      }
+    } catch (e) {
+      failed = true;
+      error = e;
+    }
+    try {
+      await settleStream(call, seen, failed, error);
+    } catch {
+      // TrackedCall's terminal methods never throw; nothing may escape this detached task.
+    } finally {
+      ended = { failed, error };
+      notify();
+    }
+  })();
+
+  return (async function* replay(): AsyncGenerator<T, void, undefined> {
+    for (;;) {
+      if (buffer.length > 0) {
+        yield buffer.shift()!;
+        continue;
+      }
+      if (ended) {
+        if (ended.failed) throw ended.error;
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+  })();
+}
+
+interface StreamSeen {
+  chunks: number;
+  usage: UsageReading;
+  texts: string[];
+  outcome: CallOutcome;
+  /** `@google/generative-ai` yields an in-stream `{"error": ...}` record as a chunk instead of throwing. */
+  errorChunk: boolean;
+}
+
+function observeChunk(chunk: unknown, seen: StreamSeen): void {
+  seen.chunks += 1;
+  const response = asObject(chunk);
+  if (!response) return;
+  if (response.usageMetadata !== undefined && response.usageMetadata !== null) seen.usage = geminiUsage(response.usageMetadata);
+  if (response.error !== undefined) seen.errorChunk = true;
+  const text = geminiText(response);
+  if (text.length > 0) seen.texts.push(text);
+  seen.outcome = { ...seen.outcome, ...geminiOutcome(response) };
+}
+
+async function settleStream(call: TrackedCall, seen: StreamSeen, failed: boolean, error: unknown): Promise<void> {
+  const textTokens = (): number => geminiTextTokens(seen.texts.join(''));
+  if (failed && seen.chunks === 0 && typeof (error as { status?: unknown } | null)?.status === 'number') {
+    // An HTTP error before any output (a lazily opened stream: AFC, continuation hops).
+    await call.release();
+    return;
+  }
+  if (!failed && !seen.errorChunk) {
+    await settleWith(call, seen.usage, textTokens, seen.outcome);
+    return;
+  }
+  const partial = seen.usage !== undefined && seen.usage !== MALFORMED ? seen.usage : undefined;
+  const status = seen.errorChunk || typeof (error as { status?: unknown } | null)?.status === 'number' ? 'error' : 'aborted';
+  await call.commitEstimate(Math.max(partial?.outputTokens ?? 0, textTokens()), { ...seen.outcome, status }, partial?.inputTokens);
+}

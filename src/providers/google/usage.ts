@@ -1,0 +1,69 @@
+/**
+ * Usage and output text of Gemini responses, as both Google SDKs return them (the wire JSON, or
+ * `@google/genai`'s `GenerateContentResponse` with the same fields).
+ */
+import { GEMINI_HEURISTIC } from '../../tokenizer/heuristic-weights.js';
+import { heuristicCount } from '../heuristic-count.js';
+import type { CallOutcome } from '../shared/tracked-call.js';
+import { asObject, MALFORMED, readCount, usageFrom, type UsageReading } from '../shared/usage.js';
+
+function plus(a: number | typeof MALFORMED, b: number | typeof MALFORMED): number | typeof MALFORMED {
+  return a === MALFORMED || b === MALFORMED ? MALFORMED : a + b;
+}
+
+/**
+ * `usageMetadata`: input = `promptTokenCount` (cached content included) + `toolUsePromptTokenCount`
+ * (the prompt of built-in tools, billed as input and part of `totalTokenCount`); cached =
+ * `cachedContentTokenCount`; output = `candidatesTokenCount` + `thoughtsTokenCount` (thinking is
+ * billed as output but not counted in candidates); reasoning = `thoughtsTokenCount`.
+ */
+export function geminiUsage(raw: unknown): UsageReading {
+  const u = asObject(raw);
+  if (!u) return undefined;
+  const thoughts = readCount(u.thoughtsTokenCount, false);
+  return usageFrom({
+    inputTokens: plus(readCount(u.promptTokenCount, true), readCount(u.toolUsePromptTokenCount, false)),
+    outputTokens: plus(readCount(u.candidatesTokenCount, false), thoughts),
+    cachedInputTokens: readCount(u.cachedContentTokenCount, false),
+    reasoningTokens: thoughts,
+  });
+}
+
+/** The text a response carries (every candidate's text parts, function calls as JSON). */
+export function geminiText(response: unknown): string {
+  const candidates = asObject(response)?.candidates;
+  if (!Array.isArray(candidates)) return '';
+  const out: string[] = [];
+  for (const candidate of candidates) {
+    const parts = asObject(asObject(candidate)?.content)?.parts;
+    if (!Array.isArray(parts)) continue;
+    for (const raw of parts) {
+      const part = asObject(raw);
+      if (!part) continue;
+      if (typeof part.text === 'string') out.push(part.text);
+      for (const key of ['functionCall', 'executableCode']) if (part[key] !== undefined) out.push(JSON.stringify(part[key]));
+    }
+  }
+  return out.join('');
+}
+
+/** Estimated output tokens of a text received (the Gemini heuristic). */
+export function geminiTextTokens(text: string): number {
+  return text.length === 0 ? 0 : heuristicCount([text], GEMINI_HEURISTIC, 1);
+}
+
+/** Model (`modelVersion`) and request id (`responseId`) of a response, for its usage record. */
+export function geminiOutcome(response: unknown): CallOutcome {
+  const r = asObject(response);
+  const outcome: CallOutcome = {};
+  if (typeof r?.modelVersion === 'string' && r.modelVersion.length > 0) outcome.model = r.modelVersion;
+  if (typeof r?.responseId === 'string' && r.responseId.length > 0) outcome.requestId = r.responseId;
+  return outcome;
+}
+
+/** `totalTokens` of a `countTokens` answer (both SDKs); throws if it is not a count (the caller falls back). */
+export function countTotal(counted: { totalTokens?: unknown }): number {
+  const total = counted.totalTokens;
+  if (typeof total !== 'number' || !Number.isSafeInteger(total) || total < 0) throw new TypeError('countTokens answered without a valid totalTokens');
+  return total;
+}

@@ -1,0 +1,187 @@
+/**
+ * The token-billing endpoints of the openai SDK: how each is estimated, where its usage is, and
+ * how its stream is observed.
+ */
+import {
+  estimateOpenAIChatCompletion,
+  estimateOpenAICompletion,
+  estimateOpenAIEmbedding,
+  estimateOpenAIResponse,
+} from './estimate.js';
+import { countText } from '../../tokenizer/count.js';
+import { encodingForModel } from '../../tokenizer/encodings.js';
+import { planWith } from '../shared/plan.js';
+import { eventJson, type SseEvent } from '../shared/sse.js';
+import type { StainlessEndpoint, StreamObserver } from '../shared/stainless.js';
+import type { CallPlan } from '../shared/tracked-call.js';
+import { asObject, type UsageReading } from '../shared/usage.js';
+import { completionUsage, embeddingUsage, responseUsage } from './usage.js';
+
+function outputTokensOf(text: string, model: string): number {
+  return text.length === 0 ? 0 : countText(text, encodingForModel(model)).tokens;
+}
+
+function textOf(parts: unknown[]): string {
+  return parts.filter((p): p is string => typeof p === 'string').join('');
+}
+
+/**
+ * Chat and legacy completion streams report usage only with `stream_options.include_usage`. The
+ * wrapper asks for it when the caller did not, then hides what the caller did not ask for: the
+ * extra last chunk (`choices: []` with usage) and the `"usage": null` of the other chunks.
+ */
+function askForStreamUsage(params: Record<string, unknown>): ReturnType<NonNullable<StainlessEndpoint['prepare']>> {
+  if (params.stream !== true) return { params };
+  const options = asObject(params.stream_options);
+  if (options?.include_usage === true) return { params };
+  return {
+    params: { ...params, stream_options: { ...options, include_usage: true } },
+    rewrite(event: SseEvent) {
+      const chunk = asObject(eventJson(event));
+      if (!chunk || !('usage' in chunk)) return undefined;
+      if (Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage !== null) return null;
+      if (chunk.usage !== null) return undefined;
+      const { usage: _hidden, ...rest } = chunk;
+      return `${event.event === undefined ? '' : `event: ${event.event}\n`}data: ${JSON.stringify(rest)}\n\n`;
+    },
+  };
+}
+
+/** Observer of chat and legacy completion chunks (`data:` JSON, `[DONE]`). */
+function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>) => unknown[]): StreamObserver {
+  const parts: string[] = [];
+  let usage: UsageReading;
+  let model: string | undefined;
+  return {
+    onEvent(event) {
+      const chunk = asObject(eventJson(event));
+      if (!chunk) return;
+      if (typeof chunk.model === 'string') model = chunk.model;
+      if (chunk.usage !== undefined && chunk.usage !== null) usage = completionUsage(chunk.usage);
+      if (Array.isArray(chunk.choices)) {
+        for (const choice of chunk.choices) {
+          const c = asObject(choice);
+          if (c) parts.push(textOf(textsOf(c)));
+        }
+      }
+    },
+    usage: () => usage,
+    outputTokens: () => outputTokensOf(parts.join(''), plan.model),
+    model: () => model,
+  };
+}
+
+function chatDeltaTexts(choice: Record<string, unknown>): unknown[] {
+  const delta = asObject(choice.delta);
+  if (!delta) return [];
+  const out: unknown[] = [delta.content, delta.refusal];
+  if (Array.isArray(delta.tool_calls)) {
+    for (const call of delta.tool_calls) {
+      const fn = asObject(asObject(call)?.function);
+      out.push(fn?.name, fn?.arguments);
+    }
+  }
+  return out;
+}
+
+function chatMessageTexts(body: unknown): string {
+  const choices = asObject(body)?.choices;
+  if (!Array.isArray(choices)) return '';
+  const out: unknown[] = [];
+  for (const choice of choices) {
+    const message = asObject(asObject(choice)?.message);
+    if (!message) continue;
+    out.push(message.content, message.refusal);
+    if (Array.isArray(message.tool_calls)) {
+      for (const call of message.tool_calls) {
+        const fn = asObject(asObject(call)?.function);
+        out.push(fn?.name, fn?.arguments);
+      }
+    }
+  }
+  return textOf(out);
+}
+
+export const chatCompletions: StainlessEndpoint = {
+  name: 'chat.completions',
+  requestIdHeader: 'x-request-id',
+  plan: (params, settings) =>
+    planWith('openai', 'chat.completions', params, settings, (o) => estimateOpenAIChatCompletion(params as never, o)),
+  prepare: askForStreamUsage,
+  usage: (body) => completionUsage(asObject(body)?.usage),
+  outputTokens: (body, plan) => outputTokensOf(chatMessageTexts(body), plan.model),
+  observer: (plan) => chunkObserver(plan, chatDeltaTexts),
+};
+
+export const completions: StainlessEndpoint = {
+  name: 'completions',
+  requestIdHeader: 'x-request-id',
+  plan: (params, settings) => planWith('openai', 'completions', params, settings, (o) => estimateOpenAICompletion(params as never, o)),
+  prepare: askForStreamUsage,
+  usage: (body) => completionUsage(asObject(body)?.usage),
+  outputTokens: (body, plan) => {
+    const choices = asObject(body)?.choices;
+    return outputTokensOf(Array.isArray(choices) ? textOf(choices.map((c) => asObject(c)?.text)) : '', plan.model);
+  },
+  observer: (plan) => chunkObserver(plan, (choice) => [choice.text]),
+};
+
+export const embeddings: StainlessEndpoint = {
+  name: 'embeddings',
+  requestIdHeader: 'x-request-id',
+  plan: (params, settings) => planWith('openai', 'embeddings', params, settings, (o) => estimateOpenAIEmbedding(params as never, o), 0),
+  usage: (body) => embeddingUsage(asObject(body)?.usage),
+  outputTokens: () => 0,
+  observer: (plan) => chunkObserver(plan, () => []),
+};
+
+function responseOutputText(response: unknown): string {
+  const output = asObject(response)?.output;
+  if (!Array.isArray(output)) return '';
+  const out: unknown[] = [];
+  for (const item of output) {
+    const i = asObject(item);
+    if (!i) continue;
+    out.push(i.arguments, i.input);
+    if (Array.isArray(i.content)) for (const part of i.content) out.push(asObject(part)?.text);
+    if (Array.isArray(i.summary)) for (const part of i.summary) out.push(asObject(part)?.text);
+  }
+  return textOf(out);
+}
+
+const RESPONSE_DELTAS = new Set([
+  'response.output_text.delta',
+  'response.refusal.delta',
+  'response.function_call_arguments.delta',
+  'response.custom_tool_call_input.delta',
+  'response.reasoning_summary_text.delta',
+  'response.reasoning_text.delta',
+]);
+const RESPONSE_TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
+export const responses: StainlessEndpoint = {
+  name: 'responses',
+  requestIdHeader: 'x-request-id',
+  plan: (params, settings) => planWith('openai', 'responses', params, settings, (o) => estimateOpenAIResponse(params as never, o)),
+  usage: (body) => responseUsage(asObject(body)?.usage),
+  outputTokens: (body, plan) => outputTokensOf(responseOutputText(body), plan.model),
+  observer(plan) {
+    const parts: string[] = [];
+    let usage: UsageReading;
+    let model: string | undefined;
+    return {
+      onEvent(event) {
+        const data = asObject(eventJson(event));
+        if (!data) return;
+        const type = typeof data.type === 'string' ? data.type : event.event;
+        if (type !== undefined && RESPONSE_DELTAS.has(type) && typeof data.delta === 'string') parts.push(data.delta);
+        const response = asObject(data.response);
+        if (response && typeof response.model === 'string') model = response.model;
+        if (type !== undefined && RESPONSE_TERMINAL.has(type) && response) usage = responseUsage(response.usage);
+      },
+      usage: () => usage,
+      outputTokens: () => outputTokensOf(parts.join(''), plan.model),
+      model: () => model,
+    };
+  },
+};

@@ -1,0 +1,331 @@
+/**
+ * Input-token estimates and output reservations for OpenAI requests, as pure functions of the
+ * request parameters. Chat messages follow the cookbook "How to count tokens with tiktoken":
+ * 3 tokens per message, the tokens of every string field (role, content, name), 1 more per `name`,
+ * and 3 to prime the reply; tool definitions follow its tool formula (see `tools.ts`). Parts the
+ * cookbook does not cover are documented where they are counted.
+ */
+import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions';
+import type { CompletionCreateParams } from 'openai/resources/completions';
+import type { EmbeddingCreateParams } from 'openai/resources/embeddings';
+import type { ResponseCreateParams } from 'openai/resources/responses/responses';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { countTexts, resolveCountOptions } from '../../tokenizer/count.js';
+import { encodingForModel } from '../../tokenizer/encodings.js';
+import {
+  asRecord,
+  makeEstimate,
+  optionalCount,
+  optionalMultiplier,
+  requireParams,
+  resolveOutputReservation,
+  TokenTally,
+  type EstimateOptions,
+  type RequestEstimate,
+} from '../estimate-types.js';
+import { dataUrlImageSize, openAIImageTokens } from './images.js';
+import { tallyTools } from './tools.js';
+
+/** Cookbook chat-format constants. */
+export const CHAT_TOKENS = { perMessage: 3, perName: 1, replyPriming: 3 } as const;
+/** Tokens around each tool call in an assistant message (name and arguments are counted too); approximate. */
+export const TOOL_CALL_OVERHEAD = 3;
+/** Tokens held for a file part (PDF...) whose content cannot be measured; not a bound. */
+export const FILE_PART_TOKENS = 2000;
+/** Legacy completions API default for `max_tokens`. */
+export const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
+
+/** The OpenAI endpoints with an estimator. */
+export type OpenAIEndpoint = 'chat.completions' | 'responses' | 'completions' | 'embeddings';
+
+function tallyImage(model: string, image: Record<string, unknown> | undefined, detail: unknown, tally: TokenTally): void {
+  const url = typeof image?.['url'] === 'string' ? image['url'] : typeof image?.['image_url'] === 'string' ? image['image_url'] : undefined;
+  const size = url === undefined ? undefined : dataUrlImageSize(url);
+  tally.add(openAIImageTokens(model, typeof detail === 'string' ? detail : undefined, size?.width, size?.height));
+}
+
+/** Audio: about 10 tokens per second of audio, the duration inferred from the payload size. */
+function tallyAudio(audio: Record<string, unknown> | undefined, tally: TokenTally): void {
+  const data = typeof audio?.['data'] === 'string' ? audio['data'] : '';
+  const bytes = Math.ceil((data.length * 3) / 4);
+  const bytesPerToken = audio?.['format'] === 'wav' ? 3000 : 1000; // 16-bit 16 kHz wav vs ~96 kbit/s mp3
+  tally.add(Math.max(10, Math.ceil(bytes / bytesPerToken)));
+}
+
+/** Content as a string or an array of parts (Chat Completions and Responses part types). */
+function tallyContent(model: string, content: unknown, tally: TokenTally): void {
+  if (typeof content === 'string') {
+    tally.text(content);
+    return;
+  }
+  if (!Array.isArray(content)) return;
+  for (const raw of content) {
+    if (typeof raw === 'string') {
+      tally.text(raw);
+      continue;
+    }
+    const part = asRecord(raw);
+    if (part === undefined) continue;
+    switch (part['type']) {
+      case 'text':
+      case 'input_text':
+      case 'output_text':
+        tally.text(part['text']);
+        break;
+      case 'refusal':
+        tally.text(part['refusal']);
+        break;
+      case 'image_url': {
+        const image = asRecord(part['image_url']);
+        tallyImage(model, image, image?.['detail'], tally);
+        break;
+      }
+      case 'input_image':
+        tallyImage(model, part, part['detail'], tally);
+        break;
+      case 'input_audio':
+        tallyAudio(asRecord(part['input_audio']) ?? part, tally);
+        break;
+      case 'file':
+      case 'input_file':
+        tally.add(FILE_PART_TOKENS);
+        break;
+      default:
+        tally.text(JSON.stringify(part)); // unknown part type: its JSON, approximately
+    }
+  }
+}
+
+function tallyToolCalls(toolCalls: unknown, tally: TokenTally): void {
+  if (!Array.isArray(toolCalls)) return;
+  for (const raw of toolCalls) {
+    const call = asRecord(raw);
+    const fn = asRecord(call?.['function']) ?? asRecord(call?.['custom']);
+    if (fn === undefined) continue;
+    tally.add(TOOL_CALL_OVERHEAD);
+    tally.text(fn['name']);
+    tally.text(fn['arguments']);
+    tally.text(fn['input']);
+  }
+}
+
+/** One chat message: the cookbook rule plus tool calls, parts and refusals. */
+function tallyChatMessage(model: string, raw: unknown, index: number, tally: TokenTally): void {
+  const message = asRecord(raw);
+  if (message === undefined) throw new InvalidArgumentError(`params.messages[${index}]`, raw, 'expected a message object');
+  tally.add(CHAT_TOKENS.perMessage);
+  tally.text(message['role']);
+  tallyContent(model, message['content'], tally);
+  if (typeof message['name'] === 'string') {
+    tally.text(message['name']);
+    tally.add(CHAT_TOKENS.perName);
+  }
+  tally.text(message['refusal']);
+  tallyToolCalls(message['tool_calls'], tally);
+  const functionCall = asRecord(message['function_call']);
+  if (functionCall !== undefined) {
+    tally.add(TOOL_CALL_OVERHEAD);
+    tally.text(functionCall['name']);
+    tally.text(functionCall['arguments']);
+  }
+}
+
+/** A JSON schema response format adds its schema to the prompt (approximately its JSON's tokens). */
+function tallyResponseFormat(format: unknown, tally: TokenTally): void {
+  const record = asRecord(format);
+  if (record === undefined) return;
+  const schema = asRecord(record['json_schema'])?.['schema'] ?? (record['type'] === 'json_schema' ? record['schema'] : undefined);
+  if (schema !== undefined) tally.text(JSON.stringify(schema));
+}
+
+function finish(
+  endpoint: OpenAIEndpoint,
+  model: string,
+  tally: TokenTally,
+  outputTokens: number,
+  options: EstimateOptions | undefined,
+  forceInexact = false,
+): RequestEstimate {
+  const encoding = encodingForModel(model);
+  const counted = countTexts(tally.texts, encoding, resolveCountOptions(options));
+  return makeEstimate({
+    provider: 'openai',
+    model,
+    endpoint,
+    encoding,
+    inputTokens: Math.max(0, tally.fixed + counted.tokens),
+    outputTokens,
+    exact: counted.exact && !forceInexact,
+    method: counted.exact || counted.tokens === 0 ? 'tokenizer' : 'heuristic',
+  });
+}
+
+/**
+ * Estimates a `chat.completions.create` request. Output: `max_completion_tokens` (else the
+ * deprecated `max_tokens`, else `outputReservation`) times `n`.
+ */
+export function estimateOpenAIChatCompletion(params: ChatCompletionCreateParams, options?: EstimateOptions): RequestEstimate {
+  const { record, model } = requireParams(params);
+  const messages = record['messages'];
+  if (!Array.isArray(messages)) throw new InvalidArgumentError('params.messages', messages, 'expected an array of messages');
+  const tally = new TokenTally();
+  const encoding = encodingForModel(model);
+  tallyTools(record['tools'], record['functions'], encoding, tally);
+  messages.forEach((message, index) => tallyChatMessage(model, message, index, tally));
+  tally.add(CHAT_TOKENS.replyPriming);
+  tallyResponseFormat(record['response_format'], tally);
+  const prediction = asRecord(record['prediction']);
+  if (prediction !== undefined) tallyContent(model, prediction['content'], tally);
+  const max = optionalCount(record, 'max_completion_tokens') ?? optionalCount(record, 'max_tokens');
+  const n = optionalMultiplier(record, 'n');
+  return finish('chat.completions', model, tally, (max ?? resolveOutputReservation(options)) * n, options);
+}
+
+/** One Responses API input item. */
+function tallyResponseItem(model: string, raw: unknown, index: number, tally: TokenTally): boolean {
+  if (typeof raw === 'string') {
+    tally.add(CHAT_TOKENS.perMessage);
+    tally.text(raw);
+    return true;
+  }
+  const item = asRecord(raw);
+  if (item === undefined) throw new InvalidArgumentError(`params.input[${index}]`, raw, 'expected an input item');
+  tally.add(CHAT_TOKENS.perMessage);
+  const type = item['type'];
+  if (type === undefined || type === 'message') {
+    tally.text(item['role']);
+    tallyContent(model, item['content'], tally);
+    return true;
+  }
+  switch (type) {
+    case 'function_call':
+    case 'custom_tool_call':
+      tally.text(item['name']);
+      tally.text(item['arguments']);
+      tally.text(item['input']);
+      return true;
+    case 'function_call_output':
+    case 'custom_tool_call_output':
+      tallyContent(model, item['output'], tally);
+      return true;
+    case 'reasoning': {
+      const summary = Array.isArray(item['summary']) ? item['summary'] : [];
+      for (const part of summary) tally.text(asRecord(part)?.['text']);
+      const encrypted = item['encrypted_content'];
+      if (typeof encrypted === 'string') tally.add(Math.ceil(encrypted.length / 4));
+      return false;
+    }
+    case 'item_reference':
+      return false; // refers to stored content we cannot see
+    default:
+      tally.text(JSON.stringify(item));
+      return false;
+  }
+}
+
+/**
+ * Estimates a `responses.create` request: `instructions` (as a developer message), `input` (a
+ * string, or input items: messages, function calls and outputs, reasoning summaries), tools and a
+ * JSON schema text format. Output: `max_output_tokens`, else `outputReservation`. With
+ * `previous_response_id`, `conversation` or a stored `prompt`, earlier context is billed as input
+ * but unknown here: only the new input is counted and `exact` is false.
+ */
+export function estimateOpenAIResponse(params: ResponseCreateParams, options?: EstimateOptions): RequestEstimate {
+  const { record, model } = requireParams(params);
+  const tally = new TokenTally();
+  const encoding = encodingForModel(model);
+  let exactShape = true;
+  tallyTools(record['tools'], undefined, encoding, tally);
+  if (typeof record['instructions'] === 'string') {
+    tally.add(CHAT_TOKENS.perMessage);
+    tally.text('developer');
+    tally.text(record['instructions']);
+  }
+  const input = record['input'];
+  if (typeof input === 'string') {
+    tally.add(CHAT_TOKENS.perMessage);
+    tally.text('user');
+    tally.text(input);
+  } else if (Array.isArray(input)) {
+    input.forEach((item, index) => {
+      if (!tallyResponseItem(model, item, index, tally)) exactShape = false;
+    });
+  } else if (input !== undefined && input !== null) {
+    throw new InvalidArgumentError('params.input', input, 'expected a string or an array of input items');
+  }
+  tally.add(CHAT_TOKENS.replyPriming);
+  const text = asRecord(record['text']);
+  tallyResponseFormat(text?.['format'], tally);
+  if (record['previous_response_id'] != null || record['conversation'] != null || record['prompt'] != null) exactShape = false;
+  const max = optionalCount(record, 'max_output_tokens');
+  return finish('responses', model, tally, max ?? resolveOutputReservation(options), options, !exactShape);
+}
+
+function tallyPrompt(value: unknown, parameter: string, tally: TokenTally): number {
+  if (typeof value === 'string') {
+    tally.text(value);
+    return 1;
+  }
+  if (!Array.isArray(value)) throw new InvalidArgumentError(parameter, value, 'expected a string, an array of strings or token arrays');
+  if (value.length === 0) return 0;
+  if (value.every((v) => typeof v === 'number')) {
+    tally.add(value.length);
+    return 1;
+  }
+  let prompts = 0;
+  value.forEach((item, index) => {
+    if (typeof item === 'string') tally.text(item);
+    else if (Array.isArray(item) && item.every((v) => typeof v === 'number')) tally.add(item.length);
+    else throw new InvalidArgumentError(`${parameter}[${index}]`, item, 'expected a string or an array of token ids');
+    prompts++;
+  });
+  return prompts;
+}
+
+/**
+ * Estimates a legacy `completions.create` request: the prompt(s) plus `suffix`, no chat overhead.
+ * Output: `max_tokens` (API default 16) times `max(n, best_of)` (best_of candidates are generated
+ * and billed) times the number of prompts.
+ */
+export function estimateOpenAICompletion(params: CompletionCreateParams, options?: EstimateOptions): RequestEstimate {
+  const { record, model } = requireParams(params);
+  const tally = new TokenTally();
+  const prompts = record['prompt'] === undefined || record['prompt'] === null ? 1 : tallyPrompt(record['prompt'], 'params.prompt', tally);
+  tally.text(record['suffix']);
+  const max = optionalCount(record, 'max_tokens') ?? COMPLETIONS_DEFAULT_MAX_TOKENS;
+  const n = optionalMultiplier(record, 'n');
+  const bestOf = optionalMultiplier(record, 'best_of');
+  return finish('completions', model, tally, max * Math.max(n, bestOf) * Math.max(1, prompts), options);
+}
+
+/** Estimates an `embeddings.create` request (strings or token arrays); no output is reserved. */
+export function estimateOpenAIEmbedding(params: EmbeddingCreateParams, options?: EstimateOptions): RequestEstimate {
+  const { record, model } = requireParams(params);
+  const tally = new TokenTally();
+  tallyPrompt(record['input'], 'params.input', tally);
+  return finish('embeddings', model, tally, 0, options);
+}
+
+/** Parameters of each OpenAI endpoint with an estimator. */
+export interface OpenAIRequestParams {
+  'chat.completions': ChatCompletionCreateParams;
+  responses: ResponseCreateParams;
+  completions: CompletionCreateParams;
+  embeddings: EmbeddingCreateParams;
+}
+
+/** Dispatches to the estimator of `endpoint`. */
+export function estimateOpenAIRequest<E extends OpenAIEndpoint>(endpoint: E, params: OpenAIRequestParams[E], options?: EstimateOptions): RequestEstimate {
+  switch (endpoint) {
+    case 'chat.completions':
+      return estimateOpenAIChatCompletion(params as ChatCompletionCreateParams, options);
+    case 'responses':
+      return estimateOpenAIResponse(params as ResponseCreateParams, options);
+    case 'completions':
+      return estimateOpenAICompletion(params as CompletionCreateParams, options);
+    case 'embeddings':
+      return estimateOpenAIEmbedding(params as EmbeddingCreateParams, options);
+    default:
+      throw new InvalidArgumentError('endpoint', endpoint, 'expected chat.completions, responses, completions or embeddings');
+  }
+}

@@ -1,0 +1,137 @@
+/** Model-name resolution, user overrides and cost computation. */
+import { InvalidArgumentError } from '../../core/errors.js';
+import { isPlainObject, rejectUnknownKeys } from '../../core/validate.js';
+import { BUILT_IN_PRICES } from './table.js';
+import type { ModelPrice, PriceOverride, PriceOverrides, PriceTier } from './types.js';
+
+/**
+ * Normalizes a model name for price lookup: lower case, without a path prefix (`models/`,
+ * `openai/`, `publishers/google/models/`), a Bedrock-style `anthropic.` prefix, or a `-v1:0`-style
+ * version suffix.
+ */
+export function normalizeModelName(model: string): string {
+  return model.trim().toLowerCase().replace(/^.*\//, '').replace(/^(anthropic|openai|google)\./, '').replace(/-v\d+:\d+$/, '');
+}
+
+/**
+ * The entry for `model`: an exact key, else the longest key that is a prefix of the name at a
+ * `-`, `@` or `:` boundary (`gpt-4o-2024-08-06` -> `gpt-4o`, never `gpt-4` for `gpt-4o`;
+ * `claude-sonnet-4-5-20250929` -> `claude-sonnet-4-5`).
+ */
+export function lookupModel<T>(model: string, table: Readonly<Record<string, T>>): T | undefined {
+  const name = normalizeModelName(model);
+  if (Object.hasOwn(table, name)) return table[name];
+  let best: string | undefined;
+  for (const key of Object.keys(table)) {
+    if (name.length > key.length && name.startsWith(key) && '-@:'.includes(name[key.length]!) && (best === undefined || key.length > best.length)) {
+      best = key;
+    }
+  }
+  return best === undefined ? undefined : table[best];
+}
+
+const PRICE_FIELDS = ['input', 'output', 'cachedInput', 'cacheWrite', 'cacheWrite1h'] as const;
+
+function parseRate(value: unknown, parameter: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError(parameter, value, 'expected a finite, non-negative price in USD per million tokens');
+  }
+  return value;
+}
+
+/** Validates one price override; names the offending field (e.g. `pricing["gpt-4o"].input`). */
+export function parsePriceOverride(value: unknown, parameter: string): PriceOverride {
+  if (!isPlainObject(value)) throw new InvalidArgumentError(parameter, value, 'expected { input, output, cachedInput?, cacheWrite?, cacheWrite1h? }');
+  rejectUnknownKeys(value, PRICE_FIELDS, parameter);
+  const price: PriceOverride = { input: parseRate(value['input'], `${parameter}.input`), output: parseRate(value['output'], `${parameter}.output`) };
+  for (const field of ['cachedInput', 'cacheWrite', 'cacheWrite1h'] as const) {
+    if (value[field] !== undefined) price[field] = parseRate(value[field], `${parameter}.${field}`);
+  }
+  return price;
+}
+
+/** Resolves model names to prices: user overrides over the built-in table, then an optional fallback. */
+export interface PriceTable {
+  /** The price of `model`, or undefined when neither the table nor the fallback knows it. */
+  resolve(model: string): ModelPrice | undefined;
+}
+
+/**
+ * Builds a price table: `overrides` (the `pricing` option, validated here) merge over the built-in
+ * entries (same key: replaced; new key: added), then names resolve by longest prefix over the
+ * merged table (an override for `gpt-4o` prices `gpt-4o-2024-08-06` but not `gpt-4o-mini`, which
+ * has its own entry). `fallback` prices models nobody knows.
+ */
+export function createPriceTable(options: { overrides?: PriceOverrides; fallback?: PriceOverride; builtIn?: boolean } = {}): PriceTable {
+  const overrides: Record<string, ModelPrice> = {};
+  if (options.overrides !== undefined) {
+    if (!isPlainObject(options.overrides)) throw new InvalidArgumentError('pricing', options.overrides, 'expected an object of prices by model name');
+    for (const [model, price] of Object.entries(options.overrides)) {
+      overrides[normalizeModelName(model)] = parsePriceOverride(price, `pricing[${JSON.stringify(model)}]`);
+    }
+  }
+  const fallback = options.fallback === undefined ? undefined : parsePriceOverride(options.fallback, 'fallbackPrice');
+  const merged: Record<string, ModelPrice> = { ...(options.builtIn === false ? {} : BUILT_IN_PRICES), ...overrides };
+  return {
+    resolve(model) {
+      return lookupModel(model, merged) ?? fallback;
+    },
+  };
+}
+
+/** The built-in table without overrides. */
+export function resolvePrice(model: string): ModelPrice | undefined {
+  return lookupModel(model, BUILT_IN_PRICES);
+}
+
+/** Token counts to price. `cachedInputTokens`, `cacheWriteTokens` and `cacheWrite1hTokens` are parts of `inputTokens`. */
+export interface PricedUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens?: number;
+  cacheWriteTokens?: number;
+  cacheWrite1hTokens?: number;
+}
+
+function count(value: unknown, parameter: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError(parameter, value, 'expected a non-negative integer');
+  }
+  return value;
+}
+
+function tierFor(price: ModelPrice, inputTokens: number): ModelPrice | PriceTier {
+  let chosen: ModelPrice | PriceTier = price;
+  for (const tier of price.tiers ?? []) if (inputTokens > tier.aboveInputTokens) chosen = tier;
+  return chosen;
+}
+
+/**
+ * Cost in US dollars of a usage at a price. Cached input tokens are a part of `inputTokens` and
+ * are priced at `cachedInput`; cache writes at `cacheWrite` (1-hour writes at `cacheWrite1h`); the
+ * rest of the input at `input`; output at `output`. A tiered price uses the rates of the highest
+ * tier whose threshold the whole prompt exceeds, for every token of the request.
+ */
+export function costOfUsage(usage: PricedUsage, price: ModelPrice): number {
+  const input = count(usage.inputTokens, 'usage.inputTokens');
+  const output = count(usage.outputTokens, 'usage.outputTokens');
+  const cached = count(usage.cachedInputTokens ?? 0, 'usage.cachedInputTokens');
+  const writes = count(usage.cacheWriteTokens ?? 0, 'usage.cacheWriteTokens');
+  const writes1h = count(usage.cacheWrite1hTokens ?? 0, 'usage.cacheWrite1hTokens');
+  if (cached + writes + writes1h > input) {
+    throw new InvalidArgumentError('usage.cachedInputTokens', cached, 'cached and cache-write tokens are parts of inputTokens and cannot exceed it');
+  }
+  for (const field of PRICE_FIELDS) {
+    const rate = price[field];
+    if (rate !== undefined) parseRate(rate, `price.${field}`);
+  }
+  const rates = tierFor(price, input);
+  const cacheWrite = rates.cacheWrite ?? rates.input;
+  const micro =
+    (input - cached - writes - writes1h) * rates.input +
+    cached * (rates.cachedInput ?? rates.input) +
+    writes * cacheWrite +
+    writes1h * (rates.cacheWrite1h ?? cacheWrite) +
+    output * rates.output;
+  return micro / 1_000_000;
+}

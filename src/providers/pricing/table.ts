@@ -1,0 +1,117 @@
+/**
+ * Built-in price table, USD per million tokens (standard tier, no batch discount).
+ *
+ * Sources and dates:
+ * - OpenAI: platform.openai.com/docs/pricing as known to us in 2025 (gpt-5/4.1/4o/o-series,
+ *   embeddings, legacy gpt-4/3.5), cross-checked with gpt-tokenizer 4.0.0's model catalog
+ *   (`models.gen.ts`, scraped from OpenAI's docs). Newer gpt-5.x point releases are not listed:
+ *   they resolve to `gpt-5` by prefix; UNVERIFIED for them, override if needed.
+ * - Anthropic: platform.claude.com/docs/en/about-claude/pricing (model table with 5m/1h cache
+ *   writes and cache hits), read through the search corpus; 2026 snapshot listing Opus 4.5-5,
+ *   Fable 5, Sonnet 5/5.5, Haiku 5.5. Cache writes are 1.25x (5 min) and 2x (1 h) of input, reads
+ *   0.1x, unless stated otherwise on that page.
+ * - Google: ai.google.dev/gemini-api/docs/pricing as known to us in 2025 (paid tier, text input);
+ *   Gemini 2.5 Pro's higher rates above 200k prompt tokens are modelled as a tier. Context-cache
+ *   storage (per token-hour) is not a per-request cost and is not modelled. Gemini 3 Pro preview
+ *   prices are UNVERIFIED.
+ * Where a figure is unsure the entry says so. Users can override any entry with the `pricing` option.
+ */
+import type { ModelPrice } from './types.js';
+
+/** Anthropic's cache multipliers: 5-minute write 1.25x, 1-hour write 2x, read 0.1x of input. */
+function claude(input: number, output: number, cachedInput = input * 0.1): ModelPrice {
+  return { input, output, cachedInput, cacheWrite: input * 1.25, cacheWrite1h: input * 2 };
+}
+
+/** OpenAI models. */
+export const OPENAI_PRICES: Readonly<Record<string, ModelPrice>> = {
+  'gpt-5': { input: 1.25, cachedInput: 0.125, output: 10 },
+  'gpt-5-mini': { input: 0.25, cachedInput: 0.025, output: 2 },
+  'gpt-5-nano': { input: 0.05, cachedInput: 0.005, output: 0.4 },
+  'gpt-5-chat-latest': { input: 1.25, cachedInput: 0.125, output: 10 },
+  'gpt-5-codex': { input: 1.25, cachedInput: 0.125, output: 10 },
+  'gpt-5-pro': { input: 15, output: 120 },
+  'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8 },
+  'gpt-4.1-mini': { input: 0.4, cachedInput: 0.1, output: 1.6 },
+  'gpt-4.1-nano': { input: 0.1, cachedInput: 0.025, output: 0.4 },
+  'gpt-4.5-preview': { input: 75, cachedInput: 37.5, output: 150 },
+  'gpt-4o': { input: 2.5, cachedInput: 1.25, output: 10 },
+  'gpt-4o-2024-05-13': { input: 5, output: 15 },
+  'gpt-4o-mini': { input: 0.15, cachedInput: 0.075, output: 0.6 },
+  'chatgpt-4o-latest': { input: 5, output: 15 },
+  o1: { input: 15, cachedInput: 7.5, output: 60 },
+  'o1-mini': { input: 1.1, cachedInput: 0.55, output: 4.4 },
+  'o1-pro': { input: 150, output: 600 },
+  o3: { input: 2, cachedInput: 0.5, output: 8 },
+  'o3-mini': { input: 1.1, cachedInput: 0.55, output: 4.4 },
+  'o3-pro': { input: 20, output: 80 },
+  'o4-mini': { input: 1.1, cachedInput: 0.275, output: 4.4 },
+  'gpt-4-turbo': { input: 10, output: 30 },
+  'gpt-4': { input: 30, output: 60 },
+  'gpt-4-32k': { input: 60, output: 120 },
+  'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
+  'gpt-3.5-turbo-instruct': { input: 1.5, output: 2 },
+  'davinci-002': { input: 2, output: 2 },
+  'babbage-002': { input: 0.4, output: 0.4 },
+  'text-embedding-3-small': { input: 0.02, output: 0 },
+  'text-embedding-3-large': { input: 0.13, output: 0 },
+  'text-embedding-ada-002': { input: 0.1, output: 0 },
+};
+
+/** Anthropic models (Claude 3.x still offered or recently retired, 4.x, 5.x). */
+export const ANTHROPIC_PRICES: Readonly<Record<string, ModelPrice>> = {
+  'claude-fable-5-1': claude(10, 50, 0.25),
+  'claude-fable-5': claude(10, 50, 1),
+  'claude-mythos-5-1': claude(10, 50, 0.25),
+  'claude-mythos-5': claude(10, 50, 1),
+  'claude-opus-5-5': claude(4, 20, 0.2),
+  'claude-opus-5': claude(5, 25),
+  'claude-opus-4-8': claude(5, 25),
+  'claude-opus-4-7': claude(5, 25),
+  'claude-opus-4-6': claude(5, 25),
+  'claude-opus-4-5': claude(5, 25),
+  'claude-opus-4-1': claude(15, 75),
+  'claude-opus-4-0': claude(15, 75),
+  'claude-opus-4': claude(15, 75),
+  'claude-sonnet-5-5': claude(2, 10, 0.1),
+  'claude-sonnet-5': claude(2, 10),
+  'claude-sonnet-4-5': claude(3, 15),
+  'claude-sonnet-4-0': claude(3, 15),
+  'claude-sonnet-4': claude(3, 15),
+  'claude-3-7-sonnet': claude(3, 15),
+  'claude-3-5-sonnet': claude(3, 15),
+  // Haiku 5.5: two bands by prompt length (input + cache reads + writes), on every token of the request.
+  'claude-haiku-5-5': {
+    ...claude(0.1, 0.5, 0.01),
+    tiers: [{ aboveInputTokens: 100_000, input: 0.5, output: 2.5, cachedInput: 0.05, cacheWrite: 0.625, cacheWrite1h: 1 }],
+  },
+  'claude-haiku-4-5': claude(1, 5),
+  'claude-3-5-haiku': claude(0.8, 4),
+  'claude-3-haiku': claude(0.25, 1.25, 0.03),
+  'claude-3-opus': claude(15, 75),
+};
+
+/** Google Gemini models (Gemini Developer API, paid tier). */
+export const GOOGLE_PRICES: Readonly<Record<string, ModelPrice>> = {
+  // UNVERIFIED preview pricing; tiered like 2.5 Pro.
+  'gemini-3-pro-preview': {
+    input: 2,
+    cachedInput: 0.2,
+    output: 12,
+    tiers: [{ aboveInputTokens: 200_000, input: 4, cachedInput: 0.4, output: 18 }],
+  },
+  'gemini-2.5-pro': {
+    input: 1.25,
+    cachedInput: 0.125,
+    output: 10,
+    tiers: [{ aboveInputTokens: 200_000, input: 2.5, cachedInput: 0.25, output: 15 }],
+  },
+  'gemini-2.5-flash': { input: 0.3, cachedInput: 0.03, output: 2.5 },
+  'gemini-2.5-flash-lite': { input: 0.1, cachedInput: 0.01, output: 0.4 },
+  'gemini-2.0-flash': { input: 0.1, cachedInput: 0.025, output: 0.4 },
+  'gemini-2.0-flash-lite': { input: 0.075, output: 0.3 },
+  'gemini-embedding-001': { input: 0.15, output: 0 },
+};
+
+/** Every built-in price. */
+export const BUILT_IN_PRICES: Readonly<Record<string, ModelPrice>> = { ...OPENAI_PRICES, ...ANTHROPIC_PRICES, ...GOOGLE_PRICES };

@@ -1,0 +1,40 @@
+/** Price types: US dollars per million tokens. */
+
+/** Rates that apply above a prompt size (e.g. Gemini 2.5 Pro above 200k prompt tokens). */
+export interface PriceTier {
+  /** The tier applies when the prompt (all input tokens, cached ones included) exceeds this. */
+  aboveInputTokens: number;
+  input: number;
+  output: number;
+  cachedInput?: number;
+  cacheWrite?: number;
+  cacheWrite1h?: number;
+}
+
+/** The price of one model, USD per million tokens. */
+export interface ModelPrice {
+  /** Uncached input tokens. */
+  input: number;
+  /** Output tokens (reasoning/thinking included). */
+  output: number;
+  /** Input tokens read from a cache; default: `input`. */
+  cachedInput?: number;
+  /** Input tokens written to a cache (Anthropic 5-minute writes); default: `input`. */
+  cacheWrite?: number;
+  /** Anthropic 1-hour cache writes; default: `cacheWrite`. */
+  cacheWrite1h?: number;
+  /** Higher rates for long prompts, ascending by threshold. */
+  tiers?: readonly PriceTier[];
+}
+
+/** A user's price for a model (the `pricing` option). */
+export interface PriceOverride {
+  input: number;
+  output: number;
+  cachedInput?: number;
+  cacheWrite?: number;
+  cacheWrite1h?: number;
+}
+
+/** `pricing` option: prices by model name (dated snapshots resolve to these by prefix). */
+export type PriceOverrides = Readonly<Record<string, PriceOverride>>;

@@ -1,0 +1,41 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { currentUserId } from '../../core/context.js';
+import { MissingUserError } from '../../core/errors.js';
+import type { TokenLimiter } from '../../core/limiter.js';
+import type { TrackedCall } from './tracked-call.js';
+
+/** Options of `withTokenLimits` / `limiter.wrap`. */
+export interface WrapOptions {
+  /** The limiter to charge. @default the request context's limiter (middleware), else the default limiter (`configureTokenLimits`) */
+  limiter?: TokenLimiter;
+  /** Output tokens held when a request sets no maximum. @default the limiter's `outputReservation` */
+  outputReservation?: number;
+  /**
+   * How input tokens are estimated before a call to Anthropic or Google: `local` (a calibrated
+   * heuristic, no extra request) or `provider` (their free count-tokens endpoint first: exact, one
+   * more request per call; falls back to `local` if it fails).
+   * @default 'local'
+   */
+  estimator?: 'local' | 'provider';
+}
+
+/** What a wrapped client carries: whom to charge and how. Resolved at each call. */
+export interface Binding {
+  /** The user given to `withTokenLimits`, if any. */
+  readonly userId: string | undefined;
+  readonly options: Readonly<WrapOptions>;
+  /** Resolves the limiter for a call. */
+  limiter(): TokenLimiter;
+}
+
+/** The binding of the wrapped call in progress (helpers such as runTools call `create` later, asynchronously). */
+export const bindingScope = new AsyncLocalStorage<Binding>();
+/** The tracked request in progress: the gated fetch of a shadow client waits for its admission. */
+export const callScope = new AsyncLocalStorage<TrackedCall>();
+
+/** The user to charge: the one given to the wrapper, else the request context's; never none. */
+export function resolveUser(binding: Binding): string {
+  const userId = binding.userId ?? currentUserId();
+  if (userId === undefined) throw new MissingUserError();
+  return userId;
+}

@@ -1,0 +1,171 @@
+/**
+ * Server-sent events: a byte-level parser that keeps each event's raw text, so that events passed
+ * through unchanged stay byte-identical, and a transform that can drop or rewrite events.
+ */
+
+export interface SseEvent {
+  /** The `event:` field, if any. */
+  event: string | undefined;
+  /** The `data:` lines joined with `\n`. */
+  data: string;
+  /** The event's exact text, terminating blank line included. */
+  raw: string;
+}
+
+/** Incremental SSE parser over decoded text. */
+export class SseParser {
+  #buffer = '';
+
+  /** Feeds text; returns the events completed by it. */
+  push(text: string): SseEvent[] {
+    this.#buffer += text;
+    const events: SseEvent[] = [];
+    for (;;) {
+      const end = findEventEnd(this.#buffer);
+      if (end < 0) break;
+      const raw = this.#buffer.slice(0, end);
+      this.#buffer = this.#buffer.slice(end);
+      const event = parseEvent(raw);
+      if (event) events.push(event);
+    }
+    return events;
+  }
+
+  /** What is left when the stream ends (an event without its terminating blank line). */
+  flush(): SseEvent[] {
+    const rest = this.#buffer;
+    this.#buffer = '';
+    const event = rest.trim().length > 0 ? parseEvent(rest) : undefined;
+    return event ? [event] : [];
+  }
+
+  /** Unparsed text (to pass through untouched at the end). */
+  get pending(): string {
+    return this.#buffer;
+  }
+}
+
+/** Index just past the blank line that ends the first event, or -1. */
+function findEventEnd(text: string): number {
+  const match = /\r\n\r\n|\n\n|\r\r|\r\n\n|\n\r\n/.exec(text);
+  return match ? match.index + match[0].length : -1;
+}
+
+function parseEvent(raw: string): SseEvent | undefined {
+  let event: string | undefined;
+  const data: string[] = [];
+  for (const line of raw.split(/\r\n|\r|\n/)) {
+    if (line === '' || line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') event = value;
+    else if (field === 'data') data.push(value);
+  }
+  if (event === undefined && data.length === 0) return undefined;
+  return { event, data: data.join('\n'), raw };
+}
+
+/** When to give up on a stream whose request was aborted (see {@link readSse}). */
+export interface AbandonOnAbort {
+  signal: AbortSignal;
+  /** How long to keep reading after the abort (what is already buffered still arrives). */
+  graceMs: number;
+}
+
+/**
+ * Reads every event of a byte stream; ends (or throws) with the stream.
+ *
+ * With `abandon`: once its signal aborts, reading goes on for `graceMs` at most, then the reader is
+ * cancelled and the generator throws the abort reason. An aborted fetch does not always end its
+ * body: when the abort lands after the last byte but before the end of the body was signalled, a
+ * tee'd branch of the body is left open forever (observed with Node's fetch), and a reader waiting
+ * on it would never settle.
+ */
+export async function* readSse(stream: ReadableStream<Uint8Array>, abandon?: AbandonOnAbort): AsyncGenerator<SseEvent> {
+  const decoder = new TextDecoder();
+  const parser = new SseParser();
+  const reader = stream.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let arm: (() => void) | undefined;
+  const abandoned = new Promise<never>((_, reject) => {
+    if (!abandon) return;
+    arm = () => {
+      timer = setTimeout(() => reject(abandon.signal.reason ?? new Error('The request was aborted')), abandon.graceMs);
+      timer.unref?.();
+    };
+    if (abandon.signal.aborted) arm();
+    else abandon.signal.addEventListener('abort', arm, { once: true });
+  });
+  abandoned.catch(() => {});
+  let gaveUp = false;
+  try {
+    for (;;) {
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = await Promise.race([reader.read(), abandoned]);
+      } catch (error) {
+        gaveUp = abandon !== undefined && abandon.signal.aborted;
+        throw error;
+      }
+      if (result.done) break;
+      yield* parser.push(decoder.decode(result.value, { stream: true }));
+    }
+    yield* parser.push(decoder.decode());
+    yield* parser.flush();
+  } finally {
+    clearTimeout(timer);
+    if (arm) abandon?.signal.removeEventListener('abort', arm);
+    if (gaveUp) reader.cancel().catch(() => {});
+    else reader.releaseLock();
+  }
+}
+
+/**
+ * A byte transform over an SSE stream: `rewrite` returns the event's new raw text, or null to drop
+ * it (undefined keeps it as it was). `beforeEnd` runs before the stream closes, so a reader's last
+ * `read()` waits for it (the wrappers commit usage there, so a caller that has read a stream to its
+ * end sees its usage recorded).
+ */
+export function sseTransform(rewrite: ((event: SseEvent) => string | null | undefined) | undefined, beforeEnd: () => Promise<unknown>): TransformStream<Uint8Array, Uint8Array> {
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  const parser = new SseParser();
+  const emit = (controller: TransformStreamDefaultController<Uint8Array>, events: SseEvent[]): void => {
+    let out = '';
+    for (const event of events) {
+      const replaced = rewrite?.(event);
+      if (replaced === null) continue;
+      out += replaced ?? event.raw;
+    }
+    if (out.length > 0) controller.enqueue(encoder.encode(out));
+  };
+  return new TransformStream({
+    transform(chunk, controller) {
+      if (!rewrite) {
+        controller.enqueue(chunk);
+        return;
+      }
+      emit(controller, parser.push(decoder.decode(chunk, { stream: true })));
+    },
+    async flush(controller) {
+      if (rewrite) {
+        emit(controller, parser.push(decoder.decode()));
+        const rest = parser.pending;
+        if (rest.length > 0) emit(controller, parser.flush());
+      }
+      await beforeEnd().catch(() => {});
+    },
+  });
+}
+
+/** Parses an event's data as JSON, or undefined. */
+export function eventJson(event: SseEvent): unknown {
+  if (event.data.length === 0 || event.data === '[DONE]') return undefined;
+  try {
+    return JSON.parse(event.data) as unknown;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,50 @@
+import type { Usage } from '../../core/types.js';
+
+/** What a provider reported, normalised: input includes cached and cache-written tokens; output includes reasoning. */
+export interface ProviderUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens?: number;
+  cacheWriteTokens?: number;
+  reasoningTokens?: number;
+}
+
+/** Marks a usage object the provider sent but that is malformed (negative, NaN, strings, ...). */
+export const MALFORMED = Symbol('malformed usage');
+export type UsageReading = ProviderUsage | typeof MALFORMED | undefined;
+
+/** A token count from a provider body: a non-negative safe integer, absent (0), or malformed. */
+export function readCount(value: unknown, required: boolean): number | typeof MALFORMED {
+  if (value === undefined || value === null) return required ? MALFORMED : 0;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) return MALFORMED;
+  return value;
+}
+
+/** Builds a usage from counts, any of which may be malformed. */
+export function usageFrom(fields: {
+  inputTokens: number | typeof MALFORMED;
+  outputTokens: number | typeof MALFORMED;
+  cachedInputTokens?: number | typeof MALFORMED;
+  cacheWriteTokens?: number | typeof MALFORMED;
+  reasoningTokens?: number | typeof MALFORMED;
+}): UsageReading {
+  const values = Object.values(fields);
+  if (values.some((v) => v === MALFORMED)) return MALFORMED;
+  const u = fields as { [K in keyof typeof fields]: number };
+  if (u.cachedInputTokens !== undefined && u.cachedInputTokens > u.inputTokens) return MALFORMED;
+  if (u.reasoningTokens !== undefined && u.reasoningTokens > u.outputTokens) return MALFORMED;
+  if (!Number.isSafeInteger(u.inputTokens + u.outputTokens)) return MALFORMED;
+  return u;
+}
+
+export function asObject(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+export function toEngineUsage(u: ProviderUsage): Pick<Usage, 'inputTokens' | 'outputTokens' | 'cachedInputTokens' | 'reasoningTokens'> & { cacheWriteTokens?: number } {
+  const out: ReturnType<typeof toEngineUsage> = { inputTokens: u.inputTokens, outputTokens: u.outputTokens };
+  if (u.cachedInputTokens) out.cachedInputTokens = u.cachedInputTokens;
+  if (u.reasoningTokens) out.reasoningTokens = u.reasoningTokens;
+  if (u.cacheWriteTokens) out.cacheWriteTokens = u.cacheWriteTokens;
+  return out;
+}

@@ -1,0 +1,220 @@
+import { useId, useMemo, useState } from 'react';
+import { formatMessage } from '../i18n/format.js';
+import type { HistoryJson, LimitRuleJson, UsageStatsJson, UserUsageJson } from './api.js';
+import { ConfirmDialog } from './admin/confirm-dialog.js';
+import { EditLimitsDialog } from './admin/edit-limits-dialog.js';
+import { StatCards } from './admin/stat-cards.js';
+import { UsersTable, type Sort, type SortColumn, type UserAction } from './admin/users-table.js';
+import { BarChart } from './charts/bar-chart.js';
+import { dailySeries, modelsOf } from './charts/chart-data.js';
+import type { Metric } from './format.js';
+import { useActions, useApiClient, useResource } from './hooks.js';
+import { cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
+import { ErrorView, LoadingView } from './status-views.js';
+
+/** Props of `<AdminTokenPanel />`. */
+export interface AdminTokenPanelProps extends TokenLimitsComponentProps {
+  /**
+   * Users per page of the table (1-1000); pages follow the API's `nextCursor`.
+   * @default 20
+   */
+  pageSize?: number;
+  /**
+   * Days of history in the usage chart (1-366), ending today.
+   * @default 30
+   */
+  historyDays?: number;
+  /**
+   * What the usage chart counts.
+   * @default 'tokens'
+   */
+  chartMetric?: Metric;
+  /**
+   * `stacked`: one bar per day with the models stacked; `grouped`: the models side by side.
+   * @default 'stacked'
+   */
+  chartMode?: 'stacked' | 'grouped';
+  /**
+   * Share of a limit (0-1) from which a user's usage bar shows the warning colour.
+   * @default 0.8
+   */
+  warningThreshold?: number;
+  /**
+   * The heading.
+   * @default the catalogue's "AI usage: all users"
+   */
+  title?: string;
+}
+
+interface Overview {
+  stats: UsageStatsJson;
+  history: HistoryJson;
+}
+
+type Pending = { action: UserAction; user: UserUsageJson } | null;
+
+const DAY = 86_400_000;
+
+/**
+ * The admin view over the admin HTTP API: stat cards (`GET /stats`), a usage chart of everyone,
+ * stacked per model with a model filter (`GET /history`), and the users table (`GET /users`, paged
+ * with the API's cursor; sorting applies within the page) with an edit-limit dialog
+ * (`PUT /users/:id/limits`) and reset / disable / enable actions behind a confirmation
+ * (`POST /users/:id/reset|disable|enable`).
+ */
+export function AdminTokenPanel({
+  baseUrl = DEFAULT_BASE_URL,
+  fetcher,
+  locale = 'en',
+  refreshIntervalMs = DEFAULT_REFRESH_MS,
+  timeZone,
+  refreshKey,
+  className,
+  pageSize = 20,
+  historyDays = 30,
+  chartMetric = 'tokens',
+  chartMode = 'stacked',
+  warningThreshold = 0.8,
+  title,
+}: AdminTokenPanelProps) {
+  const client = useApiClient(baseUrl, fetcher);
+  const actions = useActions();
+  const titleId = useId();
+  const limit = Math.min(1000, Math.max(1, Math.floor(pageSize)));
+  const days = Math.min(366, Math.max(1, Math.floor(historyDays)));
+  // The cursors of the pages visited: cursors[i] opens page i (undefined: the first page).
+  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
+  const cursor = cursors.at(-1);
+  const [sort, setSort] = useState<Sort | null>(null);
+  const [model, setModel] = useState('');
+  const [pending, setPending] = useState<Pending>(null);
+  const [changes, setChanges] = useState(0);
+
+  const overview = useResource<Overview>(
+    async (signal) => {
+      const to = Date.now();
+      const from = Math.floor(to / DAY) * DAY - (days - 1) * DAY;
+      const [stats, history] = await Promise.all([
+        client.stats(signal),
+        client.history({ granularity: 'day', from: new Date(from).toISOString(), to: new Date(to).toISOString() }, signal),
+      ]);
+      return { stats, history };
+    },
+    `${baseUrl}|${days}|${refreshKey ?? ''}|${changes}`,
+    refreshIntervalMs,
+  );
+  const page = useResource((signal) => client.users({ cursor, limit }, signal), `${baseUrl}|${cursor ?? ''}|${limit}|${refreshKey ?? ''}|${changes}`, refreshIntervalMs);
+
+  const models = useMemo(() => (overview.data ? modelsOf(overview.data.history.points) : []), [overview.data]);
+  const series = useMemo(() => {
+    if (!overview.data) return undefined;
+    const { history } = overview.data;
+    return dailySeries(history.points, Date.parse(history.from), Date.parse(history.to), chartMetric, model === '' ? undefined : model);
+  }, [overview.data, chartMetric, model]);
+
+  const onSort = (column: SortColumn) =>
+    setSort((s) => (s?.column === column ? { column, direction: s.direction === 'ascending' ? 'descending' : 'ascending' } : { column, direction: 'ascending' }));
+
+  const done = () => {
+    if (!actions.mounted()) return;
+    setPending(null);
+    setChanges((n) => n + 1);
+  };
+  const saveLimits = async (userId: string, rules: LimitRuleJson[] | null) => {
+    await actions.run((signal) => client.setLimits(userId, rules, signal));
+    done();
+  };
+  const runAction = async (action: Exclude<UserAction, 'edit'>, userId: string) => {
+    await actions.run((signal) => (action === 'reset' ? client.reset(userId, signal) : client.setActive(userId, action === 'enable', signal)));
+    done();
+  };
+
+  const confirmAction = pending && pending.action !== 'edit' ? pending.action : undefined;
+  const t = (key: Parameters<typeof formatMessage>[1], params: Record<string, string | number> = {}) => formatMessage(locale, key, params);
+  const modelSelectId = `${titleId}-model`;
+
+  return (
+    <section className={cx('tl-admin', className)} aria-labelledby={titleId} aria-busy={overview.loading || page.loading}>
+      <h2 id={titleId} className="tl-admin__title">
+        {title ?? t('admin.title')}
+      </h2>
+
+      {overview.data && series ? (
+        <>
+          <StatCards stats={overview.data.stats} locale={locale} />
+          <div className="tl-admin__chart">
+            <div className="tl-admin__filter">
+              <label htmlFor={modelSelectId}>{t('chart.model')}</label>{' '}
+              <select id={modelSelectId} value={model} onChange={(e) => setModel(e.target.value)}>
+                <option value="">{t('chart.allModels')}</option>
+                {models.map((m) => (
+                  <option key={m} value={m}>
+                    {m}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <BarChart data={series} metric={chartMetric} locale={locale} title={t('admin.chart.title', { days })} mode={chartMode} colorKeys={models} />
+          </div>
+          {overview.error !== undefined ? <ErrorView locale={locale} error={overview.error} onRetry={overview.reload} stale /> : null}
+        </>
+      ) : overview.error !== undefined ? (
+        <ErrorView locale={locale} error={overview.error} onRetry={overview.reload} />
+      ) : (
+        <LoadingView locale={locale} />
+      )}
+
+      {page.data ? (
+        <>
+          <UsersTable
+            users={page.data.users}
+            locale={locale}
+            timeZone={timeZone}
+            warningThreshold={warningThreshold}
+            sort={sort}
+            onSort={onSort}
+            onAction={(action, user) => setPending({ action, user })}
+          />
+          <nav className="tl-pager" aria-label={t('admin.users.caption')}>
+            <button type="button" className="tl-button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c))}>
+              {t('admin.page.previous')}
+            </button>
+            <span className="tl-pager__page" aria-live="polite">
+              {t('admin.page', { page: cursors.length })}
+            </span>
+            <button
+              type="button"
+              className="tl-button"
+              disabled={page.data.nextCursor === null || page.loading}
+              onClick={() => {
+                const next = page.data?.nextCursor;
+                if (next) setCursors((c) => [...c, next]);
+              }}
+            >
+              {t('admin.page.next')}
+            </button>
+          </nav>
+          {page.error !== undefined ? <ErrorView locale={locale} error={page.error} onRetry={page.reload} stale /> : null}
+        </>
+      ) : page.error !== undefined ? (
+        <ErrorView locale={locale} error={page.error} onRetry={page.reload} />
+      ) : (
+        <LoadingView locale={locale} />
+      )}
+
+      {pending?.action === 'edit' ? (
+        <EditLimitsDialog user={pending.user} locale={locale} onSave={(rules) => saveLimits(pending.user.userId, rules)} onClose={() => setPending(null)} />
+      ) : pending && confirmAction ? (
+        <ConfirmDialog
+          locale={locale}
+          title={t(`admin.action.${confirmAction}`)}
+          question={t(`admin.confirm.${confirmAction}`, { user: pending.user.userId })}
+          confirmLabel={t(`admin.action.${confirmAction}`)}
+          danger={confirmAction !== 'enable'}
+          onConfirm={() => runAction(confirmAction, pending.user.userId)}
+          onCancel={() => setPending(null)}
+        />
+      ) : null}
+    </section>
+  );
+}

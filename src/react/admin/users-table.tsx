@@ -1,0 +1,160 @@
+import { useId } from 'react';
+import { formatDate, formatMessage, formatPercent } from '../../i18n/format.js';
+import type { MessageKey } from '../../i18n/messages.js';
+import type { UserUsageJson } from '../api.js';
+import { formatAmount, formatFigure, formatPeriod, type Metric } from '../format.js';
+import { ProgressBar, usageState } from '../progress-bar.js';
+
+export type SortColumn = 'user' | 'usage' | 'limit' | 'status' | 'resetAt';
+export interface Sort {
+  column: SortColumn;
+  direction: 'ascending' | 'descending';
+}
+
+export type UserAction = 'edit' | 'reset' | 'disable' | 'enable';
+
+const COLUMNS: ReadonlyArray<{ column: SortColumn; label: MessageKey; numeric?: boolean }> = [
+  { column: 'user', label: 'admin.col.user' },
+  { column: 'usage', label: 'admin.col.usage' },
+  { column: 'limit', label: 'admin.col.limit', numeric: true },
+  { column: 'status', label: 'admin.col.status' },
+  { column: 'resetAt', label: 'admin.col.resetAt' },
+];
+
+const share = (u: UserUsageJson) => (u.limit > 0 ? u.used / u.limit : Number.POSITIVE_INFINITY);
+
+/**
+ * Sorts one page of users (client-side: the API pages in id order). Usage sorts by the share of
+ * the limit used, so users of different units compare; ties keep id order.
+ */
+export function sortUsers(users: readonly UserUsageJson[], sort: Sort | null): UserUsageJson[] {
+  if (sort === null) return [...users];
+  const key = (u: UserUsageJson): number | string => {
+    switch (sort.column) {
+      case 'user':
+        return u.userId;
+      case 'usage':
+        return share(u);
+      case 'limit':
+        return u.limit;
+      case 'status':
+        return u.isActive ? 1 : 0;
+      case 'resetAt':
+        return Date.parse(u.resetAt);
+    }
+  };
+  const sign = sort.direction === 'ascending' ? 1 : -1;
+  return users
+    .map((u, i) => ({ u, i, k: key(u) }))
+    .sort((a, b) => {
+      const c = typeof a.k === 'string' && typeof b.k === 'string' ? a.k.localeCompare(b.k) : (a.k as number) - (b.k as number);
+      return c === 0 || Number.isNaN(c) ? a.i - b.i : sign * c;
+    })
+    .map((r) => r.u);
+}
+
+export interface UsersTableProps {
+  users: readonly UserUsageJson[];
+  locale: string;
+  timeZone: string | undefined;
+  warningThreshold: number;
+  sort: Sort | null;
+  onSort: (column: SortColumn) => void;
+  onAction: (action: UserAction, user: UserUsageJson) => void;
+}
+
+/** The users of one page: usage bar and figures, limit and period, status, reset date, actions. */
+export function UsersTable({ users, locale, timeZone, warningThreshold, sort, onSort, onAction }: UsersTableProps) {
+  const baseId = useId();
+  const t = (key: MessageKey, params: Record<string, string | number> = {}) => formatMessage(locale, key, params);
+  const rows = sortUsers(users, sort);
+  return (
+    <div className="tl-table-wrap">
+      <table className="tl-table tl-users">
+        <caption className="tl-table__caption">
+          {t('admin.users.caption')} <span className="tl-muted tl-table__note">({t('admin.users.sortNote')})</span>
+        </caption>
+        <thead>
+          <tr>
+            {COLUMNS.map(({ column, label, numeric }) => {
+              const active = sort?.column === column;
+              return (
+                <th key={column} scope="col" aria-sort={active ? sort.direction : 'none'} className={numeric ? 'tl-num' : undefined}>
+                  <button type="button" className="tl-sort" onClick={() => onSort(column)}>
+                    {t(label)}
+                    <span aria-hidden="true" className="tl-sort__icon">
+                      {active ? (sort.direction === 'ascending' ? ' ▲' : ' ▼') : ' ↕'}
+                    </span>
+                  </button>
+                </th>
+              );
+            })}
+            <th scope="col">{t('admin.col.actions')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.length === 0 ? (
+            <tr>
+              <td colSpan={6} className="tl-table__empty">
+                {t('admin.users.empty')}
+              </td>
+            </tr>
+          ) : (
+            rows.map((u, index) => {
+              const metric = u.metric as Metric;
+              const rule = u.windows[0]?.rule;
+              const state = usageState(u.used, u.limit, warningThreshold, u.isActive);
+              const userCellId = `${baseId}-user-${index}`;
+              const used = formatMessage(locale, 'widget.usedOfLimit', { used: formatFigure(locale, metric, u.used), limit: formatAmount(locale, metric, u.limit) });
+              return (
+                <tr key={u.userId} data-user-id={u.userId} data-state={state}>
+                  <th scope="row" id={userCellId} className="tl-users__id">
+                    {u.userId}
+                  </th>
+                  <td className="tl-users__usage">
+                    <ProgressBar
+                      value={u.used}
+                      max={u.limit}
+                      label={`${formatMessage(locale, `widget.progressLabel.${metric}`)}: ${u.userId}`}
+                      valueText={used}
+                      state={state}
+                    />
+                    <span className="tl-users__figures" data-testid="tl-user-used">
+                      {used} · {formatPercent(locale, u.limit > 0 ? u.used / u.limit : 1)}
+                    </span>
+                  </td>
+                  <td className="tl-num tl-users__limit" data-testid="tl-user-limit">
+                    {formatAmount(locale, metric, u.limit)}
+                    {rule ? <span className="tl-muted"> {formatPeriod(locale, rule.period)}</span> : null}
+                  </td>
+                  <td>
+                    <span className={u.isActive ? 'tl-badge tl-badge--ok' : 'tl-badge tl-badge--disabled'}>{t(u.isActive ? 'usage.active' : 'usage.disabled')}</span>
+                  </td>
+                  <td>
+                    <time dateTime={u.resetAt}>{formatDate(locale, new Date(u.resetAt), { timeZone: timeZone ?? rule?.timeZone ?? 'UTC', time: false })}</time>
+                  </td>
+                  <td className="tl-users__actions">
+                    <button type="button" className="tl-button tl-button--small" aria-describedby={userCellId} onClick={() => onAction('edit', u)}>
+                      {t('admin.action.editLimit')}
+                    </button>
+                    <button type="button" className="tl-button tl-button--small" aria-describedby={userCellId} onClick={() => onAction('reset', u)}>
+                      {t('admin.action.reset')}
+                    </button>
+                    <button
+                      type="button"
+                      className={u.isActive ? 'tl-button tl-button--small tl-button--danger' : 'tl-button tl-button--small'}
+                      aria-describedby={userCellId}
+                      onClick={() => onAction(u.isActive ? 'disable' : 'enable', u)}
+                    >
+                      {t(u.isActive ? 'admin.action.disable' : 'admin.action.enable')}
+                    </button>
+                  </td>
+                </tr>
+              );
+            })
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}

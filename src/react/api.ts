@@ -1,0 +1,139 @@
+import type {
+  HistoryPointJson,
+  LimitRuleJson,
+  UsageRecordJson,
+  UsageStatsJson,
+  UserUsageJson,
+} from '../integrations/http/admin/serialize.js';
+
+export type { HistoryPointJson, LimitRuleJson, UsageRecordJson, UsageStatsJson, UserUsageJson };
+
+/**
+ * The `fetch` the widgets call: `globalThis.fetch` by default. Pass your own to add auth headers,
+ * `credentials: 'include'` for a cross-origin API, or to route requests through your client.
+ * It must honour `init.signal` (the widgets abort requests on unmount).
+ */
+export type Fetcher = (url: string, init: RequestInit) => Promise<Response>;
+
+/** An error answer of the admin HTTP API (`{ error, code, field?, detail? }`), or a network failure. */
+export class TokenLimitsApiError extends Error {
+  override readonly name = 'TokenLimitsApiError';
+  /** HTTP status; 0 when no answer came (network error). */
+  readonly status: number;
+  /** The API's stable `code` (`invalid_argument`, `forbidden`...), `http_error` or `network_error`. */
+  readonly code: string;
+  /** For `invalid_argument`: the field as sent (`rules[0].tokens`). */
+  readonly field: string | undefined;
+  /** For `invalid_argument`: why the value was refused. */
+  readonly detail: string | undefined;
+
+  constructor(status: number, code: string, message: string, field?: string, detail?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.status = status;
+    this.code = code;
+    this.field = field;
+    this.detail = detail;
+  }
+}
+
+export interface HistoryQuery {
+  from: string;
+  to: string;
+  granularity: 'hour' | 'day';
+  userId?: string;
+}
+
+export interface HistoryJson {
+  granularity: 'hour' | 'day';
+  from: string;
+  to: string;
+  points: HistoryPointJson[];
+}
+
+export interface UsersPageJson {
+  users: UserUsageJson[];
+  nextCursor: string | null;
+}
+
+/** Typed calls to the admin HTTP API (the README's "Admin HTTP API" table). */
+export interface ApiClient {
+  meUsage(signal?: AbortSignal): Promise<UserUsageJson>;
+  meLog(query: { limit?: number }, signal?: AbortSignal): Promise<{ records: UsageRecordJson[] }>;
+  meHistory(query: Omit<HistoryQuery, 'userId'>, signal?: AbortSignal): Promise<HistoryJson>;
+  users(query: { cursor?: string | undefined; limit?: number }, signal?: AbortSignal): Promise<UsersPageJson>;
+  stats(signal?: AbortSignal): Promise<UsageStatsJson>;
+  history(query: HistoryQuery, signal?: AbortSignal): Promise<HistoryJson>;
+  setLimits(userId: string, rules: LimitRuleJson[] | null, signal?: AbortSignal): Promise<{ userId: string; rules: LimitRuleJson[] }>;
+  reset(userId: string, signal?: AbortSignal): Promise<UserUsageJson>;
+  setActive(userId: string, active: boolean, signal?: AbortSignal): Promise<UserUsageJson>;
+}
+
+export interface ApiClientOptions {
+  /** Where the admin API is mounted, absolute or relative to the page (`/admin/api`). */
+  baseUrl: string;
+  fetcher?: Fetcher | undefined;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+function queryString(query: Query): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== '') params.set(key, String(value));
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+/** A client of the admin HTTP API mounted at `baseUrl`. */
+export function createApiClient({ baseUrl, fetcher }: ApiClientOptions): ApiClient {
+  const base = baseUrl.replace(/\/+$/, '');
+  const user = (id: string) => `/users/${encodeURIComponent(id)}`;
+
+  async function request<T>(method: string, path: string, query: Query, body: unknown, signal: AbortSignal | undefined): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const init: RequestInit = { method, headers };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    if (signal) init.signal = signal;
+    const doFetch: Fetcher = fetcher ?? ((url, i) => globalThis.fetch(url, i));
+    let response: Response;
+    try {
+      response = await doFetch(`${base}${path}${queryString(query)}`, init);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new TokenLimitsApiError(0, 'network_error', error instanceof Error ? error.message : String(error), undefined, undefined, { cause: error });
+    }
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!response.ok) {
+      const e = (typeof json === 'object' && json !== null ? json : {}) as { error?: unknown; code?: unknown; field?: unknown; detail?: unknown };
+      throw new TokenLimitsApiError(
+        response.status,
+        typeof e.code === 'string' ? e.code : 'http_error',
+        typeof e.error === 'string' ? e.error : `HTTP ${response.status}`,
+        typeof e.field === 'string' ? e.field : undefined,
+        typeof e.detail === 'string' ? e.detail : undefined,
+      );
+    }
+    if (json === undefined) throw new TokenLimitsApiError(response.status, 'http_error', 'Expected a JSON response');
+    return json as T;
+  }
+
+  return {
+    meUsage: (signal) => request('GET', '/me/usage', {}, undefined, signal),
+    meLog: (query, signal) => request('GET', '/me/log', query, undefined, signal),
+    meHistory: (query, signal) => request('GET', '/me/history', query, undefined, signal),
+    users: (query, signal) => request('GET', '/users', query, undefined, signal),
+    stats: (signal) => request('GET', '/stats', {}, undefined, signal),
+    history: (query, signal) => request('GET', '/history', { ...query }, undefined, signal),
+    setLimits: (userId, rules, signal) => request('PUT', `${user(userId)}/limits`, {}, { rules }, signal),
+    reset: (userId, signal) => request('POST', `${user(userId)}/reset`, {}, undefined, signal),
+    setActive: (userId, active, signal) => request('POST', `${user(userId)}/${active ? 'enable' : 'disable'}`, {}, undefined, signal),
+  };
+}

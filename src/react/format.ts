@@ -1,0 +1,98 @@
+import { formatCurrency, formatMessage, formatNumber, formatPlural, resolveLocale } from '../i18n/format.js';
+import type { MessageKey } from '../i18n/messages.js';
+import { TokenLimitsApiError, type LimitRuleJson } from './api.js';
+
+/** What a rule counts. */
+export type Metric = 'tokens' | 'requests' | 'costUsd';
+
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+/** The browser's time zone (UTC where `Intl` cannot tell). */
+export function viewerTimeZone(): string {
+  try {
+    return new Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
+
+/** A figure without its unit: `1,500` or `$1.50` (cost rules are US dollars). */
+export function formatFigure(locale: string, metric: Metric, value: number): string {
+  return metric === 'costUsd' ? formatCurrency(locale, value) : formatNumber(locale, value);
+}
+
+/** A figure with its unit: `1,500 tokens`, `1 request`, `$1.50`. */
+export function formatAmount(locale: string, metric: Metric, value: number): string {
+  if (metric === 'costUsd') return formatCurrency(locale, value);
+  return formatPlural(locale, metric === 'tokens' ? 'amount.tokens' : 'amount.requests', value, { value: formatNumber(locale, value) });
+}
+
+/** A short axis label: `1.2K`, `$3`. */
+export function formatAxis(locale: string, metric: Metric, value: number): string {
+  const l = resolveLocale(locale);
+  const options: Intl.NumberFormatOptions =
+    metric === 'costUsd' ? { style: 'currency', currency: 'USD', notation: 'compact', maximumFractionDigits: 2 } : { notation: 'compact', maximumFractionDigits: 1 };
+  return new Intl.NumberFormat(l, options).format(value);
+}
+
+/** `per month`, `every 30 days`. */
+export function formatPeriod(locale: string, period: LimitRuleJson['period']): string {
+  if (typeof period === 'string') return formatMessage(locale, `period.${period}`);
+  if ('days' in period) return formatPlural(locale, 'period.days', period.days);
+  return formatPlural(locale, 'period.months', period.months);
+}
+
+/** `Renews in 12 days (Jun 1, 2026)`, in hours under a day, "less than an hour" under an hour. */
+export function formatRenews(locale: string, resetAt: Date, now: number, timeZone: string): string {
+  const ms = resetAt.getTime() - now;
+  const options = { timeZone };
+  if (ms >= DAY) return formatPlural(locale, 'widget.renews', Math.ceil(ms / DAY), { resetDate: resetAt }, options);
+  if (ms >= HOUR) return formatPlural(locale, 'widget.renewsHours', Math.floor(ms / HOUR), { resetDate: resetAt }, options);
+  return formatMessage(locale, 'widget.renewsSoon', { resetDate: resetAt }, options);
+}
+
+const CODE_MESSAGES: Readonly<Record<string, MessageKey>> = {
+  unauthenticated: 'unauthenticated',
+  forbidden: 'forbidden',
+  not_found: 'notFound',
+  method_not_allowed: 'methodNotAllowed',
+  invalid_json: 'invalidJson',
+  unsupported_media_type: 'unsupportedMediaType',
+  internal_error: 'internalError',
+  store_unavailable: 'storeUnavailable',
+  user_disabled: 'userDisabled',
+};
+
+/**
+ * An error for people, in the widget's locale: the API's codes map to the catalogue the HTTP errors
+ * come from (the server may answer in another locale); anything else shows its own message.
+ */
+export function errorText(locale: string, error: unknown): string {
+  if (error instanceof TokenLimitsApiError) {
+    if (error.code === 'invalid_argument' && error.field !== undefined) return formatMessage(locale, 'invalidArgument', { field: error.field });
+    const key = CODE_MESSAGES[error.code];
+    if (key !== undefined) return formatMessage(locale, key);
+    return error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Which rule a window counts. */
+export function metricOfRule(rule: LimitRuleJson): Metric {
+  if (rule.tokens !== undefined) return 'tokens';
+  if (rule.requests !== undefined) return 'requests';
+  return 'costUsd';
+}
+
+/** `2026-05-03`: the UTC day of a time (history buckets are UTC days). */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** A UTC day for people: `May 3` / `3 de mai.`. */
+export function formatDay(locale: string, day: string, withYear = false): string {
+  const options: Intl.DateTimeFormatOptions = { day: 'numeric', month: 'short', timeZone: 'UTC' };
+  if (withYear) options.year = 'numeric';
+  return new Intl.DateTimeFormat(resolveLocale(locale), options).format(new Date(`${day}T00:00:00Z`));
+}

@@ -1,0 +1,113 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { createApiClient, type ApiClient, type Fetcher } from './api.js';
+
+/** The API client for `baseUrl` / `fetcher`, stable while they are. */
+export function useApiClient(baseUrl: string, fetcher: Fetcher | undefined): ApiClient {
+  return useMemo(() => createApiClient({ baseUrl, fetcher }), [baseUrl, fetcher]);
+}
+
+export interface Resource<T> {
+  /** The last data loaded (kept while a refresh runs or after a failed refresh). */
+  data: T | undefined;
+  /** The error of the last load, cleared by the next successful one. */
+  error: unknown;
+  /** A load is in flight. */
+  loading: boolean;
+  /** Loads again now (aborting a load in flight). */
+  reload: () => void;
+}
+
+function isAbort(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
+}
+
+/**
+ * Loads `load(signal)` on mount and whenever `key` changes, then every `refreshIntervalMs` after
+ * the previous load settled (never two loads at once, so a slow API gets no request storm; polls
+ * are skipped while the page is hidden). On unmount, the timer is cleared and the load in flight
+ * is aborted. `load` may change on every render: the latest one is called.
+ */
+export function useResource<T>(load: ((signal: AbortSignal) => Promise<T>) | null, key: string, refreshIntervalMs: number): Resource<T> {
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({
+    data: undefined,
+    error: undefined,
+    loading: load !== null,
+  });
+  const [reloads, setReloads] = useState(0);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  const enabled = load !== null;
+
+  useEffect(() => {
+    if (!enabled) return undefined;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let controller: AbortController | undefined;
+    const interval = Number.isFinite(refreshIntervalMs) && refreshIntervalMs > 0 ? Math.max(refreshIntervalMs, 250) : 0;
+    const schedule = () => {
+      if (!stopped && interval > 0) timer = setTimeout(tick, interval);
+    };
+    const run = async () => {
+      const current = loadRef.current;
+      if (current === null) return;
+      controller = new AbortController();
+      const { signal } = controller;
+      setState((s) => (s.loading ? s : { ...s, loading: true }));
+      try {
+        const data = await current(signal);
+        if (stopped || signal.aborted) return;
+        setState({ data, error: undefined, loading: false });
+      } catch (error) {
+        if (stopped || signal.aborted || isAbort(error)) return;
+        setState((s) => ({ data: s.data, error, loading: false }));
+      }
+      schedule();
+    };
+    const tick = () => {
+      if (typeof document !== 'undefined' && document.visibilityState === 'hidden') schedule();
+      else void run();
+    };
+    void run();
+    return () => {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      controller?.abort();
+    };
+  }, [enabled, key, refreshIntervalMs, reloads]);
+
+  const reload = useCallback(() => setReloads((n) => n + 1), []);
+  return { ...state, reload };
+}
+
+/**
+ * Runs one-off requests (admin actions) with a signal that is aborted if the component unmounts
+ * first; `mounted()` tells whether a result may still be shown.
+ */
+export function useActions(): { run: <T>(fn: (signal: AbortSignal) => Promise<T>) => Promise<T>; mounted: () => boolean } {
+  const controllers = useRef(new Set<AbortController>());
+  const alive = useRef(false);
+  useEffect(() => {
+    alive.current = true;
+    const set = controllers.current;
+    return () => {
+      alive.current = false;
+      for (const c of set) c.abort();
+      set.clear();
+    };
+  }, []);
+  return useMemo(
+    () => ({
+      run: async <T,>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+        const c = new AbortController();
+        controllers.current.add(c);
+        try {
+          return await fn(c.signal);
+        } finally {
+          controllers.current.delete(c);
+        }
+      },
+      mounted: () => alive.current,
+    }),
+    [],
+  );
+}

@@ -1,0 +1,58 @@
+import type { CSSProperties } from 'react';
+
+/** Usage states, from the share of the limit used. */
+export type UsageState = 'ok' | 'warning' | 'exceeded' | 'disabled';
+
+const FILL: Record<UsageState, string> = {
+  ok: 'var(--tl-color-ok, #2563eb)',
+  warning: 'var(--tl-color-warning, #b45309)',
+  exceeded: 'var(--tl-color-danger, #b91c1c)',
+  disabled: 'var(--tl-color-muted, #6b7280)',
+};
+
+/** The state of `used` against `limit`: exceeded at 100%, warning from `threshold`. */
+export function usageState(used: number, limit: number, threshold: number, active = true): UsageState {
+  if (!active) return 'disabled';
+  if (limit <= 0 || used >= limit) return 'exceeded';
+  return used / limit >= threshold ? 'warning' : 'ok';
+}
+
+export interface ProgressBarProps {
+  value: number;
+  max: number;
+  /** Accessible name (`Token usage`). */
+  label: string;
+  /** Accessible value (`1,500 of 100,000 tokens used`). */
+  valueText: string;
+  state: UsageState;
+  className?: string | undefined;
+}
+
+/**
+ * `role="progressbar"` with its values; sized and coloured inline through CSS variables, so it
+ * shows without the stylesheet and themes through `--tl-progress-*` and `--tl-color-*`.
+ */
+export function ProgressBar({ value, max, label, valueText, state, className }: ProgressBarProps) {
+  const fraction = max > 0 ? Math.min(1, Math.max(0, value / max)) : 1;
+  const track: CSSProperties = {
+    height: 'var(--tl-progress-height, 0.625rem)',
+    background: 'var(--tl-progress-track, #e5e7eb)',
+    borderRadius: 'var(--tl-progress-radius, 999px)',
+    overflow: 'hidden',
+  };
+  const fill: CSSProperties = { width: `${(fraction * 100).toFixed(2)}%`, height: '100%', background: FILL[state] };
+  return (
+    <div
+      className={className ? `tl-progress tl-progress--${state} ${className}` : `tl-progress tl-progress--${state}`}
+      role="progressbar"
+      aria-label={label}
+      aria-valuemin={0}
+      aria-valuemax={max}
+      aria-valuenow={Math.min(Math.max(0, value), max)}
+      aria-valuetext={valueText}
+      style={track}
+    >
+      <div className="tl-progress__fill" style={fill} />
+    </div>
+  );
+}

@@ -1,0 +1,114 @@
+import { useId, useMemo } from 'react';
+import { formatMessage } from '../i18n/format.js';
+import type { HistoryJson, UsageRecordJson, UserUsageJson } from './api.js';
+import { BarChart } from './charts/bar-chart.js';
+import { dailySeries, MAX_CHART_DAYS, modelsOf } from './charts/chart-data.js';
+import { viewerTimeZone, type Metric } from './format.js';
+import { useApiClient, useResource } from './hooks.js';
+import { cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
+import { ErrorView, LoadingView } from './status-views.js';
+import { UsageLogTable } from './usage-log-table.js';
+
+/** Props of `<TokenDashboard />`. */
+export interface TokenDashboardProps extends TokenLimitsComponentProps {
+  /**
+   * How many of the latest calls the log table shows (1-10000).
+   * @default 10
+   */
+  logLimit?: number;
+  /**
+   * `stacked`: one bar per day with the models stacked; `grouped`: the models side by side.
+   * @default 'stacked'
+   */
+  chartMode?: 'stacked' | 'grouped';
+  /**
+   * What the chart counts.
+   * @default the metric of the user's first rule (tokens, requests or costUsd)
+   */
+  metric?: Metric;
+  /**
+   * The heading.
+   * @default the catalogue's "Your usage this period"
+   */
+  title?: string;
+}
+
+interface DashboardData {
+  usage: UserUsageJson;
+  history: HistoryJson;
+  log: UsageRecordJson[];
+}
+
+const DAY = 86_400_000;
+
+/**
+ * The signed-in user's usage over the current period of their first rule: daily bars per model
+ * (`GET {baseUrl}/me/history?granularity=day&from=periodStart&to=resetAt`, days without calls shown
+ * as zero) and the latest calls (`GET {baseUrl}/me/log`). Periods longer than 93 days show their
+ * last 93 days.
+ */
+export function TokenDashboard({
+  baseUrl = DEFAULT_BASE_URL,
+  fetcher,
+  locale = 'en',
+  refreshIntervalMs = DEFAULT_REFRESH_MS,
+  timeZone,
+  refreshKey,
+  className,
+  logLimit = 10,
+  chartMode = 'stacked',
+  metric,
+  title,
+}: TokenDashboardProps) {
+  const client = useApiClient(baseUrl, fetcher);
+  const limit = Math.min(10_000, Math.max(1, Math.floor(logLimit)));
+  const { data, error, loading, reload } = useResource<DashboardData>(
+    async (signal) => {
+      const usage = await client.meUsage(signal);
+      const to = Date.parse(usage.resetAt);
+      const from = Math.max(Date.parse(usage.periodStart), to - MAX_CHART_DAYS * DAY);
+      const [history, log] = await Promise.all([
+        client.meHistory({ granularity: 'day', from: new Date(from).toISOString(), to: usage.resetAt }, signal),
+        client.meLog({ limit }, signal),
+      ]);
+      return { usage, history, log: log.records };
+    },
+    `${baseUrl}|${limit}|${refreshKey ?? ''}`,
+    refreshIntervalMs,
+  );
+  const titleId = useId();
+  const zone = useMemo(() => timeZone ?? viewerTimeZone(), [timeZone]);
+  const chartMetric: Metric = metric ?? ((data?.usage.metric as Metric | undefined) ?? 'tokens');
+  const models = useMemo(() => (data ? modelsOf(data.history.points) : []), [data]);
+  const series = useMemo(
+    () => (data ? dailySeries(data.history.points, Date.parse(data.usage.periodStart), Date.parse(data.usage.resetAt), chartMetric) : undefined),
+    [data, chartMetric],
+  );
+
+  return (
+    <section className={cx('tl-dashboard', className)} aria-labelledby={titleId} aria-busy={loading}>
+      <h2 id={titleId} className="tl-dashboard__title">
+        {title ?? formatMessage(locale, 'dashboard.title')}
+      </h2>
+      {data && series ? (
+        <>
+          <p className="tl-dashboard__period tl-muted">
+            {formatMessage(
+              locale,
+              'dashboard.period',
+              { from: new Date(data.usage.periodStart), to: new Date(Date.parse(data.usage.resetAt) - 1) },
+              { timeZone: timeZone ?? data.usage.windows[0]?.rule.timeZone ?? 'UTC' },
+            )}
+          </p>
+          <BarChart data={series} metric={chartMetric} locale={locale} title={formatMessage(locale, `chart.title.${chartMetric}`)} mode={chartMode} colorKeys={models} />
+          <UsageLogTable records={data.log} locale={locale} timeZone={zone} caption={formatMessage(locale, 'log.title')} />
+          {error !== undefined ? <ErrorView locale={locale} error={error} onRetry={reload} stale /> : null}
+        </>
+      ) : error !== undefined ? (
+        <ErrorView locale={locale} error={error} onRetry={reload} />
+      ) : (
+        <LoadingView locale={locale} />
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,275 @@
+/**
+ * Fault-injection knobs: validation of programmatic behaviors, parsing of `x-emulator-*` request
+ * headers, and the queue of `enqueue()`d behaviors.
+ */
+
+import { isRawJson, rawJson } from './json.js';
+import type { BehaviorMatch, EmulatorBehavior, EnqueueOptions, RecordedRequest, UsageOverride, UsageOverrideValue } from './types.js';
+
+/** The longest delay a timer can hold (2^31 - 1 ms). */
+const MAX_DELAY_MS = 2_147_483_647;
+
+/** Prefix of the request headers that steer the emulator. */
+export const KNOB_HEADER_PREFIX = 'x-emulator-';
+
+function checkCount(name: string, value: unknown, allowInfinity = false): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`);
+  const ok = allowInfinity && value === Infinity ? true : Number.isInteger(value) && value >= 0;
+  if (!ok) throw new RangeError(`${name} must be a non-negative integer${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}`);
+}
+
+function checkBoolean(name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${typeof value}`);
+}
+
+/**
+ * Throw a TypeError/RangeError naming the field when `behavior` is malformed.
+ * @param where prefix of the messages, e.g. `enqueue()`
+ */
+export function validateBehavior(behavior: unknown, where: string): asserts behavior is EmulatorBehavior {
+  if (typeof behavior !== 'object' || behavior === null || Array.isArray(behavior)) {
+    throw new TypeError(`${where}: the behavior must be an object`);
+  }
+  const b = behavior as Record<string, unknown>;
+  const name = (field: string): string => `${where}: ${field}`;
+  if (b['status'] !== undefined) {
+    if (typeof b['status'] !== 'number' || !Number.isInteger(b['status']) || b['status'] < 400 || b['status'] > 599) {
+      throw new RangeError(`${name('status')} must be an integer from 400 to 599, got ${String(b['status'])}`);
+    }
+  }
+  if (b['retryAfterMs'] !== undefined && b['retryAfterMs'] !== null) {
+    if (typeof b['retryAfterMs'] !== 'number' || !Number.isFinite(b['retryAfterMs']) || b['retryAfterMs'] < 0) {
+      throw new RangeError(`${name('retryAfterMs')} must be a finite non-negative number or null, got ${String(b['retryAfterMs'])}`);
+    }
+  }
+  if (b['retryAfter'] !== undefined && typeof b['retryAfter'] !== 'number' && typeof b['retryAfter'] !== 'string') {
+    throw new TypeError(`${name('retryAfter')} must be a number or a string`);
+  }
+  for (const field of ['delayMs', 'chunkDelayMs', 'disconnectAfterChunks', 'reasoningTokens', 'cachedInputTokens', 'cacheCreationInputTokens']) {
+    checkCount(name(field), b[field]);
+  }
+  for (const field of ['delayMs', 'chunkDelayMs']) {
+    if (typeof b[field] === 'number' && b[field] > MAX_DELAY_MS) throw new RangeError(`${name(field)} must be at most ${MAX_DELAY_MS} (use hang to never answer)`);
+  }
+  if (b['messageDeltas'] !== undefined) {
+    checkCount(name('messageDeltas'), b['messageDeltas']);
+    if (b['messageDeltas'] === 0) throw new RangeError(`${name('messageDeltas')} must be at least 1`);
+  }
+  for (const field of ['shouldRetry', 'dropConnection', 'omitUsage', 'hang']) checkBoolean(name(field), b[field]);
+  const mid = b['midStreamError'];
+  if (mid !== undefined && typeof mid !== 'boolean') {
+    if (typeof mid !== 'object' || mid === null) throw new TypeError(`${name('midStreamError')} must be a boolean or an object`);
+    const m = mid as Record<string, unknown>;
+    checkCount(name('midStreamError.afterChunks'), m['afterChunks']);
+    if (m['message'] !== undefined && typeof m['message'] !== 'string') throw new TypeError(`${name('midStreamError.message')} must be a string`);
+  }
+  if (b['usage'] !== undefined && (typeof b['usage'] !== 'object' || b['usage'] === null || Array.isArray(b['usage']))) {
+    throw new TypeError(`${name('usage')} must be an object`);
+  }
+  const headers = b['headers'];
+  if (headers !== undefined) {
+    if (typeof headers !== 'object' || headers === null) throw new TypeError(`${name('headers')} must be an object`);
+    for (const [key, value] of Object.entries(headers)) {
+      if (typeof value !== 'string') throw new TypeError(`${name(`headers.${key}`)} must be a string`);
+    }
+  }
+}
+
+/** Merge behaviors field by field, later ones winning (`headers` and `usage` merge too). */
+export function mergeBehaviors(...behaviors: ReadonlyArray<EmulatorBehavior | undefined>): EmulatorBehavior {
+  const out: EmulatorBehavior = {};
+  for (const behavior of behaviors) {
+    if (behavior === undefined) continue;
+    const { headers, usage, ...rest } = behavior;
+    Object.assign(out, rest);
+    if (headers !== undefined) out.headers = { ...out.headers, ...headers };
+    if (usage !== undefined) out.usage = { ...out.usage, ...usage };
+  }
+  return out;
+}
+
+/** A header knob with a bad value: answered with 400. */
+export class KnobHeaderError extends Error {
+  override readonly name = 'KnobHeaderError';
+}
+
+function parseCount(header: string, value: string, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(value.trim());
+  if (!/^\d+$/.test(value.trim()) || n > max) throw new KnobHeaderError(`${header}: expected an integer from 0 to ${max}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function parseBool(header: string, value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === '1' || v === '') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new KnobHeaderError(`${header}: expected true or false, got ${JSON.stringify(value)}`);
+}
+
+/** Split `a=1,b="x,y",c.d=2` at top-level commas (commas inside double quotes are kept). */
+function splitAssignments(text: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"' && text[i - 1] !== '\\') quoted = !quoted;
+    if (ch === ',' && !quoted) {
+      parts.push(current);
+      current = '';
+    } else {
+      current += ch;
+    }
+  }
+  parts.push(current);
+  return parts.map((p) => p.trim()).filter((p) => p.length > 0);
+}
+
+/** Parse the `x-emulator-usage` header: `path=rawJsonValue` pairs, dots for nesting, empty value removes. */
+export function parseUsageHeader(header: string, value: string): UsageOverride {
+  const out: UsageOverride = {};
+  for (const assignment of splitAssignments(value)) {
+    const eq = assignment.indexOf('=');
+    if (eq <= 0) throw new KnobHeaderError(`${header}: expected field=value pairs, got ${JSON.stringify(assignment)}`);
+    const path = assignment.slice(0, eq).trim().split('.');
+    const raw = assignment.slice(eq + 1).trim();
+    let target: UsageOverride = out;
+    for (const key of path.slice(0, -1)) {
+      const next: UsageOverrideValue = target[key];
+      if (typeof next !== 'object' || next === null || Array.isArray(next) || isRawJson(next)) target[key] = {};
+      target = target[key] as UsageOverride;
+    }
+    const leaf = path[path.length - 1] ?? '';
+    if (leaf === '') throw new KnobHeaderError(`${header}: empty field name in ${JSON.stringify(assignment)}`);
+    target[leaf] = raw === '' ? undefined : rawJson(raw);
+  }
+  return out;
+}
+
+/** Parse every `x-emulator-*` header into a behavior. @throws KnobHeaderError on unknown headers or bad values */
+export function behaviorFromHeaders(headers: Record<string, string>): EmulatorBehavior {
+  const b: EmulatorBehavior = {};
+  for (const [header, value] of Object.entries(headers)) {
+    if (!header.startsWith(KNOB_HEADER_PREFIX)) continue;
+    const knob = header.slice(KNOB_HEADER_PREFIX.length);
+    switch (knob) {
+      case 'status': {
+        const status = parseCount(header, value);
+        if (status < 400 || status > 599) throw new KnobHeaderError(`${header}: expected 400-599, got ${value}`);
+        b.status = status;
+        break;
+      }
+      case 'error-body':
+        try {
+          b.errorBody = JSON.parse(value);
+        } catch {
+          throw new KnobHeaderError(`${header}: not JSON`);
+        }
+        break;
+      case 'retry-after-ms':
+        b.retryAfterMs = value.trim() === 'none' ? null : Number(value);
+        if (b.retryAfterMs !== null && !(Number.isFinite(b.retryAfterMs) && b.retryAfterMs >= 0)) {
+          throw new KnobHeaderError(`${header}: expected a non-negative number or none, got ${JSON.stringify(value)}`);
+        }
+        break;
+      case 'retry-after':
+        b.retryAfter = value.trim();
+        break;
+      case 'should-retry':
+        b.shouldRetry = parseBool(header, value);
+        break;
+      case 'delay-ms':
+        b.delayMs = parseCount(header, value, MAX_DELAY_MS);
+        break;
+      case 'chunk-delay-ms':
+        b.chunkDelayMs = parseCount(header, value, MAX_DELAY_MS);
+        break;
+      case 'disconnect-after-chunks':
+        b.disconnectAfterChunks = parseCount(header, value);
+        break;
+      case 'drop-connection':
+        b.dropConnection = parseBool(header, value);
+        break;
+      case 'mid-stream-error':
+        b.midStreamError = value.trim() === 'true' || value.trim() === '' ? true : { afterChunks: parseCount(header, value) };
+        break;
+      case 'omit-usage':
+        b.omitUsage = parseBool(header, value);
+        break;
+      case 'usage':
+        b.usage = parseUsageHeader(header, value);
+        break;
+      case 'reasoning-tokens':
+        b.reasoningTokens = parseCount(header, value);
+        break;
+      case 'cached-tokens':
+        b.cachedInputTokens = parseCount(header, value);
+        break;
+      case 'cache-creation-tokens':
+        b.cacheCreationInputTokens = parseCount(header, value);
+        break;
+      case 'message-deltas': {
+        const deltas = parseCount(header, value);
+        if (deltas < 1) throw new KnobHeaderError(`${header}: must be at least 1`);
+        b.messageDeltas = deltas;
+        break;
+      }
+      case 'hang':
+        b.hang = parseBool(header, value);
+        break;
+      default:
+        throw new KnobHeaderError(`unknown emulator header ${header}`);
+    }
+  }
+  return b;
+}
+
+interface QueueEntry {
+  behavior: EmulatorBehavior;
+  remaining: number;
+  match: BehaviorMatch;
+}
+
+function stripModelsPrefix(model: string): string {
+  return model.startsWith('models/') ? model.slice('models/'.length) : model;
+}
+
+function matches(match: BehaviorMatch, request: RecordedRequest): boolean {
+  if (match.provider !== undefined && match.provider !== request.provider) return false;
+  if (match.endpoint !== undefined) {
+    const endpoints: readonly string[] = typeof match.endpoint === 'string' ? [match.endpoint] : match.endpoint;
+    if (!endpoints.includes(request.endpoint)) return false;
+  }
+  if (match.model !== undefined && (request.model === undefined || stripModelsPrefix(match.model) !== stripModelsPrefix(request.model))) return false;
+  if (match.stream !== undefined && match.stream !== request.stream) return false;
+  if (match.where !== undefined && !match.where(request)) return false;
+  return true;
+}
+
+/** First-in, first-out behaviors for the next matching requests. */
+export class BehaviorQueue {
+  #entries: QueueEntry[] = [];
+
+  add(behavior: EmulatorBehavior, options: EnqueueOptions = {}): void {
+    validateBehavior(behavior, 'enqueue()');
+    const times = options.times ?? 1;
+    checkCount('enqueue(): times', times, true);
+    if (times === 0) return;
+    this.#entries.push({ behavior: { ...behavior }, remaining: times, match: { ...options.match } });
+  }
+
+  /** Take the behavior of the first entry matching `request` (consuming one use), if any. */
+  take(request: RecordedRequest): EmulatorBehavior | undefined {
+    const index = this.#entries.findIndex((entry) => matches(entry.match, request));
+    const entry = this.#entries[index];
+    if (entry === undefined) return undefined;
+    entry.remaining -= 1;
+    if (entry.remaining <= 0) this.#entries.splice(index, 1);
+    return entry.behavior;
+  }
+
+  clear(): void {
+    this.#entries = [];
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Routing (on the path only; `?beta=true`, `?alt=sse` and `?key=` are ignored here), credential
+ * checks and the dispatch to the provider modules.
+ */
+
+import { handleAnthropic, anthropicUsage } from './anthropic.js';
+import { geminiUsage, handleGemini } from './gemini.js';
+import { asRecord, type HandlerContext, type HandlerResult } from './handler.js';
+import { handleOpenAI, openaiUsage } from './openai.js';
+import type { AnthropicEndpoint, EmulatorBehavior, EmulatorEndpoint, EmulatorProvider, EmulatorUsage, GoogleEndpoint, OpenAIEndpoint } from './types.js';
+
+/** Where a request goes. */
+export interface Route {
+  provider: EmulatorProvider;
+  endpoint: EmulatorEndpoint;
+  /** The model named in the path (Gemini), without `models/`. */
+  pathModel?: string;
+}
+
+const FIXED_ROUTES: Record<string, Route> = {
+  '/v1/chat/completions': { provider: 'openai', endpoint: 'chat.completions' },
+  '/v1/responses': { provider: 'openai', endpoint: 'responses' },
+  '/v1/responses/input_tokens': { provider: 'openai', endpoint: 'responses.input_tokens' },
+  '/v1/completions': { provider: 'openai', endpoint: 'completions' },
+  '/v1/embeddings': { provider: 'openai', endpoint: 'embeddings' },
+  '/v1/messages': { provider: 'anthropic', endpoint: 'messages' },
+  '/v1/messages/count_tokens': { provider: 'anthropic', endpoint: 'messages.count_tokens' },
+};
+
+const GOOGLE_ENDPOINTS: ReadonlySet<string> = new Set<GoogleEndpoint>([
+  'generateContent',
+  'streamGenerateContent',
+  'countTokens',
+  'embedContent',
+  'batchEmbedContents',
+]);
+
+const GOOGLE_PATH = /^\/(?:v1beta|v1|v1alpha)\/(?:models|tunedModels)\/([^/:]+):([A-Za-z]+)$/;
+
+/** The route of `pathname` (trailing slashes ignored), or `undefined`. */
+export function routeOf(pathname: string): Route | undefined {
+  const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
+  const fixed = FIXED_ROUTES[path];
+  if (fixed !== undefined) return fixed;
+  const google = GOOGLE_PATH.exec(path);
+  if (google !== null && GOOGLE_ENDPOINTS.has(google[2] ?? '')) {
+    return { provider: 'google', endpoint: google[2] as GoogleEndpoint, pathModel: decodeURIComponent(google[1] ?? '') };
+  }
+  return undefined;
+}
+
+/** The provider a path most likely belongs to, for the format of a 404. */
+export function providerOfPath(pathname: string): EmulatorProvider | 'unknown' {
+  if (/^\/v1(beta|alpha)?\/(models|tunedModels)\//.test(pathname) || pathname.startsWith('/v1beta')) return 'google';
+  if (pathname.startsWith('/v1/messages') || pathname === '/v1/complete') return 'anthropic';
+  if (pathname.startsWith('/v1/')) return 'openai';
+  return 'unknown';
+}
+
+/** A credential problem: the status and message to answer with. */
+export interface AuthProblem {
+  status: number;
+  message: string;
+}
+
+/** Check the credentials a provider requires (any non-empty key is accepted). */
+export function checkAuth(provider: EmulatorProvider, headers: Record<string, string>, query: Record<string, string>): AuthProblem | undefined {
+  const bearer = /^Bearer\s+\S+/i.test(headers['authorization'] ?? '');
+  switch (provider) {
+    case 'openai':
+      return bearer
+        ? undefined
+        : {
+            status: 401,
+            message:
+              "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+          };
+    case 'anthropic':
+      if (!bearer && !(headers['x-api-key'] ?? '').trim()) return { status: 401, message: 'x-api-key header is required' };
+      if (!(headers['anthropic-version'] ?? '').trim()) return { status: 400, message: 'anthropic-version: header is required' };
+      return undefined;
+    case 'google':
+      return bearer || (headers['x-goog-api-key'] ?? '').trim() || (query['key'] ?? '').trim()
+        ? undefined
+        : {
+            status: 403,
+            message:
+              "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+          };
+  }
+}
+
+/** Dispatch to the provider module. */
+export function dispatch(route: Route, ctx: HandlerContext, query: Record<string, string>): HandlerResult {
+  switch (route.provider) {
+    case 'openai':
+      return handleOpenAI(ctx);
+    case 'anthropic':
+      return handleAnthropic(ctx);
+    case 'google':
+      return handleGemini(ctx, query['alt'] === 'sse');
+  }
+}
+
+/** A request as `expectedUsage()` needs it; a `RecordedRequest` fits. */
+export interface UsageQuery {
+  provider: EmulatorProvider | 'unknown';
+  endpoint: EmulatorEndpoint | 'unknown';
+  body: unknown;
+}
+
+/**
+ * The usage the emulator reports for a request, computed without sending it: the same numbers as
+ * `RecordedRequest.reply.usage` (before `usage` overrides). For count endpoints `inputTokens` is the
+ * count; for embeddings it is the input size (Gemini embedding answers carry no usage on the wire).
+ * @param behavior the knobs that change usage (`reasoningTokens`, `cachedInputTokens`,
+ *   `cacheCreationInputTokens`); others are ignored
+ * @throws TypeError for an unknown provider/endpoint or a body that is not an object
+ */
+export function expectedUsage(request: UsageQuery, behavior: EmulatorBehavior = {}): EmulatorUsage {
+  const body = asRecord(request.body);
+  if (body === undefined) throw new TypeError('expectedUsage: the request body must be a JSON object');
+  switch (request.provider) {
+    case 'openai':
+      if (Object.values(FIXED_ROUTES).some((r) => r.provider === 'openai' && r.endpoint === request.endpoint)) {
+        return openaiUsage(request.endpoint as OpenAIEndpoint, body, behavior);
+      }
+      break;
+    case 'anthropic':
+      if (request.endpoint === 'messages' || request.endpoint === 'messages.count_tokens') {
+        return anthropicUsage(request.endpoint as AnthropicEndpoint, body, behavior);
+      }
+      break;
+    case 'google':
+      if (GOOGLE_ENDPOINTS.has(request.endpoint)) return geminiUsage(request.endpoint as GoogleEndpoint, body, behavior);
+      break;
+    default:
+      break;
+  }
+  throw new TypeError(`expectedUsage: unknown endpoint ${request.provider}/${request.endpoint}`);
+}

@@ -1,0 +1,58 @@
+import type { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenLimiter, RedisStore, TokenLimitExceededError } from '../../src/index.js';
+import { globalKeys, userKeys } from '../../src/stores/redis/keys.js';
+import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
+import { uniquePrefix } from '../helpers/redis.js';
+import { describeStoreContract } from './contract.js';
+
+// The whole store contract, run again on a 3-master Redis Cluster started by this test.
+let cluster: RedisCluster;
+let client: Cluster;
+beforeAll(async () => {
+  cluster = await startRedisCluster({ masters: 3 });
+  client = cluster.client();
+}, 60_000);
+afterAll(async () => {
+  client?.disconnect();
+  await cluster?.stop();
+});
+
+describeStoreContract({ name: 'RedisStore on Redis Cluster', create: () => new RedisStore({ client, prefix: uniquePrefix('cl') }) });
+
+describe('Redis Cluster specifics', () => {
+  it('puts every key of a user in one slot (per CLUSTER KEYSLOT), whatever the id', async () => {
+    const ids = ['', '}', '}x', '{a}', '{hot}1', '{hot}2', 'a:b', '\n', '\u0000', '🦄', 'x'.repeat(10_240)];
+    const slotsOfUsers = new Set<number>();
+    for (const id of ids) {
+      const k = userKeys('tl', id);
+      const slots = new Set(await Promise.all([k.user, k.holds, k.expiries, k.done, k.doneExpiries, k.log, k.historyDay(0)].map((key) => cluster.keySlot(key))));
+      expect(slots.size, JSON.stringify(id.slice(0, 20))).toBe(1);
+      slotsOfUsers.add([...slots][0]!);
+    }
+    // "{hot}1" and "{hot}2" do not land on the slot their raw hash tag would choose together.
+    expect(slotsOfUsers.size).toBeGreaterThan(5);
+    const g = globalKeys('tl');
+    expect(new Set(await Promise.all([g.users, g.log, g.totals, g.historyDay(0), g.seen(0), g.activeMonth('2026-01')].map((key) => cluster.keySlot(key)))).size).toBe(1);
+  });
+
+  it('spreads users over the masters and admits exactly 10 of 1000 concurrent reservations', async () => {
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix: uniquePrefix('cl') }), defaultLimits: [{ id: 'm', tokens: 1000, period: 'month' }] });
+    const outcomes = await Promise.allSettled(Array.from({ length: 1000 }, () => limiter.reserve('hot', { tokens: 100 })));
+    const admitted = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    expect(admitted).toHaveLength(10);
+    expect(outcomes.filter((o) => o.status === 'rejected').every((o) => (o as PromiseRejectedResult).reason instanceof TokenLimitExceededError)).toBe(true);
+    await Promise.all(admitted.map((r) => limiter.commit(r, { inputTokens: 100, outputTokens: 0 })));
+    expect(await limiter.admin.getUsage('hot')).toMatchObject({ used: 1000, reserved: 0 });
+  });
+
+  it('recovers from SCRIPT FLUSH on every master', async () => {
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix: uniquePrefix('cl') }), defaultLimits: [{ id: 'm', tokens: 10_000, period: 'month' }] });
+    const users = Array.from({ length: 12 }, (_, i) => `flush-${i}`);
+    for (const u of users) await limiter.commit(await limiter.reserve(u, { tokens: 10 }), { inputTokens: 5, outputTokens: 5 });
+    await Promise.all(client.nodes('master').map((node) => node.script('FLUSH')));
+    for (const u of users) await limiter.commit(await limiter.reserve(u, { tokens: 10 }), { inputTokens: 5, outputTokens: 5 });
+    for (const u of users) expect((await limiter.admin.getUsage(u)).used).toBe(20);
+    expect((await limiter.admin.getStats()).totalTokens).toBe(240);
+  });
+});

@@ -1,0 +1,4 @@
+import { MemoryStore } from '../../src/index.js';
+import { describeStoreContract } from './contract.js';
+
+describeStoreContract({ name: 'MemoryStore', create: () => new MemoryStore() });

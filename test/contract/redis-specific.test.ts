@@ -1,0 +1,187 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenLimiter, QuotaStoreError, RedisStore, TokenLimitExceededError, type StoreResetEvent } from '../../src/index.js';
+import { globalKeys, userKeys, userTag } from '../../src/stores/redis/keys.js';
+import { USER_SCRIPTS } from '../../src/stores/redis/registry.js';
+import { runScript } from '../../src/stores/redis/scripts.js';
+import { connectRedis, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+
+let client: Redis;
+beforeAll(async () => {
+  client = await connectRedis();
+});
+afterAll(() => client?.disconnect());
+
+async function snapshot(prefix: string, userId: string): Promise<Record<string, unknown>> {
+  const k = userKeys(prefix, userId);
+  return {
+    user: await client.hgetall(k.user),
+    holds: await client.hgetall(k.holds),
+    expiries: await client.zrange(k.expiries, 0, -1, 'WITHSCORES'),
+    done: await client.hgetall(k.done),
+    log: await client.zrange(k.log, 0, -1),
+  };
+}
+
+describe('RedisStore on a real Redis', () => {
+  it('uses the Redis server clock when no clock option is given', async () => {
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix: uniquePrefix() }) });
+    const [seconds] = await client.time();
+    const r = await limiter.reserve('clocked', { tokens: 10 });
+    expect(Math.abs(r.createdAt.getTime() - Number(seconds) * 1000)).toBeLessThan(5_000);
+    const record = await limiter.commit(r, { inputTokens: 1, outputTokens: 1 });
+    expect(record.timestamp.getTime()).toBeGreaterThanOrEqual(r.createdAt.getTime());
+  });
+
+  it('recovers from SCRIPT FLUSH (NOSCRIPT falls back to EVAL) without surfacing an error', async () => {
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix: uniquePrefix() }), defaultLimits: [{ id: 'm', tokens: 1000, period: 'month' }] });
+    await limiter.warmup();
+    for (let i = 0; i < 5; i += 1) {
+      await client.script('FLUSH');
+      const r = await limiter.reserve('flushed', { tokens: 100 });
+      await client.script('FLUSH');
+      await limiter.commit(r, { inputTokens: 50, outputTokens: 50 });
+    }
+    expect((await limiter.admin.getUsage('flushed')).used).toBe(500);
+    const [loaded] = (await client.script('EXISTS', USER_SCRIPTS.commit.sha)) as number[];
+    expect(loaded).toBe(1);
+  });
+
+  it('rejects malformed numbers sent straight to the Lua scripts and changes nothing', async () => {
+    const prefix = uniquePrefix();
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits: [{ id: 'm', tokens: 1000, period: 'month' }] });
+    const r = await limiter.reserve('lua', { tokens: 100 });
+    await limiter.commit(r, { inputTokens: 10, outputTokens: 10 });
+    const before = await snapshot(prefix, 'lua');
+    const k = userKeys(prefix, 'lua');
+    const w = r.windows[0]!;
+    const [, , start, fingerprint] = w.windowKey.split(':') as [string, string, string, string];
+    const b = [Date.parse('2026-10-01'), Date.parse('2026-11-01'), Date.parse('2026-12-01'), Date.parse('2027-01-01')].map(String);
+    const reserveArgs = (tokens: string, limit = '1000', boundary0 = b[0]!) => [
+      'aaaaaaaa-0000-0000-0000-000000000001', '0', '', '60000', '0', tokens, '1', '0', '0', '1', 'm', 'tokens', limit, fingerprint, boundary0, b[1]!, b[2]!, b[3]!,
+    ];
+    const bad = ['nan', 'NaN', 'inf', '-inf', '1e309', '1e2', '0x10', ' 12', '12 ', '-5', '1.5', '9007199254740992', '99999999999999999', '', '007', '+1'];
+    for (const value of bad) {
+      await expect(runScript(client, USER_SCRIPTS.reserve, [k.user, k.holds, k.expiries, k.done], reserveArgs(value)), `tokens=${value}`).rejects.toThrow(/token-limits: invalid/);
+      await expect(runScript(client, USER_SCRIPTS.reserve, [k.user, k.holds, k.expiries, k.done], reserveArgs('1', value)), `limit=${value}`).rejects.toThrow(/token-limits: invalid/);
+      await expect(runScript(client, USER_SCRIPTS.reserve, [k.user, k.holds, k.expiries, k.done], reserveArgs('1', '1000', value)), `boundary=${value}`).rejects.toThrow(/token-limits: invalid/);
+      const commitArgs = ['aaaaaaaa-0000-0000-0000-000000000002', '', value, '1', '0', '1', '1', '{}', 'gpt', '10', '1000', '1000', '1000', '0', '1', 'm', fingerprint, start, 'tokens', '1'];
+      await expect(
+        runScript(client, USER_SCRIPTS.commit, [k.user, k.holds, k.expiries, k.done, k.doneExpiries, k.log, k.historyDay(0)], commitArgs),
+        `commit tokens=${value}`,
+      ).rejects.toThrow(/token-limits: invalid/);
+    }
+    expect(await snapshot(prefix, 'lua')).toEqual(before);
+    expect((await limiter.admin.getUsage('lua')).used).toBe(20);
+  });
+
+  it('builds keys whose hash tag cannot be chosen or broken by the user id', () => {
+    const tags = new Set<string>();
+    for (const id of ['', '}', '{a}', '}x', '{}', 'a:b', '\n', '\u0000', '🦄', 'x'.repeat(10_240)]) {
+      const tag = userTag(id);
+      expect(tag).toMatch(/^[bh][A-Za-z0-9_-]*$/);
+      expect(tag.length).toBeLessThanOrEqual(65);
+      const keys = userKeys('tl', id);
+      for (const key of [keys.user, keys.holds, keys.log, keys.historyDay(0)]) expect(key.startsWith(`tl:{${tag}}:`)).toBe(true);
+      tags.add(tag);
+    }
+    expect(tags.size).toBe(10);
+    expect(() => new RedisStore({ client, prefix: 'a{b}' })).toThrow(/prefix/);
+  });
+
+  it('admits exactly 10 of 1000 reservations made concurrently from 8 processes', async () => {
+    const prefix = uniquePrefix('stampede');
+    const worker = fileURLToPath(new URL('./stampede-worker.ts', import.meta.url));
+    const children = Array.from({ length: 8 }, () =>
+      fork(worker, [REDIS_URL, prefix, 'hot-user', '125', '100', '100'], { execArgv: ['--import', 'tsx'], stdio: 'pipe' }),
+    );
+    try {
+      await Promise.all(children.map((c) => new Promise((resolve, reject) => {
+        c.once('message', resolve);
+        c.once('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
+      })));
+      const results = children.map((c) => new Promise<{ admitted: number; unexpected: number }>((resolve) => c.once('message', resolve as never)));
+      for (const c of children) c.send('go');
+      const reports = await Promise.all(results);
+      expect(reports.reduce((n, r) => n + r.unexpected, 0)).toBe(0);
+      expect(reports.reduce((n, r) => n + r.admitted, 0)).toBe(10);
+      const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits: [{ id: 'main', tokens: 1000, period: 'month' }] });
+      expect(await limiter.admin.getUsage('hot-user')).toMatchObject({ used: 1000, reserved: 0 });
+      await expect(limiter.reserve('hot-user', { tokens: 1 })).rejects.toBeInstanceOf(TokenLimitExceededError);
+    } finally {
+      for (const c of children) c.kill();
+    }
+  }, 60_000);
+
+  describe('epoch marker (lost data)', () => {
+    it('is created on first use; a lost marker is recreated as a reset that every store object that saw the old one reports once; acknowledging it', async () => {
+      const prefix = uniquePrefix();
+      const a = new RedisStore({ client, prefix });
+      const b = new RedisStore({ client, prefix });
+      const first = await a.checkEpoch();
+      expect(first).toMatchObject({ previous: null, acknowledged: true, reset: false, lost: null });
+      expect(await b.checkEpoch()).toMatchObject({ id: first.id, reset: false });
+      expect(await a.checkEpoch()).toMatchObject({ id: first.id, reset: false });
+      await client.del(globalKeys(prefix).epoch); // what a restart without persistence does
+      const second = await a.checkEpoch();
+      expect(second).toMatchObject({ previous: first.id, acknowledged: false, reset: true, lost: first.id });
+      expect(second.id).not.toBe(first.id);
+      expect(await b.checkEpoch()).toMatchObject({ id: second.id, reset: true, lost: first.id, acknowledged: false });
+      expect(await b.checkEpoch()).toMatchObject({ reset: false });
+      const fresh = new RedisStore({ client, prefix });
+      expect(await fresh.checkEpoch()).toMatchObject({ id: second.id, reset: false, previous: first.id, acknowledged: false });
+      await fresh.acknowledgeReset();
+      expect(await a.checkEpoch()).toMatchObject({ id: second.id, acknowledged: true, reset: false });
+    });
+
+    it('a marker recreated by a process that had seen nothing becomes a reset for the first process that had', async () => {
+      const prefix = uniquePrefix();
+      const old = new RedisStore({ client, prefix });
+      const first = await old.checkEpoch();
+      await client.del(globalKeys(prefix).epoch);
+      const newcomer = new RedisStore({ client, prefix });
+      expect(await newcomer.checkEpoch()).toMatchObject({ previous: null, acknowledged: true });
+      expect(await old.checkEpoch()).toMatchObject({ reset: true, lost: first.id, previous: first.id, acknowledged: false });
+    });
+
+    it("onStoreReset 'deny': the reserve that finds a seen user's state gone is refused, store-reset fires, calls resume once acknowledged", async () => {
+      const prefix = uniquePrefix();
+      const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), onStoreReset: 'deny', defaultLimits: [{ id: 'm', tokens: 1000, period: 'month' }] });
+      const events: StoreResetEvent[] = [];
+      limiter.on('store-reset', (e) => events.push(e));
+      await limiter.warmup();
+      await limiter.commit(await limiter.reserve('seen', { tokens: 100 }), { inputTokens: 100, outputTokens: 0 });
+      const k = userKeys(prefix, 'seen');
+      await client.del(k.user, k.holds, k.expiries, k.done, k.doneExpiries, k.log, globalKeys(prefix).epoch);
+      await expect(limiter.reserve('seen', { tokens: 100 })).rejects.toBeInstanceOf(QuotaStoreError);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ policy: 'deny' });
+      expect((await limiter.admin.getUsage('seen')).reserved).toBe(0); // the hold it made was released
+      await expect(limiter.reserve('other', { tokens: 1 })).rejects.toThrow(/acknowledgeStoreReset/);
+      await limiter.admin.acknowledgeStoreReset();
+      await expect(limiter.reserve('seen', { tokens: 100 })).resolves.toMatchObject({ unmetered: false });
+      expect(events).toHaveLength(1);
+    });
+
+    it("onStoreReset 'continue' (default): no event when nothing was lost, one event when it was, and calls go on", async () => {
+      const prefix = uniquePrefix();
+      const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), storeResetCheckMs: 10, defaultLimits: [{ id: 'm', tokens: 1000, period: 'month' }] });
+      const events: StoreResetEvent[] = [];
+      limiter.on('store-reset', (e) => events.push(e));
+      for (let i = 0; i < 5; i += 1) {
+        await limiter.commit(await limiter.reserve('u', { tokens: 10 }), { inputTokens: 10, outputTokens: 0 });
+        await new Promise((resolve) => setTimeout(resolve, 15));
+      }
+      expect(events).toEqual([]);
+      await client.del(globalKeys(prefix).epoch);
+      await new Promise((resolve) => setTimeout(resolve, 15));
+      await limiter.reserve('u', { tokens: 10 });
+      for (let i = 0; i < 50 && events.length === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ policy: 'continue' });
+      await expect(limiter.reserve('u', { tokens: 10 })).resolves.toBeTruthy();
+    });
+  });
+});

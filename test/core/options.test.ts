@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { createTokenLimiter, InvalidArgumentError, MemoryStore, RedisStore } from '../../src/index.js';
+
+describe('options', () => {
+  it('has safe defaults: 100,000 tokens per calendar month, deny on store errors', async () => {
+    const limiter = createTokenLimiter();
+    const usage = await limiter.admin.getUsage('someone');
+    expect(usage.limit).toBe(100_000);
+    expect(usage.windows[0]!.rule).toEqual({ id: 'monthly', tokens: 100_000, period: 'month' });
+    const now = new Date();
+    expect(usage.periodStart).toEqual(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)));
+  });
+
+  it.each([
+    [{ nope: 1 }, 'options.nope'],
+    [{ store: {} }, 'options.store'],
+    [{ defaultLimits: [] }, 'options.defaultLimits'],
+    [{ defaultLimits: [{ id: 'x', tokens: 1, period: 'month', costUsd: 1 }] }, 'options.defaultLimits[0]'],
+    [{ outputReservation: -1 }, 'options.outputReservation'],
+    [{ leaseMs: 0 }, 'options.leaseMs'],
+    [{ leaseMs: 1.5 }, 'options.leaseMs'],
+    [{ onStoreError: 'maybe' }, 'options.onStoreError'],
+    [{ onStoreReset: 'allow' }, 'options.onStoreReset'],
+    [{ storeResetCheckMs: 0 }, 'options.storeResetCheckMs'],
+    [{ alertThresholds: [0] }, 'options.alertThresholds[0]'],
+    [{ alertThresholds: [NaN] }, 'options.alertThresholds[0]'],
+    [{ alertThresholds: 0.8 }, 'options.alertThresholds'],
+    [{ clock: 5 }, 'options.clock'],
+    [{ storeTimeoutMs: -5 }, 'options.storeTimeoutMs'],
+    [{ usageLog: { maxLength: 0 } }, 'options.usageLog.maxLength'],
+    [{ usageLog: { keep: 1 } }, 'options.usageLog.keep'],
+    [{ history: { userRetentionDays: 0 } }, 'options.history.userRetentionDays'],
+    [{ pricing: { models: { 'gpt-x': { input: -1, output: 1 } } } }, 'options.pricing.models.gpt-x.input'],
+    [{ pricing: { fallback: { input: 1 } } }, 'options.pricing.fallback.output'],
+    [{ idempotencyTtlMs: 1000, leaseMs: 5000 }, 'options.idempotencyTtlMs'],
+    ['nope', 'options'],
+  ])('refuses %j naming %s', (options, parameter) => {
+    let error: unknown;
+    try {
+      createTokenLimiter(options as never);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect(error).toMatchObject({ code: 'invalid_argument', parameter });
+  });
+
+  it('validates store options', () => {
+    expect(() => new MemoryStore({ maxUsers: 0 })).toThrow(InvalidArgumentError);
+    expect(() => new RedisStore({ client: {} as never })).toThrow(/options.client/);
+    expect(() => new RedisStore({ client: { evalsha: () => 0, eval: () => 0 } as never, prefix: '' })).toThrow(/options.prefix/);
+  });
+
+  it('refuses new users beyond MemoryStore maxUsers rather than evicting anyone', async () => {
+    const limiter = createTokenLimiter({ store: new MemoryStore({ maxUsers: 2 }) });
+    await limiter.reserve('a', { tokens: 1 });
+    await limiter.reserve('b', { tokens: 1 });
+    await expect(limiter.reserve('c', { tokens: 1 })).rejects.toMatchObject({ code: 'store_unavailable' });
+    await expect(limiter.reserve('a', { tokens: 1 })).resolves.toBeTruthy();
+  });
+
+  it('a throwing event listener never breaks a call', async () => {
+    const errors: unknown[] = [];
+    const limiter = createTokenLimiter({ logger: { error: (_m, meta) => errors.push(meta) } });
+    limiter.on('usage', () => {
+      throw new Error('listener bug');
+    });
+    const r = await limiter.reserve('z', { tokens: 1 });
+    await expect(limiter.commit(r, { inputTokens: 1, outputTokens: 1 })).resolves.toMatchObject({ totalTokens: 2 });
+    expect(errors).toHaveLength(1);
+  });
+});

@@ -1,0 +1,168 @@
+import Redis from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { createTokenLimiter, MemoryStore, QuotaStoreError, RedisStore, type StoreErrorEvent } from '../../src/index.js';
+import { flakyStore } from '../helpers/flaky-store.js';
+
+const rules = [{ id: 'm', tokens: 1000, period: 'month' as const }];
+
+async function eventually(check: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('onStoreError: deny (default)', () => {
+  it('fails a call quickly with QuotaStoreError when the store errors', async () => {
+    const flaky = flakyStore();
+    const limiter = createTokenLimiter({ store: flaky.store, defaultLimits: rules });
+    const events: StoreErrorEvent[] = [];
+    limiter.on('store-error', (e) => events.push(e));
+    flaky.set('fail');
+    const error = await limiter.reserve('u', { tokens: 10 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QuotaStoreError);
+    expect(error).toMatchObject({ code: 'store_unavailable', status: 503, operation: 'reserve' });
+    expect((error as Error).message).toContain('ECONNREFUSED');
+    expect(events[0]).toMatchObject({ operation: 'reserve', policy: 'deny', userId: 'u' });
+  });
+
+  it('never hangs: a store that does not answer fails within storeTimeoutMs', async () => {
+    const flaky = flakyStore();
+    const limiter = createTokenLimiter({ store: flaky.store, defaultLimits: rules, storeTimeoutMs: 150 });
+    flaky.set('hang');
+    const started = Date.now();
+    await expect(limiter.reserve('u', { tokens: 10 })).rejects.toThrow(/did not answer reserve within 150 ms/);
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(140);
+    expect(elapsed).toBeLessThan(1500);
+    await expect(limiter.admin.getUsage('u')).rejects.toBeInstanceOf(QuotaStoreError);
+    expect(await limiter.check('u')).toMatchObject({ allowed: false, reason: 'store_unavailable' });
+  });
+
+  it('a reserve that timed out but was applied is released in the background', async () => {
+    const inner = new MemoryStore();
+    const flaky = flakyStore(inner);
+    const limiter = createTokenLimiter({ store: flaky.store, defaultLimits: rules, storeTimeoutMs: 100 });
+    flaky.set('apply-then-hang');
+    await expect(limiter.reserve('amb', { tokens: 900 })).rejects.toBeInstanceOf(QuotaStoreError);
+    flaky.set('ok');
+    const reader = createTokenLimiter({ store: inner, defaultLimits: rules });
+    await eventually(async () => (await reader.admin.getUsage('amb')).reserved === 0);
+    await expect(limiter.reserve('amb', { tokens: 1000 })).resolves.toBeTruthy();
+  });
+
+  it('fails fast against a Redis that is down (real ioredis client, nothing listening)', async () => {
+    const client = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const limiter = createTokenLimiter({ store: new RedisStore({ client }), storeTimeoutMs: 1000 });
+    const started = Date.now();
+    await expect(limiter.reserve('u', { tokens: 1 })).rejects.toBeInstanceOf(QuotaStoreError);
+    expect(Date.now() - started).toBeLessThan(1500);
+    client.disconnect();
+  });
+});
+
+describe('onStoreError: allow', () => {
+  it('lets the call go on unmetered and commits its usage once when the store is back', async () => {
+    const inner = new MemoryStore();
+    const flaky = flakyStore(inner);
+    const limiter = createTokenLimiter({ store: flaky.store, defaultLimits: rules, onStoreError: 'allow' });
+    const events: StoreErrorEvent[] = [];
+    limiter.on('store-error', (e) => events.push(e));
+    flaky.set('fail');
+    const r = await limiter.reserve('u', { tokens: 100 });
+    expect(r.unmetered).toBe(true);
+    expect(events.map((e) => e.policy)).toEqual(['allow']);
+    await expect(limiter.commit(r, { inputTokens: 70, outputTokens: 30 })).rejects.toThrow(/queued/);
+    expect(events.map((e) => e.policy)).toEqual(['allow', 'queued']);
+    flaky.set('ok');
+    const reader = createTokenLimiter({ store: inner, defaultLimits: rules });
+    await eventually(async () => (await reader.admin.getUsage('u')).used === 100);
+    // A second commit of the same reservation (e.g. the app retries) adds nothing.
+    await limiter.commit(r, { inputTokens: 70, outputTokens: 30 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await reader.admin.getUsage('u')).toMatchObject({ used: 100, reserved: 0 });
+    expect(await reader.admin.getUsageLog({ userId: 'u' })).toHaveLength(1);
+  });
+
+  it('does not count twice when the failed reserve had in fact been applied', async () => {
+    const inner = new MemoryStore();
+    const flaky = flakyStore(inner);
+    const limiter = createTokenLimiter({ store: flaky.store, defaultLimits: rules, onStoreError: 'allow', storeTimeoutMs: 100 });
+    flaky.set('apply-then-hang');
+    const r = await limiter.reserve('v', { tokens: 400 });
+    expect(r.unmetered).toBe(true);
+    flaky.set('ok');
+    await limiter.commit(r, { inputTokens: 300, outputTokens: 0 });
+    const usage = await limiter.admin.getUsage('v');
+    expect(usage).toMatchObject({ used: 300, reserved: 0 });
+  });
+
+  it('bounds the queue of pending writes and reports what it drops', async () => {
+    const flaky = flakyStore();
+    const limiter = createTokenLimiter({ store: flaky.store, defaultLimits: rules, onStoreError: 'allow', maxPendingOperations: 2 });
+    const dropped: StoreErrorEvent[] = [];
+    limiter.on('store-error', (e) => {
+      if (e.policy === 'dropped') dropped.push(e);
+    });
+    flaky.set('fail');
+    for (let i = 0; i < 3; i += 1) {
+      const r = await limiter.reserve('w', { tokens: 1 });
+      await limiter.commit(r, { inputTokens: 1, outputTokens: 0 }).catch(() => {});
+    }
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]).toMatchObject({ operation: 'commit', userId: 'w' });
+    flaky.set('ok');
+    await limiter.close();
+  });
+
+  it('bounds what it lets through unmetered per outage (allowBudget), then fails like deny', async () => {
+    const flaky = flakyStore();
+    const limiter = createTokenLimiter({
+      store: flaky.store,
+      defaultLimits: rules,
+      onStoreError: 'allow',
+      allowBudget: { requests: 3, tokens: 250 },
+    });
+    const policies: string[] = [];
+    limiter.on('store-error', (e) => {
+      if (e.operation === 'reserve') policies.push(e.policy);
+    });
+    flaky.set('fail');
+    const let1 = await limiter.reserve('b', { tokens: 100 });
+    const let2 = await limiter.reserve('b', { tokens: 100 });
+    expect([let1.unmetered, let2.unmetered]).toEqual([true, true]);
+    // 100 more tokens would pass 250: refused although a request is left.
+    await expect(limiter.reserve('b', { tokens: 100 })).rejects.toThrow(/fail-open budget/);
+    await expect(limiter.reserve('b', { tokens: 50 })).resolves.toMatchObject({ unmetered: true });
+    await expect(limiter.reserve('b', { tokens: 0 })).rejects.toBeInstanceOf(QuotaStoreError); // 4th request
+    expect(policies).toEqual(['allow', 'allow', 'deny', 'allow', 'deny']);
+    // The store answers again: the next outage gets a fresh budget.
+    flaky.set('ok');
+    await expect(limiter.reserve('b', { tokens: 1 })).resolves.toMatchObject({ unmetered: false });
+    flaky.set('fail');
+    await expect(limiter.reserve('b', { tokens: 200 })).resolves.toMatchObject({ unmetered: true });
+    expect(() => createTokenLimiter({ allowBudget: { tokens: -1 } })).toThrow(/options.allowBudget.tokens/);
+    expect(() => createTokenLimiter({ allowBudget: { calls: 1 } as never })).toThrow(/options.allowBudget.calls/);
+  });
+
+  it('check answers allowed with the reason when the store is down', async () => {
+    const flaky = flakyStore();
+    const limiter = createTokenLimiter({ store: flaky.store, onStoreError: 'allow' });
+    flaky.set('fail');
+    expect(await limiter.check('x', { tokens: 5 })).toEqual({ allowed: true, reason: 'store_unavailable', windows: [] });
+  });
+
+  it('close() flushes queued commits once the store answers', async () => {
+    const inner = new MemoryStore();
+    const flaky = flakyStore(inner);
+    const limiter = createTokenLimiter({ store: flaky.store, defaultLimits: rules, onStoreError: 'allow', storeTimeoutMs: 500 });
+    const r = await limiter.reserve('y', { tokens: 10 });
+    flaky.set('fail');
+    await limiter.commit(r, { inputTokens: 5, outputTokens: 5 }).catch(() => {});
+    flaky.set('ok');
+    await limiter.close();
+    const reader = createTokenLimiter({ store: inner, defaultLimits: rules });
+    expect((await reader.admin.getUsage('y')).used).toBe(10);
+  });
+});

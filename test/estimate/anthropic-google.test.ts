@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../src/core/errors.js';
+import { claudeModelFactor, CLAUDE_TOOL_SYSTEM_TOKENS, estimateAnthropicMessage } from '../../src/providers/anthropic/estimate.js';
+import { refineInputTokens } from '../../src/providers/estimate-types.js';
+import { estimateGenAIRequest, estimateGenerativeAIRequest } from '../../src/providers/google/estimate.js';
+
+const prose = 'The committee met on Tuesday to discuss the budget, and after a long debate agreed to postpone the vote. ';
+
+describe('Anthropic messages', () => {
+  it('reserves max_tokens and estimates system, messages and tools', () => {
+    const base = estimateAnthropicMessage({ model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [{ role: 'user', content: prose }] });
+    expect(base).toMatchObject({ provider: 'anthropic', endpoint: 'messages', outputTokens: 1024, exact: false, method: 'heuristic' });
+    expect(base.totalTokens).toBe(base.inputTokens + 1024);
+    // ~20 o200k tokens of prose, leaning over
+    expect(base.inputTokens).toBeGreaterThan(20);
+    expect(base.inputTokens).toBeLessThan(60);
+    const withSystem = estimateAnthropicMessage({ model: 'claude-sonnet-4-5', max_tokens: 1024, system: [{ type: 'text', text: prose }], messages: [{ role: 'user', content: prose }] });
+    expect(withSystem.inputTokens).toBeGreaterThan(base.inputTokens + 15);
+    const withTools = estimateAnthropicMessage({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 1024,
+      messages: [{ role: 'user', content: [{ type: 'text', text: prose }] }],
+      tools: [{ name: 'get_weather', description: 'Get the weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }],
+    });
+    expect(withTools.inputTokens).toBeGreaterThan(base.inputTokens + CLAUDE_TOOL_SYSTEM_TOKENS);
+  });
+  it('counts images, tool use and tool results', () => {
+    const e = estimateAnthropicMessage({
+      model: 'claude-haiku-4-5',
+      max_tokens: 10,
+      messages: [
+        { role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://x/y.png' } }, { type: 'text', text: 'What is this?' }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'lookup', input: { q: 'cat' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'A cat.' }] },
+      ],
+    });
+    expect(e.inputTokens).toBeGreaterThan(1600);
+  });
+  it('uses a larger factor for models with the newer tokenizer', () => {
+    expect(claudeModelFactor('claude-sonnet-4-5-20250929')).toBe(1.15);
+    expect(claudeModelFactor('claude-3-5-haiku-20241022')).toBe(1.15);
+    expect(claudeModelFactor('claude-opus-4-6')).toBe(1.15);
+    expect(claudeModelFactor('claude-opus-4-7')).toBe(1.5);
+    expect(claudeModelFactor('claude-sonnet-5')).toBe(1.5);
+    expect(claudeModelFactor('claude-fable-5')).toBe(1.5);
+    const text = prose.repeat(20);
+    const old = estimateAnthropicMessage({ model: 'claude-opus-4-5', max_tokens: 1, messages: [{ role: 'user', content: text }] });
+    const recent = estimateAnthropicMessage({ model: 'claude-opus-4-7', max_tokens: 1, messages: [{ role: 'user', content: text }] });
+    expect(recent.inputTokens).toBeGreaterThan(old.inputTokens * 1.2);
+  });
+  it('rejects requests without max_tokens or messages', () => {
+    expect(() => estimateAnthropicMessage({ model: 'claude-sonnet-4-5', messages: [] } as never)).toThrow(expect.objectContaining({ parameter: 'params.max_tokens' }));
+    expect(() => estimateAnthropicMessage({ model: 'claude-sonnet-4-5', max_tokens: 1 } as never)).toThrow(InvalidArgumentError);
+    expect(() => estimateAnthropicMessage({ model: 'claude-sonnet-4-5', max_tokens: 1, messages: [{ role: 'user', content: 5 }] } as never)).toThrow(
+      expect.objectContaining({ parameter: 'params.messages[0].content' }),
+    );
+  });
+});
+
+describe('Gemini', () => {
+  it('@google/genai: contents as a string, config output reservation and thinking budget', () => {
+    const e = estimateGenAIRequest({ model: 'gemini-2.5-flash', contents: prose, config: { maxOutputTokens: 256, candidateCount: 2, thinkingConfig: { thinkingBudget: 100 } } });
+    expect(e).toMatchObject({ provider: 'google', outputTokens: 612, exact: false });
+    expect(e.inputTokens).toBeGreaterThan(20);
+    expect(estimateGenAIRequest({ model: 'gemini-2.5-flash', contents: 'hi' }, { outputReservation: 77 }).outputTokens).toBe(77);
+  });
+  it('@google/genai: Content[] with system instruction and tools costs more', () => {
+    const plain = estimateGenAIRequest({ model: 'gemini-2.5-pro', contents: [{ role: 'user', parts: [{ text: prose }] }] });
+    const rich = estimateGenAIRequest({
+      model: 'gemini-2.5-pro',
+      contents: [{ role: 'user', parts: [{ text: prose }, { inlineData: { mimeType: 'image/png', data: 'AAAA' } }] }],
+      config: { systemInstruction: prose, tools: [{ functionDeclarations: [{ name: 'f', description: 'does f' }] }] },
+    });
+    expect(rich.inputTokens).toBeGreaterThan(plain.inputTokens + 1000);
+  });
+  it('@google/generative-ai: string, parts and request shapes, with model defaults', () => {
+    const modelParams = { model: 'models/gemini-2.0-flash', generationConfig: { maxOutputTokens: 50 } };
+    const a = estimateGenerativeAIRequest(prose, modelParams);
+    const b = estimateGenerativeAIRequest([prose], modelParams);
+    const c = estimateGenerativeAIRequest({ contents: [{ role: 'user', parts: [{ text: prose }] }], generationConfig: { maxOutputTokens: 10 } }, modelParams);
+    expect(a.inputTokens).toBe(b.inputTokens);
+    expect(c.inputTokens).toBe(a.inputTokens);
+    expect([a.outputTokens, c.outputTokens]).toEqual([50, 10]);
+    expect(a.model).toBe('gemini-2.0-flash');
+  });
+  it('rejects bad requests', () => {
+    expect(() => estimateGenAIRequest({ contents: 'x' } as never)).toThrow(expect.objectContaining({ parameter: 'params.model' }));
+    expect(() => estimateGenAIRequest({ model: 'gemini-2.5-flash', contents: 'x', config: { maxOutputTokens: -3 } })).toThrow(
+      expect.objectContaining({ parameter: 'params.config.maxOutputTokens' }),
+    );
+    expect(() => estimateGenerativeAIRequest('x', {} as never)).toThrow(expect.objectContaining({ parameter: 'modelParams.model' }));
+  });
+});
+
+describe('exact mode hook', () => {
+  const heuristic = estimateAnthropicMessage({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'hello' }] });
+  it('replaces the input estimate with the provider count', async () => {
+    const refined = await refineInputTokens(heuristic, { any: 1 }, async (_params, { model }) => (model === 'claude-sonnet-4-5' ? 9 : 0));
+    expect(refined).toMatchObject({ inputTokens: 9, outputTokens: 100, totalTokens: 109, exact: true, method: 'provider' });
+  });
+  it('keeps the heuristic estimate when the counter fails or times out', async () => {
+    const errors: unknown[] = [];
+    const failed = await refineInputTokens(heuristic, {}, async () => {
+      throw new Error('429');
+    }, { onError: (e) => errors.push(e) });
+    expect(failed).toBe(heuristic);
+    const slow = await refineInputTokens(heuristic, {}, () => new Promise<number>(() => {}), { timeoutMs: 20, onError: (e) => errors.push(e) });
+    expect(slow).toBe(heuristic);
+    const bad = await refineInputTokens(heuristic, {}, async () => -1, { onError: (e) => errors.push(e) });
+    expect(bad).toBe(heuristic);
+    expect(errors).toHaveLength(3);
+  });
+});

@@ -1,0 +1,214 @@
+import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../src/core/errors.js';
+import {
+  estimateOpenAIChatCompletion,
+  estimateOpenAICompletion,
+  estimateOpenAIEmbedding,
+  estimateOpenAIRequest,
+  estimateOpenAIResponse,
+} from '../../src/providers/openai/estimate.js';
+import { openAIImageTokens } from '../../src/providers/openai/images.js';
+import { gptTokenizer } from '../../src/tokenizer/gpt-tokenizer.js';
+import { jsTiktokenTokenizer } from '../../src/tokenizer/js-tiktoken.js';
+
+type Messages = ChatCompletionCreateParams['messages'];
+
+// OpenAI cookbook "How to count tokens with tiktoken": the 6-message example.
+const cookbookMessages: Messages = [
+  { role: 'system', content: 'You are a helpful, pattern-following assistant that translates corporate jargon into plain English.' },
+  { role: 'system', name: 'example_user', content: 'New synergies will help drive top-line growth.' },
+  { role: 'system', name: 'example_assistant', content: 'Things working well together will increase revenue.' },
+  { role: 'system', name: 'example_user', content: "Let's circle back when we have more bandwidth to touch base on opportunities for increased leverage." },
+  { role: 'system', name: 'example_assistant', content: "Let's talk later when we're less busy about how to do better." },
+  { role: 'user', content: "This late pivot means we don't have time to boil the ocean for the client deliverable." },
+];
+
+// The cookbook's tool example.
+const weatherTool: NonNullable<ChatCompletionCreateParams['tools']> = [
+  {
+    type: 'function',
+    function: {
+      name: 'get_current_weather',
+      description: 'Get the current weather in a given location',
+      parameters: {
+        type: 'object',
+        properties: {
+          location: { type: 'string', description: 'The city and state, e.g. San Francisco, CA' },
+          unit: { type: 'string', description: 'The unit of temperature to return', enum: ['celsius', 'fahrenheit'] },
+        },
+        required: ['location'],
+      },
+    },
+  },
+];
+const weatherMessages: Messages = [
+  { role: 'system', content: 'You are a helpful assistant that can answer to questions about the weather.' },
+  { role: 'user', content: "What's the weather like in San Francisco?" },
+];
+
+const tokenizers = [gptTokenizer(), jsTiktokenTokenizer()];
+// The cookbook checks disable the time budget: js-tiktoken's first encodes after loading can take
+// longer than 5 ms on this shared machine, and the budget would then estimate part of the request.
+
+beforeAll(async () => {
+  await Promise.all(tokenizers.map((t) => t.warmup(['o200k_base', 'cl100k_base'])));
+}, 60_000);
+
+describe.each(tokenizers.map((t) => [t.name, t] as const))('cookbook counts with %s', (_name, tokenizer) => {
+  it.each([
+    ['gpt-3.5-turbo', 129],
+    ['gpt-4-0613', 129],
+    ['gpt-4', 129],
+    ['gpt-4o', 124],
+    ['gpt-4o-mini', 124],
+  ])('6-message example on %s = %i', (model, expected) => {
+    const estimate = estimateOpenAIChatCompletion({ model, messages: cookbookMessages }, { tokenizer, timeBudgetMs: Infinity });
+    expect(estimate.inputTokens).toBe(expected);
+    expect(estimate.exact).toBe(true);
+    expect(estimate.method).toBe('tokenizer');
+  });
+
+  it.each([
+    ['gpt-3.5-turbo', 105],
+    ['gpt-4', 105],
+    ['gpt-4o', 101],
+    ['gpt-4o-mini', 101],
+  ])('tool example on %s = %i', (model, expected) => {
+    const estimate = estimateOpenAIChatCompletion({ model, messages: weatherMessages, tools: weatherTool }, { tokenizer, timeBudgetMs: Infinity });
+    expect(estimate.inputTokens).toBe(expected);
+  });
+
+  it('counts the same tool through the legacy functions parameter', () => {
+    const estimate = estimateOpenAIChatCompletion(
+      { model: 'gpt-4o', messages: weatherMessages, functions: [weatherTool[0]!.type === 'function' ? weatherTool[0]!.function : { name: 'x' }] },
+      { tokenizer, timeBudgetMs: Infinity },
+    );
+    expect(estimate.inputTokens).toBe(101);
+  });
+});
+
+describe('output reservation', () => {
+  const messages: Messages = [{ role: 'user', content: 'hi' }];
+  it('uses max_completion_tokens, then max_tokens, times n', () => {
+    expect(estimateOpenAIChatCompletion({ model: 'gpt-4o', messages, max_completion_tokens: 100, max_tokens: 7, n: 3 }).outputTokens).toBe(300);
+    expect(estimateOpenAIChatCompletion({ model: 'gpt-4o', messages, max_tokens: 7 }).outputTokens).toBe(7);
+  });
+  it('falls back to outputReservation, then to 4096', () => {
+    expect(estimateOpenAIChatCompletion({ model: 'gpt-4o', messages }, { outputReservation: 500 }).outputTokens).toBe(500);
+    expect(estimateOpenAIChatCompletion({ model: 'gpt-4o', messages, n: 2 }).outputTokens).toBe(8192);
+  });
+  it('responses: max_output_tokens else the default', () => {
+    const e = estimateOpenAIResponse({ model: 'gpt-5', input: 'hello', max_output_tokens: 64 });
+    expect(e.outputTokens).toBe(64);
+    expect(e.totalTokens).toBe(e.inputTokens + 64);
+    expect(estimateOpenAIResponse({ model: 'gpt-5', input: 'hello' }, { outputReservation: 9 }).outputTokens).toBe(9);
+  });
+  it('completions: max_tokens (default 16) x max(n, best_of) x prompts', () => {
+    expect(estimateOpenAICompletion({ model: 'gpt-3.5-turbo-instruct', prompt: 'Say hi' }).outputTokens).toBe(16);
+    expect(estimateOpenAICompletion({ model: 'gpt-3.5-turbo-instruct', prompt: 'x', max_tokens: 10, n: 2, best_of: 5 }).outputTokens).toBe(50);
+    expect(estimateOpenAICompletion({ model: 'gpt-3.5-turbo-instruct', prompt: ['a', 'b', 'c'], max_tokens: 10 }).outputTokens).toBe(30);
+  });
+  it('embeddings reserve no output', () => {
+    const e = estimateOpenAIEmbedding({ model: 'text-embedding-3-small', input: ['tiktoken is great!', 'hello'] });
+    expect(e.outputTokens).toBe(0);
+    expect(e.encoding).toBe('cl100k_base');
+    expect(e.inputTokens).toBe(6 + 1);
+  });
+});
+
+describe('request shapes', () => {
+  it('embeddings and completions accept token arrays', () => {
+    expect(estimateOpenAIEmbedding({ model: 'text-embedding-3-small', input: [1, 2, 3] }).inputTokens).toBe(3);
+    expect(estimateOpenAIEmbedding({ model: 'text-embedding-3-small', input: [[1, 2], [3]] }).inputTokens).toBe(3);
+    expect(estimateOpenAICompletion({ model: 'davinci-002', prompt: [[1, 2, 3, 4]], max_tokens: 1 }).inputTokens).toBe(4);
+  });
+
+  it('counts text parts like string content, and images by the vision formula', () => {
+    const plain = estimateOpenAIChatCompletion({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Describe this.' }] });
+    const parts = estimateOpenAIChatCompletion({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Describe this.' }, { type: 'image_url', image_url: { url: 'https://x/y.png', detail: 'low' } }] }],
+    });
+    expect(parts.inputTokens).toBe(plain.inputTokens + 85);
+    const high = estimateOpenAIChatCompletion({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/y.png' } }] }],
+    });
+    expect(high.inputTokens).toBeGreaterThanOrEqual(85 + 8 * 170);
+  });
+
+  it('reads the size of PNG data URLs (1024x1024 high detail on gpt-4o = 765)', () => {
+    const png = Buffer.alloc(33);
+    png.writeUInt32BE(0x89504e47, 0);
+    png.writeUInt32BE(0x0d0a1a0a, 4);
+    png.writeUInt32BE(13, 8);
+    png.write('IHDR', 12, 'latin1');
+    png.writeUInt32BE(1024, 16);
+    png.writeUInt32BE(1024, 20);
+    const url = `data:image/png;base64,${png.toString('base64')}`;
+    const base = estimateOpenAIChatCompletion({ model: 'gpt-4o', messages: [{ role: 'user', content: [] }] }).inputTokens;
+    const withImage = estimateOpenAIChatCompletion({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url, detail: 'high' } }] }],
+    }).inputTokens;
+    expect(withImage - base).toBe(765);
+    expect(openAIImageTokens('gpt-4o', 'high', 2048, 4096)).toBe(1105);
+    expect(openAIImageTokens('gpt-4.1-mini', 'high', 1024, 1024)).toBe(Math.ceil(1024 * 1.62));
+  });
+
+  it('counts tool calls and tool results', () => {
+    const base = estimateOpenAIChatCompletion({ model: 'gpt-4o', messages: [{ role: 'assistant', content: null }] }).inputTokens;
+    const withCall = estimateOpenAIChatCompletion({
+      model: 'gpt-4o',
+      messages: [
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'Sunny, 24 C' },
+      ],
+    }).inputTokens;
+    expect(withCall).toBeGreaterThan(base + 3 + 8);
+  });
+
+  it('responses: instructions, string and item inputs, function tools', () => {
+    const simple = estimateOpenAIResponse({ model: 'gpt-4.1', input: 'tiktoken is great!' });
+    // 3 (message) + 1 ("user") + 6 + 3 (priming)
+    expect(simple.inputTokens).toBe(13);
+    expect(simple.exact).toBe(true);
+    const items = estimateOpenAIResponse({
+      model: 'gpt-4.1',
+      instructions: 'Be brief.',
+      input: [
+        { role: 'user', content: [{ type: 'input_text', text: 'tiktoken is great!' }] },
+        { type: 'function_call', call_id: 'c1', name: 'lookup', arguments: '{}' },
+        { type: 'function_call_output', call_id: 'c1', output: 'done' },
+      ],
+      tools: [{ type: 'function', name: 'lookup', description: 'Look up.', parameters: { type: 'object', properties: {} }, strict: true }],
+    });
+    expect(items.inputTokens).toBeGreaterThan(simple.inputTokens + 20);
+    expect(estimateOpenAIResponse({ model: 'gpt-4.1', input: 'x', previous_response_id: 'resp_1' }).exact).toBe(false);
+  });
+
+  it('dispatches by endpoint', () => {
+    expect(estimateOpenAIRequest('embeddings', { model: 'text-embedding-3-large', input: 'tiktoken is great!' }).inputTokens).toBe(6);
+  });
+});
+
+describe('invalid requests', () => {
+  it.each([
+    [null, 'params'],
+    [{ messages: [] }, 'params.model'],
+    [{ model: 'gpt-4o' }, 'params.messages'],
+    [{ model: 'gpt-4o', messages: [], max_tokens: -1 }, 'params.max_tokens'],
+    [{ model: 'gpt-4o', messages: [], max_completion_tokens: 1.5 }, 'params.max_completion_tokens'],
+    [{ model: 'gpt-4o', messages: [], n: 0 }, 'params.n'],
+    [{ model: 'gpt-4o', messages: [42] }, 'params.messages[0]'],
+  ])('%j -> InvalidArgumentError(%s)', (params, parameter) => {
+    const call = () => estimateOpenAIChatCompletion(params as never);
+    expect(call).toThrow(InvalidArgumentError);
+    expect(call).toThrow(expect.objectContaining({ parameter }));
+  });
+  it('rejects a bad outputReservation and bad embeddings input', () => {
+    expect(() => estimateOpenAIChatCompletion({ model: 'gpt-4o', messages: [] }, { outputReservation: -5 })).toThrow(InvalidArgumentError);
+    expect(() => estimateOpenAIEmbedding({ model: 'text-embedding-3-small', input: [{}] as never })).toThrow(InvalidArgumentError);
+  });
+});

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../src/core/errors.js';
+import { costOfUsage, createPriceTable, resolvePrice } from '../../src/providers/pricing/resolve.js';
+
+describe('price resolution', () => {
+  it.each([
+    ['gpt-4o-2024-08-06', 2.5],
+    ['gpt-4o-mini-2024-07-18', 0.15],
+    ['gpt-4o-2024-05-13', 5],
+    ['gpt-4', 30],
+    ['gpt-4-0613', 30],
+    ['gpt-4-turbo-2024-04-09', 10],
+    ['gpt-5-mini-2025-08-07', 0.25],
+    ['claude-sonnet-4-5-20250929', 3],
+    ['claude-3-5-haiku-20241022', 0.8],
+    ['claude-opus-4-1-20250805', 15],
+    ['anthropic.claude-haiku-4-5-20251001-v1:0', 1],
+    ['models/gemini-2.5-flash', 0.3],
+    ['gemini-2.5-flash-lite', 0.1],
+    ['GEMINI-2.5-PRO', 1.25],
+  ])('%s -> input %f', (model, input) => {
+    expect(resolvePrice(model)?.input).toBe(input);
+  });
+  it('does not match across a name boundary and knows nothing of unknown models', () => {
+    expect(resolvePrice('gpt-4oops')).toBeUndefined();
+    expect(resolvePrice('my-model')).toBeUndefined();
+  });
+  it('overrides win over the table and resolve snapshots; the fallback prices unknown models', () => {
+    const table = createPriceTable({ overrides: { 'gpt-4o': { input: 1, output: 2 } }, fallback: { input: 9, output: 9 } });
+    expect(table.resolve('gpt-4o-2024-08-06')).toEqual({ input: 1, output: 2 });
+    expect(table.resolve('gpt-4o-mini')?.input).toBe(0.15);
+    expect(table.resolve('unknown-model')).toEqual({ input: 9, output: 9 });
+    expect(createPriceTable().resolve('unknown-model')).toBeUndefined();
+  });
+  it.each([
+    [{ 'gpt-4o': { input: -1, output: 1 } }, 'pricing["gpt-4o"].input'],
+    [{ 'gpt-4o': { input: 1, output: Number.NaN } }, 'pricing["gpt-4o"].output'],
+    [{ 'gpt-4o': { input: 1, output: 1, cachedInput: Infinity } }, 'pricing["gpt-4o"].cachedInput'],
+    [{ 'gpt-4o': { input: 1, output: 1, cacheWrite: '2' } }, 'pricing["gpt-4o"].cacheWrite'],
+    [{ 'gpt-4o': { input: 1, output: 1, cached: 1 } }, 'pricing["gpt-4o"].cached'],
+    [{ 'gpt-4o': null }, 'pricing["gpt-4o"]'],
+  ])('invalid override %j -> InvalidArgumentError(%s)', (overrides, parameter) => {
+    const call = () => createPriceTable({ overrides: overrides as never });
+    expect(call).toThrow(InvalidArgumentError);
+    expect(call).toThrow(expect.objectContaining({ parameter }));
+  });
+  it('validates the fallback price', () => {
+    expect(() => createPriceTable({ fallback: { input: -0.5, output: 1 } })).toThrow(expect.objectContaining({ parameter: 'fallbackPrice.input' }));
+  });
+});
+
+describe('costOfUsage', () => {
+  it('prices cached input as a part of the input', () => {
+    // gpt-4o: 1000 input of which 400 cached, 100 output.
+    const cost = costOfUsage({ inputTokens: 1000, cachedInputTokens: 400, outputTokens: 100 }, resolvePrice('gpt-4o')!);
+    expect(cost).toBeCloseTo((600 * 2.5 + 400 * 1.25 + 100 * 10) / 1e6, 12);
+  });
+  it('prices Anthropic cache writes (5 min and 1 h)', () => {
+    const price = resolvePrice('claude-sonnet-4-5')!;
+    const cost = costOfUsage({ inputTokens: 10_000, cachedInputTokens: 5000, cacheWriteTokens: 2000, cacheWrite1hTokens: 1000, outputTokens: 500 }, price);
+    expect(cost).toBeCloseTo((2000 * 3 + 5000 * 0.3 + 2000 * 3.75 + 1000 * 6 + 500 * 15) / 1e6, 12);
+  });
+  it('uses the long-prompt tier of Gemini 2.5 Pro above 200k prompt tokens', () => {
+    const price = resolvePrice('gemini-2.5-pro')!;
+    expect(costOfUsage({ inputTokens: 200_000, outputTokens: 1000 }, price)).toBeCloseTo((200_000 * 1.25 + 1000 * 10) / 1e6, 12);
+    expect(costOfUsage({ inputTokens: 200_001, outputTokens: 1000 }, price)).toBeCloseTo((200_001 * 2.5 + 1000 * 15) / 1e6, 12);
+  });
+  it('defaults missing cache rates to the input rate', () => {
+    expect(costOfUsage({ inputTokens: 100, cachedInputTokens: 50, outputTokens: 0 }, { input: 2, output: 4 })).toBeCloseTo(200 / 1e6, 12);
+  });
+  it.each([
+    [{ inputTokens: -1, outputTokens: 0 }, 'usage.inputTokens'],
+    [{ inputTokens: 1, outputTokens: Number.NaN }, 'usage.outputTokens'],
+    [{ inputTokens: 10, cachedInputTokens: 11, outputTokens: 0 }, 'usage.cachedInputTokens'],
+  ])('invalid usage %j -> InvalidArgumentError(%s)', (usage, parameter) => {
+    expect(() => costOfUsage(usage, { input: 1, output: 1 })).toThrow(expect.objectContaining({ parameter }));
+  });
+  it('rejects an invalid price', () => {
+    expect(() => costOfUsage({ inputTokens: 1, outputTokens: 1 }, { input: -1, output: 1 })).toThrow(InvalidArgumentError);
+  });
+});

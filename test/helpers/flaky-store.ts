@@ -1,0 +1,37 @@
+import { MemoryStore, QuotaStoreError, type QuotaStore } from '../../src/index.js';
+
+export type FlakyMode = 'ok' | 'fail' | 'hang' | 'apply-then-hang';
+
+/**
+ * A store that delegates to a real MemoryStore but can fail, hang, or apply a write and never
+ * answer (the ambiguous timeout of reliability.md finding 2). A test double of the store, not of Redis.
+ */
+export function flakyStore(inner: QuotaStore = new MemoryStore()) {
+  let mode: FlakyMode = 'ok';
+  const calls: string[] = [];
+  const store = new Proxy(inner, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (typeof value !== 'function' || key === 'configure') return typeof value === 'function' ? value.bind(target) : value;
+      return (...args: unknown[]) => {
+        calls.push(String(key));
+        if (mode === 'fail') return Promise.reject(new Error('ECONNREFUSED 127.0.0.1:6399'));
+        if (mode === 'hang') return new Promise(() => {});
+        if (mode === 'apply-then-hang') {
+          void (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          return new Promise(() => {});
+        }
+        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+      };
+    },
+  });
+  return {
+    store,
+    calls,
+    set(next: FlakyMode) {
+      mode = next;
+    },
+  };
+}
+
+export { QuotaStoreError };

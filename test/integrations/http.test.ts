@@ -1,0 +1,352 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import OpenAI from 'openai';
+import { afterAll, describe, expect, it } from 'vitest';
+import { withTokenLimits, createTokenLimiter, MissingUserError, TokenLimitExceededError, UserDisabledError, QuotaStoreError, InvalidArgumentError } from '../../src/index.js';
+import { errorToResponse, tokenLimitsHandler, tokenLimitsListener, toNodeListener } from '../../src/integrations/http/index.js';
+import { flakyStore } from '../helpers/flaky-store.js';
+import { expectedUsage, startEmulator } from '../../src/testing/index.js';
+import { chargeFromContext, closeRedis, listen, makeLimiter, monthly, postWithLateBody, sleep, type StoreKind } from './helpers.js';
+
+afterAll(closeRedis);
+
+/** The app's own sign-in: a session cookie. */
+const SESSIONS: Record<string, string> = { s1: 'alice', s2: 'bob', s3: 'carol' };
+const sessionUser = (cookie: string | null | undefined): string | undefined => {
+  const match = /(?:^|;\s*)sid=([^;]+)/.exec(cookie ?? '');
+  return match ? SESSIONS[match[1]!] : undefined;
+};
+
+describe('tokenLimitsHandler (Fetch API) served by node:http through toNodeListener', () => {
+  describe.each<StoreKind>(['memory', 'redis'])('on %s', (kind) => {
+    it('charges each concurrent request to its own user', async () => {
+      const limiter = await makeLimiter(kind, { defaultLimits: monthly(1_000_000) });
+      const handler = tokenLimitsHandler(
+        async (request: Request) => {
+          const body = (await request.json()) as { tokens: number; delayMs: number };
+          const result = await chargeFromContext(body.tokens, undefined, body.delayMs);
+          return Response.json(result);
+        },
+        { limiter, getUserId: (request) => sessionUser(request.headers.get('cookie')) },
+      );
+      const app = await listen(toNodeListener(handler));
+      try {
+        const expected: Record<string, number> = { alice: 0, bob: 0, carol: 0 };
+        await Promise.all(
+          Array.from({ length: 20 }, async (_, i) => {
+            const sid = `s${(i % 3) + 1}`;
+            const user = SESSIONS[sid]!;
+            const tokens = 50 + i;
+            expected[user]! += tokens;
+            await sleep(Math.random() * 10);
+            const res = await fetch(app.url, {
+              method: 'POST',
+              headers: { cookie: `sid=${sid}`, 'x-user-id': 'mallory' },
+              body: JSON.stringify({ tokens, delayMs: Math.floor(Math.random() * 25), userId: 'mallory' }),
+            });
+            expect(await res.json()).toEqual({ userId: user });
+          }),
+        );
+        for (const [user, total] of Object.entries(expected)) expect((await limiter.admin.getUsage(user)).used, user).toBe(total);
+        expect((await limiter.admin.getUsage('mallory')).used).toBe(0);
+      } finally {
+        await app.close();
+      }
+    });
+  });
+
+  it('the real OpenAI SDK wrapped once (no user): concurrent JSON and streamed responses charge each request\'s user', async () => {
+    const emulator = await startEmulator();
+    const limiter = createTokenLimiter({ defaultLimits: monthly(1_000_000) });
+    const openai = withTokenLimits(new OpenAI({ apiKey: 'emulated', baseURL: emulator.openaiBaseURL, maxRetries: 0 }));
+    const handler = tokenLimitsHandler(
+      async (request: Request) => {
+        const { message, stream } = (await request.json()) as { message: string; stream: boolean };
+        const messages = [{ role: 'user' as const, content: message }];
+        if (!stream) return Response.json(await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, max_completion_tokens: 50 }));
+        // The SDK stream is created here, in the scope; the framework reads the body later.
+        const chunks = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, max_completion_tokens: 50, stream: true, stream_options: { include_usage: true } });
+        const encoder = new TextEncoder();
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            async pull(controller) {
+              for await (const chunk of chunks) controller.enqueue(encoder.encode(chunk.choices[0]?.delta.content ?? ''));
+              controller.close();
+            },
+          }),
+        );
+      },
+      { limiter, getUserId: (request) => sessionUser(request.headers.get('cookie')) },
+    );
+    const app = await listen(toNodeListener(handler));
+    try {
+      await Promise.all(
+        Array.from({ length: 12 }, async (_, i) => {
+          const sid = `s${(i % 3) + 1}`;
+          const res = await fetch(app.url, {
+            method: 'POST',
+            headers: { cookie: `sid=${sid}`, 'x-emulator-delay-ms': String(i * 3) },
+            body: JSON.stringify({ message: `${SESSIONS[sid]}: hello ${'x '.repeat(i)}`, stream: i % 2 === 0 }),
+          });
+          expect(res.status).toBe(200);
+          await res.text();
+        }),
+      );
+      await sleep(50); // stream commits land when the stream ends
+      const totals: Record<string, number> = { alice: 0, bob: 0, carol: 0 };
+      for (const r of emulator.requests) {
+        const user = (r.body as { messages: Array<{ content: string }> }).messages[0]!.content.split(':')[0]!;
+        const u = expectedUsage(r);
+        totals[user] = (totals[user] ?? 0) + u.inputTokens + u.outputTokens;
+      }
+      expect(emulator.requests).toHaveLength(12);
+      for (const [user, total] of Object.entries(totals)) expect((await limiter.admin.getUsage(user)).used, user).toBe(total);
+    } finally {
+      await app.close();
+      await emulator.close();
+    }
+  });
+
+  it('maps the library errors to 429/403/503, re-throws others, and passes extra handler arguments', async () => {
+    const limiter = createTokenLimiter({ defaultLimits: monthly(100) });
+    await limiter.admin.setActive('bob', false);
+    const seen: unknown[] = [];
+    const handler = tokenLimitsHandler(
+      async (request: Request, ctx: { params: { id: string } }) => {
+        seen.push(ctx.params.id);
+        if (new URL(request.url).pathname === '/other') throw new Error('not ours');
+        await chargeFromContext(150);
+        return new Response('unreachable');
+      },
+      { limiter, getUserId: (request) => sessionUser(request.headers.get('cookie')), locale: 'pt-BR' },
+    );
+    const over = await handler(new Request('http://x/chat', { headers: { cookie: 'sid=s1' } }), { params: { id: 'a' } });
+    expect(over.status).toBe(429);
+    expect(((await over.json()) as { error: string }).error).toMatch(/^Limite de tokens excedido/);
+    expect(over.headers.get('ratelimit')).toMatch(/^"monthly";r=100;t=\d+$/);
+    const disabled = await handler(new Request('http://x/chat', { headers: { cookie: 'sid=s2' } }), { params: { id: 'b' } });
+    expect(disabled.status).toBe(403);
+    await expect(handler(new Request('http://x/other', { headers: { cookie: 'sid=s1' } }), { params: { id: 'c' } })).rejects.toThrow('not ours');
+    await expect(handler(new Request('http://x/chat'), { params: { id: 'd' } })).rejects.toBeInstanceOf(MissingUserError);
+    expect(seen).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('requireUser answers 401 without running the handler', async () => {
+    let ran = false;
+    const handler = tokenLimitsHandler(
+      () => {
+        ran = true;
+        return new Response('ok');
+      },
+      { getUserId: () => undefined, requireUser: true },
+    );
+    const res = await handler(new Request('http://x/'));
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ error: 'Sign-in required', code: 'unauthenticated' });
+    expect(ran).toBe(false);
+  });
+
+  it('toNodeListener streams bodies both ways and answers 500 without details when the handler throws', async () => {
+    const errors: unknown[] = [];
+    const app = await listen(
+      toNodeListener(
+        async (request) => {
+          if (request.url.endsWith('/throw')) throw new Error('secret sk-live-123 in a message');
+          const text = await request.text();
+          const stream = new ReadableStream<Uint8Array>({
+            async start(controller) {
+              for (const part of ['a', 'b', 'c']) {
+                controller.enqueue(new TextEncoder().encode(part));
+                await sleep(5);
+              }
+              controller.enqueue(new TextEncoder().encode(text.toUpperCase()));
+              controller.close();
+            },
+          });
+          const headers = new Headers({ 'x-kind': 'stream' });
+          headers.append('set-cookie', 'a=1');
+          headers.append('set-cookie', 'b=2');
+          return new Response(stream, { status: 207, headers });
+        },
+        { logger: { error: (m, meta) => errors.push([m, meta]) } },
+      ),
+    );
+    try {
+      const res = await fetch(`${app.url}/x`, { method: 'POST', body: 'hello' });
+      expect(res.status).toBe(207);
+      expect(res.headers.get('x-kind')).toBe('stream');
+      expect(res.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+      expect(await res.text()).toBe('abcHELLO');
+      const bad = await fetch(`${app.url}/throw`);
+      expect(bad.status).toBe(500);
+      const text = await bad.text();
+      expect(JSON.parse(text)).toEqual({ error: 'Internal server error', code: 'internal_error' });
+      expect(text).not.toContain('sk-live');
+      expect(errors).toHaveLength(1);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('tokenLimitsListener (plain node:http listeners)', () => {
+  const readBody = (req: IncomingMessage): Promise<string> =>
+    new Promise((resolve) => {
+      let text = '';
+      req.setEncoding('utf8').on('data', (c: string) => (text += c));
+      req.on('end', () => resolve(text));
+    });
+
+  it('runs the listener with the user (body read with stream events included) and maps the library errors', async () => {
+    const limiter = await makeLimiter('memory', { defaultLimits: monthly(1000) });
+    await limiter.admin.setActive('carol', false);
+    const appErrors: unknown[] = [];
+    const listener = tokenLimitsListener(
+      async (req: IncomingMessage, res: ServerResponse) => {
+        if (req.url === '/health') {
+          res.setHeader('x-app', '1');
+          res.end('ok');
+          return;
+        }
+        if (req.url === '/boom') throw new Error('app bug');
+        if (req.url === '/late') {
+          // Callback style: the call starts from the request's 'end' event.
+          let text = '';
+          req.setEncoding('utf8').on('data', (c: string) => (text += c));
+          req.on('end', () => {
+            chargeFromContext((JSON.parse(text) as { tokens: number }).tokens).then(
+              (result) => res.end(JSON.stringify(result)),
+              (error: Error) => res.end(JSON.stringify({ failed: error.name })),
+            );
+          });
+          return;
+        }
+        const { tokens } = JSON.parse(await readBody(req)) as { tokens: number };
+        const result = await chargeFromContext(tokens);
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(result));
+      },
+      {
+        limiter,
+        getUserId: (req) => sessionUser(req.headers.cookie),
+        onError: (error, _req, res) => {
+          appErrors.push(error);
+          res.statusCode = 500;
+          res.end('app 500');
+        },
+      },
+    );
+    const app = await listen(listener);
+    try {
+      const call = (sid: string, tokens: number, path = '/chat') =>
+        fetch(app.url + path, { method: 'POST', headers: { cookie: `sid=${sid}` }, body: JSON.stringify({ tokens, userId: 'mallory' }) });
+      const answers = await Promise.all([call('s1', 10), call('s2', 20), call('s1', 30), call('s2', 40)]);
+      expect(await Promise.all(answers.map((r) => r.json()))).toEqual([{ userId: 'alice' }, { userId: 'bob' }, { userId: 'alice' }, { userId: 'bob' }]);
+      expect((await limiter.admin.getUsage('alice')).used).toBe(40);
+      expect((await limiter.admin.getUsage('bob')).used).toBe(60);
+
+      const late = await Promise.all([
+        postWithLateBody(`${app.url}/late`, { cookie: 'sid=s1' }, JSON.stringify({ tokens: 5 })),
+        postWithLateBody(`${app.url}/late`, { cookie: 'sid=s2' }, JSON.stringify({ tokens: 7 })),
+      ]);
+      expect(late.map((r) => JSON.parse(r.body) as unknown)).toEqual([{ userId: 'alice' }, { userId: 'bob' }]);
+      expect((await limiter.admin.getUsage('alice')).used).toBe(45);
+      expect((await limiter.admin.getUsage('bob')).used).toBe(67);
+
+      const over = await call('s1', 2000);
+      expect(over.status).toBe(429);
+      expect(Object.keys((await over.json()) as object).sort()).toEqual(['code', 'error', 'limit', 'remaining', 'resetDate', 'used']);
+      expect((await call('s3', 1)).status).toBe(403);
+
+      const health = await fetch(`${app.url}/health`);
+      expect(health.status).toBe(200);
+      expect(health.headers.get('x-app')).toBe('1');
+      expect(await health.text()).toBe('ok');
+
+      const boom = await call('s1', 1, '/boom');
+      expect(await boom.text()).toBe('app 500');
+      expect(appErrors).toMatchObject([{ message: 'app bug' }]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a store failure answers 503', async () => {
+    const flaky = flakyStore();
+    flaky.set('fail');
+    const limiter = createTokenLimiter({ store: flaky.store });
+    const app = await listen(tokenLimitsListener(() => chargeFromContext(1), { limiter, getUserId: () => 'alice' }));
+    try {
+      const res = await fetch(app.url);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ error: 'The usage quota service is temporarily unavailable; try again shortly', code: 'store_unavailable' });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('errorToResponse', () => {
+  const exceeded = (fields: Partial<ConstructorParameters<typeof TokenLimitExceededError>[0]> = {}) =>
+    new TokenLimitExceededError({
+      userId: 'u',
+      ruleId: 'daily',
+      metric: 'tokens',
+      limit: 5000,
+      used: 4990,
+      reserved: 5,
+      requested: 100,
+      resetAt: new Date('2026-05-02T00:00:00Z'),
+      periodStart: new Date('2026-05-01T00:00:00Z'),
+      rejectedAt: new Date('2026-05-01T23:59:58.001Z'),
+      ...fields,
+    });
+
+  it('429 with exact body and headers', async () => {
+    const res = errorToResponse(exceeded())!;
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('2');
+    expect(res.headers.get('ratelimit-policy')).toBe('"daily";q=5000;w=86400');
+    expect(res.headers.get('ratelimit')).toBe('"daily";r=5;t=2');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(await res.json()).toEqual({
+      error: 'Token limit exceeded. It resets on May 2, 2026, 12:00 AM.',
+      code: 'token_limit_exceeded',
+      limit: 5000,
+      used: 4990,
+      remaining: 5,
+      resetDate: '2026-05-02T00:00:00.000Z',
+    });
+  });
+
+  it('request and cost rules; a reset already past gives 0; no window without periodStart', async () => {
+    const req = errorToResponse(exceeded({ metric: 'requests', ruleId: 'rpm', limit: 60, used: 60, reserved: 0, periodStart: undefined as never }))!;
+    expect(req.headers.get('ratelimit-policy')).toBe('"rpm";q=60');
+    expect(((await req.json()) as { error: string }).error).toMatch(/^Request limit exceeded/);
+    const cost = errorToResponse(exceeded({ metric: 'costUsd', ruleId: 'budget', limit: 2.5, used: 2.4, reserved: 0.05 }), { locale: 'pt-BR' })!;
+    expect(cost.headers.get('ratelimit-policy')).toBe('"budget";q=2500000;w=86400');
+    expect(cost.headers.get('ratelimit')).toBe('"budget";r=50000;t=2');
+    const body = (await cost.json()) as { error: string; remaining: number };
+    expect(body.error).toMatch(/^Limite de gastos excedido/);
+    expect(body.remaining).toBeCloseTo(0.05, 10);
+    const past = errorToResponse(exceeded({ rejectedAt: new Date('2026-05-03T00:00:00Z') }))!;
+    expect(past.headers.get('retry-after')).toBe('0');
+  });
+
+  it('403, 503, and undefined for everything else', async () => {
+    expect(errorToResponse(new UserDisabledError('u'))!.status).toBe(403);
+    const store = errorToResponse(new QuotaStoreError('reserve', 'redis at 10.0.0.5:6379 refused AUTH hunter2', { cause: new Error('x') }))!;
+    expect(store.status).toBe(503);
+    expect(await store.text()).not.toMatch(/10\.0\.0\.5|hunter2/);
+    expect(errorToResponse(new MissingUserError())).toBeUndefined();
+    expect(errorToResponse(new InvalidArgumentError('x', 1, 'bad'))).toBeUndefined();
+    expect(errorToResponse(new Error('other'))).toBeUndefined();
+    expect(errorToResponse('a string')).toBeUndefined();
+    expect(errorToResponse(Object.assign(new Error('fake'), { name: 'TokenLimitExceededError', code: 'token_limit_exceeded' }))).toBeUndefined();
+    expect(() => errorToResponse(new Error('x'), { locale: 'xx' })).toThrow(/options.locale/);
+  });
+
+  it('maps errors from another copy of the package (matched by name and code)', () => {
+    const foreign = Object.assign(new Error('copy'), { name: 'UserDisabledError', code: 'user_disabled', userId: 'u' });
+    expect(errorToResponse(foreign)!.status).toBe(403);
+  });
+});

@@ -1,0 +1,248 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import express from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTokenLimiter, type AlertEvent } from '../../src/index.js';
+import { tokenLimits, tokenLimitsErrorHandler } from '../../src/integrations/express/index.js';
+import {
+  createAlertWebhook,
+  onAlert,
+  verifyWebhookSignature,
+  WebhookDeliveryError,
+  type AlertWebhook,
+} from '../../src/integrations/http/index.js';
+import { chargeFromContext, listen, monthly, sleep, type Running } from './helpers.js';
+
+const SECRET = 'whsec_test_0123456789abcdef';
+
+interface Delivery {
+  headers: IncomingHttpHeaders;
+  raw: Buffer;
+  at: number;
+}
+
+/** A real local receiver; `behave` decides each answer (status, or 'hang'). */
+async function receiver(behave: (n: number) => number | 'hang' = () => 204) {
+  const deliveries: Delivery[] = [];
+  const hanging: ServerResponse[] = [];
+  const running = await listen((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      deliveries.push({ headers: req.headers, raw: Buffer.concat(chunks), at: Date.now() });
+      const what = behave(deliveries.length);
+      if (what === 'hang') {
+        hanging.push(res);
+        return;
+      }
+      res.writeHead(what).end();
+    });
+  });
+  return { ...running, deliveries, url: `${running.url}/hooks/token-limits?key=receiver-secret` };
+}
+
+const alert = (userId = 'alice'): AlertEvent => ({
+  userId,
+  ruleId: 'monthly',
+  metric: 'tokens',
+  threshold: 0.8,
+  limit: 1000,
+  used: 850,
+  periodStart: new Date('2026-05-01T00:00:00Z'),
+  resetAt: new Date('2026-06-01T00:00:00Z'),
+});
+
+async function eventually(check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+/** The verification recipe, taken verbatim from the README. */
+async function readmeRecipe(): Promise<(rawBody: Buffer | string, headers: IncomingHttpHeaders, secret: string) => boolean> {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = /<!-- webhook-verify:start -->([\s\S]*?)<!-- webhook-verify:end -->/.exec(readme)?.[1];
+  const code = /```js\n([\s\S]*?)```/.exec(section ?? '')?.[1];
+  if (code === undefined) throw new Error('README has no webhook verification recipe');
+  const file = join(mkdtempSync(join(tmpdir(), 'tl-recipe-')), 'verify.mjs');
+  writeFileSync(file, code);
+  const mod = (await import(pathToFileURL(file).href)) as { verifyTokenLimitsWebhook: (raw: Buffer | string, h: IncomingHttpHeaders, s: string) => boolean };
+  return mod.verifyTokenLimitsWebhook;
+}
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+function track<T extends Running | AlertWebhook>(x: T): T {
+  cleanups.push(() => x.close());
+  return x;
+}
+
+describe('alert webhook', () => {
+  it('POSTs the alert as JSON with a signature that verifies with the README recipe', async () => {
+    const rx = track(await receiver());
+    const limiter = createTokenLimiter({ defaultLimits: monthly(1000), alertThresholds: [0.8] });
+    const hook = track(onAlert(limiter, { url: rx.url, secret: SECRET }));
+    const r = await limiter.reserve('alice', { tokens: 900 });
+    await limiter.commit(r, { inputTokens: 850, outputTokens: 0, model: 'gpt-4o-mini' });
+    await hook.flush();
+    expect(rx.deliveries).toHaveLength(1);
+    const { headers, raw } = rx.deliveries[0]!;
+    expect(headers['content-type']).toBe('application/json');
+    expect(headers['x-token-limits-event']).toBe('alert');
+    const body = JSON.parse(raw.toString('utf8')) as Record<string, any>;
+    expect(body).toMatchObject({
+      id: headers['x-token-limits-delivery'],
+      type: 'alert',
+      data: { userId: 'alice', ruleId: 'monthly', metric: 'tokens', threshold: 0.8, limit: 1000, used: 850 },
+    });
+    expect(body.data.resetAt).toMatch(/^\d{4}-\d{2}-01T00:00:00\.000Z$/);
+    expect(Math.abs(Number(headers['x-token-limits-timestamp']) - Date.now() / 1000)).toBeLessThan(5);
+
+    const verify = await readmeRecipe();
+    expect(verify(raw, headers, SECRET)).toBe(true);
+    expect(verify(raw.toString('utf8'), headers, SECRET)).toBe(true);
+    expect(verify(raw, headers, 'another-secret-of-some-length')).toBe(false);
+    expect(verify(Buffer.from(raw.toString('utf8').replace('850', '851')), headers, SECRET)).toBe(false);
+    const old = { ...headers, 'x-token-limits-timestamp': String(Number(headers['x-token-limits-timestamp']) - 600) };
+    expect(verify(raw, old, SECRET)).toBe(false); // a replayed (stale) delivery
+    expect(verify(raw, { ...headers, 'x-token-limits-timestamp': 'abc' }, SECRET)).toBe(false);
+    expect(verify(raw, { ...headers, 'x-token-limits-signature': 'v1=ü' }, SECRET)).toBe(false);
+    expect(verify(raw, {}, SECRET)).toBe(false);
+
+    const args = { rawBody: raw, timestamp: headers['x-token-limits-timestamp'] as string, signature: headers['x-token-limits-signature'] as string };
+    expect(verifyWebhookSignature({ ...args, secret: SECRET })).toBe(true);
+    expect(verifyWebhookSignature({ ...args, secret: ['old-secret-xxxxxxxxxx', SECRET] })).toBe(true);
+    expect(verifyWebhookSignature({ ...args, secret: SECRET, now: Date.now() + 301_000 })).toBe(false);
+  });
+
+  it('retries after a 500 (same event id, exponential backoff), then succeeds', async () => {
+    const rx = track(await receiver((n) => (n <= 2 ? 500 : 204)));
+    const errors: WebhookDeliveryError[] = [];
+    const hook = track(createAlertWebhook({ url: rx.url, secret: SECRET, backoffMs: 40, onError: (e) => errors.push(e) }));
+    hook.send(alert());
+    await hook.flush();
+    expect(rx.deliveries).toHaveLength(3);
+    expect(new Set(rx.deliveries.map((d) => d.headers['x-token-limits-delivery'])).size).toBe(1);
+    const gaps = [rx.deliveries[1]!.at - rx.deliveries[0]!.at, rx.deliveries[2]!.at - rx.deliveries[1]!.at];
+    expect(gaps[0]).toBeGreaterThanOrEqual(18); // 40 ms * (0.5..1)
+    expect(gaps[1]).toBeGreaterThanOrEqual(38); // 80 ms * (0.5..1)
+    expect(errors).toEqual([]);
+    const verify = await readmeRecipe();
+    for (const d of rx.deliveries) expect(verify(d.raw, d.headers, SECRET)).toBe(true);
+  });
+
+  it('gives up after maxAttempts; a 4xx is not retried; errors go to onError, never thrown', async () => {
+    const rx = track(await receiver((n) => (n === 1 ? 400 : 503)));
+    const errors: WebhookDeliveryError[] = [];
+    const hook = track(createAlertWebhook({ url: rx.url, secret: SECRET, backoffMs: 5, maxAttempts: 3, concurrency: 1, onError: (e) => errors.push(e) }));
+    hook.send(alert('first'));
+    await hook.flush();
+    hook.send(alert('second'));
+    await hook.flush();
+    expect(rx.deliveries).toHaveLength(1 + 3);
+    expect(errors.map((e) => [e.reason, e.status, e.attempts, e.event.userId])).toEqual([
+      ['http_status', 400, 1, 'first'],
+      ['http_status', 503, 3, 'second'],
+    ]);
+    expect(errors[0]).toBeInstanceOf(WebhookDeliveryError);
+    expect(errors[0]!.message).not.toContain('receiver-secret'); // only the origin is shown
+  });
+
+  it('a hanging receiver does not slow down the user’s call (latency near the baseline)', async () => {
+    const rx = track(await receiver(() => 'hang'));
+    const errors: WebhookDeliveryError[] = [];
+    const build = (withHook: boolean) => {
+      const limiter = createTokenLimiter({ defaultLimits: monthly(1000), alertThresholds: [0.5] });
+      if (withHook) track(onAlert(limiter, { url: rx.url, secret: SECRET, timeoutMs: 300, backoffMs: 50, closeTimeoutMs: 200, onError: (e) => errors.push(e) }));
+      const app = express();
+      app.use(tokenLimits({ limiter, getUserId: (req) => req.header('x-user') }));
+      app.post('/chat', async (_req, res) => {
+        res.json(await chargeFromContext(900)); // crosses 50%: an alert per user
+      });
+      app.use(tokenLimitsErrorHandler());
+      return listen(app as never);
+    };
+    const baseline = track(await build(false));
+    const hooked = track(await build(true));
+    const timeCalls = async (url: string, prefix: string): Promise<number[]> => {
+      const times: number[] = [];
+      for (let i = 0; i < 15; i += 1) {
+        const start = performance.now();
+        const res = await fetch(`${url}/chat`, { method: 'POST', headers: { 'x-user': `${prefix}-${i}` } });
+        expect(res.status).toBe(200);
+        await res.text();
+        times.push(performance.now() - start);
+      }
+      return times.sort((a, b) => a - b);
+    };
+    await timeCalls(baseline.url, 'warm');
+    const base = await timeCalls(baseline.url, 'b');
+    const withHook = await timeCalls(hooked.url, 'h');
+    const median = (xs: number[]) => xs[Math.floor(xs.length / 2)]!;
+    expect(median(withHook)).toBeLessThan(median(base) + 15);
+    expect(withHook.at(-1)!).toBeLessThan(250); // never waits for the 300 ms attempt timeout
+    await eventually(() => rx.deliveries.length >= 4); // the receiver did get (and hold) requests
+  });
+
+  it('a receiver that refuses connections: the call succeeds, the event is reported after its attempts', async () => {
+    const dead = await listen(() => {});
+    const url = `${dead.url}/hook`;
+    await dead.close();
+    const errors: WebhookDeliveryError[] = [];
+    const limiter = createTokenLimiter({ defaultLimits: monthly(1000), alertThresholds: [0.5] });
+    track(onAlert(limiter, { url, secret: SECRET, backoffMs: 5, maxAttempts: 3, onError: (e) => errors.push(e) }));
+    const r = await limiter.reserve('bob', { tokens: 600 });
+    const start = performance.now();
+    await limiter.commit(r, { inputTokens: 600, outputTokens: 0 });
+    expect(performance.now() - start).toBeLessThan(50);
+    await eventually(() => errors.length === 1);
+    expect(errors[0]).toMatchObject({ reason: 'network', attempts: 3 });
+  });
+
+  it('the queue is bounded; close() flushes, and abandons what is still hanging after closeTimeoutMs', async () => {
+    const slow = track(await receiver(() => 'hang'));
+    const errors: WebhookDeliveryError[] = [];
+    const hook = createAlertWebhook({ url: slow.url, secret: SECRET, maxQueueSize: 2, timeoutMs: 10_000, closeTimeoutMs: 150, onError: (e) => errors.push(e) });
+    for (let i = 0; i < 5; i += 1) hook.send(alert(`u${i}`));
+    expect(hook.pending).toBe(2);
+    await eventually(() => errors.length === 3);
+    expect(errors.map((e) => e.reason)).toEqual(['queue_full', 'queue_full', 'queue_full']);
+    const start = Date.now();
+    await hook.close();
+    expect(Date.now() - start).toBeLessThan(1000);
+    expect(hook.pending).toBe(0);
+    expect(errors.slice(3).map((e) => e.reason)).toEqual(['closed', 'closed']);
+    hook.send(alert('late'));
+    await eventually(() => errors.length === 6);
+    expect(errors[5]!.reason).toBe('closed');
+
+    const rx = track(await receiver((n) => (n === 1 ? 500 : 204)));
+    const hook2 = createAlertWebhook({ url: rx.url, secret: SECRET, backoffMs: 60_000 });
+    hook2.send(alert());
+    await eventually(() => rx.deliveries.length === 1);
+    await hook2.close(); // the retry waiting a minute is tried at once
+    expect(rx.deliveries).toHaveLength(2);
+  });
+
+  it('refuses bad options without echoing the secret', () => {
+    expect(() => createAlertWebhook({ url: 'ftp://x', secret: SECRET })).toThrow(/options\.url/);
+    expect(() => createAlertWebhook({ url: 'not a url', secret: SECRET })).toThrow(/options\.url/);
+    let error: Error | undefined;
+    try {
+      createAlertWebhook({ url: 'http://127.0.0.1/x', secret: 'short-secret' });
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.message).toMatch(/options\.secret/);
+    expect(error?.message).not.toContain('short-secret');
+    expect(() => createAlertWebhook({ url: 'http://127.0.0.1/x', secret: SECRET, maxAttempts: 0 })).toThrow(/options\.maxAttempts/);
+    expect(() => createAlertWebhook({ url: 'http://127.0.0.1/x', secret: SECRET, retries: 3 } as never)).toThrow(/options\.retries/);
+  });
+});

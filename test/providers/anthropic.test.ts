@@ -1,0 +1,248 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { betaTool } from '@anthropic-ai/sdk/helpers/beta/json-schema';
+import AnthropicV0 from 'anthropic-sdk-v0';
+import { describe, expect, it } from 'vitest';
+import {
+  createTokenLimiter,
+  MissingUserError,
+  runWithUser,
+  TokenLimitExceededError,
+  withTokenLimits,
+  type LimitRule,
+} from '../../src/index.js';
+import { expectedUsage } from '../../src/testing/index.js';
+import { estimateAnthropicMessage } from '../../src/providers/anthropic/estimate.js';
+import { collect, useEmulator } from '../emulator/harness.js';
+import { emulatorTotals, usageLog } from './helpers.js';
+
+const emulator = useEmulator();
+const MODEL = 'claude-sonnet-5';
+
+function setup(rules: LimitRule[] = [{ id: 'm', tokens: 1_000_000, period: 'month' }], user = 'alice') {
+  const limiter = createTokenLimiter({ defaultLimits: rules });
+  const raw = new Anthropic({ apiKey: 'test', baseURL: emulator().anthropicBaseURL });
+  const wrapped = withTokenLimits(raw, user, { limiter });
+  return { limiter, raw, wrapped };
+}
+
+const messages = [{ role: 'user' as const, content: 'What is the weather in Lisbon today?' }];
+const base = { model: MODEL, max_tokens: 200, messages };
+
+interface Case {
+  name: string;
+  requests: number;
+  run(client: Anthropic): Promise<unknown>;
+}
+
+const cases: Case[] = [
+  { name: 'messages.create', requests: 1, run: (c) => c.messages.create(base) },
+  { name: 'messages.create (stream)', requests: 1, run: async (c) => collect(await c.messages.create({ ...base, stream: true })) },
+  {
+    name: 'messages.stream (MessageStream)',
+    requests: 1,
+    run: async (c) => {
+      const stream = c.messages.stream(base);
+      const texts: string[] = [];
+      stream.on('text', (t) => texts.push(t));
+      const final = await stream.finalMessage();
+      return { texts, final, text: await stream.finalText() };
+    },
+  },
+  {
+    name: 'messages.parse',
+    requests: 1,
+    run: (c) =>
+      c.messages.parse({
+        ...base,
+        output_config: { format: { type: 'json_schema', schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false } } },
+      } as never),
+  },
+  { name: 'beta.messages.create', requests: 1, run: (c) => c.beta.messages.create({ ...base, betas: ['context-management-2025-06-27'] }) },
+  {
+    name: 'beta.messages.stream',
+    requests: 1,
+    run: async (c) => c.beta.messages.stream(base).finalMessage(),
+  },
+  {
+    name: 'beta.messages.toolRunner (2 requests)',
+    requests: 2,
+    run: async (c) =>
+      c.beta.messages
+        .toolRunner({
+          ...base,
+          tools: [
+            betaTool({
+              name: 'get_weather',
+              description: 'Weather in a city',
+              inputSchema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+              run: () => 'sunny',
+            }),
+          ],
+        })
+        .runUntilDone(),
+  },
+];
+
+describe('withTokenLimits(anthropic): every token-billing method', () => {
+  for (const c of cases) {
+    describe(c.name, () => {
+      it('returns exactly what the unwrapped client returns, and records the provider usage exactly', async () => {
+        const { limiter, raw, wrapped } = setup();
+        const bare = await c.run(raw);
+        const bareCount = emulator().requests.length;
+        emulator().clearRequests();
+        const ours = await c.run(wrapped);
+        const ourRequests = [...emulator().requests];
+        expect(JSON.parse(JSON.stringify(ours))).toEqual(JSON.parse(JSON.stringify(bare)));
+        expect(ourRequests).toHaveLength(c.requests);
+        expect(bareCount).toBe(c.requests);
+        const logged = await usageLog(limiter);
+        expect(logged).toHaveLength(c.requests);
+        expect(logged.every((r) => r.provider === 'anthropic' && !r.estimated && r.status === 'ok' && r.userId === 'alice')).toBe(true);
+        const want = emulatorTotals(ourRequests, ['messages']);
+        expect(logged.reduce((n, r) => n + r.inputTokens, 0)).toBe(want.input);
+        expect(logged.reduce((n, r) => n + r.outputTokens, 0)).toBe(want.output);
+        expect(await limiter.admin.getUsage('alice')).toMatchObject({ used: want.input + want.output, reserved: 0 });
+      });
+
+      it('refuses an over-limit call before it reaches the provider', async () => {
+        const { limiter, wrapped } = setup([{ id: 'tiny', tokens: 10, period: 'day' }]);
+        const error = await c.run(wrapped).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(TokenLimitExceededError);
+        expect(error).toMatchObject({ ruleId: 'tiny', limit: 10 });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(emulator().requests).toHaveLength(0);
+        expect(await limiter.admin.getUsage('alice')).toMatchObject({ used: 0, reserved: 0 });
+      });
+
+      it('releases the hold when the provider is overloaded (529) after the SDK retries', async () => {
+        const { limiter, wrapped } = setup();
+        emulator().enqueue({ status: 529 }, { times: 3 });
+        const error = await c.run(wrapped).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(Anthropic.APIError);
+        expect(emulator().requests).toHaveLength(3);
+        expect(await limiter.admin.getUsage('alice')).toMatchObject({ used: 0, reserved: 0 });
+      });
+    });
+  }
+});
+
+describe('withTokenLimits(anthropic): usage semantics', () => {
+  it('takes the last cumulative message_delta (never sums them)', async () => {
+    const { limiter, wrapped } = setup();
+    emulator().enqueue({ messageDeltas: 3 });
+    const final = await wrapped.messages.stream(base).finalMessage();
+    const [record] = await usageLog(limiter);
+    expect(record!.outputTokens).toBe(final.usage.output_tokens);
+    expect(record!.outputTokens).toBe(expectedUsage(emulator().requests[0]!).outputTokens);
+  });
+
+  it('counts cache reads and writes as input and prices them as Anthropic does', async () => {
+    const { limiter, wrapped } = setup([{ id: 'budget', costUsd: 10, period: 'month' }]);
+    emulator().enqueue({ cachedInputTokens: 8, cacheCreationInputTokens: 5 });
+    const message = await wrapped.messages.create(base);
+    const [record] = await usageLog(limiter);
+    const u = message.usage;
+    const read = u.cache_read_input_tokens ?? 0;
+    const written = u.cache_creation_input_tokens ?? 0;
+    expect(read).toBe(8);
+    expect(written).toBe(5);
+    expect(record).toMatchObject({ inputTokens: u.input_tokens + read + written, cachedInputTokens: read, outputTokens: u.output_tokens });
+    // claude-sonnet-5: $2 input, $0.20 cache read, $2.50 cache write (5 min), $10 output per million.
+    const want = (u.input_tokens * 2 + read * 0.2 + written * 2.5 + u.output_tokens * 10) / 1_000_000;
+    expect(record!.costUsd).toBeCloseTo(want, 6);
+  });
+
+  it('passes countTokens through uncharged', async () => {
+    const { limiter, wrapped } = setup();
+    const counted = await wrapped.messages.countTokens({ model: MODEL, messages });
+    expect(counted.input_tokens).toBeGreaterThan(0);
+    expect(await usageLog(limiter)).toHaveLength(0);
+  });
+
+  it("estimator: 'provider' reserves the provider's exact input count", async () => {
+    // A limit that fits the smaller of (exact count, local estimate) + max_tokens but not the larger:
+    // exactly one of the two modes is admitted, which tells which count the reservation used.
+    const longer = [{ role: 'user' as const, content: 'Explain the difference between a hash tag and a hash slot in Redis Cluster, with two examples.' }];
+    const params = { ...base, messages: longer, max_tokens: 7 };
+    const exact = (await new Anthropic({ apiKey: 'test', baseURL: emulator().anthropicBaseURL }).messages.countTokens({ model: MODEL, messages: longer })).input_tokens;
+    const local = estimateAnthropicMessage(params).inputTokens;
+    expect(local).not.toBe(exact);
+    emulator().clearRequests();
+    const rules: LimitRule[] = [{ id: 'fit', tokens: Math.min(exact, local) + 7, period: 'day' }];
+    const run = async (estimator: 'local' | 'provider') => {
+      const limiter = createTokenLimiter({ defaultLimits: rules });
+      const client = withTokenLimits(new Anthropic({ apiKey: 'test', baseURL: emulator().anthropicBaseURL }), 'p', { limiter, estimator });
+      const outcome = await client.messages.stream(params).finalMessage().then(() => 'admitted', (e: unknown) => (e instanceof TokenLimitExceededError ? 'refused' : e));
+      return { outcome, logged: await limiter.admin.getUsageLog({ userId: 'p' }) };
+    };
+    const provider = await run('provider');
+    const providerRequests = emulator().requests.map((r) => r.endpoint);
+    emulator().clearRequests();
+    const localRun = await run('local');
+    expect(provider.outcome).toBe(exact < local ? 'admitted' : 'refused');
+    expect(localRun.outcome).toBe(exact < local ? 'refused' : 'admitted');
+    expect(providerRequests[0]).toBe('messages.count_tokens');
+    if (provider.outcome === 'admitted') expect(provider.logged[0]!.inputTokens).toBe(exact);
+  });
+
+  it('commits a non-zero estimate when a stream breaks, and no unhandled rejection escapes', async () => {
+    const { limiter, wrapped } = setup();
+    emulator().enqueue({ disconnectAfterChunks: 4 });
+    const stream = wrapped.messages.stream(base);
+    await expect(stream.finalMessage()).rejects.toBeInstanceOf(Error);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const [record] = await usageLog(limiter);
+    expect(record).toMatchObject({ estimated: true, status: 'aborted' });
+    expect(record!.totalTokens).toBeGreaterThan(0);
+    expect((await limiter.admin.getUsage('alice')).reserved).toBe(0);
+  });
+
+  it('abort() of a MessageStream charges an estimate, never zero', async () => {
+    const { limiter, wrapped } = setup();
+    emulator().enqueue({ chunkDelayMs: 40 });
+    const stream = wrapped.messages.stream(base);
+    stream.on('text', () => stream.abort());
+    await stream.done().catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const [record] = await usageLog(limiter);
+    expect(record).toMatchObject({ estimated: true });
+    expect(record!.totalTokens).toBeGreaterThan(0);
+  });
+
+  it('keeps .withResponse() on create, and MessageStream.withResponse()', async () => {
+    const { wrapped } = setup();
+    const { data, request_id } = await wrapped.messages.create(base).withResponse();
+    expect(request_id).toMatch(/^req_/);
+    expect(data.content.length).toBeGreaterThan(0);
+    const stream = wrapped.messages.stream(base);
+    const { response } = await stream.withResponse();
+    expect(response.status).toBe(200);
+    await stream.done();
+  });
+
+  it('takes the user from runWithUser, refuses with no user, and rewraps withOptions() clients', async () => {
+    const limiter = createTokenLimiter({ defaultLimits: [{ id: 'tiny', tokens: 10, period: 'day' }] });
+    const client = withTokenLimits(new Anthropic({ apiKey: 'test', baseURL: emulator().anthropicBaseURL }), undefined, { limiter });
+    await expect(client.messages.create(base)).rejects.toBeInstanceOf(MissingUserError);
+    await expect(runWithUser('u', () => client.withOptions({ maxRetries: 0 }).messages.create(base))).rejects.toBeInstanceOf(TokenLimitExceededError);
+    expect(emulator().requests).toHaveLength(0);
+  });
+});
+
+describe('@anthropic-ai/sdk 0.x', () => {
+  it('wraps a 0.x client (x-api-key): create and stream, usage exact', async () => {
+    const limiter = createTokenLimiter();
+    const client = withTokenLimits(new AnthropicV0({ apiKey: 'sk-old', baseURL: emulator().anthropicBaseURL }), 'old', { limiter });
+    const message = await client.messages.create(base);
+    const final = await client.messages.stream(base).finalMessage();
+    const logged = await limiter.admin.getUsageLog({ userId: 'old' });
+    expect(logged.map((r) => r.outputTokens)).toEqual([final.usage.output_tokens, message.usage.output_tokens]);
+    expect(logged.every((r) => !r.estimated)).toBe(true);
+    await expect(
+      withTokenLimits(new AnthropicV0({ apiKey: 'sk-old', baseURL: emulator().anthropicBaseURL }), 'old', {
+        limiter: createTokenLimiter({ defaultLimits: [{ id: 't', tokens: 1, period: 'day' }] }),
+      }).messages.create(base),
+    ).rejects.toBeInstanceOf(TokenLimitExceededError);
+  });
+});

@@ -1,0 +1,125 @@
+// @vitest-environment jsdom
+import { render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { TokenDashboard } from '../../src/react/index.js';
+import { charge, NOW, startAdminServer, type AdminServer } from './helpers.js';
+
+const text = (el: Element) => (el.textContent ?? '').replace(/\u00a0/g, ' ');
+
+describe('<TokenDashboard /> against the real admin API', () => {
+  let server: AdminServer;
+  beforeAll(async () => {
+    server = await startAdminServer();
+    // Alice's calls this month: two models on 3 May, one on 10 May, one on 20 May; one in April.
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-04-30T10:00:00Z') });
+    await charge(server.limiter, 'alice', { input: 9000, output: 0, model: 'gpt-4o-mini' });
+    vi.setSystemTime(new Date('2026-05-03T09:00:00Z'));
+    await charge(server.limiter, 'alice', { input: 1000, output: 200, model: 'gpt-4o-mini' });
+    vi.setSystemTime(new Date('2026-05-03T15:00:00Z'));
+    await charge(server.limiter, 'alice', { input: 300, output: 100, model: 'gpt-4o' });
+    vi.setSystemTime(new Date('2026-05-10T08:00:00Z'));
+    await charge(server.limiter, 'alice', { input: 500, output: 0, model: 'gpt-4o-mini' });
+    vi.setSystemTime(new Date('2026-05-20T11:00:00Z'));
+    await charge(server.limiter, 'alice', { input: 40, output: 2, model: 'gpt-4o' });
+    vi.useRealTimers();
+  });
+  afterAll(() => server.close());
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'], now: NOW });
+    server.requests.length = 0;
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('asks for the current period by day and shows every day, zero-filled, stacked by model', async () => {
+    const { container } = render(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('alice')} refreshIntervalMs={0} timeZone="UTC" />);
+    await screen.findByRole('table', { name: 'Latest calls' });
+    expect(server.requests.map((r) => r.path).sort()).toEqual([
+      '/admin/api/me/history?granularity=day&from=2026-05-01T00%3A00%3A00.000Z&to=2026-06-01T00%3A00%3A00.000Z',
+      '/admin/api/me/log?limit=10',
+      '/admin/api/me/usage',
+    ]);
+    expect(screen.getByRole('heading', { name: 'Your usage this period' })).toBeTruthy();
+    expect(text(container.querySelector('.tl-dashboard__period')!)).toBe('May 1, 2026 to May 31, 2026');
+
+    // The chart: 31 days, each a labelled group; 3 May has two bars (one per model).
+    const figure = screen.getByRole('figure', { name: 'Tokens per day, by model' });
+    const days = figure.querySelectorAll('g.tl-chart__day');
+    expect(days).toHaveLength(31);
+    expect(days[0]!.getAttribute('data-day')).toBe('2026-05-01');
+    expect(days[30]!.getAttribute('data-day')).toBe('2026-05-31');
+    const may3 = figure.querySelector('g[data-day="2026-05-03"]')!;
+    expect(may3.getAttribute('aria-label')).toBe('May 3: 1,600 in total; gpt-4o-mini: 1,200; gpt-4o: 400');
+    expect(may3.getAttribute('role')).toBe('img');
+    const bars = [...may3.querySelectorAll('rect')];
+    expect(bars.map((b) => b.getAttribute('data-model'))).toEqual(['gpt-4o-mini', 'gpt-4o']);
+    expect(bars.map((b) => b.querySelector('title')!.textContent)).toEqual(['May 3, gpt-4o-mini: 1,200', 'May 3, gpt-4o: 400']);
+    // Stacked: same x, the second bar sits on top of the first.
+    expect(bars[0]!.getAttribute('x')).toBe(bars[1]!.getAttribute('x'));
+    expect(Number(bars[1]!.getAttribute('y')) + Number(bars[1]!.getAttribute('height'))).toBeCloseTo(Number(bars[0]!.getAttribute('y')), 6);
+    expect(figure.querySelector('g[data-day="2026-05-02"]')!.querySelectorAll('rect')).toHaveLength(0);
+    expect(figure.querySelector('g[data-day="2026-05-02"]')!.getAttribute('aria-label')).toBe('May 2: 0 in total');
+    // The April call is outside the period.
+    expect(figure.querySelector('g[data-day="2026-04-30"]')).toBeNull();
+
+    // The data table fallback: every day, zeros included.
+    const table = within(figure).getByRole('table');
+    const rows = within(table).getAllByRole('row');
+    expect(rows).toHaveLength(32);
+    expect(rows[0]!.textContent).toBe('Day (UTC)gpt-4o-minigpt-4oTotal');
+    expect([...rows[2]!.children].map((c) => c.textContent)).toEqual(['May 2, 2026', '0', '0', '0']);
+    expect([...rows[3]!.children].map((c) => c.textContent)).toEqual(['May 3, 2026', '1,200', '400', '1,600']);
+    expect([...rows[10]!.children].map((c) => c.textContent)).toEqual(['May 10, 2026', '500', '0', '500']);
+    expect([...rows[20]!.children].map((c) => c.textContent)).toEqual(['May 20, 2026', '0', '42', '42']);
+    const sum = (await server.limiter.admin.getUsage('alice')).used;
+    expect(sum).toBe(1600 + 500 + 42);
+    expect(within(figure).getByRole('list', { name: 'Model' }).textContent).toBe('gpt-4o-minigpt-4o');
+
+    // The log: newest first, with figures and status.
+    const log = screen.getByRole('table', { name: 'Latest calls' });
+    const logRows = within(log).getAllByRole('row').slice(1);
+    expect(logRows).toHaveLength(5);
+    expect([...logRows[0]!.children].map((c) => text(c))).toEqual(['May 20, 2026, 11:00 AM', 'gpt-4o', '40', '2', '42', '$0.00012', 'OK']);
+    expect([...logRows[1]!.children].map((c) => text(c))[0]).toBe('May 10, 2026, 8:00 AM');
+    expect(logRows[4]!.children[0]!.textContent).toBe('Apr 30, 2026, 10:00 AM');
+  });
+
+  it('groups the models side by side, limits the log, and speaks pt-BR', async () => {
+    render(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('alice')} refreshIntervalMs={0} locale="pt-BR" chartMode="grouped" logLimit={2} timeZone="UTC" />);
+    const log = await screen.findByRole('table', { name: 'Últimas chamadas' });
+    expect(server.requests.some((r) => r.path === '/admin/api/me/log?limit=2')).toBe(true);
+    expect(within(log).getAllByRole('row')).toHaveLength(3);
+    expect(within(log).getAllByRole('columnheader').map((h) => h.textContent)).toEqual([
+      'Horário',
+      'Modelo',
+      'Tokens de entrada',
+      'Tokens de saída',
+      'Total de tokens',
+      'Custo',
+      'Situação',
+    ]);
+    const figure = screen.getByRole('figure', { name: 'Tokens por dia, por modelo' });
+    const may3 = figure.querySelector('g[data-day="2026-05-03"]')!;
+    expect(may3.getAttribute('aria-label')).toBe('3 de mai.: 1.600 no total; gpt-4o-mini: 1.200; gpt-4o: 400');
+    const bars = [...may3.querySelectorAll('rect')];
+    expect(Number(bars[1]!.getAttribute('x'))).toBeGreaterThan(Number(bars[0]!.getAttribute('x')));
+    expect(text(document.querySelector('.tl-dashboard__period')!)).toBe('De 1 de mai. de 2026 a 31 de mai. de 2026');
+    await userEvent.click(within(figure).getByText('Mostrar os dados em tabela'));
+    expect(within(figure).getAllByRole('row')[3]!.textContent).toBe('3 de mai. de 20261.2004001.600');
+  });
+
+  it('shows an empty period and a user with no calls', async () => {
+    render(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('nobody')} refreshIntervalMs={0} />);
+    expect(await screen.findByText('No calls yet')).toBeTruthy();
+    expect(screen.getByText('No usage in this period yet')).toBeTruthy();
+    expect(document.querySelectorAll('g.tl-chart__day')).toHaveLength(31);
+    expect(document.querySelectorAll('rect')).toHaveLength(0);
+  });
+
+  it('shows an error with a retry', async () => {
+    render(<TokenDashboard baseUrl={server.baseUrl} fetcher={(url, init) => fetch(url, init)} refreshIntervalMs={0} />);
+    const alert = await screen.findByRole('alert');
+    expect(text(alert)).toContain('Sign-in required');
+    expect(within(alert).getByRole('button', { name: 'Retry' })).toBeTruthy();
+  });
+});
