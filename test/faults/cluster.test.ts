@@ -193,18 +193,18 @@ describe('C1: failover of the hot user’s master during load', () => {
     expect(t.storeErrors).toBeGreaterThan(0); // the failover window did refuse calls (deny)
     expect(t.pendingAtEnd).toBe(0);
     expect(raw.used).toBeLessThanOrEqual(committed); // never a duplicate
-    // Asynchronous replication: only commits the replica had not received when the master died
-    // can be lost. A commit charges at most 100 tokens here and takes more than 100 bytes of the
-    // replication stream, so the lag in bytes (sampled just before the kill) bounds the tokens lost.
-    expect(lost).toBeLessThanOrEqual(Math.max(0, lagBytes));
+    // Asynchronous replication: only writes the replica had not received when the master died can
+    // be lost -- commits (usage lost) and holds (a lost hold frees room another call then reserves,
+    // while the call that held it still commits: overspend). Only calls in flight at the kill can
+    // have such writes, so 3 processes × 40 calls in flight × r bounds both. The replication lag
+    // sampled just before the kill is reported beside it; it is a sample, not a bound a test can
+    // rely on (more writes follow it before the kill).
+    const inFlightBound = 3 * 40 * 100;
+    expect(lost).toBeLessThanOrEqual(inFlightBound);
     expect(raw.held).toBe(0);
-    // A hold the replica had not received is lost with the master: the room it held is given to
-    // another call, and the first call still commits its usage (never lose usage). The overspend is
-    // therefore bounded by the lost holds, and a 100-token hold also takes more than 100 bytes of the
-    // replication stream, so the same lag bounds it. (Measured: 0 in most runs, one hold in some.)
     const overspend = Math.max(0, raw.perUser.get('hot')!.used - run.hotLimit);
-    expect(overspend).toBeLessThanOrEqual(Math.max(0, lagBytes));
-    expect(overspend % 100).toBe(0); // whole holds, never a partial or duplicated charge
+    expect(overspend).toBeLessThanOrEqual(inFlightBound);
+    expect(overspend % 100).toBe(0); // whole lost holds, never a partial or duplicated charge
     await cluster.restartNode(killedPort); // rejoins as a replica
   });
 });
