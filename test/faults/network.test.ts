@@ -8,7 +8,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTokenLimiter, RedisStore, type TokenLimiter, type TokenLimiterOptions } from '../../src/index.js';
 import { sleep, startRedisServer, startTcpProxy, uniquePrefix, withTimeout, type RedisServer, type TcpProxy } from '../support/index.js';
-import { countUsageEvents, createTally, drained, drive, sum, timed, type Tally } from './support/driver.js';
+import { countUsageEvents, createTally, drained, drive, sum, timed, untilCallInProvider, type Tally } from './support/driver.js';
 import { recordFigures } from './support/figures.js';
 import { rawTotals, rawUserState } from './support/state.js';
 
@@ -251,7 +251,8 @@ describe('N3: partition (blackhole), then heal', () => {
       const opts = { users, concurrency: 20, r: 100, a: () => 1 + Math.floor(Math.random() * 100), providerMs: 10, boundMs: { reserve: STORE_TIMEOUT_MS + EPSILON_MS, commit: commitBound } };
       const runs = [drive(a, tally, opts), drive(b, tally, opts)];
       await sleep(700);
-      proxy.blackhole(true);
+      await untilCallInProvider(tally);
+      proxy.blackhole(true); // synchronously after: that call's commit meets the partition
       await sleep(variant === 'deny + connections reset' ? 2000 : 4000);
       if (variant === 'deny + connections reset') {
         proxy.resetAll(); // the partition outlasts TCP: connections die with the bytes they held

@@ -28,6 +28,8 @@ export interface Tally {
   late: number;
   maxMs: { reserve: number; commit: number };
   pending: number;
+  /** Calls admitted and not yet committed (in the provider phase). */
+  inProvider: number;
   usage: Map<string, number>;
 }
 
@@ -44,6 +46,7 @@ export function createTally(): Tally {
     late: 0,
     maxMs: { reserve: 0, commit: 0 },
     pending: 0,
+    inProvider: 0,
     usage: new Map(),
   };
 }
@@ -89,7 +92,9 @@ export function drive(limiter: TokenLimiter, tally: Tally, o: DriverOptions): { 
       }
       if (reservation.unmetered) tally.unmetered += 1;
       else tally.admitted += 1;
+      tally.inProvider += 1;
       await new Promise((resolve) => setTimeout(resolve, o.providerMs));
+      tally.inProvider -= 1;
       const a = o.a(user);
       tally.committedAll.set(user, (tally.committedAll.get(user) ?? 0) + a);
       try {
@@ -107,6 +112,20 @@ export function drive(limiter: TokenLimiter, tally: Tally, o: DriverOptions): { 
       await Promise.all(loops);
     },
   };
+}
+
+/**
+ * Resolves once at least one call is in its provider phase (admitted, commit not yet sent), so a
+ * fault started right after it (synchronously) is sure to catch a commit: on a loaded machine the
+ * loops may all be waiting on reserves at any one moment, and a fault timed by a sleep alone would
+ * then catch no commit at all.
+ */
+export async function untilCallInProvider(tally: Tally, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (tally.inProvider === 0) {
+    if (Date.now() > deadline) throw new Error('no call reached its provider phase');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
 }
 
 /** Waits until the limiter's queue of pending writes is empty (or the deadline passes). */
