@@ -1,8 +1,9 @@
-// Checks the packed tarball as users get it: publint, "are the types wrong", and an install into a
-// fresh project that imports every subpath from both CommonJS and ESM.
+// Checks the packed tarball as users get it: publint, "are the types wrong", an install into a
+// fresh project that imports every subpath from both CommonJS and ESM, and a React 18 render of
+// every component.
 // Run after `npm run build`: node scripts/check-package.mjs
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -37,6 +38,15 @@ try {
     if (!readFileSync(file, 'utf8').includes('.tl-')) throw new Error(`${name}: not the stylesheet (${file})`);
     console.log(`${name}: resolves to ${file.slice(work.length + 1)}`);
   }
+
+  // React 18: the peer range says ^18 || ^19 and the repository's tests run 19, so a second fresh
+  // project installs the same tarball with react@18 and renders every component (scripts/react18-smoke.cjs).
+  const r18 = join(work, 'react18');
+  mkdirSync(r18);
+  writeFileSync(join(r18, 'package.json'), JSON.stringify({ name: 'react18-check', private: true, type: 'commonjs' }));
+  run('npm', ['install', '--no-audit', '--no-fund', '--silent', join(work, tarball), 'react@18', 'react-dom@18', `jsdom@${pkg.devDependencies.jsdom}`], r18);
+  copyFileSync(join(root, 'scripts/react18-smoke.cjs'), join(r18, 'smoke.cjs'));
+  console.log(run('node', ['smoke.cjs'], r18).trim());
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
