@@ -8,9 +8,11 @@ const assert = require('node:assert/strict');
 const { JSDOM } = require('jsdom');
 
 const dom = new JSDOM('<!doctype html><html><body></body></html>', { url: 'http://localhost/' });
-// Node 20 already has fetch, Request, Response, AbortController: keep those, take the DOM from jsdom.
-for (const key of ['window', 'document', 'navigator', 'HTMLElement', 'Element', 'Node', 'MutationObserver', 'getComputedStyle', 'requestAnimationFrame', 'cancelAnimationFrame']) {
-  if (!(key in globalThis)) Object.defineProperty(globalThis, key, { value: key === 'window' ? dom.window : dom.window[key], configurable: true, writable: true });
+// Node 20 already has fetch, Request, Response, AbortController: keep those, take the DOM from jsdom
+// (only what jsdom defines, so a component's `typeof requestAnimationFrame` checks stay honest).
+for (const key of ['window', 'document', 'navigator', 'HTMLElement', 'Element', 'Node', 'MutationObserver', 'getComputedStyle']) {
+  const value = key === 'window' ? dom.window : dom.window[key];
+  if (!(key in globalThis) && value !== undefined) Object.defineProperty(globalThis, key, { value, configurable: true, writable: true });
 }
 globalThis.IS_REACT_ACT_ENVIRONMENT = true;
 

@@ -18,6 +18,10 @@ const STORE_TIMEOUT_MS = 2000;
 /** Timer lateness on this loaded 2-core machine (3 load processes, 6 Redis nodes, vitest). */
 const EPSILON_MS = 700;
 const COLD = 120;
+/** Load shape of every run here: processes, call loops per process, tokens held by the hot user. */
+const PROCESSES = 3;
+const LOOPS_PER_PROCESS = 40;
+const HOT_R = 100;
 
 let cluster: RedisCluster;
 beforeAll(async () => {
@@ -34,7 +38,7 @@ function loadConfig(prefix: string, hot: HotUser[], over: Partial<LoadConfig> = 
     onStoreError: 'deny',
     storeTimeoutMs: STORE_TIMEOUT_MS,
     leaseMs: 60_000,
-    concurrency: 40,
+    concurrency: LOOPS_PER_PROCESS,
     hot,
     coldUsers: COLD,
     coldR: 50,
@@ -67,8 +71,8 @@ async function underLoad(label: string, hotLimit: number, slotMates: number, fau
   const setup = createTokenLimiter({ store: new RedisStore({ client, prefix }) });
   await setup.admin.setLimits('hot', [{ id: 'main', tokens: hotLimit, period: 'month' }]);
   const mates = usersInSameSlot('hot', slotMates);
-  const hot: HotUser[] = [{ id: 'hot', r: 100, share: 0.15 }, ...mates.map((id) => ({ id, r: 50, share: 0.15 / Math.max(1, slotMates) }))];
-  const load = await startLoad(3, loadConfig(prefix, hot));
+  const hot: HotUser[] = [{ id: 'hot', r: HOT_R, share: 0.15 }, ...mates.map((id) => ({ id, r: 50, share: 0.15 / Math.max(1, slotMates) }))];
+  const load = await startLoad(PROCESSES, loadConfig(prefix, hot));
   try {
     load.start();
     await sleep(1000);
@@ -91,7 +95,7 @@ function common(run: FaultRun) {
   return {
     calls: t.calls,
     admitted: t.admitted,
-    'hot admitted (≤ limit/r)': `${t.users.hot?.admitted ?? 0} ≤ ${run.hotLimit / 100}`,
+    'hot admitted (≤ limit/r)': `${t.users.hot?.admitted ?? 0} ≤ ${run.hotLimit / HOT_R}`,
     'reserves failed (deny)': t.storeErrors,
     'commits queued then retried': t.commitQueued,
     'store errors seen': t.storeErrorSamples.join(' / ') || 'none',
@@ -148,7 +152,7 @@ describe('C1: failover of the hot user’s master during load', () => {
     const { t, raw, committed } = run;
     recordFigures({
       scenario: 'C1',
-      name: 'CLUSTER FAILOVER of the hot master under load (3 processes × 40 loops)',
+      name: `CLUSTER FAILOVER of the hot master under load (${PROCESSES} processes × ${LOOPS_PER_PROCESS} loops)`,
       criterion: 'ops continue after the failover window; NOSCRIPT handled on the new primary; loss bounded by replication lag (0 when coordinated)',
       measured: { ...common(run), 'failover took (ms)': failoverMs, 'NOSCRIPT replies on the new primary (each retried with EVAL)': noscript },
     });
@@ -196,15 +200,15 @@ describe('C1: failover of the hot user’s master during load', () => {
     // Asynchronous replication: only writes the replica had not received when the master died can
     // be lost -- commits (usage lost) and holds (a lost hold frees room another call then reserves,
     // while the call that held it still commits: overspend). Only calls in flight at the kill can
-    // have such writes, so 3 processes × 40 calls in flight × r bounds both. The replication lag
+    // have such writes, so processes × loops × r bounds both. The replication lag
     // sampled just before the kill is reported beside it; it is a sample, not a bound a test can
     // rely on (more writes follow it before the kill).
-    const inFlightBound = 3 * 40 * 100;
+    const inFlightBound = PROCESSES * LOOPS_PER_PROCESS * HOT_R; // r of every other user is smaller
     expect(lost).toBeLessThanOrEqual(inFlightBound);
     expect(raw.held).toBe(0);
     const overspend = Math.max(0, raw.perUser.get('hot')!.used - run.hotLimit);
     expect(overspend).toBeLessThanOrEqual(inFlightBound);
-    expect(overspend % 100).toBe(0); // whole lost holds, never a partial or duplicated charge
+    expect(overspend % HOT_R).toBe(0); // whole lost holds (a = r here), never a partial or duplicated charge
     await cluster.restartNode(killedPort); // rejoins as a replica
   });
 });
