@@ -1,6 +1,8 @@
 /**
  * One error hierarchy for the whole library: every error has an explicit `name`, a stable `code`
- * string that callers can switch on, structured fields and an optional `cause`.
+ * string that callers can switch on, the HTTP `status` an integration answers with, structured
+ * fields and an optional `cause`. Each class is one short declaration over `errorClass`, which
+ * holds what they share (openai-node's error module is the model).
  */
 
 /** Stable error codes. Never change the strings: users switch on them. */
@@ -9,6 +11,7 @@ export type TokenLimitsErrorCode =
   | 'user_disabled'
   | 'missing_user'
   | 'store_unavailable'
+  | 'store_full'
   | 'invalid_argument'
   | 'tokenizer_unavailable';
 
@@ -32,7 +35,7 @@ export abstract class TokenLimitsError extends Error {
   /** Identifies the class for `instanceof` (see `KINDS`). */
   static readonly kind: string = 'TokenLimitsError';
   abstract readonly code: TokenLimitsErrorCode;
-  /** The HTTP status an integration should answer with. */
+  /** The HTTP status an integration answers with. */
   abstract readonly status: number;
 
   static override [Symbol.hasInstance](value: unknown): boolean {
@@ -48,12 +51,22 @@ export abstract class TokenLimitsError extends Error {
   }
 }
 
-/** A rule of the user refused the request: the call never reached the provider. */
-export class TokenLimitExceededError extends TokenLimitsError {
-  static override readonly kind: string = 'TokenLimitExceededError';
-  override readonly name = 'TokenLimitExceededError';
-  readonly code = 'token_limit_exceeded' as const;
-  readonly status = 429;
+/** The base of one error class: its name (also its `instanceof` kind), code and HTTP status. */
+function errorClass<C extends TokenLimitsErrorCode, S extends number>(kind: string, code: C, status: S) {
+  abstract class Base extends TokenLimitsError {
+    static override readonly kind: string = kind;
+    override readonly name: string = kind;
+    readonly code: C = code;
+    readonly status: S = status;
+  }
+  return Base;
+}
+
+/** Which budget refused a call: the user's own rules, or the rules of the account it belongs to. */
+export type QuotaScope = 'user' | 'account';
+
+/** A rule refused the request: the call never reached the provider. */
+export class TokenLimitExceededError extends errorClass('TokenLimitExceededError', 'token_limit_exceeded', 429) {
   readonly userId: string;
   /** The id of the rule that refused. */
   readonly ruleId: string;
@@ -64,7 +77,7 @@ export class TokenLimitExceededError extends TokenLimitsError {
   readonly used: number;
   /** Held by reservations in flight. */
   readonly reserved: number;
-  /** What this call asked for. */
+  /** What this call asked for (input estimate plus output hold, in the rule's unit). */
   readonly requested: number;
   /** When the rule's current period ends. */
   readonly resetAt: Date;
@@ -75,6 +88,10 @@ export class TokenLimitExceededError extends TokenLimitsError {
    * the wait, whatever the app server's clock says (absent on errors built without it).
    */
   readonly rejectedAt: Date | undefined;
+  /** Whose budget refused: the user's own rules, or their account's. */
+  readonly scope: QuotaScope;
+  /** The account whose rule refused, when `scope` is `account`. */
+  readonly accountId: string | undefined;
 
   constructor(fields: {
     userId: string;
@@ -87,10 +104,13 @@ export class TokenLimitExceededError extends TokenLimitsError {
     resetAt: Date;
     periodStart?: Date;
     rejectedAt?: Date;
+    scope?: QuotaScope;
+    accountId?: string;
   }) {
+    const left = Math.max(0, fields.limit - fields.used - fields.reserved);
     super(
-      `Token limit exceeded for rule "${fields.ruleId}": limit ${fields.limit} ${fields.metric}, ` +
-        `used ${fields.used}, reserved ${fields.reserved}, requested ${fields.requested}; ` +
+      `Token limit exceeded for rule "${fields.ruleId}": this request needs about ${fields.requested} ${fields.metric}, ` +
+        `${left} are left (limit ${fields.limit}, used ${fields.used}, reserved ${fields.reserved}); ` +
         `resets at ${fields.resetAt.toISOString()}`,
     );
     this.userId = fields.userId;
@@ -103,6 +123,8 @@ export class TokenLimitExceededError extends TokenLimitsError {
     this.resetAt = fields.resetAt;
     this.periodStart = fields.periodStart;
     this.rejectedAt = fields.rejectedAt;
+    this.scope = fields.scope ?? 'user';
+    this.accountId = fields.accountId;
   }
 
   /** What is left in the current period (never negative). */
@@ -112,37 +134,21 @@ export class TokenLimitExceededError extends TokenLimitsError {
 }
 
 /** An admin disabled the user. */
-export class UserDisabledError extends TokenLimitsError {
-  static override readonly kind: string = 'UserDisabledError';
-  override readonly name = 'UserDisabledError';
-  readonly code = 'user_disabled' as const;
-  readonly status = 403;
-  readonly userId: string;
-
-  constructor(userId: string) {
+export class UserDisabledError extends errorClass('UserDisabledError', 'user_disabled', 403) {
+  constructor(readonly userId: string) {
     super('The user is disabled');
-    this.userId = userId;
   }
 }
 
 /** No user was given to the wrapped client and none is in the request context. */
-export class MissingUserError extends TokenLimitsError {
-  static override readonly kind: string = 'MissingUserError';
-  override readonly name = 'MissingUserError';
-  readonly code = 'missing_user' as const;
-  readonly status = 500;
-
+export class MissingUserError extends errorClass('MissingUserError', 'missing_user', 500) {
   constructor(message = 'No user for this call: pass one to withTokenLimits(client, user) or run the call inside runWithUser(user, fn)') {
     super(message);
   }
 }
 
 /** The quota store failed or did not answer in time. */
-export class QuotaStoreError extends TokenLimitsError {
-  static override readonly kind: string = 'QuotaStoreError';
-  override readonly name = 'QuotaStoreError';
-  readonly code = 'store_unavailable' as const;
-  readonly status = 503;
+export class QuotaStoreError extends errorClass('QuotaStoreError', 'store_unavailable', 503) {
   /** The store operation that failed. */
   readonly operation: string;
 
@@ -152,12 +158,21 @@ export class QuotaStoreError extends TokenLimitsError {
   }
 }
 
+/**
+ * The store is at its configured capacity (`MemoryStore`'s `maxUsers`) and cannot take a new user.
+ * Not an outage: the fail-open policy does not apply, and no other user is affected.
+ */
+export class StoreFullError extends errorClass('StoreFullError', 'store_full', 503) {
+  constructor(
+    readonly userId: string,
+    readonly capacity: number,
+  ) {
+    super(`The quota store holds its maximum of ${capacity} users and cannot take a new one`);
+  }
+}
+
 /** A parameter was invalid. Nothing was written. */
-export class InvalidArgumentError extends TokenLimitsError {
-  static override readonly kind: string = 'InvalidArgumentError';
-  override readonly name = 'InvalidArgumentError';
-  readonly code = 'invalid_argument' as const;
-  readonly status = 400;
+export class InvalidArgumentError extends errorClass('InvalidArgumentError', 'invalid_argument', 400) {
   /** The parameter's path, e.g. `rules[0].tokens` or `usage.inputTokens`. */
   readonly parameter: string;
   /** The offending value (as given; large strings are cut). */
@@ -174,20 +189,16 @@ export class InvalidArgumentError extends TokenLimitsError {
  * A tokenizer library could not be loaded: an optional package (e.g. `js-tiktoken`) is not
  * installed, or encoders were used synchronously where no `require` exists (call `warmup()` first).
  */
-export class TokenizerUnavailableError extends TokenLimitsError {
-  static override readonly kind: string = 'TokenizerUnavailableError';
-  override readonly name = 'TokenizerUnavailableError';
-  readonly code = 'tokenizer_unavailable' as const;
-  readonly status = 500;
-  /** The package that failed to load. */
-  readonly packageName: string;
-  /** The encoding that was asked for. */
-  readonly encoding: string;
-
-  constructor(packageName: string, encoding: string, reason: string, options?: { cause?: unknown }) {
+export class TokenizerUnavailableError extends errorClass('TokenizerUnavailableError', 'tokenizer_unavailable', 500) {
+  constructor(
+    /** The package that failed to load. */
+    readonly packageName: string,
+    /** The encoding that was asked for. */
+    readonly encoding: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
     super(`Cannot load the ${encoding} encoder from "${packageName}": ${reason}`, options);
-    this.packageName = packageName;
-    this.encoding = encoding;
   }
 }
 

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from './errors.js';
 import type { UserRef } from './types.js';
+import { MAX_COST_USD } from './units.js';
 
 /** Longest accepted user id, in UTF-16 code units. Longer ids are hashed into keys, never stored raw in them. */
 export const MAX_USER_ID_LENGTH = 65_536;
@@ -36,28 +37,12 @@ export function parseOptionalCount(value: unknown, parameter: string): number | 
   return value === undefined ? undefined : parseCount(value, parameter);
 }
 
-/** Largest cost accepted, in US dollars: its micro-dollar value stays a safe integer. */
-export const MAX_COST_USD = Math.floor(Number.MAX_SAFE_INTEGER / 1_000_000);
-
 /** A non-negative, finite amount of US dollars. */
 export function parseUsd(value: unknown, parameter: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_COST_USD) {
     throw new InvalidArgumentError(parameter, value, `expected a finite number of US dollars between 0 and ${MAX_COST_USD}`);
   }
   return value;
-}
-
-/** US dollars to integer micro-dollars. `up` rounds holds and limits conservatively. */
-export function toMicroUsd(usd: number, rounding: 'up' | 'nearest' | 'down' = 'nearest'): number {
-  // Scale in two steps to dodge binary fractions: 0.1 * 1e6 = 100000.00000000001.
-  const scaled = Number((usd * 1_000_000).toPrecision(15));
-  if (rounding === 'up') return Math.ceil(scaled);
-  if (rounding === 'down') return Math.floor(scaled);
-  return Math.round(scaled);
-}
-
-export function fromMicroUsd(micro: number): number {
-  return micro / 1_000_000;
 }
 
 export function parsePositiveInt(value: unknown, parameter: string, max = Number.MAX_SAFE_INTEGER): number {

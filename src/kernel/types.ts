@@ -79,11 +79,13 @@ export interface ReservationWindow {
   amount: number;
   periodStart: Date;
   resetAt: Date;
-  /** Opaque: names the window to the store, so that a serialised reservation still commits. */
-  windowKey: string;
 }
 
-/** A hold on a user's quota, returned by `reserve` and given back to `commit` or `release`. */
+/**
+ * A hold on a user's quota, returned by `reserve` and given back to `commit` or `release`. Only its
+ * `id` and `userId` matter to them (the store keeps what was held), so a reservation can be
+ * serialised and committed by another process.
+ */
 export interface Reservation {
   /** Client-generated id; commit and release are idempotent by it. */
   readonly id: string;
@@ -131,6 +133,8 @@ export interface QuotaDecision {
   reason?: 'limit_exceeded' | 'user_disabled' | 'store_unavailable';
   /** The rule that refused, when `reason` is `limit_exceeded`. */
   ruleId?: string;
+  /** What the call asked of the refusing rule, in its unit. */
+  requested?: number;
   windows: WindowUsage[];
 }
 

@@ -1,0 +1,18 @@
+/** Units: costs are kept as integer micro-dollars so that stores add integers, never floats. */
+
+/** Largest cost accepted, in US dollars: its micro-dollar value stays a safe integer. */
+export const MAX_COST_USD = Math.floor(Number.MAX_SAFE_INTEGER / 1_000_000);
+
+
+/** US dollars to integer micro-dollars. `up` rounds holds and limits conservatively. */
+export function toMicroUsd(usd: number, rounding: 'up' | 'nearest' | 'down' = 'nearest'): number {
+  // Scale in two steps to dodge binary fractions: 0.1 * 1e6 = 100000.00000000001.
+  const scaled = Number((usd * 1_000_000).toPrecision(15));
+  if (rounding === 'up') return Math.ceil(scaled);
+  if (rounding === 'down') return Math.floor(scaled);
+  return Math.round(scaled);
+}
+
+export function fromMicroUsd(micro: number): number {
+  return micro / 1_000_000;
+}
