@@ -1,10 +1,21 @@
 /**
- * The QuotaStore contract: a small set of atomic operations. The engine (core/limiter.ts) computes
- * period boundaries, validates input and maps replies to errors and events; a store only applies
- * operations atomically and idempotently. `MemoryStore` and `RedisStore` pass the same contract suite.
+ * The store protocol: what the engine asks of a quota store, in three parts.
+ *
+ * - `hotPath`: reserve, commit, release. One atomic operation each, on one user's state; each is
+ *   idempotent by reservation id, so a replayed command (a lost reply re-sent by a Redis client, a
+ *   retried commit) changes nothing twice.
+ * - `admin`: reads for `check`/`getUsage` and the admin functions (rules, active flag, usage
+ *   reset, deletion, listings, log, history, totals). Never on a wrapped call's path.
+ * - `maintenance`: settings, warm-up, the epoch marker that detects lost data, draining batched
+ *   writes (aggregates over all users), closing.
+ *
+ * The engine computes period boundaries, validates input and maps replies to errors and events; a
+ * store applies commands atomically and picks windows with its own clock. `MemoryStore` and
+ * `RedisStore` pass the same contract suite (test/contract).
  *
  * Units: tokens, requests, and integer micro-dollars for cost. Times: ms since the epoch.
  */
+import type { QuotaStoreError } from '../../kernel/errors.js';
 
 export type StoreMetric = 'tokens' | 'requests' | 'cost';
 
@@ -21,12 +32,13 @@ export interface RuleSpec {
   metric: StoreMetric;
   /** Limit in store units. */
   limit: number;
-  /** Identifies the window definition; a different fingerprint starts a fresh window. */
+  /** Identifies the window definition (period, zone, anchor, metric); a new one starts a fresh window. */
   fingerprint: string;
   /**
    * Start of the previous window, start and end of the current one, end of the next one, as the
-   * engine computed them around its estimate of the store's time. The store picks the window that
-   * holds its own clock's time, and never goes back to a window older than the one it has stored.
+   * engine computed them around its estimate of the store's time. The store keeps its stored window
+   * while the store's time is before that window's end (so a clock that moved back keeps serving it:
+   * periods never roll backwards), else picks the candidate that holds its time.
    */
   boundaries: readonly [number, number, number, number];
 }
@@ -40,7 +52,7 @@ export interface StoredConfig {
   anchor: number | null;
 }
 
-/** One rule's window as a store reports it. */
+/** One rule's current window as a store reports it. */
 export interface WindowState {
   start: number;
   end: number;
@@ -49,85 +61,91 @@ export interface WindowState {
   held: number;
 }
 
-interface Common {
+interface UserCommand {
   userId: string;
   /** The engine's clock, when the `clock` option is set; otherwise the store uses its own. */
   now?: number;
 }
 
-export interface RulesCommand extends Common {
-  /** The config version the rules were computed from; a mismatch answers `stale`. */
+/** A command computed from the user's rules as the engine knows them. */
+export interface RulesCommand extends UserCommand {
+  /** The config version the rules come from; a different stored version answers `stale`. */
   configVersion: number;
   rules: readonly RuleSpec[];
 }
 
+// ------------------------------------------------------------------------------------------ hot path
+
 export interface ReserveCommand extends RulesCommand {
+  /** 1-64 characters of `[A-Za-z0-9_.-]`. */
   reservationId: string;
   amounts: Amounts;
+  /** The hold stops counting this long after the store's time, if neither committed nor released. */
   leaseMs: number;
   /** Set the user's anchor to the store's time if the user has none (answers `stale` after). */
   initAnchor: boolean;
-  /**
-   * Hold without the limit check. Used only to settle a call that already happened unmetered
-   * (`onStoreError: 'allow'`), so that its usage lands in the current windows.
-   */
-  force?: boolean;
 }
 
-/** Answers shared by reserve and read. */
+/** Answers shared by every command computed from rules. */
 export type ConfigReply =
   | { type: 'stale'; now: number; config: StoredConfig }
-  /** No candidate window holds the store's time (or the stored window): recompute around `at`. */
+  /** No candidate window holds the store's time: recompute the boundaries around `at`. */
   | { type: 'clock'; now: number; at: number };
 
 export type ReserveReply =
   | { type: 'ok'; now: number; windows: WindowState[]; replayed: boolean; isNewUser: boolean }
   | { type: 'rejected'; now: number; ruleIndex: number; windows: WindowState[] }
   | { type: 'disabled'; now: number }
-  /** The reservation id was already committed or released. */
+  /** The reservation id was already committed or released: nothing is held. */
   | { type: 'closed'; now: number }
+  /** The store is at capacity and this user is new to it: nothing is held. */
+  | { type: 'full'; now: number; capacity: number }
   | ConfigReply;
 
-export type ReadReply =
-  | { type: 'ok'; now: number; active: boolean; windows: WindowState[] }
-  | ConfigReply;
-
-/** A rule's hold as the reservation recorded it. */
-export interface HeldWindow {
-  ruleId: string;
-  fingerprint: string;
-  start: number;
-  metric: StoreMetric;
-  /** Amount held, in store units. */
-  amount: number;
-  /**
-   * End of the window (ms), when known: lets a commit recreate a window whose state the store lost
-   * (a Redis restart without persistence, a failover), so the call's usage is not dropped.
-   */
-  end?: number;
-}
-
-export interface CommitCommand extends Common {
+export interface CommitCommand extends RulesCommand {
   reservationId: string;
   /**
-   * Identifies one `commit()` call of the engine (the same for its retries). A replay of this very
-   * attempt (a lost reply re-sent by the client, a timed-out commit retried from the queue) is
-   * answered as a duplicate with `ownAttempt: true` and the alerts it fired, so the engine can still
-   * report a commit it never heard back from, exactly once. 1-64 characters of `[A-Za-z0-9_.-]`.
+   * Identifies one `commit()` of the engine, the same for its retries: a replay of this very attempt
+   * is answered as a duplicate with `ownAttempt: true` and the alerts it fired, so the engine still
+   * reports a commit whose reply it never got, exactly once. 1-64 characters of `[A-Za-z0-9_.-]`.
    */
-  attemptId?: string;
-  windows: readonly HeldWindow[];
+  attemptId: string;
+  /** What the call used. */
   actual: Amounts;
+  /**
+   * The call's cost is unknown (no price for its model): cost rules are charged what the hold held
+   * for them (nothing, without a hold), never a figure the caller claims.
+   */
+  costUnknown: boolean;
   /** Alert thresholds in per-mille of the limit, ascending (e.g. [800, 1000]). */
   thresholds: readonly number[];
   /** The usage record without its timestamp, as JSON; the store stamps it with its time. */
   record: string;
-  /** Model name for history buckets. */
-  model: string;
-  /** Token split for history buckets (`actual.tokens` is their sum). */
-  inputTokens: number;
-  outputTokens: number;
+  /** Buckets of the hourly history. */
+  history: { model: string; inputTokens: number; outputTokens: number };
 }
+
+/**
+ * How a commit charges (the same in every store):
+ * - the hold is looked up in the store by reservation id (a reservation object names only its id
+ *   and user: windows claimed by a caller are never trusted);
+ * - per rule of `rules` (the rules current at commit): if the hold's window for that rule is the
+ *   current window, the actual amount is charged there and the held amount released; if the period
+ *   rolled over during the call, the part beyond the hold is charged to the current window (the
+ *   hold's part stays in the window it was reserved in); a rule without a hold (the hold expired,
+ *   the rule is new or its period changed) is charged the whole actual amount;
+ * - alerts fire once per rule, threshold and window, from the limits in `rules`.
+ */
+export type CommitReply =
+  | { type: 'applied'; now: number; timestamp: number; alerts: CommitAlert[] }
+  /**
+   * Already committed: nothing changed; `timestamp` is the first commit's. `ownAttempt`: the first
+   * commit was this attempt (its reply was lost); `alerts` are the alerts it fired then.
+   */
+  | { type: 'duplicate'; now: number; timestamp: number; ownAttempt: boolean; alerts: CommitAlert[] }
+  /** Already released: nothing changed. */
+  | { type: 'released'; now: number }
+  | ConfigReply;
 
 export interface CommitAlert {
   ruleId: string;
@@ -139,30 +157,34 @@ export interface CommitAlert {
   end: number;
 }
 
-export type CommitReply =
-  | {
-      type: 'applied';
-      now: number;
-      timestamp: number;
-      alerts: CommitAlert[];
-      /** The user's quota is charged but the aggregates over all users were not updated: commit again to finish. */
-      aggregatesPending?: boolean;
-    }
-  /**
-   * Already committed: nothing changed; `timestamp` is the first commit's. `ownAttempt`: the first
-   * commit was made by the same attempt (its reply was lost); `alerts` are the alerts it fired then
-   * (empty otherwise).
-   */
-  | { type: 'duplicate'; now: number; timestamp: number; ownAttempt: boolean; alerts: CommitAlert[] }
-  /** Already released: nothing changed. */
-  | { type: 'released'; now: number };
-
-export interface ReleaseCommand extends Common {
+export interface ReleaseCommand extends UserCommand {
   reservationId: string;
-  windows: readonly HeldWindow[];
 }
 
+/** `duplicate`: released before; `committed`: committed before (nothing changed either way). */
 export type ReleaseReply = { type: 'released' | 'duplicate' | 'committed'; now: number };
+
+export interface HotPath {
+  reserve(command: ReserveCommand): Promise<ReserveReply>;
+  commit(command: CommitCommand): Promise<CommitReply>;
+  /** Drops the hold; also marks an unknown id, so that a late replay of its reserve holds nothing. */
+  release(command: ReleaseCommand): Promise<ReleaseReply>;
+}
+
+// ------------------------------------------------------------------------------------------- admin
+
+export type ReadReply = { type: 'ok'; now: number; active: boolean; windows: WindowState[] } | ConfigReply;
+
+/** A change to a user's configuration; absent fields stay as they are. */
+export interface UserChange {
+  /** The user's own rules as JSON, or null to go back to the defaults. */
+  rules?: string | null;
+  /** Rules that no longer exist: their window state is dropped. */
+  removedRuleIds?: readonly string[];
+  /** The user's period start date (ms), set only if the user has none. */
+  anchor?: number;
+  active?: boolean;
+}
 
 export interface StoredLogEntry {
   timestamp: number;
@@ -171,8 +193,8 @@ export interface StoredLogEntry {
 }
 
 export interface HistoryBucket {
-  /** Start of the UTC hour. */
-  hour: number;
+  /** Start of the UTC hour (or day, for daily reads). */
+  time: number;
   model: string;
   requests: number;
   inputTokens: number;
@@ -189,8 +211,33 @@ export interface GlobalStats {
   users: number;
 }
 
-/** Bounds a store applies to logs and history; set by the engine from its options. */
-export interface RetentionSettings {
+export interface StoreAdmin {
+  /** A user's windows without writing anything (expired holds do not count). */
+  read(command: RulesCommand): Promise<ReadReply>;
+  getConfig(userId: string): Promise<StoredConfig & { active: boolean; exists: boolean }>;
+  /** Applies the change and bumps the version when rules or anchor change. Returns the version. */
+  updateUser(userId: string, change: UserChange): Promise<number>;
+  /** Zeroes the used figure (and fired alerts) of the given rules' current windows; holds stay. */
+  resetUsage(userId: string, ruleIds: readonly string[]): Promise<void>;
+  /** Deletes everything of the user. `now`: the engine's clock, when it has one. */
+  deleteUser(userId: string, now?: number): Promise<void>;
+  /** Users in id order after `cursor` (exclusive), optionally only ids starting with `prefix`. */
+  listUsers(query: { cursor?: string; limit: number; prefix?: string }): Promise<{ userIds: string[]; next?: string }>;
+  /** Newest first; none older than the log retention before `now` (the engine's clock, when it has one). */
+  readLog(query: { userId?: string; since?: number; until?: number; limit: number; now?: number }): Promise<StoredLogEntry[]>;
+  /**
+   * Buckets in [from, to), per hour or per UTC day. The engine bounds the range (at most 31 days of
+   * hours, 366 days of days), so a read touches a bounded number of keys.
+   */
+  readHistory(query: { userId?: string; from: number; to: number; granularity: 'hour' | 'day' }): Promise<HistoryBucket[]>;
+  /** `now`: the engine's clock, when it has one (picks the current month). */
+  stats(now?: number): Promise<GlobalStats>;
+}
+
+// ------------------------------------------------------------------------------------- maintenance
+
+/** How long a store keeps what; set by the engine from its options. */
+export interface StoreSettings {
   logMaxLength: number;
   userLogMaxLength: number;
   logRetentionMs: number;
@@ -199,16 +246,20 @@ export interface RetentionSettings {
   /** How long commit/release outcomes are kept to answer replays. */
   idempotencyTtlMs: number;
   /**
-   * How long the engine waits for one store operation (`storeTimeoutMs`). A store may retry an
-   * operation that certainly did not run (a Redis Cluster redirection during a resharding or a
-   * failover) until then.
+   * How long the engine waits for one store operation. A store may retry an operation that
+   * certainly did not run (a Redis Cluster redirection during resharding) until then.
    */
-  operationTimeoutMs?: number;
+  operationTimeoutMs: number;
+  /**
+   * Reports a failure of work the store does in the background (RedisStore's batched aggregates);
+   * `dropped`: records whose aggregates were given up. The engine emits it as a `store-error` event.
+   */
+  report?: (event: { operation: string; error: QuotaStoreError; dropped: number }) => void;
 }
 
 /**
  * The store's epoch marker: identifies the data a store holds, so that a process notices when that
- * data is gone (a Redis restarted without persistence comes back empty). See `QuotaStore.checkEpoch`.
+ * data is gone (a Redis restarted without persistence comes back empty).
  */
 export interface StoreEpoch {
   /** Random id of the store's current data. */
@@ -217,7 +268,7 @@ export interface StoreEpoch {
   createdAt: number;
   /** The epoch this one replaced when it was created after a loss was detected; null for a first epoch. */
   previous: string | null;
-  /** False after a detected loss until `acknowledgeReset()`. */
+  /** False after a detected loss until acknowledged. */
   acknowledged: boolean;
   /** This check found that the data this store object saw before is gone. */
   reset: boolean;
@@ -225,44 +276,29 @@ export interface StoreEpoch {
   lost: string | null;
 }
 
+export interface StoreMaintenance {
+  /** Called once by the engine with its settings. */
+  configure(settings: StoreSettings): void;
+  /** Loads what the first call would otherwise load (e.g. Lua scripts). */
+  warmup(): Promise<void>;
+  /**
+   * Reads (and creates on first use) the epoch marker, and says whether the data this store object
+   * saw before is gone. Stores whose data cannot outlive the process (MemoryStore) return null.
+   */
+  checkEpoch(): Promise<StoreEpoch | null>;
+  /** Marks a detected loss as handled. */
+  acknowledgeReset(): Promise<void>;
+  /** Resolves when every write the store batches (aggregates over all users) is applied. */
+  flush(): Promise<void>;
+  /** Releases connections and timers the store owns (never a client it was given). */
+  close(): Promise<void>;
+}
+
+/** A quota store: `MemoryStore`, `RedisStore`, or your own that passes the contract suite. */
 export interface QuotaStore {
   /** A short name for logs and the bench (`memory`, `redis`). */
   readonly kind: string;
-  /** Called once by the engine with its retention settings. */
-  configure(settings: RetentionSettings): void;
-  reserve(command: ReserveCommand): Promise<ReserveReply>;
-  commit(command: CommitCommand): Promise<CommitReply>;
-  release(command: ReleaseCommand): Promise<ReleaseReply>;
-  /** Read a user's windows without writing anything (expired holds do not count). */
-  read(command: RulesCommand): Promise<ReadReply>;
-
-  getConfig(userId: string): Promise<StoredConfig & { active: boolean; exists: boolean }>;
-  /**
-   * Replace the user's rules (null: back to the defaults) and, if given, the anchor; bumps the
-   * version. Window state of rules that no longer exist is dropped. Returns the new version.
-   */
-  setConfig(userId: string, rules: string | null, removedRuleIds: readonly string[], anchor?: number | null): Promise<number>;
-  setActive(userId: string, active: boolean): Promise<void>;
-  /** Zero the used figure (and fired alerts) of the given rules' current windows; holds stay. */
-  resetUsage(userId: string, ruleIds: readonly string[]): Promise<void>;
-  /** `now`: the engine's clock, when it has one (picks which history days exist). */
-  deleteUser(userId: string, now?: number): Promise<void>;
-  /** Users in id order after `cursor` (exclusive). */
-  listUsers(cursor: string | undefined, limit: number): Promise<{ userIds: string[]; next?: string }>;
-  /** Newest first. */
-  readLog(query: { userId?: string; since?: number; until?: number; limit: number }): Promise<StoredLogEntry[]>;
-  readHistory(query: { userId?: string; from: number; to: number }): Promise<HistoryBucket[]>;
-  /** `now`: the engine's clock, when it has one (picks the current month). */
-  stats(now?: number): Promise<GlobalStats>;
-  /** Load what the first call would otherwise load (e.g. Lua scripts). */
-  warmup?(): Promise<void>;
-  /**
-   * Reads (and creates on first use) the epoch marker, and says whether the data this store object
-   * saw before is gone. Stores whose data cannot outlive the process (MemoryStore) omit it.
-   */
-  checkEpoch?(): Promise<StoreEpoch>;
-  /** Marks a detected loss as handled (the marker's `acknowledged` becomes true). */
-  acknowledgeReset?(): Promise<void>;
-  /** Release connections and timers the store owns (never a client it was given). */
-  close(): Promise<void>;
+  readonly hotPath: HotPath;
+  readonly admin: StoreAdmin;
+  readonly maintenance: StoreMaintenance;
 }

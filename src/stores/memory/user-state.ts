@@ -1,0 +1,164 @@
+import { chargeWindow, crossedThresholds, type HeldShare } from '../protocol/charge.js';
+import type { Amounts, CommitAlert, RuleSpec, StoreMetric, StoredConfig, WindowState } from '../protocol/types.js';
+import { pickWindow, type PickedWindow } from '../protocol/window.js';
+import { HourlyHistory } from './history.js';
+import { RingLog } from './ring-log.js';
+
+/** One user's state in MemoryStore. */
+
+interface RuleWindow {
+  fingerprint: string;
+  start: number;
+  end: number;
+  used: number;
+  held: number;
+  /** Bit k set: alert threshold k fired in this window. */
+  alerts: number;
+}
+
+interface Hold {
+  expiresAt: number;
+  shares: HeldShare[];
+}
+
+interface Done {
+  status: 'committed' | 'released';
+  timestamp: number;
+  expiresAt: number;
+  attemptId?: string;
+  alerts?: CommitAlert[];
+}
+
+export class UserState {
+  version = 0;
+  rules: string | null = null;
+  anchor: number | null = null;
+  active = true;
+  readonly windows = new Map<string, RuleWindow>();
+  readonly holds = new Map<string, Hold>();
+  /** Terminal outcomes by reservation id, in insertion (= time) order. */
+  readonly done = new Map<string, Done>();
+  readonly log: RingLog;
+  readonly history = new HourlyHistory();
+
+  constructor(logCapacity: number) {
+    this.log = new RingLog(logCapacity);
+  }
+
+  config(): StoredConfig {
+    return { version: this.version, rules: this.rules, anchor: this.anchor };
+  }
+
+  /** Nothing here that a fresh user would not have: safe to forget. */
+  isIdle(now: number): boolean {
+    if (this.version !== 0 || !this.active || this.holds.size > 0) return false;
+    for (const w of this.windows.values()) if (w.end > now && (w.used > 0 || w.held > 0)) return false;
+    return true;
+  }
+
+  /** The window each rule is in now, or the time to recompute boundaries around. */
+  pick(rules: readonly RuleSpec[], now: number): PickedWindow[] | { at: number } {
+    const out: PickedWindow[] = [];
+    for (const spec of rules) {
+      const picked = pickWindow(spec, now, this.windows.get(spec.ruleId));
+      if ('at' in picked) return picked;
+      out.push(picked);
+    }
+    return out;
+  }
+
+  /** Each rule's current window, starting the ones that rolled over. */
+  roll(rules: readonly RuleSpec[], picked: readonly PickedWindow[]): RuleWindow[] {
+    return rules.map((spec, i) => {
+      const p = picked[i]!;
+      let w = this.windows.get(spec.ruleId);
+      if (!w || p.rollover) {
+        w = { fingerprint: spec.fingerprint, start: p.start, end: p.end, used: 0, held: 0, alerts: 0 };
+        this.windows.set(spec.ruleId, w);
+      }
+      return w;
+    });
+  }
+
+  hold(id: string, rules: readonly RuleSpec[], windows: readonly RuleWindow[], amounts: Amounts, expiresAt: number): void {
+    const shares = rules.map((spec, i): HeldShare => {
+      const amount = amountOf(amounts, spec.metric);
+      windows[i]!.held += amount;
+      return { ruleId: spec.ruleId, fingerprint: spec.fingerprint, start: windows[i]!.start, amount };
+    });
+    this.holds.set(id, { expiresAt, shares });
+  }
+
+  /** Applies a commit (see `chargeWindow`); returns the alerts fired. */
+  charge(
+    id: string,
+    rules: readonly RuleSpec[],
+    picked: readonly PickedWindow[],
+    actual: Amounts,
+    costUnknown: boolean,
+    thresholds: readonly number[],
+  ): CommitAlert[] {
+    const shares = new Map((this.holds.get(id)?.shares ?? []).map((s) => [s.ruleId, s]));
+    // The held amounts leave the windows in chargeWindow, rule by rule.
+    this.holds.delete(id);
+    const alerts: CommitAlert[] = [];
+    rules.forEach((spec, i) => {
+      const p = picked[i]!;
+      const before = this.windows.get(spec.ruleId);
+      const share = shares.get(spec.ruleId);
+      const amount = costUnknown && spec.metric === 'cost' ? (share?.amount ?? 0) : amountOf(actual, spec.metric);
+      const counters = chargeWindow(spec, p, before ?? { used: 0, held: 0 }, share, amount);
+      const w = this.roll([spec], [p])[0]!;
+      w.used = counters.used;
+      w.held = counters.held;
+      for (const k of crossedThresholds(w.used, spec.limit, thresholds, w.alerts)) {
+        w.alerts |= 2 ** k;
+        alerts.push({ ruleId: spec.ruleId, threshold: k, used: w.used, limit: spec.limit, start: w.start, end: w.end });
+      }
+    });
+    return alerts;
+  }
+
+  dropHold(id: string): void {
+    const hold = this.holds.get(id);
+    if (!hold) return;
+    this.holds.delete(id);
+    for (const s of hold.shares) {
+      const w = this.windows.get(s.ruleId);
+      if (w && w.fingerprint === s.fingerprint && w.start === s.start) w.held = Math.max(0, w.held - s.amount);
+    }
+  }
+
+  /** Drops expired holds and outcomes past their idempotency time. */
+  purge(now: number): void {
+    for (const [id, hold] of this.holds) if (hold.expiresAt <= now) this.dropHold(id);
+    // Insertion order is time order, so expired outcomes are at the front.
+    for (const [id, done] of this.done) {
+      if (done.expiresAt > now) break;
+      this.done.delete(id);
+    }
+  }
+
+  /** The windows as a read sees them: rolled-over ones at zero, expired holds not counted. */
+  view(rules: readonly RuleSpec[], picked: readonly PickedWindow[], now: number): WindowState[] {
+    return rules.map((spec, i) => {
+      const p = picked[i]!;
+      const w = this.windows.get(spec.ruleId);
+      if (p.rollover || !w) return { start: p.start, end: p.end, used: 0, held: 0 };
+      let held = w.held;
+      for (const hold of this.holds.values()) {
+        if (hold.expiresAt > now) continue;
+        for (const s of hold.shares) if (s.ruleId === spec.ruleId && s.fingerprint === w.fingerprint && s.start === w.start) held -= s.amount;
+      }
+      return { start: w.start, end: w.end, used: w.used, held: Math.max(0, held) };
+    });
+  }
+}
+
+export function windowView(w: RuleWindow): WindowState {
+  return { start: w.start, end: w.end, used: w.used, held: w.held };
+}
+
+export function amountOf(amounts: Amounts, metric: StoreMetric): number {
+  return metric === 'tokens' ? amounts.tokens : metric === 'requests' ? amounts.requests : amounts.cost;
+}
