@@ -8,20 +8,22 @@ import { createHash } from 'node:crypto';
  *   tag  = "b" + base64url(UTF-8 bytes)        when the id is at most 48 bytes
  *        | "h" + base64url(SHA-256(UTF-8))     otherwise (keys stay short for 10 KB ids)
  *
- *   <prefix>:{<tag>}:u        hash   config (v, rules, anchor, active) and window state w:<rule>:*
- *   <prefix>:{<tag>}:h        hash   live holds: reservation id -> held windows
- *   <prefix>:{<tag>}:e        zset   hold expiries
- *   <prefix>:{<tag>}:d        hash   committed/released reservation ids (replay answers)
- *   <prefix>:{<tag>}:dz       zset   their expiries
- *   <prefix>:{<tag>}:log      zset   the user's usage log (score = time)
- *   <prefix>:{<tag>}:hd:<day> hash   the user's hourly history of one UTC day
- *   <prefix>:{g}:users        zset   every user id (lexicographic paging)
- *   <prefix>:{g}:log          zset   everyone's usage log
- *   <prefix>:{g}:hd:<day>     hash   everyone's hourly history of one UTC day
- *   <prefix>:{g}:totals       hash   tokens, requests, cost since the start
- *   <prefix>:{g}:active:<YYYY-MM> set  tags of users active in a month
- *   <prefix>:{g}:seen:<minute> set   record ids already aggregated (replay guard, 2 h)
- *   <prefix>:{g}:epoch        hash   epoch marker: id, created, previous, ack (detects lost data)
+ * Per user (expiry in brackets; a key disappears on its own once it has nothing left to count):
+ *   <prefix>:{<tag>}:c          hash  config: v version, r own rules (JSON), a anchor, x '0' if disabled  [none]
+ *   <prefix>:{<tag>}:w          hash  current windows, live holds, recent outcomes (lua/prelude.ts)
+ *                                     [past the last window end, lease and idempotency time]
+ *   <prefix>:{<tag>}:e          zset  when each hold and outcome stops counting  [as :w]
+ *   <prefix>:{<tag>}:log        zset  the user's usage log  [log retention after the last call]
+ *   <prefix>:{<tag>}:hm:<YYYYMM> hash hourly history of a UTC month: "<hour>|<model>|r|i|o|c"
+ *                                     [history retention after the month's end]
+ * Shared (tag `g`):
+ *   <prefix>:{g}:users          zset  user ids (lexicographic paging)
+ *   <prefix>:{g}:log            zset  everyone's usage log  [log retention]
+ *   <prefix>:{g}:hm:<YYYYMM>    hash  everyone's hourly history of a month  [global history retention]
+ *   <prefix>:{g}:totals         hash  tokens, requests, cost since the start
+ *   <prefix>:{g}:active:<YYYY-MM> set tags of the users active in a month  [until the next month ends]
+ *   <prefix>:{g}:batches        zset  aggregate batches applied in the last hour (replay guard)
+ *   <prefix>:{g}:epoch          hash  epoch marker: id, created, previous, ack (detects lost data)
  * The prefix itself may not contain braces, so no tag can be smuggled in.
  */
 export const MAX_RAW_TAG_BYTES = 48;
@@ -33,27 +35,24 @@ export function userTag(userId: string): string {
 }
 
 export interface UserKeys {
-  user: string;
-  holds: string;
+  tag: string;
+  config: string;
+  windows: string;
   expiries: string;
-  done: string;
-  doneExpiries: string;
   log: string;
-  historyDay(dayStart: number): string;
+  historyMonth(month: string): string;
 }
 
-export function userKeys(prefix: string, userId: string): UserKeys & { tag: string } {
+export function userKeys(prefix: string, userId: string): UserKeys {
   const tag = userTag(userId);
   const base = `${prefix}:{${tag}}`;
   return {
     tag,
-    user: `${base}:u`,
-    holds: `${base}:h`,
+    config: `${base}:c`,
+    windows: `${base}:w`,
     expiries: `${base}:e`,
-    done: `${base}:d`,
-    doneExpiries: `${base}:dz`,
     log: `${base}:log`,
-    historyDay: (day) => `${base}:hd:${day}`,
+    historyMonth: (month) => `${base}:hm:${month}`,
   };
 }
 
@@ -63,25 +62,36 @@ export function globalKeys(prefix: string) {
     users: `${base}:users`,
     log: `${base}:log`,
     totals: `${base}:totals`,
-    historyDay: (day: number) => `${base}:hd:${day}`,
-    activeMonth: (month: string) => `${base}:active:${month}`,
-    seen: (minute: number) => `${base}:seen:${minute}`,
+    batches: `${base}:batches`,
     epoch: `${base}:epoch`,
+    historyMonth: (month: string) => `${base}:hm:${month}`,
+    activeMonth: (month: string) => `${base}:active:${month}`,
   };
 }
 
+export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 
-export function dayStart(ms: number): number {
-  return ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS);
-}
-
-export function monthOf(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 7);
-}
-
-/** End of the month after `ms`'s month: active-user sets expire then. */
-export function activeSetExpiry(ms: number): number {
+/** `YYYYMM` of a UTC time: the history key of its month. */
+export function monthKey(ms: number): string {
   const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 2, 1);
+  return `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+/** Start of the UTC month after the one holding `ms`. */
+export function nextMonthStart(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+}
+
+/** The months ([YYYYMM]) whose history may hold hours in [from, to). */
+export function monthsCovering(from: number, to: number): string[] {
+  const months: string[] = [];
+  for (let t = from; t < to; t = nextMonthStart(t)) months.push(monthKey(t));
+  return months;
+}
+
+/** `YYYY-MM` (the active-users set of a month). */
+export function monthName(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 7);
 }

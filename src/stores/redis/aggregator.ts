@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto';
+import { QuotaStoreError } from '../../kernel/errors.js';
+import type { Amounts } from '../protocol/types.js';
+import type { RedisContext } from './context.js';
+import { HOUR_MS, monthKey, monthName, nextMonthStart } from './keys.js';
+import { SCRIPTS } from './registry.js';
+import { AGGREGATE_ARGS, encodeArgs, type FieldKinds } from './schema.js';
+
+/** A committed call, for the aggregates over all users. */
+export interface AggregateEntry {
+  timestamp: number;
+  userId: string;
+  tag: string;
+  /** Encoded model name. */
+  model: string;
+  actual: Amounts;
+  history: { inputTokens: number; outputTokens: number };
+  record: string;
+}
+
+interface Batch {
+  id: string;
+  month: number;
+  entries: AggregateEntry[];
+  attempts: number;
+  notBefore: number;
+}
+
+/** Records per batch, and how long a record waits for others before its batch is sent. */
+const BATCH_SIZE = 256;
+const BATCH_DELAY_MS = 5;
+/** Batches kept while the store fails; beyond, the oldest batch's aggregates are dropped (and reported). */
+const MAX_QUEUED_BATCHES = 1_000;
+
+/**
+ * The aggregates over all users (everyone's log and history, totals, the user index, active users)
+ * live in one slot, apart from every user's: writing them on each commit would add a round trip
+ * and contention on that slot to every call. They are written here instead, in batches: one script
+ * call per batch, applied once per batch id (a replayed batch is a no-op). A failing batch is retried
+ * with backoff, in order; a process that dies loses the aggregates of its unsent batches (a few
+ * milliseconds of calls), never a user's quota or log.
+ */
+export class Aggregator {
+  readonly #queue: Batch[] = [];
+  #open: Batch | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #sending: Promise<void> | undefined;
+
+  constructor(
+    readonly ctx: RedisContext,
+    readonly report: (error: QuotaStoreError, dropped: number) => void,
+  ) {}
+
+  add(entry: AggregateEntry): void {
+    const month = nextMonthStart(entry.timestamp);
+    if (!this.#open || this.#open.month !== month || this.#open.entries.length >= BATCH_SIZE) {
+      this.#seal();
+      this.#open = { id: randomBytes(12).toString('base64url'), month, entries: [], attempts: 0, notBefore: 0 };
+    }
+    this.#open.entries.push(entry);
+    if (this.#open.entries.length >= BATCH_SIZE) this.#seal();
+    this.#schedule(BATCH_DELAY_MS);
+  }
+
+  /** Resolves once every record added so far is applied; rejects if the store still fails at `deadline`. */
+  async flush(deadline: number): Promise<void> {
+    this.#seal();
+    while (this.#queue.length > 0 || this.#sending) {
+      if (Date.now() >= deadline) throw new QuotaStoreError('aggregate', 'The aggregates over all users could not be written in time');
+      if (!this.#sending) this.#pump(true);
+      if (this.#sending) await this.#sending;
+      // A failed batch: pause a little before forcing it again.
+      if ((this.#queue[0]?.attempts ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(1, deadline - Date.now()))));
+    }
+  }
+
+  get pending(): number {
+    return this.#queue.reduce((n, b) => n + b.entries.length, this.#open?.entries.length ?? 0);
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #seal(): void {
+    if (!this.#open || this.#open.entries.length === 0) return;
+    this.#queue.push(this.#open);
+    this.#open = undefined;
+    while (this.#queue.length > MAX_QUEUED_BATCHES) {
+      const dropped = this.#queue.shift()!;
+      this.report(new QuotaStoreError('aggregate', 'The store failed for too long: aggregates of a batch were dropped'), dropped.entries.length);
+    }
+  }
+
+  #schedule(delay: number): void {
+    if (this.#timer || this.#sending) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#seal();
+      this.#pump(false);
+    }, delay);
+    this.#timer.unref?.();
+  }
+
+  #pump(force: boolean): void {
+    if (this.#sending) return;
+    const batch = this.#queue[0];
+    if (!batch) return;
+    const wait = batch.notBefore - Date.now();
+    if (wait > 0 && !force) {
+      this.#schedule(wait);
+      return;
+    }
+    this.#sending = this.#send(batch)
+      .then(
+        () => {
+          this.#queue.shift();
+        },
+        (error: unknown) => {
+          batch.attempts += 1;
+          batch.notBefore = Date.now() + Math.min(5_000, 50 * 2 ** batch.attempts);
+          if (batch.attempts === 1 || batch.attempts % 10 === 0) {
+            this.report(new QuotaStoreError('aggregate', `Writing the aggregates failed: ${(error as Error).message}`), 0);
+          }
+        },
+      )
+      .finally(() => {
+        this.#sending = undefined;
+        const head = this.#queue[0];
+        if (head) this.#schedule(Math.max(0, head.notBefore - Date.now()));
+        else if (this.#open) this.#schedule(BATCH_DELAY_MS);
+      });
+  }
+
+  async #send(batch: Batch): Promise<void> {
+    const s = this.ctx.settings;
+    const first = batch.entries[0]!.timestamp;
+    const hours = new Map<string, [number, string, number, number, number, number]>();
+    const totals: [number, number, number] = [0, 0, 0];
+    const users = new Set<string>();
+    const tags = new Set<string>();
+    for (const e of batch.entries) {
+      const hour = e.timestamp - (e.timestamp % HOUR_MS);
+      const key = `${hour}|${e.model}`;
+      const b = hours.get(key) ?? [hour, e.model, 0, 0, 0, 0];
+      b[2] += e.actual.requests;
+      b[3] += e.history.inputTokens;
+      b[4] += e.history.outputTokens;
+      b[5] += e.actual.cost;
+      hours.set(key, b);
+      totals[0] += e.actual.tokens;
+      totals[1] += e.actual.requests;
+      totals[2] += e.actual.cost;
+      users.add(e.userId);
+      tags.add(e.tag);
+    }
+    const args = encodeArgs(AGGREGATE_ARGS, {
+      batch: batch.id,
+      logMax: s.logMaxLength,
+      logTtl: s.logRetentionMs,
+      historyTtl: batch.month - first + s.globalHistoryRetentionMs,
+      activeTtl: nextMonthStart(batch.month) - first,
+      totals,
+      hours: [...hours.values()] as FieldKinds['buckets'],
+      users: [...users],
+      tags: [...tags],
+      logTimes: batch.entries.map((e) => e.timestamp),
+    });
+    const g = this.ctx.global;
+    await this.ctx.run(
+      SCRIPTS.aggregate,
+      [g.batches, g.log, g.historyMonth(monthKey(first)), g.totals, g.users, g.activeMonth(monthName(first))],
+      [args, ...batch.entries.map((e) => e.record)],
+    );
+  }
+}

@@ -1,0 +1,120 @@
+import { AGGREGATE_ARGS, luaBindings } from '../schema.js';
+import { PRELUDE } from './prelude.js';
+
+/**
+ * Scripts on the keys shared by all users (one hash tag, `{g}`): the user index, everyone's log and
+ * history, totals, the epoch marker. Never inside a user's script: the aggregates are written in
+ * batches, off the calls' path.
+ */
+
+/**
+ * aggregate: add a batch of committed calls to the aggregates, once per batch id (a replayed batch
+ * is a no-op). The batch's records share one UTC month.
+ * KEYS[1] applied batch ids zset, KEYS[2] log zset, KEYS[3] history hash of the month, KEYS[4]
+ * totals hash, KEYS[5] user index zset, KEYS[6] active users set of the month.
+ * ARGV[1] AGGREGATE_ARGS, ARGV[2..] the records' JSON (times in logTimes).
+ * Reply: 1 if applied, 0 if the batch was applied before.
+ */
+export const AGGREGATE = `#!lua
+${PRELUDE}
+${luaBindings(AGGREGATE_ARGS)}
+if #logTimes ~= #ARGV - 1 then fail('invalid logTimes') end
+for i = 2, #ARGV do if #ARGV[i] == 0 or #ARGV[i] > 65536 then fail('invalid record') end end
+if redis.call('ZSCORE', KEYS[1], batch) then return 0 end
+redis.call('ZADD', KEYS[1], fmt(now), batch)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now - 3600000))
+keep(KEYS[1], 3600000)
+if #logTimes > 0 then
+  local entries = {}
+  for i, t in ipairs(logTimes) do entries[#entries + 1] = fmt(t); entries[#entries + 1] = ARGV[i + 1] end
+  redis.call('ZADD', KEYS[2], unpack(entries))
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(logMax + 1))
+  keep(KEYS[2], logTtl)
+end
+for _, b in ipairs(hours) do
+  local prefix = fmt(b[1]) .. '|' .. b[2] .. '|'
+  redis.call('HINCRBY', KEYS[3], prefix .. 'r', fmt(b[3]))
+  redis.call('HINCRBY', KEYS[3], prefix .. 'i', fmt(b[4]))
+  redis.call('HINCRBY', KEYS[3], prefix .. 'o', fmt(b[5]))
+  redis.call('HINCRBY', KEYS[3], prefix .. 'c', fmt(b[6]))
+end
+if #hours > 0 then keep(KEYS[3], historyTtl) end
+redis.call('HINCRBY', KEYS[4], 'tokens', fmt(totals.t))
+redis.call('HINCRBY', KEYS[4], 'requests', fmt(totals.r))
+redis.call('HINCRBY', KEYS[4], 'cost', fmt(totals.c))
+for _, user in ipairs(users) do redis.call('ZADD', KEYS[5], 'NX', 0, user) end
+if #tags > 0 then
+  redis.call('SADD', KEYS[6], unpack(tags))
+  keep(KEYS[6], activeTtl)
+end
+return 1
+`;
+
+/**
+ * epoch: the marker that tells whether the store still holds the data a process has seen (a Redis
+ * restarted without persistence, a flushed database or a lost node come back empty).
+ * KEYS[1] epoch hash {id, created, previous, ack}; ARGV[1] a fresh random id (used only if the
+ * marker is missing), ARGV[2] the id this process saw last ('' = none yet).
+ * A missing marker is created: as the first epoch (ack '1', previous '') when the caller saw none,
+ * else as a reset (previous = the id the caller saw, ack '0' until acknowledged). A marker created
+ * as a first epoch by a process that had seen nothing is turned into a reset by the first caller
+ * that had seen an older id.
+ * Reply: {id, created (ms), previous ('' = none), ack ('1' or '0'), 1 if created by this call else 0}.
+ */
+export const EPOCH = `#!lua
+${PRELUDE}
+local fresh = check.id(ARGV[1], 'epoch id')
+local known = ARGV[2]
+if known ~= '' then check.id(known, 'known epoch id') end
+local cur = redis.call('HMGET', KEYS[1], 'id', 'created', 'previous', 'ack')
+if cur[1] then
+  if known ~= '' and cur[1] ~= known and (cur[3] or '') == '' then
+    -- Created as a first epoch by a process that had seen nothing, but this caller saw older data.
+    redis.call('HSET', KEYS[1], 'previous', known, 'ack', '0')
+    return { cur[1], cur[2] or '0', known, '0', 0 }
+  end
+  return { cur[1], cur[2] or '0', cur[3] or '', cur[4] or '1', 0 }
+end
+local now = check.time(nil, 'now')
+local ack = '0'
+if known == '' then ack = '1' end
+redis.call('HSET', KEYS[1], 'id', fresh, 'created', fmt(now), 'previous', known, 'ack', ack)
+return { fresh, fmt(now), known, ack, 1 }
+`;
+
+/** epoch-ack: KEYS[1] epoch hash. Marks a detected reset as handled (no-op without a marker). */
+export const EPOCH_ACK = `#!lua
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'ack', '1') end
+return 1
+`;
+
+/** index-user: KEYS[1] users zset, ARGV[1] user id. */
+export const INDEX_USER = `#!lua
+redis.call('ZADD', KEYS[1], 'NX', 0, ARGV[1])
+return 1
+`;
+
+/** unindex-user: KEYS[1] users zset, KEYS[2] active set of the month; ARGV[1] user id, ARGV[2] user tag. */
+export const UNINDEX_USER = `#!lua
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[2])
+return 1
+`;
+
+/**
+ * list-users: KEYS[1] users zset; ARGV[1] exclusive cursor ('' = from the start), ARGV[2] count,
+ * ARGV[3] id prefix ('' = all). Ids compare as bytes; '\\255' is above every byte of UTF-8 text.
+ */
+export const LIST_USERS = `#!lua flags=no-writes
+local prefix = ARGV[3]
+local from = '[' .. prefix
+if ARGV[1] ~= '' and ARGV[1] >= prefix then from = '(' .. ARGV[1] end
+local to = prefix == '' and '+' or ('[' .. prefix .. '\\255')
+return redis.call('ZRANGEBYLEX', KEYS[1], from, to, 'LIMIT', 0, tonumber(ARGV[2]))
+`;
+
+/** stats: KEYS[1] totals, KEYS[2] users zset, KEYS[3] active set of the month. */
+export const STATS = `#!lua flags=no-writes
+local t = redis.call('HMGET', KEYS[1], 'tokens', 'cost')
+return { t[1] or '0', t[2] or '0', redis.call('SCARD', KEYS[3]), redis.call('ZCARD', KEYS[2]) }
+`;
