@@ -1,10 +1,11 @@
-import { InvalidArgumentError } from './errors.js';
-import type { LimiterInternals } from './limiter.js';
+import { InvalidArgumentError } from '../kernel/errors.js';
+import type { EngineInternals } from './engine.js';
 import { needsAnchor } from './periods.js';
 import { decodeRecord } from './records.js';
 import { normalizeRules, serializeRules } from './rules.js';
-import type { HistoryPoint, LimitRule, UsageRecord, UsageStats, UserUsage } from './types.js';
-import { fromMicroUsd, isPlainObject, parseBoolean, parsePositiveInt, parseUserId, rejectUnknownKeys } from './validate.js';
+import type { HistoryPoint, LimitRule, UsageRecord, UsageStats, UserUsage } from '../kernel/types.js';
+import { fromMicroUsd } from '../kernel/units.js';
+import { isPlainObject, parseBoolean, parsePositiveInt, parseUserId, rejectUnknownKeys } from '../kernel/validate.js';
 
 /** Admin functions, under `limiter.admin`. */
 export interface AdminApi {
@@ -18,11 +19,18 @@ export interface AdminApi {
   resetUsage(userId: string, ruleId?: string): Promise<void>;
   /** Enables or disables a user; a disabled user's calls throw `UserDisabledError`. */
   setActive(userId: string, active: boolean): Promise<void>;
-  /** Users in id order, `limit` per page (default 50, at most 1000); pass the returned cursor for the next page. */
-  listUsers(options?: { cursor?: string; limit?: number }): Promise<{ users: UserUsage[]; cursor?: string }>;
+  /**
+   * Users in id order, `limit` per page (default 50, at most 1000); pass the returned cursor for the
+   * next page. `prefix`: only ids that start with it (a search box). One read per user listed.
+   */
+  listUsers(options?: { cursor?: string; limit?: number; prefix?: string }): Promise<{ users: UserUsage[]; cursor?: string }>;
   /** Newest first; one user's or everyone's; `limit` default 100, at most 10,000. */
   getUsageLog(options?: { userId?: string; since?: DateInput; until?: DateInput; limit?: number }): Promise<UsageRecord[]>;
-  /** Usage per hour or UTC day and per model, one user's or everyone's, in [from, to). */
+  /**
+   * Usage per hour or UTC day and per model, one user's or everyone's, in [from, to). A read is
+   * bounded: at most 31 days of hours or 366 days of days (`InvalidArgumentError` beyond), which the
+   * stores serve from at most 2 or 13 monthly keys.
+   */
   getUsageHistory(options: { userId?: string; from: DateInput; to: DateInput; granularity: 'hour' | 'day' }): Promise<HistoryPoint[]>;
   /** Totals since the store was created, active users this month, known users. */
   getStats(): Promise<UsageStats>;
@@ -38,13 +46,15 @@ export interface AdminApi {
 
 export type DateInput = Date | string | number;
 
-const MAX_HISTORY_BUCKETS = 10_000;
+/** The longest range of one history read, per granularity. */
+export const MAX_HISTORY_DAYS = { hour: 31, day: 366 } as const;
 
-export function createAdmin(limiter: LimiterInternals): AdminApi {
+export function createAdmin(limiter: EngineInternals): AdminApi {
   const { store } = limiter.config;
   const call = <T>(operation: string, fn: () => Promise<T>): Promise<T> => limiter.call(`admin.${operation}`, fn);
 
   async function getUsage(userId: string): Promise<UserUsage> {
+    await limiter.settle();
     const { active, windows } = await limiter.readWindows(userId);
     const first = windows[0]!;
     return {
@@ -64,22 +74,24 @@ export function createAdmin(limiter: LimiterInternals): AdminApi {
     async setLimits(user, rules) {
       const userId = parseUserId(user);
       const normalized = rules === null ? null : normalizeRules(rules, 'rules');
-      const current = await call('setLimits', () => store.getConfig(userId));
+      const current = await call('setLimits', () => store.admin.getConfig(userId));
       const before = current.rules === null ? limiter.config.defaultRules : limiter.planner.learn(userId, current).rules;
       const after = normalized ?? limiter.config.defaultRules;
       const removed = before.filter((r) => !after.some((n) => n.id === r.id)).map((r) => r.id);
       // Rolling periods count from the user's period start date: start it now if there is none.
-      const anchor =
-        current.anchor === null && after.some((r) => needsAnchor(r.period) && r.period.kind !== 'calendar' && r.period.anchor === null)
-          ? limiter.planner.estimatedNow()
-          : undefined;
-      await call('setLimits', () => store.setConfig(userId, normalized === null ? null : serializeRules(normalized), removed, anchor));
+      const startsPeriod = after.some((r) => needsAnchor(r.period) && r.period.kind !== 'calendar' && r.period.anchor === null);
+      const change = {
+        rules: normalized === null ? null : serializeRules(normalized),
+        removedRuleIds: removed,
+        ...(current.anchor === null && startsPeriod ? { anchor: limiter.planner.estimatedNow() } : {}),
+      };
+      await call('setLimits', () => store.admin.updateUser(userId, change));
       limiter.planner.forget(userId);
     },
 
     async getLimits(user) {
       const userId = parseUserId(user);
-      const stored = await call('getLimits', () => store.getConfig(userId));
+      const stored = await call('getLimits', () => store.admin.getConfig(userId));
       return limiter.planner.learn(userId, stored).rules.map((r) => r.rule);
     },
 
@@ -89,27 +101,30 @@ export function createAdmin(limiter: LimiterInternals): AdminApi {
 
     async resetUsage(user, ruleId) {
       const userId = parseUserId(user);
-      const stored = await call('resetUsage', () => store.getConfig(userId));
+      const stored = await call('resetUsage', () => store.admin.getConfig(userId));
       const rules = limiter.planner.learn(userId, stored).rules;
       if (ruleId !== undefined && !rules.some((r) => r.id === ruleId)) {
         throw new InvalidArgumentError('ruleId', ruleId, `the user has no rule with this id (rules: ${rules.map((r) => r.id).join(', ')})`);
       }
       const ids = ruleId === undefined ? rules.map((r) => r.id) : [ruleId];
-      await call('resetUsage', () => store.resetUsage(userId, ids));
+      await limiter.settle();
+      await call('resetUsage', () => store.admin.resetUsage(userId, ids));
     },
 
     async setActive(user, active) {
       const userId = parseUserId(user);
       const flag = parseBoolean(active, 'active');
-      await call('setActive', () => store.setActive(userId, flag));
+      await call('setActive', () => store.admin.updateUser(userId, { active: flag }));
     },
 
     async listUsers(options = {}) {
-      if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { cursor?, limit? }');
-      rejectUnknownKeys(options, ['cursor', 'limit'], 'options');
+      if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { cursor?, limit?, prefix? }');
+      rejectUnknownKeys(options, ['cursor', 'limit', 'prefix'], 'options');
       const limit = options.limit === undefined ? 50 : parsePositiveInt(options.limit, 'options.limit', 1000);
-      const cursor = options.cursor === undefined ? undefined : parseUserId(options.cursor, 'options.cursor');
-      const page = await call('listUsers', () => store.listUsers(cursor, limit));
+      const query: { limit: number; cursor?: string; prefix?: string } = { limit };
+      if (options.cursor !== undefined) query.cursor = parseUserId(options.cursor, 'options.cursor');
+      if (options.prefix !== undefined && options.prefix !== '') query.prefix = parseUserId(options.prefix, 'options.prefix');
+      const page = await call('listUsers', () => store.admin.listUsers(query));
       const users: UserUsage[] = [];
       for (let i = 0; i < page.userIds.length; i += 50) {
         users.push(...(await Promise.all(page.userIds.slice(i, i + 50).map((id) => getUsage(id)))));
@@ -120,13 +135,16 @@ export function createAdmin(limiter: LimiterInternals): AdminApi {
     async getUsageLog(options = {}) {
       if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { userId?, since?, until?, limit? }');
       rejectUnknownKeys(options, ['userId', 'since', 'until', 'limit'], 'options');
-      const query: { userId?: string; since?: number; until?: number; limit: number } = {
+      const now = limiter.planner.explicitNow();
+      const query: { userId?: string; since?: number; until?: number; limit: number; now?: number } = {
         limit: options.limit === undefined ? 100 : parsePositiveInt(options.limit, 'options.limit', 10_000),
+        ...(now === undefined ? {} : { now }),
       };
       if (options.userId !== undefined) query.userId = parseUserId(options.userId, 'options.userId');
       if (options.since !== undefined) query.since = parseDate(options.since, 'options.since');
       if (options.until !== undefined) query.until = parseDate(options.until, 'options.until');
-      const entries = await call('getUsageLog', () => store.readLog(query));
+      await limiter.settle();
+      const entries = await call('getUsageLog', () => store.admin.readLog(query));
       return entries.map((e) => decodeRecord(e.record, e.timestamp)).filter((r): r is UsageRecord => r !== undefined);
     },
 
@@ -142,40 +160,35 @@ export function createAdmin(limiter: LimiterInternals): AdminApi {
       const from = Math.floor(requestedFrom / step) * step;
       const to = parseDate(options.to, 'options.to');
       if (to <= requestedFrom) throw new InvalidArgumentError('options.to', options.to, 'must be after options.from');
-      if ((to - from) / step > MAX_HISTORY_BUCKETS) {
-        throw new InvalidArgumentError('options.to', options.to, `the range holds more than ${MAX_HISTORY_BUCKETS} ${granularity}s`);
+      const maxDays = MAX_HISTORY_DAYS[granularity];
+      if (to - from > maxDays * 86_400_000) {
+        throw new InvalidArgumentError('options.to', options.to, `a history read by ${granularity} spans at most ${maxDays} days`);
       }
-      const query: { userId?: string; from: number; to: number } = { from, to };
+      const query: { userId?: string; from: number; to: number; granularity: 'hour' | 'day' } = { from, to, granularity };
       if (options.userId !== undefined) query.userId = parseUserId(options.userId, 'options.userId');
-      const buckets = await call('getUsageHistory', () => store.readHistory(query));
-      const points = new Map<string, HistoryPoint & { micro: number }>();
-      for (const b of buckets) {
-        const time = Math.floor(b.hour / step) * step;
-        const key = `${time}\u0000${b.model}`;
-        let p = points.get(key);
-        if (!p) {
-          p = { time: new Date(time), model: b.model, requests: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, costUsd: 0, micro: 0 };
-          points.set(key, p);
-        }
-        p.requests += b.requests;
-        p.inputTokens += b.inputTokens;
-        p.outputTokens += b.outputTokens;
-        p.totalTokens += b.inputTokens + b.outputTokens;
-        p.micro += b.cost;
-      }
-      return [...points.values()]
-        .map(({ micro, ...p }) => ({ ...p, costUsd: fromMicroUsd(micro) }))
-        .sort((a, b) => a.time.getTime() - b.time.getTime() || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
+      await limiter.settle();
+      const buckets = await call('getUsageHistory', () => store.admin.readHistory(query));
+      return buckets.map((b) => ({
+        time: new Date(b.time),
+        model: b.model,
+        requests: b.requests,
+        inputTokens: b.inputTokens,
+        outputTokens: b.outputTokens,
+        totalTokens: b.inputTokens + b.outputTokens,
+        costUsd: fromMicroUsd(b.cost),
+      }));
     },
 
     async getStats() {
-      const s = await call('getStats', () => store.stats(limiter.planner.explicitNow()));
+      await limiter.settle();
+      const s = await call('getStats', () => store.admin.stats(limiter.planner.explicitNow()));
       return { totalTokens: s.totalTokens, totalCostUsd: fromMicroUsd(s.totalCost), activeUsers: s.activeUsers, users: s.users };
     },
 
     async deleteUser(user) {
       const userId = parseUserId(user);
-      await call('deleteUser', () => store.deleteUser(userId, limiter.planner.explicitNow()));
+      await limiter.settle();
+      await call('deleteUser', () => store.admin.deleteUser(userId, limiter.planner.explicitNow()));
       limiter.planner.forget(userId);
       limiter.forgetUser(userId);
     },

@@ -1,4 +1,4 @@
-import type { Logger } from './types.js';
+import type { Logger } from '../kernel/types.js';
 
 /** A small typed event emitter; a throwing listener is logged and never breaks a call. */
 export class Emitter<Events extends object> {

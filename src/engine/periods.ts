@@ -1,5 +1,5 @@
 import { DateTime, IANAZone } from 'luxon';
-import type { CalendarPeriod } from './types.js';
+import type { CalendarPeriod } from '../kernel/types.js';
 
 /**
  * Period arithmetic. Boundaries are computed here, in TypeScript, because only here are IANA time

@@ -1,8 +1,8 @@
-import { QuotaStoreError } from './errors.js';
-import { LruMap } from './lru.js';
+import { QuotaStoreError } from '../kernel/errors.js';
+import { LruMap } from '../kernel/lru.js';
 import { candidateBoundaries, effectiveAnchor, needsAnchor } from './periods.js';
 import { deserializeRules, type NormalizedRule } from './rules.js';
-import type { RuleSpec, StoredConfig } from '../stores/types.js';
+import type { RuleSpec, StoredConfig } from '../stores/protocol/types.js';
 
 /** A user's rules as this process believes the store has them. */
 export interface UserConfig {

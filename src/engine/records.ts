@@ -1,6 +1,6 @@
-import { InvalidArgumentError } from './errors.js';
-import type { ProviderName, Reservation, Usage, UsageRecord } from './types.js';
-import { isPlainObject, parseBoolean, parseCount, parseUsd, rejectUnknownKeys } from './validate.js';
+import { InvalidArgumentError } from '../kernel/errors.js';
+import type { ProviderName, Reservation, Usage, UsageRecord } from '../kernel/types.js';
+import { isPlainObject, parseBoolean, parseCount, parseUsd, parseUserId, rejectUnknownKeys } from '../kernel/validate.js';
 
 const USAGE_KEYS = [
   'inputTokens',
@@ -70,37 +70,40 @@ export function parseUsage(value: unknown): ParsedUsage {
     cacheWriteTokens,
     costUsd: u.costUsd === undefined ? undefined : parseUsd(u.costUsd, 'usage.costUsd'),
     provider,
-    model: u.model === undefined ? 'unknown' : shortString(u.model, 'usage.model'),
-    endpoint: u.endpoint === undefined ? 'unknown' : shortString(u.endpoint, 'usage.endpoint'),
-    requestId: u.requestId === undefined ? null : shortString(u.requestId, 'usage.requestId'),
+    model: label(u.model, 'usage.model') ?? 'unknown',
+    endpoint: label(u.endpoint, 'usage.endpoint') ?? 'unknown',
+    requestId: label(u.requestId, 'usage.requestId') ?? null,
     estimated: u.estimated === undefined ? false : parseBoolean(u.estimated, 'usage.estimated'),
     latencyMs: u.latencyMs === undefined ? undefined : parseCount(u.latencyMs, 'usage.latencyMs'),
     status,
   };
 }
 
-function shortString(value: unknown, parameter: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
-    throw new InvalidArgumentError(parameter, value, 'expected a string of 1 to 256 characters');
-  }
-  return value;
+/** Longest label kept in a record (model, endpoint, request id); longer ones are cut. */
+export const MAX_LABEL_LENGTH = 256;
+
+/**
+ * A descriptive field of a usage record. Such fields often come from a provider's answer (an empty
+ * or 10 KB model name), and they must never decide whether usage is counted: an empty one reads as
+ * absent and a long one is cut (to well-formed text). Only a non-string is refused.
+ */
+function label(value: unknown, parameter: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new InvalidArgumentError(parameter, value, 'expected a string');
+  if (value.length === 0) return undefined;
+  return value.length <= MAX_LABEL_LENGTH ? value.toWellFormed() : value.slice(0, MAX_LABEL_LENGTH).toWellFormed();
 }
 
-/** Checks that a value looks like a reservation made by `reserve`. */
-export function parseReservation(value: unknown): Reservation {
+/**
+ * What commit and release need of a reservation: its id and user. Whatever else a reservation
+ * object claims (windows, amounts) is never trusted: the store charges from its own hold record.
+ */
+export function parseReservation(value: unknown): { id: string; userId: string } {
   const r = value as Partial<Reservation> | null;
-  if (
-    typeof r !== 'object' ||
-    r === null ||
-    typeof r.id !== 'string' ||
-    !/^[A-Za-z0-9-]{8,64}$/.test(r.id) ||
-    typeof r.userId !== 'string' ||
-    !Array.isArray(r.windows) ||
-    typeof r.unmetered !== 'boolean'
-  ) {
+  if (typeof r !== 'object' || r === null || typeof r.id !== 'string' || !/^[A-Za-z0-9_.-]{8,64}$/.test(r.id)) {
     throw new InvalidArgumentError('reservation', value, 'expected a reservation returned by reserve()');
   }
-  return r as Reservation;
+  return { id: r.id, userId: parseUserId(r.userId, 'reservation.userId') };
 }
 
 /** A usage record without its timestamp, as stored. */

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '../kernel/errors.js';
 import { CALENDAR_PERIODS, isValidTimeZone, type NormalizedPeriod } from './periods.js';
-import type { CalendarPeriod, LimitRule, Metric } from './types.js';
-import { isPlainObject, parseCount, parseUsd, rejectUnknownKeys, toMicroUsd } from './validate.js';
+import type { CalendarPeriod, LimitRule, Metric } from '../kernel/types.js';
+import { toMicroUsd } from '../kernel/units.js';
+import { isPlainObject, parseCount, parseUsd, rejectUnknownKeys } from '../kernel/validate.js';
 
 /** Unit counted by the stores: tokens, requests, or integer micro-dollars for cost. */
 export type StoreMetric = 'tokens' | 'requests' | 'cost';
@@ -72,7 +73,7 @@ export function normalizeRule(value: unknown, parameter: string): NormalizedRule
   }
   const period = normalizePeriod(value.period, zone, `${parameter}.period`);
   const rule = canonicalRule(id, value.period, timeZone as string | undefined, metric, value[metric] as number, period);
-  const fingerprint = fingerprintOf(period, zone);
+  const fingerprint = fingerprintOf(period, zone, storeMetric);
   return { rule, id, metric, storeMetric, limit, period, zone, fingerprint };
 }
 
@@ -142,8 +143,9 @@ function anchorString(period: unknown): string {
   return anchor instanceof Date ? anchor.toISOString() : anchor;
 }
 
-function fingerprintOf(period: NormalizedPeriod, zone: string): string {
-  const text = JSON.stringify([period.kind, period.kind === 'calendar' ? period.unit : period.count, period.kind === 'calendar' ? null : period.anchor, zone]);
+/** Covers what makes a window: the period, its zone and anchor, and what it counts (a rule switched from tokens to requests starts afresh). */
+function fingerprintOf(period: NormalizedPeriod, zone: string, metric: StoreMetric): string {
+  const text = JSON.stringify([period.kind, period.kind === 'calendar' ? period.unit : period.count, period.kind === 'calendar' ? null : period.anchor, zone, metric]);
   return createHash('sha256').update(text).digest('base64url').slice(0, 12);
 }
 

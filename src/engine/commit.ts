@@ -1,0 +1,54 @@
+import type { Reservation, Usage } from '../kernel/types.js';
+import { fromMicroUsd, toMicroUsd } from '../kernel/units.js';
+import type { Amounts } from '../stores/protocol/types.js';
+import type { CostModel } from './config.js';
+import { encodeRecord, parseReservation, parseUsage, type StoredRecord } from './records.js';
+
+/** A validated commit, ready for the store (built once; its retries reuse it). */
+export interface PreparedCommit {
+  id: string;
+  userId: string;
+  actual: Amounts;
+  costUnknown: boolean;
+  record: StoredRecord;
+  json: string;
+  history: { model: string; inputTokens: number; outputTokens: number };
+}
+
+/**
+ * Validates a commit's input (nothing is written when this throws) and computes what it charges.
+ * The cost is the usage's own, else the price table's; with neither, the store charges cost rules
+ * what the hold held (see `CommitCommand.costUnknown`).
+ */
+export function buildCommit(reservation: Reservation, usage: Usage, costs: CostModel, startedAt: number | undefined): PreparedCommit {
+  const r = parseReservation(reservation);
+  const u = parseUsage(usage);
+  const micro = u.costUsd !== undefined ? toMicroUsd(u.costUsd) : costs.costOf(u);
+  const latencyMs = u.latencyMs ?? Math.max(0, Date.now() - (startedAt ?? Date.now()));
+  const record: StoredRecord = {
+    id: r.id,
+    userId: r.userId,
+    provider: u.provider,
+    model: u.model,
+    endpoint: u.endpoint,
+    inputTokens: u.inputTokens,
+    cachedInputTokens: u.cachedInputTokens,
+    outputTokens: u.outputTokens,
+    reasoningTokens: u.reasoningTokens,
+    totalTokens: u.inputTokens + u.outputTokens,
+    costUsd: micro === undefined ? null : fromMicroUsd(micro),
+    estimated: u.estimated,
+    requestId: u.requestId,
+    latencyMs,
+    status: u.status,
+  };
+  return {
+    id: r.id,
+    userId: r.userId,
+    actual: { tokens: u.inputTokens + u.outputTokens, requests: 1, cost: micro ?? 0 },
+    costUnknown: micro === undefined,
+    record,
+    json: encodeRecord(record),
+    history: { model: u.model, inputTokens: u.inputTokens, outputTokens: u.outputTokens },
+  };
+}

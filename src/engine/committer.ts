@@ -1,0 +1,167 @@
+import { QuotaStoreError } from '../kernel/errors.js';
+import { isPermanentStoreError } from './store-call.js';
+
+/** A write after the call (a commit or a release); idempotent by reservation id, so retries are safe. */
+export interface BackgroundWrite<T> {
+  kind: 'commit' | 'release';
+  userId: string;
+  reservationId: string;
+  /** One try; rejects with a `QuotaStoreError` when the store failed. */
+  attempt(): Promise<T>;
+}
+
+export interface CommitterEvents {
+  /** The first try failed; the write waits in the queue. */
+  queued(write: BackgroundWrite<unknown>, error: QuotaStoreError): void;
+  /** The write was given up: the queue was full, or the store refused it for good. */
+  dropped(write: BackgroundWrite<unknown>, error: QuotaStoreError): void;
+}
+
+interface Queued {
+  write: BackgroundWrite<unknown>;
+  attempts: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  dueAt: number;
+  finished: Promise<void>;
+  finish(): void;
+}
+
+const FIRST_RETRY_MS = 100;
+const MAX_RETRY_MS = 2_000;
+
+/**
+ * Commits and releases, off the caller's path. A write is tried at once; if the store fails it is
+ * queued and retried on its own schedule (exponential backoff per write, so one write that keeps
+ * failing never holds the others back), and all queued writes are retried as soon as the store
+ * answers anything again. A write the store refuses for good (its own validation) is dropped with an
+ * event. The queue is bounded: beyond `max`, the oldest write is dropped with an event.
+ * `flush` resolves once every write started before it has landed (or was dropped).
+ */
+export class Committer {
+  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #queue = new Map<BackgroundWrite<unknown>, Queued>();
+  #closed = false;
+  #lastWake = 0;
+
+  constructor(
+    readonly max: number,
+    readonly events: CommitterEvents,
+  ) {}
+
+  get pending(): number {
+    return this.#inFlight.size + this.#queue.size;
+  }
+
+  /** Tries `write` now. Resolves with its result; rejects with the first failure (the write stays queued if retrying can help). */
+  run<T>(write: BackgroundWrite<T>): Promise<T> {
+    const first = write.attempt();
+    this.#inFlight.add(first);
+    const tracked = first.then(
+      (value) => value,
+      (error: unknown) => {
+        if (!(error instanceof QuotaStoreError) || isPermanentStoreError(error) || this.#closed) throw error;
+        this.#enqueue(write as BackgroundWrite<unknown>);
+        this.events.queued(write as BackgroundWrite<unknown>, error);
+        throw new QuotaStoreError(write.kind, `${error.message}; the ${write.kind} is queued and will be retried`, { cause: error });
+      },
+    );
+    const settled = tracked.then(
+      () => {},
+      () => {},
+    );
+    this.#inFlight.add(settled);
+    void settled.finally(() => {
+      this.#inFlight.delete(first);
+      this.#inFlight.delete(settled);
+    });
+    return tracked;
+  }
+
+  /** The store answered: queued writes are retried now rather than at their backoff time. */
+  storeAnswered(): void {
+    if (this.#queue.size === 0 || this.#closed) return;
+    const now = Date.now();
+    if (now - this.#lastWake < 50) return;
+    this.#lastWake = now;
+    let i = 0;
+    for (const item of this.#queue.values()) {
+      if (item.dueAt - now > 20) this.#schedule(item, Math.min(500, (i += 1)));
+    }
+  }
+
+  /** Resolves once every write started so far has landed or was dropped; rejects at `deadline` otherwise. */
+  async flush(deadline: number): Promise<void> {
+    const waits = [...this.#inFlight, ...[...this.#queue.values()].map((q) => q.finished)];
+    if (waits.length === 0) return;
+    for (const item of this.#queue.values()) this.#schedule(item, 0);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()));
+      timer.unref?.();
+    });
+    const outcome = await Promise.race([Promise.allSettled(waits).then(() => 'done' as const), timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      throw new QuotaStoreError('flush', `${this.pending} commits or releases are still waiting for the quota store`);
+    }
+  }
+
+  /** Stops retrying after one last try of every queued write (within `deadline`). */
+  async close(deadline: number): Promise<void> {
+    await this.flush(deadline).catch(() => {});
+    this.#closed = true;
+    for (const item of this.#queue.values()) clearTimeout(item.timer);
+  }
+
+  #enqueue(write: BackgroundWrite<unknown>): void {
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const item: Queued = { write, attempts: 0, timer: undefined, dueAt: 0, finished, finish };
+    this.#queue.set(write, item);
+    if (this.#queue.size > this.max) {
+      const oldest = this.#queue.values().next().value!;
+      this.#remove(oldest);
+      this.events.dropped(oldest.write, new QuotaStoreError(oldest.write.kind, `The queue of writes waiting for the store is full: a ${oldest.write.kind} was dropped`));
+    }
+    this.#schedule(item, backoff(0));
+  }
+
+  #schedule(item: Queued, delay: number): void {
+    if (this.#closed || !this.#queue.has(item.write)) return;
+    clearTimeout(item.timer);
+    item.dueAt = Date.now() + delay;
+    item.timer = setTimeout(() => void this.#retry(item), delay);
+    item.timer.unref?.();
+  }
+
+  async #retry(item: Queued): Promise<void> {
+    item.timer = undefined;
+    try {
+      await item.write.attempt();
+      this.#remove(item);
+    } catch (error) {
+      if (!this.#queue.has(item.write)) return;
+      if (isPermanentStoreError(error) || !(error instanceof QuotaStoreError)) {
+        this.#remove(item);
+        const reason = error instanceof QuotaStoreError ? error : new QuotaStoreError(item.write.kind, (error as Error).message, { cause: error });
+        this.events.dropped(item.write, reason);
+        return;
+      }
+      item.attempts += 1;
+      this.#schedule(item, backoff(item.attempts));
+    }
+  }
+
+  #remove(item: Queued): void {
+    clearTimeout(item.timer);
+    this.#queue.delete(item.write);
+    item.finish();
+  }
+}
+
+function backoff(attempts: number): number {
+  const base = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** attempts);
+  return Math.round(base * (0.75 + Math.random() * 0.25));
+}

@@ -1,0 +1,45 @@
+import { QuotaStoreError, TokenLimitsError } from '../kernel/errors.js';
+
+/**
+ * Runs one store operation with a deadline; any failure becomes a `QuotaStoreError` that carries no
+ * secret (ioredis puts command arguments, AUTH included, on its errors: only the message is kept).
+ * A timed-out operation may still complete later; its promise is observed so it never rejects
+ * unhandled.
+ */
+export async function storeCall<T>(operation: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const op = Promise.resolve().then(fn);
+  op.catch(() => {});
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new QuotaStoreError(operation, `The quota store did not answer ${operation} within ${timeoutMs} ms`)), timeoutMs);
+    timer.unref?.();
+  });
+  try {
+    return await Promise.race([op, timeout]);
+  } catch (error) {
+    if (error instanceof TokenLimitsError) throw error;
+    throw new QuotaStoreError(operation, `The quota store failed on ${operation}: ${messageOf(error)}`, { cause: sanitize(error) });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A store failure that retrying cannot fix: the store refused the command itself (the Redis
+ * scripts' own validation, `ERR token-limits: ...`), as opposed to an unreachable or slow store.
+ */
+export function isPermanentStoreError(error: unknown): boolean {
+  if (!(error instanceof TokenLimitsError)) return false;
+  if (!(error instanceof QuotaStoreError)) return true;
+  return /ERR token-limits: /.test(error.message);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function sanitize(error: unknown): Error {
+  const clean = new Error(messageOf(error));
+  clean.name = error instanceof Error ? error.name : 'Error';
+  return clean;
+}
