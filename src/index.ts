@@ -1,24 +1,33 @@
+/**
+ * The public face: `createTokenLimiter`, `withTokenLimits`, the stores, errors and types. It wires
+ * the layers together (kernel -> store protocol -> engine and stores -> providers -> here).
+ */
 export {
   TokenLimitsError,
   TokenLimitExceededError,
   UserDisabledError,
   MissingUserError,
   QuotaStoreError,
+  StoreFullError,
   InvalidArgumentError,
   TokenizerUnavailableError,
   isTokenLimitsError,
+  type QuotaScope,
   type TokenLimitsErrorCode,
-} from './core/errors.js';
-export type * from './core/types.js';
-export { createTokenLimiter, type TokenLimiter } from './core/limiter.js';
-export type { TokenLimiterOptions } from './core/options.js';
-export type { AdminApi, DateInput } from './core/admin.js';
-export type { ModelPrice, PriceOverride, PricingOptions } from './core/pricing.js';
-export { runWithUser, currentUserId, currentLimiter, type RunWithUserOptions } from './core/context.js';
-export { withTokenLimits, configureTokenLimits } from './providers/wrap.js';
+} from './kernel/errors.js';
+export type * from './kernel/types.js';
+export { DEFAULTS } from './kernel/defaults.js';
+export { createTokenLimiter, type TokenLimiter } from './face/limiter.js';
+export type { TokenLimiterOptions } from './face/options.js';
+export type { ReserveOptions } from './engine/estimate.js';
+export type { AdminApi, DateInput } from './engine/admin.js';
+export type { ModelPrice, PriceOverride, PricingOptions } from './face/pricing-options.js';
+export { runWithUser, currentUserId, currentLimiter, type RunWithUserOptions } from './face/context.js';
+export { withTokenLimits, configureTokenLimits } from './face/with-token-limits.js';
 export type { WrapOptions } from './providers/shared/binding.js';
+export type { CallSettings, LimiterPort } from './providers/shared/port.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory/memory-store.js';
-export type * from './stores/types.js';
+export type * from './stores/protocol/types.js';
 export { RedisStore, type RedisStoreOptions } from './stores/redis/redis-store.js';
 export type { RedisLikeClient } from './stores/redis/scripts.js';
 // Tokenizers and request estimators, for apps that estimate themselves (the wrappers use them).

@@ -1,15 +1,18 @@
-import { InvalidArgumentError } from './errors.js';
-import { normalizeRules, type NormalizedRule } from './rules.js';
-import type { LimitRule, Logger } from './types.js';
-import { isPlainObject, parseCount, parsePositiveInt, rejectUnknownKeys } from './validate.js';
+import { DEFAULTS } from '../kernel/defaults.js';
+import { InvalidArgumentError } from '../kernel/errors.js';
+import type { LimitRule, Logger } from '../kernel/types.js';
+import { isPlainObject, parseCount, parsePositiveInt, rejectUnknownKeys } from '../kernel/validate.js';
+import { oneOf, parseEngineOptions, type EngineConfig } from '../engine/config.js';
+import type { QuotaStore } from '../stores/protocol/types.js';
 import { MemoryStore } from '../stores/memory/memory-store.js';
-import type { QuotaStore, RetentionSettings } from '../stores/types.js';
-import { parsePricing, type PricingOptions } from './pricing.js';
-import type { PriceTable } from '../providers/pricing/resolve.js';
+import type { CallSettings } from '../providers/shared/port.js';
+import { costOfUsage } from '../providers/pricing/resolve.js';
+import { toMicroUsd } from '../kernel/units.js';
 import { defaultTokenizer } from '../tokenizer/gpt-tokenizer.js';
 import type { Tokenizer } from '../tokenizer/types.js';
+import { parsePricing, type PricingOptions } from './pricing-options.js';
 
-/** Options of `createTokenLimiter`. Every option has a safe default. */
+/** Options of `createTokenLimiter`. Every option has a safe default (listed in `DEFAULTS` too). */
 export interface TokenLimiterOptions {
   /**
    * Where quotas live. `MemoryStore` keeps them in this process; `RedisStore` shares them between
@@ -24,10 +27,38 @@ export interface TokenLimiterOptions {
   defaultLimits?: LimitRule[];
   /**
    * Output tokens held for a request that sets no maximum (`max_tokens`, `max_output_tokens`, ...).
-   * The actual usage replaces the hold at commit.
-   * @default 4096
+   * Unset, the hold is the model's documented maximum output (the built-in table, overridable with
+   * `maxOutputTokens`), so that no single call can overspend by more than its input estimate's
+   * error. The actual usage replaces the hold at commit.
+   * @default the model's maximum output
    */
   outputReservation?: number;
+  /**
+   * Per-model overrides of the built-in table of maximum output tokens (a name also covers its
+   * dated snapshots, as for prices). Used for the output hold of requests that set no maximum.
+   * @default {}
+   */
+  maxOutputTokens?: Record<string, number>;
+  /**
+   * What a call does when its hold does not fit what is left: `refuse` throws
+   * `TokenLimitExceededError`; `shrink` lowers the request's output maximum to what is left (never
+   * below `minShrunkOutput`), for every provider method that has an output maximum.
+   * @default 'refuse'
+   */
+  onInsufficientQuota?: 'refuse' | 'shrink';
+  /**
+   * With `onInsufficientQuota: 'shrink'`: the smallest output maximum a request is shrunk to; below
+   * it the call is refused.
+   * @default 16
+   */
+  minShrunkOutput?: number;
+  /**
+   * What an aborted or broken stream is charged when the provider never reported usage: `hold` the
+   * whole reservation (the upper bound: a reasoning model bills thinking nobody saw), `received` the
+   * input estimate plus the tokens of the text received.
+   * @default 'hold' for reasoning models (the output table's flag), 'received' for others
+   */
+  abortedStreamCharge?: 'hold' | 'received';
   /**
    * How long a reservation holds quota if it is neither committed nor released (a crashed
    * process); after that it stops counting, with no background job. Longer than your longest call.
@@ -42,12 +73,13 @@ export interface TokenLimiterOptions {
    */
   onStoreError?: 'deny' | 'allow';
   /**
-   * With `onStoreError: 'allow'`: the most each process lets through unmetered while the store is
-   * failing (estimated tokens and calls, counted from the first failure until the store answers
-   * again); beyond it calls fail as under `'deny'`. Unset fields are unbounded.
-   * @default unbounded
+   * With `onStoreError: 'allow'`: the most each process lets through unmetered during one outage
+   * (estimated tokens and calls); beyond it calls fail as under `'deny'`. An outage lasts until the
+   * store has gone `quietMs` without failing: successes meanwhile (other users' calls, another
+   * Redis Cluster node) never refill the budget. Unset `tokens`/`requests` are unbounded.
+   * @default { tokens: unbounded, requests: unbounded, quietMs: 60_000 }
    */
-  allowBudget?: { tokens?: number; requests?: number };
+  allowBudget?: { tokens?: number; requests?: number; quietMs?: number };
   /**
    * Fractions of a limit at which an `alert` event fires, once per user, rule and period.
    * @default [0.8, 1]
@@ -97,52 +129,37 @@ export interface TokenLimiterOptions {
   tokenizer?: Tokenizer;
   /** Users whose rules are cached in this process (a cache miss costs one extra store call). @default 10_000 */
   userCacheSize?: number;
-  /** How long commit and release outcomes are kept to answer replays. @default 86_400_000 (24 h) */
+  /**
+   * How long commit and release outcomes are kept to answer replays (a reply lost on a reconnect,
+   * a retried commit). At least `leaseMs`.
+   * @default leaseMs + 600_000 (20 minutes)
+   */
   idempotencyTtlMs?: number;
   /**
    * What to do when the store's data turns out to be lost (RedisStore's epoch marker changed: Redis
    * restarted without persistence, a flushed database). Either way a `store-reset` event fires and
-   * the logger gets an error. `continue`: calls go on against the now empty counters (every user
-   * starts from zero). `deny`: reserves fail with `QuotaStoreError` in every process with this policy
-   * until `admin.acknowledgeStoreReset()` is called (after reseeding usage, e.g. from a durable copy
-   * of the `usage` events).
+   * the logger gets an error. `continue`: calls go on against the now empty counters. `deny`:
+   * reserves fail with `QuotaStoreError` in every process with this policy until
+   * `admin.acknowledgeStoreReset()` is called.
    * @default 'continue'
    */
   onStoreReset?: 'continue' | 'deny';
   /**
-   * Longest time between two checks of the store's epoch marker while calls are made. A check is one
-   * small store call beside a reserve, never in its path; a reserve that finds a user's state gone
-   * that this process had seen checks at once.
+   * Longest time between two checks of the store's epoch marker while calls are made (one small
+   * store call beside a reserve, never in its path).
    * @default 1000
    */
   storeResetCheckMs?: number;
-}
-
-export interface LimiterConfig {
-  store: QuotaStore;
-  defaultRules: NormalizedRule[];
-  outputReservation: number;
-  leaseMs: number;
-  onStoreError: 'deny' | 'allow';
-  allowBudget: { tokens: number; requests: number };
-  thresholds: number[];
-  thresholdsPerMille: number[];
-  pricing: PriceTable;
-  clock: (() => number) | undefined;
-  logger: Logger | undefined;
-  storeTimeoutMs: number;
-  retention: RetentionSettings;
-  maxPendingOperations: number;
-  userCacheSize: number;
-  tokenizer: Tokenizer;
-  onStoreReset: 'continue' | 'deny';
-  storeResetCheckMs: number;
 }
 
 const OPTION_KEYS = [
   'store',
   'defaultLimits',
   'outputReservation',
+  'maxOutputTokens',
+  'onInsufficientQuota',
+  'minShrunkOutput',
+  'abortedStreamCharge',
   'leaseMs',
   'onStoreError',
   'allowBudget',
@@ -161,111 +178,41 @@ const OPTION_KEYS = [
   'storeResetCheckMs',
 ] as const;
 
-export const DEFAULT_LIMITS: LimitRule[] = [{ id: 'monthly', tokens: 100_000, period: 'month' }];
-const DAY = 86_400_000;
-
-/** Turns user options into a fully defaulted, validated config; throws naming the bad option. */
-export function parseOptions(options: unknown): LimiterConfig {
+/** Turns user options into the engine's config and the call settings; throws naming the bad option. */
+export function parseLimiterOptions(options: unknown): { engine: EngineConfig; call: CallSettings } {
   if (options === undefined) options = {};
   if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected an object');
   rejectUnknownKeys(options, OPTION_KEYS, 'options');
   const o = options as TokenLimiterOptions;
-
   const store = o.store ?? new MemoryStore();
   if (!isStore(store)) throw new InvalidArgumentError('options.store', store, 'expected a QuotaStore (MemoryStore, RedisStore)');
-
-  const defaultRules = normalizeRules(o.defaultLimits ?? DEFAULT_LIMITS, 'options.defaultLimits');
-  const outputReservation = o.outputReservation === undefined ? 4096 : parseCount(o.outputReservation, 'options.outputReservation');
-  const leaseMs = o.leaseMs === undefined ? 600_000 : parsePositiveInt(o.leaseMs, 'options.leaseMs', 7 * DAY);
-  const onStoreError = o.onStoreError ?? 'deny';
-  if (onStoreError !== 'deny' && onStoreError !== 'allow') {
-    throw new InvalidArgumentError('options.onStoreError', onStoreError, "expected 'deny' or 'allow'");
-  }
-  const allowBudget = parseAllowBudget(o.allowBudget);
-  const thresholds = parseThresholds(o.alertThresholds ?? [0.8, 1]);
-  if (o.clock !== undefined && typeof o.clock !== 'function') {
-    throw new InvalidArgumentError('options.clock', o.clock, 'expected a function returning ms since epoch');
-  }
-  if (o.logger !== undefined && (typeof o.logger !== 'object' || o.logger === null)) {
-    throw new InvalidArgumentError('options.logger', o.logger, 'expected an object with debug/info/warn/error methods');
-  }
-  const storeTimeoutMs = o.storeTimeoutMs === undefined ? 2000 : parsePositiveInt(o.storeTimeoutMs, 'options.storeTimeoutMs', 600_000);
-
-  const log = o.usageLog ?? {};
-  if (!isPlainObject(log)) throw new InvalidArgumentError('options.usageLog', log, 'expected an object');
-  rejectUnknownKeys(log, ['maxLength', 'userMaxLength', 'retentionDays'], 'options.usageLog');
-  const history = o.history ?? {};
-  if (!isPlainObject(history)) throw new InvalidArgumentError('options.history', history, 'expected an object');
-  rejectUnknownKeys(history, ['userRetentionDays', 'globalRetentionDays'], 'options.history');
-
-  const retention: RetentionSettings = {
-    logMaxLength: log.maxLength === undefined ? 10_000 : parsePositiveInt(log.maxLength, 'options.usageLog.maxLength', 10_000_000),
-    userLogMaxLength:
-      log.userMaxLength === undefined ? 100 : parsePositiveInt(log.userMaxLength, 'options.usageLog.userMaxLength', 1_000_000),
-    logRetentionMs: DAY * (log.retentionDays === undefined ? 30 : parsePositiveInt(log.retentionDays, 'options.usageLog.retentionDays', 3660)),
-    userHistoryRetentionMs:
-      DAY * (history.userRetentionDays === undefined ? 62 : parsePositiveInt(history.userRetentionDays, 'options.history.userRetentionDays', 3660)),
-    globalHistoryRetentionMs:
-      DAY *
-      (history.globalRetentionDays === undefined ? 400 : parsePositiveInt(history.globalRetentionDays, 'options.history.globalRetentionDays', 3660)),
-    idempotencyTtlMs:
-      o.idempotencyTtlMs === undefined ? DAY : parsePositiveInt(o.idempotencyTtlMs, 'options.idempotencyTtlMs', 30 * DAY),
-  };
-  retention.operationTimeoutMs = storeTimeoutMs;
-  if (retention.idempotencyTtlMs < leaseMs) {
-    throw new InvalidArgumentError('options.idempotencyTtlMs', retention.idempotencyTtlMs, 'must be at least leaseMs');
-  }
-
-  const onStoreReset = o.onStoreReset ?? 'continue';
-  if (onStoreReset !== 'continue' && onStoreReset !== 'deny') {
-    throw new InvalidArgumentError('options.onStoreReset', onStoreReset, "expected 'continue' or 'deny'");
-  }
-  const storeResetCheckMs = o.storeResetCheckMs === undefined ? 1000 : parsePositiveInt(o.storeResetCheckMs, 'options.storeResetCheckMs', 3_600_000);
-
-  return {
-    store,
-    defaultRules,
-    onStoreReset,
-    storeResetCheckMs,
-    outputReservation,
-    leaseMs,
-    onStoreError,
-    allowBudget,
-    thresholds,
-    thresholdsPerMille: thresholds.map((t) => Math.round(t * 1000)),
-    pricing: parsePricing(o.pricing),
-    clock: o.clock,
-    logger: o.logger,
-    storeTimeoutMs,
-    retention,
-    maxPendingOperations:
-      o.maxPendingOperations === undefined ? 10_000 : parsePositiveInt(o.maxPendingOperations, 'options.maxPendingOperations', 10_000_000),
-    userCacheSize: o.userCacheSize === undefined ? 10_000 : parsePositiveInt(o.userCacheSize, 'options.userCacheSize', 10_000_000),
-    tokenizer: parseTokenizer(o.tokenizer),
-  };
-}
-
-function parseAllowBudget(value: unknown): { tokens: number; requests: number } {
-  if (value === undefined) return { tokens: Number.POSITIVE_INFINITY, requests: Number.POSITIVE_INFINITY };
-  if (!isPlainObject(value)) throw new InvalidArgumentError('options.allowBudget', value, 'expected { tokens?, requests? }');
-  rejectUnknownKeys(value, ['tokens', 'requests'], 'options.allowBudget');
-  return {
-    tokens: value.tokens === undefined ? Number.POSITIVE_INFINITY : parseCount(value.tokens, 'options.allowBudget.tokens'),
-    requests: value.requests === undefined ? Number.POSITIVE_INFINITY : parseCount(value.requests, 'options.allowBudget.requests'),
-  };
-}
-
-function parseThresholds(value: unknown): number[] {
-  if (!Array.isArray(value) || value.length > 10) {
-    throw new InvalidArgumentError('options.alertThresholds', value, 'expected an array of at most 10 fractions');
-  }
-  const out = value.map((t, i) => {
-    if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0 || t > 10) {
-      throw new InvalidArgumentError(`options.alertThresholds[${i}]`, t, 'expected a fraction of the limit, above 0 and at most 10');
-    }
-    return Math.round(t * 1000) / 1000;
+  const prices = parsePricing(o.pricing);
+  const engine = parseEngineOptions(o, store, {
+    costOf(usage) {
+      const price = prices.resolve(usage.model);
+      return price === undefined ? undefined : toMicroUsd(costOfUsage(usage, price));
+    },
   });
-  return [...new Set(out)].sort((a, b) => a - b);
+  const call: CallSettings = {
+    tokenizer: parseTokenizer(o.tokenizer),
+    prices,
+    outputReservation: o.outputReservation === undefined ? undefined : parseCount(o.outputReservation, 'options.outputReservation'),
+    maxOutputTokens: parseMaxOutputTokens(o.maxOutputTokens),
+    onInsufficientQuota: oneOf(o.onInsufficientQuota, DEFAULTS.onInsufficientQuota, ['refuse', 'shrink'], 'options.onInsufficientQuota'),
+    minShrunkOutput: o.minShrunkOutput === undefined ? DEFAULTS.minShrunkOutput : parsePositiveInt(o.minShrunkOutput, 'options.minShrunkOutput', 1_000_000),
+    abortedStreamCharge:
+      o.abortedStreamCharge === undefined ? undefined : oneOf<'hold' | 'received'>(o.abortedStreamCharge, 'hold', ['hold', 'received'], 'options.abortedStreamCharge'),
+    logger: engine.logger,
+  };
+  return { engine, call };
+}
+
+function parseMaxOutputTokens(value: unknown): Readonly<Record<string, number>> {
+  if (value === undefined) return {};
+  if (!isPlainObject(value)) throw new InvalidArgumentError('options.maxOutputTokens', value, 'expected an object of token counts by model name');
+  const out: Record<string, number> = {};
+  for (const [model, n] of Object.entries(value)) out[model] = parsePositiveInt(n, `options.maxOutputTokens.${model}`, 100_000_000);
+  return Object.freeze(out);
 }
 
 function parseTokenizer(value: unknown): Tokenizer {
@@ -279,11 +226,13 @@ function parseTokenizer(value: unknown): Tokenizer {
 
 function isStore(value: unknown): value is QuotaStore {
   const s = value as Partial<QuotaStore> | null;
+  const has = (part: unknown, methods: string[]) =>
+    typeof part === 'object' && part !== null && methods.every((m) => typeof (part as Record<string, unknown>)[m] === 'function');
   return (
     typeof s === 'object' &&
     s !== null &&
-    ['configure', 'reserve', 'commit', 'release', 'read', 'getConfig', 'setConfig'].every(
-      (m) => typeof (s as Record<string, unknown>)[m] === 'function',
-    )
+    has(s.hotPath, ['reserve', 'commit', 'release']) &&
+    has(s.admin, ['read', 'getConfig', 'updateUser', 'resetUsage', 'deleteUser', 'listUsers', 'readLog', 'readHistory', 'stats']) &&
+    has(s.maintenance, ['configure', 'warmup', 'checkEpoch', 'acknowledgeReset', 'flush', 'close'])
   );
 }

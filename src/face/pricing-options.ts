@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from './errors.js';
-import { isPlainObject, rejectUnknownKeys } from './validate.js';
+import { InvalidArgumentError } from '../kernel/errors.js';
+import { isPlainObject, rejectUnknownKeys } from '../kernel/validate.js';
 import { createPriceTable, type PriceTable } from '../providers/pricing/resolve.js';
 import type { ModelPrice, PriceOverride } from '../providers/pricing/types.js';
 

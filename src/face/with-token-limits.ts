@@ -1,15 +1,16 @@
-import { currentLimiter, parseLimiter } from '../core/context.js';
-import { InvalidArgumentError } from '../core/errors.js';
-import { createTokenLimiter, type TokenLimiter } from '../core/limiter.js';
-import type { TokenLimiterOptions } from '../core/options.js';
-import type { UserRef } from '../core/types.js';
-import { isPlainObject, parseCount, parseUserId, rejectUnknownKeys } from '../core/validate.js';
-import type { Binding, WrapOptions } from './shared/binding.js';
-import { unwrap } from './shared/proxy.js';
-import { isOpenAIClient, wrapOpenAI } from './openai/wrap.js';
-import { isAnthropicClient, wrapAnthropic } from './anthropic/wrap.js';
-import { isGenAIClient, wrapGenAI } from './google-genai/wrap.js';
-import { isGenerativeAIObject, wrapGenerativeAI } from './google-generative-ai/wrap.js';
+import { InvalidArgumentError } from '../kernel/errors.js';
+import type { UserRef } from '../kernel/types.js';
+import { isPlainObject, parseCount, parseUserId, rejectUnknownKeys } from '../kernel/validate.js';
+import { currentLimiter, parseLimiter } from '../providers/shared/context.js';
+import type { Binding, WrapOptions } from '../providers/shared/binding.js';
+import { unwrap } from '../providers/shared/proxy.js';
+import { isOpenAIClient, wrapOpenAI } from '../providers/openai/wrap.js';
+import { isAnthropicClient, wrapAnthropic } from '../providers/anthropic/wrap.js';
+import { isGenAIClient, wrapGenAI } from '../providers/google-genai/wrap.js';
+import { isGenerativeAIObject, wrapGenerativeAI } from '../providers/google-generative-ai/wrap.js';
+import { createTokenLimiter, type TokenLimiter } from './limiter.js';
+import type { TokenLimiterOptions } from './options.js';
+import { oneOf } from '../engine/config.js';
 
 /** A provider the wrapper knows: how to recognise its client and wrap it. */
 interface ProviderAdapter {
@@ -24,11 +25,6 @@ const adapters: ProviderAdapter[] = [
   { name: 'google-genai', matches: isGenAIClient, wrap: wrapGenAI },
   { name: 'google-generative-ai', matches: isGenerativeAIObject, wrap: wrapGenerativeAI },
 ];
-
-/** Adds a provider adapter (used by the Anthropic and Google modules). */
-export function registerProviderAdapter(adapter: ProviderAdapter): void {
-  adapters.push(adapter);
-}
 
 let defaultLimiter: TokenLimiter | undefined;
 
@@ -79,11 +75,14 @@ export function withTokenLimits<C extends object>(client: C, user?: UserRef, opt
 
 function parseWrapOptions(options: unknown): WrapOptions {
   if (options === undefined) return {};
-  if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { limiter?, outputReservation?, estimator? }');
-  rejectUnknownKeys(options, ['limiter', 'outputReservation', 'estimator'], 'options');
+  if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { limiter?, outputReservation?, onInsufficientQuota?, estimator? }');
+  rejectUnknownKeys(options, ['limiter', 'outputReservation', 'onInsufficientQuota', 'estimator'], 'options');
   const out: WrapOptions = {};
   if (options.limiter !== undefined) out.limiter = parseLimiter(options.limiter, 'options.limiter');
   if (options.outputReservation !== undefined) out.outputReservation = parseCount(options.outputReservation, 'options.outputReservation');
+  if (options.onInsufficientQuota !== undefined) {
+    out.onInsufficientQuota = oneOf<'refuse' | 'shrink'>(options.onInsufficientQuota, 'refuse', ['refuse', 'shrink'], 'options.onInsufficientQuota');
+  }
   if (options.estimator !== undefined) {
     if (options.estimator !== 'local' && options.estimator !== 'provider') {
       throw new InvalidArgumentError('options.estimator', options.estimator, "expected 'local' or 'provider'");

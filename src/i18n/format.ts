@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../kernel/errors.js';
 import { locales, messages, type Locale, type MessageKey } from './messages.js';
 
 /** A value for a placeholder. Numbers and dates are formatted for the locale. */

@@ -1,5 +1,5 @@
 /** Types and helpers shared by the request estimators of every provider. */
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../kernel/errors.js';
 import type { CountOptions } from '../tokenizer/count.js';
 import type { EncodingName } from '../tokenizer/types.js';
 
@@ -34,6 +34,8 @@ export interface EstimateOptions extends CountOptions {
    * `max_completion_tokens`, `max_output_tokens`, `maxOutputTokens`). @default 4096
    */
   outputReservation?: number;
+  /** Per-model overrides of the maximum output table (for requests that set no maximum). */
+  maxOutputTokens?: Readonly<Record<string, number>>;
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Heuristic counting for providers without a public tokenizer (Anthropic, Google). */
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../kernel/errors.js';
 import { heuristicEstimate, utf8ByteLength } from '../tokenizer/fast-estimate.js';
 import type { TokenHeuristic } from '../tokenizer/heuristic.js';
 import type { EstimateOptions } from './estimate-types.js';

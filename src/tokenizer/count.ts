@@ -3,7 +3,7 @@
  * count, a cheap conservative estimate beyond that, so that estimation never blocks the event loop
  * for more than a few milliseconds whatever the input.
  */
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../kernel/errors.js';
 import { chunkEnd, countWithRunGuard } from './chunking.js';
 import { fastTokenEstimate } from './fast-estimate.js';
 import { defaultTokenizer } from './gpt-tokenizer.js';

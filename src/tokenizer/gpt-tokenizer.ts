@@ -3,7 +3,7 @@
  * prose and code, 18-25x on CJK, with 2.5x less memory). Each encoding is its own entry point of
  * the package, so loading `o200k_base` never loads `cl100k_base`.
  */
-import { TokenizerUnavailableError } from '../core/errors.js';
+import { TokenizerUnavailableError } from '../kernel/errors.js';
 import { nodeRequire } from './node-require.js';
 import type { EncodingName, Tokenizer } from './types.js';
 

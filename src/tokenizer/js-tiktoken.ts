@@ -3,7 +3,7 @@
  * It is only loaded when this adapter is used (dynamic import, or a synchronous require on the first
  * count); a missing package gives a {@link TokenizerUnavailableError}.
  */
-import { TokenizerUnavailableError } from '../core/errors.js';
+import { TokenizerUnavailableError } from '../kernel/errors.js';
 import { nodeRequire } from './node-require.js';
 import type { EncodingName, Tokenizer } from './types.js';
 

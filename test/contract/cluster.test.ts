@@ -26,14 +26,14 @@ describe('Redis Cluster specifics', () => {
     const slotsOfUsers = new Set<number>();
     for (const id of ids) {
       const k = userKeys('tl', id);
-      const slots = new Set(await Promise.all([k.user, k.holds, k.expiries, k.done, k.doneExpiries, k.log, k.historyDay(0)].map((key) => cluster.keySlot(key))));
+      const slots = new Set(await Promise.all([k.config, k.windows, k.expiries, k.log, k.historyMonth('202601')].map((key) => cluster.keySlot(key))));
       expect(slots.size, JSON.stringify(id.slice(0, 20))).toBe(1);
       slotsOfUsers.add([...slots][0]!);
     }
     // "{hot}1" and "{hot}2" do not land on the slot their raw hash tag would choose together.
     expect(slotsOfUsers.size).toBeGreaterThan(5);
     const g = globalKeys('tl');
-    expect(new Set(await Promise.all([g.users, g.log, g.totals, g.historyDay(0), g.seen(0), g.activeMonth('2026-01')].map((key) => cluster.keySlot(key)))).size).toBe(1);
+    expect(new Set(await Promise.all([g.users, g.log, g.totals, g.batches, g.epoch, g.historyMonth('202601'), g.activeMonth('2026-01')].map((key) => cluster.keySlot(key)))).size).toBe(1);
   });
 
   it('spreads users over the masters and admits exactly 10 of 1000 concurrent reservations', async () => {

@@ -11,6 +11,7 @@ import {
   type UsageRecord,
 } from '../../src/index.js';
 import { manualClock } from '../helpers/clock.js';
+import { specsOf } from '../helpers/specs.js';
 
 /**
  * One contract suite for every QuotaStore (the unstorage `testDriver` pattern): the same tests run
@@ -203,42 +204,40 @@ export function describeStoreContract(factory: StoreFactory): void {
 
     it('a replayed reserve (same id, as ioredis re-sends after a reconnect) holds once', async () => {
       const { store, limiter } = await setup({ defaultLimits: [tokens(1000)] });
-      const config = { userId: 'j', configVersion: 0, amounts: { tokens: 400, requests: 1, cost: 0 }, leaseMs: 60_000, initAnchor: false, now: T0 };
-      const r0 = await limiter.reserve('j', { tokens: 1 }); // learn the windows through the engine
-      await limiter.release(r0);
-      const spec = { ruleId: 'main', metric: 'tokens' as const, limit: 1000, fingerprint: r0.windows[0]!.windowKey.split(':')[3]!, boundaries: [Date.parse('2026-02-01'), Date.parse('2026-03-01'), Date.parse('2026-04-01'), Date.parse('2026-05-01')] as const };
-      const command = { ...config, reservationId: '0b8f6a0c-4f43-4c52-9a9a-000000000001', rules: [spec] };
-      const replies = await Promise.all([store.reserve(command), store.reserve(command), store.reserve(command)]);
+      const rules = specsOf([tokens(1000)], T0);
+      const command = { userId: 'j', configVersion: 0, amounts: { tokens: 400, requests: 1, cost: 0 }, leaseMs: 60_000, initAnchor: false, now: T0 };
+      const reserve = { ...command, reservationId: '0b8f6a0c-4f43-4c52-9a9a-000000000001', rules };
+      const replies = await Promise.all([store.hotPath.reserve(reserve), store.hotPath.reserve(reserve), store.hotPath.reserve(reserve)]);
       expect(replies.map((x) => x.type)).toEqual(['ok', 'ok', 'ok']);
       expect(replies.filter((x) => x.type === 'ok' && x.replayed)).toHaveLength(2);
       expect((await limiter.admin.getUsage('j')).reserved).toBe(400);
       // A reserve replayed after its release holds nothing.
-      await store.release({ userId: 'j', reservationId: command.reservationId, windows: [], now: T0 });
-      expect((await store.reserve(command)).type).toBe('closed');
+      await store.hotPath.release({ userId: 'j', reservationId: reserve.reservationId, now: T0 });
+      expect((await store.hotPath.reserve(reserve)).type).toBe('closed');
       expect((await limiter.admin.getUsage('j')).reserved).toBe(0);
     });
+
     it('answers a replay of the same commit attempt (a lost reply) with its alerts; another attempt is a plain duplicate', async () => {
       const { store, limiter, clock } = await setup({ defaultLimits: [tokens(100)], alertThresholds: [0.5] });
       const r = await limiter.reserve('rep', { tokens: 60 });
-      const [metric, amount, start, fingerprint] = r.windows[0]!.windowKey.split(':') as [string, string, string, string];
       const command = {
         userId: 'rep',
         reservationId: r.id,
         attemptId: 'attempt-1',
-        windows: [{ ruleId: 'main', fingerprint, start: Number(start), end: r.windows[0]!.resetAt.getTime(), metric: metric as 'tokens', amount: Number(amount) }],
+        configVersion: 0,
+        rules: specsOf([tokens(100)], clock.now()),
         actual: { tokens: 60, requests: 1, cost: 0 },
+        costUnknown: false,
         thresholds: [500],
         record: '{"id":"x"}',
-        model: 'gpt-4o',
-        inputTokens: 60,
-        outputTokens: 0,
+        history: { model: 'gpt-4o', inputTokens: 60, outputTokens: 0 },
         now: clock.now(),
       };
-      const first = await store.commit(command);
+      const first = await store.hotPath.commit(command);
       expect(first).toMatchObject({ type: 'applied', alerts: [{ ruleId: 'main', threshold: 0, used: 60, limit: 100 }] });
-      const replay = await store.commit(command);
+      const replay = await store.hotPath.commit(command);
       expect(replay).toEqual({ type: 'duplicate', now: clock.now(), timestamp: (first as { timestamp: number }).timestamp, ownAttempt: true, alerts: (first as { alerts: unknown[] }).alerts });
-      expect(await store.commit({ ...command, attemptId: 'attempt-2' })).toMatchObject({ type: 'duplicate', ownAttempt: false, alerts: [] });
+      expect(await store.hotPath.commit({ ...command, attemptId: 'attempt-2' })).toMatchObject({ type: 'duplicate', ownAttempt: false, alerts: [] });
       expect(await limiter.admin.getUsage('rep')).toMatchObject({ used: 60, reserved: 0 });
     });
 
@@ -250,7 +249,8 @@ export function describeStoreContract(factory: StoreFactory): void {
       await limiter.admin.deleteUser('gone');
       await limiter.commit(r, { inputTokens: 850, outputTokens: 0 });
       expect(await limiter.admin.getUsage('gone')).toMatchObject({ used: 850, reserved: 0 });
-      expect(alerts).toEqual([]); // the limit is unknown to a recreated window: no alert from it
+      // The commit charges the rules current at commit time, whose limits it knows.
+      expect(alerts.map((a) => a.threshold)).toEqual([0.8]);
       await expect(limiter.reserve('gone', { tokens: 151 })).rejects.toBeInstanceOf(TokenLimitExceededError);
     });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTokenLimiter, InvalidArgumentError, MemoryStore, RedisStore } from '../../src/index.js';
+import { createTokenLimiter, InvalidArgumentError, MemoryStore, RedisStore, StoreFullError } from '../../src/index.js';
 
 describe('options', () => {
   it('has safe defaults: 100,000 tokens per calendar month, deny on store errors', async () => {
@@ -51,12 +51,28 @@ describe('options', () => {
     expect(() => new RedisStore({ client: { evalsha: () => 0, eval: () => 0 } as never, prefix: '' })).toThrow(/options.prefix/);
   });
 
-  it('refuses new users beyond MemoryStore maxUsers rather than evicting anyone', async () => {
-    const limiter = createTokenLimiter({ store: new MemoryStore({ maxUsers: 2 }) });
+  it('a full MemoryStore refuses a new user with StoreFullError (store_full) when nobody is idle, not as an outage', async () => {
+    const events: string[] = [];
+    const limiter = createTokenLimiter({ store: new MemoryStore({ maxUsers: 2 }), onStoreError: 'allow' });
+    limiter.on('store-error', (e) => events.push(e.policy));
     await limiter.reserve('a', { tokens: 1 });
     await limiter.reserve('b', { tokens: 1 });
-    await expect(limiter.reserve('c', { tokens: 1 })).rejects.toMatchObject({ code: 'store_unavailable' });
+    // Under 'allow' a full store must not let the call through unmetered: it is not an outage.
+    const error = await limiter.reserve('c', { tokens: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreFullError);
+    expect(error).toMatchObject({ code: 'store_full', status: 503, userId: 'c', capacity: 2 });
+    expect(events).toEqual([]);
     await expect(limiter.reserve('a', { tokens: 1 })).resolves.toBeTruthy();
+  });
+
+  it('a full MemoryStore makes room by forgetting an idle user (default settings, nothing held or used)', async () => {
+    const limiter = createTokenLimiter({ store: new MemoryStore({ maxUsers: 2 }) });
+    const idle = await limiter.reserve('idle', { tokens: 1 });
+    await limiter.release(idle);
+    const busy = await limiter.reserve('busy', { tokens: 5 });
+    await limiter.commit(busy, { inputTokens: 5, outputTokens: 0 });
+    await expect(limiter.reserve('new', { tokens: 1 })).resolves.toBeTruthy();
+    expect((await limiter.admin.getUsage('busy')).used).toBe(5);
   });
 
   it('a throwing event listener never breaks a call', async () => {

@@ -137,13 +137,27 @@ describe('onStoreError: allow', () => {
     await expect(limiter.reserve('b', { tokens: 50 })).resolves.toMatchObject({ unmetered: true });
     await expect(limiter.reserve('b', { tokens: 0 })).rejects.toBeInstanceOf(QuotaStoreError); // 4th request
     expect(policies).toEqual(['allow', 'allow', 'deny', 'allow', 'deny']);
-    // The store answers again: the next outage gets a fresh budget.
-    flaky.set('ok');
-    await expect(limiter.reserve('b', { tokens: 1 })).resolves.toMatchObject({ unmetered: false });
-    flaky.set('fail');
-    await expect(limiter.reserve('b', { tokens: 200 })).resolves.toMatchObject({ unmetered: true });
     expect(() => createTokenLimiter({ allowBudget: { tokens: -1 } })).toThrow(/options.allowBudget.tokens/);
     expect(() => createTokenLimiter({ allowBudget: { calls: 1 } as never })).toThrow(/options.allowBudget.calls/);
+  });
+
+  it('never refills the fail-open budget with successes during the outage; a new outage after quietMs gets a fresh one', async () => {
+    const flaky = flakyStore();
+    const limiter = createTokenLimiter({ store: flaky.store, defaultLimits: rules, onStoreError: 'allow', allowBudget: { requests: 5, tokens: 5000, quietMs: 300 } });
+    let through = 0;
+    // 200 calls, each failing one followed by another user's success (a healthy node, say).
+    for (let i = 0; i < 200; i += 1) {
+      flaky.set('fail');
+      const r = await limiter.reserve('victim', { tokens: 4000 }).catch(() => undefined);
+      if (r?.unmetered) through += 1;
+      flaky.set('ok');
+      await limiter.reserve(`other-${i}`, { tokens: 1 });
+    }
+    expect(through).toBe(1); // 5,000 tokens allow one call of 4,000 in the whole outage
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    flaky.set('fail');
+    await expect(limiter.reserve('victim', { tokens: 4000 })).resolves.toMatchObject({ unmetered: true });
+    expect(() => createTokenLimiter({ allowBudget: { quietMs: 0 } })).toThrow(/options.allowBudget.quietMs/);
   });
 
   it('check answers allowed with the reason when the store is down', async () => {

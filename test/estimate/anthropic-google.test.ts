@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import { InvalidArgumentError } from '../../src/kernel/errors.js';
 import { claudeModelFactor, CLAUDE_TOOL_SYSTEM_TOKENS, estimateAnthropicMessage } from '../../src/providers/anthropic/estimate.js';
 import { refineInputTokens } from '../../src/providers/estimate-types.js';
 import { estimateGenAIRequest, estimateGenerativeAIRequest } from '../../src/providers/google/estimate.js';

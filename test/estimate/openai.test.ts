@@ -1,6 +1,6 @@
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import { InvalidArgumentError } from '../../src/kernel/errors.js';
 import {
   estimateOpenAIChatCompletion,
   estimateOpenAICompletion,

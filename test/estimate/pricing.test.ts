@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import { InvalidArgumentError } from '../../src/kernel/errors.js';
 import { costOfUsage, createPriceTable, resolvePrice } from '../../src/providers/pricing/resolve.js';
 
 describe('price resolution', () => {

@@ -166,7 +166,7 @@ describe('C1: failover of the hot user’s master during load', () => {
     expect(t.pendingAtEnd).toBe(0);
     // Calls went on after the failover: the promoted node served the hot user's slot.
     const client = cluster.client();
-    expect(await client.hexists(userKeys(run.prefix, 'hot').user, 'w:main:u')).toBe(1);
+    expect(await client.hexists(userKeys(run.prefix, 'hot').windows, 'u:main')).toBe(1);
     client.disconnect();
   });
 
@@ -220,7 +220,7 @@ describe('C2: migration of the hot user’s slot during load', () => {
     let crossslot = 0;
     const run = await underLoad('cmig', 40_000, 12, async (hotPort) => {
       const slot = userSlot('hot');
-      expect(await cluster.keySlot(userKeys('x', 'hot').user)).toBe(slot);
+      expect(await cluster.keySlot(userKeys('x', 'hot').windows)).toBe(slot);
       const target = cluster.masters().find((m) => m.port !== hotPort)!;
       const started = Date.now();
       moved = await cluster.migrateSlot(slot, target.port, { batchSize: 2, pauseBetweenBatchesMs: 15 });

@@ -9,22 +9,30 @@ export type FlakyMode = 'ok' | 'fail' | 'hang' | 'apply-then-hang';
 export function flakyStore(inner: QuotaStore = new MemoryStore()) {
   let mode: FlakyMode = 'ok';
   const calls: string[] = [];
-  const store = new Proxy(inner, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver) as unknown;
-      if (typeof value !== 'function' || key === 'configure') return typeof value === 'function' ? value.bind(target) : value;
-      return (...args: unknown[]) => {
-        calls.push(String(key));
-        if (mode === 'fail') return Promise.reject(new Error('ECONNREFUSED 127.0.0.1:6399'));
-        if (mode === 'hang') return new Promise(() => {});
-        if (mode === 'apply-then-hang') {
-          void (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-          return new Promise(() => {});
-        }
-        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-      };
-    },
-  });
+  const part = <P extends object>(target: P, skip: readonly string[] = []): P =>
+    new Proxy(target, {
+      get(real, key) {
+        const value = Reflect.get(real, key, real) as unknown;
+        if (typeof value !== 'function') return value;
+        if (skip.includes(String(key))) return (value as (...a: unknown[]) => unknown).bind(real);
+        return (...args: unknown[]) => {
+          calls.push(String(key));
+          if (mode === 'fail') return Promise.reject(new Error('ECONNREFUSED 127.0.0.1:6399'));
+          if (mode === 'hang') return new Promise(() => {});
+          if (mode === 'apply-then-hang') {
+            void (value as (...a: unknown[]) => Promise<unknown>).apply(real, args);
+            return new Promise(() => {});
+          }
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(real, args);
+        };
+      },
+    });
+  const store: QuotaStore = {
+    kind: inner.kind,
+    hotPath: part(inner.hotPath),
+    admin: part(inner.admin),
+    maintenance: part(inner.maintenance, ['configure', 'close']),
+  };
   return {
     store,
     calls,

@@ -28,9 +28,9 @@ describe('request context', () => {
   });
 
   it('is shared by every copy of the library in the process (ESM and CJS builds side by side)', async () => {
-    const first = await import('../../src/core/context.js');
+    const first = await import('../../src/providers/shared/context.js');
     vi.resetModules();
-    const second = await import('../../src/core/context.js');
+    const second = await import('../../src/providers/shared/context.js');
     expect(second).not.toBe(first); // two module instances, as a dual ESM/CJS install has
     first.runWithUser('dual', () => {
       expect(second.currentUserId()).toBe('dual');

@@ -1,13 +1,13 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
-import { runInScope } from '../../core/context.js';
-import type { TokenLimiter } from '../../core/limiter.js';
+import { runInScope } from '../../providers/shared/context.js';
+import type { TokenLimiter } from '../../face/limiter.js';
 import { formatMessage, parseLocale } from '../../i18n/format.js';
 import type { Locale } from '../../i18n/messages.js';
 import { errorReply } from '../shared/errors.js';
 import { jsonReply, writeReply } from '../shared/reply.js';
 import { bindEmitterToScope, parseScopeOptions, resolveUserId, scopeOf, type UserIdResult } from '../shared/scope.js';
-import { isPlainObject, rejectUnknownKeys } from '../../core/validate.js';
-import { InvalidArgumentError } from '../../core/errors.js';
+import { isPlainObject, rejectUnknownKeys } from '../../kernel/validate.js';
+import { InvalidArgumentError } from '../../kernel/errors.js';
 
 /** Options of `tokenLimits`. */
 export interface TokenLimitsOptions<Req = Request> {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { runInScope } from '../../core/context.js';
-import type { Logger } from '../../core/types.js';
+import { runInScope } from '../../providers/shared/context.js';
+import type { Logger } from '../../kernel/types.js';
 import { formatMessage } from '../../i18n/format.js';
 import { errorReply } from '../shared/errors.js';
 import { jsonReply, writeReply } from '../shared/reply.js';

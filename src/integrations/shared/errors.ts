@@ -1,4 +1,4 @@
-import type { TokenLimitExceededError } from '../../core/errors.js';
+import type { TokenLimitExceededError } from '../../kernel/errors.js';
 import { formatMessage } from '../../i18n/format.js';
 import type { Locale } from '../../i18n/messages.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';

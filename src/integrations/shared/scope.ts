@@ -1,8 +1,8 @@
 import type { EventEmitter } from 'node:events';
-import { currentScope, parseLimiter, runInScope, type ContextScope } from '../../core/context.js';
-import { InvalidArgumentError } from '../../core/errors.js';
-import type { TokenLimiter } from '../../core/limiter.js';
-import { isPlainObject, parseBoolean, parseUserId } from '../../core/validate.js';
+import { currentScope, parseTokenLimiter, runInScope, type ContextScope } from '../../face/context.js';
+import { InvalidArgumentError } from '../../kernel/errors.js';
+import type { TokenLimiter } from '../../face/limiter.js';
+import { isPlainObject, parseBoolean, parseUserId } from '../../kernel/validate.js';
 import { parseLocale } from '../../i18n/format.js';
 import type { Locale } from '../../i18n/messages.js';
 
@@ -58,7 +58,7 @@ export function parseScopeOptions<Req>(options: unknown, extraKeys: readonly str
     throw new InvalidArgumentError('options.getUserId', getUserId, 'expected a function (request) => user id | undefined');
   }
   return {
-    limiter: options.limiter === undefined ? undefined : parseLimiter(options.limiter, 'options.limiter'),
+    limiter: options.limiter === undefined ? undefined : parseTokenLimiter(options.limiter, 'options.limiter'),
     getUserId: getUserId as ParsedScopeOptions<Req>['getUserId'],
     locale: options.locale === undefined ? 'en' : parseLocale(options.locale, 'options.locale'),
     requireUser: options.requireUser === undefined ? false : parseBoolean(options.requireUser, 'options.requireUser'),

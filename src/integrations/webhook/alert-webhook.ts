@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { InvalidArgumentError } from '../../core/errors.js';
-import type { TokenLimiter } from '../../core/limiter.js';
-import type { AlertEvent, Logger } from '../../core/types.js';
-import { isPlainObject, parsePositiveInt, rejectUnknownKeys } from '../../core/validate.js';
+import { InvalidArgumentError } from '../../kernel/errors.js';
+import type { TokenLimiter } from '../../face/limiter.js';
+import type { AlertEvent, Logger } from '../../kernel/types.js';
+import { isPlainObject, parsePositiveInt, rejectUnknownKeys } from '../../kernel/validate.js';
 import { signWebhookBody, WEBHOOK_HEADERS } from './signature.js';
 
 /** Options of `createAlertWebhook` / `onAlert`. */

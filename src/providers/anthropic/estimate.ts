@@ -5,7 +5,7 @@
  * counts, pass the free `messages.countTokens` endpoint to `refineInputTokens`.
  */
 import type { MessageCreateParams } from '@anthropic-ai/sdk/resources/messages/messages';
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../kernel/errors.js';
 import { CLAUDE_LEGACY_HEURISTIC } from '../../tokenizer/heuristic-weights.js';
 import {
   asRecord,

@@ -19,7 +19,7 @@
  * `Chat` objects call the `Models` instance captured by `chats.create()`, so a chat made by the
  * wrapped client is pointed at the wrapped `models`; its history is the SDK's own.
  */
-import { currentUserId } from '../../core/context.js';
+import { currentUserId } from '../shared/context.js';
 import { estimateGeminiEmbedding, estimateGeminiSystemAndTools, estimateGenAIRequest } from '../google/estimate.js';
 import { admitAndSend, observeStream, trackEmbedding, trackGenerate, type Planner } from '../google/tracked.js';
 import { countTotal } from '../google/usage.js';

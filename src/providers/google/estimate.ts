@@ -7,7 +7,7 @@
  */
 import type { GenerateContentParameters } from '@google/genai';
 import type { GenerateContentRequest, ModelParams } from '@google/generative-ai';
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../kernel/errors.js';
 import { GEMINI_HEURISTIC } from '../../tokenizer/heuristic-weights.js';
 import {
   asRecord,

@@ -9,7 +9,7 @@ import type { ChatCompletionCreateParams } from 'openai/resources/chat/completio
 import type { CompletionCreateParams } from 'openai/resources/completions';
 import type { EmbeddingCreateParams } from 'openai/resources/embeddings';
 import type { ResponseCreateParams } from 'openai/resources/responses/responses';
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../kernel/errors.js';
 import { countTexts, resolveCountOptions } from '../../tokenizer/count.js';
 import { encodingForModel } from '../../tokenizer/encodings.js';
 import {

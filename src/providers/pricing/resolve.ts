@@ -1,6 +1,6 @@
 /** Model-name resolution, user overrides and cost computation. */
-import { InvalidArgumentError } from '../../core/errors.js';
-import { isPlainObject, rejectUnknownKeys } from '../../core/validate.js';
+import { InvalidArgumentError } from '../../kernel/errors.js';
+import { isPlainObject, rejectUnknownKeys } from '../../kernel/validate.js';
 import { BUILT_IN_PRICES } from './table.js';
 import type { ModelPrice, PriceOverride, PriceOverrides, PriceTier } from './types.js';
 

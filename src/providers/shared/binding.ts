@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { currentUserId } from '../../core/context.js';
-import { MissingUserError } from '../../core/errors.js';
-import type { TokenLimiter } from '../../core/limiter.js';
+import { currentUserId } from './context.js';
+import { MissingUserError } from '../../kernel/errors.js';
+import type { LimiterPort as TokenLimiter } from './port.js';
 import type { TrackedCall } from './tracked-call.js';
 
 /** Options of `withTokenLimits` / `limiter.wrap`. */
@@ -10,6 +10,8 @@ export interface WrapOptions {
   limiter?: TokenLimiter;
   /** Output tokens held when a request sets no maximum. @default the limiter's `outputReservation` */
   outputReservation?: number;
+  /** `shrink`: lower a request's output maximum to what is left instead of refusing. @default the limiter's `onInsufficientQuota` */
+  onInsufficientQuota?: 'refuse' | 'shrink';
   /**
    * How input tokens are estimated before a call to Anthropic or Google: `local` (a calibrated
    * heuristic, no extra request) or `provider` (their free count-tokens endpoint first: exact, one

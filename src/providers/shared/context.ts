@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { InvalidArgumentError } from './errors.js';
-import { parseUserId } from './validate.js';
-import type { TokenLimiter } from './limiter.js';
-import type { UserRef } from './types.js';
+import { InvalidArgumentError } from '../../kernel/errors.js';
+import { parseUserId } from '../../kernel/validate.js';
+import type { LimiterPort as TokenLimiter } from './port.js';
+import type { UserRef } from '../../kernel/types.js';
 
 /**
  * What the current request carries, across awaits: the user to charge and the limiter to charge
@@ -39,7 +39,7 @@ export interface RunWithUserOptions {
  */
 export function runWithUser<T>(user: UserRef, fn: () => T, options?: RunWithUserOptions): T {
   const userId = parseUserId(user, 'user');
-  if (typeof fn !== 'function') throw new TypeError('runWithUser(user, fn): fn must be a function');
+  if (typeof fn !== 'function') throw new InvalidArgumentError('fn', fn, 'expected a function');
   const limiter = options?.limiter === undefined ? storage.getStore()?.limiter : parseLimiter(options.limiter, 'options.limiter');
   return storage.run({ userId, limiter }, fn);
 }
@@ -77,7 +77,7 @@ export function parseLimiter(value: unknown, parameter: string): TokenLimiter {
     typeof l.reserve !== 'function' ||
     typeof l.commit !== 'function' ||
     typeof l.release !== 'function' ||
-    typeof l.admin !== 'object'
+    typeof l.callSettings !== 'object'
   ) {
     throw new InvalidArgumentError(parameter, value, 'expected a TokenLimiter (from createTokenLimiter)');
   }

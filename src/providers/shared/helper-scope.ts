@@ -1,4 +1,4 @@
-import { currentUserId } from '../../core/context.js';
+import { currentUserId } from './context.js';
 import { bindingScope, type Binding } from './binding.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { TokenLimitsError } from '../../core/errors.js';
+import type { TokenLimitsError } from '../../kernel/errors.js';
 
 /**
  * A copy of one of our errors that is also an instance of an SDK's base error class.

@@ -9,20 +9,20 @@ import { MALFORMED, type ProviderUsage, type UsageReading } from './usage.js';
  * Exact usage when the provider reported a well-formed one; otherwise an estimate (input estimate +
  * output seen), marked estimated. `partial` is usage seen before an abort (used when complete).
  */
-export async function settleWith(
+export function settleWith(
   call: TrackedCall,
   usage: UsageReading,
   outputTokens: () => number,
   outcome: CallOutcome,
   partial?: UsageReading,
   knownInput?: number,
-): Promise<void> {
+): void {
   const known = usage ?? partial;
   if (known !== undefined && known !== MALFORMED && isComplete(known)) {
-    await call.commit(known, outcome);
+    call.commit(known, outcome);
     return;
   }
-  await call.commitEstimate(outputTokens(), { ...outcome, status: outcome.status ?? 'ok' }, knownInput);
+  call.commitEstimate(outputTokens(), { ...outcome, status: outcome.status ?? 'ok' }, knownInput);
 }
 
 function isComplete(usage: ProviderUsage): boolean {
@@ -35,7 +35,7 @@ function isComplete(usage: ProviderUsage): boolean {
  * timeout or an abort after the request left may have been billed, so the input estimate is
  * charged (marked estimated).
  */
-export async function settleFailure(call: TrackedCall, error: unknown): Promise<void> {
+export function settleFailure(call: TrackedCall, error: unknown): void {
   const status = (error as { status?: unknown } | null)?.status;
   if (typeof status === 'number') return call.release();
   if (causeCodes(error).some((code) => NEVER_SENT.has(code))) return call.release();

@@ -15,7 +15,7 @@
  * so that usage is seen even if the caller never reads (or aborts), and the caller's branch may
  * have events rewritten (e.g. an injected usage chunk hidden).
  */
-import { TokenLimitsError } from '../../core/errors.js';
+import { TokenLimitsError } from '../../kernel/errors.js';
 import { bindingScope, callScope, type Binding } from './binding.js';
 import { asSdkError } from './sdk-error.js';
 import { keepBinding } from './helper-scope.js';

@@ -1,9 +1,8 @@
-import type { TokenLimiter } from '../../core/limiter.js';
-import { limiterInternals } from '../../core/limiter.js';
-import type { Reservation, Usage } from '../../core/types.js';
+import type { Reservation, Usage } from '../../kernel/types.js';
 import type { EstimateOptions } from '../estimate-types.js';
 import { costOfUsage } from '../pricing/resolve.js';
 import { resolveUser, type Binding } from './binding.js';
+import type { LimiterPort } from './port.js';
 import { toEngineUsage, type ProviderUsage } from './usage.js';
 
 /** What a call is expected to use, computed before it is made. */
@@ -13,6 +12,8 @@ export interface CallPlan {
   model: string;
   inputTokens: number;
   outputTokens: number;
+  /** The model may bill hidden reasoning (the output table's flag): an aborted stream is charged its hold by default. */
+  reasoning?: boolean;
 }
 
 /** How a finished call is described in its usage record. */
@@ -25,16 +26,24 @@ export interface CallOutcome {
 
 /**
  * One provider request under quota: reserved before it is sent, then committed or released exactly
- * once. Every wrapper (OpenAI, Anthropic, both Google SDKs) goes through this class; the terminal
- * methods never throw (store failures are queued by the engine and logged).
+ * once. Every wrapper (OpenAI, Anthropic, both Google SDKs) goes through this class.
+ *
+ * Commits and releases are handed to the limiter and not awaited: the caller's result never waits
+ * for a store round trip after the provider answered (`limiter.flush()` waits for them). The
+ * terminal methods never throw: a store failure is queued by the engine and reported as an event.
  */
 export class TrackedCall {
   /** Resolves when the reservation is held; rejects with the refusal (quota, disabled, no user, store). */
   readonly admitted: Promise<void>;
-  /** Resolves once the call is committed or released (or was never admitted). Never rejects. */
+  /**
+   * Resolves once the call's commit or release is handed to the limiter (or it was never admitted).
+   * Never rejects; it does not wait for the store (see `limiter.flush()`).
+   */
   readonly settled: Promise<void>;
   plan: CallPlan | undefined;
-  #limiter: TokenLimiter | undefined;
+  /** The output tokens the reservation holds (lower than planned when the request was shrunk to fit). */
+  grantedOutput: number | undefined;
+  #limiter: LimiterPort | undefined;
   #reservation: Reservation | undefined;
   #done = false;
   #startedAt = 0;
@@ -45,83 +54,94 @@ export class TrackedCall {
       this.#settle = resolve;
     });
     this.admitted = this.#admit(binding, plan);
-    this.admitted.catch(() => this.#finish());
+    this.admitted.catch(() => {
+      this.#done = true;
+      this.#settle();
+    });
   }
 
   async #admit(binding: Binding, planner: (settings: EstimateOptions) => CallPlan | Promise<CallPlan>): Promise<void> {
     const limiter = binding.limiter();
     const userId = resolveUser(binding);
     this.#limiter = limiter;
-    const internals = limiterInternals(limiter);
-    const outputReservation = binding.options.outputReservation ?? internals?.config.outputReservation;
-    const tokenizer = internals?.config.tokenizer;
+    const settings = limiter.callSettings;
+    const outputReservation = binding.options.outputReservation ?? settings.outputReservation;
     const plan = await planner({
+      tokenizer: settings.tokenizer,
+      maxOutputTokens: settings.maxOutputTokens,
       ...(outputReservation === undefined ? {} : { outputReservation }),
-      ...(tokenizer === undefined ? {} : { tokenizer }),
     });
     this.plan = plan;
-    const price = internals?.config.pricing.resolve(plan.model);
-    const estimate = price
-      ? { tokens: plan.inputTokens + plan.outputTokens, costUsd: costOfUsage({ inputTokens: plan.inputTokens, outputTokens: plan.outputTokens }, price) }
-      : { tokens: plan.inputTokens + plan.outputTokens };
-    this.#reservation = await limiter.reserve(userId, estimate);
+    const price = settings.prices.resolve(plan.model);
+    const costOf = (output: number) => costOfUsage({ inputTokens: plan.inputTokens, outputTokens: output }, price!);
+    const estimate = price ? { tokens: plan.inputTokens + plan.outputTokens, costUsd: costOf(plan.outputTokens) } : { tokens: plan.inputTokens + plan.outputTokens };
+    const shrink = (binding.options.onInsufficientQuota ?? settings.onInsufficientQuota) === 'shrink' && plan.outputTokens > settings.minShrunkOutput;
+    const options = shrink
+      ? {
+          shrinkable: {
+            tokens: plan.outputTokens - settings.minShrunkOutput,
+            ...(price ? { costUsdPerToken: price.output / 1_000_000 } : {}),
+          },
+        }
+      : undefined;
+    this.#reservation = await limiter.reserve(userId, estimate, options);
+    this.grantedOutput = plan.outputTokens - (estimate.tokens - this.#reservation.estimate.tokens);
     this.#startedAt = performance.now();
   }
 
   /** Commits what the provider reported. */
-  async commit(usage: ProviderUsage, outcome: CallOutcome = {}): Promise<void> {
-    await this.#terminal(async (limiter, reservation, plan) => {
-      await limiter.commit(reservation, {
+  commit(usage: ProviderUsage, outcome: CallOutcome = {}): void {
+    this.#terminal((limiter, reservation, plan) =>
+      limiter.commit(reservation, {
         ...toEngineUsage(usage),
         provider: plan.provider,
         model: outcome.model ?? plan.model,
         endpoint: plan.endpoint,
         latencyMs: Math.round(performance.now() - this.#startedAt),
-        ...(outcome.requestId ? { requestId: outcome.requestId.slice(0, 256) } : {}),
+        ...(outcome.requestId ? { requestId: outcome.requestId } : {}),
         ...(outcome.estimated ? { estimated: true } : {}),
         ...(outcome.status ? { status: outcome.status } : {}),
-      });
-    });
+      }),
+    );
   }
 
   /**
    * Commits an estimate when the provider's usage is unknown (aborted or broken stream, malformed
-   * usage): the input estimate plus the output tokens seen, marked estimated. Never zero.
+   * usage): the input estimate plus the output tokens seen, marked estimated; never zero. For an
+   * aborted stream of a reasoning model (or with `abortedStreamCharge: 'hold'`), the whole hold:
+   * the provider bills thinking that never reached the caller.
    */
-  async commitEstimate(outputTokens: number, outcome: CallOutcome = {}, knownInputTokens?: number): Promise<void> {
+  commitEstimate(outputTokens: number, outcome: CallOutcome = {}, knownInputTokens?: number): void {
     const plan = this.plan;
     if (!plan) return this.release();
     const inputTokens = knownInputTokens !== undefined && knownInputTokens > 0 ? knownInputTokens : Math.max(1, plan.inputTokens);
-    await this.commit({ inputTokens, outputTokens }, { ...outcome, estimated: true });
+    let output = outputTokens;
+    if (outcome.status === 'aborted' && this.#chargeHold(plan)) output = Math.max(outputTokens, this.grantedOutput ?? plan.outputTokens);
+    this.commit({ inputTokens, outputTokens: output }, { ...outcome, estimated: true });
   }
 
   /** Drops the hold: the call charged nothing. */
-  async release(): Promise<void> {
-    await this.#terminal(async (limiter, reservation) => {
-      await limiter.release(reservation);
-    });
+  release(): void {
+    this.#terminal((limiter, reservation) => limiter.release(reservation));
   }
 
-  async #terminal(action: (limiter: TokenLimiter, reservation: Reservation, plan: CallPlan) => Promise<void>): Promise<void> {
-    try {
-      await this.admitted;
-    } catch {
-      return; // nothing was held
-    }
-    if (this.#done) return;
-    this.#done = true;
-    try {
-      await action(this.#limiter!, this.#reservation!, this.plan!);
-    } catch (error) {
-      // The engine queued the write (store down) or refused malformed input: log, never throw into the caller's call.
-      limiterInternals(this.#limiter!)?.config.logger?.warn?.('token-limits: could not settle a call', { error });
-    } finally {
-      this.#finish();
-    }
+  #chargeHold(plan: CallPlan): boolean {
+    const setting = this.#limiter?.callSettings.abortedStreamCharge;
+    return setting === undefined ? plan.reasoning === true : setting === 'hold';
   }
 
-  #finish(): void {
+  #terminal(action: (limiter: LimiterPort, reservation: Reservation, plan: CallPlan) => Promise<unknown>): void {
+    if (this.#done || !this.#reservation || !this.plan) {
+      // Not admitted (yet): settle once admission is decided; a refusal held nothing.
+      if (!this.#done && !this.#reservation) void this.admitted.then(() => this.#terminal(action), () => {});
+      return;
+    }
     this.#done = true;
     this.#settle();
+    const limiter = this.#limiter!;
+    action(limiter, this.#reservation, this.plan).catch((error: unknown) => {
+      // The engine queued the write (store down) and reported it, or refused malformed input.
+      limiter.callSettings.logger?.warn?.('token-limits: could not settle a call', { error: (error as Error).message });
+    });
   }
 }

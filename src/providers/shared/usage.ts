@@ -1,4 +1,4 @@
-import type { Usage } from '../../core/types.js';
+import type { Usage } from '../../kernel/types.js';
 
 /** What a provider reported, normalised: input includes cached and cache-written tokens; output includes reasoning. */
 export interface ProviderUsage {

@@ -11,8 +11,8 @@ export interface RawUserState {
 
 export async function rawUserState(client: Redis | Cluster, prefix: string, userId: string, ruleId = 'main'): Promise<RawUserState> {
   const k = userKeys(prefix, userId);
-  const [used, held] = await client.hmget(k.user, `w:${ruleId}:u`, `w:${ruleId}:h`);
-  const holds = await client.hlen(k.holds);
+  const [used, held] = await client.hmget(k.windows, `u:${ruleId}`, `h:${ruleId}`);
+  const holds = (await client.hkeys(k.windows)).filter((field) => field.startsWith('H:')).length;
   return { used: Number(used ?? 0), held: Number(held ?? 0), holds };
 }
 

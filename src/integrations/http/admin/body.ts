@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { InvalidArgumentError } from '../../../core/errors.js';
+import { InvalidArgumentError } from '../../../kernel/errors.js';
 
 /** A request body as an adapter found it: not read yet, raw text, or parsed by the app already. */
 export type BodySource = { kind: 'none' } | { kind: 'text'; text: string } | { kind: 'parsed'; value: unknown };

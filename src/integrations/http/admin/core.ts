@@ -1,8 +1,8 @@
-import { parseLimiter } from '../../../core/context.js';
-import { InvalidArgumentError } from '../../../core/errors.js';
-import type { TokenLimiter } from '../../../core/limiter.js';
-import type { Logger } from '../../../core/types.js';
-import { isPlainObject, parsePositiveInt, rejectUnknownKeys } from '../../../core/validate.js';
+import { parseTokenLimiter } from '../../../face/context.js';
+import { InvalidArgumentError } from '../../../kernel/errors.js';
+import type { TokenLimiter } from '../../../face/limiter.js';
+import type { Logger } from '../../../kernel/types.js';
+import { isPlainObject, parsePositiveInt, rejectUnknownKeys } from '../../../kernel/validate.js';
 import { formatMessage, parseLocale } from '../../../i18n/format.js';
 import type { Locale, MessageKey } from '../../../i18n/messages.js';
 import { errorReply } from '../../shared/errors.js';
@@ -92,7 +92,7 @@ export function parseAdminOptions<Req>(options: unknown): AdminConfig<Req> {
     throw new InvalidArgumentError('options.logger', logger, 'expected an object with debug/info/warn/error methods');
   }
   return {
-    limiter: parseLimiter(options.limiter, 'options.limiter'),
+    limiter: parseTokenLimiter(options.limiter, 'options.limiter'),
     authorize: authorize as AdminConfig<Req>['authorize'],
     locale: options.locale === undefined ? 'en' : parseLocale(options.locale, 'options.locale'),
     basePath,

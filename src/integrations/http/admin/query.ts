@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from '../../../core/errors.js';
-import { parseUserId } from '../../../core/validate.js';
+import { InvalidArgumentError } from '../../../kernel/errors.js';
+import { parseUserId } from '../../../kernel/validate.js';
 
 /** Reads a query string strictly: unknown or repeated parameters are refused (400 naming them). */
 export class QueryReader {

@@ -1,7 +1,7 @@
-import { InvalidArgumentError } from '../../../core/errors.js';
-import type { TokenLimiter } from '../../../core/limiter.js';
-import type { LimitRule } from '../../../core/types.js';
-import { isPlainObject } from '../../../core/validate.js';
+import { InvalidArgumentError } from '../../../kernel/errors.js';
+import type { TokenLimiter } from '../../../face/limiter.js';
+import type { LimitRule } from '../../../kernel/types.js';
+import { isPlainObject } from '../../../kernel/validate.js';
 import { emptyReply, jsonReply, type HttpReply } from '../../shared/reply.js';
 import { QueryReader } from './query.js';
 import { pointJson, recordJson, ruleJson, usageJson } from './serialize.js';

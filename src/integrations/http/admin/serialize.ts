@@ -1,4 +1,4 @@
-import type { HistoryPoint, LimitRule, Metric, UsageRecord, UsageStats, UserUsage, WindowUsage } from '../../../core/types.js';
+import type { HistoryPoint, LimitRule, Metric, UsageRecord, UsageStats, UserUsage, WindowUsage } from '../../../kernel/types.js';
 
 /** JSON shapes of the admin HTTP API (dates as ISO 8601 strings). */
 export interface LimitRuleJson {
