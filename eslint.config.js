@@ -19,7 +19,13 @@ export default tseslint.config(
   {
     // Plain Node scripts.
     files: ['**/*.mjs', '**/*.cjs'],
+    ignores: ['.dependency-cruiser.cjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', URL: 'readonly' } },
+  },
+  {
+    // dependency-cruiser reads its configuration as CommonJS.
+    files: ['.dependency-cruiser.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } },
   },
   {
     // CommonJS on purpose: the React 18 smoke test runs the package's require() entry points, in a DOM.

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../kernel/errors.js';
-import type { EngineInternals } from './engine.js';
+import type { EngineInternals } from './internals.js';
 import { needsAnchor } from './periods.js';
 import { decodeRecord } from './records.js';
 import { normalizeRules, serializeRules } from './rules.js';

@@ -4,6 +4,7 @@ import type { Estimate, LimiterEvents, QuotaDecision, Reservation, Usage, UsageR
 import { parseUserId } from '../kernel/validate.js';
 import type { Amounts, ReserveReply, WindowState } from '../stores/protocol/types.js';
 import { createAdmin, type AdminApi } from './admin.js';
+import type { EngineInternals } from './internals.js';
 import { Committer, type BackgroundWrite } from './committer.js';
 import { buildCommit, type PreparedCommit } from './commit.js';
 import type { EngineConfig } from './config.js';
@@ -30,8 +31,14 @@ export interface Engine {
   commit(reservation: Reservation, usage: Usage): Promise<UsageRecord>;
   /** Drops the hold: nothing is charged. Idempotent by reservation id. */
   release(reservation: Reservation): Promise<void>;
-  /** Resolves when every commit and release started so far is visible in the store. */
+  /**
+   * Resolves when every commit and release started so far is visible in the store (and the
+   * store's batched aggregates are written); rejects with `QuotaStoreError` if the store still
+   * fails after `storeTimeoutMs`. For tests, shutdown, and readers in other processes.
+   */
   flush(): Promise<void>;
+  /** Commits and releases of this process not yet in the store (in flight or queued for retry). */
+  readonly pendingWrites: number;
   /** Subscribes to an event; returns the unsubscribe function. */
   on<K extends keyof LimiterEvents>(event: K, listener: (payload: LimiterEvents[K]) => void): () => void;
   readonly admin: AdminApi;
@@ -39,18 +46,6 @@ export interface Engine {
   warmup(): Promise<void>;
   /** Writes what is queued (for up to `storeTimeoutMs`), then releases the store. */
   close(): Promise<void>;
-}
-
-/** What admin functions use of the engine. */
-export interface EngineInternals {
-  readonly config: EngineConfig;
-  readonly planner: WindowPlanner;
-  readWindows(userId: string): Promise<{ active: boolean; config: UserConfig; windows: WindowUsage[] }>;
-  call<T>(operation: string, fn: () => Promise<T>): Promise<T>;
-  /** Waits (briefly) for this process's own writes, so that admin reads see them. */
-  settle(): Promise<void>;
-  forgetUser(userId: string): void;
-  acknowledgeStoreReset(): Promise<void>;
 }
 
 /** Replies that ask for new rules or boundaries before the store can answer. */
@@ -91,6 +86,10 @@ class QuotaEngine implements Engine, EngineInternals {
 
   on<K extends keyof LimiterEvents>(event: K, listener: (payload: LimiterEvents[K]) => void): () => void {
     return this.#events.on(event, listener);
+  }
+
+  get pendingWrites(): number {
+    return this.#committer.pending;
   }
 
   async flush(): Promise<void> {

@@ -5,7 +5,7 @@ import type { WrapOptions } from '../providers/shared/binding.js';
 import { encodingForModel } from '../tokenizer/encodings.js';
 import type { EncodingName } from '../tokenizer/types.js';
 import { parseLimiterOptions, type TokenLimiterOptions } from './options.js';
-import { withTokenLimits } from './with-token-limits.js';
+import { wrapClient } from './wrap-client.js';
 
 /** The quota engine, with what wrapped clients need: `createTokenLimiter(options)`. */
 export interface TokenLimiter extends Engine {
@@ -34,7 +34,10 @@ export function createTokenLimiter(options?: TokenLimiterOptions): TokenLimiter 
     flush: () => engine.flush(),
     on: (event, listener) => engine.on(event, listener),
     close: () => engine.close(),
-    wrap: (client, user, wrapOptions) => withTokenLimits(client, user, { ...wrapOptions, limiter }),
+    get pendingWrites() {
+      return engine.pendingWrites;
+    },
+    wrap: (client, user, wrapOptions) => wrapClient(client, user, { ...wrapOptions, limiter }, () => limiter),
     async warmup(warm) {
       // Encoders load lazily on first use (0.1-0.3 s each): load the ones the app's models use now.
       const encodings = new Set<EncodingName>((warm?.models ?? ['gpt-4o']).map((m) => encodingForModel(m)));

@@ -4,7 +4,7 @@ import type {
   UsageRecordJson,
   UsageStatsJson,
   UserUsageJson,
-} from '../integrations/http/admin/serialize.js';
+} from '../kernel/admin-json.js';
 
 export type { HistoryPointJson, LimitRuleJson, UsageRecordJson, UsageStatsJson, UserUsageJson };
 

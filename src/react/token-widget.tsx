@@ -1,6 +1,6 @@
 import { useId } from 'react';
 import { formatMessage, formatPercent } from '../i18n/format.js';
-import type { UserUsageJson, WindowUsageJson } from '../integrations/http/admin/serialize.js';
+import type { UserUsageJson, WindowUsageJson } from '../kernel/admin-json.js';
 import { formatAmount, formatFigure, formatPeriod, formatRenews, type Metric } from './format.js';
 import { useApiClient, useResource } from './hooks.js';
 import { ProgressBar, usageState } from './progress-bar.js';

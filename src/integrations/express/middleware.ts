@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
-import { runInScope } from '../../providers/shared/context.js';
+import { runInScope } from '../../face/context.js';
 import type { TokenLimiter } from '../../face/limiter.js';
 import { formatMessage, parseLocale } from '../../i18n/format.js';
 import type { Locale } from '../../i18n/messages.js';

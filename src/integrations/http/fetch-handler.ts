@@ -1,4 +1,4 @@
-import { runInScope } from '../../providers/shared/context.js';
+import { runInScope } from '../../face/context.js';
 import { formatMessage } from '../../i18n/format.js';
 import { errorReply } from '../shared/errors.js';
 import { jsonReply, toResponse } from '../shared/reply.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { runInScope } from '../../providers/shared/context.js';
+import { runInScope } from '../../face/context.js';
 import type { Logger } from '../../kernel/types.js';
 import { formatMessage } from '../../i18n/format.js';
 import { errorReply } from '../shared/errors.js';

@@ -2,7 +2,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { currentUserId } from './context.js';
 import { MissingUserError } from '../../kernel/errors.js';
 import type { LimiterPort as TokenLimiter } from './port.js';
-import type { TrackedCall } from './tracked-call.js';
 
 /** Options of `withTokenLimits` / `limiter.wrap`. */
 export interface WrapOptions {
@@ -32,8 +31,6 @@ export interface Binding {
 
 /** The binding of the wrapped call in progress (helpers such as runTools call `create` later, asynchronously). */
 export const bindingScope = new AsyncLocalStorage<Binding>();
-/** The tracked request in progress: the gated fetch of a shadow client waits for its admission. */
-export const callScope = new AsyncLocalStorage<TrackedCall>();
 
 /** The user to charge: the one given to the wrapper, else the request context's; never none. */
 export function resolveUser(binding: Binding): string {

@@ -16,14 +16,14 @@
  * have events rewritten (e.g. an injected usage chunk hidden).
  */
 import { TokenLimitsError } from '../../kernel/errors.js';
-import { bindingScope, callScope, type Binding } from './binding.js';
+import { bindingScope, type Binding } from './binding.js';
 import { asSdkError } from './sdk-error.js';
 import { keepBinding } from './helper-scope.js';
 import type { MethodFactory } from './proxy.js';
 import type { EstimateOptions } from '../estimate-types.js';
 import { readSse, sseTransform, type SseEvent } from './sse.js';
 import { settleFailure, settleWith } from './settle.js';
-import { TrackedCall, type CallPlan } from './tracked-call.js';
+import { callScope, TrackedCall, type CallPlan } from './tracked-call.js';
 import type { UsageReading } from './usage.js';
 
 /** Observes one streamed response. */

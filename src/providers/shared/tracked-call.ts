@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Reservation, Usage } from '../../kernel/types.js';
 import type { EstimateOptions } from '../estimate-types.js';
 import { costOfUsage } from '../pricing/resolve.js';
@@ -15,6 +16,9 @@ export interface CallPlan {
   /** The model may bill hidden reasoning (the output table's flag): an aborted stream is charged its hold by default. */
   reasoning?: boolean;
 }
+
+/** The tracked request in progress: the gated fetch of a shadow client waits for its admission. */
+export const callScope = new AsyncLocalStorage<TrackedCall>();
 
 /** How a finished call is described in its usage record. */
 export interface CallOutcome {

@@ -3,14 +3,12 @@
  * text), so fault tests can send malformed usage numbers, and the merge of usage overrides.
  */
 
-import type { UsageOverride, UsageOverrideValue } from './types.js';
+import type { RawJson, UsageOverride, UsageOverrideValue } from './types.js';
+
+export type { RawJson };
 
 const RAW = Symbol('token-limits.emulator.rawJson');
 
-/** Text written verbatim into an emulated JSON body. Create it with {@link rawJson}. */
-export interface RawJson {
-  readonly [RAW]: string;
-}
 
 /**
  * Mark `text` to be written verbatim into a response body, e.g. `rawJson('1e309')` (parsed back as
@@ -22,7 +20,7 @@ export function rawJson(text: string): RawJson {
   if (text.length === 0 || /[\r\n]/.test(text)) {
     throw new RangeError('rawJson: the text must be non-empty and on one line');
   }
-  return Object.freeze({ [RAW]: text });
+  return Object.freeze({ [RAW]: text }) as unknown as RawJson;
 }
 
 /** Whether `value` was made by {@link rawJson}. */
@@ -41,7 +39,7 @@ export function toJson(value: unknown): string {
   const nonce = `\u0000emu${(nonceCounter++).toString(36)}:`;
   const text = JSON.stringify(value, (_key, v: unknown) => {
     if (isRawJson(v)) {
-      raws.push(v[RAW]);
+      raws.push((v as unknown as { [RAW]: string })[RAW]);
       return `${nonce}${raws.length - 1}`;
     }
     if (typeof v === 'number' && !Number.isFinite(v)) {

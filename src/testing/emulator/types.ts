@@ -2,7 +2,6 @@
  * Public types of the provider emulator (`token-limits/testing`).
  */
 
-import type { RawJson } from './json.js';
 
 /** The provider family an emulated endpoint belongs to. */
 export type EmulatorProvider = 'openai' | 'anthropic' | 'google';
@@ -336,4 +335,12 @@ export interface Emulator {
   waitForRequests(count: number, options?: { timeoutMs?: number }): Promise<RecordedRequest[]>;
   /** Stop the server, end hanging requests and destroy open sockets. Idempotent. */
   close(): Promise<void>;
+}
+
+/** Brands {@link RawJson} (the value behind it is private to json.ts). */
+declare const RAW_JSON: unique symbol;
+
+/** Text written verbatim into an emulated JSON body. Create it with {@link rawJson}. */
+export interface RawJson {
+  readonly [RAW_JSON]: string;
 }

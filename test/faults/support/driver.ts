@@ -130,10 +130,10 @@ export async function untilCallInProvider(tally: Tally, timeoutMs = 10_000): Pro
 
 /** Waits until the limiter's queue of pending writes is empty (or the deadline passes). */
 export async function drained(limiter: TokenLimiter, timeoutMs = 30_000): Promise<number> {
-  const internals = limiter as unknown as { pendingOperations: number };
+  const internals = limiter;
   const deadline = Date.now() + timeoutMs;
-  while (internals.pendingOperations > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
-  return internals.pendingOperations;
+  while (internals.pendingWrites > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+  return internals.pendingWrites;
 }
 
 export function sum(values: Iterable<number>): number {

@@ -273,11 +273,11 @@ async function finish(): Promise<void> {
   await Promise.race([Promise.all(loops), new Promise((resolve) => setTimeout(resolve, deadline))]);
   report.neverSettled = pending;
   // Drain the queued commits and releases (the store is back by now).
-  const internals = limiter as unknown as { pendingOperations: number };
+  const internals = limiter;
   const drainBy = Date.now() + 30_000;
-  while (internals.pendingOperations > 0 && Date.now() < drainBy) await new Promise((resolve) => setTimeout(resolve, 50));
+  while (internals.pendingWrites > 0 && Date.now() < drainBy) await new Promise((resolve) => setTimeout(resolve, 50));
   await limiter.close();
-  report.pendingAtEnd = internals.pendingOperations;
+  report.pendingAtEnd = internals.pendingWrites;
   process.send!({ type: 'report', report }, () => {
     client.disconnect();
     process.exit(0);

@@ -1,44 +1,7 @@
-import type { HistoryPoint, LimitRule, Metric, UsageRecord, UsageStats, UserUsage, WindowUsage } from '../../../kernel/types.js';
+import type { HistoryPoint, LimitRule, Metric, UsageRecord, UserUsage, WindowUsage } from '../../../kernel/types.js';
+import type { HistoryPointJson, LimitRuleJson, UsageRecordJson, UserUsageJson, WindowUsageJson } from '../../../kernel/admin-json.js';
 
-/** JSON shapes of the admin HTTP API (dates as ISO 8601 strings). */
-export interface LimitRuleJson {
-  id: string;
-  period: LimitRule['period'];
-  timeZone?: string;
-  tokens?: number;
-  requests?: number;
-  costUsd?: number;
-}
-
-export interface WindowUsageJson {
-  ruleId: string;
-  metric: Metric;
-  rule: LimitRuleJson;
-  limit: number;
-  used: number;
-  reserved: number;
-  remaining: number;
-  periodStart: string;
-  resetAt: string;
-}
-
-export interface UserUsageJson {
-  userId: string;
-  isActive: boolean;
-  /** The first rule's figures (see `windows` for every rule). */
-  metric: Metric;
-  limit: number;
-  used: number;
-  reserved: number;
-  remaining: number;
-  periodStart: string;
-  resetAt: string;
-  windows: WindowUsageJson[];
-}
-
-export type UsageRecordJson = Omit<UsageRecord, 'timestamp'> & { timestamp: string };
-export type HistoryPointJson = Omit<HistoryPoint, 'time'> & { time: string };
-export type UsageStatsJson = UsageStats;
+export type { HistoryPointJson, LimitRuleJson, UsageRecordJson, UsageStatsJson, UserUsageJson, WindowUsageJson } from '../../../kernel/admin-json.js';
 
 export function metricOf(rule: LimitRule): Metric {
   if (rule.tokens !== undefined) return 'tokens';

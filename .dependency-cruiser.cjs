@@ -1,0 +1,37 @@
+/**
+ * The layers of src/, enforced by `npm run lint` (dependency-cruiser). Each arrow may only point down:
+ *   kernel  <-  stores/protocol  <-  engine, stores/memory, stores/redis
+ *   kernel  <-  tokenizer, i18n  <-  providers  <-  face (index.ts)  <-  integrations, react
+ * `testing/` may import anything; nothing imports it. Type-only imports count too: a layer that
+ * needs another's types belongs above it.
+ */
+const layer = (name, from, allowed) => ({
+  name,
+  comment: `${from} may only import ${allowed.join(', ')}`,
+  severity: 'error',
+  from: { path: `^src/${from}` },
+  to: { path: '^src/', pathNot: [`^src/${from}`, ...allowed.map((a) => `^src/${a}`)] },
+});
+
+module.exports = {
+  forbidden: [
+    { name: 'no-cycles', severity: 'error', from: {}, to: { circular: true } },
+    { name: 'nothing-imports-testing', severity: 'error', from: { path: '^src/(?!testing/)' }, to: { path: '^src/testing/' } },
+    layer('kernel', 'kernel/', []),
+    layer('store-protocol', 'stores/protocol/', ['kernel/']),
+    layer('engine', 'engine/', ['kernel/', 'stores/protocol/']),
+    layer('memory-store', 'stores/memory/', ['kernel/', 'stores/protocol/']),
+    layer('redis-store', 'stores/redis/', ['kernel/', 'stores/protocol/']),
+    layer('tokenizer', 'tokenizer/', ['kernel/']),
+    layer('i18n', 'i18n/', ['kernel/']),
+    layer('providers', 'providers/', ['kernel/', 'tokenizer/']),
+    layer('face', 'face/', ['kernel/', 'stores/', 'engine/', 'providers/', 'tokenizer/']),
+    layer('integrations', 'integrations/', ['kernel/', 'face/', 'i18n/', 'index.ts']),
+    layer('react', 'react/', ['kernel/', 'i18n/']),
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};
