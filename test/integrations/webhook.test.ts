@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { tokenLimits, tokenLimitsErrorHandler } from '../../src/integrations/exp
 import {
   createAlertWebhook,
   onAlert,
+  signWebhookBody,
   verifyWebhookSignature,
   WebhookDeliveryError,
   type AlertWebhook,
@@ -374,3 +376,47 @@ describe('alert webhook secrets', () => {
   });
 });
 
+describe('verifyWebhookSignature refuses a bad configuration', () => {
+  const body = '{"id":"e1"}';
+  const at = 1_780_000_000;
+  const base = { rawBody: body, timestamp: String(at), now: at * 1000 };
+
+  it('throws InvalidArgumentError for an empty, missing or short secret, and never accepts a forged signature', () => {
+    for (const secret of ['', [''], undefined, null, [], ['x'], [SECRET, ''], 'short']) {
+      // Signatures anyone can compute with the empty key (or a guessable short one).
+      const forged = createHmac('sha256', typeof secret === 'string' ? secret : '').update(`${at}.`).update(body).digest('hex');
+      let result: unknown;
+      try {
+        result = verifyWebhookSignature({ ...base, signature: `v1=${forged}`, secret: secret as never });
+      } catch (e) {
+        result = e;
+      }
+      expect(result, JSON.stringify(secret)).toBeInstanceOf(InvalidArgumentError);
+      expect((result as InvalidArgumentError).parameter, JSON.stringify(secret)).toMatch(/^secret/);
+    }
+    expect(() => signWebhookBody('', at, body)).toThrow(InvalidArgumentError);
+    // A valid secret still verifies.
+    expect(verifyWebhookSignature({ ...base, signature: signWebhookBody(SECRET, at, body), secret: SECRET })).toBe(true);
+  });
+
+  it('throws InvalidArgumentError for a NaN, infinite or negative tolerance (or now), which would accept any timestamp', () => {
+    const signature = signWebhookBody(SECRET, at, body);
+    const ancient = { ...base, now: (at + 10 * 365 * 86_400) * 1000, signature, secret: SECRET };
+    expect(verifyWebhookSignature(ancient)).toBe(false);
+    for (const toleranceSeconds of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1, '300' as never]) {
+      expect(() => verifyWebhookSignature({ ...ancient, toleranceSeconds }), String(toleranceSeconds)).toThrow(InvalidArgumentError);
+    }
+    expect(() => verifyWebhookSignature({ ...ancient, now: Number.NaN })).toThrow(InvalidArgumentError);
+    expect(() => verifyWebhookSignature({ ...ancient, rawBody: JSON.parse(body) as never })).toThrow(InvalidArgumentError);
+    expect(verifyWebhookSignature({ ...ancient, toleranceSeconds: 0, now: at * 1000 })).toBe(true);
+  });
+
+  it('the README recipe refuses an empty or missing secret instead of accepting a forged signature', async () => {
+    const verify = await readmeRecipe();
+    const now = Math.floor(Date.now() / 1000);
+    const forged = `v1=${createHmac('sha256', '').update(`${now}.`).update(body).digest('hex')}`;
+    const headers = { 'x-token-limits-timestamp': String(now), 'x-token-limits-signature': forged };
+    expect(() => verify(body, headers, '')).toThrow(/secret/);
+    expect(() => verify(body, headers, undefined as never)).toThrow(/secret/);
+  });
+});
