@@ -1,3 +1,4 @@
+import { encodeUserIdSegment } from '../integrations/http/admin/user-path.js';
 import type {
   HistoryPointJson,
   LimitRuleJson,
@@ -86,7 +87,8 @@ function queryString(query: Query): string {
 /** A client of the admin HTTP API mounted at `baseUrl`. */
 export function createApiClient({ baseUrl, fetcher }: ApiClientOptions): ApiClient {
   const base = baseUrl.replace(/\/+$/, '');
-  const user = (id: string) => `/users/${encodeURIComponent(id)}`;
+  // Not plain encodeURIComponent: the ids `.` and `..` would be removed from the URL as dot segments.
+  const user = (id: string) => `/users/${encodeUserIdSegment(id)}`;
 
   async function request<T>(method: string, path: string, query: Query, body: unknown, signal: AbortSignal | undefined): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
