@@ -90,7 +90,10 @@ const HARD_IDS = [
   'é/'.repeat(512),
 ];
 
-/** A request sent exactly as written: Fetch would normalise the path. */
+/**
+ * A request sent exactly as written (method and target untouched): Fetch would normalise the path
+ * and refuses methods such as TRACE.
+ */
 function rawRequest(url: string, method: string, target: string, headers: Record<string, string> = ADMIN): Promise<{ status: number; headers: Record<string, unknown>; json: any }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
@@ -403,6 +406,19 @@ describe.each(variants)('$name', (variant) => {
       }
       const anonymous = await rawRequest(base, 'GET', `${prefix}/users/../usage`, {});
       expect(anonymous.status).toBe(401);
+    });
+
+    it('methods it does not serve answer 405 with Allow, TRACE and unusual ones included', async () => {
+      const prefix = new URL(base).pathname;
+      for (const method of ['TRACE', 'PROPFIND', 'PURGE', 'OPTIONS', 'PATCH', 'LINK', 'SEARCH']) {
+        const res = await rawRequest(base, method, `${prefix}/users/a/limits`);
+        expect(res.status, method).toBe(405);
+        expect(res.headers.allow, method).toBe('GET, PUT, DELETE');
+        expect(res.json, method).toEqual({ error: 'Method not allowed', code: 'method_not_allowed' });
+      }
+      const trace = await rawRequest(base, 'TRACE', `${prefix}/stats`);
+      expect([trace.status, trace.headers.allow]).toEqual([405, 'GET']);
+      expect((await rawRequest(base, 'TRACE', `${prefix}/nope`)).status).toBe(404);
     });
   });
 

@@ -188,7 +188,7 @@ describe('tokenLimitsHandler (Fetch API) served by node:http through toNodeListe
   });
 });
 
-describe('toNodeListener request targets', () => {
+describe('toNodeListener and what Fetch cannot carry', () => {
   const send = (url: string, method: string, path: string) =>
     new Promise<{ status: number; allow: string | undefined; body: string }>((resolve, reject) => {
       const { hostname, port } = new URL(url);
@@ -200,6 +200,32 @@ describe('toNodeListener request targets', () => {
       req.on('error', reject);
       req.end();
     });
+
+  it('answers 405 with Allow, not 500, for a method a Fetch Request cannot carry (TRACE)', async () => {
+    const seen: string[] = [];
+    const errors: unknown[] = [];
+    const app = await listen(
+      toNodeListener(
+        (request) => {
+          seen.push(request.method);
+          return new Response('ok');
+        },
+        { logger: { error: (m) => errors.push(m) } },
+      ),
+    );
+    try {
+      const trace = await send(app.url, 'TRACE', '/x');
+      expect(trace.status).toBe(405);
+      expect(trace.allow).toBe('GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS');
+      expect(JSON.parse(trace.body)).toEqual({ error: 'Method not allowed', code: 'method_not_allowed' });
+      expect(seen).toEqual([]); // the handler is never called with a method it did not get
+      expect(errors).toEqual([]);
+      expect((await send(app.url, 'PROPFIND', '/x')).status).toBe(200); // Fetch carries this one
+      expect(seen).toEqual(['PROPFIND']);
+    } finally {
+      await app.close();
+    }
+  });
 
   it('keeps a target that starts with // as a path on its own host', async () => {
     const urls: string[] = [];

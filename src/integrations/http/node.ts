@@ -6,16 +6,21 @@ import { formatMessage } from '../../i18n/format.js';
 import { errorReply } from '../shared/errors.js';
 import { jsonReply, writeReply } from '../shared/reply.js';
 import { bindEmitterToScope, parseScopeOptions, resolveUserId, scopeOf, type UserScopeOptions } from '../shared/scope.js';
-import { tagRawRequestLine } from './raw-request.js';
+import { acceptsAnyMethod, isForbiddenFetchMethod, tagRawRequestLine } from './raw-request.js';
 import { splitRequestTarget } from './request-target.js';
 
 type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** What a Fetch handler can be asked: the `Allow` of a 405 for a method a `Request` cannot carry. */
+const FETCH_METHODS = 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS';
 
 /**
  * Serves a Fetch API handler (`createAdminHandler`, a `tokenLimitsHandler`) from a plain
  * `node:http` (or `https`, `http2` compat) server: `http.createServer(toNodeListener(handler))`.
  * The request body is streamed to the handler; the response body is streamed back with
  * back-pressure. A handler that throws answers 500 with no details (the error goes to `logger`).
+ * A method that a Fetch `Request` cannot carry (`TRACE`, `TRACK`) answers 405 with an `Allow` of the
+ * methods a Fetch handler can receive; the admin handler gets it instead and answers its own 405.
  */
 export function toNodeListener(
   handler: (request: Request) => Response | Promise<Response>,
@@ -25,13 +30,20 @@ export function toNodeListener(
   } = {},
 ): NodeListener {
   if (typeof handler !== 'function') throw new TypeError('toNodeListener(handler): handler must be a function');
+  const anyMethod = acceptsAnyMethod(handler);
   return (req, res) => {
+    const unsupported = isForbiddenFetchMethod(req.method ?? 'GET');
+    if (unsupported && !anyMethod) {
+      writeReply(res, jsonReply(405, { error: formatMessage('en', 'methodNotAllowed'), code: 'method_not_allowed' }, { allow: FETCH_METHODS }));
+      return;
+    }
     const abort = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
     });
     Promise.resolve()
-      .then(() => handler(buildRequest(req, abort.signal, undefined)))
+      // The handler reads the real method from the raw request line (see markAcceptsAnyMethod).
+      .then(() => handler(buildRequest(req, abort.signal, unsupported ? 'GET' : undefined)))
       .then((response) => sendResponse(res, response, abort.signal))
       .catch((error: unknown) => {
         options.logger?.error?.('token-limits: a handler served by toNodeListener threw', { error: messageOf(error) });

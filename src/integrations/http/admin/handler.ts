@@ -1,5 +1,5 @@
 import { toResponse } from '../../shared/reply.js';
-import { rawRequestLineOf } from '../raw-request.js';
+import { markAcceptsAnyMethod, rawRequestLineOf } from '../raw-request.js';
 import { splitRequestTarget } from '../request-target.js';
 import { readWebBody } from './body.js';
 import { createAdminCore, type AdminHandlerOptions } from './core.js';
@@ -11,11 +11,12 @@ import { createAdminCore, type AdminHandlerOptions } from './core.js';
  *
  * A Fetch `Request` arrives with its path normalised (`/users/../usage` is `/usage`): user ids `.`
  * and `..` are reached as `$.` and `$..` (see `encodeUserIdSegment`). Served by `toNodeListener`, the
- * handler reads the path as node:http received it, so nothing is normalised.
+ * handler reads the path and method as node:http received them, so nothing is normalised and
+ * methods Fetch cannot carry (`TRACE`) get the API's own 405.
  */
 export function createAdminHandler(options: AdminHandlerOptions<Request>): (request: Request) => Promise<Response> {
   const handle = createAdminCore<Request>(options);
-  return async function adminHandler(request: Request): Promise<Response> {
+  return markAcceptsAnyMethod(async function adminHandler(request: Request): Promise<Response> {
     const raw = rawRequestLineOf(request);
     const target = raw === undefined ? undefined : splitRequestTarget(raw.target);
     const url = target === undefined ? new URL(request.url) : undefined;
@@ -28,5 +29,5 @@ export function createAdminHandler(options: AdminHandlerOptions<Request>): (requ
       request,
     });
     return toResponse(reply);
-  };
+  });
 }
