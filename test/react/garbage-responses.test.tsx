@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { render, screen } from '@testing-library/react';
 import type { ReactNode } from 'react';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AdminTokenPanel, TokenDashboard, TokenWidget, type Fetcher } from '../../src/react/index.js';
 import { json, usageJson } from './helpers.js';
 
@@ -136,3 +136,21 @@ describe('<AdminTokenPanel /> on a garbage answer shows its error state and keep
   });
 });
 
+describe('a render error stays inside the component', () => {
+  const valid: Fetcher = async (url) => json(VALID[new URL(url, 'http://x').pathname.replace(/^\/admin\/api\//, '') as Endpoint]());
+  it.each([
+    ['TokenWidget', <TokenWidget key="w" fetcher={valid} refreshIntervalMs={0} timeZone="Mars/Olympus_Mons" />],
+    ['TokenDashboard', <TokenDashboard key="d" fetcher={valid} refreshIntervalMs={0} timeZone="Mars/Olympus_Mons" />],
+    ['AdminTokenPanel', <AdminTokenPanel key="a" fetcher={valid} refreshIntervalMs={0} timeZone="Mars/Olympus_Mons" />],
+  ])('%s with an unknown timeZone prop shows its error state and keeps the page', async (_name, element) => {
+    // React reports an error a boundary caught on console.error: keep it out of the test output.
+    const reported = vi.spyOn(console, 'error').mockImplementation(() => {});
+    render(<Page>{element}</Page>);
+    const alert = await screen.findByRole('alert');
+    expect(reported.mock.calls.flat().some((a) => a instanceof RangeError)).toBe(true);
+    reported.mockRestore();
+    expect(alert.textContent).toMatch(/Could not load the usage data/);
+    expect(alert.closest('section')?.getAttribute('data-state')).toBe('error');
+    expect(screen.getByTestId('sibling').textContent).toBe('The rest of the page');
+  });
+});
