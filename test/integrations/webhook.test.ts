@@ -233,6 +233,31 @@ describe('alert webhook', () => {
     expect(rx.deliveries).toHaveLength(2);
   });
 
+  it('close() gives an attempt that fails after it began its last retry at once', async () => {
+    // The receiver answers 500 only after close() has begun: the event was neither waiting nor done.
+    let answerFirst: (() => void) | undefined;
+    const deliveries: number[] = [];
+    const rx = track(
+      await listen((req: IncomingMessage, res: ServerResponse) => {
+        req.resume();
+        req.on('end', () => {
+          deliveries.push(Date.now());
+          if (deliveries.length === 1) answerFirst = () => res.writeHead(500).end();
+          else res.writeHead(204).end();
+        });
+      }),
+    );
+    const errors: WebhookDeliveryError[] = [];
+    const hook = createAlertWebhook({ url: `${rx.url}/hook`, secret: SECRET, backoffMs: 60_000, onError: (e) => errors.push(e) });
+    hook.send(alert());
+    await eventually(() => answerFirst !== undefined);
+    const closing = hook.close();
+    answerFirst!();
+    await closing;
+    expect(deliveries).toHaveLength(2);
+    expect(errors).toEqual([]);
+  });
+
   it('refuses bad options without echoing the secret', () => {
     expect(() => createAlertWebhook({ url: 'ftp://x', secret: SECRET })).toThrow(/options\.url/);
     expect(() => createAlertWebhook({ url: 'not a url', secret: SECRET })).toThrow(/options\.url/);

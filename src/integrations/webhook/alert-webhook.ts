@@ -38,6 +38,8 @@ interface Job {
   event: AlertEvent;
   body: string;
   attempts: number;
+  /** In flight when `close()` began: a retriable failure gets its last attempt at once, as waiting retries do. */
+  retryAtClose?: boolean;
 }
 
 /**
@@ -143,7 +145,11 @@ export function createAlertWebhook(options: AlertWebhookOptions): AlertWebhook {
       // Redacted (see redactError): safe to log.
       error: failure.cause?.message,
     });
-    if (failure.retry && job.attempts < config.maxAttempts && !closed) {
+    const retriable = failure.retry && job.attempts < config.maxAttempts;
+    if (retriable && closed && job.retryAtClose === true) {
+      job.retryAtClose = false;
+      ready.push(job);
+    } else if (retriable && !closed) {
       const base = Math.min(config.maxBackoffMs, config.backoffMs * 2 ** (job.attempts - 1));
       const delay = Math.round(base * (0.5 + Math.random() / 2));
       const t = setTimeout(() => {
@@ -198,6 +204,7 @@ export function createAlertWebhook(options: AlertWebhookOptions): AlertWebhook {
         ready.push(job);
       }
       waiting.clear();
+      for (const job of inFlight.keys()) job.retryAtClose = true;
       pump();
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
