@@ -10,6 +10,7 @@ import { dailySeries, modelsOf } from './charts/chart-data.js';
 import type { Metric } from './format.js';
 import { useActions, useApiClient, useResource } from './hooks.js';
 import { cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
+import { RenderGuard } from './render-guard.js';
 import { ErrorView, LoadingView } from './status-views.js';
 
 /** Props of `<AdminTokenPanel />`. */
@@ -62,7 +63,15 @@ const DAY = 86_400_000;
  * (`PUT /users/:id/limits`) and reset / disable / enable actions behind a confirmation
  * (`POST /users/:id/reset|disable|enable`).
  */
-export function AdminTokenPanel({
+export function AdminTokenPanel(props: AdminTokenPanelProps) {
+  return (
+    <RenderGuard locale={props.locale ?? 'en'} className={cx('tl-admin', props.className)}>
+      <AdminTokenPanelView {...props} />
+    </RenderGuard>
+  );
+}
+
+function AdminTokenPanelView({
   baseUrl = DEFAULT_BASE_URL,
   fetcher,
   locale = 'en',

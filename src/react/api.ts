@@ -1,10 +1,12 @@
+import { encodeUserIdSegment } from '../kernel/admin-path.js';
+import { parseResponse, ResponseShapeError } from './parse.js';
 import type {
   HistoryPointJson,
   LimitRuleJson,
   UsageRecordJson,
   UsageStatsJson,
   UserUsageJson,
-} from '../kernel/admin-json.js';
+} from '../kernel/admin-api.js';
 
 export type { HistoryPointJson, LimitRuleJson, UsageRecordJson, UsageStatsJson, UserUsageJson };
 
@@ -20,7 +22,10 @@ export class TokenLimitsApiError extends Error {
   override readonly name = 'TokenLimitsApiError';
   /** HTTP status; 0 when no answer came (network error). */
   readonly status: number;
-  /** The API's stable `code` (`invalid_argument`, `forbidden`...), `http_error` or `network_error`. */
+  /**
+   * The API's stable `code` (`invalid_argument`, `forbidden`...), `http_error`, `network_error`, or
+   * `invalid_response` (a 2xx whose body is not what the route returns: the message names the field).
+   */
   readonly code: string;
   /** For `invalid_argument`: the field as sent (`rules[0].tokens`). */
   readonly field: string | undefined;
@@ -86,9 +91,10 @@ function queryString(query: Query): string {
 /** A client of the admin HTTP API mounted at `baseUrl`. */
 export function createApiClient({ baseUrl, fetcher }: ApiClientOptions): ApiClient {
   const base = baseUrl.replace(/\/+$/, '');
-  const user = (id: string) => `/users/${encodeURIComponent(id)}`;
+  // Not plain encodeURIComponent: the ids `.` and `..` would be removed from the URL as dot segments.
+  const user = (id: string) => `/users/${encodeUserIdSegment(id)}`;
 
-  async function request<T>(method: string, path: string, query: Query, body: unknown, signal: AbortSignal | undefined): Promise<T> {
+  async function request<T>(method: string, path: string, query: Query, body: unknown, signal: AbortSignal | undefined, parse: (json: unknown) => T): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     const init: RequestInit = { method, headers };
     if (body !== undefined) {
@@ -121,19 +127,25 @@ export function createApiClient({ baseUrl, fetcher }: ApiClientOptions): ApiClie
         typeof e.detail === 'string' ? e.detail : undefined,
       );
     }
-    if (json === undefined) throw new TokenLimitsApiError(response.status, 'http_error', 'Expected a JSON response');
-    return json as T;
+    if (json === undefined) throw new TokenLimitsApiError(response.status, 'invalid_response', 'Expected a JSON response');
+    try {
+      return parse(json);
+    } catch (error) {
+      if (!(error instanceof ResponseShapeError)) throw error;
+      throw new TokenLimitsApiError(response.status, 'invalid_response', `Unexpected response from the server (${error.message})`, undefined, undefined, { cause: error });
+    }
   }
 
   return {
-    meUsage: (signal) => request('GET', '/me/usage', {}, undefined, signal),
-    meLog: (query, signal) => request('GET', '/me/log', query, undefined, signal),
-    meHistory: (query, signal) => request('GET', '/me/history', query, undefined, signal),
-    users: (query, signal) => request('GET', '/users', query, undefined, signal),
-    stats: (signal) => request('GET', '/stats', {}, undefined, signal),
-    history: (query, signal) => request('GET', '/history', { ...query }, undefined, signal),
-    setLimits: (userId, rules, signal) => request('PUT', `${user(userId)}/limits`, {}, { rules }, signal),
-    reset: (userId, signal) => request('POST', `${user(userId)}/reset`, {}, undefined, signal),
-    setActive: (userId, active, signal) => request('POST', `${user(userId)}/${active ? 'enable' : 'disable'}`, {}, undefined, signal),
+    meUsage: (signal) => request('GET', '/me/usage', {}, undefined, signal, parseResponse.userUsage),
+    meLog: (query, signal) => request('GET', '/me/log', query, undefined, signal, parseResponse.log),
+    meHistory: (query, signal) => request('GET', '/me/history', query, undefined, signal, parseResponse.history),
+    users: (query, signal) => request('GET', '/users', query, undefined, signal, parseResponse.usersPage),
+    stats: (signal) => request('GET', '/stats', {}, undefined, signal, parseResponse.stats),
+    history: (query, signal) => request('GET', '/history', { ...query }, undefined, signal, parseResponse.history),
+    setLimits: (userId, rules, signal) => request('PUT', `${user(userId)}/limits`, {}, { rules }, signal, parseResponse.limits),
+    reset: (userId, signal) => request('POST', `${user(userId)}/reset`, {}, undefined, signal, parseResponse.userUsage),
+    setActive: (userId, active, signal) =>
+      request('POST', `${user(userId)}/${active ? 'enable' : 'disable'}`, {}, undefined, signal, parseResponse.userUsage),
   };
 }

@@ -6,6 +6,7 @@ import { dailySeries, MAX_CHART_DAYS, modelsOf } from './charts/chart-data.js';
 import { viewerTimeZone, type Metric } from './format.js';
 import { useApiClient, useResource } from './hooks.js';
 import { cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
+import { RenderGuard } from './render-guard.js';
 import { ErrorView, LoadingView } from './status-views.js';
 import { UsageLogTable } from './usage-log-table.js';
 
@@ -47,7 +48,15 @@ const DAY = 86_400_000;
  * as zero) and the latest calls (`GET {baseUrl}/me/log`). Periods longer than 93 days show their
  * last 93 days.
  */
-export function TokenDashboard({
+export function TokenDashboard(props: TokenDashboardProps) {
+  return (
+    <RenderGuard locale={props.locale ?? 'en'} className={cx('tl-dashboard', props.className)}>
+      <TokenDashboardView {...props} />
+    </RenderGuard>
+  );
+}
+
+function TokenDashboardView({
   baseUrl = DEFAULT_BASE_URL,
   fetcher,
   locale = 'en',

@@ -1,10 +1,11 @@
 import { useId } from 'react';
 import { formatMessage, formatPercent } from '../i18n/format.js';
-import type { UserUsageJson, WindowUsageJson } from '../kernel/admin-json.js';
+import type { UserUsageJson, WindowUsageJson } from '../kernel/admin-api.js';
 import { formatAmount, formatFigure, formatPeriod, formatRenews, type Metric } from './format.js';
 import { useApiClient, useResource } from './hooks.js';
 import { ProgressBar, usageState } from './progress-bar.js';
 import { cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
+import { RenderGuard } from './render-guard.js';
 import { ErrorView, LoadingView } from './status-views.js';
 
 /** Props of `<TokenWidget />`. */
@@ -32,7 +33,15 @@ export interface TokenWidgetProps extends TokenLimitsComponentProps {
  * what is left, when it renews, a warning state past `warningThreshold` and an exceeded state at
  * 100%; a disabled user sees that AI features are off.
  */
-export function TokenWidget({
+export function TokenWidget(props: TokenWidgetProps) {
+  return (
+    <RenderGuard locale={props.locale ?? 'en'} className={cx('tl-widget', props.className)}>
+      <TokenWidgetView {...props} />
+    </RenderGuard>
+  );
+}
+
+function TokenWidgetView({
   baseUrl = DEFAULT_BASE_URL,
   fetcher,
   locale = 'en',

@@ -1,8 +1,10 @@
+import { request as httpRequest } from 'node:http';
 import type { Request as ExpressRequest } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenLimiter, UserDisabledError, type TokenLimiter } from '../../src/index.js';
 import { createAdminRouter } from '../../src/integrations/express/index.js';
-import { createAdminHandler, toNodeListener, type AdminPrincipal } from '../../src/integrations/http/index.js';
+import { createAdminHandler, encodeUserIdSegment, toNodeListener, type AdminPrincipal } from '../../src/integrations/http/index.js';
+import { createApiClient } from '../../src/react/api.js';
 import { flakyStore } from '../helpers/flaky-store.js';
 import { expressVersions } from './express-app.js';
 import { listen, monthly, type Running } from './helpers.js';
@@ -57,6 +59,53 @@ const variants: Variant[] = [
 
 const ADMIN = { authorization: 'Bearer admin' };
 const enc = encodeURIComponent;
+
+/**
+ * Ids a URL parser would eat or split: dot segments and their percent spellings, the escape itself,
+ * reserved characters, lone `%`, unicode, and 1 KB ones.
+ */
+const HARD_IDS = [
+  '.',
+  '..',
+  '...',
+  '%2e',
+  '%2E%2E',
+  '.%2e',
+  '$.',
+  '$..',
+  '$',
+  './x',
+  'a/../b',
+  '/',
+  '?',
+  '#',
+  'x?y=1#z',
+  '%',
+  '100%',
+  '%zz',
+  'ü/ser ✓',
+  '用户',
+  '😀',
+  'x'.repeat(1024),
+  'é/'.repeat(512),
+];
+
+/**
+ * A request sent exactly as written (method and target untouched): Fetch would normalise the path
+ * and refuses methods such as TRACE.
+ */
+function rawRequest(url: string, method: string, target: string, headers: Record<string, string> = ADMIN): Promise<{ status: number; headers: Record<string, unknown>; json: any }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: hostname, port, method, path: target, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: text === '' ? undefined : JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 describe.each(variants)('$name', (variant) => {
   let limiter: TokenLimiter;
@@ -309,6 +358,68 @@ describe.each(variants)('$name', (variant) => {
       expect(bad.status).toBe(400);
       expect(bad.json!.field).toBe('userId');
     });
+
+    it('every user id, dot segments included, is reachable through the encoding the React client uses', async () => {
+      const client = createApiClient({ baseUrl: base, fetcher: (url, init) => fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...ADMIN } }) });
+      const rules = [{ id: 'daily', tokens: 77, period: 'day' as const }];
+      await spend('bystander', 3);
+      for (const id of HARD_IDS) {
+        await spend(id, 7);
+        const usage = await call('GET', `/users/${encodeUserIdSegment(id)}/usage`);
+        expect(usage.status, id).toBe(200);
+        expect(usage.json, id).toMatchObject({ userId: id, used: 7 });
+        expect(await client.setLimits(id, rules), id).toEqual({ userId: id, rules });
+        expect(await limiter.admin.getLimits(id), id).toEqual(rules);
+        expect((await client.setActive(id, false)).isActive, id).toBe(false);
+        expect((await limiter.admin.getUsage(id)).isActive, id).toBe(false);
+        expect((await client.setActive(id, true)).isActive, id).toBe(true);
+        expect((await client.reset(id)).used, id).toBe(0);
+        const cleared = await call('DELETE', `/users/${encodeUserIdSegment(id)}/limits`);
+        expect(cleared.json, id).toEqual({ userId: id, rules: [{ id: 'monthly', tokens: 1000, period: 'month' }] });
+        expect((await call('DELETE', `/users/${encodeUserIdSegment(id)}`)).status, id).toBe(204);
+      }
+      // Nobody else was touched on the way.
+      expect(await limiter.admin.getUsage('bystander')).toMatchObject({ used: 3, isActive: true });
+      expect(await limiter.admin.getLimits('bystander')).toEqual([{ id: 'monthly', tokens: 1000, period: 'month' }]);
+    });
+
+    it('dot segments sent as written are user ids, decoded once, never steps up the path', async () => {
+      const prefix = new URL(base).pathname;
+      for (const [segment, id] of [
+        ['..', '..'],
+        ['.', '.'],
+        ['%2e%2e', '..'],
+        ['%2E', '.'],
+        ['.%2E', '..'],
+        ['$..', '..'],
+        ['%24..', '$..'],
+        ['%252e', '%2e'],
+      ] as const) {
+        await spend(id, 5);
+        const res = await rawRequest(base, 'GET', `${prefix}/users/${segment}/usage`);
+        expect(res.status, segment).toBe(200);
+        expect(res.json, segment).toMatchObject({ userId: id });
+      }
+      // What a normalising parser would have turned into another route stays unknown.
+      for (const target of [`${prefix}/users/x/../../stats`, `${prefix}/users/./stats`, `${prefix}/../other`, `${prefix}/./stats`]) {
+        expect((await rawRequest(base, 'GET', target)).status, target).toBe(404);
+      }
+      const anonymous = await rawRequest(base, 'GET', `${prefix}/users/../usage`, {});
+      expect(anonymous.status).toBe(401);
+    });
+
+    it('methods it does not serve answer 405 with Allow, TRACE and unusual ones included', async () => {
+      const prefix = new URL(base).pathname;
+      for (const method of ['TRACE', 'PROPFIND', 'PURGE', 'OPTIONS', 'PATCH', 'LINK', 'SEARCH']) {
+        const res = await rawRequest(base, method, `${prefix}/users/a/limits`);
+        expect(res.status, method).toBe(405);
+        expect(res.headers.allow, method).toBe('GET, PUT, DELETE');
+        expect(res.json, method).toEqual({ error: 'Method not allowed', code: 'method_not_allowed' });
+      }
+      const trace = await rawRequest(base, 'TRACE', `${prefix}/stats`);
+      expect([trace.status, trace.headers.allow]).toEqual([405, 'GET']);
+      expect((await rawRequest(base, 'TRACE', `${prefix}/nope`)).status).toBe(404);
+    });
   });
 
   describe('bad input', () => {
@@ -389,6 +500,28 @@ describe.each(variants)('$name', (variant) => {
     }
     const res = await fetch(`${app.url}/other`);
     expect(await res.json()).toEqual({ other: true });
+  });
+});
+
+describe('createAdminHandler called with Fetch requests', () => {
+  it('reaches every user id, `.` and `..` through their `$.` and `$..` spellings', async () => {
+    const limiter = createTokenLimiter({ defaultLimits: monthly(1000) });
+    const handler = createAdminHandler({ limiter, authorize: () => ({ role: 'admin' }) });
+    for (const id of HARD_IDS) {
+      const r = await limiter.reserve(id, { tokens: 9 });
+      await limiter.commit(r, { inputTokens: 9, outputTokens: 0 });
+      const res = await handler(new Request(`http://x/users/${encodeUserIdSegment(id)}/usage`));
+      expect(res.status, id).toBe(200);
+      expect(await res.json(), id).toMatchObject({ userId: id, used: 9 });
+      const off = await handler(new Request(`http://x/users/${encodeUserIdSegment(id)}/disable`, { method: 'POST' }));
+      expect(off.status, id).toBe(200);
+      expect((await limiter.admin.getUsage(id)).isActive, id).toBe(false);
+    }
+    expect(encodeUserIdSegment('.')).toBe('$.');
+    expect(encodeUserIdSegment('..')).toBe('$..');
+    expect(encodeUserIdSegment('$.')).toBe('%24.');
+    // A Fetch Request has already removed the dot segment: that is another path, and it is unknown.
+    expect((await handler(new Request('http://x/users/../usage'))).status).toBe(404);
   });
 });
 

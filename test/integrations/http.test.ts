@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withTokenLimits, createTokenLimiter, MissingUserError, TokenLimitExceededError, UserDisabledError, QuotaStoreError, InvalidArgumentError } from '../../src/index.js';
@@ -182,6 +182,62 @@ describe('tokenLimitsHandler (Fetch API) served by node:http through toNodeListe
       expect(JSON.parse(text)).toEqual({ error: 'Internal server error', code: 'internal_error' });
       expect(text).not.toContain('sk-live');
       expect(errors).toHaveLength(1);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('toNodeListener and what Fetch cannot carry', () => {
+  const send = (url: string, method: string, path: string) =>
+    new Promise<{ status: number; allow: string | undefined; body: string }>((resolve, reject) => {
+      const { hostname, port } = new URL(url);
+      const req = httpRequest({ host: hostname, port, method, path }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, allow: res.headers.allow, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  it('answers 405 with Allow, not 500, for a method a Fetch Request cannot carry (TRACE)', async () => {
+    const seen: string[] = [];
+    const errors: unknown[] = [];
+    const app = await listen(
+      toNodeListener(
+        (request) => {
+          seen.push(request.method);
+          return new Response('ok');
+        },
+        { logger: { error: (m) => errors.push(m) } },
+      ),
+    );
+    try {
+      const trace = await send(app.url, 'TRACE', '/x');
+      expect(trace.status).toBe(405);
+      expect(trace.allow).toBe('GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS');
+      expect(JSON.parse(trace.body)).toEqual({ error: 'Method not allowed', code: 'method_not_allowed' });
+      expect(seen).toEqual([]); // the handler is never called with a method it did not get
+      expect(errors).toEqual([]);
+      expect((await send(app.url, 'PROPFIND', '/x')).status).toBe(200); // Fetch carries this one
+      expect(seen).toEqual(['PROPFIND']);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('keeps a target that starts with // as a path on its own host', async () => {
+    const urls: string[] = [];
+    const app = await listen(
+      toNodeListener((request) => {
+        urls.push(request.url);
+        return new Response('ok');
+      }),
+    );
+    try {
+      await send(app.url, 'GET', '//evil.example/x?y=1');
+      expect(urls).toEqual([`${app.url}//evil.example/x?y=1`]);
     } finally {
       await app.close();
     }

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -5,11 +6,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTokenLimiter, type AlertEvent } from '../../src/index.js';
+import { createTokenLimiter, InvalidArgumentError, type AlertEvent } from '../../src/index.js';
 import { tokenLimits, tokenLimitsErrorHandler } from '../../src/integrations/express/index.js';
 import {
   createAlertWebhook,
   onAlert,
+  signWebhookBody,
   verifyWebhookSignature,
   WebhookDeliveryError,
   type AlertWebhook,
@@ -231,6 +233,31 @@ describe('alert webhook', () => {
     expect(rx.deliveries).toHaveLength(2);
   });
 
+  it('close() gives an attempt that fails after it began its last retry at once', async () => {
+    // The receiver answers 500 only after close() has begun: the event was neither waiting nor done.
+    let answerFirst: (() => void) | undefined;
+    const deliveries: number[] = [];
+    const rx = track(
+      await listen((req: IncomingMessage, res: ServerResponse) => {
+        req.resume();
+        req.on('end', () => {
+          deliveries.push(Date.now());
+          if (deliveries.length === 1) answerFirst = () => res.writeHead(500).end();
+          else res.writeHead(204).end();
+        });
+      }),
+    );
+    const errors: WebhookDeliveryError[] = [];
+    const hook = createAlertWebhook({ url: `${rx.url}/hook`, secret: SECRET, backoffMs: 60_000, onError: (e) => errors.push(e) });
+    hook.send(alert());
+    await eventually(() => answerFirst !== undefined);
+    const closing = hook.close();
+    answerFirst!();
+    await closing;
+    expect(deliveries).toHaveLength(2);
+    expect(errors).toEqual([]);
+  });
+
   it('refuses bad options without echoing the secret', () => {
     expect(() => createAlertWebhook({ url: 'ftp://x', secret: SECRET })).toThrow(/options\.url/);
     expect(() => createAlertWebhook({ url: 'not a url', secret: SECRET })).toThrow(/options\.url/);
@@ -244,5 +271,177 @@ describe('alert webhook', () => {
     expect(error?.message).not.toContain('short-secret');
     expect(() => createAlertWebhook({ url: 'http://127.0.0.1/x', secret: SECRET, maxAttempts: 0 })).toThrow(/options\.maxAttempts/);
     expect(() => createAlertWebhook({ url: 'http://127.0.0.1/x', secret: SECRET, retries: 3 } as never)).toThrow(/options\.retries/);
+  });
+});
+
+/** Every text an error exposes: name, message, stack, fields, and the same down its cause chain. */
+function textOf(value: unknown, depth = 0): string {
+  if (depth > 8 || value === null || value === undefined) return '';
+  if (typeof value !== 'object') return String(value);
+  const parts: string[] = [];
+  if (value instanceof Error) parts.push(value.name, value.message, value.stack ?? '', textOf(value.cause, depth + 1));
+  for (const key of Object.keys(value)) parts.push(key, textOf((value as Record<string, unknown>)[key], depth + 1));
+  return parts.join('\n');
+}
+
+describe('alert webhook secrets', () => {
+  const PASSWORD = 'PASSWORD-hunter2';
+  const TOKEN = 'tok-8c1f9e2d7b';
+  const API_KEY = 'key-5d4c3b2a1f0e';
+
+  it('refuses a URL with credentials at construction, showing only its origin', () => {
+    let error: unknown;
+    try {
+      createAlertWebhook({ url: `http://admin:${PASSWORD}@127.0.0.1:9/hook?token=${TOKEN}`, secret: SECRET });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect(error).toMatchObject({ code: 'invalid_argument', parameter: 'options.url', value: 'http://127.0.0.1:9' });
+    expect((error as Error).message).toMatch(/credentials/);
+    for (const secret of [PASSWORD, 'admin', TOKEN, '/hook']) expect(textOf(error)).not.toContain(secret);
+    expect(() => createAlertWebhook({ url: new URL(`https://u:${PASSWORD}@example.com/`), secret: SECRET })).toThrow(InvalidArgumentError);
+    expect(() => createAlertWebhook({ url: 'https://justuser@example.com/', secret: SECRET })).toThrow(/credentials/);
+  });
+
+  it('refuses invalid URLs, non-http(s) schemes and bad option values without echoing them', () => {
+    const refused = (options: Record<string, unknown>): InvalidArgumentError => {
+      try {
+        createAlertWebhook(options as never);
+      } catch (e) {
+        expect(e).toBeInstanceOf(InvalidArgumentError);
+        return e as InvalidArgumentError;
+      }
+      throw new Error(`accepted ${Object.keys(options).join(',')}`);
+    };
+    const badUrl = refused({ url: `http://admin:${PASSWORD}@host:notaport/hook?token=${TOKEN}`, secret: SECRET });
+    expect(badUrl.parameter).toBe('options.url');
+    expect(textOf(badUrl)).not.toContain(PASSWORD);
+    expect(textOf(badUrl)).not.toContain(TOKEN);
+    expect(refused({ url: `ftp://example.com/x?token=${TOKEN}`, secret: SECRET })).toMatchObject({ parameter: 'options.url', value: 'ftp:' });
+    expect(refused({ url: 42, secret: SECRET }).parameter).toBe('options.url');
+    for (const secret of ['', 'short-secret', undefined, 1234567890123456]) {
+      const e = refused({ url: 'http://127.0.0.1/x', secret });
+      expect(e.parameter).toBe('options.secret');
+      if (typeof secret === 'string' && secret !== '') expect(textOf(e)).not.toContain(secret);
+    }
+    const misspelt = refused({ url: 'http://127.0.0.1/x', secret: SECRET, token: TOKEN });
+    expect(misspelt.parameter).toBe('options.token');
+    expect(textOf(misspelt)).not.toContain(TOKEN);
+  });
+
+  it('refuses header names and values with CR, LF or other control characters, never quoting the value', () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ 'x-api-key': `${API_KEY}\r\nx-injected: 1` }, 'options.headers.x-api-key'],
+      [{ 'x-api-key': `${API_KEY}\n` }, 'options.headers.x-api-key'],
+      [{ 'x-api-key': `${API_KEY}\u0000` }, 'options.headers.x-api-key'],
+      [{ 'x-api-key': `${API_KEY}\u2028` }, 'options.headers.x-api-key'],
+      [{ [`x-api-key: ${API_KEY}\r\nx`]: 'v' }, 'options.headers'],
+      [{ 'bad name': API_KEY }, 'options.headers'],
+      [{ 'x-api-key': 5 }, 'options.headers.x-api-key'],
+      [{ 'X-Token-Limits-Signature': API_KEY }, 'options.headers.X-Token-Limits-Signature'],
+      [{ 'Content-Type': API_KEY }, 'options.headers.Content-Type'],
+      [{ Host: API_KEY }, 'options.headers.Host'],
+      [{ 'X-Key': API_KEY, 'x-key': API_KEY }, 'options.headers.x-key'],
+    ];
+    for (const [headers, parameter] of cases) {
+      let error: unknown;
+      try {
+        createAlertWebhook({ url: 'http://127.0.0.1/x', secret: SECRET, headers: headers as Record<string, string> });
+      } catch (e) {
+        error = e;
+      }
+      expect(error, JSON.stringify(headers)).toBeInstanceOf(InvalidArgumentError);
+      expect((error as InvalidArgumentError).parameter, JSON.stringify(headers)).toBe(parameter);
+      expect(textOf(error), JSON.stringify(headers)).not.toContain(API_KEY);
+    }
+    // A tab inside a value is legal HTTP and is accepted.
+    expect(() => createAlertWebhook({ url: 'http://127.0.0.1/x', secret: SECRET, headers: { 'x-api-key': `a\t${API_KEY}` } }).close()).not.toThrow();
+  });
+
+  it("a failed delivery's error, cause chain and log lines carry no path, query string, header value or secret", async () => {
+    const dead = await listen(() => {});
+    const base = dead.url;
+    await dead.close();
+    const url = `${base}/hooks/${TOKEN}-path?token=${TOKEN}&sig=${PASSWORD}`;
+    const errors: WebhookDeliveryError[] = [];
+    const logged: unknown[] = [];
+    const logger = { warn: (m: string, meta?: object) => logged.push([m, meta]), error: (m: string, meta?: object) => logged.push([m, meta]) };
+    // A fetch that quotes the request in its error, as some HTTP clients do.
+    const quoting: typeof fetch = async (input, init) => {
+      const headers = JSON.stringify(init?.headers);
+      throw new TypeError(`request to ${String(input)} failed (headers ${headers})`, { cause: Object.assign(new Error(`connect ECONNREFUSED for ${String(input)}`), { code: 'ECONNREFUSED' }) });
+    };
+    for (const fetchFn of [undefined, quoting]) {
+      const hook = createAlertWebhook({
+        url,
+        secret: SECRET,
+        headers: { 'x-api-key': API_KEY },
+        backoffMs: 1,
+        maxAttempts: 2,
+        onError: (e) => errors.push(e),
+        logger,
+        ...(fetchFn ? { fetch: fetchFn } : {}),
+      });
+      hook.send(alert());
+      await hook.flush();
+      await hook.close();
+    }
+    expect(errors.map((e) => [e.reason, e.attempts])).toEqual([
+      ['network', 2],
+      ['network', 2],
+    ]);
+    expect(errors[1]!.cause).toBeInstanceOf(Error);
+    // A message that quoted a header value is withheld whole; URLs are cut to their origin.
+    expect((errors[1]!.cause as Error).message).toMatch(/withheld/);
+    expect((errors[1]!.cause as Error).cause).toMatchObject({ code: 'ECONNREFUSED', message: `connect ECONNREFUSED for ${base}` });
+    const said = errors.map((e) => textOf(e)).join('\n') + JSON.stringify(logged);
+    expect(logged.length).toBeGreaterThanOrEqual(6); // two warnings and one error per event
+    for (const secret of [TOKEN, PASSWORD, API_KEY, SECRET, '/hooks/']) expect(said).not.toContain(secret);
+  });
+});
+
+describe('verifyWebhookSignature refuses a bad configuration', () => {
+  const body = '{"id":"e1"}';
+  const at = 1_780_000_000;
+  const base = { rawBody: body, timestamp: String(at), now: at * 1000 };
+
+  it('throws InvalidArgumentError for an empty, missing or short secret, and never accepts a forged signature', () => {
+    for (const secret of ['', [''], undefined, null, [], ['x'], [SECRET, ''], 'short']) {
+      // Signatures anyone can compute with the empty key (or a guessable short one).
+      const forged = createHmac('sha256', typeof secret === 'string' ? secret : '').update(`${at}.`).update(body).digest('hex');
+      let result: unknown;
+      try {
+        result = verifyWebhookSignature({ ...base, signature: `v1=${forged}`, secret: secret as never });
+      } catch (e) {
+        result = e;
+      }
+      expect(result, JSON.stringify(secret)).toBeInstanceOf(InvalidArgumentError);
+      expect((result as InvalidArgumentError).parameter, JSON.stringify(secret)).toMatch(/^secret/);
+    }
+    expect(() => signWebhookBody('', at, body)).toThrow(InvalidArgumentError);
+    // A valid secret still verifies.
+    expect(verifyWebhookSignature({ ...base, signature: signWebhookBody(SECRET, at, body), secret: SECRET })).toBe(true);
+  });
+
+  it('throws InvalidArgumentError for a NaN, infinite or negative tolerance (or now), which would accept any timestamp', () => {
+    const signature = signWebhookBody(SECRET, at, body);
+    const ancient = { ...base, now: (at + 10 * 365 * 86_400) * 1000, signature, secret: SECRET };
+    expect(verifyWebhookSignature(ancient)).toBe(false);
+    for (const toleranceSeconds of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1, '300' as never]) {
+      expect(() => verifyWebhookSignature({ ...ancient, toleranceSeconds }), String(toleranceSeconds)).toThrow(InvalidArgumentError);
+    }
+    expect(() => verifyWebhookSignature({ ...ancient, now: Number.NaN })).toThrow(InvalidArgumentError);
+    expect(() => verifyWebhookSignature({ ...ancient, rawBody: JSON.parse(body) as never })).toThrow(InvalidArgumentError);
+    expect(verifyWebhookSignature({ ...ancient, toleranceSeconds: 0, now: at * 1000 })).toBe(true);
+  });
+
+  it('the README recipe refuses an empty or missing secret instead of accepting a forged signature', async () => {
+    const verify = await readmeRecipe();
+    const now = Math.floor(Date.now() / 1000);
+    const forged = `v1=${createHmac('sha256', '').update(`${now}.`).update(body).digest('hex')}`;
+    const headers = { 'x-token-limits-timestamp': String(now), 'x-token-limits-signature': forged };
+    expect(() => verify(body, headers, '')).toThrow(/secret/);
+    expect(() => verify(body, headers, undefined as never)).toThrow(/secret/);
   });
 });

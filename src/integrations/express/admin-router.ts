@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { readNodeBody, type BodySource } from '../http/admin/body.js';
 import { createAdminCore, type AdminHandlerOptions } from '../http/admin/core.js';
+import { splitRequestTarget } from '../http/request-target.js';
 import { writeReply } from '../shared/reply.js';
 
 /**
@@ -13,12 +14,13 @@ import { writeReply } from '../shared/reply.js';
 export function createAdminRouter<Req extends Request = Request>(options: AdminHandlerOptions<Req>): RequestHandler {
   const handle = createAdminCore<Req>(options);
   return function tokenLimitsAdminRouter(req: Request, res: Response, next: NextFunction): void {
-    // `req.url` is relative to the mount point and still percent-encoded.
-    const url = new URL(req.url, 'http://localhost');
+    // `req.url` is relative to the mount point, still percent-encoded and not normalised: read as
+    // sent (a URL parser would turn the user `..` of `/users/../usage` into `/usage`).
+    const target = splitRequestTarget(req.url) ?? { path: '', query: '' };
     handle({
       method: req.method,
-      path: url.pathname,
-      query: url.searchParams,
+      path: target.path,
+      query: new URLSearchParams(target.query),
       contentType: req.headers['content-type'] ?? null,
       body: (maxBytes) => bodyOf(req, maxBytes),
       request: req as Req,

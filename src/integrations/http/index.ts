@@ -8,6 +8,7 @@ export { tokenLimitsHandler, type TokenLimitsHandlerOptions } from './fetch-hand
 export { errorToResponse, type ErrorToResponseOptions } from './error-to-response.js';
 export { toNodeListener, toRequest, sendResponse, tokenLimitsListener, type TokenLimitsListenerOptions } from './node.js';
 export { createAdminHandler } from './admin/handler.js';
+export { encodeUserIdSegment } from '../../kernel/admin-path.js';
 export type { AdminHandlerOptions, AdminPrincipal, AuthorizeResult } from './admin/core.js';
 export type {
   LimitRuleJson,

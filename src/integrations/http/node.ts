@@ -6,14 +6,21 @@ import { formatMessage } from '../../i18n/format.js';
 import { errorReply } from '../shared/errors.js';
 import { jsonReply, writeReply } from '../shared/reply.js';
 import { bindEmitterToScope, parseScopeOptions, resolveUserId, scopeOf, type UserScopeOptions } from '../shared/scope.js';
+import { acceptsAnyMethod, isForbiddenFetchMethod, tagRawRequestLine } from './raw-request.js';
+import { splitRequestTarget } from './request-target.js';
 
 type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** What a Fetch handler can be asked: the `Allow` of a 405 for a method a `Request` cannot carry. */
+const FETCH_METHODS = 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS';
 
 /**
  * Serves a Fetch API handler (`createAdminHandler`, a `tokenLimitsHandler`) from a plain
  * `node:http` (or `https`, `http2` compat) server: `http.createServer(toNodeListener(handler))`.
  * The request body is streamed to the handler; the response body is streamed back with
  * back-pressure. A handler that throws answers 500 with no details (the error goes to `logger`).
+ * A method that a Fetch `Request` cannot carry (`TRACE`, `TRACK`) answers 405 with an `Allow` of the
+ * methods a Fetch handler can receive; the admin handler gets it instead and answers its own 405.
  */
 export function toNodeListener(
   handler: (request: Request) => Response | Promise<Response>,
@@ -23,13 +30,20 @@ export function toNodeListener(
   } = {},
 ): NodeListener {
   if (typeof handler !== 'function') throw new TypeError('toNodeListener(handler): handler must be a function');
+  const anyMethod = acceptsAnyMethod(handler);
   return (req, res) => {
+    const unsupported = isForbiddenFetchMethod(req.method ?? 'GET');
+    if (unsupported && !anyMethod) {
+      writeReply(res, jsonReply(405, { error: formatMessage('en', 'methodNotAllowed'), code: 'method_not_allowed' }, { allow: FETCH_METHODS }));
+      return;
+    }
     const abort = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
     });
     Promise.resolve()
-      .then(() => handler(toRequest(req, abort.signal)))
+      // The handler reads the real method from the raw request line (see markAcceptsAnyMethod).
+      .then(() => handler(buildRequest(req, abort.signal, unsupported ? 'GET' : undefined)))
       .then((response) => sendResponse(res, response, abort.signal))
       .catch((error: unknown) => {
         options.logger?.error?.('token-limits: a handler served by toNodeListener threw', { error: messageOf(error) });
@@ -39,18 +53,27 @@ export function toNodeListener(
   };
 }
 
-/** A Fetch API `Request` for a `node:http` request; the body is streamed, not buffered. */
+/**
+ * A Fetch API `Request` for a `node:http` request; the body is streamed, not buffered. The URL is
+ * the request's path on the `Host` it names (an absolute-form target keeps only its path).
+ */
 export function toRequest(req: IncomingMessage, signal?: AbortSignal): Request {
+  return buildRequest(req, signal, undefined);
+}
+
+function buildRequest(req: IncomingMessage, signal: AbortSignal | undefined, methodOverride: string | undefined): Request {
   const host = typeof req.headers.host === 'string' && /^[\w.:[\]-]+$/.test(req.headers.host) ? req.headers.host : 'localhost';
   const protocol = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
-  const url = new URL(req.url ?? '/', `${protocol}://${host}`);
+  const target = splitRequestTarget(req.url ?? '/') ?? { path: '/', query: '' };
+  // Appended, not resolved against a base: a target such as `//other/x` must stay a path.
+  const url = new URL(`${protocol}://${host}${target.path}${target.query === '' ? '' : `?${target.query}`}`);
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || name.startsWith(':')) continue;
     if (Array.isArray(value)) for (const v of value) headers.append(name, v);
     else headers.set(name, value);
   }
-  const method = req.method ?? 'GET';
+  const method = methodOverride ?? req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD';
   const init: RequestInit & { duplex?: 'half' } = { method, headers };
   if (signal) init.signal = signal;
@@ -58,7 +81,7 @@ export function toRequest(req: IncomingMessage, signal?: AbortSignal): Request {
     init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>;
     init.duplex = 'half';
   }
-  return new Request(url, init);
+  return tagRawRequestLine(new Request(url, init), { method: req.method ?? 'GET', target: req.url ?? '/' });
 }
 
 /** Writes a Fetch API `Response` on a `node:http` response, streaming its body. */

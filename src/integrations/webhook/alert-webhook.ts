@@ -1,87 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError } from '../../kernel/errors.js';
 import type { TokenLimiter } from '../../face/limiter.js';
-import type { AlertEvent, Logger } from '../../kernel/types.js';
-import { isPlainObject, parsePositiveInt, rejectUnknownKeys } from '../../kernel/validate.js';
+import type { AlertEvent } from '../../kernel/types.js';
+import { WebhookDeliveryError, type WebhookFailure } from './delivery-error.js';
+import { parseWebhookOptions, type AlertWebhookOptions } from './options.js';
+import { redactError } from './redact.js';
 import { signWebhookBody, WEBHOOK_HEADERS } from './signature.js';
 
-/** Options of `createAlertWebhook` / `onAlert`. */
-export interface AlertWebhookOptions {
-  /** Where alerts are POSTed (http or https). */
-  url: string | URL;
-  /** Shared secret of the HMAC-SHA256 signature (at least 16 characters). Never logged. */
-  secret: string;
-  /**
-   * Longest wait for one attempt (connection, headers and body), in ms.
-   * @default 5000
-   */
-  timeoutMs?: number;
-  /**
-   * Attempts per event, the first included. Retried: network errors, timeouts, 408, 429 and 5xx.
-   * @default 5
-   */
-  maxAttempts?: number;
-  /**
-   * Delay before the first retry, in ms; doubled for each further retry (with jitter: 50-100%).
-   * @default 500
-   */
-  backoffMs?: number;
-  /**
-   * Longest delay between two attempts, in ms.
-   * @default 30_000
-   */
-  maxBackoffMs?: number;
-  /**
-   * Events waiting, in flight or between retries; a new event beyond it is dropped (reported).
-   * @default 1000
-   */
-  maxQueueSize?: number;
-  /**
-   * Deliveries in flight at once.
-   * @default 4
-   */
-  concurrency?: number;
-  /**
-   * How long `close()` waits for deliveries still pending before abandoning them, in ms.
-   * @default 10_000
-   */
-  closeTimeoutMs?: number;
-  /** Extra request headers (e.g. an API key of the receiver). @default none */
-  headers?: Record<string, string>;
-  /** Called for every event given up (after its last attempt, dropped, or abandoned by `close`). @default none */
-  onError?: (error: WebhookDeliveryError) => void;
-  /** Receives a warning for every failed attempt and an error for every event given up. @default none */
-  logger?: Logger;
-  /** The `fetch` to use (a proxy-aware one, a test double). @default globalThis.fetch */
-  fetch?: typeof fetch;
-}
-
-/** Why an event was not delivered. */
-export type WebhookFailure = 'http_status' | 'network' | 'timeout' | 'queue_full' | 'closed';
-
-/** An alert the webhook gave up on; given to `onError`, never thrown into a user's call. */
-export class WebhookDeliveryError extends Error {
-  override readonly name = 'WebhookDeliveryError';
-  readonly code = 'webhook_delivery_failed' as const;
-  /** The event id (the `x-token-limits-delivery` header). */
-  readonly eventId: string;
-  readonly reason: WebhookFailure;
-  readonly attempts: number;
-  /** The receiver's last HTTP status, when it answered. */
-  readonly status: number | undefined;
-  /** The event that was not delivered. */
-  readonly event: AlertEvent;
-
-  constructor(fields: { eventId: string; reason: WebhookFailure; attempts: number; status?: number; event: AlertEvent; origin: string; cause?: unknown }) {
-    const what = fields.status === undefined ? fields.reason : `HTTP ${fields.status}`;
-    super(`Alert webhook to ${fields.origin} failed (${what}) after ${fields.attempts} attempt(s)`, fields.cause === undefined ? undefined : { cause: fields.cause });
-    this.eventId = fields.eventId;
-    this.reason = fields.reason;
-    this.attempts = fields.attempts;
-    this.status = fields.status;
-    this.event = fields.event;
-  }
-}
+export { WebhookDeliveryError, type WebhookFailure } from './delivery-error.js';
+export type { AlertWebhookOptions } from './options.js';
 
 /** The JSON body of a delivery. */
 export interface AlertWebhookPayload {
@@ -111,23 +38,9 @@ interface Job {
   event: AlertEvent;
   body: string;
   attempts: number;
+  /** In flight when `close()` began: a retriable failure gets its last attempt at once, as waiting retries do. */
+  retryAtClose?: boolean;
 }
-
-const OPTION_KEYS = [
-  'url',
-  'secret',
-  'timeoutMs',
-  'maxAttempts',
-  'backoffMs',
-  'maxBackoffMs',
-  'maxQueueSize',
-  'concurrency',
-  'closeTimeoutMs',
-  'headers',
-  'onError',
-  'logger',
-  'fetch',
-] as const;
 
 /**
  * POSTs alert events as signed JSON to `url`, in the background: `send` only queues. Failed attempts
@@ -189,7 +102,7 @@ export function createAlertWebhook(options: AlertWebhookOptions): AlertWebhook {
       controller.abort(new Error('timeout'));
     }, config.timeoutMs);
     timer.unref?.();
-    let failure: { reason: WebhookFailure; status?: number; retry: boolean; cause?: unknown } | undefined;
+    let failure: { reason: WebhookFailure; status?: number; retry: boolean; cause?: Error } | undefined;
     try {
       const timestamp = Math.floor(Date.now() / 1000);
       const response = await config.fetch(config.url, {
@@ -198,9 +111,9 @@ export function createAlertWebhook(options: AlertWebhookOptions): AlertWebhook {
         redirect: 'manual',
         signal: controller.signal,
         headers: {
+          'user-agent': 'token-limits-webhook/1',
           ...config.headers,
           'content-type': 'application/json',
-          'user-agent': 'token-limits-webhook/1',
           [WEBHOOK_HEADERS.event]: 'alert',
           [WEBHOOK_HEADERS.delivery]: job.id,
           [WEBHOOK_HEADERS.timestamp]: String(timestamp),
@@ -214,7 +127,8 @@ export function createAlertWebhook(options: AlertWebhookOptions): AlertWebhook {
       }
     } catch (error) {
       const reason = timedOut ? 'timeout' : controller.signal.aborted ? 'closed' : 'network';
-      failure = { reason, retry: reason !== 'closed', cause: error };
+      // What fetch threw may quote the request (URL, headers): only a redacted copy is kept.
+      failure = { reason, retry: reason !== 'closed', cause: redactError(error, config.sensitive) };
     } finally {
       clearTimeout(timer);
       inFlight.delete(job);
@@ -223,8 +137,19 @@ export function createAlertWebhook(options: AlertWebhookOptions): AlertWebhook {
       pump();
       return;
     }
-    config.logger?.warn?.('token-limits: alert webhook attempt failed', { eventId: job.id, attempt: job.attempts, reason: failure.reason, status: failure.status });
-    if (failure.retry && job.attempts < config.maxAttempts && !closed) {
+    config.logger?.warn?.('token-limits: alert webhook attempt failed', {
+      eventId: job.id,
+      attempt: job.attempts,
+      reason: failure.reason,
+      status: failure.status,
+      // Redacted (see redactError): safe to log.
+      error: failure.cause?.message,
+    });
+    const retriable = failure.retry && job.attempts < config.maxAttempts;
+    if (retriable && closed && job.retryAtClose === true) {
+      job.retryAtClose = false;
+      ready.push(job);
+    } else if (retriable && !closed) {
       const base = Math.min(config.maxBackoffMs, config.backoffMs * 2 ** (job.attempts - 1));
       const delay = Math.round(base * (0.5 + Math.random() / 2));
       const t = setTimeout(() => {
@@ -279,6 +204,7 @@ export function createAlertWebhook(options: AlertWebhookOptions): AlertWebhook {
         ready.push(job);
       }
       waiting.clear();
+      for (const job of inFlight.keys()) job.retryAtClose = true;
       pump();
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -344,64 +270,5 @@ function payloadOf(id: string, event: AlertEvent): AlertWebhookPayload {
       periodStart: event.periodStart.toISOString(),
       resetAt: event.resetAt.toISOString(),
     },
-  };
-}
-
-interface WebhookConfig {
-  url: URL;
-  origin: string;
-  secret: string;
-  timeoutMs: number;
-  maxAttempts: number;
-  backoffMs: number;
-  maxBackoffMs: number;
-  maxQueueSize: number;
-  concurrency: number;
-  closeTimeoutMs: number;
-  headers: Record<string, string>;
-  onError: ((error: WebhookDeliveryError) => void) | undefined;
-  logger: Logger | undefined;
-  fetch: typeof fetch;
-}
-
-function parseWebhookOptions(options: unknown): WebhookConfig {
-  if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { url, secret }');
-  rejectUnknownKeys(options, OPTION_KEYS, 'options');
-  let url: URL;
-  try {
-    url = new URL(options.url as string | URL);
-  } catch {
-    throw new InvalidArgumentError('options.url', options.url, 'expected an absolute http(s) URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('options.url', url.protocol, 'expected an http(s) URL');
-  const { secret, headers = {}, onError, logger } = options;
-  if (typeof secret !== 'string' || secret.length < 16) {
-    // The value is never echoed: it is a secret.
-    throw new InvalidArgumentError('options.secret', typeof secret === 'string' ? '[redacted]' : secret, 'expected a string of at least 16 characters');
-  }
-  if (!isPlainObject(headers) || Object.values(headers).some((v) => typeof v !== 'string')) {
-    throw new InvalidArgumentError('options.headers', headers, 'expected an object of string header values');
-  }
-  if (onError !== undefined && typeof onError !== 'function') throw new InvalidArgumentError('options.onError', onError, 'expected a function');
-  if (logger !== undefined && (typeof logger !== 'object' || logger === null)) throw new InvalidArgumentError('options.logger', logger, 'expected a logger object');
-  const fetchFn = options.fetch ?? globalThis.fetch;
-  if (typeof fetchFn !== 'function') throw new InvalidArgumentError('options.fetch', options.fetch, 'expected a fetch function');
-  const int = (key: string, fallback: number, max: number): number =>
-    options[key] === undefined ? fallback : parsePositiveInt(options[key], `options.${key}`, max);
-  return {
-    url,
-    origin: url.origin,
-    secret,
-    timeoutMs: int('timeoutMs', 5000, 600_000),
-    maxAttempts: int('maxAttempts', 5, 100),
-    backoffMs: int('backoffMs', 500, 3_600_000),
-    maxBackoffMs: int('maxBackoffMs', 30_000, 3_600_000),
-    maxQueueSize: int('maxQueueSize', 1000, 1_000_000),
-    concurrency: int('concurrency', 4, 256),
-    closeTimeoutMs: int('closeTimeoutMs', 10_000, 600_000),
-    headers: headers as Record<string, string>,
-    onError: onError as WebhookConfig['onError'],
-    logger: logger as Logger | undefined,
-    fetch: fetchFn as typeof fetch,
   };
 }

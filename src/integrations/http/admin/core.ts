@@ -10,6 +10,7 @@ import { jsonReply, type HttpReply } from '../../shared/reply.js';
 import { BodyRejectedError, isJsonContentType, parseJsonBody, assertNoPrototypeKeys, type BodySource } from './body.js';
 import { QueryReader } from './query.js';
 import { ROUTES, type RouteDef } from './routes.js';
+import { decodeUserIdSegment } from '../../../kernel/admin-path.js';
 
 /**
  * Who is calling, as the app's `authorize` decides: an admin (every route; with a `userId`, the
@@ -52,8 +53,9 @@ export interface AdminHandlerOptions<Req> {
 
 /** One HTTP request, as an adapter (Fetch, Express) presents it to the admin API. */
 export interface AdminCall<Req> {
+  /** As received: an unknown one gets 405 with `Allow`. */
   method: string;
-  /** The path, still percent-encoded, without the query string. */
+  /** The path, still percent-encoded and not normalised (dot segments kept), without the query string. */
   path: string;
   query: URLSearchParams;
   contentType: string | null;
@@ -216,13 +218,11 @@ function matchPath(pattern: string[], segments: string[]): Record<string, string
     const s = segments[i]!;
     if (p.startsWith(':')) {
       if (s === '') return undefined;
-      let decoded: string;
       try {
-        decoded = decodeURIComponent(s);
+        params[p.slice(1)] = decodeUserIdSegment(s);
       } catch {
         throw new InvalidArgumentError('userId', s, 'invalid percent-encoding in the path');
       }
-      params[p.slice(1)] = decoded;
     } else if (p !== s) {
       return undefined;
     }

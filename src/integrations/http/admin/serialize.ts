@@ -1,7 +1,7 @@
 import type { HistoryPoint, LimitRule, Metric, UsageRecord, UserUsage, WindowUsage } from '../../../kernel/types.js';
-import type { HistoryPointJson, LimitRuleJson, UsageRecordJson, UserUsageJson, WindowUsageJson } from '../../../kernel/admin-json.js';
+import type { HistoryPointJson, LimitRuleJson, UsageRecordJson, UserUsageJson, WindowUsageJson } from '../../../kernel/admin-api.js';
 
-export type { HistoryPointJson, LimitRuleJson, UsageRecordJson, UsageStatsJson, UserUsageJson, WindowUsageJson } from '../../../kernel/admin-json.js';
+export type { HistoryPointJson, LimitRuleJson, UsageRecordJson, UsageStatsJson, UserUsageJson, WindowUsageJson } from '../../../kernel/admin-api.js';
 
 export function metricOf(rule: LimitRule): Metric {
   if (rule.tokens !== undefined) return 'tokens';

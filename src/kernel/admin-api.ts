@@ -1,6 +1,6 @@
 import type { HistoryPoint, LimitRule, Metric, UsageRecord, UsageStats } from './types.js';
 
-/** JSON shapes of the admin HTTP API (dates as ISO 8601 strings). */
+/** JSON shapes of the admin HTTP API (dates as ISO 8601 strings), shared by its handler and the React client. */
 export interface LimitRuleJson {
   id: string;
   period: LimitRule['period'];
