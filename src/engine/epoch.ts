@@ -34,18 +34,22 @@ export class EpochWatch {
     await this.refuseWhileReset();
   }
 
-  /** After an admitted reserve: a user seen before that comes back new means the data may be lost. */
+  /**
+   * After an admitted reserve: a user seen before that comes back new means the data may be lost
+   * (check now). Under 'deny', a loss known by now refuses the call and releases its hold.
+   */
   async afterReserve(userId: string, isNewUser: boolean, release: () => Promise<void>): Promise<void> {
-    if (isNewUser && this.#seenUsers.get(userId)) {
-      if (this.config.onStoreReset === 'deny') {
-        await this.check();
-        if (this.#reset) {
-          await release().catch(() => {});
-          await this.refuseWhileReset();
-        }
-      } else void this.check();
-    }
+    const seen = this.#seenUsers.get(userId) === true;
     this.#seenUsers.set(userId, true);
+    if (this.config.onStoreReset !== 'deny') {
+      if (isNewUser && seen) void this.check();
+      return;
+    }
+    if (isNewUser && seen) await this.check();
+    if (this.#reset) {
+      await release().catch(() => {});
+      await this.refuseWhileReset();
+    }
   }
 
   forgetUser(userId: string): void {
