@@ -28,6 +28,8 @@ const RULE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const RULE_KEYS = ['id', 'period', 'timeZone', 'tokens', 'requests', 'costUsd'] as const;
 const MAX_PERIOD_DAYS = 3660;
 const MAX_PERIOD_MONTHS = 1200;
+/** Anchors stay below year 10000, so that every window boundary of every period is a valid date. */
+const LATEST_ANCHOR = Date.UTC(10000, 0, 1);
 
 /** Validates a list of rules, naming the failing field; returns them normalized. */
 export function normalizeRules(value: unknown, parameter = 'rules'): NormalizedRule[] {
@@ -112,8 +114,8 @@ export function parseAnchor(value: unknown, zone: string, parameter: string): nu
     const parsed = DateTime.fromISO(value, { zone, setZone: false });
     ms = parsed.isValid ? parsed.toMillis() : undefined;
   }
-  if (ms === undefined || !Number.isSafeInteger(ms) || ms < 0) {
-    throw new InvalidArgumentError(parameter, value, 'expected a valid Date or ISO 8601 date string after 1970');
+  if (ms === undefined || !Number.isSafeInteger(ms) || ms < 0 || ms >= LATEST_ANCHOR) {
+    throw new InvalidArgumentError(parameter, value, 'expected a valid Date or ISO 8601 date string from 1970 to 9999');
   }
   return ms;
 }

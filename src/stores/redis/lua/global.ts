@@ -19,7 +19,7 @@ export const AGGREGATE = `#!lua
 ${PRELUDE}
 ${luaBindings(AGGREGATE_ARGS)}
 if #logTimes ~= #ARGV - 1 then fail('invalid logTimes') end
-for i = 2, #ARGV do if #ARGV[i] == 0 or #ARGV[i] > 65536 then fail('invalid record') end end
+for i = 2, #ARGV do if #ARGV[i] == 0 or #ARGV[i] > 1048576 then fail('invalid record') end end
 if redis.call('ZSCORE', KEYS[1], batch) then return 0 end
 redis.call('ZADD', KEYS[1], fmt(now), batch)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now - 3600000))

@@ -114,7 +114,7 @@ ${PRELUDE}
 ${luaBindings(COMMIT_ARGS)}
 ${STALE}
 local record = ARGV[2]
-if type(record) ~= 'string' or #record == 0 or #record > 65536 then fail('invalid record') end
+if type(record) ~= 'string' or #record == 0 or #record > 1048576 then fail('invalid record') end
 if (tonumber(redis.call('HGET', KEYS[1], 'v')) or 0) ~= version then return stale(now) end
 local hold, doneField = 'H:' .. id, 'D:' .. id
 local done = redis.call('HGET', KEYS[2], doneField)

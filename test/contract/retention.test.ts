@@ -1,0 +1,70 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenLimiter, RedisStore } from '../../src/index.js';
+import { globalKeys, monthKey, userKeys } from '../../src/stores/redis/keys.js';
+import { connectRedis, uniquePrefix } from '../helpers/redis.js';
+
+/**
+ * What RedisStore keeps, and for how long: every per-user key but the config expires by itself
+ * (no user's next call is needed to prune it), idempotency records last the lease plus a margin,
+ * and an idle user past retention keeps only its config.
+ */
+let client: Redis;
+beforeAll(async () => {
+  client = await connectRedis();
+});
+afterAll(() => client?.disconnect());
+
+describe('RedisStore retention', () => {
+  it('expires every per-user key but the config by TTL, and keeps outcomes for the lease plus 10 minutes, not a day', async () => {
+    const prefix = uniquePrefix('ret');
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits: [{ id: 'm', tokens: 10_000, period: 'day' }] });
+    const kept = await limiter.reserve('kept', { tokens: 10 });
+    await limiter.commit(kept, { inputTokens: 5, outputTokens: 5, model: 'gpt-4o' });
+    const released = await limiter.reserve('kept', { tokens: 10 });
+    await limiter.release(released);
+    await limiter.reserve('kept', { tokens: 10 }); // a live hold
+    await limiter.flush();
+    const k = userKeys(prefix, 'kept');
+    const [seconds] = await client.time();
+    const now = Number(seconds) * 1000;
+    for (const key of [k.windows, k.expiries, k.log, k.historyMonth(monthKey(now))]) {
+      expect(await client.pttl(key), key).toBeGreaterThan(0);
+    }
+    expect(await client.exists(k.config)).toBe(0); // default rules, no anchor: nothing to keep
+    const scores = await client.zrange(k.expiries, 0, -1, 'WITHSCORES');
+    const byField = new Map<string, number>();
+    for (let i = 0; i < scores.length; i += 2) byField.set(scores[i]!, Number(scores[i + 1]));
+    const leaseMs = 600_000;
+    expect(byField.get(`D:${kept.id}`)! - now).toBeLessThanOrEqual(leaseMs + 600_000 + 5_000);
+    expect(byField.get(`D:${kept.id}`)! - now).toBeGreaterThan(leaseMs);
+    expect(byField.get(`D:${released.id}`)! - now).toBeLessThanOrEqual(leaseMs + 600_000 + 5_000);
+    // The shared keys expire too, but the user index and totals (one entry per user, three numbers).
+    const g = globalKeys(prefix);
+    for (const key of [g.log, g.batches, g.historyMonth(monthKey(now))]) expect(await client.pttl(key), key).toBeGreaterThan(0);
+  });
+
+  it('an idle user past retention keeps only its config, under 1 KB, even with its own rules and a rolling period', async () => {
+    const prefix = uniquePrefix('ret');
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }) });
+    await limiter.admin.setLimits('idle', [
+      { id: 'monthly', tokens: 1_000_000, period: { days: 30 } },
+      { id: 'daily', tokens: 100_000, period: 'day', timeZone: 'America/Sao_Paulo' },
+      { id: 'rpm', requests: 60, period: 'minute' },
+    ]);
+    await limiter.commit(await limiter.reserve('idle', { tokens: 100 }), { inputTokens: 50, outputTokens: 50, model: 'gpt-4o-mini' });
+    await limiter.flush();
+    const k = userKeys(prefix, 'idle');
+    const keys = await client.keys(`${prefix}:{${k.tag}}:*`);
+    const withoutTtl = [];
+    for (const key of keys) if ((await client.pttl(key)) === -1) withoutTtl.push(key);
+    expect(withoutTtl).toEqual([k.config]);
+    // What expiry leaves: the config alone.
+    await client.del(...keys.filter((key) => key !== k.config));
+    const bytes = Number(await client.memory('USAGE', k.config));
+    expect(bytes).toBeLessThanOrEqual(1024);
+    const fresh = createTokenLimiter({ store: new RedisStore({ client, prefix }) });
+    expect((await fresh.admin.getLimits('idle')).map((r) => r.id)).toEqual(['monthly', 'daily', 'rpm']);
+    expect(await fresh.admin.getUsage('idle')).toMatchObject({ used: 0, reserved: 0 });
+  });
+});
