@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, QuotaStoreError, StoreFullError, TokenLimitExceededError, UserDisabledError } from '../kernel/errors.js';
 import type { Estimate, LimiterEvents, QuotaDecision, Reservation, Usage, UsageRecord, UserRef, WindowUsage } from '../kernel/types.js';
 import { parseUserId } from '../kernel/validate.js';
@@ -50,6 +50,19 @@ export interface Engine {
 
 /** Replies that ask for new rules or boundaries before the store can answer. */
 const MAX_ATTEMPTS = 5;
+
+/** This process's random id prefix: with a counter, ids are unique without per-id randomness. */
+const PROCESS_TOKEN = randomBytes(9).toString('base64url');
+let idCounter = 0;
+
+/**
+ * A reservation (or commit attempt) id: `<time in base 36>-<process token><counter>`. The time lets
+ * a store group outcomes by when the reservation was made (RedisStore keeps them per 10 minutes).
+ */
+function newId(now: number): string {
+  idCounter = (idCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return `${Math.max(0, Math.floor(now)).toString(36)}-${PROCESS_TOKEN}${idCounter.toString(36)}`;
+}
 
 export function createEngine(config: EngineConfig): Engine {
   return new QuotaEngine(config);
@@ -122,7 +135,7 @@ class QuotaEngine implements Engine, EngineInternals {
     const est = parseEstimate(estimate);
     const shrink = parseReserveOptions(options);
     await this.#epoch.beforeReserve();
-    const id = randomUUID();
+    const id = newId(this.planner.estimatedNow());
     let reply: ReserveReply & { type: 'ok' | 'rejected' | 'disabled' | 'closed' | 'full' };
     let config: UserConfig;
     try {
@@ -224,7 +237,7 @@ class QuotaEngine implements Engine, EngineInternals {
     } catch (error) {
       return Promise.reject(error);
     }
-    const attemptId = randomUUID();
+    const attemptId = newId(Date.now());
     return this.#background({
       kind: 'commit',
       userId: prepared.userId,
@@ -342,7 +355,7 @@ class QuotaEngine implements Engine, EngineInternals {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       const config = this.planner.userConfig(userId);
       // A user without an anchor has not started a rolling period: show one starting now.
-      const view = this.planner.needsUserAnchor(config) ? { ...config, anchor: this.planner.estimatedNow() } : config;
+      const view = this.planner.needsUserAnchor(config) ? withAnchor(config, this.planner.estimatedNow()) : config;
       const rules = this.planner.specs(view, at);
       const sentAt = Date.now();
       const reply = await this.call('read', () => this.config.store.admin.read({ userId, configVersion: config.version, rules, ...this.#now() }));
@@ -387,6 +400,11 @@ function parseReservationRef(value: unknown): { id: string; userId: string } {
     throw new InvalidArgumentError('reservation', value, 'expected a reservation returned by reserve()');
   }
   return { id: r.id, userId: parseUserId(r.userId, 'reservation.userId') };
+}
+
+/** A user's config as if its period had started at `anchor` (for reads of a user who has none yet). */
+function withAnchor(config: UserConfig, anchor: number): UserConfig {
+  return { version: config.version, rules: config.rules, anchor, isDefault: config.isDefault };
 }
 
 function storeAmount(amounts: Amounts, metric: 'tokens' | 'requests' | 'cost'): number {

@@ -11,6 +11,8 @@ export interface UserConfig {
   anchor: number | null;
   /** True when the rules are the limiter's defaults. */
   isDefault: boolean;
+  /** The specs last computed for this config, valid while the planned time stays in [from, until). */
+  cache?: { from: number; until: number; specs: RuleSpec[] };
 }
 
 /**
@@ -26,10 +28,14 @@ export class WindowPlanner {
   /** Store time minus local time, learned from replies. */
   #offset = 0;
 
+  /** Shared by every user on the default rules, so that they share its spec cache too. */
+  readonly #defaultConfig: UserConfig;
+
   constructor(defaults: NormalizedRule[], clock: (() => number) | undefined, cacheSize: number) {
     this.#defaults = defaults;
     this.#clock = clock;
     this.#users = new LruMap(cacheSize);
+    this.#defaultConfig = { version: 0, rules: defaults, anchor: null, isDefault: true };
   }
 
   /** The limiter's clock if it has one (then it is sent to the store), else undefined. */
@@ -49,7 +55,7 @@ export class WindowPlanner {
   }
 
   userConfig(userId: string): UserConfig {
-    return this.#users.get(userId) ?? { version: 0, rules: this.#defaults, anchor: null, isDefault: true };
+    return this.#users.get(userId) ?? this.#defaultConfig;
   }
 
   /** Adopts the configuration a store reported. */
@@ -76,9 +82,17 @@ export class WindowPlanner {
     return config.anchor === null && config.rules.some((r) => needsAnchor(r.period) && r.period.kind !== 'calendar' && r.period.anchor === null);
   }
 
-  /** Rule specs with candidate windows around `at` (default: the estimated store time). */
+  /**
+   * Rule specs with candidate windows around `at` (default: the estimated store time). The same
+   * array is returned while `at` stays within the current windows of every rule, so that a store
+   * can cache its encoding of them.
+   */
   specs(config: UserConfig, at = this.estimatedNow()): RuleSpec[] {
-    return config.rules.map((rule) => {
+    const cached = config.cache;
+    if (cached && at >= cached.from && at < cached.until) return cached.specs;
+    let from = Number.NEGATIVE_INFINITY;
+    let until = Number.POSITIVE_INFINITY;
+    const specs = config.rules.map((rule) => {
       const anchor = effectiveAnchor(rule.period, rule.zone, config.anchor);
       const key = `${rule.fingerprint}|${anchor ?? ''}`;
       let b = this.#boundaries.get(key);
@@ -86,9 +100,13 @@ export class WindowPlanner {
         b = candidateBoundaries(rule.period, rule.zone, anchor, at);
         this.#boundaries.set(key, b);
       }
+      from = Math.max(from, b[1]);
+      until = Math.min(until, b[2]);
       // The fingerprint also covers the user's anchor, so that a new anchor starts a new window.
       const fingerprint = anchor === null || rule.period.kind === 'calendar' || rule.period.anchor !== null ? rule.fingerprint : `${rule.fingerprint}.${anchor}`;
       return { ruleId: rule.id, metric: rule.storeMetric, limit: rule.limit, fingerprint, boundaries: b };
     });
+    config.cache = { from, until, specs };
+    return specs;
   }
 }

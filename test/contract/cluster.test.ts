@@ -26,7 +26,7 @@ describe('Redis Cluster specifics', () => {
     const slotsOfUsers = new Set<number>();
     for (const id of ids) {
       const k = userKeys('tl', id);
-      const slots = new Set(await Promise.all([k.config, k.windows, k.expiries, k.log, k.historyMonth('202601')].map((key) => cluster.keySlot(key))));
+      const slots = new Set(await Promise.all([k.config, k.windows, k.outcomes('x'), k.log, k.historyMonth('202601')].map((key) => cluster.keySlot(key))));
       expect(slots.size, JSON.stringify(id.slice(0, 20))).toBe(1);
       slotsOfUsers.add([...slots][0]!);
     }

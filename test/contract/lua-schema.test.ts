@@ -2,8 +2,9 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenLimiter, RedisStore } from '../../src/index.js';
 import { globalKeys, userKeys } from '../../src/stores/redis/keys.js';
+import { ruleArgs } from '../../src/stores/redis/hot-path.js';
 import { SCRIPTS } from '../../src/stores/redis/registry.js';
-import { AGGREGATE_ARGS, COMMIT_ARGS, READ_ARGS, RELEASE_ARGS, RESERVE_ARGS, type FieldKind, type Schema } from '../../src/stores/redis/schema.js';
+import { AGGREGATE_ARGS, argSlots, COMMIT_ARGS, encodeArgs, READ_ARGS, RELEASE_ARGS, RESERVE_ARGS, type FieldKind, type Schema } from '../../src/stores/redis/schema.js';
 import { runScript, type Script } from '../../src/stores/redis/scripts.js';
 import { specsOf } from '../helpers/specs.js';
 import { connectRedis, uniquePrefix } from '../helpers/redis.js';
@@ -19,30 +20,35 @@ beforeAll(async () => {
 });
 afterAll(() => client?.disconnect());
 
-/** Malformed JSON values per field kind (raw JSON text, so NaN and Infinity reach cjson). */
+/** Malformed values per field kind, for one slot of the field (ARGV strings). */
 const BAD: Record<FieldKind, string[]> = {
-  count: ['NaN', 'Infinity', '-Infinity', '-1', '1.5', '9007199254740992', '1e309', '"12"', 'null', 'true', '[]', '{}'],
-  time: ['NaN', 'Infinity', '-1', '1.5', '1e309', '"12"', 'true', '[]'],
-  id: ['""', '"a b"', `"${'x'.repeat(65)}"`, '12', 'null', '"é"', '"a{b}"'],
-  flag: ['"true"', '1', 'null'],
-  amounts: ['[1,2,-3]', '[1,NaN,1]', '"x"', '{"t":1}', '[1,2,3,4]', 'null'],
-  rules: [
-    '[["m","t",-1,"fp",0,1,2,3]]',
-    '[["m","x",10,"fp",0,1,2,3]]',
-    '[["m","t",10,"f p",0,1,2,3]]',
-    '[["m","t",10,"fp",0,2,1,3]]',
-    '[["m","t",10,"fp",0,1,2,NaN]]',
-    '[["m b","t",10,"fp",0,1,2,3]]',
-    '{"a":1}',
-    `[${Array.from({ length: 17 }, (_, i) => `["r${i}","t",10,"fp",0,1,2,3]`).join(',')}]`,
-  ],
-  thresholds: ['[500,400]', '[-1]', '[NaN]', '"x"', '[1,2,3,4,5,6,7,8,9,10,11]'],
-  model: ['""', '"a|b"', `"${'x'.repeat(1025)}"`, '5', 'null'],
-  buckets: ['[[0,"m",1,1,1]]', '[[0,"a|b",1,1,1,1]]', '[[-1,"m",1,1,1,1]]', '[[0,"m",1,1,1,NaN]]'],
-  texts: ['[""]', '[5]', '"x"'],
-  ids: ['["a b"]', '[5]'],
-  counts: ['[-1]', '[NaN]', '[1.5]'],
+  count: ['nan', 'NaN', 'inf', '-inf', '-1', '1.5', '9007199254740992', '1e309', 'x', ''],
+  time: ['nan', 'inf', '-1', '1.5', '1e309', 'x'],
+  id: ['', 'a b', 'x'.repeat(65), 'é', 'a{b}', 'a;b'],
+  flag: ['true', '2', ''],
+  amounts: ['nan', '-1', '1.5', 'x'],
+  rules: ['nan', '-1', '17', 'x'],
+  thresholds: ['nan', '-1', '11', 'x'],
+  model: ['', 'a|b', 'x'.repeat(1025)],
+  buckets: ['nan', '-1', '4097'],
+  texts: ['nan', '-1', '4097'],
+  ids: ['nan', '-1', '4097'],
+  counts: ['nan', '-1', '4097'],
 };
+
+/** Malformed values inside a rule (slot offset within the rule's 8, value). */
+const BAD_RULE: Array<(rule: string) => string> = [
+  (r) => r.replace(/^\S+/, 'a{b'),
+  (r) => r.replace(/^(\S+) t/, '$1 x'),
+  (r) => r.replace(/^(\S+ \S+) \d+/, '$1 -1'),
+  (r) => r.replace(/^(\S+ \S+) \d+/, '$1 nan'),
+  (r) => r.replace(/^(\S+ \S+) \d+/, '$1 99999999999999999'),
+  (r) => r.replace(/^(\S+ \S+ \S+) \S+/, '$1 f;p'),
+  (r) => r.replace(/ (\d+)$/, ' 1e309'),
+  (r) => r.replace(/ (\d+)$/, ' 0'),
+  (r) => `${r} 5`,
+  (r) => r.replace(/ /g, '  '),
+];
 
 interface Case {
   name: string;
@@ -53,8 +59,19 @@ interface Case {
   extra: string[];
 }
 
+/** Every field bound once: `local <name> =` in schema order, and the ARGV cursor only. */
+function bindsInOrder(source: string, schema: Schema): boolean {
+  let at = 0;
+  for (const name of Object.keys(schema)) {
+    const i = source.indexOf(`-- ${name}: ${schema[name]}\nlocal ${name} =`, at);
+    if (i < 0) return false;
+    at = i;
+  }
+  return true;
+}
+
 describe('Lua scripts and their argument schema', () => {
-  it('every script binds each schema field to a validated local at its top', () => {
+  it('every script binds each schema field to a validated local at its top, in schema order', () => {
     const pairs: Array<[Script, Schema]> = [
       [SCRIPTS.reserve, RESERVE_ARGS],
       [SCRIPTS.commit, COMMIT_ARGS],
@@ -63,11 +80,9 @@ describe('Lua scripts and their argument schema', () => {
       [SCRIPTS.aggregate, AGGREGATE_ARGS],
     ];
     for (const [script, schema] of pairs) {
-      for (const [field, kind] of Object.entries(schema)) {
-        expect(script.source, `${script.name}.${field}`).toContain(`local ${field} = check.${kind}(args.${field}, '${field}')`);
-      }
-      // No script reads an argument other than through the schema.
-      expect(script.source.match(/args\.(\w+)/g)?.map((m) => m.slice(5)).sort()).toEqual(Object.keys(schema).sort());
+      expect(bindsInOrder(script.source, schema), script.name).toBe(true);
+      // Arguments are read through the generated bindings only: no script indexes ARGV by a number.
+      expect(script.source.match(/ARGV\[\d+\]/g), script.name).toBeNull();
     }
   });
 
@@ -79,34 +94,44 @@ describe('Lua scripts and their argument schema', () => {
     await limiter.reserve('lua', { tokens: 50 });
     await limiter.flush();
     const now = Date.now();
-    const rules = specsOf([{ id: 'm', tokens: 1000, period: 'month' }], now).map((s) => [s.ruleId, 't', s.limit, s.fingerprint, ...s.boundaries]);
+    const rules = ruleArgs(specsOf([{ id: 'm', tokens: 1000, period: 'month' }], now));
     const k = userKeys(prefix, 'lua');
     const g = globalKeys(prefix);
     const id = 'aaaaaaaa-0000-0000-0000-000000000009';
     const cases: Case[] = [
-      { name: 'reserve', script: SCRIPTS.reserve, schema: RESERVE_ARGS, keys: [k.config, k.windows, k.expiries], extra: [],
+      { name: 'reserve', script: SCRIPTS.reserve, schema: RESERVE_ARGS, keys: [k.config, k.windows, k.outcomes('b')], extra: [],
         args: { id, version: 0, now, lease: 60_000, initAnchor: false, amounts: [10, 1, 0], rules } },
-      { name: 'commit', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: [k.config, k.windows, k.expiries, k.log, k.historyMonth('209901')], extra: ['{"id":"x"}'],
-        args: { id, attempt: 'a1', version: 0, now, amounts: [10, 1, 0], costUnknown: false, rules, thresholds: [800], model: 'gpt', inputTokens: 5, outputTokens: 5, doneTtl: 60_000, logMax: 10, logTtl: 60_000, historyTtl: 60_000 } },
-      { name: 'release', script: SCRIPTS.release, schema: RELEASE_ARGS, keys: [k.windows, k.expiries], extra: [], args: { id, now, doneTtl: 60_000 } },
-      { name: 'read', script: SCRIPTS.read, schema: READ_ARGS, keys: [k.config, k.windows, k.expiries], extra: [], args: { version: 0, now, rules } },
+      { name: 'commit', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: [k.config, k.windows, k.outcomes('b'), k.log, k.historyMonth('209901')], extra: ['{"id":"x"}'],
+        args: { id, bucket: 'b', month: '209901', attempt: 'a1', version: 0, now, amounts: [10, 1, 0], costUnknown: false, model: 'gpt', inputTokens: 5, outputTokens: 5, doneTtl: 60_000, logMax: 10, logTtl: 60_000, historyTtl: 60_000, thresholds: [800], rules } },
+      { name: 'release', script: SCRIPTS.release, schema: RELEASE_ARGS, keys: [k.windows, k.outcomes('b')], extra: [], args: { id, bucket: 'b', now, doneTtl: 60_000 } },
+      { name: 'read', script: SCRIPTS.read, schema: READ_ARGS, keys: [k.config, k.windows], extra: [], args: { version: 0, now, rules } },
       { name: 'aggregate', script: SCRIPTS.aggregate, schema: AGGREGATE_ARGS, keys: [g.batches, g.log, g.historyMonth('209901'), g.totals, g.users, g.activeMonth('2099-01')], extra: ['{"id":"x"}'],
         args: { batch: 'b1', now, logMax: 10, logTtl: 60_000, historyTtl: 60_000, activeTtl: 60_000, totals: [10, 1, 0], hours: [[0, 'gpt', 1, 5, 5, 0]], users: ['lua'], tags: ['t'], logTimes: [now] } },
     ];
     const before = await snapshot(client, prefix);
     let refused = 0;
+    const refuses = async (c: Case, argv: string[], what: string, field: string) => {
+      await expect(runScript(client, c.script, c.keys, argv), `${c.name} ${what}`).rejects.toThrow(new RegExp(`token-limits: invalid ${field}`));
+      refused += 1;
+    };
     for (const c of cases) {
+      const valid = encodeArgs(c.schema, c.args as never, c.extra);
+      const slots = argSlots(c.schema, c.args as never);
       for (const [field, kind] of Object.entries(c.schema)) {
+        const { first } = slots[field]!;
         for (const bad of BAD[kind]) {
-          const json = JSON.stringify({ ...c.args, [field]: '@@' }).replace('"@@"', bad);
-          await expect(runScript(client, c.script, c.keys, [json, ...c.extra]), `${c.name}.${field}=${bad.slice(0, 30)}`).rejects.toThrow(
-            new RegExp(`token-limits: invalid ${field}`),
-          );
-          refused += 1;
+          const argv = [...valid];
+          argv[first - 1] = bad;
+          await refuses(c, argv, `${field}=${bad.slice(0, 20)}`, field);
+        }
+        if (kind === 'rules') {
+          for (const spoil of BAD_RULE) {
+            const argv = [...valid];
+            argv[first] = spoil(argv[first]!); // the first slot is the count; the first rule follows it
+            await refuses(c, argv, `${field}[0]=${argv[first]}`, field);
+          }
         }
       }
-      // Not an object at all.
-      await expect(runScript(client, c.script, c.keys, ['[1,2]', ...c.extra])).rejects.toThrow(/token-limits: invalid/);
     }
     expect(refused).toBeGreaterThan(150);
     expect(await snapshot(client, prefix)).toEqual(before);

@@ -44,7 +44,7 @@ describe('RedisStore on a real Redis', () => {
       expect(tag).toMatch(/^[bh][A-Za-z0-9_-]*$/);
       expect(tag.length).toBeLessThanOrEqual(65);
       const keys = userKeys('tl', id);
-      for (const key of [keys.config, keys.windows, keys.expiries, keys.log, keys.historyMonth('202601')]) expect(key.startsWith(`tl:{${tag}}:`)).toBe(true);
+      for (const key of [keys.config, keys.windows, keys.outcomes('x'), keys.log, keys.historyMonth('202601')]) expect(key.startsWith(`tl:{${tag}}:`)).toBe(true);
       tags.add(tag);
     }
     expect(tags.size).toBe(10);
@@ -114,7 +114,7 @@ describe('RedisStore on a real Redis', () => {
       await limiter.warmup();
       await limiter.commit(await limiter.reserve('seen', { tokens: 100 }), { inputTokens: 100, outputTokens: 0 });
       const k = userKeys(prefix, 'seen');
-      await client.del(k.config, k.windows, k.expiries, k.log, globalKeys(prefix).epoch);
+      await client.del(k.config, k.windows, k.log, globalKeys(prefix).epoch);
       await expect(limiter.reserve('seen', { tokens: 100 })).rejects.toBeInstanceOf(QuotaStoreError);
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({ policy: 'deny' });

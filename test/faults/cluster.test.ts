@@ -166,7 +166,7 @@ describe('C1: failover of the hot user’s master during load', () => {
     expect(t.pendingAtEnd).toBe(0);
     // Calls went on after the failover: the promoted node served the hot user's slot.
     const client = cluster.client();
-    expect(await client.hexists(userKeys(run.prefix, 'hot').windows, 'u:main')).toBe(1);
+    expect(await client.hexists(userKeys(run.prefix, 'hot').windows, 'w:main')).toBe(1);
     client.disconnect();
   });
 

@@ -59,7 +59,7 @@ async function recordsOf(user: string, expected: number): Promise<UsageRecord[]>
 /** Raw Redis state of the user: counters must be plain non-negative integers, and nothing held. */
 async function settledState(user: string) {
   const state = await rawUserState(server.client(), prefix, user);
-  const rawUsed = await server.client().hget(`${prefix}:{b${Buffer.from(user).toString('base64url')}}:w`, 'u:main');
+  const rawUsed = (await server.client().hget(`${prefix}:{b${Buffer.from(user).toString('base64url')}}:w`, 'w:main'))?.split(' ')[3];
   return { ...state, rawUsed };
 }
 

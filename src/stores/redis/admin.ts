@@ -1,6 +1,6 @@
 import type { GlobalStats, HistoryBucket, ReadReply, RulesCommand, StoreAdmin, StoredLogEntry, UserChange } from '../protocol/types.js';
 import type { RedisContext } from './context.js';
-import { DAY_MS, HOUR_MS, monthName, monthsCovering, userKeys } from './keys.js';
+import { DAY_MS, HOUR_MS, monthName, monthsCovering, recentBuckets, userKeys } from './keys.js';
 import { configReply, decodeModel, ruleArgs, windowsOf } from './hot-path.js';
 import { SCRIPTS } from './registry.js';
 import { encodeArgs, READ_ARGS } from './schema.js';
@@ -12,7 +12,7 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
     async read(c: RulesCommand): Promise<ReadReply> {
       const k = userKeys(ctx.prefix, c.userId);
       const args = encodeArgs(READ_ARGS, { version: c.configVersion, ...(c.now === undefined ? {} : { now: c.now }), rules: ruleArgs(c.rules) });
-      const reply = await ctx.runArray(SCRIPTS.read, [k.config, k.windows, k.expiries], [args]);
+      const reply = await ctx.runArray(SCRIPTS.read, [k.config, k.windows], args);
       const now = ctx.learn(reply[1]);
       if (reply[0] === 'ok') return { type: 'ok', now, active: reply[2] === 1, windows: windowsOf(reply, 3, c.rules.length) };
       return configReply(reply, now);
@@ -51,7 +51,8 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
       const k = userKeys(ctx.prefix, userId);
       const today = ctx.serverNow(now);
       const months = monthsCovering(today - ctx.settings.userHistoryRetentionMs - 31 * DAY_MS, today + 31 * DAY_MS);
-      await ctx.run(SCRIPTS.deleteKeys, [k.config, k.windows, k.expiries, k.log, ...months.map(k.historyMonth)], []);
+      const buckets = recentBuckets(today, ctx.settings.idempotencyTtlMs + 7 * DAY_MS).map(k.outcomes);
+      await ctx.run(SCRIPTS.deleteKeys, [k.config, k.windows, k.log, ...buckets, ...months.map(k.historyMonth)], []);
       await ctx.run(SCRIPTS.unindexUser, [ctx.global.users, ctx.global.activeMonth(monthName(today))], [userId, k.tag]);
     },
 

@@ -155,7 +155,9 @@ export class Aggregator {
       users.add(e.userId);
       tags.add(e.tag);
     }
-    const args = encodeArgs(AGGREGATE_ARGS, {
+    const args = encodeArgs(
+      AGGREGATE_ARGS,
+      {
       batch: batch.id,
       logMax: s.logMaxLength,
       logTtl: s.logRetentionMs,
@@ -166,12 +168,10 @@ export class Aggregator {
       users: [...users],
       tags: [...tags],
       logTimes: batch.entries.map((e) => e.timestamp),
-    });
-    const g = this.ctx.global;
-    await this.ctx.run(
-      SCRIPTS.aggregate,
-      [g.batches, g.log, g.historyMonth(monthKey(first)), g.totals, g.users, g.activeMonth(monthName(first))],
-      [args, ...batch.entries.map((e) => e.record)],
+      },
+      batch.entries.map((e) => e.record),
     );
+    const g = this.ctx.global;
+    await this.ctx.run(SCRIPTS.aggregate, [g.batches, g.log, g.historyMonth(monthKey(first)), g.totals, g.users, g.activeMonth(monthName(first))], args);
   }
 }

@@ -15,15 +15,22 @@ import type {
 } from '../protocol/types.js';
 import type { Aggregator } from './aggregator.js';
 import type { RedisContext } from './context.js';
-import { monthKey, nextMonthStart, userKeys } from './keys.js';
+import { monthKey, nextMonthStart, outcomeBucket, userKeys } from './keys.js';
 import { SCRIPTS } from './registry.js';
 import { COMMIT_ARGS, encodeArgs, RELEASE_ARGS, RESERVE_ARGS, type FieldKinds } from './schema.js';
 
 const METRIC_CODES = { tokens: 't', requests: 'r', cost: 'c' } as const;
+/** The planner returns the same spec array while its windows last: encode it once. */
+const encoded = new WeakMap<readonly RuleSpec[], FieldKinds['rules']>();
 
 /** Rules as the scripts take them (see `FieldKinds.rules`). */
 export function ruleArgs(rules: readonly RuleSpec[]): FieldKinds['rules'] {
-  return rules.map((r) => [r.ruleId, METRIC_CODES[r.metric], r.limit, r.fingerprint, ...r.boundaries] as const);
+  let out = encoded.get(rules);
+  if (!out) {
+    out = rules.map((r) => `${r.ruleId} ${METRIC_CODES[r.metric]} ${r.limit} ${r.fingerprint} ${r.boundaries.join(' ')}`);
+    encoded.set(rules, out);
+  }
+  return out;
 }
 
 /** Reserve, commit and release on Redis: one script call each. */
@@ -40,7 +47,7 @@ export function redisHotPath(ctx: RedisContext, aggregator: Aggregator): HotPath
         amounts: [c.amounts.tokens, c.amounts.requests, c.amounts.cost],
         rules: ruleArgs(c.rules),
       });
-      const reply = await ctx.runArray(SCRIPTS.reserve, [k.config, k.windows, k.expiries], [args]);
+      const reply = await ctx.runArray(SCRIPTS.reserve, [k.config, k.windows, k.outcomes(outcomeBucket(c.reservationId))], args);
       const now = ctx.learn(reply[1]);
       switch (reply[0]) {
         case 'ok':
@@ -59,8 +66,12 @@ export function redisHotPath(ctx: RedisContext, aggregator: Aggregator): HotPath
       const k = userKeys(ctx.prefix, c.userId);
       const estimate = ctx.serverNow(c.now);
       const s = ctx.settings;
-      const args = encodeArgs(COMMIT_ARGS, {
+      const args = encodeArgs(
+        COMMIT_ARGS,
+        {
         id: c.reservationId,
+        bucket: outcomeBucket(c.reservationId),
+        month: monthKey(estimate),
         attempt: c.attemptId,
         version: c.configVersion,
         ...(c.now === undefined ? {} : { now: c.now }),
@@ -75,9 +86,11 @@ export function redisHotPath(ctx: RedisContext, aggregator: Aggregator): HotPath
         logMax: s.userLogMaxLength,
         logTtl: s.logRetentionMs,
         historyTtl: nextMonthStart(estimate) - estimate + s.userHistoryRetentionMs,
-      });
-      const keys = [k.config, k.windows, k.expiries, k.log, k.historyMonth(monthKey(estimate))];
-      const reply = await ctx.runArray(SCRIPTS.commit, keys, [args, c.record]);
+        },
+        [c.record],
+      );
+      const keys = [k.config, k.windows, k.outcomes(outcomeBucket(c.reservationId)), k.log, k.historyMonth(monthKey(estimate))];
+      const reply = await ctx.runArray(SCRIPTS.commit, keys, args);
       const now = ctx.learn(reply[1]);
       const aggregate = (timestamp: number): void =>
         aggregator.add({ timestamp, userId: c.userId, tag: k.tag, model: encodeModel(c.history.model), actual: c.actual, history: c.history, record: c.record });
@@ -104,12 +117,14 @@ export function redisHotPath(ctx: RedisContext, aggregator: Aggregator): HotPath
 
     async release(c: ReleaseCommand): Promise<ReleaseReply> {
       const k = userKeys(ctx.prefix, c.userId);
+      const bucket = outcomeBucket(c.reservationId);
       const args = encodeArgs(RELEASE_ARGS, {
         id: c.reservationId,
+        bucket,
         ...(c.now === undefined ? {} : { now: c.now }),
         doneTtl: ctx.settings.idempotencyTtlMs,
       });
-      const reply = await ctx.runArray(SCRIPTS.release, [k.windows, k.expiries], [args]);
+      const reply = await ctx.runArray(SCRIPTS.release, [k.windows, k.outcomes(bucket)], args);
       const type = reply[0];
       if (type !== 'released' && type !== 'duplicate' && type !== 'committed') throw unexpected('release', type);
       return { type, now: ctx.learn(reply[1]) };

@@ -10,9 +10,10 @@ import { createHash } from 'node:crypto';
  *
  * Per user (expiry in brackets; a key disappears on its own once it has nothing left to count):
  *   <prefix>:{<tag>}:c          hash  config: v version, r own rules (JSON), a anchor, x '0' if disabled  [none]
- *   <prefix>:{<tag>}:w          hash  current windows, live holds, recent outcomes (lua/prelude.ts)
- *                                     [past the last window end, lease and idempotency time]
- *   <prefix>:{<tag>}:e          zset  when each hold and outcome stops counting  [as :w]
+ *   <prefix>:{<tag>}:w          hash  current windows, live holds, TTL horizons (lua/prelude.ts)
+ *                                     [past the last window end and the lease]
+ *   <prefix>:{<tag>}:d:<bucket> hash  outcomes of the reservations of one 10-minute bucket (replays)
+ *                                     [the idempotency time after the last outcome]
  *   <prefix>:{<tag>}:log        zset  the user's usage log  [log retention after the last call]
  *   <prefix>:{<tag>}:hm:<YYYYMM> hash hourly history of a UTC month: "<hour>|<model>|r|i|o|c"
  *                                     [history retention after the month's end]
@@ -38,7 +39,7 @@ export interface UserKeys {
   tag: string;
   config: string;
   windows: string;
-  expiries: string;
+  outcomes(bucket: string): string;
   log: string;
   historyMonth(month: string): string;
 }
@@ -50,7 +51,7 @@ export function userKeys(prefix: string, userId: string): UserKeys {
     tag,
     config: `${base}:c`,
     windows: `${base}:w`,
-    expiries: `${base}:e`,
+    outcomes: (bucket) => `${base}:d:${bucket}`,
     log: `${base}:log`,
     historyMonth: (month) => `${base}:hm:${month}`,
   };
@@ -70,6 +71,25 @@ export function globalKeys(prefix: string) {
 }
 
 export const HOUR_MS = 3_600_000;
+/** Reservations are grouped in outcome keys by 10 minutes of their creation time. */
+export const BUCKET_MS = 600_000;
+
+/**
+ * The outcome bucket of a reservation id: the engine's ids start with their creation time in base
+ * 36 (`<time>-<random>`); any other id goes to bucket `x`.
+ */
+export function outcomeBucket(reservationId: string): string {
+  const dash = reservationId.indexOf('-');
+  const time = dash > 0 && dash <= 11 ? parseInt(reservationId.slice(0, dash), 36) : Number.NaN;
+  return Number.isSafeInteger(time) && time >= 0 ? Math.floor(time / BUCKET_MS).toString(36) : 'x';
+}
+
+/** The outcome buckets a user may have around `now` (for deletions). */
+export function recentBuckets(now: number, spanMs: number): string[] {
+  const out = ['x'];
+  for (let t = now - spanMs - BUCKET_MS; t <= now + BUCKET_MS; t += BUCKET_MS) out.push(Math.floor(t / BUCKET_MS).toString(36));
+  return out;
+}
 export const DAY_MS = 86_400_000;
 
 /** `YYYYMM` of a UTC time: the history key of its month. */

@@ -1,15 +1,19 @@
 /**
- * The arguments of every Redis script, declared once. A script receives one JSON object in ARGV[1]
- * (Redis ships cjson); `luaBindings(schema)` writes the Lua lines that decode it and bind each field
- * to a named, validated local at the top of the script, and `ArgsOf<schema>` is the TypeScript type
- * the store encodes. So TypeScript and Lua read the same field list, and a test sends every field a
- * malformed value to check that each script refuses it before writing anything.
+ * The arguments of every Redis script, declared once. From a schema, `encodeArgs` writes the ARGV
+ * strings the store sends, and `luaBindings` writes the Lua that reads them back into named,
+ * validated locals at the top of the script: TypeScript and Lua read the same field list, in the
+ * same order, and a test sends every field malformed values to check that each script refuses
+ * them before writing anything.
  *
- * Validation in Lua repeats the engine's: cjson accepts NaN, Infinity and hex, and a NaN slips
- * through `used + n > limit` guards. Numbers reach Redis as strings formatted by the script.
+ * The bindings are inline statements (no JSON decoding, no validator closures), because argument
+ * handling runs on every call: `tonumber` then range checks (Lua's tonumber accepts "nan", "inf"
+ * and "0x10", and a NaN slips through `used + n > limit` guards), identifiers matched against
+ * their character class. Numbers go back to Redis as strings formatted by the script.
+ *
+ * Variable-length fields (rules, lists) are a count followed by their elements.
  */
 
-/** Field kinds, each with its Lua validator (in lua/prelude.ts) and its TypeScript type. */
+/** Field kinds and the TypeScript type the store gives for each. */
 export interface FieldKinds {
   /** 1-64 characters of A-Z a-z 0-9 _ . - */
   id: string;
@@ -19,17 +23,20 @@ export interface FieldKinds {
   time: number | undefined;
   /** [tokens, requests, micro-dollars] */
   amounts: readonly [number, number, number];
-  /** At most 16 rules: [id, metric 't'|'r'|'c', limit, fingerprint, 4 increasing boundaries]. */
-  rules: readonly (readonly [string, 't' | 'r' | 'c', number, string, number, number, number, number])[];
+  /**
+   * At most 16 rules, each one string "<id> <metric t|r|c> <limit> <fingerprint> <4 increasing
+   * boundaries>" (one pattern match validates a whole rule in Lua).
+   */
+  rules: readonly string[];
   /** At most 10 ascending per-mille thresholds. */
   thresholds: readonly number[];
-  /** A model name: 1-1024 characters, no `|` (it separates history field parts). */
+  /** A model name: 1-1024 bytes, no `|` (it separates history field parts). */
   model: string;
   /** true or false */
   flag: boolean;
   /** At most 4096 history buckets: [bucket start ms, model, requests, input tokens, output tokens, micro-dollars]. */
   buckets: readonly (readonly [number, string, number, number, number, number])[];
-  /** At most 4096 strings of at most 262,144 bytes (user ids). */
+  /** At most 4096 strings of 1 to 262,144 bytes (user ids). */
   texts: readonly string[];
   /** At most 4096 ids. */
   ids: readonly string[];
@@ -57,13 +64,14 @@ export const RESERVE_ARGS = {
 
 export const COMMIT_ARGS = {
   id: 'id',
+  /** Names the outcome key (KEYS[3]) and the history key's month (KEYS[5]), for their TTL horizons. */
+  bucket: 'id',
+  month: 'id',
   attempt: 'id',
   version: 'count',
   now: 'time',
   amounts: 'amounts',
   costUnknown: 'flag',
-  rules: 'rules',
-  thresholds: 'thresholds',
   model: 'model',
   inputTokens: 'count',
   outputTokens: 'count',
@@ -73,10 +81,13 @@ export const COMMIT_ARGS = {
   /** Time to live of the user's log, and of the history key of the current month, from now. */
   logTtl: 'count',
   historyTtl: 'count',
+  thresholds: 'thresholds',
+  rules: 'rules',
 } as const satisfies Schema;
 
 export const RELEASE_ARGS = {
   id: 'id',
+  bucket: 'id',
   now: 'time',
   doneTtl: 'count',
 } as const satisfies Schema;
@@ -87,7 +98,7 @@ export const READ_ARGS = {
   rules: 'rules',
 } as const satisfies Schema;
 
-/** Aggregates over all users for a batch of committed calls (ARGV[2..] are the records' JSON). */
+/** Aggregates over all users for a batch of committed calls (the records' JSON follow the fields). */
 export const AGGREGATE_ARGS = {
   batch: 'id',
   now: 'time',
@@ -101,7 +112,7 @@ export const AGGREGATE_ARGS = {
   /** Ids of the users in the batch (the user index), and their key tags (active users of the month). */
   users: 'texts',
   tags: 'ids',
-  /** The store time of each record in ARGV[2..]. */
+  /** The store time of each record that follows the fields. */
   logTimes: 'counts',
 } as const satisfies Schema;
 
@@ -111,14 +122,166 @@ export type ReleaseArgs = ArgsOf<typeof RELEASE_ARGS>;
 export type ReadArgs = ArgsOf<typeof READ_ARGS>;
 export type AggregateArgs = ArgsOf<typeof AGGREGATE_ARGS>;
 
-/** Lua that decodes ARGV[1] and binds every field of `schema` to a validated local of the same name. */
-export function luaBindings(schema: Schema): string {
-  const lines = ["local args = cjson.decode(ARGV[1])", "if type(args) ~= 'table' then fail('invalid arguments') end"];
-  for (const [name, kind] of Object.entries(schema)) lines.push(`local ${name} = check.${kind}(args.${name}, '${name}')`);
-  return lines.join('\n');
+// ------------------------------------------------------------------------------------ TypeScript
+
+const str = (n: number): string => String(n);
+
+/** The ARGV strings of a script call, field by field in schema order; `extra` strings follow them. */
+export function encodeArgs<S extends Schema>(schema: S, args: ArgsOf<S>, extra: readonly string[] = []): string[] {
+  const out: string[] = [];
+  const values = args as Record<string, unknown>;
+  for (const [name, kind] of Object.entries(schema)) {
+    const v = values[name];
+    switch (kind) {
+      case 'id':
+      case 'model':
+        out.push(v as string);
+        break;
+      case 'count':
+        out.push(str(v as number));
+        break;
+      case 'time':
+        out.push(v === undefined ? '' : str(v as number));
+        break;
+      case 'flag':
+        out.push(v ? '1' : '0');
+        break;
+      case 'amounts':
+        for (const n of v as FieldKinds['amounts']) out.push(str(n));
+        break;
+      case 'rules':
+      case 'texts':
+      case 'ids':
+        out.push(str((v as readonly string[]).length), ...(v as readonly string[]));
+        break;
+      case 'buckets': {
+        const buckets = v as FieldKinds['buckets'];
+        out.push(str(buckets.length));
+        for (const b of buckets) out.push(str(b[0]), b[1], str(b[2]), str(b[3]), str(b[4]), str(b[5]));
+        break;
+      }
+      case 'thresholds':
+      case 'counts':
+        out.push(str((v as readonly number[]).length), ...(v as readonly number[]).map(str));
+        break;
+    }
+  }
+  out.push(...extra);
+  return out;
 }
 
-/** Encodes a script's arguments (JSON.stringify drops `undefined` time fields: the server's clock). */
-export function encodeArgs<S extends Schema>(_schema: S, args: ArgsOf<S>): string {
-  return JSON.stringify(args);
+/** Where each field sits in ARGV (1-based first slot, number of slots), for tests. */
+export function argSlots<S extends Schema>(schema: S, args: ArgsOf<S>): Record<keyof S, { first: number; length: number }> {
+  const slots = {} as Record<keyof S, { first: number; length: number }>;
+  let next = 1;
+  for (const name of Object.keys(schema) as (keyof S & string)[]) {
+    const one = { [name]: (args as Record<string, unknown>)[name] } as ArgsOf<S>;
+    const length = encodeArgs({ [name]: schema[name] } as Schema, one as never).length;
+    slots[name] = { first: next, length };
+    next += length;
+  }
+  return slots;
+}
+
+// ------------------------------------------------------------------------------------------- Lua
+
+const COUNT = (v: string, name: string) =>
+  `if not ${v} or ${v} ~= ${v} or ${v} < 0 or ${v} > MAXN or ${v} % 1 ~= 0 then fail('invalid ${name}') end`;
+const ID = (v: string, name: string) =>
+  `if not ${v} or #${v} == 0 or #${v} > 64 or not string.match(${v}, '^[%w_.-]+$') then fail('invalid ${name}') end`;
+
+/** Lua reading one field at the ARGV cursor `p` into the local `name`. */
+function luaField(name: string, kind: FieldKind): string {
+  switch (kind) {
+    case 'id':
+      return `local ${name} = ARGV[p]; p = p + 1\n${ID(name, name)}`;
+    case 'count':
+      return `local ${name} = tonumber(ARGV[p]); p = p + 1\n${COUNT(name, name)}`;
+    case 'time':
+      return [
+        `local ${name} = ARGV[p]; p = p + 1`,
+        `if ${name} == '' then local t = redis.call('TIME'); ${name} = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`,
+        `else ${name} = tonumber(${name}); ${COUNT(name, name)} end`,
+      ].join('\n');
+    case 'flag':
+      return `local ${name} = ARGV[p] == '1'; if ARGV[p] ~= '1' and ARGV[p] ~= '0' then fail('invalid ${name}') end; p = p + 1`;
+    case 'model':
+      return `local ${name} = ARGV[p]; p = p + 1\nif not ${name} or #${name} == 0 or #${name} > 1024 or string.find(${name}, '|', 1, true) then fail('invalid ${name}') end`;
+    case 'amounts':
+      return [
+        `local ${name} = { t = tonumber(ARGV[p]), r = tonumber(ARGV[p + 1]), c = tonumber(ARGV[p + 2]) }; p = p + 3`,
+        `for _, v in pairs(${name}) do ${COUNT('v', name)} end`,
+        `if not (${name}.t and ${name}.r and ${name}.c) then fail('invalid ${name}') end`,
+      ].join('\n');
+    case 'rules':
+      return [
+        `local ${name} = {}`,
+        `do`,
+        `  local n = tonumber(ARGV[p]); p = p + 1`,
+        `  ${COUNT('n', name)}`,
+        `  if n > 16 then fail('invalid ${name}') end`,
+        `  for i = 1, n do`,
+        `    local id, m, limit, fp, b1, b2, b3, b4 = string.match(ARGV[p] or '', '^([%w_.-]+) ([trc]) (%d+) ([%w_.-]+) (%-?%d+) (%-?%d+) (%-?%d+) (%-?%d+)$')`,
+        `    p = p + 1`,
+        `    if not b4 or #id > 64 or #fp > 80 or #limit > 16 or #b1 > 17 or #b4 > 17 then fail('invalid ${name}') end`,
+        `    limit, b1, b2, b3, b4 = tonumber(limit), tonumber(b1), tonumber(b2), tonumber(b3), tonumber(b4)`,
+        // A boundary may precede 1970 (the window before one anchored then).
+        `    if limit > MAXN or b1 < -MAXN or b4 > MAXN or not (b1 < b2 and b2 < b3 and b3 < b4) then fail('invalid ${name}') end`,
+        `    ${name}[i] = { id = id, m = m, limit = limit, fp = fp, b = { b1, b2, b3, b4 } }`,
+        `  end`,
+        `end`,
+      ].join('\n');
+    case 'thresholds':
+    case 'counts':
+      return [
+        `local ${name} = {}`,
+        `do`,
+        `  local n = tonumber(ARGV[p]); p = p + 1`,
+        `  ${COUNT('n', name)}`,
+        `  if n > ${kind === 'thresholds' ? 10 : 4096} then fail('invalid ${name}') end`,
+        `  for i = 1, n do`,
+        `    local v = tonumber(ARGV[p]); p = p + 1`,
+        `    ${COUNT('v', name)}`,
+        kind === 'thresholds' ? `    if i > 1 and v <= ${name}[i - 1] then fail('invalid ${name}') end` : '',
+        `    ${name}[i] = v`,
+        `  end`,
+        `end`,
+      ].join('\n');
+    case 'texts':
+    case 'ids':
+      return [
+        `local ${name} = {}`,
+        `do`,
+        `  local n = tonumber(ARGV[p]); p = p + 1`,
+        `  ${COUNT('n', name)}`,
+        `  if n > 4096 then fail('invalid ${name}') end`,
+        `  for i = 1, n do`,
+        `    local v = ARGV[p]; p = p + 1`,
+        kind === 'ids' ? `    ${ID('v', name)}` : `    if not v or #v == 0 or #v > 262144 then fail('invalid ${name}') end`,
+        `    ${name}[i] = v`,
+        `  end`,
+        `end`,
+      ].join('\n');
+    case 'buckets':
+      return [
+        `local ${name} = {}`,
+        `do`,
+        `  local n = tonumber(ARGV[p]); p = p + 1`,
+        `  ${COUNT('n', name)}`,
+        `  if n > 4096 then fail('invalid ${name}') end`,
+        `  for i = 1, n do`,
+        `    local b = { tonumber(ARGV[p]), ARGV[p + 1], tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3]), tonumber(ARGV[p + 4]), tonumber(ARGV[p + 5]) }`,
+        `    p = p + 6`,
+        `    for _, j in ipairs({ 1, 3, 4, 5, 6 }) do local v = b[j]; ${COUNT('v', name)} end`,
+        `    if not b[2] or #b[2] == 0 or #b[2] > 1024 or string.find(b[2], '|', 1, true) then fail('invalid ${name}') end`,
+        `    ${name}[i] = b`,
+        `  end`,
+        `end`,
+      ].join('\n');
+  }
+}
+
+/** Lua that reads every field of `schema` from ARGV into validated locals; `p` is left after the last. */
+export function luaBindings(schema: Schema): string {
+  return ['local p = 1', ...Object.entries(schema).map(([name, kind]) => `-- ${name}: ${kind}\n${luaField(name, kind)}`)].join('\n');
 }

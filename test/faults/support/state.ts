@@ -11,8 +11,10 @@ export interface RawUserState {
 
 export async function rawUserState(client: Redis | Cluster, prefix: string, userId: string, ruleId = 'main'): Promise<RawUserState> {
   const k = userKeys(prefix, userId);
-  const [used, held] = await client.hmget(k.windows, `u:${ruleId}`, `h:${ruleId}`);
-  const holds = (await client.hkeys(k.windows)).filter((field) => field.startsWith('H:')).length;
+  const [window] = await client.hmget(k.windows, `w:${ruleId}`);
+  const [, , , used, held] = (window ?? '').split(' ');
+  const all = await client.hgetall(k.windows);
+  const holds = Object.entries(all).filter(([field, value]) => field.startsWith('x:') && value.startsWith('h ')).length;
   return { used: Number(used ?? 0), held: Number(held ?? 0), holds };
 }
 

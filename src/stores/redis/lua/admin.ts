@@ -4,8 +4,8 @@ import { PRELUDE } from './prelude.js';
 /** Scripts on one user's keys that are never on a wrapped call's path: reads and admin writes. */
 
 /**
- * read: the user's windows without writing; expired holds do not count.
- * KEYS[1] config hash, KEYS[2] window hash, KEYS[3] expiry zset. ARGV[1] READ_ARGS.
+ * read: the user's windows without writing; holds past their lease do not count.
+ * KEYS[1] config hash, KEYS[2] window hash. ARGV: READ_ARGS.
  * Replies: {'ok', now, active 0|1, (start, end, used, held) per rule} | {'stale', now, version,
  * rules, anchor} | {'clock', now, at}
  */
@@ -14,35 +14,28 @@ ${PRELUDE}
 ${luaBindings(READ_ARGS)}
 local cfg = redis.call('HMGET', KEYS[1], 'v', 'x', 'r', 'a')
 if (tonumber(cfg[1]) or 0) ~= version then return { 'stale', now, tonumber(cfg[1]) or 0, cfg[3] or '', cfg[4] or '' } end
-local fields = {}
-for _, r in ipairs(rules) do
-  fields[#fields + 1] = 's:' .. r.id
-  fields[#fields + 1] = 'u:' .. r.id
-  fields[#fields + 1] = 'h:' .. r.id
-end
-local st = #fields > 0 and redis.call('HMGET', KEYS[2], unpack(fields)) or {}
-local wins = {}
-for i, r in ipairs(rules) do
-  local s, e, rolled = pick(r, now, st[i * 3 - 2])
-  if not s then return { 'clock', now, now } end
-  local used, held = tonumber(st[i * 3 - 1]) or 0, tonumber(st[i * 3]) or 0
-  if rolled then used, held = 0, 0 end
-  wins[i] = { s = s, e = e, used = used, held = held, fp = r.fp, id = r.id }
-end
--- Holds past their lease still sit in the counters until a write purges them: do not count them.
-for _, field in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 1000)) do
-  if string.sub(field, 1, 1) == 'H' then
-    local payload = redis.call('HGET', KEYS[2], field)
-    for rid, fp, s, amount in string.gmatch(payload or '', '([^%s;]+) ([^%s;]+) (%-?%d+) (%d+)') do
-      for _, w in ipairs(wins) do
-        if w.id == rid and w.fp == fp and w.s == tonumber(s) then w.held = math.max(0, w.held - tonumber(amount)) end
-      end
-    end
+local all = redis.call('HGETALL', KEYS[2])
+local stored, expired = {}, {}
+for i = 1, #all, 2 do
+  local f, v = all[i], all[i + 1]
+  if string.sub(f, 1, 2) == 'w:' then stored[string.sub(f, 3)] = state(v)
+  elseif string.sub(f, 1, 2) == 'x:' then
+    local expiry, shares = hold(v)
+    if expiry <= now then expired[#expired + 1] = shares end
   end
 end
 local out = { 'ok', now, cfg[2] == '0' and 0 or 1 }
-for _, w in ipairs(wins) do
-  out[#out + 1] = w.s; out[#out + 1] = w.e; out[#out + 1] = w.used; out[#out + 1] = w.held
+for _, r in ipairs(rules) do
+  local w, rolled = current(r, now, stored[r.id])
+  if not w then return { 'clock', now, now } end
+  local held = w.h
+  if not rolled then
+    for _, shares in ipairs(expired) do
+      local share = shares[r.id]
+      if share and share.fp == w.fp and share.s == w.s then held = held - share.amount end
+    end
+  end
+  out[#out + 1] = w.s; out[#out + 1] = w.e; out[#out + 1] = w.u; out[#out + 1] = math.max(0, held)
 end
 return out
 `;
@@ -65,9 +58,11 @@ local a = cjson.decode(ARGV[1])
 if type(a) ~= 'table' then fail('invalid change') end
 local rules = a.rules
 if rules ~= nil and rules ~= cjson.null and (type(rules) ~= 'string' or #rules == 0 or #rules > 65536) then fail('invalid rules') end
-local removed = check.ids(a.removed or {}, 'removed')
-if a.anchor ~= nil then check.count(a.anchor, 'anchor') end
-if a.active ~= nil then check.flag(a.active, 'active') end
+local removed = a.removed or {}
+if type(removed) ~= 'table' then fail('invalid removed') end
+for _, rid in ipairs(removed) do if type(rid) ~= 'string' or #rid == 0 or #rid > 64 or not string.match(rid, '^[%w_.-]+$') then fail('invalid removed') end end
+if a.anchor ~= nil and (type(a.anchor) ~= 'number' or a.anchor ~= a.anchor or a.anchor < 0 or a.anchor > MAXN or a.anchor % 1 ~= 0) then fail('invalid anchor') end
+if a.active ~= nil and type(a.active) ~= 'boolean' then fail('invalid active') end
 local bump = false
 if rules == cjson.null then
   redis.call('HDEL', KEYS[1], 'r')
@@ -81,7 +76,7 @@ if a.anchor ~= nil and redis.call('HEXISTS', KEYS[1], 'a') == 0 then
   bump = true
 end
 if a.active == false then redis.call('HSET', KEYS[1], 'x', '0') elseif a.active == true then redis.call('HDEL', KEYS[1], 'x') end
-for _, rid in ipairs(removed) do redis.call('HDEL', KEYS[2], 's:' .. rid, 'u:' .. rid, 'h:' .. rid, 'a:' .. rid) end
+for _, rid in ipairs(removed) do redis.call('HDEL', KEYS[2], 'w:' .. rid) end
 if bump then return redis.call('HINCRBY', KEYS[1], 'v', 1) end
 return tonumber(redis.call('HGET', KEYS[1], 'v')) or 0
 `;
@@ -89,10 +84,12 @@ return tonumber(redis.call('HGET', KEYS[1], 'v')) or 0
 /** reset-usage: zero used and fired alerts of existing windows. KEYS[1] window hash, ARGV rule ids. */
 export const RESET_USAGE = `#!lua
 ${PRELUDE}
-for i = 1, #ARGV do check.id(ARGV[i], 'rule id') end
+for i = 1, #ARGV do if #ARGV[i] == 0 or #ARGV[i] > 64 or not string.match(ARGV[i], '^[%w_.-]+$') then fail('invalid rule id') end end
 for i = 1, #ARGV do
-  if redis.call('HEXISTS', KEYS[1], 's:' .. ARGV[i]) == 1 then
-    redis.call('HSET', KEYS[1], 'u:' .. ARGV[i], '0', 'a:' .. ARGV[i], '0')
+  local w = state(redis.call('HGET', KEYS[1], 'w:' .. ARGV[i]))
+  if w then
+    w.u, w.a = 0, 0
+    redis.call('HSET', KEYS[1], 'w:' .. ARGV[i], packed(w))
   end
 end
 return 1

@@ -12,24 +12,24 @@ import { PRELUDE } from './prelude.js';
  * is a no-op). The batch's records share one UTC month.
  * KEYS[1] applied batch ids zset, KEYS[2] log zset, KEYS[3] history hash of the month, KEYS[4]
  * totals hash, KEYS[5] user index zset, KEYS[6] active users set of the month.
- * ARGV[1] AGGREGATE_ARGS, ARGV[2..] the records' JSON (times in logTimes).
+ * ARGV: AGGREGATE_ARGS, then the records' JSON (times in logTimes).
  * Reply: 1 if applied, 0 if the batch was applied before.
  */
 export const AGGREGATE = `#!lua
 ${PRELUDE}
 ${luaBindings(AGGREGATE_ARGS)}
-if #logTimes ~= #ARGV - 1 then fail('invalid logTimes') end
-for i = 2, #ARGV do if #ARGV[i] == 0 or #ARGV[i] > 1048576 then fail('invalid record') end end
+if #logTimes ~= #ARGV - p + 1 then fail('invalid logTimes') end
+for i = p, #ARGV do if #ARGV[i] == 0 or #ARGV[i] > 1048576 then fail('invalid record') end end
 if redis.call('ZSCORE', KEYS[1], batch) then return 0 end
 redis.call('ZADD', KEYS[1], fmt(now), batch)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now - 3600000))
-keep(KEYS[1], 3600000)
+redis.call('PEXPIRE', KEYS[1], 3600000)
 if #logTimes > 0 then
   local entries = {}
-  for i, t in ipairs(logTimes) do entries[#entries + 1] = fmt(t); entries[#entries + 1] = ARGV[i + 1] end
+  for i, t in ipairs(logTimes) do entries[#entries + 1] = fmt(t); entries[#entries + 1] = ARGV[p + i - 1] end
   redis.call('ZADD', KEYS[2], unpack(entries))
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(logMax + 1))
-  keep(KEYS[2], logTtl)
+  redis.call('PEXPIRE', KEYS[2], fmt(logTtl))
 end
 for _, b in ipairs(hours) do
   local prefix = fmt(b[1]) .. '|' .. b[2] .. '|'
@@ -38,14 +38,14 @@ for _, b in ipairs(hours) do
   redis.call('HINCRBY', KEYS[3], prefix .. 'o', fmt(b[5]))
   redis.call('HINCRBY', KEYS[3], prefix .. 'c', fmt(b[6]))
 end
-if #hours > 0 then keep(KEYS[3], historyTtl) end
+if #hours > 0 then redis.call('PEXPIRE', KEYS[3], fmt(historyTtl)) end
 redis.call('HINCRBY', KEYS[4], 'tokens', fmt(totals.t))
 redis.call('HINCRBY', KEYS[4], 'requests', fmt(totals.r))
 redis.call('HINCRBY', KEYS[4], 'cost', fmt(totals.c))
 for _, user in ipairs(users) do redis.call('ZADD', KEYS[5], 'NX', 0, user) end
 if #tags > 0 then
   redis.call('SADD', KEYS[6], unpack(tags))
-  keep(KEYS[6], activeTtl)
+  redis.call('PEXPIRE', KEYS[6], fmt(activeTtl))
 end
 return 1
 `;
@@ -63,9 +63,10 @@ return 1
  */
 export const EPOCH = `#!lua
 ${PRELUDE}
-local fresh = check.id(ARGV[1], 'epoch id')
+local fresh = ARGV[1]
 local known = ARGV[2]
-if known ~= '' then check.id(known, 'known epoch id') end
+if not string.match(fresh, '^[%w]+$') or #fresh > 64 then fail('invalid epoch id') end
+if known ~= '' and (not string.match(known, '^[%w]+$') or #known > 64) then fail('invalid known epoch id') end
 local cur = redis.call('HMGET', KEYS[1], 'id', 'created', 'previous', 'ack')
 if cur[1] then
   if known ~= '' and cur[1] ~= known and (cur[3] or '') == '' then
@@ -75,7 +76,8 @@ if cur[1] then
   end
   return { cur[1], cur[2] or '0', cur[3] or '', cur[4] or '1', 0 }
 end
-local now = check.time(nil, 'now')
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ack = '0'
 if known == '' then ack = '1' end
 redis.call('HSET', KEYS[1], 'id', fresh, 'created', fmt(now), 'previous', known, 'ack', ack)

@@ -5,7 +5,7 @@ import { PRELUDE } from './prelude.js';
  * The scripts on a wrapped call's path. Each touches one user's keys (one hash tag: one Redis
  * Cluster slot), declares every key in KEYS, validates all of its arguments before its first write
  * (Lua has no rollback), and starts with `#!lua`, so that Redis refuses it before it runs when
- * memory is full. Window fields are described in prelude.ts.
+ * memory is full. The window hash's fields are described in prelude.ts.
  */
 
 /** Reply of a config mismatch: the stored version, rules ('' = defaults) and anchor ('' = none). */
@@ -16,9 +16,24 @@ local function stale(now)
 end
 `;
 
+/** Reads the rules' windows (fields 'w:<rule>' at positions first.. of st). */
+const WINDOWS = `
+local function windowsAt(st, first, now)
+  local wins, changed, maxEnd = {}, {}, now
+  for i, r in ipairs(rules) do
+    local w, rolled = current(r, now, state(st[first + i - 1]))
+    if not w then return nil end
+    wins[i], changed[i] = w, rolled
+    if w.e > maxEnd then maxEnd = w.e end
+  end
+  return wins, changed, maxEnd
+end
+`;
+
 /**
  * reserve: hold the amounts on every rule of the user in one step, or refuse and hold nothing.
- * KEYS[1] config hash, KEYS[2] window hash, KEYS[3] expiry zset. ARGV[1] RESERVE_ARGS.
+ * KEYS[1] config hash, KEYS[2] window hash, KEYS[3] outcome hash of the reservation's 10 minutes.
+ * ARGV: RESERVE_ARGS.
  * Replies: {'ok', now, replayed 0|1, new user 0|1, (start, end, used, held) per rule} |
  * {'rejected', now, rule index, (start, end, used, held) per rule} | {'disabled', now} |
  * {'closed', now} | {'stale', now, version, rules, anchor} | {'clock', now, at}
@@ -27,6 +42,7 @@ export const RESERVE = `#!lua
 ${PRELUDE}
 ${luaBindings(RESERVE_ARGS)}
 ${STALE}
+${WINDOWS}
 local cfg = redis.call('HMGET', KEYS[1], 'v', 'x', 'a')
 if cfg[2] == '0' then return { 'disabled', now } end
 if (tonumber(cfg[1]) or 0) ~= version then return stale(now) end
@@ -35,75 +51,73 @@ if initAnchor and not cfg[3] then
   redis.call('HINCRBY', KEYS[1], 'v', 1)
   return stale(now)
 end
-purge(KEYS[2], KEYS[3], now, 100)
-local hold = 'H:' .. id
-local fields = { hold, 'D:' .. id }
-for i, r in ipairs(rules) do
-  fields[#fields + 1] = 's:' .. r.id
-  fields[#fields + 1] = 'u:' .. r.id
-  fields[#fields + 1] = 'h:' .. r.id
-end
+local field = 'x:' .. id
+local fields = { field, 'm', 'k' }
+for i, r in ipairs(rules) do fields[3 + i] = 'w:' .. r.id end
 local st = redis.call('HMGET', KEYS[2], unpack(fields))
 local replayed = st[1] ~= false
-if not replayed and st[2] then return { 'closed', now } end
-
--- Each rule's window is read once; writes are collected and made at the end.
+if not replayed and redis.call('HEXISTS', KEYS[3], id) == 1 then return { 'closed', now } end
 local isNew = not (cfg[1] or cfg[2] or cfg[3])
-local set, wins, maxEnd = {}, {}, now
-for i, r in ipairs(rules) do
-  local base = i * 3
-  if st[base] then isNew = false end
-  local s, e, rolled = pick(r, now, st[base])
-  if not s then return { 'clock', now, now } end
-  local used, held = tonumber(st[base + 1]) or 0, tonumber(st[base + 2]) or 0
-  if rolled then
-    used, held = 0, 0
-    set[#set + 1] = 's:' .. r.id; set[#set + 1] = r.fp .. ' ' .. fmt(s) .. ' ' .. fmt(e)
-    set[#set + 1] = 'u:' .. r.id; set[#set + 1] = '0'
-    set[#set + 1] = 'h:' .. r.id; set[#set + 1] = '0'
-    set[#set + 1] = 'a:' .. r.id; set[#set + 1] = '0'
+for i = 4, #fields do if st[i] then isNew = false end end
+
+local wins, changed, maxEnd = windowsAt(st, 4, now)
+if not wins then return { 'clock', now, now } end
+
+local function refusing()
+  for i, r in ipairs(rules) do
+    local w = wins[i]
+    if w.u + w.h + amounts[r.m] > r.limit then return i end
   end
-  wins[i] = { s, e, used, held }
-  if e > maxEnd then maxEnd = e end
+  return nil
 end
 
 local function reply(head)
   for _, w in ipairs(wins) do
-    head[#head + 1] = w[1]; head[#head + 1] = w[2]; head[#head + 1] = w[3]; head[#head + 1] = w[4]
+    head[#head + 1] = w.s; head[#head + 1] = w.e; head[#head + 1] = w.u; head[#head + 1] = w.h
   end
   return head
 end
 
+local set = {}
 if not replayed then
-  for i, r in ipairs(rules) do
-    local w = wins[i]
-    if w[3] + w[4] + amounts[r.m] > r.limit then return reply({ 'rejected', now, i - 1 }) end
+  local refused = refusing()
+  local earliest = tonumber(st[2]) or 0
+  -- Holds whose lease ended still count until purged: purge only when they could be why.
+  if refused and earliest > 0 and earliest <= now and purge(KEYS[2], now) then
+    st = redis.call('HMGET', KEYS[2], unpack(fields))
+    wins, changed, maxEnd = windowsAt(st, 4, now)
+    refused = refusing()
+    earliest = tonumber(st[2]) or 0
   end
-  local shares = {}
+  if refused then return reply({ 'rejected', now, refused - 1 }) end
+  local expiry = now + lease
+  local parts = { fmt(expiry) }
   for i, r in ipairs(rules) do
-    local w = wins[i]
-    local amount = amounts[r.m]
-    shares[i] = r.id .. ' ' .. r.fp .. ' ' .. fmt(w[1]) .. ' ' .. fmt(amount)
+    local w, amount = wins[i], amounts[r.m]
+    parts[i + 1] = r.id .. ' ' .. r.fp .. ' ' .. fmt(w.s) .. ' ' .. fmt(amount)
     if amount > 0 then
-      w[4] = w[4] + amount
-      set[#set + 1] = 'h:' .. r.id; set[#set + 1] = fmt(w[4])
+      w.h = w.h + amount
+      changed[i] = true
     end
   end
-  set[#set + 1] = hold; set[#set + 1] = table.concat(shares, ';')
-  redis.call('ZADD', KEYS[3], fmt(now + lease), hold)
-  keep(KEYS[3], lease)
+  set[1] = field; set[2] = table.concat(parts, ' ', 1, 1) .. ' ' .. table.concat(parts, ';', 2)
+  if earliest == 0 or expiry < earliest then set[3] = 'm'; set[4] = fmt(expiry) end
+end
+for i, r in ipairs(rules) do
+  if changed[i] then set[#set + 1] = 'w:' .. r.id; set[#set + 1] = packed(wins[i]) end
 end
 if set[1] then
   redis.call('HSET', KEYS[2], unpack(set))
-  keep(KEYS[2], math.max(maxEnd - now, lease))
+  keep(KEYS[2], KEYS[2], 'k', st[3], '', now, math.max(maxEnd - now, lease))
 end
 return reply({ 'ok', now, replayed and 1 or 0, isNew and 1 or 0 })
 `;
 
 /**
  * commit: charge the actual usage, once per reservation id (see CommitReply in stores/protocol).
- * KEYS[1] config hash, KEYS[2] window hash, KEYS[3] expiry zset, KEYS[4] user log zset, KEYS[5]
- * the user's history hash of the month. ARGV[1] COMMIT_ARGS, ARGV[2] the record's JSON.
+ * KEYS[1] config hash, KEYS[2] window hash, KEYS[3] outcome hash of the reservation's 10 minutes,
+ * KEYS[4] user log zset, KEYS[5] the user's history hash of the month.
+ * ARGV: COMMIT_ARGS, then the record's JSON.
  * Replies: {'applied', now, alert count, (rule, threshold index, used, limit, start, end) per alert}
  * | {'duplicate', now, first commit time, 1 if that commit was this attempt, its alerts as
  * 'rule,threshold,used,limit,start,end' joined with '|' (this attempt only)} | {'released', now} |
@@ -113,110 +127,101 @@ export const COMMIT = `#!lua
 ${PRELUDE}
 ${luaBindings(COMMIT_ARGS)}
 ${STALE}
-local record = ARGV[2]
-if type(record) ~= 'string' or #record == 0 or #record > 1048576 then fail('invalid record') end
+${WINDOWS}
+local record = ARGV[p]
+if not record or #record == 0 or #record > 1048576 then fail('invalid record') end
 if (tonumber(redis.call('HGET', KEYS[1], 'v')) or 0) ~= version then return stale(now) end
-local hold, doneField = 'H:' .. id, 'D:' .. id
-local done = redis.call('HGET', KEYS[2], doneField)
+local done = redis.call('HGET', KEYS[3], id)
 if done then
   if string.sub(done, 1, 1) == 'r' then return { 'released', now } end
   local ts, first, alerts = string.match(done, '^c (%d+) (%S+) ?(.*)$')
   if first == attempt then return { 'duplicate', now, tonumber(ts), 1, alerts } end
   return { 'duplicate', now, tonumber(ts) or 0, 0, '' }
 end
-purge(KEYS[2], KEYS[3], now, 100)
-local fields = { hold }
-for i, r in ipairs(rules) do
-  fields[#fields + 1] = 's:' .. r.id
-  fields[#fields + 1] = 'u:' .. r.id
-  fields[#fields + 1] = 'h:' .. r.id
-  fields[#fields + 1] = 'a:' .. r.id
-end
+local field = 'x:' .. id
+local fields = { field, 'm', 'k', 'kd', 'kl', 'kh' }
+for i, r in ipairs(rules) do fields[6 + i] = 'w:' .. r.id end
 local st = redis.call('HMGET', KEYS[2], unpack(fields))
-local shares = {}
-if st[1] then
-  for rid, fp, s, amount in string.gmatch(st[1], '([^%s;]+) ([^%s;]+) (%-?%d+) (%d+)') do
-    shares[rid] = { fp = fp, s = tonumber(s), amount = tonumber(amount) }
-  end
-end
+local _, held = hold(st[1] or '')
 
-local set, fired, out, maxEnd = {}, {}, { 'applied', now, 0 }, now
+local wins, _, maxEnd = windowsAt(st, 7, now)
+if not wins then return { 'clock', now, now } end
+local set, fired, out = {}, {}, { 'applied', now, 0 }
 for i, r in ipairs(rules) do
-  local base = i * 4 - 2
-  local s, e, rolled = pick(r, now, st[base])
-  if not s then return { 'clock', now, now } end
-  local used, held, alerts = tonumber(st[base + 1]) or 0, tonumber(st[base + 2]) or 0, tonumber(st[base + 3]) or 0
-  if rolled then
-    used, held, alerts = 0, 0, 0
-    set[#set + 1] = 's:' .. r.id; set[#set + 1] = r.fp .. ' ' .. fmt(s) .. ' ' .. fmt(e)
-  end
-  local amount, share = amounts[r.m], shares[r.id]
+  local w = wins[i]
+  local amount, share = amounts[r.m], held[r.id]
   if costUnknown and r.m == 'c' then amount = share and share.amount or 0 end
-  if share and share.fp == r.fp and share.s == s then
-    held = math.max(0, held - share.amount)
-    used = used + amount
-  elseif share and share.fp == r.fp and share.s < s then
-    used = used + math.max(0, amount - share.amount)
+  if share and share.fp == r.fp and share.s == w.s then
+    w.h = math.max(0, w.h - share.amount)
+    w.u = w.u + amount
+  elseif share and share.fp == r.fp and share.s < w.s then
+    w.u = w.u + math.max(0, amount - share.amount)
   else
-    used = used + amount
+    w.u = w.u + amount
   end
   for k, perMille in ipairs(thresholds) do
     local bit = 2 ^ (k - 1)
-    if used > 0 and math.floor(alerts / bit) % 2 == 0 and used * 1000 >= r.limit * perMille then
-      alerts = alerts + bit
+    if w.u > 0 and math.floor(w.a / bit) % 2 == 0 and w.u * 1000 >= r.limit * perMille then
+      w.a = w.a + bit
       out[3] = out[3] + 1
-      local a = { r.id, k - 1, used, r.limit, s, e }
+      local a = { r.id, k - 1, w.u, r.limit, w.s, w.e }
       for _, v in ipairs(a) do out[#out + 1] = v end
-      fired[#fired + 1] = r.id .. ',' .. (k - 1) .. ',' .. fmt(used) .. ',' .. fmt(r.limit) .. ',' .. fmt(s) .. ',' .. fmt(e)
+      fired[#fired + 1] = r.id .. ',' .. (k - 1) .. ',' .. fmt(w.u) .. ',' .. fmt(r.limit) .. ',' .. fmt(w.s) .. ',' .. fmt(w.e)
     end
   end
-  set[#set + 1] = 'u:' .. r.id; set[#set + 1] = fmt(used)
-  set[#set + 1] = 'h:' .. r.id; set[#set + 1] = fmt(held)
-  set[#set + 1] = 'a:' .. r.id; set[#set + 1] = fmt(alerts)
-  if e > maxEnd then maxEnd = e end
+  set[#set + 1] = 'w:' .. r.id; set[#set + 1] = packed(w)
 end
-set[#set + 1] = doneField
-set[#set + 1] = 'c ' .. fmt(now) .. ' ' .. attempt .. ' ' .. table.concat(fired, '|')
-redis.call('HSET', KEYS[2], unpack(set))
-if st[1] then redis.call('HDEL', KEYS[2], hold) end
-redis.call('ZADD', KEYS[3], fmt(now + doneTtl), doneField)
-if st[1] then redis.call('ZREM', KEYS[3], hold) end
-keep(KEYS[2], math.max(maxEnd - now, doneTtl))
-keep(KEYS[3], doneTtl)
+if set[1] then redis.call('HSET', KEYS[2], unpack(set)) end
+if st[1] then redis.call('HDEL', KEYS[2], field) end
+redis.call('HSET', KEYS[3], id, 'c ' .. fmt(now) .. ' ' .. attempt .. ' ' .. table.concat(fired, '|'))
+keep(KEYS[2], KEYS[3], 'kd', st[4], bucket, now, doneTtl)
+keep(KEYS[2], KEYS[2], 'k', st[3], '', now, math.max(maxEnd - now, doneTtl))
 
 redis.call('ZADD', KEYS[4], fmt(now), record)
 redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(logMax + 1))
-keep(KEYS[4], logTtl)
+keep(KEYS[2], KEYS[4], 'kl', st[5], '', now, logTtl)
 local prefix = fmt(now - now % 3600000) .. '|' .. model .. '|'
 redis.call('HINCRBY', KEYS[5], prefix .. 'r', fmt(amounts.r))
 redis.call('HINCRBY', KEYS[5], prefix .. 'i', fmt(inputTokens))
 redis.call('HINCRBY', KEYS[5], prefix .. 'o', fmt(outputTokens))
 redis.call('HINCRBY', KEYS[5], prefix .. 'c', fmt(amounts.c))
-keep(KEYS[5], historyTtl)
+keep(KEYS[2], KEYS[5], 'kh', st[6], month, now, historyTtl)
+-- Holds of crashed callers are dropped once their lease has ended (rarely: see 'm').
+local earliest = tonumber(st[2]) or 0
+if earliest > 0 and earliest <= now then purge(KEYS[2], now) end
 return out
 `;
 
 /**
  * release: drop a hold, once per reservation id (an unknown id is marked too, so that a late replay
  * of its reserve holds nothing).
- * KEYS[1] window hash, KEYS[2] expiry zset. ARGV[1] RELEASE_ARGS.
+ * KEYS[1] window hash, KEYS[2] outcome hash of the reservation's 10 minutes. ARGV: RELEASE_ARGS.
  * Replies: {'released' | 'duplicate' | 'committed', now}
  */
 export const RELEASE = `#!lua
 ${PRELUDE}
 ${luaBindings(RELEASE_ARGS)}
-local doneField = 'D:' .. id
-local done = redis.call('HGET', KEYS[1], doneField)
-if done then
-  if string.sub(done, 1, 1) == 'c' then return { 'committed', now } end
-  return { 'duplicate', now }
+local done = redis.call('HGET', KEYS[2], id)
+if done and string.sub(done, 1, 1) == 'c' then return { 'committed', now } end
+if done then return { 'duplicate', now } end
+local field = 'x:' .. id
+local st = redis.call('HMGET', KEYS[1], field, 'kd', 'k')
+if st[1] then
+  local _, shares = hold(st[1])
+  local set = {}
+  for rid, share in pairs(shares) do
+    local cur = state(redis.call('HGET', KEYS[1], 'w:' .. rid))
+    if cur and cur.fp == share.fp and cur.s == share.s then
+      cur.h = math.max(0, cur.h - share.amount)
+      set[#set + 1] = 'w:' .. rid; set[#set + 1] = packed(cur)
+    end
+  end
+  if set[1] then redis.call('HSET', KEYS[1], unpack(set)) end
+  redis.call('HDEL', KEYS[1], field)
 end
-purge(KEYS[1], KEYS[2], now, 100)
-dropHold(KEYS[1], 'H:' .. id)
-redis.call('ZREM', KEYS[2], 'H:' .. id)
-redis.call('HSET', KEYS[1], doneField, 'r ' .. fmt(now))
-redis.call('ZADD', KEYS[2], fmt(now + doneTtl), doneField)
-keep(KEYS[1], doneTtl)
-keep(KEYS[2], doneTtl)
+redis.call('HSET', KEYS[2], id, 'r ' .. fmt(now))
+keep(KEYS[1], KEYS[2], 'kd', st[2], bucket, now, doneTtl)
+-- The horizon just written may have created the window hash: make sure it expires too.
+keep(KEYS[1], KEYS[1], 'k', st[3], '', now, doneTtl)
 return { 'released', now }
 `;

@@ -1,152 +1,100 @@
 /**
- * Lua shared by the scripts: the validators named by the argument schema (schema.ts), and the window
- * steps of stores/protocol (window.ts, charge.ts) in Lua. Everything here is defined once per call
- * as locals of the script; keep it small, it runs on every call.
+ * Lua shared by the scripts: the window steps of stores/protocol (window.ts, charge.ts) in Lua. It
+ * runs (its functions are defined) on every call, so it stays small; argument checks are generated
+ * inline from the schema (schema.ts). Every redis.call costs about a microsecond of server time, so
+ * the scripts make as few as they can: one HMGET reads a user's windows, the hold and the key
+ * expiry horizons, and expiries are refreshed only when a horizon is near.
  *
- * A user's window hash (KEYS 'w') holds, per rule id `r`:
- *   s:r  "<fingerprint> <start> <end>" of the current window
- *   u:r  used;  h:r  held by live reservations;  a:r  bitmask of alert thresholds fired
- * and per reservation id `x`:
- *   H:x  the hold: "<rule> <fingerprint> <start> <amount>" per rule, joined with ';'
- *   D:x  the outcome: "c <time> <attempt> <alerts>" (committed) or "r <time>" (released)
- * The expiry zset (KEYS 'e') has each H: and D: field, scored by when it stops counting.
+ * A user's window hash (KEYS 'w') holds:
+ *   w:<rule>   "<fingerprint> <start> <end> <used> <held> <alerts fired (bitmask)>"
+ *   x:<id>     a live hold: "<expiry> <rule> <fingerprint> <start> <amount>[;<rule> ...]"
+ *   m          the earliest hold expiry recorded since the last purge (a lower bound)
+ *   k          time until which the window hash is known to live (its TTL horizon)
+ *   kd, kl, kh the outcome key, log and history key whose TTL was last set, with its horizon
+ * Outcomes (committed or released reservation ids) live in a hash per 10 minutes of reservation
+ * time (KEYS 'd'), each field "c <time> <attempt> <alerts>" or "r <time>": the key expires as a
+ * whole, so no per-entry expiry is tracked.
  */
 export const PRELUDE = `
 local MAXN = 9007199254740991
+local SLACK = 3600000
 local function fail(message) error({ err = 'ERR token-limits: ' .. message }) end
 local function fmt(n) return string.format('%d', n) end
 
-local check = {}
-function check.count(x, name)
-  if type(x) ~= 'number' or not (x >= 0 and x <= MAXN) or x % 1 ~= 0 then fail('invalid ' .. name) end
-  return x
+-- A rule's stored window (nil when none): fp, s start, e end, u used, h held, a alerts fired.
+local function state(value)
+  if not value then return nil end
+  local fp, s, e, u, h, a = string.match(value, '^(%S+) (%-?%d+) (%-?%d+) (%d+) (%d+) (%d+)$')
+  if not a then return nil end
+  return { fp = fp, s = tonumber(s), e = tonumber(e), u = tonumber(u), h = tonumber(h), a = tonumber(a) }
 end
-function check.id(x, name)
-  if type(x) ~= 'string' or #x == 0 or #x > 64 or string.find(x, '[^%w_%.%-]') then fail('invalid ' .. name) end
-  return x
-end
--- A boundary may precede 1970 (the window before one anchored then).
-function check.time_(x, name)
-  if type(x) ~= 'number' or not (x >= -MAXN and x <= MAXN) or x % 1 ~= 0 then fail('invalid ' .. name) end
-  return x
-end
-function check.time(x, name)
-  if x == nil then
-    local t = redis.call('TIME')
-    return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  end
-  return check.count(x, name)
-end
-function check.flag(x, name)
-  if type(x) ~= 'boolean' then fail('invalid ' .. name) end
-  return x
-end
-local function list(x, name, max)
-  if type(x) ~= 'table' or #x > max then fail('invalid ' .. name) end
-  for k in pairs(x) do if type(k) ~= 'number' then fail('invalid ' .. name) end end
-  return x
-end
-function check.amounts(x, name)
-  list(x, name, 3)
-  return { t = check.count(x[1], name), r = check.count(x[2], name), c = check.count(x[3], name) }
-end
-local METRICS = { t = true, r = true, c = true }
-function check.rules(x, name)
-  list(x, name, 16)
-  local out = {}
-  for i = 1, #x do
-    local r = list(x[i], name, 8)
-    local b = { check.time_(r[5], name), check.time_(r[6], name), check.time_(r[7], name), check.time_(r[8], name) }
-    if not (b[1] < b[2] and b[2] < b[3] and b[3] < b[4]) then fail('invalid ' .. name .. ' (boundaries)') end
-    if not METRICS[r[2]] then fail('invalid ' .. name .. ' (metric)') end
-    local fp = r[4]
-    if type(fp) ~= 'string' or #fp == 0 or #fp > 80 or string.find(fp, '[^%w_%.%-]') then fail('invalid ' .. name .. ' (fingerprint)') end
-    out[i] = { id = check.id(r[1], name), m = r[2], limit = check.count(r[3], name), fp = fp, b = b }
-  end
-  return out
-end
-function check.thresholds(x, name)
-  list(x, name, 10)
-  for i = 1, #x do
-    check.count(x[i], name)
-    if i > 1 and x[i] <= x[i - 1] then fail('invalid ' .. name) end
-  end
-  return x
-end
-function check.model(x, name)
-  if type(x) ~= 'string' or #x == 0 or #x > 1024 or string.find(x, '|', 1, true) then fail('invalid ' .. name) end
-  return x
-end
-function check.buckets(x, name)
-  list(x, name, 4096)
-  for i = 1, #x do
-    local b = list(x[i], name, 6)
-    check.count(b[1], name)
-    check.model(b[2], name)
-    for j = 3, 6 do check.count(b[j], name) end
-  end
-  return x
-end
-function check.texts(x, name)
-  list(x, name, 4096)
-  for i = 1, #x do if type(x[i]) ~= 'string' or #x[i] == 0 or #x[i] > 262144 then fail('invalid ' .. name) end end
-  return x
-end
-function check.ids(x, name)
-  list(x, name, 4096)
-  for i = 1, #x do check.id(x[i], name) end
-  return x
-end
-function check.counts(x, name)
-  list(x, name, 4096)
-  for i = 1, #x do check.count(x[i], name) end
-  return x
+
+local function packed(w)
+  return w.fp .. ' ' .. fmt(w.s) .. ' ' .. fmt(w.e) .. ' ' .. fmt(w.u) .. ' ' .. fmt(w.h) .. ' ' .. fmt(w.a)
 end
 
 -- The current window of rule r: the stored one while 'now' is before its end (never backwards),
--- else the candidate that holds 'now'. Returns start, end, rolled over; or nil when none holds it.
-local function pick(r, now, stored)
-  if stored then
-    local fp, s, e = string.match(stored, '^(%S+) (%-?%d+) (%-?%d+)$')
-    if fp == r.fp and now < tonumber(e) then return tonumber(s), tonumber(e), false end
-  end
+-- else the candidate that holds 'now', with fresh counters (rolled over: true); nil when none does.
+local function current(r, now, stored)
+  if stored and stored.fp == r.fp and now < stored.e then return stored, false end
   local b = r.b
   for j = 1, 3 do
-    if b[j] <= now and now < b[j + 1] then return b[j], b[j + 1], true end
+    if b[j] <= now and now < b[j + 1] then return { fp = r.fp, s = b[j], e = b[j + 1], u = 0, h = 0, a = 0 }, true end
   end
   return nil
 end
 
--- Drops a hold: its amounts stop counting in the windows it was made in (if still current).
-local function dropHold(w, field)
-  local payload = redis.call('HGET', w, field)
-  if not payload then return end
-  for rid, fp, s, amount in string.gmatch(payload, '([^%s;]+) ([^%s;]+) (%-?%d+) (%d+)') do
-    local cur = redis.call('HMGET', w, 's:' .. rid, 'h:' .. rid)
-    local cfp, cs = string.match(cur[1] or '', '^(%S+) (%-?%d+)')
-    if cfp == fp and cs == s then
-      local held = (tonumber(cur[2]) or 0) - tonumber(amount)
-      if held < 0 then held = 0 end
-      redis.call('HSET', w, 'h:' .. rid, fmt(held))
+-- A hold value: its expiry and its shares (rule id -> { fp, s, amount }).
+local function hold(value)
+  local expiry, rest = string.match(value, '^(%d+) (.*)$')
+  local shares = {}
+  for rid, fp, s, amount in string.gmatch(rest or '', '([^%s;]+) ([^%s;]+) (%-?%d+) (%d+)') do
+    shares[rid] = { fp = fp, s = tonumber(s), amount = tonumber(amount) }
+  end
+  return tonumber(expiry) or 0, shares
+end
+
+-- Drops every hold whose lease ended: its amounts stop counting in the windows it was made in (if
+-- still current). Runs only when the earliest recorded expiry has passed, so rarely. Returns true
+-- when something was dropped.
+local function purge(w, now)
+  local all = redis.call('HGETALL', w)
+  local windows, expired, earliest = {}, {}, nil
+  for i = 1, #all, 2 do
+    local f, v = all[i], all[i + 1]
+    if string.sub(f, 1, 2) == 'w:' then windows[string.sub(f, 3)] = state(v)
+    elseif string.sub(f, 1, 2) == 'x:' then
+      local expiry, shares = hold(v)
+      if expiry <= now then expired[#expired + 1] = { f, shares }
+      elseif not earliest or expiry < earliest then earliest = expiry end
     end
   end
-  redis.call('HDEL', w, field)
-end
-
--- Bounded work per call: at most 'limit' expired holds and outcomes go; the rest still count (which
--- can only refuse more, never admit more) until a later call drops them.
-local function purge(w, e, now, limit)
-  local due = redis.call('ZRANGEBYSCORE', e, '-inf', now, 'LIMIT', 0, limit)
-  if #due == 0 then return end
-  for _, field in ipairs(due) do
-    if string.sub(field, 1, 1) == 'H' then dropHold(w, field) else redis.call('HDEL', w, field) end
+  local set, drop = {}, {}
+  for _, x in ipairs(expired) do
+    drop[#drop + 1] = x[1]
+    for rid, share in pairs(x[2]) do
+      local cur = windows[rid]
+      if cur and cur.fp == share.fp and cur.s == share.s then cur.h = math.max(0, cur.h - share.amount); cur.dirty = true end
+    end
   end
-  redis.call('ZREM', e, unpack(due))
+  for rid, cur in pairs(windows) do
+    if cur.dirty then set[#set + 1] = 'w:' .. rid; set[#set + 1] = packed(cur) end
+  end
+  set[#set + 1] = 'm'; set[#set + 1] = earliest and fmt(earliest) or '0'
+  redis.call('HSET', w, unpack(set))
+  if #drop > 0 then redis.call('HDEL', w, unpack(drop)) end
+  return #drop > 0
 end
 
--- Keeps a key at least 'ms' more (plus an hour of slack, so that most calls need no PEXPIRE).
-local function keep(key, ms)
-  local ttl = redis.call('PTTL', key)
-  if ttl == -1 or (ttl >= 0 and ttl < ms) then redis.call('PEXPIRE', key, fmt(ms + 3600000)) end
+-- Makes 'key' live at least until now + ms, unless the horizon recorded in field 'field' of the
+-- window hash already says so (most calls then make no PEXPIRE). 'name' tells which key the
+-- horizon is about (the outcome, log and history keys change over time).
+local function keep(w, key, field, recorded, name, now, ms)
+  if recorded then
+    local k, n = string.match(recorded, '^(%d+) ?(.*)$')
+    if n == name and tonumber(k) >= now + ms then return end
+  end
+  redis.call('PEXPIRE', key, fmt(ms + SLACK))
+  redis.call('HSET', w, field, fmt(now + ms + SLACK) .. ' ' .. name)
 end
 `;

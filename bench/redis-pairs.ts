@@ -1,0 +1,107 @@
+import { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createTokenLimiter, RedisStore, type LimitRule, type TokenLimiter } from '../src/index.js';
+import { startRedisServer } from '../test/support/index.js';
+
+/**
+ * Reserve+commit pairs per second through the public API on RedisStore, against raw pairs of
+ * EVALSHA calls on the same connection, in the same run:
+ * - a raw pair is two EVALSHA calls of a trivial script (one INCRBY) carrying an argument of the
+ *   same size as our reserve's (so payload parsing is not what separates them);
+ * - ours is `reserve()` then `commit()` awaited until applied, users drawn from 1,000, with the
+ *   aggregates over all users flushed at the end of each slice (their cost is counted);
+ * - after a warm-up of both, 1 s slices alternate (ours, raw) `repeats` times; each repeat gives a
+ *   ratio = our pairs/s ÷ raw pairs/s, reported as median and spread;
+ * - Redis time per pair = CPU time of the redis-server process (its own, started for the bench, so
+ *   that nothing else runs on it) during our slices ÷ pairs: reserve, commit and batched aggregates
+ *   together, and the same for the raw pair. CPU time, unlike the server's own timings, does not
+ *   count the time the server waited for a CPU on a busy machine.
+ */
+export interface PairsResult {
+  concurrency: number;
+  rules: number;
+  /** Per repeat: our pairs/s, raw pairs/s, their ratio, Redis CPU µs per pair (ours), Redis CPU µs per raw pair. */
+  repeats: Array<{ ours: number; raw: number; ratio: number; redisUsPerPair: number; rawRedisUsPerPair: number }>;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+const TRIVIAL = "return redis.call('INCRBY', KEYS[1], 1)";
+
+export async function benchRedisPairs(options: { concurrency: number; rules: number; repeats?: number; sliceMs?: number }): Promise<PairsResult> {
+  const { concurrency, rules } = options;
+  const repeats = options.repeats ?? 3;
+  const sliceMs = options.sliceMs ?? 1000;
+  const server = await startRedisServer({ persistence: 'none' });
+  const client = new Redis(server.url);
+  const cpu = () => serverCpuUs(server.pid);
+  const prefix = `bench${randomBytes(4).toString('hex')}`;
+  const defaultLimits: LimitRule[] = Array.from({ length: rules }, (_, i) =>
+    i === 0 ? { id: 'monthly', tokens: 1e15, period: 'month' } : { id: `r${i}`, tokens: 1e15, period: i % 3 === 0 ? 'day' : i % 3 === 1 ? 'hour' : { days: 30 } },
+  );
+  const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits, storeTimeoutMs: 30_000 });
+  await limiter.warmup();
+  const sha = (await client.script('LOAD', TRIVIAL)) as string;
+  const payload = 'x'.repeat(reservePayloadBytes(rules));
+  let n = 0;
+  const ours = async () => {
+    const r = await limiter.reserve(`u${n++ % 1000}`, { tokens: 10 });
+    await limiter.commit(r, { inputTokens: 5, outputTokens: 5, model: 'gpt-4o-mini', provider: 'openai' });
+  };
+  const raw = async () => {
+    await client.evalsha(sha, 1, `${prefix}:raw`, payload);
+    await client.evalsha(sha, 1, `${prefix}:raw`, payload);
+  };
+  await slice(ours, concurrency, sliceMs, limiter);
+  await slice(raw, concurrency, sliceMs);
+  const out: PairsResult['repeats'] = [];
+  const latencies: number[] = [];
+  for (let i = 0; i < repeats; i += 1) {
+    const u0 = cpu();
+    const a = await slice(ours, concurrency, sliceMs, limiter, latencies);
+    const u1 = cpu();
+    const b = await slice(raw, concurrency, sliceMs);
+    const u2 = cpu();
+    out.push({ ours: a.perSecond, raw: b.perSecond, ratio: a.perSecond / b.perSecond, redisUsPerPair: (u1 - u0) / a.count, rawRedisUsPerPair: (u2 - u1) / b.count });
+  }
+  latencies.sort((x, y) => x - y);
+  await limiter.close();
+  client.disconnect();
+  await server.stop();
+  return { concurrency, rules, repeats: out, p50Ms: latencies[Math.floor(latencies.length / 2)] ?? 0, p99Ms: latencies[Math.floor(latencies.length * 0.99)] ?? 0 };
+}
+
+/** User + system CPU time of a process, in µs (from /proc; clock ticks of 10 ms). */
+function serverCpuUs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/** The size of our reserve's JSON argument for `rules` rules (measured once, roughly). */
+function reservePayloadBytes(rules: number): number {
+  const rule = ['monthly', 't', 1e15, 'AbCdEfGhIjKl', 1798761600000, 1801440000000, 1804118400000, 1806537600000];
+  return JSON.stringify({ id: 'ffffffff-ffff-ffff-ffff-ffffffffffff', version: 0, lease: 600000, initAnchor: false, amounts: [10, 1, 0], rules: Array.from({ length: rules }, () => rule) }).length;
+}
+
+async function slice(op: () => Promise<void>, concurrency: number, ms: number, limiter?: TokenLimiter, latencies?: number[]) {
+  const end = performance.now() + ms;
+  const started = performance.now();
+  let count = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const t = performance.now();
+        await op();
+        latencies?.push(performance.now() - t);
+        count += 1;
+      }
+    }),
+  );
+  if (limiter) await limiter.flush();
+  return { count, perSecond: count / ((performance.now() - started) / 1000) };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const rules of [1, 10]) console.log(JSON.stringify(await benchRedisPairs({ concurrency: 100, rules })));
+}
