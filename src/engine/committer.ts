@@ -54,26 +54,17 @@ export class Committer {
 
   /** Tries `write` now. Resolves with its result; rejects with the first failure (the write stays queued if retrying can help). */
   run<T>(write: BackgroundWrite<T>): Promise<T> {
-    const first = write.attempt();
-    this.#inFlight.add(first);
-    const tracked = first.then(
-      (value) => value,
-      (error: unknown) => {
-        if (!(error instanceof QuotaStoreError) || isPermanentStoreError(error) || this.#closed) throw error;
-        this.#enqueue(write as BackgroundWrite<unknown>);
-        this.events.queued(write as BackgroundWrite<unknown>, error);
-        throw new QuotaStoreError(write.kind, `${error.message}; the ${write.kind} is queued and will be retried`, { cause: error });
-      },
-    );
-    const settled = tracked.then(
-      () => {},
-      () => {},
-    );
-    this.#inFlight.add(settled);
-    void settled.finally(() => {
-      this.#inFlight.delete(first);
-      this.#inFlight.delete(settled);
+    const tracked = write.attempt().then(undefined, (error: unknown) => {
+      if (!(error instanceof QuotaStoreError) || isPermanentStoreError(error) || this.#closed) throw error;
+      this.#enqueue(write as BackgroundWrite<unknown>);
+      this.events.queued(write as BackgroundWrite<unknown>, error);
+      throw new QuotaStoreError(write.kind, `${error.message}; the ${write.kind} is queued and will be retried`, { cause: error });
     });
+    this.#inFlight.add(tracked);
+    const done = (): void => {
+      this.#inFlight.delete(tracked);
+    };
+    tracked.then(done, done);
     return tracked;
   }
 

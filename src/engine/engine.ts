@@ -134,7 +134,8 @@ class QuotaEngine implements Engine, EngineInternals {
     const userId = parseUserId(user, 'user');
     const est = parseEstimate(estimate);
     const shrink = parseReserveOptions(options);
-    await this.#epoch.beforeReserve();
+    const waiting = this.#epoch.beforeReserve();
+    if (waiting) await waiting;
     const id = newId(this.planner.estimatedNow());
     let reply: ReserveReply & { type: 'ok' | 'rejected' | 'disabled' | 'closed' | 'full' };
     let config: UserConfig;

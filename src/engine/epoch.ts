@@ -27,11 +27,14 @@ export class EpochWatch {
     this.#seenUsers = new LruMap(config.userCacheSize);
   }
 
-  /** Before a reserve: checks when due (first, under 'deny'); throws while a loss is unacknowledged. */
-  async beforeReserve(): Promise<void> {
-    if (this.config.onStoreReset === 'deny' && this.#checkedAt === Number.NEGATIVE_INFINITY) await this.check();
-    else if (Date.now() - this.#checkedAt >= this.config.storeResetCheckMs) void this.check();
-    await this.refuseWhileReset();
+  /**
+   * Before a reserve: checks when due (first, under 'deny'); refuses while a loss is
+   * unacknowledged. Returns nothing when there is nothing to wait for (the common case).
+   */
+  beforeReserve(): Promise<void> | undefined {
+    if (this.config.onStoreReset === 'deny' && this.#checkedAt === Number.NEGATIVE_INFINITY) return this.check().then(() => this.refuseWhileReset());
+    if (Date.now() - this.#checkedAt >= this.config.storeResetCheckMs) void this.check();
+    return this.#reset ? this.refuseWhileReset() : undefined;
   }
 
   /**

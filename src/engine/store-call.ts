@@ -6,22 +6,28 @@ import { QuotaStoreError, TokenLimitsError } from '../kernel/errors.js';
  * A timed-out operation may still complete later; its promise is observed so it never rejects
  * unhandled.
  */
-export async function storeCall<T>(operation: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const op = Promise.resolve().then(fn);
-  op.catch(() => {});
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new QuotaStoreError(operation, `The quota store did not answer ${operation} within ${timeoutMs} ms`)), timeoutMs);
+export function storeCall<T>(operation: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new QuotaStoreError(operation, `The quota store did not answer ${operation} within ${timeoutMs} ms`)), timeoutMs);
     timer.unref?.();
+    let op: Promise<T>;
+    try {
+      op = fn();
+    } catch (error) {
+      op = Promise.reject(error);
+    }
+    // The operation may settle after the deadline: its outcome is then ignored, never unhandled.
+    op.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof TokenLimitsError ? error : new QuotaStoreError(operation, `The quota store failed on ${operation}: ${messageOf(error)}`, { cause: sanitize(error) }));
+      },
+    );
   });
-  try {
-    return await Promise.race([op, timeout]);
-  } catch (error) {
-    if (error instanceof TokenLimitsError) throw error;
-    throw new QuotaStoreError(operation, `The quota store failed on ${operation}: ${messageOf(error)}`, { cause: sanitize(error) });
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**

@@ -14,7 +14,7 @@ export async function rawUserState(client: Redis | Cluster, prefix: string, user
   const [window] = await client.hmget(k.windows, `w:${ruleId}`);
   const [, , , used, held] = (window ?? '').split(' ');
   const all = await client.hgetall(k.windows);
-  const holds = Object.entries(all).filter(([field, value]) => field.startsWith('x:') && value.startsWith('h ')).length;
+  const holds = Object.keys(all).filter((field) => field.startsWith('x:')).length;
   return { used: Number(used ?? 0), held: Number(held ?? 0), holds };
 }
 
