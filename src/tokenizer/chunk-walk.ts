@@ -20,6 +20,9 @@ const BYTES_STEP = 262_144;
 /** Measures a chunk: the exact count of a text with count-preserving edges and no long run. */
 export type ChunkMeasure = (chunk: string) => number;
 
+/** The bound of a stretch that is not measured: its UTF-8 bytes unless the tokenizer needs more. */
+export type ByteBound = (text: string) => number;
+
 /** Where exact counting stops; past either limit the rest is bounded by bytes. */
 export interface WalkLimits {
   /** UTF-16 code units measured exactly, over all texts. */
@@ -28,6 +31,8 @@ export interface WalkLimits {
   exactTokenLimit: number;
   /** Checked before each chunk: true switches the rest to bytes (the synchronous time budget). */
   stop?: () => boolean;
+  /** The bound of unmeasured text. @default its UTF-8 byte length */
+  bound?: ByteBound;
 }
 
 /** The outcome of a walk. */
@@ -49,12 +54,12 @@ function pairSafe(text: string, end: number): number {
   return end < text.length && end > 0 && isHighSurrogate(text.charCodeAt(end - 1)) ? end + 1 : end;
 }
 
-/** Bytes of `text[start, end)`, one step of at most {@link BYTES_STEP} code units at a time. */
-function* bytesOf(text: string, start: number, end: number): Generator<undefined, number> {
+/** The bound of `text[start, end)`, one step of at most {@link BYTES_STEP} code units at a time. */
+function* bytesOf(text: string, start: number, end: number, bound: ByteBound): Generator<undefined, number> {
   let bytes = 0;
   for (let at = start; at < end; ) {
     const stop = Math.min(end, pairSafe(text, at + BYTES_STEP));
-    bytes += utf8ByteLength(text.slice(at, stop));
+    bytes += bound(text.slice(at, stop));
     at = stop;
     if (at < end) yield;
   }
@@ -92,12 +97,13 @@ export function* walkTexts(texts: readonly string[], measure: ChunkMeasure, limi
   let tokens = 0;
   let measuredUnits = 0;
   let boundedUnits = 0;
+  const bound = limits.bound ?? utf8ByteLength;
   for (const text of texts) {
     let position = 0;
     while (position < text.length) {
       const budgetLeft = measuredUnits < limits.exactLimit && tokens < limits.exactTokenLimit && limits.stop?.() !== true;
       if (!budgetLeft) {
-        tokens += yield* bytesOf(text, position, text.length);
+        tokens += yield* bytesOf(text, position, text.length, bound);
         boundedUnits += text.length - position;
         position = text.length;
         break;
@@ -107,7 +113,7 @@ export function* walkTexts(texts: readonly string[], measure: ChunkMeasure, limi
       if (end < 0) {
         // No cut near the target: the stretch up to the next cut, wherever it is, is bounded by bytes.
         end = yield* nextCut(text, target + CUT_WINDOW - 4);
-        tokens += yield* bytesOf(text, position, end);
+        tokens += yield* bytesOf(text, position, end, bound);
         boundedUnits += end - position;
         position = end;
         continue;
@@ -115,7 +121,7 @@ export function* walkTexts(texts: readonly string[], measure: ChunkMeasure, limi
       const chunk = position === 0 && end === text.length ? text : text.slice(position, end);
       const measured = chunk.length > MAX_RUN_LENGTH && hasLongRun(chunk) ? undefined : tryMeasure(measure, chunk);
       if (measured === undefined) {
-        tokens += utf8ByteLength(chunk);
+        tokens += bound(chunk);
         boundedUnits += chunk.length;
       } else {
         tokens += measured;

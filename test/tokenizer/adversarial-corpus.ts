@@ -85,6 +85,9 @@ export const ADVERSARIAL_KINDS: Readonly<Record<string, Make>> = {
   'random-ascii': (n, r) => fromCodePoints(n, () => between(0x21, 0x7e, r)),
   base64: (n, r) => randomBytes(Math.ceil((n * 3) / 4), r).toString('base64').slice(0, n),
   hex: (n, r) => randomBytes(Math.ceil(n / 2), r).toString('hex').slice(0, n),
+  // Characters whose NFKC form is much longer (a tokenizer that normalizes sees more bytes).
+  'compatibility-forms': (n, r) =>
+    fromCodePoints(n, () => [0xfdfa, 0xfdfb, between(0x3300, 0x3357, r), between(0x2474, 0x249b, r), between(0x33e0, 0x33fe, r), between(0x1d15e, 0x1d164, r)][r() % 6]!),
   'invisible-format': (n, r) => fromPieces(n, ['\u200b', '\u200d', '\u2060', '\ufeff', '\u202e', '\u2066', '\u00ad'], r),
   'lone-surrogates': (n, r) => fromPieces(n, ['\ud800', '\udfff', 'a', '\udbff'], r),
 };
