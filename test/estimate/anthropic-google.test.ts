@@ -144,3 +144,17 @@ describe('exact mode hook', () => {
     expect(errors).toHaveLength(3);
   });
 });
+
+describe('server-side tools', () => {
+  it('hold Anthropic web search and Gemini grounding at the context window', async () => {
+    const claude = await estimateAnthropicMessage({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 100,
+      messages: [{ role: 'user', content: 'news?' }],
+      tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 3 }],
+    } as never);
+    expect(claude.inputTokens).toBe(1_000_000);
+    const gemini = await estimateGenAIRequest({ model: 'gemini-2.5-flash', contents: 'news?', config: { tools: [{ googleSearch: {} }] } });
+    expect(gemini.inputTokens).toBe(1_048_576);
+  });
+});

@@ -257,3 +257,14 @@ describe('invalid requests', () => {
     );
   });
 });
+
+describe('hosted tools', () => {
+  it('holds a call with a hosted tool at the context window: what the tool fetches is billed as input', async () => {
+    const plain = await estimateOpenAIResponse({ model: 'gpt-4.1', input: 'news?', tools: [{ type: 'function', name: 'f', parameters: {}, strict: false }] });
+    expect(plain.inputTokens).toBeLessThan(100);
+    const search = await estimateOpenAIResponse({ model: 'gpt-4.1', input: 'news?', tools: [{ type: 'web_search_preview' }] });
+    expect(search.inputTokens).toBe(1_047_576);
+    const chat = await estimateOpenAIChatCompletion({ model: 'gpt-4o-search-preview', messages: [{ role: 'user', content: 'news?' }], web_search_options: {} });
+    expect(chat.inputTokens).toBe(128_000);
+  });
+});

@@ -124,6 +124,13 @@ export async function estimateAnthropicMessage(params: MessageCreateParams, opti
     tallyBlocks(message['content'], tally, `params.messages[${index}].content`);
   });
   const tools = record['tools'];
+  // Server tools (web search and fetch, code execution) add what they fetch to the call's input.
+  if (Array.isArray(tools)) {
+    for (const tool of tools) {
+      const type = asRecord(tool)?.['type'];
+      if (typeof type === 'string' && /^(web_search|web_fetch|code_execution)/.test(type)) tally.hide(`the ${type} server tool`);
+    }
+  }
   if (Array.isArray(tools) && tools.length > 0) {
     tally.add(CLAUDE_TOOL_SYSTEM_TOKENS);
     for (const tool of tools) tally.text(JSON.stringify(tool));

@@ -86,7 +86,13 @@ function tallyContents(contents: unknown, tally: TokenTally, parameter: string):
 
 function tallySystemAndTools(systemInstruction: unknown, tools: unknown, tally: TokenTally): void {
   if (systemInstruction !== undefined && systemInstruction !== null) tallyContents(systemInstruction, tally, 'systemInstruction');
-  if (Array.isArray(tools)) for (const tool of tools) tally.text(JSON.stringify(tool));
+  if (!Array.isArray(tools)) return;
+  for (const tool of tools) {
+    tally.text(JSON.stringify(tool));
+    // Grounding, URL context and code execution add what they fetch or run to the call's input.
+    const record = asRecord(tool);
+    for (const key of ['googleSearch', 'googleSearchRetrieval', 'urlContext', 'codeExecution']) if (record?.[key] !== undefined) tally.hide(`the ${key} tool`);
+  }
 }
 
 /** The output hold and whether it came from the request's own maximum. */

@@ -199,6 +199,7 @@ export async function estimateOpenAIChatCompletion(params: ChatCompletionCreateP
   const tally = new TokenTally();
   const encoding = encodingForModel(model);
   tallyTools(record['tools'], record['functions'], encoding, tally);
+  if (record['web_search_options'] != null) tally.hide('web search results');
   messages.forEach((message, index) => tallyChatMessage(model, message, index, tally));
   tally.add(CHAT_TOKENS.replyPriming);
   tallyResponseFormat(record['response_format'], tally);
@@ -207,6 +208,18 @@ export async function estimateOpenAIChatCompletion(params: ChatCompletionCreateP
   const max = optionalCount(record, 'max_completion_tokens') ?? optionalCount(record, 'max_tokens');
   const n = optionalMultiplier(record, 'n');
   return finish('chat.completions', model, limits, tally, outputHold(max, n, limits, options), options);
+}
+
+/**
+ * Hosted tools (web and file search, code interpreter, MCP, image generation, computer use) feed
+ * what they fetch back to the model inside the same call: input the request does not show.
+ */
+function tallyHostedTools(tools: unknown, tally: TokenTally): void {
+  if (!Array.isArray(tools)) return;
+  for (const tool of tools) {
+    const type = asRecord(tool)?.['type'];
+    if (typeof type === 'string' && type !== 'function' && type !== 'custom') tally.hide(`the ${type} tool`);
+  }
 }
 
 /** One Responses API input item. */
@@ -267,6 +280,7 @@ export async function estimateOpenAIResponse(params: ResponseCreateParams, optio
   const encoding = encodingForModel(model);
   let exactShape = true;
   tallyTools(record['tools'], undefined, encoding, tally);
+  tallyHostedTools(record['tools'], tally);
   if (typeof record['instructions'] === 'string') {
     tally.add(CHAT_TOKENS.perMessage);
     tally.text('developer');
