@@ -38,7 +38,7 @@ export interface CountOptions {
    */
   exactLimit?: number;
   /**
-   * Tokens counted exactly per call (asynchronous count) before the rest is bounded by bytes. The
+   * Tokens counted per call (measured or bounded) past which the rest is bounded by bytes. The
    * request estimators pass the model's context window. @default 2000000
    */
   exactTokenLimit?: number;
