@@ -67,12 +67,12 @@ export const GEMINI_PROFILE: ReferenceProfile = {
   nfkc: false,
 };
 
-/** The bound of one chunk, given its exact o200k count and its byte bound. */
+/** The bound of one chunk, given its exact o200k count and its byte bound (a fraction: the walk rounds the sum up). */
 export function chunkBound(stats: TextStats, o200kTokens: number, bytes: number, profile: ReferenceProfile, familyFactor: number): number {
   let robust = o200kTokens * profile.o200kFactor;
   for (const [feature, perCharacter] of Object.entries(profile.perCharacter)) robust += stats[feature as keyof TextStats] * perCharacter;
   const heuristic = heuristicTokens(stats, profile.heuristic.weights, profile.heuristic.margin);
-  return Math.min(bytes, Math.ceil(Math.max(heuristic, robust) * familyFactor));
+  return Math.min(bytes, Math.max(heuristic, robust) * familyFactor);
 }
 
 function boundFor(profile: ReferenceProfile): ByteBound {

@@ -17,7 +17,10 @@ const SCAN_STEP = 4_096;
 /** Code units measured per step for a byte bound (native: 0.1-0.3 ms per step). */
 const BYTES_STEP = 65_536;
 
-/** Measures a chunk: the exact count of a text with count-preserving edges and no long run. */
+/**
+ * Measures a chunk: the exact count of a text with count-preserving edges and no long run, or a
+ * bound of it (fractions are summed and the total rounded up once).
+ */
 export type ChunkMeasure = (chunk: string) => number;
 
 /** The bound of a stretch that is not measured: its UTF-8 bytes unless the tokenizer needs more. */
@@ -85,11 +88,18 @@ function* nextCut(text: string, from: number): Generator<undefined, number> {
 function tryMeasure(measure: ChunkMeasure, chunk: string): number | undefined {
   try {
     const tokens = measure(chunk);
-    return Number.isSafeInteger(tokens) && tokens >= 0 ? tokens : undefined;
+    return Number.isFinite(tokens) && tokens >= 0 ? tokens : undefined;
   } catch (error) {
     if (error instanceof TokenizerUnavailableError) throw error; // a setup problem, not an input problem
     return undefined;
   }
+}
+
+/** The last cut in `(position, target)`, or -1: a shorter chunk when no cut follows the target closely. */
+function lastCutBefore(text: string, position: number, target: number): number {
+  let last = -1;
+  for (let cut = findCut(text, position, target); cut > 0; cut = findCut(text, cut, target)) last = cut;
+  return last;
 }
 
 /** Walks `texts`, measuring chunks with `measure` under `limits`; yields between units of work. */
@@ -110,6 +120,7 @@ export function* walkTexts(texts: readonly string[], measure: ChunkMeasure, limi
       }
       const target = position + CHUNK_LENGTH;
       let end = target >= text.length ? text.length : findCut(text, target - 1, Math.min(text.length, target + CUT_WINDOW));
+      if (end < 0) end = lastCutBefore(text, position, target);
       if (end < 0) {
         // No cut near the target: the stretch up to the next cut, wherever it is, is bounded by bytes.
         end = yield* nextCut(text, target + CUT_WINDOW - 4);
@@ -131,7 +142,7 @@ export function* walkTexts(texts: readonly string[], measure: ChunkMeasure, limi
       yield;
     }
   }
-  return { tokens, exact: boundedUnits === 0, boundedUnits };
+  return { tokens: Math.ceil(tokens), exact: boundedUnits === 0, boundedUnits };
 }
 
 /** Runs a walk to its end synchronously. */
