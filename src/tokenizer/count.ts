@@ -1,50 +1,66 @@
 /**
- * Token counting for estimation: exact with the tokenizer while the request is small and fast to
- * count, a cheap conservative estimate beyond that, so that estimation never blocks the event loop
- * for more than a few milliseconds whatever the input.
+ * Token counting for estimation: always an upper bound of the encoding's real count. Texts are
+ * counted exactly in chunks cut where the count is unchanged; runs the tokenizer would be slow on,
+ * and whatever lies past the budget, are bounded by their UTF-8 bytes (see `chunk-walk.ts`).
+ *
+ * Two drivers: {@link countTextsAsync} counts in time slices and yields to the event loop between
+ * them (the request estimators use it, so a 10 MB prompt never blocks the loop for more than a few
+ * ms); {@link countTexts} counts synchronously under a small budget of characters and time.
  */
 import { InvalidArgumentError } from '../kernel/errors.js';
-import { chunkEnd, countWithRunGuard } from './chunking.js';
-import { fastTokenEstimate } from './fast-estimate.js';
+import { runSliced, runToEnd, walkTexts, type WalkLimits } from './chunk-walk.js';
 import { defaultTokenizer } from './gpt-tokenizer.js';
+import { utf8ByteLength } from './safe-cuts.js';
 import type { EncodingName, Tokenizer } from './types.js';
 
-/**
- * UTF-16 code units per request counted exactly by default. Measured on this project's 2-core
- * machine with gpt-tokenizer (cold merge cache): 16 K chars take about 3.5 ms of English prose,
- * 1.5 ms of code, 4.3 ms of Portuguese; CJK is slower (the time budget stops it earlier).
- */
+/** UTF-16 code units counted exactly by the synchronous {@link countTexts} by default. */
 export const DEFAULT_EXACT_LIMIT = 16_384;
 
-/** Milliseconds of tokenizer time per request after which the rest is estimated cheaply. */
+/** Milliseconds of tokenizer time per synchronous count after which the rest is bounded by bytes. */
 export const DEFAULT_TIME_BUDGET_MS = 5;
+
+/**
+ * Tokens counted exactly per request by the asynchronous count when no model limit applies: the
+ * largest context window of current models. Past it a request cannot be served whole anyway.
+ */
+export const DEFAULT_EXACT_TOKEN_LIMIT = 2_000_000;
+
+/** Milliseconds of work between two yields to the event loop in asynchronous counting. */
+export const DEFAULT_SLICE_MS = 3;
 
 /** How texts are counted. */
 export interface CountOptions {
   /** Tokenizer for exact counts. @default the shared gpt-tokenizer instance */
   tokenizer?: Tokenizer;
   /**
-   * UTF-16 code units counted exactly per call; the rest is estimated. `0` never runs the tokenizer.
-   * @default 16384
+   * UTF-16 code units counted exactly per call; the rest is bounded by its UTF-8 bytes. `0` never
+   * runs the tokenizer. @default 16384 for the synchronous count, Infinity for the asynchronous one
    */
   exactLimit?: number;
   /**
-   * Tokenizer time per call, in ms, after which the rest is estimated: a guard against inputs that
-   * are slow to tokenize (CJK, random strings) on a busy machine. Makes the `exact` flag
-   * timing-dependent for such inputs; `Infinity` disables it. @default 5
+   * Tokens counted per call (measured or bounded) past which the rest is bounded by bytes. The
+   * request estimators pass the model's context window. @default 2000000
+   */
+  exactTokenLimit?: number;
+  /**
+   * Synchronous count only: tokenizer time per call, in ms, after which the rest is bounded by
+   * bytes. Makes the `exact` flag timing-dependent for slow inputs; `Infinity` disables it.
+   * @default 5
    */
   timeBudgetMs?: number;
-  /**
-   * Estimate with the UTF-8 byte count (a proven upper bound, about 4x the real count on English)
-   * instead of the calibrated heuristic (5-20% over on measured text, not a proof). @default false
-   */
+  /** Asynchronous count only: ms of work between two yields to the event loop. @default 3 */
+  sliceMs?: number;
+  /** Bound everything by UTF-8 bytes, without a tokenizer (a proven bound, about 4x on English). @default false */
   strictBound?: boolean;
+  /** Aborts an asynchronous count between two slices (rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 /** The result of counting. */
 export interface TextCount {
+  /** An upper bound of the real count; the real count when `exact`. */
   tokens: number;
-  /** False when any part was estimated or cut (the count is then meant to be an over-estimate). */
+  /** False when any part was bounded by bytes. */
   exact: boolean;
 }
 
@@ -52,62 +68,71 @@ export interface TextCount {
 export interface ResolvedCountOptions {
   tokenizer: Tokenizer;
   exactLimit: number;
+  exactTokenLimit: number;
   timeBudgetMs: number;
+  sliceMs: number;
   strictBound: boolean;
+  signal: AbortSignal | undefined;
 }
 
-/** Validates and defaults {@link CountOptions}. */
-export function resolveCountOptions(options: CountOptions = {}, parameter = 'options'): ResolvedCountOptions {
-  const { tokenizer = defaultTokenizer(), exactLimit = DEFAULT_EXACT_LIMIT, timeBudgetMs = DEFAULT_TIME_BUDGET_MS } = options;
+function limit(value: unknown, parameter: string): number {
+  if (typeof value !== 'number' || !(value >= 0) || (!Number.isSafeInteger(value) && value !== Infinity)) {
+    throw new InvalidArgumentError(parameter, value, 'expected a non-negative integer or Infinity');
+  }
+  return value;
+}
+
+function milliseconds(value: unknown, parameter: string): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new InvalidArgumentError(parameter, value, 'expected a non-negative number of milliseconds');
+  }
+  return value;
+}
+
+/** Validates and defaults {@link CountOptions}; `exactLimit` defaults per driver. */
+export function resolveCountOptions(options: CountOptions = {}, parameter = 'options', exactLimitDefault = DEFAULT_EXACT_LIMIT): ResolvedCountOptions {
+  const { tokenizer = defaultTokenizer() } = options;
   if (typeof tokenizer !== 'object' || tokenizer === null || typeof tokenizer.count !== 'function') {
     throw new InvalidArgumentError(`${parameter}.tokenizer`, tokenizer, 'expected a Tokenizer (an object with count())');
   }
-  if (typeof exactLimit !== 'number' || !(exactLimit >= 0) || (!Number.isSafeInteger(exactLimit) && exactLimit !== Infinity)) {
-    throw new InvalidArgumentError(`${parameter}.exactLimit`, exactLimit, 'expected a non-negative integer or Infinity');
-  }
-  if (typeof timeBudgetMs !== 'number' || Number.isNaN(timeBudgetMs) || timeBudgetMs < 0) {
-    throw new InvalidArgumentError(`${parameter}.timeBudgetMs`, timeBudgetMs, 'expected a non-negative number of milliseconds');
-  }
-  return { tokenizer, exactLimit, timeBudgetMs, strictBound: options.strictBound === true };
+  const strict = options.strictBound ?? false;
+  if (typeof strict !== 'boolean') throw new InvalidArgumentError(`${parameter}.strictBound`, strict, 'expected true or false');
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError(`${parameter}.signal`, signal, 'expected an AbortSignal');
+  return {
+    tokenizer,
+    exactLimit: limit(options.exactLimit ?? exactLimitDefault, `${parameter}.exactLimit`),
+    exactTokenLimit: limit(options.exactTokenLimit ?? DEFAULT_EXACT_TOKEN_LIMIT, `${parameter}.exactTokenLimit`),
+    timeBudgetMs: milliseconds(options.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS, `${parameter}.timeBudgetMs`),
+    sliceMs: milliseconds(options.sliceMs ?? DEFAULT_SLICE_MS, `${parameter}.sliceMs`),
+    strictBound: strict,
+    signal,
+  };
+}
+
+function bytesOnly(texts: readonly string[]): TextCount {
+  let tokens = 0;
+  for (const text of texts) tokens += utf8ByteLength(text);
+  return { tokens, exact: tokens === 0 };
 }
 
 /**
- * Counts the tokens of several texts of one request under one budget. Texts are counted exactly, in
- * chunks cut where the count is unchanged, while the budget of characters and time lasts; what is
- * left is estimated with {@link fastTokenEstimate}. Long runs without a pre-token boundary are cut
- * before they reach the tokenizer.
+ * Counts the tokens of several texts of one request synchronously, under one budget of characters
+ * (`exactLimit`) and time (`timeBudgetMs`): an upper bound of the real count, exact when the texts
+ * fit the budget and hold no run longer than 128 letters, symbols or spaces.
  */
-export function countTexts(texts: readonly string[], encoding: EncodingName, options?: CountOptions | ResolvedCountOptions): TextCount {
-  const resolved = isResolved(options) ? options : resolveCountOptions(options);
-  const { tokenizer, timeBudgetMs, strictBound } = resolved;
-  let charsLeft = resolved.exactLimit;
-  let tokens = 0;
-  let exact = true;
-  let timeLeft = timeBudgetMs > 0;
+export function countTexts(texts: readonly string[], encoding: EncodingName, options?: CountOptions): TextCount {
+  const resolved = resolveCountOptions(options);
+  if (resolved.strictBound || resolved.exactLimit === 0) return bytesOnly(texts);
+  const { tokenizer, timeBudgetMs } = resolved;
   const started = performance.now();
-  const count = (piece: string): number => tokenizer.count(piece, encoding);
-
-  for (const text of texts) {
-    if (text.length === 0) continue;
-    let start = 0;
-    while (start < text.length && timeLeft && charsLeft > 0) {
-      const { end, forced } = chunkEnd(text, start);
-      if (end - start > charsLeft) break;
-      const chunk = start === 0 && end === text.length ? text : text.slice(start, end);
-      const result = countWithRunGuard(chunk, count);
-      tokens += result.tokens;
-      if (forced) tokens += 1; // a forced cut may split a pre-token: one token of margin
-      if (forced || result.cuts > 0) exact = false;
-      charsLeft -= end - start;
-      start = end;
-      if (performance.now() - started > timeBudgetMs) timeLeft = false;
-    }
-    if (start < text.length) {
-      tokens += fastTokenEstimate(start === 0 ? text : text.slice(start), encoding, strictBound);
-      exact = false;
-    }
-  }
-  return { tokens, exact };
+  const limits: WalkLimits = {
+    exactLimit: resolved.exactLimit,
+    exactTokenLimit: resolved.exactTokenLimit,
+    stop: () => performance.now() - started > timeBudgetMs,
+  };
+  const result = runToEnd(walkTexts(texts, (chunk) => tokenizer.count(chunk, encoding), limits));
+  return { tokens: result.tokens, exact: result.exact };
 }
 
 /** {@link countTexts} for one text. */
@@ -115,12 +140,23 @@ export function countText(text: string, encoding: EncodingName, options?: CountO
   return countTexts([text], encoding, options);
 }
 
-function isResolved(options: CountOptions | ResolvedCountOptions | undefined): options is ResolvedCountOptions {
-  return (
-    options !== undefined &&
-    typeof (options as ResolvedCountOptions).exactLimit === 'number' &&
-    typeof (options as ResolvedCountOptions).timeBudgetMs === 'number' &&
-    typeof (options as ResolvedCountOptions).strictBound === 'boolean' &&
-    (options as ResolvedCountOptions).tokenizer !== undefined
-  );
+/**
+ * Counts the tokens of several texts of one request in time slices of `sliceMs`, yielding to the
+ * event loop between them: an upper bound of the real count, exact unless a text holds a run
+ * longer than 128 letters, symbols or spaces or the count passes `exactLimit` / `exactTokenLimit`.
+ */
+export async function countTextsAsync(texts: readonly string[], encoding: EncodingName, options?: CountOptions): Promise<TextCount> {
+  const resolved = resolveCountOptions(options, 'options', Infinity);
+  if (resolved.strictBound || resolved.exactLimit === 0) return bytesOnly(texts);
+  const { tokenizer } = resolved;
+  // Load the encoder through the asynchronous import rather than a synchronous require on first use.
+  if (!tokenizer.isLoaded(encoding)) await tokenizer.warmup([encoding]);
+  const limits: WalkLimits = { exactLimit: resolved.exactLimit, exactTokenLimit: resolved.exactTokenLimit };
+  const result = await runSliced(walkTexts(texts, (chunk) => tokenizer.count(chunk, encoding), limits), resolved.sliceMs, resolved.signal);
+  return { tokens: result.tokens, exact: result.exact };
+}
+
+/** {@link countTextsAsync} for one text. */
+export function countTextAsync(text: string, encoding: EncodingName, options?: CountOptions): Promise<TextCount> {
+  return countTextsAsync([text], encoding, options);
 }

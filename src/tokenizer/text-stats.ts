@@ -33,6 +33,12 @@ export interface TextStats {
   otherBmp: number;
   /** Characters outside the BMP (emoji, rare ideographs): 4 UTF-8 bytes each. */
   astral: number;
+  /** Hangul syllables and jamo (a part of `cjk`). */
+  hangul: number;
+  /** Hiragana and katakana (a part of `cjk`). */
+  kana: number;
+  /** Whitespace outside ASCII (no-break, em, ideographic spaces, line separators; a part of `twoByte`/`cjk`/`otherBmp`). */
+  unicodeSpaces: number;
 }
 
 /** Counts the character classes of `text` in one pass. */
@@ -50,6 +56,9 @@ export function textStats(text: string): TextStats {
   let cjk = 0;
   let otherBmp = 0;
   let astral = 0;
+  let hangul = 0;
+  let kana = 0;
+  let unicodeSpaces = 0;
   let letterRun = 0;
   let digitRun = 0;
   const length = text.length;
@@ -82,6 +91,9 @@ export function textStats(text: string): TextStats {
     }
     letterRun = 0;
     digitRun = 0;
+    if (c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff) {
+      unicodeSpaces++;
+    }
     if (c < 0x800) {
       utf8Bytes += 2;
       twoByte++;
@@ -108,6 +120,8 @@ export function textStats(text: string): TextStats {
         (c >= 0x3130 && c <= 0x318f) // Hangul compatibility jamo
       ) {
         cjk++;
+        if (c >= 0x3040 && c <= 0x30ff) kana++;
+        else if ((c >= 0xac00 && c <= 0xd7af) || (c >= 0x1100 && c <= 0x11ff) || (c >= 0x3130 && c <= 0x318f)) hangul++;
       } else {
         otherBmp++;
       }
@@ -128,5 +142,8 @@ export function textStats(text: string): TextStats {
     cjk,
     otherBmp,
     astral,
+    hangul,
+    kana,
+    unicodeSpaces,
   };
 }

@@ -62,8 +62,8 @@ describe.each(tokenizers.map((t) => [t.name, t] as const))('cookbook counts with
     ['gpt-4', 129],
     ['gpt-4o', 124],
     ['gpt-4o-mini', 124],
-  ])('6-message example on %s = %i', (model, expected) => {
-    const estimate = estimateOpenAIChatCompletion({ model, messages: cookbookMessages }, { tokenizer, timeBudgetMs: Infinity });
+  ])('6-message example on %s = %i', async (model, expected) => {
+    const estimate = await estimateOpenAIChatCompletion({ model, messages: cookbookMessages }, { tokenizer, timeBudgetMs: Infinity });
     expect(estimate.inputTokens).toBe(expected);
     expect(estimate.exact).toBe(true);
     expect(estimate.method).toBe('tokenizer');
@@ -74,13 +74,13 @@ describe.each(tokenizers.map((t) => [t.name, t] as const))('cookbook counts with
     ['gpt-4', 105],
     ['gpt-4o', 101],
     ['gpt-4o-mini', 101],
-  ])('tool example on %s = %i', (model, expected) => {
-    const estimate = estimateOpenAIChatCompletion({ model, messages: weatherMessages, tools: weatherTool }, { tokenizer, timeBudgetMs: Infinity });
+  ])('tool example on %s = %i', async (model, expected) => {
+    const estimate = await estimateOpenAIChatCompletion({ model, messages: weatherMessages, tools: weatherTool }, { tokenizer, timeBudgetMs: Infinity });
     expect(estimate.inputTokens).toBe(expected);
   });
 
-  it('counts the same tool through the legacy functions parameter', () => {
-    const estimate = estimateOpenAIChatCompletion(
+  it('counts the same tool through the legacy functions parameter', async () => {
+    const estimate = await estimateOpenAIChatCompletion(
       { model: 'gpt-4o', messages: weatherMessages, functions: [weatherTool[0]!.type === 'function' ? weatherTool[0]!.function : { name: 'x' }] },
       { tokenizer, timeBudgetMs: Infinity },
     );
@@ -90,27 +90,42 @@ describe.each(tokenizers.map((t) => [t.name, t] as const))('cookbook counts with
 
 describe('output reservation', () => {
   const messages: Messages = [{ role: 'user', content: 'hi' }];
-  it('uses max_completion_tokens, then max_tokens, times n', () => {
-    expect(estimateOpenAIChatCompletion({ model: 'gpt-4o', messages, max_completion_tokens: 100, max_tokens: 7, n: 3 }).outputTokens).toBe(300);
-    expect(estimateOpenAIChatCompletion({ model: 'gpt-4o', messages, max_tokens: 7 }).outputTokens).toBe(7);
+  it('uses max_completion_tokens, then max_tokens, times n', async () => {
+    expect((await estimateOpenAIChatCompletion({ model: 'gpt-4o', messages, max_completion_tokens: 100, max_tokens: 7, n: 3 })).outputTokens).toBe(300);
+    expect((await estimateOpenAIChatCompletion({ model: 'gpt-4o', messages, max_tokens: 7 })).outputTokens).toBe(7);
   });
-  it('falls back to outputReservation, then to 4096', () => {
-    expect(estimateOpenAIChatCompletion({ model: 'gpt-4o', messages }, { outputReservation: 500 }).outputTokens).toBe(500);
-    expect(estimateOpenAIChatCompletion({ model: 'gpt-4o', messages, n: 2 }).outputTokens).toBe(8192);
+  it('falls back to an explicit outputReservation, then to the model\'s documented maximum output', async () => {
+    expect((await estimateOpenAIChatCompletion({ model: 'gpt-4o', messages }, { outputReservation: 500 })).outputTokens).toBe(500);
+    expect((await estimateOpenAIChatCompletion({ model: 'gpt-4o', messages, n: 2 })).outputTokens).toBe(2 * 16_384);
   });
-  it('responses: max_output_tokens else the default', () => {
-    const e = estimateOpenAIResponse({ model: 'gpt-5', input: 'hello', max_output_tokens: 64 });
+  it('holds a reasoning model without a maximum for its documented maximum output, not 4096', async () => {
+    const o3 = await estimateOpenAIResponse({ model: 'o3-2025-04-16', input: 'prove it' });
+    expect(o3.outputTokens).toBe(100_000);
+    expect(o3.outputFromRequest).toBe(false);
+    expect((await estimateOpenAIChatCompletion({ model: 'gpt-5-mini', messages })).outputTokens).toBe(128_000);
+    expect((await estimateOpenAIChatCompletion({ model: 'some-future-model', messages })).outputTokens).toBe(128_000);
+  });
+  it('maxOutputTokens overrides the table by prefix, and an explicit outputReservation wins over both', async () => {
+    const overrides = { 'gpt-4o': 2000 };
+    expect((await estimateOpenAIChatCompletion({ model: 'gpt-4o-2024-08-06', messages }, { maxOutputTokens: overrides })).outputTokens).toBe(2000);
+    // gpt-4o-mini has its own, more specific entry.
+    expect((await estimateOpenAIChatCompletion({ model: 'gpt-4o-mini', messages }, { maxOutputTokens: overrides })).outputTokens).toBe(16_384);
+    expect((await estimateOpenAIChatCompletion({ model: 'gpt-4o', messages }, { maxOutputTokens: overrides, outputReservation: 7 })).outputTokens).toBe(7);
+    expect((await estimateOpenAIChatCompletion({ model: 'gpt-4o', messages, max_tokens: 3 }, { maxOutputTokens: overrides })).outputFromRequest).toBe(true);
+  });
+  it('responses: max_output_tokens else the model\'s hold', async () => {
+    const e = await estimateOpenAIResponse({ model: 'gpt-5', input: 'hello', max_output_tokens: 64 });
     expect(e.outputTokens).toBe(64);
     expect(e.totalTokens).toBe(e.inputTokens + 64);
-    expect(estimateOpenAIResponse({ model: 'gpt-5', input: 'hello' }, { outputReservation: 9 }).outputTokens).toBe(9);
+    expect((await estimateOpenAIResponse({ model: 'gpt-5', input: 'hello' }, { outputReservation: 9 })).outputTokens).toBe(9);
   });
-  it('completions: max_tokens (default 16) x max(n, best_of) x prompts', () => {
-    expect(estimateOpenAICompletion({ model: 'gpt-3.5-turbo-instruct', prompt: 'Say hi' }).outputTokens).toBe(16);
-    expect(estimateOpenAICompletion({ model: 'gpt-3.5-turbo-instruct', prompt: 'x', max_tokens: 10, n: 2, best_of: 5 }).outputTokens).toBe(50);
-    expect(estimateOpenAICompletion({ model: 'gpt-3.5-turbo-instruct', prompt: ['a', 'b', 'c'], max_tokens: 10 }).outputTokens).toBe(30);
+  it('completions: max_tokens (default 16) x max(n, best_of) x prompts', async () => {
+    expect((await estimateOpenAICompletion({ model: 'gpt-3.5-turbo-instruct', prompt: 'Say hi' })).outputTokens).toBe(16);
+    expect((await estimateOpenAICompletion({ model: 'gpt-3.5-turbo-instruct', prompt: 'x', max_tokens: 10, n: 2, best_of: 5 })).outputTokens).toBe(50);
+    expect((await estimateOpenAICompletion({ model: 'gpt-3.5-turbo-instruct', prompt: ['a', 'b', 'c'], max_tokens: 10 })).outputTokens).toBe(30);
   });
-  it('embeddings reserve no output', () => {
-    const e = estimateOpenAIEmbedding({ model: 'text-embedding-3-small', input: ['tiktoken is great!', 'hello'] });
+  it('embeddings reserve no output', async () => {
+    const e = await estimateOpenAIEmbedding({ model: 'text-embedding-3-small', input: ['tiktoken is great!', 'hello'] });
     expect(e.outputTokens).toBe(0);
     expect(e.encoding).toBe('cl100k_base');
     expect(e.inputTokens).toBe(6 + 1);
@@ -118,27 +133,27 @@ describe('output reservation', () => {
 });
 
 describe('request shapes', () => {
-  it('embeddings and completions accept token arrays', () => {
-    expect(estimateOpenAIEmbedding({ model: 'text-embedding-3-small', input: [1, 2, 3] }).inputTokens).toBe(3);
-    expect(estimateOpenAIEmbedding({ model: 'text-embedding-3-small', input: [[1, 2], [3]] }).inputTokens).toBe(3);
-    expect(estimateOpenAICompletion({ model: 'davinci-002', prompt: [[1, 2, 3, 4]], max_tokens: 1 }).inputTokens).toBe(4);
+  it('embeddings and completions accept token arrays', async () => {
+    expect((await estimateOpenAIEmbedding({ model: 'text-embedding-3-small', input: [1, 2, 3] })).inputTokens).toBe(3);
+    expect((await estimateOpenAIEmbedding({ model: 'text-embedding-3-small', input: [[1, 2], [3]] })).inputTokens).toBe(3);
+    expect((await estimateOpenAICompletion({ model: 'davinci-002', prompt: [[1, 2, 3, 4]], max_tokens: 1 })).inputTokens).toBe(4);
   });
 
-  it('counts text parts like string content, and images by the vision formula', () => {
-    const plain = estimateOpenAIChatCompletion({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Describe this.' }] });
-    const parts = estimateOpenAIChatCompletion({
+  it('counts text parts like string content, and images by the vision formula', async () => {
+    const plain = await estimateOpenAIChatCompletion({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Describe this.' }] });
+    const parts = await estimateOpenAIChatCompletion({
       model: 'gpt-4o',
       messages: [{ role: 'user', content: [{ type: 'text', text: 'Describe this.' }, { type: 'image_url', image_url: { url: 'https://x/y.png', detail: 'low' } }] }],
     });
     expect(parts.inputTokens).toBe(plain.inputTokens + 85);
-    const high = estimateOpenAIChatCompletion({
+    const high = await estimateOpenAIChatCompletion({
       model: 'gpt-4o',
       messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/y.png' } }] }],
     });
     expect(high.inputTokens).toBeGreaterThanOrEqual(85 + 8 * 170);
   });
 
-  it('reads the size of PNG data URLs (1024x1024 high detail on gpt-4o = 765)', () => {
+  it('reads the size of PNG data URLs (1024x1024 high detail on gpt-4o = 765)', async () => {
     const png = Buffer.alloc(33);
     png.writeUInt32BE(0x89504e47, 0);
     png.writeUInt32BE(0x0d0a1a0a, 4);
@@ -147,34 +162,34 @@ describe('request shapes', () => {
     png.writeUInt32BE(1024, 16);
     png.writeUInt32BE(1024, 20);
     const url = `data:image/png;base64,${png.toString('base64')}`;
-    const base = estimateOpenAIChatCompletion({ model: 'gpt-4o', messages: [{ role: 'user', content: [] }] }).inputTokens;
-    const withImage = estimateOpenAIChatCompletion({
+    const base = (await estimateOpenAIChatCompletion({ model: 'gpt-4o', messages: [{ role: 'user', content: [] }] })).inputTokens;
+    const withImage = (await estimateOpenAIChatCompletion({
       model: 'gpt-4o',
       messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url, detail: 'high' } }] }],
-    }).inputTokens;
+    })).inputTokens;
     expect(withImage - base).toBe(765);
     expect(openAIImageTokens('gpt-4o', 'high', 2048, 4096)).toBe(1105);
     expect(openAIImageTokens('gpt-4.1-mini', 'high', 1024, 1024)).toBe(Math.ceil(1024 * 1.62));
   });
 
-  it('counts tool calls and tool results', () => {
-    const base = estimateOpenAIChatCompletion({ model: 'gpt-4o', messages: [{ role: 'assistant', content: null }] }).inputTokens;
-    const withCall = estimateOpenAIChatCompletion({
+  it('counts tool calls and tool results', async () => {
+    const base = (await estimateOpenAIChatCompletion({ model: 'gpt-4o', messages: [{ role: 'assistant', content: null }] })).inputTokens;
+    const withCall = (await estimateOpenAIChatCompletion({
       model: 'gpt-4o',
       messages: [
         { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
         { role: 'tool', tool_call_id: 'call_1', content: 'Sunny, 24 C' },
       ],
-    }).inputTokens;
+    })).inputTokens;
     expect(withCall).toBeGreaterThan(base + 3 + 8);
   });
 
-  it('responses: instructions, string and item inputs, function tools', () => {
-    const simple = estimateOpenAIResponse({ model: 'gpt-4.1', input: 'tiktoken is great!' });
+  it('responses: instructions, string and item inputs, function tools', async () => {
+    const simple = await estimateOpenAIResponse({ model: 'gpt-4.1', input: 'tiktoken is great!' });
     // 3 (message) + 1 ("user") + 6 + 3 (priming)
     expect(simple.inputTokens).toBe(13);
     expect(simple.exact).toBe(true);
-    const items = estimateOpenAIResponse({
+    const items = await estimateOpenAIResponse({
       model: 'gpt-4.1',
       instructions: 'Be brief.',
       input: [
@@ -185,11 +200,38 @@ describe('request shapes', () => {
       tools: [{ type: 'function', name: 'lookup', description: 'Look up.', parameters: { type: 'object', properties: {} }, strict: true }],
     });
     expect(items.inputTokens).toBeGreaterThan(simple.inputTokens + 20);
-    expect(estimateOpenAIResponse({ model: 'gpt-4.1', input: 'x', previous_response_id: 'resp_1' }).exact).toBe(false);
+    expect((await estimateOpenAIResponse({ model: 'gpt-4.1', input: 'x', previous_response_id: 'resp_1' })).exact).toBe(false);
   });
 
-  it('dispatches by endpoint', () => {
-    expect(estimateOpenAIRequest('embeddings', { model: 'text-embedding-3-large', input: 'tiktoken is great!' }).inputTokens).toBe(6);
+  it('holds stored conversation state at the model\'s context window', async () => {
+    for (const extra of [{ previous_response_id: 'resp_1' }, { conversation: 'conv_1' }, { prompt: { id: 'pmpt_1' } }]) {
+      const e = await estimateOpenAIResponse({ model: 'gpt-4.1', input: 'x', ...extra } as never);
+      expect(e.inputTokens, JSON.stringify(extra)).toBe(1_047_576);
+      expect(e.exact).toBe(false);
+    }
+    const referenced = await estimateOpenAIResponse({ model: 'o3', input: [{ type: 'item_reference', id: 'msg_1' }] });
+    expect(referenced.inputTokens).toBe(200_000);
+  });
+
+  it('holds file parts by their size: text files by their bytes, PDFs and files by id at the context window', async () => {
+    const text = 'name,amount\n' + 'alice,12\n'.repeat(2000);
+    const data = `data:text/csv;base64,${Buffer.from(text).toString('base64')}`;
+    const base = (await estimateOpenAIResponse({ model: 'gpt-4o', input: [{ role: 'user', content: [] }] })).inputTokens;
+    const csv = await estimateOpenAIResponse({ model: 'gpt-4o', input: [{ role: 'user', content: [{ type: 'input_file', file_data: data, filename: 'a.csv' }] }] });
+    expect(csv.inputTokens - base).toBeGreaterThanOrEqual(Buffer.byteLength(text));
+    expect(csv.inputTokens - base).toBeLessThan(Buffer.byteLength(text) + 20);
+    const pdf = await estimateOpenAIChatCompletion({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: [{ type: 'file', file: { file_data: 'data:application/pdf;base64,JVBERi0xLjQK', filename: 'a.pdf' } }] }],
+    });
+    expect(pdf.inputTokens).toBe(128_000);
+    const byId = await estimateOpenAIChatCompletion({ model: 'gpt-4o', messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file_1' } }] }] });
+    expect(byId.inputTokens).toBe(128_000);
+    expect(byId.exact).toBe(false);
+  });
+
+  it('dispatches by endpoint', async () => {
+    expect((await estimateOpenAIRequest('embeddings', { model: 'text-embedding-3-large', input: 'tiktoken is great!' })).inputTokens).toBe(6);
   });
 });
 
@@ -202,13 +244,27 @@ describe('invalid requests', () => {
     [{ model: 'gpt-4o', messages: [], max_completion_tokens: 1.5 }, 'params.max_completion_tokens'],
     [{ model: 'gpt-4o', messages: [], n: 0 }, 'params.n'],
     [{ model: 'gpt-4o', messages: [42] }, 'params.messages[0]'],
-  ])('%j -> InvalidArgumentError(%s)', (params, parameter) => {
-    const call = () => estimateOpenAIChatCompletion(params as never);
-    expect(call).toThrow(InvalidArgumentError);
-    expect(call).toThrow(expect.objectContaining({ parameter }));
+  ])('%j -> InvalidArgumentError(%s)', async (params, parameter) => {
+    const call = estimateOpenAIChatCompletion(params as never);
+    await expect(call).rejects.toThrow(InvalidArgumentError);
+    await expect(call).rejects.toThrow(expect.objectContaining({ parameter }));
   });
-  it('rejects a bad outputReservation and bad embeddings input', () => {
-    expect(() => estimateOpenAIChatCompletion({ model: 'gpt-4o', messages: [] }, { outputReservation: -5 })).toThrow(InvalidArgumentError);
-    expect(() => estimateOpenAIEmbedding({ model: 'text-embedding-3-small', input: [{}] as never })).toThrow(InvalidArgumentError);
+  it('rejects a bad outputReservation and bad embeddings input', async () => {
+    await expect(estimateOpenAIChatCompletion({ model: 'gpt-4o', messages: [] }, { outputReservation: -5 })).rejects.toThrow(InvalidArgumentError);
+    await expect(estimateOpenAIEmbedding({ model: 'text-embedding-3-small', input: [{}] as never })).rejects.toThrow(InvalidArgumentError);
+    await expect(estimateOpenAIChatCompletion({ model: 'gpt-4o', messages: [] }, { maxOutputTokens: { 'gpt-4o': -1 } })).rejects.toThrow(
+      expect.objectContaining({ parameter: 'maxOutputTokens["gpt-4o"]' }),
+    );
+  });
+});
+
+describe('hosted tools', () => {
+  it('holds a call with a hosted tool at the context window: what the tool fetches is billed as input', async () => {
+    const plain = await estimateOpenAIResponse({ model: 'gpt-4.1', input: 'news?', tools: [{ type: 'function', name: 'f', parameters: {}, strict: false }] });
+    expect(plain.inputTokens).toBeLessThan(100);
+    const search = await estimateOpenAIResponse({ model: 'gpt-4.1', input: 'news?', tools: [{ type: 'web_search_preview' }] });
+    expect(search.inputTokens).toBe(1_047_576);
+    const chat = await estimateOpenAIChatCompletion({ model: 'gpt-4o-search-preview', messages: [{ role: 'user', content: 'news?' }], web_search_options: {} });
+    expect(chat.inputTokens).toBe(128_000);
   });
 });

@@ -166,7 +166,7 @@ describe('withTokenLimits(anthropic): usage semantics', () => {
     const longer = [{ role: 'user' as const, content: 'Explain the difference between a hash tag and a hash slot in Redis Cluster, with two examples.' }];
     const params = { ...base, messages: longer, max_tokens: 7 };
     const exact = (await new Anthropic({ apiKey: 'test', baseURL: emulator().anthropicBaseURL }).messages.countTokens({ model: MODEL, messages: longer })).input_tokens;
-    const local = estimateAnthropicMessage(params).inputTokens;
+    const local = (await estimateAnthropicMessage(params)).inputTokens;
     expect(local).not.toBe(exact);
     emulator().clearRequests();
     const rules: LimitRule[] = [{ id: 'fit', tokens: Math.min(exact, local) + 7, period: 'day' }];

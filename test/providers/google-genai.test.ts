@@ -1,3 +1,4 @@
+import { resolveModelLimits } from '../../src/providers/pricing/limits.js';
 import { ApiError, GoogleGenAI, type CallableTool, type GenerateContentResponse } from '@google/genai';
 import { describe, expect, it } from 'vitest';
 import { createTokenLimiter, MissingUserError, runWithUser, TokenLimitExceededError, withTokenLimits, type LimitRule } from '../../src/index.js';
@@ -401,7 +402,7 @@ describe('withTokenLimits(@google/genai): users, limits and the provider estimat
     expect(count!.endpoint).toBe('countTokens');
     const input = expectedUsage(generate!).inputTokens;
     expect(expectedUsage(count!).inputTokens).toBe(input);
-    expect((await rich.limiter.admin.getUsage('dan')).reserved).toBe(input + 4096);
+    expect((await rich.limiter.admin.getUsage('dan')).reserved).toBe(input + resolveModelLimits(MODEL, 'google').maxOutput);
     await pending;
   });
 

@@ -1,3 +1,4 @@
+import { resolveModelLimits } from '../../src/providers/pricing/limits.js';
 import { GoogleGenerativeAI, GoogleGenerativeAIFetchError, type GenerativeModel } from '@google/generative-ai';
 import { describe, expect, it } from 'vitest';
 import {
@@ -364,7 +365,7 @@ describe('withTokenLimits(@google/generative-ai): users, limits and the provider
     expect(count!.endpoint).toBe('countTokens');
     const input = expectedUsage(generate!).inputTokens;
     expect(input).toBe(expectedUsage({ ...count!, endpoint: 'countTokens' }).inputTokens);
-    expect((await rich.limiter.admin.getUsage('dan')).reserved).toBe(input + 4096);
+    expect((await rich.limiter.admin.getUsage('dan')).reserved).toBe(input + resolveModelLimits(MODEL, 'google').maxOutput);
     await pending;
   });
 

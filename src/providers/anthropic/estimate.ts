@@ -1,22 +1,26 @@
 /**
  * Input estimate for Anthropic `messages.create` requests. Claude's current tokenizer is not public:
- * the text estimate is a character-class heuristic calibrated against the legacy Claude tokenizer
- * (`@anthropic-ai/tokenizer`) and scaled to published ratios (docs/token-estimation.md). For exact
- * counts, pass the free `messages.countTokens` endpoint to `refineInputTokens`.
+ * text is bounded per chunk by the larger of a heuristic fitted to the legacy Claude tokenizer and
+ * a robust term on the exact o200k count, scaled to the model family's published ratio, and capped
+ * by UTF-8 bytes (see `heuristic-count.ts` and docs/token-estimation.md). PDFs and documents by
+ * URL or file id are bounded by the model's context window. For exact counts, pass the free
+ * `messages.countTokens` endpoint to `refineInputTokens`.
  */
 import type { MessageCreateParams } from '@anthropic-ai/sdk/resources/messages/messages';
 import { InvalidArgumentError } from '../../kernel/errors.js';
-import { CLAUDE_LEGACY_HEURISTIC } from '../../tokenizer/heuristic-weights.js';
 import {
   asRecord,
   makeEstimate,
+  modelLimits,
   optionalCount,
   requireParams,
   TokenTally,
+  withHiddenInput,
   type EstimateOptions,
   type RequestEstimate,
 } from '../estimate-types.js';
-import { heuristicCount } from '../heuristic-count.js';
+import { CLAUDE_PROFILE, referenceCount } from '../heuristic-count.js';
+import { tallyInlineFile } from '../hidden-input.js';
 
 /**
  * Model-family multipliers over the legacy-tokenizer heuristic. Claude 3.x-4.6: 1.15 (published
@@ -31,8 +35,6 @@ export const CLAUDE_TOOL_SYSTEM_TOKENS = 346;
 export const CLAUDE_MESSAGE_OVERHEAD = 4;
 /** Tokens held for an image of unknown size (Anthropic: about width*height/750, at most ~1,600 after resizing). */
 export const CLAUDE_IMAGE_TOKENS = 1600;
-/** Tokens held per document (PDF) block of unknown length; not a bound. */
-export const CLAUDE_DOCUMENT_TOKENS = 3000;
 
 /** The family multiplier for a Claude model name (unknown models get the newer, larger factor). */
 export function claudeModelFactor(model: string): number {
@@ -72,7 +74,9 @@ function tallyBlocks(content: unknown, tally: TokenTally, parameter: string): vo
         const source = asRecord(block['source']);
         if (source?.['type'] === 'text') tally.text(source['data']);
         else if (source?.['type'] === 'content') tallyBlocks(source['content'], tally, `${parameter}[${index}].source.content`);
-        else tally.add(CLAUDE_DOCUMENT_TOKENS);
+        else if (source?.['type'] === 'base64' && typeof source['data'] === 'string') {
+          tallyInlineFile(source['data'], typeof source['media_type'] === 'string' ? source['media_type'] : undefined, undefined, tally);
+        } else tally.hide('a document by URL or file id');
         tally.text(block['title']);
         tally.text(block['context']);
         break;
@@ -102,7 +106,7 @@ function tallyBlocks(content: unknown, tally: TokenTally, parameter: string): vo
  * and results, thinking), tool definitions (their JSON plus the tool-use system prompt). Output:
  * `max_tokens` (required by the API; extended-thinking budgets are part of it).
  */
-export function estimateAnthropicMessage(params: MessageCreateParams, options?: EstimateOptions): RequestEstimate {
+export async function estimateAnthropicMessage(params: MessageCreateParams, options?: EstimateOptions): Promise<RequestEstimate> {
   const { record, model } = requireParams(params);
   const maxTokens = optionalCount(record, 'max_tokens');
   if (maxTokens === undefined) throw new InvalidArgumentError('params.max_tokens', record['max_tokens'], 'is required by the Messages API');
@@ -120,11 +124,21 @@ export function estimateAnthropicMessage(params: MessageCreateParams, options?: 
     tallyBlocks(message['content'], tally, `params.messages[${index}].content`);
   });
   const tools = record['tools'];
+  // Server tools (web search and fetch, code execution) add what they fetch to the call's input.
+  if (Array.isArray(tools)) {
+    for (const tool of tools) {
+      const type = asRecord(tool)?.['type'];
+      if (typeof type === 'string' && /^(web_search|web_fetch|code_execution)/.test(type)) tally.hide(`the ${type} server tool`);
+    }
+  }
   if (Array.isArray(tools) && tools.length > 0) {
     tally.add(CLAUDE_TOOL_SYSTEM_TOKENS);
     for (const tool of tools) tally.text(JSON.stringify(tool));
   }
   tally.add(CLAUDE_MESSAGE_OVERHEAD); // assistant turn priming
-  const input = tally.fixed + heuristicCount(tally.texts, CLAUDE_LEGACY_HEURISTIC, claudeModelFactor(model), options);
-  return makeEstimate({ provider: 'anthropic', model, endpoint: 'messages', inputTokens: input, outputTokens: maxTokens, exact: false, method: 'heuristic' });
+  const limits = modelLimits('anthropic', model, options);
+  const counted = await referenceCount(tally.texts, CLAUDE_PROFILE, claudeModelFactor(model), { ...options, exactTokenLimit: Math.min(options?.exactTokenLimit ?? Infinity, limits.contextWindow) });
+  const visible = tally.fixed + counted;
+  const input = tally.hidden === undefined ? visible : withHiddenInput(visible, limits);
+  return makeEstimate({ provider: 'anthropic', model, endpoint: 'messages', inputTokens: input, outputTokens: maxTokens, outputFromRequest: true, exact: false, method: 'heuristic' });
 }

@@ -1,33 +1,48 @@
 /**
  * Input estimate for Gemini `generateContent` requests of both Google SDKs. Gemini's tokenizer is
  * not published as such, but Google documents Gemma 3's SentencePiece tokenizer as the one of
- * Gemini 2.0: the text estimate is a character-class heuristic calibrated against it
- * (docs/token-estimation.md). For exact counts, pass the free `countTokens` endpoint to
- * `refineInputTokens`.
+ * Gemini 2.0: text is bounded per chunk by the larger of a heuristic fitted to it and a robust
+ * term on the exact o200k count, capped by UTF-8 bytes (see `heuristic-count.ts`). Inline text
+ * files count by their bytes; PDFs, audio, video and files by URI are bounded by the model's
+ * context window. For exact counts, pass the free `countTokens` endpoint to `refineInputTokens`.
  */
 import type { GenerateContentParameters } from '@google/genai';
 import type { GenerateContentRequest, ModelParams } from '@google/generative-ai';
 import { InvalidArgumentError } from '../../kernel/errors.js';
-import { GEMINI_HEURISTIC } from '../../tokenizer/heuristic-weights.js';
 import {
   asRecord,
   makeEstimate,
+  modelLimits,
   optionalCount,
   optionalMultiplier,
   resolveOutputReservation,
   TokenTally,
+  withHiddenInput,
   type EstimateOptions,
   type RequestEstimate,
 } from '../estimate-types.js';
-import { heuristicCount } from '../heuristic-count.js';
+import { GEMINI_PROFILE, referenceCount, referenceCountSync } from '../heuristic-count.js';
+import { isTextFile, tallyInlineFile } from '../hidden-input.js';
+import type { ResolvedLimits } from '../pricing/limits.js';
 
 /** Assumed overhead per content turn (Gemma's `<start_of_turn>role\n ... <end_of_turn>\n`). */
 export const GEMINI_TURN_OVERHEAD = 5;
 /**
- * Tokens held per media part (inline data or file URI) whose size is unknown: 4 image tiles of 258
- * tokens. Audio (32 tokens/s) and video (263 tokens/s) can cost far more: not a bound.
+ * Tokens held per image part (inline data or file URI): 4 tiles of 258 tokens. Audio (32 tokens/s),
+ * video (263 tokens/s) and PDFs are bounded by the context window instead.
  */
 export const GEMINI_MEDIA_TOKENS = 1032;
+
+/** A media part: images as 4 tiles, text files by their bytes, anything else as hidden input. */
+function tallyMedia(part: Record<string, unknown>, tally: TokenTally): void {
+  const inline = asRecord(part['inlineData']);
+  const file = asRecord(part['fileData']);
+  const media = inline ?? file;
+  const mime = typeof media?.['mimeType'] === 'string' ? media['mimeType'] : undefined;
+  if (mime?.startsWith('image/') === true) tally.add(GEMINI_MEDIA_TOKENS);
+  else if (inline !== undefined && typeof inline['data'] === 'string' && isTextFile(mime, undefined)) tallyInlineFile(inline['data'], mime, undefined, tally);
+  else tally.hide(`a ${mime ?? 'media'} part`);
+}
 
 function tallyPart(raw: unknown, tally: TokenTally, parameter: string): void {
   if (typeof raw === 'string') {
@@ -37,7 +52,7 @@ function tallyPart(raw: unknown, tally: TokenTally, parameter: string): void {
   const part = asRecord(raw);
   if (part === undefined) throw new InvalidArgumentError(parameter, raw, 'expected a string or a part object');
   if (typeof part['text'] === 'string') tally.text(part['text']);
-  if (part['inlineData'] !== undefined || part['fileData'] !== undefined) tally.add(GEMINI_MEDIA_TOKENS);
+  if (part['inlineData'] !== undefined || part['fileData'] !== undefined) tallyMedia(part, tally);
   for (const key of ['functionCall', 'functionResponse', 'executableCode', 'codeExecutionResult']) {
     if (part[key] !== undefined) tally.text(JSON.stringify(part[key]));
   }
@@ -71,33 +86,51 @@ function tallyContents(contents: unknown, tally: TokenTally, parameter: string):
 
 function tallySystemAndTools(systemInstruction: unknown, tools: unknown, tally: TokenTally): void {
   if (systemInstruction !== undefined && systemInstruction !== null) tallyContents(systemInstruction, tally, 'systemInstruction');
-  if (Array.isArray(tools)) for (const tool of tools) tally.text(JSON.stringify(tool));
+  if (!Array.isArray(tools)) return;
+  for (const tool of tools) {
+    tally.text(JSON.stringify(tool));
+    // Grounding, URL context and code execution add what they fetch or run to the call's input.
+    const record = asRecord(tool);
+    for (const key of ['googleSearch', 'googleSearchRetrieval', 'urlContext', 'codeExecution']) if (record?.[key] !== undefined) tally.hide(`the ${key} tool`);
+  }
+}
+
+/** The output hold and whether it came from the request's own maximum. */
+interface OutputHold {
+  outputTokens: number;
+  outputFromRequest: boolean;
 }
 
 /**
- * Output reservation: `maxOutputTokens` times `candidateCount`, else `outputReservation`, plus a
- * positive `thinkingConfig.thinkingBudget` (thinking tokens are billed as output).
+ * Output reservation: `maxOutputTokens` times `candidateCount`, else the explicit
+ * `outputReservation`, else the model's maximum output; plus a positive
+ * `thinkingConfig.thinkingBudget` (thinking tokens are billed as output).
  */
-function outputOf(config: Record<string, unknown> | undefined, parameter: string, options: EstimateOptions | undefined): number {
-  if (config === undefined) return resolveOutputReservation(options);
+function outputOf(config: Record<string, unknown> | undefined, parameter: string, limits: ResolvedLimits, options: EstimateOptions | undefined): OutputHold {
+  if (config === undefined) return { outputTokens: resolveOutputReservation(options, limits), outputFromRequest: false };
   const max = optionalCount(config, 'maxOutputTokens', `${parameter}.maxOutputTokens`);
   const candidates = optionalMultiplier(config, 'candidateCount', `${parameter}.candidateCount`);
   const thinking = asRecord(config['thinkingConfig']);
   const budget = thinking?.['thinkingBudget'];
   const thinkingTokens = typeof budget === 'number' && Number.isSafeInteger(budget) && budget > 0 ? budget : 0;
-  return (max ?? resolveOutputReservation(options)) * candidates + thinkingTokens;
+  return { outputTokens: (max ?? resolveOutputReservation(options, limits)) * candidates + thinkingTokens, outputFromRequest: max !== undefined };
 }
 
-function finish(model: string, tally: TokenTally, outputTokens: number, options: EstimateOptions | undefined): RequestEstimate {
-  const input = tally.fixed + heuristicCount(tally.texts, GEMINI_HEURISTIC, 1, options);
-  return makeEstimate({ provider: 'google', model, endpoint: 'generateContent', inputTokens: input, outputTokens, exact: false, method: 'heuristic' });
+function countOptions(limits: ResolvedLimits, options: EstimateOptions | undefined): EstimateOptions {
+  return { ...options, exactTokenLimit: Math.min(options?.exactTokenLimit ?? Infinity, limits.contextWindow) };
+}
+
+async function finish(model: string, limits: ResolvedLimits, tally: TokenTally, output: OutputHold, options: EstimateOptions | undefined): Promise<RequestEstimate> {
+  const visible = tally.fixed + (await referenceCount(tally.texts, GEMINI_PROFILE, 1, countOptions(limits, options)));
+  const input = tally.hidden === undefined ? visible : withHiddenInput(visible, limits);
+  return makeEstimate({ provider: 'google', model, endpoint: 'generateContent', inputTokens: input, ...output, exact: false, method: 'heuristic' });
 }
 
 /**
  * Estimates an `@google/genai` `models.generateContent(Stream)` request:
  * `{ model, contents, config: { systemInstruction, tools, maxOutputTokens, candidateCount, thinkingConfig } }`.
  */
-export function estimateGenAIRequest(params: GenerateContentParameters, options?: EstimateOptions): RequestEstimate {
+export async function estimateGenAIRequest(params: GenerateContentParameters, options?: EstimateOptions): Promise<RequestEstimate> {
   const record = asRecord(params);
   if (record === undefined) throw new InvalidArgumentError('params', params, 'expected the request parameters object');
   const model = record['model'];
@@ -106,7 +139,8 @@ export function estimateGenAIRequest(params: GenerateContentParameters, options?
   const tally = new TokenTally();
   tallySystemAndTools(config?.['systemInstruction'], config?.['tools'], tally);
   tallyContents(record['contents'], tally, 'params.contents');
-  return finish(model, tally, outputOf(config, 'params.config', options), options);
+  const limits = modelLimits('google', model, options);
+  return finish(model, limits, tally, outputOf(config, 'params.config', limits, options), options);
 }
 
 /**
@@ -115,11 +149,11 @@ export function estimateGenAIRequest(params: GenerateContentParameters, options?
  * what `getGenerativeModel()` received (model name, and defaults for `systemInstruction`, `tools`,
  * `generationConfig` that the request may override).
  */
-export function estimateGenerativeAIRequest(
+export async function estimateGenerativeAIRequest(
   request: GenerateContentRequest | string | ReadonlyArray<string | object>,
   modelParams: ModelParams,
   options?: EstimateOptions,
-): RequestEstimate {
+): Promise<RequestEstimate> {
   const modelRecord = asRecord(modelParams);
   const model = modelRecord?.['model'];
   if (typeof model !== 'string' || model.length === 0) throw new InvalidArgumentError('modelParams.model', model, 'expected a non-empty model name');
@@ -133,7 +167,9 @@ export function estimateGenerativeAIRequest(
     tallyContents(request, tally, 'request');
   }
   const config = asRecord(record?.['generationConfig']) ?? asRecord(modelRecord?.['generationConfig']);
-  return finish(model.replace(/^models\//, ''), tally, outputOf(config, 'generationConfig', options), options);
+  const name = model.replace(/^models\//, '');
+  const limits = modelLimits('google', name, options);
+  return finish(name, limits, tally, outputOf(config, 'generationConfig', limits, options), options);
 }
 
 function tallyEmbedInput(raw: unknown, tally: TokenTally, parameter: string): void {
@@ -156,7 +192,7 @@ function tallyEmbedInput(raw: unknown, tally: TokenTally, parameter: string): vo
  * `@google/genai` `embedContent`'s `contents` (strings, parts, contents, or arrays of them).
  * The API reports no usage for embeddings: this estimate is what the wrappers commit.
  */
-export function estimateGeminiEmbedding(model: string, contents: unknown, options?: EstimateOptions): RequestEstimate {
+export async function estimateGeminiEmbedding(model: string, contents: unknown, options?: EstimateOptions): Promise<RequestEstimate> {
   if (typeof model !== 'string' || model.length === 0) throw new InvalidArgumentError('model', model, 'expected a non-empty model name');
   if (contents === undefined || contents === null) throw new InvalidArgumentError('contents', contents, 'is required');
   const tally = new TokenTally();
@@ -173,8 +209,11 @@ export function estimateGeminiEmbedding(model: string, contents: unknown, option
   } else {
     tallyEmbedInput(contents, tally, 'contents');
   }
-  const input = tally.fixed + heuristicCount(tally.texts, GEMINI_HEURISTIC, 1, options);
-  return makeEstimate({ provider: 'google', model: model.replace(/^models\//, ''), endpoint: 'embedContent', inputTokens: input, outputTokens: 0, exact: false, method: 'heuristic' });
+  const name = model.replace(/^models\//, '');
+  const limits = modelLimits('google', name, options);
+  const visible = tally.fixed + (await referenceCount(tally.texts, GEMINI_PROFILE, 1, countOptions(limits, options)));
+  const input = tally.hidden === undefined ? visible : withHiddenInput(visible, limits);
+  return makeEstimate({ provider: 'google', model: name, endpoint: 'embedContent', inputTokens: input, outputTokens: 0, exact: false, method: 'heuristic' });
 }
 
 /**
@@ -184,5 +223,5 @@ export function estimateGeminiEmbedding(model: string, contents: unknown, option
 export function estimateGeminiSystemAndTools(systemInstruction: unknown, tools: unknown, options?: EstimateOptions): number {
   const tally = new TokenTally();
   tallySystemAndTools(systemInstruction, tools, tally);
-  return tally.fixed + heuristicCount(tally.texts, GEMINI_HEURISTIC, 1, options);
+  return tally.fixed + referenceCountSync(tally.texts, GEMINI_PROFILE, 1, options);
 }

@@ -3,26 +3,33 @@
  * request parameters. Chat messages follow the cookbook "How to count tokens with tiktoken":
  * 3 tokens per message, the tokens of every string field (role, content, name), 1 more per `name`,
  * and 3 to prime the reply; tool definitions follow its tool formula (see `tools.ts`). Parts the
- * cookbook does not cover are documented where they are counted.
+ * cookbook does not cover are documented where they are counted. Text is counted exactly in time
+ * slices (an upper bound where bounded by bytes); input the request does not show (stored state,
+ * files by id, PDFs) is bounded by the model's context window; the output hold without a request
+ * maximum is the model's documented maximum output.
  */
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions';
 import type { CompletionCreateParams } from 'openai/resources/completions';
 import type { EmbeddingCreateParams } from 'openai/resources/embeddings';
 import type { ResponseCreateParams } from 'openai/resources/responses/responses';
 import { InvalidArgumentError } from '../../kernel/errors.js';
-import { countTexts, resolveCountOptions } from '../../tokenizer/count.js';
+import { countTextsAsync } from '../../tokenizer/count.js';
 import { encodingForModel } from '../../tokenizer/encodings.js';
 import {
   asRecord,
   makeEstimate,
+  modelLimits,
   optionalCount,
   optionalMultiplier,
   requireParams,
   resolveOutputReservation,
   TokenTally,
+  withHiddenInput,
   type EstimateOptions,
   type RequestEstimate,
 } from '../estimate-types.js';
+import { audioTokens, decodedBase64Bytes, tallyInlineFile } from '../hidden-input.js';
+import type { ResolvedLimits } from '../pricing/limits.js';
 import { dataUrlImageSize, openAIImageTokens } from './images.js';
 import { tallyTools } from './tools.js';
 
@@ -30,8 +37,6 @@ import { tallyTools } from './tools.js';
 export const CHAT_TOKENS = { perMessage: 3, perName: 1, replyPriming: 3 } as const;
 /** Tokens around each tool call in an assistant message (name and arguments are counted too); approximate. */
 export const TOOL_CALL_OVERHEAD = 3;
-/** Tokens held for a file part (PDF...) whose content cannot be measured; not a bound. */
-export const FILE_PART_TOKENS = 2000;
 /** Legacy completions API default for `max_tokens`. */
 export const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
 
@@ -44,12 +49,23 @@ function tallyImage(model: string, image: Record<string, unknown> | undefined, d
   tally.add(openAIImageTokens(model, typeof detail === 'string' ? detail : undefined, size?.width, size?.height));
 }
 
-/** Audio: about 10 tokens per second of audio, the duration inferred from the payload size. */
+/** Audio: 10 tokens per second of the longest duration the payload size allows. */
 function tallyAudio(audio: Record<string, unknown> | undefined, tally: TokenTally): void {
   const data = typeof audio?.['data'] === 'string' ? audio['data'] : '';
-  const bytes = Math.ceil((data.length * 3) / 4);
-  const bytesPerToken = audio?.['format'] === 'wav' ? 3000 : 1000; // 16-bit 16 kHz wav vs ~96 kbit/s mp3
-  tally.add(Math.max(10, Math.ceil(bytes / bytesPerToken)));
+  tally.add(audioTokens(data, typeof audio?.['format'] === 'string' ? audio['format'] : undefined));
+}
+
+/**
+ * A file part: Chat Completions `{ type: 'file', file: { file_data | file_id, filename } }`,
+ * Responses `{ type: 'input_file', file_data | file_id | file_url, filename }`. Inline text files
+ * count by their bytes; anything else is hidden input.
+ */
+function tallyFile(file: Record<string, unknown> | undefined, tally: TokenTally): void {
+  const data = file?.['file_data'];
+  const filename = typeof file?.['filename'] === 'string' ? file['filename'] : undefined;
+  if (typeof data === 'string' && data.length > 0) tallyInlineFile(data, undefined, filename, tally);
+  else tally.hide('a file by id or URL');
+  tally.text(filename);
 }
 
 /** Content as a string or an array of parts (Chat Completions and Responses part types). */
@@ -87,8 +103,10 @@ function tallyContent(model: string, content: unknown, tally: TokenTally): void 
         tallyAudio(asRecord(part['input_audio']) ?? part, tally);
         break;
       case 'file':
+        tallyFile(asRecord(part['file']), tally);
+        break;
       case 'input_file':
-        tally.add(FILE_PART_TOKENS);
+        tallyFile(part, tally);
         break;
       default:
         tally.text(JSON.stringify(part)); // unknown part type: its JSON, approximately
@@ -138,39 +156,50 @@ function tallyResponseFormat(format: unknown, tally: TokenTally): void {
   if (schema !== undefined) tally.text(JSON.stringify(schema));
 }
 
-function finish(
+/** The output of a request: its own maximum (times `multiplier`), else the model's hold. */
+function outputHold(max: number | undefined, multiplier: number, limits: ResolvedLimits, options: EstimateOptions | undefined): { outputTokens: number; outputFromRequest: boolean } {
+  return { outputTokens: (max ?? resolveOutputReservation(options, limits)) * multiplier, outputFromRequest: max !== undefined };
+}
+
+async function finish(
   endpoint: OpenAIEndpoint,
   model: string,
+  limits: ResolvedLimits,
   tally: TokenTally,
-  outputTokens: number,
+  output: { outputTokens: number; outputFromRequest: boolean },
   options: EstimateOptions | undefined,
   forceInexact = false,
-): RequestEstimate {
+): Promise<RequestEstimate> {
   const encoding = encodingForModel(model);
-  const counted = countTexts(tally.texts, encoding, resolveCountOptions(options));
+  // Past the context window the request cannot be served whole: the rest is bounded by bytes.
+  const counted = await countTextsAsync(tally.texts, encoding, { ...options, exactTokenLimit: Math.min(options?.exactTokenLimit ?? Infinity, limits.contextWindow) });
+  const visible = Math.max(0, tally.fixed + counted.tokens);
   return makeEstimate({
     provider: 'openai',
     model,
     endpoint,
     encoding,
-    inputTokens: Math.max(0, tally.fixed + counted.tokens),
-    outputTokens,
-    exact: counted.exact && !forceInexact,
-    method: counted.exact || counted.tokens === 0 ? 'tokenizer' : 'heuristic',
+    inputTokens: tally.hidden === undefined ? visible : withHiddenInput(visible, limits),
+    ...output,
+    exact: counted.exact && !forceInexact && tally.hidden === undefined,
+    method: 'tokenizer',
   });
 }
 
 /**
  * Estimates a `chat.completions.create` request. Output: `max_completion_tokens` (else the
- * deprecated `max_tokens`, else `outputReservation`) times `n`.
+ * deprecated `max_tokens`, else the explicit `outputReservation`, else the model's maximum output)
+ * times `n`.
  */
-export function estimateOpenAIChatCompletion(params: ChatCompletionCreateParams, options?: EstimateOptions): RequestEstimate {
+export async function estimateOpenAIChatCompletion(params: ChatCompletionCreateParams, options?: EstimateOptions): Promise<RequestEstimate> {
   const { record, model } = requireParams(params);
+  const limits = modelLimits('openai', model, options);
   const messages = record['messages'];
   if (!Array.isArray(messages)) throw new InvalidArgumentError('params.messages', messages, 'expected an array of messages');
   const tally = new TokenTally();
   const encoding = encodingForModel(model);
   tallyTools(record['tools'], record['functions'], encoding, tally);
+  if (record['web_search_options'] != null) tally.hide('web search results');
   messages.forEach((message, index) => tallyChatMessage(model, message, index, tally));
   tally.add(CHAT_TOKENS.replyPriming);
   tallyResponseFormat(record['response_format'], tally);
@@ -178,7 +207,19 @@ export function estimateOpenAIChatCompletion(params: ChatCompletionCreateParams,
   if (prediction !== undefined) tallyContent(model, prediction['content'], tally);
   const max = optionalCount(record, 'max_completion_tokens') ?? optionalCount(record, 'max_tokens');
   const n = optionalMultiplier(record, 'n');
-  return finish('chat.completions', model, tally, (max ?? resolveOutputReservation(options)) * n, options);
+  return finish('chat.completions', model, limits, tally, outputHold(max, n, limits, options), options);
+}
+
+/**
+ * Hosted tools (web and file search, code interpreter, MCP, image generation, computer use) feed
+ * what they fetch back to the model inside the same call: input the request does not show.
+ */
+function tallyHostedTools(tools: unknown, tally: TokenTally): void {
+  if (!Array.isArray(tools)) return;
+  for (const tool of tools) {
+    const type = asRecord(tool)?.['type'];
+    if (typeof type === 'string' && type !== 'function' && type !== 'custom') tally.hide(`the ${type} tool`);
+  }
 }
 
 /** One Responses API input item. */
@@ -211,12 +252,14 @@ function tallyResponseItem(model: string, raw: unknown, index: number, tally: To
     case 'reasoning': {
       const summary = Array.isArray(item['summary']) ? item['summary'] : [];
       for (const part of summary) tally.text(asRecord(part)?.['text']);
+      // Each reasoning token takes at least one byte of the encrypted payload.
       const encrypted = item['encrypted_content'];
-      if (typeof encrypted === 'string') tally.add(Math.ceil(encrypted.length / 4));
+      if (typeof encrypted === 'string') tally.add(decodedBase64Bytes(encrypted));
       return false;
     }
     case 'item_reference':
-      return false; // refers to stored content we cannot see
+      tally.hide('an item reference'); // stored content we cannot see
+      return false;
     default:
       tally.text(JSON.stringify(item));
       return false;
@@ -226,16 +269,18 @@ function tallyResponseItem(model: string, raw: unknown, index: number, tally: To
 /**
  * Estimates a `responses.create` request: `instructions` (as a developer message), `input` (a
  * string, or input items: messages, function calls and outputs, reasoning summaries), tools and a
- * JSON schema text format. Output: `max_output_tokens`, else `outputReservation`. With
+ * JSON schema text format. Output: `max_output_tokens`, else the model's hold. With
  * `previous_response_id`, `conversation` or a stored `prompt`, earlier context is billed as input
- * but unknown here: only the new input is counted and `exact` is false.
+ * but unknown here: the input is held at the model's context window and `exact` is false.
  */
-export function estimateOpenAIResponse(params: ResponseCreateParams, options?: EstimateOptions): RequestEstimate {
+export async function estimateOpenAIResponse(params: ResponseCreateParams, options?: EstimateOptions): Promise<RequestEstimate> {
   const { record, model } = requireParams(params);
+  const limits = modelLimits('openai', model, options);
   const tally = new TokenTally();
   const encoding = encodingForModel(model);
   let exactShape = true;
   tallyTools(record['tools'], undefined, encoding, tally);
+  tallyHostedTools(record['tools'], tally);
   if (typeof record['instructions'] === 'string') {
     tally.add(CHAT_TOKENS.perMessage);
     tally.text('developer');
@@ -256,9 +301,11 @@ export function estimateOpenAIResponse(params: ResponseCreateParams, options?: E
   tally.add(CHAT_TOKENS.replyPriming);
   const text = asRecord(record['text']);
   tallyResponseFormat(text?.['format'], tally);
-  if (record['previous_response_id'] != null || record['conversation'] != null || record['prompt'] != null) exactShape = false;
+  if (record['previous_response_id'] != null) tally.hide('previous_response_id');
+  if (record['conversation'] != null) tally.hide('a stored conversation');
+  if (record['prompt'] != null) tally.hide('a stored prompt');
   const max = optionalCount(record, 'max_output_tokens');
-  return finish('responses', model, tally, max ?? resolveOutputReservation(options), options, !exactShape);
+  return finish('responses', model, limits, tally, outputHold(max, 1, limits, options), options, !exactShape);
 }
 
 function tallyPrompt(value: unknown, parameter: string, tally: TokenTally): number {
@@ -287,23 +334,26 @@ function tallyPrompt(value: unknown, parameter: string, tally: TokenTally): numb
  * Output: `max_tokens` (API default 16) times `max(n, best_of)` (best_of candidates are generated
  * and billed) times the number of prompts.
  */
-export function estimateOpenAICompletion(params: CompletionCreateParams, options?: EstimateOptions): RequestEstimate {
+export async function estimateOpenAICompletion(params: CompletionCreateParams, options?: EstimateOptions): Promise<RequestEstimate> {
   const { record, model } = requireParams(params);
+  const limits = modelLimits('openai', model, options);
   const tally = new TokenTally();
   const prompts = record['prompt'] === undefined || record['prompt'] === null ? 1 : tallyPrompt(record['prompt'], 'params.prompt', tally);
   tally.text(record['suffix']);
-  const max = optionalCount(record, 'max_tokens') ?? COMPLETIONS_DEFAULT_MAX_TOKENS;
+  const max = optionalCount(record, 'max_tokens');
   const n = optionalMultiplier(record, 'n');
   const bestOf = optionalMultiplier(record, 'best_of');
-  return finish('completions', model, tally, max * Math.max(n, bestOf) * Math.max(1, prompts), options);
+  const output = { outputTokens: (max ?? COMPLETIONS_DEFAULT_MAX_TOKENS) * Math.max(n, bestOf) * Math.max(1, prompts), outputFromRequest: max !== undefined };
+  return finish('completions', model, limits, tally, output, options);
 }
 
 /** Estimates an `embeddings.create` request (strings or token arrays); no output is reserved. */
-export function estimateOpenAIEmbedding(params: EmbeddingCreateParams, options?: EstimateOptions): RequestEstimate {
+export async function estimateOpenAIEmbedding(params: EmbeddingCreateParams, options?: EstimateOptions): Promise<RequestEstimate> {
   const { record, model } = requireParams(params);
+  const limits = modelLimits('openai', model, options);
   const tally = new TokenTally();
   tallyPrompt(record['input'], 'params.input', tally);
-  return finish('embeddings', model, tally, 0, options);
+  return finish('embeddings', model, limits, tally, { outputTokens: 0, outputFromRequest: false }, options);
 }
 
 /** Parameters of each OpenAI endpoint with an estimator. */
@@ -315,7 +365,7 @@ export interface OpenAIRequestParams {
 }
 
 /** Dispatches to the estimator of `endpoint`. */
-export function estimateOpenAIRequest<E extends OpenAIEndpoint>(endpoint: E, params: OpenAIRequestParams[E], options?: EstimateOptions): RequestEstimate {
+export async function estimateOpenAIRequest<E extends OpenAIEndpoint>(endpoint: E, params: OpenAIRequestParams[E], options?: EstimateOptions): Promise<RequestEstimate> {
   switch (endpoint) {
     case 'chat.completions':
       return estimateOpenAIChatCompletion(params as ChatCompletionCreateParams, options);

@@ -14,20 +14,26 @@ export function normalizeModelName(model: string): string {
 }
 
 /**
- * The entry for `model`: an exact key, else the longest key that is a prefix of the name at a
- * `-`, `@` or `:` boundary (`gpt-4o-2024-08-06` -> `gpt-4o`, never `gpt-4` for `gpt-4o`;
+ * The key of `table` that names `model`: an exact key, else the longest key that is a prefix of the
+ * name at a `-`, `@` or `:` boundary (`gpt-4o-2024-08-06` -> `gpt-4o`, never `gpt-4` for `gpt-4o`;
  * `claude-sonnet-4-5-20250929` -> `claude-sonnet-4-5`).
  */
-export function lookupModel<T>(model: string, table: Readonly<Record<string, T>>): T | undefined {
+export function lookupModelKey(model: string, table: Readonly<Record<string, unknown>>): string | undefined {
   const name = normalizeModelName(model);
-  if (Object.hasOwn(table, name)) return table[name];
+  if (Object.hasOwn(table, name)) return name;
   let best: string | undefined;
   for (const key of Object.keys(table)) {
     if (name.length > key.length && name.startsWith(key) && '-@:'.includes(name[key.length]!) && (best === undefined || key.length > best.length)) {
       best = key;
     }
   }
-  return best === undefined ? undefined : table[best];
+  return best;
+}
+
+/** The entry of `table` for `model` (see {@link lookupModelKey}). */
+export function lookupModel<T>(model: string, table: Readonly<Record<string, T>>): T | undefined {
+  const key = lookupModelKey(model, table);
+  return key === undefined ? undefined : table[key];
 }
 
 const PRICE_FIELDS = ['input', 'output', 'cachedInput', 'cacheWrite', 'cacheWrite1h'] as const;

@@ -1,24 +1,32 @@
-import { refineInputTokens, type EstimateOptions, type RequestEstimate } from '../estimate-types.js';
-import { utf8ByteLength } from '../../tokenizer/fast-estimate.js';
+import { modelLimits, refineInputTokens, resolveOutputReservation, type EstimateOptions, type RequestEstimate } from '../estimate-types.js';
+import { utf8ByteLength } from '../../tokenizer/safe-cuts.js';
 import type { Binding } from './binding.js';
 import type { CallPlan } from './tracked-call.js';
 
 /**
  * Runs an estimator; if it cannot read the request (a shape it does not know), falls back to a
- * conservative bound (UTF-8 bytes of the JSON) rather than failing a call the provider would take:
- * the provider, not the estimator, decides what a valid request is.
+ * conservative bound (UTF-8 bytes of the JSON, and the model's output hold) rather than failing a
+ * call the provider would take: the provider, not the estimator, decides what a valid request is.
  */
-export function planWith(
+export async function planWith(
   provider: CallPlan['provider'],
   endpoint: string,
   params: Record<string, unknown>,
   settings: EstimateOptions,
-  estimate: (options: EstimateOptions) => RequestEstimate,
+  estimate: (options: EstimateOptions) => RequestEstimate | Promise<RequestEstimate>,
   maxOutput?: number,
-): CallPlan {
+): Promise<CallPlan> {
   try {
-    const e = estimate(settings);
-    return { provider, endpoint, model: e.model, inputTokens: e.inputTokens, outputTokens: e.outputTokens };
+    const e = await estimate(settings);
+    return {
+      provider,
+      endpoint,
+      model: e.model,
+      inputTokens: e.inputTokens,
+      outputTokens: e.outputTokens,
+      reasoning: modelLimits(provider, e.model, settings).reasoning,
+      outputFromRequest: e.outputFromRequest === true,
+    };
   } catch {
     let json = '';
     try {
@@ -27,7 +35,23 @@ export function planWith(
       json = '';
     }
     const model = typeof params.model === 'string' && params.model.length > 0 ? params.model : 'unknown';
-    return { provider, endpoint, model, inputTokens: Math.max(1, utf8ByteLength(json)), outputTokens: maxOutput ?? settings.outputReservation ?? 4096 };
+    let outputTokens = maxOutput;
+    if (outputTokens === undefined) {
+      try {
+        outputTokens = resolveOutputReservation(settings, modelLimits(provider, model, settings));
+      } catch {
+        outputTokens = modelLimits(provider, model, {}).maxOutput; // invalid settings: the table alone
+      }
+    }
+    return {
+      provider,
+      endpoint,
+      model,
+      inputTokens: Math.max(1, utf8ByteLength(json)),
+      outputTokens,
+      reasoning: modelLimits(provider, model, {}).reasoning,
+      outputFromRequest: maxOutput !== undefined,
+    };
   }
 }
 
@@ -37,7 +61,8 @@ export function planWith(
  * `refineInputTokens` (2 s), the local plan is kept: counting never makes a call fail.
  * With `estimator: 'local'` (the default) the plan is returned as it is and `count` is not called.
  */
-export async function refinePlan(plan: CallPlan, binding: Binding, count: (signal: AbortSignal | undefined) => Promise<number>): Promise<CallPlan> {
+export async function refinePlan(planned: CallPlan | Promise<CallPlan>, binding: Binding, count: (signal: AbortSignal | undefined) => Promise<number>): Promise<CallPlan> {
+  const plan = await planned;
   if (binding.options.estimator !== 'provider') return plan;
   const local: RequestEstimate = { ...plan, totalTokens: plan.inputTokens + plan.outputTokens, exact: false, method: 'heuristic' };
   const refined = await refineInputTokens(local, undefined, (_params, context) => count(context.signal));

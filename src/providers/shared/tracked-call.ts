@@ -15,6 +15,8 @@ export interface CallPlan {
   outputTokens: number;
   /** The model may bill hidden reasoning (the output table's flag): an aborted stream is charged its hold by default. */
   reasoning?: boolean;
+  /** The output hold is the request's own maximum (else the table's or `outputReservation`). */
+  outputFromRequest?: boolean;
 }
 
 /** The tracked request in progress: the gated fetch of a shadow client waits for its admission. */
