@@ -1,17 +1,21 @@
 import { InvalidArgumentError } from '../kernel/errors.js';
-import type { EngineInternals } from './internals.js';
+import type { AdminDeps } from './admin-deps.js';
 import { needsAnchor } from './periods.js';
+import { createPlansAdmin, type PlansAdmin } from './plans-admin.js';
 import { decodeRecord } from './records.js';
 import { normalizeRules, serializeRules } from './rules.js';
 import type { HistoryPoint, LimitRule, UsageRecord, UsageStats, UserUsage } from '../kernel/types.js';
 import { fromMicroUsd } from '../kernel/units.js';
 import { isPlainObject, parseBoolean, parsePositiveInt, parseUserId, rejectUnknownKeys } from '../kernel/validate.js';
 
-/** Admin functions, under `limiter.admin`. */
-export interface AdminApi {
-  /** Replaces the user's rules; `null` returns the user to the default rules. Usage of rules kept is kept. */
+/** Admin functions, under `limiter.admin`: users, and (see `PlansAdmin`) plans and accounts. */
+export interface AdminApi extends PlansAdmin {
+  /**
+   * Replaces the user's own rules (they win over any plan); `null` returns the user to their plan,
+   * else the default plan or rules. Usage of rules whose id and period are kept is kept.
+   */
   setLimits(userId: string, rules: LimitRule[] | null): Promise<void>;
-  /** The user's rules (the defaults if the user has none of their own). */
+  /** The rules in force for the user: their own, else their plan's, else the default plan's or rules. */
   getLimits(userId: string): Promise<LimitRule[]>;
   /** Limit, current usage, period start, reset date and active flag; every rule under `windows`. */
   getUsage(userId: string): Promise<UserUsage>;
@@ -49,34 +53,29 @@ export type DateInput = Date | string | number;
 /** The longest range of one history read, per granularity. */
 export const MAX_HISTORY_DAYS = { hour: 31, day: 366 } as const;
 
-export function createAdmin(limiter: EngineInternals): AdminApi {
-  const { store } = limiter.config;
-  const call = <T>(operation: string, fn: () => Promise<T>): Promise<T> => limiter.call(`admin.${operation}`, fn);
+/** What the admin functions use of the engine. */
+
+export function createAdmin(deps: AdminDeps): AdminApi {
+  const { core } = deps;
+  const limiter = { config: core.config, planner: core.planner, settle: deps.settle };
+  const { store } = core.config;
+  const call = <T>(operation: string, fn: () => Promise<T>): Promise<T> => core.call(`admin.${operation}`, fn);
 
   async function getUsage(userId: string): Promise<UserUsage> {
-    await limiter.settle();
-    const { active, windows } = await limiter.readWindows(userId);
-    const first = windows[0]!;
-    return {
-      userId,
-      isActive: active,
-      limit: first.limit,
-      used: first.used,
-      reserved: first.reserved,
-      remaining: first.remaining,
-      periodStart: first.periodStart,
-      resetAt: first.resetAt,
-      windows,
-    };
+    await deps.settle();
+    return deps.userUsage(userId);
   }
 
   return {
+    ...createPlansAdmin(deps),
     async setLimits(user, rules) {
       const userId = parseUserId(user);
       const normalized = rules === null ? null : normalizeRules(rules, 'rules');
+      await core.plansReady();
       const current = await call('setLimits', () => store.admin.getConfig(userId));
-      const before = current.rules === null ? limiter.config.defaultRules : limiter.planner.learn(userId, current).rules;
-      const after = normalized ?? limiter.config.defaultRules;
+      limiter.planner.setHome(userId, current.account);
+      const before = limiter.planner.learn(userId, current).rules;
+      const after = normalized ?? limiter.planner.learn(userId, { ...current, rules: null }).rules;
       const removed = before.filter((r) => !after.some((n) => n.id === r.id)).map((r) => r.id);
       // Rolling periods count from the user's period start date: start it now if there is none.
       const startsPeriod = after.some((r) => needsAnchor(r.period) && r.period.kind !== 'calendar' && r.period.anchor === null);
@@ -91,7 +90,9 @@ export function createAdmin(limiter: EngineInternals): AdminApi {
 
     async getLimits(user) {
       const userId = parseUserId(user);
+      await core.plansReady();
       const stored = await call('getLimits', () => store.admin.getConfig(userId));
+      limiter.planner.setHome(userId, stored.account);
       return limiter.planner.learn(userId, stored).rules.map((r) => r.rule);
     },
 
@@ -101,6 +102,7 @@ export function createAdmin(limiter: EngineInternals): AdminApi {
 
     async resetUsage(user, ruleId) {
       const userId = parseUserId(user);
+      await core.plansReady();
       const stored = await call('resetUsage', () => store.admin.getConfig(userId));
       const rules = limiter.planner.learn(userId, stored).rules;
       if (ruleId !== undefined && !rules.some((r) => r.id === ruleId)) {
@@ -190,11 +192,11 @@ export function createAdmin(limiter: EngineInternals): AdminApi {
       await limiter.settle();
       await call('deleteUser', () => store.admin.deleteUser(userId, limiter.planner.explicitNow()));
       limiter.planner.forget(userId);
-      limiter.forgetUser(userId);
+      core.epoch.forgetUser(userId);
     },
 
     async acknowledgeStoreReset() {
-      await limiter.acknowledgeStoreReset();
+      await core.epoch.acknowledge();
     },
   };
 }

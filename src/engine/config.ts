@@ -1,7 +1,7 @@
 import { DEFAULTS } from '../kernel/defaults.js';
 import { InvalidArgumentError } from '../kernel/errors.js';
 import type { Logger } from '../kernel/types.js';
-import { isPlainObject, parseCount, parsePositiveInt, rejectUnknownKeys } from '../kernel/validate.js';
+import { isPlainObject, parseCount, parsePositiveInt, parseUserId, rejectUnknownKeys } from '../kernel/validate.js';
 import type { QuotaStore, StoreSettings } from '../stores/protocol/types.js';
 import { normalizeRules, type NormalizedRule } from './rules.js';
 
@@ -35,6 +35,10 @@ export interface EngineConfig {
   userCacheSize: number;
   onStoreReset: 'continue' | 'deny';
   storeResetCheckMs: number;
+  /** The plan of users with no plan and no own rules (then the default rules), if any. */
+  defaultPlan: string | undefined;
+  /** Longest time before this process sees a plan changed by another. */
+  planRefreshMs: number;
   cost: CostModel;
 }
 
@@ -55,6 +59,8 @@ export interface EngineOptions {
   idempotencyTtlMs?: unknown;
   onStoreReset?: unknown;
   storeResetCheckMs?: unknown;
+  defaultPlan?: unknown;
+  planRefreshMs?: unknown;
 }
 
 const DAY = 86_400_000;
@@ -109,6 +115,8 @@ export function parseEngineOptions(o: EngineOptions, store: QuotaStore, cost: Co
     onStoreReset: oneOf(o.onStoreReset, DEFAULTS.onStoreReset, ['continue', 'deny'], 'options.onStoreReset'),
     storeResetCheckMs:
       o.storeResetCheckMs === undefined ? DEFAULTS.storeResetCheckMs : parsePositiveInt(o.storeResetCheckMs, 'options.storeResetCheckMs', 3_600_000),
+    defaultPlan: o.defaultPlan === undefined ? undefined : parseUserId(o.defaultPlan, 'options.defaultPlan'),
+    planRefreshMs: o.planRefreshMs === undefined ? DEFAULTS.planRefreshMs : parsePositiveInt(o.planRefreshMs, 'options.planRefreshMs', 3_600_000),
     cost,
   };
 }

@@ -17,10 +17,21 @@ export interface ReserveOptions {
 }
 
 export function parseEstimate(value: unknown): Estimate {
-  if (!isPlainObject(value)) throw new InvalidArgumentError('estimate', value, 'expected { tokens, costUsd? }');
-  rejectUnknownKeys(value, ['tokens', 'costUsd'], 'estimate');
-  const tokens = parseCount(value.tokens, 'estimate.tokens');
-  return value.costUsd === undefined ? { tokens } : { tokens, costUsd: parseUsd(value.costUsd, 'estimate.costUsd') };
+  if (!isPlainObject(value)) throw new InvalidArgumentError('estimate', value, 'expected { tokens, costUsd?, model?, provider? }');
+  rejectUnknownKeys(value, ['tokens', 'costUsd', 'model', 'provider'], 'estimate');
+  const est: Estimate = { tokens: parseCount(value.tokens, 'estimate.tokens') };
+  if (value.costUsd !== undefined) est.costUsd = parseUsd(value.costUsd, 'estimate.costUsd');
+  if (value.model !== undefined) {
+    if (typeof value.model !== 'string') throw new InvalidArgumentError('estimate.model', value.model, 'expected a string');
+    est.model = value.model;
+  }
+  if (value.provider !== undefined) {
+    if (!['openai', 'anthropic', 'google', 'unknown'].includes(value.provider as string)) {
+      throw new InvalidArgumentError('estimate.provider', value.provider, 'expected openai, anthropic, google or unknown');
+    }
+    est.provider = value.provider as Estimate['provider'] & string;
+  }
+  return est;
 }
 
 export function parseReserveOptions(value: unknown): ReserveOptions['shrinkable'] {
@@ -61,9 +72,12 @@ export function exceededError(
   window: WindowState,
   est: Estimate,
   now: number,
+  accountId?: string,
 ): TokenLimitExceededError {
   const rule = rules[index]!;
   return new TokenLimitExceededError({
+    scope: accountId === undefined ? 'user' : 'account',
+    ...(accountId === undefined ? {} : { accountId }),
     userId,
     ruleId: rule.id,
     metric: rule.metric,
@@ -103,7 +117,7 @@ export function shrinkToFit(
   }
   if (cut === 0 || cut > shrink.tokens || cut > est.tokens) return undefined;
   const tokens = est.tokens - cut;
-  if (est.costUsd === undefined) return { estimate: { tokens }, cut };
+  if (est.costUsd === undefined) return { estimate: { ...est, tokens }, cut };
   const costUsd = Math.max(0, fromMicroUsd(Math.ceil(toMicroUsd(est.costUsd, 'up') - cut * costPerToken)));
-  return { estimate: { tokens, costUsd }, cut };
+  return { estimate: { ...est, tokens, costUsd }, cut };
 }

@@ -1,41 +1,69 @@
 import { QuotaStoreError } from '../kernel/errors.js';
 import { LruMap } from '../kernel/lru.js';
 import { candidateBoundaries, effectiveAnchor, needsAnchor } from './periods.js';
+import type { PlanBook } from './plans.js';
 import { deserializeRules, type NormalizedRule } from './rules.js';
 import type { RuleSpec, StoredConfig } from '../stores/protocol/types.js';
 
-/** A user's rules as this process believes the store has them. */
-export interface UserConfig {
+/**
+ * A scope's rules (a user's, or an account's) as this process believes the store has them: its own
+ * rules, else its plan's, else (users only) the default plan's, else the default rules. Accounts
+ * without rules or a plan have none (only their members' rules then apply).
+ */
+export interface ScopeConfig {
   version: number;
+  /** The rules in force. */
   rules: NormalizedRule[];
+  /** The scope's own rules, or null. */
+  own: NormalizedRule[] | null;
+  plan: string | null;
   anchor: number | null;
-  /** True when the rules are the limiter's defaults. */
-  isDefault: boolean;
+  /** Where `rules` come from (a plan's may change: see PlanBook). */
+  source: 'own' | 'plan' | 'defaultPlan' | 'defaults' | 'none';
+  /** The plan book generation `rules` were resolved with. */
+  generation: number;
   /** The specs last computed for this config, valid while the planned time stays in [from, until). */
   cache?: { from: number; until: number; specs: RuleSpec[] };
 }
 
+/** A user's config, with the account the user belongs to (their home), or null. */
+export interface UserConfig extends ScopeConfig {
+  account: string | null;
+  /** True when the rules are the limiter's defaults. */
+  isDefault: boolean;
+}
+
+export interface AccountConfig extends ScopeConfig {
+  accountId: string;
+}
+
 /**
- * Plans the windows the store is asked about: keeps this process's view of each user's rules
- * (checked by version inside every store operation, so a stale view costs a retry, never a wrong
- * answer) and an estimate of the store's clock, and computes candidate boundaries around it.
+ * Plans the windows the store is asked about: keeps this process's view of each user's and
+ * account's rules (checked by version inside every store operation, so a stale view costs a retry,
+ * never a wrong answer) and an estimate of the store's clock, and computes candidate boundaries
+ * around it.
  */
 export class WindowPlanner {
   readonly #defaults: NormalizedRule[];
   readonly #clock: (() => number) | undefined;
   readonly #users: LruMap<string, UserConfig>;
+  readonly #accounts: LruMap<string, AccountConfig>;
   readonly #boundaries = new LruMap<string, readonly [number, number, number, number]>(10_000);
+  readonly #plans: PlanBook;
+  readonly #defaultPlan: string | undefined;
   /** Store time minus local time, learned from replies. */
   #offset = 0;
-
   /** Shared by every user on the default rules, so that they share its spec cache too. */
-  readonly #defaultConfig: UserConfig;
+  #defaultConfig: UserConfig;
 
-  constructor(defaults: NormalizedRule[], clock: (() => number) | undefined, cacheSize: number) {
+  constructor(defaults: NormalizedRule[], clock: (() => number) | undefined, cacheSize: number, plans: PlanBook, defaultPlan?: string) {
     this.#defaults = defaults;
     this.#clock = clock;
     this.#users = new LruMap(cacheSize);
-    this.#defaultConfig = { version: 0, rules: defaults, anchor: null, isDefault: true };
+    this.#accounts = new LruMap(cacheSize);
+    this.#plans = plans;
+    this.#defaultPlan = defaultPlan;
+    this.#defaultConfig = this.#userConfig({ version: 0, rules: null, anchor: null, plan: null }, null);
   }
 
   /** The limiter's clock if it has one (then it is sent to the store), else undefined. */
@@ -55,21 +83,44 @@ export class WindowPlanner {
   }
 
   userConfig(userId: string): UserConfig {
-    return this.#users.get(userId) ?? this.#defaultConfig;
+    const config = this.#users.get(userId);
+    if (config) return this.#fresh(config) ? config : this.#learnUser(userId, storedOf(config), config.account);
+    if (!this.#fresh(this.#defaultConfig)) this.#defaultConfig = this.#userConfig({ version: 0, rules: null, anchor: null, plan: null }, null);
+    return this.#defaultConfig;
   }
 
-  /** Adopts the configuration a store reported. */
+  accountConfig(accountId: string): AccountConfig {
+    const config = this.#accounts.get(accountId);
+    if (config && this.#fresh(config)) return config;
+    return this.learnAccount(accountId, config ? storedOf(config) : { version: 0, rules: null, anchor: null, plan: null });
+  }
+
+  /** Adopts the configuration a store reported for a user (keeping where they live). */
   learn(userId: string, stored: StoredConfig): UserConfig {
-    let rules = this.#defaults;
-    if (stored.rules !== null) {
-      try {
-        rules = deserializeRules(stored.rules);
-      } catch (error) {
-        throw new QuotaStoreError('read', 'The store holds rules that are not valid', { cause: error });
-      }
-    }
-    const config: UserConfig = { version: stored.version, rules, anchor: stored.anchor, isDefault: stored.rules === null };
-    this.#users.set(userId, config);
+    return this.#learnUser(userId, stored, this.#users.get(userId)?.account ?? null);
+  }
+
+  /** Records where a user lives (a 'moved' reply, or the store's config view). */
+  setHome(userId: string, account: string | null): UserConfig {
+    const config = this.userConfig(userId);
+    if (config.account === account) return config;
+    return this.#learnUser(userId, storedOf(config), account);
+  }
+
+  learnAccount(accountId: string, stored: StoredConfig): AccountConfig {
+    const own = parseStored(stored.rules, 'account');
+    const plan = stored.plan === null ? undefined : this.#plans.get(stored.plan);
+    const config: AccountConfig = {
+      accountId,
+      version: stored.version,
+      rules: own ?? plan?.rules ?? [],
+      own,
+      plan: stored.plan,
+      anchor: null,
+      source: own ? 'own' : plan ? 'plan' : 'none',
+      generation: this.#plans.generation,
+    };
+    this.#accounts.set(accountId, config);
     return config;
   }
 
@@ -77,8 +128,41 @@ export class WindowPlanner {
     this.#users.delete(userId);
   }
 
+  forgetAccount(accountId: string): void {
+    this.#accounts.delete(accountId);
+  }
+
+  #learnUser(userId: string, stored: StoredConfig, account: string | null): UserConfig {
+    const config = this.#userConfig(stored, account);
+    this.#users.set(userId, config);
+    return config;
+  }
+
+  #userConfig(stored: StoredConfig, account: string | null): UserConfig {
+    const own = parseStored(stored.rules, 'user');
+    const plan = stored.plan === null ? undefined : this.#plans.get(stored.plan);
+    const fallback = this.#defaultPlan === undefined ? undefined : this.#plans.get(this.#defaultPlan);
+    const source = own ? 'own' : plan ? 'plan' : fallback ? 'defaultPlan' : 'defaults';
+    return {
+      version: stored.version,
+      rules: own ?? plan?.rules ?? fallback?.rules ?? this.#defaults,
+      own,
+      plan: stored.plan,
+      anchor: stored.anchor,
+      source,
+      generation: this.#plans.generation,
+      account,
+      isDefault: source === 'defaults',
+    };
+  }
+
+  /** A config resolved from plans stays good until the plan book changes. */
+  #fresh(config: ScopeConfig): boolean {
+    return config.generation === this.#plans.generation || config.source === 'own';
+  }
+
   /** Does any rule need the user's anchor that the user does not have yet? */
-  needsUserAnchor(config: UserConfig): boolean {
+  needsUserAnchor(config: ScopeConfig): boolean {
     return config.anchor === null && config.rules.some((r) => needsAnchor(r.period) && r.period.kind !== 'calendar' && r.period.anchor === null);
   }
 
@@ -87,7 +171,7 @@ export class WindowPlanner {
    * array is returned while `at` stays within the current windows of every rule, so that a store
    * can cache its encoding of them.
    */
-  specs(config: UserConfig, at = this.estimatedNow()): RuleSpec[] {
+  specs(config: ScopeConfig, at = this.estimatedNow()): RuleSpec[] {
     const cached = config.cache;
     if (cached && at >= cached.from && at < cached.until) return cached.specs;
     let from = Number.NEGATIVE_INFINITY;
@@ -108,5 +192,19 @@ export class WindowPlanner {
     });
     config.cache = { from, until, specs };
     return specs;
+  }
+}
+
+function storedOf(config: ScopeConfig): StoredConfig {
+  return { version: config.version, rules: config.own === null ? null : JSON.stringify(config.own.map((r) => r.rule)), anchor: config.anchor, plan: config.plan };
+}
+
+/** A scope's stored own rules; a corrupt value is a store error, not user input. */
+function parseStored(json: string | null, scope: 'user' | 'account'): NormalizedRule[] | null {
+  if (json === null) return null;
+  try {
+    return deserializeRules(json);
+  } catch (error) {
+    throw new QuotaStoreError('read', `The store holds ${scope} rules that are not valid`, { cause: error });
   }
 }

@@ -21,11 +21,17 @@ export interface NormalizedRule {
   readonly zone: string;
   /** Changes whenever the window definition changes; a new fingerprint starts a fresh window. */
   readonly fingerprint: string;
+  /** Whether a call counts against this rule (its `models` and `providers` filters). */
+  readonly matches: (call: { model?: string | undefined; provider?: string | undefined }) => boolean;
+  /** True when the rule has a `models` or `providers` filter. */
+  readonly filtered: boolean;
 }
 
 export const MAX_RULES = 16;
 const RULE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
-const RULE_KEYS = ['id', 'period', 'timeZone', 'tokens', 'requests', 'costUsd'] as const;
+const RULE_KEYS = ['id', 'period', 'timeZone', 'tokens', 'requests', 'costUsd', 'models', 'providers'] as const;
+const PROVIDERS = ['openai', 'anthropic', 'google', 'unknown'] as const;
+const MAX_FILTERS = 32;
 const MAX_PERIOD_DAYS = 3660;
 const MAX_PERIOD_MONTHS = 1200;
 /** Anchors stay below year 10000, so that every window boundary of every period is a valid date. */
@@ -74,9 +80,14 @@ export function normalizeRule(value: unknown, parameter: string): NormalizedRule
     storeMetric = metric;
   }
   const period = normalizePeriod(value.period, zone, `${parameter}.period`);
-  const rule = canonicalRule(id, value.period, timeZone as string | undefined, metric, value[metric] as number, period);
+  const models = parseFilter(value.models, `${parameter}.models`, (m) => typeof m === 'string' && m.length > 0 && m.length <= 256, 'model ids or globs of 1-256 characters');
+  const providers = parseFilter(value.providers, `${parameter}.providers`, (p) => (PROVIDERS as readonly unknown[]).includes(p), `one of ${PROVIDERS.join(', ')}`);
+  const rule = canonicalRule(id, value.period, timeZone as string | undefined, metric, value[metric] as number, period, models, providers);
   const fingerprint = fingerprintOf(period, zone, storeMetric);
-  return { rule, id, metric, storeMetric, limit, period, zone, fingerprint };
+  const modelMatch = models && globMatcher(models);
+  const matches = (call: { model?: string | undefined; provider?: string | undefined }): boolean =>
+    (!modelMatch || (call.model !== undefined && modelMatch(call.model))) && (!providers || (call.provider !== undefined && providers.includes(call.provider)));
+  return { rule, id, metric, storeMetric, limit, period, zone, fingerprint, matches, filtered: models !== undefined || providers !== undefined };
 }
 
 function normalizePeriod(value: unknown, zone: string, parameter: string): NormalizedPeriod {
@@ -120,6 +131,27 @@ export function parseAnchor(value: unknown, zone: string, parameter: string): nu
   return ms;
 }
 
+/** A rule's `models` or `providers` filter: a non-empty list of distinct allowed values. */
+function parseFilter(value: unknown, parameter: string, valid: (v: unknown) => boolean, what: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_FILTERS || !value.every(valid)) {
+    throw new InvalidArgumentError(parameter, value, `expected 1 to ${MAX_FILTERS} ${what}`);
+  }
+  return [...new Set(value as string[])];
+}
+
+/** Case-insensitive matching of model ids against exact ids and `*` globs. */
+function globMatcher(patterns: readonly string[]): (model: string) => boolean {
+  const exact = new Set(patterns.filter((p) => !p.includes('*')).map((p) => p.toLowerCase()));
+  const globs = patterns
+    .filter((p) => p.includes('*'))
+    .map((p) => new RegExp(`^${p.toLowerCase().split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
+  return (model) => {
+    const name = model.toLowerCase();
+    return exact.has(name) || globs.some((g) => g.test(name));
+  };
+}
+
 function canonicalRule(
   id: string,
   period: unknown,
@@ -127,6 +159,8 @@ function canonicalRule(
   metric: Metric,
   amount: number,
   normalized: NormalizedPeriod,
+  models: string[] | undefined,
+  providers: string[] | undefined,
 ): LimitRule {
   const outPeriod =
     normalized.kind === 'calendar'
@@ -137,6 +171,8 @@ function canonicalRule(
   const rule: Record<string, unknown> = { id, period: outPeriod };
   if (timeZone !== undefined) rule.timeZone = timeZone;
   rule[metric] = amount;
+  if (models !== undefined) rule.models = models;
+  if (providers !== undefined) rule.providers = providers;
   return rule as unknown as LimitRule;
 }
 

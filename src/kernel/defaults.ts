@@ -18,6 +18,7 @@ export const DEFAULTS = {
   idempotencyMarginMs: 600_000,
   onStoreReset: 'continue',
   storeResetCheckMs: 1000,
+  planRefreshMs: 1000,
   onInsufficientQuota: 'refuse',
   minShrunkOutput: 16,
 } as const;

@@ -13,6 +13,7 @@ export type TokenLimitsErrorCode =
   | 'store_unavailable'
   | 'store_full'
   | 'invalid_argument'
+  | 'plan_in_use'
   | 'tokenizer_unavailable';
 
 /**
@@ -168,6 +169,17 @@ export class StoreFullError extends errorClass('StoreFullError', 'store_full', 5
     readonly capacity: number,
   ) {
     super(`The quota store holds its maximum of ${capacity} users and cannot take a new one`);
+  }
+}
+
+/** A plan cannot be deleted while users or accounts are assigned to it. Nothing was written. */
+export class PlanInUseError extends errorClass('PlanInUseError', 'plan_in_use', 409) {
+  constructor(
+    readonly planId: string,
+    readonly users: number,
+    readonly accounts: number,
+  ) {
+    super(`Plan ${JSON.stringify(planId.length > 60 ? `${planId.slice(0, 60)}…` : planId)} is assigned to ${users} users and ${accounts} accounts: assign them another plan first`);
   }
 }
 

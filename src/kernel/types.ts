@@ -19,6 +19,14 @@ interface LimitRuleBase {
   period: Period;
   /** IANA time zone for period boundaries (e.g. `America/Sao_Paulo`). Default: UTC. */
   timeZone?: string;
+  /**
+   * Only calls to these models count against this rule: exact ids or `*` globs (`gpt-4o*`,
+   * `claude-*-opus*`), compared case-insensitively with the model the call asks for. A call that
+   * names no model matches no filtered rule. Default: every model.
+   */
+  models?: string[];
+  /** Only calls to these providers count against this rule. Default: every provider. */
+  providers?: ProviderName[];
 }
 
 /** One limit over one period. A rule limits exactly one of `tokens`, `requests` or `costUsd`. */
@@ -40,6 +48,10 @@ export interface Estimate {
   tokens: number;
   /** Cost to hold in US dollars; required when one of the user's rules limits `costUsd`. */
   costUsd?: number;
+  /** The model the call asks for: rules with a `models` filter count the call only when it matches. */
+  model?: string;
+  /** The provider of the call: rules with a `providers` filter count the call only when it matches. */
+  provider?: ProviderName;
 }
 
 /** Provider names used in usage records. */
@@ -73,6 +85,8 @@ export interface Usage {
 
 /** One rule's hold inside a reservation. */
 export interface ReservationWindow {
+  /** Whose rule: the user's own, or their account's. */
+  scope: 'user' | 'account';
   ruleId: string;
   metric: Metric;
   /** The amount held, in the rule's units (tokens, requests, or US dollars for cost). */
@@ -90,6 +104,8 @@ export interface Reservation {
   /** Client-generated id; commit and release are idempotent by it. */
   readonly id: string;
   readonly userId: string;
+  /** The account the call was reserved in (its hold is there), or null. */
+  readonly account: string | null;
   readonly estimate: Readonly<Estimate>;
   readonly createdAt: Date;
   /** When the hold stops counting if neither committed nor released. */
@@ -124,6 +140,27 @@ export interface UserUsage {
   periodStart: Date;
   resetAt: Date;
   windows: WindowUsage[];
+  /** The plan the user's rules come from (null: their own rules, or the defaults). */
+  plan: string | null;
+  /** The account the user belongs to, with its windows (they bind too), or null. */
+  account: AccountUsage | null;
+}
+
+/** An account's usage: every rule of the account, the members' calls together. */
+export interface AccountUsage {
+  accountId: string;
+  /** The plan the account's rules come from (null: its own rules, or none). */
+  plan: string | null;
+  /** Empty when the account has no rules (then only the members' own rules apply). */
+  windows: WindowUsage[];
+}
+
+/** A plan: named rules that users and accounts can be assigned to. */
+export interface Plan {
+  planId: string;
+  rules: LimitRule[];
+  /** Goes up with every change of the rules. */
+  version: number;
 }
 
 /** The non-throwing answer of `check`. */
@@ -133,6 +170,8 @@ export interface QuotaDecision {
   reason?: 'limit_exceeded' | 'user_disabled' | 'store_unavailable';
   /** The rule that refused, when `reason` is `limit_exceeded`. */
   ruleId?: string;
+  /** Whose rule refused: the user's or their account's. */
+  scope?: 'user' | 'account';
   /** What the call asked of the refusing rule, in its unit. */
   requested?: number;
   windows: WindowUsage[];
@@ -185,7 +224,11 @@ export interface UsageStats {
 
 /** Emitted when a user's committed usage crosses a threshold of a rule (once per rule and period). */
 export interface AlertEvent {
+  /** The user whose call crossed the threshold. */
   userId: string;
+  /** Whose rule: the user's own, or their account's (then `accountId` names it). */
+  scope: 'user' | 'account';
+  accountId?: string;
   ruleId: string;
   metric: Metric;
   /** The threshold crossed, as a fraction of the limit (e.g. 0.8). */

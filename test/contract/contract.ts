@@ -11,7 +11,7 @@ import {
   type UsageRecord,
 } from '../../src/index.js';
 import { manualClock } from '../helpers/clock.js';
-import { specsOf } from '../helpers/specs.js';
+import { userScope } from '../helpers/specs.js';
 
 /**
  * One contract suite for every QuotaStore (the unstorage `testDriver` pattern): the same tests run
@@ -204,15 +204,14 @@ export function describeStoreContract(factory: StoreFactory): void {
 
     it('a replayed reserve (same id, as ioredis re-sends after a reconnect) holds once', async () => {
       const { store, limiter } = await setup({ defaultLimits: [tokens(1000)] });
-      const rules = specsOf([tokens(1000)], T0);
-      const command = { userId: 'j', configVersion: 0, amounts: { tokens: 400, requests: 1, cost: 0 }, leaseMs: 60_000, initAnchor: false, now: T0 };
-      const reserve = { ...command, reservationId: '0b8f6a0c-4f43-4c52-9a9a-000000000001', rules };
+      const command = { userId: 'j', ...userScope([tokens(1000)], T0), amounts: { tokens: 400, requests: 1, cost: 0 }, leaseMs: 60_000, initAnchor: false, now: T0 };
+      const reserve = { ...command, reservationId: '0b8f6a0c-4f43-4c52-9a9a-000000000001' };
       const replies = await Promise.all([store.hotPath.reserve(reserve), store.hotPath.reserve(reserve), store.hotPath.reserve(reserve)]);
       expect(replies.map((x) => x.type)).toEqual(['ok', 'ok', 'ok']);
       expect(replies.filter((x) => x.type === 'ok' && x.replayed)).toHaveLength(2);
       expect((await limiter.admin.getUsage('j')).reserved).toBe(400);
       // A reserve replayed after its release holds nothing.
-      await store.hotPath.release({ userId: 'j', reservationId: reserve.reservationId, now: T0 });
+      await store.hotPath.release({ userId: 'j', reservationId: reserve.reservationId, home: null, now: T0 });
       expect((await store.hotPath.reserve(reserve)).type).toBe('closed');
       expect((await limiter.admin.getUsage('j')).reserved).toBe(0);
     });
@@ -224,8 +223,8 @@ export function describeStoreContract(factory: StoreFactory): void {
         userId: 'rep',
         reservationId: r.id,
         attemptId: 'attempt-1',
-        configVersion: 0,
-        rules: specsOf([tokens(100)], clock.now()),
+        ...userScope([tokens(100)], clock.now()),
+        matches: [true],
         actual: { tokens: 60, requests: 1, cost: 0 },
         costUnknown: false,
         thresholds: [500],

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenLimiter, RedisStore } from '../../src/index.js';
-import { globalKeys, userKeys } from '../../src/stores/redis/keys.js';
+import { accountKeys, globalKeys, userKeys } from '../../src/stores/redis/keys.js';
 import { ruleArgs } from '../../src/stores/redis/hot-path.js';
 import { SCRIPTS } from '../../src/stores/redis/registry.js';
-import { AGGREGATE_ARGS, argSlots, COMMIT_ARGS, encodeArgs, READ_ARGS, RELEASE_ARGS, RESERVE_ARGS, type FieldKind, type Schema } from '../../src/stores/redis/schema.js';
+import { AGGREGATE_ARGS, argSlots, COMMIT_ARGS, encodeArgs, READ_ACCOUNT_ARGS, READ_ARGS, RELEASE_ARGS, RESERVE_ARGS, type FieldKind, type Schema } from '../../src/stores/redis/schema.js';
 import { runScript, type Script } from '../../src/stores/redis/scripts.js';
 import { specsOf } from '../helpers/specs.js';
 import { connectRedis, uniquePrefix } from '../helpers/redis.js';
@@ -77,6 +77,7 @@ describe('Lua scripts and their argument schema', () => {
       [SCRIPTS.commit, COMMIT_ARGS],
       [SCRIPTS.release, RELEASE_ARGS],
       [SCRIPTS.read, READ_ARGS],
+      [SCRIPTS.readAccount, READ_ACCOUNT_ARGS],
       [SCRIPTS.aggregate, AGGREGATE_ARGS],
     ];
     for (const [script, schema] of pairs) {
@@ -96,15 +97,25 @@ describe('Lua scripts and their argument schema', () => {
     const now = Date.now();
     const rules = ruleArgs(specsOf([{ id: 'm', tokens: 1000, period: 'month' }], now));
     const k = userKeys(prefix, 'lua');
+    // A member of an account: its keys share the account's slot; the account's config and windows follow the user's.
+    const m = userKeys(prefix, 'lua', 'team');
+    const a = accountKeys(prefix, 'team');
     const g = globalKeys(prefix);
     const id = 'aaaaaaaa-0000-0000-0000-000000000009';
+    const reserve = { id, inAccount: false, version: 0, accountVersion: 0, now, lease: 60_000, initAnchor: false, amounts: [10, 1, 0], rules, accountRules: [] };
+    const commit = { id, inAccount: false, accountVersion: 0, forwarded: false, bucket: 'b', month: '209901', attempt: 'a1', version: 0, now, amounts: [10, 1, 0], costUnknown: false, model: 'gpt', inputTokens: 5, outputTokens: 5, doneTtl: 60_000, logMax: 10, logTtl: 60_000, historyTtl: 60_000, thresholds: [800], rules, accountRules: [], matches: [1] };
+    const read = { inAccount: false, version: 0, accountVersion: 0, now, rules, accountRules: [] };
     const cases: Case[] = [
-      { name: 'reserve', script: SCRIPTS.reserve, schema: RESERVE_ARGS, keys: [k.config, k.windows, k.outcomes('b')], extra: [],
-        args: { id, version: 0, now, lease: 60_000, initAnchor: false, amounts: [10, 1, 0], rules } },
-      { name: 'commit', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: [k.config, k.windows, k.outcomes('b'), k.log, k.historyMonth('209901')], extra: ['{"id":"x"}'],
-        args: { id, bucket: 'b', month: '209901', attempt: 'a1', version: 0, now, amounts: [10, 1, 0], costUnknown: false, model: 'gpt', inputTokens: 5, outputTokens: 5, doneTtl: 60_000, logMax: 10, logTtl: 60_000, historyTtl: 60_000, thresholds: [800], rules } },
+      { name: 'reserve', script: SCRIPTS.reserve, schema: RESERVE_ARGS, keys: [k.config, k.windows, k.outcomes('b')], extra: [], args: reserve },
+      { name: 'reserve in an account', script: SCRIPTS.reserve, schema: RESERVE_ARGS, keys: [m.config, m.windows, m.outcomes('b'), a.config, a.windows], extra: [],
+        args: { ...reserve, inAccount: true, accountRules: rules } },
+      { name: 'commit', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: [k.config, k.windows, k.outcomes('b'), k.log, k.historyMonth('209901')], extra: ['{"id":"x"}'], args: commit },
+      { name: 'commit in an account', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: [m.config, m.windows, m.outcomes('b'), m.log, m.historyMonth('209901'), a.config, a.windows], extra: ['{"id":"x"}'],
+        args: { ...commit, inAccount: true, accountRules: rules, matches: [1, 1] } },
       { name: 'release', script: SCRIPTS.release, schema: RELEASE_ARGS, keys: [k.windows, k.outcomes('b')], extra: [], args: { id, bucket: 'b', now, doneTtl: 60_000 } },
-      { name: 'read', script: SCRIPTS.read, schema: READ_ARGS, keys: [k.config, k.windows], extra: [], args: { version: 0, now, rules } },
+      { name: 'read', script: SCRIPTS.read, schema: READ_ARGS, keys: [k.config, k.windows], extra: [], args: read },
+      { name: 'read in an account', script: SCRIPTS.read, schema: READ_ARGS, keys: [m.config, m.windows, a.config, a.windows], extra: [], args: { ...read, inAccount: true, accountRules: rules } },
+      { name: 'read an account', script: SCRIPTS.readAccount, schema: READ_ACCOUNT_ARGS, keys: [a.config, a.windows], extra: [], args: { version: 0, now, rules } },
       { name: 'aggregate', script: SCRIPTS.aggregate, schema: AGGREGATE_ARGS, keys: [g.batches, g.log, g.historyMonth('209901'), g.totals, g.users, g.activeMonth('2099-01')], extra: ['{"id":"x"}'],
         args: { batch: 'b1', now, logMax: 10, logTtl: 60_000, historyTtl: 60_000, activeTtl: 60_000, totals: [10, 1, 0], hours: [[0, 'gpt', 1, 5, 5, 0]], users: ['lua'], tags: ['t'], logTimes: [now] } },
     ];
@@ -124,7 +135,7 @@ describe('Lua scripts and their argument schema', () => {
           argv[first - 1] = bad;
           await refuses(c, argv, `${field}=${bad.slice(0, 20)}`, field);
         }
-        if (kind === 'rules') {
+        if (kind === 'rules' && (c.args[field] as string[]).length > 0) {
           for (const spoil of BAD_RULE) {
             const argv = [...valid];
             argv[first] = spoil(argv[first]!); // the first slot is the count; the first rule follows it

@@ -48,6 +48,7 @@ async function receiver(behave: (n: number) => number | 'hang' = () => 204) {
 
 const alert = (userId = 'alice'): AlertEvent => ({
   userId,
+  scope: 'user',
   ruleId: 'monthly',
   metric: 'tokens',
   threshold: 0.8,

@@ -262,6 +262,8 @@ function payloadOf(id: string, event: AlertEvent): AlertWebhookPayload {
     createdAt: new Date().toISOString(),
     data: {
       userId: event.userId,
+      scope: event.scope,
+      ...(event.accountId === undefined ? {} : { accountId: event.accountId }),
       ruleId: event.ruleId,
       metric: event.metric,
       threshold: event.threshold,

@@ -2,28 +2,23 @@ import { parsePositiveInt } from '../../kernel/validate.js';
 import type {
   CommitCommand,
   CommitReply,
-  GlobalStats,
-  HistoryBucket,
   HotPath,
   QuotaStore,
-  ReadReply,
   ReleaseCommand,
   ReleaseReply,
   ReserveCommand,
   ReserveReply,
-  RulesCommand,
   StoreAdmin,
   StoreMaintenance,
-  StoreSettings,
   StoredConfig,
   StoredLogEntry,
-  UserChange,
+  WindowState,
 } from '../protocol/types.js';
-import { DEFAULT_STORE_SETTINGS } from '../protocol/window.js';
-import { HourlyHistory } from './history.js';
+import type { PickedWindow } from '../protocol/window.js';
+import { MemoryData, UserState, type AccountState } from './data.js';
+import { memoryAdmin } from './memory-admin.js';
 import { RingLog } from './ring-log.js';
-import { SortedIds } from './sorted-ids.js';
-import { amountOf, UserState, windowView } from './user-state.js';
+import { windowView, type ScopeState } from './scope-state.js';
 
 /** Options of the embedded store. */
 export interface MemoryStoreOptions {
@@ -54,16 +49,9 @@ export class MemoryStore implements QuotaStore {
   readonly hotPath: HotPath;
   readonly admin: StoreAdmin;
   readonly maintenance: StoreMaintenance;
-  /** By user id, least recently active first (re-inserted on every write). */
-  readonly #users = new Map<string, UserState>();
-  readonly #ids = new SortedIds();
+  readonly #data = new MemoryData();
   readonly #maxUsers: number;
   readonly #clock: () => number;
-  #settings: StoreSettings = DEFAULT_STORE_SETTINGS;
-  #globalLog = new RingLog(DEFAULT_STORE_SETTINGS.logMaxLength);
-  readonly #globalHistory = new HourlyHistory();
-  readonly #totals = { tokens: 0, cost: 0 };
-  #activeMonth = { month: '', users: new Set<string>() };
   #sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -74,19 +62,14 @@ export class MemoryStore implements QuotaStore {
       commit: async (c) => this.#commit(c),
       release: async (c) => this.#release(c),
     };
-    this.admin = {
-      read: async (c) => this.#read(c),
-      getConfig: async (userId) => this.#getConfig(userId),
-      updateUser: async (userId, change) => this.#updateUser(userId, change),
-      resetUsage: async (userId, ruleIds) => this.#resetUsage(userId, ruleIds),
-      deleteUser: async (userId) => this.#deleteUser(userId),
-      listUsers: async (q) => this.#ids.page(q),
-      readLog: async (q) => this.#readLog(q),
-      readHistory: async (q) => this.#readHistory(q),
-      stats: async (now) => this.#stats(now),
-    };
+    this.admin = memoryAdmin(this.#data, this.#clock, (userId, now) => this.#touch(userId, now, true)!);
     this.maintenance = {
-      configure: (settings) => this.#configure(settings),
+      configure: (settings) => {
+        this.#data.settings = settings;
+        this.#data.globalLog = new RingLog(settings.logMaxLength);
+        this.#sweeper ??= setInterval(() => this.#sweep(this.#clock()), SWEEP_MS);
+        this.#sweeper.unref?.();
+      },
       warmup: async () => {},
       checkEpoch: async () => null,
       acknowledgeReset: async () => {},
@@ -100,163 +83,124 @@ export class MemoryStore implements QuotaStore {
 
   /** Users held (for the bench's bytes-per-user figure). */
   get size(): number {
-    return this.#users.size;
+    return this.#data.users.size;
   }
 
-  #configure(settings: StoreSettings): void {
-    this.#settings = settings;
-    this.#globalLog = new RingLog(settings.logMaxLength);
-    this.#sweeper ??= setInterval(() => this.#sweep(this.#clock()), SWEEP_MS);
-    this.#sweeper.unref?.();
+  /**
+   * The scopes of a command, or the reply that sends it elsewhere or asks for new rules. A reserve
+   * must be sent to the user's current home; a commit names the account its call was reserved in
+   * (here everything is one object, so a commit after a move charges that account directly).
+   */
+  #scopes(c: ReserveCommand | CommitCommand, now: number, routed: boolean): { user: UserState | undefined; account: AccountState | undefined } | ReserveReply {
+    const user = this.#data.users.get(c.userId);
+    const home = user?.account ?? null;
+    if (routed && home !== c.home) return { type: 'moved', now, home };
+    if ((user?.version ?? 0) !== c.user.configVersion) return { type: 'stale', now, scope: 'user', config: user?.config() ?? emptyConfig() };
+    const account = c.home === null ? undefined : this.#data.account(c.home, false);
+    if (c.home !== null && (account?.version ?? 0) !== (c.account?.configVersion ?? 0)) {
+      return { type: 'stale', now, scope: 'account', config: account?.config() ?? emptyConfig() };
+    }
+    return { user, account };
   }
 
   #reserve(c: ReserveCommand): ReserveReply {
     const now = c.now ?? this.#clock();
-    let user = this.#users.get(c.userId);
+    const found = this.#scopes(c, now, true);
+    if ('type' in found) return found;
+    let { user } = found;
     if (user && !user.active) return { type: 'disabled', now };
-    if ((user?.version ?? 0) !== c.configVersion) return { type: 'stale', now, config: user?.config() ?? emptyConfig() };
     if (c.initAnchor && (user?.anchor ?? null) === null) {
       user = this.#touch(c.userId, now);
       if (!user) return { type: 'full', now, capacity: this.#maxUsers };
       user.anchor = now;
       user.version += 1;
-      return { type: 'stale', now, config: user.config() };
+      return { type: 'stale', now, scope: 'user', config: user.config() };
     }
     const replayed = user?.holds.has(c.reservationId) ?? false;
     if (!replayed && user?.done.has(c.reservationId)) return { type: 'closed', now };
-    const picked = (user ?? new UserState(1)).pick(c.rules, now);
-    if (!Array.isArray(picked)) return { type: 'clock', now, at: picked.at };
+    const accountRules = c.account?.rules ?? [];
+    const pickedUser = (user ?? new UserState(1)).pick(c.user.rules, now);
+    const pickedAccount = (found.account ?? new UserState(1)).pick(accountRules, now);
+    if (!Array.isArray(pickedUser)) return { type: 'clock', now, at: pickedUser.at };
+    if (!Array.isArray(pickedAccount)) return { type: 'clock', now, at: pickedAccount.at };
     const isNewUser = user === undefined;
     user = this.#touch(c.userId, now);
     if (!user) return { type: 'full', now, capacity: this.#maxUsers };
+    const account = c.home === null ? undefined : this.#data.account(c.home, true)!;
     user.purge(now);
-    const windows = user.roll(c.rules, picked);
-    if (replayed) return { type: 'ok', now, windows: windows.map(windowView), replayed: true, isNewUser: false };
-    for (const [i, spec] of c.rules.entries()) {
-      const w = windows[i]!;
-      if (w.used + w.held + amountOf(c.amounts, spec.metric) > spec.limit) {
-        return { type: 'rejected', now, ruleIndex: i, windows: windows.map(windowView) };
-      }
-    }
-    user.hold(c.reservationId, c.rules, windows, c.amounts, now + c.leaseMs);
-    return { type: 'ok', now, windows: windows.map(windowView), replayed: false, isNewUser };
+    account?.purge(now);
+    const userWindows = user.roll(c.user.rules, pickedUser);
+    const accountWindows = account ? account.roll(accountRules, pickedAccount as PickedWindow[]) : [];
+    const windows = [...userWindows, ...accountWindows].map(windowView);
+    if (replayed) return { type: 'ok', now, windows, replayed: true, isNewUser: false };
+    const refusedUser = user.refusing(c.user.rules, userWindows, c.amounts);
+    if (refusedUser >= 0) return { type: 'rejected', now, scope: 'user', ruleIndex: refusedUser, windows };
+    const refusedAccount = account ? account.refusing(accountRules, accountWindows, c.amounts) : -1;
+    if (refusedAccount >= 0) return { type: 'rejected', now, scope: 'account', ruleIndex: refusedAccount, windows };
+    user.hold(c.reservationId, c.user.rules, userWindows, c.amounts, now + c.leaseMs);
+    account?.hold(c.reservationId, accountRules, accountWindows, c.amounts, now + c.leaseMs);
+    return { type: 'ok', now, windows: [...userWindows, ...accountWindows].map(windowView), replayed: false, isNewUser };
   }
 
   #commit(c: CommitCommand): CommitReply {
     const now = c.now ?? this.#clock();
-    let user = this.#users.get(c.userId);
-    if ((user?.version ?? 0) !== c.configVersion) return { type: 'stale', now, config: user?.config() ?? emptyConfig() };
-    const done = user?.done.get(c.reservationId);
+    const found = this.#scopes(c, now, false);
+    if ('type' in found) return found as CommitReply;
+    const done = found.user?.done.get(c.reservationId);
     if (done) {
       if (done.status !== 'committed') return { type: 'released', now };
       const ownAttempt = done.attemptId === c.attemptId;
       return { type: 'duplicate', now, timestamp: done.timestamp, ownAttempt, alerts: ownAttempt ? [...(done.alerts ?? [])] : [] };
     }
-    const picked = (user ?? new UserState(1)).pick(c.rules, now);
-    if (!Array.isArray(picked)) return { type: 'clock', now, at: picked.at };
+    const accountRules = c.forwarded ? [] : (c.account?.rules ?? []);
+    const pickedUser = (found.user ?? new UserState(1)).pick(c.user.rules, now);
+    const pickedAccount = (found.account ?? new UserState(1)).pick(accountRules, now);
+    if (!Array.isArray(pickedUser)) return { type: 'clock', now, at: pickedUser.at };
+    if (!Array.isArray(pickedAccount)) return { type: 'clock', now, at: pickedAccount.at };
     // A commit is never refused for capacity: the call already happened and its usage must count.
-    user = this.#touch(c.userId, now, true)!;
+    const user = this.#touch(c.userId, now, true)!;
+    const account = c.home === null ? undefined : this.#data.account(c.home, true)!;
     user.purge(now);
-    const alerts = user.charge(c.reservationId, c.rules, picked, c.actual, c.costUnknown, c.thresholds);
-    user.done.set(c.reservationId, {
-      status: 'committed',
-      timestamp: now,
-      expiresAt: now + this.#settings.idempotencyTtlMs,
-      attemptId: c.attemptId,
-      alerts: [...alerts],
-    });
+    user.purgeDone(now);
+    const userMatches = c.matches.slice(0, c.user.rules.length);
+    const accountMatches = c.matches.slice(c.user.rules.length);
+    const alerts = [
+      ...user.charge(c.reservationId, c.user.rules, pickedUser, userMatches, c.actual, c.costUnknown, c.thresholds, 'user'),
+      ...(account ? account.charge(c.reservationId, accountRules, pickedAccount as PickedWindow[], accountMatches, c.actual, c.costUnknown, c.thresholds, 'account') : []),
+    ];
+    user.done.set(c.reservationId, { status: 'committed', timestamp: now, expiresAt: now + this.#data.settings.idempotencyTtlMs, attemptId: c.attemptId, alerts: [...alerts] });
+    this.#record(c, user, now);
+    return { type: 'applied', now, timestamp: now, alerts };
+  }
+
+  #record(c: CommitCommand, user: UserState, now: number): void {
+    const d = this.#data;
     const entry: StoredLogEntry = { timestamp: now, record: c.record };
     user.log.push(entry);
-    this.#globalLog.push(entry);
+    d.globalLog.push(entry);
     const delta = { requests: c.actual.requests, inputTokens: c.history.inputTokens, outputTokens: c.history.outputTokens, cost: c.actual.cost };
     user.history.add(now, c.history.model, delta);
-    this.#globalHistory.add(now, c.history.model, delta);
-    this.#totals.tokens += c.actual.tokens;
-    this.#totals.cost += c.actual.cost;
-    const month = monthOf(now);
-    if (this.#activeMonth.month !== month) this.#activeMonth = { month, users: new Set() };
-    this.#activeMonth.users.add(c.userId);
-    return { type: 'applied', now, timestamp: now, alerts };
+    d.globalHistory.add(now, c.history.model, delta);
+    d.totals.tokens += c.actual.tokens;
+    d.totals.cost += c.actual.cost;
+    const month = new Date(now).toISOString().slice(0, 7);
+    if (d.activeMonth.month !== month) d.activeMonth = { month, users: new Set() };
+    d.activeMonth.users.add(c.userId);
   }
 
   #release(c: ReleaseCommand): ReleaseReply {
     const now = c.now ?? this.#clock();
-    const existing = this.#users.get(c.userId);
+    const existing = this.#data.users.get(c.userId);
     const done = existing?.done.get(c.reservationId);
     if (done) return { type: done.status === 'committed' ? 'committed' : 'duplicate', now };
     // Marked even when no hold exists, so that a late replay of the reserve cannot hold it again.
     // A release is never refused for capacity (it only ever frees quota).
     const user = this.#touch(c.userId, now, true)!;
-    user.purge(now);
+    user.purgeDone(now);
     user.dropHold(c.reservationId);
-    user.done.set(c.reservationId, { status: 'released', timestamp: now, expiresAt: now + this.#settings.idempotencyTtlMs });
+    if (c.home !== null) this.#data.accounts.get(c.home)?.dropHold(c.reservationId);
+    user.done.set(c.reservationId, { status: 'released', timestamp: now, expiresAt: now + this.#data.settings.idempotencyTtlMs });
     return { type: 'released', now };
-  }
-
-  #read(c: RulesCommand): ReadReply {
-    const now = c.now ?? this.#clock();
-    const user = this.#users.get(c.userId);
-    if ((user?.version ?? 0) !== c.configVersion) return { type: 'stale', now, config: user?.config() ?? emptyConfig() };
-    const state = user ?? new UserState(1);
-    const picked = state.pick(c.rules, now);
-    if (!Array.isArray(picked)) return { type: 'clock', now, at: picked.at };
-    return { type: 'ok', now, active: state.active, windows: state.view(c.rules, picked, now) };
-  }
-
-  #getConfig(userId: string): StoredConfig & { active: boolean; exists: boolean } {
-    const user = this.#users.get(userId);
-    return { ...(user?.config() ?? emptyConfig()), active: user?.active ?? true, exists: user !== undefined };
-  }
-
-  #updateUser(userId: string, change: UserChange): number {
-    const user = this.#touch(userId, this.#clock(), true)!;
-    let bump = false;
-    if (change.rules !== undefined) {
-      user.rules = change.rules;
-      bump = true;
-    }
-    for (const id of change.removedRuleIds ?? []) user.windows.delete(id);
-    if (change.anchor !== undefined && user.anchor === null) {
-      user.anchor = change.anchor;
-      bump = true;
-    }
-    if (change.active !== undefined) user.active = change.active;
-    if (bump) user.version += 1;
-    return user.version;
-  }
-
-  #resetUsage(userId: string, ruleIds: readonly string[]): void {
-    const user = this.#users.get(userId);
-    if (!user) return;
-    for (const id of ruleIds) {
-      const w = user.windows.get(id);
-      if (w) {
-        w.used = 0;
-        w.alerts = 0;
-      }
-    }
-  }
-
-  #deleteUser(userId: string): void {
-    this.#users.delete(userId);
-    this.#ids.delete(userId);
-    this.#activeMonth.users.delete(userId);
-  }
-
-  #readLog(q: { userId?: string; since?: number; until?: number; limit: number; now?: number }): StoredLogEntry[] {
-    const oldest = (q.now ?? this.#clock()) - this.#settings.logRetentionMs;
-    if (q.userId === undefined) return this.#globalLog.read(q, oldest);
-    return this.#users.get(q.userId)?.log.read(q, oldest) ?? [];
-  }
-
-  #readHistory(q: { userId?: string; from: number; to: number; granularity: 'hour' | 'day' }): HistoryBucket[] {
-    const source = q.userId === undefined ? this.#globalHistory : this.#users.get(q.userId)?.history;
-    return source ? source.read(q.from, q.to, q.granularity) : [];
-  }
-
-  #stats(now?: number): GlobalStats {
-    const active = this.#activeMonth.month === monthOf(now ?? this.#clock()) ? this.#activeMonth.users.size : 0;
-    return { totalTokens: this.#totals.tokens, totalCost: this.#totals.cost, activeUsers: active, users: this.#users.size };
   }
 
   /**
@@ -264,27 +208,28 @@ export class MemoryStore implements QuotaStore {
    * full and no idle user can make room (`force`: make room anyway, for writes that must land).
    */
   #touch(userId: string, now: number, force = false): UserState | undefined {
-    let user = this.#users.get(userId);
+    const d = this.#data;
+    let user = d.users.get(userId);
     if (user) {
-      this.#users.delete(userId);
-      this.#users.set(userId, user);
+      d.users.delete(userId);
+      d.users.set(userId, user);
       return user;
     }
-    if (this.#users.size >= this.#maxUsers && !this.#evictIdle(now) && !force) return undefined;
-    user = new UserState(this.#settings.userLogMaxLength);
-    this.#users.set(userId, user);
-    this.#ids.add(userId);
+    if (d.users.size >= this.#maxUsers && !this.#evictIdle(now) && !force) return undefined;
+    user = new UserState(d.settings.userLogMaxLength);
+    d.users.set(userId, user);
+    d.userIds.add(userId);
     return user;
   }
 
   /** Forgets one idle user among the least recently active; false when none is idle. */
   #evictIdle(now: number): boolean {
     let examined = 0;
-    for (const [id, user] of this.#users) {
+    for (const [id, user] of this.#data.users) {
       if (examined++ >= EVICTION_SCAN) break;
       user.purge(now);
       if (user.isIdle(now)) {
-        this.#deleteUser(id);
+        this.#data.deleteUser(id);
         return true;
       }
     }
@@ -293,23 +238,24 @@ export class MemoryStore implements QuotaStore {
 
   /** What Redis does with key expiries: idle users' expired holds, outcomes, logs and history go. */
   #sweep(now: number): void {
-    const oldestLog = now - this.#settings.logRetentionMs;
-    const oldestHistory = now - this.#settings.userHistoryRetentionMs;
-    for (const [id, user] of this.#users) {
+    const d = this.#data;
+    const oldestLog = now - d.settings.logRetentionMs;
+    const oldestHistory = now - d.settings.userHistoryRetentionMs;
+    for (const [id, user] of d.users) {
       user.purge(now);
+      user.purgeDone(now);
       user.log.prune(oldestLog);
       user.history.prune(oldestHistory);
-      if (user.isIdle(now) && user.log.size === 0 && user.history.empty) this.#deleteUser(id);
+      if (user.isIdle(now) && user.log.size === 0 && user.history.empty) d.deleteUser(id);
     }
-    this.#globalLog.prune(oldestLog);
-    this.#globalHistory.prune(now - this.#settings.globalHistoryRetentionMs);
+    for (const account of d.accounts.values()) account.purge(now);
+    d.globalLog.prune(oldestLog);
+    d.globalHistory.prune(now - d.settings.globalHistoryRetentionMs);
   }
 }
 
-function emptyConfig(): StoredConfig {
-  return { version: 0, rules: null, anchor: null };
+export function emptyConfig(): StoredConfig {
+  return { version: 0, rules: null, anchor: null, plan: null };
 }
 
-function monthOf(now: number): string {
-  return new Date(now).toISOString().slice(0, 7);
-}
+export type { ScopeState, WindowState };

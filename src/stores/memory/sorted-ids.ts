@@ -5,6 +5,10 @@
 export class SortedIds {
   readonly #ids: string[] = [];
 
+  get size(): number {
+    return this.#ids.length;
+  }
+
   add(id: string): void {
     const i = this.#lowerBound(id);
     if (this.#ids[i] !== id) this.#ids.splice(i, 0, id);

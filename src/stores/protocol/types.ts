@@ -43,13 +43,15 @@ export interface RuleSpec {
   boundaries: readonly [number, number, number, number];
 }
 
-/** What a store keeps of a user's configuration. `version` 0 means nothing is stored. */
+/** What a store keeps of a user's (or an account's) configuration. `version` 0 means nothing is stored. */
 export interface StoredConfig {
   version: number;
-  /** JSON of the user's own rules, or null for the default rules. */
+  /** JSON of the own rules, or null (then the plan's, else the defaults). */
   rules: string | null;
-  /** The user's period start date (ms), or null. */
+  /** The user's period start date (ms), or null (accounts: always null). */
   anchor: number | null;
+  /** The assigned plan, or null. */
+  plan: string | null;
 }
 
 /** One rule's current window as a store reports it. */
@@ -67,11 +69,24 @@ interface UserCommand {
   now?: number;
 }
 
-/** A command computed from the user's rules as the engine knows them. */
-export interface RulesCommand extends UserCommand {
+/** One scope's rules as the engine knows them: the user's, or their account's. */
+export interface ScopeRules {
   /** The config version the rules come from; a different stored version answers `stale`. */
   configVersion: number;
   rules: readonly RuleSpec[];
+}
+
+/**
+ * A command computed from the rules as the engine knows them. A user lives either on their own
+ * (`home` null) or in an account (`home` = its id): then the command carries the account's rules
+ * too, and the store checks both scopes in one atomic operation.
+ */
+export interface RulesCommand extends UserCommand {
+  /** The account the engine believes the user belongs to, or null. */
+  home: string | null;
+  user: ScopeRules;
+  /** The account's rules, when `home` is an account. */
+  account?: ScopeRules;
 }
 
 // ------------------------------------------------------------------------------------------ hot path
@@ -88,13 +103,20 @@ export interface ReserveCommand extends RulesCommand {
 
 /** Answers shared by every command computed from rules. */
 export type ConfigReply =
-  | { type: 'stale'; now: number; config: StoredConfig }
+  /** A scope's stored config has another version: learn it and compute the rules again. */
+  | { type: 'stale'; now: number; scope: 'user' | 'account'; config: StoredConfig }
   /** No candidate window holds the store's time: recompute the boundaries around `at`. */
-  | { type: 'clock'; now: number; at: number };
+  | { type: 'clock'; now: number; at: number }
+  /** The user lives elsewhere (in account `home`, or on their own when null): send it there. */
+  | { type: 'moved'; now: number; home: string | null }
+  /** The user is being moved between accounts: ask again in a moment. */
+  | { type: 'moving'; now: number };
 
 export type ReserveReply =
+  /** `windows`: the user's rules, then the account's. */
   | { type: 'ok'; now: number; windows: WindowState[]; replayed: boolean; isNewUser: boolean }
-  | { type: 'rejected'; now: number; ruleIndex: number; windows: WindowState[] }
+  /** `ruleIndex` is into the refusing scope's rules; `windows` as for `ok`. */
+  | { type: 'rejected'; now: number; scope: 'user' | 'account'; ruleIndex: number; windows: WindowState[] }
   | { type: 'disabled'; now: number }
   /** The reservation id was already committed or released: nothing is held. */
   | { type: 'closed'; now: number }
@@ -104,6 +126,12 @@ export type ReserveReply =
 
 export interface CommitCommand extends RulesCommand {
   reservationId: string;
+  /**
+   * Per rule of `user.rules` then `account.rules`: whether the call matches the rule's model and
+   * provider filters. A rule the hold covers is charged whatever this says; a rule without a share
+   * in the hold (the hold expired, or the rule is new) is charged only when the call matches it.
+   */
+  matches: readonly boolean[];
   /**
    * Identifies one `commit()` of the engine, the same for its retries: a replay of this very attempt
    * is answered as a duplicate with `ownAttempt: true` and the alerts it fired, so the engine still
@@ -123,6 +151,11 @@ export interface CommitCommand extends RulesCommand {
   record: string;
   /** Buckets of the hourly history. */
   history: { model: string; inputTokens: number; outputTokens: number };
+  /**
+   * The user's share of a call reserved at the user's previous home (answered 'forward' there):
+   * only the user's rules are charged, the account's share was charged where the call was reserved.
+   */
+  forwarded?: boolean;
 }
 
 /**
@@ -139,6 +172,12 @@ export interface CommitCommand extends RulesCommand {
 export type CommitReply =
   | { type: 'applied'; now: number; timestamp: number; alerts: CommitAlert[] }
   /**
+   * The user moved away after this call was reserved here: the account's share was charged here
+   * (the call was the account's), the user's share must be charged at the user's new home (commit
+   * again there with `forwarded`). Answered again on a replay, so that the forward is retried.
+   */
+  | { type: 'forward'; now: number; timestamp: number; home: string | null; alerts: CommitAlert[] }
+  /**
    * Already committed: nothing changed; `timestamp` is the first commit's. `ownAttempt`: the first
    * commit was this attempt (its reply was lost); `alerts` are the alerts it fired then.
    */
@@ -148,6 +187,7 @@ export type CommitReply =
   | ConfigReply;
 
 export interface CommitAlert {
+  scope: 'user' | 'account';
   ruleId: string;
   /** Index into `thresholds`. */
   threshold: number;
@@ -159,6 +199,8 @@ export interface CommitAlert {
 
 export interface ReleaseCommand extends UserCommand {
   reservationId: string;
+  /** Where the reservation was made (its hold is there). */
+  home: string | null;
 }
 
 /** `duplicate`: released before; `committed`: committed before (nothing changed either way). */
@@ -173,7 +215,24 @@ export interface HotPath {
 
 // ------------------------------------------------------------------------------------------- admin
 
+/** `windows`: the user's rules, then the account's. */
 export type ReadReply = { type: 'ok'; now: number; active: boolean; windows: WindowState[] } | ConfigReply;
+
+/** An account's windows, read without writing. */
+export interface AccountReadCommand extends ScopeRules {
+  accountId: string;
+  now?: number;
+}
+
+export type AccountReadReply = { type: 'ok'; now: number; windows: WindowState[] } | Extract<ConfigReply, { type: 'stale' | 'clock' }>;
+
+/** A user's configuration wherever they live, with where that is. */
+export interface UserConfigView extends StoredConfig {
+  active: boolean;
+  exists: boolean;
+  /** The account the user belongs to, or null. */
+  account: string | null;
+}
 
 /** A change to a user's configuration; absent fields stay as they are. */
 export interface UserChange {
@@ -184,6 +243,27 @@ export interface UserChange {
   /** The user's period start date (ms), set only if the user has none. */
   anchor?: number;
   active?: boolean;
+  /** The assigned plan (null: none). */
+  plan?: string | null;
+}
+
+/** A change to an account's configuration; absent fields stay as they are. */
+export interface AccountChange {
+  /** The account's own rules as JSON, or null (then its plan's, else none). */
+  rules?: string | null;
+  removedRuleIds?: readonly string[];
+  plan?: string | null;
+}
+
+/** A stored plan. */
+export interface StoredPlan {
+  planId: string;
+  version: number;
+  /** JSON of the plan's rules. */
+  rules: string;
+  /** Users and accounts assigned to it. */
+  users: number;
+  accounts: number;
 }
 
 export interface StoredLogEntry {
@@ -212,11 +292,27 @@ export interface GlobalStats {
 }
 
 export interface StoreAdmin {
-  /** A user's windows without writing anything (expired holds do not count). */
+  /** A user's windows (and their account's) without writing anything (expired holds do not count). */
   read(command: RulesCommand): Promise<ReadReply>;
-  getConfig(userId: string): Promise<StoredConfig & { active: boolean; exists: boolean }>;
-  /** Applies the change and bumps the version when rules or anchor change. Returns the version. */
+  getConfig(userId: string): Promise<UserConfigView>;
+  /** Applies the change and bumps the version when rules, anchor or plan change. Returns the version. */
   updateUser(userId: string, change: UserChange): Promise<number>;
+  /**
+   * Moves the user into account `to` (null: on their own), keeping the usage of the user's own
+   * rules; calls in flight are charged exactly once (see `CommitReply` 'forward'). Idempotent.
+   */
+  setAccount(userId: string, to: string | null): Promise<void>;
+  readAccount(command: AccountReadCommand): Promise<AccountReadReply>;
+  getAccountConfig(accountId: string): Promise<StoredConfig & { exists: boolean; members: number }>;
+  updateAccount(accountId: string, change: AccountChange): Promise<number>;
+  listAccountMembers(query: { accountId: string; cursor?: string; limit: number }): Promise<{ userIds: string[]; next?: string }>;
+  listAccounts(query: { cursor?: string; limit: number }): Promise<{ accountIds: string[]; next?: string }>;
+  /** Creates or replaces a plan; returns its new version. */
+  setPlan(planId: string, rules: string): Promise<number>;
+  /** Every plan (the engine caches them). */
+  getPlans(): Promise<StoredPlan[]>;
+  /** Deletes the plan unless users or accounts are assigned to it; returns false if so. */
+  deletePlan(planId: string): Promise<boolean>;
   /** Zeroes the used figure (and fired alerts) of the given rules' current windows; holds stay. */
   resetUsage(userId: string, ruleIds: readonly string[]): Promise<void>;
   /** Deletes everything of the user. `now`: the engine's clock, when it has one. */

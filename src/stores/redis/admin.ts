@@ -1,69 +1,206 @@
-import type { GlobalStats, HistoryBucket, ReadReply, RulesCommand, StoreAdmin, StoredLogEntry, UserChange } from '../protocol/types.js';
+import type {
+  AccountChange,
+  AccountReadReply,
+  GlobalStats,
+  HistoryBucket,
+  ReadReply,
+  RulesCommand,
+  StoreAdmin,
+  StoredConfig,
+  StoredLogEntry,
+  StoredPlan,
+  UserChange,
+  UserConfigView,
+} from '../protocol/types.js';
 import type { RedisContext } from './context.js';
-import { DAY_MS, HOUR_MS, monthName, monthsCovering, recentBuckets, userKeys } from './keys.js';
 import { configReply, decodeModel, ruleArgs, windowsOf } from './hot-path.js';
+import { accountKeys, DAY_MS, HOUR_MS, monthName, monthsCovering, recentBuckets, userKeys, userTag } from './keys.js';
 import { SCRIPTS } from './registry.js';
-import { encodeArgs, READ_ARGS } from './schema.js';
+import { encodeArgs, READ_ACCOUNT_ARGS, READ_ARGS } from './schema.js';
+
+/** How long the state a user left when moving is kept (moves are retried within it). */
+const SNAPSHOT_TTL_MS = DAY_MS;
 
 /** Reads and admin writes on Redis; never on a wrapped call's path. */
 export function redisAdmin(ctx: RedisContext): StoreAdmin {
-  const index = (userId: string): Promise<unknown> => ctx.run(SCRIPTS.indexUser, [ctx.global.users], [userId]);
+  const g = ctx.global;
+  const index = (userId: string): Promise<unknown> => ctx.run(SCRIPTS.indexUser, [g.users], [userId]);
+  /** Where the user lives: the account their own config points to, or null. */
+  const homeOf = async (userId: string): Promise<string | null> => {
+    const k = userKeys(ctx.prefix, userId);
+    const reply = await ctx.runArray(SCRIPTS.getConfig, [k.config, k.windows], []);
+    return reply[6] === '' ? null : String(reply[6]);
+  };
+  const configAt = async (userId: string, home: string | null): Promise<UserConfigView> => {
+    const k = userKeys(ctx.prefix, userId, home);
+    const [v, rules, anchor, plan, active, exists] = await ctx.runArray(SCRIPTS.getConfig, [k.config, k.windows], []);
+    return {
+      version: Number(v),
+      rules: rules === '' ? null : String(rules),
+      anchor: anchor === '' ? null : Number(anchor),
+      plan: plan === '' ? null : String(plan),
+      active: active === 1,
+      exists: exists === 1,
+      account: home,
+    };
+  };
+  /** Keeps the plan-use counts: the new plan first (so a delete is refused meanwhile), the old one after. */
+  const planUse = (planId: string, kind: 'u' | 'a', delta: 1 | -1): Promise<unknown> => ctx.run(SCRIPTS.planUse, [g.planUse], [`${planId}|${kind}`, String(delta)]);
+  const changePayload = (change: UserChange | AccountChange): string =>
+    JSON.stringify({
+      ...(change.rules === undefined ? {} : { rules: change.rules }),
+      ...(change.plan === undefined ? {} : { plan: change.plan }),
+      removed: change.removedRuleIds ?? [],
+      ...('anchor' in change && change.anchor !== undefined ? { anchor: change.anchor } : {}),
+      ...('active' in change && change.active !== undefined ? { active: change.active } : {}),
+    });
+
   return {
     async read(c: RulesCommand): Promise<ReadReply> {
-      const k = userKeys(ctx.prefix, c.userId);
-      const args = encodeArgs(READ_ARGS, { version: c.configVersion, ...(c.now === undefined ? {} : { now: c.now }), rules: ruleArgs(c.rules) });
-      const reply = await ctx.runArray(SCRIPTS.read, [k.config, k.windows], args);
+      const k = userKeys(ctx.prefix, c.userId, c.home);
+      const a = c.home === null ? undefined : accountKeys(ctx.prefix, c.home);
+      const args = encodeArgs(READ_ARGS, {
+        inAccount: a !== undefined,
+        version: c.user.configVersion,
+        accountVersion: c.account?.configVersion ?? 0,
+        ...(c.now === undefined ? {} : { now: c.now }),
+        rules: ruleArgs(c.user.rules),
+        accountRules: ruleArgs(c.account?.rules ?? []),
+      });
+      const reply = await ctx.runArray(SCRIPTS.read, [k.config, k.windows, ...(a ? [a.config, a.windows] : [])], args);
       const now = ctx.learn(reply[1]);
-      if (reply[0] === 'ok') return { type: 'ok', now, active: reply[2] === 1, windows: windowsOf(reply, 3, c.rules.length) };
+      const count = c.user.rules.length + (c.account?.rules.length ?? 0);
+      if (reply[0] === 'ok') return { type: 'ok', now, active: reply[2] === 1, windows: windowsOf(reply, 3, count) };
       return configReply(reply, now);
     },
 
+    async readAccount(c): Promise<AccountReadReply> {
+      const a = accountKeys(ctx.prefix, c.accountId);
+      const args = encodeArgs(READ_ACCOUNT_ARGS, { version: c.configVersion, ...(c.now === undefined ? {} : { now: c.now }), rules: ruleArgs(c.rules) });
+      const reply = await ctx.runArray(SCRIPTS.readAccount, [a.config, a.windows], args);
+      const now = ctx.learn(reply[1]);
+      if (reply[0] === 'ok') return { type: 'ok', now, windows: windowsOf(reply, 2, c.rules.length) };
+      const config = configReply(reply, now);
+      if (config.type === 'stale' || config.type === 'clock') return config;
+      throw new Error(`Unexpected reply ${String(reply[0])} to an account read`);
+    },
+
     async getConfig(userId) {
-      const k = userKeys(ctx.prefix, userId);
-      const [v, rules, anchor, active, exists] = await ctx.runArray(SCRIPTS.getConfig, [k.config, k.windows], []);
-      return {
-        version: Number(v),
-        rules: rules === '' ? null : String(rules),
-        anchor: anchor === '' ? null : Number(anchor),
-        active: active === 1,
-        exists: exists === 1,
-      };
+      return configAt(userId, await homeOf(userId));
     },
 
     async updateUser(userId: string, change: UserChange): Promise<number> {
-      const k = userKeys(ctx.prefix, userId);
-      const payload = {
-        ...(change.rules === undefined ? {} : { rules: change.rules }),
-        removed: change.removedRuleIds ?? [],
-        ...(change.anchor === undefined ? {} : { anchor: change.anchor }),
-        ...(change.active === undefined ? {} : { active: change.active }),
-      };
-      const version = await ctx.run(SCRIPTS.updateUser, [k.config, k.windows], [JSON.stringify(payload)]);
+      const home = await homeOf(userId);
+      const k = userKeys(ctx.prefix, userId, home);
+      if (typeof change.plan === 'string') await planUse(change.plan, 'u', 1);
+      const [version, previous] = await ctx.runArray(SCRIPTS.updateUser, [k.config, k.windows], [changePayload(change)]);
+      if (change.plan !== undefined && previous !== '') await planUse(String(previous), 'u', -1);
+      if (typeof change.plan === 'string' && previous === change.plan) await planUse(change.plan, 'u', -1);
       await index(userId);
       return Number(version);
     },
 
+    async setAccount(userId, to) {
+      const own = userKeys(ctx.prefix, userId);
+      const pointer = await homeOf(userId);
+      // A move that stopped half-way left the pointer at its destination with the state at home.
+      let from = pointer;
+      if (pointer !== null) {
+        const member = await configAt(userId, pointer).catch(() => undefined);
+        const at = userKeys(ctx.prefix, userId, pointer);
+        const [, , , , , , , moved, here] = await ctx.runArray(SCRIPTS.getConfig, [at.config, at.windows], []);
+        if (!member || (here === null && moved === null)) from = null; // never arrived: the state is still at their own home
+        if (here !== null && moved === null && pointer === to) return;
+      } else if (to === null) return;
+      const source = userKeys(ctx.prefix, userId, from);
+      const members = from === null ? [] : [accountKeys(ctx.prefix, from).members];
+      const snapshot = (await ctx.runArray(SCRIPTS.moveOut, [source.config, source.windows, source.snapshot, ...members], [to ?? '', userId, String(SNAPSHOT_TTL_MS)])) as string[];
+      const target = userKeys(ctx.prefix, userId, to);
+      const join = to === null ? [] : [accountKeys(ctx.prefix, to).members];
+      await ctx.run(SCRIPTS.moveIn, [target.config, target.windows, ...join], [userId, String(windowsTtl(snapshot, ctx.serverNow())), ...snapshot]);
+      if (to !== null) {
+        await ctx.run(SCRIPTS.setPointer, [own.config], [to]);
+        await ctx.run(SCRIPTS.indexUser, [g.accounts], [to]);
+      }
+      await index(userId);
+    },
+
+    async getAccountConfig(accountId) {
+      const a = accountKeys(ctx.prefix, accountId);
+      const [v, rules, plan, exists, members] = await ctx.runArray(SCRIPTS.getAccount, [a.config, a.members], []);
+      const config: StoredConfig = { version: Number(v), rules: rules === '' ? null : String(rules), anchor: null, plan: plan === '' ? null : String(plan) };
+      return { ...config, exists: exists === 1, members: Number(members) };
+    },
+
+    async updateAccount(accountId, change) {
+      const a = accountKeys(ctx.prefix, accountId);
+      if (typeof change.plan === 'string') await planUse(change.plan, 'a', 1);
+      const [version, previous] = await ctx.runArray(SCRIPTS.updateAccount, [a.config, a.windows], [changePayload(change)]);
+      if (change.plan !== undefined && previous !== '') await planUse(String(previous), 'a', -1);
+      if (typeof change.plan === 'string' && previous === change.plan) await planUse(change.plan, 'a', -1);
+      await ctx.run(SCRIPTS.indexUser, [g.accounts], [accountId]);
+      return Number(version);
+    },
+
+    async listAccountMembers(q) {
+      const ids = (await ctx.run(SCRIPTS.listLex, [accountKeys(ctx.prefix, q.accountId).members], [q.cursor ?? '', String(q.limit + 1)])) as string[];
+      const page = ids.slice(0, q.limit);
+      return ids.length > q.limit ? { userIds: page, next: page.at(-1)! } : { userIds: page };
+    },
+
+    async listAccounts(q) {
+      const ids = (await ctx.run(SCRIPTS.listLex, [g.accounts], [q.cursor ?? '', String(q.limit + 1)])) as string[];
+      const page = ids.slice(0, q.limit);
+      return ids.length > q.limit ? { accountIds: page, next: page.at(-1)! } : { accountIds: page };
+    },
+
+    async setPlan(planId, rules) {
+      return Number(await ctx.run(SCRIPTS.setPlan, [g.plans], [planId, rules]));
+    },
+
+    async getPlans(): Promise<StoredPlan[]> {
+      const [plans, uses] = (await ctx.runArray(SCRIPTS.getPlans, [g.plans, g.planUse], [])) as [string[], string[]];
+      const counts = new Map<string, number>();
+      for (let i = 0; i + 1 < uses.length; i += 2) counts.set(uses[i]!, Number(uses[i + 1]));
+      const out: StoredPlan[] = [];
+      for (let i = 0; i + 1 < plans.length; i += 2) {
+        const planId = plans[i]!;
+        const stored = JSON.parse(plans[i + 1]!) as { v: number; rules: string };
+        out.push({ planId, version: stored.v, rules: stored.rules, users: counts.get(`${planId}|u`) ?? 0, accounts: counts.get(`${planId}|a`) ?? 0 });
+      }
+      return out;
+    },
+
+    async deletePlan(planId) {
+      return (await ctx.run(SCRIPTS.deletePlan, [g.plans, g.planUse], [planId])) === 1;
+    },
+
     async resetUsage(userId, ruleIds) {
-      await ctx.run(SCRIPTS.resetUsage, [userKeys(ctx.prefix, userId).windows], [...ruleIds]);
+      const home = await homeOf(userId);
+      await ctx.run(SCRIPTS.resetUsage, [userKeys(ctx.prefix, userId, home).windows], [...ruleIds]);
     },
 
     async deleteUser(userId, now) {
-      const k = userKeys(ctx.prefix, userId);
+      const home = await homeOf(userId);
       const today = ctx.serverNow(now);
       const months = monthsCovering(today - ctx.settings.userHistoryRetentionMs - 31 * DAY_MS, today + 31 * DAY_MS);
-      const buckets = recentBuckets(today, ctx.settings.idempotencyTtlMs + 7 * DAY_MS).map(k.outcomes);
-      await ctx.run(SCRIPTS.deleteKeys, [k.config, k.windows, k.log, ...buckets, ...months.map(k.historyMonth)], []);
-      await ctx.run(SCRIPTS.unindexUser, [ctx.global.users, ctx.global.activeMonth(monthName(today))], [userId, k.tag]);
+      for (const at of home === null ? [null] : [home, null]) {
+        const k = userKeys(ctx.prefix, userId, at);
+        const buckets = recentBuckets(today, ctx.settings.idempotencyTtlMs + 7 * DAY_MS).map(k.outcomes);
+        await ctx.run(SCRIPTS.deleteKeys, [k.config, k.windows, k.log, k.snapshot, ...buckets, ...months.map(k.historyMonth)], []);
+      }
+      if (home !== null) await ctx.run(SCRIPTS.unindexUser, [accountKeys(ctx.prefix, home).members, accountKeys(ctx.prefix, home).members], [userId, userId]);
+      await ctx.run(SCRIPTS.unindexUser, [g.users, g.activeMonth(monthName(today))], [userId, userTag(userId)]);
     },
 
     async listUsers(q) {
-      const ids = (await ctx.run(SCRIPTS.listUsers, [ctx.global.users], [q.cursor ?? '', String(q.limit + 1), q.prefix ?? ''])) as string[];
+      const ids = (await ctx.run(SCRIPTS.listUsers, [g.users], [q.cursor ?? '', String(q.limit + 1), q.prefix ?? ''])) as string[];
       const page = ids.slice(0, q.limit);
       return ids.length > q.limit ? { userIds: page, next: page.at(-1)! } : { userIds: page };
     },
 
     async readLog(q): Promise<StoredLogEntry[]> {
-      const key = q.userId === undefined ? ctx.global.log : userKeys(ctx.prefix, q.userId).log;
+      const key = q.userId === undefined ? g.log : userKeys(ctx.prefix, q.userId, await homeOf(q.userId)).log;
       // Records past the retention are dropped with the key or by length; never show them meanwhile.
       const oldest = ctx.serverNow(q.now) - ctx.settings.logRetentionMs;
       const since = Math.max(q.since ?? 0, oldest);
@@ -74,7 +211,7 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
     },
 
     async readHistory(q): Promise<HistoryBucket[]> {
-      const keyOf = q.userId === undefined ? ctx.global.historyMonth : userKeys(ctx.prefix, q.userId).historyMonth;
+      const keyOf = q.userId === undefined ? g.historyMonth : userKeys(ctx.prefix, q.userId, await homeOf(q.userId)).historyMonth;
       // The engine caps the range (31 days of hours, 366 of days): at most 13 month keys.
       const keys = monthsCovering(q.from - DAY_MS, q.to + DAY_MS).map(keyOf);
       const hashes = (await ctx.run(SCRIPTS.readHashes, keys, [])) as string[][];
@@ -103,9 +240,18 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
     },
 
     async stats(now): Promise<GlobalStats> {
-      const g = ctx.global;
       const [tokens, cost, active, users] = await ctx.runArray(SCRIPTS.stats, [g.totals, g.users, g.activeMonth(monthName(ctx.serverNow(now)))], []);
       return { totalTokens: Number(tokens), totalCost: Number(cost), activeUsers: Number(active), users: Number(users) };
     },
   };
+}
+
+/** How long the windows of a moved user must live at their new home: until the last one ends. */
+function windowsTtl(snapshot: readonly string[], now: number): number {
+  let end = now;
+  for (let i = snapshot.indexOf('|') + 1; i + 1 < snapshot.length; i += 2) {
+    const e = Number(snapshot[i + 1]!.split(' ')[2]);
+    if (Number.isFinite(e) && e > end) end = e;
+  }
+  return Math.max(60_000, end - now + 3_600_000);
 }

@@ -15,7 +15,7 @@ import type {
 } from '../protocol/types.js';
 import type { Aggregator } from './aggregator.js';
 import type { RedisContext } from './context.js';
-import { monthKey, nextMonthStart, outcomeBucket, userKeys } from './keys.js';
+import { accountKeys, monthKey, nextMonthStart, outcomeBucket, userKeys, userTag } from './keys.js';
 import { SCRIPTS } from './registry.js';
 import { COMMIT_ARGS, encodeArgs, RELEASE_ARGS, RESERVE_ARGS, type FieldKinds } from './schema.js';
 
@@ -33,27 +33,37 @@ export function ruleArgs(rules: readonly RuleSpec[]): FieldKinds['rules'] {
   return out;
 }
 
+/** The keys of a command: the user's at their home, and the account's for a member. */
+function keysOf(ctx: RedisContext, userId: string, home: string | null) {
+  return { user: userKeys(ctx.prefix, userId, home), account: home === null ? undefined : accountKeys(ctx.prefix, home) };
+}
+
 /** Reserve, commit and release on Redis: one script call each. */
 export function redisHotPath(ctx: RedisContext, aggregator: Aggregator): HotPath {
   return {
     async reserve(c: ReserveCommand): Promise<ReserveReply> {
-      const k = userKeys(ctx.prefix, c.userId);
+      const { user: k, account: a } = keysOf(ctx, c.userId, c.home);
       const args = encodeArgs(RESERVE_ARGS, {
         id: c.reservationId,
-        version: c.configVersion,
+        inAccount: a !== undefined,
+        version: c.user.configVersion,
+        accountVersion: c.account?.configVersion ?? 0,
         ...(c.now === undefined ? {} : { now: c.now }),
         lease: c.leaseMs,
         initAnchor: c.initAnchor,
         amounts: [c.amounts.tokens, c.amounts.requests, c.amounts.cost],
-        rules: ruleArgs(c.rules),
+        rules: ruleArgs(c.user.rules),
+        accountRules: ruleArgs(c.account?.rules ?? []),
       });
-      const reply = await ctx.runArray(SCRIPTS.reserve, [k.config, k.windows, k.outcomes(outcomeBucket(c.reservationId))], args);
+      const keys = [k.config, k.windows, k.outcomes(outcomeBucket(c.reservationId)), ...(a ? [a.config, a.windows] : [])];
+      const reply = await ctx.runArray(SCRIPTS.reserve, keys, args);
       const now = ctx.learn(reply[1]);
+      const count = c.user.rules.length + (c.account?.rules.length ?? 0);
       switch (reply[0]) {
         case 'ok':
-          return { type: 'ok', now, replayed: reply[2] === 1, isNewUser: reply[3] === 1, windows: windowsOf(reply, 4, c.rules.length) };
+          return { type: 'ok', now, replayed: reply[2] === 1, isNewUser: reply[3] === 1, windows: windowsOf(reply, 4, count) };
         case 'rejected':
-          return { type: 'rejected', now, ruleIndex: Number(reply[2]), windows: windowsOf(reply, 3, c.rules.length) };
+          return { type: 'rejected', now, scope: reply[2] === 'account' ? 'account' : 'user', ruleIndex: Number(reply[3]), windows: windowsOf(reply, 4, count) };
         case 'disabled':
         case 'closed':
           return { type: reply[0], now };
@@ -63,44 +73,51 @@ export function redisHotPath(ctx: RedisContext, aggregator: Aggregator): HotPath
     },
 
     async commit(c: CommitCommand): Promise<CommitReply> {
-      const k = userKeys(ctx.prefix, c.userId);
+      const { user: k, account: a } = keysOf(ctx, c.userId, c.home);
       const estimate = ctx.serverNow(c.now);
       const s = ctx.settings;
+      const bucket = outcomeBucket(c.reservationId);
+      const month = monthKey(estimate);
       const args = encodeArgs(
         COMMIT_ARGS,
         {
-        id: c.reservationId,
-        bucket: outcomeBucket(c.reservationId),
-        month: monthKey(estimate),
-        attempt: c.attemptId,
-        version: c.configVersion,
-        ...(c.now === undefined ? {} : { now: c.now }),
-        amounts: [c.actual.tokens, c.actual.requests, c.actual.cost],
-        costUnknown: c.costUnknown,
-        rules: ruleArgs(c.rules),
-        thresholds: c.thresholds,
-        model: encodeModel(c.history.model),
-        inputTokens: c.history.inputTokens,
-        outputTokens: c.history.outputTokens,
-        doneTtl: s.idempotencyTtlMs,
-        logMax: s.userLogMaxLength,
-        logTtl: s.logRetentionMs,
-        historyTtl: nextMonthStart(estimate) - estimate + s.userHistoryRetentionMs,
+          id: c.reservationId,
+          inAccount: a !== undefined,
+          accountVersion: c.account?.configVersion ?? 0,
+          forwarded: c.forwarded === true,
+          bucket,
+          month,
+          attempt: c.attemptId,
+          version: c.user.configVersion,
+          ...(c.now === undefined ? {} : { now: c.now }),
+          amounts: [c.actual.tokens, c.actual.requests, c.actual.cost],
+          costUnknown: c.costUnknown,
+          model: encodeModel(c.history.model),
+          inputTokens: c.history.inputTokens,
+          outputTokens: c.history.outputTokens,
+          doneTtl: s.idempotencyTtlMs,
+          logMax: s.userLogMaxLength,
+          logTtl: s.logRetentionMs,
+          historyTtl: nextMonthStart(estimate) - estimate + s.userHistoryRetentionMs,
+          thresholds: c.thresholds,
+          rules: ruleArgs(c.user.rules),
+          accountRules: ruleArgs(c.account?.rules ?? []),
+          matches: c.matches.map((m) => (m ? 1 : 0)),
         },
         [c.record],
       );
-      const keys = [k.config, k.windows, k.outcomes(outcomeBucket(c.reservationId)), k.log, k.historyMonth(monthKey(estimate))];
+      const keys = [k.config, k.windows, k.outcomes(bucket), k.log, k.historyMonth(month), ...(a ? [a.config, a.windows] : [])];
       const reply = await ctx.runArray(SCRIPTS.commit, keys, args);
       const now = ctx.learn(reply[1]);
       const aggregate = (timestamp: number): void =>
-        aggregator.add({ timestamp, userId: c.userId, tag: k.tag, model: encodeModel(c.history.model), actual: c.actual, history: c.history, record: c.record });
+        aggregator.add({ timestamp, userId: c.userId, tag: userTag(c.userId), model: encodeModel(c.history.model), actual: c.actual, history: c.history, record: c.record });
       switch (reply[0]) {
         case 'applied': {
-          const alerts: CommitAlert[] = [];
-          for (let i = 0; i < Number(reply[2]); i += 1) alerts.push(alertOf(reply.slice(3 + i * 6, 9 + i * 6)));
           aggregate(now);
-          return { type: 'applied', now, timestamp: now, alerts };
+          return { type: 'applied', now, timestamp: now, alerts: alertsOf(reply, 2) };
         }
+        case 'forward':
+          return { type: 'forward', now, timestamp: Number(reply[2]), home: reply[3] === '' ? null : String(reply[3]), alerts: alertsOf(reply, 4) };
         case 'duplicate': {
           const timestamp = Number(reply[2]);
           const ownAttempt = reply[3] === 1;
@@ -116,7 +133,7 @@ export function redisHotPath(ctx: RedisContext, aggregator: Aggregator): HotPath
     },
 
     async release(c: ReleaseCommand): Promise<ReleaseReply> {
-      const k = userKeys(ctx.prefix, c.userId);
+      const { user: k, account: a } = keysOf(ctx, c.userId, c.home);
       const bucket = outcomeBucket(c.reservationId);
       const args = encodeArgs(RELEASE_ARGS, {
         id: c.reservationId,
@@ -124,12 +141,19 @@ export function redisHotPath(ctx: RedisContext, aggregator: Aggregator): HotPath
         ...(c.now === undefined ? {} : { now: c.now }),
         doneTtl: ctx.settings.idempotencyTtlMs,
       });
-      const reply = await ctx.runArray(SCRIPTS.release, [k.windows, k.outcomes(bucket)], args);
+      const reply = await ctx.runArray(SCRIPTS.release, [k.windows, k.outcomes(bucket), ...(a ? [a.windows] : [])], args);
       const type = reply[0];
       if (type !== 'released' && type !== 'duplicate' && type !== 'committed') throw unexpected('release', type);
       return { type, now: ctx.learn(reply[1]) };
     },
   };
+}
+
+/** Alerts of a reply: a count at `at`, then 7 values per alert. */
+function alertsOf(reply: readonly unknown[], at: number): CommitAlert[] {
+  const alerts: CommitAlert[] = [];
+  for (let i = 0; i < Number(reply[at]); i += 1) alerts.push(alertOf(reply.slice(at + 1 + i * 7, at + 8 + i * 7)));
+  return alerts;
 }
 
 export function windowsOf(reply: readonly unknown[], first: number, count: number): WindowState[] {
@@ -142,15 +166,28 @@ export function windowsOf(reply: readonly unknown[], first: number, count: numbe
 }
 
 export function configReply(reply: readonly unknown[], now: number): ConfigReply {
-  if (reply[0] === 'stale') {
-    return {
-      type: 'stale',
-      now,
-      config: { version: Number(reply[2]), rules: reply[3] === '' ? null : String(reply[3]), anchor: reply[4] === '' ? null : Number(reply[4]) },
-    };
+  switch (reply[0]) {
+    case 'stale':
+      return {
+        type: 'stale',
+        now,
+        scope: reply[2] === 'account' ? 'account' : 'user',
+        config: {
+          version: Number(reply[3]),
+          rules: reply[4] === '' ? null : String(reply[4]),
+          anchor: reply[5] === '' ? null : Number(reply[5]),
+          plan: reply[6] === '' || reply[6] === undefined ? null : String(reply[6]),
+        },
+      };
+    case 'clock':
+      return { type: 'clock', now, at: Number(reply[2]) };
+    case 'moved':
+      return { type: 'moved', now, home: reply[2] === '' ? null : String(reply[2]) };
+    case 'moving':
+      return { type: 'moving', now };
+    default:
+      throw unexpected('reply', reply[0]);
   }
-  if (reply[0] === 'clock') return { type: 'clock', now, at: Number(reply[2]) };
-  throw unexpected('reply', reply[0]);
 }
 
 function unexpected(operation: string, type: unknown): QuotaStoreError {
@@ -158,10 +195,10 @@ function unexpected(operation: string, type: unknown): QuotaStoreError {
 }
 
 function alertOf(v: readonly unknown[]): CommitAlert {
-  return { ruleId: String(v[0]), threshold: Number(v[1]), used: Number(v[2]), limit: Number(v[3]), start: Number(v[4]), end: Number(v[5]) };
+  return { scope: v[0] === 'account' ? 'account' : 'user', ruleId: String(v[1]), threshold: Number(v[2]), used: Number(v[3]), limit: Number(v[4]), start: Number(v[5]), end: Number(v[6]) };
 }
 
-/** Alerts kept in a commit's outcome: `rule,threshold,used,limit,start,end` joined with `|`. */
+/** Alerts kept in a commit's outcome: `scope,rule,threshold,used,limit,start,end` joined with `|`. */
 function parseStoredAlerts(text: string): CommitAlert[] {
   if (text === '') return [];
   return text.split('|').map((entry) => alertOf(entry.split(',')));

@@ -17,6 +17,13 @@ import { createHash } from 'node:crypto';
  *   <prefix>:{<tag>}:log        zset  the user's usage log  [log retention after the last call]
  *   <prefix>:{<tag>}:hm:<YYYYMM> hash hourly history of a UTC month: "<hour>|<model>|r|i|o|c"
  *                                     [history retention after the month's end]
+ * A member of an account lives under the account's tag, so that one script checks both:
+ *   <prefix>:{<account tag>}:m:<user tag>:c|w|d:<bucket>|log|hm:<YYYYMM>   as above
+ *   <prefix>:{<account tag>}:a:c      hash  the account's config: v, r own rules, p plan
+ *   <prefix>:{<account tag>}:a:w      hash  the account's windows and its members' holds
+ *   <prefix>:{<account tag>}:a:members zset  member user ids (lexicographic paging)
+ *   <...user's home...>:mv            list  the state a user left when moving (1 day)
+ *   account tag = "A" + base64url(UTF-8 bytes) | "K" + base64url(SHA-256) beyond 48 bytes
  * Shared (tag `g`):
  *   <prefix>:{g}:users          zset  user ids (lexicographic paging)
  *   <prefix>:{g}:log            zset  everyone's usage log  [log retention]
@@ -30,31 +37,49 @@ import { createHash } from 'node:crypto';
 export const MAX_RAW_TAG_BYTES = 48;
 
 export function userTag(userId: string): string {
-  const bytes = Buffer.from(userId, 'utf8');
-  if (bytes.length <= MAX_RAW_TAG_BYTES) return `b${bytes.toString('base64url')}`;
-  return `h${createHash('sha256').update(bytes).digest('base64url')}`;
+  return tagOf(userId, 'b', 'h');
+}
+
+export function accountTag(accountId: string): string {
+  return tagOf(accountId, 'A', 'K');
+}
+
+function tagOf(id: string, raw: string, hashed: string): string {
+  const bytes = Buffer.from(id, 'utf8');
+  if (bytes.length <= MAX_RAW_TAG_BYTES) return `${raw}${bytes.toString('base64url')}`;
+  return `${hashed}${createHash('sha256').update(bytes).digest('base64url')}`;
 }
 
 export interface UserKeys {
+  /** The hash tag of the user's keys (the account's, for a member). */
   tag: string;
   config: string;
   windows: string;
   outcomes(bucket: string): string;
   log: string;
   historyMonth(month: string): string;
+  /** The state the user left behind when moving away from this home. */
+  snapshot: string;
 }
 
-export function userKeys(prefix: string, userId: string): UserKeys {
-  const tag = userTag(userId);
-  const base = `${prefix}:{${tag}}`;
+/** The keys of a user at a home: on their own (`account` null), or as a member of an account. */
+export function userKeys(prefix: string, userId: string, account: string | null = null): UserKeys {
+  const tag = account === null ? userTag(userId) : accountTag(account);
+  const base = account === null ? `${prefix}:{${tag}}` : `${prefix}:{${tag}}:m:${userTag(userId)}`;
   return {
     tag,
+    snapshot: `${base}:mv`,
     config: `${base}:c`,
     windows: `${base}:w`,
     outcomes: (bucket) => `${base}:d:${bucket}`,
     log: `${base}:log`,
     historyMonth: (month) => `${base}:hm:${month}`,
   };
+}
+
+export function accountKeys(prefix: string, accountId: string) {
+  const base = `${prefix}:{${accountTag(accountId)}}:a`;
+  return { config: `${base}:c`, windows: `${base}:w`, members: `${base}:members` };
 }
 
 export function globalKeys(prefix: string) {
@@ -65,6 +90,9 @@ export function globalKeys(prefix: string) {
     totals: `${base}:totals`,
     batches: `${base}:batches`,
     epoch: `${base}:epoch`,
+    plans: `${base}:plans`,
+    planUse: `${base}:planuse`,
+    accounts: `${base}:accounts`,
     historyMonth: (month: string) => `${base}:hm:${month}`,
     activeMonth: (month: string) => `${base}:active:${month}`,
   };

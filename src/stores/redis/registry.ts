@@ -1,5 +1,20 @@
-import { DELETE_KEYS, GET_CONFIG, READ, READ_HASHES, READ_LOG, RESET_USAGE, UPDATE_USER } from './lua/admin.js';
-import { AGGREGATE, EPOCH, EPOCH_ACK, INDEX_USER, LIST_USERS, STATS, UNINDEX_USER } from './lua/global.js';
+import {
+  DELETE_KEYS,
+  GET_ACCOUNT,
+  GET_CONFIG,
+  LIST_LEX,
+  MOVE_IN,
+  MOVE_OUT,
+  READ,
+  READ_ACCOUNT,
+  READ_HASHES,
+  READ_LOG,
+  RESET_USAGE,
+  SET_POINTER,
+  UPDATE_ACCOUNT,
+  UPDATE_USER,
+} from './lua/admin.js';
+import { AGGREGATE, DELETE_PLAN, EPOCH, EPOCH_ACK, GET_PLANS, INDEX_USER, LIST_USERS, PLAN_USE, SET_PLAN, STATS, UNINDEX_USER } from './lua/global.js';
 import { COMMIT, RELEASE, RESERVE } from './lua/hot-path.js';
 import { defineScript } from './scripts.js';
 
@@ -9,6 +24,17 @@ export const SCRIPTS = {
   commit: defineScript('commit', COMMIT),
   release: defineScript('release', RELEASE),
   read: defineScript('read', READ),
+  readAccount: defineScript('read-account', READ_ACCOUNT),
+  getAccount: defineScript('get-account', GET_ACCOUNT),
+  updateAccount: defineScript('update-account', UPDATE_ACCOUNT),
+  moveOut: defineScript('move-out', MOVE_OUT),
+  moveIn: defineScript('move-in', MOVE_IN),
+  setPointer: defineScript('set-pointer', SET_POINTER),
+  listLex: defineScript('list-lex', LIST_LEX),
+  setPlan: defineScript('set-plan', SET_PLAN),
+  getPlans: defineScript('get-plans', GET_PLANS),
+  deletePlan: defineScript('delete-plan', DELETE_PLAN),
+  planUse: defineScript('plan-use', PLAN_USE),
   getConfig: defineScript('get-config', GET_CONFIG),
   updateUser: defineScript('update-user', UPDATE_USER),
   resetUsage: defineScript('reset-usage', RESET_USAGE),

@@ -54,16 +54,24 @@ export type ArgsOf<S extends Schema> = { [K in keyof S as S[K] extends 'time' ? 
 
 export const RESERVE_ARGS = {
   id: 'id',
+  /** '1' when the user's home is an account (KEYS 4 and 5 are then the account's). */
+  inAccount: 'flag',
   version: 'count',
+  accountVersion: 'count',
   now: 'time',
   lease: 'count',
   initAnchor: 'flag',
   amounts: 'amounts',
   rules: 'rules',
+  accountRules: 'rules',
 } as const satisfies Schema;
 
 export const COMMIT_ARGS = {
   id: 'id',
+  inAccount: 'flag',
+  accountVersion: 'count',
+  /** The user's share of a call reserved at their previous home (see CommitReply 'forward'). */
+  forwarded: 'flag',
   /** Names the outcome key (KEYS[3]) and the history key's month (KEYS[5]), for their TTL horizons. */
   bucket: 'id',
   month: 'id',
@@ -83,6 +91,9 @@ export const COMMIT_ARGS = {
   historyTtl: 'count',
   thresholds: 'thresholds',
   rules: 'rules',
+  accountRules: 'rules',
+  /** Per rule of `rules` then `accountRules`: 1 when the call counts against it. */
+  matches: 'counts',
 } as const satisfies Schema;
 
 export const RELEASE_ARGS = {
@@ -93,6 +104,15 @@ export const RELEASE_ARGS = {
 } as const satisfies Schema;
 
 export const READ_ARGS = {
+  inAccount: 'flag',
+  version: 'count',
+  accountVersion: 'count',
+  now: 'time',
+  rules: 'rules',
+  accountRules: 'rules',
+} as const satisfies Schema;
+
+export const READ_ACCOUNT_ARGS = {
   version: 'count',
   now: 'time',
   rules: 'rules',

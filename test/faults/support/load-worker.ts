@@ -213,6 +213,8 @@ await limiter.warmup();
 process.send!({ type: 'ready' });
 
 let loops: Promise<void>[] = [];
+// Orphaned by a parent that died or gave up on us: stop, rather than load the machine forever.
+process.on('disconnect', () => process.exit(1));
 process.on('message', (message: Message) => {
   if (message.type === 'start') {
     running = true;

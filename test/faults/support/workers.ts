@@ -51,7 +51,8 @@ export async function startLoad(count: number, config: LoadConfig): Promise<Load
       }),
   );
   for (const r of reports) r.catch(() => {});
-  await Promise.all(
+  // A worker that dies during start fails the run: the others must not outlive it.
+  const started = Promise.all(
     children.map(
       (child) =>
         new Promise<void>((resolve, reject) => {
@@ -66,6 +67,12 @@ export async function startLoad(count: number, config: LoadConfig): Promise<Load
         }),
     ),
   );
+  try {
+    await started;
+  } catch (error) {
+    for (const child of children) child.kill('SIGKILL');
+    throw error;
+  }
   return {
     start() {
       for (const child of children) child.send({ type: 'start' });

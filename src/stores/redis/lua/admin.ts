@@ -1,84 +1,257 @@
-import { luaBindings, READ_ARGS } from '../schema.js';
+import { luaBindings, READ_ACCOUNT_ARGS, READ_ARGS } from '../schema.js';
 import { PRELUDE } from './prelude.js';
 
-/** Scripts on one user's keys that are never on a wrapped call's path: reads and admin writes. */
+/**
+ * Scripts that are never on a wrapped call's path: reads, admin writes, and the steps of moving a
+ * user between accounts. Each touches keys of one hash tag.
+ */
+
+/** The windows of `rules` in window hash w, holds past their lease not counted; appended to out. */
+const VIEW = `
+local function view(w, rules, now, out)
+  local all = redis.call('HGETALL', w)
+  local stored, expired = {}, {}
+  for i = 1, #all, 2 do
+    local f, v = all[i], all[i + 1]
+    if string.sub(f, 1, 2) == 'w:' then stored[string.sub(f, 3)] = state(v)
+    elseif string.sub(f, 1, 2) == 'x:' then
+      local expiry, shares = hold(v)
+      if expiry <= now then expired[#expired + 1] = shares end
+    end
+  end
+  for _, r in ipairs(rules) do
+    local win, rolled = current(r, now, stored[r.id])
+    if not win then return false end
+    local held = win.h
+    if not rolled then
+      for _, shares in ipairs(expired) do
+        local share = shares[r.id]
+        if share and share.fp == win.fp and share.s == win.s then held = held - share.amount end
+      end
+    end
+    out[#out + 1] = win.s; out[#out + 1] = win.e; out[#out + 1] = win.u; out[#out + 1] = math.max(0, held)
+  end
+  return true
+end
+`;
 
 /**
- * read: the user's windows without writing; holds past their lease do not count.
- * KEYS[1] config hash, KEYS[2] window hash. ARGV: READ_ARGS.
- * Replies: {'ok', now, active 0|1, (start, end, used, held) per rule} | {'stale', now, version,
- * rules, anchor} | {'clock', now, at}
+ * read: the user's windows (and their account's) without writing.
+ * KEYS[1] user config hash, KEYS[2] user window hash; for a member, KEYS[3] account config hash,
+ * KEYS[4] account window hash. ARGV: READ_ARGS.
+ * Replies: {'ok', now, active 0|1, (start, end, used, held) per rule, user's then account's} |
+ * {'stale', now, scope, version, rules, anchor, plan} | {'clock', now, at} | {'moved', now, home} |
+ * {'moving', now}
  */
 export const READ = `#!lua flags=no-writes
 ${PRELUDE}
 ${luaBindings(READ_ARGS)}
-local cfg = redis.call('HMGET', KEYS[1], 'v', 'x', 'r', 'a')
-if (tonumber(cfg[1]) or 0) ~= version then return { 'stale', now, tonumber(cfg[1]) or 0, cfg[3] or '', cfg[4] or '' } end
-local all = redis.call('HGETALL', KEYS[2])
-local stored, expired = {}, {}
-for i = 1, #all, 2 do
-  local f, v = all[i], all[i + 1]
-  if string.sub(f, 1, 2) == 'w:' then stored[string.sub(f, 3)] = state(v)
-  elseif string.sub(f, 1, 2) == 'x:' then
-    local expiry, shares = hold(v)
-    if expiry <= now then expired[#expired + 1] = shares end
-  end
+${VIEW}
+local cfg = redis.call('HMGET', KEYS[1], 'v', 'x', 'r', 'a', 'p', 'acct', 'moved', 'in')
+if inAccount then
+  if cfg[7] then return { 'moved', now, cfg[7] } end
+  if not cfg[8] then return { 'moving', now } end
+elseif cfg[6] then
+  return { 'moved', now, cfg[6] }
+end
+if (tonumber(cfg[1]) or 0) ~= version then return { 'stale', now, 'user', tonumber(cfg[1]) or 0, cfg[3] or '', cfg[4] or '', cfg[5] or '' } end
+if inAccount then
+  local acfg = redis.call('HMGET', KEYS[3], 'v', 'r', 'p')
+  if (tonumber(acfg[1]) or 0) ~= accountVersion then return { 'stale', now, 'account', tonumber(acfg[1]) or 0, acfg[2] or '', '', acfg[3] or '' } end
 end
 local out = { 'ok', now, cfg[2] == '0' and 0 or 1 }
-for _, r in ipairs(rules) do
-  local w, rolled = current(r, now, stored[r.id])
-  if not w then return { 'clock', now, now } end
-  local held = w.h
-  if not rolled then
-    for _, shares in ipairs(expired) do
-      local share = shares[r.id]
-      if share and share.fp == w.fp and share.s == w.s then held = held - share.amount end
-    end
-  end
-  out[#out + 1] = w.s; out[#out + 1] = w.e; out[#out + 1] = w.u; out[#out + 1] = math.max(0, held)
-end
+if not view(KEYS[2], rules, now, out) then return { 'clock', now, now } end
+if inAccount and not view(KEYS[4], accountRules, now, out) then return { 'clock', now, now } end
 return out
 `;
 
-/** get-config: KEYS[1] config hash, KEYS[2] window hash. Reply: {version, rules, anchor, active 0|1, exists 0|1}. */
-export const GET_CONFIG = `#!lua flags=no-writes
-local cfg = redis.call('HMGET', KEYS[1], 'v', 'r', 'a', 'x')
-local exists = redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 and 1 or 0
-return { cfg[1] or '0', cfg[2] or '', cfg[3] or '', cfg[4] == '0' and 0 or 1, exists }
+/**
+ * read-account: an account's windows. KEYS[1] account config hash, KEYS[2] account window hash.
+ * ARGV: READ_ACCOUNT_ARGS. Replies: {'ok', now, (start, end, used, held) per rule} | {'stale', now,
+ * 'account', version, rules, '', plan} | {'clock', now, at}
+ */
+export const READ_ACCOUNT = `#!lua flags=no-writes
+${PRELUDE}
+${luaBindings(READ_ACCOUNT_ARGS)}
+${VIEW}
+local acfg = redis.call('HMGET', KEYS[1], 'v', 'r', 'p')
+if (tonumber(acfg[1]) or 0) ~= version then return { 'stale', now, 'account', tonumber(acfg[1]) or 0, acfg[2] or '', '', acfg[3] or '' } end
+local out = { 'ok', now }
+if not view(KEYS[2], rules, now, out) then return { 'clock', now, now } end
+return out
 `;
 
 /**
- * update-user: KEYS[1] config hash, KEYS[2] window hash. ARGV[1] JSON {rules?: JSON string | null
- * (the defaults), removed: rule ids, anchor?: ms (set only if none), active?: boolean}.
- * The version goes up when rules or the anchor change. Reply: the version.
+ * get-config: KEYS[1] config hash (the user's own, or their member config in an account), KEYS[2]
+ * window hash. Reply: {version, rules, anchor, plan, active 0|1, exists 0|1, account pointer
+ * ('' = none), moved (false = not moved), in (false = not a member here)}.
+ */
+export const GET_CONFIG = `#!lua flags=no-writes
+local cfg = redis.call('HMGET', KEYS[1], 'v', 'r', 'a', 'p', 'x', 'acct', 'moved', 'in')
+local exists = redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 and 1 or 0
+return { cfg[1] or '0', cfg[2] or '', cfg[3] or '', cfg[4] or '', cfg[5] == '0' and 0 or 1, exists, cfg[6] or '', cfg[7], cfg[8] }
+`;
+
+/** Shared validation of change payloads (admin, JSON in ARGV[1]). */
+const CHANGE = `
+local a = cjson.decode(ARGV[1])
+if type(a) ~= 'table' then fail('invalid change') end
+local function optionalText(v, name, max)
+  if v ~= nil and v ~= cjson.null and (type(v) ~= 'string' or #v == 0 or #v > max) then fail('invalid ' .. name) end
+end
+optionalText(a.rules, 'rules', 65536)
+optionalText(a.plan, 'plan', 262144)
+local removed = a.removed or {}
+if type(removed) ~= 'table' then fail('invalid removed') end
+for _, rid in ipairs(removed) do
+  if type(rid) ~= 'string' or #rid == 0 or #rid > 64 or not string.match(rid, '^[%w_.-]+$') then fail('invalid removed') end
+end
+local bump = false
+local function apply(key, field, v)
+  if v == cjson.null then redis.call('HDEL', key, field); bump = true
+  elseif v ~= nil then redis.call('HSET', key, field, v); bump = true end
+end
+`;
+
+/**
+ * update-user: KEYS[1] config hash, KEYS[2] window hash (at the user's home). ARGV[1] JSON
+ * {rules?: JSON | null, plan?: id | null, removed: rule ids, anchor?: ms (set only if none),
+ * active?: boolean}. The version goes up when rules, plan or anchor change.
+ * Reply: {version, previous plan ('' = none)}.
  */
 export const UPDATE_USER = `#!lua
 ${PRELUDE}
-local a = cjson.decode(ARGV[1])
-if type(a) ~= 'table' then fail('invalid change') end
-local rules = a.rules
-if rules ~= nil and rules ~= cjson.null and (type(rules) ~= 'string' or #rules == 0 or #rules > 65536) then fail('invalid rules') end
-local removed = a.removed or {}
-if type(removed) ~= 'table' then fail('invalid removed') end
-for _, rid in ipairs(removed) do if type(rid) ~= 'string' or #rid == 0 or #rid > 64 or not string.match(rid, '^[%w_.-]+$') then fail('invalid removed') end end
+${CHANGE}
 if a.anchor ~= nil and (type(a.anchor) ~= 'number' or a.anchor ~= a.anchor or a.anchor < 0 or a.anchor > MAXN or a.anchor % 1 ~= 0) then fail('invalid anchor') end
 if a.active ~= nil and type(a.active) ~= 'boolean' then fail('invalid active') end
-local bump = false
-if rules == cjson.null then
-  redis.call('HDEL', KEYS[1], 'r')
-  bump = true
-elseif rules ~= nil then
-  redis.call('HSET', KEYS[1], 'r', rules)
-  bump = true
-end
+local previous = redis.call('HGET', KEYS[1], 'p') or ''
+apply(KEYS[1], 'r', a.rules)
+if a.plan ~= nil and (a.plan == cjson.null and '' or a.plan) == previous then a.plan = nil end
+apply(KEYS[1], 'p', a.plan)
 if a.anchor ~= nil and redis.call('HEXISTS', KEYS[1], 'a') == 0 then
   redis.call('HSET', KEYS[1], 'a', fmt(a.anchor))
   bump = true
 end
 if a.active == false then redis.call('HSET', KEYS[1], 'x', '0') elseif a.active == true then redis.call('HDEL', KEYS[1], 'x') end
 for _, rid in ipairs(removed) do redis.call('HDEL', KEYS[2], 'w:' .. rid) end
-if bump then return redis.call('HINCRBY', KEYS[1], 'v', 1) end
-return tonumber(redis.call('HGET', KEYS[1], 'v')) or 0
+local v = bump and redis.call('HINCRBY', KEYS[1], 'v', 1) or (tonumber(redis.call('HGET', KEYS[1], 'v')) or 0)
+return { v, previous }
+`;
+
+/**
+ * update-account: KEYS[1] account config hash, KEYS[2] account window hash. ARGV[1] JSON {rules?,
+ * plan?, removed}. Reply: {version, previous plan ('' = none)}.
+ */
+export const UPDATE_ACCOUNT = `#!lua
+${PRELUDE}
+${CHANGE}
+local previous = redis.call('HGET', KEYS[1], 'p') or ''
+apply(KEYS[1], 'r', a.rules)
+if a.plan ~= nil and (a.plan == cjson.null and '' or a.plan) == previous then a.plan = nil end
+apply(KEYS[1], 'p', a.plan)
+for _, rid in ipairs(removed) do redis.call('HDEL', KEYS[2], 'w:' .. rid) end
+redis.call('HSETNX', KEYS[1], 'v', '0')
+local v = bump and redis.call('HINCRBY', KEYS[1], 'v', 1) or (tonumber(redis.call('HGET', KEYS[1], 'v')) or 0)
+return { v, previous }
+`;
+
+/** get-account: KEYS[1] account config hash, KEYS[2] members zset. Reply: {version, rules, plan, exists 0|1, members}. */
+export const GET_ACCOUNT = `#!lua flags=no-writes
+local c = redis.call('HMGET', KEYS[1], 'v', 'r', 'p')
+return { c[1] or '0', c[2] or '', c[3] or '', redis.call('EXISTS', KEYS[1]), redis.call('ZCARD', KEYS[2]) }
+`;
+
+/**
+ * move-out: the first step of moving a user: freezes their state at the home they leave and marks
+ * it left (reserves, reads and commits there are sent on; see COMMIT 'forward'). Idempotent: a
+ * state already left answers the same snapshot.
+ * KEYS[1] config hash, KEYS[2] window hash, KEYS[3] the snapshot key, KEYS[4] (leaving an account)
+ * its members zset. ARGV[1] target home ('' = on their own), ARGV[2] user id, ARGV[3] snapshot ttl.
+ * Reply: the snapshot: {config fields and values..., '|', window fields and values...}.
+ */
+export const MOVE_OUT = `#!lua
+${PRELUDE}
+local target, userId, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
+if not ttl or ttl ~= ttl or ttl < 1 or ttl > MAXN or ttl % 1 ~= 0 then fail('invalid ttl') end
+local snapshot = redis.call('LRANGE', KEYS[3], 0, -1)
+if #snapshot == 0 then
+  local cfg = redis.call('HGETALL', KEYS[1])
+  for i = 1, #cfg, 2 do
+    local f = cfg[i]
+    if f == 'v' or f == 'r' or f == 'a' or f == 'p' or f == 'x' then snapshot[#snapshot + 1] = f; snapshot[#snapshot + 1] = cfg[i + 1] end
+  end
+  snapshot[#snapshot + 1] = '|'
+  local all = redis.call('HGETALL', KEYS[2])
+  for i = 1, #all, 2 do
+    if string.sub(all[i], 1, 2) == 'w:' then
+      local w = state(all[i + 1])
+      -- What was used moves; what was held stays held here until those calls settle.
+      if w then w.h = 0; snapshot[#snapshot + 1] = all[i]; snapshot[#snapshot + 1] = packed(w) end
+    end
+  end
+  redis.call('RPUSH', KEYS[3], unpack(snapshot))
+  redis.call('PEXPIRE', KEYS[3], fmt(ttl))
+end
+if KEYS[4] then
+  redis.call('HSET', KEYS[1], 'moved', target)
+  redis.call('ZREM', KEYS[4], userId)
+  redis.call('PEXPIRE', KEYS[1], fmt(ttl))
+else
+  -- Leaving their own home: the own config keeps only the pointer to the account.
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'acct', target)
+end
+return snapshot
+`;
+
+/**
+ * move-in: the second step: installs the snapshot at the new home (a new config version, the used
+ * figures of the user's windows, nothing held) and marks the user there. Idempotent (a home that
+ * already has the user keeps its state).
+ * KEYS[1] config hash, KEYS[2] window hash, KEYS[3] (joining an account) its members zset.
+ * ARGV[1] user id, ARGV[2] time to live of the windows (ms), ARGV[3...] the snapshot (as move-out
+ * answered it). Reply: 1 when installed, 0 when the user was already there.
+ */
+export const MOVE_IN = `#!lua
+${PRELUDE}
+local userId, ttl = ARGV[1], tonumber(ARGV[2])
+if not ttl or ttl ~= ttl or ttl < 1 or ttl > MAXN or ttl % 1 ~= 0 then fail('invalid ttl') end
+if KEYS[3] then
+  if redis.call('HEXISTS', KEYS[1], 'in') == 1 and redis.call('HEXISTS', KEYS[1], 'moved') == 0 then return 0 end
+else
+  if redis.call('HEXISTS', KEYS[1], 'acct') == 0 then return 0 end
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+local i, cfg, version = 3, {}, 0
+while ARGV[i] and ARGV[i] ~= '|' do
+  if ARGV[i] == 'v' then version = tonumber(ARGV[i + 1]) or 0 else cfg[#cfg + 1] = ARGV[i]; cfg[#cfg + 1] = ARGV[i + 1] end
+  i = i + 2
+end
+if ARGV[i] ~= '|' then fail('invalid snapshot') end
+cfg[#cfg + 1] = 'v'; cfg[#cfg + 1] = fmt(version + 1)
+if KEYS[3] then cfg[#cfg + 1] = 'in'; cfg[#cfg + 1] = '1' end
+redis.call('HSET', KEYS[1], unpack(cfg))
+local windows = {}
+for j = i + 1, #ARGV, 2 do windows[#windows + 1] = ARGV[j]; windows[#windows + 1] = ARGV[j + 1] end
+if #windows > 0 then
+  redis.call('HSET', KEYS[2], unpack(windows))
+  redis.call('PEXPIRE', KEYS[2], fmt(ttl))
+end
+if KEYS[3] then redis.call('ZADD', KEYS[3], 0, userId) end
+return 1
+`;
+
+/** set-pointer: KEYS[1] the user's own config hash; ARGV[1] the account the user lives in. */
+export const SET_POINTER = `#!lua
+redis.call('HSET', KEYS[1], 'acct', ARGV[1])
+return 1
+`;
+
+/** list-lex: KEYS[1] a zset of ids; ARGV[1] exclusive cursor ('' = from the start), ARGV[2] count. */
+export const LIST_LEX = `#!lua flags=no-writes
+local from = '-'
+if ARGV[1] ~= '' then from = '(' .. ARGV[1] end
+return redis.call('ZRANGEBYLEX', KEYS[1], from, '+', 'LIMIT', 0, tonumber(ARGV[2]))
 `;
 
 /** reset-usage: zero used and fired alerts of existing windows. KEYS[1] window hash, ARGV rule ids. */

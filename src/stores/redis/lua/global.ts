@@ -120,3 +120,39 @@ export const STATS = `#!lua flags=no-writes
 local t = redis.call('HMGET', KEYS[1], 'tokens', 'cost')
 return { t[1] or '0', t[2] or '0', redis.call('SCARD', KEYS[3]), redis.call('ZCARD', KEYS[2]) }
 `;
+
+/**
+ * set-plan: KEYS[1] plans hash (plan id -> JSON {"v": version, "rules": JSON}). ARGV[1] plan id,
+ * ARGV[2] the rules' JSON. Reply: the new version.
+ */
+export const SET_PLAN = `#!lua
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+local version = old and (cjson.decode(old).v + 1) or 1
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({ v = version, rules = ARGV[2] }))
+return version
+`;
+
+/** get-plans: KEYS[1] plans hash, KEYS[2] plan use hash ("<plan>|u" / "<plan>|a" -> count). Reply: {plans flat, uses flat}. */
+export const GET_PLANS = `#!lua flags=no-writes
+return { redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]) }
+`;
+
+/**
+ * delete-plan: KEYS[1] plans hash, KEYS[2] plan use hash; ARGV[1] plan id. Refused (0) while users
+ * or accounts are assigned to it; else 1.
+ */
+export const DELETE_PLAN = `#!lua
+local users = tonumber(redis.call('HGET', KEYS[2], ARGV[1] .. '|u')) or 0
+local accounts = tonumber(redis.call('HGET', KEYS[2], ARGV[1] .. '|a')) or 0
+if users > 0 or accounts > 0 then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1] .. '|u', ARGV[1] .. '|a')
+return 1
+`;
+
+/** plan-use: KEYS[1] plan use hash; ARGV[1] "<plan>|u" or "<plan>|a", ARGV[2] +1 or -1 (never below 0). */
+export const PLAN_USE = `#!lua
+local n = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return n
+`;

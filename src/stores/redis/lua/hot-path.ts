@@ -2,175 +2,254 @@ import { COMMIT_ARGS, luaBindings, RELEASE_ARGS, RESERVE_ARGS } from '../schema.
 import { PRELUDE } from './prelude.js';
 
 /**
- * The scripts on a wrapped call's path. Each touches one user's keys (one hash tag: one Redis
- * Cluster slot), declares every key in KEYS, validates all of its arguments before its first write
- * (Lua has no rollback), and starts with `#!lua`, so that Redis refuses it before it runs when
- * memory is full. The window hash's fields are described in prelude.ts.
+ * The scripts on a wrapped call's path. Each touches one user's keys, and for a member of an
+ * account the account's keys, all under one hash tag (one Redis Cluster slot); declares every key
+ * in KEYS; validates all of its arguments before its first write (Lua has no rollback); and starts
+ * with `#!lua`, so that Redis refuses it before it runs when memory is full. Fields are described in
+ * prelude.ts.
  */
 
-/** Reply of a config mismatch: the stored version, rules ('' = defaults) and anchor ('' = none). */
-const STALE = `
-local function stale(now)
-  local cfg = redis.call('HMGET', KEYS[1], 'v', 'r', 'a')
-  return { 'stale', now, tonumber(cfg[1]) or 0, cfg[2] or '', cfg[3] or '' }
-end
-`;
-
-/** Reads the rules' windows (fields 'w:<rule>' at positions first.. of st). */
-const WINDOWS = `
-local function windowsAt(st, first, now)
-  local wins, changed, maxEnd = {}, {}, now
-  for i, r in ipairs(rules) do
-    local w, rolled = current(r, now, state(st[first + i - 1]))
-    if not w then return nil end
-    wins[i], changed[i] = w, rolled
-    if w.e > maxEnd then maxEnd = w.e end
+/**
+ * Routing and versions, shared by reserve and read: where the user lives, and whether each scope's
+ * rules are the stored ones. Returns a reply to send back, or nil to go on.
+ */
+const ROUTE = `
+local function route(cfg, acfg, now)
+  if inAccount then
+    if cfg[5] then return { 'moved', now, cfg[5] } end
+    if not cfg[6] then return { 'moving', now } end
+  elseif cfg[4] then
+    return { 'moved', now, cfg[4] }
   end
-  return wins, changed, maxEnd
+  if (tonumber(cfg[1]) or 0) ~= version then
+    local c = redis.call('HMGET', KEYS[1], 'v', 'r', 'a', 'p')
+    return { 'stale', now, 'user', tonumber(c[1]) or 0, c[2] or '', c[3] or '', c[4] or '' }
+  end
+  if inAccount and (tonumber(acfg[1]) or 0) ~= accountVersion then
+    local c = redis.call('HMGET', KEYS[4], 'v', 'r', 'p')
+    return { 'stale', now, 'account', tonumber(c[1]) or 0, c[2] or '', '', c[3] or '' }
+  end
+  return nil
 end
 `;
 
 /**
- * reserve: hold the amounts on every rule of the user in one step, or refuse and hold nothing.
- * KEYS[1] config hash, KEYS[2] window hash, KEYS[3] outcome hash of the reservation's 10 minutes.
+ * reserve: hold the amounts on every rule of the user, and of their account, in one step; or
+ * refuse and hold nothing.
+ * KEYS[1] user config hash, KEYS[2] user window hash, KEYS[3] outcome hash of the reservation's 10
+ * minutes; for a member of an account, KEYS[4] account config hash, KEYS[5] account window hash.
  * ARGV: RESERVE_ARGS.
- * Replies: {'ok', now, replayed 0|1, new user 0|1, (start, end, used, held) per rule} |
- * {'rejected', now, rule index, (start, end, used, held) per rule} | {'disabled', now} |
- * {'closed', now} | {'stale', now, version, rules, anchor} | {'clock', now, at}
+ * Replies: {'ok', now, replayed 0|1, new user 0|1, (start, end, used, held) per rule, user's then
+ * account's} | {'rejected', now, 'user'|'account', rule index, windows as for ok} | {'disabled',
+ * now} | {'closed', now} | {'stale', now, scope, version, rules, anchor, plan} | {'clock', now, at}
+ * | {'moved', now, home ('' = on their own)} | {'moving', now}
  */
 export const RESERVE = `#!lua
 ${PRELUDE}
 ${luaBindings(RESERVE_ARGS)}
-${STALE}
-${WINDOWS}
-local cfg = redis.call('HMGET', KEYS[1], 'v', 'x', 'a')
+${ROUTE}
+local cfg = redis.call('HMGET', KEYS[1], 'v', 'x', 'a', 'acct', 'moved', 'in')
+local acfg = inAccount and redis.call('HMGET', KEYS[4], 'v', 'x') or {}
+local routed = route(cfg, acfg, now)
+if routed then return routed end
 if cfg[2] == '0' then return { 'disabled', now } end
-if (tonumber(cfg[1]) or 0) ~= version then return stale(now) end
 if initAnchor and not cfg[3] then
   redis.call('HSET', KEYS[1], 'a', fmt(now))
   redis.call('HINCRBY', KEYS[1], 'v', 1)
-  return stale(now)
+  local c = redis.call('HMGET', KEYS[1], 'v', 'r', 'a', 'p')
+  return { 'stale', now, 'user', tonumber(c[1]) or 0, c[2] or '', c[3] or '', c[4] or '' }
 end
 local field = 'x:' .. id
-local fields = { field, 'm', 'k' }
-for i, r in ipairs(rules) do fields[3 + i] = 'w:' .. r.id end
-local st = redis.call('HMGET', KEYS[2], unpack(fields))
+local st, wins, changed, maxEnd = scopeWindows(KEYS[2], rules, { field, 'm', 'k' }, now)
+if not st then return { 'clock', now, now } end
 local replayed = st[1] ~= false
 if not replayed and redis.call('HEXISTS', KEYS[3], id) == 1 then return { 'closed', now } end
-local isNew = not (cfg[1] or cfg[2] or cfg[3])
-for i = 4, #fields do if st[i] then isNew = false end end
-
-local wins, changed, maxEnd = windowsAt(st, 4, now)
-if not wins then return { 'clock', now, now } end
-
-local function refusing()
-  for i, r in ipairs(rules) do
-    local w = wins[i]
-    if w.u + w.h + amounts[r.m] > r.limit then return i end
-  end
-  return nil
+local ast, awins, achanged, amaxEnd = {}, {}, {}, now
+if inAccount then
+  ast, awins, achanged, amaxEnd = scopeWindows(KEYS[5], accountRules, { 'm', 'k' }, now)
+  if not ast then return { 'clock', now, now } end
 end
+local isNew = not (cfg[1] or cfg[2] or cfg[3])
+for i = 4, #rules + 3 do if st[i] then isNew = false end end
 
 local function reply(head)
-  for _, w in ipairs(wins) do
-    head[#head + 1] = w.s; head[#head + 1] = w.e; head[#head + 1] = w.u; head[#head + 1] = w.h
+  for _, set in ipairs({ wins, awins }) do
+    for _, w in ipairs(set) do
+      head[#head + 1] = w.s; head[#head + 1] = w.e; head[#head + 1] = w.u; head[#head + 1] = w.h
+    end
   end
   return head
 end
 
-local set = {}
+local set, aset = {}, {}
 if not replayed then
-  local refused = refusing()
+  local refused = refusing(rules, wins, amounts)
   local earliest = tonumber(st[2]) or 0
   -- Holds whose lease ended still count until purged: purge only when they could be why.
   if refused and earliest > 0 and earliest <= now and purge(KEYS[2], now) then
-    st = redis.call('HMGET', KEYS[2], unpack(fields))
-    wins, changed, maxEnd = windowsAt(st, 4, now)
-    refused = refusing()
+    st, wins, changed, maxEnd = scopeWindows(KEYS[2], rules, { field, 'm', 'k' }, now)
+    refused = refusing(rules, wins, amounts)
     earliest = tonumber(st[2]) or 0
   end
-  if refused then return reply({ 'rejected', now, refused - 1 }) end
+  if refused then return reply({ 'rejected', now, 'user', refused - 1 }) end
+  local arefused = inAccount and refusing(accountRules, awins, amounts)
+  local aearliest = tonumber(ast[1]) or 0
+  if arefused and aearliest > 0 and aearliest <= now and purge(KEYS[5], now) then
+    ast, awins, achanged, amaxEnd = scopeWindows(KEYS[5], accountRules, { 'm', 'k' }, now)
+    arefused = refusing(accountRules, awins, amounts)
+    aearliest = tonumber(ast[1]) or 0
+  end
+  if arefused then return reply({ 'rejected', now, 'account', arefused - 1 }) end
   local expiry = now + lease
-  local parts = { fmt(expiry) }
+  set[1] = field; set[2] = holdValue(rules, wins, amounts, expiry)
+  if earliest == 0 or expiry < earliest then set[3] = 'm'; set[4] = fmt(expiry) end
   for i, r in ipairs(rules) do
-    local w, amount = wins[i], amounts[r.m]
-    parts[i + 1] = r.id .. ' ' .. r.fp .. ' ' .. fmt(w.s) .. ' ' .. fmt(amount)
-    if amount > 0 then
-      w.h = w.h + amount
-      changed[i] = true
+    if amounts[r.m] > 0 then wins[i].h = wins[i].h + amounts[r.m]; changed[i] = true end
+  end
+  if inAccount then
+    aset[1] = field; aset[2] = holdValue(accountRules, awins, amounts, expiry)
+    if aearliest == 0 or expiry < aearliest then aset[3] = 'm'; aset[4] = fmt(expiry) end
+    for i, r in ipairs(accountRules) do
+      if amounts[r.m] > 0 then awins[i].h = awins[i].h + amounts[r.m]; achanged[i] = true end
     end
   end
-  set[1] = field; set[2] = table.concat(parts, ' ', 1, 1) .. ' ' .. table.concat(parts, ';', 2)
-  if earliest == 0 or expiry < earliest then set[3] = 'm'; set[4] = fmt(expiry) end
 end
 for i, r in ipairs(rules) do
   if changed[i] then set[#set + 1] = 'w:' .. r.id; set[#set + 1] = packed(wins[i]) end
+end
+for i, r in ipairs(accountRules) do
+  if achanged[i] then aset[#aset + 1] = 'w:' .. r.id; aset[#aset + 1] = packed(awins[i]) end
 end
 if set[1] then
   redis.call('HSET', KEYS[2], unpack(set))
   keep(KEYS[2], KEYS[2], 'k', st[3], '', now, math.max(maxEnd - now, lease))
 end
+if aset[1] then
+  redis.call('HSET', KEYS[5], unpack(aset))
+  keep(KEYS[5], KEYS[5], 'k', ast[2], '', now, math.max(amaxEnd - now, lease))
+end
 return reply({ 'ok', now, replayed and 1 or 0, isNew and 1 or 0 })
+`;
+
+/** Charges one scope's windows (see CommitReply in stores/protocol); returns the fields to set. */
+const CHARGE = `
+local function charge(rules, wins, shares, matchFrom, scope, out, fired)
+  local set = {}
+  for i, r in ipairs(rules) do
+    local w, share = wins[i], shares[r.id]
+    if share or matches[matchFrom + i] == 1 then
+      local amount = amounts[r.m]
+      if costUnknown and r.m == 'c' then amount = share and share.amount or 0 end
+      if share and share.fp == r.fp and share.s == w.s then
+        w.h = math.max(0, w.h - share.amount)
+        w.u = w.u + amount
+      elseif share and share.fp == r.fp and share.s < w.s then
+        w.u = w.u + math.max(0, amount - share.amount)
+      else
+        w.u = w.u + amount
+      end
+      for k, perMille in ipairs(thresholds) do
+        local bit = 2 ^ (k - 1)
+        if w.u > 0 and math.floor(w.a / bit) % 2 == 0 and w.u * 1000 >= r.limit * perMille then
+          w.a = w.a + bit
+          out[3] = out[3] + 1
+          local a = { scope, r.id, k - 1, w.u, r.limit, w.s, w.e }
+          for _, v in ipairs(a) do out[#out + 1] = v end
+          fired[#fired + 1] = scope .. ',' .. r.id .. ',' .. (k - 1) .. ',' .. fmt(w.u) .. ',' .. fmt(r.limit) .. ',' .. fmt(w.s) .. ',' .. fmt(w.e)
+        end
+      end
+      set[#set + 1] = 'w:' .. r.id; set[#set + 1] = packed(w)
+    end
+  end
+  return set
+end
+
+-- The hold of this reservation in window hash w, as shares by rule (empty when none).
+local function sharesIn(w, field)
+  local value = redis.call('HGET', w, field)
+  if not value then return {}, false end
+  local _, shares = hold(value)
+  return shares, true
+end
 `;
 
 /**
  * commit: charge the actual usage, once per reservation id (see CommitReply in stores/protocol).
- * KEYS[1] config hash, KEYS[2] window hash, KEYS[3] outcome hash of the reservation's 10 minutes,
- * KEYS[4] user log zset, KEYS[5] the user's history hash of the month.
+ * Sent where the call was reserved: when the user has left that home since, the account's share is
+ * charged here and the reply asks for the user's share to be forwarded to the new home.
+ * KEYS[1] user config hash, KEYS[2] user window hash, KEYS[3] outcome hash of the reservation's 10
+ * minutes, KEYS[4] user log zset, KEYS[5] the user's history hash of the month; for a member of an
+ * account, KEYS[6] account config hash, KEYS[7] account window hash.
  * ARGV: COMMIT_ARGS, then the record's JSON.
- * Replies: {'applied', now, alert count, (rule, threshold index, used, limit, start, end) per alert}
+ * Replies: {'applied', now, alert count, (scope, rule, threshold index, used, limit, start, end)
+ * per alert} | {'forward', now, time, home ('' = on their own), alert count, alerts as for applied}
  * | {'duplicate', now, first commit time, 1 if that commit was this attempt, its alerts as
- * 'rule,threshold,used,limit,start,end' joined with '|' (this attempt only)} | {'released', now} |
- * {'stale', ...} | {'clock', now, at}
+ * 'scope,rule,threshold,used,limit,start,end' joined with '|' (this attempt only)} |
+ * {'released', now} | {'stale', now, scope, version, rules, anchor, plan} | {'clock', now, at}
  */
 export const COMMIT = `#!lua
 ${PRELUDE}
 ${luaBindings(COMMIT_ARGS)}
-${STALE}
-${WINDOWS}
+${CHARGE}
 local record = ARGV[p]
 if not record or #record == 0 or #record > 1048576 then fail('invalid record') end
-if (tonumber(redis.call('HGET', KEYS[1], 'v')) or 0) ~= version then return stale(now) end
+if #matches ~= #rules + #accountRules then fail('invalid matches') end
+local cfg = redis.call('HMGET', KEYS[1], 'v', 'acct', 'moved', 'in')
 local done = redis.call('HGET', KEYS[3], id)
 if done then
-  if string.sub(done, 1, 1) == 'r' then return { 'released', now } end
+  local kind = string.sub(done, 1, 1)
+  if kind == 'r' then return { 'released', now } end
+  if kind == 'f' then
+    local ts, home = string.match(done, '^f (%d+) %S+ (%S*)')
+    return { 'forward', now, tonumber(ts), home, 0 }
+  end
   local ts, first, alerts = string.match(done, '^c (%d+) (%S+) ?(.*)$')
   if first == attempt then return { 'duplicate', now, tonumber(ts), 1, alerts } end
   return { 'duplicate', now, tonumber(ts) or 0, 0, '' }
 end
-local field = 'x:' .. id
-local fields = { field, 'm', 'k', 'kd', 'kl', 'kh' }
-for i, r in ipairs(rules) do fields[6 + i] = 'w:' .. r.id end
-local st = redis.call('HMGET', KEYS[2], unpack(fields))
-local _, held = hold(st[1] or '')
-
-local wins, _, maxEnd = windowsAt(st, 7, now)
-if not wins then return { 'clock', now, now } end
-local set, fired, out = {}, {}, { 'applied', now, 0 }
-for i, r in ipairs(rules) do
-  local w = wins[i]
-  local amount, share = amounts[r.m], held[r.id]
-  if costUnknown and r.m == 'c' then amount = share and share.amount or 0 end
-  if share and share.fp == r.fp and share.s == w.s then
-    w.h = math.max(0, w.h - share.amount)
-    w.u = w.u + amount
-  elseif share and share.fp == r.fp and share.s < w.s then
-    w.u = w.u + math.max(0, amount - share.amount)
-  else
-    w.u = w.u + amount
+-- Has the user left this home since the call was reserved here?
+local away = nil
+if not forwarded then
+  if inAccount then
+    if cfg[3] then away = cfg[3] end
+  elseif cfg[2] then
+    away = cfg[2]
   end
-  for k, perMille in ipairs(thresholds) do
-    local bit = 2 ^ (k - 1)
-    if w.u > 0 and math.floor(w.a / bit) % 2 == 0 and w.u * 1000 >= r.limit * perMille then
-      w.a = w.a + bit
-      out[3] = out[3] + 1
-      local a = { r.id, k - 1, w.u, r.limit, w.s, w.e }
-      for _, v in ipairs(a) do out[#out + 1] = v end
-      fired[#fired + 1] = r.id .. ',' .. (k - 1) .. ',' .. fmt(w.u) .. ',' .. fmt(r.limit) .. ',' .. fmt(w.s) .. ',' .. fmt(w.e)
-    end
-  end
-  set[#set + 1] = 'w:' .. r.id; set[#set + 1] = packed(w)
 end
+if not away and (tonumber(cfg[1]) or 0) ~= version then
+  local c = redis.call('HMGET', KEYS[1], 'v', 'r', 'a', 'p')
+  return { 'stale', now, 'user', tonumber(c[1]) or 0, c[2] or '', c[3] or '', c[4] or '' }
+end
+if inAccount and not forwarded and (tonumber(redis.call('HGET', KEYS[6], 'v')) or 0) ~= accountVersion then
+  local c = redis.call('HMGET', KEYS[6], 'v', 'r', 'p')
+  return { 'stale', now, 'account', tonumber(c[1]) or 0, c[2] or '', '', c[3] or '' }
+end
+
+local field = 'x:' .. id
+local out, fired = { 'applied', now, 0 }, {}
+if inAccount and not forwarded then
+  local ast, awins, _, amaxEnd = scopeWindows(KEYS[7], accountRules, { 'k' }, now)
+  if not ast then return { 'clock', now, now } end
+  local ashares, aheld = sharesIn(KEYS[7], field)
+  local aset = charge(accountRules, awins, ashares, #rules, 'account', out, fired)
+  if aset[1] then redis.call('HSET', KEYS[7], unpack(aset)) end
+  if aheld then redis.call('HDEL', KEYS[7], field) end
+  if aset[1] then keep(KEYS[7], KEYS[7], 'k', ast[1], '', now, math.max(amaxEnd - now, doneTtl)) end
+end
+
+local st, wins, _, maxEnd = scopeWindows(KEYS[2], rules, { field, 'm', 'k', 'kd', 'kl', 'kh' }, now)
+if not st then return { 'clock', now, now } end
+if away then
+  -- The user's share is charged at their new home (the engine forwards it); drop the hold here.
+  if st[1] then redis.call('HDEL', KEYS[2], field) end
+  redis.call('HSET', KEYS[3], id, 'f ' .. fmt(now) .. ' ' .. attempt .. ' ' .. away .. ' ' .. table.concat(fired, '|'))
+  keep(KEYS[2], KEYS[3], 'kd', st[4], bucket, now, doneTtl)
+  local reply = { 'forward', now, now, away, out[3] }
+  for i = 4, #out do reply[#reply + 1] = out[i] end
+  return reply
+end
+local _, shares = hold(st[1] or '')
+local set = charge(rules, wins, shares, 0, 'user', out, fired)
 if set[1] then redis.call('HSET', KEYS[2], unpack(set)) end
 if st[1] then redis.call('HDEL', KEYS[2], field) end
 redis.call('HSET', KEYS[3], id, 'c ' .. fmt(now) .. ' ' .. attempt .. ' ' .. table.concat(fired, '|'))
@@ -193,35 +272,25 @@ return out
 `;
 
 /**
- * release: drop a hold, once per reservation id (an unknown id is marked too, so that a late replay
- * of its reserve holds nothing).
- * KEYS[1] window hash, KEYS[2] outcome hash of the reservation's 10 minutes. ARGV: RELEASE_ARGS.
+ * release: drop a hold (the user's share and, in an account, the account's), once per reservation
+ * id (an unknown id is marked too, so that a late replay of its reserve holds nothing).
+ * KEYS[1] user window hash, KEYS[2] outcome hash of the reservation's 10 minutes; for a member of
+ * an account, KEYS[3] account window hash. ARGV: RELEASE_ARGS.
  * Replies: {'released' | 'duplicate' | 'committed', now}
  */
 export const RELEASE = `#!lua
 ${PRELUDE}
 ${luaBindings(RELEASE_ARGS)}
 local done = redis.call('HGET', KEYS[2], id)
-if done and string.sub(done, 1, 1) == 'c' then return { 'committed', now } end
-if done then return { 'duplicate', now } end
+if done and string.sub(done, 1, 1) == 'r' then return { 'duplicate', now } end
+if done then return { 'committed', now } end
 local field = 'x:' .. id
-local st = redis.call('HMGET', KEYS[1], field, 'kd', 'k')
-if st[1] then
-  local _, shares = hold(st[1])
-  local set = {}
-  for rid, share in pairs(shares) do
-    local cur = state(redis.call('HGET', KEYS[1], 'w:' .. rid))
-    if cur and cur.fp == share.fp and cur.s == share.s then
-      cur.h = math.max(0, cur.h - share.amount)
-      set[#set + 1] = 'w:' .. rid; set[#set + 1] = packed(cur)
-    end
-  end
-  if set[1] then redis.call('HSET', KEYS[1], unpack(set)) end
-  redis.call('HDEL', KEYS[1], field)
-end
+local st = redis.call('HMGET', KEYS[1], 'kd', 'k')
+dropHoldIn(KEYS[1], field)
+if KEYS[3] then dropHoldIn(KEYS[3], field) end
 redis.call('HSET', KEYS[2], id, 'r ' .. fmt(now))
-keep(KEYS[1], KEYS[2], 'kd', st[2], bucket, now, doneTtl)
+keep(KEYS[1], KEYS[2], 'kd', st[1], bucket, now, doneTtl)
 -- The horizon just written may have created the window hash: make sure it expires too.
-keep(KEYS[1], KEYS[1], 'k', st[3], '', now, doneTtl)
+keep(KEYS[1], KEYS[1], 'k', st[2], '', now, doneTtl)
 return { 'released', now }
 `;

@@ -11,9 +11,15 @@
  *   m          the earliest hold expiry recorded since the last purge (a lower bound)
  *   k          time until which the window hash is known to live (its TTL horizon)
  *   kd, kl, kh the outcome key, log and history key whose TTL was last set, with its horizon
+ * An account's window hash has the same fields for the account's rules and its members' holds.
  * Outcomes (committed or released reservation ids) live in a hash per 10 minutes of reservation
- * time (KEYS 'd'), each field "c <time> <attempt> <alerts>" or "r <time>": the key expires as a
+ * time (KEYS 'd'), each field "c <time> <attempt> <alerts>", "f <time> <attempt> <home> <alerts>"
+ * (charged here, the user's share forwarded to their new home) or "r <time>": the key expires as a
  * whole, so no per-entry expiry is tracked.
+ *
+ * Where a user lives: on their own (their own hash tag), or in an account (keys under the
+ * account's tag). The own config hash's field 'acct' names the account; a member config has 'in'
+ * once the user is there and 'moved' ("<home>", '' for their own) once the user has left it.
  */
 export const PRELUDE = `
 local MAXN = 9007199254740991
@@ -84,6 +90,59 @@ local function purge(w, now)
   redis.call('HSET', w, unpack(set))
   if #drop > 0 then redis.call('HDEL', w, unpack(drop)) end
   return #drop > 0
+end
+
+-- Reads a scope's windows (fields 'w:<rule>' of hash w, after the fields in 'extra'). Returns the
+-- HMGET reply, the windows and whether each rolled over, and the latest window end; nil, 'clock'
+-- when no candidate window holds 'now'.
+local function scopeWindows(w, rules, extra, now)
+  local fields = {}
+  for i, f in ipairs(extra) do fields[i] = f end
+  local first = #fields + 1
+  for i, r in ipairs(rules) do fields[first + i - 1] = 'w:' .. r.id end
+  if #fields == 0 then return {}, {}, {}, now end
+  local st = redis.call('HMGET', w, unpack(fields))
+  local wins, changed, maxEnd = {}, {}, now
+  for i, r in ipairs(rules) do
+    local win, rolled = current(r, now, state(st[first + i - 1]))
+    if not win then return nil, 'clock' end
+    wins[i], changed[i] = win, rolled
+    if win.e > maxEnd then maxEnd = win.e end
+  end
+  return st, wins, changed, maxEnd
+end
+
+-- The index of the first rule the amounts do not fit, or nil.
+local function refusing(rules, wins, amounts)
+  for i, r in ipairs(rules) do
+    local w = wins[i]
+    if w.u + w.h + amounts[r.m] > r.limit then return i end
+  end
+  return nil
+end
+
+-- A hold value: expiry, then each rule's share.
+local function holdValue(rules, wins, amounts, expiry)
+  local parts = {}
+  for i, r in ipairs(rules) do parts[i] = r.id .. ' ' .. r.fp .. ' ' .. fmt(wins[i].s) .. ' ' .. fmt(amounts[r.m]) end
+  return fmt(expiry) .. ' ' .. table.concat(parts, ';')
+end
+
+-- Drops a hold from a scope's window hash (its amounts stop counting where they were held).
+local function dropHoldIn(w, field)
+  local value = redis.call('HGET', w, field)
+  if not value then return end
+  local _, shares = hold(value)
+  local set = {}
+  for rid, share in pairs(shares) do
+    local cur = state(redis.call('HGET', w, 'w:' .. rid))
+    if cur and cur.fp == share.fp and cur.s == share.s then
+      cur.h = math.max(0, cur.h - share.amount)
+      set[#set + 1] = 'w:' .. rid; set[#set + 1] = packed(cur)
+    end
+  end
+  if set[1] then redis.call('HSET', w, unpack(set)) end
+  redis.call('HDEL', w, field)
 end
 
 -- Makes 'key' live at least until now + ms, unless the horizon recorded in field 'field' of the

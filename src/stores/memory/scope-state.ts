@@ -1,12 +1,14 @@
 import { chargeWindow, crossedThresholds, type HeldShare } from '../protocol/charge.js';
 import type { Amounts, CommitAlert, RuleSpec, StoreMetric, StoredConfig, WindowState } from '../protocol/types.js';
 import { pickWindow, type PickedWindow } from '../protocol/window.js';
-import { HourlyHistory } from './history.js';
-import { RingLog } from './ring-log.js';
 
-/** One user's state in MemoryStore. */
+/**
+ * The quota state of one scope in MemoryStore (a user, or an account): its configuration, the
+ * current window of each rule, and the holds made on them. Users add their log, history and
+ * outcomes (memory-store.ts).
+ */
 
-interface RuleWindow {
+export interface RuleWindow {
   fingerprint: string;
   start: number;
   end: number;
@@ -16,44 +18,18 @@ interface RuleWindow {
   alerts: number;
 }
 
-interface Hold {
-  expiresAt: number;
-  shares: HeldShare[];
-}
-
-interface Done {
-  status: 'committed' | 'released';
-  timestamp: number;
-  expiresAt: number;
-  attemptId?: string;
-  alerts?: CommitAlert[];
-}
-
-export class UserState {
+export class ScopeState {
   version = 0;
   rules: string | null = null;
   anchor: number | null = null;
+  plan: string | null = null;
   active = true;
   readonly windows = new Map<string, RuleWindow>();
-  readonly holds = new Map<string, Hold>();
-  /** Terminal outcomes by reservation id, in insertion (= time) order. */
-  readonly done = new Map<string, Done>();
-  readonly log: RingLog;
-  readonly history = new HourlyHistory();
-
-  constructor(logCapacity: number) {
-    this.log = new RingLog(logCapacity);
-  }
+  /** Live holds by reservation id: when they stop counting, and their shares. */
+  readonly holds = new Map<string, { expiresAt: number; shares: HeldShare[] }>();
 
   config(): StoredConfig {
-    return { version: this.version, rules: this.rules, anchor: this.anchor };
-  }
-
-  /** Nothing here that a fresh user would not have: safe to forget. */
-  isIdle(now: number): boolean {
-    if (this.version !== 0 || !this.active || this.holds.size > 0) return false;
-    for (const w of this.windows.values()) if (w.end > now && (w.used > 0 || w.held > 0)) return false;
-    return true;
+    return { version: this.version, rules: this.rules, anchor: this.anchor, plan: this.plan };
   }
 
   /** The window each rule is in now, or the time to recompute boundaries around. */
@@ -80,6 +56,11 @@ export class UserState {
     });
   }
 
+  /** The index of the first rule the amounts do not fit, or -1. */
+  refusing(rules: readonly RuleSpec[], windows: readonly RuleWindow[], amounts: Amounts): number {
+    return rules.findIndex((spec, i) => windows[i]!.used + windows[i]!.held + amountOf(amounts, spec.metric) > spec.limit);
+  }
+
   hold(id: string, rules: readonly RuleSpec[], windows: readonly RuleWindow[], amounts: Amounts, expiresAt: number): void {
     const shares = rules.map((spec, i): HeldShare => {
       const amount = amountOf(amounts, spec.metric);
@@ -89,31 +70,36 @@ export class UserState {
     this.holds.set(id, { expiresAt, shares });
   }
 
-  /** Applies a commit (see `chargeWindow`); returns the alerts fired. */
+  /**
+   * Applies a commit to this scope (see `chargeWindow`): rules the hold covers, and rules the call
+   * matches (`matches[i]`); returns the alerts fired.
+   */
   charge(
     id: string,
     rules: readonly RuleSpec[],
     picked: readonly PickedWindow[],
+    matches: readonly boolean[],
     actual: Amounts,
     costUnknown: boolean,
     thresholds: readonly number[],
+    scope: 'user' | 'account',
   ): CommitAlert[] {
     const shares = new Map((this.holds.get(id)?.shares ?? []).map((s) => [s.ruleId, s]));
     // The held amounts leave the windows in chargeWindow, rule by rule.
     this.holds.delete(id);
     const alerts: CommitAlert[] = [];
     rules.forEach((spec, i) => {
-      const p = picked[i]!;
-      const before = this.windows.get(spec.ruleId);
       const share = shares.get(spec.ruleId);
+      if (!share && !matches[i]) return;
+      const p = picked[i]!;
       const amount = costUnknown && spec.metric === 'cost' ? (share?.amount ?? 0) : amountOf(actual, spec.metric);
-      const counters = chargeWindow(spec, p, before ?? { used: 0, held: 0 }, share, amount);
+      const counters = chargeWindow(spec, p, this.windows.get(spec.ruleId) ?? { used: 0, held: 0 }, share, amount);
       const w = this.roll([spec], [p])[0]!;
       w.used = counters.used;
       w.held = counters.held;
       for (const k of crossedThresholds(w.used, spec.limit, thresholds, w.alerts)) {
         w.alerts |= 2 ** k;
-        alerts.push({ ruleId: spec.ruleId, threshold: k, used: w.used, limit: spec.limit, start: w.start, end: w.end });
+        alerts.push({ scope, ruleId: spec.ruleId, threshold: k, used: w.used, limit: spec.limit, start: w.start, end: w.end });
       }
     });
     return alerts;
@@ -129,14 +115,9 @@ export class UserState {
     }
   }
 
-  /** Drops expired holds and outcomes past their idempotency time. */
+  /** Drops holds whose lease ended. */
   purge(now: number): void {
     for (const [id, hold] of this.holds) if (hold.expiresAt <= now) this.dropHold(id);
-    // Insertion order is time order, so expired outcomes are at the front.
-    for (const [id, done] of this.done) {
-      if (done.expiresAt > now) break;
-      this.done.delete(id);
-    }
   }
 
   /** The windows as a read sees them: rolled-over ones at zero, expired holds not counted. */
@@ -152,6 +133,13 @@ export class UserState {
       }
       return { start: w.start, end: w.end, used: w.used, held: Math.max(0, held) };
     });
+  }
+
+  /** Nothing here that a fresh scope would not have. */
+  isIdle(now: number): boolean {
+    if (this.version !== 0 || !this.active || this.plan !== null || this.holds.size > 0) return false;
+    for (const w of this.windows.values()) if (w.end > now && (w.used > 0 || w.held > 0)) return false;
+    return true;
   }
 }
 

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import type { QuotaStoreError } from '../kernel/errors.js';
+import type { LimiterEvents } from '../kernel/types.js';
+import type { RuleSpec } from '../stores/protocol/types.js';
+import { Committer } from './committer.js';
+import type { EngineConfig } from './config.js';
+import { EpochWatch } from './epoch.js';
+import { Emitter } from './events.js';
+import { OutageBudget } from './outage.js';
+import { PlanBook } from './plans.js';
+import { WindowPlanner, type AccountConfig, type ScopeConfig, type UserConfig } from './planner.js';
+import type { NormalizedRule } from './rules.js';
+import { storeCall } from './store-call.js';
+
+/** Replies that ask for new rules, boundaries or a new home before the store can answer. */
+export const MAX_ATTEMPTS = 6;
+
+/** What a call is, for rules that count only some models or providers. */
+export interface CallKind {
+  model?: string | undefined;
+  provider?: string | undefined;
+}
+
+/** One scope's rules for a command: the specs sent, and the rules they come from. */
+export interface ScopePlan {
+  rules: NormalizedRule[];
+  specs: RuleSpec[];
+}
+
+/** What the engine's parts share: config, planner, events, the background committer, store calls. */
+export class EngineCore {
+  readonly planner: WindowPlanner;
+  readonly plans: PlanBook;
+  readonly events: Emitter<LimiterEvents>;
+  readonly committer: Committer;
+  readonly epoch: EpochWatch;
+  readonly outage: OutageBudget;
+  closed = false;
+
+  constructor(readonly config: EngineConfig) {
+    const { store } = config;
+    this.plans = new PlanBook(() => this.call('plans', () => store.admin.getPlans()), config.planRefreshMs);
+    this.planner = new WindowPlanner(config.defaultRules, config.clock, config.userCacheSize, this.plans, config.defaultPlan);
+    this.events = new Emitter(config.logger);
+    store.maintenance.configure({
+      ...config.settings,
+      report: ({ operation, error, dropped }) => this.storeError(operation, error, dropped > 0 ? 'dropped' : 'queued'),
+    });
+    this.committer = new Committer(config.maxPendingOperations, {
+      queued: (w, error) => this.storeError(w.kind, error, 'queued', w.userId),
+      dropped: (w, error) => this.storeError(w.kind, error, 'dropped', w.userId),
+    });
+    this.epoch = new EpochWatch(config, store.maintenance, (op, fn) => this.call(op, fn), (e) => this.events.emit('store-reset', e));
+    this.outage = new OutageBudget(config.allowBudget, config.outageQuietMs);
+  }
+
+  call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return storeCall(operation, this.config.storeTimeoutMs, fn);
+  }
+
+  /** `{ now }` when the engine has its own clock (tests), else nothing: the store's clock decides. */
+  now(): { now?: number } {
+    const now = this.planner.explicitNow();
+    return now === undefined ? {} : { now };
+  }
+
+  /** The plans are loaded before the first use of a config that may need them. */
+  async plansReady(): Promise<void> {
+    if (!this.plans.loaded) await this.plans.refresh().catch(() => {});
+    else this.plans.maybeRefresh();
+  }
+
+  /** A scope's specs (around `at`), keeping only the rules the call counts against when `call` is given. */
+  scopePlan(config: ScopeConfig, at: number | undefined, call?: CallKind): ScopePlan {
+    const specs = this.planner.specs(config, at);
+    if (!call || !config.rules.some((r) => r.filtered)) return { rules: config.rules, specs };
+    const rules: NormalizedRule[] = [];
+    const kept: RuleSpec[] = [];
+    config.rules.forEach((rule, i) => {
+      if (!rule.filtered || rule.matches(call)) {
+        rules.push(rule);
+        kept.push(specs[i]!);
+      }
+    });
+    return { rules, specs: kept };
+  }
+
+  /** The account config of a user's home, or undefined. */
+  accountOf(config: UserConfig): AccountConfig | undefined {
+    return config.account === null ? undefined : this.planner.accountConfig(config.account);
+  }
+
+  storeError(operation: string, error: QuotaStoreError, policy: 'deny' | 'allow' | 'queued' | 'dropped', userId?: string): void {
+    this.events.emit('store-error', { operation, error, policy, ...(userId === undefined ? {} : { userId }) });
+    this.config.logger?.warn?.(`token-limits: ${operation} failed`, { policy, error: error.message, ...(userId === undefined ? {} : { userId }) });
+  }
+}
+
+/** This process's random id prefix: with a counter, ids are unique without per-id randomness. */
+const PROCESS_TOKEN = randomBytes(9).toString('base64url');
+let idCounter = 0;
+
+/**
+ * A reservation (or commit attempt) id: `<time in base 36>-<process token><counter>`. The time lets
+ * a store group outcomes by when the reservation was made (RedisStore keeps them per 10 minutes).
+ */
+export function newId(now: number): string {
+  idCounter = (idCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return `${Math.max(0, Math.floor(now)).toString(36)}-${PROCESS_TOKEN}${idCounter.toString(36)}`;
+}
+
+/** Waits a little before asking a store again about a user being moved between accounts. */
+export function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,153 @@
+import { QuotaStoreError } from '../kernel/errors.js';
+import type { AccountUsage, Estimate, QuotaDecision, UserUsage, WindowUsage } from '../kernel/types.js';
+import type { WindowState } from '../stores/protocol/types.js';
+import { MAX_ATTEMPTS, pause, type EngineCore } from './core.js';
+import { amountsFor, toPublic } from './estimate.js';
+import type { AccountConfig, ScopeConfig, UserConfig } from './planner.js';
+import type { NormalizedRule } from './rules.js';
+
+/** A user's windows (and their account's), as the store has them now. */
+export interface UserWindows {
+  active: boolean;
+  config: UserConfig;
+  windows: WindowUsage[];
+  account: { config: AccountConfig; windows: WindowUsage[] } | undefined;
+}
+
+/** Reads a user's windows without writing; retries on stale rules, clock, and moves. */
+export async function readWindows(core: EngineCore, userId: string): Promise<UserWindows> {
+  await core.plansReady();
+  let at: number | undefined;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    const config = core.planner.userConfig(userId);
+    // A user without an anchor has not started a rolling period: show one starting now.
+    const view = core.planner.needsUserAnchor(config) ? withAnchor(config, core.planner.estimatedNow()) : config;
+    const accountConfig = core.accountOf(config);
+    const user = core.scopePlan(view, at);
+    const account = accountConfig ? core.scopePlan(accountConfig, at) : undefined;
+    const sentAt = Date.now();
+    const reply = await core.call('read', () =>
+      core.config.store.admin.read({
+        userId,
+        home: config.account,
+        user: { configVersion: config.version, rules: user.specs },
+        ...(accountConfig && account ? { account: { configVersion: accountConfig.version, rules: account.specs } } : {}),
+        ...core.now(),
+      }),
+    );
+    core.planner.observe(reply.now, sentAt, Date.now());
+    switch (reply.type) {
+      case 'stale':
+        if (reply.scope === 'user') core.planner.learn(userId, reply.config);
+        else core.planner.learnAccount(config.account!, reply.config);
+        at = undefined;
+        continue;
+      case 'clock':
+        at = reply.at;
+        continue;
+      case 'moved':
+        core.planner.setHome(userId, reply.home);
+        continue;
+      case 'moving':
+        await pause(20 * (attempt + 1));
+        continue;
+      case 'ok': {
+        const n = user.rules.length;
+        return {
+          active: reply.active,
+          config,
+          windows: reply.windows.slice(0, n).map((w, i) => windowUsage(user.rules[i]!, w)),
+          account: accountConfig && account ? { config: accountConfig, windows: reply.windows.slice(n).map((w, i) => windowUsage(account.rules[i]!, w)) } : undefined,
+        };
+      }
+    }
+  }
+  throw new QuotaStoreError('read', 'The store kept reporting a changed configuration, clock or home');
+}
+
+export async function userUsage(core: EngineCore, userId: string): Promise<UserUsage> {
+  const { active, config, windows, account } = await readWindows(core, userId);
+  const first = windows[0]!;
+  return {
+    userId,
+    isActive: active,
+    limit: first.limit,
+    used: first.used,
+    reserved: first.reserved,
+    remaining: first.remaining,
+    periodStart: first.periodStart,
+    resetAt: first.resetAt,
+    windows,
+    plan: planOf(config),
+    account: account ? { accountId: account.config.accountId, plan: planOf(account.config), windows: account.windows } : null,
+  };
+}
+
+/** An account's windows: the members' calls together. */
+export async function accountUsage(core: EngineCore, accountId: string): Promise<AccountUsage> {
+  await core.plansReady();
+  let at: number | undefined;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    const config = core.planner.accountConfig(accountId);
+    const plan = core.scopePlan(config, at);
+    const reply = await core.call('read', () =>
+      core.config.store.admin.readAccount({ accountId, configVersion: config.version, rules: plan.specs, ...core.now() }),
+    );
+    if (reply.type === 'stale') {
+      core.planner.learnAccount(accountId, reply.config);
+      at = undefined;
+    } else if (reply.type === 'clock') at = reply.at;
+    else return { accountId, plan: planOf(config), windows: reply.windows.map((w, i) => windowUsage(plan.rules[i]!, w)) };
+  }
+  throw new QuotaStoreError('read', 'The store kept reporting a changed configuration or clock');
+}
+
+/** Would a call of this size be admitted now? Never throws for quota or store reasons. */
+export async function check(core: EngineCore, userId: string, est: Estimate): Promise<QuotaDecision> {
+  let read: UserWindows;
+  try {
+    read = await readWindows(core, userId);
+  } catch (error) {
+    if (!(error instanceof QuotaStoreError)) throw error;
+    core.storeError('check', error, core.config.onStoreError, userId);
+    return { allowed: core.config.onStoreError === 'allow', reason: 'store_unavailable', windows: [] };
+  }
+  if (!read.active) return { allowed: false, reason: 'user_disabled', windows: read.windows };
+  const amounts = amountsFor(est, [], false);
+  const call = { model: est.model, provider: est.provider };
+  const scopes: Array<['user' | 'account', ScopeConfig, WindowUsage[]]> = [['user', read.config, read.windows]];
+  if (read.account) scopes.push(['account', read.account.config, read.account.windows]);
+  for (const [scope, config, windows] of scopes) {
+    for (const [i, w] of windows.entries()) {
+      const rule = config.rules[i]!;
+      if (rule.filtered && !rule.matches(call)) continue;
+      const requested = toPublic(rule.metric, rule.storeMetric === 'tokens' ? amounts.tokens : rule.storeMetric === 'requests' ? amounts.requests : amounts.cost);
+      if (w.used + w.reserved + requested > w.limit) {
+        return { allowed: false, reason: 'limit_exceeded', scope, ruleId: rule.id, requested, windows: read.windows };
+      }
+    }
+  }
+  return { allowed: true, windows: read.windows };
+}
+
+function planOf(config: ScopeConfig): string | null {
+  return config.source === 'plan' ? config.plan : null;
+}
+
+/** A user's config as if its period had started at `anchor` (for reads of a user who has none yet). */
+function withAnchor(config: UserConfig, anchor: number): UserConfig {
+  const { cache: _cache, ...rest } = config;
+  return { ...rest, anchor };
+}
+
+function windowUsage(rule: NormalizedRule, w: WindowState): WindowUsage {
+  return {
+    rule: rule.rule,
+    limit: toPublic(rule.metric, rule.limit),
+    used: toPublic(rule.metric, w.used),
+    reserved: toPublic(rule.metric, w.held),
+    remaining: Math.max(0, toPublic(rule.metric, rule.limit - w.used - w.held)),
+    periodStart: new Date(w.start),
+    resetAt: new Date(w.end),
+  };
+}

@@ -1,0 +1,204 @@
+import { QuotaStoreError, StoreFullError, TokenLimitExceededError, UserDisabledError } from '../kernel/errors.js';
+import type { Estimate, Reservation } from '../kernel/types.js';
+import type { ReserveReply, WindowState } from '../stores/protocol/types.js';
+import { MAX_ATTEMPTS, newId, pause, type CallKind, type EngineCore, type ScopePlan } from './core.js';
+import { amountsFor, exceededError, shrinkToFit, toPublic, type ReserveOptions } from './estimate.js';
+import type { UserConfig } from './planner.js';
+
+/** What the engine keeps of a reservation it made (commit routes and charges from it). */
+export interface ReservationState {
+  startedAt: number;
+  call: CallKind;
+}
+
+type Decided = ReserveReply & { type: 'ok' | 'rejected' | 'disabled' | 'closed' | 'full' };
+
+interface Attempt {
+  reply: Decided;
+  config: UserConfig;
+  user: ScopePlan;
+  account: ScopePlan | undefined;
+}
+
+/** Holds an estimate on every rule of the user (and of their account) that the call counts against. */
+export async function reserve(
+  core: EngineCore,
+  userId: string,
+  est: Estimate,
+  shrink: ReserveOptions['shrinkable'],
+  states: WeakMap<Reservation, ReservationState>,
+  release: (r: Reservation) => Promise<void>,
+): Promise<Reservation> {
+  const waiting = core.epoch.beforeReserve();
+  if (waiting) await waiting;
+  const call: CallKind = { model: est.model, provider: est.provider };
+  const id = newId(core.planner.estimatedNow());
+  let attempt: Attempt;
+  let held = est;
+  try {
+    await core.plansReady();
+    attempt = await reserveOnce(core, userId, id, est, call);
+    if (attempt.reply.type === 'rejected' && shrink) {
+      const smaller = shrinkToFit(est, shrink, [...attempt.user.rules, ...(attempt.account?.rules ?? [])], attempt.reply.windows);
+      if (smaller) {
+        const second = await reserveOnce(core, userId, id, smaller.estimate, call);
+        if (second.reply.type === 'ok') {
+          attempt = second;
+          held = smaller.estimate;
+        }
+      }
+    }
+  } catch (error) {
+    return reserveFailed(core, error, userId, est, id, states, release);
+  }
+  const { reply, config } = attempt;
+  switch (reply.type) {
+    case 'ok': {
+      const reservation = makeReservation(core, id, userId, held, reply.now, config.account, attempt, reply.windows);
+      states.set(reservation, { startedAt: Date.now(), call });
+      await core.epoch.afterReserve(userId, reply.isNewUser, () => release(reservation));
+      return reservation;
+    }
+    case 'rejected': {
+      const scope = reply.scope === 'account' ? attempt.account! : attempt.user;
+      const offset = reply.scope === 'account' ? attempt.user.rules.length : 0;
+      const error = exceededError(userId, scope.rules, reply.ruleIndex, reply.windows[offset + reply.ruleIndex]!, est, reply.now, reply.scope === 'account' ? config.account! : undefined);
+      return refuse(core, error);
+    }
+    case 'disabled':
+      return refuse(core, new UserDisabledError(userId));
+    case 'full':
+      throw new StoreFullError(userId, reply.capacity);
+    case 'closed':
+      throw new QuotaStoreError('reserve', `Reservation ${id} was already committed or released`);
+  }
+}
+
+/** One reserve, with the retries that `stale`, `clock`, `moved` and `moving` replies ask for. */
+async function reserveOnce(core: EngineCore, userId: string, id: string, est: Estimate, call: CallKind): Promise<Attempt> {
+  let at: number | undefined;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    const config = core.planner.userConfig(userId);
+    const initAnchor = core.planner.needsUserAnchor(config);
+    const user = initAnchor ? { rules: [], specs: [] } : core.scopePlan(config, at, call);
+    const accountConfig = core.accountOf(config);
+    const account = accountConfig ? core.scopePlan(accountConfig, at, call) : undefined;
+    const amounts = amountsFor(est, [...user.rules, ...(account?.rules ?? [])]);
+    const sentAt = Date.now();
+    const reply = await core.call('reserve', () =>
+      core.config.store.hotPath.reserve({
+        userId,
+        reservationId: id,
+        home: config.account,
+        user: { configVersion: config.version, rules: user.specs },
+        ...(accountConfig && account ? { account: { configVersion: accountConfig.version, rules: account.specs } } : {}),
+        amounts,
+        leaseMs: core.config.leaseMs,
+        initAnchor,
+        ...core.now(),
+      }),
+    );
+    core.planner.observe(reply.now, sentAt, Date.now());
+    core.committer.storeAnswered();
+    switch (reply.type) {
+      case 'stale':
+        if (reply.scope === 'user') core.planner.learn(userId, reply.config);
+        else core.planner.learnAccount(config.account!, reply.config);
+        at = undefined;
+        continue;
+      case 'clock':
+        at = reply.at;
+        continue;
+      case 'moved':
+        core.planner.setHome(userId, reply.home);
+        continue;
+      case 'moving':
+        await pause(20 * (attempt + 1));
+        continue;
+      default:
+        return { reply, config, user, account };
+    }
+  }
+  throw new QuotaStoreError('reserve', 'The store kept reporting a changed configuration, clock or home');
+}
+
+function refuse(core: EngineCore, error: TokenLimitExceededError | UserDisabledError): never {
+  core.events.emit('rejected', { userId: error.userId, error });
+  throw error;
+}
+
+function reserveFailed(
+  core: EngineCore,
+  error: unknown,
+  userId: string,
+  est: Estimate,
+  id: string,
+  states: WeakMap<Reservation, ReservationState>,
+  release: (r: Reservation) => Promise<void>,
+): Reservation {
+  if (!(error instanceof QuotaStoreError)) throw error;
+  const allowed = core.config.onStoreError === 'allow' && core.outage.spend(est.tokens);
+  if (core.config.onStoreError !== 'allow') core.outage.failed();
+  const reported =
+    core.config.onStoreError === 'allow' && !allowed
+      ? new QuotaStoreError('reserve', `${error.message}; the fail-open budget of this outage is spent (options.allowBudget)`, { cause: error })
+      : error;
+  core.storeError('reserve', reported, allowed ? 'allow' : 'deny', userId);
+  const home = core.planner.userConfig(userId).account;
+  const now = core.planner.estimatedNow();
+  const reservation: Reservation = Object.freeze({
+    id,
+    userId,
+    account: home,
+    estimate: Object.freeze({ ...est }),
+    createdAt: new Date(now),
+    expiresAt: new Date(now + core.config.leaseMs),
+    windows: Object.freeze([]),
+    unmetered: allowed,
+  });
+  // A reserve that failed (timed out, connection lost) may still have been applied: release it in
+  // the background so that the hold does not linger until its lease ends. Release is idempotent,
+  // and it marks the id, so that a late replay of the reserve holds nothing. An unmetered call is
+  // committed later instead (the commit drops a hold that did land).
+  if (!allowed) {
+    release(reservation).catch(() => {});
+    throw reported;
+  }
+  states.set(reservation, { startedAt: Date.now(), call: { model: est.model, provider: est.provider } });
+  return reservation;
+}
+
+function makeReservation(
+  core: EngineCore,
+  id: string,
+  userId: string,
+  est: Estimate,
+  now: number,
+  account: string | null,
+  attempt: Attempt,
+  windows: WindowState[],
+): Reservation {
+  const rules = [...attempt.user.rules, ...(attempt.account?.rules ?? [])];
+  const amounts = amountsFor(est, rules, false);
+  return Object.freeze({
+    id,
+    userId,
+    account,
+    estimate: Object.freeze({ ...est }),
+    createdAt: new Date(now),
+    expiresAt: new Date(now + core.config.leaseMs),
+    windows: Object.freeze(
+      rules.map((rule, i) =>
+        Object.freeze({
+          scope: i < attempt.user.rules.length ? ('user' as const) : ('account' as const),
+          ruleId: rule.id,
+          metric: rule.metric,
+          amount: toPublic(rule.metric, rule.storeMetric === 'tokens' ? amounts.tokens : rule.storeMetric === 'requests' ? amounts.requests : amounts.cost),
+          periodStart: new Date(windows[i]!.start),
+          resetAt: new Date(windows[i]!.end),
+        }),
+      ),
+    ),
+    unmetered: false,
+  });
+}

@@ -1,0 +1,126 @@
+import { InvalidArgumentError, QuotaStoreError } from '../kernel/errors.js';
+import type { Reservation, UsageRecord } from '../kernel/types.js';
+import type { CommitAlert } from '../stores/protocol/types.js';
+import type { PreparedCommit } from './commit.js';
+import { MAX_ATTEMPTS, type CallKind, type EngineCore } from './core.js';
+import { toPublic } from './estimate.js';
+import type { ScopeConfig } from './planner.js';
+
+/** Where a commit or release goes: the account the call was reserved in (its hold is there). */
+export function homeOf(core: EngineCore, reservation: Reservation, userId: string): string | null {
+  const claimed = (reservation as { account?: unknown }).account;
+  if (claimed === null || typeof claimed === 'string') return claimed;
+  return core.planner.userConfig(userId).account;
+}
+
+/**
+ * One try of a commit: charges the call at the home it was reserved in; if the user has moved since
+ * ('forward'), charges the user's share at the new home. The usage event fires once, for the step
+ * that completes the commit.
+ */
+export async function commitOnce(core: EngineCore, prepared: PreparedCommit, home: string | null, call: CallKind, attemptId: string): Promise<UsageRecord> {
+  const alerts: Array<{ alert: CommitAlert; config: ScopeConfig; accountId: string | null }> = [];
+  let target = home;
+  let forwarded = false;
+  let at: number | undefined;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    let config = core.planner.userConfig(prepared.userId);
+    if (core.planner.needsUserAnchor(config)) {
+      // A commit for a user whose rolling period has not started (a reservation from another
+      // process, or none): start it as a reserve would; the next reply is 'stale' with it.
+      const anchor = core.planner.estimatedNow();
+      await core.call('commit', () => core.config.store.admin.updateUser(prepared.userId, { anchor }));
+      config = core.planner.userConfig(prepared.userId);
+    }
+    const account = target === null ? undefined : core.planner.accountConfig(target);
+    const user = core.planner.needsUserAnchor(config) ? { rules: [], specs: [] } : core.scopePlan(config, at);
+    const acct = account ? core.scopePlan(account, at) : undefined;
+    const matches = [...user.rules, ...(acct?.rules ?? [])].map((r) => !r.filtered || r.matches(call));
+    const reply = await core.call('commit', () =>
+      core.config.store.hotPath.commit({
+        userId: prepared.userId,
+        reservationId: prepared.id,
+        attemptId,
+        home: target,
+        user: { configVersion: config.version, rules: user.specs },
+        ...(account && acct ? { account: { configVersion: account.version, rules: acct.specs } } : {}),
+        matches,
+        actual: prepared.actual,
+        costUnknown: prepared.costUnknown,
+        thresholds: core.config.thresholdsPerMille,
+        record: prepared.json,
+        history: prepared.history,
+        ...(forwarded ? { forwarded } : {}),
+        ...core.now(),
+      }),
+    );
+    core.committer.storeAnswered();
+    const configOf = (scope: 'user' | 'account'): ScopeConfig => (scope === 'account' && account ? account : config);
+    switch (reply.type) {
+      case 'stale':
+        if (reply.scope === 'user') core.planner.learn(prepared.userId, reply.config);
+        else core.planner.learnAccount(target!, reply.config);
+        at = undefined;
+        continue;
+      case 'clock':
+        at = reply.at;
+        continue;
+      case 'moved':
+      case 'moving':
+        // A commit is answered where its call was reserved; these come only from a forward that
+        // raced another move: follow the user.
+        core.planner.setHome(prepared.userId, reply.type === 'moved' ? reply.home : core.planner.userConfig(prepared.userId).account);
+        target = core.planner.userConfig(prepared.userId).account;
+        continue;
+      case 'released':
+        throw new InvalidArgumentError('reservation', prepared.id, 'this reservation was already released');
+      case 'forward':
+        for (const alert of reply.alerts) alerts.push({ alert, config: configOf(alert.scope), accountId: target });
+        core.planner.setHome(prepared.userId, reply.home);
+        target = reply.home;
+        forwarded = true;
+        at = undefined;
+        continue;
+      default: {
+        const record: UsageRecord = { ...prepared.record, timestamp: new Date(reply.timestamp) };
+        // A duplicate of this very attempt (its first reply was lost) was applied by this call.
+        if (reply.type === 'applied' || reply.ownAttempt) {
+          for (const alert of reply.alerts) alerts.push({ alert, config: configOf(alert.scope), accountId: target });
+          emitCommitted(core, prepared, record, alerts);
+        }
+        return record;
+      }
+    }
+  }
+  throw new QuotaStoreError('commit', 'The store kept reporting a changed configuration, clock or home');
+}
+
+function emitCommitted(
+  core: EngineCore,
+  prepared: PreparedCommit,
+  record: UsageRecord,
+  alerts: Array<{ alert: CommitAlert; config: ScopeConfig; accountId: string | null }>,
+): void {
+  core.events.emit('usage', record);
+  for (const { alert, config, accountId } of alerts) {
+    const metric = config.rules.find((r) => r.id === alert.ruleId)?.metric ?? 'tokens';
+    core.events.emit('alert', {
+      userId: prepared.userId,
+      scope: alert.scope,
+      ...(alert.scope === 'account' && accountId !== null ? { accountId } : {}),
+      ruleId: alert.ruleId,
+      metric,
+      threshold: core.config.thresholds[alert.threshold] ?? 1,
+      limit: toPublic(metric, alert.limit),
+      used: toPublic(metric, alert.used),
+      periodStart: new Date(alert.start),
+      resetAt: new Date(alert.end),
+    });
+  }
+}
+
+export async function releaseOnce(core: EngineCore, userId: string, reservationId: string, home: string | null): Promise<void> {
+  await core.call('release', () => core.config.store.hotPath.release({ userId, reservationId, home, ...core.now() }));
+  core.committer.storeAnswered();
+}
+
