@@ -9,6 +9,7 @@ export {
   MissingUserError,
   QuotaStoreError,
   StoreFullError,
+  PlanInUseError,
   InvalidArgumentError,
   TokenizerUnavailableError,
   isTokenLimitsError,

@@ -12,8 +12,13 @@ import { WindowPlanner, type AccountConfig, type ScopeConfig, type UserConfig } 
 import type { NormalizedRule } from './rules.js';
 import { storeCall } from './store-call.js';
 
-/** Replies that ask for new rules, boundaries or a new home before the store can answer. */
-export const MAX_ATTEMPTS = 6;
+/**
+ * Replies that ask for new rules, boundaries or a new home before the store can answer, per
+ * operation. A move costs a call up to three ('moved', 'moving', then 'stale' at the new home), a
+ * rule or plan change one, a period boundary one; beyond this the operation fails with
+ * QuotaStoreError, holding nothing (a user moved between accounts many times a second).
+ */
+export const MAX_ATTEMPTS = 10;
 
 /** What a call is, for rules that count only some models or providers. */
 export interface CallKind {
@@ -39,7 +44,7 @@ export class EngineCore {
 
   constructor(readonly config: EngineConfig) {
     const { store } = config;
-    this.plans = new PlanBook(() => this.call('plans', () => store.admin.getPlans()), config.planRefreshMs);
+    this.plans = new PlanBook(() => this.call('plans', () => store.admin.getPlans()));
     this.planner = new WindowPlanner(config.defaultRules, config.clock, config.userCacheSize, this.plans, config.defaultPlan);
     this.events = new Emitter(config.logger);
     store.maintenance.configure({
@@ -64,10 +69,27 @@ export class EngineCore {
     return now === undefined ? {} : { now };
   }
 
-  /** The plans are loaded before the first use of a config that may need them. */
+  /**
+   * Keeps this process's copy of the plans at most `planRefreshMs` old: read again beside calls
+   * once half that age, and before a call only when older (after the process was idle), so that a
+   * busy process never waits for it.
+   */
   async plansReady(): Promise<void> {
-    if (!this.plans.loaded) await this.plans.refresh().catch(() => {});
-    else this.plans.maybeRefresh();
+    const age = this.plans.age();
+    if (age >= this.config.planRefreshMs) await this.plans.refresh().catch(() => {});
+    else if (age >= this.config.planRefreshMs / 2) this.plans.refreshBeside();
+  }
+
+  /**
+   * A config may name a plan this process's copy lacks (another process created it since the copy
+   * was read): reads the plans again, once per operation (`state.read`). True if it did, then the
+   * caller resolves its configs again.
+   */
+  async readPlansFor(state: { read: boolean }, ...configs: Array<ScopeConfig | undefined>): Promise<boolean> {
+    if (state.read || !configs.some((c) => c?.planMissing)) return false;
+    state.read = true;
+    await this.plans.refresh().catch(() => {});
+    return true;
   }
 
   /** A scope's specs (around `at`), keeping only the rules the call counts against when `call` is given. */

@@ -20,6 +20,10 @@ export interface ScopeConfig {
   anchor: number | null;
   /** Where `rules` come from (a plan's may change: see PlanBook). */
   source: 'own' | 'plan' | 'defaultPlan' | 'defaults' | 'none';
+  /** The plan `rules` come from (the assigned plan, or the default plan), else null. */
+  rulesPlan: string | null;
+  /** The assigned plan is not in this process's copy of the plans (created since it was read). */
+  planMissing: boolean;
   /** The plan book generation `rules` were resolved with. */
   generation: number;
   /** The specs last computed for this config, valid while the planned time stays in [from, until). */
@@ -118,6 +122,8 @@ export class WindowPlanner {
       plan: stored.plan,
       anchor: null,
       source: own ? 'own' : plan ? 'plan' : 'none',
+      rulesPlan: own ? null : plan ? stored.plan : null,
+      planMissing: stored.plan !== null && !plan,
       generation: this.#plans.generation,
     };
     this.#accounts.set(accountId, config);
@@ -150,6 +156,8 @@ export class WindowPlanner {
       plan: stored.plan,
       anchor: stored.anchor,
       source,
+      rulesPlan: source === 'plan' ? stored.plan : source === 'defaultPlan' ? this.#defaultPlan! : null,
+      planMissing: stored.plan !== null && !plan,
       generation: this.#plans.generation,
       account,
       isDefault: source === 'defaults',

@@ -12,7 +12,7 @@ export interface PlansAdmin {
    */
   setPlan(planId: string, rules: LimitRule[]): Promise<Plan>;
   getPlan(planId: string): Promise<Plan | null>;
-  /** Every plan, with how many users and accounts are assigned to it. */
+  /** Every plan in id order, with how many users and accounts are assigned to it. */
   listPlans(): Promise<Array<Plan & { users: number; accounts: number }>>;
   /** Deletes a plan; `PlanInUseError` (409) while users or accounts are assigned to it. */
   deletePlan(planId: string): Promise<void>;
@@ -81,7 +81,7 @@ export function createPlansAdmin(deps: AdminDeps): PlansAdmin {
 
     async listPlans() {
       await core.plans.refresh();
-      return core.plans.all().map((p) => ({ planId: p.planId, version: p.version, rules: p.rules.map((r) => r.rule), users: p.users, accounts: p.accounts }));
+      return core.plans.all().sort((a, b) => (a.planId < b.planId ? -1 : a.planId > b.planId ? 1 : 0)).map((p) => ({ planId: p.planId, version: p.version, rules: p.rules.map((r) => r.rule), users: p.users, accounts: p.accounts }));
     },
 
     async deletePlan(id) {

@@ -12,11 +12,13 @@ export interface PlanRules {
 }
 
 /**
- * This process's copy of the plans. Plans live in the store (every process agrees), outside any
- * user's slot, so a user's operation cannot check a plan's version atomically: the copy is read
- * again at most every `refreshMs` beside calls (never in their path), and at once after this
- * process changes a plan. A plan edit therefore reaches every process within `refreshMs`, and the
- * process that made it on its next call.
+ * This process's copy of the plans. Plans live in the store (every process agrees) under the global
+ * hash tag, outside any user's slot, so a user's operation cannot check a plan's version atomically
+ * (on a Cluster the plan is on another node). Checking it on every call would put one key on every
+ * call's path, and bumping every member's version on an edit would write to each of a plan's users:
+ * instead the copy is kept at most `planRefreshMs` old (see EngineCore.plansReady) and read at once
+ * after this process changes a plan, or meets a plan it does not know. A plan edit therefore
+ * reaches every process within `planRefreshMs`, and the process that made it on its next call.
  */
 export class PlanBook {
   #plans = new Map<string, PlanRules>();
@@ -25,10 +27,7 @@ export class PlanBook {
   /** Bumped whenever the copy changes, so that configs resolved from it know they are stale. */
   generation = 0;
 
-  constructor(
-    readonly load: () => Promise<StoredPlan[]>,
-    readonly refreshMs: number,
-  ) {}
+  constructor(readonly load: () => Promise<StoredPlan[]>) {}
 
   get(planId: string): PlanRules | undefined {
     return this.#plans.get(planId);
@@ -43,9 +42,14 @@ export class PlanBook {
     return this.#loadedAt !== Number.NEGATIVE_INFINITY;
   }
 
-  /** Starts a refresh if the copy is older than `refreshMs`; never throws. */
-  maybeRefresh(): void {
-    if (Date.now() - this.#loadedAt >= this.refreshMs) void this.refresh().catch(() => {});
+  /** How old the copy is (ms); infinite before the first read. */
+  age(): number {
+    return Date.now() - this.#loadedAt;
+  }
+
+  /** Starts a refresh in the background (unless one is running); never throws. */
+  refreshBeside(): void {
+    if (!this.#loading) void this.refresh().catch(() => {});
   }
 
   /** Reads the plans again (one at a time). */

@@ -18,8 +18,12 @@ export interface UserWindows {
 export async function readWindows(core: EngineCore, userId: string): Promise<UserWindows> {
   await core.plansReady();
   let at: number | undefined;
+  const plans = { read: false };
+  const visited = new Set<string | null>();
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
     const config = core.planner.userConfig(userId);
+    visited.add(config.account);
+    if (await core.readPlansFor(plans, config, core.accountOf(config))) continue;
     // A user without an anchor has not started a rolling period: show one starting now.
     const view = core.planner.needsUserAnchor(config) ? withAnchor(config, core.planner.estimatedNow()) : config;
     const accountConfig = core.accountOf(config);
@@ -46,6 +50,8 @@ export async function readWindows(core: EngineCore, userId: string): Promise<Use
         at = reply.at;
         continue;
       case 'moved':
+        // Sent back to a home already tried: a move is between its steps; give it a moment.
+        if (visited.has(reply.home)) await pause(20 * (attempt + 1));
         core.planner.setHome(userId, reply.home);
         continue;
       case 'moving':
@@ -87,8 +93,10 @@ export async function userUsage(core: EngineCore, userId: string): Promise<UserU
 export async function accountUsage(core: EngineCore, accountId: string): Promise<AccountUsage> {
   await core.plansReady();
   let at: number | undefined;
+  const plans = { read: false };
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
     const config = core.planner.accountConfig(accountId);
+    if (await core.readPlansFor(plans, config)) continue;
     const plan = core.scopePlan(config, at);
     const reply = await core.call('read', () =>
       core.config.store.admin.readAccount({ accountId, configVersion: config.version, rules: plan.specs, ...core.now() }),
@@ -131,7 +139,7 @@ export async function check(core: EngineCore, userId: string, est: Estimate): Pr
 }
 
 function planOf(config: ScopeConfig): string | null {
-  return config.source === 'plan' ? config.plan : null;
+  return config.rulesPlan;
 }
 
 /** A user's config as if its period had started at `anchor` (for reads of a user who has none yet). */

@@ -77,8 +77,12 @@ export async function reserve(
 /** One reserve, with the retries that `stale`, `clock`, `moved` and `moving` replies ask for. */
 async function reserveOnce(core: EngineCore, userId: string, id: string, est: Estimate, call: CallKind): Promise<Attempt> {
   let at: number | undefined;
+  const plans = { read: false };
+  const visited = new Set<string | null>();
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
     const config = core.planner.userConfig(userId);
+    visited.add(config.account);
+    if (await core.readPlansFor(plans, config, core.accountOf(config))) continue;
     const initAnchor = core.planner.needsUserAnchor(config);
     const user = initAnchor ? { rules: [], specs: [] } : core.scopePlan(config, at, call);
     const accountConfig = core.accountOf(config);
@@ -110,6 +114,8 @@ async function reserveOnce(core: EngineCore, userId: string, id: string, est: Es
         at = reply.at;
         continue;
       case 'moved':
+        // Sent back to a home already tried: a move is between its steps; give it a moment.
+        if (visited.has(reply.home)) await pause(20 * (attempt + 1));
         core.planner.setHome(userId, reply.home);
         continue;
       case 'moving':

@@ -2,7 +2,7 @@ import { InvalidArgumentError, QuotaStoreError } from '../kernel/errors.js';
 import type { Reservation, UsageRecord } from '../kernel/types.js';
 import type { CommitAlert } from '../stores/protocol/types.js';
 import type { PreparedCommit } from './commit.js';
-import { MAX_ATTEMPTS, type CallKind, type EngineCore } from './core.js';
+import { MAX_ATTEMPTS, pause, type CallKind, type EngineCore } from './core.js';
 import { toPublic } from './estimate.js';
 import type { ScopeConfig } from './planner.js';
 
@@ -23,8 +23,12 @@ export async function commitOnce(core: EngineCore, prepared: PreparedCommit, hom
   let target = home;
   let forwarded = false;
   let at: number | undefined;
+  const plans = { read: false };
+  const visited = new Set<string | null>();
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    visited.add(target);
     let config = core.planner.userConfig(prepared.userId);
+    if (await core.readPlansFor(plans, config, target === null ? undefined : core.planner.accountConfig(target))) continue;
     if (core.planner.needsUserAnchor(config)) {
       // A commit for a user whose rolling period has not started (a reservation from another
       // process, or none): start it as a reserve would; the next reply is 'stale' with it.
@@ -67,10 +71,13 @@ export async function commitOnce(core: EngineCore, prepared: PreparedCommit, hom
         continue;
       case 'moved':
       case 'moving':
-        // A commit is answered where its call was reserved; these come only from a forward that
-        // raced another move: follow the user.
-        core.planner.setHome(prepared.userId, reply.type === 'moved' ? reply.home : core.planner.userConfig(prepared.userId).account);
-        target = core.planner.userConfig(prepared.userId).account;
+        // A commit is answered where its call was reserved; these come only to a forwarded share
+        // whose user is moving on (or not yet in): follow the user, waiting while a move completes.
+        if (reply.type === 'moving' || visited.has(reply.home)) await pause(20 * (attempt + 1));
+        if (reply.type === 'moved') {
+          core.planner.setHome(prepared.userId, reply.home);
+          target = reply.home;
+        }
         continue;
       case 'released':
         throw new InvalidArgumentError('reservation', prepared.id, 'this reservation was already released');

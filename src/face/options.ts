@@ -151,6 +151,18 @@ export interface TokenLimiterOptions {
    * @default 1000
    */
   storeResetCheckMs?: number;
+  /**
+   * The plan (see `admin.setPlan`) of users with no plan and no rules of their own. While no plan
+   * has this id, such users get `defaultLimits`.
+   * @default none: such users get `defaultLimits`
+   */
+  defaultPlan?: string;
+  /**
+   * Longest time before this process applies a plan changed by another process (plans are read
+   * again beside calls, never in their path; the process that changes a plan applies it at once).
+   * @default 1000
+   */
+  planRefreshMs?: number;
 }
 
 const OPTION_KEYS = [
@@ -177,6 +189,8 @@ const OPTION_KEYS = [
   'tokenizer',
   'onStoreReset',
   'storeResetCheckMs',
+  'defaultPlan',
+  'planRefreshMs',
 ] as const;
 
 /** Turns user options into the engine's config and the call settings; throws naming the bad option. */

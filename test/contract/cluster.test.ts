@@ -1,10 +1,12 @@
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenLimiter, RedisStore, TokenLimitExceededError } from '../../src/index.js';
-import { globalKeys, userKeys } from '../../src/stores/redis/keys.js';
+import { accountKeys, globalKeys, userKeys } from '../../src/stores/redis/keys.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { describeStoreContract } from './contract.js';
+import { describePlansAndAccounts, ODD_IDS } from './plans-accounts.js';
+import { accountStampede } from './stampede.js';
 
 // The whole store contract, run again on a 3-master Redis Cluster started by this test.
 let cluster: RedisCluster;
@@ -18,7 +20,9 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-describeStoreContract({ name: 'RedisStore on Redis Cluster', create: () => new RedisStore({ client, prefix: uniquePrefix('cl') }) });
+const factory = { name: 'RedisStore on Redis Cluster', create: () => new RedisStore({ client, prefix: uniquePrefix('cl') }) };
+describeStoreContract(factory);
+describePlansAndAccounts(factory);
 
 describe('Redis Cluster specifics', () => {
   it('puts every key of a user in one slot (per CLUSTER KEYSLOT), whatever the id', async () => {
@@ -44,6 +48,22 @@ describe('Redis Cluster specifics', () => {
     expect(outcomes.filter((o) => o.status === 'rejected').every((o) => (o as PromiseRejectedResult).reason instanceof TokenLimitExceededError)).toBe(true);
     await Promise.all(admitted.map((r) => limiter.commit(r, { inputTokens: 100, outputTokens: 0 })));
     expect(await limiter.admin.getUsage('hot')).toMatchObject({ used: 1000, reserved: 0 });
+  });
+
+  it('admits exactly what fits on both scopes when 8 processes race 1000 reservations for 50 members of one account', async () => {
+    await accountStampede({ cluster: [...cluster.startupNodes] }, (prefix) => new RedisStore({ client, prefix }));
+  }, 180_000);
+
+  it("puts an account's keys and its members' keys in one slot, whatever the ids", async () => {
+    for (const account of ODD_IDS) {
+      const a = accountKeys('tl', account);
+      const keys = [a.config, a.windows, a.members];
+      for (const user of ['u', '{u}', '🦄']) {
+        const k = userKeys('tl', user, account);
+        keys.push(k.config, k.windows, k.outcomes('x'), k.log, k.historyMonth('202601'), k.snapshot);
+      }
+      expect(new Set(await Promise.all(keys.map((key) => cluster.keySlot(key)))).size, JSON.stringify(account.slice(0, 20))).toBe(1);
+    }
   });
 
   it('recovers from SCRIPT FLUSH on every master', async () => {

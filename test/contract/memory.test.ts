@@ -1,4 +1,7 @@
 import { MemoryStore } from '../../src/index.js';
 import { describeStoreContract } from './contract.js';
+import { describePlansAndAccounts } from './plans-accounts.js';
 
-describeStoreContract({ name: 'MemoryStore', create: () => new MemoryStore() });
+const factory = { name: 'MemoryStore', create: () => new MemoryStore() };
+describeStoreContract(factory);
+describePlansAndAccounts(factory);

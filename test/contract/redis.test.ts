@@ -3,6 +3,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { RedisStore } from '../../src/index.js';
 import { connectRedis, uniquePrefix } from '../helpers/redis.js';
 import { describeStoreContract } from './contract.js';
+import { describePlansAndAccounts } from './plans-accounts.js';
 
 let client: Redis;
 beforeAll(async () => {
@@ -10,4 +11,6 @@ beforeAll(async () => {
 });
 afterAll(() => client?.disconnect());
 
-describeStoreContract({ name: 'RedisStore', create: () => new RedisStore({ client, prefix: uniquePrefix() }) });
+const factory = { name: 'RedisStore', create: () => new RedisStore({ client, prefix: uniquePrefix() }) };
+describeStoreContract(factory);
+describePlansAndAccounts(factory);

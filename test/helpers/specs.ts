@@ -6,7 +6,7 @@ import type { RuleSpec } from '../../src/stores/protocol/types.js';
 
 /** The rule specs the engine would send a store for users on `rules` (no anchor) at `now`. */
 export function specsOf(rules: LimitRule[], now: number): RuleSpec[] {
-  const planner = new WindowPlanner(normalizeRules(rules), () => now, 10, new PlanBook(async () => [], 60_000));
+  const planner = new WindowPlanner(normalizeRules(rules), () => now, 10, new PlanBook(async () => []));
   return planner.specs(planner.userConfig('u'));
 }
 

@@ -115,9 +115,14 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
       const source = userKeys(ctx.prefix, userId, from);
       const members = from === null ? [] : [accountKeys(ctx.prefix, from).members];
       const snapshot = (await ctx.runArray(SCRIPTS.moveOut, [source.config, source.windows, source.snapshot, ...members], [to ?? '', userId, String(SNAPSHOT_TTL_MS)])) as string[];
+      // The log and history are frozen at the home left: carry them over before the user arrives.
+      const today = ctx.serverNow();
+      const months = monthsCovering(today - ctx.settings.userHistoryRetentionMs - 31 * DAY_MS, today + 31 * DAY_MS);
+      const trail = (await ctx.runArray(SCRIPTS.readTrail, [source.log, ...months.map(source.historyMonth)], [])) as Array<number | string[]>;
       const target = userKeys(ctx.prefix, userId, to);
+      await ctx.run(SCRIPTS.writeTrail, [target.config, target.log, ...months.map(target.historyMonth)], [to === null ? '0' : '1', ...trailArgs(trail)]);
       const join = to === null ? [] : [accountKeys(ctx.prefix, to).members];
-      await ctx.run(SCRIPTS.moveIn, [target.config, target.windows, ...join], [userId, String(windowsTtl(snapshot, ctx.serverNow())), ...snapshot]);
+      await ctx.run(SCRIPTS.moveIn, [target.config, target.windows, target.snapshot, ...join], [userId, String(windowsTtl(snapshot, ctx.serverNow())), ...snapshot]);
       if (to !== null) {
         await ctx.run(SCRIPTS.setPointer, [own.config], [to]);
         await ctx.run(SCRIPTS.indexUser, [g.accounts], [to]);
@@ -186,10 +191,10 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
       const months = monthsCovering(today - ctx.settings.userHistoryRetentionMs - 31 * DAY_MS, today + 31 * DAY_MS);
       for (const at of home === null ? [null] : [home, null]) {
         const k = userKeys(ctx.prefix, userId, at);
-        const buckets = recentBuckets(today, ctx.settings.idempotencyTtlMs + 7 * DAY_MS).map(k.outcomes);
-        await ctx.run(SCRIPTS.deleteKeys, [k.config, k.windows, k.log, k.snapshot, ...buckets, ...months.map(k.historyMonth)], []);
+        const keys = [k.windows, k.log, k.snapshot, ...recentBuckets(today, ctx.settings.idempotencyTtlMs + 7 * DAY_MS).map(k.outcomes), ...months.map(k.historyMonth)];
+        if (at === null) await ctx.run(SCRIPTS.deleteKeys, [k.config, ...keys], []);
+        else await ctx.run(SCRIPTS.deleteMember, [k.config, accountKeys(ctx.prefix, at).members, ...keys], [userId, String(SNAPSHOT_TTL_MS)]);
       }
-      if (home !== null) await ctx.run(SCRIPTS.unindexUser, [accountKeys(ctx.prefix, home).members, accountKeys(ctx.prefix, home).members], [userId, userId]);
       await ctx.run(SCRIPTS.unindexUser, [g.users, g.activeMonth(monthName(today))], [userId, userTag(userId)]);
     },
 
@@ -247,6 +252,16 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
 }
 
 /** How long the windows of a moved user must live at their new home: until the last one ends. */
+/** READ_TRAIL's reply as WRITE_TRAIL's arguments: per key its pttl, element count and elements. */
+function trailArgs(trail: ReadonlyArray<number | string[]>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < trail.length; i += 2) {
+    const elements = trail[i + 1] as string[];
+    out.push(String(trail[i]), String(elements.length), ...elements);
+  }
+  return out;
+}
+
 function windowsTtl(snapshot: readonly string[], now: number): number {
   let end = now;
   for (let i = snapshot.indexOf('|') + 1; i + 1 < snapshot.length; i += 2) {

@@ -163,8 +163,10 @@ return { c[1] or '0', c[2] or '', c[3] or '', redis.call('EXISTS', KEYS[1]), red
 
 /**
  * move-out: the first step of moving a user: freezes their state at the home they leave and marks
- * it left (reserves, reads and commits there are sent on; see COMMIT 'forward'). Idempotent: a
- * state already left answers the same snapshot.
+ * it left (reserves, reads and commits there are sent on; see COMMIT 'forward'). From then on
+ * nothing is written to the user's keys at this home, so the snapshot, the log and the history
+ * read from it stay exact until the move completes. Idempotent: a home already left for the same
+ * target answers the snapshot it took then (a snapshot left by an older move is never reused).
  * KEYS[1] config hash, KEYS[2] window hash, KEYS[3] the snapshot key, KEYS[4] (leaving an account)
  * its members zset. ARGV[1] target home ('' = on their own), ARGV[2] user id, ARGV[3] snapshot ttl.
  * Reply: the snapshot: {config fields and values..., '|', window fields and values...}.
@@ -173,8 +175,12 @@ export const MOVE_OUT = `#!lua
 ${PRELUDE}
 local target, userId, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if not ttl or ttl ~= ttl or ttl < 1 or ttl > MAXN or ttl % 1 ~= 0 then fail('invalid ttl') end
-local snapshot = redis.call('LRANGE', KEYS[3], 0, -1)
+local left = redis.call('HMGET', KEYS[1], 'moved', 'acct')
+local retry
+if KEYS[4] then retry = left[1] == target else retry = left[2] == target end
+local snapshot = retry and redis.call('LRANGE', KEYS[3], 0, -1) or {}
 if #snapshot == 0 then
+  redis.call('DEL', KEYS[3])
   local cfg = redis.call('HGETALL', KEYS[1])
   for i = 1, #cfg, 2 do
     local f = cfg[i]
@@ -205,31 +211,90 @@ return snapshot
 `;
 
 /**
- * move-in: the second step: installs the snapshot at the new home (a new config version, the used
- * figures of the user's windows, nothing held) and marks the user there. Idempotent (a home that
- * already has the user keeps its state).
- * KEYS[1] config hash, KEYS[2] window hash, KEYS[3] (joining an account) its members zset.
+ * Whether the user lives at the home of config hash \`key\`: in an account, marked there and not
+ * moved on; on their own, no pointer to an account.
+ */
+const LIVES_HERE = `
+local function livesHere(key, member)
+  if member then
+    return redis.call('HEXISTS', key, 'in') == 1 and redis.call('HEXISTS', key, 'moved') == 0
+  end
+  return redis.call('HEXISTS', key, 'acct') == 0
+end
+`;
+
+/**
+ * read-trail: what a user's log and history hold at a home they left (frozen since move-out).
+ * KEYS[1] log zset, KEYS[2...] history hashes by month. Reply: {log pttl, {member, score, ...}},
+ * then per month {pttl, {field, value, ...}}.
+ */
+export const READ_TRAIL = `#!lua flags=no-writes
+local out = { redis.call('PTTL', KEYS[1]), redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES') }
+for i = 2, #KEYS do
+  out[#out + 1] = redis.call('PTTL', KEYS[i])
+  out[#out + 1] = redis.call('HGETALL', KEYS[i])
+end
+return out
+`;
+
+/**
+ * write-trail: the step before move-in: replaces the user's log and history at the new home with
+ * the trail read from the home they left. Nothing is written at a home before the user lives there,
+ * so replacing is exact, and a repeat writes the same; once the user lives there (move-in done), it
+ * does nothing.
+ * KEYS[1] config hash at the new home, KEYS[2] log zset, KEYS[3...] history hashes by month (as
+ * read). ARGV[1] '1' when the new home is an account, then for the log and each month: its pttl
+ * (ms, or negative: no expiry), its element count n, n elements (log: member, score pairs; months:
+ * field, value pairs). Reply: 1 when written, 0 when the user already lives there.
+ */
+export const WRITE_TRAIL = `#!lua
+${PRELUDE}
+${LIVES_HERE}
+if livesHere(KEYS[1], ARGV[1] == '1') then return 0 end
+local at = 2
+for k = 2, #KEYS do
+  local key, pttl, n = KEYS[k], tonumber(ARGV[at]), tonumber(ARGV[at + 1])
+  if not pttl or pttl ~= pttl or not n or n < 0 or n % 2 ~= 0 or at + 1 + n > #ARGV then fail('invalid trail') end
+  redis.call('DEL', key)
+  for i = at + 2, at + 1 + n, 2 do
+    if k == 2 then
+      local score = tonumber(ARGV[i + 1])
+      if not score or score ~= score then fail('invalid trail') end
+      redis.call('ZADD', key, ARGV[i + 1], ARGV[i])
+    else
+      redis.call('HSET', key, ARGV[i], ARGV[i + 1])
+    end
+  end
+  if n > 0 and pttl > 0 then redis.call('PEXPIRE', key, fmt(pttl)) end
+  at = at + 2 + n
+end
+return 1
+`;
+
+/**
+ * move-in: the last step: installs the snapshot at the new home (a new config version, the used
+ * figures of the user's windows, nothing held) and marks the user there. Idempotent (a home where
+ * the user already lives keeps its state).
+ * KEYS[1] config hash, KEYS[2] window hash, KEYS[3] the snapshot key at this home (a snapshot left
+ * from an earlier stay is dropped), KEYS[4] (joining an account) its members zset.
  * ARGV[1] user id, ARGV[2] time to live of the windows (ms), ARGV[3...] the snapshot (as move-out
  * answered it). Reply: 1 when installed, 0 when the user was already there.
  */
 export const MOVE_IN = `#!lua
 ${PRELUDE}
+${LIVES_HERE}
 local userId, ttl = ARGV[1], tonumber(ARGV[2])
 if not ttl or ttl ~= ttl or ttl < 1 or ttl > MAXN or ttl % 1 ~= 0 then fail('invalid ttl') end
-if KEYS[3] then
-  if redis.call('HEXISTS', KEYS[1], 'in') == 1 and redis.call('HEXISTS', KEYS[1], 'moved') == 0 then return 0 end
-else
-  if redis.call('HEXISTS', KEYS[1], 'acct') == 0 then return 0 end
-end
-redis.call('DEL', KEYS[1], KEYS[2])
+if livesHere(KEYS[1], KEYS[4] ~= nil) then return 0 end
 local i, cfg, version = 3, {}, 0
 while ARGV[i] and ARGV[i] ~= '|' do
   if ARGV[i] == 'v' then version = tonumber(ARGV[i + 1]) or 0 else cfg[#cfg + 1] = ARGV[i]; cfg[#cfg + 1] = ARGV[i + 1] end
   i = i + 2
 end
 if ARGV[i] ~= '|' then fail('invalid snapshot') end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 cfg[#cfg + 1] = 'v'; cfg[#cfg + 1] = fmt(version + 1)
-if KEYS[3] then cfg[#cfg + 1] = 'in'; cfg[#cfg + 1] = '1' end
+if KEYS[4] then cfg[#cfg + 1] = 'in'; cfg[#cfg + 1] = '1' end
 redis.call('HSET', KEYS[1], unpack(cfg))
 local windows = {}
 for j = i + 1, #ARGV, 2 do windows[#windows + 1] = ARGV[j]; windows[#windows + 1] = ARGV[j + 1] end
@@ -237,7 +302,7 @@ if #windows > 0 then
   redis.call('HSET', KEYS[2], unpack(windows))
   redis.call('PEXPIRE', KEYS[2], fmt(ttl))
 end
-if KEYS[3] then redis.call('ZADD', KEYS[3], 0, userId) end
+if KEYS[4] then redis.call('ZADD', KEYS[4], 0, userId) end
 return 1
 `;
 
@@ -265,6 +330,21 @@ for i = 1, #ARGV do
     redis.call('HSET', KEYS[1], 'w:' .. ARGV[i], packed(w))
   end
 end
+return 1
+`;
+
+/**
+ * delete-member: deletes a member's keys at their account's home and leaves a marker that sends
+ * their calls on to their own home (as a move to their own home would), so that a process which
+ * still believes the user is a member follows, and calls in flight are charged once.
+ * KEYS[1] config hash, KEYS[2] members zset, KEYS[3...] the member's other keys. ARGV[1] user id,
+ * ARGV[2] marker ttl (ms).
+ */
+export const DELETE_MEMBER = `#!lua
+redis.call('ZREM', KEYS[2], ARGV[1])
+for i = 1, #KEYS do if i ~= 2 then redis.call('DEL', KEYS[i]) end end
+redis.call('HSET', KEYS[1], 'moved', '')
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `;
 

@@ -185,7 +185,8 @@ end
  * per alert} | {'forward', now, time, home ('' = on their own), alert count, alerts as for applied}
  * | {'duplicate', now, first commit time, 1 if that commit was this attempt, its alerts as
  * 'scope,rule,threshold,used,limit,start,end' joined with '|' (this attempt only)} |
- * {'released', now} | {'stale', now, scope, version, rules, anchor, plan} | {'clock', now, at}
+ * {'released', now} | {'stale', now, scope, version, rules, anchor, plan} | {'clock', now, at} |
+ * (forwarded shares only) {'moved', now, home} | {'moving', now}
  */
 export const COMMIT = `#!lua
 ${PRELUDE}
@@ -206,6 +207,16 @@ if done then
   local ts, first, alerts = string.match(done, '^c (%d+) (%S+) ?(.*)$')
   if first == attempt then return { 'duplicate', now, tonumber(ts), 1, alerts } end
   return { 'duplicate', now, tonumber(ts) or 0, 0, '' }
+end
+-- A forwarded share follows the user: it is charged only where they live now (a home they have
+-- left, or not yet entered, is frozen or empty until their move completes).
+if forwarded then
+  if inAccount then
+    if cfg[3] then return { 'moved', now, cfg[3] } end
+    if not cfg[4] then return { 'moving', now } end
+  elseif cfg[2] then
+    return { 'moved', now, cfg[2] }
+  end
 end
 -- Has the user left this home since the call was reserved here?
 local away = nil

@@ -1,0 +1,379 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import {
+  createTokenLimiter,
+  InvalidArgumentError,
+  PlanInUseError,
+  QuotaStoreError,
+  TokenLimitExceededError,
+  type LimitRule,
+  type Reservation,
+  type TokenLimiter,
+  type TokenLimiterOptions,
+} from '../../src/index.js';
+import { manualClock } from '../helpers/clock.js';
+import type { StoreFactory } from './contract.js';
+
+const T0 = Date.parse('2026-03-10T12:00:00.000Z');
+const tokens = (n: number, id = 'main', period: LimitRule['period'] = 'month'): LimitRule => ({ id, tokens: n, period });
+
+/** Ids a plan or an account may have: the same adversarial set user ids are tested with. */
+export const ODD_IDS = ['{a}', '}x', '{hot}1', 'a:b', '$.', '..', 'a/b?c#d', ' lead', '🦄 équipe', '\n', 'x'.repeat(1024)];
+
+/** Plans, accounts and per-model rules: the same contract for every store. */
+export function describePlansAndAccounts(factory: StoreFactory): void {
+  async function setup(options: Omit<TokenLimiterOptions, 'store'> = {}) {
+    const store = await factory.create();
+    const clock = manualClock(T0);
+    const limiter = createTokenLimiter({ store, clock: clock.now, ...options });
+    /** Another process on the same store (its own caches and plan copy). */
+    const other = (more: Omit<TokenLimiterOptions, 'store'> = {}) => createTokenLimiter({ store, clock: clock.now, ...options, ...more });
+    return { store, clock, limiter, other };
+  }
+  const refusal = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as TokenLimitExceededError);
+  const spend = async (limiter: TokenLimiter, userId: string, n: number) => limiter.commit(await limiter.reserve(userId, { tokens: n }), { inputTokens: n, outputTokens: 0 });
+
+  describe(`${factory.name}: plans`, () => {
+    it("applies a user's own rules over their plan, the plan over the default plan, the default plan over defaultLimits", async () => {
+      const { limiter } = await setup({ defaultLimits: [tokens(1000)], defaultPlan: 'free' });
+      // No plan called 'free' yet: the default rules apply.
+      expect(await limiter.admin.getLimits('u')).toEqual([tokens(1000)]);
+      await limiter.admin.setPlan('free', [tokens(500)]);
+      expect(await limiter.admin.getLimits('u')).toEqual([tokens(500)]);
+      expect(await refusal(limiter.reserve('u', { tokens: 501 }))).toBeInstanceOf(TokenLimitExceededError);
+
+      await limiter.admin.setPlan('pro', [tokens(5000)]);
+      await limiter.admin.assignPlan('u', 'pro');
+      expect(await limiter.admin.getUsage('u')).toMatchObject({ plan: 'pro', limit: 5000 });
+      await spend(limiter, 'u', 2000);
+
+      await limiter.admin.setLimits('u', [tokens(2100)]);
+      expect(await limiter.admin.getUsage('u')).toMatchObject({ plan: null, limit: 2100, used: 2000 });
+      expect(await refusal(limiter.reserve('u', { tokens: 101 }))).toMatchObject({ ruleId: 'main', limit: 2100, scope: 'user' });
+
+      await limiter.admin.setLimits('u', null);
+      expect(await limiter.admin.getUsage('u')).toMatchObject({ plan: 'pro', limit: 5000, used: 2000 });
+      await limiter.admin.assignPlan('u', null);
+      expect(await limiter.admin.getUsage('u')).toMatchObject({ plan: 'free', limit: 500, used: 2000, remaining: 0 });
+      expect(await refusal(limiter.reserve('u', { tokens: 1 }))).toBeInstanceOf(TokenLimitExceededError);
+    });
+
+    it('refuses a plan that does not exist, and deleting a plan in use, changing nothing', async () => {
+      const { limiter } = await setup({ defaultLimits: [tokens(1000)] });
+      await expect(limiter.admin.assignPlan('u', 'nope')).rejects.toMatchObject({ code: 'invalid_argument', parameter: 'planId' });
+      expect(await limiter.admin.getUsage('u')).toMatchObject({ plan: null, limit: 1000 });
+      await limiter.admin.setPlan('pro', [tokens(5000)]);
+      await limiter.admin.assignPlan('u', 'pro');
+      await limiter.admin.setPlan('team', [tokens(9000)]);
+      await limiter.admin.assignAccountPlan('acme', 'team');
+      const inUse = await limiter.admin.deletePlan('pro').catch((e: unknown) => e);
+      expect(inUse).toBeInstanceOf(PlanInUseError);
+      expect(inUse).toMatchObject({ code: 'plan_in_use', status: 409, planId: 'pro' });
+      await expect(limiter.admin.deletePlan('team')).rejects.toBeInstanceOf(PlanInUseError);
+      expect((await limiter.admin.listPlans()).map((p) => [p.planId, p.users, p.accounts])).toEqual([
+        ['pro', 1, 0],
+        ['team', 0, 1],
+      ]);
+      expect(await limiter.admin.getUsage('u')).toMatchObject({ plan: 'pro', limit: 5000 });
+      await limiter.admin.assignPlan('u', null);
+      await limiter.admin.assignAccountPlan('acme', null);
+      await limiter.admin.deletePlan('pro');
+      await limiter.admin.deletePlan('team');
+      expect(await limiter.admin.getPlan('pro')).toBeNull();
+      expect(await limiter.admin.listPlans()).toEqual([]);
+      await expect(limiter.admin.setPlan('bad', [{ id: 'x', tokens: -1, period: 'day' } as LimitRule])).rejects.toBeInstanceOf(InvalidArgumentError);
+      expect(await limiter.admin.getPlan('bad')).toBeNull();
+    });
+
+    it('a plan edit reaches its users at once in this process and within planRefreshMs in another, keeping the usage of unchanged rules', async () => {
+      const { limiter, other } = await setup({ defaultLimits: [tokens(1_000_000)], planRefreshMs: 50 });
+      const second = other();
+      await limiter.admin.setPlan('team', [tokens(1000, 'monthly'), tokens(300, 'daily', 'day')]);
+      await limiter.admin.assignPlan('u', 'team');
+      await spend(second, 'u', 200);
+      const v1 = (await limiter.admin.getPlan('team'))!.version;
+
+      // Same id and period for 'monthly' (its usage stays), 'daily' dropped, 'burst' new.
+      const edited = await limiter.admin.setPlan('team', [tokens(400, 'monthly'), tokens(250, 'burst', 'hour')]);
+      expect(edited.version).toBeGreaterThan(v1);
+      expect((await limiter.admin.getUsage('u')).windows.map((w) => [w.rule.id, w.limit, w.used])).toEqual([
+        ['monthly', 400, 200],
+        ['burst', 250, 0],
+      ]);
+      expect(await refusal(limiter.reserve('u', { tokens: 201 }))).toMatchObject({ ruleId: 'monthly', limit: 400 });
+      await sleep(80);
+      expect(await refusal(second.reserve('u', { tokens: 201 }))).toMatchObject({ ruleId: 'monthly', limit: 400 });
+      await spend(second, 'u', 200);
+      expect(await limiter.admin.getUsage('u')).toMatchObject({ used: 400, remaining: 0 });
+    });
+  });
+
+  describe(`${factory.name}: accounts`, () => {
+    it("checks a member's calls against their own rules and the account's; each refusal names its scope", async () => {
+      const { limiter } = await setup({ defaultLimits: [tokens(600)] });
+      await limiter.admin.setAccountLimits('acme', [tokens(1000, 'team')]);
+      await limiter.admin.setAccount('a1', 'acme');
+      await limiter.admin.setAccount('a2', 'acme');
+      await spend(limiter, 'a1', 500);
+      await spend(limiter, 'a2', 400);
+      // a2 has 200 left of their own, the account 100.
+      const byAccount = await refusal(limiter.reserve('a2', { tokens: 150 }));
+      expect(byAccount).toBeInstanceOf(TokenLimitExceededError);
+      expect(byAccount).toMatchObject({ scope: 'account', accountId: 'acme', ruleId: 'team', limit: 1000, used: 900, requested: 150 });
+      expect(await limiter.check('a2', { tokens: 150 })).toMatchObject({ allowed: false, reason: 'limit_exceeded', scope: 'account', ruleId: 'team' });
+      // a1 has 100 left of their own: the user's rule refuses first.
+      expect(await refusal(limiter.reserve('a1', { tokens: 101 }))).toMatchObject({ scope: 'user', ruleId: 'main', accountId: undefined });
+      // Not a member: only their own rules.
+      await spend(limiter, 'outsider', 600);
+      await spend(limiter, 'a1', 100);
+      expect(await refusal(limiter.reserve('a2', { tokens: 1 }))).toMatchObject({ scope: 'account' });
+
+      const account = await limiter.admin.getAccountUsage('acme');
+      expect(account).toMatchObject({ accountId: 'acme', plan: null, members: 2 });
+      expect(account.windows.map((w) => [w.rule.id, w.used, w.reserved, w.remaining])).toEqual([['team', 1000, 0, 0]]);
+      const member = await limiter.admin.getUsage('a1');
+      expect(member).toMatchObject({ used: 600, account: { accountId: 'acme' } });
+      expect(member.account!.windows[0]).toMatchObject({ used: 1000 });
+      expect((await limiter.admin.listAccountMembers('acme')).members.map((m) => [m.userId, m.used])).toEqual([
+        ['a1', 600],
+        ['a2', 400],
+      ]);
+      expect((await limiter.admin.listAccounts()).accounts.map((a) => [a.accountId, a.members])).toEqual([['acme', 2]]);
+      expect((await limiter.admin.getUsage('outsider')).account).toBeNull();
+    });
+
+    it("takes an account's rules from its plan unless it has its own; an account without rules binds nothing", async () => {
+      const { limiter } = await setup({ defaultLimits: [tokens(10_000)] });
+      await limiter.admin.setPlan('team', [tokens(300, 'shared')]);
+      await limiter.admin.setAccount('m', 'acme');
+      await spend(limiter, 'm', 500); // no account rules yet
+      expect((await limiter.admin.getAccountUsage('acme')).windows).toEqual([]);
+      await limiter.admin.assignAccountPlan('acme', 'team');
+      expect(await limiter.admin.getAccountUsage('acme')).toMatchObject({ plan: 'team', windows: [{ limit: 300, used: 0 }] });
+      await spend(limiter, 'm', 300);
+      expect(await refusal(limiter.reserve('m', { tokens: 1 }))).toMatchObject({ scope: 'account', ruleId: 'shared' });
+      // Its own rules win; the plan they replace is still assigned (and named again once they go).
+      await limiter.admin.setAccountLimits('acme', [tokens(1000, 'shared')]);
+      expect(await limiter.admin.getAccountUsage('acme')).toMatchObject({ plan: null, windows: [{ limit: 1000, used: 300 }] });
+      await spend(limiter, 'm', 700);
+      await limiter.admin.setAccountLimits('acme', null);
+      expect(await limiter.admin.getAccountUsage('acme')).toMatchObject({ plan: 'team', windows: [{ limit: 300, used: 1000 }] });
+    });
+
+    it('admits exactly what fits on both scopes when 1,000 reservations from 50 members race', async () => {
+      const { limiter } = await setup({ defaultLimits: [tokens(200)] });
+      await limiter.admin.setAccountLimits('acme', [tokens(3000, 'team')]);
+      const members = Array.from({ length: 50 }, (_, i) => `m${i}`);
+      for (const m of members) await limiter.admin.setAccount(m, 'acme');
+      const outcomes = await Promise.allSettled(Array.from({ length: 1000 }, (_, i) => limiter.reserve(members[i % 50]!, { tokens: 100 })));
+      const admitted = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+      const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+      expect(refused.every((e) => e instanceof TokenLimitExceededError)).toBe(true);
+      // The account fits 30; no member more than 2 (their own 200).
+      expect(admitted).toHaveLength(30);
+      const perMember = new Map<string, number>();
+      for (const r of admitted) perMember.set(r.userId, (perMember.get(r.userId) ?? 0) + 1);
+      expect(Math.max(...perMember.values())).toBeLessThanOrEqual(2);
+      expect((await limiter.admin.getAccountUsage('acme')).windows[0]).toMatchObject({ reserved: 3000, used: 0 });
+      await Promise.all(admitted.map((r) => limiter.commit(r, { inputTokens: 100, outputTokens: 0 })));
+      expect((await limiter.admin.getAccountUsage('acme')).windows[0]).toMatchObject({ reserved: 0, used: 3000 });
+      const sum = (await limiter.admin.listAccountMembers('acme', { limit: 50 })).members.reduce((n, m) => n + m.used, 0);
+      expect(sum).toBe(3000);
+    });
+
+    it('moving a member keeps their own usage; a call in flight is charged once, to the account it was reserved in', async () => {
+      const { limiter } = await setup({ defaultLimits: [tokens(10_000)] });
+      await limiter.admin.setAccountLimits('acme', [tokens(5000, 'team')]);
+      await limiter.admin.setAccountLimits('globex', [tokens(5000, 'team')]);
+      await limiter.admin.setAccount('u', 'acme');
+      await spend(limiter, 'u', 100);
+      const inFlight = await limiter.reserve('u', { tokens: 500 });
+      expect(inFlight.account).toBe('acme');
+      await limiter.admin.setAccount('u', 'globex');
+      expect(await limiter.admin.getUsage('u')).toMatchObject({ used: 100, account: { accountId: 'globex' } });
+      expect((await limiter.admin.getAccountUsage('acme')).members).toBe(0);
+      const next = await limiter.reserve('u', { tokens: 50 });
+      expect(next.account).toBe('globex');
+      await limiter.commit(inFlight, { inputTokens: 300, outputTokens: 20 });
+      await limiter.commit(inFlight, { inputTokens: 300, outputTokens: 20 }); // a replay changes nothing
+      await limiter.admin.setAccount('u', null);
+      await limiter.commit(next, { inputTokens: 40, outputTokens: 0 });
+      expect(await limiter.admin.getUsage('u')).toMatchObject({ used: 460, reserved: 0, account: null });
+      expect((await limiter.admin.getAccountUsage('acme')).windows[0]).toMatchObject({ used: 420, reserved: 0 });
+      expect((await limiter.admin.getAccountUsage('globex')).windows[0]).toMatchObject({ used: 40, reserved: 0 });
+      expect(await limiter.admin.getUsageLog({ userId: 'u' })).toHaveLength(3);
+    });
+
+    it('moving members between accounts while they call loses and duplicates nothing', async () => {
+      const { limiter, other } = await setup({ defaultLimits: [tokens(100_000_000)], usageLog: { userMaxLength: 10_000 } });
+      const second = other();
+      for (const a of ['A', 'B']) await limiter.admin.setAccountLimits(a, [tokens(100_000_000, 'team')]);
+      const users = ['u0', 'u1', 'u2', 'u3'];
+      const committed: Array<{ r: Reservation; n: number }> = [];
+      let stop = false;
+      let gaveUp = 0;
+      const caller = async (l: TokenLimiter, userId: string, seed: number) => {
+        for (let i = 0; !stop || i < 5; i++) {
+          // A call may give up on a user moved many times a second (QuotaStoreError, nothing held).
+          const r = await l.reserve(userId, { tokens: 50 }).catch((e: unknown) => {
+            if (!(e instanceof QuotaStoreError)) throw e;
+            gaveUp += 1;
+            return null;
+          });
+          // Let the mover's timers run (MemoryStore answers without ever leaving the microtask queue).
+          await new Promise((resolve) => setImmediate(resolve));
+          if (!r) continue;
+          const n = 1 + ((seed * 31 + i * 17) % 97);
+          await l.commit(r, { inputTokens: n, outputTokens: 0 });
+          committed.push({ r, n });
+        }
+      };
+      const mover = async () => {
+        const homes = ['A', 'B', null] as const;
+        for (let i = 0; i < 24; i++) {
+          await limiter.admin.setAccount(users[i % users.length]!, homes[i % 3]!);
+          await sleep(i % 4);
+        }
+        stop = true;
+      };
+      await Promise.all([mover(), ...users.map((u, i) => caller(i % 2 ? second : limiter, u, i))]);
+      await Promise.all([limiter.flush(), second.flush()]);
+      for (const u of users) {
+        const mine = committed.filter((c) => c.r.userId === u).reduce((s, c) => s + c.n, 0);
+        expect(await limiter.admin.getUsage(u), u).toMatchObject({ used: mine, reserved: 0 });
+        expect(await limiter.admin.getUsageLog({ userId: u, limit: 1000 })).toHaveLength(committed.filter((c) => c.r.userId === u).length);
+      }
+      for (const a of ['A', 'B']) {
+        const charged = committed.filter((c) => c.r.account === a).reduce((s, c) => s + c.n, 0);
+        expect((await limiter.admin.getAccountUsage(a)).windows[0], a).toMatchObject({ used: charged, reserved: 0 });
+      }
+      expect(gaveUp).toBeLessThan(committed.length / 10);
+      expect(committed.some((c) => c.r.account === 'A') && committed.some((c) => c.r.account === 'B') && committed.some((c) => c.r.account === null)).toBe(true);
+    });
+
+    it('deleting a member removes them from the account; setAccount is idempotent', async () => {
+      const { limiter } = await setup({ defaultLimits: [tokens(1000)] });
+      await limiter.admin.setAccount('a', 'acme');
+      await limiter.admin.setAccount('a', 'acme');
+      await limiter.admin.setAccount('b', 'acme');
+      await spend(limiter, 'a', 10);
+      expect((await limiter.admin.getAccountUsage('acme')).members).toBe(2);
+      await limiter.admin.deleteUser('a');
+      expect((await limiter.admin.listAccountMembers('acme')).members.map((m) => m.userId)).toEqual(['b']);
+      expect(await limiter.admin.getUsage('a')).toMatchObject({ used: 0, account: null });
+      await limiter.admin.setAccount('b', null);
+      await limiter.admin.setAccount('b', null);
+      expect((await limiter.admin.getAccountUsage('acme')).members).toBe(0);
+    });
+
+    it('pages members and accounts in id order', async () => {
+      const { limiter } = await setup({ defaultLimits: [tokens(1000)] });
+      const ids = Array.from({ length: 7 }, (_, i) => `user-${i}`);
+      for (const id of ids) await limiter.admin.setAccount(id, 'acme');
+      for (const a of ['x3', 'x1', 'x2']) await limiter.admin.setAccountLimits(a, [tokens(5)]);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await limiter.admin.listAccountMembers('acme', { limit: 3, ...(cursor ? { cursor } : {}) });
+        seen.push(...page.members.map((m) => m.userId));
+        cursor = page.cursor;
+      } while (cursor);
+      expect(seen).toEqual(ids);
+      const first = await limiter.admin.listAccounts({ limit: 2 });
+      const rest = await limiter.admin.listAccounts({ limit: 2, cursor: first.cursor! });
+      expect([...first.accounts, ...rest.accounts].map((a) => a.accountId)).toEqual(['acme', 'x1', 'x2', 'x3']);
+      expect(rest.cursor).toBeUndefined();
+    });
+  });
+
+  describe(`${factory.name}: per-model and per-provider rules`, () => {
+    it('counts only the calls that match a rule; a call is checked against every rule it matches', async () => {
+      const premium: LimitRule = { id: 'premium', tokens: 100, period: 'month', models: ['gpt-4o*', 'claude-*-opus*'] };
+      const { limiter } = await setup({ defaultLimits: [tokens(1000, 'overall'), premium] });
+      const call = async (model: string, n: number, provider: 'openai' | 'anthropic' = 'openai') =>
+        limiter.commit(await limiter.reserve('u', { tokens: n, model, provider }), { inputTokens: n, outputTokens: 0, model, provider });
+      await call('gpt-3.5-turbo', 300);
+      await call('GPT-4o-mini', 60);
+      await call('claude-3-opus-20240229', 40, 'anthropic');
+      let usage = await limiter.admin.getUsage('u');
+      expect(usage.windows.map((w) => [w.rule.id, w.used])).toEqual([
+        ['overall', 400],
+        ['premium', 100],
+      ]);
+      expect(await refusal(limiter.reserve('u', { tokens: 1, model: 'gpt-4o' }))).toMatchObject({ ruleId: 'premium' });
+      expect(await limiter.check('u', { tokens: 1, model: 'claude-3-opus-latest' })).toMatchObject({ allowed: false, ruleId: 'premium' });
+      // Other models still have the overall budget; a call naming no model matches no filtered rule.
+      await call('claude-3-5-sonnet', 500, 'anthropic');
+      await limiter.commit(await limiter.reserve('u', { tokens: 50 }), { inputTokens: 50, outputTokens: 0 });
+      usage = await limiter.admin.getUsage('u');
+      expect(usage.windows.map((w) => w.used)).toEqual([950, 100]);
+      expect(await refusal(limiter.reserve('u', { tokens: 51, model: 'gpt-3.5-turbo' }))).toMatchObject({ ruleId: 'overall' });
+    });
+
+    it('filters by provider, in an account too', async () => {
+      const anthropicOnly: LimitRule = { id: 'anthropic', tokens: 100, period: 'day', providers: ['anthropic'] };
+      const { limiter } = await setup({ defaultLimits: [tokens(10_000)] });
+      await limiter.admin.setAccountLimits('acme', [anthropicOnly]);
+      await limiter.admin.setAccount('u', 'acme');
+      const call = async (provider: 'openai' | 'anthropic', n: number) =>
+        limiter.commit(await limiter.reserve('u', { tokens: n, provider, model: 'm' }), { inputTokens: n, outputTokens: 0, provider, model: 'm' });
+      await call('openai', 500);
+      await call('anthropic', 100);
+      expect((await limiter.admin.getAccountUsage('acme')).windows[0]).toMatchObject({ used: 100 });
+      expect(await refusal(limiter.reserve('u', { tokens: 1, provider: 'anthropic', model: 'm' }))).toMatchObject({ scope: 'account', ruleId: 'anthropic' });
+      await call('openai', 500);
+      expect(await limiter.admin.getUsage('u')).toMatchObject({ used: 1100 });
+    });
+
+    it('a call whose hold has no share in a filtered rule is charged there only if it matches', async () => {
+      const premium: LimitRule = { id: 'premium', tokens: 100, period: 'month', models: ['gpt-4o*'] };
+      const { limiter } = await setup({ defaultLimits: [tokens(1000, 'overall')] });
+      const cheap = await limiter.reserve('u', { tokens: 10, model: 'gpt-3.5-turbo' });
+      const dear = await limiter.reserve('u', { tokens: 10, model: 'gpt-4o' });
+      // The rule appears while both calls are in flight: neither hold covers it.
+      await limiter.admin.setLimits('u', [tokens(1000, 'overall'), premium]);
+      await limiter.commit(cheap, { inputTokens: 10, outputTokens: 0, model: 'gpt-3.5-turbo' });
+      await limiter.commit(dear, { inputTokens: 10, outputTokens: 0, model: 'gpt-4o' });
+      expect((await limiter.admin.getUsage('u')).windows.map((w) => w.used)).toEqual([20, 10]);
+    });
+
+    it('refuses a malformed model filter with a typed error', async () => {
+      const { limiter } = await setup({ defaultLimits: [tokens(1000)] });
+      for (const models of [[], [''], 'gpt-4o', [42], ['x'.repeat(2000)]]) {
+        await expect(limiter.admin.setLimits('u', [{ ...tokens(5), models } as LimitRule])).rejects.toBeInstanceOf(InvalidArgumentError);
+      }
+      await expect(limiter.admin.setLimits('u', [{ ...tokens(5), providers: ['acme'] } as unknown as LimitRule])).rejects.toBeInstanceOf(InvalidArgumentError);
+      expect(await limiter.admin.getLimits('u')).toEqual([tokens(1000)]);
+    });
+  });
+
+  describe(`${factory.name}: adversarial plan and account ids`, () => {
+    it('round-trips odd plan and account ids exactly, and refuses invalid ones changing nothing', async () => {
+      const { limiter } = await setup({ defaultLimits: [tokens(1000)] });
+      for (const [i, id] of ODD_IDS.entries()) {
+        await limiter.admin.setPlan(id, [tokens(100 + i)]);
+        await limiter.admin.setAccountLimits(id, [tokens(200 + i, 'team')]);
+        const user = `user-${i}`;
+        await limiter.admin.assignPlan(user, id);
+        await limiter.admin.setAccount(user, id);
+        await spend(limiter, user, 50);
+        expect(await limiter.admin.getUsage(user)).toMatchObject({ plan: id, limit: 100 + i, used: 50, account: { accountId: id } });
+        expect(await limiter.admin.getAccountUsage(id)).toMatchObject({ accountId: id, members: 1, windows: [{ limit: 200 + i, used: 50 }] });
+        expect((await limiter.admin.listAccountMembers(id)).members.map((m) => m.userId)).toEqual([user]);
+        expect((await limiter.admin.getPlan(id))!.planId).toBe(id);
+      }
+      expect((await limiter.admin.listPlans()).map((p) => p.planId).sort()).toEqual([...ODD_IDS].sort());
+      expect((await limiter.admin.listAccounts({ limit: 100 })).accounts.map((a) => a.accountId).sort()).toEqual([...ODD_IDS].sort());
+      // Accounts whose ids share a brace-delimited part stay apart.
+      expect((await limiter.admin.getAccountUsage('{a}x')).members).toBe(0);
+      for (const bad of ['', 'x'.repeat(70_000), '\uD800', 42, { id: '' }]) {
+        await expect(limiter.admin.setPlan(bad as string, [tokens(1)])).rejects.toBeInstanceOf(InvalidArgumentError);
+        await expect(limiter.admin.setAccount('user-0', bad as string)).rejects.toBeInstanceOf(InvalidArgumentError);
+        await expect(limiter.admin.setAccountLimits(bad as string, [tokens(1)])).rejects.toBeInstanceOf(InvalidArgumentError);
+        await expect(limiter.admin.assignPlan('user-0', bad as string)).rejects.toBeInstanceOf(InvalidArgumentError);
+      }
+      expect(await limiter.admin.getUsage('user-0')).toMatchObject({ account: { accountId: ODD_IDS[0] } });
+      expect(await limiter.admin.listPlans()).toHaveLength(ODD_IDS.length);
+    });
+  });
+}
