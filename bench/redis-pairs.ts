@@ -21,6 +21,8 @@ import { startRedisServer } from '../test/support/index.js';
 export interface PairsResult {
   concurrency: number;
   rules: number;
+  /** Users were members of accounts (10 users each) whose rules were checked too. */
+  accountRules: number;
   /** Per repeat: our pairs/s, raw pairs/s, their ratio, Redis CPU µs per pair (ours), Redis CPU µs per raw pair. */
   repeats: Array<{ ours: number; raw: number; ratio: number; redisUsPerPair: number; rawRedisUsPerPair: number }>;
   p50Ms: number;
@@ -29,8 +31,16 @@ export interface PairsResult {
 
 const TRIVIAL = "return redis.call('INCRBY', KEYS[1], 1)";
 
-export async function benchRedisPairs(options: { concurrency: number; rules: number; repeats?: number; sliceMs?: number }): Promise<PairsResult> {
+export async function benchRedisPairs(options: {
+  concurrency: number;
+  rules: number;
+  /** Put each user in an account (10 users each) with this many rules of its own. */
+  accountRules?: number;
+  repeats?: number;
+  sliceMs?: number;
+}): Promise<PairsResult> {
   const { concurrency, rules } = options;
+  const accountRules = options.accountRules ?? 0;
   const repeats = options.repeats ?? 3;
   const sliceMs = options.sliceMs ?? 1000;
   const server = await startRedisServer({ persistence: 'none' });
@@ -42,6 +52,10 @@ export async function benchRedisPairs(options: { concurrency: number; rules: num
   );
   const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits, storeTimeoutMs: 30_000 });
   await limiter.warmup();
+  if (accountRules > 0) {
+    for (let a = 0; a < 100; a += 1) await limiter.admin.setAccountLimits(`team${a}`, defaultLimits.slice(0, accountRules).map((r) => ({ ...r, id: `team-${r.id}` })));
+    for (let u = 0; u < 1000; u += 1) await limiter.admin.setAccount(`u${u}`, `team${u % 100}`);
+  }
   const sha = (await client.script('LOAD', TRIVIAL)) as string;
   const payload = 'x'.repeat(reservePayloadBytes(rules));
   let n = 0;
@@ -69,7 +83,7 @@ export async function benchRedisPairs(options: { concurrency: number; rules: num
   await limiter.close();
   client.disconnect();
   await server.stop();
-  return { concurrency, rules, repeats: out, p50Ms: latencies[Math.floor(latencies.length / 2)] ?? 0, p99Ms: latencies[Math.floor(latencies.length * 0.99)] ?? 0 };
+  return { concurrency, rules, accountRules, repeats: out, p50Ms: latencies[Math.floor(latencies.length / 2)] ?? 0, p99Ms: latencies[Math.floor(latencies.length * 0.99)] ?? 0 };
 }
 
 /** User + system CPU time of a process, in µs (from /proc; clock ticks of 10 ms). */
@@ -104,4 +118,6 @@ async function slice(op: () => Promise<void>, concurrency: number, ms: number, l
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   for (const rules of [1, 10]) console.log(JSON.stringify(await benchRedisPairs({ concurrency: 100, rules })));
+  console.log(JSON.stringify(await benchRedisPairs({ concurrency: 100, rules: 2 })));
+  console.log(JSON.stringify(await benchRedisPairs({ concurrency: 100, rules: 2, accountRules: 2 })));
 }
