@@ -4,6 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { benchBytesPerUser, benchRss } from './memory.js';
+import { benchRedisFootprint } from './redis-footprint.js';
 import { benchRedisOps } from './redis-ops.js';
 import { benchTokenizers } from './tokenizers.js';
 import { benchWrapperLatency, countWrappedRoundTrips } from './wrapper-latency.js';
@@ -102,6 +103,25 @@ out.push(
   `| RSS of a process, library loaded (MB) | ${f(rss.loadedMb, 1)} | ${f(rss.bareMb, 1)} | the same node + tsx process without the library | ${f(rss.loadedMb / rss.bareMb, 2)} |`,
   `| RSS, library warmed: both encoders, 1,000 calls (MB) | ${f(rss.warmedMb, 1)} | ${f(rss.bareMb, 1)} | same | ${f(rss.ratio, 2)} (+${f(rss.addedMb, 1)} MB) |`,
   `| MemoryStore bytes per user (${f(perUser.users)} users, 1 rule, 1 call each) | ${f(perUser.bytesPerUser)} | ${f(perUser.baselineBytesPerUser)} | a Map entry from the user id to one counter | ${f(perUser.ratio, 1)} |`,
+  '',
+);
+
+const footprint = await benchRedisFootprint(quick ? 200 : 1000);
+results.redisFootprint = footprint;
+out.push(
+  `## What RedisStore keeps (MEMORY USAGE of every key, ${f(footprint.users)} users, one rule, own redis-server)`,
+  '',
+  '| figure | bytes | keys |',
+  '| --- | ---: | ---: |',
+  `| per user after 1 call | ${f(footprint.oneCall.bytesPerUser)} | ${f(footprint.oneCall.keysPerUser, 1)} |`,
+  `| per user after 10 calls | ${f(footprint.tenCalls.bytesPerUser)} | ${f(footprint.tenCalls.keysPerUser, 1)} |`,
+  `| per call (the 9 extra calls) | ${f(footprint.bytesPerCall)} | |`,
+  `| per user, kept past retention (no TTL), default rules | ${f(footprint.keptPastRetention.bytesPerUser)} | ${f(footprint.keptPastRetention.keysPerUser, 1)} |`,
+  `| per user, kept past retention, own rules (their config) | ${f(footprint.keptPastRetentionWithOwnRules.bytesPerUser)} | ${f(footprint.keptPastRetentionWithOwnRules.keysPerUser, 1)} |`,
+  `| all-users keys (log, history, totals) per call | ${f(footprint.globalBytesPerCall)} | |`,
+  `| all-users user index per user (kept) | ${f(footprint.globalKeptPerUser)} | |`,
+  '',
+  `Every user key but the config of users with own rules expires by TTL; the longest lives ${f(footprint.longestTtlDays)} days (hourly history: ${'`history.userRetentionDays`'} plus the rest of its month).`,
   '',
 );
 
