@@ -81,7 +81,6 @@ export async function benchRedisFootprint(users = 1000): Promise<FootprintResult
         );
       }
       await limiter.close();
-      const all = await tally(client, `${prefix}:*`);
       const global = await tally(client, `${prefix}:{g}:*`);
       const user = await tally(client, `${prefix}:{[bh]*`);
       return { user, global };
