@@ -160,6 +160,8 @@ export const en = {
   'admin.assign.plan': 'Plan',
   'admin.edit.teamTitle': 'Limits of the team {name}',
   'admin.edit.noLimits': 'No limits of its own',
+  planNotFound: 'No plan has this id',
+  planInUse: 'The plan is in use (users: {users, number}; teams: {accounts, number}): assign them another plan first',
 } as const;
 
 /** Every message key. */
@@ -323,6 +325,8 @@ export const ptBR: Messages = {
   'admin.assign.plan': 'Plano',
   'admin.edit.teamTitle': 'Limites da equipe {name}',
   'admin.edit.noLimits': 'Sem limites próprios',
+  planNotFound: 'Nenhum plano tem este id',
+  planInUse: 'O plano está em uso (usuários: {users, number}; equipes: {accounts, number}): atribua outro plano a eles antes',
 };
 
 /** The built-in locales. */
