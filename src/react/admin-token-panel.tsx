@@ -180,7 +180,7 @@ function AdminTokenPanelView({
   const modelSelectId = `${titleId}-model`;
 
   return (
-    <section className={cx('tl-admin', className)} aria-labelledby={titleId} aria-busy={overview.loading || page.loading}>
+    <section className={cx('tl-admin', className)} aria-labelledby={titleId} aria-busy={overview.loading || page.loading || plans.loading || accounts.loading}>
       <h2 id={titleId} className="tl-admin__title">
         {title ?? t('admin.title')}
       </h2>

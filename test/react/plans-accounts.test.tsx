@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { render, screen, waitFor, within } from '@testing-library/react';
+import { configure, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LimitRule, TokenLimiter } from '../../src/index.js';
@@ -11,6 +11,9 @@ import { closeRedis, listen, makeLimiter, type Running, type StoreKind } from '.
 import './helpers.js'; // unmounts after every test
 
 afterAll(closeRedis);
+// A reload after an action is several requests (users, plans, teams, stats, history), some over
+// Redis: give them time on a busy machine. Waits end as soon as the page shows the expected state.
+configure({ asyncUtilTimeout: 5000 });
 
 const text = (el: Element) => (el.textContent ?? '').replace(/\u00a0/g, ' ');
 const tokens = (n: number, id = 'monthly', period: LimitRule['period'] = 'month'): LimitRule => ({ id, tokens: n, period });
@@ -187,13 +190,13 @@ describe.each<StoreKind>(['memory', 'redis'])('<AdminTokenPanel plansAndAccounts
 
   it('lists plans and teams; the members dialog pages with the cursor and shows each share of the team', async () => {
     renderPanel({ pageSize: 2 });
-    const plans = await screen.findByRole('table', { name: 'Plans' }, { timeout: 5000 });
+    const plans = await screen.findByRole('table', { name: 'Plans' });
     const pro = plans.querySelector('tr[data-plan-id="pro"]') as HTMLElement;
     expect([...pro.querySelectorAll('li')].map(text)).toEqual(['1,000,000 tokens per month', '100,000 tokens per month (gpt-4o*, o1*)']);
     expect([...pro.querySelectorAll('td.tl-num')].map(text)).toEqual(['0', '0']);
     expect([...(plans.querySelector('tr[data-plan-id="team"]') as HTMLElement).querySelectorAll('td.tl-num')].map(text)).toEqual(['0', '1']);
 
-    const teams = await screen.findByRole('table', { name: 'Teams' }, { timeout: 5000 });
+    const teams = await screen.findByRole('table', { name: 'Teams' });
     const acme = teams.querySelector('tr[data-account-id="acme"]') as HTMLElement;
     expect(text(acme)).toContain('No plan');
     expect(text(acme)).toContain('10,000 / 10,000 tokens per month · 100%');
@@ -220,8 +223,8 @@ describe.each<StoreKind>(['memory', 'redis'])('<AdminTokenPanel plansAndAccounts
     server.requests.length = 0;
     await server.limiter.admin.setPlan('doomed', [tokens(1)]);
     renderPanel();
-    const users = await screen.findByRole('table', { name: /^Users/ }, { timeout: 5000 });
-    await screen.findByRole('table', { name: 'Teams' }, { timeout: 5000 });
+    const users = await screen.findByRole('table', { name: /^Users/ });
+    await screen.findByRole('table', { name: 'Teams' });
     const zoe = users.querySelector('tr[data-user-id="zoe"]') as HTMLElement;
     await userEvent.click(within(zoe).getByRole('button', { name: 'Assign plan' }));
     let dialog = screen.getByRole('dialog', { name: 'Plan of zoe' });
@@ -269,10 +272,10 @@ describe.each<StoreKind>(['memory', 'redis'])('<AdminTokenPanel plansAndAccounts
 
   it('speaks pt-BR in the plan and team views', async () => {
     renderPanel({ locale: 'pt-BR' });
-    const plans = await screen.findByRole('table', { name: 'Planos' }, { timeout: 5000 });
+    const plans = await screen.findByRole('table', { name: 'Planos' });
     expect(within(plans).getAllByRole('columnheader').map(text)).toEqual(['Plano', 'Regras', 'Usuários', 'Equipes']);
     expect(text(plans.querySelector('tr[data-plan-id="pro"] li')!)).toBe('1.000.000 tokens por mês');
-    const teams = await screen.findByRole('table', { name: 'Equipes' }, { timeout: 5000 });
+    const teams = await screen.findByRole('table', { name: 'Equipes' });
     expect(within(teams).getAllByRole('columnheader').map(text)).toEqual(['Equipe', 'Plano', 'Uso atual', 'Membros', 'Ações']);
     const acme = teams.querySelector('tr[data-account-id="acme"]') as HTMLElement;
     await userEvent.click(within(acme).getByRole('button', { name: 'Membros' }));
@@ -285,7 +288,7 @@ describe.each<StoreKind>(['memory', 'redis'])('<AdminTokenPanel plansAndAccounts
   it('without plansAndAccounts, asks nothing of the plan and account routes', async () => {
     server.requests.length = 0;
     renderPanel({ plansAndAccounts: false });
-    await screen.findByRole('table', { name: /^Users/ }, { timeout: 5000 });
+    await screen.findByRole('table', { name: /^Users/ });
     expect(screen.queryByRole('table', { name: 'Plans' })).toBeNull();
     expect(screen.queryByRole('button', { name: 'Assign plan' })).toBeNull();
     expect(server.requests.filter((r) => r.path.startsWith('/admin/api/plans') || r.path.startsWith('/admin/api/accounts'))).toEqual([]);
