@@ -294,3 +294,42 @@ describe.each<StoreKind>(['memory', 'redis'])('<AdminTokenPanel plansAndAccounts
     expect(server.requests.filter((r) => r.path.startsWith('/admin/api/plans') || r.path.startsWith('/admin/api/accounts'))).toEqual([]);
   });
 });
+
+describe('garbage answers of the plan and team routes show an error state and keep the rest', () => {
+  const usage = (extra: Record<string, unknown> = {}) => {
+    const w = { ruleId: 'monthly', metric: 'tokens', rule: tokens(100), limit: 100, used: 1, reserved: 0, remaining: 99, periodStart: '2026-05-01T00:00:00.000Z', resetAt: '2026-06-01T00:00:00.000Z' };
+    return { userId: 'u', isActive: true, metric: 'tokens', limit: 100, used: 1, reserved: 0, remaining: 99, periodStart: w.periodStart, resetAt: w.resetAt, windows: [w], ...extra };
+  };
+  const answer = (body: unknown) => {
+    const text = JSON.stringify(body);
+    return { ok: true, status: 200, text: () => Promise.resolve(text) } as unknown as Response;
+  };
+
+  it.each([
+    ['plans is {}', {}, { accounts: [], nextCursor: null }],
+    ['a plan without rules', { plans: [{ planId: 'p', version: 1 }] }, { accounts: [], nextCursor: null }],
+    ['an account id that is a number', { plans: [] }, { accounts: [{ accountId: 5, plan: null, windows: [] }], nextCursor: null }],
+  ])('%s', async (_name, plans, accounts) => {
+    const fetcher: Fetcher = async (url) => {
+      const path = new URL(url, 'http://x').pathname.replace(/^\/admin\/api\//, '');
+      if (path === 'plans') return answer(plans);
+      if (path === 'accounts') return answer(accounts);
+      if (path === 'users') return answer({ users: [usage()], nextCursor: null });
+      if (path === 'stats') return answer({ totalTokens: 1, totalCostUsd: 0, activeUsers: 1, users: 1 });
+      return answer({ granularity: 'day', from: '2026-05-01T00:00:00.000Z', to: '2026-05-20T00:00:00.000Z', points: [] });
+    };
+    render(<AdminTokenPanel fetcher={fetcher} refreshIntervalMs={0} plansAndAccounts />);
+    const alert = await screen.findByRole('alert');
+    expect(text(alert)).toMatch(/Could not load the usage data.*Unexpected response from the server/);
+    expect(await screen.findByRole('table', { name: /^Users/ })).toBeTruthy();
+  });
+
+  it("the widget refuses a usage whose account is malformed, and shows an account's absence as before", async () => {
+    const { unmount } = render(<TokenWidget fetcher={async () => answer(usage({ account: { accountId: 'a', plan: null, windows: 'all' } }))} refreshIntervalMs={0} />);
+    expect(text(await screen.findByRole('alert'))).toMatch(/response\.account\.windows: expected an array/);
+    unmount();
+    // A server that predates plans sends neither plan nor account.
+    render(<TokenWidget fetcher={async () => answer(usage())} refreshIntervalMs={0} />);
+    expect(await screen.findByRole('progressbar', { name: 'Token usage' })).toBeTruthy();
+  });
+});
