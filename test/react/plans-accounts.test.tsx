@@ -270,6 +270,35 @@ describe.each<StoreKind>(['memory', 'redis'])('<AdminTokenPanel plansAndAccounts
     expect((await server.limiter.admin.getUsage('zoe')).plan).toBe('pro');
   });
 
+  it('gives a team with no rules of its own a first rule to fill in, and takes its rules away again', async () => {
+    await server.limiter.admin.setAccount('gus', 'gamma');
+    server.requests.length = 0;
+    renderPanel();
+    const teams = await screen.findByRole('table', { name: 'Teams' });
+    const gamma = () => screen.getByRole('table', { name: 'Teams' }).querySelector('tr[data-account-id="gamma"]') as HTMLElement;
+    expect(text(teams.querySelector('tr[data-account-id="gamma"]')!)).toContain('No limits of its own');
+    await userEvent.click(within(gamma()).getByRole('button', { name: 'Edit limits' }));
+    let dialog = screen.getByRole('dialog', { name: 'Limits of the team gamma' });
+    const amount = within(dialog).getByRole('spinbutton', { name: 'Limit' });
+    expect((amount as HTMLInputElement).value).toBe('');
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Save' }));
+    expect(text(dialog)).toContain('Enter a limit');
+    expect(writes()).toEqual([]);
+    await userEvent.type(amount, '300');
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(writes()).toEqual([{ method: 'PUT', path: '/admin/api/accounts/gamma/limits', body: { rules: [{ id: 'monthly', period: 'month', tokens: 300 }] } }]);
+    await waitFor(() => expect(text(gamma())).toContain('0 / 300 tokens per month'));
+
+    await userEvent.click(within(gamma()).getByRole('button', { name: 'Edit limits' }));
+    dialog = screen.getByRole('dialog', { name: 'Limits of the team gamma' });
+    await userEvent.click(within(dialog).getByRole('button', { name: 'No limits of its own' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(writes()[1]).toEqual({ method: 'PUT', path: '/admin/api/accounts/gamma/limits', body: { rules: null } });
+    expect(await server.limiter.admin.getAccountUsage('gamma')).toMatchObject({ windows: [], members: 1 });
+    await waitFor(() => expect(text(gamma())).toContain('No limits of its own'));
+  });
+
   it('speaks pt-BR in the plan and team views', async () => {
     renderPanel({ locale: 'pt-BR' });
     const plans = await screen.findByRole('table', { name: 'Planos' });
