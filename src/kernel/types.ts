@@ -172,9 +172,14 @@ export interface QuotaDecision {
   ruleId?: string;
   /** Whose rule refused: the user's or their account's. */
   scope?: 'user' | 'account';
+  /** The account whose rule refused, when `scope` is `account`. */
+  accountId?: string;
   /** What the call asked of the refusing rule, in its unit. */
   requested?: number;
+  /** The user's own windows. */
   windows: WindowUsage[];
+  /** The user's account and its windows (they bind too), when the user is in one. */
+  account?: AccountUsage;
 }
 
 /** One committed call, as stored in the usage log. */
