@@ -250,6 +250,16 @@ function observeStream(source: ReadableStream<unknown>, call: TrackedCall, famil
   return passThrough.readable;
 }
 
+/** Runs the provider call; a failure settles the call as the core does (released, or charged if it may have been billed) and is rethrown. */
+async function settlingFailure<R>(call: TrackedCall, run: () => PromiseLike<R>): Promise<R> {
+  try {
+    return await run();
+  } catch (error) {
+    settleFailure(call, error);
+    throw error;
+  }
+}
+
 /**
  * The language-model middleware. `bindingOf` says, per call, whom to charge on which limiter (it
  * may read the call's `providerOptions` and `headers`).
@@ -257,6 +267,12 @@ function observeStream(source: ReadableStream<unknown>, call: TrackedCall, famil
 export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) => Binding): TokenLimitsLanguageModelMiddleware {
   // The call reserved for each transformed params object (the AI SDK hands it to wrapGenerate/wrapStream).
   const calls = new WeakMap<object, { call: TrackedCall; family: Family }>();
+  /** Calls the provider for the call reserved for `params`, then settles it with `after`. */
+  const around = async <R>(params: AiCallParams, run: () => PromiseLike<R>, after: (result: R, call: TrackedCall, family: Family) => R): Promise<R> => {
+    const tracked = calls.get(params);
+    if (tracked === undefined) return run();
+    return after(await settlingFailure(tracked.call, run), tracked.call, tracked.family);
+  };
   return {
     specificationVersion: 'v3',
     async transformParams({ params, model }) {
@@ -270,34 +286,14 @@ export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) 
       calls.set(out, { call, family: familyOf(model.provider) });
       return out;
     },
-    async wrapGenerate<R extends AiGenerateResult>({ doGenerate, params }: { doGenerate: () => PromiseLike<R>; params: AiCallParams }): Promise<R> {
-      const tracked = calls.get(params);
-      if (tracked === undefined) return doGenerate();
-      const { call, family } = tracked;
-      let result: R;
-      try {
-        result = await doGenerate();
-      } catch (error) {
-        settleFailure(call, error);
-        throw error;
-      }
-      const model = result.response?.modelId;
-      settleWith(call, aiUsage(result.usage), () => textTokens(family, contentText(result.content), model ?? call.plan!.model), outcomeOf(model, result.response?.id));
-      return result;
-    },
-    async wrapStream<R extends AiStreamResult>({ doStream, params }: { doStream: () => PromiseLike<R>; params: AiCallParams }): Promise<R> {
-      const tracked = calls.get(params);
-      if (tracked === undefined) return doStream();
-      const { call, family } = tracked;
-      let result: R;
-      try {
-        result = await doStream();
-      } catch (error) {
-        settleFailure(call, error);
-        throw error;
-      }
-      return { ...result, stream: observeStream(result.stream, call, family) };
-    },
+    wrapGenerate: <R extends AiGenerateResult>({ doGenerate, params }: { doGenerate: () => PromiseLike<R>; params: AiCallParams }) =>
+      around(params, doGenerate, (result, call, family) => {
+        const model = result.response?.modelId;
+        settleWith(call, aiUsage(result.usage), () => textTokens(family, contentText(result.content), model ?? call.plan!.model), outcomeOf(model, result.response?.id));
+        return result;
+      }),
+    wrapStream: <R extends AiStreamResult>({ doStream, params }: { doStream: () => PromiseLike<R>; params: AiCallParams }) =>
+      around(params, doStream, (result, call, family) => ({ ...result, stream: observeStream(result.stream, call, family) })),
   };
 }
 
@@ -330,13 +326,7 @@ export function createEmbeddingModelMiddleware(bindingOf: (params: AiEmbedParams
     async wrapEmbed<R extends { usage?: { tokens?: number | undefined } | undefined }>({ doEmbed, params, model }: { doEmbed: () => PromiseLike<R>; params: AiEmbedParams; model: AiModel }): Promise<R> {
       const call = new TrackedCall(bindingOf(params), (settings) => planAiEmbedding(model, params, settings));
       await call.admitted;
-      let result: R;
-      try {
-        result = await doEmbed();
-      } catch (error) {
-        settleFailure(call, error);
-        throw error;
-      }
+      const result = await settlingFailure(call, doEmbed);
       const tokens = result.usage?.tokens;
       // Providers that report no embedding usage (Gemini) are charged the input estimate.
       if (typeof tokens === 'number' && Number.isSafeInteger(tokens) && tokens >= 0) call.commit({ inputTokens: tokens, outputTokens: 0 }, { model: model.modelId });
