@@ -235,6 +235,29 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
       });
     }
 
+    for (const variant of VARIANTS) {
+      it(`${variant}: a stream broken mid-way is charged more than 0; an HTTP error answer charges nothing`, async () => {
+        const limiter = createTokenLimiter();
+        const model = wrap(modelOf(kit, emulator(), variant), { limiter });
+        for (const [i, behavior] of [{ midStreamError: { afterChunks: 3 } }, { disconnectAfterChunks: 3 }].entries()) {
+          const user = freshUser(`broken${i}`);
+          emulator().enqueue(behavior);
+          await runWithUser(user, () => collect(ai.streamText({ model, prompt: ask, maxOutputTokens: 40, maxRetries: 0, onError: () => {} }).fullStream)).catch(() => {});
+          await vi.waitFor(async () => expect(await records(limiter, user)).toHaveLength(1), { timeout: 5000 });
+          const [record] = await records(limiter, user);
+          expect(record!.estimated).toBe(true);
+          expect(record!.inputTokens).toBeGreaterThan(0);
+          expect((await limiter.admin.getUsage(user)).reserved).toBe(0);
+        }
+        const user = freshUser('http-error');
+        emulator().enqueue({ status: 500 });
+        await expect(runWithUser(user, () => ai.generateText({ model, prompt: ask, maxOutputTokens: 40, maxRetries: 0 }))).rejects.toThrow();
+        await limiter.flush();
+        expect(await limiter.admin.getUsage(user)).toMatchObject({ used: 0, reserved: 0 });
+        expect(await records(limiter, user)).toHaveLength(0);
+      });
+    }
+
     it("onInsufficientQuota 'shrink' lowers maxOutputTokens to what is left", async () => {
       const limiter = createTokenLimiter({ defaultLimits: [{ id: 'daily', tokens: 400, period: 'day' }] });
       const user = freshUser('shrink');

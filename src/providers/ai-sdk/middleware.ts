@@ -20,7 +20,7 @@ import type { Binding } from '../shared/binding.js';
 import { planWith } from '../shared/plan.js';
 import { settleFailure, settleWith } from '../shared/settle.js';
 import { TrackedCall, type CallOutcome, type CallPlan } from '../shared/tracked-call.js';
-import { asObject, readCount, usageFrom, type UsageReading } from '../shared/usage.js';
+import { asObject, MALFORMED, readCount, usageFrom, type UsageReading } from '../shared/usage.js';
 import { utf8ByteLength } from '../../tokenizer/safe-cuts.js';
 import { toAnthropic, toGemini, toOpenAIChat, toTexts, type AiCallParams } from './prompt.js';
 
@@ -213,6 +213,17 @@ function outcomeOf(model: string | undefined, requestId: string | undefined, sta
 }
 
 /**
+ * A stream that failed (an `error` part) or was aborted: the usage it reported so far is partial
+ * (Gemini reports running usage on every chunk), so it is charged an estimate, never 0: the
+ * reported input (else the input estimate) and the larger of the reported output and the text
+ * received (the whole hold for an aborted reasoning model), marked estimated.
+ */
+function broken(call: TrackedCall, partial: UsageReading, tokens: () => number, outcome: CallOutcome): void {
+  const seen = partial === MALFORMED ? undefined : partial;
+  call.commitEstimate(Math.max(seen?.outputTokens ?? 0, tokens()), outcome, seen?.inputTokens);
+}
+
+/**
  * Passes every part through unchanged while reading the response metadata, the text received and
  * the `finish` part's usage. A stream that ends commits the usage (an estimate if none came); one
  * that errors or that the caller cancels (an abort) commits what is known, marked estimated.
@@ -241,11 +252,12 @@ function observeStream(source: ReadableStream<unknown>, call: TrackedCall, famil
     },
     flush() {
       ended = true;
-      settleWith(call, usage, tokens, outcomeOf(model, requestId, errored && usage === undefined ? 'error' : undefined));
+      if (errored) broken(call, usage, tokens, outcomeOf(model, requestId, 'error'));
+      else settleWith(call, usage, tokens, outcomeOf(model, requestId));
     },
   });
   source.pipeTo(passThrough.writable).catch(() => {
-    if (!ended) settleWith(call, undefined, tokens, outcomeOf(model, requestId, 'aborted'), usage);
+    if (!ended) broken(call, usage, tokens, outcomeOf(model, requestId, 'aborted'));
   });
   return passThrough.readable;
 }
