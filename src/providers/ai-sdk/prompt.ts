@@ -14,6 +14,7 @@
  * Provider-executed tools (web search, code execution...) add what they fetch: the context window.
  */
 import { asRecord } from '../estimate-types.js';
+import { isTextFile } from '../hidden-input.js';
 
 /** The parts of the AI SDK's call options the estimate reads (v3 and v4 shapes). */
 export interface AiCallParams {
@@ -272,9 +273,9 @@ export function toGemini(model: string, params: AiCallParams): FamilyRequest {
 }
 
 /**
- * A provider of no known family: the texts of the prompt and the JSON of the tools and response
- * schema, to be bounded by their UTF-8 bytes (no tokenizer in use makes a token of less than a
- * byte); any file or provider tool is hidden input.
+ * A provider of no known family: the texts of the prompt (text-like files included) and the JSON
+ * of the tools and response schema, to be bounded by their UTF-8 bytes (no tokenizer in use makes
+ * a token of less than a byte); any other file or a provider tool is hidden input.
  */
 export function toTexts(params: AiCallParams): { texts: string[]; hidden: string | undefined } {
   const texts: string[] = [];
@@ -284,6 +285,7 @@ export function toTexts(params: AiCallParams): { texts: string[]; hidden: string
     text: (_role, text) => void texts.push(text),
     file(_role, file) {
       if (file.text !== undefined) texts.push(file.text);
+      else if (file.base64 !== undefined && isTextFile(file.mediaType, file.filename)) texts.push(Buffer.from(file.base64, 'base64').toString('utf8'));
       else hidden ??= `a ${file.mediaType} file`;
     },
     toolCall: (_id, name, input) => void texts.push(name, input),
