@@ -139,6 +139,34 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
     }
   });
 
+  describe(`${label}: cached and reasoning tokens`, () => {
+    for (const variant of VARIANTS) {
+      it(`${variant}: committed as the provider reported them, in generate and stream calls`, async () => {
+        const limiter = createTokenLimiter();
+        const user = freshUser('detail');
+        const model = wrap(modelOf(kit, emulator(), variant), { limiter, user });
+        const behavior = { reasoningTokens: 5, cachedInputTokens: 4, ...(variant === 'anthropic' ? { cacheCreationInputTokens: 3 } : {}) };
+        emulator().setDefault(behavior);
+        const generated = await ai.generateText({ model, prompt: ask, maxOutputTokens: 40 });
+        await ai.streamText({ model, prompt: ask, maxOutputTokens: 40 }).text;
+        const log = (await records(limiter, user)).reverse();
+        expect(log).toHaveLength(2);
+        for (const [i, record] of log.entries()) {
+          const want = expectedUsage(emulator().requests[i]!, behavior);
+          expect(record).toMatchObject({
+            inputTokens: want.inputTokens,
+            outputTokens: want.outputTokens,
+            cachedInputTokens: want.cachedInputTokens,
+            reasoningTokens: want.reasoningTokens,
+            estimated: false,
+          });
+        }
+        expect(log[0]!.cachedInputTokens).toBe(generated.usage.inputTokenDetails?.cacheReadTokens ?? generated.usage.cachedInputTokens);
+        expect(log[0]!.reasoningTokens).toBe(generated.usage.outputTokenDetails?.reasoningTokens ?? generated.usage.reasoningTokens);
+      });
+    }
+  });
+
   describe(`${label}: refusals`, () => {
     for (const variant of VARIANTS) {
       it(`${variant}: an exhausted quota throws TokenLimitExceededError and the emulator receives nothing`, async () => {
