@@ -196,6 +196,20 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
     });
   });
 
+  describe(`${label}: a middleware copied without transformParams`, () => {
+    it('still reserves before the provider call and commits after it', async () => {
+      const limiter = createTokenLimiter({ defaultLimits: [{ id: 'daily', requests: 1, period: 'day' }] });
+      const user = freshUser('copied');
+      const { transformParams: _dropped, ...hooks } = tokenLimitsMiddleware({ limiter, user });
+      const model = ai.wrapLanguageModel({ model: modelOf(kit, emulator(), 'openai.chat'), middleware: hooks });
+      await ai.generateText({ model, prompt: ask, maxOutputTokens: 20 });
+      emulator().clearRequests();
+      await expect(ai.generateText({ model, prompt: ask, maxOutputTokens: 20 })).rejects.toBeInstanceOf(TokenLimitExceededError);
+      expect(emulator().requests).toHaveLength(0);
+      expect(await records(limiter, user)).toHaveLength(1);
+    });
+  });
+
   describe(`${label}: whom to charge`, () => {
     it('the runWithUser context, else a function of the call headers and providerOptions', async () => {
       const limiter = createTokenLimiter();
@@ -210,6 +224,13 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
       await ai.generateText({ model, prompt: ask, maxOutputTokens: 10, headers: { 'x-user': fromHeader } });
       await ai.generateText({ model, prompt: ask, maxOutputTokens: 10, providerOptions: { app: { user: fromOptions } } });
       for (const user of [inContext, fromHeader, fromOptions]) expect(await records(limiter, user)).toHaveLength(1);
+      // A function that names nobody falls back to the context; one that names garbage is refused before the call.
+      await runWithUser(inContext, () => ai.generateText({ model, prompt: ask, maxOutputTokens: 10 }));
+      expect(await records(limiter, inContext)).toHaveLength(2);
+      emulator().clearRequests();
+      const bad = wrap(modelOf(kit, emulator(), 'openai.chat'), { limiter, user: () => ({ id: '' }) });
+      await expect(ai.generateText({ model: bad, prompt: ask })).rejects.toBeInstanceOf(InvalidArgumentError);
+      expect(emulator().requests).toHaveLength(0);
     });
   });
 

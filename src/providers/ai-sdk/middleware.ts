@@ -279,33 +279,38 @@ async function settlingFailure<R>(call: TrackedCall, run: () => PromiseLike<R>):
 export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) => Binding): TokenLimitsLanguageModelMiddleware {
   // The call reserved for each transformed params object (the AI SDK hands it to wrapGenerate/wrapStream).
   const calls = new WeakMap<object, { call: TrackedCall; family: Family }>();
-  /** Calls the provider for the call reserved for `params`, then settles it with `after`. */
-  const around = async <R>(params: AiCallParams, run: () => PromiseLike<R>, after: (result: R, call: TrackedCall, family: Family) => R): Promise<R> => {
-    const tracked = calls.get(params);
-    if (tracked === undefined) return run();
-    return after(await settlingFailure(tracked.call, run), tracked.call, tracked.family);
+  const reserve = async (params: AiCallParams, model: AiModel) => {
+    const call = new TrackedCall(bindingOf(params), (settings) => planAiCall(model, params, settings));
+    await call.admitted;
+    return { call, family: familyOf(model.provider) };
+  };
+  /**
+   * Calls the provider for the call reserved for `params`, then settles it with `after`. Hooks used
+   * without `transformParams` (a middleware copied without it) reserve here: never an unchecked call.
+   */
+  const around = async <R>(params: AiCallParams, model: AiModel, run: () => PromiseLike<R>, after: (result: R, call: TrackedCall, family: Family) => R): Promise<R> => {
+    const { call, family } = calls.get(params) ?? (await reserve(params, model));
+    return after(await settlingFailure(call, run), call, family);
   };
   return {
     specificationVersion: 'v3',
     async transformParams({ params, model }) {
-      const binding = bindingOf(params);
-      const call = new TrackedCall(binding, (settings) => planAiCall(model, params, settings));
-      await call.admitted;
-      const plan = call.plan!;
+      const tracked = await reserve(params, model);
+      const { plan, grantedOutput } = tracked.call;
       // Shrunk to fit (`onInsufficientQuota: 'shrink'`): the request asks for what is held, no more.
-      const shrunk = call.grantedOutput !== undefined && call.grantedOutput < plan.outputTokens;
-      const out = (shrunk ? { ...params, maxOutputTokens: call.grantedOutput } : { ...params }) as typeof params;
-      calls.set(out, { call, family: familyOf(model.provider) });
+      const shrunk = grantedOutput !== undefined && grantedOutput < plan!.outputTokens;
+      const out = (shrunk ? { ...params, maxOutputTokens: grantedOutput } : { ...params }) as typeof params;
+      calls.set(out, tracked);
       return out;
     },
-    wrapGenerate: <R extends AiGenerateResult>({ doGenerate, params }: { doGenerate: () => PromiseLike<R>; params: AiCallParams }) =>
-      around(params, doGenerate, (result, call, family) => {
-        const model = result.response?.modelId;
-        settleWith(call, aiUsage(result.usage), () => textTokens(family, contentText(result.content), model ?? call.plan!.model), outcomeOf(model, result.response?.id));
+    wrapGenerate: <R extends AiGenerateResult>({ doGenerate, params, model }: { doGenerate: () => PromiseLike<R>; params: AiCallParams; model: AiModel }) =>
+      around(params, model, doGenerate, (result, call, family) => {
+        const responseModel = result.response?.modelId;
+        settleWith(call, aiUsage(result.usage), () => textTokens(family, contentText(result.content), responseModel ?? call.plan!.model), outcomeOf(responseModel, result.response?.id));
         return result;
       }),
-    wrapStream: <R extends AiStreamResult>({ doStream, params }: { doStream: () => PromiseLike<R>; params: AiCallParams }) =>
-      around(params, doStream, (result, call, family) => ({ ...result, stream: observeStream(result.stream, call, family) })),
+    wrapStream: <R extends AiStreamResult>({ doStream, params, model }: { doStream: () => PromiseLike<R>; params: AiCallParams; model: AiModel }) =>
+      around(params, model, doStream, (result, call, family) => ({ ...result, stream: observeStream(result.stream, call, family) })),
   };
 }
 
