@@ -4,7 +4,7 @@
  * emulator, wrapped vs bare.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { createTokenLimiter, MissingUserError, InvalidArgumentError, runWithUser, TokenLimitExceededError, type TokenLimiter, type UsageRecord } from '../../src/index.js';
+import { costOfUsage, createTokenLimiter, MissingUserError, resolvePrice, InvalidArgumentError, runWithUser, TokenLimitExceededError, type TokenLimiter, type UsageRecord } from '../../src/index.js';
 import { tokenLimitsEmbeddingMiddleware, tokenLimitsMiddleware, type TokenLimitsMiddlewareOptions } from '../../src/integrations/ai/index.js';
 import { expectedUsage, type Emulator, type RecordedRequest } from '../../src/testing/index.js';
 import { useEmulator, collect } from '../emulator/harness.js';
@@ -93,6 +93,10 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
         expect(log[0]).toMatchObject({ ...emulatorRecord(emulator().requests.at(-1)), estimated: false, model: bare.response.modelId });
         expect(log[0]!.inputTokens).toBe(wrapped.usage.inputTokens);
         expect(log[0]!.outputTokens).toBe(wrapped.usage.outputTokens);
+        // Priced by the model id the provider reported (every model here is in the built-in table).
+        const price = resolvePrice(bare.response.modelId)!;
+        expect(log[0]!.costUsd).toBeCloseTo(costOfUsage({ inputTokens: log[0]!.inputTokens, outputTokens: log[0]!.outputTokens }, price), 6); // the store keeps micro-dollars
+        expect(log[0]!.costUsd).toBeGreaterThan(0);
         expect((await limiter.admin.getUsage(user)).reserved).toBe(0);
       });
 
