@@ -4,6 +4,9 @@
  *   kernel  <-  tokenizer, i18n  <-  providers  <-  face (index.ts)  <-  integrations, react
  * `testing/` may import anything; nothing imports it. Type-only imports count too: a layer that
  * needs another's types belongs above it.
+ * The AI SDK integration (integrations/ai -> face/ai-sdk -> providers/ai-sdk) follows the same
+ * layers, and `ai` is an optional peer that no source file imports: its middleware are plain
+ * objects of hooks, typed structurally.
  */
 const layer = (name, from, allowed) => ({
   name,
@@ -16,6 +19,13 @@ const layer = (name, from, allowed) => ({
 module.exports = {
   forbidden: [
     { name: 'no-cycles', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'ai-sdk-never-imported',
+      comment: 'ai and @ai-sdk/* are optional peers: the middleware must load without them',
+      severity: 'error',
+      from: { path: '^src/(?!testing/)' },
+      to: { path: '^(node_modules/)?(ai|ai-v7|@ai-sdk/[^/]+)(/|$)' },
+    },
     { name: 'nothing-imports-testing', severity: 'error', from: { path: '^src/(?!testing/)' }, to: { path: '^src/testing/' } },
     layer('kernel', 'kernel/', []),
     layer('store-protocol', 'stores/protocol/', ['kernel/']),

@@ -3,6 +3,7 @@
  * printed as a markdown table; raw numbers go to bench/results.json. See bench/README.md.
  */
 import { writeFileSync } from 'node:fs';
+import { benchAiSdkLatency } from './ai-sdk-latency.js';
 import { benchBytesPerUser, benchRss } from './memory.js';
 import { benchRedisFootprint } from './redis-footprint.js';
 import { benchRedisOps } from './redis-ops.js';
@@ -16,17 +17,22 @@ const results: Record<string, unknown> = { date: new Date().toISOString(), node:
 const out: string[] = [];
 const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
+/** The timing columns of the wrapped-vs-bare tables: bare p50/p99, wrapped p50/p99, added p50, ratio. */
+const timing = (r: { bareP50Ms: number; bareP99Ms: number; wrappedP50Ms: number; wrappedP99Ms: number; addedP50Ms: number; ratioP50: number }) =>
+  [r.bareP50Ms, r.bareP99Ms, r.wrappedP50Ms, r.wrappedP99Ms, r.addedP50Ms, r.ratioP50].map((n) => f(n, 2)).join(' | ');
+
 const latency = await benchWrapperLatency(url, quick ? 100 : 400);
 results.wrapperLatency = latency;
+const aiSdk = await benchAiSdkLatency(url, quick ? 100 : 400);
+results.aiSdkLatency = aiSdk;
 out.push(
   '## Wrapped vs bare SDK call (local emulator, same run, calls alternated)',
   '',
   '| provider | call | store | bare p50 ms | bare p99 ms | wrapped p50 ms | wrapped p99 ms | added p50 ms | wrapped/bare p50 |',
   '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...latency.map(
-    (r) =>
-      `| ${r.provider} | ${r.mode} | ${r.store} | ${f(r.bareP50Ms, 2)} | ${f(r.bareP99Ms, 2)} | ${f(r.wrappedP50Ms, 2)} | ${f(r.wrappedP99Ms, 2)} | ${f(r.addedP50Ms, 2)} | ${f(r.ratioP50, 2)} |`,
-  ),
+  ...latency.map((r) => `| ${r.provider} | ${r.mode} | ${r.store} | ${timing(r)} |`),
+  // The AI SDK row: the ratio divides generateText's wall-time p50 through tokenLimitsMiddleware by the bare model's.
+  ...aiSdk.map((r) => `| AI SDK (ai 6, @ai-sdk/openai chat) | generateText, ${r.calls} calls each in alternated slices of 10; ratio = wrapped ÷ bare generateText p50 | ${r.store} | ${timing(r)} |`),
   '',
 );
 
