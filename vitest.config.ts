@@ -19,7 +19,7 @@ export default defineConfig({
   test: {
     // test/react/** runs in jsdom (a `// @vitest-environment jsdom` line in each file); the rest in Node.
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
-    // test/node22/** needs Node 22 (ai 7, openai 7): vitest.node22.config.ts, through scripts/ci-node22.sh.
+    // test/node22/** needs Node 22 (ai 7, openai 7): vitest.node22.config.ts, run by scripts/test-env.mjs --suite node22 (part of npm test).
     exclude: ['test/faults/**', 'test/node22/**', 'node_modules/**', 'dist/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 import main from './vitest.config.js';
 
-// The Node 22 lane (scripts/ci-node22.sh): test/node22/** only, with the main suite's aliases and
+// The Node 22 lane (npm run test:node22, part of npm test): test/node22/** only, with the main suite's aliases and
 // settings (replaced, not merged: a merge would concatenate the include lists).
 export default defineConfig({
   ...main,

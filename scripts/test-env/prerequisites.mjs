@@ -50,10 +50,10 @@ function locate(variable, command) {
   return path === undefined ? { why: `${command} is not on the PATH`, installable: true } : { path };
 }
 
-/** redis-server and redis-cli: the harness starts servers and Clusters with them (both suites). */
+/** redis-server and redis-cli: the harness starts servers and Clusters with them (every suite). */
 const redisTools = {
   name: 'redis-server and redis-cli (Redis 7 or later)',
-  suites: ['main', 'faults'],
+  suites: ['main', 'faults', 'node22'],
   packages: { apt: ['redis-server', 'redis-tools'], brew: 'redis' },
   alternative: 'REDIS_SERVER_BIN=/path/to/redis-server REDIS_CLI_BIN=/path/to/redis-cli',
   async find() {
@@ -74,10 +74,10 @@ const redisTools = {
   },
 };
 
-/** A Redis for the suites that share one (the main suite): REDIS_URL's, or one started for the run. */
+/** A Redis for the suites that share one (main, Node 22): REDIS_URL's, or one started for the run. */
 const redisService = {
   name: 'a Redis to test against',
-  suites: ['main'],
+  suites: ['main', 'node22'],
   async find() {
     const url = process.env.REDIS_URL || DEFAULT_REDIS_URL;
     const ping = await pingRedis(url);
