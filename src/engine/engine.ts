@@ -1,4 +1,4 @@
-import type { Estimate, LimiterEvents, QuotaDecision, Reservation, Usage, UsageRecord, UserRef } from '../kernel/types.js';
+import type { Estimate, LedgerLag, LimiterEvents, QuotaDecision, Reservation, Usage, UsageRecord, UserRef } from '../kernel/types.js';
 import { parseUserId } from '../kernel/validate.js';
 import { createAdmin, type AdminApi } from './admin.js';
 import type { BackgroundWrite } from './committer.js';
@@ -6,6 +6,7 @@ import { buildCommit, type PreparedCommit } from './commit.js';
 import { parseReservation } from './records.js';
 import type { EngineConfig } from './config.js';
 import { EngineCore, newId } from './core.js';
+import { LedgerLink } from './ledger-link.js';
 import { parseEstimate, parseReserveOptions, type ReserveOptions } from './estimate.js';
 import { accountUsage, check, readWindows, userUsage } from './read.js';
 import { reserve, type ReservationState } from './reserve.js';
@@ -43,6 +44,15 @@ export interface Engine {
   warmup(): Promise<void>;
   /** Writes what is queued (for up to `storeTimeoutMs`), then releases the store. */
   close(): Promise<void>;
+  /**
+   * With a `ledger`: how far it is behind the store (records waiting to be written); null without one.
+   */
+  ledgerLag(): Promise<LedgerLag | null>;
+  /**
+   * With a `ledger` that this process drains: resolves once every record waiting in the store's
+   * feed is in the ledger (rejects if that takes longer than `timeoutMs`, default 30 s).
+   */
+  flushLedger(timeoutMs?: number): Promise<void>;
 }
 
 export function createEngine(config: EngineConfig): Engine {
@@ -53,6 +63,7 @@ class QuotaEngine implements Engine {
   readonly admin: AdminApi;
   readonly #core: EngineCore;
   readonly #states = new WeakMap<Reservation, ReservationState>();
+  readonly #ledger: LedgerLink;
 
   constructor(config: EngineConfig) {
     this.#core = new EngineCore(config);
@@ -64,6 +75,18 @@ class QuotaEngine implements Engine {
       accountUsage: (accountId) => accountUsage(core, accountId),
       readWindows: (userId) => readWindows(core, userId),
     });
+    this.#ledger = new LedgerLink(core);
+  }
+
+  ledgerLag(): Promise<LedgerLag | null> {
+    return this.#ledger.lag();
+  }
+
+  async flushLedger(timeoutMs = 30_000): Promise<void> {
+    const drainer = this.#ledger.drainer;
+    if (drainer === undefined) return;
+    await this.flush();
+    await drainer.drainAll(Date.now() + timeoutMs);
   }
 
   get pendingWrites(): number {
@@ -129,6 +152,7 @@ class QuotaEngine implements Engine {
     if (core.closed) return;
     core.closed = true;
     await core.committer.close(Date.now() + core.config.storeTimeoutMs);
+    await this.#ledger.drainer?.stop();
     await core.config.store.maintenance.close();
   }
 
