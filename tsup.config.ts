@@ -2,7 +2,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { defineConfig, type Options } from 'tsup';
 
 // Peer dependencies and the SDKs stay external: the user's own copies are used.
-const external = [/^openai/, /^@anthropic-ai\//, /^@google\//, 'ioredis', 'express', /^react($|\/)/, /^react-dom($|\/)/, 'js-tiktoken'];
+const external = [/^openai/, /^@anthropic-ai\//, /^@google\//, 'ioredis', 'pg', 'express', /^react($|\/)/, /^react-dom($|\/)/, 'js-tiktoken'];
 
 const shared: Options = {
   format: ['esm', 'cjs'],
@@ -17,6 +17,7 @@ const nodeEntries = {
   'testing/index': 'src/testing/index.ts',
   'integrations/express/index': 'src/integrations/express/index.ts',
   'integrations/http/index': 'src/integrations/http/index.ts',
+  'postgres/index': 'src/postgres/index.ts',
 };
 
 // Dual ESM + CJS with declaration files for every public subpath.
