@@ -3,6 +3,7 @@
  * printed as a markdown table; raw numbers go to bench/results.json. See bench/README.md.
  */
 import { writeFileSync } from 'node:fs';
+import { benchLedgerLatency } from './ledger-latency.js';
 import { benchBytesPerUser, benchRss } from './memory.js';
 import { benchRedisFootprint } from './redis-footprint.js';
 import { benchRedisOps } from './redis-ops.js';
@@ -25,6 +26,19 @@ out.push(
   ...latency.map(
     (r) =>
       `| ${r.provider} | ${r.mode} | ${r.store} | ${f(r.bareP50Ms, 2)} | ${f(r.bareP99Ms, 2)} | ${f(r.wrappedP50Ms, 2)} | ${f(r.wrappedP99Ms, 2)} | ${f(r.addedP50Ms, 2)} | ${f(r.ratioP50, 2)} |`,
+  ),
+  '',
+);
+
+const ledgerLatency = await benchLedgerLatency(url, process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test', quick ? 100 : 300);
+results.ledgerLatency = ledgerLatency;
+out.push(
+  '## Wrapped call with the PostgreSQL ledger on vs off (OpenAI on the local emulator, same run, calls alternated)',
+  '',
+  '| store | call | ledger off p50 ms | off p99 ms | ledger on p50 ms | on p99 ms | on/off p50 | rows written / calls with the ledger |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...ledgerLatency.map(
+    (r) => `| ${r.store} | ${r.mode} | ${f(r.offP50Ms, 2)} | ${f(r.offP99Ms, 2)} | ${f(r.onP50Ms, 2)} | ${f(r.onP99Ms, 2)} | ${f(r.ratioP50, 2)} | ${f(r.rows)} / ${f(r.callsOn)} |`,
   ),
   '',
 );
