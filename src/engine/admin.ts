@@ -41,6 +41,12 @@ export interface AdminApi extends PlansAdmin {
    * store's history retention is answered by the ledger.
    */
   getUsageHistory(options: { userId?: string; from: DateInput; to: DateInput; granularity: 'hour' | 'day' }): Promise<HistoryPoint[]>;
+  /**
+   * Every record of [from, to) (one user's, one account's, or everyone's), oldest first, as CSV with
+   * a header line or JSON lines, read from the `ledger` page by page. Throws `InvalidArgumentError`
+   * without a ledger, or for a bad range, before anything is read.
+   */
+  exportUsage(options: { userId?: string; accountId?: string; from: DateInput; to: DateInput; format: 'csv' | 'jsonl' }): AsyncIterable<string | Uint8Array>;
   /** Totals since the store was created, active users this month, known users. */
   getStats(): Promise<UsageStats>;
   /** Deletes the user's rules, usage, holds and log. Aggregates over all users keep their past figures. */
@@ -206,6 +212,22 @@ export function createAdmin(deps: AdminDeps): AdminApi {
         totalTokens: b.inputTokens + b.outputTokens,
         costUsd: fromMicroUsd(b.cost),
       }));
+    },
+
+    exportUsage(options) {
+      const ledger = core.config.ledger;
+      if (ledger === undefined) throw new InvalidArgumentError('ledger', undefined, 'exporting needs a ledger (option ledger of createTokenLimiter)');
+      if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { userId?, accountId?, from, to, format }');
+      rejectUnknownKeys(options, ['userId', 'accountId', 'from', 'to', 'format'], 'options');
+      const from = parseDate(options.from, 'options.from');
+      const to = parseDate(options.to, 'options.to');
+      return ledger.export({
+        ...(options.userId === undefined ? {} : { userId: parseUserId(options.userId, 'options.userId') }),
+        ...(options.accountId === undefined ? {} : { accountId: parseUserId(options.accountId, 'options.accountId') }),
+        from,
+        to,
+        format: options.format,
+      });
     },
 
     async getStats() {

@@ -135,6 +135,7 @@ function parseLedger(value: unknown, store: QuotaStore): UsageLedger | undefined
     typeof l.write !== 'function' ||
     typeof l.readLog !== 'function' ||
     typeof l.readHistory !== 'function' ||
+    typeof l.export !== 'function' ||
     typeof l.attach !== 'function' ||
     l.drain === undefined
   ) {

@@ -352,6 +352,8 @@ export interface UsageLedger {
   readLog(query: { userId?: string; since?: number; until?: number; limit: number }): Promise<UsageRecord[]>;
   /** Usage per hour or UTC day and per model in [from, to). */
   readHistory(query: { userId?: string; from: number; to: number; granularity: 'hour' | 'day' }): Promise<HistoryPoint[]>;
+  /** The records with from <= time < to (one user's or account's, or everyone's), oldest first, as CSV or JSON lines. */
+  export(options: { userId?: string; accountId?: string; from: Date | string | number; to: Date | string | number; format: 'csv' | 'jsonl' }): AsyncIterable<string | Uint8Array>;
   /** Called by `createTokenLimiter`: the store this ledger reconciles against. */
   attach(source: LedgerSource): void;
   /** How this process drains (see `LedgerDrainSettings`); `false`: it only appends. */
