@@ -30,6 +30,7 @@ module.exports = {
     layer('integrations', 'integrations/', ['kernel/', 'face/', 'i18n/', 'index.ts']),
     layer('react', 'react/', ['kernel/', 'i18n/']),
     layer('postgres', 'postgres/', ['kernel/']),
+    layer('cli', 'cli/', ['index.ts', 'postgres/']),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -33,6 +33,15 @@ export default defineConfig([
     clean: ['!react/**'],
   },
   {
+    // `npx token-limits`: the operators' CLI (ESM only; the shebang line of its source is kept).
+    ...shared,
+    entry: { 'cli/index': 'src/cli/index.ts' },
+    format: ['esm'],
+    dts: false,
+    target: 'node20',
+    clean: false,
+  },
+  {
     // token-limits/react: its own build, for browsers, with 'use client' on top (Next.js client
     // components). It shares no chunk with the Node entries and imports nothing from Node.
     ...shared,
