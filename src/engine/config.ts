@@ -144,6 +144,9 @@ function parseLedger(value: unknown, store: QuotaStore): UsageLedger | undefined
   if (store.ledgerFeed === undefined) {
     throw new InvalidArgumentError('options.ledger', value, `the store (${store.kind}) cannot feed a ledger: use MemoryStore or RedisStore`);
   }
+  if (l.drain === false && store.kind === 'memory') {
+    throw new InvalidArgumentError('options.ledger', value, "MemoryStore's ledger queue lives in this process: its ledger must drain (drain: false is for shared stores)");
+  }
   return l as UsageLedger;
 }
 

@@ -87,8 +87,9 @@ describe.each(STORES)('ledger over %s', (_name, makeStore) => {
   });
 
   it('never writes a record twice: replayed commits, and a drainer that crashed between insert and ack', async () => {
-    const ledger = await newLedger({ drain: false });
     const store = makeStore();
+    // MemoryStore's queue can only be drained by its own process: a drainer that never runs stands in for "drain: false".
+    const ledger = await newLedger({ drain: store.kind === 'memory' ? { pollMs: 60_000, claimIdleMs: 60_000 } : false });
     const appender = track(createTokenLimiter({ store, ledger }));
     const reservation = await appender.reserve('dup', { tokens: 10 });
     const usage = { inputTokens: 3, outputTokens: 4, model: 'gpt-4o', costUsd: 0.000007 };
@@ -205,12 +206,34 @@ describe.each(STORES)('ledger over %s', (_name, makeStore) => {
   });
 });
 
+describe('MemoryStore ledger queue', () => {
+  it('is bounded: past maxQueue the oldest records are dropped, and reported', async () => {
+    let failing = true;
+    const flaky = { query: ((text: string, values?: unknown[]) => (failing && text.startsWith('INSERT') ? Promise.reject(new Error('down')) : pool.query(text, values))) as pg.Pool['query'] };
+    const ledger = await newLedger({ pool: flaky, drain: { pollMs: 10, maxQueue: 5, batchSize: 2 } });
+    const limiter = track(createTokenLimiter({ store: new MemoryStore(), ledger }));
+    const dropped: LedgerErrorEvent[] = [];
+    limiter.on('ledger-error', (e) => e.policy === 'dropped' && dropped.push(e));
+    await call(limiter, 'bounded', 1, 1);
+    await expect.poll(async () => (await limiter.ledgerLag())!.failures, { timeout: 5_000 }).toBeGreaterThan(0);
+    for (let i = 1; i < 12; i += 1) await call(limiter, 'bounded', 1, 1);
+    expect((await limiter.ledgerLag())!.pending).toBeLessThanOrEqual(5 + 2); // the bound, plus the batch being written
+    await expect.poll(() => dropped.reduce((n, e) => n + e.records, 0), { timeout: 5_000 }).toBeGreaterThan(0);
+    failing = false;
+    await limiter.flushLedger();
+    const { rows, ids } = await rowCount(ledger);
+    expect(rows).toBe(ids);
+    expect(rows + dropped.reduce((n, e) => n + e.records, 0)).toBe(12);
+  });
+});
+
 describe('ledger options', () => {
   it('refuses bad options with typed errors', async () => {
     expect(() => createPostgresLedger({ pool, table: 'Robert"; DROP TABLE x' })).toThrow(InvalidArgumentError);
     expect(() => createPostgresLedger({ pool: {} as pg.Pool })).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
     expect(() => createPostgresLedger({ pool, drain: { batchSize: 0 } })).toThrow(InvalidArgumentError);
     expect(() => createTokenLimiter({ ledger: {} as PostgresLedger })).toThrow(InvalidArgumentError);
+    expect(() => createTokenLimiter({ store: new MemoryStore(), ledger: createPostgresLedger({ pool, drain: false }) })).toThrow(/must drain/);
     const ledger = createPostgresLedger({ pool, drain: false });
     await expect(ledger.query({ from: 10, to: 5 })).rejects.toThrow(InvalidArgumentError);
     expect(() => ledger.export({ from: 0, to: 5, format: 'xml' as 'csv' })).toThrow(InvalidArgumentError);

@@ -7,7 +7,8 @@ const DEFAULT_MAX = 100_000;
  * MemoryStore's ledger feed: records committed with a ledger note wait here until a drainer has
  * written them to the ledger. It lives in this process: what it holds when the process dies is lost
  * (the ledger then lacks those records; `ledger.reconcile` shows it). Bounded: beyond `max`
- * records, the oldest are dropped and counted (the drainer reports them as `ledger-error`).
+ * records (plus the batch a drainer is writing), the oldest are dropped and counted (the drainer
+ * reports them as `ledger-error`).
  */
 export class MemoryLedgerQueue implements LedgerFeed {
   readonly #entries = new Map<string, { entry: LedgerFeedEntry; readAt: number }>();
@@ -18,8 +19,17 @@ export class MemoryLedgerQueue implements LedgerFeed {
   push(timestamp: number, record: string, note: string): void {
     const ref = String((this.#next += 1));
     this.#entries.set(ref, { entry: { ref, timestamp, record, note }, readAt: -Infinity });
+    // Drop the oldest records no drainer holds (a batch being written is never dropped under it).
     while (this.#entries.size > this.#max) {
-      this.#entries.delete(this.#entries.keys().next().value!);
+      let victim: string | undefined;
+      for (const [key, item] of this.#entries) {
+        if (item.readAt === -Infinity) {
+          victim = key;
+          break;
+        }
+      }
+      if (victim === undefined) break;
+      this.#entries.delete(victim);
       this.#dropped += 1;
     }
   }
