@@ -4,6 +4,10 @@ import type { LedgerFeed, LedgerFeedEntry } from '../stores/protocol/types.js';
 import { decodeRecord } from './records.js';
 
 const MAX_BACKOFF_MS = 5_000;
+/** Readers idle this long with nothing pending are forgotten (each drainer process reads under its own name). */
+export const PRUNE_IDLE_MS = 86_400_000;
+/** How often a drainer prunes (and once at start). */
+const PRUNE_EVERY_MS = 3_600_000;
 
 export interface DrainEvents {
   error(event: LedgerErrorEvent): void;
@@ -24,6 +28,7 @@ export class LedgerDrainer {
   readonly #consumer = `c-${process.pid}-${randomBytes(6).toString('base64url')}`;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lagTimer: ReturnType<typeof setInterval> | undefined;
+  #pruneTimer: ReturnType<typeof setInterval> | undefined;
   /** The cycle running now: one at a time (the timer's and `drainAll`'s share the batch). */
   #lock: Promise<unknown> = Promise.resolve();
   #stopped = false;
@@ -41,6 +46,10 @@ export class LedgerDrainer {
 
   start(): void {
     this.#schedule(0);
+    const prune = (): void => void this.feed.prune?.(PRUNE_IDLE_MS).catch(() => {});
+    prune();
+    this.#pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
+    this.#pruneTimer.unref?.();
     this.#lagTimer = setInterval(() => {
       if (this.events.wantsLag()) this.lag().then((lag) => this.events.lag(lag), () => {});
     }, this.settings.lagReportMs);
@@ -73,6 +82,7 @@ export class LedgerDrainer {
     this.#stopped = true;
     clearTimeout(this.#timer);
     clearInterval(this.#lagTimer);
+    clearInterval(this.#pruneTimer);
     await this.#lock.catch(() => {});
   }
 

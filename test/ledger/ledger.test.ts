@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenLimiter, InvalidArgumentError, MemoryStore, RedisStore, type LedgerErrorEvent, type QuotaStore, type TokenLimiter } from '../../src/index.js';
+import { createTokenLimiter, InvalidArgumentError, MemoryStore, RedisStore, type LedgerErrorEvent, type LedgerLag, type QuotaStore, type TokenLimiter } from '../../src/index.js';
 import { createPostgresLedger, type PostgresLedger } from '../../src/postgres/index.js';
 import { manualClock } from '../helpers/clock.js';
 import { connectPostgres, dropSchema, uniqueSchema } from '../helpers/postgres.js';
@@ -203,6 +203,38 @@ describe.each(STORES)('ledger over %s', (_name, makeStore) => {
     expect(log.map((r) => r.totalTokens)).toEqual([2, 20]);
     const history = await limiter.admin.getUsageHistory({ userId: 'old', from: '2026-01-10T00:00:00Z', to: '2026-01-11T00:00:00Z', granularity: 'hour' });
     expect(history).toEqual([expect.objectContaining({ time: new Date('2026-01-10T10:00:00Z'), requests: 1, totalTokens: 20, costUsd: 0.00002 })]);
+  });
+});
+
+describe('RedisStore ledger streams', () => {
+  it('forget readers that ended with nothing pending, and keep the others', async () => {
+    const prefix = uniquePrefix('tl-ledger');
+    const store = new RedisStore({ client: redis, prefix });
+    const ledger = await newLedger({ drain: false });
+    const limiter = track(createTokenLimiter({ store, ledger }));
+    for (let i = 0; i < 4; i += 1) await call(limiter, 'prune-me', 1, 1);
+    const feed = store.ledgerFeed;
+    await feed.ack(await feed.read('ended', 2, 60_000));
+    const held = await feed.read('holder', 2, 60_000);
+    expect(held).toHaveLength(2);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(await feed.prune!(10)).toBe(1);
+    const [stream] = await redis.smembers(`${prefix}:{g}:lqs`);
+    const consumers = (await redis.xinfo('CONSUMERS', stream!, 'g')) as unknown[][];
+    expect(consumers.map((c) => c[1])).toEqual(['holder']);
+    expect(await feed.prune!(60_000)).toBe(0);
+  });
+});
+
+describe('ledger-lag', () => {
+  it.each(STORES)('is emitted by draining processes over %s, with the figures', async (_name, makeStore) => {
+    const ledger = await newLedger({ drain: { pollMs: 20, lagReportMs: 50 } });
+    const limiter = track(createTokenLimiter({ store: makeStore(), ledger }));
+    const lags: LedgerLag[] = [];
+    limiter.on('ledger-lag', (lag) => lags.push(lag));
+    for (let i = 0; i < 5; i += 1) await call(limiter, 'lagging', 1, 1);
+    await limiter.flushLedger();
+    await expect.poll(() => lags.at(-1), { timeout: 5_000 }).toMatchObject({ pending: 0, oldestMs: null, written: 5, failures: 0 });
   });
 });
 

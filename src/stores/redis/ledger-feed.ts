@@ -80,6 +80,17 @@ export function redisLedgerFeed(ctx: RedisContext): RedisLedgerFeed {
       );
     },
 
+    async prune(idleMs) {
+      streams.at = 0;
+      const list = await known();
+      let removed = 0;
+      for (let i = 0; i < list.length; i += PARALLEL_READS) {
+        const replies = await Promise.all(list.slice(i, i + PARALLEL_READS).map((key) => ctx.run(SCRIPTS.ledgerPrune, [key], [String(idleMs)])));
+        for (const n of replies) removed += Number(n);
+      }
+      return removed;
+    },
+
     async lag() {
       streams.at = 0;
       const list = await known();

@@ -75,3 +75,26 @@ return redis.call('SADD', KEYS[1], unpack(ARGV))
 export const LEDGER_STREAMS = `#!lua flags=no-writes
 return redis.call('SMEMBERS', KEYS[1])
 `;
+
+/**
+ * ledger-prune: forgets consumers of the group that hold nothing and were idle longer than `idle` ms
+ * (drainers that ended: each process reads under a name of its own).
+ * KEYS[1] a ledger stream. ARGV[1] idle ms. Reply: the number removed.
+ */
+export const LEDGER_PRUNE = `#!lua
+${PRELUDE}
+local idle = tonumber(ARGV[1])
+if not idle or idle ~= idle or idle < 0 or idle > MAXN or idle % 1 ~= 0 then fail('invalid idle') end
+local consumers = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], 'g')
+if type(consumers) ~= 'table' or consumers.err then return 0 end
+local removed = 0
+for _, c in ipairs(consumers) do
+  local f = {}
+  for i = 1, #c - 1, 2 do f[c[i]] = c[i + 1] end
+  if f.name and tonumber(f.pending) == 0 and tonumber(f.idle) and tonumber(f.idle) > idle then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], 'g', f.name)
+    removed = removed + 1
+  end
+end
+return removed
+`;
