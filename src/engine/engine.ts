@@ -42,7 +42,10 @@ export interface Engine {
   readonly admin: AdminApi;
   /** Loads the store's scripts, the plans, and reads the store's epoch marker, ahead of the first call. */
   warmup(): Promise<void>;
-  /** Writes what is queued (for up to `storeTimeoutMs`), then releases the store. */
+  /**
+   * Writes what is queued (for up to `storeTimeoutMs`), then releases the store. With a ledger and
+   * MemoryStore, first writes the records still in the in-process queue (for up to `storeTimeoutMs`).
+   */
   close(): Promise<void>;
   /**
    * With a `ledger`: how far it is behind the store (records waiting to be written); null without one.
@@ -152,6 +155,8 @@ class QuotaEngine implements Engine {
     if (core.closed) return;
     core.closed = true;
     await core.committer.close(Date.now() + core.config.storeTimeoutMs);
+    // An in-process ledger queue (MemoryStore) would die with the process: write it out first.
+    if (core.config.store.ledgerFeed?.inProcess === true) await this.#ledger.drainer?.drainAll(Date.now() + core.config.storeTimeoutMs).catch(() => {});
     await this.#ledger.drainer?.stop();
     await core.config.store.maintenance.close();
   }

@@ -11,6 +11,7 @@ const DEFAULT_MAX = 100_000;
  * reports them as `ledger-error`).
  */
 export class MemoryLedgerQueue implements LedgerFeed {
+  readonly inProcess = true;
   readonly #entries = new Map<string, { entry: LedgerFeedEntry; readAt: number }>();
   #next = 0;
   #max = DEFAULT_MAX;

@@ -194,6 +194,8 @@ export interface LedgerFeed {
   ack(entries: readonly LedgerFeedEntry[]): Promise<void>;
   /** Records waiting, and the store time of the oldest. */
   lag(): Promise<{ pending: number; oldest: number | null }>;
+  /** True when the queue lives in this process (MemoryStore): closing the limiter writes it out first. */
+  readonly inProcess?: boolean;
   /** Forgets readers that hold nothing and were idle longer than `idleMs` (they ended); resolves with how many. */
   prune?(idleMs: number): Promise<number>;
   /** MemoryStore: bound of the in-process queue; returns how many records overflowed since the last call. */
