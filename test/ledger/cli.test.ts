@@ -75,6 +75,34 @@ describe('npx token-limits ledger', () => {
     await limiter.close();
   });
 
+  it('drain moves waiting records into the ledger until stopped', async () => {
+    const drainSchema = uniqueSchema();
+    const prefix = uniquePrefix('tl-cli');
+    const ledger = createPostgresLedger({ pool, schema: drainSchema, drain: false });
+    await ledger.migrate();
+    try {
+      const limiter = createTokenLimiter({ store: new RedisStore({ client: redis, prefix }), ledger });
+      for (let i = 0; i < 6; i += 1) await limiter.commit(await limiter.reserve('drained', { tokens: 5 }), { inputTokens: 2, outputTokens: 3 });
+      await limiter.close();
+      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'ledger', 'drain', '--schema', drainSchema, '--prefix', prefix], {
+        env: { ...process.env, DATABASE_URL, REDIS_URL },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const deadline = Date.now() + 20_000;
+      let rows = 0;
+      while (rows < 6 && Date.now() < deadline) {
+        rows = (await pool.query(`SELECT count(*)::int AS n FROM ${ledger.tableName}`)).rows[0].n as number;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      child.kill('SIGINT');
+      expect(rows).toBe(6);
+      expect(await exit).toBe(0);
+    } finally {
+      await dropSchema(pool, drainSchema);
+    }
+  });
+
   it('refuses bad commands and options with exit code 1 and the usage', async () => {
     for (const args of [['ledger', 'frobnicate'], ['ledger'], ['ledger', 'export', '--schema', schema], ['ledger', 'export', '--from', 'yesterday'], ['ledger', 'migrate', '--table', 'Bad"Name']]) {
       const run = await cli(args);
