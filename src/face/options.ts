@@ -160,6 +160,9 @@ export interface TokenLimiterOptions {
   /**
    * Longest time before this process applies a plan changed by another process (plans are read
    * again beside calls, never in their path; the process that changes a plan applies it at once).
+   * A process idle for longer reads them before its next call, waiting at most a quarter of
+   * `storeTimeoutMs` for the answer (so a store outage never delays a decision past the timeout);
+   * a store slower than that delays the change to a later call.
    * @default 1000
    */
   planRefreshMs?: number;

@@ -1,4 +1,7 @@
-/** Public types shared by the engine, the stores and the integrations. */
+/**
+ * Public types shared by the engine, the stores and the integrations. (One file, over 300 lines:
+ * every layer and the package's users import these types, and `index.ts` re-exports them whole.)
+ */
 
 /** A calendar period (UTC unless the rule names a `timeZone`); weeks start on Monday (ISO 8601). */
 export type CalendarPeriod = 'minute' | 'hour' | 'day' | 'week' | 'month' | 'year';
@@ -172,9 +175,14 @@ export interface QuotaDecision {
   ruleId?: string;
   /** Whose rule refused: the user's or their account's. */
   scope?: 'user' | 'account';
+  /** The account whose rule refused, when `scope` is `account`. */
+  accountId?: string;
   /** What the call asked of the refusing rule, in its unit. */
   requested?: number;
+  /** The user's own windows. */
   windows: WindowUsage[];
+  /** The user's account and its windows (they bind too), when the user is in one. */
+  account?: AccountUsage;
 }
 
 /** One committed call, as stored in the usage log. */

@@ -1,7 +1,9 @@
 /**
  * `token-limits/postgres`: a durable usage ledger in PostgreSQL, over a `pg` Pool. Give it to
  * `createTokenLimiter({ ledger })`: every committed record reaches the table exactly once, off the
- * caller's path (see docs/ledger.md). Reads: `query`, `export`, `reconcile`.
+ * caller's path (see docs/ledger.md). Reads: `query`, `export`, `reconcile`. (One file, over 300
+ * lines: the table's columns, the SQL that writes them and the SQL and mappings that read them back
+ * must change together.)
  */
 import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../kernel/errors.js';

@@ -1,5 +1,6 @@
 /**
- * The store protocol: what the engine asks of a quota store, in three parts.
+ * The store protocol: what the engine asks of a quota store, in three parts. (One file, over 300
+ * lines: it is the contract both stores implement, read as a whole.)
  *
  * - `hotPath`: reserve, commit, release. One atomic operation each, on one user's state; each is
  *   idempotent by reservation id, so a replayed command (a lost reply re-sent by a Redis client, a

@@ -6,7 +6,8 @@ import { PRELUDE } from './prelude.js';
  * account the account's keys, all under one hash tag (one Redis Cluster slot); declares every key
  * in KEYS; validates all of its arguments before its first write (Lua has no rollback); and starts
  * with `#!lua`, so that Redis refuses it before it runs when memory is full. Fields are described in
- * prelude.ts.
+ * prelude.ts. Over 300 lines: reserve, commit and release share routing and window code and are
+ * read together.
  */
 
 /**
