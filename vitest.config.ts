@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^token-limits\/express$/, replacement: src('integrations/express/index.ts') },
       { find: /^token-limits\/http$/, replacement: src('integrations/http/index.ts') },
       { find: /^token-limits\/ai$/, replacement: src('integrations/ai/index.ts') },
+      { find: /^token-limits\/postgres$/, replacement: src('postgres/index.ts') },
       { find: /^token-limits\/react\/styles\.css$/, replacement: src('react/styles.css') },
       { find: /^token-limits\/react$/, replacement: src('react/index.ts') },
     ],

@@ -4,6 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { benchAiSdkLatency } from './ai-sdk-latency.js';
+import { benchLedgerLatency } from './ledger-latency.js';
 import { benchBytesPerUser, benchRss } from './memory.js';
 import { benchRedisFootprint } from './redis-footprint.js';
 import { benchRedisOps } from './redis-ops.js';
@@ -33,6 +34,19 @@ out.push(
   ...latency.map((r) => `| ${r.provider} | ${r.mode} | ${r.store} | ${timing(r)} |`),
   // The AI SDK row: the ratio divides generateText's wall-time p50 through tokenLimitsMiddleware by the bare model's.
   ...aiSdk.map((r) => `| AI SDK (ai 6, @ai-sdk/openai chat) | generateText, ${r.calls} calls each in alternated slices of 10; ratio = wrapped ÷ bare generateText p50 | ${r.store} | ${timing(r)} |`),
+  '',
+);
+
+const ledgerLatency = await benchLedgerLatency(url, process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test', quick ? 100 : 300);
+results.ledgerLatency = ledgerLatency;
+out.push(
+  '## Wrapped call with the PostgreSQL ledger on vs off (OpenAI on the local emulator, same run, calls alternated)',
+  '',
+  '| store | call | ledger off p50 ms | off p99 ms | ledger on p50 ms | on p99 ms | on/off p50 | rows written / calls with the ledger |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...ledgerLatency.map(
+    (r) => `| ${r.store} | ${r.mode} | ${f(r.offP50Ms, 2)} | ${f(r.offP99Ms, 2)} | ${f(r.onP50Ms, 2)} | ${f(r.onP99Ms, 2)} | ${f(r.ratioP50, 2)} | ${f(r.rows)} / ${f(r.callsOn)} |`,
+  ),
   '',
 );
 

@@ -44,6 +44,13 @@ try {
     console.log(`${name}: resolves to ${file.slice(work.length + 1)}`);
   }
 
+  // The operators' CLI (`npx token-limits`), as npm links it.
+  for (const bin of Object.keys(pkg.bin ?? {})) {
+    const help = run(join(work, 'node_modules', '.bin', bin), ['--help'], work);
+    if (!help.includes(`Usage: ${bin} `)) throw new Error(`${bin} --help printed no usage`);
+    console.log(`${bin}: runs (--help)`);
+  }
+
   // React 18: the peer range says ^18 || ^19 and the repository's tests run 19, so a second fresh
   // project installs the same tarball with react@18 and renders every component (scripts/react18-smoke.cjs).
   const r18 = join(work, 'react18');

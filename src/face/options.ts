@@ -1,6 +1,6 @@
 import { DEFAULTS } from '../kernel/defaults.js';
 import { InvalidArgumentError } from '../kernel/errors.js';
-import type { LimitRule, Logger } from '../kernel/types.js';
+import type { LimitRule, Logger, UsageLedger } from '../kernel/types.js';
 import { isPlainObject, parseCount, parsePositiveInt, rejectUnknownKeys } from '../kernel/validate.js';
 import { oneOf, parseEngineOptions, type EngineConfig } from '../engine/config.js';
 import type { QuotaStore } from '../stores/protocol/types.js';
@@ -166,6 +166,17 @@ export interface TokenLimiterOptions {
    * @default 1000
    */
   planRefreshMs?: number;
+  /**
+   * A durable ledger (`createPostgresLedger` from `token-limits/postgres`) that receives every
+   * committed usage record exactly once, never on the caller's path: the store's commit appends the
+   * record to a queue in the same atomic step as the charge (RedisStore: a Redis Stream in the user's
+   * Cluster slot; MemoryStore: an in-process queue, lost if the process crashes), and processes whose
+   * ledger drains (`drain` option of the ledger) move it into the database in batches. With a ledger,
+   * `admin.getUsageLog` and `admin.getUsageHistory` read past the store's retention from it.
+   * Requires MemoryStore or RedisStore. Watch `ledger-lag` and `ledger-error` events.
+   * @default undefined (no ledger)
+   */
+  ledger?: UsageLedger;
 }
 
 const OPTION_KEYS = [
@@ -194,6 +205,7 @@ const OPTION_KEYS = [
   'storeResetCheckMs',
   'defaultPlan',
   'planRefreshMs',
+  'ledger',
 ] as const;
 
 /** Turns user options into the engine's config and the call settings; throws naming the bad option. */

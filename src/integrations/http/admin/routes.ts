@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '../../../kernel/errors.js';
 import type { TokenLimiter } from '../../../face/limiter.js';
 import type { LimitRule } from '../../../kernel/types.js';
 import { isPlainObject } from '../../../kernel/validate.js';
-import { emptyReply, jsonReply, type HttpReply } from '../../shared/reply.js';
+import { emptyReply, jsonReply, streamReply, type HttpReply } from '../../shared/reply.js';
 import { QueryReader } from './query.js';
 import { accountJson, planJson, pointJson, recordJson, ruleJson, usageJson } from './serialize.js';
 
@@ -332,6 +332,26 @@ export const ROUTES: readonly RouteDef[] = [
   },
   { method: 'GET', path: '/log', access: 'admin', run: (ctx) => log(ctx, undefined, true) },
   { method: 'GET', path: '/history', access: 'admin', run: (ctx) => history(ctx, undefined, true) },
+  {
+    method: 'GET',
+    path: '/export',
+    access: 'admin',
+    async run(ctx) {
+      const q = ctx.query(['userId', 'accountId', 'from', 'to', 'format']);
+      const userId = q.userId('userId');
+      const accountId = q.userId('accountId');
+      const format = q.oneOf('format', ['csv', 'jsonl'] as const) ?? 'csv';
+      const to = q.date('to') ?? new Date(ctx.now);
+      const now = new Date(ctx.now);
+      const from = q.date('from') ?? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+      const stream = ctx.limiter.admin.exportUsage({ ...(userId === undefined ? {} : { userId }), ...(accountId === undefined ? {} : { accountId }), from, to, format });
+      const name = `usage-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}${userId === undefined ? '' : `-${userId.replace(/[^\w.-]/g, '_').slice(0, 64)}`}.${format}`;
+      return streamReply(200, stream, {
+        'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+        'content-disposition': `attachment; filename="${name}"`,
+      });
+    },
+  },
   {
     method: 'GET',
     path: '/stats',
