@@ -120,12 +120,15 @@ const rss = benchRss(quick ? 1 : 3);
 const perUser = benchBytesPerUser(quick ? 20_000 : 100_000);
 results.memory = { rss, perUser };
 out.push(
-  '## Memory (fresh processes, same run)',
+  '## Memory (fresh plain-node processes from dist/, same run)',
+  '',
+  `Baseline: a plain \`node\` process (no tsx loader) that imports nothing. RSS ratio = the process's RSS ÷ the baseline's; median of ${quick ? 1 : 3} processes each. Encoders loaded by \`limiter.warmup()\`: ${rss.encodersAfterWarmup}; after the 1,000 calls: ${rss.encodersAfterCalls}.`,
   '',
   '| figure | library | baseline | baseline is | ratio |',
   '| --- | ---: | ---: | --- | ---: |',
-  `| RSS of a process, library loaded (MB) | ${f(rss.loadedMb, 1)} | ${f(rss.bareMb, 1)} | the same node + tsx process without the library | ${f(rss.loadedMb / rss.bareMb, 2)} |`,
-  `| RSS, library warmed: both encoders, 1,000 calls (MB) | ${f(rss.warmedMb, 1)} | ${f(rss.bareMb, 1)} | same | ${f(rss.ratio, 2)} (+${f(rss.addedMb, 1)} MB) |`,
+  `| RSS, gpt-tokenizer's o200k encoder alone, no library (MB) | ${f(rss.encoderOnlyMb, 1)} | ${f(rss.bareMb, 1)} | a bare plain node process | ${f(rss.encoderOnlyMb / rss.bareMb, 2)} (+${f(rss.encoderOnlyMb - rss.bareMb, 1)} MB) |`,
+  `| RSS, library loaded, a limiter created (MB) | ${f(rss.loadedMb, 1)} | ${f(rss.bareMb, 1)} | same | ${f(rss.loadedMb / rss.bareMb, 2)} (+${f(rss.loadedMb - rss.bareMb, 1)} MB) |`,
+  `| RSS, \`warmup()\` (one encoder) and 1,000 estimates + reserve/commit pairs (MB) | **${f(rss.warmedMb, 1)}** | ${f(rss.bareMb, 1)} | same | ${f(rss.ratio, 2)} (+${f(rss.addedMb, 1)} MB) |`,
   `| MemoryStore bytes per user (${f(perUser.users)} users, 1 rule, 1 call each) | ${f(perUser.bytesPerUser)} | ${f(perUser.baselineBytesPerUser)} | a Map entry from the user id to one counter | ${f(perUser.ratio, 1)} |`,
   '',
 );
