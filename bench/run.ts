@@ -3,45 +3,67 @@
  * printed as a markdown table; raw numbers go to bench/results.json. See bench/README.md.
  */
 import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { benchBytesPerUser, benchRss } from './memory.js';
 import { benchRedisFootprint } from './redis-footprint.js';
 import { benchRedisOps } from './redis-ops.js';
 import { benchRedisPairs, type PairsResult } from './redis-pairs.js';
 import { benchTokenizers } from './tokenizers.js';
-import { benchWrapperLatency, countWrappedRoundTrips } from './wrapper-latency.js';
+import { benchCallerRoundTrips, benchWrapperLatency } from './wrapper-latency.js';
+import { ensureBuilt } from './processes.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const quick = process.argv.includes('--quick');
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, quick };
 const out: string[] = [];
 const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const spread = (xs: number[]) => `${f(Math.min(...xs), 2)}-${f(Math.max(...xs), 2)}`;
 
-const latency = await benchWrapperLatency(url, quick ? 100 : 400);
+const load = () => loadavg().map((x) => f(x, 1)).join(' / ');
+results.loadAverage = { start: loadavg() };
+out.push(`Machine: ${cpus().length} CPUs, load average (1 / 5 / 15 min) at the start: ${load()}. Node ${process.version}.`, '');
+
+ensureBuilt();
+const latency = await benchWrapperLatency(url, { calls: quick ? 40 : 100, repeats: quick ? 4 : 8, warm: quick ? 40 : 200 });
 results.wrapperLatency = latency;
+const mid = (xs: number[]) => median(xs);
 out.push(
-  '## Wrapped vs bare SDK call (local emulator, same run, calls alternated)',
+  '## Wrapped vs bare SDK call (emulator in its own process; bare and wrapped calls each in their own plain-node process)',
   '',
-  '| provider | call | store | bare p50 ms | bare p99 ms | wrapped p50 ms | wrapped p99 ms | added p50 ms | wrapped/bare p50 |',
+  `Bare calls run in a process that imports only the SDK; wrapped calls in one that imports \`token-limits\` from \`dist/\`; the emulator in a third. After a warm-up, slices of ${quick ? 40 : 100} calls alternate between the two processes (order swapped each repeat), same request, ${quick ? 4 : 8} repeats. Each p50/p99 is the median over the repeats of the per-slice percentile, spread (min-max) in brackets. **added p50 = wrapped p50 − bare p50** of the same repeat (median, spread); **wrapped ÷ bare** = median wrapped p50 ÷ median bare p50. Load average when the table was done: ${load()}.`,
+  '',
+  '| provider | call | store | bare p50 ms | bare p99 ms | wrapped p50 ms | wrapped p99 ms | added p50 ms (spread) | wrapped ÷ bare p50 |',
   '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...latency.map(
     (r) =>
-      `| ${r.provider} | ${r.mode} | ${r.store} | ${f(r.bareP50Ms, 2)} | ${f(r.bareP99Ms, 2)} | ${f(r.wrappedP50Ms, 2)} | ${f(r.wrappedP99Ms, 2)} | ${f(r.addedP50Ms, 2)} | ${f(r.ratioP50, 2)} |`,
+      `| ${r.provider} | ${r.mode} | ${r.store} | ${f(mid(r.bareP50Ms), 2)} (${spread(r.bareP50Ms)}) | ${f(mid(r.bareP99Ms), 2)} | ${f(mid(r.wrappedP50Ms), 2)} (${spread(r.wrappedP50Ms)}) | ${f(mid(r.wrappedP99Ms), 2)} | **${f(mid(r.addedP50Ms) * 1000)} µs** (${f(Math.min(...r.addedP50Ms) * 1000)} to ${f(Math.max(...r.addedP50Ms) * 1000)}) | ${f(mid(r.wrappedP50Ms) / mid(r.bareP50Ms), 2)} |`,
   ),
   '',
 );
 
-const wrappedTrips = await countWrappedRoundTrips(url);
-results.wrappedRoundTrips = wrappedTrips;
+const trips = await benchCallerRoundTrips(url, { delayMs: 5, calls: quick ? 10 : 30 });
+results.callerRoundTrips = trips;
+out.push(
+  '## Caller-visible round trips (RedisStore behind a TCP proxy adding 5 ms each way)',
+  '',
+  `RTT = median PING through the proxy on the wrapped process's own connection, before each call. **Request leaves** = (time the emulator received the request − call start) ÷ RTT. **Result arrives** = (wrapped call duration − median bare call duration) ÷ RTT: the time the caller waited beyond the emulator's answer and the SDK's own work, in round trips. Each wrapped call is followed by an untimed \`limiter.flush()\`, so no call waits behind the previous one's commit. Median and largest of ${quick ? 10 : 30} calls. Load average: ${load()}.`,
+  '',
+  '| provider | call | RTT ms | request leaves, RTT (max) | result arrives, RTT (max) | bare: request leaves ms | bare call ms |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ...trips.map(
+    (t) =>
+      `| ${t.provider} | ${t.mode} | ${f(t.rttMs, 2)} | **${f(t.leaveRtt.median, 2)}** (${f(t.leaveRtt.max, 2)}) | **${f(t.resultRtt.median, 2)}** (${f(t.resultRtt.max, 2)}) | ${f(t.bareLeaveMs, 2)} | ${f(t.bareDurationMs, 2)} |`,
+  ),
+  '',
+);
+
 const redis = await benchRedisOps(url);
 results.redisOps = redis;
 out.push(
   '## Redis operations (RedisStore vs raw EVALSHA pairs, same run)',
   '',
   `Round trips of the engine: reserve **${redis.roundTrips.reserve}** (before the provider call), commit **${redis.roundTrips.commit}** (after it, off the caller's path: the user's commit and the batched all-users aggregates, counted after a flush).`,
-  '',
-  '| wrapped non-stream call | Redis round trips before the provider receives the request | in all |',
-  '| --- | ---: | ---: |',
-  ...wrappedTrips.map((r) => `| ${r.provider} | ${r.beforeProviderCall} | ${r.total} |`),
   '',
   '',
 );
@@ -57,8 +79,6 @@ const pairCases: Array<{ label: string; rules: number; accountRules: number }> =
 const pairs: Array<PairsResult & { label: string }> = [];
 for (const c of pairCases) pairs.push({ label: c.label, ...(await benchRedisPairs({ concurrency: 100, rules: c.rules, accountRules: c.accountRules, repeats: quick ? 1 : 3 })) });
 results.redisPairs = pairs;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const spread = (xs: number[]) => `${f(Math.min(...xs), 2)}-${f(Math.max(...xs), 2)}`;
 const pairsOf = (label: string) => median(pairs.find((p) => p.label === label)!.repeats.map((r) => r.ours));
 out.push(
   'Reserve+commit pairs/s through the public API (awaited until applied; the all-users aggregates flushed at the end of each slice and counted), concurrency 100, users drawn from 1,000. **Ratio = our pairs/s ÷ raw pairs/s**, where a raw pair is 2 EVALSHA calls of a one-`INCRBY` script carrying an argument the size of our reserve\'s, in the slice right after ours (median of the repeats, spread in brackets). Redis µs per pair = CPU time of the redis-server process during the slice ÷ pairs.',
@@ -152,5 +172,7 @@ out.push(
   '',
 );
 
+results.loadAverage = { ...(results.loadAverage as object), end: loadavg() };
+out.push(`Load average (1 / 5 / 15 min) at the end: ${load()}.`, '');
 console.log(out.join('\n'));
 writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2));
