@@ -25,19 +25,22 @@ results.loadAverage = { start: loadavg() };
 out.push(`Machine: ${cpus().length} CPUs, load average (1 / 5 / 15 min) at the start: ${load()}. Node ${process.version}.`, '');
 
 ensureBuilt();
-const latency = await benchWrapperLatency(url, { calls: quick ? 40 : 100, repeats: quick ? 4 : 8, warm: quick ? 40 : 200 });
+const latencyCalls = quick ? 40 : 100;
+const latencyRepeats = quick ? 6 : 10;
+const latency = await benchWrapperLatency(url, { calls: latencyCalls, repeats: latencyRepeats, warm: quick ? 40 : 200 });
 results.wrapperLatency = latency;
-const mid = (xs: number[]) => median(xs);
+const ms = (xs: number[]) => `${f(median(xs), 2)} (${spread(xs)})`;
+const us = (xs: number[]) => `${f(median(xs) * 1000)} (${f(Math.min(...xs) * 1000)} to ${f(Math.max(...xs) * 1000)})`;
 out.push(
   '## Wrapped vs bare SDK call (emulator in its own process; bare and wrapped calls each in their own plain-node process)',
   '',
-  `Bare calls run in a process that imports only the SDK; wrapped calls in one that imports \`token-limits\` from \`dist/\`; the emulator in a third. After a warm-up, slices of ${quick ? 40 : 100} calls alternate between the two processes (order swapped each repeat), same request, ${quick ? 4 : 8} repeats. Each p50/p99 is the median over the repeats of the per-slice percentile, spread (min-max) in brackets. **added p50 = wrapped p50 − bare p50** of the same repeat (median, spread); **wrapped ÷ bare** = median wrapped p50 ÷ median bare p50. Load average when the table was done: ${load()}.`,
+  `Bare calls run in a process that imports only the SDK; wrapped calls in one that imports \`token-limits\` from \`dist/\`; the emulator in a third. After a warm-up, slices of ${latencyCalls} calls alternate between the two processes (order swapped each repeat), same request, ${latencyRepeats} repeats. p50/p99: median over the repeats of each slice's percentile, spread (min-max) in brackets. **added p50 = wrapped p50 − bare p50** of the same repeat: median (min to max). **added, lowest p50s = lowest wrapped p50 − lowest bare p50** over the repeats (a loaded machine only adds delay, so the lowest slice is the least disturbed). **CPU µs per call** = user + system CPU time of the calling process during the slice ÷ calls (a process waiting for a CPU does not count), median over the repeats; added = wrapped − bare. **wrapped ÷ bare** = median wrapped p50 ÷ median bare p50. Load average when the table was done: ${load()}.`,
   '',
-  '| provider | call | store | bare p50 ms | bare p99 ms | wrapped p50 ms | wrapped p99 ms | added p50 ms (spread) | wrapped ÷ bare p50 |',
-  '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| provider | call | store | bare p50 ms | bare p99 ms | wrapped p50 ms | wrapped p99 ms | added p50 µs | added, lowest p50s µs | CPU µs per call bare / wrapped / added | wrapped ÷ bare p50 |',
+  '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...latency.map(
     (r) =>
-      `| ${r.provider} | ${r.mode} | ${r.store} | ${f(mid(r.bareP50Ms), 2)} (${spread(r.bareP50Ms)}) | ${f(mid(r.bareP99Ms), 2)} | ${f(mid(r.wrappedP50Ms), 2)} (${spread(r.wrappedP50Ms)}) | ${f(mid(r.wrappedP99Ms), 2)} | **${f(mid(r.addedP50Ms) * 1000)} µs** (${f(Math.min(...r.addedP50Ms) * 1000)} to ${f(Math.max(...r.addedP50Ms) * 1000)}) | ${f(mid(r.wrappedP50Ms) / mid(r.bareP50Ms), 2)} |`,
+      `| ${r.provider} | ${r.mode} | ${r.store} | ${ms(r.bareP50Ms)} | ${f(median(r.bareP99Ms), 2)} | ${ms(r.wrappedP50Ms)} | ${f(median(r.wrappedP99Ms), 2)} | **${us(r.addedP50Ms)}** | ${f((Math.min(...r.wrappedP50Ms) - Math.min(...r.bareP50Ms)) * 1000)} | ${f(median(r.bareCpuUs))} / ${f(median(r.wrappedCpuUs))} / ${f(median(r.addedCpuUs))} | ${f(median(r.wrappedP50Ms) / median(r.bareP50Ms), 2)} |`,
   ),
   '',
 );

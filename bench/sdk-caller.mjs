@@ -4,8 +4,11 @@
  * nor the AsyncLocalStorage hooks the library installs), `... wrapped` also imports `token-limits`
  * from the built `dist/` and wraps the same clients. The parent drives it over IPC:
  * - `{ cmd: 'setup', urls, redisUrl, proxyUrl }` → `{ ok: true }`;
- * - `{ cmd: 'slice', provider, mode, store, warm, calls }` → `{ times }`: `warm` untimed calls, then
- *   `calls` timed ones (ms each, one after the other), then (wrapped) `limiter.flush()`, untimed;
+ * - `{ cmd: 'slice', provider, mode, store, warm, calls }` → `{ times, cpuUsPerCall }`: `warm`
+ *   untimed calls, then `calls` timed ones (ms each, one after the other) and the CPU time (user +
+ *   system) this process spent on them per call, then (wrapped) `limiter.flush()`, untimed. CPU
+ *   time, unlike wall time, does not count the time the process waited for a CPU on a busy machine
+ *   (it does count the commit of a previous call if it runs during the slice);
  * - `{ cmd: 'trips', provider, mode, calls }` → `{ calls, pings }`: per call its start and end in ms
  *   since the epoch (sub-ms, comparable with the emulator's arrival times). Wrapped: RedisStore
  *   behind `proxyUrl`, each call followed by an untimed `flush()` (so a call never waits for the
@@ -71,13 +74,15 @@ async function handle(message) {
     const call = SDK_CASES[provider].calls[mode];
     for (let i = 0; i < warm; i += 1) await call(client, urls);
     const times = new Array(calls);
+    const cpu = process.cpuUsage();
     for (let i = 0; i < calls; i += 1) {
       const t = performance.now();
       await call(client, urls);
       times[i] = performance.now() - t;
     }
+    const used = process.cpuUsage(cpu);
     if (side === 'wrapped') await limiters.get(store).flush();
-    return { times };
+    return { times, cpuUsPerCall: calls > 0 ? (used.user + used.system) / calls : 0 };
   }
   if (message.cmd === 'trips') {
     const { provider, mode, calls } = message;

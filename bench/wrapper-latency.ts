@@ -4,7 +4,9 @@
  *   process that imports only the SDKs, wrapped calls in another that imports `token-limits` from
  *   `dist/`. After a warm-up of both, slices of calls alternate (bare process, then wrapped, the
  *   order swapped every repeat), same payload, `repeats` times; p50/p99 per slice, median and spread
- *   over the repeats. Added p50 = wrapped p50 − bare p50 of the same repeat.
+ *   over the repeats. Added p50 = wrapped p50 − bare p50 of the same repeat. Beside wall time, the
+ *   CPU time each calling process spent per call (it does not count waiting for a CPU, so it holds
+ *   on a loaded machine where wall-time percentiles of cross-process calls do not).
  * - `benchCallerRoundTrips`: Redis behind a TCP proxy adding `delayMs` each way; per wrapped call
  *   (RedisStore through the proxy): when the emulator received the request, and when the caller had
  *   its result beyond what the bare call takes, both in round trips of that proxy (a PING through the
@@ -34,6 +36,11 @@ export interface LatencyResult {
   wrappedP99Ms: number[];
   /** Per repeat: wrapped p50 − bare p50 of that repeat, ms. */
   addedP50Ms: number[];
+  /** Per repeat: CPU time (user + system) of the calling process per call, µs, each side. */
+  bareCpuUs: number[];
+  wrappedCpuUs: number[];
+  /** Per repeat: wrapped CPU µs per call − bare CPU µs per call. */
+  addedCpuUs: number[];
 }
 
 export interface CallerProcesses {
@@ -73,24 +80,29 @@ export async function benchWrapperLatency(
       for (const mode of options.modes ?? (['non-stream', 'stream'] as const)) {
         for (const store of options.stores ?? (['memory', 'redis'] as const)) {
           const slice = async (side: Child, warmCalls: number, n: number) => {
-            const { times } = await side.request<{ times: number[] }>({ cmd: 'slice', provider, mode, store, warm: warmCalls, calls: n });
+            const reply = await side.request<{ times: number[]; cpuUsPerCall: number }>({ cmd: 'slice', provider, mode, store, warm: warmCalls, calls: n });
             await procs.emulator.request({ cmd: 'arrivals' }); // clears the emulator's records
-            return times;
+            return reply;
           };
           await slice(procs.bare, warm, 0);
           await slice(procs.wrapped, warm, 0);
-          const r: LatencyResult = { provider, mode, store, calls, repeats, bareP50Ms: [], bareP99Ms: [], wrappedP50Ms: [], wrappedP99Ms: [], addedP50Ms: [] };
+          const r: LatencyResult = { provider, mode, store, calls, repeats, bareP50Ms: [], bareP99Ms: [], wrappedP50Ms: [], wrappedP99Ms: [], addedP50Ms: [], bareCpuUs: [], wrappedCpuUs: [], addedCpuUs: [] };
           for (let i = 0; i < repeats; i += 1) {
             // A few untimed calls at the start of each slice: the process was idle during the other's.
-            let bare: number[];
-            let wrapped: number[];
+            let bareSlice: { times: number[]; cpuUsPerCall: number };
+            let wrappedSlice: typeof bareSlice;
             if (i % 2 === 0) {
-              bare = await slice(procs.bare, 10, calls);
-              wrapped = await slice(procs.wrapped, 10, calls);
+              bareSlice = await slice(procs.bare, 10, calls);
+              wrappedSlice = await slice(procs.wrapped, 10, calls);
             } else {
-              wrapped = await slice(procs.wrapped, 10, calls);
-              bare = await slice(procs.bare, 10, calls);
+              wrappedSlice = await slice(procs.wrapped, 10, calls);
+              bareSlice = await slice(procs.bare, 10, calls);
             }
+            const bare = bareSlice.times;
+            const wrapped = wrappedSlice.times;
+            r.bareCpuUs.push(bareSlice.cpuUsPerCall);
+            r.wrappedCpuUs.push(wrappedSlice.cpuUsPerCall);
+            r.addedCpuUs.push(wrappedSlice.cpuUsPerCall - bareSlice.cpuUsPerCall);
             r.bareP50Ms.push(pct(bare, 0.5));
             r.bareP99Ms.push(pct(bare, 0.99));
             r.wrappedP50Ms.push(pct(wrapped, 0.5));
@@ -188,6 +200,6 @@ export function pct(values: number[], p: number): number {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const quick = process.argv.includes('--quick');
   const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  console.log(JSON.stringify(await benchWrapperLatency(url, { calls: quick ? 40 : 100, repeats: quick ? 4 : 8, warm: quick ? 40 : 200 }), null, 1));
+  console.log(JSON.stringify(await benchWrapperLatency(url, { calls: quick ? 40 : 100, repeats: quick ? 6 : 10, warm: quick ? 40 : 200 }), null, 1));
   console.log(JSON.stringify(await benchCallerRoundTrips(url, { calls: quick ? 10 : 30 }), null, 1));
 }
