@@ -50,13 +50,13 @@ results.callerRoundTrips = trips;
 out.push(
   '## Caller-visible round trips (RedisStore behind a TCP proxy adding 5 ms each way)',
   '',
-  `RTT = median PING through the proxy on the wrapped process's own connection, before each call. **Request leaves** = (time the emulator received the request − call start) ÷ RTT. **Result arrives** = (wrapped call duration − median bare call duration) ÷ RTT: the time the caller waited beyond the emulator's answer and the SDK's own work, in round trips. Each wrapped call is followed by an untimed \`limiter.flush()\`, so no call waits behind the previous one's commit. Median and largest of ${quick ? 10 : 30} calls. Load average: ${load()}.`,
+  `RTT = median PING through the proxy on the wrapped process's own connection, before each call. **Request leaves** = (time the emulator received the request − call start) ÷ RTT. **Beyond bare** = the same minus the bare call's (emulator arrival − call start). **Result arrives** = (wrapped call duration − duration of the bare call next to it) ÷ RTT: the time the caller waited beyond the emulator's answer and the SDK's own work, in round trips. Bare (plain process, no store) and wrapped calls alternate one by one; each wrapped call is followed by an untimed \`limiter.flush()\`, so no call waits behind the previous one's commit. Median and largest of ${quick ? 10 : 30} pairs. Load average: ${load()}.`,
   '',
-  '| provider | call | RTT ms | request leaves, RTT (max) | result arrives, RTT (max) | bare: request leaves ms | bare call ms |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  '| provider | call | RTT ms | request leaves, RTT (max) | beyond bare, RTT | result arrives, RTT (max) | bare: request leaves ms | bare call ms |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...trips.map(
     (t) =>
-      `| ${t.provider} | ${t.mode} | ${f(t.rttMs, 2)} | **${f(t.leaveRtt.median, 2)}** (${f(t.leaveRtt.max, 2)}) | **${f(t.resultRtt.median, 2)}** (${f(t.resultRtt.max, 2)}) | ${f(t.bareLeaveMs, 2)} | ${f(t.bareDurationMs, 2)} |`,
+      `| ${t.provider} | ${t.mode} | ${f(t.rttMs, 2)} | **${f(t.leaveRtt.median, 2)}** (${f(t.leaveRtt.max, 2)}) | ${f(t.leaveBeyondBareRtt.median, 2)} | **${f(t.resultRtt.median, 2)}** (${f(t.resultRtt.max, 2)}) | ${f(t.bareLeaveMs, 2)} | ${f(t.bareDurationMs, 2)} |`,
   ),
   '',
 );

@@ -9,7 +9,7 @@
  *   system) this process spent on them per call, then (wrapped) `limiter.flush()`, untimed. CPU
  *   time, unlike wall time, does not count the time the process waited for a CPU on a busy machine
  *   (it does count the commit of a previous call if it runs during the slice);
- * - `{ cmd: 'trips', provider, mode, calls }` → `{ calls, pings }`: per call its start and end in ms
+ * - `{ cmd: 'trips', provider, mode, warm, calls }` → `{ calls, pings }`: `warm` untimed calls, then per call its start and end in ms
  *   since the epoch (sub-ms, comparable with the emulator's arrival times). Wrapped: RedisStore
  *   behind `proxyUrl`, each call followed by an untimed `flush()` (so a call never waits for the
  *   previous one's commit) and preceded by a PING round trip through the same connection;
@@ -85,12 +85,12 @@ async function handle(message) {
     return { times, cpuUsPerCall: calls > 0 ? (used.user + used.system) / calls : 0 };
   }
   if (message.cmd === 'trips') {
-    const { provider, mode, calls } = message;
+    const { provider, mode, calls, warm } = message;
     const client = await clientFor(provider, 'redis-proxy');
     const limiter = limiters.get('redis-proxy');
     const redis = redisClients.get('redis-proxy');
     const call = SDK_CASES[provider].calls[mode];
-    for (let i = 0; i < 3; i += 1) {
+    for (let i = 0; i < warm; i += 1) {
       await call(client, urls);
       await limiter?.flush();
     }

@@ -9,8 +9,8 @@
  *   on a loaded machine where wall-time percentiles of cross-process calls do not).
  * - `benchCallerRoundTrips`: Redis behind a TCP proxy adding `delayMs` each way; per wrapped call
  *   (RedisStore through the proxy): when the emulator received the request, and when the caller had
- *   its result beyond what the bare call takes, both in round trips of that proxy (a PING through the
- *   same connection before each call).
+ *   its result beyond what the bare call next to it took (bare and wrapped calls alternate one by
+ *   one), both in round trips of that proxy (a PING through the same connection before each call).
  * Run standalone with `npx tsx bench/wrapper-latency.ts [--quick]`.
  */
 import { startDelayProxy } from './delay-proxy.js';
@@ -119,6 +119,9 @@ export async function benchWrapperLatency(
   return results;
 }
 
+/** Untimed calls of each side before the timed ones of a round-trip case. */
+const WARM_TRIPS = 10;
+
 export interface CallerTripsResult {
   provider: Provider;
   mode: Mode;
@@ -132,7 +135,9 @@ export interface CallerTripsResult {
   bareDurationMs: number;
   /** Wrapped: (emulator arrival − call start) ÷ RTT, median and largest. */
   leaveRtt: { median: number; max: number };
-  /** Wrapped: (call duration − bare median duration) ÷ RTT, median and largest. */
+  /** Wrapped: (emulator arrival − call start − the same for the bare call next to it) ÷ RTT. */
+  leaveBeyondBareRtt: { median: number; max: number };
+  /** Wrapped: (call duration − duration of the bare call next to it) ÷ RTT, median and largest. */
   resultRtt: { median: number; max: number };
 }
 
@@ -158,21 +163,36 @@ export async function benchCallerRoundTrips(
   const out: CallerTripsResult[] = [];
   try {
     for (const { provider, mode } of cases) {
-      const run = async (side: Child) => {
-        await procs.emulator.request({ cmd: 'arrivals' });
-        const trips = await side.request<{ calls: Array<{ start: number; end: number }>; pings: number[] }>({ cmd: 'trips', provider, mode, calls });
+      type Trip = { leave: number; duration: number; ping: number | undefined };
+      const run = async (side: Child, n: number, warm: number): Promise<Trip[]> => {
+        const trips = await side.request<{ calls: Array<{ start: number; end: number }>; pings: number[] }>({ cmd: 'trips', provider, mode, calls: n, warm });
         const { arrivals } = await procs.emulator.request<{ arrivals: number[] }>({ cmd: 'arrivals' });
-        // 3 untimed warm-up calls came first; one request per call (the SDKs do not retry here).
-        if (arrivals.length !== trips.calls.length + 3) throw new Error(`expected ${trips.calls.length + 3} requests at the emulator, got ${arrivals.length}`);
-        const timed = arrivals.slice(3);
+        // The untimed warm-up calls came first; one request per call (the SDKs do not retry here).
+        if (arrivals.length !== n + warm) throw new Error(`expected ${n + warm} requests at the emulator, got ${arrivals.length}`);
+        const timed = arrivals.slice(warm);
         return trips.calls.map((c, i) => ({ leave: timed[i]! - c.start, duration: c.end - c.start, ping: trips.pings[i] }));
       };
-      const bare = await run(procs.bare);
-      const wrapped = await run(procs.wrapped);
+      await procs.emulator.request({ cmd: 'arrivals' });
+      await run(procs.bare, 0, WARM_TRIPS);
+      await run(procs.wrapped, 0, WARM_TRIPS);
+      // One bare call, one wrapped call, alternately (order swapped every pair): each wrapped call is
+      // compared with the bare call next to it, so the machine's load hits both alike.
+      const bare: Trip[] = [];
+      const wrapped: Trip[] = [];
+      for (let i = 0; i < calls; i += 1) {
+        if (i % 2 === 0) {
+          bare.push(...(await run(procs.bare, 1, 0)));
+          wrapped.push(...(await run(procs.wrapped, 1, 0)));
+        } else {
+          wrapped.push(...(await run(procs.wrapped, 1, 0)));
+          bare.push(...(await run(procs.bare, 1, 0)));
+        }
+      }
       const rttMs = pct(wrapped.map((w) => w.ping!), 0.5);
       const bareDurationMs = pct(bare.map((b) => b.duration), 0.5);
       const leave = wrapped.map((w) => w.leave / rttMs);
-      const result = wrapped.map((w) => (w.duration - bareDurationMs) / rttMs);
+      const result = wrapped.map((w, i) => (w.duration - bare[i]!.duration) / rttMs);
+      const leaveBeyondBare = wrapped.map((w, i) => (w.leave - bare[i]!.leave) / rttMs);
       out.push({
         provider,
         mode,
@@ -182,6 +202,7 @@ export async function benchCallerRoundTrips(
         bareLeaveMs: pct(bare.map((b) => b.leave), 0.5),
         bareDurationMs,
         leaveRtt: { median: pct(leave, 0.5), max: Math.max(...leave) },
+        leaveBeyondBareRtt: { median: pct(leaveBeyondBare, 0.5), max: Math.max(...leaveBeyondBare) },
         resultRtt: { median: pct(result, 0.5), max: Math.max(...result) },
       });
     }
