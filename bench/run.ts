@@ -145,7 +145,7 @@ results.memory = { rss, perUser };
 out.push(
   '## Memory (fresh plain-node processes from dist/, same run)',
   '',
-  `Baseline: a plain \`node\` process (no tsx loader) that imports nothing. RSS ratio = the process's RSS ÷ the baseline's; median of ${quick ? 1 : 3} processes each. Encoders loaded by \`limiter.warmup()\`: ${rss.encodersAfterWarmup}; after the 1,000 calls: ${rss.encodersAfterCalls}.`,
+  `Baseline: a plain \`node\` process (no tsx loader) that imports nothing. RSS ratio = the process's RSS ÷ the baseline's; ${quick ? 'one process each' : 'median of 3 processes each'}. Encoders loaded by \`limiter.warmup()\`: ${rss.encodersAfterWarmup}; after the 1,000 calls: ${rss.encodersAfterCalls}.`,
   '',
   '| figure | library | baseline | baseline is | ratio |',
   '| --- | ---: | ---: | --- | ---: |',
