@@ -10,6 +10,7 @@ import {
 } from './estimate.js';
 import { countText } from '../../tokenizer/count.js';
 import { encodingForModel } from '../../tokenizer/encodings.js';
+import type { Binding } from '../shared/binding.js';
 import { planWith } from '../shared/plan.js';
 import { eventJson, type SseEvent } from '../shared/sse.js';
 import type { StainlessEndpoint, StreamObserver } from '../shared/stainless.js';
@@ -28,10 +29,11 @@ function textOf(parts: unknown[]): string {
 /**
  * Chat and legacy completion streams report usage only with `stream_options.include_usage`. The
  * wrapper asks for it when the caller did not, then hides what the caller did not ask for: the
- * extra last chunk (`choices: []` with usage) and the `"usage": null` of the other chunks.
+ * extra last chunk (`choices: []` with usage) and the `"usage": null` of the other chunks. With
+ * `includeStreamUsage: false` the request is left as it is (the stream is charged by estimate).
  */
-function askForStreamUsage(params: Record<string, unknown>): ReturnType<NonNullable<StainlessEndpoint['prepare']>> {
-  if (params.stream !== true) return { params };
+function askForStreamUsage(params: Record<string, unknown>, binding: Binding): ReturnType<NonNullable<StainlessEndpoint['prepare']>> {
+  if (params.stream !== true || binding.options.includeStreamUsage === false) return { params };
   const options = asObject(params.stream_options);
   if (options?.include_usage === true) return { params };
   return {
