@@ -35,6 +35,9 @@ const GOOGLE_ENDPOINTS: ReadonlySet<string> = new Set<GoogleEndpoint>([
   'batchEmbedContents',
 ]);
 
+/** Azure OpenAI: `<resource>/openai/deployments/<deployment>/<endpoint>?api-version=...`. */
+const AZURE_PATH = /^\/openai\/deployments\/[^/]+(\/chat\/completions|\/completions|\/embeddings|\/responses)$/;
+
 const GOOGLE_PATH = /^\/(?:v1beta|v1|v1alpha)\/(?:models|tunedModels)\/([^/:]+):([A-Za-z]+)$/;
 
 /** The route of `pathname` (trailing slashes ignored), or `undefined`. */
@@ -42,6 +45,8 @@ export function routeOf(pathname: string): Route | undefined {
   const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
   const fixed = FIXED_ROUTES[path];
   if (fixed !== undefined) return fixed;
+  const azure = AZURE_PATH.exec(path);
+  if (azure !== null) return FIXED_ROUTES[`/v1${azure[1] ?? ''}`];
   const google = GOOGLE_PATH.exec(path);
   if (google !== null && GOOGLE_ENDPOINTS.has(google[2] ?? '')) {
     return { provider: 'google', endpoint: google[2] as GoogleEndpoint, pathModel: decodeURIComponent(google[1] ?? '') };
@@ -68,7 +73,7 @@ export function checkAuth(provider: EmulatorProvider, headers: Record<string, st
   const bearer = /^Bearer\s+\S+/i.test(headers['authorization'] ?? '');
   switch (provider) {
     case 'openai':
-      return bearer
+      return bearer || (headers['api-key'] ?? '').trim() // Azure OpenAI sends its key as `api-key`
         ? undefined
         : {
             status: 401,
