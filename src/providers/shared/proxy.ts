@@ -14,6 +14,11 @@
  * they are and run with `this` = that sub-object's proxy, so the SDK's own helpers (`stream`,
  * `parse`, tool runners) reach the intercepted methods; in such a sub-object, a property holding
  * the real root (`_client`) reads as the root proxy.
+ *
+ * Spy libraries that look a method up by its property descriptor along the prototype chain
+ * (`vi.spyOn`) must find what a read finds, so the proxy's prototype is a view of the real one
+ * (`Object.create(realPrototype)`, so `instanceof` holds) that holds the intercepted methods and, on
+ * the root, the methods that run on the real object.
  */
 
 /**
@@ -59,7 +64,14 @@ function makeProxy<T extends object>(target: T, routes: RouteTree, root: { real:
     if (typeof routes[key] === 'function' && Object.hasOwn(target, key)) ownAtWrap.set(key, (target as Record<string, unknown>)[key]);
   }
   const bindInherited = isRoot || options.childMethods !== 'proxy';
+  let protoView: { proto: object | null; view: object | null } | undefined;
   const self: T = new Proxy(target, {
+    getPrototypeOf(real) {
+      const proto = Reflect.getPrototypeOf(real);
+      if (proto === null) return null;
+      if (protoView?.proto !== proto) protoView = { proto, view: prototypeView(real, proto) };
+      return protoView.view;
+    },
     get(real, key) {
       if (key === UNWRAP) return real;
       const value = Reflect.get(real, key, real) as unknown;
@@ -88,15 +100,39 @@ function makeProxy<T extends object>(target: T, routes: RouteTree, root: { real:
       }
       if (!isRoot && value === root.real) return root.proxy;
       if (typeof value !== 'function' || own || !bindInherited) return value;
-      const fn = value as (...args: any[]) => unknown;
-      let b = inherited.get(fn);
-      if (!b) {
-        b = withReceiver(fn, self, real);
-        inherited.set(fn, b);
-      }
-      return b;
+      return receiverFixed(value as (...args: any[]) => unknown, real);
     },
   });
+
+  function receiverFixed(fn: (...args: any[]) => unknown, real: object): unknown {
+    let b = inherited.get(fn);
+    if (!b) {
+      b = withReceiver(fn, self, real);
+      inherited.set(fn, b);
+    }
+    return b;
+  }
+
+  /** `Object.create(proto)` holding what reads of inherited methods return (non-enumerable, like class methods). */
+  function prototypeView(real: object, proto: object): object {
+    const view = Object.create(proto) as object;
+    const define = (key: PropertyKey, value: unknown) => Object.defineProperty(view, key, { value, writable: true, configurable: true, enumerable: false });
+    if (bindInherited) {
+      const seen = new Set<PropertyKey>();
+      for (let p: object | null = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+        for (const key of Reflect.ownKeys(p)) {
+          if (key === 'constructor' || seen.has(key)) continue;
+          seen.add(key);
+          const descriptor = Object.getOwnPropertyDescriptor(p, key);
+          if (descriptor && typeof descriptor.value === 'function') define(key, receiverFixed(descriptor.value as (...args: any[]) => unknown, real));
+        }
+      }
+    }
+    for (const key of Object.keys(routes)) {
+      if (typeof routes[key] === 'function' && !ownAtWrap.has(key) && typeof Reflect.get(proto, key, real) === 'function') define(key, Reflect.get(self, key, self));
+    }
+    return view;
+  }
   return self;
 }
 

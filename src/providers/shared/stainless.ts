@@ -74,6 +74,8 @@ interface ResponseProps {
 
 interface ApiPromiseLike {
   responsePromise: Promise<ResponseProps>;
+  /** Set once something has awaited the promise (the SDK parses then). */
+  parsedPromise?: Promise<unknown>;
 }
 
 type Fn = (...args: any[]) => unknown;
@@ -141,8 +143,12 @@ export function billedMethod(endpoint: StainlessEndpoint, binding: Binding): Met
         throw error;
       }
       const response = promise.responsePromise;
+      // Something may already have awaited the promise inside the SDK (a spy on the client's
+      // `request` that records settled results): the SDK then reads the body itself, so the usage
+      // of a non-stream answer is taken from what it parsed.
+      const parsedEarly = promise.parsedPromise;
       promise.responsePromise = response.then(
-        (props) => observe(props, call, endpoint, prepared.rewrite),
+        (props) => observe(props, call, endpoint, prepared.rewrite, parsedEarly),
         async (error: unknown) => {
           if (refused !== undefined && error === refused) throw error;
           await settleFailure(call, error);
@@ -181,13 +187,14 @@ async function observe(
   call: TrackedCall,
   endpoint: StainlessEndpoint,
   rewrite: ((event: SseEvent) => string | null | undefined) | undefined,
+  parsedEarly: Promise<unknown> | undefined,
 ): Promise<ResponseProps> {
   const plan = call.plan!;
   const requestId = props.response.headers.get(endpoint.requestIdHeader) ?? undefined;
   if (!props.options.stream || props.response.body === null) {
     let body: unknown;
     try {
-      body = await props.response.clone().json();
+      body = parsedEarly !== undefined && props.response.bodyUsed ? await parsedEarly : await props.response.clone().json();
     } catch {
       body = undefined;
     }
