@@ -241,7 +241,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return;
     }
     if (requireAuth) {
-      const problem = checkAuth(route.provider, recorded.headers, recorded.query);
+      const problem = checkAuth(route.provider, recorded.headers, recorded.query, route.platform);
       if (problem !== undefined) {
         sendError(problem.status, problem.message, extraHeaders);
         return;
