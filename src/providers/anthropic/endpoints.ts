@@ -43,6 +43,7 @@ export const messages: StainlessEndpoint = {
     const parts: string[] = [];
     let raw: Record<string, unknown> | undefined;
     let final = false;
+    let stopped = false;
     let model: string | undefined;
     return {
       onEvent(event) {
@@ -58,6 +59,9 @@ export const messages: StainlessEndpoint = {
           case 'message_delta':
             raw = mergeStreamUsage(raw, data.usage);
             final = raw !== undefined;
+            break;
+          case 'message_stop':
+            stopped = true;
             break;
           case 'content_block_delta': {
             const delta = asObject(data.delta);
@@ -76,6 +80,7 @@ export const messages: StainlessEndpoint = {
       },
       outputTokens: () => outputTokensOf(parts.join(''), plan.model),
       model: () => model,
+      finished: () => stopped,
     };
   },
 };

@@ -54,8 +54,10 @@ function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>
   const parts: string[] = [];
   let usage: UsageReading;
   let model: string | undefined;
+  let done = false;
   return {
     onEvent(event) {
+      if (event.data === '[DONE]') done = true;
       const chunk = asObject(eventJson(event));
       if (!chunk) return;
       if (typeof chunk.model === 'string') model = chunk.model;
@@ -70,6 +72,7 @@ function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>
     usage: () => usage,
     outputTokens: () => outputTokensOf(parts.join(''), plan.model),
     model: () => model,
+    finished: () => done,
   };
 }
 
@@ -171,11 +174,13 @@ export const responses: StainlessEndpoint = {
     const parts: string[] = [];
     let usage: UsageReading;
     let model: string | undefined;
+    let done = false;
     return {
       onEvent(event) {
         const data = asObject(eventJson(event));
         if (!data) return;
         const type = typeof data.type === 'string' ? data.type : event.event;
+        if (type !== undefined && RESPONSE_TERMINAL.has(type)) done = true;
         if (type !== undefined && RESPONSE_DELTAS.has(type) && typeof data.delta === 'string') parts.push(data.delta);
         const response = asObject(data.response);
         if (response && typeof response.model === 'string') model = response.model;
@@ -184,6 +189,7 @@ export const responses: StainlessEndpoint = {
       usage: () => usage,
       outputTokens: () => outputTokensOf(parts.join(''), plan.model),
       model: () => model,
+      finished: () => done,
     };
   },
 };

@@ -42,6 +42,11 @@ export interface StreamObserver {
   model(): string | undefined;
   /** The exact input count, when the stream told it before its final usage (Anthropic's message_start). */
   inputTokens?(): number | undefined;
+  /**
+   * True once the stream's terminal event was seen (`[DONE]`, `response.completed`, `message_stop`):
+   * the call settles then, not when the body ends (openai 7 stops reading at `[DONE]`).
+   */
+  finished?(): boolean;
 }
 
 /** A token-billing method of a Stainless SDK. */
@@ -147,8 +152,14 @@ export function billedMethod(endpoint: StainlessEndpoint, binding: Binding): Met
       // `request` that records settled results): the SDK then reads the body itself, so the usage
       // of a non-stream answer is taken from what it parsed.
       const parsedEarly = promise.parsedPromise;
+      // Registered first, so that it runs before any other reaction to the SDK's response promise.
+      const observed = response.then((props) => observe(props, call, endpoint, prepared.rewrite, parsedEarly));
+      observed.catch(() => {});
       promise.responsePromise = response.then(
-        (props) => observe(props, call, endpoint, prepared.rewrite, parsedEarly),
+        async (props) => {
+          await (await observed).settled;
+          return props;
+        },
         async (error: unknown) => {
           if (refused !== undefined && error === refused) throw error;
           await settleFailure(call, error);
@@ -182,26 +193,41 @@ function sdkErrorClass(client: unknown): (new (...args: any[]) => Error) | undef
   return typeof base === 'function' ? (base as new (...args: any[]) => Error) : undefined;
 }
 
-async function observe(
+/**
+ * Starts observing a response, synchronously, in the first reaction to the SDK's response promise
+ * (before any parse of it): a stream's body is teed and `props.response` is replaced *in place* by
+ * the caller's branch, so every holder of these props (openai 7's `_thenUnwrap` and
+ * `withResponse` keep the SDK's own response promise) reads the observed copy; a non-stream body is
+ * cloned. `settled` resolves once a non-stream answer is settled (a stream settles when it ends).
+ */
+function observe(
   props: ResponseProps,
   call: TrackedCall,
   endpoint: StainlessEndpoint,
   rewrite: ((event: SseEvent) => string | null | undefined) | undefined,
   parsedEarly: Promise<unknown> | undefined,
-): Promise<ResponseProps> {
+): { settled: Promise<void> } {
   const plan = call.plan!;
   const requestId = props.response.headers.get(endpoint.requestIdHeader) ?? undefined;
   if (!props.options.stream || props.response.body === null) {
-    let body: unknown;
+    let copy: Response | undefined;
     try {
-      body = parsedEarly !== undefined && props.response.bodyUsed ? await parsedEarly : await props.response.clone().json();
+      copy = props.response.bodyUsed ? undefined : props.response.clone();
     } catch {
-      body = undefined;
+      copy = undefined;
     }
-    const usage = endpoint.usage(body);
-    const model = typeof (body as { model?: unknown } | undefined)?.model === 'string' ? (body as { model: string }).model : undefined;
-    await settleWith(call, usage, () => endpoint.outputTokens(body, plan), { model, requestId });
-    return props;
+    const settled = (async () => {
+      let body: unknown;
+      try {
+        body = copy !== undefined ? await copy.json() : await parsedEarly;
+      } catch {
+        body = undefined;
+      }
+      const usage = endpoint.usage(body);
+      const model = typeof (body as { model?: unknown } | undefined)?.model === 'string' ? (body as { model: string }).model : undefined;
+      settleWith(call, usage, () => endpoint.outputTokens(body, plan), { model, requestId });
+    })();
+    return { settled };
   }
   const [mine, theirs] = props.response.body.tee();
   const observer = endpoint.observer(plan);
@@ -219,7 +245,8 @@ async function observe(
     headers: original.headers,
   });
   Object.defineProperty(response, 'url', { value: original.url });
-  return { ...props, response };
+  props.response = response;
+  return { settled: Promise.resolve() };
 }
 
 /**
@@ -230,5 +257,10 @@ const ABORT_GRACE_MS = 250;
 
 async function consume(stream: ReadableStream<Uint8Array>, observer: StreamObserver, signal: AbortSignal | undefined): Promise<void> {
   const events = readSse(stream, signal instanceof AbortSignal ? { signal, graceMs: ABORT_GRACE_MS } : undefined);
-  for await (const event of events) observer.onEvent(event);
+  for await (const event of events) {
+    observer.onEvent(event);
+    if (observer.finished?.() === true) break;
+  }
+  // Not awaited: a tee branch's cancel resolves only once the caller's branch is cancelled too.
+  if (observer.finished?.() === true) stream.cancel().catch(() => {});
 }
