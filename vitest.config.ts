@@ -18,7 +18,8 @@ export default defineConfig({
   test: {
     // test/react/** runs in jsdom (a `// @vitest-environment jsdom` line in each file); the rest in Node.
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
-    exclude: ['test/faults/**', 'node_modules/**', 'dist/**'],
+    // test/node22/** needs Node 22: scripts/ci-node22.sh runs it (vitest.node22.config.ts).
+    exclude: ['test/faults/**', 'test/node22/**', 'node_modules/**', 'dist/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Tests isolate themselves with random key prefixes and user ids, never FLUSHALL.
