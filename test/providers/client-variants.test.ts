@@ -109,7 +109,7 @@ describe('Anthropic on Vertex AI (@anthropic-ai/vertex-sdk)', () => {
 });
 
 describe('Anthropic on Amazon Bedrock (@anthropic-ai/bedrock-sdk)', () => {
-  it('routes to the model invoke path and records the exact usage', async () => {
+  it('routes to the model invoke paths and records the exact usage, stream or not', async () => {
     const l = limiter();
     const raw = new AnthropicBedrock({ awsRegion: 'us-east-1', baseURL: emulator().url, skipAuth: true });
     const wrapped = withTokenLimits(raw, 'alice', { limiter: l });
@@ -117,9 +117,14 @@ describe('Anthropic on Amazon Bedrock (@anthropic-ai/bedrock-sdk)', () => {
     const model = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
     const message = await wrapped.messages.create({ model, max_tokens: 100, messages });
     expect(decodeURIComponent(last().path)).toBe(`/model/${model}/invoke`);
+    const final = await wrapped.messages.stream({ model, max_tokens: 100, messages }).finalMessage();
+    expect(decodeURIComponent(last().path)).toBe(`/model/${model}/invoke-with-response-stream`);
+    expect(last().reply?.status).toBe(200);
+    expect(final.content).toEqual(message.content);
     await l.flush();
-    const [record] = await usageLog(l);
-    expect(record).toMatchObject({ estimated: false, model, inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens });
+    const [streamed, plain] = await usageLog(l);
+    expect(plain).toMatchObject({ estimated: false, model, inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens });
+    expect(streamed).toMatchObject({ estimated: false, inputTokens: final.usage.input_tokens, outputTokens: final.usage.output_tokens });
   });
 });
 

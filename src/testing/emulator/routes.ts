@@ -17,6 +17,8 @@ export interface Route {
   pathModel?: string;
   /** Anthropic models served by a cloud platform: the version is in the body, the platform authenticates. */
   platform?: 'vertex' | 'bedrock';
+  /** The path asks for a stream (Bedrock's `invoke-with-response-stream`; its body has no `stream`). */
+  stream?: boolean;
 }
 
 const FIXED_ROUTES: Record<string, Route> = {
@@ -43,8 +45,8 @@ const AZURE_PATH = /^\/openai\/deployments\/[^/]+(\/chat\/completions|\/completi
 /** Vertex AI: Anthropic models (`rawPredict`, `streamRawPredict`) and Gemini models. */
 const VERTEX_PATH = /^\/(?:v1|v1beta1)\/projects\/[^/]+\/locations\/[^/]+\/publishers\/(anthropic|google)\/models\/([^/:]+):([A-Za-z]+)$/;
 
-/** Amazon Bedrock: Anthropic models (non-streaming `invoke`). */
-const BEDROCK_PATH = /^\/model\/([^/]+)\/invoke$/;
+/** Amazon Bedrock: Anthropic models (`invoke`, and `invoke-with-response-stream` in AWS event-stream framing). */
+const BEDROCK_PATH = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream)$/;
 
 const GOOGLE_PATH = /^\/(?:v1beta|v1|v1alpha)\/(?:models|tunedModels)\/([^/:]+):([A-Za-z]+)$/;
 
@@ -64,7 +66,10 @@ export function routeOf(pathname: string): Route | undefined {
     return undefined;
   }
   const bedrock = BEDROCK_PATH.exec(path);
-  if (bedrock !== null) return { provider: 'anthropic', endpoint: 'messages', pathModel: decodeURIComponent(bedrock[1] ?? ''), platform: 'bedrock' };
+  if (bedrock !== null) {
+    const route: Route = { provider: 'anthropic', endpoint: 'messages', pathModel: decodeURIComponent(bedrock[1] ?? ''), platform: 'bedrock' };
+    return bedrock[2] === 'invoke' ? route : { ...route, stream: true };
+  }
   const google = GOOGLE_PATH.exec(path);
   if (google !== null && GOOGLE_ENDPOINTS.has(google[2] ?? '')) {
     return { provider: 'google', endpoint: google[2] as GoogleEndpoint, pathModel: decodeURIComponent(google[1] ?? '') };
