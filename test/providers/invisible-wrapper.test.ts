@@ -131,6 +131,30 @@ describe('spies and replaced methods', () => {
   });
 });
 
+describe('function values of getters, and helper results', () => {
+  it("a getter's function value (Anthropic credentials) reads back as on the bare client, on clones too", async () => {
+    const provider = async () => ({ token: 'oauth-token', expiresAt: Math.floor(Date.now() / 1000) + 3600 });
+    const raw = new Anthropic({ credentials: provider as never, baseURL: emulator().anthropicBaseURL });
+    const { wrapped } = limiterAndWrap(raw);
+    expect(wrapped.credentials).toBe(raw.credentials);
+    expect(wrapped.credentials).toBe(provider);
+    const copied = wrapped.withOptions({ timeout: 5000 });
+    expect(copied.credentials).toBe(provider);
+    await wrapped.messages.create({ model: 'claude-sonnet-5', max_tokens: 50, messages });
+    expect(last().headers.authorization).toBe('Bearer oauth-token');
+  });
+
+  it("a helper's result keeps its class (constructor.name), wrapped or not", async () => {
+    const raw = new Anthropic({ apiKey: 'test', baseURL: emulator().anthropicBaseURL });
+    const { wrapped } = limiterAndWrap(raw);
+    const bare = raw.messages.stream({ model: 'claude-sonnet-5', max_tokens: 50, messages });
+    const stream = wrapped.messages.stream({ model: 'claude-sonnet-5', max_tokens: 50, messages });
+    expect(stream.constructor).toBe(bare.constructor);
+    expect(stream.constructor.name).toBe('MessageStream');
+    expect((await stream.finalMessage()).content).toEqual((await bare.finalMessage()).content);
+  });
+});
+
 describe('configuration changed after wrapping applies to billing calls', () => {
   let second: Emulator;
   beforeAll(async () => {

@@ -30,7 +30,7 @@ function scoped<T extends object>(target: T, binding: Binding): T {
   return new Proxy(target, {
     get(real, key) {
       const value = Reflect.get(real, key, real) as unknown;
-      if (typeof value !== 'function') return value;
+      if (typeof value !== 'function' || key === 'constructor') return value;
       let fn = cache.get(key);
       if (!fn) {
         fn = (...args: unknown[]) => {

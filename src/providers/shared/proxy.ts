@@ -99,10 +99,19 @@ function makeProxy<T extends object>(target: T, routes: RouteTree, root: { real:
         return child.proxy;
       }
       if (!isRoot && value === root.real) return root.proxy;
-      if (typeof value !== 'function' || own || !bindInherited) return value;
+      if (typeof value !== 'function' || own || !bindInherited || isAccessor(real, key)) return value;
       return receiverFixed(value as (...args: any[]) => unknown, real);
     },
   });
+
+  /** Whether `key` is an inherited getter (a function it returns is a value, like `credentials`, not a method). */
+  function isAccessor(real: object, key: PropertyKey): boolean {
+    for (let p = Object.getPrototypeOf(real) as object | null; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+      const descriptor = Object.getOwnPropertyDescriptor(p, key);
+      if (descriptor) return descriptor.get !== undefined;
+    }
+    return false;
+  }
 
   function receiverFixed(fn: (...args: any[]) => unknown, real: object): unknown {
     let b = inherited.get(fn);
