@@ -2,7 +2,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { defineConfig, type Options } from 'tsup';
 
 // Peer dependencies and the SDKs stay external: the user's own copies are used.
-const external = [/^openai/, /^@anthropic-ai\//, /^@google\//, 'ioredis', 'express', /^react($|\/)/, /^react-dom($|\/)/, 'js-tiktoken'];
+const external = [/^openai/, /^@anthropic-ai\//, /^@google\//, /^ai$/, /^@ai-sdk\//, 'ioredis', 'pg', 'express', /^react($|\/)/, /^react-dom($|\/)/, 'js-tiktoken'];
 
 const shared: Options = {
   format: ['esm', 'cjs'],
@@ -17,6 +17,8 @@ const nodeEntries = {
   'testing/index': 'src/testing/index.ts',
   'integrations/express/index': 'src/integrations/express/index.ts',
   'integrations/http/index': 'src/integrations/http/index.ts',
+  'integrations/ai/index': 'src/integrations/ai/index.ts',
+  'postgres/index': 'src/postgres/index.ts',
 };
 
 // Dual ESM + CJS with declaration files for every public subpath.
@@ -30,6 +32,15 @@ export default defineConfig([
     target: 'node20',
     // dist/react/ (but its .d.ts files) is the other build's.
     clean: ['!react/**'],
+  },
+  {
+    // `npx token-limits`: the operators' CLI (ESM only; the shebang line of its source is kept).
+    ...shared,
+    entry: { 'cli/index': 'src/cli/index.ts' },
+    format: ['esm'],
+    dts: false,
+    target: 'node20',
+    clean: false,
   },
   {
     // token-limits/react: its own build, for browsers, with 'use client' on top (Next.js client

@@ -144,7 +144,8 @@ export async function benchWrapperLatency(redisUrl: string, iterations = 300, ca
   return results;
 }
 
-function pct(values: number[], p: number): number {
+/** The p-th quantile (0..1) of `values`. */
+export function pct(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 }

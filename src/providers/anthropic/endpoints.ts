@@ -8,7 +8,8 @@ import type { StainlessEndpoint } from '../shared/stainless.js';
 import { asObject, MALFORMED, type UsageReading } from '../shared/usage.js';
 import { mergeStreamUsage, messageUsage } from './usage.js';
 
-function outputTokensOf(text: string, model: string): number {
+/** Estimated output tokens of a text received from a Claude model (the legacy-tokenizer heuristic). */
+export function outputTokensOf(text: string, model: string): number {
   return text.length === 0 ? 0 : heuristicCount([text], CLAUDE_LEGACY_HEURISTIC, claudeModelFactor(model));
 }
 

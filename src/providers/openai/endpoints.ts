@@ -18,7 +18,8 @@ import type { CallPlan } from '../shared/tracked-call.js';
 import { asObject, type UsageReading } from '../shared/usage.js';
 import { completionUsage, embeddingUsage, responseUsage } from './usage.js';
 
-function outputTokensOf(text: string, model: string): number {
+/** Output tokens of a text received from an OpenAI model (its BPE encoding). */
+export function outputTokensOf(text: string, model: string): number {
   return text.length === 0 ? 0 : countText(text, encodingForModel(model)).tokens;
 }
 

@@ -1,4 +1,4 @@
-import type { Reservation, Usage } from '../../kernel/types.js';
+import type { ProviderName, Reservation, Usage } from '../../kernel/types.js';
 import type { EstimateOptions } from '../estimate-types.js';
 import { costOfUsage } from '../pricing/resolve.js';
 import { resolveUser, type Binding } from './binding.js';
@@ -7,7 +7,8 @@ import { toEngineUsage, type ProviderUsage } from './usage.js';
 
 /** What a call is expected to use, computed before it is made. */
 export interface CallPlan {
-  provider: 'openai' | 'anthropic' | 'google';
+  /** `unknown`: a provider of no known family (through the AI SDK). */
+  provider: ProviderName;
   endpoint: string;
   model: string;
   inputTokens: number;
