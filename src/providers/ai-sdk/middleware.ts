@@ -280,7 +280,7 @@ export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) 
   // The call reserved for each transformed params object (the AI SDK hands it to wrapGenerate/wrapStream).
   const calls = new WeakMap<object, { call: TrackedCall; family: Family }>();
   const reserve = async (params: AiCallParams, model: AiModel) => {
-    const call = new TrackedCall(bindingOf(params), (settings) => planAiCall(model, params, settings));
+    const call = new TrackedCall(bindingOf(params), (settings) => planAiCall(model, params, settings), true);
     await call.admitted;
     return { call, family: familyOf(model.provider) };
   };

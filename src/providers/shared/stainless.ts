@@ -62,6 +62,11 @@ export interface StainlessEndpoint {
     params: Record<string, unknown>,
     binding: Binding,
   ): { params: Record<string, unknown>; rewrite?: (event: SseEvent) => string | null | undefined };
+  /**
+   * The request with its output maximum set to `n` (total over its completions), or undefined when
+   * this request cannot be lowered that way (then `onInsufficientQuota: 'shrink'` refuses it).
+   */
+  resize?(params: Record<string, unknown>, n: number): Record<string, unknown> | undefined;
   /** Usage of a non-stream response body. */
   usage(body: unknown): UsageReading;
   /** Output tokens of a non-stream body whose usage is missing or malformed. */
@@ -91,8 +96,9 @@ const VERB_METHODS = new Set(['post', 'get', 'put', 'patch', 'delete']);
 /**
  * The client as a billed method's resource sees it: the real client, except that its request
  * methods wait for `admitted` before the SDK reads the options (and so before anything is sent).
+ * `admitted` resolves to the options as they must be sent (a shrunk request's lowered maximum).
  */
-function gatedClient(client: object, admitted: () => Promise<unknown>): object {
+function gatedClient(client: object, admitted: (options: unknown) => Promise<unknown>): object {
   const cache = new Map<PropertyKey, unknown>();
   return new Proxy(client, {
     get(real, key) {
@@ -102,9 +108,9 @@ function gatedClient(client: object, admitted: () => Promise<unknown>): object {
       if (fn) return fn;
       const method = value as Fn;
       if (typeof key === 'string' && VERB_METHODS.has(key)) {
-        fn = (path: unknown, options?: unknown, ...rest: unknown[]) => method.call(real, path, admitted().then(() => options), ...rest);
+        fn = (path: unknown, options?: unknown, ...rest: unknown[]) => method.call(real, path, admitted(options), ...rest);
       } else if (key === 'request') {
-        fn = (options: unknown, ...rest: unknown[]) => method.call(real, admitted().then(() => options), ...rest);
+        fn = (options: unknown, ...rest: unknown[]) => method.call(real, admitted(options), ...rest);
       } else {
         fn = method.bind(real);
       }
@@ -128,16 +134,28 @@ export function billedMethod(endpoint: StainlessEndpoint, binding: Binding): Met
   return (resource, original) =>
     function billed(this: unknown, params: Record<string, unknown>, ...rest: unknown[]): unknown {
       const active = activeBinding(binding);
-      const call = new TrackedCall(active, (settings) => endpoint.plan(params, settings));
+      const resize = endpoint.resize;
+      const shrinkable = resize !== undefined && resize(params, 1) !== undefined;
+      const call = new TrackedCall(active, (settings) => endpoint.plan(params, settings), shrinkable);
       const prepared = endpoint.prepare?.(params, active) ?? { params };
       const client = (resource as { _client?: object })._client;
       const errorClass = sdkErrorClass(client);
       let refused: unknown;
-      const admitted = () =>
-        call.admitted.catch((refusal: unknown) => {
-          refused = refusal instanceof TokenLimitsError ? asSdkError(refusal, errorClass) : refusal;
-          throw refused;
-        });
+      const admitted = (options: unknown) =>
+        call.admitted.then(
+          async () => {
+            // A reservation shrunk to fit: the request goes out with its output maximum lowered.
+            const n = call.shrunkOutput();
+            const resolved = (await options) as { body?: unknown } | undefined;
+            const body = resolved?.body;
+            if (n === undefined || resize === undefined || typeof body !== 'object' || body === null) return resolved;
+            return { ...resolved, body: resize(body as Record<string, unknown>, n) ?? body };
+          },
+          (refusal: unknown) => {
+            refused = refusal instanceof TokenLimitsError ? asSdkError(refusal, errorClass) : refusal;
+            throw refused;
+          },
+        );
       const view = Object.create(resource, client === undefined ? {} : { _client: { value: gatedClient(client, admitted) } }) as object;
       let promise: ApiPromiseLike;
       try {
