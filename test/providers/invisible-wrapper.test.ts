@@ -3,6 +3,8 @@
  * introduce, each through the real SDK over HTTP against the emulator.
  */
 import { getEventListeners } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { AzureOpenAI } from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -240,6 +242,32 @@ describe("the caller's AbortSignal", () => {
     }
     expect(counts[0]![0]).toBeGreaterThan(0);
     expect(counts[1]).toEqual(counts[0]);
+  });
+
+  it('keeps its listener while the caller holds only the body reader, after garbage collection', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    setFlagsFromString('--no-expose-gc');
+    const raw = new Anthropic({ apiKey: 'test', baseURL: emulator().anthropicBaseURL });
+    const { wrapped } = limiterAndWrap(raw);
+    const counts: number[] = [];
+    for (const client of [raw, wrapped]) {
+      const session = new AbortController();
+      const response = await client.messages
+        .create({ model: 'claude-sonnet-5', max_tokens: 50, messages, stream: true }, { signal: session.signal })
+        .asResponse();
+      const reader = response.body!.getReader();
+      await reader.read();
+      // The wrapper's own copy of the stream is read to its end meanwhile; the SDK's body must stay alive.
+      for (let i = 0; i < 10; i++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      counts.push(getEventListeners(session.signal, 'abort').length);
+      await reader.cancel();
+    }
+    expect(counts[0]).toBe(1);
+    expect(counts[1]).toBe(counts[0]);
   });
 
   it('aborting it stops the wrapped stream and charges an estimate', async () => {

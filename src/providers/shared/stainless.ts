@@ -257,7 +257,11 @@ function observe(
       settleWith(call, undefined, () => observer.outputTokens(), { model: observer.model(), requestId, status: 'aborted' }, observer.usage(), observer.inputTokens?.()),
   );
   const original = props.response;
-  const response = new Response(theirs.pipeThrough(sseTransform(rewrite, () => finished)), {
+  const body = theirs.pipeThrough(sseTransform(rewrite, () => finished));
+  // The caller's body keeps the SDK's alive: the SDKs release the caller's abort listener when the
+  // body they returned is garbage-collected, which must not happen while the caller reads ours.
+  Object.defineProperty(body, SOURCE_BODY, { value: original.body });
+  const response = new Response(body, {
     status: original.status,
     statusText: original.statusText,
     headers: original.headers,
@@ -266,6 +270,9 @@ function observe(
   props.response = response;
   return { settled: Promise.resolve() };
 }
+
+/** Where a caller's stream body keeps the SDK's original body. */
+const SOURCE_BODY = Symbol('token-limits.sourceBody');
 
 /**
  * After the request is aborted, how long the observer keeps reading its copy of the body before it
