@@ -54,8 +54,8 @@ export function wrapClient<C extends object>(client: C, user: UserRef | undefine
 /** Validates `WrapOptions` (shared by `withTokenLimits` and the AI SDK middleware). */
 export function parseWrapOptions(options: unknown): WrapOptions {
   if (options === undefined) return {};
-  if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { limiter?, outputReservation?, onInsufficientQuota?, estimator? }');
-  rejectUnknownKeys(options, ['limiter', 'outputReservation', 'onInsufficientQuota', 'estimator'], 'options');
+  if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { limiter?, outputReservation?, onInsufficientQuota?, estimator?, includeStreamUsage? }');
+  rejectUnknownKeys(options, ['limiter', 'outputReservation', 'onInsufficientQuota', 'estimator', 'includeStreamUsage'], 'options');
   const out: WrapOptions = {};
   if (options.limiter !== undefined) out.limiter = parseLimiter(options.limiter, 'options.limiter');
   if (options.outputReservation !== undefined) out.outputReservation = parseCount(options.outputReservation, 'options.outputReservation');
@@ -67,6 +67,10 @@ export function parseWrapOptions(options: unknown): WrapOptions {
       throw new InvalidArgumentError('options.estimator', options.estimator, "expected 'local' or 'provider'");
     }
     out.estimator = options.estimator;
+  }
+  if (options.includeStreamUsage !== undefined) {
+    if (typeof options.includeStreamUsage !== 'boolean') throw new InvalidArgumentError('options.includeStreamUsage', options.includeStreamUsage, 'expected true or false');
+    out.includeStreamUsage = options.includeStreamUsage;
   }
   return out;
 }

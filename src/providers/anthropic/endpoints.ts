@@ -47,6 +47,7 @@ export const messages: StainlessEndpoint = {
     const parts: string[] = [];
     let raw: Record<string, unknown> | undefined;
     let final = false;
+    let stopped = false;
     let model: string | undefined;
     return {
       onEvent(event) {
@@ -62,6 +63,9 @@ export const messages: StainlessEndpoint = {
           case 'message_delta':
             raw = mergeStreamUsage(raw, data.usage);
             final = raw !== undefined;
+            break;
+          case 'message_stop':
+            stopped = true;
             break;
           case 'content_block_delta': {
             const delta = asObject(data.delta);
@@ -80,6 +84,7 @@ export const messages: StainlessEndpoint = {
       },
       outputTokens: () => outputTokensOf(parts.join(''), plan.model),
       model: () => model,
+      finished: () => stopped,
     };
   },
 };

@@ -11,6 +11,7 @@ import {
 import { countText } from '../../tokenizer/count.js';
 import { setChatCompletionMaximum, setResponseMaximum } from '../output-maximum.js';
 import { encodingForModel } from '../../tokenizer/encodings.js';
+import type { Binding } from '../shared/binding.js';
 import { planWith } from '../shared/plan.js';
 import { eventJson, type SseEvent } from '../shared/sse.js';
 import type { StainlessEndpoint, StreamObserver } from '../shared/stainless.js';
@@ -30,10 +31,11 @@ function textOf(parts: unknown[]): string {
 /**
  * Chat and legacy completion streams report usage only with `stream_options.include_usage`. The
  * wrapper asks for it when the caller did not, then hides what the caller did not ask for: the
- * extra last chunk (`choices: []` with usage) and the `"usage": null` of the other chunks.
+ * extra last chunk (`choices: []` with usage) and the `"usage": null` of the other chunks. With
+ * `includeStreamUsage: false` the request is left as it is (the stream is charged by estimate).
  */
-function askForStreamUsage(params: Record<string, unknown>): ReturnType<NonNullable<StainlessEndpoint['prepare']>> {
-  if (params.stream !== true) return { params };
+function askForStreamUsage(params: Record<string, unknown>, binding: Binding): ReturnType<NonNullable<StainlessEndpoint['prepare']>> {
+  if (params.stream !== true || binding.options.includeStreamUsage === false) return { params };
   const options = asObject(params.stream_options);
   if (options?.include_usage === true) return { params };
   return {
@@ -54,8 +56,10 @@ function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>
   const parts: string[] = [];
   let usage: UsageReading;
   let model: string | undefined;
+  let done = false;
   return {
     onEvent(event) {
+      if (event.data === '[DONE]') done = true;
       const chunk = asObject(eventJson(event));
       if (!chunk) return;
       if (typeof chunk.model === 'string') model = chunk.model;
@@ -70,6 +74,7 @@ function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>
     usage: () => usage,
     outputTokens: () => outputTokensOf(parts.join(''), plan.model),
     model: () => model,
+    finished: () => done,
   };
 }
 
@@ -174,11 +179,13 @@ export const responses: StainlessEndpoint = {
     const parts: string[] = [];
     let usage: UsageReading;
     let model: string | undefined;
+    let done = false;
     return {
       onEvent(event) {
         const data = asObject(eventJson(event));
         if (!data) return;
         const type = typeof data.type === 'string' ? data.type : event.event;
+        if (type !== undefined && RESPONSE_TERMINAL.has(type)) done = true;
         if (type !== undefined && RESPONSE_DELTAS.has(type) && typeof data.delta === 'string') parts.push(data.delta);
         const response = asObject(data.response);
         if (response && typeof response.model === 'string') model = response.model;
@@ -187,6 +194,7 @@ export const responses: StainlessEndpoint = {
       usage: () => usage,
       outputTokens: () => outputTokensOf(parts.join(''), plan.model),
       model: () => model,
+      finished: () => done,
     };
   },
 };

@@ -1,14 +1,11 @@
 import type { Binding } from '../shared/binding.js';
 import { routeProxy, type RouteTree } from '../shared/proxy.js';
-import { forwarder, patchMethod, shadowOf } from '../shared/stainless.js';
+import { billedMethod, helperMethod } from '../shared/stainless.js';
 import { chatCompletions, completions, embeddings, responses } from './endpoints.js';
 
-/** An `openai` client (v5, v6): the parts the wrapper touches. */
+/** An `openai` client (v5, v6, v7; `AzureOpenAI` and clients of OpenAI-compatible providers too): the parts the wrapper touches. */
 interface OpenAILike {
   chat: { completions: Record<string, unknown> };
-  responses?: Record<string, unknown>;
-  completions?: Record<string, unknown>;
-  embeddings?: Record<string, unknown>;
   withOptions(options: Record<string, unknown>): OpenAILike;
 }
 
@@ -17,41 +14,28 @@ export function isOpenAIClient(client: object): boolean {
   return typeof c.chat?.completions?.create === 'function' && typeof c.withOptions === 'function';
 }
 
-/** Patches the shadow's token-billing `create` methods; helpers reach them through `this._client`. */
-function patchShadow(shadow: OpenAILike): void {
-  patchMethod(shadow.chat.completions, 'create', chatCompletions);
-  if (shadow.responses) patchMethod(shadow.responses, 'create', responses);
-  if (shadow.completions) patchMethod(shadow.completions, 'create', completions);
-  if (shadow.embeddings) patchMethod(shadow.embeddings, 'create', embeddings);
-}
-
 /**
- * Wraps an openai client: token-billing methods run on the shadow client under the binding;
- * everything else is the client's own. Counted: chat.completions create/parse/stream/runTools,
- * responses create/stream/parse, completions.create, embeddings.create.
+ * Wraps an openai client. The token-billing `create` methods are reserved and committed; the SDK's
+ * helpers run on the wrapped resources, so each request they make goes through a wrapped `create`.
+ * Counted: chat.completions create/parse/stream/runTools, responses create/stream/parse,
+ * completions.create, embeddings.create. Everything else is the client's own.
  */
 export function wrapOpenAI<C extends object>(client: C, binding: Binding, rewrap: (client: object) => object): C {
-  const shadow = shadowOf(client as unknown as OpenAILike, patchShadow);
-  const via = forwarder(shadow, binding);
-  const chat = (c: OpenAILike) => c.chat.completions;
+  const helper = helperMethod(binding);
   const routes: RouteTree = {
     chat: {
       completions: {
-        create: via(chat, 'create'),
-        parse: via(chat, 'parse'),
-        stream: via(chat, 'stream'),
-        runTools: via(chat, 'runTools'),
+        create: billedMethod(chatCompletions, binding),
+        parse: helper,
+        stream: helper,
+        runTools: helper,
       },
     },
-    responses: {
-      create: via((c) => c.responses, 'create'),
-      stream: via((c) => c.responses, 'stream'),
-      parse: via((c) => c.responses, 'parse'),
-    },
-    completions: { create: via((c) => c.completions, 'create') },
-    embeddings: { create: via((c) => c.embeddings, 'create') },
+    responses: { create: billedMethod(responses, binding), stream: helper, parse: helper },
+    completions: { create: billedMethod(completions, binding) },
+    embeddings: { create: billedMethod(embeddings, binding) },
     // A client derived from a wrapped client is wrapped the same way (no quota bypass).
-    withOptions: (owner) => (options: Record<string, unknown>) => rewrap((owner as OpenAILike).withOptions(options)),
+    withOptions: (owner, original) => (options: Record<string, unknown>) => rewrap(original().call(owner, options) as object),
   };
-  return routeProxy(client, routes);
+  return routeProxy(client, routes, { childMethods: 'proxy' });
 }

@@ -18,6 +18,16 @@ export interface WrapOptions {
    * @default 'local'
    */
   estimator?: 'local' | 'provider';
+  /**
+   * OpenAI chat and legacy completion streams report usage only when the request asks for it
+   * (`stream_options.include_usage`). By default the wrapper asks for it and hides the extra usage
+   * chunk (and the `"usage": null` fields) from the caller, so streams are charged their exact usage.
+   * `false`: requests are sent exactly as the caller wrote them; a stream that did not ask for usage
+   * itself is then charged an estimate (input estimate + tokens of the text received), and its
+   * usage record is marked `estimated`.
+   * @default true
+   */
+  includeStreamUsage?: boolean;
 }
 
 /** What a wrapped client carries: whom to charge and how. Resolved at each call. */

@@ -10,8 +10,19 @@ import { bindingScope, type Binding } from './binding.js';
 export function keepBinding<T>(result: T, binding: Binding): T {
   if (typeof result !== 'object' || result === null || result instanceof Promise) return result;
   const userId = binding.userId ?? currentUserId();
-  const fixed: Binding = userId === undefined ? binding : { ...binding, userId };
+  let fixed = binding;
+  if (userId !== undefined && userId !== binding.userId) {
+    fixed = { ...binding, userId };
+    roots.set(fixed, rootOf(binding));
+  }
   return scoped(result as object, fixed) as T;
+}
+
+const roots = new WeakMap<Binding, Binding>();
+
+/** The binding a helper's binding was derived from (itself if it was not derived). */
+export function rootOf(binding: Binding): Binding {
+  return roots.get(binding) ?? binding;
 }
 
 function scoped<T extends object>(target: T, binding: Binding): T {
@@ -19,7 +30,7 @@ function scoped<T extends object>(target: T, binding: Binding): T {
   return new Proxy(target, {
     get(real, key) {
       const value = Reflect.get(real, key, real) as unknown;
-      if (typeof value !== 'function') return value;
+      if (typeof value !== 'function' || key === 'constructor') return value;
       let fn = cache.get(key);
       if (!fn) {
         fn = (...args: unknown[]) => {

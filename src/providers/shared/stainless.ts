@@ -2,28 +2,33 @@
  * Shared machinery for the Stainless-generated SDKs (openai, @anthropic-ai/sdk).
  *
  * Their methods send the HTTP request eagerly and return an `APIPromise` synchronously, while a
- * reservation needs a store round trip first. So each wrapped client gets a private *shadow* client
- * (`client.withOptions({ fetch })`) whose fetch waits for the call's reservation before sending,
- * and whose token-billing `create` methods are patched. The SDK's own helpers (`stream`, `parse`,
- * `runTools`, tool runners) call `create` on the shadow, so every request they make is reserved
- * and committed on its own; the caller still gets the SDK's real `APIPromise`, `Stream` and
- * helper objects, and the SDK's own errors.
+ * reservation needs a store round trip first. A billed method (`create`) is therefore run on a
+ * throw-away view of its resource whose `_client` hands the client's request method (`post`) a
+ * promise of the request options that resolves once the call is admitted (the SDKs accept one and
+ * await it before building the request). The request is then built and sent by the caller's own
+ * client, with its configuration at that moment (rotated keys, token providers, base URL, headers,
+ * Azure deployment and api-version); no second client exists. A refused call never sends anything.
+ * The caller's options (and its `AbortSignal`) reach the SDK unchanged.
  *
  * Of the returned APIPromise only `responsePromise` is replaced (parsing stays lazy and the SDK's):
- * it rejects with the refusal when the reservation fails (the request is then aborted before it
- * leaves), and it observes the response: a non-stream body is read from a clone, a stream is teed
- * so that usage is seen even if the caller never reads (or aborts), and the caller's branch may
- * have events rewritten (e.g. an injected usage chunk hidden).
+ * it rejects with the refusal when the reservation fails, and it observes the response: a
+ * non-stream body is read from a clone, a stream is teed so that usage is seen even if the caller
+ * never reads (or aborts), and the caller's branch may have events rewritten (e.g. an injected
+ * usage chunk hidden).
+ *
+ * The SDK's helpers (`stream`, `parse`, `runTools`, tool runners, threads) run on the wrapped
+ * resources (see `routeProxy`): their `this._client` and `this.create` are the wrapped ones, so
+ * every request they make is reserved and committed on its own.
  */
 import { TokenLimitsError } from '../../kernel/errors.js';
 import { bindingScope, type Binding } from './binding.js';
 import { asSdkError } from './sdk-error.js';
-import { keepBinding } from './helper-scope.js';
+import { keepBinding, rootOf } from './helper-scope.js';
 import type { MethodFactory } from './proxy.js';
 import type { EstimateOptions } from '../estimate-types.js';
 import { readSse, sseTransform, type SseEvent } from './sse.js';
 import { settleFailure, settleWith } from './settle.js';
-import { callScope, TrackedCall, type CallPlan } from './tracked-call.js';
+import { TrackedCall, type CallPlan } from './tracked-call.js';
 import type { UsageReading } from './usage.js';
 
 /** Observes one streamed response. */
@@ -37,6 +42,11 @@ export interface StreamObserver {
   model(): string | undefined;
   /** The exact input count, when the stream told it before its final usage (Anthropic's message_start). */
   inputTokens?(): number | undefined;
+  /**
+   * True once the stream's terminal event was seen (`[DONE]`, `response.completed`, `message_stop`):
+   * the call settles then, not when the body ends (openai 7 stops reading at `[DONE]`).
+   */
+  finished?(): boolean;
 }
 
 /** A token-billing method of a Stainless SDK. */
@@ -45,10 +55,13 @@ export interface StainlessEndpoint {
   name: string;
   plan(params: Record<string, unknown>, settings: EstimateOptions): CallPlan | Promise<CallPlan>;
   /**
-   * Adjusts the request before it is sent (e.g. asks for stream usage) and says how to rewrite
-   * the caller's events so that the adjustment does not show.
+   * Adjusts the request before it is sent (e.g. asks for stream usage, unless the wrap options opt
+   * out) and says how to rewrite the caller's events so that the adjustment does not show.
    */
-  prepare?(params: Record<string, unknown>): { params: Record<string, unknown>; rewrite?: (event: SseEvent) => string | null | undefined };
+  prepare?(
+    params: Record<string, unknown>,
+    binding: Binding,
+  ): { params: Record<string, unknown>; rewrite?: (event: SseEvent) => string | null | undefined };
   /**
    * The request with its output maximum set to `n` (total over its completions), or undefined when
    * this request cannot be lowered that way (then `onInsufficientQuota: 'shrink'` refuses it).
@@ -71,139 +84,168 @@ interface ResponseProps {
 
 interface ApiPromiseLike {
   responsePromise: Promise<ResponseProps>;
+  /** Set once something has awaited the promise (the SDK parses then). */
+  parsedPromise?: Promise<unknown>;
 }
 
-interface StainlessClient {
-  withOptions(options: Record<string, unknown>): StainlessClient;
-  fetch?: (url: unknown, init?: unknown) => Promise<Response>;
-}
+type Fn = (...args: any[]) => unknown;
 
-const shadows = new WeakMap<object, object>();
+/** The client methods that take request options second (`post(path, options)`), first for `request`. */
+const VERB_METHODS = new Set(['post', 'get', 'put', 'patch', 'delete']);
 
 /**
- * The route factory of a wrapped client: `forward(resource, method)` makes the user-facing
- * `method` call the shadow's, under the wrapped client's binding (helpers that start work later,
- * like tool runners, keep it).
+ * The client as a billed method's resource sees it: the real client, except that its request
+ * methods wait for `admitted` before the SDK reads the options (and so before anything is sent).
+ * `admitted` resolves to the options as they must be sent (a shrunk request's lowered maximum).
  */
-export function forwarder<S>(shadow: S, binding: Binding) {
-  return (resource: (s: S) => Record<string, unknown> | undefined, method: string): MethodFactory =>
-    () =>
-    (...args: unknown[]) => {
-      const owner = resource(shadow)!;
-      return keepBinding(bindingScope.run(binding, () => (owner[method] as (...a: unknown[]) => unknown).apply(owner, args)), binding);
-    };
+function gatedClient(client: object, admitted: (options: unknown) => Promise<unknown>): object {
+  const cache = new Map<PropertyKey, unknown>();
+  return new Proxy(client, {
+    get(real, key) {
+      const value = Reflect.get(real, key, real) as unknown;
+      if (typeof value !== 'function' || key === 'constructor') return value;
+      let fn = cache.get(key);
+      if (fn) return fn;
+      const method = value as Fn;
+      if (typeof key === 'string' && VERB_METHODS.has(key)) {
+        fn = (path: unknown, options?: unknown, ...rest: unknown[]) => method.call(real, path, admitted(options), ...rest);
+      } else if (key === 'request') {
+        fn = (options: unknown, ...rest: unknown[]) => method.call(real, admitted(options), ...rest);
+      } else {
+        fn = method.bind(real);
+      }
+      cache.set(key, fn);
+      return fn;
+    },
+  });
 }
 
-/**
- * The shadow of `client`, made once per client: same options, a fetch that waits for the current
- * call's reservation, and `patch` applied to its resources.
- */
-export function shadowOf<C extends object>(client: C, patch: (shadow: C) => void): C {
-  let shadow = shadows.get(client) as C | undefined;
-  if (!shadow) {
-    const c = client as unknown as StainlessClient;
-    const inner = (c.fetch ?? globalThis.fetch) as (url: Parameters<typeof fetch>[0], init?: RequestInit) => Promise<Response>;
-    const gatedFetch = async (url: unknown, init?: unknown): Promise<Response> => {
-      const call = callScope.getStore();
-      if (call) await call.admitted;
-      return inner.call(undefined, url as Parameters<typeof fetch>[0], shrunkInit(call, init as RequestInit | undefined));
-    };
-    shadow = c.withOptions({ fetch: gatedFetch }) as unknown as C;
-    patch(shadow);
-    shadows.set(client, shadow);
-  }
-  return shadow;
+/** The binding of a call: the one in scope if it was derived from `binding` (a helper's), else `binding`. */
+function activeBinding(binding: Binding): Binding {
+  const scoped = bindingScope.getStore();
+  return scoped !== undefined && rootOf(scoped) === binding ? scoped : binding;
 }
 
 /**
- * The request as it must be sent: with its output maximum lowered when the call's reservation was
- * shrunk to fit. The body is the SDK's JSON text; it is parsed again from the original on each try
- * (SDK retries send the same init), so the rewrite is the same every time.
+ * A billed method (`create`) of a wrapped resource: reserved before the request is sent, committed
+ * with the response's usage (or released) after. Runs the SDK's own method.
  */
-function shrunkInit(call: TrackedCall | undefined, init: RequestInit | undefined): RequestInit | undefined {
-  const n = call?.shrunkOutput();
-  if (n === undefined || !call?.resize || typeof init?.body !== 'string') return init;
-  const body = JSON.parse(init.body) as Record<string, unknown>;
-  return { ...init, body: JSON.stringify(call.resize(body, n)) };
-}
-
-/** Replaces `owner[method]` on a shadow resource with a quota-checked version. */
-export function patchMethod(owner: Record<string, unknown>, method: string, endpoint: StainlessEndpoint): void {
-  const raw = owner[method];
-  if (typeof raw !== 'function') return;
-  owner[method] = function patched(this: unknown, params: Record<string, unknown>, options?: Record<string, unknown>): unknown {
-    const binding = bindingScope.getStore();
-    const resize = endpoint.resize;
-    const shrinkable = resize !== undefined && resize(params, 1) !== undefined;
-    const call = new TrackedCall(binding ?? MISSING_BINDING, (settings) => endpoint.plan(params, settings), shrinkable);
-    if (shrinkable) call.resize = (body, n) => resize(body, n) ?? body;
-    const prepared = endpoint.prepare?.(params) ?? { params };
-    const abort = new AbortController();
-    const userSignal = options?.signal as AbortSignal | undefined;
-    const signal = userSignal ? AbortSignal.any([userSignal, abort.signal]) : abort.signal;
-    let promise: ApiPromiseLike;
-    try {
-      promise = callScope.run(call, () => (raw as (...a: unknown[]) => ApiPromiseLike).call(this, prepared.params, { ...options, signal }));
-    } catch (error) {
-      // The SDK refused before sending (e.g. Anthropic's non-streaming timeout check).
-      void call.release();
-      throw error;
-    }
-    const response = promise.responsePromise;
-    response.catch(() => {});
-    promise.responsePromise = call.admitted.then(
-      () =>
-        response.then(
-          (props) => observe(props, call, endpoint, prepared.rewrite),
-          async (error: unknown) => {
-            await settleFailure(call, error);
-            throw error;
+export function billedMethod(endpoint: StainlessEndpoint, binding: Binding): MethodFactory {
+  return (resource, original) =>
+    function billed(this: unknown, params: Record<string, unknown>, ...rest: unknown[]): unknown {
+      const active = activeBinding(binding);
+      const resize = endpoint.resize;
+      const shrinkable = resize !== undefined && resize(params, 1) !== undefined;
+      const call = new TrackedCall(active, (settings) => endpoint.plan(params, settings), shrinkable);
+      const prepared = endpoint.prepare?.(params, active) ?? { params };
+      const client = (resource as { _client?: object })._client;
+      const errorClass = sdkErrorClass(client);
+      let refused: unknown;
+      const admitted = (options: unknown) =>
+        call.admitted.then(
+          async () => {
+            // A reservation shrunk to fit: the request goes out with its output maximum lowered.
+            const n = call.shrunkOutput();
+            const resolved = (await options) as { body?: unknown } | undefined;
+            const body = resolved?.body;
+            if (n === undefined || resize === undefined || typeof body !== 'object' || body === null) return resolved;
+            return { ...resolved, body: resize(body as Record<string, unknown>, n) ?? body };
           },
-        ),
-      (refusal: unknown) => {
-        abort.abort(); // the gated fetch never sends; the SDK stops without retrying
-        throw refusal instanceof TokenLimitsError ? asSdkError(refusal, sdkErrorClass(this)) : refusal;
-      },
-    );
-    return promise;
-  };
+          (refusal: unknown) => {
+            refused = refusal instanceof TokenLimitsError ? asSdkError(refusal, errorClass) : refusal;
+            throw refused;
+          },
+        );
+      const view = Object.create(resource, client === undefined ? {} : { _client: { value: gatedClient(client, admitted) } }) as object;
+      let promise: ApiPromiseLike;
+      try {
+        promise = original().call(view, prepared.params, ...rest) as ApiPromiseLike;
+      } catch (error) {
+        // The SDK refused before sending (e.g. Anthropic's non-streaming timeout check).
+        void call.release();
+        throw error;
+      }
+      const response = promise.responsePromise;
+      // Something may already have awaited the promise inside the SDK (a spy on the client's
+      // `request` that records settled results): the SDK then reads the body itself, so the usage
+      // of a non-stream answer is taken from what it parsed.
+      const parsedEarly = promise.parsedPromise;
+      // Registered first, so that it runs before any other reaction to the SDK's response promise.
+      const observed = response.then((props) => observe(props, call, endpoint, prepared.rewrite, parsedEarly));
+      observed.catch(() => {});
+      promise.responsePromise = response.then(
+        async (props) => {
+          await (await observed).settled;
+          return props;
+        },
+        async (error: unknown) => {
+          if (refused !== undefined && error === refused) throw error;
+          await settleFailure(call, error);
+          throw error;
+        },
+      );
+      return promise;
+    };
 }
 
-/** The SDK's base error class (`OpenAI.OpenAIError`, `Anthropic.AnthropicError`), found from a resource's client. */
-function sdkErrorClass(resource: unknown): (new (...args: any[]) => Error) | undefined {
-  const client = (resource as { _client?: { constructor?: Record<string, unknown> } } | null)?._client;
-  const ctor = client?.constructor;
+/**
+ * A helper method (`stream`, `parse`, `runTools`, `toolRunner`) of a wrapped resource: the SDK's
+ * own, run with `this` = the wrapped resource under the wrapper's binding. Helpers that start work
+ * later (tool runners) keep the binding, with the user resolved now.
+ */
+export function helperMethod(binding: Binding): MethodFactory {
+  return (_resource, original) =>
+    function helper(this: unknown, ...args: unknown[]): unknown {
+      const active = activeBinding(binding);
+      return keepBinding(
+        bindingScope.run(active, () => original().apply(this, args)),
+        active,
+      );
+    };
+}
+
+/** The SDK's base error class (`OpenAI.OpenAIError`, `Anthropic.AnthropicError`), found from a client. */
+function sdkErrorClass(client: unknown): (new (...args: any[]) => Error) | undefined {
+  const ctor = (client as { constructor?: Record<string, unknown> } | null | undefined)?.constructor;
   const base = ctor?.OpenAIError ?? ctor?.AnthropicError;
   return typeof base === 'function' ? (base as new (...args: any[]) => Error) : undefined;
 }
 
-const MISSING_BINDING: Binding = {
-  userId: undefined,
-  options: {},
-  limiter() {
-    throw new Error('token-limits: a shadow client was called outside a wrapped call');
-  },
-};
-
-async function observe(
+/**
+ * Starts observing a response, synchronously, in the first reaction to the SDK's response promise
+ * (before any parse of it): a stream's body is teed and `props.response` is replaced *in place* by
+ * the caller's branch, so every holder of these props (openai 7's `_thenUnwrap` and
+ * `withResponse` keep the SDK's own response promise) reads the observed copy; a non-stream body is
+ * cloned. `settled` resolves once a non-stream answer is settled (a stream settles when it ends).
+ */
+function observe(
   props: ResponseProps,
   call: TrackedCall,
   endpoint: StainlessEndpoint,
   rewrite: ((event: SseEvent) => string | null | undefined) | undefined,
-): Promise<ResponseProps> {
+  parsedEarly: Promise<unknown> | undefined,
+): { settled: Promise<void> } {
   const plan = call.plan!;
   const requestId = props.response.headers.get(endpoint.requestIdHeader) ?? undefined;
   if (!props.options.stream || props.response.body === null) {
-    let body: unknown;
+    let copy: Response | undefined;
     try {
-      body = await props.response.clone().json();
+      copy = props.response.bodyUsed ? undefined : props.response.clone();
     } catch {
-      body = undefined;
+      copy = undefined;
     }
-    const usage = endpoint.usage(body);
-    const model = typeof (body as { model?: unknown } | undefined)?.model === 'string' ? (body as { model: string }).model : undefined;
-    await settleWith(call, usage, () => endpoint.outputTokens(body, plan), { model, requestId });
-    return props;
+    const settled = (async () => {
+      let body: unknown;
+      try {
+        body = copy !== undefined ? await copy.json() : await parsedEarly;
+      } catch {
+        body = undefined;
+      }
+      const usage = endpoint.usage(body);
+      const model = typeof (body as { model?: unknown } | undefined)?.model === 'string' ? (body as { model: string }).model : undefined;
+      settleWith(call, usage, () => endpoint.outputTokens(body, plan), { model, requestId });
+    })();
+    return { settled };
   }
   const [mine, theirs] = props.response.body.tee();
   const observer = endpoint.observer(plan);
@@ -215,14 +257,22 @@ async function observe(
       settleWith(call, undefined, () => observer.outputTokens(), { model: observer.model(), requestId, status: 'aborted' }, observer.usage(), observer.inputTokens?.()),
   );
   const original = props.response;
-  const response = new Response(theirs.pipeThrough(sseTransform(rewrite, () => finished)), {
+  const body = theirs.pipeThrough(sseTransform(rewrite, () => finished));
+  // The caller's body keeps the SDK's alive: the SDKs release the caller's abort listener when the
+  // body they returned is garbage-collected, which must not happen while the caller reads ours.
+  Object.defineProperty(body, SOURCE_BODY, { value: original.body });
+  const response = new Response(body, {
     status: original.status,
     statusText: original.statusText,
     headers: original.headers,
   });
   Object.defineProperty(response, 'url', { value: original.url });
-  return { ...props, response };
+  props.response = response;
+  return { settled: Promise.resolve() };
 }
+
+/** Where a caller's stream body keeps the SDK's original body. */
+const SOURCE_BODY = Symbol('token-limits.sourceBody');
 
 /**
  * After the request is aborted, how long the observer keeps reading its copy of the body before it
@@ -232,5 +282,10 @@ const ABORT_GRACE_MS = 250;
 
 async function consume(stream: ReadableStream<Uint8Array>, observer: StreamObserver, signal: AbortSignal | undefined): Promise<void> {
   const events = readSse(stream, signal instanceof AbortSignal ? { signal, graceMs: ABORT_GRACE_MS } : undefined);
-  for await (const event of events) observer.onEvent(event);
+  for await (const event of events) {
+    observer.onEvent(event);
+    if (observer.finished?.() === true) break;
+  }
+  // Not awaited: a tee branch's cancel resolves only once the caller's branch is cancelled too.
+  if (observer.finished?.() === true) stream.cancel().catch(() => {});
 }

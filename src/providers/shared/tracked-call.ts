@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ProviderName, Reservation, Usage } from '../../kernel/types.js';
 import type { EstimateOptions } from '../estimate-types.js';
 import { costOfUsage } from '../pricing/resolve.js';
@@ -19,9 +18,6 @@ export interface CallPlan {
   /** The output hold is the request's own maximum (else the table's or `outputReservation`). */
   outputFromRequest?: boolean;
 }
-
-/** The tracked request in progress: the gated fetch of a shadow client waits for its admission. */
-export const callScope = new AsyncLocalStorage<TrackedCall>();
 
 /** How a finished call is described in its usage record. */
 export interface CallOutcome {

@@ -23,7 +23,8 @@ import type { AnthropicEndpoint, EmulatorBehavior, EmulatorUsage } from './types
 /** Answer one Anthropic request. */
 export function handleAnthropic(ctx: HandlerContext): HandlerResult {
   const { body } = ctx;
-  require400(typeof body['model'] === 'string', 'model: Field required');
+  // Vertex AI and Bedrock name the model in the path, not in the body.
+  require400(typeof body['model'] === 'string' || ctx.model !== '', 'model: Field required');
   require400(Array.isArray(body['messages']), 'messages: Field required');
   if (ctx.endpoint === 'messages.count_tokens') {
     const input = anthropicInput(body);

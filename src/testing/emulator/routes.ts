@@ -13,8 +13,12 @@ import type { AnthropicEndpoint, EmulatorBehavior, EmulatorEndpoint, EmulatorPro
 export interface Route {
   provider: EmulatorProvider;
   endpoint: EmulatorEndpoint;
-  /** The model named in the path (Gemini), without `models/`. */
+  /** The model named in the path (Gemini, Anthropic on Vertex AI or Bedrock), without `models/`. */
   pathModel?: string;
+  /** Anthropic models served by a cloud platform: the version is in the body, the platform authenticates. */
+  platform?: 'vertex' | 'bedrock';
+  /** The path asks for a stream (Bedrock's `invoke-with-response-stream`; its body has no `stream`). */
+  stream?: boolean;
 }
 
 const FIXED_ROUTES: Record<string, Route> = {
@@ -35,6 +39,15 @@ const GOOGLE_ENDPOINTS: ReadonlySet<string> = new Set<GoogleEndpoint>([
   'batchEmbedContents',
 ]);
 
+/** Azure OpenAI: `<resource>/openai/deployments/<deployment>/<endpoint>?api-version=...`. */
+const AZURE_PATH = /^\/openai\/deployments\/[^/]+(\/chat\/completions|\/completions|\/embeddings|\/responses)$/;
+
+/** Vertex AI: Anthropic models (`rawPredict`, `streamRawPredict`) and Gemini models. */
+const VERTEX_PATH = /^\/(?:v1|v1beta1)\/projects\/[^/]+\/locations\/[^/]+\/publishers\/(anthropic|google)\/models\/([^/:]+):([A-Za-z]+)$/;
+
+/** Amazon Bedrock: Anthropic models (`invoke`, and `invoke-with-response-stream` in AWS event-stream framing). */
+const BEDROCK_PATH = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream)$/;
+
 const GOOGLE_PATH = /^\/(?:v1beta|v1|v1alpha)\/(?:models|tunedModels)\/([^/:]+):([A-Za-z]+)$/;
 
 /** The route of `pathname` (trailing slashes ignored), or `undefined`. */
@@ -42,6 +55,21 @@ export function routeOf(pathname: string): Route | undefined {
   const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
   const fixed = FIXED_ROUTES[path];
   if (fixed !== undefined) return fixed;
+  const azure = AZURE_PATH.exec(path);
+  if (azure !== null) return FIXED_ROUTES[`/v1${azure[1] ?? ''}`];
+  const vertex = VERTEX_PATH.exec(path);
+  if (vertex !== null) {
+    const [, publisher, model = '', method = ''] = vertex;
+    const pathModel = decodeURIComponent(model);
+    if (publisher === 'anthropic' && (method === 'rawPredict' || method === 'streamRawPredict')) return { provider: 'anthropic', endpoint: 'messages', pathModel, platform: 'vertex' };
+    if (publisher === 'google' && GOOGLE_ENDPOINTS.has(method)) return { provider: 'google', endpoint: method as GoogleEndpoint, pathModel };
+    return undefined;
+  }
+  const bedrock = BEDROCK_PATH.exec(path);
+  if (bedrock !== null) {
+    const route: Route = { provider: 'anthropic', endpoint: 'messages', pathModel: decodeURIComponent(bedrock[1] ?? ''), platform: 'bedrock' };
+    return bedrock[2] === 'invoke' ? route : { ...route, stream: true };
+  }
   const google = GOOGLE_PATH.exec(path);
   if (google !== null && GOOGLE_ENDPOINTS.has(google[2] ?? '')) {
     return { provider: 'google', endpoint: google[2] as GoogleEndpoint, pathModel: decodeURIComponent(google[1] ?? '') };
@@ -64,11 +92,13 @@ export interface AuthProblem {
 }
 
 /** Check the credentials a provider requires (any non-empty key is accepted). */
-export function checkAuth(provider: EmulatorProvider, headers: Record<string, string>, query: Record<string, string>): AuthProblem | undefined {
+export function checkAuth(provider: EmulatorProvider, headers: Record<string, string>, query: Record<string, string>, platform?: Route['platform']): AuthProblem | undefined {
+  if (platform === 'bedrock') return undefined; // SigV4 is not checked (clients made with skipAuth send none)
+  if (platform === 'vertex' && /^Bearer\s+\S+/i.test(headers['authorization'] ?? '')) return undefined;
   const bearer = /^Bearer\s+\S+/i.test(headers['authorization'] ?? '');
   switch (provider) {
     case 'openai':
-      return bearer
+      return bearer || (headers['api-key'] ?? '').trim() // Azure OpenAI sends its key as `api-key`
         ? undefined
         : {
             status: 401,

@@ -88,7 +88,7 @@ function untilAborted(signal: AbortSignal): Promise<void> {
 }
 
 /** Write `data`, resolving once it is handed to the socket (false if the response is gone). */
-function write(res: ServerResponse, data: string): Promise<boolean> {
+function write(res: ServerResponse, data: string | Uint8Array): Promise<boolean> {
   if (res.destroyed || res.writableEnded) return Promise.resolve(false);
   return new Promise((resolve) => {
     res.write(data, (error) => resolve(error == null));
@@ -121,7 +121,7 @@ function recordOf(seq: number, req: IncomingMessage, url: URL, rawBody: string, 
     provider: route?.provider ?? providerOfPath(url.pathname),
     endpoint: route?.endpoint ?? 'unknown',
     model: route?.pathModel ?? (typeof bodyModel === 'string' ? bodyModel : undefined),
-    stream: route?.endpoint === 'streamGenerateContent' || asRecord(body)?.['stream'] === true,
+    stream: route?.endpoint === 'streamGenerateContent' || route?.stream === true || asRecord(body)?.['stream'] === true,
     time: Date.now(),
     behavior: {},
   };
@@ -241,7 +241,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return;
     }
     if (requireAuth) {
-      const problem = checkAuth(route.provider, recorded.headers, recorded.query);
+      const problem = checkAuth(route.provider, recorded.headers, recorded.query, route.platform);
       if (problem !== undefined) {
         sendError(problem.status, problem.message, extraHeaders);
         return;
@@ -279,7 +279,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const outcome =
       reply.kind === 'json'
         ? await writeJson(res, reply, { ...baseHeaders, ...extraHeaders }, behavior)
-        : await writeSse(res, reply, { ...baseHeaders, ...extraHeaders }, behavior, shutdown.signal);
+        : await writeSse(res, reply, { ...baseHeaders, ...extraHeaders }, behavior, shutdown.signal, route.platform === 'bedrock' ? awsEventStreamFrame : undefined);
     recorded.reply = { status: reply.kind === 'json' ? reply.status : 200, outcome, ...replyInfo };
   }
 
@@ -390,9 +390,11 @@ async function writeSse(
   headers: Record<string, string>,
   behavior: EmulatorBehavior,
   signal: AbortSignal,
+  frame?: (record: string) => Uint8Array,
 ): Promise<ReplyOutcome> {
   if (res.destroyed) return 'client-closed';
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers });
+  const contentType = frame === undefined ? 'text/event-stream; charset=utf-8' : 'application/vnd.amazon.eventstream';
+  res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-cache', ...headers });
   res.flushHeaders();
   const mid = behavior.midStreamError;
   const midAt = mid === undefined || mid === false ? undefined : mid === true ? 1 : (mid.afterChunks ?? 1);
@@ -406,16 +408,63 @@ async function writeSse(
       return 'disconnected';
     }
     if (midAt === i) {
-      await write(res, reply.errorRecord(midMessage, i));
+      const errorRecord = reply.errorRecord(midMessage, i);
+      await write(res, frame === undefined ? errorRecord : frame(errorRecord));
       res.end();
       return 'stream-error';
     }
     const record = reply.records[i];
     if (record === undefined) break;
-    if (!(await write(res, record))) return res.destroyed && signal.aborted ? 'closed' : 'client-closed';
+    if (!(await write(res, frame === undefined ? record : frame(record)))) return res.destroyed && signal.aborted ? 'closed' : 'client-closed';
   }
   res.end();
   return 'complete';
+}
+
+/**
+ * One SSE record as an AWS event-stream message, the way Bedrock streams Anthropic events: a
+ * `chunk` event whose JSON payload carries the event's data, base64-encoded, as `bytes`.
+ * Message: total length, headers length, prelude CRC32, headers, payload, message CRC32.
+ */
+function awsEventStreamFrame(record: string): Uint8Array {
+  const data = record
+    .split('\n')
+    .filter((line) => line.startsWith('data:'))
+    .map((line) => line.slice(5).trimStart())
+    .join('\n');
+  const payload = Buffer.from(JSON.stringify({ bytes: Buffer.from(data, 'utf8').toString('base64') }), 'utf8');
+  const headers = Buffer.concat(
+    Object.entries({ ':event-type': 'chunk', ':content-type': 'application/json', ':message-type': 'event' }).map(([name, value]) => {
+      const n = Buffer.from(name, 'utf8');
+      const v = Buffer.from(value, 'utf8');
+      const length = Buffer.alloc(2);
+      length.writeUInt16BE(v.length);
+      return Buffer.concat([Buffer.from([n.length]), n, Buffer.from([7]), length, v]);
+    }),
+  );
+  const total = 12 + headers.length + payload.length + 4;
+  const prelude = Buffer.alloc(8);
+  prelude.writeUInt32BE(total, 0);
+  prelude.writeUInt32BE(headers.length, 4);
+  const preludeCrc = Buffer.alloc(4);
+  preludeCrc.writeUInt32BE(crc32(prelude));
+  const body = Buffer.concat([prelude, preludeCrc, headers, payload]);
+  const messageCrc = Buffer.alloc(4);
+  messageCrc.writeUInt32BE(crc32(body));
+  return Buffer.concat([body, messageCrc]);
+}
+
+/** CRC-32 (IEEE), as AWS event-stream messages use it (`zlib.crc32` needs Node 20.15). */
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) crc = CRC_TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
 }
 
 function withoutStreamOptions(body: unknown): unknown {

@@ -1,0 +1,152 @@
+/**
+ * Client variants against the emulator: OpenAI-compatible providers reached through `baseURL`,
+ * Anthropic on Vertex AI, and `@google/genai` in Vertex mode.
+ */
+import { AnthropicBedrock } from '@anthropic-ai/bedrock-sdk';
+import { AnthropicVertex } from '@anthropic-ai/vertex-sdk';
+import { GoogleGenAI } from '@google/genai';
+import OpenAI from 'openai';
+import { describe, expect, it } from 'vitest';
+import { createTokenLimiter, withTokenLimits } from '../../src/index.js';
+import { expectedUsage } from '../../src/testing/index.js';
+import { collect, useEmulator } from '../emulator/harness.js';
+import { usageLog } from './helpers.js';
+
+const emulator = useEmulator();
+const messages = [{ role: 'user' as const, content: 'What is the weather in Lisbon today?' }];
+
+/** A fallback price for models the built-in table does not know (USD per million tokens). */
+const FALLBACK = { input: 2, output: 8 };
+
+function limiter() {
+  return createTokenLimiter({
+    defaultLimits: [
+      { id: 'tokens', tokens: 10_000_000, period: 'month' },
+      { id: 'cost', costUsd: 100, period: 'month' },
+    ],
+    pricing: { fallback: FALLBACK },
+  });
+}
+
+const last = () => emulator().requests.at(-1)!;
+
+/**
+ * A Google auth client that needs no credentials and no network (google-auth-library's `AuthClient`
+ * surface the SDKs call): every request carries this bearer token.
+ */
+const fakeAuthClient = {
+  projectId: 'my-project',
+  getRequestHeaders: async () => new Headers({ authorization: 'Bearer fake-token' }),
+};
+
+describe('OpenAI-compatible providers through baseURL', () => {
+  const providers = [
+    { name: 'DeepSeek', model: 'deepseek-chat' },
+    { name: 'Groq', model: 'llama-3.3-70b-versatile' },
+    { name: 'OpenRouter', model: 'meta-llama/llama-3.3-70b-instruct' },
+    { name: 'Together', model: 'meta-llama/Llama-3.3-70B-Instruct-Turbo' },
+    { name: 'Ollama', model: 'llama3.2:3b' },
+  ];
+
+  for (const { name, model } of providers) {
+    it(`${name} (${model}): usage from the response, priced by the fallback; estimated and marked when absent`, async () => {
+      const l = limiter();
+      const raw = new OpenAI({ apiKey: 'compat-key', baseURL: emulator().openaiBaseURL });
+      const wrapped = withTokenLimits(raw, 'alice', { limiter: l });
+
+      const completion = await wrapped.chat.completions.create({ model, messages });
+      await l.flush();
+      const [exact] = await usageLog(l);
+      expect(exact).toMatchObject({ model, estimated: false, inputTokens: completion.usage!.prompt_tokens, outputTokens: completion.usage!.completion_tokens });
+      const expectedCost = (completion.usage!.prompt_tokens * FALLBACK.input + completion.usage!.completion_tokens * FALLBACK.output) / 1_000_000;
+      expect(exact!.costUsd).toBeCloseTo(expectedCost, 6);
+
+      const streamed = await collect(await wrapped.chat.completions.create({ model, messages, stream: true }));
+      await l.flush();
+      const streamUsage = expectedUsage(last());
+      expect((await usageLog(l))[0]).toMatchObject({ estimated: false, inputTokens: streamUsage.inputTokens, outputTokens: streamUsage.outputTokens });
+      expect(streamed.length).toBeGreaterThan(1);
+
+      // A provider that sends no usage (non-stream and stream): estimated, marked so, never zero.
+      emulator().setDefault({ omitUsage: true });
+      const bare = await wrapped.chat.completions.create({ model, messages });
+      expect(bare.usage).toBeUndefined();
+      await collect(await wrapped.chat.completions.create({ model, messages, stream: true }));
+      await l.flush();
+      const [streamEstimate, estimate] = await usageLog(l);
+      for (const record of [estimate!, streamEstimate!]) {
+        expect(record).toMatchObject({ model, estimated: true });
+        expect(record.inputTokens).toBeGreaterThan(0);
+        expect(record.outputTokens).toBeGreaterThan(0);
+        expect(record.costUsd).toBeCloseTo((record.inputTokens * FALLBACK.input + record.outputTokens * FALLBACK.output) / 1_000_000, 6);
+      }
+    });
+  }
+});
+
+describe('Anthropic on Vertex AI (@anthropic-ai/vertex-sdk)', () => {
+  it('routes to the publisher model path and records the exact usage, stream or not', async () => {
+    const l = limiter();
+    const raw = new AnthropicVertex({
+      projectId: 'my-project',
+      region: 'us-east5',
+      baseURL: `${emulator().url}/v1`,
+      authClient: fakeAuthClient as never,
+    });
+    const wrapped = withTokenLimits(raw, 'alice', { limiter: l });
+    expect(wrapped.constructor).toBe(AnthropicVertex);
+    const base = { model: 'claude-sonnet-4-5@20250929', max_tokens: 100, messages };
+    const message = await wrapped.messages.create(base);
+    expect(last().path).toBe('/v1/projects/my-project/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict');
+    expect(last().headers.authorization).toBe('Bearer fake-token');
+    const final = await wrapped.messages.stream(base).finalMessage();
+    expect(last().path).toMatch(/:streamRawPredict$/);
+    await l.flush();
+    const [streamed, plain] = await usageLog(l);
+    expect(plain).toMatchObject({ estimated: false, inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens });
+    expect(streamed).toMatchObject({ estimated: false, inputTokens: final.usage.input_tokens, outputTokens: final.usage.output_tokens });
+  });
+});
+
+describe('Anthropic on Amazon Bedrock (@anthropic-ai/bedrock-sdk)', () => {
+  it('routes to the model invoke paths and records the exact usage, stream or not', async () => {
+    const l = limiter();
+    const raw = new AnthropicBedrock({ awsRegion: 'us-east-1', baseURL: emulator().url, skipAuth: true });
+    const wrapped = withTokenLimits(raw, 'alice', { limiter: l });
+    expect(wrapped.constructor).toBe(AnthropicBedrock);
+    const model = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
+    const message = await wrapped.messages.create({ model, max_tokens: 100, messages });
+    expect(decodeURIComponent(last().path)).toBe(`/model/${model}/invoke`);
+    const final = await wrapped.messages.stream({ model, max_tokens: 100, messages }).finalMessage();
+    expect(decodeURIComponent(last().path)).toBe(`/model/${model}/invoke-with-response-stream`);
+    expect(last().reply?.status).toBe(200);
+    expect(final.content).toEqual(message.content);
+    await l.flush();
+    const [streamed, plain] = await usageLog(l);
+    expect(plain).toMatchObject({ estimated: false, model, inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens });
+    expect(streamed).toMatchObject({ estimated: false, inputTokens: final.usage.input_tokens, outputTokens: final.usage.output_tokens });
+  });
+});
+
+describe('@google/genai in Vertex mode', () => {
+  it('routes to the Vertex publisher path and records the exact usage, stream or not', async () => {
+    const l = limiter();
+    const raw = new GoogleGenAI({
+      vertexai: true,
+      project: 'my-project',
+      location: 'us-central1',
+      httpOptions: { baseUrl: emulator().url },
+      googleAuthOptions: { authClient: fakeAuthClient as never },
+    });
+    const wrapped = withTokenLimits(raw, 'alice', { limiter: l });
+    const response = await wrapped.models.generateContent({ model: 'gemini-2.5-flash', contents: 'Hello' });
+    expect(last().path).toBe('/v1beta1/projects/my-project/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent');
+    expect(last().headers.authorization).toBe('Bearer fake-token');
+    const chunks = await collect(await wrapped.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'Hello' }));
+    await l.flush();
+    const [streamed, plain] = await usageLog(l);
+    expect(plain).toMatchObject({ estimated: false, inputTokens: response.usageMetadata!.promptTokenCount });
+    const lastUsage = chunks.at(-1)!.usageMetadata!;
+    expect(streamed).toMatchObject({ estimated: false, inputTokens: lastUsage.promptTokenCount, outputTokens: lastUsage.candidatesTokenCount });
+  });
+});
