@@ -52,8 +52,19 @@ export abstract class TokenLimitsError extends Error {
   }
 }
 
+/**
+ * The type of an error class's base, written out so that the declarations do not spell out the
+ * statics of `Error` (Node's `captureStackTrace` and `prepareStackTrace(…: NodeJS.CallSite[])`),
+ * which would not compile in a browser app without Node's types.
+ */
+type ErrorBase<C extends TokenLimitsErrorCode, S extends number> = (abstract new (
+  message: string,
+  options?: { cause?: unknown },
+) => TokenLimitsError & { readonly code: C; readonly status: S }) &
+  Pick<typeof TokenLimitsError, 'kind' | typeof Symbol.hasInstance>;
+
 /** The base of one error class: its name (also its `instanceof` kind), code and HTTP status. */
-function errorClass<C extends TokenLimitsErrorCode, S extends number>(kind: string, code: C, status: S) {
+function errorClass<C extends TokenLimitsErrorCode, S extends number>(kind: string, code: C, status: S): ErrorBase<C, S> {
   abstract class Base extends TokenLimitsError {
     static override readonly kind: string = kind;
     override readonly name: string = kind;
