@@ -104,6 +104,12 @@ export class TokenLimitExceededError extends errorClass('TokenLimitExceededError
   readonly scope: QuotaScope;
   /** The account whose rule refused, when `scope` is `account`. */
   readonly accountId: string | undefined;
+  /**
+   * The IANA time zone of the refusing rule's periods (`UTC` when the rule sets none), in which
+   * `resetAt` is shown to people (the HTTP error bodies say the zone). Absent on errors built
+   * without it.
+   */
+  readonly timeZone: string | undefined;
 
   constructor(fields: {
     userId: string;
@@ -118,6 +124,7 @@ export class TokenLimitExceededError extends errorClass('TokenLimitExceededError
     rejectedAt?: Date;
     scope?: QuotaScope;
     accountId?: string;
+    timeZone?: string;
   }) {
     const left = Math.max(0, fields.limit - fields.used - fields.reserved);
     super(
@@ -137,6 +144,7 @@ export class TokenLimitExceededError extends errorClass('TokenLimitExceededError
     this.rejectedAt = fields.rejectedAt;
     this.scope = fields.scope ?? 'user';
     this.accountId = fields.accountId;
+    this.timeZone = fields.timeZone;
   }
 
   /** What is left in the current period (never negative). */

@@ -365,7 +365,7 @@ describe('errorToResponse', () => {
     expect(res.headers.get('ratelimit')).toBe('"daily";r=5;t=2');
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(await res.json()).toEqual({
-      error: 'Token limit exceeded. It resets on May 2, 2026, 12:00 AM.',
+      error: 'Token limit exceeded. It resets on May 2, 2026, 12:00 AM UTC.',
       code: 'token_limit_exceeded',
       limit: 5000,
       used: 4990,

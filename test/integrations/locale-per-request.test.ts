@@ -164,3 +164,25 @@ describe('locale as a function of the request', () => {
     expect(() => createAdminHandler({ limiter, authorize: () => null, locale: 42 as never })).toThrow(/options\.locale/);
   });
 });
+
+describe('reset times name their time zone', () => {
+  it("the 429 body shows the reset in the refusing rule's zone and says which", async () => {
+    const limiter = createTokenLimiter({
+      store: new MemoryStore(),
+      clock: () => Date.parse('2027-01-03T15:00:00Z'),
+      defaultLimits: [{ id: 'daily', tokens: 10, period: 'day', timeZone: 'America/Sao_Paulo' }],
+    });
+    const error = (await limiter.reserve('u', { tokens: 11 }).catch((e: unknown) => e)) as { timeZone?: string; resetAt: Date };
+    expect(error.timeZone).toBe('America/Sao_Paulo');
+    expect(error.resetAt.toISOString()).toBe('2027-01-04T03:00:00.000Z'); // midnight in São Paulo
+    const en = (await errorToResponse(error, { locale: 'en' })!.json()) as { error: string };
+    expect(en.error).toBe('Token limit exceeded. It resets on Jan 4, 2027, 12:00 AM GMT-3.');
+    const pt = (await errorToResponse(error, { locale: 'pt-BR' })!.json()) as { error: string };
+    expect(pt.error).toBe('Limite de tokens excedido. Ele é renovado em 4 de jan. de 2027, 00:00 BRT.');
+
+    const utc = createTokenLimiter({ store: new MemoryStore(), defaultLimits: [{ id: 'm', tokens: 1, period: 'month' }] });
+    const plain = (await utc.reserve('u', { tokens: 2 }).catch((e: unknown) => e)) as { timeZone?: string };
+    expect(plain.timeZone).toBe('UTC');
+    expect(((await errorToResponse(plain)!.json()) as { error: string }).error).toMatch(/12:00 AM UTC\.$/);
+  });
+});

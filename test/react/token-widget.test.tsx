@@ -66,9 +66,9 @@ describe('<TokenWidget /> against the real admin API', () => {
     await waitFor(() => expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 1 dia (1 de jun. de 2026)'));
     vi.setSystemTime(new Date('2026-05-31T19:00:00Z'));
     rerender(<TokenWidget baseUrl={server.baseUrl} fetcher={server.as('bruna')} locale="pt-BR" refreshIntervalMs={0} refreshKey={3} />);
-    await waitFor(() => expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 5 horas (1 de jun. de 2026, 00:00)'));
+    await waitFor(() => expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 5 horas (1 de jun. de 2026, 00:00 UTC)'));
     rerender(<TokenWidget baseUrl={server.baseUrl} fetcher={server.as('bruna')} locale="en" refreshIntervalMs={0} refreshKey={3} />);
-    expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renews in 5 hours (Jun 1, 2026, 12:00 AM)');
+    expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renews in 5 hours (Jun 1, 2026, 12:00 AM UTC)');
   });
 
   it('turns to the warning state past the threshold (default 0.8, or the prop) and to exceeded at 100%', async () => {
@@ -130,7 +130,7 @@ describe('<TokenWidget /> against the real admin API', () => {
     const bar = await screen.findByRole('progressbar', { name: 'Request usage' });
     expect(bar.getAttribute('aria-valuetext')).toBe('1 of 50 requests used');
     expect(text(document.querySelector('.tl-widget__used')!)).toBe('1 / 50 requests');
-    expect(text(document.querySelector('.tl-widget__renews')!)).toBe('Renews in 12 hours (May 21, 2026, 12:00 AM)');
+    expect(text(document.querySelector('.tl-widget__renews')!)).toBe('Renews in 12 hours (May 21, 2026, 12:00 AM UTC)');
   });
 });
 

@@ -37,7 +37,8 @@ export function errorReply(error: unknown, options: ErrorReplyOptions = {}): Htt
     const remaining = Math.max(0, e.limit - e.used - e.reserved);
     const title = formatMessage(locale, `limitExceeded.${metric}`);
     const body = {
-      error: formatMessage(locale, 'limitExceeded.detail', { title, resetDate: e.resetAt }),
+      // The reset time in the rule's zone, naming it ("Jan 4, 2027, 12:00 AM UTC").
+      error: formatMessage(locale, 'limitExceeded.detail', { title, resetDate: e.resetAt }, { timeZone: zoneOf(e.timeZone) }),
       code: 'token_limit_exceeded',
       limit: e.limit,
       used: e.used,
@@ -61,4 +62,15 @@ export function errorReply(error: unknown, options: ErrorReplyOptions = {}): Htt
 
 function isError(error: unknown, name: string, code: string): boolean {
   return error instanceof Error && error.name === name && (error as { code?: unknown }).code === code;
+}
+
+/** The zone of an error from another copy of the package is trusted only if Intl accepts it. */
+function zoneOf(timeZone: unknown): string {
+  if (typeof timeZone !== 'string') return 'UTC';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone });
+    return timeZone;
+  } catch {
+    return 'UTC';
+  }
 }
