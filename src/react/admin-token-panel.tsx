@@ -152,18 +152,27 @@ function AdminTokenPanelView({
         <>
           <StatCards stats={overview.data.stats} locale={locale} />
           <div className="tl-admin__chart">
-            <div className="tl-admin__filter">
-              <label htmlFor={modelSelectId}>{t('chart.model')}</label>{' '}
-              <select id={modelSelectId} value={model} onChange={(e) => setModel(e.target.value)}>
-                <option value="">{t('chart.allModels')}</option>
-                {models.map((m) => (
-                  <option key={m} value={m}>
-                    {m}
-                  </option>
-                ))}
-              </select>
-            </div>
-            <BarChart data={series} metric={chartMetric} locale={locale} title={t('admin.chart.title', { days })} mode={chartMode} colorKeys={models} />
+            <BarChart
+              data={series}
+              metric={chartMetric}
+              locale={locale}
+              title={t('admin.chart.title', { days })}
+              mode={chartMode}
+              colorKeys={models}
+              toolbar={
+                <div className="tl-admin__filter">
+                  <label htmlFor={modelSelectId}>{t('chart.model')}</label>{' '}
+                  <select id={modelSelectId} value={model} onChange={(e) => setModel(e.target.value)}>
+                    <option value="">{t('chart.allModels')}</option>
+                    {models.map((m) => (
+                      <option key={m} value={m}>
+                        {m}
+                      </option>
+                    ))}
+                  </select>
+                </div>
+              }
+            />
           </div>
           {overview.error !== undefined ? <ErrorView locale={locale} error={overview.error} onRetry={overview.reload} stale /> : null}
         </>

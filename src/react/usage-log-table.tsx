@@ -1,4 +1,5 @@
-import { formatCurrency, formatDate, formatMessage, formatNumber } from '../i18n/format.js';
+import { formatDate, formatMessage, formatNumber } from '../i18n/format.js';
+import { formatCost } from './format.js';
 import type { UsageRecordJson } from './api.js';
 
 export interface UsageLogTableProps {
@@ -8,12 +9,17 @@ export interface UsageLogTableProps {
   caption: string;
 }
 
-/** The usage log as a table, newest first: time, model, tokens, cost, status. */
+/**
+ * The usage log as a table, newest first: time, model, tokens, cost, and a status column only when
+ * some call did not end `ok`. Each cell carries its column's name (`data-label`), which the
+ * stylesheet shows when a narrow screen stacks the rows.
+ */
 export function UsageLogTable({ records, locale, timeZone, caption }: UsageLogTableProps) {
   const t = (key: Parameters<typeof formatMessage>[1]) => formatMessage(locale, key);
+  const showStatus = records.some((r) => r.status !== 'ok');
   return (
     <div className="tl-table-wrap">
-      <table className="tl-table tl-log">
+      <table className="tl-table tl-log tl-stack">
         <caption className="tl-table__caption">{caption}</caption>
         <thead>
           <tr>
@@ -31,33 +37,41 @@ export function UsageLogTable({ records, locale, timeZone, caption }: UsageLogTa
             <th scope="col" className="tl-num">
               {t('log.cost')}
             </th>
-            <th scope="col">{t('log.status')}</th>
+            {showStatus ? <th scope="col">{t('log.status')}</th> : null}
           </tr>
         </thead>
         <tbody>
           {records.length === 0 ? (
             <tr>
-              <td colSpan={7} className="tl-table__empty">
+              <td colSpan={showStatus ? 7 : 6} className="tl-table__empty">
                 {t('log.empty')}
               </td>
             </tr>
           ) : (
             records.map((r) => (
               <tr key={r.id} data-record-id={r.id}>
-                <td>
+                <td data-label={t('log.time')}>
                   <time dateTime={r.timestamp}>{formatDate(locale, new Date(r.timestamp), { timeZone })}</time>
                 </td>
-                <td>{r.model}</td>
-                <td className="tl-num">{formatNumber(locale, r.inputTokens)}</td>
-                <td className="tl-num">{formatNumber(locale, r.outputTokens)}</td>
-                <td className="tl-num">
+                <td data-label={t('log.model')}>{r.model}</td>
+                <td className="tl-num" data-label={t('log.input')}>
+                  {formatNumber(locale, r.inputTokens)}
+                </td>
+                <td className="tl-num" data-label={t('log.output')}>
+                  {formatNumber(locale, r.outputTokens)}
+                </td>
+                <td className="tl-num" data-label={t('log.total')}>
                   {formatNumber(locale, r.totalTokens)}
                   {r.estimated ? <span className="tl-muted"> ({t('log.estimated')})</span> : null}
                 </td>
-                <td className="tl-num">{r.costUsd === null ? '–' : formatCurrency(locale, r.costUsd)}</td>
-                <td>
-                  <span className={`tl-badge tl-badge--${r.status}`}>{t(`log.status.${r.status}`)}</span>
+                <td className="tl-num" data-label={t('log.cost')}>
+                  {r.costUsd === null ? '–' : formatCost(locale, r.costUsd)}
                 </td>
+                {showStatus ? (
+                  <td data-label={t('log.status')}>
+                    <span className={`tl-badge tl-badge--${r.status}`}>{t(`log.status.${r.status}`)}</span>
+                  </td>
+                ) : null}
               </tr>
             ))
           )}

@@ -75,11 +75,12 @@ describe('<TokenDashboard /> against the real admin API', () => {
     expect(sum).toBe(1600 + 500 + 42);
     expect(within(figure).getByRole('list', { name: 'Model' }).textContent).toBe('gpt-4o-minigpt-4o');
 
-    // The log: newest first, with figures and status.
+    // The log: newest first, with figures; every call ended OK, so there is no status column.
     const log = screen.getByRole('table', { name: 'Latest calls' });
     const logRows = within(log).getAllByRole('row').slice(1);
     expect(logRows).toHaveLength(5);
-    expect([...logRows[0]!.children].map((c) => text(c))).toEqual(['May 20, 2026, 11:00 AM', 'gpt-4o', '40', '2', '42', '$0.00012', 'OK']);
+    expect([...logRows[0]!.children].map((c) => text(c))).toEqual(['May 20, 2026, 11:00 AM', 'gpt-4o', '40', '2', '42', '$0.00012']);
+    expect(within(log).queryByRole('columnheader', { name: 'Status' })).toBeNull();
     expect([...logRows[1]!.children].map((c) => text(c))[0]).toBe('May 10, 2026, 8:00 AM');
     expect(logRows[4]!.children[0]!.textContent).toBe('Apr 30, 2026, 10:00 AM');
   });
@@ -96,7 +97,6 @@ describe('<TokenDashboard /> against the real admin API', () => {
       'Tokens de saída',
       'Total de tokens',
       'Custo',
-      'Situação',
     ]);
     const figure = screen.getByRole('figure', { name: 'Tokens por dia, por modelo' });
     const may3 = figure.querySelector('g[data-day="2026-05-03"]')!;

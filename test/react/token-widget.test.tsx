@@ -101,9 +101,11 @@ describe('<TokenWidget /> against the real admin API', () => {
   it('shows a disabled user that AI features are off', async () => {
     await server.limiter.admin.setActive('dave', false);
     render(<TokenWidget baseUrl={server.baseUrl} fetcher={server.as('dave')} refreshIntervalMs={0} />);
-    await screen.findByRole('progressbar');
+    await screen.findByText('AI features are disabled for this user');
     expect(document.querySelector('.tl-widget')!.getAttribute('data-state')).toBe('disabled');
-    expect(screen.getByText('AI features are disabled for this user')).toBeTruthy();
+    // Nothing suggests the user can still spend: no bar, no "left".
+    expect(screen.queryByRole('progressbar')).toBeNull();
+    expect(document.querySelector('.tl-widget__remaining')).toBeNull();
   });
 
   it('shows the API error in the widget locale (401 signed out) with a retry that loads again', async () => {

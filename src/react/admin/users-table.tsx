@@ -70,7 +70,7 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
   const rows = sortUsers(users, sort);
   return (
     <div className="tl-table-wrap">
-      <table className="tl-table tl-users">
+      <table className="tl-table tl-users tl-stack">
         <caption className="tl-table__caption">
           {t('admin.users.caption')} <span className="tl-muted tl-table__note">({t('admin.users.sortNote')})</span>
         </caption>
@@ -111,7 +111,7 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
                   <th scope="row" id={userCellId} className="tl-users__id">
                     {u.userId}
                   </th>
-                  <td className="tl-users__usage">
+                  <td className="tl-users__usage" data-label={t('admin.col.usage')}>
                     <ProgressBar
                       value={u.used}
                       max={u.limit}
@@ -123,17 +123,17 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
                       {used} · {formatPercent(locale, u.limit > 0 ? u.used / u.limit : 1)}
                     </span>
                   </td>
-                  <td className="tl-num tl-users__limit" data-testid="tl-user-limit">
+                  <td className="tl-num tl-users__limit" data-testid="tl-user-limit" data-label={t('admin.col.limit')}>
                     {formatAmount(locale, metric, u.limit)}
                     {rule ? <span className="tl-muted"> {formatPeriod(locale, rule.period)}</span> : null}
                   </td>
-                  <td>
+                  <td data-label={t('admin.col.status')}>
                     <span className={u.isActive ? 'tl-badge tl-badge--ok' : 'tl-badge tl-badge--disabled'}>{t(u.isActive ? 'usage.active' : 'usage.disabled')}</span>
                   </td>
-                  <td>
+                  <td data-label={t('admin.col.resetAt')}>
                     <time dateTime={u.resetAt}>{formatDate(locale, new Date(u.resetAt), { timeZone: timeZone ?? rule?.timeZone ?? 'UTC', time: false })}</time>
                   </td>
-                  <td className="tl-users__actions">
+                  <td className="tl-users__actions" data-label={t('admin.col.actions')}>
                     <button type="button" className="tl-button tl-button--small" aria-describedby={userCellId} onClick={() => onAction('edit', u)}>
                       {t('admin.action.editLimit')}
                     </button>
