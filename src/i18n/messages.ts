@@ -130,6 +130,7 @@ export const en = {
   'validation.required': 'Enter a limit',
   'validation.number': 'Enter a number of 0 or more',
   'validation.integer': 'Enter a whole number',
+  'dashboard.projection': 'Projection at this pace: about {value} by the end of the period ({to, date})',
 } as const;
 
 /** Every message key. */
@@ -264,6 +265,7 @@ export const ptBR: Messages = {
   'validation.required': 'Informe um limite',
   'validation.number': 'Informe um número maior ou igual a 0',
   'validation.integer': 'Informe um número inteiro',
+  'dashboard.projection': 'Projeção neste ritmo: cerca de {value} até o fim do período ({to, date})',
 };
 
 /** The built-in locales. */

@@ -42,12 +42,14 @@ describe('<TokenDashboard /> against the real admin API', () => {
     expect(screen.getByRole('heading', { name: 'Your usage this period' })).toBeTruthy();
     expect(text(container.querySelector('.tl-dashboard__period')!)).toBe('May 1, 2026 to May 31, 2026');
 
-    // The chart: 31 days, each a labelled group; 3 May has two bars (one per model).
+    // The chart: the period so far (May 1 to today, May 20), each day a labelled group; the days to
+    // come are not empty bars but a projection, marked as such: 2,142 tokens in 19.5 of 31 days.
     const figure = screen.getByRole('figure', { name: 'Tokens per day, by model' });
     const days = figure.querySelectorAll('g.tl-chart__day');
-    expect(days).toHaveLength(31);
+    expect(days).toHaveLength(20);
     expect(days[0]!.getAttribute('data-day')).toBe('2026-05-01');
-    expect(days[30]!.getAttribute('data-day')).toBe('2026-05-31');
+    expect(days[19]!.getAttribute('data-day')).toBe('2026-05-20');
+    expect(text(container.querySelector('[data-testid="tl-projection"]')!)).toBe('Projection at this pace: about 3,405 tokens by the end of the period (May 31, 2026)');
     const may3 = figure.querySelector('g[data-day="2026-05-03"]')!;
     expect(may3.getAttribute('aria-label')).toBe('May 3: 1,600 in total; gpt-4o-mini: 1,200; gpt-4o: 400');
     expect(may3.getAttribute('role')).toBe('img');
@@ -65,7 +67,7 @@ describe('<TokenDashboard /> against the real admin API', () => {
     // The data table fallback: every day, zeros included.
     const table = within(figure).getByRole('table');
     const rows = within(table).getAllByRole('row');
-    expect(rows).toHaveLength(32);
+    expect(rows).toHaveLength(21);
     expect(rows[0]!.textContent).toBe('Day (UTC)gpt-4o-minigpt-4oTotal');
     expect([...rows[2]!.children].map((c) => c.textContent)).toEqual(['May 2, 2026', '0', '0', '0']);
     expect([...rows[3]!.children].map((c) => c.textContent)).toEqual(['May 3, 2026', '1,200', '400', '1,600']);
@@ -112,8 +114,9 @@ describe('<TokenDashboard /> against the real admin API', () => {
     render(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('nobody')} refreshIntervalMs={0} />);
     expect(await screen.findByText('No calls yet')).toBeTruthy();
     expect(screen.getByText('No usage in this period yet')).toBeTruthy();
-    expect(document.querySelectorAll('g.tl-chart__day')).toHaveLength(31);
+    expect(document.querySelectorAll('g.tl-chart__day')).toHaveLength(20);
     expect(document.querySelectorAll('rect')).toHaveLength(0);
+    expect(text(document.querySelector('[data-testid="tl-projection"]')!)).toBe('Projection at this pace: about 0 tokens by the end of the period (May 31, 2026)');
   });
 
   it('shows an error with a retry', async () => {
