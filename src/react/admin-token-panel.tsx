@@ -45,6 +45,12 @@ export interface AdminTokenPanelProps extends TokenLimitsComponentProps {
    * @default the catalogue's "AI usage: all users"
    */
   title?: string;
+  /**
+   * A user's display name from the app's own directory (`(id) => users.get(id)?.name`), shown in
+   * the users table above the id; `undefined` shows the id alone.
+   * @default none: the ids
+   */
+  getUserLabel?: (userId: string) => string | undefined;
 }
 
 interface Overview {
@@ -85,6 +91,7 @@ function AdminTokenPanelView({
   chartMode = 'stacked',
   warningThreshold = 0.8,
   title,
+  getUserLabel,
 }: AdminTokenPanelProps) {
   const client = useApiClient(baseUrl, fetcher);
   const actions = useActions();
@@ -191,6 +198,7 @@ function AdminTokenPanelView({
             warningThreshold={warningThreshold}
             sort={sort}
             onSort={onSort}
+            getUserLabel={getUserLabel}
             onAction={(action, user) => setPending({ action, user })}
           />
           <nav className="tl-pager" aria-label={t('admin.users.caption')}>
@@ -226,7 +234,7 @@ function AdminTokenPanelView({
         <ConfirmDialog
           locale={locale}
           title={t(`admin.action.${confirmAction}`)}
-          question={t(`admin.confirm.${confirmAction}`, { user: pending.user.userId })}
+          question={t(`admin.confirm.${confirmAction}`, { user: labelOf(getUserLabel, pending.user.userId) })}
           confirmLabel={t(`admin.action.${confirmAction}`)}
           danger={confirmAction !== 'enable'}
           onConfirm={() => runAction(confirmAction, pending.user.userId)}
@@ -235,4 +243,15 @@ function AdminTokenPanelView({
       ) : null}
     </section>
   );
+}
+
+/** `Ana Souza (u-42)` when the app names the user, else the id. */
+function labelOf(getUserLabel: ((userId: string) => string | undefined) | undefined, userId: string): string {
+  let label: string | undefined;
+  try {
+    label = getUserLabel?.(userId);
+  } catch {
+    label = undefined;
+  }
+  return typeof label === 'string' && label !== '' && label !== userId ? `${label} (${userId})` : userId;
 }

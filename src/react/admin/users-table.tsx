@@ -61,10 +61,12 @@ export interface UsersTableProps {
   sort: Sort | null;
   onSort: (column: SortColumn) => void;
   onAction: (action: UserAction, user: UserUsageJson) => void;
+  /** The app's display name of a user, shown above the id. */
+  getUserLabel?: ((userId: string) => string | undefined) | undefined;
 }
 
 /** The users of one page: usage bar and figures, limit and period, status, reset date, actions. */
-export function UsersTable({ users, locale, timeZone, warningThreshold, sort, onSort, onAction }: UsersTableProps) {
+export function UsersTable({ users, locale, timeZone, warningThreshold, sort, onSort, onAction, getUserLabel }: UsersTableProps) {
   const baseId = useId();
   const t = (key: MessageKey, params: Record<string, string | number> = {}) => formatMessage(locale, key, params);
   const rows = sortUsers(users, sort);
@@ -109,7 +111,8 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
               return (
                 <tr key={u.userId} data-user-id={u.userId} data-state={state}>
                   <th scope="row" id={userCellId} className="tl-users__id">
-                    {u.userId}
+                    {labelFor(getUserLabel, u.userId) ?? u.userId}
+                    {labelFor(getUserLabel, u.userId) !== undefined ? <span className="tl-users__userid tl-muted">{u.userId}</span> : null}
                   </th>
                   <td className="tl-users__usage" data-label={t('admin.col.usage')}>
                     <ProgressBar
@@ -157,4 +160,14 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
       </table>
     </div>
   );
+}
+
+/** The app's label of a user, or undefined (none, empty, the id itself, or a throwing lookup). */
+function labelFor(getUserLabel: ((userId: string) => string | undefined) | undefined, userId: string): string | undefined {
+  try {
+    const label = getUserLabel?.(userId);
+    return typeof label === 'string' && label !== '' && label !== userId ? label : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,0 +1,52 @@
+// @vitest-environment jsdom
+import { render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdminTokenPanel } from '../../src/react/index.js';
+import { charge, startAdminServer, type AdminServer } from './helpers.js';
+
+const text = (el: Element) => (el.textContent ?? '').replace(/\u00a0/g, ' ');
+
+describe('<AdminTokenPanel getUserLabel />', () => {
+  let server: AdminServer;
+  beforeAll(async () => {
+    server = await startAdminServer();
+    await charge(server.limiter, 'u-1', { input: 100, output: 0 });
+    await charge(server.limiter, 'u-2', { input: 200, output: 0 });
+  });
+  afterAll(() => server.close());
+
+  it("shows the app's display names above the ids, and in the confirmations", async () => {
+    const names = new Map([['u-1', 'Ana Souza']]);
+    render(
+      <AdminTokenPanel
+        baseUrl={server.baseUrl}
+        fetcher={server.as('root', true)}
+        refreshIntervalMs={0}
+        getUserLabel={(id) => names.get(id)}
+      />,
+    );
+    const table = await screen.findByRole('table', { name: /^Users/ });
+    const header = (id: string) => table.querySelector(`tr[data-user-id="${id}"] th`)!;
+    expect(text(header('u-1'))).toBe('Ana Souzau-1');
+    expect(header('u-1').querySelector('.tl-users__userid')!.textContent).toBe('u-1');
+    expect(text(header('u-2'))).toBe('u-2'); // no label: the id alone, once
+    await userEvent.click(within(table.querySelector('tr[data-user-id="u-1"]')!).getByRole('button', { name: 'Reset usage' }));
+    expect(text(screen.getByRole('alertdialog'))).toContain('Ana Souza (u-1)');
+  });
+
+  it('a lookup that throws shows the id', async () => {
+    render(
+      <AdminTokenPanel
+        baseUrl={server.baseUrl}
+        fetcher={server.as('root', true)}
+        refreshIntervalMs={0}
+        getUserLabel={() => {
+          throw new Error('directory down');
+        }}
+      />,
+    );
+    const table = await screen.findByRole('table', { name: /^Users/ });
+    expect(text(table.querySelector('tr[data-user-id="u-1"] th')!)).toBe('u-1');
+  });
+});
