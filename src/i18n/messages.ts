@@ -131,6 +131,7 @@ export const en = {
   'validation.number': 'Enter a number of 0 or more',
   'validation.integer': 'Enter a whole number',
   'dashboard.projection': 'Projection at this pace: about {value} by the end of the period ({to, date})',
+  'admin.log.title': 'Latest calls of all users',
 } as const;
 
 /** Every message key. */
@@ -266,6 +267,7 @@ export const ptBR: Messages = {
   'validation.number': 'Informe um número maior ou igual a 0',
   'validation.integer': 'Informe um número inteiro',
   'dashboard.projection': 'Projeção neste ritmo: cerca de {value} até o fim do período ({to, date})',
+  'admin.log.title': 'Últimas chamadas de todos os usuários',
 };
 
 /** The built-in locales. */

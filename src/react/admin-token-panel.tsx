@@ -7,11 +7,12 @@ import { StatCards } from './admin/stat-cards.js';
 import { UsersTable, type Sort, type SortColumn, type UserAction } from './admin/users-table.js';
 import { BarChart } from './charts/bar-chart.js';
 import { dailySeries, modelsOf } from './charts/chart-data.js';
-import type { Metric } from './format.js';
+import { viewerTimeZone, type Metric } from './format.js';
 import { useActions, useApiClient, useResource } from './hooks.js';
 import { cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
 import { RenderGuard } from './render-guard.js';
 import { ErrorView, LoadingView } from './status-views.js';
+import { UsageLogTable } from './usage-log-table.js';
 
 /** Props of `<AdminTokenPanel />`. */
 export interface AdminTokenPanelProps extends TokenLimitsComponentProps {
@@ -51,6 +52,11 @@ export interface AdminTokenPanelProps extends TokenLimitsComponentProps {
    * @default none: the ids
    */
   getUserLabel?: (userId: string) => string | undefined;
+  /**
+   * Calls shown in "Latest calls of all users" (`GET /log`, newest first; 1-1000); `0` hides it.
+   * @default 20
+   */
+  logLimit?: number;
 }
 
 interface Overview {
@@ -92,6 +98,7 @@ function AdminTokenPanelView({
   warningThreshold = 0.8,
   title,
   getUserLabel,
+  logLimit = 20,
 }: AdminTokenPanelProps) {
   const client = useApiClient(baseUrl, fetcher);
   const actions = useActions();
@@ -117,6 +124,12 @@ function AdminTokenPanelView({
       return { stats, history };
     },
     `${baseUrl}|${days}|${refreshKey ?? ''}|${changes}`,
+    refreshIntervalMs,
+  );
+  const logSize = Math.min(1000, Math.max(0, Math.floor(logLimit)));
+  const log = useResource(
+    (signal) => (logSize === 0 ? Promise.resolve({ records: [] }) : client.log({ limit: logSize }, signal)),
+    `${baseUrl}|log|${logSize}|${refreshKey ?? ''}|${changes}`,
     refreshIntervalMs,
   );
   const page = useResource((signal) => client.users({ cursor, limit }, signal), `${baseUrl}|${cursor ?? ''}|${limit}|${refreshKey ?? ''}|${changes}`, refreshIntervalMs);
@@ -227,6 +240,18 @@ function AdminTokenPanelView({
       ) : (
         <LoadingView locale={locale} />
       )}
+
+      {logSize > 0 && log.data ? (
+        <UsageLogTable
+          records={log.data.records}
+          locale={locale}
+          timeZone={timeZone ?? viewerTimeZone()}
+          caption={t('admin.log.title')}
+          userLabel={(userId) => labelOf(getUserLabel, userId)}
+        />
+      ) : logSize > 0 && log.error !== undefined ? (
+        <ErrorView locale={locale} error={log.error} onRetry={log.reload} />
+      ) : null}
 
       {pending?.action === 'edit' ? (
         <EditLimitsDialog user={pending.user} locale={locale} onSave={(rules) => saveLimits(pending.user.userId, rules)} onClose={() => setPending(null)} />

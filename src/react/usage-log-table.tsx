@@ -7,6 +7,8 @@ export interface UsageLogTableProps {
   locale: string;
   timeZone: string;
   caption: string;
+  /** Adds a first column with each call's user (the admin view of everyone's calls), as this names them. */
+  userLabel?: ((userId: string) => string) | undefined;
 }
 
 /**
@@ -14,7 +16,7 @@ export interface UsageLogTableProps {
  * some call did not end `ok`. Each cell carries its column's name (`data-label`), which the
  * stylesheet shows when a narrow screen stacks the rows.
  */
-export function UsageLogTable({ records, locale, timeZone, caption }: UsageLogTableProps) {
+export function UsageLogTable({ records, locale, timeZone, caption, userLabel }: UsageLogTableProps) {
   const t = (key: Parameters<typeof formatMessage>[1]) => formatMessage(locale, key);
   const showStatus = records.some((r) => r.status !== 'ok');
   return (
@@ -23,6 +25,7 @@ export function UsageLogTable({ records, locale, timeZone, caption }: UsageLogTa
         <caption className="tl-table__caption">{caption}</caption>
         <thead>
           <tr>
+            {userLabel ? <th scope="col">{t('admin.col.user')}</th> : null}
             <th scope="col">{t('log.time')}</th>
             <th scope="col">{t('log.model')}</th>
             <th scope="col" className="tl-num">
@@ -43,13 +46,18 @@ export function UsageLogTable({ records, locale, timeZone, caption }: UsageLogTa
         <tbody>
           {records.length === 0 ? (
             <tr>
-              <td colSpan={showStatus ? 7 : 6} className="tl-table__empty">
+              <td colSpan={(showStatus ? 7 : 6) + (userLabel ? 1 : 0)} className="tl-table__empty">
                 {t('log.empty')}
               </td>
             </tr>
           ) : (
             records.map((r) => (
               <tr key={r.id} data-record-id={r.id}>
+                {userLabel ? (
+                  <td data-label={t('admin.col.user')} className="tl-log__user">
+                    {userLabel(r.userId)}
+                  </td>
+                ) : null}
                 <td data-label={t('log.time')}>
                   <time dateTime={r.timestamp}>{formatDate(locale, new Date(r.timestamp), { timeZone })}</time>
                 </td>

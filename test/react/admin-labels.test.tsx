@@ -35,6 +35,23 @@ describe('<AdminTokenPanel getUserLabel />', () => {
     expect(text(screen.getByRole('alertdialog'))).toContain('Ana Souza (u-1)');
   });
 
+  it("lists everyone's latest calls (GET /log) with their users, newest first", async () => {
+    render(<AdminTokenPanel baseUrl={server.baseUrl} fetcher={server.as('root', true)} refreshIntervalMs={0} getUserLabel={(id) => (id === 'u-2' ? 'Bia' : undefined)} locale="pt-BR" />);
+    const log = await screen.findByRole('table', { name: 'Últimas chamadas de todos os usuários' });
+    expect(server.requests.some((r) => r.path === '/admin/api/log?limit=20')).toBe(true);
+    const rows = [...log.querySelectorAll('tbody tr')];
+    expect(rows.map((r) => text(r.children[0]!))).toEqual(['Bia (u-2)', 'u-1']);
+    expect(within(log).getAllByRole('columnheader')[0]!.textContent).toBe('Usuário');
+  });
+
+  it('logLimit 0 hides the log', async () => {
+    server.requests.length = 0;
+    render(<AdminTokenPanel baseUrl={server.baseUrl} fetcher={server.as('root', true)} refreshIntervalMs={0} logLimit={0} />);
+    await screen.findByRole('table', { name: /^Users/ });
+    expect(screen.queryByRole('table', { name: 'Latest calls of all users' })).toBeNull();
+    expect(server.requests.some((r) => r.path.startsWith('/admin/api/log'))).toBe(false);
+  });
+
   it('a lookup that throws shows the id', async () => {
     render(
       <AdminTokenPanel

@@ -99,8 +99,8 @@ describe('<AdminTokenPanel /> against the real admin API', () => {
     await userEvent.click(within(header).getByRole('button'));
     expect(header.getAttribute('aria-sort')).toBe('descending');
     expect(userIds()).toEqual(['ana', 'eva', 'caio', 'bia', 'davi']);
-    await userEvent.click(within(screen.getByRole('columnheader', { name: /User/ })).getByRole('button'));
-    await userEvent.click(within(screen.getByRole('columnheader', { name: /User/ })).getByRole('button'));
+    await userEvent.click(within(within(usersTable()).getByRole('columnheader', { name: /User/ })).getByRole('button'));
+    await userEvent.click(within(within(usersTable()).getByRole('columnheader', { name: /User/ })).getByRole('button'));
     expect(userIds()).toEqual(['eva', 'davi', 'caio', 'bia', 'ana']);
     expect(header.getAttribute('aria-sort')).toBe('none');
     expect(screen.getByText('(Sorting applies to the users on this page)')).toBeTruthy();
