@@ -132,6 +132,8 @@ export const en = {
   'validation.integer': 'Enter a whole number',
   'dashboard.projection': 'Projection at this pace: about {value} by the end of the period ({to, date})',
   'admin.log.title': 'Latest calls of all users',
+  'admin.search.label': 'Find users',
+  'admin.search.placeholder': 'User id starts with…',
 } as const;
 
 /** Every message key. */
@@ -268,6 +270,8 @@ export const ptBR: Messages = {
   'validation.integer': 'Informe um número inteiro',
   'dashboard.projection': 'Projeção neste ritmo: cerca de {value} até o fim do período ({to, date})',
   'admin.log.title': 'Últimas chamadas de todos os usuários',
+  'admin.search.label': 'Buscar usuários',
+  'admin.search.placeholder': 'O id do usuário começa com…',
 };
 
 /** The built-in locales. */

@@ -109,6 +109,9 @@ function AdminTokenPanelView({
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
   const cursor = cursors.at(-1);
   const [sort, setSort] = useState<Sort | null>(null);
+  // The search box: users whose id starts with it, asked of the server (every page, not this one).
+  const [search, setSearch] = useState('');
+  const prefix = search.trim();
   const [model, setModel] = useState('');
   const [pending, setPending] = useState<Pending>(null);
   const [changes, setChanges] = useState(0);
@@ -132,7 +135,12 @@ function AdminTokenPanelView({
     `${baseUrl}|log|${logSize}|${refreshKey ?? ''}|${changes}`,
     refreshIntervalMs,
   );
-  const page = useResource((signal) => client.users({ cursor, limit }, signal), `${baseUrl}|${cursor ?? ''}|${limit}|${refreshKey ?? ''}|${changes}`, refreshIntervalMs);
+  const page = useResource(
+    (signal) => client.users({ cursor, limit, ...(prefix === '' ? {} : { prefix }) }, signal),
+    `${baseUrl}|${cursor ?? ''}|${limit}|${prefix}|${refreshKey ?? ''}|${changes}`,
+    refreshIntervalMs,
+  );
+  const searchId = `${titleId}-search`;
 
   const models = useMemo(() => (overview.data ? modelsOf(overview.data.history.points) : []), [overview.data]);
   const series = useMemo(() => {
@@ -202,6 +210,19 @@ function AdminTokenPanelView({
         <LoadingView locale={locale} />
       )}
 
+      <div className="tl-admin__search">
+        <label htmlFor={searchId}>{t('admin.search.label')}</label>{' '}
+        <input
+          id={searchId}
+          type="search"
+          value={search}
+          placeholder={t('admin.search.placeholder')}
+          onChange={(e) => {
+            setSearch(e.target.value);
+            setCursors([undefined]);
+          }}
+        />
+      </div>
       {page.data ? (
         <>
           <UsersTable

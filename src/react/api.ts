@@ -67,7 +67,7 @@ export interface ApiClient {
   meHistory(query: Omit<HistoryQuery, 'userId'>, signal?: AbortSignal): Promise<HistoryJson>;
   /** Everyone's usage log (or one user's), newest first: `GET /log`. */
   log(query: { userId?: string | undefined; limit?: number }, signal?: AbortSignal): Promise<{ records: UsageRecordJson[] }>;
-  users(query: { cursor?: string | undefined; limit?: number }, signal?: AbortSignal): Promise<UsersPageJson>;
+  users(query: { cursor?: string | undefined; limit?: number; prefix?: string | undefined }, signal?: AbortSignal): Promise<UsersPageJson>;
   stats(signal?: AbortSignal): Promise<UsageStatsJson>;
   history(query: HistoryQuery, signal?: AbortSignal): Promise<HistoryJson>;
   setLimits(userId: string, rules: LimitRuleJson[] | null, signal?: AbortSignal): Promise<{ userId: string; rules: LimitRuleJson[] }>;

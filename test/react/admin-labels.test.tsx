@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { render, screen, within } from '@testing-library/react';
+import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminTokenPanel } from '../../src/react/index.js';
@@ -50,6 +50,16 @@ describe('<AdminTokenPanel getUserLabel />', () => {
     await screen.findByRole('table', { name: /^Users/ });
     expect(screen.queryByRole('table', { name: 'Latest calls of all users' })).toBeNull();
     expect(server.requests.some((r) => r.path.startsWith('/admin/api/log'))).toBe(false);
+  });
+
+  it('the search box asks the server for users whose id starts with it', async () => {
+    server.requests.length = 0;
+    render(<AdminTokenPanel baseUrl={server.baseUrl} fetcher={server.as('root', true)} refreshIntervalMs={0} pageSize={1} />);
+    const table = await screen.findByRole('table', { name: /^Users/ });
+    expect(table.querySelectorAll('tbody tr')).toHaveLength(1);
+    await userEvent.type(screen.getByRole('searchbox', { name: 'Find users' }), 'u-2');
+    await waitFor(() => expect([...screen.getByRole('table', { name: /^Users/ }).querySelectorAll('tbody tr')].map((r) => r.getAttribute('data-user-id'))).toEqual(['u-2']));
+    expect(server.requests.some((r) => r.path === '/admin/api/users?limit=1&prefix=u-2')).toBe(true);
   });
 
   it('a lookup that throws shows the id', async () => {

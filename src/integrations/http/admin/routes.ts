@@ -110,10 +110,15 @@ export const ROUTES: readonly RouteDef[] = [
     path: '/users',
     access: 'admin',
     async run(ctx) {
-      const q = ctx.query(['cursor', 'limit']);
+      const q = ctx.query(['cursor', 'limit', 'prefix']);
       const cursor = q.userId('cursor');
       const limit = q.int('limit', 1, 1000);
-      const page = await ctx.limiter.admin.listUsers({ ...(cursor === undefined ? {} : { cursor }), ...(limit === undefined ? {} : { limit }) });
+      const prefix = q.userId('prefix');
+      const page = await ctx.limiter.admin.listUsers({
+        ...(cursor === undefined ? {} : { cursor }),
+        ...(limit === undefined ? {} : { limit }),
+        ...(prefix === undefined ? {} : { prefix }),
+      });
       return jsonReply(200, { users: page.users.map(usageJson), nextCursor: page.cursor ?? null });
     },
   },
