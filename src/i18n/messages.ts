@@ -134,6 +134,7 @@ export const en = {
   'admin.log.title': 'Latest calls of all users',
   'admin.search.label': 'Find users',
   'admin.search.placeholder': 'User id starts with…',
+  'dashboard.resetNote': 'Usage was reset during this period: the bars show every call; {used} count toward the limit.',
 } as const;
 
 /** Every message key. */
@@ -272,6 +273,7 @@ export const ptBR: Messages = {
   'admin.log.title': 'Últimas chamadas de todos os usuários',
   'admin.search.label': 'Buscar usuários',
   'admin.search.placeholder': 'O id do usuário começa com…',
+  'dashboard.resetNote': 'O uso foi zerado neste período: as barras mostram todas as chamadas; {used} contam para o limite.',
 };
 
 /** The built-in locales. */

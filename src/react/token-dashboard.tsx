@@ -99,6 +99,10 @@ function TokenDashboardView({
     [data, chartMetric],
   );
   const projection = data ? projectUsage(data.usage, chartMetric, Date.now()) : undefined;
+  // After an admin reset the bars (every call of the period) add up to more than what counts
+  // toward the limit: say so, so that the chart and the widget do not seem to disagree.
+  const charted = series && data && data.usage.metric === chartMetric ? series.days.reduce((sum, d) => sum + d.total, 0) : undefined;
+  const wasReset = charted !== undefined && data !== undefined && data.usage.used + data.usage.limit * 1e-9 + 1e-9 < charted;
 
   return (
     <section className={cx('tl-dashboard', className)} aria-labelledby={titleId} aria-busy={loading}>
@@ -116,6 +120,11 @@ function TokenDashboardView({
             )}
           </p>
           <BarChart data={series} metric={chartMetric} locale={locale} title={formatMessage(locale, `chart.title.${chartMetric}`)} mode={chartMode} colorKeys={models} />
+          {wasReset ? (
+            <p className="tl-dashboard__reset tl-muted" data-testid="tl-reset-note">
+              {formatMessage(locale, 'dashboard.resetNote', { used: formatAmount(locale, chartMetric, data.usage.used) })}
+            </p>
+          ) : null}
           {projection !== undefined ? (
             <p className="tl-dashboard__projection tl-muted" data-testid="tl-projection">
               {formatMessage(

@@ -77,3 +77,24 @@ describe('<AdminTokenPanel getUserLabel />', () => {
     expect(text(table.querySelector('tr[data-user-id="u-1"] th')!)).toBe('u-1');
   });
 });
+
+describe('<TokenDashboard /> after an admin reset', () => {
+  it('says the bars show every call while only what followed the reset counts', async () => {
+    const { TokenDashboard } = await import('../../src/react/index.js');
+    const server = await startAdminServer();
+    try {
+      await charge(server.limiter, 'zoe', { input: 300, output: 0 });
+      const first = render(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('zoe')} refreshIntervalMs={0} />);
+      await screen.findByRole('table', { name: 'Latest calls' });
+      expect(document.querySelector('[data-testid="tl-reset-note"]')).toBeNull();
+      first.unmount();
+      await server.limiter.admin.resetUsage('zoe');
+      await charge(server.limiter, 'zoe', { input: 50, output: 0 });
+      render(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('zoe')} refreshIntervalMs={0} />);
+      const note = await screen.findByTestId('tl-reset-note');
+      expect(text(note)).toBe('Usage was reset during this period: the bars show every call; 50 tokens count toward the limit.');
+    } finally {
+      await server.close();
+    }
+  });
+});
