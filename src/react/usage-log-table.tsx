@@ -19,6 +19,8 @@ export interface UsageLogTableProps {
 export function UsageLogTable({ records, locale, timeZone, caption, userLabel }: UsageLogTableProps) {
   const t = (key: Parameters<typeof formatMessage>[1]) => formatMessage(locale, key);
   const showStatus = records.some((r) => r.status !== 'ok');
+  // The times are in `timeZone` (the viewer's by default): the header says which.
+  const timeLabel = `${t('log.time')} (${zoneName(locale, timeZone)})`;
   return (
     <div className="tl-table-wrap">
       <table className="tl-table tl-log tl-stack">
@@ -26,7 +28,7 @@ export function UsageLogTable({ records, locale, timeZone, caption, userLabel }:
         <thead>
           <tr>
             {userLabel ? <th scope="col">{t('admin.col.user')}</th> : null}
-            <th scope="col">{t('log.time')}</th>
+            <th scope="col">{timeLabel}</th>
             <th scope="col">{t('log.model')}</th>
             <th scope="col" className="tl-num">
               {t('log.input')}
@@ -58,7 +60,7 @@ export function UsageLogTable({ records, locale, timeZone, caption, userLabel }:
                     {userLabel(r.userId)}
                   </td>
                 ) : null}
-                <td data-label={t('log.time')}>
+                <td data-label={timeLabel}>
                   <time dateTime={r.timestamp}>{formatDate(locale, new Date(r.timestamp), { timeZone })}</time>
                 </td>
                 <td data-label={t('log.model')}>{r.model}</td>
@@ -87,4 +89,14 @@ export function UsageLogTable({ records, locale, timeZone, caption, userLabel }:
       </table>
     </div>
   );
+}
+
+/** The short name of a time zone for people (`UTC`, `GMT-3`, `BRT`), or the IANA name. */
+function zoneName(locale: string, timeZone: string): string {
+  try {
+    const parts = new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: 'short' }).formatToParts(new Date());
+    return parts.find((p) => p.type === 'timeZoneName')?.value ?? timeZone;
+  } catch {
+    return timeZone;
+  }
 }

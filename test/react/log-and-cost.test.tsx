@@ -43,7 +43,7 @@ describe('costs and the latest calls', () => {
     const table = screen.getByRole('table', { name: 'Latest calls' });
     expect(within(table).getByRole('columnheader', { name: 'Status' })).toBeTruthy();
     const cells = [...table.querySelectorAll('tbody tr')[1]!.children];
-    expect(cells.map((c) => c.getAttribute('data-label'))).toEqual(['Time', 'Model', 'Input tokens', 'Output tokens', 'Total tokens', 'Cost', 'Status']);
+    expect(cells.map((c) => c.getAttribute('data-label'))).toEqual(['Time (UTC)', 'Model', 'Input tokens', 'Output tokens', 'Total tokens', 'Cost', 'Status']);
     expect(cells[5]!.textContent).toBe('$0.02');
   });
 });

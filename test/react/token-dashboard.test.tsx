@@ -93,7 +93,7 @@ describe('<TokenDashboard /> against the real admin API', () => {
     expect(server.requests.some((r) => r.path === '/admin/api/me/log?limit=2')).toBe(true);
     expect(within(log).getAllByRole('row')).toHaveLength(3);
     expect(within(log).getAllByRole('columnheader').map((h) => h.textContent)).toEqual([
-      'Horário',
+      'Horário (UTC)',
       'Modelo',
       'Tokens de entrada',
       'Tokens de saída',
