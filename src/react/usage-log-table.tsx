@@ -71,8 +71,10 @@ export function UsageLogTable({ records, locale, timeZone, caption, userLabel }:
                   {formatNumber(locale, r.outputTokens)}
                 </td>
                 <td className="tl-num" data-label={t('log.total')}>
-                  {formatNumber(locale, r.totalTokens)}
-                  {r.estimated ? <span className="tl-muted"> ({t('log.estimated')})</span> : null}
+                  <span>
+                    {formatNumber(locale, r.totalTokens)}
+                    {r.estimated ? <span className="tl-muted"> ({t('log.estimated')})</span> : null}
+                  </span>
                 </td>
                 <td className="tl-num" data-label={t('log.cost')}>
                   {r.costUsd === null ? '–' : formatCost(locale, r.costUsd)}

@@ -127,8 +127,10 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
                     </span>
                   </td>
                   <td className="tl-num tl-users__limit" data-testid="tl-user-limit" data-label={t('admin.col.limit')}>
-                    {formatAmount(locale, metric, u.limit)}
-                    {rule ? <span className="tl-muted"> {formatPeriod(locale, rule.period)}</span> : null}
+                    <span>
+                      {formatAmount(locale, metric, u.limit)}
+                      {rule ? <span className="tl-muted"> {formatPeriod(locale, rule.period)}</span> : null}
+                    </span>
                   </td>
                   <td data-label={t('admin.col.status')}>
                     <span className={u.isActive ? 'tl-badge tl-badge--ok' : 'tl-badge tl-badge--disabled'}>{t(u.isActive ? 'usage.active' : 'usage.disabled')}</span>
