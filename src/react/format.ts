@@ -1,4 +1,4 @@
-import { formatMessage, formatNumber, formatPlural, resolveLocale } from '../i18n/format.js';
+import { formatDate, formatMessage, formatNumber, formatPlural, resolveLocale } from '../i18n/format.js';
 import type { MessageKey } from '../i18n/messages.js';
 import { TokenLimitsApiError, type LimitRuleJson } from './api.js';
 
@@ -60,11 +60,17 @@ export function formatPeriod(locale: string, period: LimitRuleJson['period']): s
   return formatPlural(locale, 'period.months', period.months);
 }
 
-/** `Renews in 12 days (Jun 1, 2026)`, in hours under a day, "less than an hour" under an hour. */
+/**
+ * `Renews in 12 days (Jun 1, 2026, 12:00 AM UTC)`, in hours under a day, "less than an hour" under
+ * an hour. The reset time is in `timeZone` and names it, so that midnight UTC is not read as local.
+ */
 export function formatRenews(locale: string, resetAt: Date, now: number, timeZone: string): string {
   const ms = resetAt.getTime() - now;
   const options = { timeZone };
-  if (ms >= DAY) return formatPlural(locale, 'widget.renews', Math.ceil(ms / DAY), { resetDate: resetAt }, options);
+  if (ms >= DAY) {
+    const resetDate = formatDate(locale, resetAt, { timeZone, time: true, zoneName: true });
+    return formatPlural(locale, 'widget.renews', Math.ceil(ms / DAY), { resetDate }, options);
+  }
   if (ms >= HOUR) return formatPlural(locale, 'widget.renewsHours', Math.floor(ms / HOUR), { resetDate: resetAt }, options);
   return formatMessage(locale, 'widget.renewsSoon', { resetDate: resetAt }, options);
 }

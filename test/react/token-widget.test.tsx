@@ -40,7 +40,7 @@ describe('<TokenWidget /> against the real admin API', () => {
     expect(text(widget.querySelector('.tl-widget__percent')!)).toBe('2% used');
     expect(text(widget.querySelector('.tl-widget__remaining')!)).toBe('98,500 tokens left');
     // 20 May 12:00 UTC -> 1 June 00:00 UTC is 11.5 days: "in 12 days".
-    expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renews in 12 days (Jun 1, 2026)');
+    expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renews in 12 days (Jun 1, 2026, 12:00 AM UTC)');
     expect(widget.querySelector('time')?.getAttribute('dateTime')).toBe('2026-06-01T00:00:00.000Z');
     expect(widget.querySelector('[role="alert"]')).toBeNull();
   });
@@ -55,15 +55,15 @@ describe('<TokenWidget /> against the real admin API', () => {
     expect(text(widget.querySelector('.tl-widget__used')!)).toBe('1.500 / 100.000 tokens');
     expect(text(widget.querySelector('.tl-widget__period')!)).toBe('por mês');
     expect(text(widget.querySelector('.tl-widget__remaining')!)).toBe('98.500 tokens restantes');
-    expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 12 dias (1 de jun. de 2026)');
+    expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 12 dias (1 de jun. de 2026, 00:00 UTC)');
 
     // One day left: singular; under a day: hours.
     vi.setSystemTime(new Date('2026-05-30T20:00:00Z'));
     rerender(<TokenWidget baseUrl={server.baseUrl} fetcher={server.as('bruna')} locale="pt-BR" refreshIntervalMs={0} refreshKey={1} />);
-    await waitFor(() => expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 2 dias (1 de jun. de 2026)'));
+    await waitFor(() => expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 2 dias (1 de jun. de 2026, 00:00 UTC)'));
     vi.setSystemTime(new Date('2026-05-31T00:00:00Z'));
     rerender(<TokenWidget baseUrl={server.baseUrl} fetcher={server.as('bruna')} locale="pt-BR" refreshIntervalMs={0} refreshKey={2} />);
-    await waitFor(() => expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 1 dia (1 de jun. de 2026)'));
+    await waitFor(() => expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 1 dia (1 de jun. de 2026, 00:00 UTC)'));
     vi.setSystemTime(new Date('2026-05-31T19:00:00Z'));
     rerender(<TokenWidget baseUrl={server.baseUrl} fetcher={server.as('bruna')} locale="pt-BR" refreshIntervalMs={0} refreshKey={3} />);
     await waitFor(() => expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 5 horas (1 de jun. de 2026, 00:00 UTC)'));
