@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
 
 // Peer dependencies and the SDKs stay external: the user's own copies are used.
-const external = [/^openai/, /^@anthropic-ai\//, /^@google\//, 'ioredis', 'express', /^react($|\/)/, /^react-dom($|\/)/, 'js-tiktoken'];
+const external = [/^openai/, /^@anthropic-ai\//, /^@google\//, /^ai$/, /^@ai-sdk\//, 'ioredis', 'pg', 'express', /^react($|\/)/, /^react-dom($|\/)/, 'js-tiktoken'];
 
 const shared: Options = {
   format: ['esm', 'cjs'],
@@ -18,6 +18,8 @@ const nodeEntries = {
   'testing/index': 'src/testing/index.ts',
   'integrations/express/index': 'src/integrations/express/index.ts',
   'integrations/http/index': 'src/integrations/http/index.ts',
+  'integrations/ai/index': 'src/integrations/ai/index.ts',
+  'postgres/index': 'src/postgres/index.ts',
 };
 
 /**
@@ -54,6 +56,15 @@ export default defineConfig([
     target: 'node20',
     // dist/react/ (but its .d.ts files) is the other build's.
     clean: ['!react/**'],
+  },
+  {
+    // `npx token-limits`: the operators' CLI (ESM only; the shebang line of its source is kept).
+    ...shared,
+    entry: { 'cli/index': 'src/cli/index.ts' },
+    format: ['esm'],
+    dts: false,
+    target: 'node20',
+    clean: false,
   },
   {
     // token-limits/react: its own build, for browsers. It shares no chunk with the Node entries and

@@ -11,6 +11,8 @@ export default defineConfig({
       { find: /^token-limits\/testing$/, replacement: src('testing/index.ts') },
       { find: /^token-limits\/express$/, replacement: src('integrations/express/index.ts') },
       { find: /^token-limits\/http$/, replacement: src('integrations/http/index.ts') },
+      { find: /^token-limits\/ai$/, replacement: src('integrations/ai/index.ts') },
+      { find: /^token-limits\/postgres$/, replacement: src('postgres/index.ts') },
       { find: /^token-limits\/react\/styles\.css$/, replacement: src('react/styles.css') },
       { find: /^token-limits\/react$/, replacement: src('react/index.ts') },
     ],
@@ -18,7 +20,8 @@ export default defineConfig({
   test: {
     // test/react/** runs in jsdom (a `// @vitest-environment jsdom` line in each file); the rest in Node.
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
-    exclude: ['test/faults/**', 'node_modules/**', 'dist/**'],
+    // test/node22/** needs Node 22 (ai 7, openai 7): vitest.node22.config.ts, run by scripts/test-env.mjs --suite node22 (part of npm test).
+    exclude: ['test/faults/**', 'test/node22/**', 'node_modules/**', 'dist/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Tests isolate themselves with random key prefixes and user ids, never FLUSHALL.

@@ -3,50 +3,131 @@
  * printed as a markdown table; raw numbers go to bench/results.json. See bench/README.md.
  */
 import { writeFileSync } from 'node:fs';
+import { benchAiSdkLatency } from './ai-sdk-latency.js';
+import { benchLedgerLatency } from './ledger-latency.js';
+import { cpus, loadavg } from 'node:os';
 import { benchBytesPerUser, benchRss } from './memory.js';
 import { benchRedisFootprint } from './redis-footprint.js';
 import { benchRedisOps } from './redis-ops.js';
+import { benchRedisPairs, type PairsResult } from './redis-pairs.js';
 import { benchTokenizers } from './tokenizers.js';
-import { benchWrapperLatency, countWrappedRoundTrips } from './wrapper-latency.js';
+import { benchCallerRoundTrips, benchWrapperLatency } from './wrapper-latency.js';
+import { ensureBuilt } from './processes.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const quick = process.argv.includes('--quick');
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, quick };
 const out: string[] = [];
 const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const spread = (xs: number[]) => `${f(Math.min(...xs), 2)}-${f(Math.max(...xs), 2)}`;
 
-const latency = await benchWrapperLatency(url, quick ? 100 : 400);
+/** The timing columns of the wrapped-vs-bare tables: bare p50/p99, wrapped p50/p99, added p50, ratio. */
+const timing = (r: { bareP50Ms: number; bareP99Ms: number; wrappedP50Ms: number; wrappedP99Ms: number; addedP50Ms: number; ratioP50: number }) =>
+  [r.bareP50Ms, r.bareP99Ms, r.wrappedP50Ms, r.wrappedP99Ms, r.addedP50Ms, r.ratioP50].map((n) => f(n, 2)).join(' | ');
+
+const load = () => loadavg().map((x) => f(x, 1)).join(' / ');
+results.loadAverage = { start: loadavg() };
+out.push(`Machine: ${cpus().length} CPUs, load average (1 / 5 / 15 min) at the start: ${load()}. Node ${process.version}.`, '');
+
+ensureBuilt();
+const latencyCalls = quick ? 40 : 100;
+const latencyRepeats = quick ? 6 : 10;
+const latency = await benchWrapperLatency(url, { calls: latencyCalls, repeats: latencyRepeats, warm: quick ? 40 : 200 });
 results.wrapperLatency = latency;
+const ms = (xs: number[]) => `${f(median(xs), 2)} (${spread(xs)})`;
+const us = (xs: number[]) => `${f(median(xs) * 1000)} (${f(Math.min(...xs) * 1000)} to ${f(Math.max(...xs) * 1000)})`;
 out.push(
-  '## Wrapped vs bare SDK call (local emulator, same run, calls alternated)',
+  '## Wrapped vs bare SDK call (emulator in its own process; bare and wrapped calls each in their own plain-node process)',
   '',
-  '| provider | call | store | bare p50 ms | bare p99 ms | wrapped p50 ms | wrapped p99 ms | added p50 ms | wrapped/bare p50 |',
-  '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  `Bare calls run in a process that imports only the SDK; wrapped calls in one that imports \`token-limits\` from \`dist/\`; the emulator in a third. After a warm-up, slices of ${latencyCalls} calls alternate between the two processes (order swapped each repeat), same request, ${latencyRepeats} repeats. p50/p99: median over the repeats of each slice's percentile, spread (min-max) in brackets. **added p50 = wrapped p50 − bare p50** of the same repeat: median (min to max). **added, lowest p50s = lowest wrapped p50 − lowest bare p50** over the repeats (a loaded machine only adds delay, so the lowest slice is the least disturbed). **CPU µs per call** = user + system CPU time of the calling process during the slice ÷ calls (a process waiting for a CPU does not count), median over the repeats; added = wrapped − bare. **wrapped ÷ bare** = median wrapped p50 ÷ median bare p50. Load average when the table was done: ${load()}.`,
+  '',
+  '| provider | call | store | bare p50 ms | bare p99 ms | wrapped p50 ms | wrapped p99 ms | added p50 µs | added, lowest p50s µs | CPU µs per call bare / wrapped / added | wrapped ÷ bare p50 |',
+  '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...latency.map(
     (r) =>
-      `| ${r.provider} | ${r.mode} | ${r.store} | ${f(r.bareP50Ms, 2)} | ${f(r.bareP99Ms, 2)} | ${f(r.wrappedP50Ms, 2)} | ${f(r.wrappedP99Ms, 2)} | ${f(r.addedP50Ms, 2)} | ${f(r.ratioP50, 2)} |`,
+      `| ${r.provider} | ${r.mode} | ${r.store} | ${ms(r.bareP50Ms)} | ${f(median(r.bareP99Ms), 2)} | ${ms(r.wrappedP50Ms)} | ${f(median(r.wrappedP99Ms), 2)} | **${us(r.addedP50Ms)}** | ${f((Math.min(...r.wrappedP50Ms) - Math.min(...r.bareP50Ms)) * 1000)} | ${f(median(r.bareCpuUs))} / ${f(median(r.wrappedCpuUs))} / ${f(median(r.addedCpuUs))} | ${f(median(r.wrappedP50Ms) / median(r.bareP50Ms), 2)} |`,
   ),
   '',
 );
 
-const wrappedTrips = await countWrappedRoundTrips(url);
-results.wrappedRoundTrips = wrappedTrips;
-const redis = await benchRedisOps(url, [1, 100, 1000], quick ? 1000 : 4000);
+const trips = await benchCallerRoundTrips(url, { delayMs: 5, calls: quick ? 10 : 30 });
+results.callerRoundTrips = trips;
+out.push(
+  '## Caller-visible round trips (RedisStore behind a TCP proxy adding 5 ms each way)',
+  '',
+  `RTT = median PING through the proxy on the wrapped process's own connection, before each call. **Request leaves** = (time the emulator received the request − call start) ÷ RTT. **Beyond bare** = the same minus the bare call's (emulator arrival − call start). **Result arrives** = (wrapped call duration − duration of the bare call next to it) ÷ RTT: the time the caller waited beyond the emulator's answer and the SDK's own work, in round trips. Bare (plain process, no store) and wrapped calls alternate one by one; each wrapped call is followed by an untimed \`limiter.flush()\`, so no call waits behind the previous one's commit. Median and largest of ${quick ? 10 : 30} pairs. Load average: ${load()}.`,
+  '',
+  '| provider | call | RTT ms | request leaves, RTT (max) | beyond bare, RTT | result arrives, RTT (max) | bare: request leaves ms | bare call ms |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...trips.map(
+    (t) =>
+      `| ${t.provider} | ${t.mode} | ${f(t.rttMs, 2)} | **${f(t.leaveRtt.median, 2)}** (${f(t.leaveRtt.max, 2)}) | ${f(t.leaveBeyondBareRtt.median, 2)} | **${f(t.resultRtt.median, 2)}** (${f(t.resultRtt.max, 2)}) | ${f(t.bareLeaveMs, 2)} | ${f(t.bareDurationMs, 2)} |`,
+  ),
+  '',
+);
+
+const aiSdk = await benchAiSdkLatency(url, quick ? 100 : 400);
+results.aiSdkLatency = aiSdk;
+out.push(
+  '## AI SDK generateText through tokenLimitsMiddleware vs the bare model (same process, calls alternated in slices of 10)',
+  '',
+  '`ai` 6 with `@ai-sdk/openai` (chat) against the emulator; **ratio = wrapped ÷ bare `generateText` p50** (wall time); added = wrapped p50 − bare p50.',
+  '',
+  '| store | calls each | bare p50 ms | bare p99 ms | wrapped p50 ms | wrapped p99 ms | added p50 ms | wrapped ÷ bare p50 |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...aiSdk.map((r) => `| ${r.store} | ${f(r.calls)} | ${timing(r)} |`),
+  '',
+);
+
+const ledgerLatency = await benchLedgerLatency(url, process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test', quick ? 100 : 300);
+results.ledgerLatency = ledgerLatency;
+out.push(
+  '## Wrapped call with the PostgreSQL ledger on vs off (OpenAI on the local emulator, same run, calls alternated)',
+  '',
+  '**on/off = p50 with the ledger ÷ p50 without** (the drainer runs in the same process).',
+  '',
+  '| store | call | ledger off p50 ms | off p99 ms | ledger on p50 ms | on p99 ms | on/off p50 | rows written / calls with the ledger |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...ledgerLatency.map(
+    (r) => `| ${r.store} | ${r.mode} | ${f(r.offP50Ms, 2)} | ${f(r.offP99Ms, 2)} | ${f(r.onP50Ms, 2)} | ${f(r.onP99Ms, 2)} | ${f(r.ratioP50, 2)} | ${f(r.rows)} / ${f(r.callsOn)} |`,
+  ),
+  '',
+);
+
+const redis = await benchRedisOps(url);
 results.redisOps = redis;
 out.push(
-  '## Redis operations (RedisStore vs raw EVALSHA, same connection, same run)',
+  '## Redis operations (RedisStore vs raw EVALSHA pairs, same run)',
   '',
-  `Round trips of the engine: reserve **${redis.roundTrips.reserve}** (before the provider call), commit **${redis.roundTrips.commit}** (after it: the user's commit, then the all-users aggregates).`,
+  `Round trips of the engine: reserve **${redis.roundTrips.reserve}** (before the provider call), commit **${redis.roundTrips.commit}** (after it, off the caller's path: the user's commit and the batched all-users aggregates, counted after a flush).`,
   '',
-  '| wrapped non-stream call | Redis round trips before the provider receives the request | in all |',
-  '| --- | ---: | ---: |',
-  ...wrappedTrips.map((r) => `| ${r.provider} | ${r.beforeProviderCall} | ${r.total} |`),
   '',
-  '| concurrency | reserve+commit pairs/s | p50 ms | p99 ms | raw EVALSHA/s | our round trips/s ÷ raw EVALSHA/s |',
-  '| ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...redis.results.map(
-    (r) => `| ${r.concurrency} | ${f(r.pairsPerSecond)} | ${f(r.pairP50Ms, 2)} | ${f(r.pairP99Ms, 2)} | ${f(r.rawEvalshaPerSecond)} | ${f(r.roundTripRatio, 2)} |`,
-  ),
+);
+
+// Throughput: our reserve+commit pairs against raw pairs of EVALSHA calls (2 round trips each, like
+// ours), alternated in 1 s slices on one connection of a redis-server started for the bench.
+const pairCases: Array<{ label: string; rules: number; accountRules: number }> = [
+  { label: 'lone user, 1 rule', rules: 1, accountRules: 0 },
+  { label: 'lone user, 10 rules', rules: 10, accountRules: 0 },
+  { label: 'lone user, 2 rules', rules: 2, accountRules: 0 },
+  { label: 'account member, 2 own + 2 account rules', rules: 2, accountRules: 2 },
+];
+const pairs: Array<PairsResult & { label: string }> = [];
+for (const c of pairCases) pairs.push({ label: c.label, ...(await benchRedisPairs({ concurrency: 100, rules: c.rules, accountRules: c.accountRules, repeats: quick ? 1 : 3 })) });
+results.redisPairs = pairs;
+const pairsOf = (label: string) => median(pairs.find((p) => p.label === label)!.repeats.map((r) => r.ours));
+out.push(
+  'Reserve+commit pairs/s through the public API (awaited until applied; the all-users aggregates flushed at the end of each slice and counted), concurrency 100, users drawn from 1,000. **Ratio = our pairs/s ÷ raw pairs/s**, where a raw pair is 2 EVALSHA calls of a one-`INCRBY` script carrying an argument the size of our reserve\'s, in the slice right after ours (median of the repeats, spread in brackets). Redis µs per pair = CPU time of the redis-server process during the slice ÷ pairs.',
+  '',
+  '| case | pairs/s | raw pairs/s | ratio (spread) | Redis µs per pair | Redis µs per raw pair | p50 ms | p99 ms |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...pairs.map((p) => {
+    const rs = p.repeats;
+    return `| ${p.label} | ${f(median(rs.map((r) => r.ours)))} | ${f(median(rs.map((r) => r.raw)))} | ${f(median(rs.map((r) => r.ratio)), 2)} (${spread(rs.map((r) => r.ratio))}) | ${f(median(rs.map((r) => r.redisUsPerPair)))} | ${f(median(rs.map((r) => r.rawRedisUsPerPair)), 1)} | ${f(p.p50Ms, 2)} | ${f(p.p99Ms, 2)} |`;
+  }),
+  '',
+  `10 rules ÷ 1 rule (pairs/s): **${f(pairsOf('lone user, 10 rules') / pairsOf('lone user, 1 rule'), 2)}**; account member (2 + 2 rules) ÷ lone user (2 rules): **${f(pairsOf('account member, 2 own + 2 account rules') / pairsOf('lone user, 2 rules'), 2)}**.`,
   '',
 );
 
@@ -96,12 +177,15 @@ const rss = benchRss(quick ? 1 : 3);
 const perUser = benchBytesPerUser(quick ? 20_000 : 100_000);
 results.memory = { rss, perUser };
 out.push(
-  '## Memory (fresh processes, same run)',
+  '## Memory (fresh plain-node processes from dist/, same run)',
+  '',
+  `Baseline: a plain \`node\` process (no tsx loader) that imports nothing. RSS ratio = the process's RSS ÷ the baseline's; ${quick ? 'one process each' : 'median of 3 processes each'}. Encoders loaded by \`limiter.warmup()\`: ${rss.encodersAfterWarmup}; after the 1,000 calls: ${rss.encodersAfterCalls}.`,
   '',
   '| figure | library | baseline | baseline is | ratio |',
   '| --- | ---: | ---: | --- | ---: |',
-  `| RSS of a process, library loaded (MB) | ${f(rss.loadedMb, 1)} | ${f(rss.bareMb, 1)} | the same node + tsx process without the library | ${f(rss.loadedMb / rss.bareMb, 2)} |`,
-  `| RSS, library warmed: both encoders, 1,000 calls (MB) | ${f(rss.warmedMb, 1)} | ${f(rss.bareMb, 1)} | same | ${f(rss.ratio, 2)} (+${f(rss.addedMb, 1)} MB) |`,
+  `| RSS, gpt-tokenizer's o200k encoder alone, no library (MB) | ${f(rss.encoderOnlyMb, 1)} | ${f(rss.bareMb, 1)} | a bare plain node process | ${f(rss.encoderOnlyMb / rss.bareMb, 2)} (+${f(rss.encoderOnlyMb - rss.bareMb, 1)} MB) |`,
+  `| RSS, library loaded, a limiter created (MB) | ${f(rss.loadedMb, 1)} | ${f(rss.bareMb, 1)} | same | ${f(rss.loadedMb / rss.bareMb, 2)} (+${f(rss.loadedMb - rss.bareMb, 1)} MB) |`,
+  `| RSS, \`warmup()\` (one encoder) and 1,000 estimates + reserve/commit pairs (MB) | **${f(rss.warmedMb, 1)}** | ${f(rss.bareMb, 1)} | same | ${f(rss.ratio, 2)} (+${f(rss.addedMb, 1)} MB) |`,
   `| MemoryStore bytes per user (${f(perUser.users)} users, 1 rule, 1 call each) | ${f(perUser.bytesPerUser)} | ${f(perUser.baselineBytesPerUser)} | a Map entry from the user id to one counter | ${f(perUser.ratio, 1)} |`,
   '',
 );
@@ -125,5 +209,7 @@ out.push(
   '',
 );
 
+results.loadAverage = { ...(results.loadAverage as object), end: loadavg() };
+out.push(`Load average (1 / 5 / 15 min) at the end: ${load()}.`, '');
 console.log(out.join('\n'));
 writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify(results, null, 2));

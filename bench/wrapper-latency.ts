@@ -1,210 +1,226 @@
-import Anthropic from '@anthropic-ai/sdk';
-import { GoogleGenAI } from '@google/genai';
-import { GoogleGenerativeAI } from '@google/generative-ai';
-import { Redis } from 'ioredis';
-import OpenAI from 'openai';
-import { randomBytes } from 'node:crypto';
-import { createTokenLimiter, MemoryStore, RedisStore, withTokenLimits, type TokenLimiter } from '../src/index.js';
-import { startEmulator, type Emulator } from '../src/testing/index.js';
-
 /**
- * Added latency of a wrapped call over the bare SDK call against the local emulator, in the same
- * run: bare and wrapped calls alternate, so machine noise hits both alike.
+ * What a wrapped SDK call costs the caller, against the bare SDK call, in the same run:
+ * - `benchWrapperLatency`: the emulator runs in its own process; bare calls run in one plain-node
+ *   process that imports only the SDKs, wrapped calls in another that imports `token-limits` from
+ *   `dist/`. After a warm-up of both, slices of calls alternate (bare process, then wrapped, the
+ *   order swapped every repeat), same payload, `repeats` times; p50/p99 per slice, median and spread
+ *   over the repeats. Added p50 = wrapped p50 − bare p50 of the same repeat. Beside wall time, the
+ *   CPU time each calling process spent per call (it does not count waiting for a CPU, so it holds
+ *   on a loaded machine where wall-time percentiles of cross-process calls do not).
+ * - `benchCallerRoundTrips`: Redis behind a TCP proxy adding `delayMs` each way; per wrapped call
+ *   (RedisStore through the proxy): when the emulator received the request, and when the caller had
+ *   its result beyond what the bare call next to it took (bare and wrapped calls alternate one by
+ *   one), both in round trips of that proxy (a PING through the same connection before each call).
+ * Run standalone with `npx tsx bench/wrapper-latency.ts [--quick]`.
  */
+import { startDelayProxy } from './delay-proxy.js';
+import { ensureBuilt, forkPlain, type Child } from './processes.js';
+
+export type Provider = 'openai' | 'anthropic' | '@google/genai' | '@google/generative-ai';
+export type Mode = 'non-stream' | 'stream';
+export type StoreKind = 'memory' | 'redis';
+
+export const PROVIDERS: Provider[] = ['openai', 'anthropic', '@google/genai', '@google/generative-ai'];
+
 export interface LatencyResult {
-  provider: string;
-  mode: 'non-stream' | 'stream';
-  store: 'memory' | 'redis';
-  bareP50Ms: number;
-  bareP99Ms: number;
-  wrappedP50Ms: number;
-  wrappedP99Ms: number;
-  /** wrapped p50 / bare p50. */
-  ratioP50: number;
-  /** wrapped p50 - bare p50, in ms. */
-  addedP50Ms: number;
+  provider: Provider;
+  mode: Mode;
+  store: StoreKind;
+  /** Calls per slice, slices per side. */
+  calls: number;
+  repeats: number;
+  /** Per repeat (slice): p50 and p99 of each side, ms. */
+  bareP50Ms: number[];
+  bareP99Ms: number[];
+  wrappedP50Ms: number[];
+  wrappedP99Ms: number[];
+  /** Per repeat: wrapped p50 − bare p50 of that repeat, ms. */
+  addedP50Ms: number[];
+  /** Per repeat: CPU time (user + system) of the calling process per call, µs, each side. */
+  bareCpuUs: number[];
+  wrappedCpuUs: number[];
+  /** Per repeat: wrapped CPU µs per call − bare CPU µs per call. */
+  addedCpuUs: number[];
 }
 
-type Call = (client: any) => Promise<unknown>;
-
-interface ProviderCase {
-  provider: string;
-  make(emulator: Emulator): object;
-  calls: Record<'non-stream' | 'stream', Call>;
+export interface CallerProcesses {
+  emulator: Child;
+  bare: Child;
+  wrapped: Child;
+  close(): Promise<void>;
 }
 
-const prompt = 'What is the capital of Portugal? Answer in one word.';
-const question = [{ role: 'user' as const, content: prompt }];
-/** The running emulator's Gemini base URL (@google/generative-ai takes it per model). */
-let googleBaseUrl = '';
-
-export const PROVIDER_CASES: ProviderCase[] = [
-  {
-    provider: 'openai',
-    make: (e) => new OpenAI({ apiKey: 'bench', baseURL: e.openaiBaseURL }),
-    calls: {
-      'non-stream': (c: OpenAI) => c.chat.completions.create({ model: 'gpt-4o-mini', messages: question, max_completion_tokens: 20 }),
-      stream: async (c: OpenAI) => {
-        for await (const _ of await c.chat.completions.create({ model: 'gpt-4o-mini', messages: question, max_completion_tokens: 20, stream: true }));
-      },
+/** The emulator's process and one caller process per side, set up for `redisUrl` (and `proxyUrl`). */
+export async function startCallerProcesses(redisUrl: string, proxyUrl?: string): Promise<CallerProcesses> {
+  ensureBuilt();
+  const emulator = await forkPlain('emulator-process.mjs');
+  const bare = await forkPlain('sdk-caller.mjs', ['bare']);
+  const wrapped = await forkPlain('sdk-caller.mjs', ['wrapped']);
+  for (const side of [bare, wrapped]) await side.request({ cmd: 'setup', urls: emulator.hello.urls, redisUrl, proxyUrl });
+  return {
+    emulator,
+    bare,
+    wrapped,
+    close: async () => {
+      await Promise.all([bare.close(), wrapped.close()]);
+      await emulator.close();
     },
-  },
-  {
-    provider: 'anthropic',
-    make: (e) => new Anthropic({ apiKey: 'bench', baseURL: e.anthropicBaseURL }),
-    calls: {
-      'non-stream': (c: Anthropic) => c.messages.create({ model: 'claude-haiku-4-5', max_tokens: 20, messages: question }),
-      stream: async (c: Anthropic) => {
-        for await (const _ of await c.messages.create({ model: 'claude-haiku-4-5', max_tokens: 20, messages: question, stream: true }));
-      },
-    },
-  },
-  {
-    provider: '@google/generative-ai',
-    make: () => new GoogleGenerativeAI('bench'),
-    calls: {
-      'non-stream': (c: GoogleGenerativeAI) =>
-        c.getGenerativeModel({ model: 'gemini-2.5-flash', generationConfig: { maxOutputTokens: 20 } }, { baseUrl: googleBaseUrl }).generateContent(prompt),
-      stream: async (c: GoogleGenerativeAI) => {
-        const model = c.getGenerativeModel({ model: 'gemini-2.5-flash', generationConfig: { maxOutputTokens: 20 } }, { baseUrl: googleBaseUrl });
-        const result = await model.generateContentStream(prompt);
-        for await (const _ of result.stream);
-        await result.response;
-      },
-    },
-  },
-  {
-    provider: '@google/genai',
-    make: (e) => new GoogleGenAI({ apiKey: 'bench', httpOptions: { baseUrl: e.googleBaseUrl } }),
-    calls: {
-      'non-stream': (c: GoogleGenAI) => c.models.generateContent({ model: 'gemini-2.5-flash', contents: prompt, config: { maxOutputTokens: 20 } }),
-      stream: async (c: GoogleGenAI) => {
-        for await (const _ of await c.models.generateContentStream({ model: 'gemini-2.5-flash', contents: prompt, config: { maxOutputTokens: 20 } }));
-      },
-    },
-  },
-];
-
-export async function benchWrapperLatency(redisUrl: string, iterations = 300, cases = PROVIDER_CASES): Promise<LatencyResult[]> {
-  const emulator = await startEmulator();
-  googleBaseUrl = emulator.googleBaseUrl;
-  const redis = new Redis(redisUrl);
-  const limiters: Record<'memory' | 'redis', TokenLimiter> = {
-    memory: createTokenLimiter({ store: new MemoryStore(), defaultLimits: [{ id: 'm', tokens: Number.MAX_SAFE_INTEGER, period: 'month' }] }),
-    redis: createTokenLimiter({
-      store: new RedisStore({ client: redis, prefix: `bench${randomBytes(4).toString('hex')}` }),
-      defaultLimits: [{ id: 'm', tokens: Number.MAX_SAFE_INTEGER, period: 'month' }],
-    }),
   };
-  await Promise.all(Object.values(limiters).map((l) => l.warmup()));
+}
+
+export async function benchWrapperLatency(
+  redisUrl: string,
+  options: { calls?: number; repeats?: number; warm?: number; stores?: StoreKind[]; providers?: Provider[]; modes?: Mode[] } = {},
+): Promise<LatencyResult[]> {
+  const { calls = 400, repeats = 3, warm = 200 } = options;
+  const procs = await startCallerProcesses(redisUrl);
   const results: LatencyResult[] = [];
   try {
-    for (const c of cases) {
-      for (const mode of ['non-stream', 'stream'] as const) {
-        for (const store of ['memory', 'redis'] as const) {
-          const bare = c.make(emulator);
-          const wrapped = withTokenLimits(c.make(emulator), 'bench-user', { limiter: limiters[store] });
-          const call = c.calls[mode];
-          for (let i = 0; i < 30; i += 1) {
-            await call(bare);
-            await call(wrapped);
+    for (const provider of options.providers ?? PROVIDERS) {
+      for (const mode of options.modes ?? (['non-stream', 'stream'] as const)) {
+        for (const store of options.stores ?? (['memory', 'redis'] as const)) {
+          const slice = async (side: Child, warmCalls: number, n: number) => {
+            const reply = await side.request<{ times: number[]; cpuUsPerCall: number }>({ cmd: 'slice', provider, mode, store, warm: warmCalls, calls: n });
+            await procs.emulator.request({ cmd: 'arrivals' }); // clears the emulator's records
+            return reply;
+          };
+          await slice(procs.bare, warm, 0);
+          await slice(procs.wrapped, warm, 0);
+          const r: LatencyResult = { provider, mode, store, calls, repeats, bareP50Ms: [], bareP99Ms: [], wrappedP50Ms: [], wrappedP99Ms: [], addedP50Ms: [], bareCpuUs: [], wrappedCpuUs: [], addedCpuUs: [] };
+          for (let i = 0; i < repeats; i += 1) {
+            // A few untimed calls at the start of each slice: the process was idle during the other's.
+            let bareSlice: { times: number[]; cpuUsPerCall: number };
+            let wrappedSlice: typeof bareSlice;
+            if (i % 2 === 0) {
+              bareSlice = await slice(procs.bare, 10, calls);
+              wrappedSlice = await slice(procs.wrapped, 10, calls);
+            } else {
+              wrappedSlice = await slice(procs.wrapped, 10, calls);
+              bareSlice = await slice(procs.bare, 10, calls);
+            }
+            const bare = bareSlice.times;
+            const wrapped = wrappedSlice.times;
+            r.bareCpuUs.push(bareSlice.cpuUsPerCall);
+            r.wrappedCpuUs.push(wrappedSlice.cpuUsPerCall);
+            r.addedCpuUs.push(wrappedSlice.cpuUsPerCall - bareSlice.cpuUsPerCall);
+            r.bareP50Ms.push(pct(bare, 0.5));
+            r.bareP99Ms.push(pct(bare, 0.99));
+            r.wrappedP50Ms.push(pct(wrapped, 0.5));
+            r.wrappedP99Ms.push(pct(wrapped, 0.99));
+            r.addedP50Ms.push(pct(wrapped, 0.5) - pct(bare, 0.5));
           }
-          const bareTimes: number[] = [];
-          const wrappedTimes: number[] = [];
-          for (let i = 0; i < iterations; i += 1) {
-            const order = i % 2 === 0 ? ([bare, bareTimes, wrapped, wrappedTimes] as const) : ([wrapped, wrappedTimes, bare, bareTimes] as const);
-            let t = performance.now();
-            await call(order[0]);
-            order[1].push(performance.now() - t);
-            t = performance.now();
-            await call(order[2]);
-            order[3].push(performance.now() - t);
-          }
-          emulator.clearRequests();
-          const b50 = pct(bareTimes, 0.5);
-          const w50 = pct(wrappedTimes, 0.5);
-          results.push({
-            provider: c.provider,
-            mode,
-            store,
-            bareP50Ms: b50,
-            bareP99Ms: pct(bareTimes, 0.99),
-            wrappedP50Ms: w50,
-            wrappedP99Ms: pct(wrappedTimes, 0.99),
-            ratioP50: w50 / b50,
-            addedP50Ms: w50 - b50,
-          });
+          results.push(r);
         }
       }
     }
   } finally {
-    await emulator.close();
-    redis.disconnect();
+    await procs.close();
   }
   return results;
 }
 
-function pct(values: number[], p: number): number {
+/** Untimed calls of each side before the timed ones of a round-trip case. */
+const WARM_TRIPS = 10;
+
+export interface CallerTripsResult {
+  provider: Provider;
+  mode: Mode;
+  calls: number;
+  delayMs: number;
+  /** Median PING round trip through the proxy, ms (the unit below). */
+  rttMs: number;
+  /** Emulator arrival − call start, bare call (no store), median ms. */
+  bareLeaveMs: number;
+  /** Bare call duration (the emulator's answer and the SDK's own work), median ms. */
+  bareDurationMs: number;
+  /** Wrapped: (emulator arrival − call start) ÷ RTT, median and largest. */
+  leaveRtt: { median: number; max: number };
+  /** Wrapped: (emulator arrival − call start − the same for the bare call next to it) ÷ RTT. */
+  leaveBeyondBareRtt: { median: number; max: number };
+  /** Wrapped: (call duration − duration of the bare call next to it) ÷ RTT, median and largest. */
+  resultRtt: { median: number; max: number };
+}
+
+/**
+ * Caller-visible round trips to a RedisStore `delayMs` away each way (a node:net proxy in this
+ * process in front of `redisUrl`), for wrapped calls in the wrapped process. Each call is followed by
+ * an untimed `flush()`, so it never waits behind the previous call's commit.
+ */
+export async function benchCallerRoundTrips(
+  redisUrl: string,
+  options: { delayMs?: number; calls?: number; cases?: Array<{ provider: Provider; mode: Mode }> } = {},
+): Promise<CallerTripsResult[]> {
+  const { delayMs = 5, calls = 30 } = options;
+  const cases = options.cases ?? [
+    { provider: 'openai', mode: 'non-stream' },
+    { provider: 'openai', mode: 'stream' },
+    { provider: 'anthropic', mode: 'non-stream' },
+    { provider: 'anthropic', mode: 'stream' },
+  ];
+  const target = new URL(redisUrl);
+  const proxy = await startDelayProxy({ host: target.hostname, port: Number(target.port || 6379) }, delayMs);
+  const procs = await startCallerProcesses(redisUrl, proxy.url);
+  const out: CallerTripsResult[] = [];
+  try {
+    for (const { provider, mode } of cases) {
+      type Trip = { leave: number; duration: number; ping: number | undefined };
+      const run = async (side: Child, n: number, warm: number): Promise<Trip[]> => {
+        const trips = await side.request<{ calls: Array<{ start: number; end: number }>; pings: number[] }>({ cmd: 'trips', provider, mode, calls: n, warm });
+        const { arrivals } = await procs.emulator.request<{ arrivals: number[] }>({ cmd: 'arrivals' });
+        // The untimed warm-up calls came first; one request per call (the SDKs do not retry here).
+        if (arrivals.length !== n + warm) throw new Error(`expected ${n + warm} requests at the emulator, got ${arrivals.length}`);
+        const timed = arrivals.slice(warm);
+        return trips.calls.map((c, i) => ({ leave: timed[i]! - c.start, duration: c.end - c.start, ping: trips.pings[i] }));
+      };
+      await procs.emulator.request({ cmd: 'arrivals' });
+      await run(procs.bare, 0, WARM_TRIPS);
+      await run(procs.wrapped, 0, WARM_TRIPS);
+      // One bare call, one wrapped call, alternately (order swapped every pair): each wrapped call is
+      // compared with the bare call next to it, so the machine's load hits both alike.
+      const bare: Trip[] = [];
+      const wrapped: Trip[] = [];
+      for (let i = 0; i < calls; i += 1) {
+        if (i % 2 === 0) {
+          bare.push(...(await run(procs.bare, 1, 0)));
+          wrapped.push(...(await run(procs.wrapped, 1, 0)));
+        } else {
+          wrapped.push(...(await run(procs.wrapped, 1, 0)));
+          bare.push(...(await run(procs.bare, 1, 0)));
+        }
+      }
+      const rttMs = pct(wrapped.map((w) => w.ping!), 0.5);
+      const bareDurationMs = pct(bare.map((b) => b.duration), 0.5);
+      const leave = wrapped.map((w) => w.leave / rttMs);
+      const result = wrapped.map((w, i) => (w.duration - bare[i]!.duration) / rttMs);
+      const leaveBeyondBare = wrapped.map((w, i) => (w.leave - bare[i]!.leave) / rttMs);
+      out.push({
+        provider,
+        mode,
+        calls,
+        delayMs,
+        rttMs,
+        bareLeaveMs: pct(bare.map((b) => b.leave), 0.5),
+        bareDurationMs,
+        leaveRtt: { median: pct(leave, 0.5), max: Math.max(...leave) },
+        leaveBeyondBareRtt: { median: pct(leaveBeyondBare, 0.5), max: Math.max(...leaveBeyondBare) },
+        resultRtt: { median: pct(result, 0.5), max: Math.max(...result) },
+      });
+    }
+  } finally {
+    await procs.close();
+    await proxy.close();
+  }
+  return out;
+}
+
+export function pct(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 }
 
-/** Redis script calls a wrapped call makes before the provider receives the request, and in all. */
-export interface WrappedRoundTrips {
-  provider: string;
-  beforeProviderCall: number;
-  total: number;
-}
-
-/**
- * Counts the EVALSHA/EVAL calls the Redis server saw (INFO commandstats) while a wrapped non-stream
- * call runs: up to the moment the emulator holds the request (the provider is delayed 150 ms), and
- * until the call returns. Minimum of five calls per provider, so that the epoch check a process makes
- * at most once a second (beside a reserve, not before it) and other clients of a shared Redis do not
- * count.
- */
-export async function countWrappedRoundTrips(redisUrl: string, cases = PROVIDER_CASES): Promise<WrappedRoundTrips[]> {
-  const emulator = await startEmulator();
-  googleBaseUrl = emulator.googleBaseUrl;
-  const redis = new Redis(redisUrl);
-  const probe = new Redis(redisUrl);
-  const calls = async () => {
-    const info = await probe.info('commandstats');
-    let total = 0;
-    for (const m of info.matchAll(/cmdstat_(?:evalsha|eval|evalsha_ro|eval_ro):calls=(\d+)/g)) total += Number(m[1]);
-    return total;
-  };
-  const limiter = createTokenLimiter({
-    store: new RedisStore({ client: redis, prefix: `bench${randomBytes(4).toString('hex')}` }),
-    defaultLimits: [{ id: 'm', tokens: Number.MAX_SAFE_INTEGER, period: 'month' }],
-  });
-  await limiter.warmup();
-  const out: WrappedRoundTrips[] = [];
-  try {
-    for (const c of cases) {
-      const wrapped = withTokenLimits(c.make(emulator), 'rt-user', { limiter });
-      await c.calls['non-stream'](wrapped); // warm: user known, scripts loaded
-      let before = Number.POSITIVE_INFINITY;
-      let total = Number.POSITIVE_INFINITY;
-      for (let i = 0; i < 5; i += 1) {
-        emulator.clearRequests();
-        emulator.enqueue({ delayMs: 150 });
-        const start = await calls();
-        const call = c.calls['non-stream'](wrapped);
-        await emulator.waitForRequests(1, { timeoutMs: 5000 });
-        const atProvider = await calls();
-        await call;
-        const end = await calls();
-        before = Math.min(before, atProvider - start);
-        total = Math.min(total, end - start);
-      }
-      out.push({ provider: c.provider, beforeProviderCall: before, total });
-    }
-  } finally {
-    await limiter.close();
-    await emulator.close();
-    redis.disconnect();
-    probe.disconnect();
-  }
-  return out;
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const quick = process.argv.includes('--quick');
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  console.log(JSON.stringify(await benchWrapperLatency(url, { calls: quick ? 40 : 100, repeats: quick ? 6 : 10, warm: quick ? 40 : 200 }), null, 1));
+  console.log(JSON.stringify(await benchCallerRoundTrips(url, { calls: quick ? 10 : 30 }), null, 1));
 }

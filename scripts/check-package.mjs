@@ -39,11 +39,23 @@ try {
     if (!(Number(cjs) > 0 && Number(esm) > 0)) throw new Error(`${name}: no exports (cjs ${cjs}, esm ${esm})`);
     console.log(`${name}: ${cjs} exports from require(), ${esm} from import()`);
   }
+  // token-limits/ai loads without the AI SDK (an optional peer, not installed here) and builds its middleware.
+  const aiCheck = `const { tokenLimitsMiddleware: m } = %s; const mw = m({ user: 'u' }); if (mw.specificationVersion !== 'v3' || typeof mw.wrapStream !== 'function') throw new Error('token-limits/ai: not a middleware'); console.log('ok')`;
+  run('node', ['-e', aiCheck.replace('%s', "require('token-limits/ai')")], work);
+  run('node', ['--input-type=module', '-e', aiCheck.replace('%s', "await import('token-limits/ai')")], work);
+  console.log('token-limits/ai: builds a middleware without the ai package installed');
   for (const sub of cssEntrypoints) {
     const name = `token-limits/${sub.slice(2)}`;
     const file = run('node', ['-p', `require.resolve(${JSON.stringify(name)})`], work).trim();
     if (!readFileSync(file, 'utf8').includes('.tl-')) throw new Error(`${name}: not the stylesheet (${file})`);
     console.log(`${name}: resolves to ${file.slice(work.length + 1)}`);
+  }
+
+  // The operators' CLI (`npx token-limits`), as npm links it.
+  for (const bin of Object.keys(pkg.bin ?? {})) {
+    const help = run(join(work, 'node_modules', '.bin', bin), ['--help'], work);
+    if (!help.includes(`Usage: ${bin} `)) throw new Error(`${bin} --help printed no usage`);
+    console.log(`${bin}: runs (--help)`);
   }
 
   // React 18: the peer range says ^18 || ^19 and the repository's tests run 19, so a second fresh

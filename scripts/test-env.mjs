@@ -1,5 +1,6 @@
-// `npm test`: makes sure what the tests need is on this machine, then runs the main suite and the
-// fault-injection suite with it, so a fresh clone needs only `npm install && npm test`.
+// `npm test`: makes sure what the tests need is on this machine, then runs the main suite, the
+// fault-injection suite and the Node 22 lane with it, so a fresh clone needs only
+// `npm install && npm test`.
 //
 // What it needs (scripts/test-env/prerequisites.mjs): redis-server and redis-cli, Chromium, and a
 // Redis answering at REDIS_URL (default redis://127.0.0.1:6379). Missing programs are installed
@@ -7,10 +8,10 @@
 // test with the one command that fixes it. With no Redis answering, it starts a redis-server of
 // its own for the run and stops it at the end, whatever way the run ends.
 //
-// Usage: node scripts/test-env.mjs [--suite all|main|faults] [--watch] [--print-env] [vitest args]
+// Usage: node scripts/test-env.mjs [--suite all|main|faults|node22] [--watch] [--print-env] [vitest args]
 // Run with --help for the details.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +24,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SUITES = {
   main: { title: 'main suite', config: 'vitest.config.ts' },
   faults: { title: 'fault-injection suite', config: 'vitest.faults.config.ts' },
+  // Packages that need Node 22 (ai 7, openai 7): run by a Node 22 from the npm registry.
+  node22: { title: 'Node 22 lane', config: 'vitest.node22.config.ts', node: 22 },
 };
 
 const HELP = `Usage: node scripts/test-env.mjs [options] [vitest arguments]
@@ -30,7 +33,10 @@ const HELP = `Usage: node scripts/test-env.mjs [options] [vitest arguments]
 Makes sure the tests' prerequisites are there (redis-server and redis-cli, Chromium, a Redis at
 REDIS_URL or 127.0.0.1:6379, else one started for the run), then runs the suites with vitest.
 
-  --suite all|main|faults  which suites (default all: main, then faults; both always run)
+  --suite all|main|faults|node22
+                           which suites (default all: main, faults, then the Node 22 lane,
+                           whose Node comes from the npm registry's node-<os>-<arch>@22 package,
+                           installed into .cache/node22 on first use; every suite always runs)
   --watch                  vitest in watch mode (one suite only)
   --print-env              prepare, print the environment as KEY=value lines, and keep any
                            server it started until stdin closes, SIGINT or SIGTERM
@@ -63,7 +69,7 @@ function parseArgs(argv) {
     else if (arg.startsWith('--suite=')) options.suite = arg.slice('--suite='.length);
     else options.vitestArgs.push(arg);
   }
-  if (options.suite !== 'all' && !(options.suite in SUITES)) throw new Error(`--suite must be all, main or faults, got ${options.suite}`);
+  if (options.suite !== 'all' && !(options.suite in SUITES)) throw new Error(`--suite must be all, main, faults or node22, got ${options.suite}`);
   const suites = options.suite === 'all' ? Object.keys(SUITES) : [options.suite];
   if (suites.length > 1 && (options.watch || options.vitestArgs.length > 0)) {
     throw new Error(
@@ -198,12 +204,41 @@ function vitestCli() {
   }
 }
 
+/**
+ * The node binary of a suite: this one, or Node `major` from the npm registry (the package
+ * node-<os>-<arch>@<major>, whose bin/node is a plain Node build), installed into .cache on first use.
+ */
+async function nodeFor(suite) {
+  const major = SUITES[suite].node;
+  if (major === undefined) return process.execPath;
+  const pkg = `node-${process.platform}-${process.arch}`;
+  const prefix = join(ROOT, `.cache/node${major}`);
+  const binary = join(prefix, 'node_modules', pkg, 'bin', 'node');
+  if (!existsSync(binary)) {
+    log(`installing Node ${major} for the ${SUITES[suite].title}: npm install --prefix .cache/node${major} ${pkg}@${major}`);
+    const code = await new Promise((resolve) => {
+      const npm = spawn('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', `${pkg}@${major}`], { cwd: ROOT, stdio: 'inherit' });
+      npm.once('error', () => resolve(1));
+      npm.once('exit', (c) => resolve(c ?? 1));
+    });
+    if (code !== 0 || !existsSync(binary)) throw new Error(`could not install Node ${major} (${pkg}@${major}) from the npm registry`);
+  }
+  return binary;
+}
+
 /** Runs one suite; resolves with vitest's exit code (128 + n when killed by a signal). */
-function runSuite(cli, suite, options, env) {
+async function runSuite(cli, suite, options, env) {
   const args = [cli, options.watch ? 'watch' : 'run', '-c', SUITES[suite].config, ...options.vitestArgs];
+  let node;
+  try {
+    node = await nodeFor(suite);
+  } catch (error) {
+    log(error.message);
+    return 1;
+  }
   log(`running the ${SUITES[suite].title}: vitest ${args.slice(1).join(' ')}`);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
+    const child = spawn(node, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
     current = child;
     child.once('error', (error) => {
       log(`could not start vitest: ${error.message}`);

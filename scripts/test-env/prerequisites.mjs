@@ -1,11 +1,10 @@
 // What the test suites need from the machine, one entry per prerequisite. Each says which suites
 // need it, how to find it, which packages provide it (installed when missing and allowed), how to
 // point the tests at one the user already has, and, for services, how to start one for the run.
-// A new prerequisite (a PostgreSQL for the ledger, say) is one more entry of the same shape:
-// `postgres`/`initdb` binaries like `redisTools`, a server like `redisService`.
 import { execFileSync } from 'node:child_process';
 import process from 'node:process';
 import { findExecutable, isExecutableFile } from './executables.mjs';
+import { DEFAULT_DATABASE_URL, pingPostgres, postgresBinDir, redactPostgresUrl, startDebianPostgres } from './postgres.mjs';
 import { DEFAULT_REDIS_URL, pingRedis, redactUrl, startRedisServer } from './redis.mjs';
 
 /**
@@ -50,10 +49,10 @@ function locate(variable, command) {
   return path === undefined ? { why: `${command} is not on the PATH`, installable: true } : { path };
 }
 
-/** redis-server and redis-cli: the harness starts servers and Clusters with them (both suites). */
+/** redis-server and redis-cli: the harness starts servers and Clusters with them (every suite). */
 const redisTools = {
   name: 'redis-server and redis-cli (Redis 7 or later)',
-  suites: ['main', 'faults'],
+  suites: ['main', 'faults', 'node22'],
   packages: { apt: ['redis-server', 'redis-tools'], brew: 'redis' },
   alternative: 'REDIS_SERVER_BIN=/path/to/redis-server REDIS_CLI_BIN=/path/to/redis-cli',
   async find() {
@@ -74,10 +73,10 @@ const redisTools = {
   },
 };
 
-/** A Redis for the suites that share one (the main suite): REDIS_URL's, or one started for the run. */
+/** A Redis for the suites that share one (main, Node 22): REDIS_URL's, or one started for the run. */
 const redisService = {
   name: 'a Redis to test against',
-  suites: ['main'],
+  suites: ['main', 'node22'],
   async find() {
     const url = process.env.REDIS_URL || DEFAULT_REDIS_URL;
     const ping = await pingRedis(url);
@@ -123,9 +122,48 @@ const chromium = {
   },
 };
 
+/** initdb and postgres: the ledger's fault test starts a PostgreSQL of its own with them. */
+const postgresTools = {
+  name: 'PostgreSQL (initdb and postgres)',
+  suites: ['main', 'faults'],
+  packages: { apt: ['postgresql'], brew: 'postgresql' },
+  alternative: 'a PATH holding initdb and postgres',
+  async find() {
+    const dir = postgresBinDir();
+    if (dir === undefined) return { found: false, why: 'initdb and postgres are neither on the PATH nor under /usr/lib/postgresql', installable: true };
+    return { found: true, note: dir };
+  },
+};
+
+/**
+ * A PostgreSQL for the ledger tests of the main suite: DATABASE_URL's, else Debian's own cluster on
+ * 127.0.0.1:5432, started and prepared (database `test`, trust on loopback) when it does not answer.
+ */
+const postgresService = {
+  name: 'a PostgreSQL to test against',
+  suites: ['main'],
+  async find() {
+    const url = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
+    const ping = await pingPostgres(url);
+    if (ping.ok) return { found: true, note: `using ${redactPostgresUrl(url)} (answered)`, env: { DATABASE_URL: url } };
+    return { found: false, why: `${redactPostgresUrl(url)} did not answer (${ping.why})` };
+  },
+  async start() {
+    const url = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
+    const cluster = await startDebianPostgres(url, (message) => process.stderr.write(`test-env: ${message}\n`));
+    return {
+      label: `PostgreSQL ${cluster.version}/${cluster.name} (left running: it is the machine's service)`,
+      note: `started the PostgreSQL cluster ${cluster.version}/${cluster.name} on port ${cluster.port}; ${redactPostgresUrl(url)} answers`,
+      env: { DATABASE_URL: url },
+      stop: async () => {},
+      details: { cluster: `${cluster.version}/${cluster.name}`, port: cluster.port },
+    };
+  },
+};
+
 /**
  * Every prerequisite, in the order they are checked: a service comes after the binaries it
  * starts (its `start` reads what they exported).
  * @type {readonly Prerequisite[]}
  */
-export const PREREQUISITES = [redisTools, chromium, redisService];
+export const PREREQUISITES = [redisTools, chromium, postgresTools, redisService, postgresService];

@@ -28,14 +28,25 @@ export interface AdminApi extends PlansAdmin {
    * next page. `prefix`: only ids that start with it (a search box). One read per user listed.
    */
   listUsers(options?: { cursor?: string; limit?: number; prefix?: string }): Promise<{ users: UserUsage[]; cursor?: string }>;
-  /** Newest first; one user's or everyone's; `limit` default 100, at most 10,000. */
+  /**
+   * Newest first; one user's or everyone's; `limit` default 100, at most 10,000. With a `ledger`,
+   * a read reaching past the store's log retention (or more of one user's records than the store
+   * keeps) is answered by the ledger.
+   */
   getUsageLog(options?: { userId?: string; since?: DateInput; until?: DateInput; limit?: number }): Promise<UsageRecord[]>;
   /**
    * Usage per hour or UTC day and per model, one user's or everyone's, in [from, to). A read is
    * bounded: at most 31 days of hours or 366 days of days (`InvalidArgumentError` beyond), which the
-   * stores serve from at most 2 or 13 monthly keys.
+   * stores serve from at most 2 or 13 monthly keys. With a `ledger`, a range starting before the
+   * store's history retention is answered by the ledger.
    */
   getUsageHistory(options: { userId?: string; from: DateInput; to: DateInput; granularity: 'hour' | 'day' }): Promise<HistoryPoint[]>;
+  /**
+   * Every record of [from, to) (one user's, one account's, or everyone's), oldest first, as CSV with
+   * a header line or JSON lines, read from the `ledger` page by page. Throws `InvalidArgumentError`
+   * without a ledger, or for a bad range, before anything is read.
+   */
+  exportUsage(options: { userId?: string; accountId?: string; from: DateInput; to: DateInput; format: 'csv' | 'jsonl' }): AsyncIterable<string | Uint8Array>;
   /** Totals since the store was created, active users this month, known users. */
   getStats(): Promise<UsageStats>;
   /** Deletes the user's rules, usage, holds and log. Aggregates over all users keep their past figures. */
@@ -54,6 +65,21 @@ export type DateInput = Date | string | number;
 export const MAX_HISTORY_DAYS = { hour: 31, day: 366 } as const;
 
 /** What the admin functions use of the engine. */
+
+function nowOf(core: AdminDeps['core']): number {
+  return core.planner.explicitNow() ?? Date.now();
+}
+
+/**
+ * Whether a log read needs records the store may no longer keep: older than its log retention, or
+ * more of one user's records than the store keeps per user. The ledger (when configured) answers those.
+ */
+function beyondLogRetention(core: AdminDeps['core'], query: { userId?: string; since?: number; until?: number; limit: number }): boolean {
+  const horizon = nowOf(core) - core.config.settings.logRetentionMs;
+  if (query.since !== undefined && query.since < horizon) return true;
+  if (query.until !== undefined && query.until < horizon) return true;
+  return query.userId !== undefined && query.limit > core.config.settings.userLogMaxLength;
+}
 
 export function createAdmin(deps: AdminDeps): AdminApi {
   const { core } = deps;
@@ -145,6 +171,10 @@ export function createAdmin(deps: AdminDeps): AdminApi {
       if (options.userId !== undefined) query.userId = parseUserId(options.userId, 'options.userId');
       if (options.since !== undefined) query.since = parseDate(options.since, 'options.since');
       if (options.until !== undefined) query.until = parseDate(options.until, 'options.until');
+      const ledger = core.config.ledger;
+      if (ledger !== undefined && beyondLogRetention(core, query)) {
+        return call('getUsageLog', () => ledger.readLog({ ...(query.userId === undefined ? {} : { userId: query.userId }), ...(query.since === undefined ? {} : { since: query.since }), ...(query.until === undefined ? {} : { until: query.until }), limit: query.limit }));
+      }
       await limiter.settle();
       const entries = await call('getUsageLog', () => store.admin.readLog(query));
       return entries.map((e) => decodeRecord(e.record, e.timestamp)).filter((r): r is UsageRecord => r !== undefined);
@@ -168,6 +198,9 @@ export function createAdmin(deps: AdminDeps): AdminApi {
       }
       const query: { userId?: string; from: number; to: number; granularity: 'hour' | 'day' } = { from, to, granularity };
       if (options.userId !== undefined) query.userId = parseUserId(options.userId, 'options.userId');
+      const ledger = core.config.ledger;
+      const retention = query.userId === undefined ? core.config.settings.globalHistoryRetentionMs : core.config.settings.userHistoryRetentionMs;
+      if (ledger !== undefined && from < nowOf(core) - retention) return call('getUsageHistory', () => ledger.readHistory(query));
       await limiter.settle();
       const buckets = await call('getUsageHistory', () => store.admin.readHistory(query));
       return buckets.map((b) => ({
@@ -179,6 +212,22 @@ export function createAdmin(deps: AdminDeps): AdminApi {
         totalTokens: b.inputTokens + b.outputTokens,
         costUsd: fromMicroUsd(b.cost),
       }));
+    },
+
+    exportUsage(options) {
+      const ledger = core.config.ledger;
+      if (ledger === undefined) throw new InvalidArgumentError('ledger', undefined, 'exporting needs a ledger (option ledger of createTokenLimiter)');
+      if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { userId?, accountId?, from, to, format }');
+      rejectUnknownKeys(options, ['userId', 'accountId', 'from', 'to', 'format'], 'options');
+      const from = parseDate(options.from, 'options.from');
+      const to = parseDate(options.to, 'options.to');
+      return ledger.export({
+        ...(options.userId === undefined ? {} : { userId: parseUserId(options.userId, 'options.userId') }),
+        ...(options.accountId === undefined ? {} : { accountId: parseUserId(options.accountId, 'options.accountId') }),
+        from,
+        to,
+        format: options.format,
+      });
     },
 
     async getStats() {

@@ -13,6 +13,9 @@ export interface PreparedCommit {
   record: StoredRecord;
   json: string;
   history: { model: string; inputTokens: number; outputTokens: number };
+  /** For a ledger: the cost in micro-dollars (null when unknown) and cache writes. */
+  costMicros: number | null;
+  cacheWriteTokens: number;
 }
 
 /**
@@ -50,5 +53,7 @@ export function buildCommit(reservation: Reservation, usage: Usage, costs: CostM
     record,
     json: encodeRecord(record),
     history: { model: u.model, inputTokens: u.inputTokens, outputTokens: u.outputTokens },
+    costMicros: micro ?? null,
+    cacheWriteTokens: u.cacheWriteTokens,
   };
 }

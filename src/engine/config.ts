@@ -1,6 +1,6 @@
 import { DEFAULTS } from '../kernel/defaults.js';
 import { InvalidArgumentError } from '../kernel/errors.js';
-import type { Logger } from '../kernel/types.js';
+import type { Logger, UsageLedger } from '../kernel/types.js';
 import { isPlainObject, parseCount, parsePositiveInt, parseUserId, rejectUnknownKeys } from '../kernel/validate.js';
 import type { QuotaStore, StoreSettings } from '../stores/protocol/types.js';
 import { normalizeRules, type NormalizedRule } from './rules.js';
@@ -40,6 +40,8 @@ export interface EngineConfig {
   /** Longest time before this process sees a plan changed by another. */
   planRefreshMs: number;
   cost: CostModel;
+  /** The durable ledger every committed record goes to, if any. */
+  ledger: UsageLedger | undefined;
 }
 
 /** The engine's options, as `createTokenLimiter` takes them (documented in `TokenLimiterOptions`). */
@@ -61,6 +63,7 @@ export interface EngineOptions {
   storeResetCheckMs?: unknown;
   defaultPlan?: unknown;
   planRefreshMs?: unknown;
+  ledger?: unknown;
 }
 
 const DAY = 86_400_000;
@@ -118,7 +121,33 @@ export function parseEngineOptions(o: EngineOptions, store: QuotaStore, cost: Co
     defaultPlan: o.defaultPlan === undefined ? undefined : parseUserId(o.defaultPlan, 'options.defaultPlan'),
     planRefreshMs: o.planRefreshMs === undefined ? DEFAULTS.planRefreshMs : parsePositiveInt(o.planRefreshMs, 'options.planRefreshMs', 3_600_000),
     cost,
+    ledger: parseLedger(o.ledger, store),
   };
+}
+
+/** A `UsageLedger` (createPostgresLedger), over a store that can feed it. */
+function parseLedger(value: unknown, store: QuotaStore): UsageLedger | undefined {
+  if (value === undefined) return undefined;
+  const l = value as Partial<UsageLedger> | null;
+  if (
+    typeof l !== 'object' ||
+    l === null ||
+    typeof l.write !== 'function' ||
+    typeof l.readLog !== 'function' ||
+    typeof l.readHistory !== 'function' ||
+    typeof l.export !== 'function' ||
+    typeof l.attach !== 'function' ||
+    l.drain === undefined
+  ) {
+    throw new InvalidArgumentError('options.ledger', value, 'expected a UsageLedger (createPostgresLedger from token-limits/postgres)');
+  }
+  if (store.ledgerFeed === undefined) {
+    throw new InvalidArgumentError('options.ledger', value, `the store (${store.kind}) cannot feed a ledger: use MemoryStore or RedisStore`);
+  }
+  if (l.drain === false && store.kind === 'memory') {
+    throw new InvalidArgumentError('options.ledger', value, "MemoryStore's ledger queue lives in this process: its ledger must drain (drain: false is for shared stores)");
+  }
+  return l as UsageLedger;
 }
 
 export function oneOf<T extends string>(value: unknown, fallback: T, allowed: readonly T[], parameter: string): T {

@@ -76,19 +76,41 @@ export class EngineCore {
    */
   async plansReady(): Promise<void> {
     const age = this.plans.age();
-    if (age >= this.config.planRefreshMs) await this.plans.refresh().catch(() => {});
+    // While the store fails, calls do not each wait for a read that just failed: one tries beside.
+    const failing = Date.now() - this.plans.failedAt < this.config.planRefreshMs;
+    if (age >= this.config.planRefreshMs && !failing) await this.#planRead();
+    else if (age >= this.config.planRefreshMs) this.plans.refreshBeside();
     else if (age >= this.config.planRefreshMs / 2) this.plans.refreshBeside();
+  }
+
+  /**
+   * Reads the plans again, waiting at most a quarter of `storeTimeoutMs` (the read goes on beside):
+   * a call's decision must come within `storeTimeoutMs` + ε even when the store does not answer,
+   * and the reserve itself needs that time. A slow read leaves the call on the copy it has.
+   */
+  async #planRead(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const cap = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.config.storeTimeoutMs / 4);
+    });
+    try {
+      await Promise.race([this.plans.refresh().catch(() => {}), cap]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
    * A config may name a plan this process's copy lacks (another process created it since the copy
    * was read): reads the plans again, once per operation (`state.read`). True if it did, then the
-   * caller resolves its configs again.
+   * caller resolves its configs again. Throws the store's error when the plans cannot be read.
    */
   async readPlansFor(state: { read: boolean }, ...configs: Array<ScopeConfig | undefined>): Promise<boolean> {
     if (state.read || !configs.some((c) => c?.planMissing)) return false;
     state.read = true;
-    await this.plans.refresh().catch(() => {});
+    // Waited for in full, and a failed read fails the call (the store-error policy applies):
+    // going on would check the user against the default rules instead of their plan.
+    await this.plans.refresh();
     return true;
   }
 

@@ -1,4 +1,4 @@
-import type { Estimate, LimiterEvents, QuotaDecision, Reservation, Usage, UsageRecord, UserRef } from '../kernel/types.js';
+import type { Estimate, LedgerLag, LimiterEvents, QuotaDecision, Reservation, Usage, UsageRecord, UserRef } from '../kernel/types.js';
 import { parseUserId } from '../kernel/validate.js';
 import { createAdmin, type AdminApi } from './admin.js';
 import type { BackgroundWrite } from './committer.js';
@@ -6,6 +6,7 @@ import { buildCommit, type PreparedCommit } from './commit.js';
 import { parseReservation } from './records.js';
 import type { EngineConfig } from './config.js';
 import { EngineCore, newId } from './core.js';
+import { LedgerLink } from './ledger-link.js';
 import { parseEstimate, parseReserveOptions, type ReserveOptions } from './estimate.js';
 import { accountUsage, check, readWindows, userUsage } from './read.js';
 import { reserve, type ReservationState } from './reserve.js';
@@ -41,8 +42,20 @@ export interface Engine {
   readonly admin: AdminApi;
   /** Loads the store's scripts, the plans, and reads the store's epoch marker, ahead of the first call. */
   warmup(): Promise<void>;
-  /** Writes what is queued (for up to `storeTimeoutMs`), then releases the store. */
+  /**
+   * Writes what is queued (for up to `storeTimeoutMs`), then releases the store. With a ledger and
+   * MemoryStore, first writes the records still in the in-process queue (for up to `storeTimeoutMs`).
+   */
   close(): Promise<void>;
+  /**
+   * With a `ledger`: how far it is behind the store (records waiting to be written); null without one.
+   */
+  ledgerLag(): Promise<LedgerLag | null>;
+  /**
+   * With a `ledger` that this process drains: resolves once every record waiting in the store's
+   * feed is in the ledger (rejects if that takes longer than `timeoutMs`, default 30 s).
+   */
+  flushLedger(timeoutMs?: number): Promise<void>;
 }
 
 export function createEngine(config: EngineConfig): Engine {
@@ -53,6 +66,7 @@ class QuotaEngine implements Engine {
   readonly admin: AdminApi;
   readonly #core: EngineCore;
   readonly #states = new WeakMap<Reservation, ReservationState>();
+  readonly #ledger: LedgerLink;
 
   constructor(config: EngineConfig) {
     this.#core = new EngineCore(config);
@@ -64,6 +78,18 @@ class QuotaEngine implements Engine {
       accountUsage: (accountId) => accountUsage(core, accountId),
       readWindows: (userId) => readWindows(core, userId),
     });
+    this.#ledger = new LedgerLink(core);
+  }
+
+  ledgerLag(): Promise<LedgerLag | null> {
+    return this.#ledger.lag();
+  }
+
+  async flushLedger(timeoutMs = 30_000): Promise<void> {
+    const drainer = this.#ledger.drainer;
+    if (drainer === undefined) return;
+    await this.flush();
+    await drainer.drainAll(Date.now() + timeoutMs);
   }
 
   get pendingWrites(): number {
@@ -129,6 +155,9 @@ class QuotaEngine implements Engine {
     if (core.closed) return;
     core.closed = true;
     await core.committer.close(Date.now() + core.config.storeTimeoutMs);
+    // An in-process ledger queue (MemoryStore) would die with the process: write it out first.
+    if (core.config.store.ledgerFeed?.inProcess === true) await this.#ledger.drainer?.drainAll(Date.now() + core.config.storeTimeoutMs).catch(() => {});
+    await this.#ledger.drainer?.stop();
     await core.config.store.maintenance.close();
   }
 

@@ -24,6 +24,8 @@ export class PlanBook {
   #plans = new Map<string, PlanRules>();
   #loadedAt = Number.NEGATIVE_INFINITY;
   #loading: Promise<void> | undefined;
+  /** When the last read failed (the store did not answer); -Infinity after a success. */
+  failedAt = Number.NEGATIVE_INFINITY;
   /** Bumped whenever the copy changes, so that configs resolved from it know they are stale. */
   generation = 0;
 
@@ -70,6 +72,11 @@ export class PlanBook {
         if (!sameVersions(this.#plans, next)) this.generation += 1;
         this.#plans = next;
         this.#loadedAt = Date.now();
+        this.failedAt = Number.NEGATIVE_INFINITY;
+      })
+      .catch((error: unknown) => {
+        this.failedAt = Date.now();
+        throw error;
       })
       .finally(() => {
         this.#loading = undefined;

@@ -120,7 +120,10 @@ export async function check(core: EngineCore, userId: string, est: Estimate): Pr
     core.storeError('check', error, core.config.onStoreError, userId);
     return { allowed: core.config.onStoreError === 'allow', reason: 'store_unavailable', windows: [] };
   }
-  if (!read.active) return { allowed: false, reason: 'user_disabled', windows: read.windows };
+  const account: Pick<QuotaDecision, 'account'> = read.account
+    ? { account: { accountId: read.account.config.accountId, plan: planOf(read.account.config), windows: read.account.windows } }
+    : {};
+  if (!read.active) return { allowed: false, reason: 'user_disabled', windows: read.windows, ...account };
   const amounts = amountsFor(est, [], false);
   const call = { model: est.model, provider: est.provider };
   const scopes: Array<['user' | 'account', ScopeConfig, WindowUsage[]]> = [['user', read.config, read.windows]];
@@ -131,11 +134,12 @@ export async function check(core: EngineCore, userId: string, est: Estimate): Pr
       if (rule.filtered && !rule.matches(call)) continue;
       const requested = toPublic(rule.metric, rule.storeMetric === 'tokens' ? amounts.tokens : rule.storeMetric === 'requests' ? amounts.requests : amounts.cost);
       if (w.used + w.reserved + requested > w.limit) {
-        return { allowed: false, reason: 'limit_exceeded', scope, ruleId: rule.id, requested, windows: read.windows };
+        const accountId = scope === 'account' ? { accountId: read.account!.config.accountId } : {};
+        return { allowed: false, reason: 'limit_exceeded', scope, ...accountId, ruleId: rule.id, requested, windows: read.windows, ...account };
       }
     }
   }
-  return { allowed: true, windows: read.windows };
+  return { allowed: true, windows: read.windows, ...account };
 }
 
 function planOf(config: ScopeConfig): string | null {

@@ -55,6 +55,7 @@ export async function commitOnce(core: EngineCore, prepared: PreparedCommit, hom
         record: prepared.json,
         history: prepared.history,
         ...(forwarded ? { forwarded } : {}),
+        ...(core.config.ledger === undefined ? {} : { ledger: { accountId: home, costMicros: prepared.costMicros, cacheWriteTokens: prepared.cacheWriteTokens } }),
         ...core.now(),
       }),
     );

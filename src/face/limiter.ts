@@ -34,6 +34,8 @@ export function createTokenLimiter(options?: TokenLimiterOptions): TokenLimiter 
     flush: () => engine.flush(),
     on: (event, listener) => engine.on(event, listener),
     close: () => engine.close(),
+    ledgerLag: () => engine.ledgerLag(),
+    flushLedger: (timeoutMs) => engine.flushLedger(timeoutMs),
     get pendingWrites() {
       return engine.pendingWrites;
     },

@@ -1,6 +1,6 @@
 import { DEFAULTS } from '../kernel/defaults.js';
 import { InvalidArgumentError } from '../kernel/errors.js';
-import type { LimitRule, Logger } from '../kernel/types.js';
+import type { LimitRule, Logger, UsageLedger } from '../kernel/types.js';
 import { isPlainObject, parseCount, parsePositiveInt, rejectUnknownKeys } from '../kernel/validate.js';
 import { oneOf, parseEngineOptions, type EngineConfig } from '../engine/config.js';
 import type { QuotaStore } from '../stores/protocol/types.js';
@@ -160,9 +160,23 @@ export interface TokenLimiterOptions {
   /**
    * Longest time before this process applies a plan changed by another process (plans are read
    * again beside calls, never in their path; the process that changes a plan applies it at once).
+   * A process idle for longer reads them before its next call, waiting at most a quarter of
+   * `storeTimeoutMs` for the answer (so a store outage never delays a decision past the timeout);
+   * a store slower than that delays the change to a later call.
    * @default 1000
    */
   planRefreshMs?: number;
+  /**
+   * A durable ledger (`createPostgresLedger` from `token-limits/postgres`) that receives every
+   * committed usage record exactly once, never on the caller's path: the store's commit appends the
+   * record to a queue in the same atomic step as the charge (RedisStore: a Redis Stream in the user's
+   * Cluster slot; MemoryStore: an in-process queue, lost if the process crashes), and processes whose
+   * ledger drains (`drain` option of the ledger) move it into the database in batches. With a ledger,
+   * `admin.getUsageLog` and `admin.getUsageHistory` read past the store's retention from it.
+   * Requires MemoryStore or RedisStore. Watch `ledger-lag` and `ledger-error` events.
+   * @default undefined (no ledger)
+   */
+  ledger?: UsageLedger;
 }
 
 const OPTION_KEYS = [
@@ -191,6 +205,7 @@ const OPTION_KEYS = [
   'storeResetCheckMs',
   'defaultPlan',
   'planRefreshMs',
+  'ledger',
 ] as const;
 
 /** Turns user options into the engine's config and the call settings; throws naming the bad option. */

@@ -51,7 +51,8 @@ export function wrapClient<C extends object>(client: C, user: UserRef | undefine
   return adapter.wrap(target, binding, rewrap);
 }
 
-function parseWrapOptions(options: unknown): WrapOptions {
+/** Validates `WrapOptions` (shared by `withTokenLimits` and the AI SDK middleware). */
+export function parseWrapOptions(options: unknown): WrapOptions {
   if (options === undefined) return {};
   if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { limiter?, outputReservation?, onInsufficientQuota?, estimator? }');
   rejectUnknownKeys(options, ['limiter', 'outputReservation', 'onInsufficientQuota', 'estimator'], 'options');

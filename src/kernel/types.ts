@@ -1,4 +1,7 @@
-/** Public types shared by the engine, the stores and the integrations. */
+/**
+ * Public types shared by the engine, the stores and the integrations. (One file, over 300 lines:
+ * every layer and the package's users import these types, and `index.ts` re-exports them whole.)
+ */
 
 /** A calendar period (UTC unless the rule names a `timeZone`); weeks start on Monday (ISO 8601). */
 export type CalendarPeriod = 'minute' | 'hour' | 'day' | 'week' | 'month' | 'year';
@@ -172,9 +175,14 @@ export interface QuotaDecision {
   ruleId?: string;
   /** Whose rule refused: the user's or their account's. */
   scope?: 'user' | 'account';
+  /** The account whose rule refused, when `scope` is `account`. */
+  accountId?: string;
   /** What the call asked of the refusing rule, in its unit. */
   requested?: number;
+  /** The user's own windows. */
   windows: WindowUsage[];
+  /** The user's account and its windows (they bind too), when the user is in one. */
+  account?: AccountUsage;
 }
 
 /** One committed call, as stored in the usage log. */
@@ -277,6 +285,101 @@ export interface LimiterEvents {
   rejected: RejectedEvent;
   'store-error': StoreErrorEvent;
   'store-reset': StoreResetEvent;
+  'ledger-error': LedgerErrorEvent;
+  'ledger-lag': LedgerLag;
+}
+
+/**
+ * A usage record as the durable ledger keeps it: the record, the account it was charged to, cache
+ * writes, and the cost as an integer of micro-dollars (`null`: no price was known).
+ */
+export interface LedgerEntry extends UsageRecord {
+  accountId: string | null;
+  cacheWriteTokens: number;
+  costMicros: number | null;
+}
+
+/**
+ * How far the ledger is behind the store: records charged but not yet written to it. Emitted as
+ * `ledger-lag` by processes that drain, every `lagReportMs`, and returned by `ledgerLag()`.
+ */
+export interface LedgerLag {
+  /** Records waiting (RedisStore: entries in the ledger streams; MemoryStore: the in-process queue). */
+  pending: number;
+  /** Age in ms of the oldest waiting record, or null when none waits. */
+  oldestMs: number | null;
+  /** Records this process wrote to the ledger since it started. */
+  written: number;
+  /** Failed writes to the ledger in a row (0 when the last one succeeded). */
+  failures: number;
+}
+
+/**
+ * Emitted when writing to the ledger failed (the records stay queued and are retried: nothing is
+ * lost), or, with `MemoryStore` only, when records were dropped because the in-process queue was full.
+ */
+export interface LedgerErrorEvent {
+  error: Error;
+  /** `retrying`: the batch is kept and written again; `dropped`: MemoryStore's queue overflowed. */
+  policy: 'retrying' | 'dropped';
+  /** Records concerned: the batch's size, or the number dropped. */
+  records: number;
+}
+
+/** A row of `ledger.query`: totals of a group (all records when not grouped). */
+export interface LedgerTotals {
+  /** `YYYY-MM-DD` (groupBy 'day') or `YYYY-MM` (groupBy 'month') in UTC; absent otherwise. */
+  period?: string;
+  /** With groupBy 'model'. */
+  model?: string;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+  costMicros: number;
+  costUsd: number;
+}
+
+/** The store's side of a reconciliation: what it counted per user in an hour-aligned range. */
+export interface LedgerSource {
+  /** Users the store knows (for users the ledger lacks). */
+  listUserIds(): Promise<string[]>;
+  /** The store's usage of a user in [from, to) (hour-aligned), from its hourly history. */
+  usageOf(userId: string, from: number, to: number): Promise<{ requests: number; totalTokens: number; costMicros: number }>;
+}
+
+/**
+ * A durable usage ledger (`createPostgresLedger` from `token-limits/postgres`), given to
+ * `createTokenLimiter({ ledger })`. The limiter feeds it every committed record once, off the
+ * caller's path, and reads past the store's retention from it.
+ */
+export interface UsageLedger {
+  /** Writes entries, each once by id (an id already there is skipped); resolves once durable. */
+  write(entries: readonly LedgerEntry[]): Promise<void>;
+  /** Records of one user or everyone with since <= timestamp < until, newest first, at most `limit`. */
+  readLog(query: { userId?: string; since?: number; until?: number; limit: number }): Promise<UsageRecord[]>;
+  /** Usage per hour or UTC day and per model in [from, to). */
+  readHistory(query: { userId?: string; from: number; to: number; granularity: 'hour' | 'day' }): Promise<HistoryPoint[]>;
+  /** The records with from <= time < to (one user's or account's, or everyone's), oldest first, as CSV or JSON lines. */
+  export(options: { userId?: string; accountId?: string; from: Date | string | number; to: Date | string | number; format: 'csv' | 'jsonl' }): AsyncIterable<string | Uint8Array>;
+  /** Called by `createTokenLimiter`: the store this ledger reconciles against. */
+  attach(source: LedgerSource): void;
+  /** How this process drains (see `LedgerDrainSettings`); `false`: it only appends. */
+  readonly drain: LedgerDrainSettings | false;
+}
+
+/** How a process moves records from the store's queue into the ledger. */
+export interface LedgerDrainSettings {
+  /** Records per write. */
+  batchSize: number;
+  /** Pause between two reads when nothing was waiting, in ms. */
+  pollMs: number;
+  /** A record read by a drainer that did not acknowledge it within this time is taken over by another. */
+  claimIdleMs: number;
+  /** How often `ledger-lag` is emitted, in ms. */
+  lagReportMs: number;
+  /** MemoryStore only: records the in-process queue holds at most; beyond it, the oldest are dropped. */
+  maxQueue: number;
 }
 
 /** Optional logger; the library never writes to the console. */

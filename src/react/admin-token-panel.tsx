@@ -1,8 +1,9 @@
 import { useId, useMemo, useState } from 'react';
 import { formatMessage } from '../i18n/format.js';
-import type { HistoryJson, LimitRuleJson, UsageStatsJson, UserUsageJson } from './api.js';
+import type { AccountUsageJson, HistoryJson, LimitRuleJson, UsageStatsJson, UserUsageJson } from './api.js';
 import { ConfirmDialog } from './admin/confirm-dialog.js';
 import { EditLimitsDialog } from './admin/edit-limits-dialog.js';
+import { AccountsTable, AssignPlanDialog, MembersDialog, PlansTable, type AccountAction } from './admin/plans-accounts.js';
 import { StatCards } from './admin/stat-cards.js';
 import { UsersTable, type Sort, type SortColumn, type UserAction } from './admin/users-table.js';
 import { BarChart } from './charts/bar-chart.js';
@@ -57,6 +58,15 @@ export interface AdminTokenPanelProps extends TokenLimitsComponentProps {
    * @default 20
    */
   logLimit?: number;
+  /**
+   * Show the plan and team views: each user's plan and team with an "Assign plan" action, the
+   * plans (`GET /plans`), and the teams (`GET /accounts`, paged like the users) with their usage,
+   * an edit-limits dialog (`PUT /accounts/:id/limits`), "Assign plan" (`PUT /accounts/:id/plan`)
+   * and their members with each one's share of the team's usage (`GET /accounts/:id/members`).
+   * Off by default, so apps that sell no plans show no empty sections.
+   * @default false
+   */
+  plansAndAccounts?: boolean;
 }
 
 interface Overview {
@@ -65,6 +75,9 @@ interface Overview {
 }
 
 type Pending = { action: UserAction; user: UserUsageJson } | null;
+type AccountPending = { action: AccountAction; account: AccountUsageJson } | null;
+type ConfirmAction = 'reset' | 'disable' | 'enable';
+const isConfirmAction = (action: UserAction): action is ConfirmAction => action === 'reset' || action === 'disable' || action === 'enable';
 
 const DAY = 86_400_000;
 
@@ -99,6 +112,7 @@ function AdminTokenPanelView({
   title,
   getUserLabel,
   logLimit = 20,
+  plansAndAccounts = false,
 }: AdminTokenPanelProps) {
   const client = useApiClient(baseUrl, fetcher);
   const actions = useActions();
@@ -114,6 +128,9 @@ function AdminTokenPanelView({
   const prefix = search.trim();
   const [model, setModel] = useState('');
   const [pending, setPending] = useState<Pending>(null);
+  const [accountPending, setAccountPending] = useState<AccountPending>(null);
+  const [accountCursors, setAccountCursors] = useState<Array<string | undefined>>([undefined]);
+  const accountCursor = accountCursors.at(-1);
   const [changes, setChanges] = useState(0);
 
   const overview = useResource<Overview>(
@@ -142,6 +159,13 @@ function AdminTokenPanelView({
   );
   const searchId = `${titleId}-search`;
 
+  const plans = useResource(plansAndAccounts ? (signal) => client.plans(signal) : null, `${baseUrl}|${refreshKey ?? ''}|${changes}`, refreshIntervalMs);
+  const accounts = useResource(
+    plansAndAccounts ? (signal) => client.accounts({ cursor: accountCursor, limit }, signal) : null,
+    `${baseUrl}|${accountCursor ?? ''}|${limit}|${refreshKey ?? ''}|${changes}`,
+    refreshIntervalMs,
+  );
+
   const models = useMemo(() => (overview.data ? modelsOf(overview.data.history.points) : []), [overview.data]);
   const series = useMemo(() => {
     if (!overview.data) return undefined;
@@ -155,23 +179,36 @@ function AdminTokenPanelView({
   const done = () => {
     if (!actions.mounted()) return;
     setPending(null);
+    setAccountPending(null);
     setChanges((n) => n + 1);
+  };
+  const assignPlan = async (userId: string, planId: string | null) => {
+    await actions.run((signal) => client.assignPlan(userId, planId, signal));
+    done();
+  };
+  const saveAccountLimits = async (accountId: string, rules: LimitRuleJson[] | null) => {
+    await actions.run((signal) => client.setAccountLimits(accountId, rules, signal));
+    done();
+  };
+  const assignAccountPlan = async (accountId: string, planId: string | null) => {
+    await actions.run((signal) => client.assignAccountPlan(accountId, planId, signal));
+    done();
   };
   const saveLimits = async (userId: string, rules: LimitRuleJson[] | null) => {
     await actions.run((signal) => client.setLimits(userId, rules, signal));
     done();
   };
-  const runAction = async (action: Exclude<UserAction, 'edit'>, userId: string) => {
+  const runAction = async (action: ConfirmAction, userId: string) => {
     await actions.run((signal) => (action === 'reset' ? client.reset(userId, signal) : client.setActive(userId, action === 'enable', signal)));
     done();
   };
 
-  const confirmAction = pending && pending.action !== 'edit' ? pending.action : undefined;
+  const confirmAction = pending && isConfirmAction(pending.action) ? pending.action : undefined;
   const t = (key: Parameters<typeof formatMessage>[1], params: Record<string, string | number> = {}) => formatMessage(locale, key, params);
   const modelSelectId = `${titleId}-model`;
 
   return (
-    <section className={cx('tl-admin', className)} aria-labelledby={titleId} aria-busy={overview.loading || page.loading}>
+    <section className={cx('tl-admin', className)} aria-labelledby={titleId} aria-busy={overview.loading || page.loading || plans.loading || accounts.loading}>
       <h2 id={titleId} className="tl-admin__title">
         {title ?? t('admin.title')}
       </h2>
@@ -234,6 +271,7 @@ function AdminTokenPanelView({
             onSort={onSort}
             getUserLabel={getUserLabel}
             onAction={(action, user) => setPending({ action, user })}
+            showPlans={plansAndAccounts}
           />
           <nav className="tl-pager" aria-label={t('admin.users.caption')}>
             <button type="button" className="tl-button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c))}>
@@ -274,7 +312,78 @@ function AdminTokenPanelView({
         <ErrorView locale={locale} error={log.error} onRetry={log.reload} />
       ) : null}
 
-      {pending?.action === 'edit' ? (
+      {plansAndAccounts ? (
+        <>
+          {plans.data ? (
+            <PlansTable plans={plans.data.plans} locale={locale} />
+          ) : plans.error !== undefined ? (
+            <ErrorView locale={locale} error={plans.error} onRetry={plans.reload} />
+          ) : (
+            <LoadingView locale={locale} />
+          )}
+          {accounts.data ? (
+            <>
+              <AccountsTable accounts={accounts.data.accounts} locale={locale} warningThreshold={warningThreshold} onAction={(action, account) => setAccountPending({ action, account })} />
+              <nav className="tl-pager" aria-label={t('admin.accounts.caption')}>
+                <button type="button" className="tl-button" disabled={accountCursors.length <= 1} onClick={() => setAccountCursors((c) => (c.length > 1 ? c.slice(0, -1) : c))}>
+                  {t('admin.page.previous')}
+                </button>
+                <span className="tl-pager__page" aria-live="polite">
+                  {t('admin.page', { page: accountCursors.length })}
+                </span>
+                <button
+                  type="button"
+                  className="tl-button"
+                  disabled={accounts.data.nextCursor === null || accounts.loading}
+                  onClick={() => {
+                    const next = accounts.data?.nextCursor;
+                    if (next) setAccountCursors((c) => [...c, next]);
+                  }}
+                >
+                  {t('admin.page.next')}
+                </button>
+              </nav>
+            </>
+          ) : accounts.error !== undefined ? (
+            <ErrorView locale={locale} error={accounts.error} onRetry={accounts.reload} />
+          ) : (
+            <LoadingView locale={locale} />
+          )}
+        </>
+      ) : null}
+
+      {accountPending?.action === 'edit' ? (
+        <EditLimitsDialog
+          user={{ userId: accountPending.account.accountId, windows: accountPending.account.windows }}
+          title={t('admin.edit.teamTitle', { name: accountPending.account.accountId })}
+          clearLabel={t('admin.edit.noLimits')}
+          locale={locale}
+          onSave={(rules) => saveAccountLimits(accountPending.account.accountId, rules)}
+          onClose={() => setAccountPending(null)}
+        />
+      ) : accountPending?.action === 'assignPlan' ? (
+        <AssignPlanDialog
+          name={accountPending.account.accountId}
+          current={accountPending.account.plan}
+          plans={plans.data?.plans ?? []}
+          locale={locale}
+          onSave={(planId) => assignAccountPlan(accountPending.account.accountId, planId)}
+          onClose={() => setAccountPending(null)}
+        />
+      ) : accountPending?.action === 'members' ? (
+        <MembersDialog account={accountPending.account} client={client} locale={locale} pageSize={limit} warningThreshold={warningThreshold} onClose={() => setAccountPending(null)} />
+      ) : null}
+
+      {pending?.action === 'assignPlan' ? (
+        <AssignPlanDialog
+          name={pending.user.userId}
+          current={pending.user.plan ?? null}
+          plans={plans.data?.plans ?? []}
+          locale={locale}
+          onSave={(planId) => assignPlan(pending.user.userId, planId)}
+          onClose={() => setPending(null)}
+        />
+      ) : pending?.action === 'edit' ? (
         <EditLimitsDialog user={pending.user} locale={locale} onSave={(rules) => saveLimits(pending.user.userId, rules)} onClose={() => setPending(null)} />
       ) : pending && confirmAction ? (
         <ConfirmDialog

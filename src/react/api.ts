@@ -1,14 +1,17 @@
 import { encodeUserIdSegment } from '../kernel/admin-path.js';
 import { parseResponse, ResponseShapeError } from './parse.js';
 import type {
+  AccountUsageJson,
   HistoryPointJson,
   LimitRuleJson,
+  PlanJson,
   UsageRecordJson,
   UsageStatsJson,
   UserUsageJson,
+  WindowUsageJson,
 } from '../kernel/admin-api.js';
 
-export type { HistoryPointJson, LimitRuleJson, UsageRecordJson, UsageStatsJson, UserUsageJson };
+export type { AccountUsageJson, HistoryPointJson, LimitRuleJson, PlanJson, UsageRecordJson, UsageStatsJson, UserUsageJson, WindowUsageJson };
 
 /**
  * The `fetch` the widgets call: `globalThis.fetch` by default. Pass your own to add auth headers,
@@ -60,6 +63,29 @@ export interface UsersPageJson {
   nextCursor: string | null;
 }
 
+export interface AccountsPageJson {
+  accounts: AccountUsageJson[];
+  nextCursor: string | null;
+}
+
+export interface MembersPageJson {
+  accountId: string;
+  members: UserUsageJson[];
+  nextCursor: string | null;
+}
+
+/** An account's rules in force: its own, else its plan's (`plan` names it); empty when it has none. */
+export interface AccountLimitsJson {
+  accountId: string;
+  plan: string | null;
+  rules: LimitRuleJson[];
+}
+
+export interface PageQuery {
+  cursor?: string | undefined;
+  limit?: number;
+}
+
 /** Typed calls to the admin HTTP API (the README's "Admin HTTP API" table). */
 export interface ApiClient {
   meUsage(signal?: AbortSignal): Promise<UserUsageJson>;
@@ -73,6 +99,23 @@ export interface ApiClient {
   setLimits(userId: string, rules: LimitRuleJson[] | null, signal?: AbortSignal): Promise<{ userId: string; rules: LimitRuleJson[] }>;
   reset(userId: string, signal?: AbortSignal): Promise<UserUsageJson>;
   setActive(userId: string, active: boolean, signal?: AbortSignal): Promise<UserUsageJson>;
+  /** Every plan, with how many users and accounts are assigned to it. */
+  plans(signal?: AbortSignal): Promise<{ plans: PlanJson[] }>;
+  plan(planId: string, signal?: AbortSignal): Promise<PlanJson>;
+  setPlan(planId: string, rules: LimitRuleJson[], signal?: AbortSignal): Promise<PlanJson>;
+  /** Rejects with `plan_in_use` (409) while users or accounts are assigned to the plan. */
+  deletePlan(planId: string, signal?: AbortSignal): Promise<void>;
+  /** Assigns a plan to a user (`null`: none). */
+  assignPlan(userId: string, planId: string | null, signal?: AbortSignal): Promise<UserUsageJson>;
+  /** Puts a user into an account (`null`: on their own). */
+  setAccount(userId: string, accountId: string | null, signal?: AbortSignal): Promise<UserUsageJson>;
+  accounts(query: PageQuery, signal?: AbortSignal): Promise<AccountsPageJson>;
+  accountUsage(accountId: string, signal?: AbortSignal): Promise<AccountUsageJson>;
+  accountLimits(accountId: string, signal?: AbortSignal): Promise<AccountLimitsJson>;
+  /** Replaces an account's own rules (`null`: its plan's, else none). */
+  setAccountLimits(accountId: string, rules: LimitRuleJson[] | null, signal?: AbortSignal): Promise<AccountLimitsJson>;
+  assignAccountPlan(accountId: string, planId: string | null, signal?: AbortSignal): Promise<AccountUsageJson>;
+  accountMembers(accountId: string, query: PageQuery, signal?: AbortSignal): Promise<MembersPageJson>;
 }
 
 export interface ApiClientOptions {
@@ -90,11 +133,17 @@ function queryString(query: Query): string {
   return text === '' ? '' : `?${text}`;
 }
 
+/** The parser of routes that answer 204 with no body. */
+const noContent = (): void => undefined;
+
 /** A client of the admin HTTP API mounted at `baseUrl`. */
 export function createApiClient({ baseUrl, fetcher }: ApiClientOptions): ApiClient {
   const base = baseUrl.replace(/\/+$/, '');
   // Not plain encodeURIComponent: the ids `.` and `..` would be removed from the URL as dot segments.
   const user = (id: string) => `/users/${encodeUserIdSegment(id)}`;
+  // Plan and account ids are written the same way as user ids (any string is one).
+  const plan = (id: string) => `/plans/${encodeUserIdSegment(id)}`;
+  const account = (id: string) => `/accounts/${encodeUserIdSegment(id)}`;
 
   async function request<T>(method: string, path: string, query: Query, body: unknown, signal: AbortSignal | undefined, parse: (json: unknown) => T): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -129,6 +178,7 @@ export function createApiClient({ baseUrl, fetcher }: ApiClientOptions): ApiClie
         typeof e.detail === 'string' ? e.detail : undefined,
       );
     }
+    if (json === undefined && response.status === 204 && (parse as unknown) === noContent) return undefined as T;
     if (json === undefined) throw new TokenLimitsApiError(response.status, 'invalid_response', 'Expected a JSON response');
     try {
       return parse(json);
@@ -150,5 +200,17 @@ export function createApiClient({ baseUrl, fetcher }: ApiClientOptions): ApiClie
     reset: (userId, signal) => request('POST', `${user(userId)}/reset`, {}, undefined, signal, parseResponse.userUsage),
     setActive: (userId, active, signal) =>
       request('POST', `${user(userId)}/${active ? 'enable' : 'disable'}`, {}, undefined, signal, parseResponse.userUsage),
+    plans: (signal) => request('GET', '/plans', {}, undefined, signal, parseResponse.plans),
+    plan: (planId, signal) => request('GET', plan(planId), {}, undefined, signal, parseResponse.plan),
+    setPlan: (planId, rules, signal) => request('PUT', plan(planId), {}, { rules }, signal, parseResponse.plan),
+    deletePlan: (planId, signal) => request('DELETE', plan(planId), {}, undefined, signal, noContent),
+    assignPlan: (userId, planId, signal) => request('PUT', `${user(userId)}/plan`, {}, { planId }, signal, parseResponse.userUsage),
+    setAccount: (userId, accountId, signal) => request('PUT', `${user(userId)}/account`, {}, { accountId }, signal, parseResponse.userUsage),
+    accounts: (query, signal) => request('GET', '/accounts', { ...query }, undefined, signal, parseResponse.accountsPage),
+    accountUsage: (accountId, signal) => request('GET', `${account(accountId)}/usage`, {}, undefined, signal, parseResponse.accountUsage),
+    accountLimits: (accountId, signal) => request('GET', `${account(accountId)}/limits`, {}, undefined, signal, parseResponse.accountLimits),
+    setAccountLimits: (accountId, rules, signal) => request('PUT', `${account(accountId)}/limits`, {}, { rules }, signal, parseResponse.accountLimits),
+    assignAccountPlan: (accountId, planId, signal) => request('PUT', `${account(accountId)}/plan`, {}, { planId }, signal, parseResponse.accountUsage),
+    accountMembers: (accountId, query, signal) => request('GET', `${account(accountId)}/members`, { ...query }, undefined, signal, parseResponse.membersPage),
   };
 }

@@ -1,5 +1,7 @@
 import type {
+  AccountUsageJson,
   HistoryPointJson,
+  PlanJson,
   LimitRuleJson,
   UsageRecordJson,
   UsageStatsJson,
@@ -116,13 +118,15 @@ const period: Parser<LimitRuleJson['period']> = (value, path) => {
 };
 
 const rule: Parser<LimitRuleJson> = (value, path) => {
-  const r = shape<Pick<LimitRuleJson, 'id' | 'period' | 'timeZone' | 'tokens' | 'requests' | 'costUsd'>>({
+  const r = shape<LimitRuleJson>({
     id: string,
     period,
     timeZone: optional(timeZone),
     tokens: optional(amount),
     requests: optional(amount),
     costUsd: optional(amount),
+    models: optional(array(string)),
+    providers: optional(array(string)),
   })(value, path);
   if (r.tokens === undefined && r.requests === undefined && r.costUsd === undefined) fail(path, 'a rule with tokens, requests or costUsd');
   return r as LimitRuleJson;
@@ -140,6 +144,14 @@ const windowUsage = shape<WindowUsageJson>({
   resetAt: isoDate,
 });
 
+const accountUsage = shape<AccountUsageJson>({
+  accountId: string,
+  plan: nullable(string),
+  // An account with no rules of its own binds nothing: no windows.
+  windows: array(windowUsage),
+  members: optional(amount),
+});
+
 const userUsage = shape<UserUsageJson>({
   userId: string,
   isActive: boolean,
@@ -152,6 +164,19 @@ const userUsage = shape<UserUsageJson>({
   resetAt: isoDate,
   // Every user has at least one rule, so at least one window.
   windows: array(windowUsage, { nonEmpty: true }),
+  plan: optional(nullable(string)),
+  account: optional(nullable(accountUsage)),
+});
+
+const nonNegativeInt: Parser<number> = (value, path) =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : fail(path, 'a whole number, 0 or more');
+
+const plan = shape<PlanJson>({
+  planId: string,
+  version: nonNegativeInt,
+  rules: array(rule),
+  users: optional(nonNegativeInt),
+  accounts: optional(nonNegativeInt),
 });
 
 const historyPoint = shape<HistoryPointJson>({
@@ -199,4 +224,13 @@ export const parseResponse = {
     })(value, 'response'),
   log: (value: unknown) => shape<{ records: UsageRecordJson[] }>({ records: array(usageRecord) })(value, 'response'),
   limits: (value: unknown) => shape<{ userId: string; rules: LimitRuleJson[] }>({ userId: string, rules: array(rule, { nonEmpty: true }) })(value, 'response'),
+  plan: (value: unknown): PlanJson => plan(value, 'response'),
+  plans: (value: unknown) => shape<{ plans: PlanJson[] }>({ plans: array(plan) })(value, 'response'),
+  accountUsage: (value: unknown): AccountUsageJson => accountUsage(value, 'response'),
+  accountsPage: (value: unknown) =>
+    shape<{ accounts: AccountUsageJson[]; nextCursor: string | null }>({ accounts: array(accountUsage), nextCursor: nullable(string) })(value, 'response'),
+  accountLimits: (value: unknown) =>
+    shape<{ accountId: string; plan: string | null; rules: LimitRuleJson[] }>({ accountId: string, plan: nullable(string), rules: array(rule) })(value, 'response'),
+  membersPage: (value: unknown) =>
+    shape<{ accountId: string; members: UserUsageJson[]; nextCursor: string | null }>({ accountId: string, members: array(userUsage), nextCursor: nullable(string) })(value, 'response'),
 };

@@ -17,8 +17,13 @@ export interface TokenWidgetProps extends TokenLimitsComponentProps {
    */
   warningThreshold?: number;
   /**
-   * Which of the user's rules to show (its id).
+   * Which of the user's rules to show (its id; an id of their account's rules works too).
    * @default the user's first rule
+   *
+   * When the user is in an account (a team) and one of the account's rules binds tighter than
+   * that rule (less left in the same unit, else a larger share used), the widget shows the
+   * account's rule instead, labelled as the team's limit. Account rules that count only some
+   * models or providers are not considered.
    */
   ruleId?: string;
   /**
@@ -57,7 +62,8 @@ function TokenWidgetView({
   const resource = useResource((signal) => client.meUsage(signal), `${baseUrl}|${refreshKey ?? ''}`, refreshIntervalMs);
   const titleId = useId();
   const { data, error, loading, reload } = resource;
-  const win = data ? pickWindow(data, ruleId) : undefined;
+  const picked = data ? pickWindow(data, ruleId) : undefined;
+  const win = picked?.win;
   const zone = timeZone ?? win?.rule.timeZone ?? 'UTC';
   const state = data && win ? usageState(win.used, win.limit, warningThreshold, data.isActive) : undefined;
 
@@ -65,6 +71,7 @@ function TokenWidgetView({
     <section
       className={cx('tl-widget', state && `tl-widget--${state}`, className)}
       data-state={state ?? (data === undefined && error !== undefined ? 'error' : 'loading')}
+      data-scope={picked ? (picked.team ? 'account' : 'user') : undefined}
       aria-labelledby={titleId}
       aria-busy={loading}
     >
@@ -72,7 +79,7 @@ function TokenWidgetView({
         {title ?? formatMessage(locale, 'widget.title')}
       </h2>
       {data && win && state ? (
-        <WindowView win={win} state={state} locale={locale} timeZone={zone} />
+        <WindowView win={win} team={picked!.team} state={state} locale={locale} timeZone={zone} />
       ) : error !== undefined ? (
         <ErrorView locale={locale} error={error} onRetry={reload} />
       ) : (
@@ -83,11 +90,33 @@ function TokenWidgetView({
   );
 }
 
-function pickWindow(usage: UserUsageJson, ruleId: string | undefined): WindowUsageJson | undefined {
-  return (ruleId === undefined ? undefined : usage.windows.find((w) => w.ruleId === ruleId)) ?? usage.windows[0];
+/**
+ * The window to show: the user's rule `ruleId` (else their first), unless a rule of their account
+ * binds tighter (see `TokenWidgetProps.ruleId`); `team` says it is the account's.
+ */
+export function pickWindow(usage: UserUsageJson, ruleId: string | undefined): { win: WindowUsageJson; team: boolean } | undefined {
+  const teamWindows = usage.account?.windows ?? [];
+  if (ruleId !== undefined && !usage.windows.some((w) => w.ruleId === ruleId)) {
+    const named = teamWindows.find((w) => w.ruleId === ruleId);
+    if (named) return { win: named, team: true };
+  }
+  const own = (ruleId === undefined ? undefined : usage.windows.find((w) => w.ruleId === ruleId)) ?? usage.windows[0];
+  if (own === undefined) return undefined;
+  let best = { win: own, team: false };
+  for (const w of teamWindows) {
+    if (w.rule.models === undefined && w.rule.providers === undefined && bindsTighter(w, best.win)) best = { win: w, team: true };
+  }
+  return best;
 }
 
-function WindowView({ win, state, locale, timeZone }: { win: WindowUsageJson; state: string; locale: string; timeZone: string }) {
+/** Less left in the same unit, else a larger share of the limit used or held. */
+function bindsTighter(a: WindowUsageJson, b: WindowUsageJson): boolean {
+  if (a.metric === b.metric) return a.remaining < b.remaining;
+  const share = (w: WindowUsageJson) => (w.limit > 0 ? (w.used + w.reserved) / w.limit : Number.POSITIVE_INFINITY);
+  return share(a) > share(b);
+}
+
+function WindowView({ win, team, state, locale, timeZone }: { win: WindowUsageJson; team: boolean; state: string; locale: string; timeZone: string }) {
   const metric = win.metric as Metric;
   const fraction = win.limit > 0 ? win.used / win.limit : 1;
   const resetAt = new Date(win.resetAt);
@@ -113,10 +142,11 @@ function WindowView({ win, state, locale, timeZone }: { win: WindowUsageJson; st
   }
   return (
     <div className="tl-widget__body">
+      {team ? <p className="tl-widget__scope">{formatMessage(locale, 'widget.team')}</p> : null}
       <ProgressBar
         value={win.used}
         max={win.limit}
-        label={formatMessage(locale, `widget.progressLabel.${metric}`)}
+        label={team ? `${formatMessage(locale, 'widget.team')}: ${formatMessage(locale, `widget.progressLabel.${metric}`)}` : formatMessage(locale, `widget.progressLabel.${metric}`)}
         valueText={valueText}
         state={state as 'ok'}
       />
@@ -139,11 +169,11 @@ function WindowView({ win, state, locale, timeZone }: { win: WindowUsageJson; st
       </p>
       {state === 'warning' ? (
         <p className="tl-widget__notice tl-widget__notice--warning" role="status">
-          {formatMessage(locale, 'widget.warning', { percent: formatPercent(locale, fraction) })}
+          {formatMessage(locale, team ? 'widget.teamWarning' : 'widget.warning', { percent: formatPercent(locale, fraction) })}
         </p>
       ) : state === 'exceeded' ? (
         <p className="tl-widget__notice tl-widget__notice--exceeded" role="status">
-          {formatMessage(locale, 'widget.exceeded')}
+          {formatMessage(locale, team ? 'widget.teamExceeded' : 'widget.exceeded')}
         </p>
       ) : state === 'disabled' ? (
         <p className="tl-widget__notice tl-widget__notice--disabled" role="status">

@@ -1,7 +1,10 @@
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenLimiter, RedisStore, TokenLimitExceededError } from '../../src/index.js';
-import { accountKeys, globalKeys, userKeys } from '../../src/stores/redis/keys.js';
+import { createPostgresLedger } from '../../src/postgres/index.js';
+import { accountKeys, accountTag, globalKeys, userKeys, userTag } from '../../src/stores/redis/keys.js';
+import { slotOf, slotTag } from '../../src/stores/redis/slots.js';
+import { connectPostgres, dropSchema, uniqueSchema } from '../helpers/postgres.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { describeStoreContract } from './contract.js';
@@ -25,6 +28,36 @@ describeStoreContract(factory);
 describePlansAndAccounts(factory);
 
 describe('Redis Cluster specifics', () => {
+  it("appends ledger records to a stream in the user's slot (per CLUSTER KEYSLOT), and drains them all", async () => {
+    for (const id of ['', '}', '}x', '{a}', 'a:b', '\n', '🦄', 'x'.repeat(10_240)]) {
+      for (const tag of [userTag(id), accountTag(id)]) {
+        const home = await cluster.keySlot(`tl:{${tag}}:c`);
+        expect(slotOf(tag)).toBe(home);
+        expect(await cluster.keySlot(`tl:{${slotTag(home)}}:lq`)).toBe(home);
+      }
+    }
+    const pool = await connectPostgres();
+    const schema = uniqueSchema();
+    try {
+      const ledger = createPostgresLedger({ pool, schema, drain: { pollMs: 20 } });
+      await ledger.migrate();
+      const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix: uniquePrefix('cl') }), ledger });
+      await limiter.admin.setAccount('m0', 'acct');
+      const users = Array.from({ length: 40 }, (_, i) => `m${i}`);
+      await Promise.all(
+        users.flatMap((u) => [1, 2, 3].map(async (n) => limiter.commit(await limiter.reserve(u, { tokens: n }), { inputTokens: n, outputTokens: 1, model: 'gpt-4o', costUsd: 0 }))),
+      );
+      await limiter.flushLedger();
+      const { rows } = await pool.query(`SELECT count(DISTINCT id)::int AS ids, count(*)::int AS n, count(account_id)::int AS accounted FROM ${ledger.tableName}`);
+      expect(rows[0]).toEqual({ ids: 120, n: 120, accounted: 3 });
+      expect(await ledger.reconcile({ from: Date.now() - 3_600_000, to: Date.now() + 60_000 })).toEqual([]);
+      await limiter.close();
+    } finally {
+      await dropSchema(pool, schema);
+      await pool.end();
+    }
+  });
+
   it('puts every key of a user in one slot (per CLUSTER KEYSLOT), whatever the id', async () => {
     const ids = ['', '}', '}x', '{a}', '{hot}1', '{hot}2', 'a:b', '\n', '\u0000', '🦄', 'x'.repeat(10_240)];
     const slotsOfUsers = new Set<number>();

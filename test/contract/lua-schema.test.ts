@@ -4,6 +4,7 @@ import { createTokenLimiter, RedisStore } from '../../src/index.js';
 import { accountKeys, globalKeys, userKeys } from '../../src/stores/redis/keys.js';
 import { ruleArgs } from '../../src/stores/redis/hot-path.js';
 import { SCRIPTS } from '../../src/stores/redis/registry.js';
+import { slotOf, slotTag } from '../../src/stores/redis/slots.js';
 import { AGGREGATE_ARGS, argSlots, COMMIT_ARGS, encodeArgs, READ_ACCOUNT_ARGS, READ_ARGS, RELEASE_ARGS, RESERVE_ARGS, type FieldKind, type Schema } from '../../src/stores/redis/schema.js';
 import { runScript, type Script } from '../../src/stores/redis/scripts.js';
 import { specsOf } from '../helpers/specs.js';
@@ -112,6 +113,8 @@ describe('Lua scripts and their argument schema', () => {
       { name: 'commit', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: [k.config, k.windows, k.outcomes('b'), k.log, k.historyMonth('209901')], extra: ['{"id":"x"}'], args: commit },
       { name: 'commit in an account', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: [m.config, m.windows, m.outcomes('b'), m.log, m.historyMonth('209901'), a.config, a.windows], extra: ['{"id":"x"}'],
         args: { ...commit, inAccount: true, accountRules: rules, matches: [1, 1] } },
+      { name: 'commit with a ledger note', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: [k.config, k.windows, k.outcomes('b'), k.log, k.historyMonth('209901'), `${prefix}:{${slotTag(slotOf(k.tag))}}:lq`],
+        extra: ['{"id":"x"}', '{"accountId":null}'], args: commit },
       { name: 'release', script: SCRIPTS.release, schema: RELEASE_ARGS, keys: [k.windows, k.outcomes('b')], extra: [], args: { id, bucket: 'b', now, doneTtl: 60_000 } },
       { name: 'read', script: SCRIPTS.read, schema: READ_ARGS, keys: [k.config, k.windows], extra: [], args: read },
       { name: 'read in an account', script: SCRIPTS.read, schema: READ_ARGS, keys: [m.config, m.windows, a.config, a.windows], extra: [], args: { ...read, inAccount: true, accountRules: rules } },
@@ -144,6 +147,11 @@ describe('Lua scripts and their argument schema', () => {
         }
       }
     }
+    // A ledger note must come with the stream key, and be a non-empty string.
+    const ledgerKeys = [k.config, k.windows, k.outcomes('b'), k.log, k.historyMonth('209901')];
+    const commitArgs = encodeArgs(COMMIT_ARGS, commit as never, ['{"id":"x"}']);
+    await refuses({ name: 'commit', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: ledgerKeys, extra: [], args: commit }, [...commitArgs, '{}'], 'note without its stream', 'ledger note');
+    await refuses({ name: 'commit', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: [...ledgerKeys, `${prefix}:{${slotTag(slotOf(k.tag))}}:lq`], extra: [], args: commit }, [...commitArgs, ''], 'empty note', 'ledger note');
     expect(refused).toBeGreaterThan(150);
     expect(await snapshot(client, prefix)).toEqual(before);
     expect((await limiter.admin.getUsage('lua')).used).toBe(20);

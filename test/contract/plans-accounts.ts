@@ -120,7 +120,13 @@ export function describePlansAndAccounts(factory: StoreFactory): void {
       const byAccount = await refusal(limiter.reserve('a2', { tokens: 150 }));
       expect(byAccount).toBeInstanceOf(TokenLimitExceededError);
       expect(byAccount).toMatchObject({ scope: 'account', accountId: 'acme', ruleId: 'team', limit: 1000, used: 900, requested: 150 });
-      expect(await limiter.check('a2', { tokens: 150 })).toMatchObject({ allowed: false, reason: 'limit_exceeded', scope: 'account', ruleId: 'team' });
+      const decision = await limiter.check('a2', { tokens: 150 });
+      expect(decision).toMatchObject({ allowed: false, reason: 'limit_exceeded', scope: 'account', accountId: 'acme', ruleId: 'team', requested: 150 });
+      // The account's windows come with the answer: they are the ones that bind here.
+      expect(decision.account).toMatchObject({ accountId: 'acme', plan: null });
+      expect(decision.account!.windows.map((w) => [w.rule.id, w.used, w.remaining])).toEqual([['team', 900, 100]]);
+      expect(await limiter.check('a2', { tokens: 100 })).toMatchObject({ allowed: true, account: { accountId: 'acme' } });
+      expect(await limiter.check('outsider-to-be', { tokens: 1 })).not.toHaveProperty('account');
       // a1 has 100 left of their own: the user's rule refuses first.
       expect(await refusal(limiter.reserve('a1', { tokens: 101 }))).toMatchObject({ scope: 'user', ruleId: 'main', accountId: undefined });
       // Not a member: only their own rules.

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.j
 import { defaultRedisUrl, requireRedis } from '../support/redis-available.js';
 
 /**
- * Every ```ts and ```js block of README.md is a complete module, and runs: each is written into
+ * Every ```ts and ```js block of README.md and docs/*.md is a complete module, and runs: each is written into
  * the repository (so `token-limits` resolves to src/ through tsconfig paths) and run in its own
  * Node process with tsx, against the provider emulator (through the SDKs' own base-URL
  * environment variables), the test Redis and a Redis Cluster started here. ```tsx blocks (React
@@ -17,12 +17,17 @@ import { defaultRedisUrl, requireRedis } from '../support/redis-available.js';
  */
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = fileURLToPath(new URL('../../.tmp/readme/', import.meta.url));
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-const blocks = [...readme.matchAll(/```(tsx|ts|js)\n([\s\S]*?)```/g)].map((m) => ({
-  lang: m[1]!,
-  code: m[2]!,
-  line: readme.slice(0, m.index).split('\n').length,
-}));
+// The README and the reference it links to in docs/ hold the same kind of examples.
+const documents = ['README.md', ...readdirSync(new URL('../../docs/', import.meta.url)).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+const blocks = documents.flatMap((document) => {
+  const text = readFileSync(new URL(`../../${document}`, import.meta.url), 'utf8');
+  return [...text.matchAll(/```(tsx|ts|js)\n([\s\S]*?)```/g)].map((m) => ({
+    document,
+    lang: m[1]!,
+    code: m[2]!,
+    line: text.slice(0, m.index).split('\n').length,
+  }));
+});
 
 let emulator: Emulator;
 let cluster: RedisCluster;
@@ -61,7 +66,7 @@ afterAll(async () => {
 const fileOf = (i: number) => `${dir}block-${i}.${blocks[i]!.lang === 'js' ? 'mjs' : blocks[i]!.lang}`;
 const run = promisify(execFile);
 
-describe('README examples', () => {
+describe('README and docs examples', () => {
   it('has examples to run', () => {
     expect(blocks.length).toBeGreaterThan(10);
   });
@@ -69,7 +74,7 @@ describe('README examples', () => {
   it('typechecks every ts block (strict, like the library)', async () => {
     const tsc = fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url));
     await run(process.execPath, [tsc, '-p', `${dir}tsconfig.json`], { cwd: root }).catch((error: { stdout?: string }) => {
-      throw new Error(`README code does not typecheck:\n${error.stdout ?? ''}`);
+      throw new Error(`README or docs code does not typecheck:\n${error.stdout ?? ''}`);
     });
   }, 120_000);
 
@@ -79,14 +84,14 @@ describe('README examples', () => {
 
   for (const [i, block] of blocks.entries()) {
     if (block.lang === 'tsx') continue; // typechecked above
-    it(`runs the ${block.lang} block at README.md line ${block.line}`, async () => {
+    it(`runs the ${block.lang} block at ${block.document} line ${block.line}`, async () => {
       const file = fileOf(i);
       const result = await run(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./run-block.ts', import.meta.url)), file], {
         cwd: root,
         env,
         timeout: 60_000,
       }).catch((error: { stderr?: string; stdout?: string; message: string }) => {
-        throw new Error(`README.md line ${block.line} failed:\n${error.stderr ?? ''}\n${error.stdout ?? ''}\n${error.message}`);
+        throw new Error(`${block.document} line ${block.line} failed:\n${error.stderr ?? ''}\n${error.stdout ?? ''}\n${error.message}`);
       });
       expect(result.stderr).not.toMatch(/Error/);
     }, 90_000);

@@ -257,6 +257,8 @@ describe.each(variants)('$name', (variant) => {
             resetAt: direct.resetAt.toISOString(),
           },
         ],
+        plan: null,
+        account: null,
       });
     });
 

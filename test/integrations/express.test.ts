@@ -194,7 +194,7 @@ describe.each(expressVersions)('$name', ({ express }) => {
   });
 
   describe('error mapping', () => {
-    it('TokenLimitExceededError -> 429 with exactly { error, code, limit, used, remaining, resetDate } and the rate-limit headers', async () => {
+    it('TokenLimitExceededError -> 429 with exactly { error, code, scope, accountId, ruleId, metric, limit, used, remaining, resetDate } and the rate-limit headers', async () => {
       let now = Date.parse('2026-03-31T23:00:00.250Z');
       const limiter = await makeLimiter('memory', { defaultLimits: monthly(1000), clock: () => now });
       const app = await listen(buildApp(express, { limiter }) as never);
@@ -205,10 +205,14 @@ describe.each(expressVersions)('$name', ({ express }) => {
         expect(res.status).toBe(429);
         expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
         const body = (await res.json()) as Record<string, unknown>;
-        expect(Object.keys(body).sort()).toEqual(['code', 'error', 'limit', 'remaining', 'resetDate', 'used']);
+        expect(Object.keys(body).sort()).toEqual(['accountId', 'code', 'error', 'limit', 'metric', 'remaining', 'resetDate', 'ruleId', 'scope', 'used']);
         expect(body).toEqual({
           error: 'Token limit exceeded. It resets on Apr 1, 2026, 12:00 AM UTC.',
           code: 'token_limit_exceeded',
+          scope: 'user',
+          accountId: null,
+          ruleId: 'monthly',
+          metric: 'tokens',
           limit: 1000,
           used: 700,
           remaining: 300,
@@ -223,6 +227,39 @@ describe.each(expressVersions)('$name', ({ express }) => {
         expect((await limiter.admin.getUsage('alice')).used).toBe(700); // the refused call charged nothing
       } finally {
         await app.close();
+      }
+    });
+
+    it.each<StoreKind>(['memory', 'redis'])("a refusal by the account's rule says so: scope, accountId, the rule, the team message in en and pt-BR (%s)", async (kind) => {
+      const limiter = await makeLimiter(kind, { defaultLimits: monthly(1000) });
+      await limiter.admin.setAccountLimits('acme {team} ✓', [{ id: 'team-monthly', tokens: 500, period: 'month' }]);
+      await limiter.admin.setAccount('alice', 'acme {team} ✓');
+      await limiter.admin.setAccount('bob', 'acme {team} ✓');
+      const en = await listen(buildApp(express, { limiter }) as never);
+      const pt = await listen(buildApp(express, { limiter, middleware: { locale: 'pt-BR' } }) as never);
+      try {
+        expect((await post(`${en.url}/chat`, 'tok-bob', { tokens: 450 })).status).toBe(200);
+        // alice has 1000 of her own left; the team has 50.
+        const res = await post(`${en.url}/chat`, 'tok-alice', { tokens: 100 });
+        expect(res.status).toBe(429);
+        const body = (await res.json()) as Record<string, unknown>;
+        expect(body).toMatchObject({ code: 'token_limit_exceeded', scope: 'account', accountId: 'acme {team} ✓', ruleId: 'team-monthly', metric: 'tokens', limit: 500, used: 450, remaining: 50 });
+        expect(body.error).toMatch(/^Your team's limit has been reached \(tokens\)\. It resets on /);
+        expect(res.headers.get('ratelimit')).toMatch(/^"team-monthly";r=50;t=\d+$/);
+        const ptBody = (await (await post(`${pt.url}/chat`, 'tok-alice', { tokens: 100 })).json()) as Record<string, unknown>;
+        expect(ptBody).toMatchObject({ scope: 'account', accountId: 'acme {team} ✓', ruleId: 'team-monthly' });
+        expect(ptBody.error).toMatch(/^O limite da sua equipe foi atingido \(tokens\)\. Ele é renovado em /);
+        // Her own rule refuses first when it is the tighter one: scope user, in both locales.
+        const own = (await (await post(`${en.url}/chat`, 'tok-alice', { tokens: 1001 })).json()) as Record<string, unknown>;
+        expect(own).toMatchObject({ scope: 'user', accountId: null, ruleId: 'monthly', limit: 1000 });
+        expect(own.error).toMatch(/^Token limit exceeded\./);
+        const ownPt = (await (await post(`${pt.url}/chat`, 'tok-alice', { tokens: 1001 })).json()) as Record<string, unknown>;
+        expect(ownPt).toMatchObject({ scope: 'user', accountId: null });
+        expect(ownPt.error).toMatch(/^Limite de tokens excedido\./);
+        expect((await limiter.admin.getAccountUsage('acme {team} ✓')).windows[0]).toMatchObject({ used: 450, reserved: 0 });
+      } finally {
+        await en.close();
+        await pt.close();
       }
     });
 

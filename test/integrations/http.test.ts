@@ -130,6 +130,34 @@ describe('tokenLimitsHandler (Fetch API) served by node:http through toNodeListe
     expect(seen).toEqual(['a', 'b', 'c', 'd']);
   });
 
+  it("a member refused by their account's rule gets scope account, the account id and the team message (en, pt-BR)", async () => {
+    const limiter = createTokenLimiter({ defaultLimits: monthly(1000) });
+    await limiter.admin.setAccountLimits('acme', [{ id: 'team', requests: 2, period: 'day' }]);
+    await limiter.admin.setAccount('alice', 'acme');
+    await limiter.admin.setAccount('bob', 'acme');
+    const make = (locale: string) =>
+      tokenLimitsHandler(
+        async () => {
+          await chargeFromContext(10);
+          return new Response('ok');
+        },
+        { limiter, getUserId: (request) => sessionUser(request.headers.get('cookie')), locale },
+      );
+    const en = make('en');
+    const pt = make('pt-BR');
+    expect((await en(new Request('http://x/chat', { headers: { cookie: 'sid=s1' } }))).status).toBe(200);
+    expect((await pt(new Request('http://x/chat', { headers: { cookie: 'sid=s2' } }))).status).toBe(200);
+    const refused = await en(new Request('http://x/chat', { headers: { cookie: 'sid=s1' } }));
+    expect(refused.status).toBe(429);
+    const body = (await refused.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ scope: 'account', accountId: 'acme', ruleId: 'team', metric: 'requests', limit: 2, used: 2, remaining: 0 });
+    expect(body.error).toMatch(/^Your team's limit has been reached \(requests\)\. It resets on /);
+    const ptBody = (await (await pt(new Request('http://x/chat', { headers: { cookie: 'sid=s2' } }))).json()) as Record<string, unknown>;
+    expect(ptBody).toMatchObject({ scope: 'account', accountId: 'acme', ruleId: 'team' });
+    expect(ptBody.error).toMatch(/^O limite da sua equipe foi atingido \(requisições\)\. Ele é renovado em /);
+    expect((await limiter.admin.getUsage('alice')).used).toBe(10);
+  });
+
   it('requireUser answers 401 without running the handler', async () => {
     let ran = false;
     const handler = tokenLimitsHandler(
@@ -310,7 +338,7 @@ describe('tokenLimitsListener (plain node:http listeners)', () => {
 
       const over = await call('s1', 2000);
       expect(over.status).toBe(429);
-      expect(Object.keys((await over.json()) as object).sort()).toEqual(['code', 'error', 'limit', 'remaining', 'resetDate', 'used']);
+      expect(Object.keys((await over.json()) as object).sort()).toEqual(['accountId', 'code', 'error', 'limit', 'metric', 'remaining', 'resetDate', 'ruleId', 'scope', 'used']);
       expect((await call('s3', 1)).status).toBe(403);
 
       const health = await fetch(`${app.url}/health`);
@@ -367,11 +395,47 @@ describe('errorToResponse', () => {
     expect(await res.json()).toEqual({
       error: 'Token limit exceeded. It resets on May 2, 2026, 12:00 AM UTC.',
       code: 'token_limit_exceeded',
+      scope: 'user',
+      accountId: null,
+      ruleId: 'daily',
+      metric: 'tokens',
       limit: 5000,
       used: 4990,
       remaining: 5,
       resetDate: '2026-05-02T00:00:00.000Z',
     });
+  });
+
+  it("an account's refusal names the scope, the account and the rule; the message says the team's limit, in en and pt-BR", async () => {
+    const account = exceeded({ scope: 'account', accountId: 'acme', ruleId: 'team-daily' });
+    const res = errorToResponse(account)!;
+    expect(res.status).toBe(429);
+    expect(res.headers.get('ratelimit')).toBe('"team-daily";r=5;t=2');
+    expect(await res.json()).toEqual({
+      error: "Your team's limit has been reached (tokens). It resets on May 2, 2026, 12:00 AM UTC.",
+      code: 'token_limit_exceeded',
+      scope: 'account',
+      accountId: 'acme',
+      ruleId: 'team-daily',
+      metric: 'tokens',
+      limit: 5000,
+      used: 4990,
+      remaining: 5,
+      resetDate: '2026-05-02T00:00:00.000Z',
+    });
+    const pt = (await errorToResponse(account, { locale: 'pt-BR' })!.json()) as { error: string; scope: string };
+    expect(pt).toMatchObject({ error: 'O limite da sua equipe foi atingido (tokens). Ele é renovado em 2 de mai. de 2026, 00:00 UTC.', scope: 'account' });
+    const cost = (await errorToResponse(exceeded({ scope: 'account', accountId: 'acme', metric: 'costUsd', limit: 2 }), { locale: 'pt-BR' })!.json()) as { error: string };
+    expect(cost.error).toMatch(/^O limite da sua equipe foi atingido \(gastos\)\./);
+    const req = (await errorToResponse(exceeded({ scope: 'account', accountId: 'acme', metric: 'requests' }))!.json()) as { error: string };
+    expect(req.error).toMatch(/^Your team's limit has been reached \(requests\)\./);
+    // The user's own rule: scope user, no account, the user's message in both locales.
+    const user = (await errorToResponse(exceeded({ scope: 'user' }), { locale: 'pt-BR' })!.json()) as Record<string, unknown>;
+    expect(user).toMatchObject({ scope: 'user', accountId: null, ruleId: 'daily' });
+    expect(user.error).toMatch(/^Limite de tokens excedido\./);
+    // An error from an older copy of the package (no scope field) is the user's.
+    const older = Object.assign(exceeded(), { scope: undefined, accountId: undefined });
+    expect(await errorToResponse(older)!.json()).toMatchObject({ scope: 'user', accountId: null });
   });
 
   it('request and cost rules; a reset already past gives 0; no window without periodStart', async () => {

@@ -29,7 +29,7 @@ describe('packaging of token-limits/express and token-limits/http', () => {
   });
 
   it('nothing imports express at run time (token-limits/express uses its types only)', () => {
-    const files = [...sources('src/integrations'), ...sources('src/i18n'), ...sources('src/kernel'), ...sources('src/engine'), ...sources('src/face')];
+    const files = sources('src');
     expect(files.length).toBeGreaterThan(20);
     for (const file of files) {
       const text = read(file);

@@ -66,12 +66,12 @@ async function eventually(check: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
-/** The verification recipe, taken verbatim from the README. */
+/** The verification recipe, taken verbatim from docs/webhook.md. */
 async function readmeRecipe(): Promise<(rawBody: Buffer | string, headers: IncomingHttpHeaders, secret: string) => boolean> {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const readme = readFileSync(new URL('../../docs/webhook.md', import.meta.url), 'utf8');
   const section = /<!-- webhook-verify:start -->([\s\S]*?)<!-- webhook-verify:end -->/.exec(readme)?.[1];
   const code = /```js\n([\s\S]*?)```/.exec(section ?? '')?.[1];
-  if (code === undefined) throw new Error('README has no webhook verification recipe');
+  if (code === undefined) throw new Error('docs/webhook.md has no webhook verification recipe');
   const file = join(mkdtempSync(join(tmpdir(), 'tl-recipe-')), 'verify.mjs');
   writeFileSync(file, code);
   const mod = (await import(pathToFileURL(file).href)) as { verifyTokenLimitsWebhook: (raw: Buffer | string, h: IncomingHttpHeaders, s: string) => boolean };
@@ -88,7 +88,7 @@ function track<T extends Running | AlertWebhook>(x: T): T {
 }
 
 describe('alert webhook', () => {
-  it('POSTs the alert as JSON with a signature that verifies with the README recipe', async () => {
+  it('POSTs the alert as JSON with a signature that verifies with the documented recipe', async () => {
     const rx = track(await receiver());
     const limiter = createTokenLimiter({ defaultLimits: monthly(1000), alertThresholds: [0.8] });
     const hook = track(onAlert(limiter, { url: rx.url, secret: SECRET }));
@@ -437,7 +437,7 @@ describe('verifyWebhookSignature refuses a bad configuration', () => {
     expect(verifyWebhookSignature({ ...ancient, toleranceSeconds: 0, now: at * 1000 })).toBe(true);
   });
 
-  it('the README recipe refuses an empty or missing secret instead of accepting a forged signature', async () => {
+  it('the documented recipe refuses an empty or missing secret instead of accepting a forged signature', async () => {
     const verify = await readmeRecipe();
     const now = Math.floor(Date.now() / 1000);
     const forged = `v1=${createHmac('sha256', '').update(`${now}.`).update(body).digest('hex')}`;

@@ -12,8 +12,12 @@ import tsupConfig from '../../tsup.config.js';
 const root = new URL('../../', import.meta.url).pathname;
 const read = (path: string) => readFile(join(root, path), 'utf8');
 
-/** Budget for the gzipped ESM build of token-limits/react (measured: about 17 KB). */
-const GZIP_BUDGET = 24 * 1024;
+/**
+ * Budget for the gzipped ESM build of token-limits/react. Measured: about 17 KB with the three
+ * components; 24.1 KB with the plan and team views, everyone's latest calls, the user search, the
+ * projection and the phone layout (both catalogues, en and pt-BR, are in it).
+ */
+const GZIP_BUDGET = 26 * 1024;
 
 describe('packaging of token-limits/react', () => {
   let out: string;

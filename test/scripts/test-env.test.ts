@@ -204,6 +204,31 @@ describe('test-env.mjs: a prerequisite it cannot install stops the run before an
   });
 });
 
+describe('test-env.mjs: the PostgreSQL the ledger tests use', () => {
+  const base = () => ({ PATH: process.env['PATH'] ?? '', TOKEN_LIMITS_NO_INSTALL: '1' });
+
+  it('uses the PostgreSQL at DATABASE_URL when it answers', async () => {
+    const url = process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
+    const prepared = await prepare({ ...base(), REDIS_URL: await requireRedis(defaultRedisUrl()), DATABASE_URL: url });
+    expect(prepared.env['DATABASE_URL']).toBe(url);
+    prepared.run.child.stdin?.end();
+    expect((await prepared.run.exit).code).toBe(0);
+  });
+
+  it('stops before any test, saying why, when none answers and it may not start one', async () => {
+    const closed = await closedPort();
+    const { code, stdout, stderr } = await runToEnd(['--suite', 'main'], {
+      ...base(),
+      REDIS_URL: await requireRedis(defaultRedisUrl()),
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${closed}/test`,
+    });
+    expect(code).toBe(1);
+    expect(stderr).toContain(`postgres://postgres@127.0.0.1:${closed}/test did not answer`);
+    expect(stderr).toContain('TOKEN_LIMITS_NO_INSTALL is set: not starting or configuring');
+    expect(stdout + stderr).not.toMatch(REACHED_VITEST);
+  });
+});
+
 describe('test-env.mjs: the Redis the tests use', () => {
   const base = () => ({ PATH: process.env['PATH'] ?? '', TOKEN_LIMITS_NO_INSTALL: '1' });
 

@@ -88,7 +88,7 @@ export interface TokenLimitsErrorHandlerOptions<Req = Request> {
 /**
  * Express error handler: answers the library's client-facing errors and passes every other error,
  * untouched, to the app's next error handler (`next(err)`):
- * - `TokenLimitExceededError` -> 429 `{ error, code, limit, used, remaining, resetDate }` with
+ * - `TokenLimitExceededError` -> 429 `{ error, code, scope, accountId, ruleId, metric, limit, used, remaining, resetDate }` with
  *   `Retry-After`, `RateLimit-Policy` and `RateLimit` headers;
  * - `UserDisabledError` -> 403 `{ error, code }`;
  * - `QuotaStoreError` -> 503 `{ error, code }`.

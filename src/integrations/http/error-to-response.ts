@@ -16,7 +16,7 @@ export interface ErrorToResponseOptions {
 /**
  * The HTTP response for an error of this library, or `undefined` for any other error (yours to
  * handle):
- * - `TokenLimitExceededError` -> 429 `{ error, code, limit, used, remaining, resetDate }` with
+ * - `TokenLimitExceededError` -> 429 `{ error, code, scope, accountId, ruleId, metric, limit, used, remaining, resetDate }` with
  *   `Retry-After` (seconds until the reset, rounded up), `RateLimit-Policy` and `RateLimit`;
  * - `UserDisabledError` -> 403 `{ error, code: 'user_disabled' }`;
  * - `QuotaStoreError` -> 503 `{ error, code: 'store_unavailable' }` (no cause, no store details).

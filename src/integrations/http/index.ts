@@ -17,6 +17,8 @@ export type {
   UsageRecordJson,
   HistoryPointJson,
   UsageStatsJson,
+  AccountUsageJson,
+  PlanJson,
 } from './admin/serialize.js';
 export type { UserIdResult, UserScopeOptions } from '../shared/scope.js';
 export type { LocaleOption } from '../shared/locale.js';

@@ -17,8 +17,10 @@ export interface ErrorReplyOptions {
 
 /**
  * The HTTP answer for an error of the library that is the client's business:
- * - `TokenLimitExceededError` -> 429 `{ error, code, limit, used, remaining, resetDate }` with
- *   `Retry-After`, `RateLimit-Policy` and `RateLimit`;
+ * - `TokenLimitExceededError` -> 429 `{ error, code, scope, accountId, ruleId, metric, limit, used,
+ *   remaining, resetDate }` with `Retry-After`, `RateLimit-Policy` and `RateLimit`. `scope` says whose
+ *   budget refused: `user` (the user's own rule; `accountId` null) or `account` (the rule of the
+ *   account `accountId`, and the message says the team's limit was reached);
  * - `UserDisabledError` -> 403 `{ error, code }`;
  * - `QuotaStoreError` -> 503 `{ error, code }` (the cause is never shown).
  * Anything else (including `MissingUserError`, a server-side mistake) gives `undefined`.
@@ -35,11 +37,18 @@ export function errorReply(error: unknown, options: ErrorReplyOptions = {}): Htt
     const now = e.rejectedAt instanceof Date ? e.rejectedAt.getTime() : (options.now ?? Date.now)();
     const metric = e.metric === 'requests' || e.metric === 'costUsd' ? e.metric : 'tokens';
     const remaining = Math.max(0, e.limit - e.used - e.reserved);
-    const title = formatMessage(locale, `limitExceeded.${metric}`);
+    // Another copy of the package may predate scopes: anything but 'account' is the user's own rule.
+    const accountId = e.scope === 'account' && typeof e.accountId === 'string' ? e.accountId : null;
+    const scope = accountId === null ? 'user' : 'account';
+    const title = formatMessage(locale, scope === 'account' ? `limitExceeded.account.${metric}` : `limitExceeded.${metric}`);
     const body = {
       // The reset time in the rule's zone, naming it ("Jan 4, 2027, 12:00 AM UTC").
       error: formatMessage(locale, 'limitExceeded.detail', { title, resetDate: e.resetAt }, { timeZone: zoneOf(e.timeZone) }),
       code: 'token_limit_exceeded',
+      scope,
+      accountId,
+      ruleId: e.ruleId,
+      metric,
       limit: e.limit,
       used: e.used,
       remaining,

@@ -4,6 +4,13 @@ export interface HttpReply {
   headers: Record<string, string>;
   /** A JSON value, or `undefined` for no body (204). */
   body: unknown;
+  /** A body sent as it is produced (a ledger export), instead of `body`. */
+  stream?: AsyncIterable<string | Uint8Array>;
+}
+
+/** A streamed text reply (CSV, JSON lines). A failure mid-stream aborts the connection, so a cut file is never taken for a whole one. */
+export function streamReply(status: number, stream: AsyncIterable<string | Uint8Array>, headers: Record<string, string>): HttpReply {
+  return { status, headers: { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers }, body: undefined, stream };
 }
 
 const JSON_HEADERS = {
@@ -27,6 +34,21 @@ export function replyText(reply: HttpReply): string | undefined {
 
 /** A Fetch API `Response` for a reply. */
 export function toResponse(reply: HttpReply): Response {
+  if (reply.stream !== undefined) {
+    const iterator = reply.stream[Symbol.asyncIterator]();
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { done, value } = await iterator.next();
+        if (done) controller.close();
+        else controller.enqueue(typeof value === 'string' ? encoder.encode(value) : value);
+      },
+      async cancel() {
+        await iterator.return?.();
+      },
+    });
+    return new Response(body, { status: reply.status, headers: reply.headers });
+  }
   return new Response(replyText(reply) ?? null, { status: reply.status, headers: reply.headers });
 }
 
@@ -35,10 +57,36 @@ export function writeReply(res: import('node:http').ServerResponse, reply: HttpR
   const text = replyText(reply);
   res.statusCode = reply.status;
   for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
+  if (reply.stream !== undefined) {
+    void pipeStream(res, reply.stream);
+    return;
+  }
   if (text === undefined) {
     res.end();
     return;
   }
   res.setHeader('content-length', Buffer.byteLength(text));
   res.end(text);
+}
+
+async function pipeStream(res: import('node:http').ServerResponse, stream: AsyncIterable<string | Uint8Array>): Promise<void> {
+  try {
+    for await (const chunk of stream) {
+      if (res.destroyed) return;
+      if (!res.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const go = (): void => {
+            res.off('drain', go);
+            res.off('close', go);
+            resolve();
+          };
+          res.on('drain', go);
+          res.on('close', go);
+        });
+      }
+    }
+    res.end();
+  } catch (error) {
+    res.destroy(error instanceof Error ? error : undefined);
+  }
 }

@@ -2,13 +2,15 @@ import { estimateAnthropicMessage } from './estimate.js';
 import { heuristicCount } from '../heuristic-count.js';
 import { claudeModelFactor } from './estimate.js';
 import { CLAUDE_LEGACY_HEURISTIC } from '../../tokenizer/heuristic-weights.js';
+import { setAnthropicMaximum } from '../output-maximum.js';
 import { planWith } from '../shared/plan.js';
 import { eventJson } from '../shared/sse.js';
 import type { StainlessEndpoint } from '../shared/stainless.js';
 import { asObject, MALFORMED, type UsageReading } from '../shared/usage.js';
 import { mergeStreamUsage, messageUsage } from './usage.js';
 
-function outputTokensOf(text: string, model: string): number {
+/** Estimated output tokens of a text received from a Claude model (the legacy-tokenizer heuristic). */
+export function outputTokensOf(text: string, model: string): number {
   return text.length === 0 ? 0 : heuristicCount([text], CLAUDE_LEGACY_HEURISTIC, claudeModelFactor(model));
 }
 
@@ -37,6 +39,8 @@ export const messages: StainlessEndpoint = {
       (o) => estimateAnthropicMessage(params as never, o),
       typeof params.max_tokens === 'number' ? params.max_tokens : undefined,
     ),
+  // Not with extended thinking: its budget (at least 1,024) must stay below max_tokens.
+  resize: (params, n) => (asObject(params.thinking)?.type === 'enabled' ? undefined : setAnthropicMaximum(params, n).params),
   usage: (body) => messageUsage(asObject(body)?.usage),
   outputTokens: (body, plan) => outputTokensOf(contentText(asObject(body)?.content), plan.model),
   observer(plan) {

@@ -22,6 +22,7 @@
 import { currentUserId } from '../shared/context.js';
 import { estimateGeminiEmbedding, estimateGeminiSystemAndTools, estimateGenAIRequest } from '../google/estimate.js';
 import { admitAndSend, observeStream, trackEmbedding, trackGenerate, type Planner } from '../google/tracked.js';
+import { setGenAIMaximum } from '../output-maximum.js';
 import { countTotal } from '../google/usage.js';
 import type { Binding } from '../shared/binding.js';
 import { planWith, refinePlan } from '../shared/plan.js';
@@ -101,10 +102,19 @@ export function wrapGenAI<C extends object>(client: C, binding: Binding): C {
       const local = planWith('google', endpoint, params as unknown as Record<string, unknown>, settings, (o) => estimateGenAIRequest(params as never, o));
       return refinePlan(local, b, (signal) => providerCount(ai, params, signal));
     };
-  const trackGenerateWith = (b: Binding, params: GenerateParams, send: (p: GenerateParams) => Promise<unknown>): Promise<unknown> =>
-    trackGenerate(b, generatePlan(b, 'generateContent', params), () => send(params), (response) => response);
-  const trackStreamWith = async (b: Binding, params: GenerateParams, open: (p: GenerateParams) => Promise<AsyncIterable<unknown>>): Promise<AsyncGenerator<unknown>> => {
-    const { call, result } = await admitAndSend(b, generatePlan(b, 'streamGenerateContent', params), () => open(params));
+  // A request the models send can be lowered to a shrunk reservation (one candidate only: the
+  // maximum applies to each); a chat's cannot (its config is the chat's), so a chat refuses instead.
+  const shrinkable = (params: GenerateParams, viaModels: boolean) => viaModels && (asObject(params.config)?.candidateCount ?? 1) === 1;
+  const sized = (params: GenerateParams, n: number | undefined): GenerateParams => (n === undefined ? params : setGenAIMaximum(params, n).params);
+  const trackGenerateWith = (b: Binding, params: GenerateParams, send: (p: GenerateParams) => Promise<unknown>, viaModels = true): Promise<unknown> =>
+    trackGenerate(b, generatePlan(b, 'generateContent', params), (n) => send(sized(params, n)), (response) => response, shrinkable(params, viaModels));
+  const trackStreamWith = async (
+    b: Binding,
+    params: GenerateParams,
+    open: (p: GenerateParams) => Promise<AsyncIterable<unknown>>,
+    viaModels = true,
+  ): Promise<AsyncGenerator<unknown>> => {
+    const { call, result } = await admitAndSend(b, generatePlan(b, 'streamGenerateContent', params), (n) => open(sized(params, n)), shrinkable(params, viaModels));
     return observeStream(call, result);
   };
 
@@ -148,8 +158,8 @@ export function wrapGenAI<C extends object>(client: C, binding: Binding): C {
           return { model: chat.model, contents, ...(config === undefined ? {} : { config }) };
         };
         return routeProxy(chat, {
-          sendMessage: () => (send: SendMessageParams) => trackGenerateWith(callBinding(binding), paramsOf(send), () => chat.sendMessage(send)),
-          sendMessageStream: () => (send: SendMessageParams) => trackStreamWith(callBinding(binding), paramsOf(send), () => chat.sendMessageStream(send)),
+          sendMessage: () => (send: SendMessageParams) => trackGenerateWith(callBinding(binding), paramsOf(send), () => chat.sendMessage(send), false),
+          sendMessageStream: () => (send: SendMessageParams) => trackStreamWith(callBinding(binding), paramsOf(send), () => chat.sendMessageStream(send), false),
         });
       },
     },

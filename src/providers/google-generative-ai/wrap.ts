@@ -11,7 +11,8 @@
  * `embedContent`, `batchEmbedContents`. Passed through: `countTokens`, `getHistory` and the rest.
  */
 import { estimateGeminiEmbedding, estimateGenerativeAIRequest } from '../google/estimate.js';
-import { admitAndSend, observeStream, trackEmbedding, trackGenerate, type Planner } from '../google/tracked.js';
+import { admitAndSend, observeStream, trackEmbedding, trackGenerate, type Planner, type Send } from '../google/tracked.js';
+import { setGenerativeAIMaximum } from '../output-maximum.js';
 import { countTotal } from '../google/usage.js';
 import type { Binding } from '../shared/binding.js';
 import { planWith, refinePlan } from '../shared/plan.js';
@@ -141,11 +142,18 @@ function modelRoutes(model: GenerativeModelLike, binding: Binding): RouteTree {
     (endpoint: string, request: Request): Planner =>
     (settings) =>
       planWith('google', endpoint, { model: bareModel(model.model), request }, settings, (o) => estimateGeminiEmbedding(model.model, request, o), 0);
+  // A shrunk reservation lowers the request's maximum (one candidate only: the maximum applies to each).
+  const shrinkable = (request: Request) => {
+    const own = typeof request === 'object' && request !== null && !Array.isArray(request) ? asObject((request as Record<string, unknown>).generationConfig) : undefined;
+    return ((own ?? asObject(model.generationConfig))?.candidateCount ?? 1) === 1;
+  };
+  const sized = (request: Request, n: number | undefined): Request =>
+    n === undefined ? request : (setGenerativeAIMaximum(request, n, asObject(model.generationConfig)).params as Request);
   return {
     generateContent: () => (request: Request, options?: RequestOptions) =>
-      trackGenerate(binding, generatePlan('generateContent', request), () => model.generateContent(request, options), (r) => r.response),
+      trackGenerate(binding, generatePlan('generateContent', request), (n) => model.generateContent(sized(request, n), options), (r) => r.response, shrinkable(request)),
     generateContentStream: () => (request: Request, options?: RequestOptions) =>
-      trackStreamResult(binding, generatePlan('streamGenerateContent', request), () => model.generateContentStream(request, options)),
+      trackStreamResult(binding, generatePlan('streamGenerateContent', request), (n) => model.generateContentStream(sized(request, n), options), shrinkable(request)),
     startChat: () => (params?: unknown) => {
       const chat = model.startChat(params);
       return routeProxy(chat, chatRoutes(chat, binding, model));
@@ -195,8 +203,8 @@ function chatRoutes(chat: ChatSessionLike, binding: Binding, model: GenerativeMo
  * `response` resolves (to the SDK's own aggregated response) once the call is settled. Both stay
  * usable in any order, and neither rejects unhandled when the caller ignores it.
  */
-async function trackStreamResult(binding: Binding, plan: Planner, open: () => Promise<StreamResult>): Promise<StreamResult> {
-  const { call, result } = await admitAndSend(binding, plan, open);
+async function trackStreamResult(binding: Binding, plan: Planner, open: Send<StreamResult>, shrinkable = false): Promise<StreamResult> {
+  const { call, result } = await admitAndSend(binding, plan, open, shrinkable);
   result.response.catch(() => {});
   const stream = observeStream(call, result.stream);
   const response = call.settled.then(() => result.response);

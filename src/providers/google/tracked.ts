@@ -16,15 +16,21 @@ import { geminiOutcome, geminiText, geminiTextTokens, geminiUsage } from './usag
 export type Planner = (settings: EstimateOptions) => CallPlan | Promise<CallPlan>;
 
 /**
+ * Sends the request, with `shrunkOutput` as its output maximum when the reservation was shrunk to
+ * fit (`onInsufficientQuota: 'shrink'`; only for a call admitted as `shrinkable`).
+ */
+export type Send<R> = (shrunkOutput: number | undefined) => Promise<R>;
+
+/**
  * Reserves, then sends. A refusal (quota, disabled user, no user, store down) is thrown before
  * `send` runs; a failure of `send` releases the hold (HTTP errors, requests never sent) or charges
  * the input estimate (timeouts, aborts: the provider may have billed), then is rethrown as it was.
  */
-export async function admitAndSend<R>(binding: Binding, plan: Planner, send: () => Promise<R>): Promise<{ call: TrackedCall; result: R }> {
-  const call = new TrackedCall(binding, plan);
+export async function admitAndSend<R>(binding: Binding, plan: Planner, send: Send<R>, shrinkable = false): Promise<{ call: TrackedCall; result: R }> {
+  const call = new TrackedCall(binding, plan, shrinkable);
   await call.admitted;
   try {
-    return { call, result: await send() };
+    return { call, result: await send(call.shrunkOutput()) };
   } catch (error) {
     await settleFailure(call, error);
     throw error;
@@ -35,8 +41,8 @@ export async function admitAndSend<R>(binding: Binding, plan: Planner, send: () 
  * One non-streaming `generateContent` request: committed with the response's `usageMetadata`, or
  * with an estimate (input estimate + tokens of the text received) when it is missing or malformed.
  */
-export async function trackGenerate<R>(binding: Binding, plan: Planner, send: () => Promise<R>, responseOf: (result: R) => unknown): Promise<R> {
-  const { call, result } = await admitAndSend(binding, plan, send);
+export async function trackGenerate<R>(binding: Binding, plan: Planner, send: Send<R>, responseOf: (result: R) => unknown, shrinkable = false): Promise<R> {
+  const { call, result } = await admitAndSend(binding, plan, send, shrinkable);
   const response = responseOf(result);
   await settleWith(call, geminiUsage(asObject(response)?.usageMetadata), () => geminiTextTokens(geminiText(response)), geminiOutcome(response));
   return result;

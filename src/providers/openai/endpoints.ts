@@ -9,6 +9,7 @@ import {
   estimateOpenAIResponse,
 } from './estimate.js';
 import { countText } from '../../tokenizer/count.js';
+import { setChatCompletionMaximum, setResponseMaximum } from '../output-maximum.js';
 import { encodingForModel } from '../../tokenizer/encodings.js';
 import { planWith } from '../shared/plan.js';
 import { eventJson, type SseEvent } from '../shared/sse.js';
@@ -17,7 +18,8 @@ import type { CallPlan } from '../shared/tracked-call.js';
 import { asObject, type UsageReading } from '../shared/usage.js';
 import { completionUsage, embeddingUsage, responseUsage } from './usage.js';
 
-function outputTokensOf(text: string, model: string): number {
+/** Output tokens of a text received from an OpenAI model (its BPE encoding). */
+export function outputTokensOf(text: string, model: string): number {
   return text.length === 0 ? 0 : countText(text, encodingForModel(model)).tokens;
 }
 
@@ -108,6 +110,8 @@ export const chatCompletions: StainlessEndpoint = {
   plan: (params, settings) =>
     planWith('openai', 'chat.completions', params, settings, (o) => estimateOpenAIChatCompletion(params as never, o)),
   prepare: askForStreamUsage,
+  // One completion only: with n choices the maximum applies to each, and the hold to all of them.
+  resize: (params, n) => ((params.n ?? 1) === 1 ? setChatCompletionMaximum(params, n).params : undefined),
   usage: (body) => completionUsage(asObject(body)?.usage),
   outputTokens: (body, plan) => outputTokensOf(chatMessageTexts(body), plan.model),
   observer: (plan) => chunkObserver(plan, chatDeltaTexts),
@@ -163,6 +167,7 @@ export const responses: StainlessEndpoint = {
   name: 'responses',
   requestIdHeader: 'x-request-id',
   plan: (params, settings) => planWith('openai', 'responses', params, settings, (o) => estimateOpenAIResponse(params as never, o)),
+  resize: (params, n) => setResponseMaximum(params, n).params,
   usage: (body) => responseUsage(asObject(body)?.usage),
   outputTokens: (body, plan) => outputTokensOf(responseOutputText(body), plan.model),
   observer(plan) {

@@ -1,6 +1,7 @@
 /**
  * Input-token estimates and output reservations for OpenAI requests, as pure functions of the
- * request parameters. Chat messages follow the cookbook "How to count tokens with tiktoken":
+ * request parameters (one file, over 300 lines: one estimator per OpenAI endpoint, sharing the
+ * message, part and hidden-input walkers). Chat messages follow the cookbook "How to count tokens with tiktoken":
  * 3 tokens per message, the tokens of every string field (role, content, name), 1 more per `name`,
  * and 3 to prime the reply; tool definitions follow its tool formula (see `tools.ts`). Parts the
  * cookbook does not cover are documented where they are counted. Text is counted exactly in time

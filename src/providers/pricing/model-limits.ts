@@ -119,8 +119,10 @@ export const BUILT_IN_LIMITS: Readonly<Record<string, ModelLimits>> = { ...OPENA
  * provider's current generation (gpt-5, Claude 5, Gemini 2.5; OpenAI's larger gpt-5-pro is listed
  * by name) and the largest context window, flagged as reasoning.
  */
-export const UNKNOWN_MODEL_LIMITS: Readonly<Record<'openai' | 'anthropic' | 'google', ModelLimits>> = {
+export const UNKNOWN_MODEL_LIMITS: Readonly<Record<'openai' | 'anthropic' | 'google' | 'unknown', ModelLimits>> = {
   openai: limits(128_000, 1_047_576, true),
   anthropic: limits(128_000, 1_000_000, true),
   google: limits(65_536, 2_097_152, true),
+  // A provider of no known family (through the AI SDK): the largest of the three.
+  unknown: limits(128_000, 2_097_152, true),
 };

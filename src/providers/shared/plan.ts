@@ -9,7 +9,7 @@ import type { CallPlan } from './tracked-call.js';
  * call the provider would take: the provider, not the estimator, decides what a valid request is.
  */
 export async function planWith(
-  provider: CallPlan['provider'],
+  provider: RequestEstimate['provider'],
   endpoint: string,
   params: Record<string, unknown>,
   settings: EstimateOptions,
@@ -64,7 +64,9 @@ export async function planWith(
 export async function refinePlan(planned: CallPlan | Promise<CallPlan>, binding: Binding, count: (signal: AbortSignal | undefined) => Promise<number>): Promise<CallPlan> {
   const plan = await planned;
   if (binding.options.estimator !== 'provider') return plan;
-  const local: RequestEstimate = { ...plan, totalTokens: plan.inputTokens + plan.outputTokens, exact: false, method: 'heuristic' };
+  // Only the vendor SDK wrappers (a known provider) count with the provider.
+  if (plan.provider === 'unknown') return plan;
+  const local: RequestEstimate = { ...plan, provider: plan.provider, totalTokens: plan.inputTokens + plan.outputTokens, exact: false, method: 'heuristic' };
   const refined = await refineInputTokens(local, undefined, (_params, context) => count(context.signal));
   return { ...plan, inputTokens: refined.inputTokens };
 }

@@ -30,13 +30,14 @@ function isComplete(usage: ProviderUsage): boolean {
 }
 
 /**
- * A request that failed after admission: an HTTP error answer (4xx/5xx, after the SDK's retries),
+ * A request that failed after admission: an HTTP error answer (4xx/5xx, after the SDK's retries;
+ * `status` on the vendor SDKs' errors, `statusCode` on the AI SDK's `APICallError`),
  * a connection that was never made, or a request the SDK refused to send charges nothing; a
  * timeout or an abort after the request left may have been billed, so the input estimate is
  * charged (marked estimated).
  */
 export function settleFailure(call: TrackedCall, error: unknown): void {
-  const status = (error as { status?: unknown } | null)?.status;
+  const status = (error as { status?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode;
   if (typeof status === 'number') return call.release();
   if (causeCodes(error).some((code) => NEVER_SENT.has(code))) return call.release();
   if (errorNames(error).some((name) => NEVER_SENT_ERRORS.has(name))) return call.release();

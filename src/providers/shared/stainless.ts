@@ -49,6 +49,11 @@ export interface StainlessEndpoint {
    * the caller's events so that the adjustment does not show.
    */
   prepare?(params: Record<string, unknown>): { params: Record<string, unknown>; rewrite?: (event: SseEvent) => string | null | undefined };
+  /**
+   * The request with its output maximum set to `n` (total over its completions), or undefined when
+   * this request cannot be lowered that way (then `onInsufficientQuota: 'shrink'` refuses it).
+   */
+  resize?(params: Record<string, unknown>, n: number): Record<string, unknown> | undefined;
   /** Usage of a non-stream response body. */
   usage(body: unknown): UsageReading;
   /** Output tokens of a non-stream body whose usage is missing or malformed. */
@@ -101,7 +106,7 @@ export function shadowOf<C extends object>(client: C, patch: (shadow: C) => void
     const gatedFetch = async (url: unknown, init?: unknown): Promise<Response> => {
       const call = callScope.getStore();
       if (call) await call.admitted;
-      return inner.call(undefined, url as Parameters<typeof fetch>[0], init as RequestInit | undefined);
+      return inner.call(undefined, url as Parameters<typeof fetch>[0], shrunkInit(call, init as RequestInit | undefined));
     };
     shadow = c.withOptions({ fetch: gatedFetch }) as unknown as C;
     patch(shadow);
@@ -110,13 +115,28 @@ export function shadowOf<C extends object>(client: C, patch: (shadow: C) => void
   return shadow;
 }
 
+/**
+ * The request as it must be sent: with its output maximum lowered when the call's reservation was
+ * shrunk to fit. The body is the SDK's JSON text; it is parsed again from the original on each try
+ * (SDK retries send the same init), so the rewrite is the same every time.
+ */
+function shrunkInit(call: TrackedCall | undefined, init: RequestInit | undefined): RequestInit | undefined {
+  const n = call?.shrunkOutput();
+  if (n === undefined || !call?.resize || typeof init?.body !== 'string') return init;
+  const body = JSON.parse(init.body) as Record<string, unknown>;
+  return { ...init, body: JSON.stringify(call.resize(body, n)) };
+}
+
 /** Replaces `owner[method]` on a shadow resource with a quota-checked version. */
 export function patchMethod(owner: Record<string, unknown>, method: string, endpoint: StainlessEndpoint): void {
   const raw = owner[method];
   if (typeof raw !== 'function') return;
   owner[method] = function patched(this: unknown, params: Record<string, unknown>, options?: Record<string, unknown>): unknown {
     const binding = bindingScope.getStore();
-    const call = new TrackedCall(binding ?? MISSING_BINDING, (settings) => endpoint.plan(params, settings));
+    const resize = endpoint.resize;
+    const shrinkable = resize !== undefined && resize(params, 1) !== undefined;
+    const call = new TrackedCall(binding ?? MISSING_BINDING, (settings) => endpoint.plan(params, settings), shrinkable);
+    if (shrinkable) call.resize = (body, n) => resize(body, n) ?? body;
     const prepared = endpoint.prepare?.(params) ?? { params };
     const abort = new AbortController();
     const userSignal = options?.signal as AbortSignal | undefined;

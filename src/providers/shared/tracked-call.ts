@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Reservation, Usage } from '../../kernel/types.js';
+import type { ProviderName, Reservation, Usage } from '../../kernel/types.js';
 import type { EstimateOptions } from '../estimate-types.js';
 import { costOfUsage } from '../pricing/resolve.js';
 import { resolveUser, type Binding } from './binding.js';
@@ -8,7 +8,8 @@ import { toEngineUsage, type ProviderUsage } from './usage.js';
 
 /** What a call is expected to use, computed before it is made. */
 export interface CallPlan {
-  provider: 'openai' | 'anthropic' | 'google';
+  /** `unknown`: a provider of no known family (through the AI SDK). */
+  provider: ProviderName;
   endpoint: string;
   model: string;
   inputTokens: number;
@@ -49,24 +50,35 @@ export class TrackedCall {
   plan: CallPlan | undefined;
   /** The output tokens the reservation holds (lower than planned when the request was shrunk to fit). */
   grantedOutput: number | undefined;
+  /**
+   * Sets a request body's output maximum (the endpoint's setter), for a call admitted as
+   * shrinkable whose request is sent by a fetch that rewrites it (the Stainless SDKs).
+   */
+  resize: ((params: Record<string, unknown>, n: number) => Record<string, unknown>) | undefined;
   #limiter: LimiterPort | undefined;
   #reservation: Reservation | undefined;
   #done = false;
   #startedAt = 0;
   #settle!: () => void;
 
-  constructor(binding: Binding, plan: (settings: EstimateOptions) => CallPlan | Promise<CallPlan>) {
+  /**
+   * @param shrinkable whether the caller can send the request with a lower output maximum (see
+   * {@link shrunkOutput}); only then may `onInsufficientQuota: 'shrink'` hold less than the plan.
+   * A path that cannot rewrite its request must leave it false: it then refuses instead, since a
+   * smaller hold than the request's real maximum could overspend.
+   */
+  constructor(binding: Binding, plan: (settings: EstimateOptions) => CallPlan | Promise<CallPlan>, shrinkable = false) {
     this.settled = new Promise((resolve) => {
       this.#settle = resolve;
     });
-    this.admitted = this.#admit(binding, plan);
+    this.admitted = this.#admit(binding, plan, shrinkable);
     this.admitted.catch(() => {
       this.#done = true;
       this.#settle();
     });
   }
 
-  async #admit(binding: Binding, planner: (settings: EstimateOptions) => CallPlan | Promise<CallPlan>): Promise<void> {
+  async #admit(binding: Binding, planner: (settings: EstimateOptions) => CallPlan | Promise<CallPlan>, shrinkable: boolean): Promise<void> {
     const limiter = binding.limiter();
     const userId = resolveUser(binding);
     this.#limiter = limiter;
@@ -81,7 +93,7 @@ export class TrackedCall {
     const price = settings.prices.resolve(plan.model);
     const costOf = (output: number) => costOfUsage({ inputTokens: plan.inputTokens, outputTokens: output }, price!);
     const estimate = price ? { tokens: plan.inputTokens + plan.outputTokens, costUsd: costOf(plan.outputTokens) } : { tokens: plan.inputTokens + plan.outputTokens };
-    const shrink = (binding.options.onInsufficientQuota ?? settings.onInsufficientQuota) === 'shrink' && plan.outputTokens > settings.minShrunkOutput;
+    const shrink = shrinkable && (binding.options.onInsufficientQuota ?? settings.onInsufficientQuota) === 'shrink' && plan.outputTokens > settings.minShrunkOutput;
     const options = shrink
       ? {
           shrinkable: {
@@ -93,6 +105,15 @@ export class TrackedCall {
     this.#reservation = await limiter.reserve(userId, estimate, options);
     this.grantedOutput = plan.outputTokens - (estimate.tokens - this.#reservation.estimate.tokens);
     this.#startedAt = performance.now();
+  }
+
+  /**
+   * After admission: the output maximum the request must be sent with when the reservation was
+   * shrunk to fit (`onInsufficientQuota: 'shrink'`), else undefined (send it as it is).
+   */
+  shrunkOutput(): number | undefined {
+    const plan = this.plan;
+    return plan && this.grantedOutput !== undefined && this.grantedOutput < plan.outputTokens ? this.grantedOutput : undefined;
   }
 
   /** Commits what the provider reported. */

@@ -15,14 +15,22 @@ interface RuleDraft {
   /** A calendar period, or the rule's own `{ days | months }` period kept as it is. */
   period: LimitRuleJson['period'];
   timeZone: string | undefined;
+  /** The rule's model and provider filters, kept as they are. */
+  models: string[] | undefined;
+  providers: LimitRuleJson['providers'];
 }
 
 export interface EditLimitsDialogProps {
-  user: UserUsageJson;
+  /** Whose rules: a user's usage, or an account's (its id as `userId`). */
+  user: Pick<UserUsageJson, 'userId' | 'windows'>;
   locale: string;
   /** Sends the rules (`null`: back to the defaults); rejects with the API's error. */
   onSave: (rules: LimitRuleJson[] | null) => Promise<void>;
   onClose: () => void;
+  /** The heading. @default "Limits of {user}" */
+  title?: string | undefined;
+  /** The label of the button that sends `null`. @default "Use the default limits" */
+  clearLabel?: string | undefined;
 }
 
 /** Why an amount is refused, or undefined. Upper bounds are the API's to check (its 400 is shown). */
@@ -46,17 +54,22 @@ function ruleIndexOf(field: string | undefined): number | undefined {
  * kept): validates each amount, sends `PUT /users/:id/limits`, and shows the API's 400 (`error`,
  * `field`, `detail`) beside the field it names.
  */
-export function EditLimitsDialog({ user, locale, onSave, onClose }: EditLimitsDialogProps) {
+export function EditLimitsDialog({ user, locale, onSave, onClose, title, clearLabel }: EditLimitsDialogProps) {
   const formId = useId();
   const apiErrorId = `${formId}-api-error`;
   const [drafts, setDrafts] = useState<RuleDraft[]>(() =>
-    user.windows.map((w) => ({
-      id: w.ruleId,
-      metric: metricOfRule(w.rule),
-      amount: String(w.limit),
-      period: w.rule.period,
-      timeZone: w.rule.timeZone,
-    })),
+    user.windows.length === 0
+      ? // An account with no rules of its own: start one monthly rule.
+        [{ id: 'monthly', metric: 'tokens', amount: '', period: 'month', timeZone: undefined, models: undefined, providers: undefined }]
+      : user.windows.map((w) => ({
+          id: w.ruleId,
+          metric: metricOfRule(w.rule),
+          amount: String(w.limit),
+          period: w.rule.period,
+          timeZone: w.rule.timeZone,
+          models: w.rule.models,
+          providers: w.rule.providers,
+        })),
   );
   const [errors, setErrors] = useState<Record<number, MessageKey>>({});
   const [apiError, setApiError] = useState<unknown>(undefined);
@@ -98,13 +111,15 @@ export function EditLimitsDialog({ user, locale, onSave, onClose }: EditLimitsDi
       drafts.map((d) => {
         const rule: LimitRuleJson = { id: d.id, period: d.period, [d.metric]: Number(d.amount.trim()) };
         if (d.timeZone !== undefined) rule.timeZone = d.timeZone;
+        if (d.models !== undefined) rule.models = d.models;
+        if (d.providers !== undefined) rule.providers = d.providers;
         return rule;
       }),
     );
   };
 
   return (
-    <Modal role="dialog" title={t('admin.edit.title', { user: user.userId })} onClose={onClose} className="tl-edit">
+    <Modal role="dialog" title={title ?? t('admin.edit.title', { user: user.userId })} onClose={onClose} className="tl-edit">
       <form className="tl-form" noValidate onSubmit={submit} aria-busy={busy}>
         {drafts.map((d, i) => {
           const amountId = `${formId}-amount-${i}`;
@@ -170,7 +185,7 @@ export function EditLimitsDialog({ user, locale, onSave, onClose }: EditLimitsDi
         ) : null}
         <div className="tl-modal__actions">
           <button type="button" className="tl-button tl-button--link" onClick={() => save(null)} disabled={busy}>
-            {t('admin.edit.useDefaults')}
+            {clearLabel ?? t('admin.edit.useDefaults')}
           </button>
           <button type="button" className="tl-button" onClick={onClose}>
             {t('common.cancel')}

@@ -11,7 +11,7 @@ export interface Sort {
   direction: 'ascending' | 'descending';
 }
 
-export type UserAction = 'edit' | 'reset' | 'disable' | 'enable';
+export type UserAction = 'edit' | 'reset' | 'disable' | 'enable' | 'assignPlan';
 
 const COLUMNS: ReadonlyArray<{ column: SortColumn; label: MessageKey; numeric?: boolean }> = [
   { column: 'user', label: 'admin.col.user' },
@@ -61,12 +61,14 @@ export interface UsersTableProps {
   sort: Sort | null;
   onSort: (column: SortColumn) => void;
   onAction: (action: UserAction, user: UserUsageJson) => void;
+  /** Show each user's plan and team, and an "Assign plan" action. @default false */
+  showPlans?: boolean;
   /** The app's display name of a user, shown above the id. */
   getUserLabel?: ((userId: string) => string | undefined) | undefined;
 }
 
 /** The users of one page: usage bar and figures, limit and period, status, reset date, actions. */
-export function UsersTable({ users, locale, timeZone, warningThreshold, sort, onSort, onAction, getUserLabel }: UsersTableProps) {
+export function UsersTable({ users, locale, timeZone, warningThreshold, sort, onSort, onAction, showPlans = false, getUserLabel }: UsersTableProps) {
   const baseId = useId();
   const t = (key: MessageKey, params: Record<string, string | number> = {}) => formatMessage(locale, key, params);
   const rows = sortUsers(users, sort);
@@ -113,6 +115,12 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
                   <th scope="row" id={userCellId} className="tl-users__id">
                     {labelFor(getUserLabel, u.userId) ?? u.userId}
                     {labelFor(getUserLabel, u.userId) !== undefined ? <span className="tl-users__userid tl-muted">{u.userId}</span> : null}
+                    {showPlans && (u.plan || u.account) ? (
+                      <span className="tl-muted tl-users__plan">
+                        {' '}
+                        {[u.plan ? `${t('admin.col.plan')}: ${u.plan}` : null, u.account ? `${t('admin.col.account')}: ${u.account.accountId}` : null].filter(Boolean).join(' · ')}
+                      </span>
+                    ) : null}
                   </th>
                   <td className="tl-users__usage" data-label={t('admin.col.usage')}>
                     <ProgressBar
@@ -142,6 +150,11 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
                     <button type="button" className="tl-button tl-button--small" aria-describedby={userCellId} onClick={() => onAction('edit', u)}>
                       {t('admin.action.editLimit')}
                     </button>
+                    {showPlans ? (
+                      <button type="button" className="tl-button tl-button--small" aria-describedby={userCellId} onClick={() => onAction('assignPlan', u)}>
+                        {t('admin.action.assignPlan')}
+                      </button>
+                    ) : null}
                     <button type="button" className="tl-button tl-button--small" aria-describedby={userCellId} onClick={() => onAction('reset', u)}>
                       {t('admin.action.reset')}
                     </button>

@@ -16,6 +16,7 @@ import type {
 } from '../protocol/types.js';
 import type { PickedWindow } from '../protocol/window.js';
 import { MemoryData, UserState, type AccountState } from './data.js';
+import { MemoryLedgerQueue } from './ledger-queue.js';
 import { memoryAdmin } from './memory-admin.js';
 import { RingLog } from './ring-log.js';
 import { windowView, type ScopeState } from './scope-state.js';
@@ -49,6 +50,8 @@ export class MemoryStore implements QuotaStore {
   readonly hotPath: HotPath;
   readonly admin: StoreAdmin;
   readonly maintenance: StoreMaintenance;
+  /** Records for a ledger, in this process until written (lost if it crashes first). */
+  readonly ledgerFeed = new MemoryLedgerQueue();
   readonly #data = new MemoryData();
   readonly #maxUsers: number;
   readonly #clock: () => number;
@@ -170,6 +173,7 @@ export class MemoryStore implements QuotaStore {
     ];
     user.done.set(c.reservationId, { status: 'committed', timestamp: now, expiresAt: now + this.#data.settings.idempotencyTtlMs, attemptId: c.attemptId, alerts: [...alerts] });
     this.#record(c, user, now);
+    if (c.ledger !== undefined) this.ledgerFeed.push(now, c.record, JSON.stringify(c.ledger));
     return { type: 'applied', now, timestamp: now, alerts };
   }
 

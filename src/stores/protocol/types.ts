@@ -1,5 +1,6 @@
 /**
- * The store protocol: what the engine asks of a quota store, in three parts.
+ * The store protocol: what the engine asks of a quota store, in three parts. (One file, over 300
+ * lines: it is the contract both stores implement, read as a whole.)
  *
  * - `hotPath`: reserve, commit, release. One atomic operation each, on one user's state; each is
  *   idempotent by reservation id, so a replayed command (a lost reply re-sent by a Redis client, a
@@ -156,6 +157,50 @@ export interface CommitCommand extends RulesCommand {
    * only the user's rules are charged, the account's share was charged where the call was reserved.
    */
   forwarded?: boolean;
+  /** Set when a ledger is configured: the store appends the record to its ledger feed, atomically with the charge. */
+  ledger?: LedgerNote;
+}
+
+/** What a ledger entry adds to the record (see `LedgerEntry`). */
+export interface LedgerNote {
+  accountId: string | null;
+  costMicros: number | null;
+  cacheWriteTokens: number;
+}
+
+/** One record waiting in a store's ledger feed. */
+export interface LedgerFeedEntry {
+  /** Where it waits (the store's own reference, for `ack`). */
+  ref: string;
+  /** When the store charged it (ms since the epoch). */
+  timestamp: number;
+  /** The record JSON given to commit. */
+  record: string;
+  /** The `LedgerNote` as JSON. */
+  note: string;
+}
+
+/**
+ * The queue between a store's commits and the ledger: every record the store charged with a
+ * `ledger` note, until a drainer acknowledges it (after the ledger has it).
+ */
+export interface LedgerFeed {
+  /**
+   * Up to `count` waiting records: ones another reader took but did not acknowledge within
+   * `claimIdleMs` (it crashed), then new ones. A record read and not acknowledged is read again only
+   * after `claimIdleMs`.
+   */
+  read(consumer: string, count: number, claimIdleMs: number): Promise<LedgerFeedEntry[]>;
+  /** The ledger has these records: forget them. */
+  ack(entries: readonly LedgerFeedEntry[]): Promise<void>;
+  /** Records waiting, and the store time of the oldest. */
+  lag(): Promise<{ pending: number; oldest: number | null }>;
+  /** True when the queue lives in this process (MemoryStore): closing the limiter writes it out first. */
+  readonly inProcess?: boolean;
+  /** Forgets readers that hold nothing and were idle longer than `idleMs` (they ended); resolves with how many. */
+  prune?(idleMs: number): Promise<number>;
+  /** MemoryStore: bound of the in-process queue; returns how many records overflowed since the last call. */
+  bound?(maxQueue: number): number;
 }
 
 /**
@@ -397,4 +442,6 @@ export interface QuotaStore {
   readonly hotPath: HotPath;
   readonly admin: StoreAdmin;
   readonly maintenance: StoreMaintenance;
+  /** The store's queue of records for a ledger (MemoryStore, RedisStore). */
+  readonly ledgerFeed?: LedgerFeed;
 }

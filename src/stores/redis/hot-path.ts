@@ -15,6 +15,7 @@ import type {
 } from '../protocol/types.js';
 import type { Aggregator } from './aggregator.js';
 import type { RedisContext } from './context.js';
+import type { RedisLedgerFeed } from './ledger-feed.js';
 import { accountKeys, monthKey, nextMonthStart, outcomeBucket, userKeys, userTag } from './keys.js';
 import { SCRIPTS } from './registry.js';
 import { COMMIT_ARGS, encodeArgs, RELEASE_ARGS, RESERVE_ARGS, type FieldKinds } from './schema.js';
@@ -39,7 +40,7 @@ function keysOf(ctx: RedisContext, userId: string, home: string | null) {
 }
 
 /** Reserve, commit and release on Redis: one script call each. */
-export function redisHotPath(ctx: RedisContext, aggregator: Aggregator): HotPath {
+export function redisHotPath(ctx: RedisContext, aggregator: Aggregator, ledger: RedisLedgerFeed): HotPath {
   return {
     async reserve(c: ReserveCommand): Promise<ReserveReply> {
       const { user: k, account: a } = keysOf(ctx, c.userId, c.home);
@@ -104,9 +105,10 @@ export function redisHotPath(ctx: RedisContext, aggregator: Aggregator): HotPath
           accountRules: ruleArgs(c.account?.rules ?? []),
           matches: c.matches.map((m) => (m ? 1 : 0)),
         },
-        [c.record],
+        c.ledger === undefined ? [c.record] : [c.record, JSON.stringify(c.ledger)],
       );
       const keys = [k.config, k.windows, k.outcomes(bucket), k.log, k.historyMonth(month), ...(a ? [a.config, a.windows] : [])];
+      if (c.ledger !== undefined) keys.push(await ledger.streamFor(k.tag));
       const reply = await ctx.runArray(SCRIPTS.commit, keys, args);
       const now = ctx.learn(reply[1]);
       const aggregate = (timestamp: number): void =>

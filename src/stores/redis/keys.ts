@@ -32,6 +32,10 @@ import { createHash } from 'node:crypto';
  *   <prefix>:{g}:active:<YYYY-MM> set tags of the users active in a month  [until the next month ends]
  *   <prefix>:{g}:batches        zset  aggregate batches applied in the last hour (replay guard)
  *   <prefix>:{g}:epoch          hash  epoch marker: id, created, previous, ack (detects lost data)
+ *   <prefix>:{g}:lqs            set   the ledger streams (added before a stream's first record)
+ * Per Cluster slot (tag `l<base 36>`, the first such string in the slot: slots.ts), with a ledger:
+ *   <prefix>:{<slot tag>}:lq    stream records committed in the slot, until a drainer wrote them
+ *                                      to the ledger (consumer group `g`)  [none]
  * The prefix itself may not contain braces, so no tag can be smuggled in.
  */
 export const MAX_RAW_TAG_BYTES = 48;
@@ -90,6 +94,7 @@ export function globalKeys(prefix: string) {
     totals: `${base}:totals`,
     batches: `${base}:batches`,
     epoch: `${base}:epoch`,
+    ledgerIndex: `${base}:lqs`,
     plans: `${base}:plans`,
     planUse: `${base}:planuse`,
     accounts: `${base}:accounts`,

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError } from '../../kernel/errors.js';
 import { isPlainObject, rejectUnknownKeys } from '../../kernel/validate.js';
-import type { HotPath, QuotaStore, StoreAdmin, StoreEpoch, StoreMaintenance, StoreSettings } from '../protocol/types.js';
+import type { HotPath, LedgerFeed, QuotaStore, StoreAdmin, StoreEpoch, StoreMaintenance, StoreSettings } from '../protocol/types.js';
 import { redisAdmin } from './admin.js';
 import { Aggregator } from './aggregator.js';
 import { RedisContext } from './context.js';
 import { redisHotPath } from './hot-path.js';
+import { redisLedgerFeed } from './ledger-feed.js';
 import { SCRIPTS } from './registry.js';
 import type { RedisLikeClient } from './scripts.js';
 
@@ -33,6 +34,8 @@ export class RedisStore implements QuotaStore {
   readonly hotPath: HotPath;
   readonly admin: StoreAdmin;
   readonly maintenance: StoreMaintenance;
+  /** The ledger streams (used only when a ledger is configured). */
+  readonly ledgerFeed: LedgerFeed;
   readonly #ctx: RedisContext;
   readonly #aggregator: Aggregator;
   /** Reports background failures (set by the engine in `configure`). */
@@ -53,7 +56,9 @@ export class RedisStore implements QuotaStore {
     }
     this.#ctx = new RedisContext(options.client, prefix);
     this.#aggregator = new Aggregator(this.#ctx, (error, dropped) => this.#report?.({ operation: 'aggregate', error, dropped }));
-    this.hotPath = redisHotPath(this.#ctx, this.#aggregator);
+    const ledger = redisLedgerFeed(this.#ctx);
+    this.ledgerFeed = ledger;
+    this.hotPath = redisHotPath(this.#ctx, this.#aggregator, ledger);
     this.admin = redisAdmin(this.#ctx);
     this.maintenance = {
       configure: (settings) => {

@@ -19,6 +19,7 @@ import {
 } from './lua/admin.js';
 import { AGGREGATE, DELETE_PLAN, EPOCH, EPOCH_ACK, GET_PLANS, INDEX_USER, LIST_USERS, PLAN_USE, SET_PLAN, STATS, UNINDEX_USER } from './lua/global.js';
 import { COMMIT, RELEASE, RESERVE } from './lua/hot-path.js';
+import { LEDGER_ACK, LEDGER_INDEX, LEDGER_LAG, LEDGER_PRUNE, LEDGER_READ, LEDGER_STREAMS } from './lua/ledger.js';
 import { defineScript } from './scripts.js';
 
 /** Every script with its SHA, computed once at load. */
@@ -54,4 +55,10 @@ export const SCRIPTS = {
   stats: defineScript('stats', STATS),
   epoch: defineScript('epoch', EPOCH),
   epochAck: defineScript('epoch-ack', EPOCH_ACK),
+  ledgerRead: defineScript('ledger-read', LEDGER_READ),
+  ledgerAck: defineScript('ledger-ack', LEDGER_ACK),
+  ledgerLag: defineScript('ledger-lag', LEDGER_LAG),
+  ledgerIndex: defineScript('ledger-index', LEDGER_INDEX),
+  ledgerStreams: defineScript('ledger-streams', LEDGER_STREAMS),
+  ledgerPrune: defineScript('ledger-prune', LEDGER_PRUNE),
 };

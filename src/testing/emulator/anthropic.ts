@@ -69,6 +69,7 @@ function messagesPlan(body: Record<string, unknown>, behavior: EmulatorBehavior)
     prompt: contentText(lastUser?.['content']),
     toolResult: toolResult === undefined ? undefined : contentText(toolResult['content']),
     tool: chosenTool(asArray(body['tools']), body['tool_choice']),
+    forceTool: ['any', 'tool'].includes(asRecord(body['tool_choice'])?.['type'] as string),
     jsonSchema: outputSchema(body),
     maxTokens: maxTokensOf(body['max_tokens']),
   };

@@ -115,6 +115,7 @@ function generatePlan(body: Record<string, unknown>, behavior: EmulatorBehavior)
     prompt: contentText(lastUser?.['parts']),
     toolResult: functionResponse === undefined ? undefined : JSON.stringify(functionResponse['response'] ?? {}),
     tool: chosenTool(asArray(body['tools']), body['toolConfig']),
+    forceTool: asRecord(asRecord(body['toolConfig'])?.['functionCallingConfig'])?.['mode'] === 'ANY',
     jsonSchema: config?.['responseMimeType'] === 'application/json' && schema !== undefined ? schema : undefined,
     jsonObject: config?.['responseMimeType'] === 'application/json',
     maxTokens: maxTokensOf(config?.['maxOutputTokens']),

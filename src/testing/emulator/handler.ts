@@ -103,6 +103,11 @@ export interface OutputRequest {
   toolResult?: string | undefined;
   /** The tool to call when the request offers tools and the last turn is not a tool result. */
   tool?: { name: string; schema: unknown } | undefined;
+  /**
+   * The request forces a tool call (`tool_choice: 'required'` or a named tool, Anthropic `any` or
+   * `tool`, Gemini mode `ANY`): the tool is called even after a tool result, as the APIs do.
+   */
+  forceTool?: boolean;
   /** A JSON schema the text must satisfy (structured outputs). */
   jsonSchema?: unknown;
   /** JSON mode without a schema. */
@@ -128,7 +133,7 @@ export interface PlannedOutput {
 
 /** Decide and generate the output of choice `choiceIndex` for `request`. */
 export function planOutput(request: OutputRequest, choiceIndex = 0): PlannedOutput {
-  if (request.toolResult === undefined && request.tool !== undefined) {
+  if (request.tool !== undefined && (request.toolResult === undefined || request.forceTool === true)) {
     const input = sampleFromSchema(request.tool.schema);
     const cut = truncateToTokens(JSON.stringify(input), request.maxTokens);
     return { kind: 'tool', text: cut.text, tokens: cut.tokens, truncated: cut.truncated, toolName: request.tool.name, toolInput: input };

@@ -98,6 +98,7 @@ function chatPlan(body: Record<string, unknown>, behavior: EmulatorBehavior): Ch
     prompt: contentText(lastUser?.['content']),
     toolResult: last?.['role'] === 'tool' || last?.['role'] === 'function' ? contentText(last['content']) : undefined,
     tool: chosenChatTool(tools, body['tool_choice']),
+    forceTool: forcesTool(body['tool_choice']),
     jsonSchema: responseFormat?.['type'] === 'json_schema' ? (jsonSchema?.['schema'] ?? {}) : undefined,
     jsonObject: responseFormat?.['type'] === 'json_object',
     maxTokens: maxTokensOf(body['max_completion_tokens'], body['max_tokens']),
@@ -110,6 +111,11 @@ function chatPlan(body: Record<string, unknown>, behavior: EmulatorBehavior): Ch
 
 function choiceCount(value: unknown): number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 1 ? Math.min(value, 128) : 1;
+}
+
+/** `tool_choice: 'required'` or a named function (Chat Completions and Responses shapes). */
+function forcesTool(toolChoice: unknown): boolean {
+  return toolChoice === 'required' || asRecord(toolChoice)?.['type'] === 'function';
 }
 
 function chosenChatTool(tools: unknown[], toolChoice: unknown): { name: string; schema: unknown } | undefined {
@@ -263,6 +269,7 @@ function responsesPlan(body: Record<string, unknown>, behavior: EmulatorBehavior
     prompt: contentText(lastUser?.['content']),
     toolResult: last?.['type'] === 'function_call_output' ? contentText(last['output']) : undefined,
     tool: chosenResponsesTool(asArray(body['tools']), body['tool_choice']),
+    forceTool: forcesTool(body['tool_choice']),
     jsonSchema: format?.['type'] === 'json_schema' ? (format['schema'] ?? {}) : undefined,
     jsonObject: format?.['type'] === 'json_object',
     maxTokens: maxTokensOf(body['max_output_tokens']),

@@ -16,6 +16,12 @@ export interface ProviderCall {
   sdkRetries: number;
   /** Stream events before the first text delta (the emulator's framing of this API). */
   leadingEvents: number;
+  /**
+   * Output tokens an aborted call is charged with no usage seen: the whole output hold (40, the
+   * call's maximum) for a model that bills hidden reasoning, since the provider may have billed
+   * thinking that never arrived; 0 otherwise.
+   */
+  abortedOutputCharge: number;
   make(emulator: Emulator, options: CallOptions): object;
   call(client: object, emulator: Emulator, options: CallOptions): Promise<unknown>;
   /** Reads the whole stream; `abortAfter` aborts (the SDK's own way) once that many chunks arrived. */
@@ -48,6 +54,7 @@ export const PROVIDER_CALLS: ProviderCall[] = [
   {
     name: 'openai chat.completions',
     leadingEvents: 1,
+    abortedOutputCharge: 0,
     provider: 'openai',
     sdkRetries: 2,
     make: (e, o) => new OpenAI({ apiKey: 't', baseURL: e.openaiBaseURL, ...(o.timeoutMs ? { timeout: o.timeoutMs } : {}), ...(o.noRetries ? { maxRetries: 0 } : {}) }),
@@ -62,6 +69,7 @@ export const PROVIDER_CALLS: ProviderCall[] = [
   {
     name: 'openai responses',
     leadingEvents: 4,
+    abortedOutputCharge: 0,
     provider: 'openai',
     sdkRetries: 2,
     make: (e, o) => new OpenAI({ apiKey: 't', baseURL: e.openaiBaseURL, ...(o.timeoutMs ? { timeout: o.timeoutMs } : {}), ...(o.noRetries ? { maxRetries: 0 } : {}) }),
@@ -76,6 +84,7 @@ export const PROVIDER_CALLS: ProviderCall[] = [
   {
     name: 'anthropic messages',
     leadingEvents: 3,
+    abortedOutputCharge: 0,
     provider: 'anthropic',
     sdkRetries: 2,
     make: (e, o) => new Anthropic({ apiKey: 't', baseURL: e.anthropicBaseURL, ...(o.timeoutMs ? { timeout: o.timeoutMs } : {}), ...(o.noRetries ? { maxRetries: 0 } : {}) }),
@@ -90,6 +99,7 @@ export const PROVIDER_CALLS: ProviderCall[] = [
   {
     name: '@google/generative-ai generateContent',
     leadingEvents: 0,
+    abortedOutputCharge: 40,
     provider: 'google',
     sdkRetries: 0,
     make: () => new GoogleGenerativeAI('t'),
@@ -113,6 +123,7 @@ export const PROVIDER_CALLS: ProviderCall[] = [
   {
     name: '@google/genai models.generateContent',
     leadingEvents: 0,
+    abortedOutputCharge: 40,
     provider: 'google',
     sdkRetries: 0,
     make: (e, o) => new GoogleGenAI({ apiKey: 't', httpOptions: { baseUrl: e.googleBaseUrl, ...(o.timeoutMs ? { timeout: o.timeoutMs } : {}) } }),

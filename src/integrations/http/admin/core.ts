@@ -1,5 +1,5 @@
 import { parseTokenLimiter } from '../../../face/context.js';
-import { InvalidArgumentError } from '../../../kernel/errors.js';
+import { InvalidArgumentError, type PlanInUseError } from '../../../kernel/errors.js';
 import type { TokenLimiter } from '../../../face/limiter.js';
 import type { Logger } from '../../../kernel/types.js';
 import { isPlainObject, parsePositiveInt, rejectUnknownKeys } from '../../../kernel/validate.js';
@@ -10,7 +10,7 @@ import { parseLocaleOption, type LocaleOf, type LocaleOption } from '../../share
 import { jsonReply, type HttpReply } from '../../shared/reply.js';
 import { BodyRejectedError, isJsonContentType, parseJsonBody, assertNoPrototypeKeys, type BodySource } from './body.js';
 import { QueryReader } from './query.js';
-import { ROUTES, type RouteDef } from './routes.js';
+import { PlanNotFoundError, ROUTES, type RouteDef } from './routes.js';
 import { decodeUserIdSegment } from '../../../kernel/admin-path.js';
 
 /**
@@ -183,6 +183,11 @@ export function createAdminCore<Req>(options: unknown): (call: AdminCall<Req>) =
         detail: error.message,
       });
     }
+    if (error instanceof PlanNotFoundError) return fail(404, 'plan_not_found', 'planNotFound', { planId: error.planId });
+    if (error instanceof Error && error.name === 'PlanInUseError' && (error as { code?: unknown }).code === 'plan_in_use') {
+      const e = error as PlanInUseError;
+      return fail(409, 'plan_in_use', 'planInUse', { planId: e.planId, users: e.users, accounts: e.accounts });
+    }
     const mapped = errorReply(error, { locale });
     if (mapped !== undefined) return mapped;
     config.logger?.error?.('token-limits admin API: unexpected error', { error: messageOf(error) });
@@ -225,7 +230,9 @@ function matchPath(pattern: string[], segments: string[]): Record<string, string
       try {
         params[p.slice(1)] = decodeUserIdSegment(s);
       } catch {
-        throw new InvalidArgumentError('userId', s, 'invalid percent-encoding in the path');
+        // `:id` is a user id; other parameters are named as the API names them (`planId`, `accountId`).
+        const name = p.slice(1);
+        throw new InvalidArgumentError(name === 'id' ? 'userId' : name, s, 'invalid percent-encoding in the path');
       }
     } else if (p !== s) {
       return undefined;

@@ -2,9 +2,9 @@ import { InvalidArgumentError } from '../../../kernel/errors.js';
 import type { TokenLimiter } from '../../../face/limiter.js';
 import type { LimitRule } from '../../../kernel/types.js';
 import { isPlainObject } from '../../../kernel/validate.js';
-import { emptyReply, jsonReply, type HttpReply } from '../../shared/reply.js';
+import { emptyReply, jsonReply, streamReply, type HttpReply } from '../../shared/reply.js';
 import { QueryReader } from './query.js';
-import { pointJson, recordJson, ruleJson, usageJson } from './serialize.js';
+import { accountJson, planJson, pointJson, recordJson, ruleJson, usageJson } from './serialize.js';
 
 /** Who may call a route: admins only, or any signed-in user for their own data. */
 export type RouteAccess = 'admin' | 'self';
@@ -86,6 +86,55 @@ function bodyObject(body: unknown, allowed: readonly string[], required: boolean
 }
 
 const id = (ctx: RouteContext): string => ctx.params.id!;
+const planId = (ctx: RouteContext): string => ctx.params.planId!;
+const accountId = (ctx: RouteContext): string => ctx.params.accountId!;
+
+/** `GET /plans/:planId` of a plan that does not exist: 404 `plan_not_found`. */
+export class PlanNotFoundError extends Error {
+  override readonly name = 'PlanNotFoundError';
+  readonly code = 'plan_not_found';
+  constructor(readonly planId: string) {
+    super('No plan has this id');
+  }
+}
+
+/** A body field that must be there: a string id or null (`{ planId }`, `{ accountId }`). */
+function idOrNull(body: Record<string, unknown>, field: string, what: string): string | null {
+  if (!Object.hasOwn(body, field)) throw new InvalidArgumentError(field, undefined, `required: ${what}, or null for none`);
+  const value = body[field];
+  if (value !== null && typeof value !== 'string') throw new InvalidArgumentError(field, value, `expected ${what}, or null for none`);
+  return value;
+}
+
+/** A page query (`cursor`, `limit`), as `GET /users` reads it. */
+/** `cursor` and `limit` of a paged list; with `withPrefix`, also `prefix` (ids that start with it). */
+function pageQuery(ctx: RouteContext, withPrefix = false): { cursor?: string; limit?: number; prefix?: string } {
+  const q = ctx.query(withPrefix ? ['cursor', 'limit', 'prefix'] : ['cursor', 'limit']);
+  const cursor = q.userId('cursor');
+  const limit = q.int('limit', 1, 1000);
+  const prefix = withPrefix ? q.userId('prefix') : undefined;
+  return { ...(cursor === undefined ? {} : { cursor }), ...(limit === undefined ? {} : { limit }), ...(prefix === undefined ? {} : { prefix }) };
+}
+
+async function accountUsageOf(ctx: RouteContext, account: string): Promise<HttpReply> {
+  ctx.query([]);
+  return jsonReply(200, accountJson(await ctx.limiter.admin.getAccountUsage(account)));
+}
+
+/** An account's rules in force: its own, else its plan's (`plan` names it), else none. */
+async function accountLimitsOf(ctx: RouteContext, account: string): Promise<HttpReply> {
+  ctx.query([]);
+  const usage = await ctx.limiter.admin.getAccountUsage(account);
+  return jsonReply(200, { accountId: account, plan: usage.plan, rules: usage.windows.map((w) => ruleJson(w.rule)) });
+}
+
+function rulesOf(body: Record<string, unknown>, nullable: boolean): LimitRule[] | null {
+  if (!Object.hasOwn(body, 'rules')) {
+    throw new InvalidArgumentError('rules', undefined, nullable ? 'required: an array of limit rules, or null for none' : 'required: an array of limit rules');
+  }
+  if (body.rules === null && !nullable) throw new InvalidArgumentError('rules', null, 'expected an array of limit rules (DELETE removes a plan)');
+  return body.rules as LimitRule[] | null;
+}
 
 function setActiveRoute(path: string, active: boolean): RouteDef {
   return {
@@ -110,15 +159,7 @@ export const ROUTES: readonly RouteDef[] = [
     path: '/users',
     access: 'admin',
     async run(ctx) {
-      const q = ctx.query(['cursor', 'limit', 'prefix']);
-      const cursor = q.userId('cursor');
-      const limit = q.int('limit', 1, 1000);
-      const prefix = q.userId('prefix');
-      const page = await ctx.limiter.admin.listUsers({
-        ...(cursor === undefined ? {} : { cursor }),
-        ...(limit === undefined ? {} : { limit }),
-        ...(prefix === undefined ? {} : { prefix }),
-      });
+      const page = await ctx.limiter.admin.listUsers(pageQuery(ctx, true));
       return jsonReply(200, { users: page.users.map(usageJson), nextCursor: page.cursor ?? null });
     },
   },
@@ -173,8 +214,146 @@ export const ROUTES: readonly RouteDef[] = [
       return emptyReply(204);
     },
   },
+  {
+    method: 'PUT',
+    path: '/users/:id/plan',
+    access: 'admin',
+    body: true,
+    async run(ctx) {
+      ctx.query([]);
+      const plan = idOrNull(bodyObject(ctx.body, ['planId'], true), 'planId', 'a plan id');
+      await ctx.limiter.admin.assignPlan(id(ctx), plan);
+      return usageOf(ctx, id(ctx));
+    },
+  },
+  {
+    method: 'PUT',
+    path: '/users/:id/account',
+    access: 'admin',
+    body: true,
+    async run(ctx) {
+      ctx.query([]);
+      const account = idOrNull(bodyObject(ctx.body, ['accountId'], true), 'accountId', 'an account id');
+      await ctx.limiter.admin.setAccount(id(ctx), account);
+      return usageOf(ctx, id(ctx));
+    },
+  },
+  {
+    method: 'GET',
+    path: '/plans',
+    access: 'admin',
+    async run(ctx) {
+      ctx.query([]);
+      return jsonReply(200, { plans: (await ctx.limiter.admin.listPlans()).map(planJson) });
+    },
+  },
+  {
+    method: 'GET',
+    path: '/plans/:planId',
+    access: 'admin',
+    async run(ctx) {
+      ctx.query([]);
+      const plan = await ctx.limiter.admin.getPlan(planId(ctx));
+      if (plan === null) throw new PlanNotFoundError(planId(ctx));
+      return jsonReply(200, planJson(plan));
+    },
+  },
+  {
+    method: 'PUT',
+    path: '/plans/:planId',
+    access: 'admin',
+    body: true,
+    async run(ctx) {
+      ctx.query([]);
+      const rules = rulesOf(bodyObject(ctx.body, ['rules'], true), false)!;
+      return jsonReply(200, planJson(await ctx.limiter.admin.setPlan(planId(ctx), rules)));
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/plans/:planId',
+    access: 'admin',
+    async run(ctx) {
+      ctx.query([]);
+      await ctx.limiter.admin.deletePlan(planId(ctx));
+      return emptyReply(204);
+    },
+  },
+  {
+    method: 'GET',
+    path: '/accounts',
+    access: 'admin',
+    async run(ctx) {
+      const page = await ctx.limiter.admin.listAccounts(pageQuery(ctx));
+      return jsonReply(200, { accounts: page.accounts.map(accountJson), nextCursor: page.cursor ?? null });
+    },
+  },
+  { method: 'GET', path: '/accounts/:accountId/usage', access: 'admin', run: (ctx) => accountUsageOf(ctx, accountId(ctx)) },
+  { method: 'GET', path: '/accounts/:accountId/limits', access: 'admin', run: (ctx) => accountLimitsOf(ctx, accountId(ctx)) },
+  {
+    method: 'PUT',
+    path: '/accounts/:accountId/limits',
+    access: 'admin',
+    body: true,
+    async run(ctx) {
+      ctx.query([]);
+      await ctx.limiter.admin.setAccountLimits(accountId(ctx), rulesOf(bodyObject(ctx.body, ['rules'], true), true));
+      return accountLimitsOf(ctx, accountId(ctx));
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/accounts/:accountId/limits',
+    access: 'admin',
+    async run(ctx) {
+      ctx.query([]);
+      await ctx.limiter.admin.setAccountLimits(accountId(ctx), null);
+      return accountLimitsOf(ctx, accountId(ctx));
+    },
+  },
+  {
+    method: 'PUT',
+    path: '/accounts/:accountId/plan',
+    access: 'admin',
+    body: true,
+    async run(ctx) {
+      ctx.query([]);
+      const plan = idOrNull(bodyObject(ctx.body, ['planId'], true), 'planId', 'a plan id');
+      await ctx.limiter.admin.assignAccountPlan(accountId(ctx), plan);
+      return accountUsageOf(ctx, accountId(ctx));
+    },
+  },
+  {
+    method: 'GET',
+    path: '/accounts/:accountId/members',
+    access: 'admin',
+    async run(ctx) {
+      const page = await ctx.limiter.admin.listAccountMembers(accountId(ctx), pageQuery(ctx));
+      return jsonReply(200, { accountId: accountId(ctx), members: page.members.map(usageJson), nextCursor: page.cursor ?? null });
+    },
+  },
   { method: 'GET', path: '/log', access: 'admin', run: (ctx) => log(ctx, undefined, true) },
   { method: 'GET', path: '/history', access: 'admin', run: (ctx) => history(ctx, undefined, true) },
+  {
+    method: 'GET',
+    path: '/export',
+    access: 'admin',
+    async run(ctx) {
+      const q = ctx.query(['userId', 'accountId', 'from', 'to', 'format']);
+      const userId = q.userId('userId');
+      const accountId = q.userId('accountId');
+      const format = q.oneOf('format', ['csv', 'jsonl'] as const) ?? 'csv';
+      const to = q.date('to') ?? new Date(ctx.now);
+      const now = new Date(ctx.now);
+      const from = q.date('from') ?? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+      const stream = ctx.limiter.admin.exportUsage({ ...(userId === undefined ? {} : { userId }), ...(accountId === undefined ? {} : { accountId }), from, to, format });
+      const name = `usage-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}${userId === undefined ? '' : `-${userId.replace(/[^\w.-]/g, '_').slice(0, 64)}`}.${format}`;
+      return streamReply(200, stream, {
+        'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+        'content-disposition': `attachment; filename="${name}"`,
+      });
+    },
+  },
   {
     method: 'GET',
     path: '/stats',

@@ -1,7 +1,16 @@
-import type { HistoryPoint, LimitRule, Metric, UsageRecord, UserUsage, WindowUsage } from '../../../kernel/types.js';
-import type { HistoryPointJson, LimitRuleJson, UsageRecordJson, UserUsageJson, WindowUsageJson } from '../../../kernel/admin-api.js';
+import type { AccountUsage, HistoryPoint, LimitRule, Metric, Plan, UsageRecord, UserUsage, WindowUsage } from '../../../kernel/types.js';
+import type { AccountUsageJson, HistoryPointJson, LimitRuleJson, PlanJson, UsageRecordJson, UserUsageJson, WindowUsageJson } from '../../../kernel/admin-api.js';
 
-export type { HistoryPointJson, LimitRuleJson, UsageRecordJson, UsageStatsJson, UserUsageJson, WindowUsageJson } from '../../../kernel/admin-api.js';
+export type {
+  AccountUsageJson,
+  HistoryPointJson,
+  LimitRuleJson,
+  PlanJson,
+  UsageRecordJson,
+  UsageStatsJson,
+  UserUsageJson,
+  WindowUsageJson,
+} from '../../../kernel/admin-api.js';
 
 export function metricOf(rule: LimitRule): Metric {
   if (rule.tokens !== undefined) return 'tokens';
@@ -41,7 +50,22 @@ export function usageJson(u: UserUsage): UserUsageJson {
     periodStart: u.periodStart.toISOString(),
     resetAt: u.resetAt.toISOString(),
     windows,
+    plan: u.plan,
+    account: u.account === null ? null : accountJson(u.account),
   };
+}
+
+export function accountJson(a: AccountUsage & { members?: number }): AccountUsageJson {
+  const out: AccountUsageJson = { accountId: a.accountId, plan: a.plan, windows: a.windows.map(windowJson) };
+  if (a.members !== undefined) out.members = a.members;
+  return out;
+}
+
+export function planJson(p: Plan & { users?: number; accounts?: number }): PlanJson {
+  const out: PlanJson = { planId: p.planId, version: p.version, rules: p.rules.map(ruleJson) };
+  if (p.users !== undefined) out.users = p.users;
+  if (p.accounts !== undefined) out.accounts = p.accounts;
+  return out;
 }
 
 export function recordJson(r: UsageRecord): UsageRecordJson {

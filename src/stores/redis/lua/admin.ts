@@ -3,7 +3,8 @@ import { PRELUDE } from './prelude.js';
 
 /**
  * Scripts that are never on a wrapped call's path: reads, admin writes, and the steps of moving a
- * user between accounts. Each touches keys of one hash tag.
+ * user between accounts. Each touches keys of one hash tag. (Over 300 lines: Lua text kept beside
+ * the window helpers it shares, so a script reads top to bottom in one place.)
  */
 
 /** The windows of `rules` in window hash w, holds past their lease not counted; appended to out. */

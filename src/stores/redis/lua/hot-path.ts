@@ -6,7 +6,8 @@ import { PRELUDE } from './prelude.js';
  * account the account's keys, all under one hash tag (one Redis Cluster slot); declares every key
  * in KEYS; validates all of its arguments before its first write (Lua has no rollback); and starts
  * with `#!lua`, so that Redis refuses it before it runs when memory is full. Fields are described in
- * prelude.ts.
+ * prelude.ts. Over 300 lines: reserve, commit and release share routing and window code and are
+ * read together.
  */
 
 /**
@@ -179,8 +180,10 @@ end
  * charged here and the reply asks for the user's share to be forwarded to the new home.
  * KEYS[1] user config hash, KEYS[2] user window hash, KEYS[3] outcome hash of the reservation's 10
  * minutes, KEYS[4] user log zset, KEYS[5] the user's history hash of the month; for a member of an
- * account, KEYS[6] account config hash, KEYS[7] account window hash.
- * ARGV: COMMIT_ARGS, then the record's JSON.
+ * account, KEYS[6] account config hash, KEYS[7] account window hash; with a ledger, last, the
+ * ledger stream of the slot (keys.ts).
+ * ARGV: COMMIT_ARGS, then the record's JSON, then (with a ledger) the ledger note's JSON: the record
+ * is appended to the stream in the same step as the charge, so it is there exactly once.
  * Replies: {'applied', now, alert count, (scope, rule, threshold index, used, limit, start, end)
  * per alert} | {'forward', now, time, home ('' = on their own), alert count, alerts as for applied}
  * | {'duplicate', now, first commit time, 1 if that commit was this attempt, its alerts as
@@ -194,6 +197,8 @@ ${luaBindings(COMMIT_ARGS)}
 ${CHARGE}
 local record = ARGV[p]
 if not record or #record == 0 or #record > 1048576 then fail('invalid record') end
+local note = ARGV[p + 1]
+if note and (#note == 0 or #note > 65536 or #KEYS ~= (inAccount and 8 or 6)) then fail('invalid ledger note') end
 if #matches ~= #rules + #accountRules then fail('invalid matches') end
 local cfg = redis.call('HMGET', KEYS[1], 'v', 'acct', 'moved', 'in')
 local done = redis.call('HGET', KEYS[3], id)
@@ -270,6 +275,7 @@ keep(KEYS[2], KEYS[2], 'k', st[3], '', now, math.max(maxEnd - now, doneTtl))
 redis.call('ZADD', KEYS[4], fmt(now), record)
 redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(logMax + 1))
 keep(KEYS[2], KEYS[4], 'kl', st[5], '', now, logTtl)
+if note then redis.call('XADD', KEYS[#KEYS], '*', 't', fmt(now), 'r', record, 'n', note) end
 local prefix = fmt(now - now % 3600000) .. '|' .. model .. '|'
 redis.call('HINCRBY', KEYS[5], prefix .. 'r', fmt(amounts.r))
 redis.call('HINCRBY', KEYS[5], prefix .. 'i', fmt(inputTokens))

@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+/**
+ * `npx token-limits ledger <command>`: operators' commands for the PostgreSQL usage ledger.
+ * pg (and ioredis, for the commands that read the store) come from the app's own install.
+ */
+import { createWriteStream } from 'node:fs';
+import process from 'node:process';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { createTokenLimiter, RedisStore, type TokenLimiter } from '../index.js';
+import { createPostgresLedger, type PgPoolLike, type PostgresLedger } from '../postgres/index.js';
+
+const USAGE = `Usage: token-limits ledger <command> [options]
+
+Commands:
+  migrate     create the ledger's schema, table and indexes (idempotent)
+  export      write the records of [--from, --to) as CSV or JSON lines (stdout, or --out)
+  reconcile   compare each user's ledger totals with the store's (RedisStore at --redis-url);
+              exit code 2 when some differ
+  drain       move waiting records from the store into the ledger, until stopped (Ctrl-C)
+
+Options:
+  --database-url URL   PostgreSQL (default: $DATABASE_URL)
+  --schema NAME        the table's schema (default: public)
+  --table NAME         the table (default: token_limits_usage)
+  --from DATE          ISO date or date-time, or ms since the epoch (export, reconcile)
+  --to DATE            end, excluded (export, reconcile; default: now)
+  --format csv|jsonl   export format (default: csv)
+  --user ID            export one user's records
+  --account ID         export one account's records
+  --out FILE           export to a file instead of stdout
+  --redis-url URL      the store's Redis (reconcile, drain; default: $REDIS_URL)
+  --prefix PREFIX      the RedisStore key prefix (default: tl)
+  --help               this text
+
+Exit codes: 0 done (reconcile: no difference); 1 error; 2 reconcile found differences.`;
+
+class UsageError extends Error {}
+
+function fail(message: string): never {
+  throw new UsageError(message);
+}
+
+async function importOptional<T>(name: string, why: string): Promise<T> {
+  try {
+    return (await import(name)) as T;
+  } catch {
+    return fail(`${why} needs the ${name} package: npm install ${name}`);
+  }
+}
+
+function date(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms)) fail(`--${name} must be an ISO date or ms since the epoch, got ${value}`);
+  return ms;
+}
+
+export async function main(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        'database-url': { type: 'string' },
+        schema: { type: 'string' },
+        table: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        format: { type: 'string' },
+        user: { type: 'string' },
+        account: { type: 'string' },
+        out: { type: 'string' },
+        'redis-url': { type: 'string' },
+        prefix: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    err.write(`token-limits: ${(error as Error).message}\n\n${USAGE}\n`);
+    return 1;
+  }
+  const { values: o, positionals } = parsed;
+  if (o.help === true || positionals.length === 0) {
+    (o.help === true ? out : err).write(`${USAGE}\n`);
+    return o.help === true ? 0 : 1;
+  }
+  const [group, command, ...rest] = positionals;
+  let pool: (PgPoolLike & { end(): Promise<void> }) | undefined;
+  let limiter: TokenLimiter | undefined;
+  let redis: { disconnect(): void } | undefined;
+  try {
+    if (group !== 'ledger' || command === undefined || rest.length > 0) fail(`unknown command: ${positionals.join(' ')}`);
+    if (!['migrate', 'export', 'reconcile', 'drain'].includes(command)) fail(`unknown command: ledger ${command}`);
+    const databaseUrl = o['database-url'] ?? process.env.DATABASE_URL;
+    if (databaseUrl === undefined || databaseUrl === '') fail('no database: pass --database-url or set DATABASE_URL');
+    const pg = await importOptional<{ default: { Pool: new (options: object) => PgPoolLike & { end(): Promise<void>; on(event: 'error', listener: () => void): void } } }>('pg', 'the ledger');
+    const p = new pg.default.Pool({ connectionString: databaseUrl, max: 4 });
+    p.on('error', () => {});
+    pool = p;
+    const store = async (): Promise<RedisStore> => {
+      const url = o['redis-url'] ?? process.env.REDIS_URL;
+      if (url === undefined || url === '') fail(`ledger ${command} reads the store: pass --redis-url or set REDIS_URL`);
+      const { Redis } = await importOptional<{ Redis: new (url: string, options: object) => { disconnect(): void } }>('ioredis', `ledger ${command}`);
+      const client = new Redis(url, { maxRetriesPerRequest: 3 });
+      redis = client;
+      return new RedisStore({ client: client as never, prefix: o.prefix ?? 'tl' });
+    };
+    const ledgerOf = (drain: boolean): PostgresLedger =>
+      createPostgresLedger({ pool: p, drain, ...(o.schema === undefined ? {} : { schema: o.schema }), ...(o.table === undefined ? {} : { table: o.table }) });
+
+    switch (command) {
+      case 'migrate': {
+        const ledger = ledgerOf(false);
+        await ledger.migrate();
+        err.write(`token-limits: ${ledger.tableName} is ready\n`);
+        return 0;
+      }
+      case 'export': {
+        const from = date(o.from, 'from') ?? fail('ledger export needs --from');
+        const to = date(o.to, 'to') ?? Date.now();
+        const format = o.format ?? 'csv';
+        if (format !== 'csv' && format !== 'jsonl') fail(`--format must be csv or jsonl, got ${format}`);
+        const stream = ledgerOf(false).export({
+          from,
+          to,
+          format,
+          ...(o.user === undefined ? {} : { userId: o.user }),
+          ...(o.account === undefined ? {} : { accountId: o.account }),
+        });
+        if (o.out === undefined) {
+          for await (const chunk of stream) {
+            if (!out.write(chunk as string)) await new Promise((resolve) => out.once('drain', resolve));
+          }
+        } else await pipeline(stream, createWriteStream(o.out));
+        return 0;
+      }
+      case 'reconcile': {
+        const from = date(o.from, 'from') ?? fail('ledger reconcile needs --from');
+        const to = date(o.to, 'to') ?? Date.now();
+        const ledger = ledgerOf(false);
+        limiter = createTokenLimiter({ store: await store(), ledger });
+        const differences = await ledger.reconcile({ from, to });
+        for (const d of differences) {
+          out.write(`${JSON.stringify(d)}\n`);
+        }
+        err.write(`token-limits: ${differences.length} users differ between the ledger and the store\n`);
+        return differences.length === 0 ? 0 : 2;
+      }
+      default: {
+        limiter = createTokenLimiter({ store: await store(), ledger: ledgerOf(true) });
+        limiter.on('ledger-error', (e) => err.write(`token-limits: ${e.policy}: ${e.error.message}\n`));
+        err.write('token-limits: draining the ledger feed into the ledger (Ctrl-C stops)\n');
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        return 0;
+      }
+    }
+  } catch (error) {
+    if (error instanceof UsageError) err.write(`token-limits: ${error.message}\n\n${USAGE}\n`);
+    else err.write(`token-limits: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    await limiter?.close().catch(() => {});
+    redis?.disconnect();
+    await pool?.end().catch(() => {});
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && /token-limits$|cli[\\/]index\.[cm]?[jt]s$/.test(process.argv[1]);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`token-limits: ${(error as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

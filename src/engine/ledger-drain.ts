@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import type { LedgerDrainSettings, LedgerEntry, LedgerErrorEvent, LedgerLag, UsageLedger } from '../kernel/types.js';
+import type { LedgerFeed, LedgerFeedEntry } from '../stores/protocol/types.js';
+import { decodeRecord } from './records.js';
+
+const MAX_BACKOFF_MS = 5_000;
+/** Readers idle this long with nothing pending are forgotten (each drainer process reads under its own name). */
+export const PRUNE_IDLE_MS = 86_400_000;
+/** How often a drainer prunes (and once at start). */
+const PRUNE_EVERY_MS = 3_600_000;
+
+export interface DrainEvents {
+  error(event: LedgerErrorEvent): void;
+  lag(lag: LedgerLag): void;
+  /** Whether anyone listens to `ledger-lag` (the figures cost a few store reads). */
+  wantsLag(): boolean;
+}
+
+/**
+ * Moves records from the store's ledger feed into the ledger, off every caller's path: read a
+ * batch, write it (the ledger skips ids it has), then acknowledge it in the feed. A record leaves
+ * the feed only after the ledger has it, and a write of a record already there changes nothing, so
+ * a crash anywhere (of this process, of the ledger's database, between the write and the
+ * acknowledgement) delays records and never loses or duplicates one. At most one batch is in this
+ * process at a time (bounded memory); a failing write is retried with backoff and reported.
+ */
+export class LedgerDrainer {
+  readonly #consumer = `c-${process.pid}-${randomBytes(6).toString('base64url')}`;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lagTimer: ReturnType<typeof setInterval> | undefined;
+  #pruneTimer: ReturnType<typeof setInterval> | undefined;
+  /** The cycle running now: one at a time (the timer's and `drainAll`'s share the batch). */
+  #lock: Promise<unknown> = Promise.resolve();
+  #stopped = false;
+  #written = 0;
+  #failures = 0;
+  /** A batch read but not yet written (kept across failed writes). */
+  #batch: LedgerFeedEntry[] = [];
+
+  constructor(
+    readonly feed: LedgerFeed,
+    readonly ledger: UsageLedger,
+    readonly settings: LedgerDrainSettings,
+    readonly events: DrainEvents,
+  ) {}
+
+  start(): void {
+    this.#schedule(0);
+    const prune = (): void => void this.feed.prune?.(PRUNE_IDLE_MS).catch(() => {});
+    prune();
+    this.#pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
+    this.#pruneTimer.unref?.();
+    this.#lagTimer = setInterval(() => {
+      if (this.events.wantsLag()) this.lag().then((lag) => this.events.lag(lag), () => {});
+    }, this.settings.lagReportMs);
+    this.#lagTimer.unref?.();
+  }
+
+  async lag(): Promise<LedgerLag> {
+    const { pending, oldest } = await this.feed.lag();
+    return { pending, oldestMs: oldest === null ? null : Math.max(0, Date.now() - oldest), written: this.#written, failures: this.#failures };
+  }
+
+  /** Drains until the feed is empty (for tests, shutdown and the CLI); rejects after `deadline`. */
+  async drainAll(deadline: number): Promise<void> {
+    for (;;) {
+      let moved: number;
+      try {
+        moved = await this.#exclusive();
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_BACKOFF_MS, this.settings.pollMs * 2 ** Math.min(this.#failures, 10))));
+        continue;
+      }
+      if (moved === 0 && this.#batch.length === 0 && (await this.feed.lag()).pending === 0) return;
+      if (Date.now() > deadline) throw new Error(`the ledger still lacks ${(await this.feed.lag()).pending} records`);
+      if (moved === 0) await new Promise((resolve) => setTimeout(resolve, Math.min(this.settings.pollMs, 50)));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    clearInterval(this.#lagTimer);
+    clearInterval(this.#pruneTimer);
+    await this.#lock.catch(() => {});
+  }
+
+  #exclusive(): Promise<number> {
+    const run = this.#lock.then(
+      () => this.#cycle(),
+      () => this.#cycle(),
+    );
+    this.#lock = run.catch(() => {});
+    return run;
+  }
+
+  #schedule(delay: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      void this.#exclusive().then(
+        (moved) => this.#schedule(moved > 0 ? 0 : this.settings.pollMs),
+        () => this.#schedule(Math.min(MAX_BACKOFF_MS, this.settings.pollMs * 2 ** Math.min(this.#failures, 10))),
+      );
+    }, delay);
+    this.#timer.unref?.();
+  }
+
+  /** One read-write-acknowledge step; resolves with the records moved, rejects when the write failed. */
+  async #cycle(): Promise<number> {
+    const overflow = this.feed.bound?.(this.settings.maxQueue) ?? 0;
+    if (overflow > 0) {
+      this.events.error({ error: new Error(`the in-process ledger queue was full: ${overflow} records were dropped`), policy: 'dropped', records: overflow });
+    }
+    if (this.#batch.length === 0) this.#batch = await this.feed.read(this.#consumer, this.settings.batchSize, this.settings.claimIdleMs);
+    const batch = this.#batch;
+    if (batch.length === 0) return 0;
+    try {
+      await this.ledger.write(entriesOf(batch));
+    } catch (error) {
+      this.#failures += 1;
+      this.events.error({ error: error instanceof Error ? error : new Error(String(error)), policy: 'retrying', records: batch.length });
+      throw error;
+    }
+    this.#failures = 0;
+    await this.feed.ack(batch);
+    this.#batch = [];
+    this.#written += batch.length;
+    return batch.length;
+  }
+}
+
+/** Feed entries as ledger entries (one per id: a batch may hold a record twice after a claim). */
+function entriesOf(batch: readonly LedgerFeedEntry[]): LedgerEntry[] {
+  const byId = new Map<string, LedgerEntry>();
+  for (const e of batch) {
+    const record = decodeRecord(e.record, e.timestamp);
+    if (record === undefined || record.id === '') continue;
+    let note: { accountId?: unknown; costMicros?: unknown; cacheWriteTokens?: unknown } = {};
+    try {
+      note = JSON.parse(e.note) as typeof note;
+    } catch {
+      // a note is written by the engine; a malformed one leaves its fields empty
+    }
+    byId.set(record.id, {
+      ...record,
+      accountId: typeof note.accountId === 'string' ? note.accountId : null,
+      costMicros: typeof note.costMicros === 'number' ? note.costMicros : null,
+      cacheWriteTokens: typeof note.cacheWriteTokens === 'number' ? note.cacheWriteTokens : 0,
+    });
+  }
+  return [...byId.values()];
+}

@@ -1,0 +1,354 @@
+/**
+ * Quotas for the Vercel AI SDK (`ai` 6 and 7): a language-model middleware for
+ * `wrapLanguageModel` and an embedding-model middleware for `wrapEmbeddingModel`. Each model call
+ * (each step of a tool loop, each retry) is one `TrackedCall`: reserved in `transformParams`,
+ * before the provider is called, and committed with the AI SDK's normalized usage after it.
+ *
+ * The AI SDK is never imported: the middleware is a plain object whose hooks the AI SDK calls, typed
+ * structurally so that it fits `LanguageModelV3Middleware` (ai 6) and `LanguageModelMiddleware` (ai 7).
+ */
+import type { ProviderName } from '../../kernel/types.js';
+import { estimateAnthropicMessage } from '../anthropic/estimate.js';
+import { outputTokensOf as claudeTextTokens } from '../anthropic/endpoints.js';
+import { modelLimits, resolveOutputReservation, withHiddenInput, type EstimateOptions } from '../estimate-types.js';
+import { estimateGeminiEmbedding, estimateGenAIRequest } from '../google/estimate.js';
+import { geminiTextTokens } from '../google/usage.js';
+import { estimateOpenAIChatCompletion, estimateOpenAIEmbedding } from '../openai/estimate.js';
+import { outputTokensOf as openAITextTokens } from '../openai/endpoints.js';
+import { resolveModelLimits } from '../pricing/limits.js';
+import type { Binding } from '../shared/binding.js';
+import { planWith } from '../shared/plan.js';
+import { settleFailure, settleWith } from '../shared/settle.js';
+import { TrackedCall, type CallOutcome, type CallPlan } from '../shared/tracked-call.js';
+import { asObject, MALFORMED, readCount, usageFrom, type UsageReading } from '../shared/usage.js';
+import { utf8ByteLength } from '../../tokenizer/safe-cuts.js';
+import { toAnthropic, toGemini, toOpenAIChat, toTexts, type AiCallParams } from './prompt.js';
+
+export type { AiCallParams } from './prompt.js';
+
+/** What the middleware reads of a model: `provider` (`openai.chat`, `anthropic.messages`...) and `modelId`. */
+export interface AiModel {
+  readonly provider: string;
+  readonly modelId: string;
+}
+
+/** What the middleware reads of a `doGenerate` result. */
+export interface AiGenerateResult {
+  content?: unknown;
+  usage?: unknown;
+  response?: { id?: string | undefined; modelId?: string | undefined } | undefined;
+}
+
+/** What the middleware reads of a `doStream` result: the stream of parts, passed through unchanged. */
+export interface AiStreamResult {
+  stream: ReadableStream<any>;
+}
+
+/**
+ * A language-model middleware (`wrapLanguageModel({ model, middleware })`) for `ai` 6 and 7:
+ * `specificationVersion` is `'v3'`, which ai 7 accepts as well.
+ */
+export interface TokenLimitsLanguageModelMiddleware {
+  readonly specificationVersion: 'v3';
+  /** Reserves the call's estimate; throws the refusal (the provider is then never called). */
+  transformParams<P extends AiCallParams>(options: { type: 'generate' | 'stream'; params: P; model: AiModel }): PromiseLike<P>;
+  /** Commits the result's usage (or releases the hold when the call failed without reaching the provider). */
+  wrapGenerate<R extends AiGenerateResult>(options: { doGenerate: () => PromiseLike<R>; doStream: () => PromiseLike<unknown>; params: AiCallParams; model: AiModel }): PromiseLike<R>;
+  /** Observes the stream of parts through a pass-through `TransformStream` and commits at its end. */
+  wrapStream<R extends AiStreamResult>(options: { doGenerate: () => PromiseLike<unknown>; doStream: () => PromiseLike<R>; params: AiCallParams; model: AiModel }): PromiseLike<R>;
+}
+
+/** The call options of an embedding call that the middleware reads. */
+export interface AiEmbedParams {
+  values?: readonly unknown[];
+}
+
+/** An embedding-model middleware (`wrapEmbeddingModel({ model, middleware })`) for `ai` 6 and 7. */
+export interface TokenLimitsEmbeddingModelMiddleware {
+  readonly specificationVersion: 'v3';
+  /** Reserves the call's input estimate, calls the model, commits its reported tokens (else the estimate). */
+  wrapEmbed<R extends { usage?: { tokens?: number | undefined } | undefined }>(options: { doEmbed: () => PromiseLike<R>; params: AiEmbedParams; model: AiModel }): Promise<R>;
+}
+
+type Family = 'openai' | 'anthropic' | 'google' | 'unknown';
+
+/**
+ * The provider family of an AI SDK model, from its `provider` string: `openai.chat`,
+ * `openai.responses`, `azure.*` → OpenAI; `anthropic.messages` (also through Vertex or Bedrock) →
+ * Anthropic; `google.generative-ai`, `google.vertex.chat` → Google; anything else is unknown.
+ */
+export function familyOf(provider: string): Family {
+  const p = provider.toLowerCase();
+  if (p.includes('anthropic')) return 'anthropic';
+  if (p.startsWith('openai') || p.startsWith('azure')) return 'openai';
+  if (p.startsWith('google')) return 'google';
+  return 'unknown';
+}
+
+/** Framing bytes assumed per text of an unknown provider's prompt (role markers, separators). */
+const UNKNOWN_TEXT_OVERHEAD = 8;
+
+function hideInput(plan: CallPlan, hidden: string | undefined, family: Family, settings: EstimateOptions): CallPlan {
+  if (hidden === undefined) return plan;
+  return { ...plan, inputTokens: withHiddenInput(plan.inputTokens, resolveModelLimits(plan.model, family, settings.maxOutputTokens)) };
+}
+
+/**
+ * The plan of one call: the family's estimator over the normalized prompt (tools, files and the
+ * response schema included), the output hold from `maxOutputTokens`, else `outputReservation`, else
+ * the per-model table. A prompt the estimator cannot read falls back to its JSON's UTF-8 bytes.
+ */
+export async function planAiCall(model: AiModel, params: AiCallParams, settings: EstimateOptions): Promise<CallPlan> {
+  const family = familyOf(model.provider);
+  const id = model.modelId;
+  const endpoint = model.provider;
+  const own = typeof params.maxOutputTokens === 'number' ? params.maxOutputTokens : undefined;
+  switch (family) {
+    case 'openai': {
+      const request = toOpenAIChat(id, params);
+      const plan = await planWith('openai', endpoint, request.params, settings, (s) => estimateOpenAIChatCompletion(request.params as never, s), own);
+      return hideInput(plan, request.hidden, family, settings);
+    }
+    case 'anthropic': {
+      const hold = own ?? resolveOutputReservation(settings, modelLimits('anthropic', id, settings));
+      const request = toAnthropic(id, params, hold);
+      const plan = await planWith('anthropic', endpoint, request.params, settings, (s) => estimateAnthropicMessage(request.params as never, s), hold);
+      return hideInput({ ...plan, outputFromRequest: own !== undefined }, request.hidden, family, settings);
+    }
+    case 'google': {
+      const request = toGemini(id, params);
+      const plan = await planWith('google', endpoint, request.params, settings, (s) => estimateGenAIRequest(request.params as never, s), own);
+      return hideInput(plan, request.hidden, family, settings);
+    }
+    default: {
+      const { texts, hidden } = toTexts(params);
+      const limits = resolveModelLimits(id, 'unknown', settings.maxOutputTokens);
+      const bytes = texts.reduce((sum, t) => sum + utf8ByteLength(t) + UNKNOWN_TEXT_OVERHEAD, UNKNOWN_TEXT_OVERHEAD);
+      return hideInput(
+        {
+          provider: 'unknown',
+          endpoint,
+          model: id,
+          inputTokens: bytes,
+          outputTokens: own ?? resolveOutputReservation(settings, limits),
+          reasoning: limits.reasoning,
+          outputFromRequest: own !== undefined,
+        },
+        hidden,
+        family,
+        settings,
+      );
+    }
+  }
+}
+
+/**
+ * The AI SDK's normalized usage: v3/v4 `{ inputTokens: { total, cacheRead, cacheWrite },
+ * outputTokens: { total, reasoning } }` (input total includes cache reads and writes, output total
+ * includes reasoning, as the engine counts them), or the flat v2 form. Missing totals read as
+ * malformed: the call is then charged an estimate.
+ */
+export function aiUsage(usage: unknown): UsageReading {
+  const u = asObject(usage);
+  if (u === undefined) return undefined;
+  const input = asObject(u['inputTokens']);
+  if (input !== undefined) {
+    const output = asObject(u['outputTokens']) ?? {};
+    return usageFrom({
+      inputTokens: readCount(input['total'], true),
+      outputTokens: readCount(output['total'], true),
+      cachedInputTokens: readCount(input['cacheRead'], false),
+      cacheWriteTokens: readCount(input['cacheWrite'], false),
+      reasoningTokens: readCount(output['reasoning'], false),
+    });
+  }
+  return usageFrom({
+    inputTokens: readCount(u['inputTokens'], true),
+    outputTokens: readCount(u['outputTokens'], true),
+    cachedInputTokens: readCount(u['cachedInputTokens'], false),
+    reasoningTokens: readCount(u['reasoningTokens'], false),
+  });
+}
+
+/** Estimated output tokens of text received, with the family's counter (an estimate when usage is unknown). */
+function textTokens(family: Family, text: string, model: string): number {
+  if (text.length === 0) return 0;
+  switch (family) {
+    case 'openai':
+      return openAITextTokens(text, model);
+    case 'anthropic':
+      return claudeTextTokens(text, model);
+    case 'google':
+      return geminiTextTokens(text);
+    default:
+      return utf8ByteLength(text);
+  }
+}
+
+/** The generated text of a result's content: text, reasoning and tool-call arguments. */
+function contentText(content: unknown): string {
+  if (!Array.isArray(content)) return '';
+  const out: string[] = [];
+  for (const raw of content) {
+    const part = asObject(raw);
+    if (typeof part?.['text'] === 'string') out.push(part['text']);
+    else if (part?.['type'] === 'tool-call') out.push(typeof part['input'] === 'string' ? part['input'] : JSON.stringify(part['input'] ?? {}));
+  }
+  return out.join('');
+}
+
+/** The text a stream part adds (`text-delta`, `reasoning-delta`, `tool-input-delta`; v2's `textDelta` too). */
+function partText(part: Record<string, unknown>): string | undefined {
+  if (typeof part['delta'] === 'string') return part['delta'];
+  if (typeof part['textDelta'] === 'string') return part['textDelta'];
+  return undefined;
+}
+
+function outcomeOf(model: string | undefined, requestId: string | undefined, status?: CallOutcome['status']): CallOutcome {
+  const outcome: CallOutcome = {};
+  if (model) outcome.model = model;
+  if (requestId) outcome.requestId = requestId;
+  if (status) outcome.status = status;
+  return outcome;
+}
+
+/**
+ * A stream that failed (an `error` part) or was aborted: the usage it reported so far is partial
+ * (Gemini reports running usage on every chunk), so it is charged an estimate, never 0: the
+ * reported input (else the input estimate) and the larger of the reported output and the text
+ * received (the whole hold for an aborted reasoning model), marked estimated.
+ */
+function broken(call: TrackedCall, partial: UsageReading, tokens: () => number, outcome: CallOutcome): void {
+  const seen = partial === MALFORMED ? undefined : partial;
+  call.commitEstimate(Math.max(seen?.outputTokens ?? 0, tokens()), outcome, seen?.inputTokens);
+}
+
+/**
+ * Passes every part through unchanged while reading the response metadata, the text received and
+ * the `finish` part's usage. A stream that ends commits the usage (an estimate if none came); one
+ * that errors or that the caller cancels (an abort) commits what is known, marked estimated.
+ */
+function observeStream(source: ReadableStream<unknown>, call: TrackedCall, family: Family): ReadableStream<unknown> {
+  const texts: string[] = [];
+  let usage: UsageReading;
+  let model: string | undefined;
+  let requestId: string | undefined;
+  let errored = false;
+  let ended = false;
+  const tokens = () => textTokens(family, texts.join(''), model ?? call.plan?.model ?? '');
+  const passThrough = new TransformStream<unknown, unknown>({
+    transform(chunk, controller) {
+      const part = asObject(chunk);
+      if (part !== undefined) {
+        const text = partText(part);
+        if (text !== undefined) texts.push(text);
+        else if (part['type'] === 'response-metadata') {
+          if (typeof part['modelId'] === 'string') model = part['modelId'];
+          if (typeof part['id'] === 'string') requestId = part['id'];
+        } else if (part['type'] === 'finish') usage = aiUsage(part['usage']);
+        else if (part['type'] === 'error') errored = true;
+      }
+      controller.enqueue(chunk);
+    },
+    flush() {
+      ended = true;
+      if (errored) broken(call, usage, tokens, outcomeOf(model, requestId, 'error'));
+      else settleWith(call, usage, tokens, outcomeOf(model, requestId));
+    },
+  });
+  source.pipeTo(passThrough.writable).catch(() => {
+    if (!ended) broken(call, usage, tokens, outcomeOf(model, requestId, 'aborted'));
+  });
+  return passThrough.readable;
+}
+
+/** Runs the provider call; a failure settles the call as the core does (released, or charged if it may have been billed) and is rethrown. */
+async function settlingFailure<R>(call: TrackedCall, run: () => PromiseLike<R>): Promise<R> {
+  try {
+    return await run();
+  } catch (error) {
+    settleFailure(call, error);
+    throw error;
+  }
+}
+
+/**
+ * The language-model middleware. `bindingOf` says, per call, whom to charge on which limiter (it
+ * may read the call's `providerOptions` and `headers`).
+ */
+export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) => Binding): TokenLimitsLanguageModelMiddleware {
+  // The call reserved for each transformed params object (the AI SDK hands it to wrapGenerate/wrapStream).
+  const calls = new WeakMap<object, { call: TrackedCall; family: Family }>();
+  const reserve = async (params: AiCallParams, model: AiModel) => {
+    const call = new TrackedCall(bindingOf(params), (settings) => planAiCall(model, params, settings), true);
+    await call.admitted;
+    return { call, family: familyOf(model.provider) };
+  };
+  /**
+   * Calls the provider for the call reserved for `params`, then settles it with `after`. Hooks used
+   * without `transformParams` (a middleware copied without it) reserve here: never an unchecked call.
+   */
+  const around = async <R>(params: AiCallParams, model: AiModel, run: () => PromiseLike<R>, after: (result: R, call: TrackedCall, family: Family) => R): Promise<R> => {
+    const { call, family } = calls.get(params) ?? (await reserve(params, model));
+    return after(await settlingFailure(call, run), call, family);
+  };
+  return {
+    specificationVersion: 'v3',
+    async transformParams({ params, model }) {
+      const tracked = await reserve(params, model);
+      const { plan, grantedOutput } = tracked.call;
+      // Shrunk to fit (`onInsufficientQuota: 'shrink'`): the request asks for what is held, no more.
+      const shrunk = grantedOutput !== undefined && grantedOutput < plan!.outputTokens;
+      const out = (shrunk ? { ...params, maxOutputTokens: grantedOutput } : { ...params }) as typeof params;
+      calls.set(out, tracked);
+      return out;
+    },
+    wrapGenerate: <R extends AiGenerateResult>({ doGenerate, params, model }: { doGenerate: () => PromiseLike<R>; params: AiCallParams; model: AiModel }) =>
+      around(params, model, doGenerate, (result, call, family) => {
+        const responseModel = result.response?.modelId;
+        settleWith(call, aiUsage(result.usage), () => textTokens(family, contentText(result.content), responseModel ?? call.plan!.model), outcomeOf(responseModel, result.response?.id));
+        return result;
+      }),
+    wrapStream: <R extends AiStreamResult>({ doStream, params, model }: { doStream: () => PromiseLike<R>; params: AiCallParams; model: AiModel }) =>
+      around(params, model, doStream, (result, call, family) => ({ ...result, stream: observeStream(result.stream, call, family) })),
+  };
+}
+
+/** The texts of an embedding call's values (strings as they are, anything else as its JSON). */
+function embedTexts(values: readonly unknown[] | undefined): string[] {
+  return (values ?? []).map((v) => (typeof v === 'string' ? v : JSON.stringify(v ?? null)));
+}
+
+/** The plan of an embedding call: the family's embedding estimator (bytes for unknown providers), no output. */
+export async function planAiEmbedding(model: AiModel, params: AiEmbedParams, settings: EstimateOptions): Promise<CallPlan> {
+  const family = familyOf(model.provider);
+  const texts = embedTexts(params.values);
+  const base = { endpoint: model.provider, model: model.modelId, outputTokens: 0 };
+  switch (family) {
+    case 'openai':
+      return planWith('openai', model.provider, { model: model.modelId, input: texts }, settings, (s) => estimateOpenAIEmbedding({ model: model.modelId, input: texts }, s), 0);
+    case 'google':
+      return planWith('google', model.provider, { model: model.modelId, contents: texts }, settings, (s) => estimateGeminiEmbedding(model.modelId, texts, s), 0);
+    default: {
+      const provider: ProviderName = family === 'anthropic' ? 'anthropic' : 'unknown';
+      return { ...base, provider, inputTokens: Math.max(1, texts.reduce((sum, t) => sum + utf8ByteLength(t), 0)) };
+    }
+  }
+}
+
+/** The embedding-model middleware: one reservation and one commit per `doEmbed` (per chunk of `embedMany`). */
+export function createEmbeddingModelMiddleware(bindingOf: (params: AiEmbedParams) => Binding): TokenLimitsEmbeddingModelMiddleware {
+  return {
+    specificationVersion: 'v3',
+    async wrapEmbed<R extends { usage?: { tokens?: number | undefined } | undefined }>({ doEmbed, params, model }: { doEmbed: () => PromiseLike<R>; params: AiEmbedParams; model: AiModel }): Promise<R> {
+      const call = new TrackedCall(bindingOf(params), (settings) => planAiEmbedding(model, params, settings));
+      await call.admitted;
+      const result = await settlingFailure(call, doEmbed);
+      const tokens = result.usage?.tokens;
+      // Providers that report no embedding usage (Gemini) are charged the input estimate.
+      if (typeof tokens === 'number' && Number.isSafeInteger(tokens) && tokens >= 0) call.commit({ inputTokens: tokens, outputTokens: 0 }, { model: model.modelId });
+      else call.commitEstimate(0, { model: model.modelId });
+      return result;
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import type { LedgerFeed, LedgerFeedEntry } from '../protocol/types.js';
+import type { RedisContext } from './context.js';
+import { SCRIPTS } from './registry.js';
+import { slotOf, slotTag } from './slots.js';
+
+/** How long the list of streams read from the index is reused. */
+const INDEX_REFRESH_MS = 2_000;
+/** Streams read at once. */
+const PARALLEL_READS = 16;
+
+/** The ledger feed of RedisStore, and what its commits need of it. */
+export interface RedisLedgerFeed extends LedgerFeed {
+  /** The stream of a user's (or account's) hash tag, indexed before it is returned. */
+  streamFor(tag: string): Promise<string>;
+}
+
+/**
+ * Ledger streams: the commit script appends each record to the stream of its slot; the index
+ * `{g}:lqs` lists every stream that may hold records (a stream is indexed before its first record,
+ * so no record sits in a stream a drainer does not know about).
+ */
+export function redisLedgerFeed(ctx: RedisContext): RedisLedgerFeed {
+  const indexed = new Set<string>();
+  let streams: { list: string[]; at: number } = { list: [], at: 0 };
+  let cursor = 0;
+
+  async function known(): Promise<string[]> {
+    if (Date.now() - streams.at > INDEX_REFRESH_MS) {
+      const reply = await ctx.run(SCRIPTS.ledgerStreams, [ctx.global.ledgerIndex], []);
+      streams = { list: (Array.isArray(reply) ? reply.map(String) : []).sort(), at: Date.now() };
+    }
+    return streams.list;
+  }
+
+  return {
+    async streamFor(tag) {
+      const key = `${ctx.prefix}:{${slotTag(slotOf(tag))}}:lq`;
+      if (!indexed.has(key)) {
+        await ctx.run(SCRIPTS.ledgerIndex, [ctx.global.ledgerIndex], [key]);
+        indexed.add(key);
+      }
+      return key;
+    },
+
+    async read(consumer, count, claimIdleMs) {
+      const list = await known();
+      const out: LedgerFeedEntry[] = [];
+      // Round-robin over the streams, so that a busy slot cannot starve the others.
+      for (let done = 0; done < list.length && out.length < count; ) {
+        const batch: string[] = [];
+        for (; batch.length < PARALLEL_READS && done < list.length; done += 1) batch.push(list[(cursor + done) % list.length]!);
+        const want = Math.max(1, Math.ceil((count - out.length) / batch.length));
+        const replies = await Promise.all(batch.map((key) => ctx.runArray(SCRIPTS.ledgerRead, [key], [consumer, String(want), String(claimIdleMs)]).then((r) => ({ key, r }))));
+        for (const { key, r } of replies) {
+          for (const raw of r) {
+            const entry = entryOf(key, raw);
+            if (entry !== undefined) out.push(entry);
+          }
+        }
+      }
+      cursor = list.length === 0 ? 0 : (cursor + 1) % list.length;
+      return out;
+    },
+
+    async ack(entries) {
+      const byStream = new Map<string, string[]>();
+      for (const e of entries) {
+        const cut = e.ref.lastIndexOf('\n');
+        const key = e.ref.slice(0, cut);
+        let ids = byStream.get(key);
+        if (!ids) byStream.set(key, (ids = []));
+        ids.push(e.ref.slice(cut + 1));
+      }
+      await Promise.all(
+        [...byStream].flatMap(([key, ids]) => {
+          const parts: Array<Promise<unknown>> = [];
+          for (let i = 0; i < ids.length; i += 5_000) parts.push(ctx.run(SCRIPTS.ledgerAck, [key], ids.slice(i, i + 5_000)));
+          return parts;
+        }),
+      );
+    },
+
+    async prune(idleMs) {
+      streams.at = 0;
+      const list = await known();
+      let removed = 0;
+      for (let i = 0; i < list.length; i += PARALLEL_READS) {
+        const replies = await Promise.all(list.slice(i, i + PARALLEL_READS).map((key) => ctx.run(SCRIPTS.ledgerPrune, [key], [String(idleMs)])));
+        for (const n of replies) removed += Number(n);
+      }
+      return removed;
+    },
+
+    async lag() {
+      streams.at = 0;
+      const list = await known();
+      let pending = 0;
+      let oldest: number | null = null;
+      for (let i = 0; i < list.length; i += PARALLEL_READS) {
+        const replies = await Promise.all(list.slice(i, i + PARALLEL_READS).map((key) => ctx.runArray(SCRIPTS.ledgerLag, [key], [])));
+        for (const [n, id] of replies) {
+          pending += Number(n);
+          const at = Number(String(id).split('-')[0]);
+          if (String(id) !== '' && Number.isFinite(at)) oldest = oldest === null ? at : Math.min(oldest, at);
+        }
+      }
+      return { pending, oldest };
+    },
+  };
+}
+
+/** A stream entry ({id, [t, time, r, record, n, note]}) as a feed entry; undefined if malformed. */
+function entryOf(key: string, raw: unknown): LedgerFeedEntry | undefined {
+  if (!Array.isArray(raw) || !Array.isArray(raw[1])) return undefined;
+  const fields = new Map<string, string>();
+  const list = raw[1] as unknown[];
+  for (let i = 0; i + 1 < list.length; i += 2) fields.set(String(list[i]), String(list[i + 1]));
+  const record = fields.get('r');
+  const note = fields.get('n');
+  const timestamp = Number(fields.get('t'));
+  if (record === undefined || note === undefined || !Number.isFinite(timestamp)) return undefined;
+  return { ref: `${key}\n${String(raw[0])}`, timestamp, record, note };
+}

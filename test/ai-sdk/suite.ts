@@ -1,0 +1,406 @@
+/**
+ * The AI SDK middleware suite, run for `ai` 6 on Node 20 (test/providers/ai-sdk.test.ts) and for
+ * `ai` 7 on Node 22 (test/node22/ai-sdk.test.ts): the real AI SDK providers over HTTP against the
+ * emulator, wrapped vs bare.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { costOfUsage, createTokenLimiter, MissingUserError, resolvePrice, InvalidArgumentError, runWithUser, TokenLimitExceededError, type TokenLimiter, type UsageRecord } from '../../src/index.js';
+import { tokenLimitsEmbeddingMiddleware, tokenLimitsMiddleware, type TokenLimitsMiddlewareOptions } from '../../src/integrations/ai/index.js';
+import { expectedUsage, type Emulator, type RecordedRequest } from '../../src/testing/index.js';
+import { useEmulator, collect } from '../emulator/harness.js';
+import OpenAI from 'openai';
+import { RedisStore } from '../../src/index.js';
+import { connectRedis, uniquePrefix } from '../helpers/redis.js';
+
+/** The modules of one AI SDK major (typed loosely: the same suite drives ai 6 and ai 7). */
+export interface AiSdkKit {
+  ai: any;
+  createOpenAI: (options: Record<string, unknown>) => any;
+  createAnthropic: (options: Record<string, unknown>) => any;
+  createGoogleGenerativeAI: (options: Record<string, unknown>) => any;
+}
+
+type Variant = 'openai.chat' | 'openai.responses' | 'anthropic' | 'google';
+const VARIANTS: Variant[] = ['openai.chat', 'openai.responses', 'anthropic', 'google'];
+
+/** A language model of the variant, pointed at the emulator by baseURL. */
+export function modelOf(kit: AiSdkKit, e: Emulator, variant: Variant): any {
+  switch (variant) {
+    case 'openai.chat':
+      return kit.createOpenAI({ apiKey: 'test', baseURL: e.openaiBaseURL }).chat('gpt-4o-mini');
+    case 'openai.responses':
+      return kit.createOpenAI({ apiKey: 'test', baseURL: e.openaiBaseURL }).responses('gpt-4o-mini');
+    case 'anthropic':
+      return kit.createAnthropic({ apiKey: 'test', baseURL: `${e.url}/v1` })('claude-haiku-4-5');
+    case 'google':
+      return kit.createGoogleGenerativeAI({ apiKey: 'test', baseURL: `${e.url}/v1beta` })('gemini-2.5-flash');
+  }
+}
+
+let nextUser = 0;
+const freshUser = (label: string) => `${label}-${process.pid}-${++nextUser}`;
+
+async function records(limiter: TokenLimiter, userId: string): Promise<UsageRecord[]> {
+  await limiter.flush();
+  return limiter.admin.getUsageLog({ userId, limit: 100 });
+}
+
+/** The usage the emulator reported for a request, as a record would hold it. */
+function emulatorRecord(request: RecordedRequest | undefined): { inputTokens: number; outputTokens: number } {
+  const u = expectedUsage(request!);
+  return { inputTokens: u.inputTokens, outputTokens: u.outputTokens };
+}
+
+/** A limiter whose reserve and commit calls are counted (it is passed to the middleware as it is). */
+function counting(limiter: TokenLimiter): { limiter: TokenLimiter; reserves: () => number; commits: () => number } {
+  let reserves = 0;
+  let commits = 0;
+  const counted = {
+    ...limiter,
+    reserve: (...args: Parameters<TokenLimiter['reserve']>) => {
+      reserves++;
+      return limiter.reserve(...args);
+    },
+    commit: (...args: Parameters<TokenLimiter['commit']>) => {
+      commits++;
+      return limiter.commit(...args);
+    },
+  } as TokenLimiter;
+  return { limiter: counted, reserves: () => reserves, commits: () => commits };
+}
+
+const ask = 'Name one city in Portugal and say why it is known.';
+const citySchema = { type: 'object', properties: { city: { type: 'string' }, reason: { type: 'string' } }, required: ['city', 'reason'], additionalProperties: false } as const;
+
+export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
+  const { ai } = kit;
+  const emulator = useEmulator();
+  const wrap = (model: any, options: TokenLimitsMiddlewareOptions) => ai.wrapLanguageModel({ model, middleware: tokenLimitsMiddleware(options) });
+
+  describe(`${label}: results, stream parts and usage equal an unwrapped model's`, () => {
+    for (const variant of VARIANTS) {
+      it(`${variant}: generateText`, async () => {
+        const limiter = createTokenLimiter();
+        const user = freshUser('gen');
+        const bare = await ai.generateText({ model: modelOf(kit, emulator(), variant), prompt: ask, maxOutputTokens: 40 });
+        const wrapped = await ai.generateText({ model: wrap(modelOf(kit, emulator(), variant), { limiter, user }), prompt: ask, maxOutputTokens: 40 });
+        expect(wrapped.text).toBe(bare.text);
+        expect(wrapped.content).toEqual(bare.content);
+        expect(wrapped.finishReason).toBe(bare.finishReason);
+        expect(wrapped.usage).toEqual(bare.usage);
+        const log = await records(limiter, user);
+        expect(log).toHaveLength(1);
+        expect(log[0]).toMatchObject({ ...emulatorRecord(emulator().requests.at(-1)), estimated: false, model: bare.response.modelId });
+        expect(log[0]!.inputTokens).toBe(wrapped.usage.inputTokens);
+        expect(log[0]!.outputTokens).toBe(wrapped.usage.outputTokens);
+        // Priced by the model id the provider reported (every model here is in the built-in table).
+        const price = resolvePrice(bare.response.modelId)!;
+        expect(log[0]!.costUsd).toBeCloseTo(costOfUsage({ inputTokens: log[0]!.inputTokens, outputTokens: log[0]!.outputTokens }, price), 6); // the store keeps micro-dollars
+        expect(log[0]!.costUsd).toBeGreaterThan(0);
+        expect((await limiter.admin.getUsage(user)).reserved).toBe(0);
+      });
+
+      it(`${variant}: doStream parts are the same parts, and streamText the same text`, async () => {
+        const limiter = createTokenLimiter();
+        const user = freshUser('stream');
+        const params = { prompt: [{ role: 'user', content: [{ type: 'text', text: ask }] }], maxOutputTokens: 40 };
+        const bareParts = await collect<unknown>((await modelOf(kit, emulator(), variant).doStream(params)).stream);
+        const wrappedModel = wrap(modelOf(kit, emulator(), variant), { limiter, user });
+        const wrappedParts = await collect<unknown>((await wrappedModel.doStream(params)).stream);
+        expect(wrappedParts).toEqual(bareParts);
+        expect(wrappedParts.some((p: any) => p.type === 'text-delta')).toBe(true);
+        const bareText = await ai.streamText({ model: modelOf(kit, emulator(), variant), prompt: ask, maxOutputTokens: 40 }).text;
+        const streamed = ai.streamText({ model: wrappedModel, prompt: ask, maxOutputTokens: 40 });
+        expect(await streamed.text).toBe(bareText);
+        const log = await records(limiter, user);
+        expect(log).toHaveLength(2);
+        const streams = emulator().requests.filter((r) => r.stream);
+        expect(log.map((r) => ({ inputTokens: r.inputTokens, outputTokens: r.outputTokens, estimated: r.estimated }))).toEqual(
+          [streams.at(-1), streams.at(-3)].map((r) => ({ ...emulatorRecord(r), estimated: false })),
+        );
+        expect(log[0]!.inputTokens).toBe((await streamed.usage).inputTokens);
+      });
+
+      it(`${variant}: generateObject and streamObject`, async () => {
+        const limiter = createTokenLimiter();
+        const user = freshUser('object');
+        const schema = ai.jsonSchema(citySchema);
+        const bare = await ai.generateObject({ model: modelOf(kit, emulator(), variant), schema, prompt: ask });
+        const model = wrap(modelOf(kit, emulator(), variant), { limiter, user });
+        const wrapped = await ai.generateObject({ model, schema, prompt: ask });
+        expect(wrapped.object).toEqual(bare.object);
+        // streamObject's promises resolve once its stream is read.
+        const bareStream = ai.streamObject({ model: modelOf(kit, emulator(), variant), schema, prompt: ask });
+        const bareParts = await collect<unknown>(bareStream.partialObjectStream);
+        const stream = ai.streamObject({ model, schema, prompt: ask });
+        expect(await collect<unknown>(stream.partialObjectStream)).toEqual(bareParts);
+        expect(await stream.object).toEqual(await bareStream.object);
+        const log = await records(limiter, user);
+        expect(log).toHaveLength(2);
+        const mine = emulator().requests.filter((_, i) => i % 2 === 1);
+        expect(log.map((r) => [r.inputTokens, r.outputTokens])).toEqual([mine[1], mine[0]].map((r) => Object.values(emulatorRecord(r))));
+      });
+    }
+  });
+
+  describe(`${label}: cached and reasoning tokens`, () => {
+    for (const variant of VARIANTS) {
+      it(`${variant}: committed as the provider reported them, in generate and stream calls`, async () => {
+        const limiter = createTokenLimiter();
+        const user = freshUser('detail');
+        const model = wrap(modelOf(kit, emulator(), variant), { limiter, user });
+        const behavior = { reasoningTokens: 5, cachedInputTokens: 4, ...(variant === 'anthropic' ? { cacheCreationInputTokens: 3 } : {}) };
+        emulator().setDefault(behavior);
+        const generated = await ai.generateText({ model, prompt: ask, maxOutputTokens: 40 });
+        await ai.streamText({ model, prompt: ask, maxOutputTokens: 40 }).text;
+        const log = (await records(limiter, user)).reverse();
+        expect(log).toHaveLength(2);
+        for (const [i, record] of log.entries()) {
+          const want = expectedUsage(emulator().requests[i]!, behavior);
+          expect(record).toMatchObject({
+            inputTokens: want.inputTokens,
+            outputTokens: want.outputTokens,
+            cachedInputTokens: want.cachedInputTokens,
+            reasoningTokens: want.reasoningTokens,
+            estimated: false,
+          });
+        }
+        expect(log[0]!.cachedInputTokens).toBe(generated.usage.inputTokenDetails?.cacheReadTokens ?? generated.usage.cachedInputTokens);
+        expect(log[0]!.reasoningTokens).toBe(generated.usage.outputTokenDetails?.reasoningTokens ?? generated.usage.reasoningTokens);
+      });
+    }
+  });
+
+  describe(`${label}: refusals`, () => {
+    for (const variant of VARIANTS) {
+      it(`${variant}: an exhausted quota throws TokenLimitExceededError and the emulator receives nothing`, async () => {
+        const limiter = createTokenLimiter({ defaultLimits: [{ id: 'daily', requests: 1, period: 'day' }] });
+        const user = freshUser('refused');
+        const model = wrap(modelOf(kit, emulator(), variant), { limiter, user });
+        await ai.generateText({ model, prompt: ask, maxOutputTokens: 20 });
+        emulator().clearRequests();
+        await expect(ai.generateText({ model, prompt: ask, maxOutputTokens: 20 })).rejects.toBeInstanceOf(TokenLimitExceededError);
+        const parts = await collect<any>(ai.streamText({ model, prompt: ask, maxOutputTokens: 20, onError: () => {} }).fullStream);
+        expect(parts.find((p) => p.type === 'error')?.error).toBeInstanceOf(TokenLimitExceededError);
+        await expect(ai.generateObject({ model, schema: ai.jsonSchema(citySchema), prompt: ask })).rejects.toBeInstanceOf(TokenLimitExceededError);
+        expect(emulator().requests).toHaveLength(0);
+        expect(await limiter.admin.getUsage(user)).toMatchObject({ used: 1, reserved: 0 });
+      });
+    }
+
+    it('no user anywhere throws MissingUserError before the provider is called; bad options throw at once', async () => {
+      const model = wrap(modelOf(kit, emulator(), 'openai.chat'), { limiter: createTokenLimiter() });
+      await expect(ai.generateText({ model, prompt: ask })).rejects.toBeInstanceOf(MissingUserError);
+      expect(emulator().requests).toHaveLength(0);
+      expect(() => tokenLimitsMiddleware({ user: '' })).toThrow(InvalidArgumentError);
+      expect(() => tokenLimitsMiddleware({ outputReservation: -1 })).toThrow(InvalidArgumentError);
+      expect(() => tokenLimitsMiddleware({ onInsufficientQuota: 'maybe' as never })).toThrow(InvalidArgumentError);
+      expect(() => tokenLimitsMiddleware({ estimator: 'provider' } as never)).toThrow(InvalidArgumentError);
+      expect(() => tokenLimitsMiddleware({ limiter: {} as never })).toThrow(InvalidArgumentError);
+    });
+  });
+
+  describe(`${label}: a middleware copied without transformParams`, () => {
+    it('still reserves before the provider call and commits after it', async () => {
+      const limiter = createTokenLimiter({ defaultLimits: [{ id: 'daily', requests: 1, period: 'day' }] });
+      const user = freshUser('copied');
+      const { transformParams: _dropped, ...hooks } = tokenLimitsMiddleware({ limiter, user });
+      const model = ai.wrapLanguageModel({ model: modelOf(kit, emulator(), 'openai.chat'), middleware: hooks });
+      await ai.generateText({ model, prompt: ask, maxOutputTokens: 20 });
+      emulator().clearRequests();
+      await expect(ai.generateText({ model, prompt: ask, maxOutputTokens: 20 })).rejects.toBeInstanceOf(TokenLimitExceededError);
+      expect(emulator().requests).toHaveLength(0);
+      expect(await records(limiter, user)).toHaveLength(1);
+    });
+  });
+
+  describe(`${label}: whom to charge`, () => {
+    it('the runWithUser context, else a function of the call headers and providerOptions', async () => {
+      const limiter = createTokenLimiter();
+      const inContext = freshUser('ctx');
+      const fromHeader = freshUser('hdr');
+      const fromOptions = freshUser('opt');
+      await runWithUser(inContext, () => ai.generateText({ model: wrap(modelOf(kit, emulator(), 'openai.chat'), { limiter }), prompt: ask, maxOutputTokens: 10 }));
+      const model = wrap(modelOf(kit, emulator(), 'openai.chat'), {
+        limiter,
+        user: ({ headers, providerOptions }) => headers?.['x-user'] ?? (providerOptions?.['app'] as { user?: string } | undefined)?.user,
+      });
+      await ai.generateText({ model, prompt: ask, maxOutputTokens: 10, headers: { 'x-user': fromHeader } });
+      await ai.generateText({ model, prompt: ask, maxOutputTokens: 10, providerOptions: { app: { user: fromOptions } } });
+      for (const user of [inContext, fromHeader, fromOptions]) expect(await records(limiter, user)).toHaveLength(1);
+      // A function that names nobody falls back to the context; one that names garbage is refused before the call.
+      await runWithUser(inContext, () => ai.generateText({ model, prompt: ask, maxOutputTokens: 10 }));
+      expect(await records(limiter, inContext)).toHaveLength(2);
+      emulator().clearRequests();
+      const bad = wrap(modelOf(kit, emulator(), 'openai.chat'), { limiter, user: () => ({ id: '' }) });
+      await expect(ai.generateText({ model: bad, prompt: ask })).rejects.toBeInstanceOf(InvalidArgumentError);
+      expect(emulator().requests).toHaveLength(0);
+    });
+  });
+
+  describe(`${label}: tool loops, aborts, shrinking, embeddings, unknown providers`, () => {
+    for (const variant of VARIANTS) {
+      it(`${variant}: a 3-step tool loop makes 3 reservations and 3 commits`, async () => {
+        const base = createTokenLimiter();
+        const { limiter, reserves, commits } = counting(base);
+        const user = freshUser('loop');
+        const lookup = ai.tool({
+          description: 'Looks a city up',
+          inputSchema: ai.jsonSchema({ type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false }),
+          execute: async () => 'Porto: known for port wine',
+        });
+        const result = await ai.generateText({
+          model: wrap(modelOf(kit, emulator(), variant), { limiter, user }),
+          prompt: ask,
+          tools: { lookup },
+          toolChoice: 'required',
+          stopWhen: ai.stepCountIs(3),
+        });
+        expect(result.steps).toHaveLength(3);
+        expect(emulator().requests).toHaveLength(3);
+        expect(reserves()).toBe(3);
+        expect(commits()).toBe(3);
+        const log = await records(base, user);
+        expect(log.map((r) => [r.inputTokens, r.outputTokens]).reverse()).toEqual(emulator().requests.map((r) => Object.values(emulatorRecord(r))));
+      });
+    }
+
+    for (const variant of VARIANTS) {
+      it(`${variant}: an aborted streamText is charged more than 0`, async () => {
+        const limiter = createTokenLimiter();
+        const user = freshUser('abort');
+        emulator().setDefault({ chunkDelayMs: 40 });
+        const controller = new AbortController();
+        const result = ai.streamText({ model: wrap(modelOf(kit, emulator(), variant), { limiter, user }), prompt: ask, abortSignal: controller.signal, onError: () => {} });
+        try {
+          for await (const part of result.fullStream) {
+            if (part.type === 'text-delta') controller.abort();
+          }
+        } catch {
+          // the abort ends the stream
+        }
+        await vi.waitFor(async () => expect(await records(limiter, user)).toHaveLength(1), { timeout: 5000 });
+        const [record] = await records(limiter, user);
+        expect(record).toMatchObject({ status: 'aborted', estimated: true });
+        expect(record!.totalTokens).toBeGreaterThan(0);
+        expect(record!.inputTokens).toBeGreaterThan(0);
+        expect((await limiter.admin.getUsage(user)).reserved).toBe(0);
+      });
+    }
+
+    for (const variant of VARIANTS) {
+      it(`${variant}: a stream broken mid-way is charged more than 0; an HTTP error answer charges nothing`, async () => {
+        const limiter = createTokenLimiter();
+        const model = wrap(modelOf(kit, emulator(), variant), { limiter });
+        for (const [i, behavior] of [{ midStreamError: { afterChunks: 3 } }, { disconnectAfterChunks: 3 }].entries()) {
+          const user = freshUser(`broken${i}`);
+          emulator().enqueue(behavior);
+          await runWithUser(user, () => collect(ai.streamText({ model, prompt: ask, maxOutputTokens: 40, maxRetries: 0, onError: () => {} }).fullStream)).catch(() => {});
+          await vi.waitFor(async () => expect(await records(limiter, user)).toHaveLength(1), { timeout: 5000 });
+          const [record] = await records(limiter, user);
+          expect(record!.estimated).toBe(true);
+          expect(record!.inputTokens).toBeGreaterThan(0);
+          expect((await limiter.admin.getUsage(user)).reserved).toBe(0);
+        }
+        const user = freshUser('http-error');
+        emulator().enqueue({ status: 500 });
+        await expect(runWithUser(user, () => ai.generateText({ model, prompt: ask, maxOutputTokens: 40, maxRetries: 0 }))).rejects.toThrow();
+        await limiter.flush();
+        expect(await limiter.admin.getUsage(user)).toMatchObject({ used: 0, reserved: 0 });
+        expect(await records(limiter, user)).toHaveLength(0);
+      });
+    }
+
+    it("onInsufficientQuota 'shrink' lowers maxOutputTokens to what is left", async () => {
+      const limiter = createTokenLimiter({ defaultLimits: [{ id: 'daily', tokens: 400, period: 'day' }] });
+      const user = freshUser('shrink');
+      const model = wrap(modelOf(kit, emulator(), 'openai.chat'), { limiter, user, onInsufficientQuota: 'shrink' });
+      await ai.generateText({ model, prompt: ask, maxOutputTokens: 5000 });
+      const sent = emulator().requests.at(-1)!.body as { max_completion_tokens?: number; max_tokens?: number };
+      const max = sent.max_completion_tokens ?? sent.max_tokens!;
+      expect(max).toBeGreaterThanOrEqual(16);
+      expect(max).toBeLessThan(400);
+      expect((await limiter.admin.getUsage(user)).used).toBeLessThanOrEqual(400);
+    });
+
+    it('embed and embedMany: one reservation and one commit per call, the provider-reported tokens', async () => {
+      const base = createTokenLimiter();
+      const { limiter, reserves, commits } = counting(base);
+      const user = freshUser('embed');
+      const bareModel = kit.createOpenAI({ apiKey: 'test', baseURL: emulator().openaiBaseURL }).embedding('text-embedding-3-small');
+      const model = ai.wrapEmbeddingModel({ model: bareModel, middleware: tokenLimitsEmbeddingMiddleware({ limiter, user }) });
+      const bare = await ai.embed({ model: bareModel, value: 'sunny day at the beach' });
+      const one = await ai.embed({ model, value: 'sunny day at the beach' });
+      expect(one.embedding).toEqual(bare.embedding);
+      const many = await ai.embedMany({ model, values: ['a', 'b c', 'd e f'] });
+      expect(many.embeddings).toHaveLength(3);
+      expect(reserves()).toBe(2);
+      expect(commits()).toBe(2);
+      const log = await records(base, user);
+      expect(log.map((r) => r.inputTokens).reverse()).toEqual(emulator().requests.slice(1).map((r) => expectedUsage(r).inputTokens));
+      expect(log.every((r) => r.estimated === false)).toBe(true);
+
+      const refused = ai.wrapEmbeddingModel({
+        model: bareModel,
+        middleware: tokenLimitsEmbeddingMiddleware({ limiter: createTokenLimiter({ defaultLimits: [{ id: 'd', requests: 0, period: 'day' }] }), user }),
+      });
+      emulator().clearRequests();
+      await expect(ai.embed({ model: refused, value: 'x' })).rejects.toBeInstanceOf(TokenLimitExceededError);
+      expect(emulator().requests).toHaveLength(0);
+    });
+
+    it('a provider of no known family is bounded by bytes and priced by the fallback price', async () => {
+      const limiter = createTokenLimiter({ pricing: { fallback: { input: 1, output: 2 } } });
+      const user = freshUser('unknown');
+      const acme = kit.createOpenAI({ apiKey: 'test', baseURL: emulator().openaiBaseURL, name: 'acme' }).chat('acme-large');
+      expect(acme.provider).toBe('acme.chat');
+      const result = await ai.generateText({ model: wrap(acme, { limiter, user }), prompt: ask, maxOutputTokens: 30 });
+      const [record] = await records(limiter, user);
+      expect(record).toMatchObject({ provider: 'unknown', model: 'acme-large', inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens, estimated: false });
+      expect(record!.costUsd).toBeCloseTo((record!.inputTokens * 1 + record!.outputTokens * 2) / 1e6, 10);
+    });
+  });
+
+  describe(`${label}: one quota shared with a wrapped openai client`, () => {
+    it('holds exactly under concurrency on RedisStore: the requests that fit reach the emulator, no more', async () => {
+      const redis = await connectRedis();
+      const limiter = createTokenLimiter({
+        store: new RedisStore({ client: redis, prefix: uniquePrefix('tl-aisdk') }),
+        defaultLimits: [
+          { id: 'requests', requests: 6, period: 'day' },
+          { id: 'tokens', tokens: 1_000_000, period: 'day' },
+        ],
+      });
+      try {
+        const user = freshUser('shared');
+        const model = wrap(modelOf(kit, emulator(), 'openai.chat'), { limiter, user });
+        const openai = limiter.wrap(new OpenAI({ apiKey: 'test', baseURL: emulator().openaiBaseURL, maxRetries: 0 }), user);
+        const chat = () => openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: ask }], max_completion_tokens: 20 });
+        const generate = () => ai.generateText({ model, prompt: ask, maxOutputTokens: 20, maxRetries: 0 });
+        // Both callers charge the one quota...
+        await chat();
+        await generate();
+        expect(await limiter.admin.getUsage(user)).toMatchObject({ used: 2 });
+        // ...and a burst of both holds it exactly.
+        const results = await Promise.allSettled(
+          Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? chat() : generate())),
+        );
+        await limiter.flush();
+        const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(4);
+        for (const r of refused) expect(r.reason).toBeInstanceOf(TokenLimitExceededError);
+        expect(emulator().requests).toHaveLength(6);
+        expect(emulator().requests.filter((r) => String(r.headers['user-agent']).includes('ai-sdk')).length).toBeGreaterThanOrEqual(1);
+        const tokens = emulator().requests.reduce((sum, r) => sum + expectedUsage(r).inputTokens + expectedUsage(r).outputTokens, 0);
+        const usage = await limiter.admin.getUsage(user);
+        expect(usage.windows.map((w) => [w.rule.id, w.used, w.reserved])).toEqual([
+          ['requests', 6, 0],
+          ['tokens', tokens, 0],
+        ]);
+      } finally {
+        await limiter.close();
+        redis.disconnect();
+      }
+    });
+  });
+}

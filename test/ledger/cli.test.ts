@@ -1,0 +1,115 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenLimiter, RedisStore } from '../../src/index.js';
+import { createPostgresLedger } from '../../src/postgres/index.js';
+import { connectPostgres, DATABASE_URL, dropSchema, uniqueSchema } from '../helpers/postgres.js';
+import { connectRedis, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+
+/** `npx token-limits ledger ...`, run as operators run it: a child process. */
+const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, DATABASE_URL, REDIS_URL, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let pool: pg.Pool;
+let redis: Redis;
+const schema = uniqueSchema();
+const dir = mkdtempSync(join(tmpdir(), 'tl-cli-'));
+beforeAll(async () => {
+  pool = await connectPostgres();
+  redis = await connectRedis();
+});
+afterAll(async () => {
+  await dropSchema(pool, schema);
+  await pool?.end();
+  redis?.disconnect();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('npx token-limits ledger', () => {
+  it('migrate, export and reconcile against a RedisStore', async () => {
+    const migrated = await cli(['ledger', 'migrate', '--schema', schema]);
+    expect(migrated).toMatchObject({ code: 0, stderr: `token-limits: "${schema}"."token_limits_usage" is ready\n` });
+
+    const prefix = uniquePrefix('tl-cli');
+    const ledger = createPostgresLedger({ pool, schema, drain: { pollMs: 20 } });
+    const limiter = createTokenLimiter({ store: new RedisStore({ client: redis, prefix }), ledger });
+    for (let i = 0; i < 12; i += 1) {
+      const r = await limiter.reserve(`cli-${i % 3}`, { tokens: 10 });
+      await limiter.commit(r, { inputTokens: 4, outputTokens: i, model: 'gpt-4o', costUsd: 0.000001 });
+    }
+    await limiter.flushLedger();
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+
+    const csv = await cli(['ledger', 'export', '--schema', schema, '--from', from, '--user', 'cli-1']);
+    expect(csv.code).toBe(0);
+    const lines = csv.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^id,user_id,account_id,/);
+    expect(lines.slice(1).map((l) => l.split(',')[1])).toEqual(['cli-1', 'cli-1', 'cli-1', 'cli-1']);
+    const file = join(dir, 'all.jsonl');
+    expect((await cli(['ledger', 'export', '--schema', schema, '--from', from, '--format', 'jsonl', '--out', file])).code).toBe(0);
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(12);
+
+    const agree = await cli(['ledger', 'reconcile', '--schema', schema, '--from', from, '--prefix', prefix]);
+    expect(agree).toMatchObject({ code: 0, stdout: '' });
+    expect(agree.stderr).toContain('0 users differ');
+
+    await pool.query(`DELETE FROM "${schema}".token_limits_usage WHERE id = (SELECT min(id) FROM "${schema}".token_limits_usage WHERE user_id = 'cli-2')`);
+    const differ = await cli(['ledger', 'reconcile', '--schema', schema, '--from', from, '--prefix', prefix]);
+    expect(differ.code).toBe(2);
+    expect(JSON.parse(differ.stdout)).toMatchObject({ userId: 'cli-2', ledger: { requests: 3 }, store: { requests: 4 } });
+    await limiter.close();
+  });
+
+  it('drain moves waiting records into the ledger until stopped', async () => {
+    const drainSchema = uniqueSchema();
+    const prefix = uniquePrefix('tl-cli');
+    const ledger = createPostgresLedger({ pool, schema: drainSchema, drain: false });
+    await ledger.migrate();
+    try {
+      const limiter = createTokenLimiter({ store: new RedisStore({ client: redis, prefix }), ledger });
+      for (let i = 0; i < 6; i += 1) await limiter.commit(await limiter.reserve('drained', { tokens: 5 }), { inputTokens: 2, outputTokens: 3 });
+      await limiter.close();
+      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'ledger', 'drain', '--schema', drainSchema, '--prefix', prefix], {
+        env: { ...process.env, DATABASE_URL, REDIS_URL },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const deadline = Date.now() + 20_000;
+      let rows = 0;
+      while (rows < 6 && Date.now() < deadline) {
+        rows = (await pool.query(`SELECT count(*)::int AS n FROM ${ledger.tableName}`)).rows[0].n as number;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      child.kill('SIGINT');
+      expect(rows).toBe(6);
+      expect(await exit).toBe(0);
+    } finally {
+      await dropSchema(pool, drainSchema);
+    }
+  });
+
+  it('refuses bad commands and options with exit code 1 and the usage', async () => {
+    for (const args of [['ledger', 'frobnicate'], ['ledger'], ['ledger', 'export', '--schema', schema], ['ledger', 'export', '--from', 'yesterday'], ['ledger', 'migrate', '--table', 'Bad"Name']]) {
+      const run = await cli(args);
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stderr, args.join(' ')).toMatch(/^token-limits: /);
+    }
+    expect((await cli(['ledger', 'migrate'], { DATABASE_URL: '' })).stderr).toContain('pass --database-url or set DATABASE_URL');
+    expect(await cli(['--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Usage: token-limits ledger <command>') });
+  });
+});

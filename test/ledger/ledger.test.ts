@@ -1,0 +1,328 @@
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenLimiter, InvalidArgumentError, MemoryStore, RedisStore, type LedgerErrorEvent, type LedgerLag, type QuotaStore, type TokenLimiter } from '../../src/index.js';
+import { createPostgresLedger, type PostgresLedger } from '../../src/postgres/index.js';
+import { manualClock } from '../helpers/clock.js';
+import { connectPostgres, dropSchema, uniqueSchema } from '../helpers/postgres.js';
+import { connectRedis, uniquePrefix } from '../helpers/redis.js';
+
+let pool: pg.Pool;
+let redis: Redis;
+const schemas: string[] = [];
+const limiters: TokenLimiter[] = [];
+
+beforeAll(async () => {
+  pool = await connectPostgres();
+  redis = await connectRedis();
+});
+afterAll(async () => {
+  await Promise.all(limiters.map((l) => l.close().catch(() => {})));
+  for (const schema of schemas) await dropSchema(pool, schema);
+  await pool?.end();
+  redis?.disconnect();
+});
+
+async function newLedger(options: { drain?: Parameters<typeof createPostgresLedger>[0]['drain']; pool?: pg.Pool | { query: pg.Pool['query'] } } = {}): Promise<PostgresLedger> {
+  const schema = uniqueSchema();
+  schemas.push(schema);
+  const ledger = createPostgresLedger({ pool: (options.pool ?? pool) as pg.Pool, schema, drain: options.drain ?? { pollMs: 20, claimIdleMs: 500 } });
+  await ledger.migrate();
+  return ledger;
+}
+
+function track(limiter: TokenLimiter): TokenLimiter {
+  limiters.push(limiter);
+  return limiter;
+}
+
+const STORES: Array<[string, () => QuotaStore]> = [
+  ['MemoryStore', () => new MemoryStore()],
+  ['RedisStore', () => new RedisStore({ client: redis, prefix: uniquePrefix('tl-ledger') })],
+];
+
+/** One reserve + commit of `input` + `output` tokens at $1 per million tokens. */
+async function call(limiter: TokenLimiter, userId: string, input: number, output: number, model = 'gpt-4o') {
+  const reservation = await limiter.reserve(userId, { tokens: input + output });
+  return limiter.commit(reservation, { inputTokens: input, outputTokens: output, model, provider: 'openai', costUsd: (input + output) / 1_000_000 });
+}
+
+async function rowCount(ledger: PostgresLedger): Promise<{ rows: number; ids: number }> {
+  const { rows } = await pool.query(`SELECT count(*)::int AS rows, count(DISTINCT id)::int AS ids FROM ${ledger.tableName}`);
+  return rows[0] as { rows: number; ids: number };
+}
+
+describe.each(STORES)('ledger over %s', (_name, makeStore) => {
+  it('writes every committed record once, with its fields, and reconciles with the store', async () => {
+    const ledger = await newLedger();
+    const limiter = track(createTokenLimiter({ store: makeStore(), ledger, defaultLimits: [{ id: 'm', tokens: 1_000_000, period: 'month' }] }));
+    const records = [];
+    for (let i = 0; i < 30; i += 1) records.push(await call(limiter, `u${i % 3}`, 10 + i, 5, i % 2 === 0 ? 'gpt-4o' : 'gpt-4o-mini'));
+    await limiter.flushLedger();
+    expect(await rowCount(ledger)).toEqual({ rows: 30, ids: 30 });
+    const { rows } = await pool.query(`SELECT * FROM ${ledger.tableName} WHERE id = $1`, [records[4]!.id]);
+    expect(rows[0]).toMatchObject({
+      id: records[4]!.id,
+      user_id: 'u1',
+      account_id: null,
+      provider: 'openai',
+      model: 'gpt-4o',
+      input_tokens: '14',
+      output_tokens: '5',
+      total_tokens: '19',
+      cost_micros: '19',
+      estimated: false,
+      status: 'ok',
+    });
+    expect((rows[0] as { created_at: Date }).created_at.getTime()).toBe(records[4]!.timestamp.getTime());
+    const [total] = await ledger.query({ from: 0, to: Date.now() + 3_600_000 });
+    expect(total).toMatchObject({ requests: 30, totalTokens: 30 * 15 + 435, costMicros: 30 * 15 + 435 });
+    const byModel = await ledger.query({ userId: 'u0', from: 0, to: Date.now() + 3_600_000, groupBy: 'model' });
+    expect(byModel.map((r) => [r.model, r.requests])).toEqual([['gpt-4o', 5], ['gpt-4o-mini', 5]]);
+    const usage = await limiter.admin.getUsage('u2');
+    const [u2] = await ledger.query({ userId: 'u2', from: 0, to: Date.now() + 3_600_000 });
+    expect(u2!.totalTokens).toBe(usage.used);
+    expect(await ledger.reconcile({ from: Date.now() - 3_600_000, to: Date.now() + 60_000 })).toEqual([]);
+    expect(await limiter.ledgerLag()).toMatchObject({ pending: 0, written: 30, failures: 0 });
+  });
+
+  it('never writes a record twice: replayed commits, and a drainer that crashed between insert and ack', async () => {
+    const store = makeStore();
+    // MemoryStore's queue can only be drained by its own process: a drainer that never runs stands in for "drain: false".
+    const ledger = await newLedger({ drain: store.kind === 'memory' ? { pollMs: 60_000, claimIdleMs: 60_000 } : false });
+    const appender = track(createTokenLimiter({ store, ledger }));
+    const reservation = await appender.reserve('dup', { tokens: 10 });
+    const usage = { inputTokens: 3, outputTokens: 4, model: 'gpt-4o', costUsd: 0.000007 };
+    await appender.commit(reservation, usage);
+    await appender.commit(reservation, usage);
+    for (let i = 0; i < 9; i += 1) await call(appender, 'dup', 1, 1);
+    // A drainer reads and writes, then dies before acknowledging: the records stay in the feed.
+    const feed = store.ledgerFeed!;
+    const taken = await feed.read('crashed', 100, 0);
+    expect(taken).toHaveLength(10);
+    const half = taken.slice(0, 5).map((e) => JSON.parse(e.record) as { id: string });
+    await pool.query(
+      `INSERT INTO ${ledger.tableName} (id, user_id, provider, model, endpoint, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, total_tokens, estimated, status, latency_ms, created_at)
+       SELECT id, 'dup', 'openai', 'gpt-4o', 'x', 0, 0, 0, 0, 0, 0, false, 'ok', 0, now() FROM unnest($1::text[]) AS id`,
+      [half.map((r) => r.id)],
+    );
+    // Another process takes the unacknowledged records over once they are idle.
+    const drainer = track(createTokenLimiter({ store, ledger: createPostgresLedger({ pool, schema: ledger.tableName.split('"')[1]!, drain: { pollMs: 20, claimIdleMs: 200 } }) }));
+    await drainer.flushLedger();
+    expect(await rowCount(ledger)).toEqual({ rows: 10, ids: 10 });
+    expect((await feed.lag()).pending).toBe(0);
+  });
+
+  it('keeps records while the database fails, reports it, and writes them all once it is back', async () => {
+    let failing = true;
+    const flaky = {
+      query: ((text: string, values?: unknown[]) =>
+        failing && text.startsWith('INSERT') ? Promise.reject(new Error('connection refused')) : pool.query(text, values)) as pg.Pool['query'],
+    };
+    const ledger = await newLedger({ pool: flaky, drain: { pollMs: 10, claimIdleMs: 100_000 } });
+    const limiter = track(createTokenLimiter({ store: makeStore(), ledger }));
+    const errors: LedgerErrorEvent[] = [];
+    limiter.on('ledger-error', (e) => errors.push(e));
+    for (let i = 0; i < 20; i += 1) await call(limiter, 'pgdown', 2, 3);
+    await expect.poll(() => errors.length, { timeout: 5_000 }).toBeGreaterThan(1);
+    expect(errors[0]).toMatchObject({ policy: 'retrying', records: 20 });
+    expect(await limiter.ledgerLag()).toMatchObject({ pending: 20 });
+    expect((await limiter.ledgerLag())!.failures).toBeGreaterThan(0);
+    expect(await rowCount(ledger)).toEqual({ rows: 0, ids: 0 });
+    failing = false;
+    await limiter.flushLedger();
+    expect(await rowCount(ledger)).toEqual({ rows: 20, ids: 20 });
+    expect(await limiter.ledgerLag()).toMatchObject({ pending: 0, failures: 0 });
+  });
+
+  it('records the account a member was charged to', async () => {
+    const ledger = await newLedger();
+    const limiter = track(createTokenLimiter({ store: makeStore(), ledger }));
+    await limiter.admin.setAccountLimits('acme', [{ id: 'a', tokens: 100_000, period: 'month' }]);
+    await limiter.admin.setAccount('member', 'acme');
+    await call(limiter, 'member', 5, 5);
+    await call(limiter, 'loner', 5, 5);
+    await limiter.flushLedger();
+    const [acme] = await ledger.query({ accountId: 'acme', from: 0, to: Date.now() + 60_000 });
+    expect(acme).toMatchObject({ requests: 1, totalTokens: 10 });
+    const { rows } = await pool.query(`SELECT user_id, account_id FROM ${ledger.tableName} ORDER BY user_id`);
+    expect(rows).toEqual([
+      { user_id: 'loner', account_id: null },
+      { user_id: 'member', account_id: 'acme' },
+    ]);
+  });
+
+  it("exports a user's month as CSV and JSON lines that match ledger.query", async () => {
+    const clock = manualClock('2026-03-30T22:00:00Z');
+    const ledger = await newLedger();
+    const limiter = track(createTokenLimiter({ store: makeStore(), ledger, clock: clock.now, defaultLimits: [{ id: 'm', tokens: 10_000_000, period: 'month' }] }));
+    for (let i = 0; i < 60; i += 1) {
+      await call(limiter, i % 2 === 0 ? 'csv-user' : 'other', 100 + i, 7 * i, i % 3 === 0 ? 'gpt-4o' : 'model,with "quotes"');
+      clock.advance(3_600_000 * 2);
+    }
+    await limiter.flushLedger();
+    const from = new Date('2026-04-01T00:00:00Z');
+    const to = new Date('2026-05-01T00:00:00Z');
+    const [total] = await ledger.query({ userId: 'csv-user', from, to });
+    const byDay = await ledger.query({ userId: 'csv-user', from, to, groupBy: 'day' });
+    expect(total!.requests).toBeGreaterThan(10);
+    expect(total!.requests).toBeLessThan(30);
+
+    const csv = await text(ledger.export({ userId: 'csv-user', from, to, format: 'csv' }));
+    const [header, ...lines] = parseCsv(csv);
+    expect(header).toEqual(expect.arrayContaining(['id', 'user_id', 'model', 'total_tokens', 'cost_micros', 'created_at']));
+    const col = (name: string) => header!.indexOf(name);
+    expect(lines).toHaveLength(total!.requests);
+    expect(lines.every((l) => l[col('user_id')] === 'csv-user')).toBe(true);
+    expect(lines.every((l) => l[col('created_at')]! >= from.toISOString() && l[col('created_at')]! < to.toISOString())).toBe(true);
+    const sum = (name: string) => lines.reduce((s, l) => s + Number(l[col(name)]), 0);
+    expect({ tokens: sum('total_tokens'), input: sum('input_tokens'), output: sum('output_tokens'), cost: sum('cost_micros') }).toEqual({
+      tokens: total!.totalTokens,
+      input: total!.inputTokens,
+      output: total!.outputTokens,
+      cost: total!.costMicros,
+    });
+    expect(byDay.reduce((s, d) => s + d.totalTokens, 0)).toBe(total!.totalTokens);
+    expect(new Set(lines.map((l) => l[col('model')]))).toEqual(new Set(['gpt-4o', 'model,with "quotes"']));
+
+    const jsonl = (await text(ledger.export({ userId: 'csv-user', from, to, format: 'jsonl' }))).trim().split('\n').map((l) => JSON.parse(l) as { total_tokens: number });
+    expect(jsonl.reduce((s, r) => s + r.total_tokens, 0)).toBe(total!.totalTokens);
+  });
+
+  it('answers admin log and history reads past the store retention from the ledger', async () => {
+    const clock = manualClock('2026-01-10T10:00:00Z');
+    const ledger = await newLedger();
+    const limiter = track(createTokenLimiter({ store: makeStore(), ledger, clock: clock.now, usageLog: { retentionDays: 1 } }));
+    await call(limiter, 'old', 10, 10);
+    await limiter.flushLedger();
+    clock.advance(90 * 86_400_000);
+    await call(limiter, 'old', 1, 1);
+    await limiter.flushLedger();
+    const since = new Date('2026-01-01T00:00:00Z');
+    const log = await limiter.admin.getUsageLog({ userId: 'old', since, limit: 10 });
+    expect(log.map((r) => r.totalTokens)).toEqual([2, 20]);
+    const history = await limiter.admin.getUsageHistory({ userId: 'old', from: '2026-01-10T00:00:00Z', to: '2026-01-11T00:00:00Z', granularity: 'hour' });
+    expect(history).toEqual([expect.objectContaining({ time: new Date('2026-01-10T10:00:00Z'), requests: 1, totalTokens: 20, costUsd: 0.00002 })]);
+  });
+});
+
+describe('RedisStore ledger streams', () => {
+  it('forget readers that ended with nothing pending, and keep the others', async () => {
+    const prefix = uniquePrefix('tl-ledger');
+    const store = new RedisStore({ client: redis, prefix });
+    const ledger = await newLedger({ drain: false });
+    const limiter = track(createTokenLimiter({ store, ledger }));
+    for (let i = 0; i < 4; i += 1) await call(limiter, 'prune-me', 1, 1);
+    const feed = store.ledgerFeed;
+    await feed.ack(await feed.read('ended', 2, 60_000));
+    const held = await feed.read('holder', 2, 60_000);
+    expect(held).toHaveLength(2);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(await feed.prune!(10)).toBe(1);
+    const [stream] = await redis.smembers(`${prefix}:{g}:lqs`);
+    const consumers = (await redis.xinfo('CONSUMERS', stream!, 'g')) as unknown[][];
+    expect(consumers.map((c) => c[1])).toEqual(['holder']);
+    expect(await feed.prune!(60_000)).toBe(0);
+  });
+});
+
+describe('ledger-lag', () => {
+  it.each(STORES)('is emitted by draining processes over %s, with the figures', async (_name, makeStore) => {
+    const ledger = await newLedger({ drain: { pollMs: 20, lagReportMs: 50 } });
+    const limiter = track(createTokenLimiter({ store: makeStore(), ledger }));
+    const lags: LedgerLag[] = [];
+    limiter.on('ledger-lag', (lag) => lags.push(lag));
+    for (let i = 0; i < 5; i += 1) await call(limiter, 'lagging', 1, 1);
+    await limiter.flushLedger();
+    await expect.poll(() => lags.at(-1), { timeout: 5_000 }).toMatchObject({ pending: 0, oldestMs: null, written: 5, failures: 0 });
+  });
+});
+
+describe('MemoryStore ledger queue', () => {
+  it('is written out when the limiter closes', async () => {
+    const ledger = await newLedger({ drain: { pollMs: 60_000 } });
+    const limiter = createTokenLimiter({ store: new MemoryStore(), ledger });
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the drainer's first (empty) read is done; the next is a minute away
+    for (let i = 0; i < 7; i += 1) await call(limiter, 'closing', 1, 1);
+    expect((await limiter.ledgerLag())!.pending).toBe(7);
+    await limiter.close();
+    expect(await rowCount(ledger)).toEqual({ rows: 7, ids: 7 });
+  });
+
+  it('is bounded: past maxQueue the oldest records are dropped, and reported', async () => {
+    let failing = true;
+    const flaky = { query: ((text: string, values?: unknown[]) => (failing && text.startsWith('INSERT') ? Promise.reject(new Error('down')) : pool.query(text, values))) as pg.Pool['query'] };
+    const ledger = await newLedger({ pool: flaky, drain: { pollMs: 10, maxQueue: 5, batchSize: 2 } });
+    const limiter = track(createTokenLimiter({ store: new MemoryStore(), ledger }));
+    const dropped: LedgerErrorEvent[] = [];
+    limiter.on('ledger-error', (e) => e.policy === 'dropped' && dropped.push(e));
+    await call(limiter, 'bounded', 1, 1);
+    await expect.poll(async () => (await limiter.ledgerLag())!.failures, { timeout: 5_000 }).toBeGreaterThan(0);
+    for (let i = 1; i < 12; i += 1) await call(limiter, 'bounded', 1, 1);
+    expect((await limiter.ledgerLag())!.pending).toBeLessThanOrEqual(5 + 2); // the bound, plus the batch being written
+    await expect.poll(() => dropped.reduce((n, e) => n + e.records, 0), { timeout: 5_000 }).toBeGreaterThan(0);
+    failing = false;
+    await limiter.flushLedger();
+    const { rows, ids } = await rowCount(ledger);
+    expect(rows).toBe(ids);
+    expect(rows + dropped.reduce((n, e) => n + e.records, 0)).toBe(12);
+  });
+});
+
+describe('ledger options', () => {
+  it('refuses bad options with typed errors', async () => {
+    expect(() => createPostgresLedger({ pool, table: 'Robert"; DROP TABLE x' })).toThrow(InvalidArgumentError);
+    expect(() => createPostgresLedger({ pool: {} as pg.Pool })).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
+    expect(() => createPostgresLedger({ pool, drain: { batchSize: 0 } })).toThrow(InvalidArgumentError);
+    expect(() => createTokenLimiter({ ledger: {} as PostgresLedger })).toThrow(InvalidArgumentError);
+    expect(() => createTokenLimiter({ store: new MemoryStore(), ledger: createPostgresLedger({ pool, drain: false }) })).toThrow(/must drain/);
+    const ledger = createPostgresLedger({ pool, drain: false });
+    await expect(ledger.query({ from: 10, to: 5 })).rejects.toThrow(InvalidArgumentError);
+    expect(() => ledger.export({ from: 0, to: 5, format: 'xml' as 'csv' })).toThrow(InvalidArgumentError);
+    await expect(ledger.reconcile({ from: 0, to: 5 })).rejects.toThrow(InvalidArgumentError);
+  });
+
+  it('migrates idempotently, from several callers at once', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const ledgers = [1, 2, 3].map(() => createPostgresLedger({ pool, schema, table: 'usage' }));
+    await Promise.all(ledgers.map((l) => l.migrate()));
+    await ledgers[0]!.migrate();
+    const { rows } = await pool.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema]);
+    expect(rows.map((r: { indexname: string }) => r.indexname)).toEqual(['usage_account_time', 'usage_pkey', 'usage_time', 'usage_user_time']);
+  });
+});
+
+async function text(stream: NodeJS.ReadableStream): Promise<string> {
+  let out = '';
+  for await (const chunk of stream) out += String(chunk);
+  return out;
+}
+
+/** RFC 4180 rows (quoted fields with doubled quotes, commas and line breaks inside). */
+function parseCsv(csv: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < csv.length; i += 1) {
+    const c = csv[i]!;
+    if (quoted) {
+      if (c === '"' && csv[i + 1] === '"') {
+        field += '"';
+        i += 1;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  return rows;
+}
