@@ -1,6 +1,7 @@
 // Type-checks small consumer projects against the packed tarball, the way apps get the package:
 // each project has only the peers of the entry points it uses (OpenAI only, Anthropic only,
-// Google only, Express only, React only, RedisStore on ioredis 5 and on ioredis 6), and one has
+// Google only, Express only, AI SDK only, PostgreSQL only, React only, RedisStore on ioredis 5 and
+// on ioredis 6), and one has
 // every README code block with the current major of every peer. Each is checked with
 // `skipLibCheck: false` under `module: NodeNext` and under `moduleResolution: bundler`.
 //
@@ -39,6 +40,12 @@ const peers = {
   // ioredis's own declarations import redis-errors, which has none: with skipLibCheck: false an
   // app using ioredis needs these (the README's Install section says so).
   '@types/redis-errors': '^1',
+  ai: '^6',
+  '@ai-sdk/openai': '^3',
+  // The AI SDK's declarations import json-schema, which has none (and name DOM types).
+  '@types/json-schema': '^7',
+  pg: '^8',
+  '@types/pg': '^8',
 };
 const pick = (...names) => Object.fromEntries(names.map((n) => [n, peers[n]]));
 
@@ -134,6 +141,27 @@ const cluster = new Cluster([{ host: '127.0.0.1', port: 7000 }], { lazyConnect: 
 export const clustered = new RedisStore({ client: cluster });
 `;
 
+const aiApp = `
+import { openai } from '@ai-sdk/openai';
+import { generateText, wrapLanguageModel } from 'ai';
+import { runWithUser } from 'token-limits';
+import { tokenLimitsMiddleware } from 'token-limits/ai';
+
+const model = wrapLanguageModel({ model: openai('gpt-4o-mini'), middleware: tokenLimitsMiddleware() });
+export const ask = () => runWithUser('user-1', async () => (await generateText({ model, prompt: 'Hi' })).text);
+`;
+
+const postgresApp = `
+import pg from 'pg';
+import { createTokenLimiter } from 'token-limits';
+import { createPostgresLedger } from 'token-limits/postgres';
+
+const pool = new pg.Pool({ connectionString: 'postgres://127.0.0.1:5432/test' });
+const ledger = createPostgresLedger({ pool, schema: 'billing' });
+export const limiter = createTokenLimiter({ ledger });
+export const migrate = () => ledger.migrate();
+`;
+
 /** Every ```ts / ```tsx block of the README, each a module of its own. */
 function readmeBlocks() {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -147,6 +175,8 @@ const projects = [
   // @google/genai's own declarations name DOM types (RequestInfo, CloseEvent): its users need lib DOM.
   { name: 'google-only', deps: pick('@google/genai', '@google/generative-ai', '@types/node'), files: { 'app.ts': googleApp }, dom: true },
   { name: 'express-only', deps: pick('express', '@types/express', '@types/node'), files: { 'app.ts': expressApp } },
+  { name: 'ai-sdk-only', deps: pick('ai', '@ai-sdk/openai', '@types/json-schema', '@types/node'), files: { 'app.ts': aiApp }, dom: true },
+  { name: 'postgres-only', deps: pick('pg', '@types/pg', '@types/node'), files: { 'app.ts': postgresApp } },
   { name: 'react-only', deps: pick('react', 'react-dom', '@types/react', '@types/react-dom'), files: { 'app.tsx': reactApp }, dom: true },
   { name: 'ioredis-5', deps: { ioredis: '^5.4.0', ...pick('@types/redis-errors', '@types/node') }, files: { 'app.ts': redisApp } },
   { name: 'ioredis-6', deps: pick('ioredis', '@types/redis-errors', '@types/node'), files: { 'app.ts': redisApp } },
