@@ -1,4 +1,5 @@
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
 
 // Peer dependencies and the SDKs stay external: the user's own copies are used.
@@ -20,6 +21,29 @@ const nodeEntries = {
   'integrations/ai/index': 'src/integrations/ai/index.ts',
   'postgres/index': 'src/postgres/index.ts',
 };
+
+/**
+ * Writes the React Server Components boundary of token-limits/react beside its build: client.js and
+ * client.cjs start with 'use client' and re-export the components by name (Next.js refuses
+ * `export *` in a client boundary). package.json serves them under the `react-server` condition
+ * only, which the server graph of Next.js (and other RSC bundlers) resolves with. Browser bundlers
+ * such as Vite resolve index.js, which has no directive, so they have nothing to warn about
+ * ("module level directive may not be preserved"). Their types are index.d.ts (the same exports).
+ * Returns the names re-exported.
+ */
+export async function writeClientBoundary(outDir: string): Promise<string[]> {
+  const esm = await readFile(join(outDir, 'index.js'), 'utf8');
+  const list = [...esm.matchAll(/^export\s*\{([^}]*)\};?\s*$/gm)].pop()?.[1];
+  if (list === undefined) throw new Error(`${outDir}/index.js: no export list found`);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => s.split(/\s+as\s+/).pop()!);
+  await writeFile(join(outDir, 'client.js'), `'use client';\nexport { ${names.join(', ')} } from './index.js';\n`);
+  await writeFile(join(outDir, 'client.cjs'), `'use client';\nmodule.exports = require('./index.cjs');\n`);
+  return names;
+}
 
 // Dual ESM + CJS with declaration files for every public subpath.
 export default defineConfig([
@@ -43,8 +67,9 @@ export default defineConfig([
     clean: false,
   },
   {
-    // token-limits/react: its own build, for browsers, with 'use client' on top (Next.js client
-    // components). It shares no chunk with the Node entries and imports nothing from Node.
+    // token-limits/react: its own build, for browsers. It shares no chunk with the Node entries and
+    // imports nothing from Node. 'use client' is not in it but in the boundary files beside it
+    // (writeClientBoundary), which only React Server Components bundlers resolve.
     ...shared,
     entry: { index: 'src/react/index.ts' },
     outDir: 'dist/react',
@@ -52,16 +77,13 @@ export default defineConfig([
     target: 'es2022',
     platform: 'browser',
     clean: ['!**/*.d.{ts,cts}'],
-    // tsup's Rollup tree-shaking pass drops module directives; esbuild's own bundling tree-shakes
-    // and keeps the banner.
+    // esbuild's own bundling tree-shakes; one entry, no chunks (esbuild writes the CJS itself).
     treeshake: false,
-    // One entry: no chunks; esbuild writes the CJS itself (tsup's chunk conversion would put helpers
-    // above the directive).
     splitting: false,
-    banner: { js: "'use client';" },
     async onSuccess() {
       await mkdir('dist/react', { recursive: true });
       await copyFile('src/react/styles.css', 'dist/react/styles.css');
+      await writeClientBoundary('dist/react');
     },
   },
 ]);

@@ -1,11 +1,14 @@
 // Checks the packed tarball as users get it: publint, "are the types wrong", an install into a
 // fresh project that imports every subpath from both CommonJS and ESM, and a React 18 render of
-// every component.
+// every component; every link of the packed README resolves inside the package; small consumer
+// projects (one per peer, and the README's blocks) type-check (scripts/check-consumers.mjs).
 // Run after `npm run build`: node scripts/check-package.mjs
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkConsumers } from './check-consumers.mjs';
+import { checkTarballReadme } from './readme-links.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -20,6 +23,10 @@ console.log(run('npx', ['--no-install', 'attw', '--pack', '.', '--profile', 'nod
 const work = mkdtempSync(join(tmpdir(), 'tl-pack-'));
 try {
   const tarball = run('npm', ['pack', '--silent', '--pack-destination', work]).trim().split('\n').pop();
+  // Every link of the README users read (on npm, in node_modules) resolves inside the package.
+  console.log(`README: ${checkTarballReadme(join(work, tarball))} links, all resolve in the package`);
+  // Apps with only the peers of the entry points they use type-check (skipLibCheck: false).
+  await checkConsumers(join(work, tarball));
   writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'pack-check', private: true, type: 'commonjs' }));
   // The peer dependencies a subpath needs at run time (react for token-limits/react).
   const peers = Object.keys(pkg.peerDependencies ?? {}).filter((p) => ['react', 'react-dom'].includes(p));

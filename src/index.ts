@@ -38,7 +38,13 @@ export { gptTokenizer } from './tokenizer/gpt-tokenizer.js';
 export { jsTiktokenTokenizer } from './tokenizer/js-tiktoken.js';
 export { countText, countTextAsync, type CountOptions, type TextCount } from './tokenizer/count.js';
 export type { EstimateOptions, RequestEstimate } from './providers/estimate-types.js';
-export { estimateOpenAIRequest, type OpenAIEndpoint } from './providers/openai/estimate.js';
-export { estimateAnthropicMessage } from './providers/anthropic/estimate.js';
-export { estimateGenAIRequest, estimateGenerativeAIRequest } from './providers/google/estimate.js';
+export type { OpenAIEndpoint } from './providers/openai/estimate.js';
+// Typed by shape, so that these declarations import no SDK (each app has only the SDKs it uses).
+export {
+  estimateOpenAIRequest,
+  estimateAnthropicMessage,
+  estimateGenAIRequest,
+  estimateGenerativeAIRequest,
+  type ProviderRequestParams,
+} from './providers/public-estimators.js';
 export { costOfUsage, resolvePrice, type PricedUsage } from './providers/pricing/resolve.js';

@@ -88,6 +88,7 @@ export function exceededError(
     resetAt: new Date(window.end),
     periodStart: new Date(window.start),
     rejectedAt: new Date(now),
+    timeZone: rule.zone,
   });
 }
 

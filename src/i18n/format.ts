@@ -75,8 +75,9 @@ function matchLocale(tag: string | null | undefined): Locale | undefined {
 /**
  * The message `key` of `locale` (falling back to English for an unknown locale) with its
  * placeholders filled. A placeholder is `{name}` or `{name, style}` with style `number`,
- * `currency`, `date` (day) or `datetime` (day and time); without a style, numbers and dates get
- * `number` and `datetime`. A missing parameter leaves the placeholder as written.
+ * `currency`, `date` (day) or `datetime` (day and time, followed by the time zone's name, so that
+ * "12:00 AM UTC" is not read as local time); without a style, numbers and dates get `number` and
+ * `datetime`. A missing parameter leaves the placeholder as written.
  */
 export function formatMessage(locale: string, key: MessageKey, params: MessageParams = {}, options: FormatOptions = {}): string {
   const resolved = resolveLocale(locale);
@@ -90,7 +91,7 @@ export function formatMessage(locale: string, key: MessageKey, params: MessagePa
 function formatValue(locale: Locale, value: MessageParam, style: string | undefined, options: FormatOptions): string {
   const timeZone = options.timeZone ?? 'UTC';
   if (value instanceof Date) {
-    return style === 'date' ? formatDate(locale, value, { timeZone, time: false }) : formatDate(locale, value, { timeZone, time: true });
+    return style === 'date' ? formatDate(locale, value, { timeZone, time: false }) : formatDate(locale, value, { timeZone, time: true, zoneName: true });
   }
   if (typeof value === 'number') {
     return style === 'currency' ? formatCurrency(locale, value, options.currency ?? 'USD') : formatNumber(locale, value);
@@ -122,14 +123,19 @@ export function formatCurrency(locale: string, value: number, currency = 'USD'):
   return cached(`c|${l}|${currency}`, () => new Intl.NumberFormat(l, { style: 'currency', currency, maximumFractionDigits: 6 })).format(value);
 }
 
-/** A date (and time) for the locale, in `timeZone` (default UTC). */
-export function formatDate(locale: string, value: Date, options: { timeZone?: string; time?: boolean } = {}): string {
+/**
+ * A date (and time) for the locale, in `timeZone` (default UTC). With `zoneName` (and `time`), the
+ * zone's short name follows the time: "Jan 4, 2027, 12:00 AM UTC", "3 de jan. de 2027, 21:00 BRT".
+ */
+export function formatDate(locale: string, value: Date, options: { timeZone?: string; time?: boolean; zoneName?: boolean } = {}): string {
   const l = resolveLocale(locale);
   const timeZone = options.timeZone ?? 'UTC';
   const time = options.time ?? true;
-  return cached(
-    `d|${l}|${timeZone}|${time}`,
-    () => new Intl.DateTimeFormat(l, time ? { dateStyle: 'medium', timeStyle: 'short', timeZone } : { dateStyle: 'medium', timeZone }),
+  const zoneName = time && options.zoneName === true;
+  return cached(`d|${l}|${timeZone}|${time}|${zoneName}`, () =>
+    zoneName
+      ? new Intl.DateTimeFormat(l, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short', timeZone })
+      : new Intl.DateTimeFormat(l, time ? { dateStyle: 'medium', timeStyle: 'short', timeZone } : { dateStyle: 'medium', timeZone }),
   ).format(value);
 }
 

@@ -161,6 +161,11 @@ export const en = {
   'admin.edit.noLimits': 'No limits of its own',
   planNotFound: 'No plan has this id',
   planInUse: 'The plan is in use (users: {users, number}; teams: {accounts, number}): assign them another plan first',
+  'dashboard.projection': 'Projection at this pace: about {value} by the end of the period ({to, date})',
+  'admin.log.title': 'Latest calls of all users',
+  'admin.search.label': 'Find users',
+  'admin.search.placeholder': 'User id starts with…',
+  'dashboard.resetNote': 'Usage was reset during this period: the bars show every call; {used} count toward the limit.',
 } as const;
 
 /** Every message key. */
@@ -325,6 +330,11 @@ export const ptBR: Messages = {
   'admin.edit.noLimits': 'Sem limites próprios',
   planNotFound: 'Nenhum plano tem este id',
   planInUse: 'O plano está em uso (usuários: {users, number}; equipes: {accounts, number}): atribua outro plano a eles antes',
+  'dashboard.projection': 'Projeção neste ritmo: cerca de {value} até o fim do período ({to, date})',
+  'admin.log.title': 'Últimas chamadas de todos os usuários',
+  'admin.search.label': 'Buscar usuários',
+  'admin.search.placeholder': 'O id do usuário começa com…',
+  'dashboard.resetNote': 'O uso foi zerado neste período: as barras mostram todas as chamadas; {used} contam para o limite.',
 };
 
 /** The built-in locales. */

@@ -52,8 +52,19 @@ export abstract class TokenLimitsError extends Error {
   }
 }
 
+/**
+ * The type of an error class's base, written out so that the declarations do not spell out the
+ * statics of `Error` (Node's `captureStackTrace` and `prepareStackTrace(…: NodeJS.CallSite[])`),
+ * which would not compile in a browser app without Node's types.
+ */
+type ErrorBase<C extends TokenLimitsErrorCode, S extends number> = (abstract new (
+  message: string,
+  options?: { cause?: unknown },
+) => TokenLimitsError & { readonly code: C; readonly status: S }) &
+  Pick<typeof TokenLimitsError, 'kind' | typeof Symbol.hasInstance>;
+
 /** The base of one error class: its name (also its `instanceof` kind), code and HTTP status. */
-function errorClass<C extends TokenLimitsErrorCode, S extends number>(kind: string, code: C, status: S) {
+function errorClass<C extends TokenLimitsErrorCode, S extends number>(kind: string, code: C, status: S): ErrorBase<C, S> {
   abstract class Base extends TokenLimitsError {
     static override readonly kind: string = kind;
     override readonly name: string = kind;
@@ -93,6 +104,12 @@ export class TokenLimitExceededError extends errorClass('TokenLimitExceededError
   readonly scope: QuotaScope;
   /** The account whose rule refused, when `scope` is `account`. */
   readonly accountId: string | undefined;
+  /**
+   * The IANA time zone of the refusing rule's periods (`UTC` when the rule sets none), in which
+   * `resetAt` is shown to people (the HTTP error bodies say the zone). Absent on errors built
+   * without it.
+   */
+  readonly timeZone: string | undefined;
 
   constructor(fields: {
     userId: string;
@@ -107,6 +124,7 @@ export class TokenLimitExceededError extends errorClass('TokenLimitExceededError
     rejectedAt?: Date;
     scope?: QuotaScope;
     accountId?: string;
+    timeZone?: string;
   }) {
     const left = Math.max(0, fields.limit - fields.used - fields.reserved);
     super(
@@ -126,6 +144,7 @@ export class TokenLimitExceededError extends errorClass('TokenLimitExceededError
     this.rejectedAt = fields.rejectedAt;
     this.scope = fields.scope ?? 'user';
     this.accountId = fields.accountId;
+    this.timeZone = fields.timeZone;
   }
 
   /** What is left in the current period (never negative). */

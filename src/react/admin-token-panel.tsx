@@ -8,11 +8,12 @@ import { StatCards } from './admin/stat-cards.js';
 import { UsersTable, type Sort, type SortColumn, type UserAction } from './admin/users-table.js';
 import { BarChart } from './charts/bar-chart.js';
 import { dailySeries, modelsOf } from './charts/chart-data.js';
-import type { Metric } from './format.js';
+import { viewerTimeZone, type Metric } from './format.js';
 import { useActions, useApiClient, useResource } from './hooks.js';
 import { cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
 import { RenderGuard } from './render-guard.js';
 import { ErrorView, LoadingView } from './status-views.js';
+import { UsageLogTable } from './usage-log-table.js';
 
 /** Props of `<AdminTokenPanel />`. */
 export interface AdminTokenPanelProps extends TokenLimitsComponentProps {
@@ -46,6 +47,17 @@ export interface AdminTokenPanelProps extends TokenLimitsComponentProps {
    * @default the catalogue's "AI usage: all users"
    */
   title?: string;
+  /**
+   * A user's display name from the app's own directory (`(id) => users.get(id)?.name`), shown in
+   * the users table above the id; `undefined` shows the id alone.
+   * @default none: the ids
+   */
+  getUserLabel?: (userId: string) => string | undefined;
+  /**
+   * Calls shown in "Latest calls of all users" (`GET /log`, newest first; 1-1000); `0` hides it.
+   * @default 20
+   */
+  logLimit?: number;
   /**
    * Show the plan and team views: each user's plan and team with an "Assign plan" action, the
    * plans (`GET /plans`), and the teams (`GET /accounts`, paged like the users) with their usage,
@@ -98,6 +110,8 @@ function AdminTokenPanelView({
   chartMode = 'stacked',
   warningThreshold = 0.8,
   title,
+  getUserLabel,
+  logLimit = 20,
   plansAndAccounts = false,
 }: AdminTokenPanelProps) {
   const client = useApiClient(baseUrl, fetcher);
@@ -109,6 +123,9 @@ function AdminTokenPanelView({
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
   const cursor = cursors.at(-1);
   const [sort, setSort] = useState<Sort | null>(null);
+  // The search box: users whose id starts with it, asked of the server (every page, not this one).
+  const [search, setSearch] = useState('');
+  const prefix = search.trim();
   const [model, setModel] = useState('');
   const [pending, setPending] = useState<Pending>(null);
   const [accountPending, setAccountPending] = useState<AccountPending>(null);
@@ -129,7 +146,18 @@ function AdminTokenPanelView({
     `${baseUrl}|${days}|${refreshKey ?? ''}|${changes}`,
     refreshIntervalMs,
   );
-  const page = useResource((signal) => client.users({ cursor, limit }, signal), `${baseUrl}|${cursor ?? ''}|${limit}|${refreshKey ?? ''}|${changes}`, refreshIntervalMs);
+  const logSize = Math.min(1000, Math.max(0, Math.floor(logLimit)));
+  const log = useResource(
+    (signal) => (logSize === 0 ? Promise.resolve({ records: [] }) : client.log({ limit: logSize }, signal)),
+    `${baseUrl}|log|${logSize}|${refreshKey ?? ''}|${changes}`,
+    refreshIntervalMs,
+  );
+  const page = useResource(
+    (signal) => client.users({ cursor, limit, ...(prefix === '' ? {} : { prefix }) }, signal),
+    `${baseUrl}|${cursor ?? ''}|${limit}|${prefix}|${refreshKey ?? ''}|${changes}`,
+    refreshIntervalMs,
+  );
+  const searchId = `${titleId}-search`;
 
   const plans = useResource(plansAndAccounts ? (signal) => client.plans(signal) : null, `${baseUrl}|${refreshKey ?? ''}|${changes}`, refreshIntervalMs);
   const accounts = useResource(
@@ -189,18 +217,27 @@ function AdminTokenPanelView({
         <>
           <StatCards stats={overview.data.stats} locale={locale} />
           <div className="tl-admin__chart">
-            <div className="tl-admin__filter">
-              <label htmlFor={modelSelectId}>{t('chart.model')}</label>{' '}
-              <select id={modelSelectId} value={model} onChange={(e) => setModel(e.target.value)}>
-                <option value="">{t('chart.allModels')}</option>
-                {models.map((m) => (
-                  <option key={m} value={m}>
-                    {m}
-                  </option>
-                ))}
-              </select>
-            </div>
-            <BarChart data={series} metric={chartMetric} locale={locale} title={t('admin.chart.title', { days })} mode={chartMode} colorKeys={models} />
+            <BarChart
+              data={series}
+              metric={chartMetric}
+              locale={locale}
+              title={t('admin.chart.title', { days })}
+              mode={chartMode}
+              colorKeys={models}
+              toolbar={
+                <div className="tl-admin__filter">
+                  <label htmlFor={modelSelectId}>{t('chart.model')}</label>{' '}
+                  <select id={modelSelectId} value={model} onChange={(e) => setModel(e.target.value)}>
+                    <option value="">{t('chart.allModels')}</option>
+                    {models.map((m) => (
+                      <option key={m} value={m}>
+                        {m}
+                      </option>
+                    ))}
+                  </select>
+                </div>
+              }
+            />
           </div>
           {overview.error !== undefined ? <ErrorView locale={locale} error={overview.error} onRetry={overview.reload} stale /> : null}
         </>
@@ -210,6 +247,19 @@ function AdminTokenPanelView({
         <LoadingView locale={locale} />
       )}
 
+      <div className="tl-admin__search">
+        <label htmlFor={searchId}>{t('admin.search.label')}</label>{' '}
+        <input
+          id={searchId}
+          type="search"
+          value={search}
+          placeholder={t('admin.search.placeholder')}
+          onChange={(e) => {
+            setSearch(e.target.value);
+            setCursors([undefined]);
+          }}
+        />
+      </div>
       {page.data ? (
         <>
           <UsersTable
@@ -219,6 +269,7 @@ function AdminTokenPanelView({
             warningThreshold={warningThreshold}
             sort={sort}
             onSort={onSort}
+            getUserLabel={getUserLabel}
             onAction={(action, user) => setPending({ action, user })}
             showPlans={plansAndAccounts}
           />
@@ -248,6 +299,18 @@ function AdminTokenPanelView({
       ) : (
         <LoadingView locale={locale} />
       )}
+
+      {logSize > 0 && log.data ? (
+        <UsageLogTable
+          records={log.data.records}
+          locale={locale}
+          timeZone={timeZone ?? viewerTimeZone()}
+          caption={t('admin.log.title')}
+          userLabel={(userId) => labelOf(getUserLabel, userId)}
+        />
+      ) : logSize > 0 && log.error !== undefined ? (
+        <ErrorView locale={locale} error={log.error} onRetry={log.reload} />
+      ) : null}
 
       {plansAndAccounts ? (
         <>
@@ -326,7 +389,7 @@ function AdminTokenPanelView({
         <ConfirmDialog
           locale={locale}
           title={t(`admin.action.${confirmAction}`)}
-          question={t(`admin.confirm.${confirmAction}`, { user: pending.user.userId })}
+          question={t(`admin.confirm.${confirmAction}`, { user: labelOf(getUserLabel, pending.user.userId) })}
           confirmLabel={t(`admin.action.${confirmAction}`)}
           danger={confirmAction !== 'enable'}
           onConfirm={() => runAction(confirmAction, pending.user.userId)}
@@ -335,4 +398,15 @@ function AdminTokenPanelView({
       ) : null}
     </section>
   );
+}
+
+/** `Ana Souza (u-42)` when the app names the user, else the id. */
+function labelOf(getUserLabel: ((userId: string) => string | undefined) | undefined, userId: string): string {
+  let label: string | undefined;
+  try {
+    label = getUserLabel?.(userId);
+  } catch {
+    label = undefined;
+  }
+  return typeof label === 'string' && label !== '' && label !== userId ? `${label} (${userId})` : userId;
 }

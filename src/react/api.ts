@@ -91,7 +91,9 @@ export interface ApiClient {
   meUsage(signal?: AbortSignal): Promise<UserUsageJson>;
   meLog(query: { limit?: number }, signal?: AbortSignal): Promise<{ records: UsageRecordJson[] }>;
   meHistory(query: Omit<HistoryQuery, 'userId'>, signal?: AbortSignal): Promise<HistoryJson>;
-  users(query: { cursor?: string | undefined; limit?: number }, signal?: AbortSignal): Promise<UsersPageJson>;
+  /** Everyone's usage log (or one user's), newest first: `GET /log`. */
+  log(query: { userId?: string | undefined; limit?: number }, signal?: AbortSignal): Promise<{ records: UsageRecordJson[] }>;
+  users(query: { cursor?: string | undefined; limit?: number; prefix?: string | undefined }, signal?: AbortSignal): Promise<UsersPageJson>;
   stats(signal?: AbortSignal): Promise<UsageStatsJson>;
   history(query: HistoryQuery, signal?: AbortSignal): Promise<HistoryJson>;
   setLimits(userId: string, rules: LimitRuleJson[] | null, signal?: AbortSignal): Promise<{ userId: string; rules: LimitRuleJson[] }>;
@@ -190,6 +192,7 @@ export function createApiClient({ baseUrl, fetcher }: ApiClientOptions): ApiClie
     meUsage: (signal) => request('GET', '/me/usage', {}, undefined, signal, parseResponse.userUsage),
     meLog: (query, signal) => request('GET', '/me/log', query, undefined, signal, parseResponse.log),
     meHistory: (query, signal) => request('GET', '/me/history', query, undefined, signal, parseResponse.history),
+    log: (query, signal) => request('GET', '/log', query, undefined, signal, parseResponse.log),
     users: (query, signal) => request('GET', '/users', query, undefined, signal, parseResponse.usersPage),
     stats: (signal) => request('GET', '/stats', {}, undefined, signal, parseResponse.stats),
     history: (query, signal) => request('GET', '/history', { ...query }, undefined, signal, parseResponse.history),

@@ -1,4 +1,4 @@
-import { formatCurrency, formatMessage, formatNumber, formatPlural, resolveLocale } from '../i18n/format.js';
+import { formatDate, formatMessage, formatNumber, formatPlural, resolveLocale } from '../i18n/format.js';
 import type { MessageKey } from '../i18n/messages.js';
 import { TokenLimitsApiError, type LimitRuleJson } from './api.js';
 
@@ -17,14 +17,31 @@ export function viewerTimeZone(): string {
   }
 }
 
+/**
+ * A cost in US dollars with a precision that fits its size: cents from $1 up (`$25.00`), four
+ * decimals from one cent (`$0.0281`), two significant digits below (`$0.00028`), and `$0.00` for
+ * zero, so that a headline total does not read `$0.000281` and a column stays readable.
+ */
+export function formatCost(locale: string, value: number): string {
+  const l = resolveLocale(locale);
+  const size = Math.abs(value);
+  const options: Intl.NumberFormatOptions =
+    size === 0 || size >= 1
+      ? { minimumFractionDigits: 2, maximumFractionDigits: 2 }
+      : size >= 0.01
+        ? { minimumFractionDigits: 2, maximumFractionDigits: 4 }
+        : { maximumSignificantDigits: 2 };
+  return new Intl.NumberFormat(l, { style: 'currency', currency: 'USD', ...options }).format(value);
+}
+
 /** A figure without its unit: `1,500` or `$1.50` (cost rules are US dollars). */
 export function formatFigure(locale: string, metric: Metric, value: number): string {
-  return metric === 'costUsd' ? formatCurrency(locale, value) : formatNumber(locale, value);
+  return metric === 'costUsd' ? formatCost(locale, value) : formatNumber(locale, value);
 }
 
 /** A figure with its unit: `1,500 tokens`, `1 request`, `$1.50`. */
 export function formatAmount(locale: string, metric: Metric, value: number): string {
-  if (metric === 'costUsd') return formatCurrency(locale, value);
+  if (metric === 'costUsd') return formatCost(locale, value);
   return formatPlural(locale, metric === 'tokens' ? 'amount.tokens' : 'amount.requests', value, { value: formatNumber(locale, value) });
 }
 
@@ -43,11 +60,17 @@ export function formatPeriod(locale: string, period: LimitRuleJson['period']): s
   return formatPlural(locale, 'period.months', period.months);
 }
 
-/** `Renews in 12 days (Jun 1, 2026)`, in hours under a day, "less than an hour" under an hour. */
+/**
+ * `Renews in 12 days (Jun 1, 2026, 12:00 AM UTC)`, in hours under a day, "less than an hour" under
+ * an hour. The reset time is in `timeZone` and names it, so that midnight UTC is not read as local.
+ */
 export function formatRenews(locale: string, resetAt: Date, now: number, timeZone: string): string {
   const ms = resetAt.getTime() - now;
   const options = { timeZone };
-  if (ms >= DAY) return formatPlural(locale, 'widget.renews', Math.ceil(ms / DAY), { resetDate: resetAt }, options);
+  if (ms >= DAY) {
+    const resetDate = formatDate(locale, resetAt, { timeZone, time: true, zoneName: true });
+    return formatPlural(locale, 'widget.renews', Math.ceil(ms / DAY), { resetDate }, options);
+  }
   if (ms >= HOUR) return formatPlural(locale, 'widget.renewsHours', Math.floor(ms / HOUR), { resetDate: resetAt }, options);
   return formatMessage(locale, 'widget.renewsSoon', { resetDate: resetAt }, options);
 }

@@ -3,7 +3,7 @@ import { formatMessage } from '../i18n/format.js';
 import type { HistoryJson, UsageRecordJson, UserUsageJson } from './api.js';
 import { BarChart } from './charts/bar-chart.js';
 import { dailySeries, MAX_CHART_DAYS, modelsOf } from './charts/chart-data.js';
-import { viewerTimeZone, type Metric } from './format.js';
+import { formatAmount, viewerTimeZone, type Metric } from './format.js';
 import { useApiClient, useResource } from './hooks.js';
 import { cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
 import { RenderGuard } from './render-guard.js';
@@ -89,10 +89,20 @@ function TokenDashboardView({
   const zone = useMemo(() => timeZone ?? viewerTimeZone(), [timeZone]);
   const chartMetric: Metric = metric ?? ((data?.usage.metric as Metric | undefined) ?? 'tokens');
   const models = useMemo(() => (data ? modelsOf(data.history.points) : []), [data]);
+  // The period so far (from its start to today): the days to come are not drawn as empty bars;
+  // where they lead is said by the projection below the chart, marked as such.
   const series = useMemo(
-    () => (data ? dailySeries(data.history.points, Date.parse(data.usage.periodStart), Date.parse(data.usage.resetAt), chartMetric) : undefined),
+    () =>
+      data
+        ? dailySeries(data.history.points, Date.parse(data.usage.periodStart), Math.min(Date.parse(data.usage.resetAt), Date.now() + 1), chartMetric)
+        : undefined,
     [data, chartMetric],
   );
+  const projection = data ? projectUsage(data.usage, chartMetric, Date.now()) : undefined;
+  // After an admin reset the bars (every call of the period) add up to more than what counts
+  // toward the limit: say so, so that the chart and the widget do not seem to disagree.
+  const charted = series && data && data.usage.metric === chartMetric ? series.days.reduce((sum, d) => sum + d.total, 0) : undefined;
+  const wasReset = charted !== undefined && data !== undefined && data.usage.used + data.usage.limit * 1e-9 + 1e-9 < charted;
 
   return (
     <section className={cx('tl-dashboard', className)} aria-labelledby={titleId} aria-busy={loading}>
@@ -110,6 +120,21 @@ function TokenDashboardView({
             )}
           </p>
           <BarChart data={series} metric={chartMetric} locale={locale} title={formatMessage(locale, `chart.title.${chartMetric}`)} mode={chartMode} colorKeys={models} />
+          {wasReset ? (
+            <p className="tl-dashboard__reset tl-muted" data-testid="tl-reset-note">
+              {formatMessage(locale, 'dashboard.resetNote', { used: formatAmount(locale, chartMetric, data.usage.used) })}
+            </p>
+          ) : null}
+          {projection !== undefined ? (
+            <p className="tl-dashboard__projection tl-muted" data-testid="tl-projection">
+              {formatMessage(
+                locale,
+                'dashboard.projection',
+                { value: formatAmount(locale, chartMetric, projection), to: new Date(Date.parse(data.usage.resetAt) - 1) },
+                { timeZone: timeZone ?? data.usage.windows[0]?.rule.timeZone ?? 'UTC' },
+              )}
+            </p>
+          ) : null}
           <UsageLogTable records={data.log} locale={locale} timeZone={zone} caption={formatMessage(locale, 'log.title')} />
           {error !== undefined ? <ErrorView locale={locale} error={error} onRetry={reload} stale /> : null}
         </>
@@ -120,4 +145,18 @@ function TokenDashboardView({
       )}
     </section>
   );
+}
+
+/**
+ * Where the first rule's usage ends at the end of its period if it goes on at the pace so far (a
+ * straight line), rounded for people; undefined before an hour of the period has passed, when
+ * the chart shows another metric, or once the period is over.
+ */
+export function projectUsage(usage: UserUsageJson, metric: Metric, now: number): number | undefined {
+  const start = Date.parse(usage.periodStart);
+  const end = Date.parse(usage.resetAt);
+  const elapsed = now - start;
+  if (usage.metric !== metric || !(elapsed >= 3_600_000) || now >= end || !(end > start)) return undefined;
+  const projected = (usage.used / elapsed) * (end - start);
+  return metric === 'costUsd' ? Math.round(projected * 100) / 100 : Math.round(projected);
 }

@@ -124,6 +124,22 @@ function WindowView({ win, team, state, locale, timeZone }: { win: WindowUsageJs
     metric === 'costUsd'
       ? formatMessage(locale, 'usage.usedCost', { used: win.used, limit: win.limit })
       : formatMessage(locale, 'usage.used', { used: win.used, limit: win.limit, unit: formatMessage(locale, `unit.${metric}`) });
+  if (state === 'disabled') {
+    // A disabled user can make no call: no bar, nothing "left", only the notice and the period.
+    return (
+      <div className="tl-widget__body">
+        <p className="tl-widget__notice tl-widget__notice--disabled" role="status">
+          {formatMessage(locale, 'userDisabled')}
+        </p>
+        <p className="tl-widget__figures">
+          <span className="tl-widget__used" data-testid="tl-used">
+            {formatMessage(locale, 'widget.usedOfLimit', { used: formatFigure(locale, metric, win.used), limit: formatAmount(locale, metric, win.limit) })}
+          </span>{' '}
+          <span className="tl-widget__period">{formatPeriod(locale, win.rule.period)}</span>
+        </p>
+      </div>
+    );
+  }
   return (
     <div className="tl-widget__body">
       {team ? <p className="tl-widget__scope">{formatMessage(locale, 'widget.team')}</p> : null}

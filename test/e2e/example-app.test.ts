@@ -153,11 +153,11 @@ describe('example app in headless Chromium', () => {
     expect(stats.totalTokens).toBe(aliceUsage.used + bobUsage.used);
     await root.locator('#admin').screenshot({ path: `${SHOTS}admin-en.png` });
     await root.selectOption('#locale', 'pt-BR');
-    await root.locator('#admin caption', { hasText: 'Usuários' }).waitFor();
+    await root.locator('#admin table.tl-users caption', { hasText: 'Usuários' }).waitFor();
     expect(await row('alice').locator('[data-testid="tl-user-limit"]').textContent()).toBe('2.000 tokens por mês');
     await root.locator('#admin').screenshot({ path: `${SHOTS}admin-pt-BR.png` });
     await root.selectOption('#locale', 'en');
-    await root.locator('#admin caption', { hasText: 'Users' }).waitFor();
+    await root.locator('#admin table.tl-users caption', { hasText: 'Users' }).waitFor();
 
     // The admin lowers Alice's limit in the dialog: an invalid value first, then just above her usage.
     await row('alice').getByRole('button', { name: 'Edit limit' }).click();

@@ -207,7 +207,7 @@ describe.each(expressVersions)('$name', ({ express }) => {
         const body = (await res.json()) as Record<string, unknown>;
         expect(Object.keys(body).sort()).toEqual(['accountId', 'code', 'error', 'limit', 'metric', 'remaining', 'resetDate', 'ruleId', 'scope', 'used']);
         expect(body).toEqual({
-          error: 'Token limit exceeded. It resets on Apr 1, 2026, 12:00 AM.',
+          error: 'Token limit exceeded. It resets on Apr 1, 2026, 12:00 AM UTC.',
           code: 'token_limit_exceeded',
           scope: 'user',
           accountId: null,

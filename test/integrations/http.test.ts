@@ -393,7 +393,7 @@ describe('errorToResponse', () => {
     expect(res.headers.get('ratelimit')).toBe('"daily";r=5;t=2');
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(await res.json()).toEqual({
-      error: 'Token limit exceeded. It resets on May 2, 2026, 12:00 AM.',
+      error: 'Token limit exceeded. It resets on May 2, 2026, 12:00 AM UTC.',
       code: 'token_limit_exceeded',
       scope: 'user',
       accountId: null,
@@ -412,7 +412,7 @@ describe('errorToResponse', () => {
     expect(res.status).toBe(429);
     expect(res.headers.get('ratelimit')).toBe('"team-daily";r=5;t=2');
     expect(await res.json()).toEqual({
-      error: "Your team's limit has been reached (tokens). It resets on May 2, 2026, 12:00 AM.",
+      error: "Your team's limit has been reached (tokens). It resets on May 2, 2026, 12:00 AM UTC.",
       code: 'token_limit_exceeded',
       scope: 'account',
       accountId: 'acme',
@@ -424,7 +424,7 @@ describe('errorToResponse', () => {
       resetDate: '2026-05-02T00:00:00.000Z',
     });
     const pt = (await errorToResponse(account, { locale: 'pt-BR' })!.json()) as { error: string; scope: string };
-    expect(pt).toMatchObject({ error: 'O limite da sua equipe foi atingido (tokens). Ele é renovado em 2 de mai. de 2026, 00:00.', scope: 'account' });
+    expect(pt).toMatchObject({ error: 'O limite da sua equipe foi atingido (tokens). Ele é renovado em 2 de mai. de 2026, 00:00 UTC.', scope: 'account' });
     const cost = (await errorToResponse(exceeded({ scope: 'account', accountId: 'acme', metric: 'costUsd', limit: 2 }), { locale: 'pt-BR' })!.json()) as { error: string };
     expect(cost.error).toMatch(/^O limite da sua equipe foi atingido \(gastos\)\./);
     const req = (await errorToResponse(exceeded({ scope: 'account', accountId: 'acme', metric: 'requests' }))!.json()) as { error: string };

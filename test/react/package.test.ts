@@ -12,8 +12,12 @@ import tsupConfig from '../../tsup.config.js';
 const root = new URL('../../', import.meta.url).pathname;
 const read = (path: string) => readFile(join(root, path), 'utf8');
 
-/** Budget for the gzipped ESM build of token-limits/react (measured: about 17 KB). */
-const GZIP_BUDGET = 24 * 1024;
+/**
+ * Budget for the gzipped ESM build of token-limits/react. Measured: about 17 KB with the three
+ * components; 24.1 KB with the plan and team views, everyone's latest calls, the user search, the
+ * projection and the phone layout (both catalogues, en and pt-BR, are in it).
+ */
+const GZIP_BUDGET = 26 * 1024;
 
 describe('packaging of token-limits/react', () => {
   let out: string;
@@ -31,6 +35,11 @@ describe('packaging of token-limits/react', () => {
   it('exports ./react and ./react/styles.css, with react and react-dom as optional peers', async () => {
     const pkg = JSON.parse(await read('package.json')) as Record<string, any>;
     expect(pkg.exports['./react']).toEqual({
+      // React Server Components bundlers (Next.js) resolve the 'use client' boundary; see bundlers.test.ts.
+      'react-server': {
+        import: { types: './dist/react/index.d.ts', default: './dist/react/client.js' },
+        require: { types: './dist/react/index.d.cts', default: './dist/react/client.cjs' },
+      },
       import: { types: './dist/react/index.d.ts', default: './dist/react/index.js' },
       require: { types: './dist/react/index.d.cts', default: './dist/react/index.cjs' },
     });
@@ -48,11 +57,11 @@ describe('packaging of token-limits/react', () => {
     expect(tsup).toContain("'react/index': 'src/react/index.ts'");
   });
 
-  it("starts both builds with 'use client', keeps react external and imports nothing from Node", async () => {
+  it('keeps react external and imports nothing from Node; the directive lives in the boundary files only', async () => {
     const esm = await readFile(join(out, 'index.js'), 'utf8');
     const cjs = await readFile(join(out, 'index.cjs'), 'utf8');
-    expect(esm.startsWith("'use client';\n")).toBe(true);
-    expect(cjs.startsWith("'use client';\n")).toBe(true);
+    expect(esm).not.toContain("'use client'");
+    expect(cjs).not.toContain("'use client'");
     expect(esm).toMatch(/from "react"/);
     expect(esm).toMatch(/from "react\/jsx-runtime"/);
     expect(cjs).toMatch(/require\("react"\)/);

@@ -345,6 +345,7 @@ describe('garbage answers of the plan and team routes show an error state and ke
       if (path === 'accounts') return answer(accounts);
       if (path === 'users') return answer({ users: [usage()], nextCursor: null });
       if (path === 'stats') return answer({ totalTokens: 1, totalCostUsd: 0, activeUsers: 1, users: 1 });
+      if (path === 'log') return answer({ records: [] });
       return answer({ granularity: 'day', from: '2026-05-01T00:00:00.000Z', to: '2026-05-20T00:00:00.000Z', points: [] });
     };
     render(<AdminTokenPanel fetcher={fetcher} refreshIntervalMs={0} plansAndAccounts />);

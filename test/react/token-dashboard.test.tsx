@@ -42,12 +42,14 @@ describe('<TokenDashboard /> against the real admin API', () => {
     expect(screen.getByRole('heading', { name: 'Your usage this period' })).toBeTruthy();
     expect(text(container.querySelector('.tl-dashboard__period')!)).toBe('May 1, 2026 to May 31, 2026');
 
-    // The chart: 31 days, each a labelled group; 3 May has two bars (one per model).
+    // The chart: the period so far (May 1 to today, May 20), each day a labelled group; the days to
+    // come are not empty bars but a projection, marked as such: 2,142 tokens in 19.5 of 31 days.
     const figure = screen.getByRole('figure', { name: 'Tokens per day, by model' });
     const days = figure.querySelectorAll('g.tl-chart__day');
-    expect(days).toHaveLength(31);
+    expect(days).toHaveLength(20);
     expect(days[0]!.getAttribute('data-day')).toBe('2026-05-01');
-    expect(days[30]!.getAttribute('data-day')).toBe('2026-05-31');
+    expect(days[19]!.getAttribute('data-day')).toBe('2026-05-20');
+    expect(text(container.querySelector('[data-testid="tl-projection"]')!)).toBe('Projection at this pace: about 3,405 tokens by the end of the period (May 31, 2026)');
     const may3 = figure.querySelector('g[data-day="2026-05-03"]')!;
     expect(may3.getAttribute('aria-label')).toBe('May 3: 1,600 in total; gpt-4o-mini: 1,200; gpt-4o: 400');
     expect(may3.getAttribute('role')).toBe('img');
@@ -65,7 +67,7 @@ describe('<TokenDashboard /> against the real admin API', () => {
     // The data table fallback: every day, zeros included.
     const table = within(figure).getByRole('table');
     const rows = within(table).getAllByRole('row');
-    expect(rows).toHaveLength(32);
+    expect(rows).toHaveLength(21);
     expect(rows[0]!.textContent).toBe('Day (UTC)gpt-4o-minigpt-4oTotal');
     expect([...rows[2]!.children].map((c) => c.textContent)).toEqual(['May 2, 2026', '0', '0', '0']);
     expect([...rows[3]!.children].map((c) => c.textContent)).toEqual(['May 3, 2026', '1,200', '400', '1,600']);
@@ -75,11 +77,12 @@ describe('<TokenDashboard /> against the real admin API', () => {
     expect(sum).toBe(1600 + 500 + 42);
     expect(within(figure).getByRole('list', { name: 'Model' }).textContent).toBe('gpt-4o-minigpt-4o');
 
-    // The log: newest first, with figures and status.
+    // The log: newest first, with figures; every call ended OK, so there is no status column.
     const log = screen.getByRole('table', { name: 'Latest calls' });
     const logRows = within(log).getAllByRole('row').slice(1);
     expect(logRows).toHaveLength(5);
-    expect([...logRows[0]!.children].map((c) => text(c))).toEqual(['May 20, 2026, 11:00 AM', 'gpt-4o', '40', '2', '42', '$0.00012', 'OK']);
+    expect([...logRows[0]!.children].map((c) => text(c))).toEqual(['May 20, 2026, 11:00 AM', 'gpt-4o', '40', '2', '42', '$0.00012']);
+    expect(within(log).queryByRole('columnheader', { name: 'Status' })).toBeNull();
     expect([...logRows[1]!.children].map((c) => text(c))[0]).toBe('May 10, 2026, 8:00 AM');
     expect(logRows[4]!.children[0]!.textContent).toBe('Apr 30, 2026, 10:00 AM');
   });
@@ -90,13 +93,12 @@ describe('<TokenDashboard /> against the real admin API', () => {
     expect(server.requests.some((r) => r.path === '/admin/api/me/log?limit=2')).toBe(true);
     expect(within(log).getAllByRole('row')).toHaveLength(3);
     expect(within(log).getAllByRole('columnheader').map((h) => h.textContent)).toEqual([
-      'Horário',
+      'Horário (UTC)',
       'Modelo',
       'Tokens de entrada',
       'Tokens de saída',
       'Total de tokens',
       'Custo',
-      'Situação',
     ]);
     const figure = screen.getByRole('figure', { name: 'Tokens por dia, por modelo' });
     const may3 = figure.querySelector('g[data-day="2026-05-03"]')!;
@@ -112,8 +114,9 @@ describe('<TokenDashboard /> against the real admin API', () => {
     render(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('nobody')} refreshIntervalMs={0} />);
     expect(await screen.findByText('No calls yet')).toBeTruthy();
     expect(screen.getByText('No usage in this period yet')).toBeTruthy();
-    expect(document.querySelectorAll('g.tl-chart__day')).toHaveLength(31);
+    expect(document.querySelectorAll('g.tl-chart__day')).toHaveLength(20);
     expect(document.querySelectorAll('rect')).toHaveLength(0);
+    expect(text(document.querySelector('[data-testid="tl-projection"]')!)).toBe('Projection at this pace: about 0 tokens by the end of the period (May 31, 2026)');
   });
 
   it('shows an error with a retry', async () => {

@@ -40,7 +40,7 @@ describe('<TokenWidget /> against the real admin API', () => {
     expect(text(widget.querySelector('.tl-widget__percent')!)).toBe('2% used');
     expect(text(widget.querySelector('.tl-widget__remaining')!)).toBe('98,500 tokens left');
     // 20 May 12:00 UTC -> 1 June 00:00 UTC is 11.5 days: "in 12 days".
-    expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renews in 12 days (Jun 1, 2026)');
+    expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renews in 12 days (Jun 1, 2026, 12:00 AM UTC)');
     expect(widget.querySelector('time')?.getAttribute('dateTime')).toBe('2026-06-01T00:00:00.000Z');
     expect(widget.querySelector('[role="alert"]')).toBeNull();
   });
@@ -55,20 +55,20 @@ describe('<TokenWidget /> against the real admin API', () => {
     expect(text(widget.querySelector('.tl-widget__used')!)).toBe('1.500 / 100.000 tokens');
     expect(text(widget.querySelector('.tl-widget__period')!)).toBe('por mês');
     expect(text(widget.querySelector('.tl-widget__remaining')!)).toBe('98.500 tokens restantes');
-    expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 12 dias (1 de jun. de 2026)');
+    expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 12 dias (1 de jun. de 2026, 00:00 UTC)');
 
     // One day left: singular; under a day: hours.
     vi.setSystemTime(new Date('2026-05-30T20:00:00Z'));
     rerender(<TokenWidget baseUrl={server.baseUrl} fetcher={server.as('bruna')} locale="pt-BR" refreshIntervalMs={0} refreshKey={1} />);
-    await waitFor(() => expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 2 dias (1 de jun. de 2026)'));
+    await waitFor(() => expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 2 dias (1 de jun. de 2026, 00:00 UTC)'));
     vi.setSystemTime(new Date('2026-05-31T00:00:00Z'));
     rerender(<TokenWidget baseUrl={server.baseUrl} fetcher={server.as('bruna')} locale="pt-BR" refreshIntervalMs={0} refreshKey={2} />);
-    await waitFor(() => expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 1 dia (1 de jun. de 2026)'));
+    await waitFor(() => expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 1 dia (1 de jun. de 2026, 00:00 UTC)'));
     vi.setSystemTime(new Date('2026-05-31T19:00:00Z'));
     rerender(<TokenWidget baseUrl={server.baseUrl} fetcher={server.as('bruna')} locale="pt-BR" refreshIntervalMs={0} refreshKey={3} />);
-    await waitFor(() => expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 5 horas (1 de jun. de 2026, 00:00)'));
+    await waitFor(() => expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renova em 5 horas (1 de jun. de 2026, 00:00 UTC)'));
     rerender(<TokenWidget baseUrl={server.baseUrl} fetcher={server.as('bruna')} locale="en" refreshIntervalMs={0} refreshKey={3} />);
-    expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renews in 5 hours (Jun 1, 2026, 12:00 AM)');
+    expect(text(widget.querySelector('.tl-widget__renews')!)).toBe('Renews in 5 hours (Jun 1, 2026, 12:00 AM UTC)');
   });
 
   it('turns to the warning state past the threshold (default 0.8, or the prop) and to exceeded at 100%', async () => {
@@ -101,9 +101,11 @@ describe('<TokenWidget /> against the real admin API', () => {
   it('shows a disabled user that AI features are off', async () => {
     await server.limiter.admin.setActive('dave', false);
     render(<TokenWidget baseUrl={server.baseUrl} fetcher={server.as('dave')} refreshIntervalMs={0} />);
-    await screen.findByRole('progressbar');
+    await screen.findByText('AI features are disabled for this user');
     expect(document.querySelector('.tl-widget')!.getAttribute('data-state')).toBe('disabled');
-    expect(screen.getByText('AI features are disabled for this user')).toBeTruthy();
+    // Nothing suggests the user can still spend: no bar, no "left".
+    expect(screen.queryByRole('progressbar')).toBeNull();
+    expect(document.querySelector('.tl-widget__remaining')).toBeNull();
   });
 
   it('shows the API error in the widget locale (401 signed out) with a retry that loads again', async () => {
@@ -130,7 +132,7 @@ describe('<TokenWidget /> against the real admin API', () => {
     const bar = await screen.findByRole('progressbar', { name: 'Request usage' });
     expect(bar.getAttribute('aria-valuetext')).toBe('1 of 50 requests used');
     expect(text(document.querySelector('.tl-widget__used')!)).toBe('1 / 50 requests');
-    expect(text(document.querySelector('.tl-widget__renews')!)).toBe('Renews in 12 hours (May 21, 2026, 12:00 AM)');
+    expect(text(document.querySelector('.tl-widget__renews')!)).toBe('Renews in 12 hours (May 21, 2026, 12:00 AM UTC)');
   });
 });
 

@@ -2,6 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { readNodeBody, type BodySource } from '../http/admin/body.js';
 import { createAdminCore, type AdminHandlerOptions } from '../http/admin/core.js';
 import { splitRequestTarget } from '../http/request-target.js';
+import { acceptLanguageOf } from '../shared/locale.js';
 import { writeReply } from '../shared/reply.js';
 
 /**
@@ -22,6 +23,7 @@ export function createAdminRouter<Req extends Request = Request>(options: AdminH
       path: target.path,
       query: new URLSearchParams(target.query),
       contentType: req.headers['content-type'] ?? null,
+      acceptLanguage: acceptLanguageOf(req),
       body: (maxBytes) => bodyOf(req, maxBytes),
       request: req as Req,
     }).then((reply) => writeReply(res, reply), next);

@@ -11,3 +11,4 @@ export {
 export { createAdminRouter } from './admin-router.js';
 export type { AdminHandlerOptions, AdminPrincipal, AuthorizeResult } from '../http/admin/core.js';
 export type { UserIdResult } from '../shared/scope.js';
+export type { LocaleOption } from '../shared/locale.js';

@@ -1,9 +1,10 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { runInScope } from '../../face/context.js';
 import type { TokenLimiter } from '../../face/limiter.js';
-import { formatMessage, parseLocale } from '../../i18n/format.js';
+import { formatMessage, negotiateLocale } from '../../i18n/format.js';
 import type { Locale } from '../../i18n/messages.js';
 import { errorReply } from '../shared/errors.js';
+import { acceptLanguageOf, parseLocaleOption, type LocaleOption } from '../shared/locale.js';
 import { jsonReply, writeReply } from '../shared/reply.js';
 import { bindEmitterToScope, parseScopeOptions, resolveUserId, scopeOf, type UserIdResult } from '../shared/scope.js';
 import { isPlainObject, rejectUnknownKeys } from '../../kernel/validate.js';
@@ -23,11 +24,13 @@ export interface TokenLimitsOptions<Req = Request> {
    */
   getUserId: (req: Req) => UserIdResult | Promise<UserIdResult>;
   /**
-   * Language of the error bodies written by `tokenLimitsErrorHandler` for requests that went
-   * through this middleware (`en`, `pt-BR`). An unknown locale throws here, at start-up.
-   * @default 'en'
+   * Language of the error bodies written by this middleware and by `tokenLimitsErrorHandler` for
+   * requests that went through it: a locale tag (`en`, `pt-BR`; an unknown one throws here, at
+   * start-up) or a function of the request (`(req) => req.user?.language`; answering nothing falls
+   * back to negotiation).
+   * @default the request's `Accept-Language`, negotiated among `en` and `pt-BR` (else `en`)
    */
-  locale?: string;
+  locale?: LocaleOption<Req>;
   /**
    * Answer 401 `{ error, code: 'unauthenticated' }` when `getUserId` finds no user, instead of
    * running the route without one. Mount the middleware on the LLM routes only if you set it.
@@ -48,10 +51,11 @@ const requestLocales = new WeakMap<object, Locale>();
 export function tokenLimits<Req extends Request = Request>(options: TokenLimitsOptions<Req>): RequestHandler {
   const config = parseScopeOptions<Req>(options);
   return function tokenLimitsMiddleware(req: Request, res: Response, next: NextFunction): void {
-    requestLocales.set(req, config.locale);
+    const locale = config.localeOf(req as Req, acceptLanguageOf(req));
+    requestLocales.set(req, locale);
     const run = (userId: string | undefined): void => {
       if (userId === undefined && config.requireUser) {
-        writeReply(res, jsonReply(401, { error: formatMessage(config.locale, 'unauthenticated'), code: 'unauthenticated' }));
+        writeReply(res, jsonReply(401, { error: formatMessage(locale, 'unauthenticated'), code: 'unauthenticated' }));
         return;
       }
       const scope = scopeOf(userId, config.limiter);
@@ -71,12 +75,14 @@ export function tokenLimits<Req extends Request = Request>(options: TokenLimitsO
 }
 
 /** Options of `tokenLimitsErrorHandler`. */
-export interface TokenLimitsErrorHandlerOptions {
+export interface TokenLimitsErrorHandlerOptions<Req = Request> {
   /**
-   * Language of the error bodies (`en`, `pt-BR`).
-   * @default the `locale` of `tokenLimits` for requests that went through it, else 'en'
+   * Language of the error bodies: a locale tag (`en`, `pt-BR`; an unknown one throws at start-up)
+   * or a function of the request answering one (answering nothing falls back to negotiation).
+   * @default the locale `tokenLimits` chose for requests that went through it, else the request's
+   * `Accept-Language` negotiated among `en` and `pt-BR` (else `en`)
    */
-  locale?: string;
+  locale?: LocaleOption<Req>;
 }
 
 /**
@@ -89,12 +95,13 @@ export interface TokenLimitsErrorHandlerOptions {
  * `MissingUserError` (a wrapped call with no user) is passed on: it is a server-side mistake (500),
  * unless `tokenLimits({ requireUser: true })` answered 401 first. Mount it after the routes.
  */
-export function tokenLimitsErrorHandler(options: TokenLimitsErrorHandlerOptions = {}): ErrorRequestHandler {
+export function tokenLimitsErrorHandler<Req extends Request = Request>(options: TokenLimitsErrorHandlerOptions<Req> = {}): ErrorRequestHandler {
   if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { locale? }');
   rejectUnknownKeys(options, ['locale'], 'options');
-  const locale = options.locale === undefined ? undefined : parseLocale(options.locale, 'options.locale');
+  const localeOf = options.locale === undefined ? undefined : parseLocaleOption<Req>(options.locale, 'options.locale');
   return function tokenLimitsErrorHandler(err: unknown, req: Request, res: Response, next: NextFunction): void {
-    const reply = errorReply(err, { locale: locale ?? requestLocales.get(req) ?? 'en' });
+    const locale = localeOf?.(req as Req, acceptLanguageOf(req)) ?? requestLocales.get(req) ?? negotiateLocale(acceptLanguageOf(req));
+    const reply = errorReply(err, { locale });
     if (reply === undefined || res.headersSent) {
       next(err);
       return;

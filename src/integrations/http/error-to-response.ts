@@ -1,4 +1,4 @@
-import { parseLocale } from '../../i18n/format.js';
+import { negotiateLocale, parseLocale } from '../../i18n/format.js';
 import { errorReply } from '../shared/errors.js';
 import { toResponse } from '../shared/reply.js';
 
@@ -6,9 +6,11 @@ import { toResponse } from '../shared/reply.js';
 export interface ErrorToResponseOptions {
   /**
    * Language of the `error` message (`en`, `pt-BR`). Unknown locales throw.
-   * @default 'en'
+   * @default the `Accept-Language` of `request`, negotiated among `en` and `pt-BR`; else 'en'
    */
   locale?: string;
+  /** The request being answered: its `Accept-Language` picks the locale when `locale` is not set. */
+  request?: Request;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface ErrorToResponseOptions {
  * `MissingUserError` gives `undefined`: it is a server-side mistake (answer 500).
  */
 export function errorToResponse(error: unknown, options: ErrorToResponseOptions = {}): Response | undefined {
-  const locale = options.locale === undefined ? 'en' : parseLocale(options.locale, 'options.locale');
+  const locale = options.locale === undefined ? negotiateLocale(options.request?.headers.get('accept-language')) : parseLocale(options.locale, 'options.locale');
   const reply = errorReply(error, { locale });
   return reply === undefined ? undefined : toResponse(reply);
 }

@@ -24,14 +24,15 @@ export function tokenLimitsHandler<Req extends Request = Request, Args extends u
   if (typeof handler !== 'function') throw new TypeError('tokenLimitsHandler(handler, options): handler must be a function');
   const config = parseScopeOptions<Req>(options);
   return async function handlerWithTokenLimits(request: Req, ...args: Args): Promise<Response> {
+    const locale = config.localeOf(request, request.headers.get('accept-language'));
     const userId = await resolveUserId(config.getUserId, request);
     if (userId === undefined && config.requireUser) {
-      return toResponse(jsonReply(401, { error: formatMessage(config.locale, 'unauthenticated'), code: 'unauthenticated' }));
+      return toResponse(jsonReply(401, { error: formatMessage(locale, 'unauthenticated'), code: 'unauthenticated' }));
     }
     try {
       return await runInScope(scopeOf(userId, config.limiter), () => handler(request, ...args));
     } catch (error) {
-      const reply = errorReply(error, { locale: config.locale });
+      const reply = errorReply(error, { locale });
       if (reply === undefined) throw error;
       return toResponse(reply);
     }

@@ -21,5 +21,6 @@ export type {
   PlanJson,
 } from './admin/serialize.js';
 export type { UserIdResult, UserScopeOptions } from '../shared/scope.js';
+export type { LocaleOption } from '../shared/locale.js';
 export * from '../webhook/index.js';
 export * from '../../i18n/index.js';

@@ -4,6 +4,7 @@ import { runInScope } from '../../face/context.js';
 import type { Logger } from '../../kernel/types.js';
 import { formatMessage } from '../../i18n/format.js';
 import { errorReply } from '../shared/errors.js';
+import { acceptLanguageOf } from '../shared/locale.js';
 import { jsonReply, writeReply } from '../shared/reply.js';
 import { bindEmitterToScope, parseScopeOptions, resolveUserId, scopeOf, type UserScopeOptions } from '../shared/scope.js';
 import { acceptsAnyMethod, isForbiddenFetchMethod, tagRawRequestLine } from './raw-request.js';
@@ -150,7 +151,8 @@ export function tokenLimitsListener(
   if (onError !== undefined && typeof onError !== 'function') throw new TypeError('options.onError must be a function');
   const config = parseScopeOptions<IncomingMessage>(scopeOptions);
   const fail = (error: unknown, req: IncomingMessage, res: ServerResponse): void => {
-    const reply = errorReply(error, { locale: config.locale });
+    const locale = config.localeOf(req, acceptLanguageOf(req));
+    const reply = errorReply(error, { locale });
     if (reply !== undefined && !res.headersSent) {
       writeReply(res, reply);
       return;
@@ -160,7 +162,7 @@ export function tokenLimitsListener(
       return;
     }
     logger?.error?.('token-limits: a request listener threw', { error: messageOf(error) });
-    if (!res.headersSent) writeReply(res, jsonReply(500, { error: formatMessage(config.locale, 'internalError'), code: 'internal_error' }));
+    if (!res.headersSent) writeReply(res, jsonReply(500, { error: formatMessage(locale, 'internalError'), code: 'internal_error' }));
     else res.destroy();
   };
   return (req, res) => {
@@ -168,7 +170,7 @@ export function tokenLimitsListener(
       .then(() => resolveUserId(config.getUserId, req))
       .then((userId) => {
         if (userId === undefined && config.requireUser) {
-          writeReply(res, jsonReply(401, { error: formatMessage(config.locale, 'unauthenticated'), code: 'unauthenticated' }));
+          writeReply(res, jsonReply(401, { error: formatMessage(config.localeOf(req, acceptLanguageOf(req)), 'unauthenticated'), code: 'unauthenticated' }));
           return undefined;
         }
         const scope = scopeOf(userId, config.limiter);

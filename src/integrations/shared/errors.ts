@@ -42,7 +42,8 @@ export function errorReply(error: unknown, options: ErrorReplyOptions = {}): Htt
     const scope = accountId === null ? 'user' : 'account';
     const title = formatMessage(locale, scope === 'account' ? `limitExceeded.account.${metric}` : `limitExceeded.${metric}`);
     const body = {
-      error: formatMessage(locale, 'limitExceeded.detail', { title, resetDate: e.resetAt }),
+      // The reset time in the rule's zone, naming it ("Jan 4, 2027, 12:00 AM UTC").
+      error: formatMessage(locale, 'limitExceeded.detail', { title, resetDate: e.resetAt }, { timeZone: zoneOf(e.timeZone) }),
       code: 'token_limit_exceeded',
       scope,
       accountId,
@@ -70,4 +71,15 @@ export function errorReply(error: unknown, options: ErrorReplyOptions = {}): Htt
 
 function isError(error: unknown, name: string, code: string): boolean {
   return error instanceof Error && error.name === name && (error as { code?: unknown }).code === code;
+}
+
+/** The zone of an error from another copy of the package is trusted only if Intl accepts it. */
+function zoneOf(timeZone: unknown): string {
+  if (typeof timeZone !== 'string') return 'UTC';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone });
+    return timeZone;
+  } catch {
+    return 'UTC';
+  }
 }

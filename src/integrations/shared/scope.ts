@@ -3,8 +3,7 @@ import { currentScope, parseTokenLimiter, runInScope, type ContextScope } from '
 import { InvalidArgumentError } from '../../kernel/errors.js';
 import type { TokenLimiter } from '../../face/limiter.js';
 import { isPlainObject, parseBoolean, parseUserId } from '../../kernel/validate.js';
-import { parseLocale } from '../../i18n/format.js';
-import type { Locale } from '../../i18n/messages.js';
+import { parseLocaleOption, type LocaleOf, type LocaleOption } from './locale.js';
 
 /** What `getUserId` may answer: the id of the signed-in user, or nothing for an anonymous request. */
 export type UserIdResult = string | undefined | null;
@@ -24,10 +23,12 @@ export interface UserScopeOptions<Req> {
    */
   getUserId: (request: Req) => UserIdResult | Promise<UserIdResult>;
   /**
-   * Language of the error bodies (`en`, `pt-BR`). An unknown locale throws at start-up.
-   * @default 'en'
+   * Language of the error bodies: a locale tag (`en`, `pt-BR`; an unknown one throws at start-up)
+   * or a function of the request answering one (`(req) => req.user?.language`; answering nothing
+   * falls back to negotiation).
+   * @default the request's `Accept-Language`, negotiated among `en` and `pt-BR` (else `en`)
    */
-  locale?: string;
+  locale?: LocaleOption<Req>;
   /**
    * Answer 401 `{ error, code: 'unauthenticated' }` at once when `getUserId` finds no user, instead of
    * running the handler with no user (mount the middleware on the routes that call the LLM).
@@ -39,7 +40,8 @@ export interface UserScopeOptions<Req> {
 export interface ParsedScopeOptions<Req> {
   limiter: TokenLimiter | undefined;
   getUserId: (request: Req) => UserIdResult | Promise<UserIdResult>;
-  locale: Locale;
+  /** The locale of one request (given its `Accept-Language`). */
+  localeOf: LocaleOf<Req>;
   requireUser: boolean;
 }
 
@@ -60,7 +62,7 @@ export function parseScopeOptions<Req>(options: unknown, extraKeys: readonly str
   return {
     limiter: options.limiter === undefined ? undefined : parseTokenLimiter(options.limiter, 'options.limiter'),
     getUserId: getUserId as ParsedScopeOptions<Req>['getUserId'],
-    locale: options.locale === undefined ? 'en' : parseLocale(options.locale, 'options.locale'),
+    localeOf: parseLocaleOption<Req>(options.locale, 'options.locale'),
     requireUser: options.requireUser === undefined ? false : parseBoolean(options.requireUser, 'options.requireUser'),
   };
 }

@@ -1,11 +1,12 @@
-import { formatCurrency, formatMessage, formatNumber, formatPlural } from '../../i18n/format.js';
+import { formatMessage, formatNumber, formatPlural } from '../../i18n/format.js';
+import { formatCost } from '../format.js';
 import type { UsageStatsJson } from '../api.js';
 
 /** Totals over every user (`GET /stats`): tokens and cost since the store began, active users this month. */
 export function StatCards({ stats, locale }: { stats: UsageStatsJson; locale: string }) {
   const cards = [
     { key: 'tokens', label: formatMessage(locale, 'admin.stats.totalTokens'), value: formatNumber(locale, stats.totalTokens) },
-    { key: 'cost', label: formatMessage(locale, 'admin.stats.totalCost'), value: formatCurrency(locale, stats.totalCostUsd) },
+    { key: 'cost', label: formatMessage(locale, 'admin.stats.totalCost'), value: formatCost(locale, stats.totalCostUsd) },
     {
       key: 'active',
       label: formatMessage(locale, 'admin.stats.activeUsers'),

@@ -63,16 +63,18 @@ export interface UsersTableProps {
   onAction: (action: UserAction, user: UserUsageJson) => void;
   /** Show each user's plan and team, and an "Assign plan" action. @default false */
   showPlans?: boolean;
+  /** The app's display name of a user, shown above the id. */
+  getUserLabel?: ((userId: string) => string | undefined) | undefined;
 }
 
 /** The users of one page: usage bar and figures, limit and period, status, reset date, actions. */
-export function UsersTable({ users, locale, timeZone, warningThreshold, sort, onSort, onAction, showPlans = false }: UsersTableProps) {
+export function UsersTable({ users, locale, timeZone, warningThreshold, sort, onSort, onAction, showPlans = false, getUserLabel }: UsersTableProps) {
   const baseId = useId();
   const t = (key: MessageKey, params: Record<string, string | number> = {}) => formatMessage(locale, key, params);
   const rows = sortUsers(users, sort);
   return (
     <div className="tl-table-wrap">
-      <table className="tl-table tl-users">
+      <table className="tl-table tl-users tl-stack">
         <caption className="tl-table__caption">
           {t('admin.users.caption')} <span className="tl-muted tl-table__note">({t('admin.users.sortNote')})</span>
         </caption>
@@ -111,7 +113,8 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
               return (
                 <tr key={u.userId} data-user-id={u.userId} data-state={state}>
                   <th scope="row" id={userCellId} className="tl-users__id">
-                    {u.userId}
+                    {labelFor(getUserLabel, u.userId) ?? u.userId}
+                    {labelFor(getUserLabel, u.userId) !== undefined ? <span className="tl-users__userid tl-muted">{u.userId}</span> : null}
                     {showPlans && (u.plan || u.account) ? (
                       <span className="tl-muted tl-users__plan">
                         {' '}
@@ -119,7 +122,7 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
                       </span>
                     ) : null}
                   </th>
-                  <td className="tl-users__usage">
+                  <td className="tl-users__usage" data-label={t('admin.col.usage')}>
                     <ProgressBar
                       value={u.used}
                       max={u.limit}
@@ -131,17 +134,19 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
                       {used} · {formatPercent(locale, u.limit > 0 ? u.used / u.limit : 1)}
                     </span>
                   </td>
-                  <td className="tl-num tl-users__limit" data-testid="tl-user-limit">
-                    {formatAmount(locale, metric, u.limit)}
-                    {rule ? <span className="tl-muted"> {formatPeriod(locale, rule.period)}</span> : null}
+                  <td className="tl-num tl-users__limit" data-testid="tl-user-limit" data-label={t('admin.col.limit')}>
+                    <span>
+                      {formatAmount(locale, metric, u.limit)}
+                      {rule ? <span className="tl-muted"> {formatPeriod(locale, rule.period)}</span> : null}
+                    </span>
                   </td>
-                  <td>
+                  <td data-label={t('admin.col.status')}>
                     <span className={u.isActive ? 'tl-badge tl-badge--ok' : 'tl-badge tl-badge--disabled'}>{t(u.isActive ? 'usage.active' : 'usage.disabled')}</span>
                   </td>
-                  <td>
+                  <td data-label={t('admin.col.resetAt')}>
                     <time dateTime={u.resetAt}>{formatDate(locale, new Date(u.resetAt), { timeZone: timeZone ?? rule?.timeZone ?? 'UTC', time: false })}</time>
                   </td>
-                  <td className="tl-users__actions">
+                  <td className="tl-users__actions" data-label={t('admin.col.actions')}>
                     <button type="button" className="tl-button tl-button--small" aria-describedby={userCellId} onClick={() => onAction('edit', u)}>
                       {t('admin.action.editLimit')}
                     </button>
@@ -170,4 +175,14 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
       </table>
     </div>
   );
+}
+
+/** The app's label of a user, or undefined (none, empty, the id itself, or a throwing lookup). */
+function labelFor(getUserLabel: ((userId: string) => string | undefined) | undefined, userId: string): string | undefined {
+  try {
+    const label = getUserLabel?.(userId);
+    return typeof label === 'string' && label !== '' && label !== userId ? label : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState, type CSSProperties, type RefObject } from 'react';
+import { useEffect, useId, useRef, useState, type CSSProperties, type RefObject, type ReactNode } from 'react';
 import { formatMessage } from '../../i18n/format.js';
 import { formatAxis, formatDay, formatFigure, type Metric } from '../format.js';
 import { niceMax, type DailySeries } from './chart-data.js';
@@ -22,6 +22,8 @@ export interface BarChartProps {
   mode: 'stacked' | 'grouped';
   /** Colour order: a model's colour is its index here (stable across filters). Defaults to `data.series`. */
   colorKeys?: readonly string[] | undefined;
+  /** Controls of the chart (a filter), shown under its title, above the bars they act on. */
+  toolbar?: ReactNode;
 }
 
 const H = 200;
@@ -55,7 +57,7 @@ const PAD = { top: 10, right: 8, bottom: 24, left: 52 };
  * per model), each bar has a `<title>` tooltip, and the same figures are in a table under a
  * disclosure (the fallback for assistive technology and for copying).
  */
-export function BarChart({ data, metric, locale, title, mode, colorKeys }: BarChartProps) {
+export function BarChart({ data, metric, locale, title, mode, colorKeys, toolbar }: BarChartProps) {
   const titleId = useId();
   const boxRef = useRef<HTMLDivElement>(null);
   const W = useWidth(boxRef, DEFAULT_WIDTH);
@@ -82,6 +84,7 @@ export function BarChart({ data, metric, locale, title, mode, colorKeys }: BarCh
       <figcaption id={titleId} className="tl-chart__title">
         {title}
       </figcaption>
+      {toolbar === undefined ? null : <div className="tl-chart__toolbar">{toolbar}</div>}
       <div ref={boxRef} className="tl-chart__box">
       <svg
         className="tl-chart__svg"

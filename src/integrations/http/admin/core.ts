@@ -3,9 +3,10 @@ import { InvalidArgumentError, type PlanInUseError } from '../../../kernel/error
 import type { TokenLimiter } from '../../../face/limiter.js';
 import type { Logger } from '../../../kernel/types.js';
 import { isPlainObject, parsePositiveInt, rejectUnknownKeys } from '../../../kernel/validate.js';
-import { formatMessage, parseLocale } from '../../../i18n/format.js';
+import { formatMessage } from '../../../i18n/format.js';
 import type { Locale, MessageKey } from '../../../i18n/messages.js';
 import { errorReply } from '../../shared/errors.js';
+import { parseLocaleOption, type LocaleOf, type LocaleOption } from '../../shared/locale.js';
 import { jsonReply, type HttpReply } from '../../shared/reply.js';
 import { BodyRejectedError, isJsonContentType, parseJsonBody, assertNoPrototypeKeys, type BodySource } from './body.js';
 import { QueryReader } from './query.js';
@@ -32,10 +33,12 @@ export interface AdminHandlerOptions<Req> {
    */
   authorize: (request: Req) => AuthorizeResult | Promise<AuthorizeResult>;
   /**
-   * Language of the `error` messages (`en`, `pt-BR`); unknown locales throw at start-up.
-   * @default 'en'
+   * Language of the `error` messages: a locale tag (`en`, `pt-BR`; an unknown one throws at
+   * start-up) or a function of the request answering one (answering nothing falls back to
+   * negotiation).
+   * @default the request's `Accept-Language`, negotiated among `en` and `pt-BR` (else `en`)
    */
-  locale?: string;
+  locale?: LocaleOption<Req>;
   /**
    * Path prefix the API is served under (`/admin/api`), for a handler that sees full paths (Fetch,
    * node:http). Leave it empty under Express (`app.use('/admin/api', router)` strips the prefix).
@@ -59,6 +62,8 @@ export interface AdminCall<Req> {
   path: string;
   query: URLSearchParams;
   contentType: string | null;
+  /** The `Accept-Language` header, for the default locale negotiation. */
+  acceptLanguage: string | null | undefined;
   /** Reads the body (only called for routes that take one, after authorization). */
   body(maxBytes: number): Promise<BodySource>;
   request: Req;
@@ -67,7 +72,7 @@ export interface AdminCall<Req> {
 interface AdminConfig<Req> {
   limiter: TokenLimiter;
   authorize: AdminHandlerOptions<Req>['authorize'];
-  locale: Locale;
+  localeOf: LocaleOf<Req>;
   basePath: string;
   maxBodyBytes: number;
   logger: Logger | undefined;
@@ -96,7 +101,7 @@ export function parseAdminOptions<Req>(options: unknown): AdminConfig<Req> {
   return {
     limiter: parseTokenLimiter(options.limiter, 'options.limiter'),
     authorize: authorize as AdminConfig<Req>['authorize'],
-    locale: options.locale === undefined ? 'en' : parseLocale(options.locale, 'options.locale'),
+    localeOf: parseLocaleOption<Req>(options.locale, 'options.locale'),
     basePath,
     maxBodyBytes: options.maxBodyBytes === undefined ? 65_536 : parsePositiveInt(options.maxBodyBytes, 'options.maxBodyBytes', 16 * 1024 * 1024),
     logger: logger as Logger | undefined,
@@ -112,11 +117,10 @@ type Match = { route: RouteDef; params: Record<string, string> } | { allowed: st
  */
 export function createAdminCore<Req>(options: unknown): (call: AdminCall<Req>) => Promise<HttpReply> {
   const config = parseAdminOptions<Req>(options);
-  const { locale } = config;
-  const fail = (status: number, code: string, key: MessageKey, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): HttpReply =>
-    jsonReply(status, { error: formatMessage(locale, key, extra as Record<string, string | number>), code, ...extra }, headers);
-
   return async function handleAdmin(call: AdminCall<Req>): Promise<HttpReply> {
+    const locale = config.localeOf(call.request, call.acceptLanguage);
+    const fail = (status: number, code: string, key: MessageKey, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): HttpReply =>
+      jsonReply(status, { error: formatMessage(locale, key, extra as Record<string, string | number>), code, ...extra }, headers);
     try {
       const relative = stripBase(call.path, config.basePath);
       if (relative === undefined) return fail(404, 'not_found', 'notFound');
@@ -158,11 +162,11 @@ export function createAdminCore<Req>(options: unknown): (call: AdminCall<Req>) =
         now: Date.now(),
       });
     } catch (error) {
-      return errorToReply(error);
+      return errorToReply(error, locale, fail);
     }
   };
 
-  function errorToReply(error: unknown): HttpReply {
+  function errorToReply(error: unknown, locale: Locale, fail: (status: number, code: string, key: MessageKey, extra?: Record<string, unknown>, headers?: Record<string, string>) => HttpReply): HttpReply {
     if (error instanceof BodyRejectedError) {
       if (error.reason === 'too_large') {
         return fail(413, 'payload_too_large', 'payloadTooLarge', { maxBytes: config.maxBodyBytes }, { connection: 'close' });

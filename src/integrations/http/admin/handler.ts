@@ -25,6 +25,7 @@ export function createAdminHandler(options: AdminHandlerOptions<Request>): (requ
       path: target?.path ?? url!.pathname,
       query: target === undefined ? url!.searchParams : new URLSearchParams(target.query),
       contentType: request.headers.get('content-type'),
+      acceptLanguage: request.headers.get('accept-language'),
       body: async (maxBytes) => ({ kind: 'text', text: await readWebBody(request, maxBytes) }),
       request,
     });

@@ -107,11 +107,13 @@ function idOrNull(body: Record<string, unknown>, field: string, what: string): s
 }
 
 /** A page query (`cursor`, `limit`), as `GET /users` reads it. */
-function pageQuery(ctx: RouteContext): { cursor?: string; limit?: number } {
-  const q = ctx.query(['cursor', 'limit']);
+/** `cursor` and `limit` of a paged list; with `withPrefix`, also `prefix` (ids that start with it). */
+function pageQuery(ctx: RouteContext, withPrefix = false): { cursor?: string; limit?: number; prefix?: string } {
+  const q = ctx.query(withPrefix ? ['cursor', 'limit', 'prefix'] : ['cursor', 'limit']);
   const cursor = q.userId('cursor');
   const limit = q.int('limit', 1, 1000);
-  return { ...(cursor === undefined ? {} : { cursor }), ...(limit === undefined ? {} : { limit }) };
+  const prefix = withPrefix ? q.userId('prefix') : undefined;
+  return { ...(cursor === undefined ? {} : { cursor }), ...(limit === undefined ? {} : { limit }), ...(prefix === undefined ? {} : { prefix }) };
 }
 
 async function accountUsageOf(ctx: RouteContext, account: string): Promise<HttpReply> {
@@ -157,7 +159,7 @@ export const ROUTES: readonly RouteDef[] = [
     path: '/users',
     access: 'admin',
     async run(ctx) {
-      const page = await ctx.limiter.admin.listUsers(pageQuery(ctx));
+      const page = await ctx.limiter.admin.listUsers(pageQuery(ctx, true));
       return jsonReply(200, { users: page.users.map(usageJson), nextCursor: page.cursor ?? null });
     },
   },

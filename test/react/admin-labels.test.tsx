@@ -1,0 +1,100 @@
+// @vitest-environment jsdom
+import { render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdminTokenPanel } from '../../src/react/index.js';
+import { charge, startAdminServer, type AdminServer } from './helpers.js';
+
+const text = (el: Element) => (el.textContent ?? '').replace(/\u00a0/g, ' ');
+
+describe('<AdminTokenPanel getUserLabel />', () => {
+  let server: AdminServer;
+  beforeAll(async () => {
+    server = await startAdminServer();
+    await charge(server.limiter, 'u-1', { input: 100, output: 0 });
+    await charge(server.limiter, 'u-2', { input: 200, output: 0 });
+  });
+  afterAll(() => server.close());
+
+  it("shows the app's display names above the ids, and in the confirmations", async () => {
+    const names = new Map([['u-1', 'Ana Souza']]);
+    render(
+      <AdminTokenPanel
+        baseUrl={server.baseUrl}
+        fetcher={server.as('root', true)}
+        refreshIntervalMs={0}
+        getUserLabel={(id) => names.get(id)}
+      />,
+    );
+    const table = await screen.findByRole('table', { name: /^Users/ });
+    const header = (id: string) => table.querySelector(`tr[data-user-id="${id}"] th`)!;
+    expect(text(header('u-1'))).toBe('Ana Souzau-1');
+    expect(header('u-1').querySelector('.tl-users__userid')!.textContent).toBe('u-1');
+    expect(text(header('u-2'))).toBe('u-2'); // no label: the id alone, once
+    await userEvent.click(within(table.querySelector('tr[data-user-id="u-1"]')!).getByRole('button', { name: 'Reset usage' }));
+    expect(text(screen.getByRole('alertdialog'))).toContain('Ana Souza (u-1)');
+  });
+
+  it("lists everyone's latest calls (GET /log) with their users, newest first", async () => {
+    render(<AdminTokenPanel baseUrl={server.baseUrl} fetcher={server.as('root', true)} refreshIntervalMs={0} getUserLabel={(id) => (id === 'u-2' ? 'Bia' : undefined)} locale="pt-BR" />);
+    const log = await screen.findByRole('table', { name: 'Últimas chamadas de todos os usuários' });
+    expect(server.requests.some((r) => r.path === '/admin/api/log?limit=20')).toBe(true);
+    const rows = [...log.querySelectorAll('tbody tr')];
+    expect(rows.map((r) => text(r.children[0]!))).toEqual(['Bia (u-2)', 'u-1']);
+    expect(within(log).getAllByRole('columnheader')[0]!.textContent).toBe('Usuário');
+  });
+
+  it('logLimit 0 hides the log', async () => {
+    server.requests.length = 0;
+    render(<AdminTokenPanel baseUrl={server.baseUrl} fetcher={server.as('root', true)} refreshIntervalMs={0} logLimit={0} />);
+    await screen.findByRole('table', { name: /^Users/ });
+    expect(screen.queryByRole('table', { name: 'Latest calls of all users' })).toBeNull();
+    expect(server.requests.some((r) => r.path.startsWith('/admin/api/log'))).toBe(false);
+  });
+
+  it('the search box asks the server for users whose id starts with it', async () => {
+    server.requests.length = 0;
+    render(<AdminTokenPanel baseUrl={server.baseUrl} fetcher={server.as('root', true)} refreshIntervalMs={0} pageSize={1} />);
+    const table = await screen.findByRole('table', { name: /^Users/ });
+    expect(table.querySelectorAll('tbody tr')).toHaveLength(1);
+    await userEvent.type(screen.getByRole('searchbox', { name: 'Find users' }), 'u-2');
+    await waitFor(() => expect([...screen.getByRole('table', { name: /^Users/ }).querySelectorAll('tbody tr')].map((r) => r.getAttribute('data-user-id'))).toEqual(['u-2']));
+    expect(server.requests.some((r) => r.path === '/admin/api/users?limit=1&prefix=u-2')).toBe(true);
+  });
+
+  it('a lookup that throws shows the id', async () => {
+    render(
+      <AdminTokenPanel
+        baseUrl={server.baseUrl}
+        fetcher={server.as('root', true)}
+        refreshIntervalMs={0}
+        getUserLabel={() => {
+          throw new Error('directory down');
+        }}
+      />,
+    );
+    const table = await screen.findByRole('table', { name: /^Users/ });
+    expect(text(table.querySelector('tr[data-user-id="u-1"] th')!)).toBe('u-1');
+  });
+});
+
+describe('<TokenDashboard /> after an admin reset', () => {
+  it('says the bars show every call while only what followed the reset counts', async () => {
+    const { TokenDashboard } = await import('../../src/react/index.js');
+    const server = await startAdminServer();
+    try {
+      await charge(server.limiter, 'zoe', { input: 300, output: 0 });
+      const first = render(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('zoe')} refreshIntervalMs={0} />);
+      await screen.findByRole('table', { name: 'Latest calls' });
+      expect(document.querySelector('[data-testid="tl-reset-note"]')).toBeNull();
+      first.unmount();
+      await server.limiter.admin.resetUsage('zoe');
+      await charge(server.limiter, 'zoe', { input: 50, output: 0 });
+      render(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('zoe')} refreshIntervalMs={0} />);
+      const note = await screen.findByTestId('tl-reset-note');
+      expect(text(note)).toBe('Usage was reset during this period: the bars show every call; 50 tokens count toward the limit.');
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,49 @@
+// @vitest-environment jsdom
+import { render, screen, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import type { UsageRecordJson } from '../../src/react/api.js';
+import { formatCost } from '../../src/react/format.js';
+import { UsageLogTable } from '../../src/react/usage-log-table.js';
+
+const record = (id: string, status: UsageRecordJson['status'], costUsd: number | null): UsageRecordJson =>
+  ({
+    id,
+    userId: 'u',
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    endpoint: 'chat.completions',
+    inputTokens: 10,
+    cachedInputTokens: 0,
+    outputTokens: 2,
+    reasoningTokens: 0,
+    totalTokens: 12,
+    costUsd,
+    estimated: false,
+    requestId: null,
+    timestamp: '2026-05-20T11:00:00.000Z',
+    latencyMs: 5,
+    status,
+  }) as UsageRecordJson;
+
+describe('costs and the latest calls', () => {
+  it('shows costs with a precision that fits their size', () => {
+    expect(formatCost('en', 25)).toBe('$25.00');
+    expect(formatCost('en', 1234.5678)).toBe('$1,234.57');
+    expect(formatCost('en', 0.052515)).toBe('$0.0525');
+    expect(formatCost('en', 0.000281)).toBe('$0.00028');
+    expect(formatCost('en', 0)).toBe('$0.00');
+    expect(formatCost('pt-BR', 0.000281)).toMatch(/^US\$\s0,00028$/);
+  });
+
+  it('has a status column only when some call did not end OK, and labels every cell for phones', () => {
+    const { unmount } = render(<UsageLogTable records={[record('a', 'ok', 0.0001), record('b', 'ok', null)]} locale="en" timeZone="UTC" caption="Latest calls" />);
+    expect(screen.queryByRole('columnheader', { name: 'Status' })).toBeNull();
+    unmount();
+    render(<UsageLogTable records={[record('a', 'ok', 0.0001), record('b', 'aborted', 0.02)]} locale="en" timeZone="UTC" caption="Latest calls" />);
+    const table = screen.getByRole('table', { name: 'Latest calls' });
+    expect(within(table).getByRole('columnheader', { name: 'Status' })).toBeTruthy();
+    const cells = [...table.querySelectorAll('tbody tr')[1]!.children];
+    expect(cells.map((c) => c.getAttribute('data-label'))).toEqual(['Time (UTC)', 'Model', 'Input tokens', 'Output tokens', 'Total tokens', 'Cost', 'Status']);
+    expect(cells[5]!.textContent).toBe('$0.02');
+  });
+});
