@@ -13,7 +13,7 @@
 // (without a tarball it packs the current build). Also run by scripts/check-package.mjs.
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -162,10 +162,11 @@ export const limiter = createTokenLimiter({ ledger });
 export const migrate = () => ledger.migrate();
 `;
 
-/** Every ```ts / ```tsx block of the README, each a module of its own. */
+/** Every ```ts / ```tsx block of the README and of the reference in docs/, each a module of its own. */
 function readmeBlocks() {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  return Object.fromEntries([...readme.matchAll(/```(tsx|ts)\n([\s\S]*?)```/g)].map((m, i) => [`block-${i}.${m[1]}`, m[2]]));
+  const documents = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => join('docs', f))];
+  const blocks = documents.flatMap((document) => [...readFileSync(join(root, document), 'utf8').matchAll(/```(tsx|ts)\n([\s\S]*?)```/g)]);
+  return Object.fromEntries(blocks.map((m, i) => [`block-${i}.${m[1]}`, m[2]]));
 }
 
 const projects = [
