@@ -1,6 +1,7 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
+import { SUBPATHS } from './subpaths.config.js';
 
 // Peer dependencies and the SDKs stay external: the user's own copies are used.
 const external = [/^openai/, /^@anthropic-ai\//, /^@google\//, /^ai$/, /^@ai-sdk\//, 'ioredis', 'pg', 'express', /^react($|\/)/, /^react-dom($|\/)/, 'js-tiktoken'];
@@ -13,14 +14,8 @@ const shared: Options = {
   external,
 };
 
-const nodeEntries = {
-  index: 'src/index.ts',
-  'testing/index': 'src/testing/index.ts',
-  'integrations/express/index': 'src/integrations/express/index.ts',
-  'integrations/http/index': 'src/integrations/http/index.ts',
-  'integrations/ai/index': 'src/integrations/ai/index.ts',
-  'postgres/index': 'src/postgres/index.ts',
-};
+// One entry per subpath of package.json but token-limits/react, which has a build of its own below.
+const nodeEntries = Object.fromEntries(SUBPATHS.filter((s) => !s.entry.startsWith('react/')).map((s) => [s.entry, s.source]));
 
 /**
  * Writes the React Server Components boundary of token-limits/react beside its build: client.js and

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { SUBPATHS } from './subpaths.config.js';
 
 const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
 
@@ -7,14 +8,8 @@ export default defineConfig({
   // Examples import the package by name: resolve it to the sources (as tsconfig paths do), not dist/.
   resolve: {
     alias: [
-      { find: /^token-limits$/, replacement: src('index.ts') },
-      { find: /^token-limits\/testing$/, replacement: src('testing/index.ts') },
-      { find: /^token-limits\/express$/, replacement: src('integrations/express/index.ts') },
-      { find: /^token-limits\/http$/, replacement: src('integrations/http/index.ts') },
-      { find: /^token-limits\/ai$/, replacement: src('integrations/ai/index.ts') },
-      { find: /^token-limits\/postgres$/, replacement: src('postgres/index.ts') },
       { find: /^token-limits\/react\/styles\.css$/, replacement: src('react/styles.css') },
-      { find: /^token-limits\/react$/, replacement: src('react/index.ts') },
+      ...SUBPATHS.map((s) => ({ find: new RegExp(`^${s.specifier.replace('/', '\\/')}$`), replacement: src(s.source.slice('src/'.length)) })),
     ],
   },
   test: {

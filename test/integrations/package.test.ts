@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SUBPATHS } from '../../subpaths.config.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -12,19 +13,21 @@ function sources(dir: string): string[] {
 }
 
 describe('packaging of token-limits/express and token-limits/http', () => {
-  it('package.json exports, tsup entries and tsconfig paths agree', () => {
+  it('every subpath is declared once (package.json exports) and tsconfig paths agree with it', () => {
     const pkg = JSON.parse(read('package.json')) as { exports: Record<string, any>; peerDependenciesMeta: Record<string, { optional: boolean }> };
-    const tsup = read('tsup.config.ts');
     const tsconfig = JSON.parse(read('tsconfig.json')) as { compilerOptions: { paths: Record<string, string[]> } };
-    for (const name of ['express', 'http']) {
-      const entry = `integrations/${name}/index`;
-      expect(pkg.exports[`./${name}`]).toEqual({
-        import: { types: `./dist/${entry}.d.ts`, default: `./dist/${entry}.js` },
-        require: { types: `./dist/${entry}.d.cts`, default: `./dist/${entry}.cjs` },
-      });
-      expect(tsup).toContain(`'${entry}': 'src/${entry}.ts'`);
-      expect(tsconfig.compilerOptions.paths[`token-limits/${name}`]).toEqual([`./src/${entry}.ts`]);
+    expect(SUBPATHS.map((s) => s.specifier).sort()).toEqual(
+      ['token-limits', 'token-limits/ai', 'token-limits/express', 'token-limits/http', 'token-limits/postgres', 'token-limits/react', 'token-limits/testing'],
+    );
+    for (const s of SUBPATHS) {
+      const key = s.specifier === 'token-limits' ? '.' : `.${s.specifier.slice('token-limits'.length)}`;
+      expect(pkg.exports[key].import).toEqual({ types: `./dist/${s.entry}.d.ts`, default: `./dist/${s.entry}.js` });
+      expect(pkg.exports[key].require).toEqual({ types: `./dist/${s.entry}.d.cts`, default: `./dist/${s.entry}.cjs` });
+      expect(tsconfig.compilerOptions.paths[s.specifier], s.specifier).toEqual([`./${s.source}`]);
+      expect(existsSync(join(root, s.source)), s.source).toBe(true);
     }
+    // tsup builds from the same list.
+    expect(read('tsup.config.ts')).toContain('SUBPATHS');
     expect(pkg.peerDependenciesMeta.express).toEqual({ optional: true });
   });
 
