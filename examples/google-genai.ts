@@ -14,7 +14,9 @@ const emulator = apiKey ? undefined : await startEmulator();
 console.log(emulator ? `emulator at ${emulator.url}` : 'real Gemini API');
 const MODEL = 'gemini-2.5-flash';
 
-const limiter = createTokenLimiter({ defaultLimits: [{ id: 'daily', tokens: 20_000, period: 'day' }] });
+// A request with no maxOutputTokens holds the model's maximum output (65,536 for Gemini 2.5) until
+// its usage is known: more than this small daily limit. outputReservation holds less instead.
+const limiter = createTokenLimiter({ defaultLimits: [{ id: 'daily', tokens: 20_000, period: 'day' }], outputReservation: 2_048 });
 limiter.on('usage', (r) =>
   console.log(`  [charged ${r.userId}: ${r.inputTokens} in + ${r.outputTokens} out, ${r.endpoint}${r.estimated ? ', estimated' : ''}]`),
 );
