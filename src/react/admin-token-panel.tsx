@@ -1,3 +1,5 @@
+// The admin panel: stats, users, plans and teams, and their dialogs wired to one API client. Over
+// 300 lines because the panel owns the state its tables and dialogs share; each table is a module.
 import { useId, useMemo, useState } from 'react';
 import { formatMessage } from '../i18n/format.js';
 import type { AccountUsageJson, HistoryJson, LimitRuleJson, UsageStatsJson, UserUsageJson } from './api.js';

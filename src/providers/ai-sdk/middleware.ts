@@ -1,5 +1,6 @@
 /**
- * Quotas for the Vercel AI SDK (`ai` 6 and 7): a language-model middleware for
+ * Quotas for the Vercel AI SDK (`ai` 6 and 7; over 300 lines: the generate, stream and embedding
+ * paths share one call's admission and settlement): a language-model middleware for
  * `wrapLanguageModel` and an embedding-model middleware for `wrapEmbeddingModel`. Each model call
  * (each step of a tool loop, each retry) is one `TrackedCall`: reserved in `transformParams`,
  * before the provider is called, and committed with the AI SDK's normalized usage after it.

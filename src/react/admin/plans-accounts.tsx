@@ -1,3 +1,5 @@
+// The plan and team views of the admin panel: two tables and their three dialogs, which share the
+// panel's API client and formatting (over 300 lines for that reason).
 import { useId, useState, type FormEvent } from 'react';
 import { formatMessage, formatNumber, formatPercent } from '../../i18n/format.js';
 import type { MessageKey } from '../../i18n/messages.js';

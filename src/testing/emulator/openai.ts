@@ -1,6 +1,7 @@
 /**
  * OpenAI endpoints: Chat Completions, Responses (+ input token count), legacy Completions and
- * Embeddings, in the wire formats of sdk-facts §2.7.
+ * Embeddings, in the wire formats of sdk-facts §2.7. Over 300 lines: four endpoints whose stream
+ * and body formats share their helpers, kept together like the API they emulate.
  */
 
 import {

@@ -1,6 +1,7 @@
 /**
  * The emulator's HTTP server: `node:http` on 127.0.0.1, request recording, behavior resolution and
- * the writing of answers (delays, stream pacing, disconnects, in-stream errors).
+ * the writing of answers (delays, stream pacing, disconnects, in-stream errors). Over 300 lines:
+ * the fault behaviours all act on the same response, so they are written in one place.
  */
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';

@@ -1,5 +1,6 @@
 /**
- * Public types of the provider emulator (`token-limits/testing`).
+ * Public types of the provider emulator (`token-limits/testing`). Over 300 lines: they are the
+ * documentation of its options, read as one reference.
  */
 
 

@@ -1,3 +1,5 @@
+// Every route of the admin HTTP API, in one table so that authorization, validation and paths read
+// the same for all of them (over 300 lines for that reason).
 import { InvalidArgumentError } from '../../../kernel/errors.js';
 import type { TokenLimiter } from '../../../face/limiter.js';
 import type { LimitRule } from '../../../kernel/types.js';
