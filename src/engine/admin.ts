@@ -4,7 +4,8 @@ import { needsAnchor } from './periods.js';
 import { createPlansAdmin, type PlansAdmin } from './plans-admin.js';
 import { decodeRecord } from './records.js';
 import { normalizeRules, serializeRules } from './rules.js';
-import type { HistoryPoint, LimitRule, UsageRecord, UsageStats, UserUsage } from '../kernel/types.js';
+import { REFUSALS_KEPT } from './reserve.js';
+import type { HistoryPoint, LimitRule, RefusalRecord, UsageRecord, UsageStats, UserUsage } from '../kernel/types.js';
 import { fromMicroUsd } from '../kernel/units.js';
 import { isPlainObject, parseBoolean, parsePositiveInt, parseUserId, rejectUnknownKeys } from '../kernel/validate.js';
 
@@ -34,6 +35,12 @@ export interface AdminApi extends PlansAdmin {
    * keeps) is answered by the ledger.
    */
   getUsageLog(options?: { userId?: string; since?: DateInput; until?: DateInput; limit?: number }): Promise<UsageRecord[]>;
+  /**
+   * The user's latest refused calls, newest first: the rule (and scope) that refused, or a disabled
+   * user. Refusals are not usage: the log and the ledger never hold them. The store keeps the newest
+   * 20 per user for 7 days (`limit`: at most 20, the default).
+   */
+  getRefusals(userId: string, options?: { limit?: number }): Promise<RefusalRecord[]>;
   /**
    * Usage per hour or UTC day and per model, one user's or everyone's, in [from, to). A read is
    * bounded: at most 31 days of hours or 366 days of days (`InvalidArgumentError` beyond), which the
@@ -180,6 +187,15 @@ export function createAdmin(deps: AdminDeps): AdminApi {
       return entries.map((e) => decodeRecord(e.record, e.timestamp)).filter((r): r is UsageRecord => r !== undefined);
     },
 
+    async getRefusals(userId, options = {}) {
+      const id = parseUserId(userId, 'userId');
+      if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { limit? }');
+      rejectUnknownKeys(options, ['limit'], 'options');
+      const limit = options.limit === undefined ? REFUSALS_KEPT : parsePositiveInt(options.limit, 'options.limit', REFUSALS_KEPT);
+      const entries = await call('getRefusals', () => store.admin.readRefusals(id, limit));
+      return entries.map((entry) => decodeRefusal(id, entry)).filter((r): r is RefusalRecord => r !== undefined);
+    },
+
     async getUsageHistory(options) {
       if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { userId?, from, to, granularity }');
       rejectUnknownKeys(options, ['userId', 'from', 'to', 'granularity'], 'options');
@@ -254,4 +270,33 @@ function parseDate(value: unknown, parameter: string): number {
   const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : typeof value === 'number' ? value : NaN;
   if (!Number.isFinite(ms) || ms < 0) throw new InvalidArgumentError(parameter, value, 'expected a Date, an ISO 8601 string or ms since epoch');
   return ms;
+}
+
+/** A kept refusal back from the store; undefined when it is not one (never trusted blindly). */
+function decodeRefusal(userId: string, entry: string): RefusalRecord | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(entry);
+  } catch {
+    return undefined;
+  }
+  if (!isPlainObject(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  const text = (x: unknown) => (typeof x === 'string' ? x : null);
+  if (typeof v.t !== 'number' || !Number.isFinite(v.t) || (v.reason !== 'limit' && v.reason !== 'disabled')) return undefined;
+  const metric = v.metric === 'tokens' || v.metric === 'requests' || v.metric === 'costUsd' ? v.metric : null;
+  const scope = v.scope === 'user' || v.scope === 'account' ? v.scope : null;
+  const requested = typeof v.requested === 'number' && Number.isFinite(v.requested) && v.requested >= 0 ? v.requested : 0;
+  return {
+    userId,
+    timestamp: new Date(v.t),
+    reason: v.reason,
+    ruleId: text(v.ruleId),
+    scope,
+    accountId: text(v.accountId),
+    metric,
+    requested,
+    model: text(v.model),
+    provider: text(v.provider),
+  };
 }

@@ -63,10 +63,10 @@ export async function reserve(
       const scope = reply.scope === 'account' ? attempt.account! : attempt.user;
       const offset = reply.scope === 'account' ? attempt.user.rules.length : 0;
       const error = exceededError(userId, scope.rules, reply.ruleIndex, reply.windows[offset + reply.ruleIndex]!, est, reply.now, reply.scope === 'account' ? config.account! : undefined);
-      return refuse(core, error);
+      return refuse(core, error, call);
     }
     case 'disabled':
-      return refuse(core, new UserDisabledError(userId));
+      return refuse(core, new UserDisabledError(userId), call);
     case 'full':
       throw new StoreFullError(userId, reply.capacity);
     case 'closed':
@@ -128,9 +128,36 @@ async function reserveOnce(core: EngineCore, userId: string, id: string, est: Es
   throw new QuotaStoreError('reserve', 'The store kept reporting a changed configuration, clock or home');
 }
 
-function refuse(core: EngineCore, error: TokenLimitExceededError | UserDisabledError): never {
+function refuse(core: EngineCore, error: TokenLimitExceededError | UserDisabledError, call: CallKind): never {
   core.events.emit('rejected', { userId: error.userId, error });
+  recordRefusal(core, error, call);
   throw error;
+}
+
+/** Refusals kept per user, and for how long (`admin.getRefusals`, the widgets' latest calls). */
+export const REFUSALS_KEPT = 20;
+export const REFUSAL_TTL_MS = 7 * 86_400_000;
+
+/**
+ * Keeps the refusal for the user's latest calls, beside the refusal (never awaited, never thrown:
+ * a store that cannot keep it costs the record, not the call's answer).
+ */
+function recordRefusal(core: EngineCore, error: TokenLimitExceededError | UserDisabledError, call: CallKind): void {
+  const limit = error instanceof TokenLimitExceededError;
+  const entry = JSON.stringify({
+    t: (limit ? (error.rejectedAt ?? new Date()) : new Date()).getTime(),
+    reason: limit ? 'limit' : 'disabled',
+    ruleId: limit ? error.ruleId : null,
+    scope: limit ? error.scope : null,
+    accountId: limit ? (error.accountId ?? null) : null,
+    metric: limit ? error.metric : null,
+    requested: limit ? error.requested : 0,
+    model: call.model === undefined ? null : call.model.slice(0, 256),
+    provider: call.provider ?? null,
+  });
+  void core
+    .call('recordRefusal', () => core.config.store.admin.recordRefusal(error.userId, entry, REFUSALS_KEPT, REFUSAL_TTL_MS))
+    .catch((failure: unknown) => core.config.logger?.warn?.('token-limits: could not keep a refusal', { error: (failure as Error).message }));
 }
 
 function reserveFailed(

@@ -1,4 +1,4 @@
-import type { HistoryPoint, LimitRule, Metric, ProviderName, UsageRecord, UsageStats } from './types.js';
+import type { HistoryPoint, LimitRule, Metric, ProviderName, RefusalRecord, UsageRecord, UsageStats } from './types.js';
 
 /** JSON shapes of the admin HTTP API (dates as ISO 8601 strings), shared by its handler and the React client. */
 export interface LimitRuleJson {
@@ -68,5 +68,7 @@ export interface PlanJson {
 }
 
 export type UsageRecordJson = Omit<UsageRecord, 'timestamp'> & { timestamp: string };
+/** A refused call as the admin API sends it (`GET /me/refusals`, `/users/:id/refusals`). */
+export type RefusalRecordJson = Omit<RefusalRecord, 'timestamp'> & { timestamp: string };
 export type HistoryPointJson = Omit<HistoryPoint, 'time'> & { time: string };
 export type UsageStatsJson = UsageStats;

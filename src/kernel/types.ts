@@ -248,6 +248,25 @@ export interface AlertEvent {
 }
 
 /** Emitted on each refusal. */
+/**
+ * A call refused before it reached the provider, as `admin.getRefusals` returns it: kept per user
+ * (the newest few, for a few days) so that the user's "latest calls" can show it.
+ */
+export interface RefusalRecord {
+  userId: string;
+  timestamp: Date;
+  /** `limit`: a rule refused (`ruleId`, its `scope`); `disabled`: the user is disabled. */
+  reason: 'limit' | 'disabled';
+  ruleId: string | null;
+  scope: 'user' | 'account' | null;
+  accountId: string | null;
+  metric: Metric | null;
+  /** What the call needed, in the rule's metric (0 when disabled). */
+  requested: number;
+  model: string | null;
+  provider: string | null;
+}
+
 export interface RejectedEvent {
   userId: string;
   error: import('./errors.js').TokenLimitExceededError | import('./errors.js').UserDisabledError;

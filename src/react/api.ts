@@ -5,13 +5,14 @@ import type {
   HistoryPointJson,
   LimitRuleJson,
   PlanJson,
+  RefusalRecordJson,
   UsageRecordJson,
   UsageStatsJson,
   UserUsageJson,
   WindowUsageJson,
 } from '../kernel/admin-api.js';
 
-export type { AccountUsageJson, HistoryPointJson, LimitRuleJson, PlanJson, UsageRecordJson, UsageStatsJson, UserUsageJson, WindowUsageJson };
+export type { AccountUsageJson, HistoryPointJson, LimitRuleJson, PlanJson, RefusalRecordJson, UsageRecordJson, UsageStatsJson, UserUsageJson, WindowUsageJson };
 
 /**
  * The `fetch` the widgets call: `globalThis.fetch` by default. Pass your own to add auth headers,
@@ -90,6 +91,8 @@ export interface PageQuery {
 export interface ApiClient {
   meUsage(signal?: AbortSignal): Promise<UserUsageJson>;
   meLog(query: { limit?: number }, signal?: AbortSignal): Promise<{ records: UsageRecordJson[] }>;
+  /** The signed-in user's latest refused calls (`GET /me/refusals`), newest first. */
+  meRefusals(query: { limit?: number }, signal?: AbortSignal): Promise<{ refusals: RefusalRecordJson[] }>;
   meHistory(query: Omit<HistoryQuery, 'userId'>, signal?: AbortSignal): Promise<HistoryJson>;
   /** Everyone's usage log (or one user's), newest first: `GET /log`. */
   log(query: { userId?: string | undefined; limit?: number }, signal?: AbortSignal): Promise<{ records: UsageRecordJson[] }>;
@@ -191,6 +194,7 @@ export function createApiClient({ baseUrl, fetcher }: ApiClientOptions): ApiClie
   return {
     meUsage: (signal) => request('GET', '/me/usage', {}, undefined, signal, parseResponse.userUsage),
     meLog: (query, signal) => request('GET', '/me/log', query, undefined, signal, parseResponse.log),
+    meRefusals: (query, signal) => request('GET', '/me/refusals', query, undefined, signal, parseResponse.refusals),
     meHistory: (query, signal) => request('GET', '/me/history', query, undefined, signal, parseResponse.history),
     log: (query, signal) => request('GET', '/log', query, undefined, signal, parseResponse.log),
     users: (query, signal) => request('GET', '/users', query, undefined, signal, parseResponse.usersPage),

@@ -3,6 +3,7 @@ import type {
   HistoryPointJson,
   PlanJson,
   LimitRuleJson,
+  RefusalRecordJson,
   UsageRecordJson,
   UsageStatsJson,
   UserUsageJson,
@@ -208,6 +209,19 @@ const usageRecord = shape<UsageRecordJson>({
   status: oneOf(['ok', 'aborted', 'error'] as const),
 });
 
+const refusalRecord = shape<RefusalRecordJson>({
+  userId: string,
+  timestamp: isoDate,
+  reason: oneOf(['limit', 'disabled'] as const),
+  ruleId: nullable(string),
+  scope: nullable(oneOf(['user', 'account'] as const)),
+  accountId: nullable(string),
+  metric: nullable(metric),
+  requested: amount,
+  model: nullable(string),
+  provider: nullable(string),
+});
+
 /** The parsers of the API client, one per response shape; each returns its input, checked. */
 export const parseResponse = {
   userUsage: (value: unknown): UserUsageJson => userUsage(value, 'response'),
@@ -223,6 +237,7 @@ export const parseResponse = {
       points: array(historyPoint),
     })(value, 'response'),
   log: (value: unknown) => shape<{ records: UsageRecordJson[] }>({ records: array(usageRecord) })(value, 'response'),
+  refusals: (value: unknown) => shape<{ refusals: RefusalRecordJson[] }>({ refusals: array(refusalRecord) })(value, 'response'),
   limits: (value: unknown) => shape<{ userId: string; rules: LimitRuleJson[] }>({ userId: string, rules: array(rule, { nonEmpty: true }) })(value, 'response'),
   plan: (value: unknown): PlanJson => plan(value, 'response'),
   plans: (value: unknown) => shape<{ plans: PlanJson[] }>({ plans: array(plan) })(value, 'response'),

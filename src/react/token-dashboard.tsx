@@ -1,6 +1,6 @@
 import { useId, useMemo } from 'react';
 import { formatMessage } from '../i18n/format.js';
-import type { HistoryJson, UsageRecordJson, UserUsageJson } from './api.js';
+import type { HistoryJson, RefusalRecordJson, UsageRecordJson, UserUsageJson } from './api.js';
 import { BarChart } from './charts/bar-chart.js';
 import { dailySeries, MAX_CHART_DAYS, modelsOf } from './charts/chart-data.js';
 import { formatAmount, viewerTimeZone, type Metric } from './format.js';
@@ -38,6 +38,7 @@ interface DashboardData {
   usage: UserUsageJson;
   history: HistoryJson;
   log: UsageRecordJson[];
+  refusals: RefusalRecordJson[];
 }
 
 const DAY = 86_400_000;
@@ -76,11 +77,16 @@ function TokenDashboardView({
       const usage = await client.meUsage(signal);
       const to = Date.parse(usage.resetAt);
       const from = Math.max(Date.parse(usage.periodStart), to - MAX_CHART_DAYS * DAY);
-      const [history, log] = await Promise.all([
+      const [history, log, refused] = await Promise.all([
         client.meHistory({ granularity: 'day', from: new Date(from).toISOString(), to: usage.resetAt }, signal),
         client.meLog({ limit }, signal),
+        // An older server without the route (404) shows the calls without refusals.
+        client.meRefusals({ limit: 20 }, signal).catch((error: unknown) => {
+          if (signal.aborted) throw error;
+          return { refusals: [] };
+        }),
       ]);
-      return { usage, history, log: log.records };
+      return { usage, history, log: log.records, refusals: refused.refusals };
     },
     `${baseUrl}|${limit}|${refreshKey ?? ''}`,
     refreshIntervalMs,
@@ -135,7 +141,7 @@ function TokenDashboardView({
               )}
             </p>
           ) : null}
-          <UsageLogTable records={data.log} locale={locale} timeZone={zone} caption={formatMessage(locale, 'log.title')} />
+          <UsageLogTable records={data.log} refusals={data.refusals} locale={locale} timeZone={zone} caption={formatMessage(locale, 'log.title')} />
           {error !== undefined ? <ErrorView locale={locale} error={error} onRetry={reload} stale /> : null}
         </>
       ) : error !== undefined ? (

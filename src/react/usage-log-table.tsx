@@ -1,6 +1,6 @@
 import { formatDate, formatMessage, formatNumber } from '../i18n/format.js';
 import { formatCost } from './format.js';
-import type { UsageRecordJson } from './api.js';
+import type { RefusalRecordJson, UsageRecordJson } from './api.js';
 
 export interface UsageLogTableProps {
   records: readonly UsageRecordJson[];
@@ -9,16 +9,22 @@ export interface UsageLogTableProps {
   caption: string;
   /** Adds a first column with each call's user (the admin view of everyone's calls), as this names them. */
   userLabel?: ((userId: string) => string) | undefined;
+  /** Refused calls to show among the calls, by time (with the rule that refused them). */
+  refusals?: readonly RefusalRecordJson[] | undefined;
 }
 
 /**
  * The usage log as a table, newest first: time, model, tokens, cost, and a status column only when
- * some call did not end `ok`. Each cell carries its column's name (`data-label`), which the
+ * some call did not end `ok` or was refused (refused calls charge nothing: their figures are dashes). Each cell carries its column's name (`data-label`), which the
  * stylesheet shows when a narrow screen stacks the rows.
  */
-export function UsageLogTable({ records, locale, timeZone, caption, userLabel }: UsageLogTableProps) {
+export function UsageLogTable({ records, locale, timeZone, caption, userLabel, refusals = [] }: UsageLogTableProps) {
   const t = (key: Parameters<typeof formatMessage>[1]) => formatMessage(locale, key);
-  const showStatus = records.some((r) => r.status !== 'ok');
+  const showStatus = refusals.length > 0 || records.some((r) => r.status !== 'ok');
+  const rows: Array<{ at: number; call: UsageRecordJson } | { at: number; refusal: RefusalRecordJson; key: string }> = [
+    ...records.map((call) => ({ at: Date.parse(call.timestamp), call })),
+    ...refusals.map((refusal, i) => ({ at: Date.parse(refusal.timestamp), refusal, key: `refusal-${refusal.timestamp}-${i}` })),
+  ].sort((a, b) => b.at - a.at);
   // The times are in `timeZone` (the viewer's by default): the header says which.
   const timeLabel = `${t('log.time')} (${zoneName(locale, timeZone)})`;
   return (
@@ -46,14 +52,17 @@ export function UsageLogTable({ records, locale, timeZone, caption, userLabel }:
           </tr>
         </thead>
         <tbody>
-          {records.length === 0 ? (
+          {rows.length === 0 ? (
             <tr>
               <td colSpan={(showStatus ? 7 : 6) + (userLabel ? 1 : 0)} className="tl-table__empty">
                 {t('log.empty')}
               </td>
             </tr>
           ) : (
-            records.map((r) => (
+            rows.map((row) => {
+              if ('refusal' in row) return <RefusalRow key={row.key} refusal={row.refusal} locale={locale} timeZone={timeZone} timeLabel={timeLabel} userLabel={userLabel} />;
+              const r = row.call;
+              return (
               <tr key={r.id} data-record-id={r.id}>
                 {userLabel ? (
                   <td data-label={t('admin.col.user')} className="tl-log__user">
@@ -85,11 +94,53 @@ export function UsageLogTable({ records, locale, timeZone, caption, userLabel }:
                   </td>
                 ) : null}
               </tr>
-            ))
+              );
+            })
           )}
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** A refused call: when, which model, dashes for the figures (nothing was charged), and why. */
+function RefusalRow({
+  refusal,
+  locale,
+  timeZone,
+  timeLabel,
+  userLabel,
+}: {
+  refusal: RefusalRecordJson;
+  locale: string;
+  timeZone: string;
+  timeLabel: string;
+  userLabel: ((userId: string) => string) | undefined;
+}) {
+  const t = (key: Parameters<typeof formatMessage>[1], values?: Record<string, unknown>) => formatMessage(locale, key, values as never);
+  const why =
+    refusal.reason === 'disabled'
+      ? t('log.refusedDisabled')
+      : t(refusal.scope === 'account' ? 'log.refusedByTeamRule' : 'log.refusedByRule', { rule: refusal.ruleId ?? '–' });
+  return (
+    <tr className="tl-log__refused" data-refused="true">
+      {userLabel ? (
+        <td data-label={t('admin.col.user')} className="tl-log__user">
+          {userLabel(refusal.userId)}
+        </td>
+      ) : null}
+      <td data-label={timeLabel}>
+        <time dateTime={refusal.timestamp}>{formatDate(locale, new Date(refusal.timestamp), { timeZone })}</time>
+      </td>
+      <td data-label={t('log.model')}>{refusal.model ?? '–'}</td>
+      <td className="tl-num" data-label={t('log.input')}>–</td>
+      <td className="tl-num" data-label={t('log.output')}>–</td>
+      <td className="tl-num" data-label={t('log.total')}>–</td>
+      <td className="tl-num" data-label={t('log.cost')}>–</td>
+      <td data-label={t('log.status')}>
+        <span className="tl-badge tl-badge--refused">{t('log.status.refused')}</span> <span className="tl-muted">{why}</span>
+      </td>
+    </tr>
   );
 }
 

@@ -8,10 +8,12 @@ import {
   type LimitRule,
   type QuotaStore,
   type TokenLimiterOptions,
+  type TokenLimiter,
   type UsageRecord,
 } from '../../src/index.js';
 import { manualClock } from '../helpers/clock.js';
 import { userScope } from '../helpers/specs.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * One contract suite for every QuotaStore (the unstorage `testDriver` pattern): the same tests run
@@ -146,6 +148,41 @@ export function describeStoreContract(factory: StoreFactory): void {
       expect(await limiter.check('g')).toMatchObject({ allowed: false, reason: 'user_disabled' });
       await limiter.admin.setActive('g', true);
       await expect(limiter.reserve('g', { tokens: 1 })).resolves.toBeTruthy();
+    });
+  });
+
+  describe(`${factory.name}: refused calls are kept for the user's latest calls`, () => {
+    const refusalsOf = (limiter: TokenLimiter, userId: string, count: number) =>
+      waitFor(async () => {
+        const found = await limiter.admin.getRefusals(userId);
+        return found.length >= count ? found : undefined;
+      }, { timeoutMs: 5000, what: `${count} refusals of ${userId}` });
+
+    it('keeps the rule, scope, metric, request and model of a refusal, and never logs it as usage', async () => {
+      const { limiter } = await setup({ defaultLimits: [tokens(100, 'month', 'monthly')] });
+      await limiter.commit(await limiter.reserve('r1', { tokens: 50 }), { inputTokens: 50, outputTokens: 0 });
+      await expect(limiter.reserve('r1', { tokens: 80, model: 'gpt-4o', provider: 'openai' })).rejects.toBeInstanceOf(TokenLimitExceededError);
+      const [refusal] = await refusalsOf(limiter, 'r1', 1);
+      expect(refusal).toMatchObject({ userId: 'r1', reason: 'limit', ruleId: 'monthly', scope: 'user', accountId: null, metric: 'tokens', requested: 80, model: 'gpt-4o', provider: 'openai' });
+      expect(refusal!.timestamp).toBeInstanceOf(Date);
+      expect(await limiter.admin.getUsageLog({ userId: 'r1' })).toHaveLength(1);
+      expect(await limiter.admin.getUsage('r1')).toMatchObject({ used: 50, reserved: 0 });
+    });
+
+    it('keeps a disabled user\'s refusals, the newest 20 first, and forgets them with the user', async () => {
+      const { limiter } = await setup();
+      await limiter.admin.setActive('r2', false);
+      for (let i = 0; i < 25; i += 1) await expect(limiter.reserve('r2', { tokens: 1, model: `m${i}` })).rejects.toBeInstanceOf(UserDisabledError);
+      const kept = await waitFor(async () => {
+        const found = await limiter.admin.getRefusals('r2');
+        return found.length === 20 && found[0]!.model === 'm24' ? found : undefined;
+      }, { timeoutMs: 5000, what: 'the newest 20 refusals of r2' });
+      expect(kept.map((r) => r.model)).toEqual(Array.from({ length: 20 }, (_, i) => `m${24 - i}`));
+      expect(kept[0]).toMatchObject({ reason: 'disabled', ruleId: null, requested: 0 });
+      expect(await limiter.admin.getRefusals('r2', { limit: 3 })).toHaveLength(3);
+      await limiter.admin.deleteUser('r2');
+      expect(await limiter.admin.getRefusals('r2')).toEqual([]);
+      await expect(limiter.admin.getRefusals('r2', { limit: 21 })).rejects.toBeInstanceOf(InvalidArgumentError);
     });
   });
 

@@ -37,6 +37,7 @@ describe('<TokenDashboard /> against the real admin API', () => {
     expect(server.requests.map((r) => r.path).sort()).toEqual([
       '/admin/api/me/history?granularity=day&from=2026-05-01T00%3A00%3A00.000Z&to=2026-06-01T00%3A00%3A00.000Z',
       '/admin/api/me/log?limit=10',
+      '/admin/api/me/refusals?limit=20',
       '/admin/api/me/usage',
     ]);
     expect(screen.getByRole('heading', { name: 'Your usage this period' })).toBeTruthy();

@@ -1,10 +1,29 @@
 import type { AccountChange, GlobalStats, ReadReply, RulesCommand, StoreAdmin, StoredConfig, UserChange } from '../protocol/types.js';
 import { UserState, type MemoryData } from './data.js';
 
+/** Users whose refusals MemoryStore keeps at once (the least recently refused are forgotten). */
+const MAX_REFUSAL_USERS = 10_000;
+
 /** MemoryStore's reads and admin writes (see `StoreAdmin`). */
 export function memoryAdmin(d: MemoryData, clock: () => number, touch: (userId: string, now: number) => UserState): StoreAdmin {
   const empty = (): StoredConfig => ({ version: 0, rules: null, anchor: null, plan: null });
+  // Refusals per user, newest last; bounded in users (oldest dropped) as well as per user.
+  const refusals = new Map<string, Array<{ entry: string; expires: number }>>();
   return {
+    async recordRefusal(userId, entry, maxKept, ttlMs) {
+      const now = clock();
+      const list = (refusals.get(userId) ?? []).filter((r) => r.expires > now);
+      list.push({ entry, expires: now + ttlMs });
+      refusals.delete(userId);
+      refusals.set(userId, list.slice(-maxKept));
+      if (refusals.size > MAX_REFUSAL_USERS) refusals.delete(refusals.keys().next().value!);
+    },
+
+    async readRefusals(userId, limit) {
+      const now = clock();
+      return (refusals.get(userId) ?? []).filter((r) => r.expires > now).map((r) => r.entry).reverse().slice(0, limit);
+    },
+
     async read(c: RulesCommand): Promise<ReadReply> {
       const now = c.now ?? clock();
       const user = d.users.get(c.userId);
@@ -132,6 +151,7 @@ export function memoryAdmin(d: MemoryData, clock: () => number, touch: (userId: 
 
     async deleteUser(userId) {
       d.deleteUser(userId);
+      refusals.delete(userId);
     },
 
     async listUsers(q) {

@@ -364,6 +364,13 @@ export interface StoreAdmin {
   deleteUser(userId: string, now?: number): Promise<void>;
   /** Users in id order after `cursor` (exclusive), optionally only ids starting with `prefix`. */
   listUsers(query: { cursor?: string; limit: number; prefix?: string }): Promise<{ userIds: string[]; next?: string }>;
+  /**
+   * Keeps a refused call (JSON text) in the user's refusals: the newest `maxKept`, for `ttlMs`.
+   * Never on a call's path (the engine does not wait for it).
+   */
+  recordRefusal(userId: string, entry: string, maxKept: number, ttlMs: number): Promise<void>;
+  /** The user's kept refusals (JSON text), newest first. */
+  readRefusals(userId: string, limit: number): Promise<string[]>;
   /** Newest first; none older than the log retention before `now` (the engine's clock, when it has one). */
   readLog(query: { userId?: string; since?: number; until?: number; limit: number; now?: number }): Promise<StoredLogEntry[]>;
   /**

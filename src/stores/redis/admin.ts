@@ -191,7 +191,7 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
       const months = monthsCovering(today - ctx.settings.userHistoryRetentionMs - 31 * DAY_MS, today + 31 * DAY_MS);
       for (const at of home === null ? [null] : [home, null]) {
         const k = userKeys(ctx.prefix, userId, at);
-        const keys = [k.windows, k.log, k.snapshot, ...recentBuckets(today, ctx.settings.idempotencyTtlMs + 7 * DAY_MS).map(k.outcomes), ...months.map(k.historyMonth)];
+        const keys = [k.windows, k.log, k.snapshot, ...(at === null ? [k.refusals] : []), ...recentBuckets(today, ctx.settings.idempotencyTtlMs + 7 * DAY_MS).map(k.outcomes), ...months.map(k.historyMonth)];
         if (at === null) await ctx.run(SCRIPTS.deleteKeys, [k.config, ...keys], []);
         else await ctx.run(SCRIPTS.deleteMember, [k.config, accountKeys(ctx.prefix, at).members, ...keys], [userId, String(SNAPSHOT_TTL_MS)]);
       }
@@ -202,6 +202,14 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
       const ids = (await ctx.run(SCRIPTS.listUsers, [g.users], [q.cursor ?? '', String(q.limit + 1), q.prefix ?? ''])) as string[];
       const page = ids.slice(0, q.limit);
       return ids.length > q.limit ? { userIds: page, next: page.at(-1)! } : { userIds: page };
+    },
+
+    async recordRefusal(userId, entry, maxKept, ttlMs) {
+      await ctx.run(SCRIPTS.recordRefusal, [userKeys(ctx.prefix, userId).refusals], [entry, String(maxKept), String(ttlMs)]);
+    },
+
+    async readRefusals(userId, limit) {
+      return (await ctx.run(SCRIPTS.readRefusals, [userKeys(ctx.prefix, userId).refusals], [String(limit)])) as string[];
     },
 
     async readLog(q): Promise<StoredLogEntry[]> {

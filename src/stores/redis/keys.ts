@@ -64,6 +64,8 @@ export interface UserKeys {
   historyMonth(month: string): string;
   /** The state the user left behind when moving away from this home. */
   snapshot: string;
+  /** Refused calls (a capped list), kept at the user's own home whatever their account. */
+  refusals: string;
 }
 
 /** The keys of a user at a home: on their own (`account` null), or as a member of an account. */
@@ -73,6 +75,7 @@ export function userKeys(prefix: string, userId: string, account: string | null 
   return {
     tag,
     snapshot: `${base}:mv`,
+    refusals: `${prefix}:{${userTag(userId)}}:rf`,
     config: `${base}:c`,
     windows: `${base}:w`,
     outcomes: (bucket) => `${base}:d:${bucket}`,

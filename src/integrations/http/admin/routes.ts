@@ -6,7 +6,7 @@ import type { LimitRule } from '../../../kernel/types.js';
 import { isPlainObject } from '../../../kernel/validate.js';
 import { emptyReply, jsonReply, streamReply, type HttpReply } from '../../shared/reply.js';
 import { QueryReader } from './query.js';
-import { accountJson, planJson, pointJson, recordJson, ruleJson, usageJson } from './serialize.js';
+import { accountJson, planJson, pointJson, recordJson, refusalJson, ruleJson, usageJson } from './serialize.js';
 
 /** Who may call a route: admins only, or any signed-in user for their own data. */
 export type RouteAccess = 'admin' | 'self';
@@ -63,6 +63,12 @@ async function log(ctx: RouteContext, userId: string | undefined, allowUserFilte
     ...(limit === undefined ? {} : { limit }),
   });
   return jsonReply(200, { records: records.map(recordJson) });
+}
+
+async function refusals(ctx: RouteContext, userId: string): Promise<HttpReply> {
+  const limit = ctx.query(['limit']).int('limit', 1, 20);
+  const records = await ctx.limiter.admin.getRefusals(userId, limit === undefined ? {} : { limit });
+  return jsonReply(200, { refusals: records.map(refusalJson) });
 }
 
 async function history(ctx: RouteContext, userId: string | undefined, allowUserFilter: boolean): Promise<HttpReply> {
@@ -167,6 +173,7 @@ export const ROUTES: readonly RouteDef[] = [
   },
   { method: 'GET', path: '/users/:id/usage', access: 'admin', run: (ctx) => usageOf(ctx, id(ctx)) },
   { method: 'GET', path: '/users/:id/limits', access: 'admin', run: (ctx) => limitsOf(ctx, id(ctx)) },
+  { method: 'GET', path: '/users/:id/refusals', access: 'admin', run: (ctx) => refusals(ctx, id(ctx)) },
   {
     method: 'PUT',
     path: '/users/:id/limits',
@@ -367,5 +374,6 @@ export const ROUTES: readonly RouteDef[] = [
   },
   { method: 'GET', path: '/me/usage', access: 'self', run: (ctx) => usageOf(ctx, ctx.selfId!) },
   { method: 'GET', path: '/me/log', access: 'self', run: (ctx) => log(ctx, ctx.selfId!, false) },
+  { method: 'GET', path: '/me/refusals', access: 'self', run: (ctx) => refusals(ctx, ctx.selfId!) },
   { method: 'GET', path: '/me/history', access: 'self', run: (ctx) => history(ctx, ctx.selfId!, false) },
 ];

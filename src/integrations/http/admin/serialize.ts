@@ -1,5 +1,5 @@
-import type { AccountUsage, HistoryPoint, LimitRule, Metric, Plan, UsageRecord, UserUsage, WindowUsage } from '../../../kernel/types.js';
-import type { AccountUsageJson, HistoryPointJson, LimitRuleJson, PlanJson, UsageRecordJson, UserUsageJson, WindowUsageJson } from '../../../kernel/admin-api.js';
+import type { AccountUsage, HistoryPoint, LimitRule, Metric, Plan, RefusalRecord, UsageRecord, UserUsage, WindowUsage } from '../../../kernel/types.js';
+import type { AccountUsageJson, HistoryPointJson, LimitRuleJson, PlanJson, RefusalRecordJson, UsageRecordJson, UserUsageJson, WindowUsageJson } from '../../../kernel/admin-api.js';
 
 export type {
   AccountUsageJson,
@@ -69,6 +69,10 @@ export function planJson(p: Plan & { users?: number; accounts?: number }): PlanJ
 }
 
 export function recordJson(r: UsageRecord): UsageRecordJson {
+  return { ...r, timestamp: r.timestamp.toISOString() };
+}
+
+export function refusalJson(r: RefusalRecord): RefusalRecordJson {
   return { ...r, timestamp: r.timestamp.toISOString() };
 }
 

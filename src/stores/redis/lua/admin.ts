@@ -368,3 +368,26 @@ return out
 export const READ_LOG = `#!lua flags=no-writes
 return redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
 `;
+
+/**
+ * record-refusal: KEYS[1] the user's refusals list; ARGV[1] the refusal's JSON (at most 4 KB),
+ * ARGV[2] how many to keep, ARGV[3] their time to live in ms.
+ */
+export const RECORD_REFUSAL = `#!lua
+local n = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+if #ARGV[1] == 0 or #ARGV[1] > 4096 then error({ err = 'ERR token-limits: invalid refusal' }) end
+if not n or n ~= n or n < 1 or n > 1000 or n % 1 ~= 0 then error({ err = 'ERR token-limits: invalid maxKept' }) end
+if not ttl or ttl ~= ttl or ttl < 1 or ttl > 31536000000 or ttl % 1 ~= 0 then error({ err = 'ERR token-limits: invalid ttl' }) end
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, n - 1)
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1
+`;
+
+/** read-refusals: KEYS[1] the user's refusals list; ARGV[1] how many (newest first). */
+export const READ_REFUSALS = `#!lua flags=no-writes
+local n = tonumber(ARGV[1])
+if not n or n ~= n or n < 1 or n > 1000 or n % 1 ~= 0 then error({ err = 'ERR token-limits: invalid limit' }) end
+return redis.call('LRANGE', KEYS[1], 0, n - 1)
+`;
