@@ -4,7 +4,7 @@ import { needsAnchor } from './periods.js';
 import { createPlansAdmin, type PlansAdmin } from './plans-admin.js';
 import { decodeRecord } from './records.js';
 import { normalizeRules, serializeRules } from './rules.js';
-import { REFUSALS_KEPT } from './reserve.js';
+import { DEFAULTS } from '../kernel/defaults.js';
 import type { HistoryPoint, LimitRule, RefusalRecord, UsageRecord, UsageStats, UserUsage } from '../kernel/types.js';
 import { fromMicroUsd } from '../kernel/units.js';
 import { isPlainObject, parseBoolean, parsePositiveInt, parseUserId, rejectUnknownKeys } from '../kernel/validate.js';
@@ -191,7 +191,7 @@ export function createAdmin(deps: AdminDeps): AdminApi {
       const id = parseUserId(userId, 'userId');
       if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { limit? }');
       rejectUnknownKeys(options, ['limit'], 'options');
-      const limit = options.limit === undefined ? REFUSALS_KEPT : parsePositiveInt(options.limit, 'options.limit', REFUSALS_KEPT);
+      const limit = options.limit === undefined ? DEFAULTS.refusalsKept : parsePositiveInt(options.limit, 'options.limit', DEFAULTS.refusalsKept);
       const entries = await call('getRefusals', () => store.admin.readRefusals(id, limit));
       return entries.map((entry) => decodeRefusal(id, entry)).filter((r): r is RefusalRecord => r !== undefined);
     },

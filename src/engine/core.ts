@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { QuotaStoreError } from '../kernel/errors.js';
 import type { LimiterEvents } from '../kernel/types.js';
-import type { RuleSpec } from '../stores/protocol/types.js';
+import type { ConfigReply, RuleSpec } from '../stores/protocol/types.js';
 import { Committer } from './committer.js';
 import type { EngineConfig } from './config.js';
 import { EpochWatch } from './epoch.js';
@@ -156,4 +156,36 @@ export function newId(now: number): string {
 /** Waits a little before asking a store again about a user being moved between accounts. */
 export function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Follows a reply that asks a rules command to be sent again (`stale`, `clock`, `moved`, `moving`),
+ * shared by reserve and read: learns the stored config or the user's home, or waits while a move is
+ * between its steps. Returns the `at` of the next try (around which boundaries are computed).
+ */
+export async function followRetry(
+  core: EngineCore,
+  userId: string,
+  account: string | null,
+  reply: ConfigReply,
+  visited: ReadonlySet<string | null>,
+  attempt: number,
+  at: number | undefined,
+): Promise<number | undefined> {
+  switch (reply.type) {
+    case 'stale':
+      if (reply.scope === 'user') core.planner.learn(userId, reply.config);
+      else core.planner.learnAccount(account!, reply.config);
+      return undefined;
+    case 'clock':
+      return reply.at;
+    case 'moved':
+      // Sent back to a home already tried: a move is between its steps; give it a moment.
+      if (visited.has(reply.home)) await pause(20 * (attempt + 1));
+      core.planner.setHome(userId, reply.home);
+      return at;
+    case 'moving':
+      await pause(20 * (attempt + 1));
+      return at;
+  }
 }

@@ -1,7 +1,7 @@
 import { QuotaStoreError } from '../kernel/errors.js';
 import type { AccountUsage, Estimate, QuotaDecision, UserUsage, WindowUsage } from '../kernel/types.js';
 import type { WindowState } from '../stores/protocol/types.js';
-import { MAX_ATTEMPTS, pause, type EngineCore } from './core.js';
+import { followRetry, MAX_ATTEMPTS, type EngineCore } from './core.js';
 import { amountsFor, toPublic } from './estimate.js';
 import type { AccountConfig, ScopeConfig, UserConfig } from './planner.js';
 import type { NormalizedRule } from './rules.js';
@@ -42,20 +42,10 @@ export async function readWindows(core: EngineCore, userId: string): Promise<Use
     core.planner.observe(reply.now, sentAt, Date.now());
     switch (reply.type) {
       case 'stale':
-        if (reply.scope === 'user') core.planner.learn(userId, reply.config);
-        else core.planner.learnAccount(config.account!, reply.config);
-        at = undefined;
-        continue;
       case 'clock':
-        at = reply.at;
-        continue;
       case 'moved':
-        // Sent back to a home already tried: a move is between its steps; give it a moment.
-        if (visited.has(reply.home)) await pause(20 * (attempt + 1));
-        core.planner.setHome(userId, reply.home);
-        continue;
       case 'moving':
-        await pause(20 * (attempt + 1));
+        at = await followRetry(core, userId, config.account, reply, visited, attempt, at);
         continue;
       case 'ok': {
         const n = user.rules.length;

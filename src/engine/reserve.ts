@@ -1,7 +1,8 @@
+import { DEFAULTS } from '../kernel/defaults.js';
 import { QuotaStoreError, StoreFullError, TokenLimitExceededError, UserDisabledError } from '../kernel/errors.js';
 import type { Estimate, Reservation } from '../kernel/types.js';
 import type { ReserveReply, WindowState } from '../stores/protocol/types.js';
-import { MAX_ATTEMPTS, newId, pause, type CallKind, type EngineCore, type ScopePlan } from './core.js';
+import { followRetry, MAX_ATTEMPTS, newId, type CallKind, type EngineCore, type ScopePlan } from './core.js';
 import { amountsFor, exceededError, shrinkToFit, toPublic, type ReserveOptions } from './estimate.js';
 import type { UserConfig } from './planner.js';
 
@@ -106,20 +107,10 @@ async function reserveOnce(core: EngineCore, userId: string, id: string, est: Es
     core.committer.storeAnswered();
     switch (reply.type) {
       case 'stale':
-        if (reply.scope === 'user') core.planner.learn(userId, reply.config);
-        else core.planner.learnAccount(config.account!, reply.config);
-        at = undefined;
-        continue;
       case 'clock':
-        at = reply.at;
-        continue;
       case 'moved':
-        // Sent back to a home already tried: a move is between its steps; give it a moment.
-        if (visited.has(reply.home)) await pause(20 * (attempt + 1));
-        core.planner.setHome(userId, reply.home);
-        continue;
       case 'moving':
-        await pause(20 * (attempt + 1));
+        at = await followRetry(core, userId, config.account, reply, visited, attempt, at);
         continue;
       default:
         return { reply, config, user, account };
@@ -133,10 +124,6 @@ function refuse(core: EngineCore, error: TokenLimitExceededError | UserDisabledE
   recordRefusal(core, error, call);
   throw error;
 }
-
-/** Refusals kept per user, and for how long (`admin.getRefusals`, the widgets' latest calls). */
-export const REFUSALS_KEPT = 20;
-export const REFUSAL_TTL_MS = 7 * 86_400_000;
 
 /**
  * Keeps the refusal for the user's latest calls, beside the refusal (never awaited, never thrown:
@@ -156,7 +143,7 @@ function recordRefusal(core: EngineCore, error: TokenLimitExceededError | UserDi
     provider: call.provider ?? null,
   });
   void core
-    .call('recordRefusal', () => core.config.store.admin.recordRefusal(error.userId, entry, REFUSALS_KEPT, REFUSAL_TTL_MS))
+    .call('recordRefusal', () => core.config.store.admin.recordRefusal(error.userId, entry, DEFAULTS.refusalsKept, DEFAULTS.refusalTtlMs))
     .catch((failure: unknown) => core.config.logger?.warn?.('token-limits: could not keep a refusal', { error: (failure as Error).message }));
 }
 

@@ -21,4 +21,7 @@ export const DEFAULTS = {
   planRefreshMs: 1000,
   onInsufficientQuota: 'refuse',
   minShrunkOutput: 16,
+  /** Refused calls kept per user (`admin.getRefusals`, the dashboard's latest calls), and for how long. */
+  refusalsKept: 20,
+  refusalTtlMs: 7 * 86_400_000,
 } as const;
