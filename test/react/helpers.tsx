@@ -27,9 +27,11 @@ export interface AdminServer {
  * The real admin HTTP API (`createAdminHandler` over `node:http` on 127.0.0.1) on a MemoryStore.
  * Callers say who they are with `x-user` / `x-admin` headers, as a session would.
  */
-export async function startAdminServer(defaultLimits: LimitRule[] = [{ id: 'monthly', tokens: 100_000, period: 'month' }]): Promise<AdminServer> {
-  // The store reads Date.now at each call, so tests that fake Date move its clock too.
-  const limiter = createTokenLimiter({ store: new MemoryStore({ clock: () => Date.now() }), defaultLimits });
+export async function startAdminServer(
+  defaultLimits: LimitRule[] = [{ id: 'monthly', tokens: 100_000, period: 'month' }],
+  // The default store reads Date.now at each call, so tests that fake Date move its clock too.
+  limiter: TokenLimiter = createTokenLimiter({ store: new MemoryStore({ clock: () => Date.now() }), defaultLimits }),
+): Promise<AdminServer> {
   const handler = createAdminHandler({
     limiter,
     basePath: '/admin/api',

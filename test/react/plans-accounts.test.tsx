@@ -3,12 +3,11 @@ import { configure, render, screen, waitFor, within } from '@testing-library/rea
 import userEvent from '@testing-library/user-event';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LimitRule, TokenLimiter } from '../../src/index.js';
-import { createAdminHandler, toNodeListener } from '../../src/integrations/http/index.js';
 import { AdminTokenPanel, TokenWidget, type Fetcher, type UserUsageJson } from '../../src/react/index.js';
 import { memberShare } from '../../src/react/admin/plans-accounts.js';
 import { pickWindow } from '../../src/react/token-widget.js';
-import { closeRedis, listen, makeLimiter, type Running, type StoreKind } from '../integrations/helpers.js';
-import './helpers.js'; // unmounts after every test
+import { closeRedis, makeLimiter, type StoreKind } from '../integrations/helpers.js';
+import { startAdminServer, type AdminServer } from './helpers.js'; // also unmounts after every test
 
 afterAll(closeRedis);
 // A reload after an action is several requests (users, plans, teams, stats, history), some over
@@ -18,47 +17,10 @@ configure({ asyncUtilTimeout: 5000 });
 const text = (el: Element) => (el.textContent ?? '').replace(/\u00a0/g, ' ');
 const tokens = (n: number, id = 'monthly', period: LimitRule['period'] = 'month'): LimitRule => ({ id, tokens: n, period });
 
-interface Server {
-  limiter: TokenLimiter;
-  baseUrl: string;
-  requests: Array<{ method: string; path: string; body: unknown }>;
-  as(userId: string, admin?: boolean): Fetcher;
-  close(): Promise<void>;
-}
+type Server = AdminServer;
 
 /** The real admin HTTP API over node:http on a MemoryStore or the local Redis, recording requests. */
-async function startServer(kind: StoreKind): Promise<Server> {
-  const limiter = await makeLimiter(kind, { defaultLimits: [tokens(100_000)] });
-  const handler = createAdminHandler({
-    limiter,
-    basePath: '/admin/api',
-    authorize: (request) => {
-      const user = request.headers.get('x-user');
-      if (!user) return null;
-      return request.headers.get('x-admin') === 'yes' ? { role: 'admin', userId: user } : { role: 'user', userId: user };
-    },
-  });
-  const requests: Server['requests'] = [];
-  const running: Running = await listen(
-    toNodeListener(async (request) => {
-      const url = new URL(request.url);
-      const body = request.method === 'GET' ? '' : await request.clone().text();
-      requests.push({ method: request.method, path: url.pathname + url.search, body: body === '' ? undefined : JSON.parse(body) });
-      return handler(request);
-    }),
-  );
-  return {
-    limiter,
-    baseUrl: `${running.url}/admin/api`,
-    requests,
-    as: (userId, admin = false) => (url, init) =>
-      fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), 'x-user': userId, ...(admin ? { 'x-admin': 'yes' } : {}) } }),
-    close: async () => {
-      await running.close();
-      await limiter.close();
-    },
-  };
-}
+const startServer = async (kind: StoreKind): Promise<Server> => startAdminServer(undefined, await makeLimiter(kind, { defaultLimits: [tokens(100_000)] }));
 
 const spend = async (limiter: TokenLimiter, user: string, n: number) =>
   limiter.commit(await limiter.reserve(user, { tokens: n, model: 'gpt-4o-mini', provider: 'openai' }), { inputTokens: n, outputTokens: 0, model: 'gpt-4o-mini', provider: 'openai' });

@@ -5,7 +5,7 @@ import type { Logger } from '../../kernel/types.js';
 import { formatMessage } from '../../i18n/format.js';
 import { errorReply } from '../shared/errors.js';
 import { acceptLanguageOf } from '../shared/locale.js';
-import { jsonReply, writeReply } from '../shared/reply.js';
+import { drained, jsonReply, writeReply } from '../shared/reply.js';
 import { bindEmitterToScope, parseScopeOptions, resolveUserId, scopeOf, type UserScopeOptions } from '../shared/scope.js';
 import { acceptsAnyMethod, isForbiddenFetchMethod, tagRawRequestLine } from './raw-request.js';
 import { splitRequestTarget } from './request-target.js';
@@ -107,15 +107,7 @@ export async function sendResponse(res: ServerResponse, response: Response, sign
       }
       const { done, value } = await reader.read();
       if (done) break;
-      if (!res.write(value)) await new Promise<void>((resolve) => {
-        const go = (): void => {
-          res.off('drain', go);
-          res.off('close', go);
-          resolve();
-        };
-        res.on('drain', go);
-        res.on('close', go);
-      });
+      if (!res.write(value)) await drained(res);
     }
     res.end();
   } catch (error) {

@@ -73,20 +73,23 @@ async function pipeStream(res: import('node:http').ServerResponse, stream: Async
   try {
     for await (const chunk of stream) {
       if (res.destroyed) return;
-      if (!res.write(chunk)) {
-        await new Promise<void>((resolve) => {
-          const go = (): void => {
-            res.off('drain', go);
-            res.off('close', go);
-            resolve();
-          };
-          res.on('drain', go);
-          res.on('close', go);
-        });
-      }
+      if (!res.write(chunk)) await drained(res);
     }
     res.end();
   } catch (error) {
     res.destroy(error instanceof Error ? error : undefined);
   }
+}
+
+/** Resolves when `res` can take more (`drain`), or is closed (nothing more will be written). */
+export function drained(res: import('node:http').ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const go = (): void => {
+      res.off('drain', go);
+      res.off('close', go);
+      resolve();
+    };
+    res.on('drain', go);
+    res.on('close', go);
+  });
 }
