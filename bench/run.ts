@@ -100,7 +100,7 @@ results.redisOps = redis;
 out.push(
   '## Redis operations (RedisStore vs raw EVALSHA pairs, same run)',
   '',
-  `Round trips of the engine: reserve **${redis.roundTrips.reserve}** (before the provider call), commit **${redis.roundTrips.commit}** (after it, off the caller's path: the user's commit and the batched all-users aggregates, counted after a flush).`,
+  `Round trips of the engine: reserve **${redis.roundTrips.reserve}** (before the provider call), commit **${redis.roundTrips.commit}** (after it, off the caller's path: the user's commit, then the all-users aggregates, counted for one lone call after a flush; under traffic one aggregate script carries up to 256 records, so about 1 per call).`,
   '',
   '',
 );
