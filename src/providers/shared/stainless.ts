@@ -135,7 +135,8 @@ export function billedMethod(endpoint: StainlessEndpoint, binding: Binding): Met
     function billed(this: unknown, params: Record<string, unknown>, ...rest: unknown[]): unknown {
       const active = activeBinding(binding);
       const resize = endpoint.resize;
-      const shrinkable = resize !== undefined && resize(params, 1) !== undefined;
+      // Asked only under onInsufficientQuota 'shrink': can this request be lowered at all?
+      const shrinkable = () => resize !== undefined && resize(params, 1) !== undefined;
       const call = new TrackedCall(active, (settings) => endpoint.plan(params, settings), shrinkable);
       const prepared = endpoint.prepare?.(params, active) ?? { params };
       const client = (resource as { _client?: object })._client;

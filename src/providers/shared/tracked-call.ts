@@ -46,11 +46,6 @@ export class TrackedCall {
   plan: CallPlan | undefined;
   /** The output tokens the reservation holds (lower than planned when the request was shrunk to fit). */
   grantedOutput: number | undefined;
-  /**
-   * Sets a request body's output maximum (the endpoint's setter), for a call admitted as
-   * shrinkable whose request is sent by a fetch that rewrites it (the Stainless SDKs).
-   */
-  resize: ((params: Record<string, unknown>, n: number) => Record<string, unknown>) | undefined;
   #limiter: LimiterPort | undefined;
   #reservation: Reservation | undefined;
   #done = false;
@@ -58,12 +53,13 @@ export class TrackedCall {
   #settle!: () => void;
 
   /**
-   * @param shrinkable whether the caller can send the request with a lower output maximum (see
+   * @param shrinkable whether the caller can send the request with a lower output maximum (asked
+   * only when `onInsufficientQuota` is `shrink`; see
    * {@link shrunkOutput}); only then may `onInsufficientQuota: 'shrink'` hold less than the plan.
    * A path that cannot rewrite its request must leave it false: it then refuses instead, since a
    * smaller hold than the request's real maximum could overspend.
    */
-  constructor(binding: Binding, plan: (settings: EstimateOptions) => CallPlan | Promise<CallPlan>, shrinkable = false) {
+  constructor(binding: Binding, plan: (settings: EstimateOptions) => CallPlan | Promise<CallPlan>, shrinkable: boolean | (() => boolean) = false) {
     this.settled = new Promise((resolve) => {
       this.#settle = resolve;
     });
@@ -74,7 +70,7 @@ export class TrackedCall {
     });
   }
 
-  async #admit(binding: Binding, planner: (settings: EstimateOptions) => CallPlan | Promise<CallPlan>, shrinkable: boolean): Promise<void> {
+  async #admit(binding: Binding, planner: (settings: EstimateOptions) => CallPlan | Promise<CallPlan>, shrinkable: boolean | (() => boolean)): Promise<void> {
     const limiter = binding.limiter();
     const userId = resolveUser(binding);
     this.#limiter = limiter;
@@ -89,7 +85,10 @@ export class TrackedCall {
     const price = settings.prices.resolve(plan.model);
     const costOf = (output: number) => costOfUsage({ inputTokens: plan.inputTokens, outputTokens: output }, price!);
     const estimate = price ? { tokens: plan.inputTokens + plan.outputTokens, costUsd: costOf(plan.outputTokens) } : { tokens: plan.inputTokens + plan.outputTokens };
-    const shrink = shrinkable && (binding.options.onInsufficientQuota ?? settings.onInsufficientQuota) === 'shrink' && plan.outputTokens > settings.minShrunkOutput;
+    const shrink =
+      (binding.options.onInsufficientQuota ?? settings.onInsufficientQuota) === 'shrink' &&
+      plan.outputTokens > settings.minShrunkOutput &&
+      (typeof shrinkable === 'function' ? shrinkable() : shrinkable);
     const options = shrink
       ? {
           shrinkable: {
