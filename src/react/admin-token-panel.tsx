@@ -4,6 +4,7 @@ import { useId, useMemo, useState } from 'react';
 import { formatMessage } from '../i18n/format.js';
 import type { AccountUsageJson, HistoryJson, LimitRuleJson, UsageStatsJson, UserUsageJson } from './api.js';
 import { ConfirmDialog } from './admin/confirm-dialog.js';
+import { Pager } from './admin/pager.js';
 import { EditLimitsDialog } from './admin/edit-limits-dialog.js';
 import { AccountsTable, AssignPlanDialog, MembersDialog, PlansTable, type AccountAction } from './admin/plans-accounts.js';
 import { StatCards } from './admin/stat-cards.js';
@@ -275,25 +276,7 @@ function AdminTokenPanelView({
             onAction={(action, user) => setPending({ action, user })}
             showPlans={plansAndAccounts}
           />
-          <nav className="tl-pager" aria-label={t('admin.users.caption')}>
-            <button type="button" className="tl-button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c))}>
-              {t('admin.page.previous')}
-            </button>
-            <span className="tl-pager__page" aria-live="polite">
-              {t('admin.page', { page: cursors.length })}
-            </span>
-            <button
-              type="button"
-              className="tl-button"
-              disabled={page.data.nextCursor === null || page.loading}
-              onClick={() => {
-                const next = page.data?.nextCursor;
-                if (next) setCursors((c) => [...c, next]);
-              }}
-            >
-              {t('admin.page.next')}
-            </button>
-          </nav>
+          <Pager locale={locale} label={t('admin.users.caption')} cursors={cursors} setCursors={setCursors} nextCursor={page.data.nextCursor} loading={page.loading} />
           {page.error !== undefined ? <ErrorView locale={locale} error={page.error} onRetry={page.reload} stale /> : null}
         </>
       ) : page.error !== undefined ? (

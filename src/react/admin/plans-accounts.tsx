@@ -6,6 +6,7 @@ import type { MessageKey } from '../../i18n/messages.js';
 import type { AccountUsageJson, ApiClient, LimitRuleJson, PlanJson, UserUsageJson, WindowUsageJson } from '../api.js';
 import { errorText, formatAmount, formatFigure, formatPeriod, metricOfRule, type Metric } from '../format.js';
 import { useResource } from '../hooks.js';
+import { Pager } from './pager.js';
 import { ProgressBar, usageState } from '../progress-bar.js';
 import { ErrorView, LoadingView } from '../status-views.js';
 import { Modal } from './modal.js';
@@ -304,25 +305,7 @@ export function MembersDialog({
               </tbody>
             </table>
           </div>
-          <nav className="tl-pager" aria-label={t('admin.members.title', { account: account.accountId })}>
-            <button type="button" className="tl-button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c))}>
-              {t('admin.page.previous')}
-            </button>
-            <span className="tl-pager__page" aria-live="polite">
-              {t('admin.page', { page: cursors.length })}
-            </span>
-            <button
-              type="button"
-              className="tl-button"
-              disabled={page.data.nextCursor === null || page.loading}
-              onClick={() => {
-                const next = page.data?.nextCursor;
-                if (next) setCursors((c) => [...c, next]);
-              }}
-            >
-              {t('admin.page.next')}
-            </button>
-          </nav>
+          <Pager locale={locale} label={t('admin.members.title', { account: account.accountId })} cursors={cursors} setCursors={setCursors} nextCursor={page.data.nextCursor} loading={page.loading} />
         </>
       ) : page.error !== undefined ? (
         <ErrorView locale={locale} error={page.error} onRetry={page.reload} />
