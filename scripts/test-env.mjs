@@ -11,10 +11,11 @@
 // Usage: node scripts/test-env.mjs [--suite all|main|faults|node22] [--watch] [--print-env] [vitest args]
 // Run with --help for the details.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import { failuresIn } from './test-env/report.mjs';
 import { aptInstall, fixInstructions, installBlocker } from './test-env/install.mjs';
 import { PREREQUISITES } from './test-env/prerequisites.mjs';
 import { killStartedServersNow } from './test-env/redis.mjs';
@@ -228,7 +229,7 @@ async function nodeFor(suite) {
 
 /** Runs one suite; resolves with vitest's exit code (128 + n when killed by a signal). */
 async function runSuite(cli, suite, options, env) {
-  const args = [cli, options.watch ? 'watch' : 'run', '-c', SUITES[suite].config, ...options.vitestArgs];
+  const args = [cli, options.watch ? 'watch' : 'run', '-c', SUITES[suite].config, ...reportArgs(suite, options), ...options.vitestArgs];
   let node;
   try {
     node = await nodeFor(suite);
@@ -249,6 +250,34 @@ async function runSuite(cli, suite, options, env) {
       resolve(code ?? 128 + (SIGNAL_NUMBERS[signal] ?? 9));
     });
   });
+}
+
+/**
+ * Where a suite's JSON report goes, so that a failure can be named again at the end of the run:
+ * CI logs keep their tail, and the main suite's failures would otherwise scroll away behind the
+ * other suites' output. Not in watch mode, nor when the caller picks reporters.
+ */
+function reportFile(suite) {
+  return join(ROOT, `.cache/vitest-${suite}.json`);
+}
+
+function reportArgs(suite, options) {
+  if (options.watch || options.vitestArgs.some((arg) => arg.startsWith('--reporter'))) return [];
+  rmSync(reportFile(suite), { force: true });
+  return ['--reporter=default', '--reporter=json', `--outputFile.json=${reportFile(suite)}`];
+}
+
+function logFailures(suite) {
+  let report;
+  try {
+    report = JSON.parse(readFileSync(reportFile(suite), 'utf8'));
+  } catch {
+    return;
+  }
+  const lines = failuresIn(report, ROOT);
+  if (lines.length === 0) return;
+  log(`${SUITES[suite].title}: ${lines.length} failed:`);
+  for (const line of lines) log(`  ${line}`);
 }
 
 function seconds(ms) {
@@ -278,6 +307,7 @@ async function main() {
     results.push({ suite, code, ms: Date.now() - start });
   }
   if (signalled !== undefined) return 128 + SIGNAL_NUMBERS[signalled];
+  for (const { suite, code } of results) if (code !== 0) logFailures(suite);
   const summary = results.map(({ suite, code, ms }) => `${SUITES[suite].title} ${code === 0 ? 'passed' : `FAILED (exit code ${code})`} in ${seconds(ms)}`);
   log(summary.join('; '));
   return results.find((r) => r.code !== 0)?.code ?? 0;
