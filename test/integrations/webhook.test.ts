@@ -163,7 +163,8 @@ describe('alert webhook', () => {
     const errors: WebhookDeliveryError[] = [];
     const build = (withHook: boolean) => {
       const limiter = createTokenLimiter({ defaultLimits: monthly(1000), alertThresholds: [0.5] });
-      if (withHook) track(onAlert(limiter, { url: rx.url, secret: SECRET, timeoutMs: 300, backoffMs: 50, closeTimeoutMs: 200, onError: (e) => errors.push(e) }));
+      // A call that waited for the hook would take its 5 s attempt timeout: far from any noise.
+      if (withHook) track(onAlert(limiter, { url: rx.url, secret: SECRET, timeoutMs: 5_000, backoffMs: 50, closeTimeoutMs: 200, onError: (e) => errors.push(e) }));
       const app = express();
       app.use(tokenLimits({ limiter, getUserId: (req) => req.header('x-user') }));
       app.post('/chat', async (_req, res) => {
@@ -189,8 +190,8 @@ describe('alert webhook', () => {
     const base = await timeCalls(baseline.url, 'b');
     const withHook = await timeCalls(hooked.url, 'h');
     const median = (xs: number[]) => xs[Math.floor(xs.length / 2)]!;
-    expect(median(withHook)).toBeLessThan(median(base) + 15);
-    expect(withHook.at(-1)!).toBeLessThan(250); // never waits for the 300 ms attempt timeout
+    expect(median(withHook)).toBeLessThan(median(base) + 50);
+    expect(withHook.at(-1)!).toBeLessThan(2_500); // never waits for the 5 s attempt timeout
     await eventually(() => rx.deliveries.length >= 4); // the receiver did get (and hold) requests
   });
 
@@ -202,9 +203,10 @@ describe('alert webhook', () => {
     const limiter = createTokenLimiter({ defaultLimits: monthly(1000), alertThresholds: [0.5] });
     track(onAlert(limiter, { url, secret: SECRET, backoffMs: 5, maxAttempts: 3, onError: (e) => errors.push(e) }));
     const r = await limiter.reserve('bob', { tokens: 600 });
-    const start = performance.now();
     await limiter.commit(r, { inputTokens: 600, outputTokens: 0 });
-    expect(performance.now() - start).toBeLessThan(50);
+    // The commit returned before the delivery's three attempts were through (not timed: a loaded
+    // machine can stall any call, but the order of these two events cannot change).
+    expect(errors).toHaveLength(0);
     await eventually(() => errors.length === 1);
     expect(errors[0]).toMatchObject({ reason: 'network', attempts: 3 });
   });
