@@ -91,7 +91,6 @@ describe('tokenLimitsHandler (Fetch API) served by node:http through toNodeListe
           await res.text();
         }),
       );
-      await sleep(50); // stream commits land when the stream ends
       const totals: Record<string, number> = { alice: 0, bob: 0, carol: 0 };
       for (const r of emulator.requests) {
         const user = (r.body as { messages: Array<{ content: string }> }).messages[0]!.content.split(':')[0]!;
@@ -99,6 +98,13 @@ describe('tokenLimitsHandler (Fetch API) served by node:http through toNodeListe
         totals[user] = (totals[user] ?? 0) + u.inputTokens + u.outputTokens;
       }
       expect(emulator.requests).toHaveLength(12);
+      // A stream's commit lands after its response has ended: wait for it (a fixed sleep can be too
+      // short on a loaded machine), then compare.
+      const used = async () => Promise.all(Object.keys(totals).map(async (user) => (await limiter.admin.getUsage(user)).used));
+      for (let deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(20)) {
+        await limiter.flush();
+        if ((await used()).every((u, i) => u === Object.values(totals)[i])) break;
+      }
       for (const [user, total] of Object.entries(totals)) expect((await limiter.admin.getUsage(user)).used, user).toBe(total);
     } finally {
       await app.close();

@@ -13,7 +13,7 @@ import {
 import { expectedUsage } from '../../src/testing/index.js';
 import { estimateAnthropicMessage } from '../../src/providers/anthropic/estimate.js';
 import { collect, useEmulator } from '../emulator/harness.js';
-import { emulatorTotals, usageLog } from './helpers.js';
+import { emulatorTotals, loggedAtLeast, usageLog } from './helpers.js';
 
 const emulator = useEmulator();
 const MODEL = 'claude-sonnet-5';
@@ -191,8 +191,7 @@ describe('withTokenLimits(anthropic): usage semantics', () => {
     emulator().enqueue({ disconnectAfterChunks: 4 });
     const stream = wrapped.messages.stream(base);
     await expect(stream.finalMessage()).rejects.toBeInstanceOf(Error);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const [record] = await usageLog(limiter);
+    const [record] = await loggedAtLeast(limiter, 1);
     expect(record).toMatchObject({ estimated: true, status: 'aborted' });
     expect(record!.totalTokens).toBeGreaterThan(0);
     expect((await limiter.admin.getUsage('alice')).reserved).toBe(0);
@@ -204,8 +203,7 @@ describe('withTokenLimits(anthropic): usage semantics', () => {
     const stream = wrapped.messages.stream(base);
     stream.on('text', () => stream.abort());
     await stream.done().catch(() => {});
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    const [record] = await usageLog(limiter);
+    const [record] = await loggedAtLeast(limiter, 1);
     expect(record).toMatchObject({ estimated: true });
     expect(record!.totalTokens).toBeGreaterThan(0);
   });

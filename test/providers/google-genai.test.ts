@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createTokenLimiter, MissingUserError, runWithUser, TokenLimitExceededError, withTokenLimits, type LimitRule } from '../../src/index.js';
 import { expectedUsage } from '../../src/testing/index.js';
 import { collect, useEmulator } from '../emulator/harness.js';
-import { emulatorTotals, usageLog } from './helpers.js';
+import { emulatorTotals, loggedAtLeast, usageLog } from './helpers.js';
 import { describeMatrix, sleep, type MatrixCase } from './matrix.js';
 
 const emulator = useEmulator();
@@ -273,8 +273,7 @@ describe('withTokenLimits(@google/genai): streams that end early', () => {
   it('commits the exact usage of a stream the caller never reads', async () => {
     const { limiter, wrapped } = setup();
     await wrapped.models.generateContentStream({ model: MODEL, contents: prompt });
-    await sleep(200);
-    const [record] = await usageLog(limiter);
+    const [record] = await loggedAtLeast(limiter, 1);
     expect(record).toMatchObject({ estimated: false, status: 'ok' });
     const want = emulatorTotals(emulator().requests);
     expect([record!.inputTokens, record!.outputTokens]).toEqual([want.input, want.output]);
@@ -284,8 +283,7 @@ describe('withTokenLimits(@google/genai): streams that end early', () => {
     const { limiter, wrapped } = setup();
     const stream = await wrapped.models.generateContentStream({ model: MODEL, contents: prompt });
     for await (const _chunk of stream) break;
-    await sleep(200);
-    const [record] = await usageLog(limiter);
+    const [record] = await loggedAtLeast(limiter, 1);
     expect(record).toMatchObject({ estimated: false, status: 'ok' });
     expect(record!.outputTokens).toBe(emulatorTotals(emulator().requests).output);
   });

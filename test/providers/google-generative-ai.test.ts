@@ -12,7 +12,7 @@ import {
 } from '../../src/index.js';
 import { expectedUsage } from '../../src/testing/index.js';
 import { collect, useEmulator } from '../emulator/harness.js';
-import { emulatorTotals, usageLog } from './helpers.js';
+import { emulatorTotals, loggedAtLeast, usageLog } from './helpers.js';
 import { describeMatrix, sleep, slowStore, type MatrixCase } from './matrix.js';
 
 const emulator = useEmulator();
@@ -192,8 +192,7 @@ describe('withTokenLimits(@google/generative-ai): streams', () => {
   it('commits the exact usage of a stream whose result is never touched', async () => {
     const { limiter, wrapped, model } = setup();
     await model(wrapped).generateContentStream(prompt);
-    await sleep(200);
-    const [record] = await usageLog(limiter);
+    const [record] = await loggedAtLeast(limiter, 1);
     expect(record).toMatchObject({ estimated: false, status: 'ok' });
     const want = emulatorTotals(emulator().requests);
     expect([record!.inputTokens, record!.outputTokens]).toEqual([want.input, want.output]);
@@ -240,8 +239,7 @@ describe('withTokenLimits(@google/generative-ai): streams', () => {
     emulator().enqueue({ disconnectAfterChunks: 0 });
     const chat = model(wrapped).startChat();
     await chat.sendMessageStream('hello');
-    await sleep(300);
-    const logged = await usageLog(limiter);
+    const logged = await loggedAtLeast(limiter, 2);
     expect(logged).toHaveLength(2);
     expect(logged.every((r) => r.estimated && r.status === 'aborted' && r.totalTokens > 0)).toBe(true);
     expect(await limiter.admin.getUsage('alice')).toMatchObject({ reserved: 0 });

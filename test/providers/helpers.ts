@@ -21,3 +21,19 @@ export function usageLog(limiter: TokenLimiter): Promise<UsageRecord[]> {
 }
 
 export const settle = (ms = 100) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The usage log once it holds at least `count` records: a stream settles, and its commit lands, in
+ * the background after the caller is done with it, so a test polls (with `flush()`) instead of
+ * sleeping a fixed time a loaded machine can overrun. Gives up after `timeoutMs` and returns what
+ * is there, for the test's own assertion to report.
+ */
+export async function loggedAtLeast(limiter: TokenLimiter, count: number, timeoutMs = 10_000): Promise<UsageRecord[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await limiter.flush();
+    const log = await usageLog(limiter);
+    if (log.length >= count || Date.now() > deadline) return log;
+    await settle(20);
+  }
+}

@@ -10,7 +10,7 @@ import {
   type LimitRule,
 } from '../../src/index.js';
 import { collect, useEmulator } from '../emulator/harness.js';
-import { emulatorTotals, usageLog } from './helpers.js';
+import { emulatorTotals, loggedAtLeast, usageLog } from './helpers.js';
 
 const emulator = useEmulator();
 
@@ -247,8 +247,7 @@ describe('withTokenLimits(openai): streams that end early', () => {
     })().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect(got.length).toBeGreaterThan(0);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const [record] = await usageLog(limiter);
+    const [record] = await loggedAtLeast(limiter, 1);
     expect(record).toMatchObject({ estimated: true, status: 'aborted' });
     expect(record!.inputTokens).toBeGreaterThan(0);
     expect(record!.outputTokens).toBeGreaterThan(0);
@@ -265,8 +264,7 @@ describe('withTokenLimits(openai): streams that end early', () => {
       if (n === 2) break;
     }
     expect(stream.controller.signal.aborted).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const [record] = await usageLog(limiter);
+    const [record] = await loggedAtLeast(limiter, 1);
     expect(record).toMatchObject({ estimated: true, status: 'aborted' });
     expect(record!.totalTokens).toBeGreaterThan(0);
   });
@@ -274,8 +272,7 @@ describe('withTokenLimits(openai): streams that end early', () => {
   it('commits the exact usage of a stream the caller never reads', async () => {
     const { limiter, wrapped } = setup();
     await wrapped.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const [record] = await usageLog(limiter);
+    const [record] = await loggedAtLeast(limiter, 1);
     expect(record).toMatchObject({ estimated: false, status: 'ok' });
     const want = emulatorTotals(emulator().requests);
     expect(record!.inputTokens).toBe(want.input);
