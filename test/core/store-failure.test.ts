@@ -143,7 +143,8 @@ describe('onStoreError: allow', () => {
 
   it('never refills the fail-open budget with successes during the outage; a new outage after quietMs gets a fresh one', async () => {
     const flaky = flakyStore();
-    const limiter = createTokenLimiter({ store: flaky.store, defaultLimits: rules, onStoreError: 'allow', allowBudget: { requests: 5, tokens: 5000, quietMs: 300 } });
+    const limiter = createTokenLimiter({ store: flaky.store, defaultLimits: rules, onStoreError: 'allow', allowBudget: { requests: 5, tokens: 5000, quietMs: 2_000 } });
+    // quietMs is far above what an iteration of the loop below can take, even on a loaded machine.
     let through = 0;
     // 200 calls, each failing one followed by another user's success (a healthy node, say).
     for (let i = 0; i < 200; i += 1) {
@@ -154,7 +155,7 @@ describe('onStoreError: allow', () => {
       await limiter.reserve(`other-${i}`, { tokens: 1 });
     }
     expect(through).toBe(1); // 5,000 tokens allow one call of 4,000 in the whole outage
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
     flaky.set('fail');
     await expect(limiter.reserve('victim', { tokens: 4000 })).resolves.toMatchObject({ unmetered: true });
     expect(() => createTokenLimiter({ allowBudget: { quietMs: 0 } })).toThrow(/options.allowBudget.quietMs/);

@@ -242,7 +242,7 @@ describe('MemoryStore ledger queue', () => {
   it('is written out when the limiter closes', async () => {
     const ledger = await newLedger({ drain: { pollMs: 60_000 } });
     const limiter = createTokenLimiter({ store: new MemoryStore(), ledger });
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the drainer's first (empty) read is done; the next is a minute away
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the drainer's first (empty) read is done; the next is a minute away
     for (let i = 0; i < 7; i += 1) await call(limiter, 'closing', 1, 1);
     expect((await limiter.ledgerLag())!.pending).toBe(7);
     await limiter.close();
