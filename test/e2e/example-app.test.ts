@@ -175,7 +175,7 @@ describe('example app in headless Chromium', () => {
     expect(put.request().postDataJSON()).toEqual({ rules: [{ id: 'monthly', period: 'month', tokens: newLimit }] });
     await dialog.waitFor({ state: 'detached' });
     expect(await example.limiter.admin.getLimits('alice')).toEqual([{ id: 'monthly', tokens: newLimit, period: 'month' }]);
-    await expect.poll(() => row('alice').locator('[data-testid="tl-user-limit"]').textContent()).toBe(`${formatNumber('en', newLimit)} tokens per month`);
+    await expect.poll(() => row('alice').locator('[data-testid="tl-user-limit"]').textContent(), { timeout: 10_000 }).toBe(`${formatNumber('en', newLimit)} tokens per month`);
 
     // Alice's next call is refused before reaching the provider; her page says why and shows the new limit.
     const providerCalls = example.emulator!.requests.length;
