@@ -21,6 +21,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Tests isolate themselves with random key prefixes and user ids, never FLUSHALL.
     pool: 'forks',
+    setupFiles: ['test/support/setup-dom.ts'],
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'] },
   },
 });
