@@ -210,6 +210,47 @@ export function describePlansAndAccounts(factory: StoreFactory): void {
       expect(await limiter.admin.getUsageLog({ userId: 'u' })).toHaveLength(3);
     });
 
+    it('a commit queued mid-forward lands once after its user moves back to where the call was reserved', async () => {
+      const store = await factory.create();
+      // Forwarding the user's share to their new home fails until the user is back where the call
+      // was reserved: the account's share is charged there at once, the user's share is queued.
+      let failForwards = true;
+      let failed = 0;
+      const hotPath = new Proxy(store.hotPath, {
+        get(real, key) {
+          const value = Reflect.get(real, key, real) as unknown;
+          if (typeof value !== 'function') return value;
+          if (key !== 'commit') return (value as (...a: unknown[]) => unknown).bind(real);
+          return (command: { forwarded?: boolean }) => {
+            if (command.forwarded === true && failForwards) {
+              failed += 1;
+              return Promise.reject(new Error('ECONNREFUSED 127.0.0.1:6399'));
+            }
+            return (value as (c: unknown) => Promise<unknown>).call(real, command);
+          };
+        },
+      });
+      const limiter = createTokenLimiter({ store: { kind: store.kind, hotPath, admin: store.admin, maintenance: store.maintenance }, clock: manualClock(T0).now, defaultLimits: [tokens(10_000)] });
+      await limiter.admin.setAccountLimits('acme', [tokens(5000, 'team')]);
+      await limiter.admin.setAccountLimits('globex', [tokens(5000, 'team')]);
+      await limiter.admin.setAccount('u', 'acme');
+      const inFlight = await limiter.reserve('u', { tokens: 500 });
+      await limiter.admin.setAccount('u', 'globex');
+      await limiter.commit(inFlight, { inputTokens: 300, outputTokens: 20 }).catch((e: unknown) => {
+        if (!(e instanceof QuotaStoreError) || !/queued/.test(e.message)) throw e;
+      });
+      await limiter.admin.setAccount('u', 'acme');
+      failForwards = false;
+      await limiter.flush();
+      // Only a store that keeps each home apart forwards (RedisStore); the others charge at once.
+      expect(failed > 0).toBe(store.kind === 'redis');
+      expect(await limiter.admin.getUsage('u')).toMatchObject({ used: 320, reserved: 0 });
+      expect((await limiter.admin.getAccountUsage('acme')).windows[0]).toMatchObject({ used: 320, reserved: 0 });
+      expect((await limiter.admin.getAccountUsage('globex')).windows[0]).toMatchObject({ used: 0, reserved: 0 });
+      expect(await limiter.admin.getUsageLog({ userId: 'u' })).toHaveLength(1);
+      await limiter.close();
+    });
+
     it('moving members between accounts while they call loses and duplicates nothing', async () => {
       const { limiter, other } = await setup({ defaultLimits: [tokens(100_000_000)], usageLog: { userMaxLength: 10_000 } });
       const second = other();

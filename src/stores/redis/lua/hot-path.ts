@@ -202,7 +202,10 @@ if note and (#note == 0 or #note > 65536 or #KEYS ~= (inAccount and 8 or 6)) the
 if #matches ~= #rules + #accountRules then fail('invalid matches') end
 local cfg = redis.call('HMGET', KEYS[1], 'v', 'acct', 'moved', 'in')
 local done = redis.call('HGET', KEYS[3], id)
-if done then
+-- 'f' (reserved here, the user's share forwarded to their new home) stops a replay of the commit
+-- here, but not the forwarded share itself: it comes back here when the user has returned before
+-- it could be charged elsewhere, and is then charged below, once ('f' becomes 'c').
+if done and not (forwarded and string.sub(done, 1, 1) == 'f') then
   local kind = string.sub(done, 1, 1)
   if kind == 'r' then return { 'released', now } end
   if kind == 'f' then
