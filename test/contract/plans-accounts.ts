@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import {
   createTokenLimiter,
+  type AlertEvent,
   InvalidArgumentError,
   PlanInUseError,
   QuotaStoreError,
@@ -230,7 +231,14 @@ export function describePlansAndAccounts(factory: StoreFactory): void {
           };
         },
       });
-      const limiter = createTokenLimiter({ store: { kind: store.kind, hotPath, admin: store.admin, maintenance: store.maintenance }, clock: manualClock(T0).now, defaultLimits: [tokens(10_000)] });
+      const limiter = createTokenLimiter({
+        store: { kind: store.kind, hotPath, admin: store.admin, maintenance: store.maintenance },
+        clock: manualClock(T0).now,
+        defaultLimits: [tokens(10_000)],
+        alertThresholds: [0.05],
+      });
+      const alerts: AlertEvent[] = [];
+      limiter.on('alert', (alert) => alerts.push(alert));
       await limiter.admin.setAccountLimits('acme', [tokens(5000, 'team')]);
       await limiter.admin.setAccountLimits('globex', [tokens(5000, 'team')]);
       await limiter.admin.setAccount('u', 'acme');
@@ -248,6 +256,9 @@ export function describePlansAndAccounts(factory: StoreFactory): void {
       expect((await limiter.admin.getAccountUsage('acme')).windows[0]).toMatchObject({ used: 320, reserved: 0 });
       expect((await limiter.admin.getAccountUsage('globex')).windows[0]).toMatchObject({ used: 0, reserved: 0 });
       expect(await limiter.admin.getUsageLog({ userId: 'u' })).toHaveLength(1);
+      // 320 crosses 5% of the account's 5,000 (in the first try, at acme), not of the user's 10,000:
+      // that alert is given once, when the commit completes.
+      expect(alerts.map((a) => [a.scope, a.accountId, a.ruleId, a.threshold, a.used])).toEqual([['account', 'acme', 'team', 0.05, 320]]);
       await limiter.close();
     });
 

@@ -209,8 +209,22 @@ if done and not (forwarded and string.sub(done, 1, 1) == 'f') then
   local kind = string.sub(done, 1, 1)
   if kind == 'r' then return { 'released', now } end
   if kind == 'f' then
-    local ts, home = string.match(done, '^f (%d+) %S+ (%S*)')
-    return { 'forward', now, tonumber(ts), home, 0 }
+    local ts, first, home, stored = string.match(done, '^f (%d+) (%S+) (%S*) ?(.*)$')
+    local reply = { 'forward', now, tonumber(ts), home, 0 }
+    -- The same attempt again (its forwarded step failed, or its reply was lost): the alerts its
+    -- first try fired here were never given out, so they come back with the forward.
+    if first == attempt then
+      for a in string.gmatch(stored, '[^|]+') do
+        local scope, rule, k, used, limit, s, e = string.match(a, '^(%a+),([^,]+),(%d+),(%d+),(%d+),(%-?%d+),(%-?%d+)$')
+        if e then
+          reply[5] = reply[5] + 1
+          local n = #reply
+          reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4] = scope, rule, tonumber(k), tonumber(used)
+          reply[n + 5], reply[n + 6], reply[n + 7] = tonumber(limit), tonumber(s), tonumber(e)
+        end
+      end
+    end
+    return reply
   end
   local ts, first, alerts = string.match(done, '^c (%d+) (%S+) ?(.*)$')
   if first == attempt then return { 'duplicate', now, tonumber(ts), 1, alerts } end
