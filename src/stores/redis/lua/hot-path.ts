@@ -285,7 +285,14 @@ local _, shares = hold(st[1] or '')
 local set = charge(rules, wins, shares, 0, 'user', out, fired)
 if set[1] then redis.call('HSET', KEYS[2], unpack(set)) end
 if st[1] then redis.call('HDEL', KEYS[2], field) end
-redis.call('HSET', KEYS[3], id, 'c ' .. fmt(now) .. ' ' .. attempt .. ' ' .. table.concat(fired, '|'))
+local kept = table.concat(fired, '|')
+if done then
+  -- Here 'f' (the share came back forwarded, see above): the alerts its attempt fired here stay in
+  -- the outcome, so that a replay of this attempt (a lost reply) still gives them out.
+  local first, stored = string.match(done, '^f %d+ (%S+) %S* ?(.*)$')
+  if first == attempt and stored ~= '' then kept = kept == '' and stored or stored .. '|' .. kept end
+end
+redis.call('HSET', KEYS[3], id, 'c ' .. fmt(now) .. ' ' .. attempt .. ' ' .. kept)
 keep(KEYS[2], KEYS[3], 'kd', st[4], bucket, now, doneTtl)
 keep(KEYS[2], KEYS[2], 'k', st[3], '', now, math.max(maxEnd - now, doneTtl))
 
