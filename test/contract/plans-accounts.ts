@@ -211,6 +211,23 @@ export function describePlansAndAccounts(factory: StoreFactory): void {
       expect(await limiter.admin.getUsageLog({ userId: 'u' })).toHaveLength(3);
     });
 
+    it('a call in flight released after its user moved holds nothing anywhere', async () => {
+      const { limiter } = await setup({ defaultLimits: [tokens(1000)] });
+      await limiter.admin.setAccountLimits('acme', [tokens(1000, 'team')]);
+      await limiter.admin.setAccountLimits('globex', [tokens(1000, 'team')]);
+      await limiter.admin.setAccount('u', 'acme');
+      const inFlight = await limiter.reserve('u', { tokens: 600 });
+      await limiter.admin.setAccount('u', 'globex');
+      await limiter.release(inFlight);
+      await limiter.release(inFlight); // a replay changes nothing
+      expect(await limiter.admin.getUsage('u')).toMatchObject({ used: 0, reserved: 0 });
+      for (const a of ['acme', 'globex']) expect((await limiter.admin.getAccountUsage(a)).windows[0], a).toMatchObject({ used: 0, reserved: 0 });
+      // The whole limit is there again, for the user and for the account they left.
+      await limiter.commit(await limiter.reserve('u', { tokens: 1000 }), { inputTokens: 1000, outputTokens: 0 });
+      await limiter.admin.setAccount('v', 'acme');
+      await expect(limiter.reserve('v', { tokens: 1000 })).resolves.toMatchObject({ account: 'acme' });
+    });
+
     it.each([false, true])('a commit queued mid-forward lands once after its user moves back to where the call was reserved (last reply lost: %s)', async (loseLastReply) => {
       const store = await factory.create();
       // Forwarding the user's share to their new home fails until the user is back where the call
