@@ -4,6 +4,7 @@ import type { MessageKey } from '../../i18n/messages.js';
 import { TokenLimitsApiError, type LimitRuleJson, type UserUsageJson } from '../api.js';
 import { errorText, formatPeriod, metricOfRule, type Metric } from '../format.js';
 import { Modal } from './modal.js';
+import { usePendingAction } from './pending-action.js';
 
 const CALENDAR = ['minute', 'hour', 'day', 'week', 'month', 'year'] as const;
 const METRICS: readonly Metric[] = ['tokens', 'requests', 'costUsd'];
@@ -72,8 +73,7 @@ export function EditLimitsDialog({ user, locale, onSave, onClose, title, clearLa
         })),
   );
   const [errors, setErrors] = useState<Record<number, MessageKey>>({});
-  const [apiError, setApiError] = useState<unknown>(undefined);
-  const [busy, setBusy] = useState(false);
+  const { busy, error: apiError, run } = usePendingAction();
   const t = (key: MessageKey, params: Record<string, string | number> = {}) => formatMessage(locale, key, params);
   const apiIndex = apiError instanceof TokenLimitsApiError ? ruleIndexOf(apiError.field) : undefined;
 
@@ -85,14 +85,7 @@ export function EditLimitsDialog({ user, locale, onSave, onClose, title, clearLa
     });
   };
 
-  const save = (rules: LimitRuleJson[] | null) => {
-    setBusy(true);
-    setApiError(undefined);
-    onSave(rules).catch((error: unknown) => {
-      setBusy(false);
-      setApiError(error);
-    });
-  };
+  const save = (rules: LimitRuleJson[] | null) => run(() => onSave(rules));
 
   const submit = (event: FormEvent) => {
     event.preventDefault();

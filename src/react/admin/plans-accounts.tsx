@@ -4,12 +4,13 @@ import { useId, useState, type FormEvent } from 'react';
 import { formatMessage, formatNumber, formatPercent } from '../../i18n/format.js';
 import type { MessageKey } from '../../i18n/messages.js';
 import type { AccountUsageJson, ApiClient, LimitRuleJson, PlanJson, UserUsageJson, WindowUsageJson } from '../api.js';
-import { errorText, formatAmount, formatFigure, formatPeriod, metricOfRule, type Metric } from '../format.js';
+import { formatAmount, formatFigure, formatPeriod, metricOfRule, type Metric } from '../format.js';
 import { useResource } from '../hooks.js';
 import { Pager } from './pager.js';
 import { ProgressBar, usageState } from '../progress-bar.js';
 import { ErrorView, LoadingView } from '../status-views.js';
 import { Modal } from './modal.js';
+import { ActionError, usePendingAction } from './pending-action.js';
 
 type T = (key: MessageKey, params?: Record<string, string | number>) => string;
 const translator =
@@ -194,16 +195,10 @@ export function AssignPlanDialog({
   const t = translator(locale);
   const selectId = useId();
   const [value, setValue] = useState(current ?? '');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(undefined);
+  const { busy, error, run } = usePendingAction();
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    onSave(value === '' ? null : value).catch((e: unknown) => {
-      setBusy(false);
-      setError(e);
-    });
+    run(() => onSave(value === '' ? null : value));
   };
   return (
     <Modal role="dialog" title={t('admin.assign.title', { name })} onClose={onClose}>
@@ -219,11 +214,7 @@ export function AssignPlanDialog({
             ))}
           </select>
         </div>
-        {error !== undefined ? (
-          <p className="tl-form__error" role="alert">
-            {formatMessage(locale, 'admin.action.failed', { message: errorText(locale, error) })}
-          </p>
-        ) : null}
+        <ActionError locale={locale} error={error} />
         <div className="tl-modal__actions">
           <button type="button" className="tl-button" onClick={onClose}>
             {t('common.cancel')}
