@@ -25,3 +25,14 @@ export function ErrorView({ locale, error, onRetry, stale = false }: { locale: s
     </div>
   );
 }
+
+/** A table's only row when it has none to show: `text` across all `columns`. */
+export function EmptyRow({ columns, text }: { columns: number; text: string }) {
+  return (
+    <tr>
+      <td colSpan={columns} className="tl-table__empty">
+        {text}
+      </td>
+    </tr>
+  );
+}

@@ -1,6 +1,7 @@
 import { formatDate, formatMessage, formatNumber } from '../i18n/format.js';
 import { formatCost } from './format.js';
 import type { RefusalRecordJson, UsageRecordJson } from './api.js';
+import { EmptyRow } from './status-views.js';
 
 export interface UsageLogTableProps {
   records: readonly UsageRecordJson[];
@@ -53,11 +54,7 @@ export function UsageLogTable({ records, locale, timeZone, caption, userLabel, r
         </thead>
         <tbody>
           {rows.length === 0 ? (
-            <tr>
-              <td colSpan={(showStatus ? 7 : 6) + (userLabel ? 1 : 0)} className="tl-table__empty">
-                {t('log.empty')}
-              </td>
-            </tr>
+            <EmptyRow columns={(showStatus ? 7 : 6) + (userLabel ? 1 : 0)} text={t('log.empty')} />
           ) : (
             rows.map((row) => {
               if ('refusal' in row) return <RefusalRow key={row.key} refusal={row.refusal} locale={locale} timeZone={timeZone} timeLabel={timeLabel} userLabel={userLabel} />;

@@ -8,7 +8,7 @@ import { formatAmount, formatFigure, formatPeriod, metricOfRule, type Metric } f
 import { useResource } from '../hooks.js';
 import { Pager } from './pager.js';
 import { ProgressBar, usageState } from '../progress-bar.js';
-import { ErrorView, LoadingView } from '../status-views.js';
+import { EmptyRow, ErrorView, LoadingView } from '../status-views.js';
 import { Modal } from './modal.js';
 import { ActionError, usePendingAction } from './pending-action.js';
 
@@ -62,11 +62,7 @@ export function PlansTable({ plans, locale }: { plans: readonly PlanJson[]; loca
         </thead>
         <tbody>
           {plans.length === 0 ? (
-            <tr>
-              <td colSpan={4} className="tl-table__empty">
-                {t('admin.plans.empty')}
-              </td>
-            </tr>
+            <EmptyRow columns={4} text={t('admin.plans.empty')} />
           ) : (
             plans.map((p) => (
               <tr key={p.planId} data-plan-id={p.planId}>
@@ -136,11 +132,7 @@ export function AccountsTable({
         </thead>
         <tbody>
           {accounts.length === 0 ? (
-            <tr>
-              <td colSpan={5} className="tl-table__empty">
-                {t('admin.accounts.empty')}
-              </td>
-            </tr>
+            <EmptyRow columns={5} text={t('admin.accounts.empty')} />
           ) : (
             accounts.map((a, index) => {
               const cellId = `${baseId}-account-${index}`;
@@ -271,11 +263,7 @@ export function MembersDialog({
               </thead>
               <tbody>
                 {page.data.members.length === 0 ? (
-                  <tr>
-                    <td colSpan={3} className="tl-table__empty">
-                      {t('admin.members.empty')}
-                    </td>
-                  </tr>
+                  <EmptyRow columns={3} text={t('admin.members.empty')} />
                 ) : (
                   page.data.members.map((m) => {
                     const share = memberShare(m, team);

@@ -4,6 +4,7 @@ import type { MessageKey } from '../../i18n/messages.js';
 import type { UserUsageJson } from '../api.js';
 import { formatAmount, formatFigure, formatPeriod, type Metric } from '../format.js';
 import { ProgressBar, usageState } from '../progress-bar.js';
+import { EmptyRow } from '../status-views.js';
 
 export type SortColumn = 'user' | 'usage' | 'limit' | 'status' | 'resetAt';
 export interface Sort {
@@ -98,11 +99,7 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
         </thead>
         <tbody>
           {rows.length === 0 ? (
-            <tr>
-              <td colSpan={6} className="tl-table__empty">
-                {t('admin.users.empty')}
-              </td>
-            </tr>
+            <EmptyRow columns={6} text={t('admin.users.empty')} />
           ) : (
             rows.map((u, index) => {
               const metric = u.metric as Metric;
