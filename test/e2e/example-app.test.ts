@@ -8,27 +8,16 @@
  * Needs Debian's chromium (/usr/bin/chromium, or CHROMIUM_PATH) and a Redis: without them the test
  * fails, it never skips.
  */
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { Redis } from 'ioredis';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExample, type RunningExample } from '../../examples/express-app/start.js';
 import { formatNumber } from '../../src/i18n/index.js';
 import { deleteKeysWithPrefix, requireRedis, uniquePrefix } from '../support/redis-available.js';
 import { REDIS_URL } from '../helpers/redis.js';
+import { chat, launchChromium, signInAt } from './example-page.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SHOTS = new URL('./screenshots/', import.meta.url).pathname;
 const LIMIT = 2_000; // examples/express-app/start.ts DEFAULT_LIMITS
 
@@ -45,13 +34,6 @@ describe('example app in headless Chromium', () => {
     await mkdir(SHOTS, { recursive: true });
     example = await startExample({ port: 0, redisUrl, redisPrefix: prefix, buildWeb: 'always', openaiApiKey: '' });
   }, 120_000);
-
-  /** Launched inside the test, so a missing Chromium fails the test itself (it never skips). */
-  async function launchBrowser(): Promise<void> {
-    expect(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH`).toBe(true);
-    // playwright-core gives each launch a fresh, empty temporary profile (--user-data-dir).
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 30_000 });
-  }
 
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => {});
@@ -72,20 +54,9 @@ describe('example app in headless Chromium', () => {
     page.on('console', (m) => {
       if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text());
     });
-    await page.goto(`${example.url}/?lang=${lang}`);
-    await page.click(`[data-login="${user}"]`);
-    await page.locator('#current-user', { hasText: user }).waitFor();
-    await page.locator('#widget [role="progressbar"]').waitFor();
+    await signInAt(page, example.url, user, lang);
     Object.assign(page, { pageErrors: errors });
     return page;
-  }
-
-  async function chat(page: Page, message: string, model: string): Promise<number> {
-    await page.fill('#message', message);
-    await page.selectOption('#model', model);
-    const [response] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/chat')), page.click('#send')]);
-    await page.locator('#reply').waitFor();
-    return response.status();
   }
 
   const widgetNumbers = async (page: Page) => ({
@@ -95,7 +66,7 @@ describe('example app in headless Chromium', () => {
   });
 
   it('shows the live usage in the widget, the dashboard and the admin table; a limit edited in the dialog is enforced', async () => {
-    await launchBrowser();
+    browser = await launchChromium(); // inside the test: a missing Chromium fails it, never skips it
     // Alice chats three times through the page, with two models.
     const alice = await signIn('alice');
     expect(await chat(alice, 'Hello, how are you today?', 'gpt-4o-mini')).toBe(200);

@@ -9,17 +9,15 @@
  * Needs Debian's chromium (/usr/bin/chromium, or CHROMIUM_PATH) and a Redis: without them the test
  * fails, it never skips.
  */
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { Redis } from 'ioredis';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExample, type RunningExample } from '../../examples/express-app/start.js';
 import { deleteKeysWithPrefix, requireRedis, uniquePrefix } from '../support/redis-available.js';
 import { REDIS_URL } from '../helpers/redis.js';
+import { chat, launchChromium, signInAt } from './example-page.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SHOTS = new URL('./screenshots/', import.meta.url).pathname;
 const COMPONENTS = { widget: '#widget', dashboard: '#dashboard', admin: '#admin' } as const;
 const WIDTHS = [1280, 390] as const;
@@ -67,25 +65,11 @@ describe('screenshots of every component, en and pt-BR, desktop and phone', () =
 
   async function open(user: string, width: number, lang: string): Promise<Page> {
     const context = await browser.newContext({ locale: 'en-US', timezoneId: 'America/Sao_Paulo', viewport: { width, height: 900 }, deviceScaleFactor: 1 });
-    const page = await context.newPage();
-    await page.goto(`${example.url}/?lang=${lang}`);
-    await page.click(`[data-login="${user}"]`);
-    await page.locator('#current-user', { hasText: user }).waitFor();
-    await page.locator('#widget [role="progressbar"]').waitFor();
-    return page;
-  }
-
-  async function chat(page: Page, message: string, model: string): Promise<number> {
-    await page.fill('#message', message);
-    await page.selectOption('#model', model);
-    const [response] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/chat')), page.click('#send')]);
-    await page.locator('#reply').waitFor();
-    return response.status();
+    return signInAt(await context.newPage(), example.url, user, lang);
   }
 
   it('saves each component at 1280 and 390 px in both languages; nothing scrolls sideways at 390 px', async () => {
-    expect(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: install Debian's chromium package or set CHROMIUM_PATH`).toBe(true);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 30_000 });
+    browser = await launchChromium();
 
     // A few calls: the admin's own, a user's, and one refused by a small limit.
     const root = await open('root', 1280, 'en');
