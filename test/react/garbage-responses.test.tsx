@@ -3,7 +3,7 @@ import { render, screen } from '@testing-library/react';
 import type { ReactNode } from 'react';
 import { describe, expect, it, vi } from 'vitest';
 import { AdminTokenPanel, TokenDashboard, TokenWidget, type Fetcher } from '../../src/react/index.js';
-import { json, usageJson } from './helpers.js';
+import { json, usageJson, usageRecordJson } from './helpers.js';
 
 /**
  * What a broken proxy, an older or newer server, or a bug can answer with a 200. Each component must
@@ -14,24 +14,7 @@ import { json, usageJson } from './helpers.js';
 const usage = () => usageJson({ used: 1500, limit: 100_000 });
 const point = { time: '2026-05-03T00:00:00.000Z', model: 'gpt-4o-mini', requests: 1, inputTokens: 10, outputTokens: 2, totalTokens: 12, costUsd: 0.01 };
 const history = () => ({ granularity: 'day', from: '2026-05-01T00:00:00.000Z', to: '2026-06-01T00:00:00.000Z', points: [point] });
-const record = {
-  id: 'r1',
-  userId: 'alice',
-  provider: 'openai',
-  model: 'gpt-4o-mini',
-  endpoint: 'chat.completions',
-  inputTokens: 10,
-  cachedInputTokens: 0,
-  outputTokens: 2,
-  reasoningTokens: 0,
-  totalTokens: 12,
-  costUsd: 0.01,
-  estimated: false,
-  requestId: null,
-  timestamp: '2026-05-03T10:00:00.000Z',
-  latencyMs: 120,
-  status: 'ok',
-};
+const record = usageRecordJson();
 const log = () => ({ records: [record] });
 const stats = () => ({ totalTokens: 12, totalCostUsd: 0.01, activeUsers: 1, users: 1 });
 const usersPage = () => ({ users: [usage()], nextCursor: null });

@@ -2,6 +2,7 @@ import { cleanup } from '@testing-library/react';
 import { afterEach } from 'vitest';
 import { createTokenLimiter, MemoryStore, type LimitRule, type TokenLimiter } from '../../src/index.js';
 import { createAdminHandler, toNodeListener } from '../../src/integrations/http/index.js';
+import type { UsageRecordJson } from '../../src/react/api.js';
 import type { Fetcher } from '../../src/react/index.js';
 import { listen, type Running } from '../integrations/helpers.js';
 
@@ -95,4 +96,27 @@ export function usageJson(over: { used: number; limit: number; metric?: 'tokens'
   };
   const { ruleId: _ruleId, rule: _rule, ...top } = w;
   return { userId: over.userId ?? 'alice', isActive: over.isActive ?? true, ...top, windows: [w] };
+}
+
+/** A usage-log record as the HTTP API sends it: one OpenAI chat call of 12 tokens, changed by `over`. */
+export function usageRecordJson(over: Partial<UsageRecordJson> = {}): UsageRecordJson {
+  return {
+    id: 'r1',
+    userId: 'alice',
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    endpoint: 'chat.completions',
+    inputTokens: 10,
+    cachedInputTokens: 0,
+    outputTokens: 2,
+    reasoningTokens: 0,
+    totalTokens: 12,
+    costUsd: 0.01,
+    estimated: false,
+    requestId: null,
+    timestamp: '2026-05-03T10:00:00.000Z',
+    latencyMs: 120,
+    status: 'ok',
+    ...over,
+  };
 }

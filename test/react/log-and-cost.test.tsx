@@ -4,26 +4,10 @@ import { describe, expect, it } from 'vitest';
 import type { UsageRecordJson } from '../../src/react/api.js';
 import { formatCost } from '../../src/react/format.js';
 import { UsageLogTable } from '../../src/react/usage-log-table.js';
+import { usageRecordJson } from './helpers.js';
 
 const record = (id: string, status: UsageRecordJson['status'], costUsd: number | null): UsageRecordJson =>
-  ({
-    id,
-    userId: 'u',
-    provider: 'openai',
-    model: 'gpt-4o-mini',
-    endpoint: 'chat.completions',
-    inputTokens: 10,
-    cachedInputTokens: 0,
-    outputTokens: 2,
-    reasoningTokens: 0,
-    totalTokens: 12,
-    costUsd,
-    estimated: false,
-    requestId: null,
-    timestamp: '2026-05-20T11:00:00.000Z',
-    latencyMs: 5,
-    status,
-  }) as UsageRecordJson;
+  usageRecordJson({ id, userId: 'u', costUsd, timestamp: '2026-05-20T11:00:00.000Z', latencyMs: 5, status });
 
 describe('costs and the latest calls', () => {
   it('shows costs with a precision that fits their size', () => {
