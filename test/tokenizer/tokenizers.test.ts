@@ -75,17 +75,17 @@ describe('encodingForModel', () => {
 describe('lazy loading', () => {
   it('importing the package loads no encoder; the first count loads only its own', () => {
     const script = `
-      import('./src/tokenizer/index.ts').then(async (m) => {
+      Promise.all([import('./src/tokenizer/index.ts'), import('./src/tokenizer/gpt-tokenizer.ts')]).then(async ([m, g]) => {
         const before = Object.keys(require.cache ?? {}).filter((k) => k.includes('gpt-tokenizer') || k.includes('js-tiktoken')).length;
         const t = m.gptTokenizer();
         const loadedBefore = [t.isLoaded('o200k_base'), t.isLoaded('cl100k_base')];
         const n = t.count('hello world', 'o200k_base');
         const loadedAfter = [t.isLoaded('o200k_base'), t.isLoaded('cl100k_base')];
         const mods = Object.keys(require.cache).filter((k) => k.includes('gpt-tokenizer'));
-        process.stdout.write(JSON.stringify({ before, loadedBefore, n, loadedAfter, cl: mods.some((k) => k.includes('bpeRanks') && k.includes('cl100k')), o: mods.some((k) => k.includes('bpeRanks') && k.includes('o200k')) }));
+        process.stdout.write(JSON.stringify({ before, loadedBefore, n, loadedAfter, cl: mods.some((k) => k.includes('bpeRanks')), sources: [g.encodingSource('o200k_base'), g.encodingSource('cl100k_base')] }));
       });`;
     const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: process.cwd(), encoding: 'utf8' });
-    expect(JSON.parse(out)).toEqual({ before: 0, loadedBefore: [false, false], n: 2, loadedAfter: [true, false], cl: false, o: true });
+    expect(JSON.parse(out)).toEqual({ before: 0, loadedBefore: [false, false], n: 2, loadedAfter: [true, false], cl: false, sources: ['data-file', null] });
   }, 30_000);
 });
 
