@@ -77,6 +77,20 @@ describe('withTokenLimits(openai 7)', () => {
     });
   }
 
+  it('a non-stream body is settled from the SDK read of it (text() in openai 7), never cloned', async () => {
+    const { limiter, wrapped } = setup();
+    const clone = vi.spyOn(Response.prototype, 'clone');
+    try {
+      const completion = await wrapped.chat.completions.create({ model: 'gpt-4o-mini', messages });
+      await limiter.flush();
+      expect(clone).not.toHaveBeenCalled();
+      const [record] = await usageLog(limiter);
+      expect(record).toMatchObject({ estimated: false, inputTokens: completion.usage!.prompt_tokens, outputTokens: completion.usage!.completion_tokens });
+    } finally {
+      clone.mockRestore();
+    }
+  });
+
   it('reads back as the bare client: constructor, statics, spies, a key rotated after wrapping', async () => {
     const { raw, wrapped, limiter } = setup();
     expect(wrapped.constructor).toBe(OpenAI);

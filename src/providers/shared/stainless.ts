@@ -12,7 +12,7 @@
  *
  * Of the returned APIPromise only `responsePromise` is replaced (parsing stays lazy and the SDK's):
  * it rejects with the refusal when the reservation fails, and it observes the response: a
- * non-stream body is read from a clone, a stream is teed so that usage is seen even if the caller
+ * non-stream body is read where the SDK reads it (or from a clone), a stream is teed so that usage is seen even if the caller
  * never reads (or aborts), and the caller's branch may have events rewritten (e.g. an injected
  * usage chunk hidden).
  *
@@ -172,7 +172,7 @@ export function billedMethod(endpoint: StainlessEndpoint, binding: Binding): Met
       // of a non-stream answer is taken from what it parsed.
       const parsedEarly = promise.parsedPromise;
       // Registered first, so that it runs before any other reaction to the SDK's response promise.
-      const observed = response.then((props) => observe(props, call, endpoint, prepared.rewrite, parsedEarly));
+      const observed = response.then((props) => observe(props, call, endpoint, prepared.rewrite, parsedEarly, () => promise.parsedPromise));
       observed.catch(() => {});
       promise.responsePromise = response.then(
         async (props) => {
@@ -216,8 +216,10 @@ function sdkErrorClass(client: unknown): (new (...args: any[]) => Error) | undef
  * Starts observing a response, synchronously, in the first reaction to the SDK's response promise
  * (before any parse of it): a stream's body is teed and `props.response` is replaced *in place* by
  * the caller's branch, so every holder of these props (openai 7's `_thenUnwrap` and
- * `withResponse` keep the SDK's own response promise) reads the observed copy; a non-stream body is
- * cloned. `settled` resolves once a non-stream answer is settled (a stream settles when it ends).
+ * `withResponse` keep the SDK's own response promise) reads the observed copy. A non-stream body
+ * that the SDK is about to parse is settled from the SDK's own read of it (see `settleOnRead`);
+ * any other (the caller took `.asResponse()`) is cloned. `settled` resolves once a cloned answer is
+ * settled (a stream settles when it ends, a read one when it is read).
  */
 function observe(
   props: ResponseProps,
@@ -225,10 +227,20 @@ function observe(
   endpoint: StainlessEndpoint,
   rewrite: ((event: SseEvent) => string | null | undefined) | undefined,
   parsedEarly: Promise<unknown> | undefined,
+  parsing: () => Promise<unknown> | undefined,
 ): { settled: Promise<void> } {
   const plan = call.plan!;
   const requestId = props.response.headers.get(endpoint.requestIdHeader) ?? undefined;
   if (!props.options.stream || props.response.body === null) {
+    const settle = (body: unknown): void => {
+      const usage = endpoint.usage(body);
+      const model = typeof (body as { model?: unknown } | undefined)?.model === 'string' ? (body as { model: string }).model : undefined;
+      settleWith(call, usage, () => endpoint.outputTokens(body, plan), { model, requestId });
+    };
+    const parsed = parsing();
+    if (parsed !== undefined && !props.response.bodyUsed && sdkReadsJson(props) && settleOnRead(props.response, settle, parsed)) {
+      return { settled: Promise.resolve() };
+    }
     let copy: Response | undefined;
     try {
       copy = props.response.bodyUsed ? undefined : props.response.clone();
@@ -242,9 +254,7 @@ function observe(
       } catch {
         body = undefined;
       }
-      const usage = endpoint.usage(body);
-      const model = typeof (body as { model?: unknown } | undefined)?.model === 'string' ? (body as { model: string }).model : undefined;
-      settleWith(call, usage, () => endpoint.outputTokens(body, plan), { model, requestId });
+      settle(body);
     })();
     return { settled };
   }
@@ -270,6 +280,70 @@ function observe(
   Object.defineProperty(response, 'url', { value: original.url });
   props.response = response;
   return { settled: Promise.resolve() };
+}
+
+/**
+ * Will the SDK's parse read this non-stream body as JSON? The rule of their `defaultParseResponse`
+ * (openai 5-7, Anthropic): not for a 204, a raw binary response or a declared empty body; yes for
+ * an `application/json` or `+json` media type.
+ */
+function sdkReadsJson(props: ResponseProps): boolean {
+  const { response } = props;
+  if (response.status === 204 || (props.options as { __binaryResponse?: unknown }).__binaryResponse) return false;
+  if (response.headers.get('content-length') === '0') return false;
+  const mediaType = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+  return mediaType !== undefined && (mediaType.includes('application/json') || mediaType.endsWith('+json'));
+}
+
+/**
+ * Settles a non-stream call from the body the SDK reads anyway, instead of a clone (a clone tees
+ * the body into two web streams: measured as the largest single cost a wrapped non-stream call
+ * added). The SDK's parse, already asked for, reads the body with `json()` (openai 5-6, Anthropic)
+ * or `text()` (openai 7): both are wrapped on this response instance, and the first read settles
+ * the call in its first reaction, before the SDK's own continuation, so before the caller has the
+ * result. Should the SDK read the body some other way, its parsed result settles the call.
+ * Returns false (nothing changed) when the response cannot take the wrappers.
+ */
+export function settleOnRead(response: Response, settle: (body: unknown) => void, parsed: Promise<unknown>): boolean {
+  if (!Object.isExtensible(response)) return false;
+  let done = false;
+  const once = (body: unknown): void => {
+    if (done) return;
+    done = true;
+    settle(body);
+  };
+  const json = response.json as (this: Response) => Promise<unknown>;
+  const text = response.text as (this: Response) => Promise<string>;
+  const wrapped = {
+    json(this: Response): Promise<unknown> {
+      const read = json.call(this);
+      read.then(once, () => once(undefined));
+      return read;
+    },
+    text(this: Response): Promise<string> {
+      const read = text.call(this);
+      read.then((body) => once(parseJson(body)), () => once(undefined));
+      return read;
+    },
+  };
+  try {
+    Object.defineProperties(response, {
+      json: { value: wrapped.json, configurable: true, writable: true },
+      text: { value: wrapped.text, configurable: true, writable: true },
+    });
+  } catch {
+    return false;
+  }
+  parsed.then(once, () => once(undefined));
+  return true;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Where a caller's stream body keeps the SDK's original body. */
