@@ -34,13 +34,20 @@ function textOf(parts: unknown[]): string {
  * extra last chunk (`choices: []` with usage) and the `"usage": null` of the other chunks. With
  * `includeStreamUsage: false` the request is left as it is (the stream is charged by estimate).
  */
-function askForStreamUsage(params: Record<string, unknown>, binding: Binding): ReturnType<NonNullable<StainlessEndpoint['prepare']>> {
+export function askForStreamUsage(params: Record<string, unknown>, binding: Binding): ReturnType<NonNullable<StainlessEndpoint['prepare']>> {
   if (params.stream !== true || binding.options.includeStreamUsage === false) return { params };
   const options = asObject(params.stream_options);
   if (options?.include_usage === true) return { params };
   return {
     params: { ...params, stream_options: { ...options, include_usage: true } },
     rewrite(event: SseEvent) {
+      const { data } = event;
+      // Most chunks: `"usage":null` is their last member (OpenAI's field order). The final `}` of
+      // an object's text closes the top-level object, so the member just before it is top-level:
+      // it is cut from the text as it is, with no JSON parse and re-serialization per chunk.
+      const last = USAGE_NULL_LAST.exec(data);
+      if (last !== null && !data.includes('\n')) return `${event.event === undefined ? '' : `event: ${event.event}\n`}data: ${data.slice(0, last.index)}}\n\n`;
+      if (!data.includes('"usage"')) return undefined;
       const chunk = asObject(eventJson(event));
       if (!chunk || !('usage' in chunk)) return undefined;
       if (Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage !== null) return null;
@@ -50,6 +57,9 @@ function askForStreamUsage(params: Record<string, unknown>, binding: Binding): R
     },
   };
 }
+
+/** A top-level `"usage": null` as the last member of a chunk's JSON (see `askForStreamUsage`). */
+const USAGE_NULL_LAST = /,\s*"usage"\s*:\s*null\s*\}\s*$/;
 
 /** Observer of chat and legacy completion chunks (`data:` JSON, `[DONE]`). */
 function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>) => unknown[]): StreamObserver {

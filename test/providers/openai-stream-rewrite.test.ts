@@ -1,0 +1,65 @@
+/**
+ * The rewrite that hides the usage the wrapper asked an OpenAI stream for: each chunk's
+ * `"usage":null` and the extra final usage chunk. Most chunks are edited as text (no JSON round
+ * trip); whatever the path, the caller's chunk parses to the provider's chunk without `usage`.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Binding } from '../../src/providers/shared/binding.js';
+import { askForStreamUsage } from '../../src/providers/openai/endpoints.js';
+import type { SseEvent } from '../../src/providers/shared/sse.js';
+
+const { rewrite } = askForStreamUsage({ stream: true }, { options: {} } as unknown as Binding);
+const event = (data: string, name?: string): SseEvent => ({ event: name, data, raw: `${name === undefined ? '' : `event: ${name}\n`}data: ${data}\n\n` });
+/** The JSON the caller's SDK reads from a rewritten event. */
+const delivered = (out: string | null | undefined, original: SseEvent): unknown => {
+  if (out === null) return null;
+  const text = out ?? original.raw;
+  const data = text
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => line.slice(6))
+    .join('\n');
+  return JSON.parse(data);
+};
+
+describe('askForStreamUsage: hiding the usage the wrapper asked for', () => {
+  it.each([
+    ['usage null, last member (the common chunk)', '{"id":"c1","choices":[{"index":0,"delta":{"content":"Hi"}}],"usage":null}'],
+    ['with spaces around it', '{"id":"c1","choices":[{"index":0,"delta":{"content":"Hi"}}], "usage" : null }'],
+    ['usage null, not the last member', '{"id":"c1","usage":null,"choices":[{"index":0,"delta":{"content":"Hi"}}]}'],
+    ['a nested usage null stays (only the top-level one is hidden)', '{"id":"c1","choices":[{"index":0,"delta":{"content":"Hi"},"meta":{"usage":null}}],"usage":null}'],
+    ['text that looks like it, inside a string', '{"id":"c1","choices":[{"index":0,"delta":{"content":"x,\\"usage\\":null}"}}],"usage":null}'],
+    ['escapes kept as sent', '{"id":"c1","choices":[{"index":0,"delta":{"content":"caf\\u00e9 \\/ \\n"}}],"usage":null}'],
+  ])('%s', (_name, data) => {
+    const original = event(data);
+    const expected = JSON.parse(data) as Record<string, unknown>;
+    delete expected.usage;
+    const out = rewrite!(original);
+    expect(out).not.toBeUndefined();
+    expect(delivered(out, original)).toEqual(expected);
+  });
+
+  it('keeps the event name', () => {
+    const original = event('{"id":"c1","choices":[],"usage":null}', 'chunk');
+    expect(rewrite!(original)).toBe('event: chunk\ndata: {"id":"c1","choices":[]}\n\n');
+  });
+
+  it('drops the final usage chunk, and passes chunks without usage and [DONE] untouched', () => {
+    expect(rewrite!(event('{"id":"c1","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}'))).toBeNull();
+    expect(rewrite!(event('{"id":"c1","choices":[{"index":0,"delta":{"content":"Hi"}}]}'))).toBeUndefined();
+    expect(rewrite!(event('[DONE]'))).toBeUndefined();
+  });
+
+  it('a nested usage null alone is left as it was', () => {
+    expect(rewrite!(event('{"id":"c1","choices":[{"index":0,"meta":{"usage":null}}]}'))).toBeUndefined();
+  });
+
+  it('data over several lines goes through the parse', () => {
+    const original = event('{"id":"c1",\n"choices":[],\n"usage":null}');
+    expect(delivered(rewrite!(original), original)).toEqual({ id: 'c1', choices: [] });
+  });
+
+  it('the caller who asked for usage gets the stream untouched', () => {
+    expect(askForStreamUsage({ stream: true, stream_options: { include_usage: true } }, { options: {} } as unknown as Binding).rewrite).toBeUndefined();
+  });
+});
