@@ -4,6 +4,7 @@ import { claudeModelFactor } from './estimate.js';
 import { CLAUDE_LEGACY_HEURISTIC } from '../../tokenizer/heuristic-weights.js';
 import { setAnthropicMaximum } from '../output-maximum.js';
 import { planWith } from '../shared/plan.js';
+import { DeferredTexts } from '../shared/deferred-texts.js';
 import { eventJson } from '../shared/sse.js';
 import type { StainlessEndpoint } from '../shared/stainless.js';
 import { asObject, MALFORMED, type UsageReading } from '../shared/usage.js';
@@ -44,13 +45,25 @@ export const messages: StainlessEndpoint = {
   usage: (body) => messageUsage(asObject(body)?.usage),
   outputTokens: (body, plan) => outputTokensOf(contentText(asObject(body)?.content), plan.model),
   observer(plan) {
-    const parts: string[] = [];
+    // Content deltas are parsed only if their text is needed for an estimate (see DeferredTexts).
+    const texts = new DeferredTexts((parsed) => {
+      const data = asObject(parsed);
+      if (data?.type !== 'content_block_delta') return '';
+      const delta = asObject(data.delta);
+      let text = '';
+      for (const key of ['text', 'partial_json', 'thinking']) if (typeof delta?.[key] === 'string') text += delta[key] as string;
+      return text;
+    });
     let raw: Record<string, unknown> | undefined;
     let final = false;
     let stopped = false;
     let model: string | undefined;
     return {
       onEvent(event) {
+        if (event.event === 'content_block_delta') {
+          texts.add(event.data);
+          return;
+        }
         const data = asObject(eventJson(event));
         if (!data) return;
         switch (data.type) {
@@ -67,11 +80,9 @@ export const messages: StainlessEndpoint = {
           case 'message_stop':
             stopped = true;
             break;
-          case 'content_block_delta': {
-            const delta = asObject(data.delta);
-            for (const key of ['text', 'partial_json', 'thinking']) if (typeof delta?.[key] === 'string') parts.push(delta[key] as string);
+          case 'content_block_delta':
+            texts.addParsed(data);
             break;
-          }
           default:
         }
       },
@@ -82,7 +93,7 @@ export const messages: StainlessEndpoint = {
         const u = raw && !final ? messageUsage({ ...raw, output_tokens: 0 }) : undefined;
         return u && u !== MALFORMED ? u.inputTokens : undefined;
       },
-      outputTokens: () => outputTokensOf(parts.join(''), plan.model),
+      outputTokens: () => outputTokensOf(texts.text(), plan.model),
       model: () => model,
       finished: () => stopped,
     };

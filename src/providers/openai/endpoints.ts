@@ -12,6 +12,7 @@ import { countText } from '../../tokenizer/count.js';
 import { setChatCompletionMaximum, setResponseMaximum } from '../output-maximum.js';
 import { encodingForModel } from '../../tokenizer/encodings.js';
 import type { Binding } from '../shared/binding.js';
+import { DeferredTexts } from '../shared/deferred-texts.js';
 import { planWith } from '../shared/plan.js';
 import { eventJson, type SseEvent } from '../shared/sse.js';
 import type { StainlessEndpoint, StreamObserver } from '../shared/stainless.js';
@@ -61,28 +62,49 @@ export function askForStreamUsage(params: Record<string, unknown>, binding: Bind
 /** A top-level `"usage": null` as the last member of a chunk's JSON (see `askForStreamUsage`). */
 const USAGE_NULL_LAST = /,\s*"usage"\s*:\s*null\s*\}\s*$/;
 
-/** Observer of chat and legacy completion chunks (`data:` JSON, `[DONE]`). */
+/** A chunk that carries a usage object (not `"usage":null`): it is parsed as it arrives. */
+const USAGE_OBJECT = /"usage"\s*:\s*\{/;
+
+/**
+ * Observer of chat and legacy completion chunks (`data:` JSON, `[DONE]`). Parsed as they arrive:
+ * the first chunk (the model) and any with a usage object; the others only if their text is
+ * needed for an estimate (see DeferredTexts).
+ */
 function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>) => unknown[]): StreamObserver {
-  const parts: string[] = [];
+  const texts = new DeferredTexts((data) => {
+    const choices = asObject(data)?.choices;
+    if (!Array.isArray(choices)) return '';
+    let text = '';
+    for (const choice of choices) {
+      const c = asObject(choice);
+      if (c) text += textOf(textsOf(c));
+    }
+    return text;
+  });
   let usage: UsageReading;
   let model: string | undefined;
+  let parsedAny = false;
   let done = false;
   return {
     onEvent(event) {
-      if (event.data === '[DONE]') done = true;
+      const { data } = event;
+      if (data === '[DONE]') {
+        done = true;
+        return;
+      }
+      if (parsedAny && !USAGE_OBJECT.test(data)) {
+        texts.add(data);
+        return;
+      }
       const chunk = asObject(eventJson(event));
       if (!chunk) return;
+      parsedAny = true;
       if (typeof chunk.model === 'string') model = chunk.model;
       if (chunk.usage !== undefined && chunk.usage !== null) usage = completionUsage(chunk.usage);
-      if (Array.isArray(chunk.choices)) {
-        for (const choice of chunk.choices) {
-          const c = asObject(choice);
-          if (c) parts.push(textOf(textsOf(c)));
-        }
-      }
+      texts.addParsed(chunk);
     },
     usage: () => usage,
-    outputTokens: () => outputTokensOf(parts.join(''), plan.model),
+    outputTokens: () => outputTokensOf(texts.text(), plan.model),
     model: () => model,
     finished: () => done,
   };

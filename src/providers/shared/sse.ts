@@ -162,9 +162,14 @@ export function sseTransform(rewrite: ((event: SseEvent) => string | null | unde
 
 /** Parses an event's data as JSON, or undefined. */
 export function eventJson(event: SseEvent): unknown {
-  if (event.data.length === 0 || event.data === '[DONE]') return undefined;
+  return parseJsonOrUndefined(event.data);
+}
+
+/** Parses event data as JSON: undefined when empty, `[DONE]` or malformed. */
+export function parseJsonOrUndefined(data: string): unknown {
+  if (data.length === 0 || data === '[DONE]') return undefined;
   try {
-    return JSON.parse(event.data) as unknown;
+    return JSON.parse(data) as unknown;
   } catch {
     return undefined;
   }
