@@ -1,6 +1,6 @@
 /**
  * Server-sent events: a byte-level parser that keeps each event's raw text, so that events passed
- * through unchanged stay byte-identical, and a transform that can drop or rewrite events.
+ * through unchanged stay byte-identical (see observed-body.ts, which may drop or rewrite events).
  */
 
 export interface SseEvent {
@@ -74,21 +74,27 @@ export interface AbandonOnAbort {
   graceMs: number;
 }
 
+/** A reader whose `read()` gives up some time after an abort (see {@link abandonableReader}). */
+export interface AbandonableReader {
+  read(): Promise<ReadableStreamReadResult<Uint8Array>>;
+  /** Cancels the stream (ignoring a failure to). */
+  cancel(): void;
+  /** Stops watching the signal; releases the stream, or cancels it if reading gave up after an abort. */
+  close(): void;
+}
+
 /**
- * Reads every event of a byte stream; ends (or throws) with the stream.
- *
- * With `abandon`: once its signal aborts, reading goes on for `graceMs` at most, then the reader is
- * cancelled and the generator throws the abort reason. An aborted fetch does not always end its
- * body: when the abort lands after the last byte but before the end of the body was signalled, a
- * tee'd branch of the body is left open forever (observed with Node's fetch), and a reader waiting
- * on it would never settle.
+ * A reader of `stream`. With `abandon`: once its signal aborts, reading goes on for `graceMs` at
+ * most, then `read()` rejects with the abort reason (and `close()` cancels the stream). An aborted
+ * fetch does not always end its body: when the abort lands after the last byte but before the end
+ * of the body was signalled, a tee'd branch of the body is left open forever (observed with Node's
+ * fetch), and a reader waiting on it would never settle.
  */
-export async function* readSse(stream: ReadableStream<Uint8Array>, abandon?: AbandonOnAbort): AsyncGenerator<SseEvent> {
-  const decoder = new TextDecoder();
-  const parser = new SseParser();
+export function abandonableReader(stream: ReadableStream<Uint8Array>, abandon?: AbandonOnAbort): AbandonableReader {
   const reader = stream.getReader();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let arm: (() => void) | undefined;
+  let gaveUp = false;
   const abandoned = new Promise<never>((_, reject) => {
     if (!abandon) return;
     arm = () => {
@@ -99,65 +105,44 @@ export async function* readSse(stream: ReadableStream<Uint8Array>, abandon?: Aba
     else abandon.signal.addEventListener('abort', arm, { once: true });
   });
   abandoned.catch(() => {});
-  let gaveUp = false;
-  try {
-    for (;;) {
-      let result: ReadableStreamReadResult<Uint8Array>;
+  return {
+    async read() {
+      if (!abandon) return reader.read();
       try {
-        result = await Promise.race([reader.read(), abandoned]);
+        return await Promise.race([reader.read(), abandoned]);
       } catch (error) {
-        gaveUp = abandon !== undefined && abandon.signal.aborted;
+        gaveUp = abandon.signal.aborted;
         throw error;
       }
+    },
+    cancel() {
+      reader.cancel().catch(() => {});
+    },
+    close() {
+      clearTimeout(timer);
+      if (arm) abandon?.signal.removeEventListener('abort', arm);
+      if (gaveUp) reader.cancel().catch(() => {});
+      else reader.releaseLock();
+    },
+  };
+}
+
+/** Reads every event of a byte stream; ends (or throws) with the stream (see {@link abandonableReader}). */
+export async function* readSse(stream: ReadableStream<Uint8Array>, abandon?: AbandonOnAbort): AsyncGenerator<SseEvent> {
+  const decoder = new TextDecoder();
+  const parser = new SseParser();
+  const reader = abandonableReader(stream, abandon);
+  try {
+    for (;;) {
+      const result = await reader.read();
       if (result.done) break;
       yield* parser.push(decoder.decode(result.value, { stream: true }));
     }
     yield* parser.push(decoder.decode());
     yield* parser.flush();
   } finally {
-    clearTimeout(timer);
-    if (arm) abandon?.signal.removeEventListener('abort', arm);
-    if (gaveUp) reader.cancel().catch(() => {});
-    else reader.releaseLock();
+    reader.close();
   }
-}
-
-/**
- * A byte transform over an SSE stream: `rewrite` returns the event's new raw text, or null to drop
- * it (undefined keeps it as it was). `beforeEnd` runs before the stream closes, so a reader's last
- * `read()` waits for it (the wrappers commit usage there, so a caller that has read a stream to its
- * end sees its usage recorded).
- */
-export function sseTransform(rewrite: ((event: SseEvent) => string | null | undefined) | undefined, beforeEnd: () => Promise<unknown>): TransformStream<Uint8Array, Uint8Array> {
-  const decoder = new TextDecoder();
-  const encoder = new TextEncoder();
-  const parser = new SseParser();
-  const emit = (controller: TransformStreamDefaultController<Uint8Array>, events: SseEvent[]): void => {
-    let out = '';
-    for (const event of events) {
-      const replaced = rewrite?.(event);
-      if (replaced === null) continue;
-      out += replaced ?? event.raw;
-    }
-    if (out.length > 0) controller.enqueue(encoder.encode(out));
-  };
-  return new TransformStream({
-    transform(chunk, controller) {
-      if (!rewrite) {
-        controller.enqueue(chunk);
-        return;
-      }
-      emit(controller, parser.push(decoder.decode(chunk, { stream: true })));
-    },
-    async flush(controller) {
-      if (rewrite) {
-        emit(controller, parser.push(decoder.decode()));
-        const rest = parser.pending;
-        if (rest.length > 0) emit(controller, parser.flush());
-      }
-      await beforeEnd().catch(() => {});
-    },
-  });
 }
 
 /** Parses an event's data as JSON, or undefined. */

@@ -26,7 +26,8 @@ import { asSdkError } from './sdk-error.js';
 import { keepBinding, rootOf } from './helper-scope.js';
 import type { MethodFactory } from './proxy.js';
 import type { EstimateOptions } from '../estimate-types.js';
-import { readSse, sseTransform, type SseEvent } from './sse.js';
+import { observedBody } from './observed-body.js';
+import { parseJsonOrUndefined, type SseEvent } from './sse.js';
 import { settleFailure, settleWith } from './settle.js';
 import { TrackedCall, type CallPlan } from './tracked-call.js';
 import type { UsageReading } from './usage.js';
@@ -258,17 +259,23 @@ function observe(
     })();
     return { settled };
   }
-  const [mine, theirs] = props.response.body.tee();
   const observer = endpoint.observer(plan);
   // The SDK's own controller of this request: it aborts when the caller stops the stream or the SDK fails on it.
   const signal = (props.controller as AbortController | undefined)?.signal;
-  const finished = consume(mine, observer, signal).then(
-    () => settleWith(call, observer.usage(), () => observer.outputTokens(), { model: observer.model(), requestId }),
-    () =>
-      settleWith(call, undefined, () => observer.outputTokens(), { model: observer.model(), requestId, status: 'aborted' }, observer.usage(), observer.inputTokens?.()),
-  );
   const original = props.response;
-  const body = theirs.pipeThrough(sseTransform(rewrite, () => finished));
+  const body = observedBody(
+    original.body!,
+    {
+      onEvent: (event) => observer.onEvent(event),
+      finished: () => observer.finished?.() === true,
+      settle: (outcome) => {
+        if (outcome === 'ended') settleWith(call, observer.usage(), () => observer.outputTokens(), { model: observer.model(), requestId });
+        else settleWith(call, undefined, () => observer.outputTokens(), { model: observer.model(), requestId, status: 'aborted' }, observer.usage(), observer.inputTokens?.());
+      },
+    },
+    rewrite,
+    signal instanceof AbortSignal ? { signal, graceMs: ABORT_GRACE_MS } : undefined,
+  );
   // The caller's body keeps the SDK's alive: the SDKs release the caller's abort listener when the
   // body they returned is garbage-collected, which must not happen while the caller reads ours.
   Object.defineProperty(body, SOURCE_BODY, { value: original.body });
@@ -322,7 +329,7 @@ export function settleOnRead(response: Response, settle: (body: unknown) => void
     },
     text(this: Response): Promise<string> {
       const read = text.call(this);
-      read.then((body) => once(parseJson(body)), () => once(undefined));
+      read.then((body) => once(parseJsonOrUndefined(body)), () => once(undefined));
       return read;
     },
   };
@@ -338,29 +345,13 @@ export function settleOnRead(response: Response, settle: (body: unknown) => void
   return true;
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Where a caller's stream body keeps the SDK's original body. */
 const SOURCE_BODY = Symbol('token-limits.sourceBody');
 
 /**
- * After the request is aborted, how long the observer keeps reading its copy of the body before it
+ * After the request is aborted, how long the observer keeps reading the body before it
  * settles with what it saw (buffered events arrive in microseconds; a body left open never ends).
  */
 const ABORT_GRACE_MS = 250;
 
-async function consume(stream: ReadableStream<Uint8Array>, observer: StreamObserver, signal: AbortSignal | undefined): Promise<void> {
-  const events = readSse(stream, signal instanceof AbortSignal ? { signal, graceMs: ABORT_GRACE_MS } : undefined);
-  for await (const event of events) {
-    observer.onEvent(event);
-    if (observer.finished?.() === true) break;
-  }
-  // Not awaited: a tee branch's cancel resolves only once the caller's branch is cancelled too.
-  if (observer.finished?.() === true) stream.cancel().catch(() => {});
-}
