@@ -112,6 +112,8 @@ export function cjk(bytes: number, seed = 1): string {
 
 const LOADERS: Record<string, (encoding: EncodingName) => string> = {
   'gpt-tokenizer': (e) => `const m = require('gpt-tokenizer/encoding/${e}'); m.countTokens('hello world');`,
+  // As the library loads it: the ranks from the package's .tiktoken data file (library load included).
+  'gpt-tokenizer (data file)': (e) => `const t = require('token-limits').gptTokenizer(); t.count('hello world', '${e}');`,
   'js-tiktoken': (e) => `const { Tiktoken } = require('js-tiktoken/lite'); const r = require('js-tiktoken/ranks/${e}'); new Tiktoken(r).encode('hello world');`,
 };
 
