@@ -123,4 +123,24 @@ describe('observedBody', () => {
     expect(rec.outcomes).toEqual(['failed']);
     expect(src.state.cancelled).toBe(true);
   });
+
+  it('an observer that throws settles the call as failed and never breaks the caller body', async () => {
+    const src = source();
+    const outcomes: string[] = [];
+    const observer: BodyObserver = {
+      onEvent: (event) => {
+        if (event.data === 'bad') throw new Error('observer bug');
+      },
+      finished: () => false,
+      settle: (outcome) => {
+        outcomes.push(outcome);
+        throw new Error('settle bug');
+      },
+    };
+    const body = observedBody(src.stream, observer, (event) => (event.data === 'x' ? 'data: y\n\n' : undefined), undefined);
+    src.push('data: x\n\ndata: bad\n\ndata: z\n\n');
+    src.end();
+    expect(await new Response(body).text()).toBe('data: y\n\ndata: bad\n\ndata: z\n\n');
+    expect(outcomes).toEqual(['failed']);
+  });
 });

@@ -32,10 +32,16 @@ export function observedBody(
   const reader = abandonableReader(source, abandon);
   let settled = false;
   let callerGone = false;
+  // The observer's failures stay ours: they settle the call as failed and never break the
+  // caller's body, which the provider's bytes keep flowing to.
   const settle = (outcome: 'ended' | 'failed'): void => {
     if (settled) return;
     settled = true;
-    observer.settle(outcome);
+    try {
+      observer.settle(outcome);
+    } catch {
+      // nothing to add: the call is settled as far as this body is concerned
+    }
   };
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   const body = new ReadableStream<Uint8Array>({
@@ -53,8 +59,12 @@ export function observedBody(
   const pass = (chunk: Uint8Array | undefined, events: SseEvent[]): void => {
     for (const event of events) {
       if (settled) break;
-      observer.onEvent(event);
-      if (observer.finished()) settle('ended');
+      try {
+        observer.onEvent(event);
+        if (observer.finished()) settle('ended');
+      } catch {
+        settle('failed');
+      }
     }
     if (callerGone) return;
     if (rewrite === undefined) {

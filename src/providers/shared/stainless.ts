@@ -317,7 +317,11 @@ export function settleOnRead(response: Response, settle: (body: unknown) => void
   const once = (body: unknown): void => {
     if (done) return;
     done = true;
-    settle(body);
+    try {
+      settle(body);
+    } catch {
+      // Runs in a reaction nobody awaits: a failure here must not become an unhandled rejection.
+    }
   };
   const json = response.json as (this: Response) => Promise<unknown>;
   const text = response.text as (this: Response) => Promise<string>;
