@@ -6,8 +6,16 @@ export const MAX_COST_USD = Math.floor(Number.MAX_SAFE_INTEGER / 1_000_000);
 
 /** US dollars to integer micro-dollars. `up` rounds holds and limits conservatively. */
 export function toMicroUsd(usd: number, rounding: 'up' | 'nearest' | 'down' = 'nearest'): number {
+  const product = usd * 1_000_000;
+  // Most products are within float error of an integer below 1e15: closer to it than half a unit
+  // of their 15th significant digit (5e-16 of the value is less than that), so rounding them to 15
+  // digits as below gives that integer. Taken directly, since toPrecision costs microseconds.
+  if (Math.abs(product) < 1e15) {
+    const nearest = Math.round(product);
+    if (Math.abs(product - nearest) < Math.abs(product) * 5e-16) return nearest;
+  }
   // Scale in two steps to dodge binary fractions: 0.1 * 1e6 = 100000.00000000001.
-  const scaled = Number((usd * 1_000_000).toPrecision(15));
+  const scaled = Number(product.toPrecision(15));
   if (rounding === 'up') return Math.ceil(scaled);
   if (rounding === 'down') return Math.floor(scaled);
   return Math.round(scaled);
