@@ -44,6 +44,19 @@ describe('price resolution', () => {
     expect(call).toThrow(InvalidArgumentError);
     expect(call).toThrow(expect.objectContaining({ parameter }));
   });
+  it('answers a name the same the second time (lookups are remembered per table), and tables do not share answers', () => {
+    const a = createPriceTable({ overrides: { 'gpt-4o': { input: 1, output: 2 } } });
+    const b = createPriceTable();
+    for (let i = 0; i < 3; i += 1) {
+      expect(a.resolve('gpt-4o-2024-08-06')).toEqual({ input: 1, output: 2 });
+      expect(b.resolve('gpt-4o-2024-08-06')?.input).toBe(2.5);
+      expect(a.resolve('no-such-model')).toBeUndefined();
+      expect(resolvePrice('GPT-4o-mini-2024-07-18')?.input).toBe(0.15);
+    }
+    // More names than the memory keeps: the oldest are looked up again, with the same answers.
+    for (let i = 0; i < 1500; i += 1) expect(b.resolve(`gpt-4o-mini-${i}`)?.input).toBe(0.15);
+    expect(b.resolve('gpt-4o-2024-08-06')?.input).toBe(2.5);
+  });
   it('validates the fallback price', () => {
     expect(() => createPriceTable({ fallback: { input: -0.5, output: 1 } })).toThrow(expect.objectContaining({ parameter: 'fallbackPrice.input' }));
   });

@@ -2,7 +2,9 @@
 import { InvalidArgumentError } from '../../kernel/errors.js';
 import { isPlainObject } from '../../kernel/validate.js';
 import { BUILT_IN_LIMITS, UNKNOWN_MODEL_LIMITS, type ModelLimits } from './model-limits.js';
-import { lookupModelKey, normalizeModelName } from './resolve.js';
+import { lookupModelKey, memoizeLookups, normalizeModelName } from './resolve.js';
+
+memoizeLookups(BUILT_IN_LIMITS);
 
 /** The `maxOutputTokens` option: output maxima by model name (dated snapshots resolve by prefix). */
 export type MaxOutputOverrides = Readonly<Record<string, number>>;

@@ -1,6 +1,7 @@
 /** Model-name resolution, user overrides and cost computation. */
 import { InvalidArgumentError } from '../../kernel/errors.js';
 import { isPlainObject, rejectUnknownKeys } from '../../kernel/validate.js';
+import { LruMap } from '../../kernel/lru.js';
 import { BUILT_IN_PRICES } from './table.js';
 import type { ModelPrice, PriceOverride, PriceOverrides, PriceTier } from './types.js';
 
@@ -19,6 +20,30 @@ export function normalizeModelName(model: string): string {
  * `claude-sonnet-4-5-20250929` -> `claude-sonnet-4-5`).
  */
 export function lookupModelKey(model: string, table: Readonly<Record<string, unknown>>): string | undefined {
+  const memo = memos.get(table);
+  if (memo === undefined) return findModelKey(model, table);
+  let key = memo.get(model);
+  if (key === undefined) {
+    key = findModelKey(model, table) ?? null;
+    memo.set(model, key);
+  }
+  return key ?? undefined;
+}
+
+/**
+ * Lookups remembered per table that never changes (the built-in tables, a price table's merged
+ * entries): a wrapped call resolves its model's price and limits several times, and a name that is
+ * no exact key scans every key of the table.
+ */
+const memos = new WeakMap<object, LruMap<string, string | null>>();
+const MEMO_CAPACITY = 512;
+
+/** Remembers the lookups of `table`, which must never change from now on. */
+export function memoizeLookups(table: Readonly<Record<string, unknown>>): void {
+  if (!memos.has(table)) memos.set(table, new LruMap(MEMO_CAPACITY));
+}
+
+function findModelKey(model: string, table: Readonly<Record<string, unknown>>): string | undefined {
   const name = normalizeModelName(model);
   if (Object.hasOwn(table, name)) return name;
   let best: string | undefined;
@@ -78,12 +103,15 @@ export function createPriceTable(options: { overrides?: PriceOverrides; fallback
   }
   const fallback = options.fallback === undefined ? undefined : parsePriceOverride(options.fallback, 'fallbackPrice');
   const merged: Record<string, ModelPrice> = { ...(options.builtIn === false ? {} : BUILT_IN_PRICES), ...overrides };
+  memoizeLookups(merged);
   return {
     resolve(model) {
       return lookupModel(model, merged) ?? fallback;
     },
   };
 }
+
+memoizeLookups(BUILT_IN_PRICES);
 
 /** The built-in table without overrides. */
 export function resolvePrice(model: string): ModelPrice | undefined {
