@@ -156,6 +156,25 @@ describe('Lua scripts and their argument schema', () => {
     expect(await snapshot(client, prefix)).toEqual(before);
     expect((await limiter.admin.getUsage('lua')).used).toBe(20);
   });
+
+  it('aggregate indexes every user of a batch as large as the schema allows (4,096), once each', async () => {
+    const prefix = uniquePrefix('aggregate');
+    const g = globalKeys(prefix);
+    const now = Date.now();
+    const users = Array.from({ length: 4096 }, (_, i) => `user-${i}`);
+    const args = { batch: 'big', now, logMax: 10, logTtl: 60_000, historyTtl: 60_000, activeTtl: 60_000, totals: [1, 1, 0], hours: [], users, tags: ['t'], logTimes: [] };
+    const keys = [g.batches, g.log, g.historyMonth('209901'), g.totals, g.users, g.activeMonth('2099-01')];
+    expect(await runScript(client, SCRIPTS.aggregate, keys, encodeArgs(AGGREGATE_ARGS, args as never))).toBe(1);
+    expect(await client.zcard(g.users)).toBe(4096);
+    expect(await client.zscore(g.users, 'user-4095')).toBe('0');
+    // Users already indexed stay as they are (NX), and a replayed batch is a no-op.
+    await client.zadd(g.users, 5, 'user-0');
+    expect(await runScript(client, SCRIPTS.aggregate, keys, encodeArgs(AGGREGATE_ARGS, { ...args, batch: 'again' } as never))).toBe(1);
+    expect(await client.zscore(g.users, 'user-0')).toBe('5');
+    expect(await runScript(client, SCRIPTS.aggregate, keys, encodeArgs(AGGREGATE_ARGS, args as never))).toBe(0);
+    expect(await client.zcard(g.users)).toBe(4096);
+    await client.del(...keys);
+  });
 });
 
 async function snapshot(client: Redis, prefix: string): Promise<Record<string, unknown>> {

@@ -42,7 +42,12 @@ if #hours > 0 then redis.call('PEXPIRE', KEYS[3], fmt(historyTtl)) end
 redis.call('HINCRBY', KEYS[4], 'tokens', fmt(totals.t))
 redis.call('HINCRBY', KEYS[4], 'requests', fmt(totals.r))
 redis.call('HINCRBY', KEYS[4], 'cost', fmt(totals.c))
-for _, user in ipairs(users) do redis.call('ZADD', KEYS[5], 'NX', 0, user) end
+-- One ZADD per 1,000 users (unpack has a stack limit of about 8,000 values).
+for first = 1, #users, 1000 do
+  local members = {}
+  for i = first, math.min(first + 999, #users) do members[#members + 1] = 0; members[#members + 1] = users[i] end
+  redis.call('ZADD', KEYS[5], 'NX', unpack(members))
+end
 if #tags > 0 then
   redis.call('SADD', KEYS[6], unpack(tags))
   redis.call('PEXPIRE', KEYS[6], fmt(activeTtl))
