@@ -32,11 +32,16 @@ function recorder(terminal = '[DONE]') {
 
 const tick = (ms = 5) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A source, a recording observer and the caller's body over them. */
+function start(rewrite?: (event: SseEvent) => string | null | undefined, abandon?: { signal: AbortSignal; graceMs: number }) {
+  const src = source();
+  const rec = recorder();
+  return { src, rec, body: observedBody(src.stream, rec.observer, rewrite, abandon) };
+}
+
 describe('observedBody', () => {
   it('without a rewrite, hands on the provider bytes unchanged; ends after the call is settled', async () => {
-    const src = source();
-    const rec = recorder();
-    const body = observedBody(src.stream, rec.observer, undefined, undefined);
+    const { src, rec, body } = start();
     const sent = 'data: {"a":1}\n\n: keep-alive\n\ndata: [DO';
     src.push(sent);
     src.push('NE]\n\n');
@@ -48,10 +53,8 @@ describe('observedBody', () => {
   });
 
   it('rewrites, drops or keeps each event for the caller; every event reaches the observer once', async () => {
-    const src = source();
-    const rec = recorder();
     const rewrite = (event: SseEvent) => (event.data === 'drop' ? null : event.data === 'edit' ? 'data: edited\n\n' : undefined);
-    const body = observedBody(src.stream, rec.observer, rewrite, undefined);
+    const { src, rec, body } = start(rewrite);
     src.push('data: keep\n\ndata: drop\n\ndata: ed');
     src.push('it\n\ndata: [DONE]\n\n');
     src.end();
@@ -60,9 +63,7 @@ describe('observedBody', () => {
   });
 
   it('reads the whole stream and settles even if the caller never reads', async () => {
-    const src = source();
-    const rec = recorder();
-    observedBody(src.stream, rec.observer, undefined, undefined);
+    const { src, rec } = start();
     src.push('data: 1\n\ndata: 2\n\n');
     src.end();
     await tick();
@@ -71,9 +72,7 @@ describe('observedBody', () => {
   });
 
   it('settles at the terminal event, before the body ends', async () => {
-    const src = source();
-    const rec = recorder();
-    observedBody(src.stream, rec.observer, undefined, undefined);
+    const { src, rec } = start();
     src.push('data: 1\n\ndata: [DONE]\n\n');
     await tick();
     expect(rec.outcomes).toEqual(['ended']);
@@ -81,9 +80,7 @@ describe('observedBody', () => {
   });
 
   it('a caller that cancels early: reading goes on until the call is settled, then the provider body is cancelled', async () => {
-    const src = source();
-    const rec = recorder();
-    const body = observedBody(src.stream, rec.observer, undefined, undefined);
+    const { src, rec, body } = start();
     src.push('data: 1\n\n');
     const reader = body.getReader();
     await reader.read();
@@ -99,9 +96,7 @@ describe('observedBody', () => {
   });
 
   it('a failing provider body fails the caller body with its error and settles as failed', async () => {
-    const src = source();
-    const rec = recorder();
-    const body = observedBody(src.stream, rec.observer, undefined, undefined);
+    const { src, rec, body } = start();
     src.push('data: 1\n\n');
     const failure = new Error('connection reset');
     await tick();
@@ -111,10 +106,8 @@ describe('observedBody', () => {
   });
 
   it('after an abort, gives up on a body that never ends, once the grace has passed', async () => {
-    const src = source();
-    const rec = recorder();
     const abort = new AbortController();
-    const body = observedBody(src.stream, rec.observer, undefined, { signal: abort.signal, graceMs: 20 });
+    const { src, rec, body } = start(undefined, { signal: abort.signal, graceMs: 20 });
     src.push('data: 1\n\n');
     await tick();
     abort.abort(new Error('aborted by the caller'));
@@ -122,6 +115,16 @@ describe('observedBody', () => {
     expect(rec.seen).toEqual(['1']);
     expect(rec.outcomes).toEqual(['failed']);
     expect(src.state.cancelled).toBe(true);
+  });
+
+  it('an abort signalled before reading starts still lets what is buffered through, then gives up', async () => {
+    const abort = new AbortController();
+    abort.abort(new Error('caller aborted'));
+    const { src, rec, body } = start(undefined, { signal: abort.signal, graceMs: 20 });
+    src.push('data: x\n\n');
+    await expect(new Response(body).text()).rejects.toThrow('caller aborted');
+    expect(rec.seen).toEqual(['x']);
+    expect(rec.outcomes).toEqual(['failed']);
   });
 
   it('an observer that throws settles the call as failed and never breaks the caller body', async () => {

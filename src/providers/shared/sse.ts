@@ -38,11 +38,6 @@ export class SseParser {
     const event = rest.trim().length > 0 ? parseEvent(rest) : undefined;
     return event ? [event] : [];
   }
-
-  /** Unparsed text (to pass through untouched at the end). */
-  get pending(): string {
-    return this.#buffer;
-  }
 }
 
 /** Index just past the blank line that ends the first event, or -1. */
@@ -67,7 +62,7 @@ function parseEvent(raw: string): SseEvent | undefined {
   return { event, data: data.join('\n'), raw };
 }
 
-/** When to give up on a stream whose request was aborted (see {@link readSse}). */
+/** When to give up on a stream whose request was aborted (see {@link abandonableReader}). */
 export interface AbandonOnAbort {
   signal: AbortSignal;
   /** How long to keep reading after the abort (what is already buffered still arrives). */
@@ -125,24 +120,6 @@ export function abandonableReader(stream: ReadableStream<Uint8Array>, abandon?: 
       else reader.releaseLock();
     },
   };
-}
-
-/** Reads every event of a byte stream; ends (or throws) with the stream (see {@link abandonableReader}). */
-export async function* readSse(stream: ReadableStream<Uint8Array>, abandon?: AbandonOnAbort): AsyncGenerator<SseEvent> {
-  const decoder = new TextDecoder();
-  const parser = new SseParser();
-  const reader = abandonableReader(stream, abandon);
-  try {
-    for (;;) {
-      const result = await reader.read();
-      if (result.done) break;
-      yield* parser.push(decoder.decode(result.value, { stream: true }));
-    }
-    yield* parser.push(decoder.decode());
-    yield* parser.flush();
-  } finally {
-    reader.close();
-  }
 }
 
 /** Parses an event's data as JSON, or undefined. */
