@@ -12,9 +12,9 @@
  *
  * Of the returned APIPromise only `responsePromise` is replaced (parsing stays lazy and the SDK's):
  * it rejects with the refusal when the reservation fails, and it observes the response: a
- * non-stream body is read where the SDK reads it (or from a clone), a stream is teed so that usage is seen even if the caller
- * never reads (or aborts), and the caller's branch may have events rewritten (e.g. an injected
- * usage chunk hidden).
+ * non-stream body is read where the SDK reads it (or from a clone), a stream is read by us to its
+ * end so that usage is seen even if the caller never reads (or aborts), and handed on to the caller
+ * with events rewritten where needed (e.g. an injected usage chunk hidden).
  *
  * The SDK's helpers (`stream`, `parse`, `runTools`, tool runners, threads) run on the wrapped
  * resources (see `routeProxy`): their `this._client` and `this.create` are the wrapped ones, so
@@ -215,12 +215,12 @@ function sdkErrorClass(client: unknown): (new (...args: any[]) => Error) | undef
 
 /**
  * Starts observing a response, synchronously, in the first reaction to the SDK's response promise
- * (before any parse of it): a stream's body is teed and `props.response` is replaced *in place* by
- * the caller's branch, so every holder of these props (openai 7's `_thenUnwrap` and
- * `withResponse` keep the SDK's own response promise) reads the observed copy. A non-stream body
- * that the SDK is about to parse is settled from the SDK's own read of it (see `settleOnRead`);
- * any other (the caller took `.asResponse()`) is cloned. `settled` resolves once a cloned answer is
- * settled (a stream settles when it ends, a read one when it is read).
+ * (before any parse of it): a stream's body is observed (observed-body.ts) and `props.response` is
+ * replaced *in place* by one over the caller's body, so every holder of these props (openai 7's
+ * `_thenUnwrap` and `withResponse` keep the SDK's own response promise) reads the observed one. A
+ * non-stream body that the SDK is about to parse is settled from the SDK's own read of it (see
+ * `settleOnRead`); any other (the caller took `.asResponse()`) is cloned. `settled` resolves once a
+ * cloned answer is settled (a stream settles when it ends, a read one when it is read).
  */
 function observe(
   props: ResponseProps,
@@ -348,7 +348,6 @@ export function settleOnRead(response: Response, settle: (body: unknown) => void
   parsed.then(once, () => once(undefined));
   return true;
 }
-
 
 /** Where a caller's stream body keeps the SDK's original body. */
 const SOURCE_BODY = Symbol('token-limits.sourceBody');
