@@ -1,0 +1,40 @@
+/**
+ * CPU per SDK call in one plain-node process, the emulator in another (see compare-builds.mjs):
+ *   node bench/cpu-per-call.mjs bare|wrapped [provider] [mode] [calls]
+ * `wrapped` imports the library from `dist/` of the checkout named by TOKEN_LIMITS_DIR (default:
+ * this one) and wraps the client (MemoryStore, one monthly rule); `bare` imports only the SDK. The
+ * SDKs, the request and the emulator are always this checkout's, so two builds get the same ones. 500 untimed calls, then `calls` timed ones made one
+ * after the other. Prints one JSON line: user + system CPU µs of this process per timed call, and
+ * the p50 of their wall times in ms.
+ */
+import { fork } from 'node:child_process';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { SDK_CASES } from './sdk-cases.mjs';
+
+const [side = 'wrapped', provider = 'openai', mode = 'non-stream', callsText = '2000'] = process.argv.slice(2);
+const calls = Number(callsText);
+const emulator = fork(new URL('./emulator-process.mjs', import.meta.url));
+const { urls } = await new Promise((resolve) => emulator.once('message', resolve));
+let client = SDK_CASES[provider].make(urls);
+if (side === 'wrapped') {
+  const dir = process.env.TOKEN_LIMITS_DIR ?? resolve(fileURLToPath(import.meta.url), '../..');
+  const lib = await import(pathToFileURL(resolve(dir, 'dist/index.js')).href);
+  const limiter = lib.createTokenLimiter({ store: new lib.MemoryStore(), defaultLimits: [{ id: 'm', tokens: Number.MAX_SAFE_INTEGER, period: 'month' }] });
+  await limiter.warmup();
+  client = lib.withTokenLimits(client, 'bench-user', { limiter });
+}
+const call = SDK_CASES[provider].calls[mode];
+for (let i = 0; i < 500; i += 1) await call(client, urls);
+const times = [];
+const cpu = process.cpuUsage();
+for (let i = 0; i < calls; i += 1) {
+  const t = performance.now();
+  await call(client, urls);
+  times.push(performance.now() - t);
+}
+const used = process.cpuUsage(cpu);
+times.sort((a, b) => a - b);
+process.stdout.write(`${JSON.stringify({ cpuUsPerCall: Math.round((used.user + used.system) / calls), p50Ms: Number(times[calls >> 1].toFixed(3)) })}\n`);
+emulator.send({ cmd: 'close' });
+await new Promise((resolve) => emulator.once('exit', resolve));
