@@ -2,7 +2,7 @@
  * The default tokenizer, on `gpt-tokenizer` (pure JS; measured about 6x faster than js-tiktoken on
  * prose and code, 18-25x on CJK, with 2.5x less memory). Each encoding is loaded on its own, so
  * loading `o200k_base` never loads `cl100k_base`: from the package's `.tiktoken` data file where
- * the file system can read it (16 MB less resident memory once garbage is collected, see
+ * the file system can read it (about 11 MB less resident memory once garbage is collected, see
  * tiktoken-ranks.ts), else from the package's encoding module (bundled or non-Node runtimes).
  */
 import { readFileSync } from 'node:fs';

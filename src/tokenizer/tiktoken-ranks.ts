@@ -2,9 +2,9 @@
  * gpt-tokenizer's byte-pair ranks read from the `.tiktoken` file the package ships
  * (`gpt-tokenizer/data/<encoding>.tiktoken`, one "<base64 token> <rank>" line per token) instead of
  * its JS module. The module is a 2.4 MB array literal (o200k) whose source V8 keeps: once garbage
- * is collected, it leaves about 16 MB more resident memory than building the same array from the
- * file (measured in plain node: 99.5 MB against 83.6 MB RSS with o200k loaded; before a
- * collection the two are within noise of each other). The values
+ * is collected, it costs about 52 MB of RSS over bare node against about 41 MB for the same array
+ * built from the file (docs/benchmarks.md gives the commands; before a collection the two are
+ * within noise of each other). The values
  * equal the module's one for one (test/tokenizer/tiktoken-ranks.test.ts compares all four
  * encodings), so counts cannot differ.
  */
