@@ -8,6 +8,7 @@
  * the p50 of their wall times in ms.
  */
 import { fork } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SDK_CASES } from './sdk-cases.mjs';
