@@ -11,12 +11,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const [before, after, provider = 'openai', mode = 'non-stream', calls = '2000', pairs = '3'] = process.argv.slice(2);
 if (!before || !after) throw new Error('usage: node bench/compare-builds.mjs <before-dir> <after-dir> [provider] [mode] [calls] [pairs]');
-const script = new URL('./cpu-per-call.mjs', import.meta.url);
+const script = fileURLToPath(new URL('./cpu-per-call.mjs', import.meta.url));
 const run = (dir) =>
-  JSON.parse(execFileSync(process.execPath, [script.pathname, 'wrapped', provider, mode, calls], { env: { ...process.env, TOKEN_LIMITS_DIR: resolve(dir) }, encoding: 'utf8' }));
+  JSON.parse(execFileSync(process.execPath, [script, 'wrapped', provider, mode, calls], { env: { ...process.env, TOKEN_LIMITS_DIR: resolve(dir) }, encoding: 'utf8' }));
 for (let i = 0; i < Number(pairs); i += 1) {
   const order = i % 2 === 0 ? ['before', 'after'] : ['after', 'before'];
   const got = {};
