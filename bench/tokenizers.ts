@@ -111,11 +111,25 @@ export function cjk(bytes: number, seed = 1): string {
 }
 
 const LOADERS: Record<string, (encoding: EncodingName) => string> = {
+  // The library's default: gpt-tokenizer's .tiktoken data file in a compact table (library load included).
+  'library default': (e) => `const t = require('token-limits').gptTokenizer(); t.count('hello world', '${e}');`,
   'gpt-tokenizer': (e) => `const m = require('gpt-tokenizer/encoding/${e}'); m.countTokens('hello world');`,
-  // As the library loads it: the ranks from the package's .tiktoken data file (library load included).
-  'gpt-tokenizer (data file)': (e) => `const t = require('token-limits').gptTokenizer(); t.count('hello world', '${e}');`,
   'js-tiktoken': (e) => `const { Tiktoken } = require('js-tiktoken/lite'); const r = require('js-tiktoken/ranks/${e}'); new Tiktoken(r).encode('hello world');`,
 };
+
+/** gpt-tokenizer's own encoding modules, for comparison with the library's default counter. */
+function gptTokenizerModule(): Tokenizer {
+  const modules: Partial<Record<EncodingName, { countTokens(text: string, options: object): number }>> = {};
+  const plain = { disallowedSpecial: new Set<string>() };
+  return {
+    name: 'gpt-tokenizer',
+    count: (text, encoding) => modules[encoding]!.countTokens(text, plain),
+    async warmup(encodings = ['o200k_base', 'cl100k_base']) {
+      for (const e of encodings) modules[e] ??= (await import(`gpt-tokenizer/encoding/${e}`)) as { countTokens(text: string, options: object): number };
+    },
+    isLoaded: (encoding) => modules[encoding] !== undefined,
+  };
+}
 
 /** Loads one encoder in a fresh Node process and reports its cost. */
 export function coldStart(tokenizer: string, encoding: EncodingName): ColdStartResult {
@@ -324,7 +338,7 @@ export async function benchTokenizers(
   const cold: ColdStartResult[] = [];
   for (const name of Object.keys(LOADERS)) for (const encoding of encodings) cold.push(coldStart(name, encoding));
 
-  const tokenizers = [gptTokenizer(), jsTiktokenTokenizer()];
+  const tokenizers = [{ ...gptTokenizer(), name: 'library default' }, gptTokenizerModule(), jsTiktokenTokenizer()];
   await Promise.all(tokenizers.map((t) => t.warmup(encodings)));
   const inputs: Array<[string, (seed: number) => string, number]> = [
     ['10 KB English prose', (seed) => prose(10_000, seed), 9],
