@@ -31,6 +31,11 @@ const NONE = 0x7fffffff;
 const MERGE_CACHE_SIZE = 4096;
 /** Pieces longer than this are not remembered (a long run rarely repeats). */
 const MERGE_CACHE_MAX_PIECE = 64;
+/**
+ * Work buffers up to this many bytes are kept for the next piece; a larger piece (a long run
+ * counted by a caller without the guarded counters) gets buffers that are dropped after it.
+ */
+const KEPT_BUFFER_BYTES = 1 << 16;
 
 /** FNV-1a over bytes[start, end). */
 function hashOf(bytes: Uint8Array, start: number, end: number): number {
@@ -194,8 +199,11 @@ export class CompactBpeCounter {
 
   #countPiece(text: string): number {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    if (this.#piece.length < text.length * 3) this.#piece = new Uint8Array(text.length * 3);
-    const piece = this.#piece;
+    let piece = this.#piece;
+    if (piece.length < text.length * 3) {
+      piece = new Uint8Array(text.length * 3);
+      if (piece.length <= KEPT_BUFFER_BYTES) this.#piece = piece;
+    }
     const length = this.#encoder.encodeInto(text, piece).written;
     const ranks = this.#ranks;
     if (length === 1 || ranks.rankOf(piece, 0, length) !== NONE) return 1;
@@ -204,7 +212,7 @@ export class CompactBpeCounter {
       const known = this.#merged.get(text);
       if (known !== undefined) return known;
     }
-    const count = this.#merge(length);
+    const count = this.#merge(piece, length);
     if (cacheable) {
       if (this.#merged.size >= MERGE_CACHE_SIZE) this.#merged.clear();
       this.#merged.set(text, count);
@@ -212,16 +220,19 @@ export class CompactBpeCounter {
     return count;
   }
 
-  /** The token count of the first `length` bytes of #piece, merged pair by pair. */
-  #merge(length: number): number {
-    const piece = this.#piece;
+  /** The token count of the first `length` bytes of `piece`, merged pair by pair. */
+  #merge(piece: Uint8Array, length: number): number {
     const ranks = this.#ranks;
-    if (this.#starts.length < length + 1) {
-      this.#starts = new Int32Array(length + 1);
-      this.#pairRanks = new Int32Array(length + 1);
+    let starts = this.#starts;
+    let pairRanks = this.#pairRanks;
+    if (starts.length < length + 1) {
+      starts = new Int32Array(length + 1);
+      pairRanks = new Int32Array(length + 1);
+      if (starts.byteLength <= KEPT_BUFFER_BYTES) {
+        this.#starts = starts;
+        this.#pairRanks = pairRanks;
+      }
     }
-    const starts = this.#starts;
-    const pairRanks = this.#pairRanks;
     // tiktoken's byte_pair_merge: parts are boundaries; the pair at part i spans parts i to i + 2.
     for (let i = 0; i <= length; i += 1) starts[i] = i;
     let parts = length + 1;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/encodingParams/constants';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CompactBpeCounter, CompactRanks } from '../../src/tokenizer/compact-bpe.js';
 import { encodingSource, gptTokenizer } from '../../src/tokenizer/gpt-tokenizer.js';
@@ -153,4 +154,15 @@ describe('CompactBpeCounter: the merge rule', () => {
       expect(counter.countTokens(text)).toBe(reference.count(text, 'o200k_base'));
     }
   });
+
+  it('counts a piece beyond the buffers it keeps (64 KB), then small ones as before', () => {
+    const counter = new CompactBpeCounter(new CompactRanks(dataFile('o200k_base')), O200K_TOKEN_SPLIT_REGEX);
+    const reference = gptTokenizer();
+    const small = 'Não há razão para preocupação às 9h.';
+    const before = counter.countTokens(small);
+    const long = 'z'.repeat(22_000);
+    expect(counter.countTokens(long)).toBe(reference.count(long, 'o200k_base'));
+    expect(counter.countTokens(small)).toBe(before);
+    expect(before).toBe(reference.count(small, 'o200k_base'));
+  }, 60_000);
 });
