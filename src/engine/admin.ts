@@ -1,3 +1,9 @@
+/**
+ * `limiter.admin`: the user functions (rules, usage, reset, activity, deletion, listings, log,
+ * refusals, history, export, totals) over the store's admin protocol, with plans and accounts
+ * mixed in from plans-admin.ts. (Just over 300 lines: each function is a few lines of validation
+ * and one store call, and the interface and its implementation are read side by side.)
+ */
 import { InvalidArgumentError } from '../kernel/errors.js';
 import type { AdminDeps } from './admin-deps.js';
 import { needsAnchor } from './periods.js';

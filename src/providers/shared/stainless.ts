@@ -19,6 +19,9 @@
  * The SDK's helpers (`stream`, `parse`, `runTools`, tool runners, threads) run on the wrapped
  * resources (see `routeProxy`): their `this._client` and `this.create` are the wrapped ones, so
  * every request they make is reserved and committed on its own.
+ *
+ * (Over 300 lines: the billed method, its gated client view and the observation of non-stream and
+ * stream bodies are steps of one call's life and share its state.)
  */
 import { TokenLimitsError } from '../../kernel/errors.js';
 import { bindingScope, type Binding } from './binding.js';
