@@ -190,7 +190,7 @@ describe('C1: failover of the hot user’s master during load', () => {
       scenario: 'C1',
       name: 'SIGKILL of the hot master under load; Redis fails over by itself (node timeout 2 s)',
       criterion: 'ops continue after the failover window; loss bounded by the replication lag',
-      measured: { ...common(run), 'failover window (ms)': windowMs, 'replication lag sampled just before the kill (bytes)': lagBytes, 'commits lost (tokens)': lost },
+      measured: { ...common(run), 'failover window (ms)': windowMs, 'replication lag sampled just before the kill (bytes)': lagBytes, 'commits lost (tokens)': lost, 'held until their lease ends (tokens)': raw.held },
     });
     expect(t.otherErrors).toEqual([]);
     expect(t.late + t.neverSettled).toBe(0);
@@ -205,7 +205,11 @@ describe('C1: failover of the hot user’s master during load', () => {
     // rely on (more writes follow it before the kill).
     const inFlightBound = PROCESSES * LOOPS_PER_PROCESS * HOT_R; // r of every other user is smaller
     expect(lost).toBeLessThanOrEqual(inFlightBound);
-    expect(raw.held).toBe(0);
+    // Holds can also stay behind, until their lease ends: a commit lost with the old master leaves
+    // its hold on the new one, and so does the release of a reserve the caller gave up on (refused
+    // by the timeout) when that release reached only the old master. Both are calls in flight at
+    // the kill, so the same bound holds (one run: 450 tokens held, 287 lost, bound 12,000).
+    expect(raw.held).toBeLessThanOrEqual(inFlightBound);
     const overspend = Math.max(0, raw.perUser.get('hot')!.used - run.hotLimit);
     expect(overspend).toBeLessThanOrEqual(inFlightBound);
     expect(overspend % HOT_R).toBe(0); // whole lost holds (a = r here), never a partial or duplicated charge
