@@ -274,7 +274,7 @@ async function eventLoopCases(quick: boolean): Promise<BlockResult[]> {
   return loop;
 }
 
-/** Worst ratios of the OpenAI count against gpt-tokenizer's whole-text count. */
+/** Worst ratios of the OpenAI estimate against the default tokenizer's count of the whole text. */
 async function openAIAccuracy(encoding: EncodingName, quick: boolean): Promise<AccuracyResult> {
   const tokenizer = gptTokenizer();
   let worst = Infinity;
@@ -290,7 +290,7 @@ async function openAIAccuracy(encoding: EncodingName, quick: boolean): Promise<A
     const text = naturalText(language, 100_000, 7);
     naturalWorstOver[language] = (await countTextAsync(text, encoding, { tokenizer })).tokens / tokenizer.count(text, encoding) - 1;
   }
-  return { reference: `${encoding} (gpt-tokenizer, whole text)`, adversarialWorst: worst, adversarialWorstCase: worstCase, adversarialCases: cases, naturalWorstOver };
+  return { reference: `${encoding} (default tokenizer, whole text)`, adversarialWorst: worst, adversarialWorstCase: worstCase, adversarialCases: cases, naturalWorstOver };
 }
 
 /** Worst ratios of the Claude and Gemini bounds against the reference tokenizers (devDependencies). */
