@@ -56,6 +56,9 @@ describe('price resolution', () => {
     // More names than the memory keeps: the oldest are looked up again, with the same answers.
     for (let i = 0; i < 1500; i += 1) expect(b.resolve(`gpt-4o-mini-${i}`)?.input).toBe(0.15);
     expect(b.resolve('gpt-4o-2024-08-06')?.input).toBe(2.5);
+    // A name too long to be remembered is still looked up, every time.
+    const long = `gpt-4o-mini-${'x'.repeat(300)}`;
+    for (let i = 0; i < 2; i += 1) expect(b.resolve(long)?.input).toBe(0.15);
   });
   it('validates the fallback price', () => {
     expect(() => createPriceTable({ fallback: { input: -0.5, output: 1 } })).toThrow(expect.objectContaining({ parameter: 'fallbackPrice.input' }));

@@ -21,7 +21,8 @@ export function normalizeModelName(model: string): string {
  */
 export function lookupModelKey(model: string, table: Readonly<Record<string, unknown>>): string | undefined {
   const memo = memos.get(table);
-  if (memo === undefined) return findModelKey(model, table);
+  // A long name (model names come from requests and responses) is not kept: 512 of them could be large.
+  if (memo === undefined || model.length > MEMO_MAX_NAME) return findModelKey(model, table);
   let key = memo.get(model);
   if (key === undefined) {
     key = findModelKey(model, table) ?? null;
@@ -37,6 +38,7 @@ export function lookupModelKey(model: string, table: Readonly<Record<string, unk
  */
 const memos = new WeakMap<object, LruMap<string, string | null>>();
 const MEMO_CAPACITY = 512;
+const MEMO_MAX_NAME = 256;
 
 /** Remembers the lookups of `table`, which must never change from now on. */
 export function memoizeLookups(table: Readonly<Record<string, unknown>>): void {
