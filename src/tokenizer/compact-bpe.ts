@@ -5,11 +5,12 @@
  * rank array and a merge cache), about 41 MB of resident memory for o200k_base once garbage is
  * collected. Here every token's bytes sit in one `Uint8Array` and an open-addressing hash table of
  * `Int32Array` finds a rank from a byte range: about 5 MB for o200k_base. Counting is the only job
- * (no encode or decode), and it follows tiktoken's merge rule exactly (the lowest rank merges
- * first, the leftmost on a tie), so the counts are those of gpt-tokenizer and tiktoken;
- * test/tokenizer/compact-bpe.test.ts compares them on the adversarial corpus for all four
- * encodings. Text is split into pre-tokens by the encoding's own regular expression, taken from
- * gpt-tokenizer.
+ * (no encode or decode), and it follows tiktoken's merge rule (the lowest rank merges first, the
+ * leftmost on a tie): test/tokenizer/compact-bpe.test.ts finds the counts of js-tiktoken on the
+ * adversarial and natural corpus in all four encodings. gpt-tokenizer's encoder counts U+FEFF one
+ * token too many; tiktoken's Rust core splits whitespace a little differently (see
+ * docs/token-estimation.md). Text is split into pre-tokens by the encoding's own regular
+ * expression, taken from gpt-tokenizer.
  */
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
