@@ -4,6 +4,7 @@ import { createTokenLimiter, QuotaStoreError, RedisStore, TokenLimitExceededErro
 import { globalKeys, userKeys, userTag } from '../../src/stores/redis/keys.js';
 import { SCRIPTS } from '../../src/stores/redis/registry.js';
 import { connectRedis, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { decodeStoredWindow } from '../support/index.js';
 import { accountStampede, stampede } from './stampede.js';
 
 let client: Redis;
@@ -133,5 +134,40 @@ describe('RedisStore on a real Redis', () => {
       expect(events[0]).toMatchObject({ policy: 'continue' });
       await expect(limiter.reserve('u', { tokens: 10 })).resolves.toBeTruthy();
     });
+  });
+
+  it('reads windows and holds in the text form earlier versions stored, so an upgrade keeps every count', async () => {
+    const prefix = uniquePrefix('upgrade');
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits: [{ id: 'main', tokens: 100, period: 'month' }] });
+    await limiter.commit(await limiter.reserve('old', { tokens: 40 }), { inputTokens: 20, outputTokens: 10 });
+    const held = await limiter.reserve('old', { tokens: 10 });
+    const k = userKeys(prefix, 'old');
+    const w = decodeStoredWindow(await client.hgetBuffer(k.windows, 'w:main'))!;
+    expect(w).toMatchObject({ used: 30, held: 10, alerts: 0 });
+    // As the store wrote them before windows and holds were binary.
+    await client.hset(k.windows, 'w:main', `${w.fingerprint} ${w.start} ${w.end} ${w.used} ${w.held} ${w.alerts}`);
+    await client.hset(k.windows, `x:${held.id}`, `${Date.now() + 600_000} main ${w.fingerprint} ${w.start} 10`);
+    expect(await limiter.admin.getUsage('old')).toMatchObject({ used: 30, reserved: 10 });
+    await limiter.commit(held, { inputTokens: 10, outputTokens: 5 });
+    expect(await limiter.admin.getUsage('old')).toMatchObject({ used: 45, reserved: 0 });
+    // Written back binary, with the held amount gone with the hold.
+    expect(decodeStoredWindow(await client.hgetBuffer(k.windows, 'w:main'))).toMatchObject({ used: 45, held: 0 });
+    expect((await client.hgetBuffer(k.windows, 'w:main'))![0]).toBe(1);
+    await expect(limiter.reserve('old', { tokens: 56 })).rejects.toBeInstanceOf(TokenLimitExceededError);
+    await limiter.release(await limiter.reserve('old', { tokens: 55 }));
+  });
+
+  it('treats a garbled binary hold as expired instead of failing the scripts that read it', async () => {
+    const prefix = uniquePrefix('garbled');
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits: [{ id: 'main', tokens: 100, period: 'month' }] });
+    const r = await limiter.reserve('g', { tokens: 10 });
+    const k = userKeys(prefix, 'g');
+    for (const garbled of [Buffer.from([1]), Buffer.from([1, 2, 3]), Buffer.concat([Buffer.from([1]), Buffer.alloc(8), Buffer.from([200, 65])])]) {
+      await client.hset(k.windows, `x:${r.id}`, garbled);
+      expect(await limiter.admin.getUsage('g')).toMatchObject({ used: 0 });
+    }
+    await limiter.commit(r, { inputTokens: 4, outputTokens: 4 });
+    expect(await limiter.admin.getUsage('g')).toMatchObject({ used: 8 });
+    expect(await client.hexists(k.windows, `x:${r.id}`)).toBe(0);
   });
 });

@@ -15,3 +15,5 @@ export type { TcpProxy, TcpProxyStats, ProxyLatency, DroppedReply, StartTcpProxy
 export { requireRedis, uniquePrefix, deleteKeysWithPrefix, defaultRedisUrl } from './redis-available.js';
 export { listHarnessServerPids, harnessMarker } from './reaper.js';
 export { waitFor, sleep, withTimeout } from './wait.js';
+export { decodeStoredWindow } from './stored-window.js';
+export type { StoredWindow } from './stored-window.js';

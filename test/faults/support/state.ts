@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { userKeys } from '../../../src/stores/redis/keys.js';
+import { decodeStoredWindow } from '../../support/stored-window.js';
 
 /** A user's raw state in Redis: used and held counters of one rule, and live hold entries. */
 export interface RawUserState {
@@ -11,11 +12,10 @@ export interface RawUserState {
 
 export async function rawUserState(client: Redis | Cluster, prefix: string, userId: string, ruleId = 'main'): Promise<RawUserState> {
   const k = userKeys(prefix, userId);
-  const [window] = await client.hmget(k.windows, `w:${ruleId}`);
-  const [, , , used, held] = (window ?? '').split(' ');
-  const all = await client.hgetall(k.windows);
-  const holds = Object.keys(all).filter((field) => field.startsWith('x:')).length;
-  return { used: Number(used ?? 0), held: Number(held ?? 0), holds };
+  const window = decodeStoredWindow(await client.hgetBuffer(k.windows, `w:${ruleId}`));
+  const fields = await client.hkeys(k.windows);
+  const holds = fields.filter((field) => field.startsWith('x:')).length;
+  return { used: window?.used ?? 0, held: window?.held ?? 0, holds };
 }
 
 /** Sums the raw state of many users. */

@@ -193,7 +193,7 @@ if #snapshot == 0 then
     if string.sub(all[i], 1, 2) == 'w:' then
       local w = state(all[i + 1])
       -- What was used moves; what was held stays held here until those calls settle.
-      if w then w.h = 0; snapshot[#snapshot + 1] = all[i]; snapshot[#snapshot + 1] = packed(w) end
+      if w then w.h = 0; snapshot[#snapshot + 1] = all[i]; snapshot[#snapshot + 1] = textWindow(w) end
     end
   end
   redis.call('RPUSH', KEYS[3], unpack(snapshot))
@@ -298,7 +298,10 @@ cfg[#cfg + 1] = 'v'; cfg[#cfg + 1] = fmt(version + 1)
 if KEYS[4] then cfg[#cfg + 1] = 'in'; cfg[#cfg + 1] = '1' end
 redis.call('HSET', KEYS[1], unpack(cfg))
 local windows = {}
-for j = i + 1, #ARGV, 2 do windows[#windows + 1] = ARGV[j]; windows[#windows + 1] = ARGV[j + 1] end
+for j = i + 1, #ARGV, 2 do
+  local w = state(ARGV[j + 1])
+  if w then windows[#windows + 1] = ARGV[j]; windows[#windows + 1] = packed(w) end
+end
 if #windows > 0 then
   redis.call('HSET', KEYS[2], unpack(windows))
   redis.call('PEXPIRE', KEYS[2], fmt(ttl))
