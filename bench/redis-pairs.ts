@@ -16,15 +16,19 @@ import { startRedisServer } from '../test/support/index.js';
  * - Redis time per pair = CPU time of the redis-server process (its own, started for the bench, so
  *   that nothing else runs on it) during our slices ÷ pairs: reserve, commit and batched aggregates
  *   together, and the same for the raw pair. CPU time, unlike the server's own timings, does not
- *   count the time the server waited for a CPU on a busy machine.
+ *   count the time the server waited for a CPU on a busy machine;
+ * - Redis server time per pair = the `usec` of EVALSHA and EVAL in `INFO commandstats` (time spent
+ *   executing the scripts, without reading, parsing and answering them) over the same slices ÷ pairs.
+ *   This is the figure Redis itself reports per command; on a busy machine it also counts time the
+ *   server waited for a CPU in the middle of a command.
  */
 export interface PairsResult {
   concurrency: number;
   rules: number;
   /** Users were members of accounts (10 users each) whose rules were checked too. */
   accountRules: number;
-  /** Per repeat: our pairs/s, raw pairs/s, their ratio, Redis CPU µs per pair (ours), Redis CPU µs per raw pair. */
-  repeats: Array<{ ours: number; raw: number; ratio: number; redisUsPerPair: number; rawRedisUsPerPair: number }>;
+  /** Per repeat: our pairs/s, raw pairs/s, their ratio, Redis CPU µs and server µs (commandstats) per pair, ours and raw. */
+  repeats: Array<{ ours: number; raw: number; ratio: number; redisUsPerPair: number; rawRedisUsPerPair: number; serverUsPerPair: number; rawServerUsPerPair: number }>;
   p50Ms: number;
   p99Ms: number;
 }
@@ -72,18 +76,43 @@ export async function benchRedisPairs(options: {
   const out: PairsResult['repeats'] = [];
   const latencies: number[] = [];
   for (let i = 0; i < repeats; i += 1) {
+    const stats = new Redis(server.url);
+    const s0 = await serverUs(stats);
     const u0 = cpu();
     const a = await slice(ours, concurrency, sliceMs, limiter, latencies);
     const u1 = cpu();
+    const s1 = await serverUs(stats);
     const b = await slice(raw, concurrency, sliceMs);
     const u2 = cpu();
-    out.push({ ours: a.perSecond, raw: b.perSecond, ratio: a.perSecond / b.perSecond, redisUsPerPair: (u1 - u0) / a.count, rawRedisUsPerPair: (u2 - u1) / b.count });
+    const s2 = await serverUs(stats);
+    stats.disconnect();
+    out.push({
+      ours: a.perSecond,
+      raw: b.perSecond,
+      ratio: a.perSecond / b.perSecond,
+      redisUsPerPair: (u1 - u0) / a.count,
+      rawRedisUsPerPair: (u2 - u1) / b.count,
+      serverUsPerPair: (s1 - s0) / a.count,
+      rawServerUsPerPair: (s2 - s1) / b.count,
+    });
   }
   latencies.sort((x, y) => x - y);
   await limiter.close();
   client.disconnect();
   await server.stop();
   return { concurrency, rules, accountRules, repeats: out, p50Ms: latencies[Math.floor(latencies.length / 2)] ?? 0, p99Ms: latencies[Math.floor(latencies.length * 0.99)] ?? 0 };
+}
+
+/**
+ * Server time spent executing scripts (µs, `INFO commandstats` of EVALSHA and EVAL: every call of
+ * the library and of the raw pair is one; the commands a script calls are counted inside its time,
+ * and again under their own names, so those are left out).
+ */
+async function serverUs(client: Redis): Promise<number> {
+  const info = (await client.info('commandstats')) as string;
+  let total = 0;
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=\d+,usec=(\d+)/gm)) if (m[1] === 'evalsha' || m[1] === 'eval') total += Number(m[2]);
+  return total;
 }
 
 /** User + system CPU time of a process, in µs (from /proc; clock ticks of 10 ms). */
