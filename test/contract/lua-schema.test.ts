@@ -5,7 +5,21 @@ import { accountKeys, globalKeys, userKeys } from '../../src/stores/redis/keys.j
 import { ruleArgs } from '../../src/stores/redis/hot-path.js';
 import { SCRIPTS } from '../../src/stores/redis/registry.js';
 import { slotOf, slotTag } from '../../src/stores/redis/slots.js';
-import { AGGREGATE_ARGS, argSlots, COMMIT_ARGS, encodeArgs, READ_ACCOUNT_ARGS, READ_ARGS, RELEASE_ARGS, RESERVE_ARGS, type FieldKind, type Schema } from '../../src/stores/redis/schema.js';
+import {
+  AGGREGATE_ARGS,
+  argSlots,
+  COMMIT_ARGS,
+  encodeArgs,
+  encodeRules,
+  READ_ACCOUNT_ARGS,
+  READ_ARGS,
+  RELEASE_ARGS,
+  RESERVE_ARGS,
+  type FieldKind,
+  type RuleArg,
+  type Schema,
+  type ScriptArg,
+} from '../../src/stores/redis/schema.js';
 import { runScript, type Script } from '../../src/stores/redis/scripts.js';
 import { specsOf } from '../helpers/specs.js';
 import { connectRedis, uniquePrefix } from '../helpers/redis.js';
@@ -28,7 +42,7 @@ const BAD: Record<FieldKind, string[]> = {
   id: ['', 'a b', 'x'.repeat(65), 'é', 'a{b}', 'a;b'],
   flag: ['true', '2', ''],
   amounts: ['nan', '-1', '1.5', 'x'],
-  rules: ['nan', '-1', '17', 'x'],
+  rules: ['nan', '-1', '17', 'x', 't'],
   thresholds: ['nan', '-1', '11', 'x'],
   model: ['', 'a|b', 'x'.repeat(1025)],
   buckets: ['nan', '-1', '4097'],
@@ -37,19 +51,33 @@ const BAD: Record<FieldKind, string[]> = {
   counts: ['nan', '-1', '4097'],
 };
 
-/** Malformed values inside a rule (slot offset within the rule's 8, value). */
-const BAD_RULE: Array<(rule: string) => string> = [
-  (r) => r.replace(/^\S+/, 'a{b'),
-  (r) => r.replace(/^(\S+) t/, '$1 x'),
-  (r) => r.replace(/^(\S+ \S+) \d+/, '$1 -1'),
-  (r) => r.replace(/^(\S+ \S+) \d+/, '$1 nan'),
-  (r) => r.replace(/^(\S+ \S+) \d+/, '$1 99999999999999999'),
-  (r) => r.replace(/^(\S+ \S+ \S+) \S+/, '$1 f;p'),
-  (r) => r.replace(/ (\d+)$/, ' 1e309'),
-  (r) => r.replace(/ (\d+)$/, ' 0'),
-  (r) => `${r} 5`,
-  (r) => r.replace(/ /g, '  '),
-];
+/** Malformed rule lists, from one valid rule: each breaks one thing `FieldKinds.rules` requires. */
+function badRules(base: RuleArg): Array<[string, Buffer]> {
+  const one = (change: Partial<RuleArg>) => encodeRules([{ ...base, ...change }]);
+  const valid = encodeRules([base]);
+  const [b1, b2, b3] = base.boundaries as [number, number, number, number];
+  return [
+    ['id a{b', one({ id: 'a{b' })],
+    ['id empty', one({ id: '' })],
+    ['id of 65', one({ id: 'x'.repeat(65) })],
+    ['metric x', one({ metric: 'x' })],
+    ['limit -1', one({ limit: -1 })],
+    ['limit NaN', one({ limit: Number.NaN })],
+    ['limit 1.5', one({ limit: 1.5 })],
+    ['limit 2^53', one({ limit: 2 ** 53 })],
+    ['limit Infinity', one({ limit: Number.POSITIVE_INFINITY })],
+    ['fingerprint f;p', one({ fingerprint: 'f;p' })],
+    ['fingerprint empty', one({ fingerprint: '' })],
+    ['last boundary Infinity', one({ boundaries: [b1, b2, b3, Number.POSITIVE_INFINITY] })],
+    ['last boundary 0', one({ boundaries: [b1, b2, b3, 0] })],
+    ['first boundary NaN', one({ boundaries: [Number.NaN, b2, b3, base.boundaries[3]!] })],
+    ['boundary 1.5', one({ boundaries: [b1, b2 + 0.5, b3, base.boundaries[3]!] })],
+    ['17 rules', encodeRules(Array.from({ length: 17 }, (_, i) => ({ ...base, id: `r${i}` })))],
+    ['cut short', valid.subarray(0, valid.length - 1)],
+    ['a trailing byte', Buffer.concat([valid, Buffer.from('t')])],
+    ['an id length past the end', Buffer.concat([valid.subarray(0, 41), Buffer.from([200]), valid.subarray(42)])],
+  ];
+}
 
 interface Case {
   name: string;
@@ -96,16 +124,19 @@ describe('Lua scripts and their argument schema', () => {
     await limiter.reserve('lua', { tokens: 50 });
     await limiter.flush();
     const now = Date.now();
-    const rules = ruleArgs(specsOf([{ id: 'm', tokens: 1000, period: 'month' }], now));
+    const [spec] = specsOf([{ id: 'm', tokens: 1000, period: 'month' }], now);
+    const rules = ruleArgs([spec!]);
+    const baseRule: RuleArg = { id: 'm', metric: 't', limit: 1000, fingerprint: spec!.fingerprint, boundaries: spec!.boundaries };
+    const noRules = ruleArgs([]);
     const k = userKeys(prefix, 'lua');
     // A member of an account: its keys share the account's slot; the account's config and windows follow the user's.
     const m = userKeys(prefix, 'lua', 'team');
     const a = accountKeys(prefix, 'team');
     const g = globalKeys(prefix);
     const id = 'aaaaaaaa-0000-0000-0000-000000000009';
-    const reserve = { id, inAccount: false, version: 0, accountVersion: 0, now, lease: 60_000, initAnchor: false, amounts: [10, 1, 0], rules, accountRules: [] };
-    const commit = { id, inAccount: false, accountVersion: 0, forwarded: false, bucket: 'b', month: '209901', attempt: 'a1', version: 0, now, amounts: [10, 1, 0], costUnknown: false, model: 'gpt', inputTokens: 5, outputTokens: 5, doneTtl: 60_000, logMax: 10, logTtl: 60_000, historyTtl: 60_000, thresholds: [800], rules, accountRules: [], matches: [1] };
-    const read = { inAccount: false, version: 0, accountVersion: 0, now, rules, accountRules: [] };
+    const reserve = { id, inAccount: false, version: 0, accountVersion: 0, now, lease: 60_000, initAnchor: false, amounts: [10, 1, 0], rules, accountRules: noRules };
+    const commit = { id, inAccount: false, accountVersion: 0, forwarded: false, bucket: 'b', month: '209901', attempt: 'a1', version: 0, now, amounts: [10, 1, 0], costUnknown: false, model: 'gpt', inputTokens: 5, outputTokens: 5, doneTtl: 60_000, logMax: 10, logTtl: 60_000, historyTtl: 60_000, thresholds: [800], rules, accountRules: noRules, matches: [1] };
+    const read = { inAccount: false, version: 0, accountVersion: 0, now, rules, accountRules: noRules };
     const cases: Case[] = [
       { name: 'reserve', script: SCRIPTS.reserve, schema: RESERVE_ARGS, keys: [k.config, k.windows, k.outcomes('b')], extra: [], args: reserve },
       { name: 'reserve in an account', script: SCRIPTS.reserve, schema: RESERVE_ARGS, keys: [m.config, m.windows, m.outcomes('b'), a.config, a.windows], extra: [],
@@ -124,7 +155,7 @@ describe('Lua scripts and their argument schema', () => {
     ];
     const before = await snapshot(client, prefix);
     let refused = 0;
-    const refuses = async (c: Case, argv: string[], what: string, field: string) => {
+    const refuses = async (c: Case, argv: ScriptArg[], what: string, field: string) => {
       await expect(runScript(client, c.script, c.keys, argv), `${c.name} ${what}`).rejects.toThrow(new RegExp(`token-limits: invalid ${field}`));
       refused += 1;
     };
@@ -138,11 +169,11 @@ describe('Lua scripts and their argument schema', () => {
           argv[first - 1] = bad;
           await refuses(c, argv, `${field}=${bad.slice(0, 20)}`, field);
         }
-        if (kind === 'rules' && (c.args[field] as string[]).length > 0) {
-          for (const spoil of BAD_RULE) {
+        if (kind === 'rules' && (c.args[field] as Buffer).length > 0) {
+          for (const [what, bad] of badRules(baseRule)) {
             const argv = [...valid];
-            argv[first] = spoil(argv[first]!); // the first slot is the count; the first rule follows it
-            await refuses(c, argv, `${field}[0]=${argv[first]}`, field);
+            argv[first - 1] = bad;
+            await refuses(c, argv, `${field}: ${what}`, field);
           }
         }
       }

@@ -3,6 +3,7 @@ import type { StoreSettings } from '../protocol/types.js';
 import { DEFAULT_STORE_SETTINGS } from '../protocol/window.js';
 import { globalKeys } from './keys.js';
 import { runScript, type RedisLikeClient, type Script } from './scripts.js';
+import type { ScriptArg } from './schema.js';
 
 /** What the parts of RedisStore share: the client, the key prefix, the settings, the server's clock. */
 export class RedisContext {
@@ -32,12 +33,12 @@ export class RedisContext {
   }
 
   /** Runs a script (EVALSHA, EVAL on NOSCRIPT; cluster redirections retried within the operation timeout). */
-  run(script: Script, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+  run(script: Script, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
     return runScript(this.client, script, keys, args, Date.now() + this.settings.operationTimeoutMs);
   }
 
   /** Runs a script whose reply must be an array. */
-  async runArray(script: Script, keys: readonly string[], args: readonly string[]): Promise<unknown[]> {
+  async runArray(script: Script, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown[]> {
     const reply = await this.run(script, keys, args);
     if (!Array.isArray(reply)) throw new QuotaStoreError(script.name, `Unexpected reply from the ${script.name} script`);
     return reply;

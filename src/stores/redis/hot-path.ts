@@ -18,7 +18,7 @@ import type { RedisContext } from './context.js';
 import type { RedisLedgerFeed } from './ledger-feed.js';
 import { accountKeys, monthKey, nextMonthStart, outcomeBucket, userKeys, userTag } from './keys.js';
 import { SCRIPTS } from './registry.js';
-import { COMMIT_ARGS, encodeArgs, RELEASE_ARGS, RESERVE_ARGS, type FieldKinds } from './schema.js';
+import { COMMIT_ARGS, encodeArgs, encodeRules, RELEASE_ARGS, RESERVE_ARGS, type FieldKinds } from './schema.js';
 
 const METRIC_CODES = { tokens: 't', requests: 'r', cost: 'c' } as const;
 /** The planner returns the same spec array while its windows last: encode it once. */
@@ -28,7 +28,7 @@ const encoded = new WeakMap<readonly RuleSpec[], FieldKinds['rules']>();
 export function ruleArgs(rules: readonly RuleSpec[]): FieldKinds['rules'] {
   let out = encoded.get(rules);
   if (!out) {
-    out = rules.map((r) => `${r.ruleId} ${METRIC_CODES[r.metric]} ${r.limit} ${r.fingerprint} ${r.boundaries.join(' ')}`);
+    out = encodeRules(rules.map((r) => ({ id: r.ruleId, metric: METRIC_CODES[r.metric], limit: r.limit, fingerprint: r.fingerprint, boundaries: r.boundaries })));
     encoded.set(rules, out);
   }
   return out;

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 
 /** The smallest Redis client surface the store calls; ioredis `Redis` and `Cluster` satisfy it. */
 export interface RedisLikeClient {
-  evalsha(sha: string, numKeys: number, ...args: string[]): Promise<unknown>;
-  eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>;
+  evalsha(sha: string, numKeys: number, ...args: Array<string | Buffer>): Promise<unknown>;
+  eval(script: string, numKeys: number, ...args: Array<string | Buffer>): Promise<unknown>;
 }
 
 export interface Script {
@@ -29,7 +29,7 @@ export async function runScript(
   client: RedisLikeClient,
   script: Script,
   keys: readonly string[],
-  args: readonly string[],
+  args: readonly (string | Buffer)[],
   retryUntil?: number,
 ): Promise<unknown> {
   for (;;) {
@@ -45,7 +45,7 @@ export async function runScript(
 /** Pause between two tries of a script the cluster redirected. */
 export const REDIRECT_RETRY_MS = 50;
 
-async function runOnce(client: RedisLikeClient, script: Script, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+async function runOnce(client: RedisLikeClient, script: Script, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown> {
   try {
     return await client.evalsha(script.sha, keys.length, ...keys, ...args);
   } catch (error) {

@@ -30,6 +30,26 @@ local SLACK = 3600000
 local function fail(message) error({ err = 'ERR token-limits: ' .. message }) end
 local function fmt(n) return string.format('%d', n) end
 
+-- Rules as the store sends them (schema.ts, FieldKinds.rules); nil when a rule is malformed: a
+-- metric other than t, r, c; a limit or boundary that is not an integer within 2^53 (NaN and
+-- infinities included); boundaries not increasing; an id or fingerprint of other characters or
+-- length; more than 16 rules. A value cut short makes struct fail (the caller pcalls).
+local METRICS = { t = true, r = true, c = true }
+local function rulesOf(v)
+  if not v then return nil end
+  local rules, pos, n = {}, 1, #v
+  while pos <= n do
+    local m, limit, b1, b2, b3, b4, id, fp
+    m, limit, b1, b2, b3, b4, id, fp, pos = struct.unpack('<c1dddddBc0Bc0', v, pos)
+    if #rules == 16 or not METRICS[m] or #id == 0 or #id > 64 or #fp == 0 or #fp > 80
+      or string.find(id, '[^%w_.-]') or string.find(fp, '[^%w_.-]') then return nil end
+    if limit ~= limit or limit < 0 or limit > MAXN or limit % 1 ~= 0 or b1 < -MAXN or b4 > MAXN
+      or b1 % 1 ~= 0 or b2 % 1 ~= 0 or b3 % 1 ~= 0 or b4 % 1 ~= 0 or not (b1 < b2 and b2 < b3 and b3 < b4) then return nil end
+    rules[#rules + 1] = { id = id, m = m, limit = limit, fp = fp, b = { b1, b2, b3, b4 } }
+  end
+  return rules
+end
+
 -- A rule's stored window (nil when none): fp, s start, e end, u used, h held, a alerts fired.
 -- Written binary: byte 1, then s e u h as little-endian doubles (integers up to 2^53 are exact),
 -- a as an unsigned 16-bit integer, then fp. struct reads it in a tenth of the time a pattern
