@@ -116,10 +116,10 @@ if not replayed then
   end
 end
 for i, r in ipairs(rules) do
-  if changed[i] then set[#set + 1] = 'w:' .. r.id; set[#set + 1] = packed(wins[i]) end
+  if changed[i] then set[#set + 1] = r.f; set[#set + 1] = packed(wins[i]) end
 end
 for i, r in ipairs(accountRules) do
-  if achanged[i] then aset[#aset + 1] = 'w:' .. r.id; aset[#aset + 1] = packed(awins[i]) end
+  if achanged[i] then aset[#aset + 1] = r.f; aset[#aset + 1] = packed(awins[i]) end
 end
 if set[1] then
   redis.call('HSET', KEYS[2], unpack(set))
@@ -150,8 +150,9 @@ local function charge(rules, wins, shares, matchFrom, scope, out, fired)
         w.u = w.u + amount
       end
       for k, perMille in ipairs(thresholds) do
+        -- The crossing test first: it is false for most calls, and cheaper than the bit test.
         local bit = 2 ^ (k - 1)
-        if w.u > 0 and math.floor(w.a / bit) % 2 == 0 and w.u * 1000 >= r.limit * perMille then
+        if w.u > 0 and w.u * 1000 >= r.limit * perMille and math.floor(w.a / bit) % 2 == 0 then
           w.a = w.a + bit
           out[3] = out[3] + 1
           local a = { scope, r.id, k - 1, w.u, r.limit, w.s, w.e }
@@ -159,7 +160,7 @@ local function charge(rules, wins, shares, matchFrom, scope, out, fired)
           fired[#fired + 1] = scope .. ',' .. r.id .. ',' .. (k - 1) .. ',' .. fmt(w.u) .. ',' .. fmt(r.limit) .. ',' .. fmt(w.s) .. ',' .. fmt(w.e)
         end
       end
-      set[#set + 1] = 'w:' .. r.id; set[#set + 1] = packed(w)
+      set[#set + 1] = r.f; set[#set + 1] = packed(w)
     end
   end
   return set

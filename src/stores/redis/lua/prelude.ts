@@ -30,7 +30,8 @@ local SLACK = 3600000
 local function fail(message) error({ err = 'ERR token-limits: ' .. message }) end
 local function fmt(n) return string.format('%d', n) end
 
--- Rules as the store sends them (schema.ts, FieldKinds.rules); nil when a rule is malformed: a
+-- Rules as the store sends them (schema.ts, FieldKinds.rules), each with its window's field name
+-- (f); nil when a rule is malformed: a
 -- metric other than t, r, c; a limit or boundary that is not an integer within 2^53 (NaN and
 -- infinities included); boundaries not increasing; an id or fingerprint of other characters or
 -- length; more than 16 rules. A value cut short makes struct fail (the caller pcalls).
@@ -45,7 +46,7 @@ local function rulesOf(v)
       or string.find(id, '[^%w_.-]') or string.find(fp, '[^%w_.-]') then return nil end
     if limit ~= limit or limit < 0 or limit > MAXN or limit % 1 ~= 0 or b1 < -MAXN or b4 > MAXN
       or b1 % 1 ~= 0 or b2 % 1 ~= 0 or b3 % 1 ~= 0 or b4 % 1 ~= 0 or not (b1 < b2 and b2 < b3 and b3 < b4) then return nil end
-    rules[#rules + 1] = { id = id, m = m, limit = limit, fp = fp, b = { b1, b2, b3, b4 } }
+    rules[#rules + 1] = { id = id, f = 'w:' .. id, m = m, limit = limit, fp = fp, b = { b1, b2, b3, b4 } }
   end
   return rules
 end
@@ -68,7 +69,7 @@ local function state(value)
 end
 
 local function packed(w)
-  return '\\1' .. struct.pack('<ddddH', w.s, w.e, w.u, w.h, w.a) .. w.fp
+  return struct.pack('<BddddHc0', 1, w.s, w.e, w.u, w.h, w.a, w.fp)
 end
 
 -- The text form of a window, for values that leave Redis (a move's snapshot crosses the client as
@@ -156,7 +157,7 @@ local function scopeWindows(w, rules, extra, now)
   local fields = {}
   for i, f in ipairs(extra) do fields[i] = f end
   local first = #fields + 1
-  for i, r in ipairs(rules) do fields[first + i - 1] = 'w:' .. r.id end
+  for i, r in ipairs(rules) do fields[first + i - 1] = r.f end
   if #fields == 0 then return {}, {}, {}, now end
   local st = redis.call('HMGET', w, unpack(fields))
   local wins, changed, maxEnd = {}, {}, now
