@@ -49,6 +49,7 @@ const BAD: Record<FieldKind, string[]> = {
   texts: ['nan', '-1', '4097'],
   ids: ['nan', '-1', '4097'],
   counts: ['nan', '-1', '4097'],
+  bits: ['', '2', 'x', '1 ', '1'.repeat(33)],
 };
 
 /** Malformed rule lists, from one valid rule: each breaks one thing `FieldKinds.rules` requires. */
@@ -75,7 +76,10 @@ function badRules(base: RuleArg): Array<[string, Buffer]> {
     ['17 rules', encodeRules(Array.from({ length: 17 }, (_, i) => ({ ...base, id: `r${i}` })))],
     ['cut short', valid.subarray(0, valid.length - 1)],
     ['a trailing byte', Buffer.concat([valid, Buffer.from('t')])],
-    ['an id length past the end', Buffer.concat([valid.subarray(0, 41), Buffer.from([200]), valid.subarray(42)])],
+    ['an id length past the end', Buffer.concat([valid.subarray(0, 42), Buffer.from([200]), valid.subarray(43)])],
+    ['a fingerprint length short of its text', Buffer.concat([valid.subarray(0, 43), Buffer.from([valid[43]! - 1]), valid.subarray(44)])],
+    ['a count of 2 with one rule', Buffer.concat([Buffer.from([2]), valid.subarray(1)])],
+    ['a count of 0 with one rule', Buffer.concat([Buffer.from([0]), valid.subarray(1)])],
   ];
 }
 
@@ -135,7 +139,7 @@ describe('Lua scripts and their argument schema', () => {
     const g = globalKeys(prefix);
     const id = 'aaaaaaaa-0000-0000-0000-000000000009';
     const reserve = { id, inAccount: false, version: 0, accountVersion: 0, now, lease: 60_000, initAnchor: false, amounts: [10, 1, 0], rules, accountRules: noRules };
-    const commit = { id, inAccount: false, accountVersion: 0, forwarded: false, bucket: 'b', month: '209901', attempt: 'a1', version: 0, now, amounts: [10, 1, 0], costUnknown: false, model: 'gpt', inputTokens: 5, outputTokens: 5, doneTtl: 60_000, logMax: 10, logTtl: 60_000, historyTtl: 60_000, thresholds: [800], rules, accountRules: noRules, matches: [1] };
+    const commit = { id, inAccount: false, accountVersion: 0, forwarded: false, bucket: 'b', month: '209901', attempt: 'a1', version: 0, now, amounts: [10, 1, 0], costUnknown: false, model: 'gpt', inputTokens: 5, outputTokens: 5, doneTtl: 60_000, logMax: 10, logTtl: 60_000, historyTtl: 60_000, thresholds: [800], rules, accountRules: noRules, matches: '1' };
     const read = { inAccount: false, version: 0, accountVersion: 0, now, rules, accountRules: noRules };
     const cases: Case[] = [
       { name: 'reserve', script: SCRIPTS.reserve, schema: RESERVE_ARGS, keys: [k.config, k.windows, k.outcomes('b')], extra: [], args: reserve },
@@ -143,7 +147,7 @@ describe('Lua scripts and their argument schema', () => {
         args: { ...reserve, inAccount: true, accountRules: rules } },
       { name: 'commit', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: [k.config, k.windows, k.outcomes('b'), k.log, k.historyMonth('209901')], extra: ['{"id":"x"}'], args: commit },
       { name: 'commit in an account', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: [m.config, m.windows, m.outcomes('b'), m.log, m.historyMonth('209901'), a.config, a.windows], extra: ['{"id":"x"}'],
-        args: { ...commit, inAccount: true, accountRules: rules, matches: [1, 1] } },
+        args: { ...commit, inAccount: true, accountRules: rules, matches: '11' } },
       { name: 'commit with a ledger note', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: [k.config, k.windows, k.outcomes('b'), k.log, k.historyMonth('209901'), `${prefix}:{${slotTag(slotOf(k.tag))}}:lq`],
         extra: ['{"id":"x"}', '{"accountId":null}'], args: commit },
       { name: 'release', script: SCRIPTS.release, schema: RELEASE_ARGS, keys: [k.windows, k.outcomes('b')], extra: [], args: { id, bucket: 'b', now, doneTtl: 60_000 } },

@@ -107,7 +107,7 @@ export function redisHotPath(ctx: RedisContext, aggregator: Aggregator, ledger: 
           thresholds: c.thresholds,
           rules: ruleArgs(c.user.rules),
           accountRules: ruleArgs(c.account?.rules ?? []),
-          matches: c.matches.map((m) => (m ? 1 : 0)),
+          matches: c.matches.map((m) => (m ? '1' : '0')).join(''),
         },
         c.ledger === undefined ? [c.record] : [c.record, JSON.stringify(c.ledger)],
       );

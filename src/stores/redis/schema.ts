@@ -28,12 +28,15 @@ export interface FieldKinds {
   /** [tokens, requests, micro-dollars] */
   amounts: readonly [number, number, number];
   /**
-   * At most 16 rules in one binary value (`encodeRules`), each: its metric (one byte t, r or c),
-   * limit and 4 increasing window boundaries as little-endian doubles (integers within ±2^53),
-   * then its id (1-64 of A-Z a-z 0-9 _ . -) and its fingerprint (1-80 of the same), each after a
-   * length byte. Lua reads a rule with one struct.unpack (struct format '<c1dddddBc0Bc0').
+   * At most 16 rules in one binary value (`encodeRules`): a byte with their number; per rule its
+   * metric (one byte t, r or c), limit and 4 increasing window boundaries as little-endian doubles
+   * (integers within ±2^53), and the lengths of its id (1-64) and fingerprint (1-80); then every
+   * rule's id and fingerprint, in order, as one text of A-Z a-z 0-9 _ . - (Lua checks it with one
+   * pattern, and reads each rule's numbers with one struct.unpack, format '<c1dddddBB').
    */
   rules: Buffer;
+  /** At most 32 characters, each '0' or '1' (one per rule). */
+  bits: string;
   /** At most 10 ascending per-mille thresholds. */
   thresholds: readonly number[];
   /** A model name: 1-1024 bytes, no `|` (it separates history field parts). */
@@ -98,8 +101,8 @@ export const COMMIT_ARGS = {
   thresholds: 'thresholds',
   rules: 'rules',
   accountRules: 'rules',
-  /** Per rule of `rules` then `accountRules`: 1 when the call counts against it. */
-  matches: 'counts',
+  /** Per rule of `rules` then `accountRules`: '1' when the call counts against it. */
+  matches: 'bits',
 } as const satisfies Schema;
 
 export const RELEASE_ARGS = {
@@ -164,21 +167,22 @@ export interface RuleArg {
 
 /** The binary form of a list of rules (see `FieldKinds.rules`). */
 export function encodeRules(rules: readonly RuleArg[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const r of rules) {
+  if (rules.length === 0) return Buffer.alloc(0);
+  const fixed = Buffer.alloc(1 + 43 * rules.length);
+  fixed[0] = Math.min(rules.length, 255);
+  const texts: Buffer[] = [];
+  rules.forEach((r, i) => {
+    const at = 1 + 43 * i;
     const id = Buffer.from(r.id, 'utf8');
     const fp = Buffer.from(r.fingerprint, 'utf8');
-    const b = Buffer.alloc(43 + id.length + fp.length);
-    b.write(r.metric.slice(0, 1).padEnd(1, '?'), 0, 'latin1');
-    b.writeDoubleLE(r.limit, 1);
-    for (let i = 0; i < 4; i += 1) b.writeDoubleLE(r.boundaries[i] ?? Number.NaN, 9 + 8 * i);
-    b[41] = Math.min(id.length, 255);
-    id.copy(b, 42);
-    b[42 + id.length] = Math.min(fp.length, 255);
-    fp.copy(b, 43 + id.length);
-    parts.push(b);
-  }
-  return Buffer.concat(parts);
+    fixed.write(r.metric.slice(0, 1).padEnd(1, '?'), at, 'latin1');
+    fixed.writeDoubleLE(r.limit, at + 1);
+    for (let j = 0; j < 4; j += 1) fixed.writeDoubleLE(r.boundaries[j] ?? Number.NaN, at + 9 + 8 * j);
+    fixed[at + 41] = Math.min(id.length, 255);
+    fixed[at + 42] = Math.min(fp.length, 255);
+    texts.push(id, fp);
+  });
+  return Buffer.concat([fixed, ...texts]);
 }
 
 /** An ARGV value: a string, or bytes (rules). */
@@ -193,6 +197,7 @@ export function encodeArgs<S extends Schema>(schema: S, args: ArgsOf<S>, extra: 
     switch (kind) {
       case 'id':
       case 'model':
+      case 'bits':
         out.push(v as string);
         break;
       case 'count':
@@ -265,6 +270,8 @@ function luaField(name: string, kind: FieldKind): string {
       ].join('\n');
     case 'flag':
       return `local ${name} = ARGV[p] == '1'; if ARGV[p] ~= '1' and ARGV[p] ~= '0' then fail('invalid ${name}') end; p = p + 1`;
+    case 'bits':
+      return `local ${name} = ARGV[p]; p = p + 1\nif not ${name} or #${name} > 32 or string.find(${name}, '[^01]') then fail('invalid ${name}') end`;
     case 'model':
       return `local ${name} = ARGV[p]; p = p + 1\nif not ${name} or #${name} == 0 or #${name} > 1024 or string.find(${name}, '|', 1, true) then fail('invalid ${name}') end`;
     case 'amounts':

@@ -138,7 +138,7 @@ local function charge(rules, wins, shares, matchFrom, scope, out, fired)
   local set = {}
   for i, r in ipairs(rules) do
     local w, share = wins[i], shares[r.id]
-    if share or matches[matchFrom + i] == 1 then
+    if share or string.byte(matches, matchFrom + i) == 49 then
       local amount = amounts[r.m]
       if costUnknown and r.m == 'c' then amount = share and share.amount or 0 end
       if share and share.fp == r.fp and share.s == w.s then

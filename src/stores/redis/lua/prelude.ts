@@ -31,23 +31,30 @@ local function fail(message) error({ err = 'ERR token-limits: ' .. message }) en
 local function fmt(n) return string.format('%d', n) end
 
 -- Rules as the store sends them (schema.ts, FieldKinds.rules), each with its window's field name
--- (f); nil when a rule is malformed: a
--- metric other than t, r, c; a limit or boundary that is not an integer within 2^53 (NaN and
--- infinities included); boundaries not increasing; an id or fingerprint of other characters or
--- length; more than 16 rules. A value cut short makes struct fail (the caller pcalls).
+-- (f); nil when a rule is malformed: a metric other than t, r, c; a limit or boundary that is not
+-- an integer within 2^53 (NaN and infinities included); boundaries not increasing; ids and
+-- fingerprints of other characters or lengths, or not filling their text exactly; more than 16
+-- rules. A value cut short makes struct fail (the caller pcalls).
 local METRICS = { t = true, r = true, c = true }
 local function rulesOf(v)
   if not v then return nil end
-  local rules, pos, n = {}, 1, #v
-  while pos <= n do
-    local m, limit, b1, b2, b3, b4, id, fp
-    m, limit, b1, b2, b3, b4, id, fp, pos = struct.unpack('<c1dddddBc0Bc0', v, pos)
-    if #rules == 16 or not METRICS[m] or #id == 0 or #id > 64 or #fp == 0 or #fp > 80
-      or string.find(id, '[^%w_.-]') or string.find(fp, '[^%w_.-]') then return nil end
+  if #v == 0 then return {} end
+  local n = string.byte(v, 1)
+  if n > 16 then return nil end
+  local text = string.sub(v, 2 + 43 * n)
+  if string.find(text, '[^%w_.-]') then return nil end
+  local rules, pos, at = {}, 2, 1
+  for i = 1, n do
+    local m, limit, b1, b2, b3, b4, il, fl
+    m, limit, b1, b2, b3, b4, il, fl, pos = struct.unpack('<c1dddddBB', v, pos)
+    if not METRICS[m] or il == 0 or il > 64 or fl == 0 or fl > 80 then return nil end
     if limit ~= limit or limit < 0 or limit > MAXN or limit % 1 ~= 0 or b1 < -MAXN or b4 > MAXN
       or b1 % 1 ~= 0 or b2 % 1 ~= 0 or b3 % 1 ~= 0 or b4 % 1 ~= 0 or not (b1 < b2 and b2 < b3 and b3 < b4) then return nil end
-    rules[#rules + 1] = { id = id, f = 'w:' .. id, m = m, limit = limit, fp = fp, b = { b1, b2, b3, b4 } }
+    local id = string.sub(text, at, at + il - 1)
+    rules[i] = { id = id, f = 'w:' .. id, m = m, limit = limit, fp = string.sub(text, at + il, at + il + fl - 1), b = { b1, b2, b3, b4 } }
+    at = at + il + fl
   end
+  if at ~= #text + 1 then return nil end
   return rules
 end
 
