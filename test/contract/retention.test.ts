@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenLimiter, RedisStore } from '../../src/index.js';
 import { globalKeys, monthKey, outcomeBucket, userKeys } from '../../src/stores/redis/keys.js';
+import { manualClock } from '../helpers/clock.js';
 import { connectRedis, uniquePrefix } from '../helpers/redis.js';
 
 /**
@@ -65,5 +66,31 @@ describe('RedisStore retention', () => {
     const fresh = createTokenLimiter({ store: new RedisStore({ client, prefix }) });
     expect((await fresh.admin.getLimits('idle')).map((r) => r.id)).toEqual(['monthly', 'daily', 'rpm']);
     expect(await fresh.admin.getUsage('idle')).toMatchObject({ used: 0, reserved: 0 });
+  });
+
+  it('sets each key\'s expiry once per recorded horizon, and again for a key the horizon does not name', async () => {
+    const prefix = uniquePrefix('ret');
+    const clock = manualClock(Date.UTC(2031, 0, 15, 12, 0));
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), clock: clock.now, defaultLimits: [{ id: 'm', tokens: 10_000, period: 'day' }] });
+    const call = async () => {
+      const r = await limiter.reserve('h', { tokens: 10 });
+      await limiter.commit(r, { inputTokens: 5, outputTokens: 5, model: 'gpt-4o' });
+      await limiter.flush();
+      return k.outcomes(outcomeBucket(r.id));
+    };
+    const k = userKeys(prefix, 'h');
+    const first = await call();
+    expect(await client.pttl(first)).toBeGreaterThan(0);
+    // Within the horizon, a call does not set the log's expiry again.
+    await client.persist(k.log);
+    clock.advance(60_000);
+    await call();
+    expect(await client.pttl(k.log)).toBe(-1);
+    // Ten minutes on, outcomes go to another key, well within the horizon recorded for the first
+    // one: the horizon names its key, so the new key gets its own expiry.
+    clock.advance(600_000);
+    const next = await call();
+    expect(next).not.toBe(first);
+    expect(await client.pttl(next)).toBeGreaterThan(0);
   });
 });

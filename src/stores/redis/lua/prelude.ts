@@ -14,6 +14,7 @@
  *   m          the earliest hold expiry recorded since the last purge (a lower bound)
  *   k          time until which the window hash is known to live (its TTL horizon)
  *   kd, kl, kh the outcome key, log and history key whose TTL was last set, with its horizon
+ *              (these four binary: see keep)
  * An account's window hash has the same fields for the account's rules and its members' holds.
  * Outcomes (committed or released reservation ids) live in a hash per 10 minutes of reservation
  * time (KEYS 'd'), each field "c <time> <attempt> <alerts>", "f <time> <attempt> <home> <alerts>"
@@ -212,13 +213,15 @@ end
 
 -- Makes 'key' live at least until now + ms, unless the horizon recorded in field 'field' of the
 -- window hash already says so (most calls then make no PEXPIRE). 'name' tells which key the
--- horizon is about (the outcome, log and history keys change over time).
+-- horizon is about (the outcome, log and history keys change over time). A horizon is recorded
+-- binary (byte 1, the time as a double, the name): a commit checks four of them, and a pattern
+-- took several times as long. A horizon in the text form of earlier builds is not read: the
+-- expiry is set again, once, which is always safe.
 local function keep(w, key, field, recorded, name, now, ms)
-  if recorded then
-    local k, n = string.match(recorded, '^(%d+) ?(.*)$')
-    if n == name and tonumber(k) >= now + ms then return end
+  if recorded and #recorded >= 9 and string.byte(recorded, 1) == 1 then
+    if struct.unpack('<d', recorded, 2) >= now + ms and string.sub(recorded, 10) == name then return end
   end
   redis.call('PEXPIRE', key, fmt(ms + SLACK))
-  redis.call('HSET', w, field, fmt(now + ms + SLACK) .. ' ' .. name)
+  redis.call('HSET', w, field, struct.pack('<Bdc0', 1, now + ms + SLACK, name))
 end
 `;
