@@ -1,0 +1,77 @@
+/**
+ * Reserve+commit pairs of two checkouts of the library, alternated in one run, for work on the
+ * store's scripts (the machine is too noisy to compare runs minutes apart):
+ *   git worktree add /tmp/before <commit> && ln -s "$PWD/node_modules" /tmp/before/node_modules
+ *   npx tsx bench/compare-redis-builds.ts /tmp/before [rules=1] [slices=6]
+ * Each checkout gets its own redis-server and limiter (RedisStore, concurrency 100, users drawn
+ * from 1,000, like `redis-pairs.ts`); after a warm-up, 1 s slices alternate between them, the
+ * order swapped every round. Prints, per checkout, the median pairs/s and Redis script time per
+ * pair (`INFO commandstats` of EVALSHA and EVAL), with their ranges.
+ */
+import { Redis } from 'ioredis';
+import { resolve } from 'node:path';
+import { startRedisServer } from '../test/support/index.js';
+
+type Library = typeof import('../src/index.js');
+const [before, rulesArg, slicesArg] = process.argv.slice(2);
+if (!before) throw new Error('usage: npx tsx bench/compare-redis-builds.ts <other checkout> [rules] [slices]');
+const rules = Number(rulesArg ?? 1);
+const slices = Number(slicesArg ?? 6);
+const builds: Record<string, Library> = {
+  before: (await import(resolve(before, 'src/index.ts'))) as Library,
+  this: await import('../src/index.js'),
+};
+const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+interface Setup {
+  server: Awaited<ReturnType<typeof startRedisServer>>;
+  client: Redis;
+  stats: Redis;
+  limiter: ReturnType<Library['createTokenLimiter']>;
+  n: number;
+  pairs: number[];
+  srv: number[];
+}
+const setups: Record<string, Setup> = {};
+for (const [name, lib] of Object.entries(builds)) {
+  const server = await startRedisServer({ persistence: 'none' });
+  const client = new Redis(server.url), stats = new Redis(server.url);
+  const defaultLimits = Array.from({ length: rules }, (_, i) =>
+    i === 0 ? { id: 'monthly', tokens: 1e15, period: 'month' as const } : { id: `r${i}`, tokens: 1e15, period: i % 3 === 0 ? ('day' as const) : i % 3 === 1 ? ('hour' as const) : { days: 30 } },
+  );
+  const limiter = lib.createTokenLimiter({ store: new lib.RedisStore({ client, prefix: 'ab' }), defaultLimits, storeTimeoutMs: 30000 });
+  await limiter.warmup();
+  setups[name] = { server, client, stats, limiter, n: 0, pairs: [] as number[], srv: [] as number[] };
+}
+const usec = async (stats: Redis) => { let t = 0; for (const m of ((await stats.info('commandstats')) as string).matchAll(/^cmdstat_(evalsha|eval):calls=\d+,usec=(\d+)/gm)) t += Number(m[2]); return t; };
+async function slice(s: Setup, ms: number) {
+  const end = performance.now() + ms; let count = 0; const t0 = performance.now();
+  const u0 = await usec(s.stats);
+  await Promise.all(Array.from({ length: 100 }, async () => { while (performance.now() < end) { const r = await s.limiter.reserve(`u${s.n++ % 1000}`, { tokens: 10 }); await s.limiter.commit(r, { inputTokens: 5, outputTokens: 5, model: 'gpt-4o-mini', provider: 'openai' }); count++; } }));
+  await s.limiter.flush();
+  const u1 = await usec(s.stats);
+  return { perSec: count / ((performance.now() - t0) / 1000), srv: (u1 - u0) / count };
+}
+for (const s of Object.values(setups)) await slice(s, 1000); // warm-up
+for (let i = 0; i < slices; i++) {
+  const order = i % 2 === 0 ? ['before', 'this'] : ['this', 'before'];
+  for (const name of order) {
+    const s = setups[name]!;
+    const r = await slice(s, 1000);
+    s.pairs.push(r.perSec);
+    s.srv.push(r.srv);
+  }
+}
+const out: Record<string, unknown> = { rules };
+for (const [name, s] of Object.entries(setups)) {
+  out[name] = {
+    pairsPerSecond: Math.round(med(s.pairs)),
+    pairsRange: [Math.round(Math.min(...s.pairs)), Math.round(Math.max(...s.pairs))],
+    scriptUsPerPair: +med(s.srv).toFixed(1),
+    scriptUsRange: [+Math.min(...s.srv).toFixed(1), +Math.max(...s.srv).toFixed(1)],
+  };
+  await s.limiter.close();
+  s.client.disconnect();
+  s.stats.disconnect();
+  await s.server.stop();
+}
+console.log(JSON.stringify(out));
