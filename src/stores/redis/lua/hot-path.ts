@@ -166,12 +166,13 @@ local function charge(rules, wins, shares, matchFrom, scope, out, fired)
   return set
 end
 
--- The hold of this reservation in window hash w, as shares by rule (empty when none).
+-- The hold of this reservation in window hash w, as shares by rule (empty when none); whether
+-- there is one; whether it could be read.
 local function sharesIn(w, field)
   local value = redis.call('HGET', w, field)
-  if not value then return {}, false end
-  local _, shares = hold(value)
-  return shares, true
+  if not value then return {}, false, true end
+  local _, shares, readable = hold(value)
+  return shares, true, readable
 end
 `;
 
@@ -264,10 +265,11 @@ local out, fired = { 'applied', now, 0 }, {}
 if inAccount and not forwarded then
   local ast, awins, _, amaxEnd = scopeWindows(KEYS[7], accountRules, { 'k' }, now)
   if not ast then return { 'clock', now, now } end
-  local ashares, aheld = sharesIn(KEYS[7], field)
+  local ashares, aheld, areadable = sharesIn(KEYS[7], field)
   local aset = charge(accountRules, awins, ashares, #rules, 'account', out, fired)
   if aset[1] then redis.call('HSET', KEYS[7], unpack(aset)) end
   if aheld then redis.call('HDEL', KEYS[7], field) end
+  if not areadable then recount(KEYS[7]) end
   if aset[1] then keep(KEYS[7], KEYS[7], 'k', ast[1], '', now, math.max(amaxEnd - now, doneTtl)) end
 end
 
@@ -282,10 +284,11 @@ if away then
   for i = 4, #out do reply[#reply + 1] = out[i] end
   return reply
 end
-local _, shares = hold(st[1] or '')
+local _, shares, readable = hold(st[1] or '')
 local set = charge(rules, wins, shares, 0, 'user', out, fired)
 if set[1] then redis.call('HSET', KEYS[2], unpack(set)) end
 if st[1] then redis.call('HDEL', KEYS[2], field) end
+if st[1] and not readable then recount(KEYS[2]) end
 local kept = table.concat(fired, '|')
 if done then
   -- Here 'f' (the share came back forwarded, see above): the alerts its attempt fired here stay in

@@ -98,16 +98,19 @@ local function current(r, now, stored)
   return nil
 end
 
--- A hold value: its expiry and its shares (rule id -> { fp, s, amount }). Written binary: byte 1,
--- the expiry as a double, then per share the rule id and fingerprint (a length byte each) and
--- start and amount as doubles. The text form "<expiry> <rule> <fp> <start> <amount>[;...]" of
--- holds written before is still read. A value that does not parse holds nothing and has expired.
+-- A hold value: its expiry, its shares (rule id -> { fp, s, amount }) and whether it could be
+-- read. Written binary: byte 1, the expiry as a double, then per share the rule id and fingerprint
+-- (a length byte each) and start and amount as doubles. The text form "<expiry> <rule> <fp>
+-- <start> <amount>[;...]" of holds written before is still read. A value that cannot be read has
+-- expired and holds nothing of its own; what it held is then found by recount (below).
 local function binaryHold(value)
   local expiry, pos = struct.unpack('<d', value, 2)
+  if expiry ~= expiry then error('expiry') end
   local shares = {}
   while pos <= #value do
     local rid, fp, s, amount
     rid, fp, s, amount, pos = struct.unpack('<Bc0Bc0dd', value, pos)
+    if s ~= s or amount ~= amount or amount < 0 or amount > MAXN then error('share') end
     shares[rid] = { fp = fp, s = s, amount = amount }
   end
   return expiry, shares
@@ -116,15 +119,41 @@ end
 local function hold(value)
   if string.byte(value, 1) == 1 then
     local ok, expiry, shares = pcall(binaryHold, value)
-    if ok and expiry == expiry then return expiry, shares end
-    return 0, {}
+    if ok then return expiry, shares, true end
+    return 0, {}, false
   end
   local expiry, rest = string.match(value, '^(%d+) (.*)$')
   local shares = {}
   for rid, fp, s, amount in string.gmatch(rest or '', '([^%s;]+) ([^%s;]+) (%-?%d+) (%d+)') do
     shares[rid] = { fp = fp, s = tonumber(s), amount = tonumber(amount) }
   end
-  return tonumber(expiry) or 0, shares
+  return tonumber(expiry) or 0, shares, expiry ~= nil
+end
+
+-- Sets each window's held amount to what the holds left in hash w hold in it. Only after a hold
+-- that could not be read was dropped (it never happens unless a value was damaged): its amounts
+-- are unknown, so they cannot be taken off one by one, and would otherwise stay held until the
+-- window ends.
+local function recount(w)
+  local all = redis.call('HGETALL', w)
+  local windows, held = {}, {}
+  for i = 1, #all, 2 do
+    if string.sub(all[i], 1, 2) == 'w:' then windows[string.sub(all[i], 3)] = state(all[i + 1]) end
+  end
+  for i = 1, #all, 2 do
+    if string.sub(all[i], 1, 2) == 'x:' then
+      local _, shares = hold(all[i + 1])
+      for rid, share in pairs(shares) do
+        local cur = windows[rid]
+        if cur and cur.fp == share.fp and cur.s == share.s then held[rid] = (held[rid] or 0) + share.amount end
+      end
+    end
+  end
+  local set = {}
+  for rid, cur in pairs(windows) do
+    if cur.h ~= (held[rid] or 0) then cur.h = held[rid] or 0; set[#set + 1] = 'w:' .. rid; set[#set + 1] = packed(cur) end
+  end
+  if set[1] then redis.call('HSET', w, unpack(set)) end
 end
 
 -- Drops every hold whose lease ended: its amounts stop counting in the windows it was made in (if
@@ -132,12 +161,13 @@ end
 -- when something was dropped.
 local function purge(w, now)
   local all = redis.call('HGETALL', w)
-  local windows, expired, earliest = {}, {}, nil
+  local windows, expired, earliest, unreadable = {}, {}, nil, false
   for i = 1, #all, 2 do
     local f, v = all[i], all[i + 1]
     if string.sub(f, 1, 2) == 'w:' then windows[string.sub(f, 3)] = state(v)
     elseif string.sub(f, 1, 2) == 'x:' then
-      local expiry, shares = hold(v)
+      local expiry, shares, readable = hold(v)
+      if not readable then unreadable = true end
       if expiry <= now then expired[#expired + 1] = { f, shares }
       elseif not earliest or expiry < earliest then earliest = expiry end
     end
@@ -156,6 +186,7 @@ local function purge(w, now)
   set[#set + 1] = 'm'; set[#set + 1] = earliest and fmt(earliest) or '0'
   redis.call('HSET', w, unpack(set))
   if #drop > 0 then redis.call('HDEL', w, unpack(drop)) end
+  if unreadable then recount(w) end
   return #drop > 0
 end
 
@@ -199,7 +230,7 @@ end
 local function dropHoldIn(w, field)
   local value = redis.call('HGET', w, field)
   if not value then return end
-  local _, shares = hold(value)
+  local _, shares, readable = hold(value)
   local set = {}
   for rid, share in pairs(shares) do
     local cur = state(redis.call('HGET', w, 'w:' .. rid))
@@ -210,6 +241,7 @@ local function dropHoldIn(w, field)
   end
   if set[1] then redis.call('HSET', w, unpack(set)) end
   redis.call('HDEL', w, field)
+  if not readable then recount(w) end
 end
 
 -- Makes 'key' live at least until now + ms, unless the horizon recorded in field 'field' of the
