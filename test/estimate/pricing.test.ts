@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/kernel/errors.js';
-import { costOfUsage, createPriceTable, resolvePrice } from '../../src/providers/pricing/resolve.js';
+import { costOfUsage, createPriceTable, lookupModelKey, memoizeLookups, rememberedLookups, resolvePrice } from '../../src/providers/pricing/resolve.js';
 
 describe('price resolution', () => {
   it.each([
@@ -56,9 +56,14 @@ describe('price resolution', () => {
     // More names than the memory keeps: the oldest are looked up again, with the same answers.
     for (let i = 0; i < 1500; i += 1) expect(b.resolve(`gpt-4o-mini-${i}`)?.input).toBe(0.15);
     expect(b.resolve('gpt-4o-2024-08-06')?.input).toBe(2.5);
-    // A name too long to be remembered is still looked up, every time.
-    const long = `gpt-4o-mini-${'x'.repeat(300)}`;
-    for (let i = 0; i < 2; i += 1) expect(b.resolve(long)?.input).toBe(0.15);
+  });
+  it('does not remember lookups of names over 256 characters (they come from requests and responses), and still answers them', () => {
+    const table = { 'gpt-4o': 1, 'gpt-4o-mini': 2 };
+    memoizeLookups(table);
+    expect(lookupModelKey(`gpt-4o-mini-${'x'.repeat(244)}`, table)).toBe('gpt-4o-mini'); // 256 characters: remembered
+    expect(rememberedLookups(table)).toBe(1);
+    for (let i = 0; i < 50; i += 1) expect(lookupModelKey(`gpt-4o-mini-${'x'.repeat(245 + i)}`, table)).toBe('gpt-4o-mini');
+    expect(rememberedLookups(table)).toBe(1);
   });
   it('validates the fallback price', () => {
     expect(() => createPriceTable({ fallback: { input: -0.5, output: 1 } })).toThrow(expect.objectContaining({ parameter: 'fallbackPrice.input' }));

@@ -16,4 +16,3 @@ export { requireRedis, uniquePrefix, deleteKeysWithPrefix, defaultRedisUrl } fro
 export { listHarnessServerPids, harnessMarker } from './reaper.js';
 export { waitFor, sleep, withTimeout } from './wait.js';
 export { decodeStoredWindow } from './stored-window.js';
-export type { StoredWindow } from './stored-window.js';

@@ -3,16 +3,9 @@
  * check the raw state: binary (byte 1, start, end, used and held as little-endian doubles, alerts
  * fired as an unsigned 16-bit integer, then the fingerprint) or the text form older versions wrote.
  */
-export interface StoredWindow {
-  fingerprint: string;
-  start: number;
-  end: number;
-  used: number;
-  held: number;
-  alerts: number;
-}
+import type { RuleWindow } from '../../src/stores/memory/scope-state.js';
 
-export function decodeStoredWindow(value: Buffer | null | undefined): StoredWindow | null {
+export function decodeStoredWindow(value: Buffer | null | undefined): RuleWindow | null {
   if (!value || value.length === 0) return null;
   if (value[0] === 1) {
     if (value.length < 35) return null;

@@ -40,6 +40,11 @@ const memos = new WeakMap<object, LruMap<string, string | null>>();
 const MEMO_CAPACITY = 512;
 const MEMO_MAX_NAME = 256;
 
+/** How many lookups of `table` are remembered (for tests). */
+export function rememberedLookups(table: object): number {
+  return memos.get(table)?.size ?? 0;
+}
+
 /** Remembers the lookups of `table`, which must never change from now on. */
 export function memoizeLookups(table: Readonly<Record<string, unknown>>): void {
   if (!memos.has(table)) memos.set(table, new LruMap(MEMO_CAPACITY));
