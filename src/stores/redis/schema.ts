@@ -13,8 +13,7 @@
  * Variable-length fields (lists) are a count followed by their elements; rules are one binary
  * field (see `FieldKinds.rules`), because they are the one field whose parsing grows with each
  * rule of a call: struct reads a rule in half the time a pattern and five tonumber calls take.
- * Over 300 lines
- * because every script's schema is here: the one list TypeScript and Lua both read.
+ * Over 300 lines because every script's schema is here: the one list TypeScript and Lua both read.
  */
 
 /** Field kinds and the TypeScript type the store gives for each. */
