@@ -1,14 +1,16 @@
 /**
  * The arguments of every Redis script, declared once. From a schema, `encodeArgs` writes the ARGV
- * strings the store sends, and `luaBindings` writes the Lua that reads them back into named,
+ * values the store sends, and `luaBindings` writes the Lua that reads them back into named,
  * validated locals at the top of the script: TypeScript and Lua read the same field list, in the
  * same order, and a test sends every field malformed values to check that each script refuses
  * them before writing anything.
  *
  * The bindings are inline statements (no JSON decoding, no validator closures), because argument
- * handling runs on every call: `tonumber` then range checks (Lua's tonumber accepts "nan", "inf"
- * and "0x10", and a NaN slips through `used + n > limit` guards), identifiers matched against
- * their character class. Numbers go back to Redis as strings formatted by the script.
+ * handling runs on every call. Numeric fields (counts, times, flags, amounts) travel together as
+ * little-endian doubles in one binary header, ARGV[1], read by one struct.unpack: a double is
+ * still checked for NaN, infinities, sign, range and integrality (a NaN slips through `used + n >
+ * limit` guards). Identifiers are matched against their character class. Numbers go back to
+ * Redis as strings formatted by the script.
  *
  * Variable-length fields (lists) are a count followed by their elements; rules are one binary
  * field (see `FieldKinds.rules`), because they are the one field whose parsing grows with each
@@ -184,32 +186,52 @@ export function encodeRules(rules: readonly RuleArg[]): Buffer {
   return Buffer.concat([fixed, ...texts]);
 }
 
-/** An ARGV value: a string, or bytes (rules). */
+/** An ARGV value: a string, or bytes (the header, rules). */
 export type ScriptArg = string | Buffer;
 
-/** The ARGV values of a script call, field by field in schema order; `extra` strings follow them. */
+/**
+ * Doubles each numeric kind takes in the header: every count, time, flag and amounts field of a
+ * schema travels in one binary value, ARGV[1], as little-endian doubles in schema order (a flag is
+ * 0 or 1; an absent time is -1). One struct.unpack reads them all, where a string per number cost
+ * an ARGV slot, a tonumber and its parsing each; the other fields follow, one or more strings each.
+ */
+const HEADER_DOUBLES: Partial<Record<FieldKind, number>> = { count: 1, time: 1, flag: 1, amounts: 3 };
+
+/** The number of doubles in a schema's header (0: the schema sends none). */
+export function headerDoubles(schema: Schema): number {
+  return Object.values(schema).reduce((n, kind) => n + (HEADER_DOUBLES[kind] ?? 0), 0);
+}
+
+/** The ARGV values of a script call: the header, then the other fields in schema order; `extra` strings follow them. */
 export function encodeArgs<S extends Schema>(schema: S, args: ArgsOf<S>, extra: readonly string[] = []): ScriptArg[] {
-  const out: ScriptArg[] = [];
+  const doubles = headerDoubles(schema);
+  const header = doubles > 0 ? Buffer.allocUnsafe(8 * doubles) : undefined;
+  const out: ScriptArg[] = header ? [header] : [];
+  let at = 0;
+  const put = (n: number) => {
+    header!.writeDoubleLE(n, at);
+    at += 8;
+  };
   const values = args as Record<string, unknown>;
   for (const [name, kind] of Object.entries(schema)) {
     const v = values[name];
     switch (kind) {
+      case 'count':
+        put(v as number);
+        break;
+      case 'time':
+        put(v === undefined ? -1 : (v as number));
+        break;
+      case 'flag':
+        put(v ? 1 : 0);
+        break;
+      case 'amounts':
+        for (const n of v as FieldKinds['amounts']) put(n);
+        break;
       case 'id':
       case 'model':
       case 'bits':
         out.push(v as string);
-        break;
-      case 'count':
-        out.push(str(v as number));
-        break;
-      case 'time':
-        out.push(v === undefined ? '' : str(v as number));
-        break;
-      case 'flag':
-        out.push(v ? '1' : '0');
-        break;
-      case 'amounts':
-        for (const n of v as FieldKinds['amounts']) out.push(str(n));
         break;
       case 'rules':
         out.push(v as Buffer);
@@ -234,11 +256,23 @@ export function encodeArgs<S extends Schema>(schema: S, args: ArgsOf<S>, extra: 
   return out;
 }
 
-/** Where each field sits in ARGV (1-based first slot, number of slots), for tests. */
-export function argSlots<S extends Schema>(schema: S, args: ArgsOf<S>): Record<keyof S, { first: number; length: number }> {
-  const slots = {} as Record<keyof S, { first: number; length: number }>;
-  let next = 1;
+/**
+ * Where each field sits, for tests: a header field's first double (0-based) and number of
+ * doubles, or another field's ARGV slot (1-based) and number of slots.
+ */
+export type ArgSlot = { header: number; length: number } | { first: number; length: number };
+
+export function argSlots<S extends Schema>(schema: S, args: ArgsOf<S>): Record<keyof S, ArgSlot> {
+  const slots = {} as Record<keyof S, ArgSlot>;
+  let double = 0;
+  let next = headerDoubles(schema) > 0 ? 2 : 1;
   for (const name of Object.keys(schema) as (keyof S & string)[]) {
+    const inHeader = HEADER_DOUBLES[schema[name]!];
+    if (inHeader) {
+      slots[name] = { header: double, length: inHeader };
+      double += inHeader;
+      continue;
+    }
     const one = { [name]: (args as Record<string, unknown>)[name] } as ArgsOf<S>;
     const length = encodeArgs({ [name]: schema[name] } as Schema, one as never).length;
     slots[name] = { first: next, length };
@@ -254,31 +288,31 @@ const COUNT = (v: string, name: string) =>
 const ID = (v: string, name: string) =>
   `if not ${v} or #${v} == 0 or #${v} > 64 or not string.match(${v}, '^[%w_.-]+$') then fail('invalid ${name}') end`;
 
-/** Lua reading one field at the ARGV cursor `p` into the local `name`. */
-function luaField(name: string, kind: FieldKind): string {
+/** Lua binding one field to the local `name`: header fields from the header's locals (`hd<n>`, from `first`), the others from the ARGV cursor `p`. */
+function luaField(name: string, kind: FieldKind, first: number): string {
+  const d = (i: number) => `hd${first + i}`;
   switch (kind) {
     case 'id':
       return `local ${name} = ARGV[p]; p = p + 1\n${ID(name, name)}`;
     case 'count':
-      return `local ${name} = tonumber(ARGV[p]); p = p + 1\n${COUNT(name, name)}`;
+      return `local ${name} = ${d(0)}\n${COUNT(name, name)}`;
     case 'time':
       return [
-        `local ${name} = ARGV[p]; p = p + 1`,
-        `if ${name} == '' then local t = redis.call('TIME'); ${name} = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`,
-        `else ${name} = tonumber(${name}); ${COUNT(name, name)} end`,
+        `local ${name} = ${d(0)}`,
+        `if ${name} == -1 then local t = redis.call('TIME'); ${name} = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`,
+        `else ${COUNT(name, name)} end`,
       ].join('\n');
     case 'flag':
-      return `local ${name} = ARGV[p] == '1'; if ARGV[p] ~= '1' and ARGV[p] ~= '0' then fail('invalid ${name}') end; p = p + 1`;
+      return `local ${name} = ${d(0)} == 1; if ${d(0)} ~= 1 and ${d(0)} ~= 0 then fail('invalid ${name}') end`;
+    case 'amounts':
+      return [
+        `local ${name} = { t = ${d(0)}, r = ${d(1)}, c = ${d(2)} }`,
+        `for _, v in pairs(${name}) do ${COUNT('v', name)} end`,
+      ].join('\n');
     case 'bits':
       return `local ${name} = ARGV[p]; p = p + 1\nif not ${name} or #${name} > 32 or string.find(${name}, '[^01]') then fail('invalid ${name}') end`;
     case 'model':
       return `local ${name} = ARGV[p]; p = p + 1\nif not ${name} or #${name} == 0 or #${name} > 1024 or string.find(${name}, '|', 1, true) then fail('invalid ${name}') end`;
-    case 'amounts':
-      return [
-        `local ${name} = { t = tonumber(ARGV[p]), r = tonumber(ARGV[p + 1]), c = tonumber(ARGV[p + 2]) }; p = p + 3`,
-        `for _, v in pairs(${name}) do ${COUNT('v', name)} end`,
-        `if not (${name}.t and ${name}.r and ${name}.c) then fail('invalid ${name}') end`,
-      ].join('\n');
     case 'rules':
       // rulesOf (prelude.ts) answers nil for a malformed rule, and struct raises an error (a
       // string) on a value cut short: either way the field's error follows.
@@ -336,7 +370,25 @@ function luaField(name: string, kind: FieldKind): string {
   }
 }
 
-/** Lua that reads every field of `schema` from ARGV into validated locals; `p` is left after the last. */
+/**
+ * Lua that reads every field of `schema` into validated locals: the header (see `HEADER_DOUBLES`)
+ * with one struct.unpack, then each field in schema order; `p` is left after the last ARGV slot read.
+ */
 export function luaBindings(schema: Schema): string {
-  return ['local p = 1', ...Object.entries(schema).map(([name, kind]) => `-- ${name}: ${kind}\n${luaField(name, kind)}`)].join('\n');
+  const doubles = headerDoubles(schema);
+  const lines = ['local p = 1'];
+  if (doubles > 0) {
+    const names = Array.from({ length: doubles }, (_, i) => `hd${i}`).join(', ');
+    lines.push(
+      `local hd = ARGV[p]; p = p + 1`,
+      `if not hd or #hd ~= ${8 * doubles} then fail('invalid header') end`,
+      `local ${names} = struct.unpack('<${'d'.repeat(doubles)}', hd)`,
+    );
+  }
+  let first = 0;
+  for (const [name, kind] of Object.entries(schema)) {
+    lines.push(`-- ${name}: ${kind}\n${luaField(name, kind, first)}`);
+    first += HEADER_DOUBLES[kind] ?? 0;
+  }
+  return lines.join('\n');
 }
