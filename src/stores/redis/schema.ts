@@ -197,14 +197,31 @@ export type ScriptArg = string | Buffer;
  */
 const HEADER_DOUBLES: Partial<Record<FieldKind, number>> = { count: 1, time: 1, flag: 1, amounts: 3 };
 
+/** A schema's fields and header size, worked out once per schema (the hot path encodes on every call). */
+interface Layout {
+  fields: ReadonlyArray<readonly [string, FieldKind]>;
+  doubles: number;
+}
+const layouts = new WeakMap<Schema, Layout>();
+
+function layoutOf(schema: Schema): Layout {
+  let layout = layouts.get(schema);
+  if (!layout) {
+    const fields = Object.entries(schema);
+    layout = { fields, doubles: fields.reduce((n, [, kind]) => n + (HEADER_DOUBLES[kind] ?? 0), 0) };
+    layouts.set(schema, layout);
+  }
+  return layout;
+}
+
 /** The number of doubles in a schema's header (0: the schema sends none). */
 export function headerDoubles(schema: Schema): number {
-  return Object.values(schema).reduce((n, kind) => n + (HEADER_DOUBLES[kind] ?? 0), 0);
+  return layoutOf(schema).doubles;
 }
 
 /** The ARGV values of a script call: the header, then the other fields in schema order; `extra` strings follow them. */
 export function encodeArgs<S extends Schema>(schema: S, args: ArgsOf<S>, extra: readonly string[] = []): ScriptArg[] {
-  const doubles = headerDoubles(schema);
+  const { fields, doubles } = layoutOf(schema);
   const header = doubles > 0 ? Buffer.allocUnsafe(8 * doubles) : undefined;
   const out: ScriptArg[] = header ? [header] : [];
   let at = 0;
@@ -213,7 +230,7 @@ export function encodeArgs<S extends Schema>(schema: S, args: ArgsOf<S>, extra: 
     at += 8;
   };
   const values = args as Record<string, unknown>;
-  for (const [name, kind] of Object.entries(schema)) {
+  for (const [name, kind] of fields) {
     const v = values[name];
     switch (kind) {
       case 'count':
