@@ -303,7 +303,7 @@ export function argSlots<S extends Schema>(schema: S, args: ArgsOf<S>): Record<k
 const COUNT = (v: string, name: string) =>
   `if not ${v} or ${v} ~= ${v} or ${v} < 0 or ${v} > MAXN or ${v} % 1 ~= 0 then fail('invalid ${name}') end`;
 const ID = (v: string, name: string) =>
-  `if not ${v} or #${v} == 0 or #${v} > 64 or not string.match(${v}, '^[%w_.-]+$') then fail('invalid ${name}') end`;
+  `if not ${v} or #${v} == 0 or #${v} > 64 or not smatch(${v}, '^[%w_.-]+$') then fail('invalid ${name}') end`;
 
 /** Lua binding one field to the local `name`: header fields from the header's locals (`hd<n>`, from `first`), the others from the ARGV cursor `p`. */
 function luaField(name: string, kind: FieldKind, first: number): string {
@@ -316,7 +316,7 @@ function luaField(name: string, kind: FieldKind, first: number): string {
     case 'time':
       return [
         `local ${name} = ${d(0)}`,
-        `if ${name} == -1 then local t = redis.call('TIME'); ${name} = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`,
+        `if ${name} == -1 then local t = rcall('TIME'); ${name} = tonumber(t[1]) * 1000 + mfloor(tonumber(t[2]) / 1000)`,
         `else ${COUNT(name, name)} end`,
       ].join('\n');
     case 'flag':
@@ -327,9 +327,9 @@ function luaField(name: string, kind: FieldKind, first: number): string {
         `for _, v in pairs(${name}) do ${COUNT('v', name)} end`,
       ].join('\n');
     case 'bits':
-      return `local ${name} = ARGV[p]; p = p + 1\nif not ${name} or #${name} > 32 or string.find(${name}, '[^01]') then fail('invalid ${name}') end`;
+      return `local ${name} = ARGV[p]; p = p + 1\nif not ${name} or #${name} > 32 or sfind(${name}, '[^01]') then fail('invalid ${name}') end`;
     case 'model':
-      return `local ${name} = ARGV[p]; p = p + 1\nif not ${name} or #${name} == 0 or #${name} > 1024 or string.find(${name}, '|', 1, true) then fail('invalid ${name}') end`;
+      return `local ${name} = ARGV[p]; p = p + 1\nif not ${name} or #${name} == 0 or #${name} > 1024 or sfind(${name}, '|', 1, true) then fail('invalid ${name}') end`;
     case 'rules':
       // rulesOf (prelude.ts) answers nil for a malformed rule, and struct raises an error (a
       // string) on a value cut short: either way the field's error follows.
@@ -379,7 +379,7 @@ function luaField(name: string, kind: FieldKind, first: number): string {
         `    local b = { tonumber(ARGV[p]), ARGV[p + 1], tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3]), tonumber(ARGV[p + 4]), tonumber(ARGV[p + 5]) }`,
         `    p = p + 6`,
         `    for _, j in ipairs({ 1, 3, 4, 5, 6 }) do local v = b[j]; ${COUNT('v', name)} end`,
-        `    if not b[2] or #b[2] == 0 or #b[2] > 1024 or string.find(b[2], '|', 1, true) then fail('invalid ${name}') end`,
+        `    if not b[2] or #b[2] == 0 or #b[2] > 1024 or sfind(b[2], '|', 1, true) then fail('invalid ${name}') end`,
         `    ${name}[i] = b`,
         `  end`,
         `end`,
@@ -399,7 +399,7 @@ export function luaBindings(schema: Schema): string {
     lines.push(
       `local hd = ARGV[p]; p = p + 1`,
       `if not hd or #hd ~= ${8 * doubles} then fail('invalid header') end`,
-      `local ${names} = struct.unpack('<${'d'.repeat(doubles)}', hd)`,
+      `local ${names} = sunpack('<${'d'.repeat(doubles)}', hd)`,
     );
   }
   let first = 0;

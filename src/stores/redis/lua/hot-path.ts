@@ -23,11 +23,11 @@ local function route(cfg, acfg, now)
     return { 'moved', now, cfg[4] }
   end
   if (tonumber(cfg[1]) or 0) ~= version then
-    local c = redis.call('HMGET', KEYS[1], 'v', 'r', 'a', 'p')
+    local c = rcall('HMGET', KEYS[1], 'v', 'r', 'a', 'p')
     return { 'stale', now, 'user', tonumber(c[1]) or 0, c[2] or '', c[3] or '', c[4] or '' }
   end
   if inAccount and (tonumber(acfg[1]) or 0) ~= accountVersion then
-    local c = redis.call('HMGET', KEYS[4], 'v', 'r', 'p')
+    local c = rcall('HMGET', KEYS[4], 'v', 'r', 'p')
     return { 'stale', now, 'account', tonumber(c[1]) or 0, c[2] or '', '', c[3] or '' }
   end
   return nil
@@ -49,22 +49,22 @@ export const RESERVE = `#!lua
 ${PRELUDE}
 ${luaBindings(RESERVE_ARGS)}
 ${ROUTE}
-local cfg = redis.call('HMGET', KEYS[1], 'v', 'x', 'a', 'acct', 'moved', 'in')
-local acfg = inAccount and redis.call('HMGET', KEYS[4], 'v', 'x') or {}
+local cfg = rcall('HMGET', KEYS[1], 'v', 'x', 'a', 'acct', 'moved', 'in')
+local acfg = inAccount and rcall('HMGET', KEYS[4], 'v', 'x') or {}
 local routed = route(cfg, acfg, now)
 if routed then return routed end
 if cfg[2] == '0' then return { 'disabled', now } end
 if initAnchor and not cfg[3] then
-  redis.call('HSET', KEYS[1], 'a', fmt(now))
-  redis.call('HINCRBY', KEYS[1], 'v', 1)
-  local c = redis.call('HMGET', KEYS[1], 'v', 'r', 'a', 'p')
+  rcall('HSET', KEYS[1], 'a', fmt(now))
+  rcall('HINCRBY', KEYS[1], 'v', 1)
+  local c = rcall('HMGET', KEYS[1], 'v', 'r', 'a', 'p')
   return { 'stale', now, 'user', tonumber(c[1]) or 0, c[2] or '', c[3] or '', c[4] or '' }
 end
 local field = 'x:' .. id
 local st, wins, changed, maxEnd = scopeWindows(KEYS[2], rules, { field, 'm', 'k' }, now)
 if not st then return { 'clock', now, now } end
 local replayed = st[1] ~= false
-if not replayed and redis.call('HEXISTS', KEYS[3], id) == 1 then return { 'closed', now } end
+if not replayed and rcall('HEXISTS', KEYS[3], id) == 1 then return { 'closed', now } end
 local ast, awins, achanged, amaxEnd = {}, {}, {}, now
 if inAccount then
   ast, awins, achanged, amaxEnd = scopeWindows(KEYS[5], accountRules, { 'm', 'k' }, now)
@@ -122,12 +122,12 @@ for i, r in ipairs(accountRules) do
   if achanged[i] then aset[#aset + 1] = r.f; aset[#aset + 1] = packed(awins[i]) end
 end
 if set[1] then
-  redis.call('HSET', KEYS[2], unpack(set))
-  keep(KEYS[2], KEYS[2], 'k', st[3], '', now, math.max(maxEnd - now, lease))
+  rcall('HSET', KEYS[2], unpack(set))
+  keep(KEYS[2], KEYS[2], 'k', st[3], '', now, mmax(maxEnd - now, lease))
 end
 if aset[1] then
-  redis.call('HSET', KEYS[5], unpack(aset))
-  keep(KEYS[5], KEYS[5], 'k', ast[2], '', now, math.max(amaxEnd - now, lease))
+  rcall('HSET', KEYS[5], unpack(aset))
+  keep(KEYS[5], KEYS[5], 'k', ast[2], '', now, mmax(amaxEnd - now, lease))
 end
 return reply({ 'ok', now, replayed and 1 or 0, isNew and 1 or 0 })
 `;
@@ -138,21 +138,21 @@ local function charge(rules, wins, shares, matchFrom, scope, out, fired)
   local set = {}
   for i, r in ipairs(rules) do
     local w, share = wins[i], shares[r.id]
-    if share or string.byte(matches, matchFrom + i) == 49 then
+    if share or sbyte(matches, matchFrom + i) == 49 then
       local amount = amounts[r.m]
       if costUnknown and r.m == 'c' then amount = share and share.amount or 0 end
       if share and share.fp == r.fp and share.s == w.s then
-        w.h = math.max(0, w.h - share.amount)
+        w.h = mmax(0, w.h - share.amount)
         w.u = w.u + amount
       elseif share and share.fp == r.fp and share.s < w.s then
-        w.u = w.u + math.max(0, amount - share.amount)
+        w.u = w.u + mmax(0, amount - share.amount)
       else
         w.u = w.u + amount
       end
       for k, perMille in ipairs(thresholds) do
         -- The crossing test first: it is false for most calls, and cheaper than the bit test.
         local bit = 2 ^ (k - 1)
-        if w.u > 0 and w.u * 1000 >= r.limit * perMille and math.floor(w.a / bit) % 2 == 0 then
+        if w.u > 0 and w.u * 1000 >= r.limit * perMille and mfloor(w.a / bit) % 2 == 0 then
           w.a = w.a + bit
           out[3] = out[3] + 1
           local a = { scope, r.id, k - 1, w.u, r.limit, w.s, w.e }
@@ -169,7 +169,7 @@ end
 -- The hold of this reservation in window hash w, as shares by rule (empty when none); whether
 -- there is one; whether it could be read.
 local function sharesIn(w, field)
-  local value = redis.call('HGET', w, field)
+  local value = rcall('HGET', w, field)
   if not value then return {}, false, true end
   local _, shares, readable = hold(value)
   return shares, true, readable
@@ -202,22 +202,22 @@ if not record or #record == 0 or #record > 1048576 then fail('invalid record') e
 local note = ARGV[p + 1]
 if note and (#note == 0 or #note > 65536 or #KEYS ~= (inAccount and 8 or 6)) then fail('invalid ledger note') end
 if #matches ~= #rules + #accountRules then fail('invalid matches') end
-local cfg = redis.call('HMGET', KEYS[1], 'v', 'acct', 'moved', 'in')
-local done = redis.call('HGET', KEYS[3], id)
+local cfg = rcall('HMGET', KEYS[1], 'v', 'acct', 'moved', 'in')
+local done = rcall('HGET', KEYS[3], id)
 -- 'f' (reserved here, the user's share forwarded to their new home) stops a replay of the commit
 -- here, but not the forwarded share itself: it comes back here when the user has returned before
 -- it could be charged elsewhere, and is then charged below, once ('f' becomes 'c').
-if done and not (forwarded and string.sub(done, 1, 1) == 'f') then
-  local kind = string.sub(done, 1, 1)
+if done and not (forwarded and ssub(done, 1, 1) == 'f') then
+  local kind = ssub(done, 1, 1)
   if kind == 'r' then return { 'released', now } end
   if kind == 'f' then
-    local ts, first, home, stored = string.match(done, '^f (%d+) (%S+) (%S*) ?(.*)$')
+    local ts, first, home, stored = smatch(done, '^f (%d+) (%S+) (%S*) ?(.*)$')
     local reply = { 'forward', now, tonumber(ts), home, 0 }
     -- The same attempt again (its forwarded step failed, or its reply was lost): the alerts its
     -- first try fired here were never given out, so they come back with the forward.
     if first == attempt then
       for a in string.gmatch(stored, '[^|]+') do
-        local scope, rule, k, used, limit, s, e = string.match(a, '^(%a+),([^,]+),(%d+),(%d+),(%d+),(%-?%d+),(%-?%d+)$')
+        local scope, rule, k, used, limit, s, e = smatch(a, '^(%a+),([^,]+),(%d+),(%d+),(%d+),(%-?%d+),(%-?%d+)$')
         if e then
           reply[5] = reply[5] + 1
           local n = #reply
@@ -228,7 +228,7 @@ if done and not (forwarded and string.sub(done, 1, 1) == 'f') then
     end
     return reply
   end
-  local ts, first, alerts = string.match(done, '^c (%d+) (%S+) ?(.*)$')
+  local ts, first, alerts = smatch(done, '^c (%d+) (%S+) ?(.*)$')
   if first == attempt then return { 'duplicate', now, tonumber(ts), 1, alerts } end
   return { 'duplicate', now, tonumber(ts) or 0, 0, '' }
 end
@@ -252,11 +252,11 @@ if not forwarded then
   end
 end
 if not away and (tonumber(cfg[1]) or 0) ~= version then
-  local c = redis.call('HMGET', KEYS[1], 'v', 'r', 'a', 'p')
+  local c = rcall('HMGET', KEYS[1], 'v', 'r', 'a', 'p')
   return { 'stale', now, 'user', tonumber(c[1]) or 0, c[2] or '', c[3] or '', c[4] or '' }
 end
-if inAccount and not forwarded and (tonumber(redis.call('HGET', KEYS[6], 'v')) or 0) ~= accountVersion then
-  local c = redis.call('HMGET', KEYS[6], 'v', 'r', 'p')
+if inAccount and not forwarded and (tonumber(rcall('HGET', KEYS[6], 'v')) or 0) ~= accountVersion then
+  local c = rcall('HMGET', KEYS[6], 'v', 'r', 'p')
   return { 'stale', now, 'account', tonumber(c[1]) or 0, c[2] or '', '', c[3] or '' }
 end
 
@@ -267,18 +267,18 @@ if inAccount and not forwarded then
   if not ast then return { 'clock', now, now } end
   local ashares, aheld, areadable = sharesIn(KEYS[7], field)
   local aset = charge(accountRules, awins, ashares, #rules, 'account', out, fired)
-  if aset[1] then redis.call('HSET', KEYS[7], unpack(aset)) end
-  if aheld then redis.call('HDEL', KEYS[7], field) end
+  if aset[1] then rcall('HSET', KEYS[7], unpack(aset)) end
+  if aheld then rcall('HDEL', KEYS[7], field) end
   if not areadable then recount(KEYS[7]) end
-  if aset[1] then keep(KEYS[7], KEYS[7], 'k', ast[1], '', now, math.max(amaxEnd - now, doneTtl)) end
+  if aset[1] then keep(KEYS[7], KEYS[7], 'k', ast[1], '', now, mmax(amaxEnd - now, doneTtl)) end
 end
 
 local st, wins, _, maxEnd = scopeWindows(KEYS[2], rules, { field, 'm', 'k', 'kd', 'kl', 'kh' }, now)
 if not st then return { 'clock', now, now } end
 if away then
   -- The user's share is charged at their new home (the engine forwards it); drop the hold here.
-  if st[1] then redis.call('HDEL', KEYS[2], field) end
-  redis.call('HSET', KEYS[3], id, 'f ' .. fmt(now) .. ' ' .. attempt .. ' ' .. away .. ' ' .. table.concat(fired, '|'))
+  if st[1] then rcall('HDEL', KEYS[2], field) end
+  rcall('HSET', KEYS[3], id, 'f ' .. fmt(now) .. ' ' .. attempt .. ' ' .. away .. ' ' .. tconcat(fired, '|'))
   keep(KEYS[2], KEYS[3], 'kd', st[4], bucket, now, doneTtl)
   local reply = { 'forward', now, now, away, out[3] }
   for i = 4, #out do reply[#reply + 1] = out[i] end
@@ -286,29 +286,29 @@ if away then
 end
 local _, shares, readable = hold(st[1] or '')
 local set = charge(rules, wins, shares, 0, 'user', out, fired)
-if set[1] then redis.call('HSET', KEYS[2], unpack(set)) end
-if st[1] then redis.call('HDEL', KEYS[2], field) end
+if set[1] then rcall('HSET', KEYS[2], unpack(set)) end
+if st[1] then rcall('HDEL', KEYS[2], field) end
 if st[1] and not readable then recount(KEYS[2]) end
-local kept = table.concat(fired, '|')
+local kept = tconcat(fired, '|')
 if done then
   -- Here 'f' (the share came back forwarded, see above): the alerts its attempt fired here stay in
   -- the outcome, so that a replay of this attempt (a lost reply) still gives them out.
-  local first, stored = string.match(done, '^f %d+ (%S+) %S* ?(.*)$')
+  local first, stored = smatch(done, '^f %d+ (%S+) %S* ?(.*)$')
   if first == attempt and stored ~= '' then kept = kept == '' and stored or stored .. '|' .. kept end
 end
-redis.call('HSET', KEYS[3], id, 'c ' .. fmt(now) .. ' ' .. attempt .. ' ' .. kept)
+rcall('HSET', KEYS[3], id, 'c ' .. fmt(now) .. ' ' .. attempt .. ' ' .. kept)
 keep(KEYS[2], KEYS[3], 'kd', st[4], bucket, now, doneTtl)
-keep(KEYS[2], KEYS[2], 'k', st[3], '', now, math.max(maxEnd - now, doneTtl))
+keep(KEYS[2], KEYS[2], 'k', st[3], '', now, mmax(maxEnd - now, doneTtl))
 
-redis.call('ZADD', KEYS[4], fmt(now), record)
-redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(logMax + 1))
+rcall('ZADD', KEYS[4], fmt(now), record)
+rcall('ZREMRANGEBYRANK', KEYS[4], 0, -(logMax + 1))
 keep(KEYS[2], KEYS[4], 'kl', st[5], '', now, logTtl)
-if note then redis.call('XADD', KEYS[#KEYS], '*', 't', fmt(now), 'r', record, 'n', note) end
+if note then rcall('XADD', KEYS[#KEYS], '*', 't', fmt(now), 'r', record, 'n', note) end
 local prefix = fmt(now - now % 3600000) .. '|' .. model .. '|'
-redis.call('HINCRBY', KEYS[5], prefix .. 'r', fmt(amounts.r))
-redis.call('HINCRBY', KEYS[5], prefix .. 'i', fmt(inputTokens))
-redis.call('HINCRBY', KEYS[5], prefix .. 'o', fmt(outputTokens))
-redis.call('HINCRBY', KEYS[5], prefix .. 'c', fmt(amounts.c))
+rcall('HINCRBY', KEYS[5], prefix .. 'r', fmt(amounts.r))
+rcall('HINCRBY', KEYS[5], prefix .. 'i', fmt(inputTokens))
+rcall('HINCRBY', KEYS[5], prefix .. 'o', fmt(outputTokens))
+rcall('HINCRBY', KEYS[5], prefix .. 'c', fmt(amounts.c))
 keep(KEYS[2], KEYS[5], 'kh', st[6], month, now, historyTtl)
 -- Holds of crashed callers are dropped once their lease has ended (rarely: see 'm').
 local earliest = tonumber(st[2]) or 0
@@ -326,14 +326,14 @@ return out
 export const RELEASE = `#!lua
 ${PRELUDE}
 ${luaBindings(RELEASE_ARGS)}
-local done = redis.call('HGET', KEYS[2], id)
-if done and string.sub(done, 1, 1) == 'r' then return { 'duplicate', now } end
+local done = rcall('HGET', KEYS[2], id)
+if done and ssub(done, 1, 1) == 'r' then return { 'duplicate', now } end
 if done then return { 'committed', now } end
 local field = 'x:' .. id
-local st = redis.call('HMGET', KEYS[1], 'kd', 'k')
+local st = rcall('HMGET', KEYS[1], 'kd', 'k')
 dropHoldIn(KEYS[1], field)
 if KEYS[3] then dropHoldIn(KEYS[3], field) end
-redis.call('HSET', KEYS[2], id, 'r ' .. fmt(now))
+rcall('HSET', KEYS[2], id, 'r ' .. fmt(now))
 keep(KEYS[1], KEYS[2], 'kd', st[1], bucket, now, doneTtl)
 -- The horizon just written may have created the window hash: make sure it expires too.
 keep(KEYS[1], KEYS[1], 'k', st[2], '', now, doneTtl)

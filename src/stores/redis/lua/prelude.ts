@@ -26,10 +26,14 @@
  * once the user is there and 'moved' ("<home>", '' for their own) once the user has left it.
  */
 export const PRELUDE = `
+-- Library functions as locals: each use of a global one costs two table lookups ('string', then
+-- 'sub'), and reading a window took a third longer that way (bench/lua-ops.ts).
+local rcall, spack, sunpack, ssub, sbyte = redis.call, struct.pack, struct.unpack, string.sub, string.byte
+local sfind, smatch, sformat, mmax, mfloor, tconcat = string.find, string.match, string.format, math.max, math.floor, table.concat
 local MAXN = 9007199254740991
 local SLACK = 3600000
 local function fail(message) error({ err = 'ERR token-limits: ' .. message }) end
-local function fmt(n) return string.format('%d', n) end
+local function fmt(n) return sformat('%d', n) end
 
 -- Rules as the store sends them (schema.ts, FieldKinds.rules), each with its window's field name
 -- (f) and its four candidate boundaries (b1-b4); nil when a rule is malformed: a metric other than
@@ -42,20 +46,20 @@ local METRICS = { t = true, r = true, c = true }
 local function rulesOf(v)
   if not v then return nil end
   if #v == 0 then return {} end
-  local n = string.byte(v, 1)
+  local n = sbyte(v, 1)
   if n > 16 then return nil end
   local at = 2 + 43 * n
-  if not string.find(v, '^[%w_.-]*$', at) then return nil end
+  if not sfind(v, '^[%w_.-]*$', at) then return nil end
   local rules, pos = {}, 2
   for i = 1, n do
     local m, limit, b1, b2, b3, b4, il, fl
-    m, limit, b1, b2, b3, b4, il, fl, pos = struct.unpack('<c1dddddBB', v, pos)
+    m, limit, b1, b2, b3, b4, il, fl, pos = sunpack('<c1dddddBB', v, pos)
     if not METRICS[m] or il == 0 or il > 64 or fl == 0 or fl > 80
       or not (limit >= 0 and limit <= MAXN and b1 >= -MAXN and b1 < b2 and b2 < b3 and b3 < b4 and b4 <= MAXN)
       or limit % 1 ~= 0 or b1 % 1 ~= 0 or b2 % 1 ~= 0 or b3 % 1 ~= 0 or b4 % 1 ~= 0 then return nil end
-    local id = string.sub(v, at, at + il - 1)
+    local id = ssub(v, at, at + il - 1)
     at = at + il + fl
-    rules[i] = { id = id, f = 'w:' .. id, m = m, limit = limit, fp = string.sub(v, at - fl, at - 1), b1 = b1, b2 = b2, b3 = b3, b4 = b4 }
+    rules[i] = { id = id, f = 'w:' .. id, m = m, limit = limit, fp = ssub(v, at - fl, at - 1), b1 = b1, b2 = b2, b3 = b3, b4 = b4 }
   end
   if at ~= #v + 1 then return nil end
   return rules
@@ -68,25 +72,25 @@ end
 -- snapshots).
 local function state(value)
   if not value then return nil end
-  if string.byte(value, 1) == 1 then
+  if sbyte(value, 1) == 1 then
     if #value < 35 then return nil end
-    local s, e, u, h, a = struct.unpack('<ddddH', value, 2)
+    local s, e, u, h, a = sunpack('<ddddH', value, 2)
     if u ~= u or h ~= h or s ~= s or e ~= e or u < 0 or h < 0 then return nil end
-    return { fp = string.sub(value, 36), s = s, e = e, u = u, h = h, a = a }
+    return { fp = ssub(value, 36), s = s, e = e, u = u, h = h, a = a }
   end
-  local fp, s, e, u, h, a = string.match(value, '^(%S+) (%-?%d+) (%-?%d+) (%d+) (%d+) (%d+)$')
+  local fp, s, e, u, h, a = smatch(value, '^(%S+) (%-?%d+) (%-?%d+) (%d+) (%d+) (%d+)$')
   if not a then return nil end
   return { fp = fp, s = tonumber(s), e = tonumber(e), u = tonumber(u), h = tonumber(h), a = tonumber(a) }
 end
 
 local function packed(w)
-  return struct.pack('<BddddHc0', 1, w.s, w.e, w.u, w.h, w.a, w.fp)
+  return spack('<BddddHc0', 1, w.s, w.e, w.u, w.h, w.a, w.fp)
 end
 
 -- The text form of a window, for values that leave Redis (a move's snapshot crosses the client as
 -- a UTF-8 string, which binary would not survive).
 local function textWindow(w)
-  return string.format('%s %d %d %d %d %d', w.fp, w.s, w.e, w.u, w.h, w.a)
+  return sformat('%s %d %d %d %d %d', w.fp, w.s, w.e, w.u, w.h, w.a)
 end
 
 -- The current window of rule r: the stored one while 'now' is before its end (never backwards),
@@ -107,12 +111,12 @@ end
 -- <start> <amount>[;...]" of holds written before is still read. A value that cannot be read has
 -- expired and holds nothing of its own; what it held is then found by recount (below).
 local function binaryHold(value)
-  local expiry, pos = struct.unpack('<d', value, 2)
+  local expiry, pos = sunpack('<d', value, 2)
   if expiry ~= expiry then error('expiry') end
   local shares = {}
   while pos <= #value do
     local rid, fp, s, amount
-    rid, fp, s, amount, pos = struct.unpack('<Bc0Bc0dd', value, pos)
+    rid, fp, s, amount, pos = sunpack('<Bc0Bc0dd', value, pos)
     if s ~= s or amount ~= amount or amount < 0 or amount > MAXN then error('share') end
     shares[rid] = { fp = fp, s = s, amount = amount }
   end
@@ -120,12 +124,12 @@ local function binaryHold(value)
 end
 
 local function hold(value)
-  if string.byte(value, 1) == 1 then
+  if sbyte(value, 1) == 1 then
     local ok, expiry, shares = pcall(binaryHold, value)
     if ok then return expiry, shares, true end
     return 0, {}, false
   end
-  local expiry, rest = string.match(value, '^(%d+) (.*)$')
+  local expiry, rest = smatch(value, '^(%d+) (.*)$')
   local shares = {}
   for rid, fp, s, amount in string.gmatch(rest or '', '([^%s;]+) ([^%s;]+) (%-?%d+) (%d+)') do
     shares[rid] = { fp = fp, s = tonumber(s), amount = tonumber(amount) }
@@ -138,13 +142,13 @@ end
 -- are unknown, so they cannot be taken off one by one, and would otherwise stay held until the
 -- window ends.
 local function recount(w)
-  local all = redis.call('HGETALL', w)
+  local all = rcall('HGETALL', w)
   local windows, held = {}, {}
   for i = 1, #all, 2 do
-    if string.sub(all[i], 1, 2) == 'w:' then windows[string.sub(all[i], 3)] = state(all[i + 1]) end
+    if ssub(all[i], 1, 2) == 'w:' then windows[ssub(all[i], 3)] = state(all[i + 1]) end
   end
   for i = 1, #all, 2 do
-    if string.sub(all[i], 1, 2) == 'x:' then
+    if ssub(all[i], 1, 2) == 'x:' then
       local _, shares = hold(all[i + 1])
       for rid, share in pairs(shares) do
         local cur = windows[rid]
@@ -156,19 +160,19 @@ local function recount(w)
   for rid, cur in pairs(windows) do
     if cur.h ~= (held[rid] or 0) then cur.h = held[rid] or 0; set[#set + 1] = 'w:' .. rid; set[#set + 1] = packed(cur) end
   end
-  if set[1] then redis.call('HSET', w, unpack(set)) end
+  if set[1] then rcall('HSET', w, unpack(set)) end
 end
 
 -- Drops every hold whose lease ended: its amounts stop counting in the windows it was made in (if
 -- still current). Runs only when the earliest recorded expiry has passed, so rarely. Returns true
 -- when something was dropped.
 local function purge(w, now)
-  local all = redis.call('HGETALL', w)
+  local all = rcall('HGETALL', w)
   local windows, expired, earliest, unreadable = {}, {}, nil, false
   for i = 1, #all, 2 do
     local f, v = all[i], all[i + 1]
-    if string.sub(f, 1, 2) == 'w:' then windows[string.sub(f, 3)] = state(v)
-    elseif string.sub(f, 1, 2) == 'x:' then
+    if ssub(f, 1, 2) == 'w:' then windows[ssub(f, 3)] = state(v)
+    elseif ssub(f, 1, 2) == 'x:' then
       local expiry, shares, readable = hold(v)
       if not readable then unreadable = true end
       if expiry <= now then expired[#expired + 1] = { f, shares }
@@ -180,15 +184,15 @@ local function purge(w, now)
     drop[#drop + 1] = x[1]
     for rid, share in pairs(x[2]) do
       local cur = windows[rid]
-      if cur and cur.fp == share.fp and cur.s == share.s then cur.h = math.max(0, cur.h - share.amount); cur.dirty = true end
+      if cur and cur.fp == share.fp and cur.s == share.s then cur.h = mmax(0, cur.h - share.amount); cur.dirty = true end
     end
   end
   for rid, cur in pairs(windows) do
     if cur.dirty then set[#set + 1] = 'w:' .. rid; set[#set + 1] = packed(cur) end
   end
   set[#set + 1] = 'm'; set[#set + 1] = earliest and fmt(earliest) or '0'
-  redis.call('HSET', w, unpack(set))
-  if #drop > 0 then redis.call('HDEL', w, unpack(drop)) end
+  rcall('HSET', w, unpack(set))
+  if #drop > 0 then rcall('HDEL', w, unpack(drop)) end
   if unreadable then recount(w) end
   return #drop > 0
 end
@@ -202,7 +206,7 @@ local function scopeWindows(w, rules, extra, now)
   local first = #fields + 1
   for i, r in ipairs(rules) do fields[first + i - 1] = r.f end
   if #fields == 0 then return {}, {}, {}, now end
-  local st = redis.call('HMGET', w, unpack(fields))
+  local st = rcall('HMGET', w, unpack(fields))
   local wins, changed, maxEnd = {}, {}, now
   for i, r in ipairs(rules) do
     local win, rolled = current(r, now, state(st[first + i - 1]))
@@ -224,26 +228,26 @@ end
 
 -- A hold value (see hold): expiry, then each rule's share.
 local function holdValue(rules, wins, amounts, expiry)
-  local parts = { '\\1', struct.pack('<d', expiry) }
-  for i, r in ipairs(rules) do parts[i + 2] = struct.pack('<Bc0Bc0dd', #r.id, r.id, #r.fp, r.fp, wins[i].s, amounts[r.m]) end
-  return table.concat(parts)
+  local parts = { '\\1', spack('<d', expiry) }
+  for i, r in ipairs(rules) do parts[i + 2] = spack('<Bc0Bc0dd', #r.id, r.id, #r.fp, r.fp, wins[i].s, amounts[r.m]) end
+  return tconcat(parts)
 end
 
 -- Drops a hold from a scope's window hash (its amounts stop counting where they were held).
 local function dropHoldIn(w, field)
-  local value = redis.call('HGET', w, field)
+  local value = rcall('HGET', w, field)
   if not value then return end
   local _, shares, readable = hold(value)
   local set = {}
   for rid, share in pairs(shares) do
-    local cur = state(redis.call('HGET', w, 'w:' .. rid))
+    local cur = state(rcall('HGET', w, 'w:' .. rid))
     if cur and cur.fp == share.fp and cur.s == share.s then
-      cur.h = math.max(0, cur.h - share.amount)
+      cur.h = mmax(0, cur.h - share.amount)
       set[#set + 1] = 'w:' .. rid; set[#set + 1] = packed(cur)
     end
   end
-  if set[1] then redis.call('HSET', w, unpack(set)) end
-  redis.call('HDEL', w, field)
+  if set[1] then rcall('HSET', w, unpack(set)) end
+  rcall('HDEL', w, field)
   if not readable then recount(w) end
 end
 
@@ -254,10 +258,10 @@ end
 -- took several times as long. A horizon in the text form of earlier builds is not read: the
 -- expiry is set again, once, which is always safe.
 local function keep(w, key, field, recorded, name, now, ms)
-  if recorded and #recorded >= 9 and string.byte(recorded, 1) == 1 then
-    if struct.unpack('<d', recorded, 2) >= now + ms and string.sub(recorded, 10) == name then return end
+  if recorded and #recorded >= 9 and sbyte(recorded, 1) == 1 then
+    if sunpack('<d', recorded, 2) >= now + ms and ssub(recorded, 10) == name then return end
   end
-  redis.call('PEXPIRE', key, fmt(ms + SLACK))
-  redis.call('HSET', w, field, struct.pack('<Bdc0', 1, now + ms + SLACK, name))
+  rcall('PEXPIRE', key, fmt(ms + SLACK))
+  rcall('HSET', w, field, spack('<Bdc0', 1, now + ms + SLACK, name))
 end
 `;
