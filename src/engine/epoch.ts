@@ -81,8 +81,10 @@ export class EpochWatch {
 
   async refuseWhileReset(): Promise<void> {
     if (!this.#reset) return;
-    // Re-read the marker (at most every 100 ms) to notice an acknowledgement made by any process.
-    if (Date.now() - this.#checkedAt >= Math.min(100, this.config.storeResetCheckMs)) await this.check();
+    // Re-read the marker (at most every 100 ms) to notice an acknowledgement made by any process;
+    // a check already under way (beforeReserve starts one when due) is waited for, not ignored.
+    if (this.#check) await this.#check;
+    else if (Date.now() - this.#checkedAt >= Math.min(100, this.config.storeResetCheckMs)) await this.check();
     const reset = this.#reset;
     if (!reset) return;
     throw new QuotaStoreError(

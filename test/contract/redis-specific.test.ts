@@ -116,6 +116,27 @@ describe('RedisStore on a real Redis', () => {
       expect(events).toHaveLength(1);
     });
 
+    it("onStoreReset 'deny': a process that learned of the loss admits again at its first call after another acknowledged it", async () => {
+      const prefix = uniquePrefix();
+      const make = () => createTokenLimiter({ store: new RedisStore({ client, prefix }), onStoreReset: 'deny', storeResetCheckMs: 200, defaultLimits: [{ id: 'm', tokens: 1000, period: 'month' }] });
+      const a = make();
+      const b = make();
+      await a.commit(await a.reserve('seen-a', { tokens: 10 }), { inputTokens: 10, outputTokens: 0 });
+      await b.commit(await b.reserve('seen-b', { tokens: 10 }), { inputTokens: 10, outputTokens: 0 });
+      const ka = userKeys(prefix, 'seen-a');
+      const kb = userKeys(prefix, 'seen-b');
+      await client.del(ka.config, ka.windows, ka.log, kb.config, kb.windows, kb.log, globalKeys(prefix).epoch);
+      await expect(a.reserve('seen-a', { tokens: 10 })).rejects.toThrow(/acknowledgeStoreReset/);
+      await expect(b.reserve('seen-b', { tokens: 10 })).rejects.toThrow(/acknowledgeStoreReset/);
+      await a.admin.acknowledgeStoreReset();
+      // B's last look at the marker is now older than storeResetCheckMs: its next reserve starts a
+      // check, and must wait for it rather than refuse on what it knew before.
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await expect(b.reserve('seen-b', { tokens: 10 })).resolves.toMatchObject({ unmetered: false });
+      await a.close();
+      await b.close();
+    });
+
     it("onStoreReset 'continue' (default): no event when nothing was lost, one event when it was, and calls go on", async () => {
       const prefix = uniquePrefix();
       const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), storeResetCheckMs: 10, defaultLimits: [{ id: 'm', tokens: 1000, period: 'month' }] });
