@@ -6,7 +6,7 @@
  * Each checkout gets its own redis-server and limiter (RedisStore, concurrency 100, users drawn
  * from 1,000, like `redis-pairs.ts`); after a warm-up, 1 s slices alternate between them, the
  * order swapped every round. Prints, per checkout, the median pairs/s and Redis script time per
- * pair (`INFO commandstats` of EVALSHA and EVAL), with their ranges.
+ * pair (`INFO commandstats` of EVALSHA, EVAL and FCALL), with their ranges.
  */
 import { Redis } from 'ioredis';
 import { resolve } from 'node:path';
@@ -42,7 +42,7 @@ for (const [name, lib] of Object.entries(builds)) {
   await limiter.warmup();
   setups[name] = { server, client, stats, limiter, n: 0, pairs: [] as number[], srv: [] as number[] };
 }
-const usec = async (stats: Redis) => { let t = 0; for (const m of ((await stats.info('commandstats')) as string).matchAll(/^cmdstat_(evalsha|eval):calls=\d+,usec=(\d+)/gm)) t += Number(m[2]); return t; };
+const usec = async (stats: Redis) => { let t = 0; for (const m of ((await stats.info('commandstats')) as string).matchAll(/^cmdstat_(evalsha|eval|fcall):calls=\d+,usec=(\d+)/gm)) t += Number(m[2]); return t; };
 async function slice(s: Setup, ms: number) {
   const end = performance.now() + ms; let count = 0; const t0 = performance.now();
   const u0 = await usec(s.stats);
