@@ -11,6 +11,7 @@
 import { Redis } from 'ioredis';
 import { resolve } from 'node:path';
 import { startRedisServer } from '../test/support/index.js';
+import { benchLimits, scriptUs } from './redis-pairs.js';
 
 type Library = typeof import('../src/index.js');
 const [before, rulesArg, slicesArg] = process.argv.slice(2);
@@ -35,20 +36,17 @@ const setups: Record<string, Setup> = {};
 for (const [name, lib] of Object.entries(builds)) {
   const server = await startRedisServer({ persistence: 'none' });
   const client = new Redis(server.url), stats = new Redis(server.url);
-  const defaultLimits = Array.from({ length: rules }, (_, i) =>
-    i === 0 ? { id: 'monthly', tokens: 1e15, period: 'month' as const } : { id: `r${i}`, tokens: 1e15, period: i % 3 === 0 ? ('day' as const) : i % 3 === 1 ? ('hour' as const) : { days: 30 } },
-  );
+  const defaultLimits = benchLimits(rules);
   const limiter = lib.createTokenLimiter({ store: new lib.RedisStore({ client, prefix: 'ab' }), defaultLimits, storeTimeoutMs: 30000 });
   await limiter.warmup();
   setups[name] = { server, client, stats, limiter, n: 0, pairs: [] as number[], srv: [] as number[] };
 }
-const usec = async (stats: Redis) => { let t = 0; for (const m of ((await stats.info('commandstats')) as string).matchAll(/^cmdstat_(evalsha|eval|fcall):calls=\d+,usec=(\d+)/gm)) t += Number(m[2]); return t; };
 async function slice(s: Setup, ms: number) {
   const end = performance.now() + ms; let count = 0; const t0 = performance.now();
-  const u0 = await usec(s.stats);
+  const u0 = await scriptUs(s.stats);
   await Promise.all(Array.from({ length: 100 }, async () => { while (performance.now() < end) { const r = await s.limiter.reserve(`u${s.n++ % 1000}`, { tokens: 10 }); await s.limiter.commit(r, { inputTokens: 5, outputTokens: 5, model: 'gpt-4o-mini', provider: 'openai' }); count++; } }));
   await s.limiter.flush();
-  const u1 = await usec(s.stats);
+  const u1 = await scriptUs(s.stats);
   return { perSec: count / ((performance.now() - t0) / 1000), srv: (u1 - u0) / count };
 }
 for (const s of Object.values(setups)) await slice(s, 1000); // warm-up

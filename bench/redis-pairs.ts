@@ -2,13 +2,15 @@ import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createTokenLimiter, RedisStore, type LimitRule, type TokenLimiter } from '../src/index.js';
+import { SCRIPTS } from '../src/stores/redis/registry.js';
 import { startRedisServer } from '../test/support/index.js';
 
 /**
  * Reserve+commit pairs per second through the public API on RedisStore, against raw pairs of
  * EVALSHA calls on the same connection, in the same run:
- * - a raw pair is two EVALSHA calls of a trivial script (one INCRBY) carrying an argument of the
- *   same size as our reserve's (so payload parsing is not what separates them);
+ * - a raw pair is two EVALSHA calls of a trivial script (one INCRBY) carrying one argument as large
+ *   as our reserve's arguments as sent, measured during our warm-up (keys left out), so that payload
+ *   size is not what separates them;
  * - ours is `reserve()` then `commit()` awaited until applied, users drawn from 1,000, with the
  *   aggregates over all users flushed at the end of each slice (their cost is counted);
  * - after a warm-up of both, 1 s slices alternate (ours, raw) `repeats` times; each repeat gives a
@@ -17,7 +19,7 @@ import { startRedisServer } from '../test/support/index.js';
  *   that nothing else runs on it) during our slices ÷ pairs: reserve, commit and batched aggregates
  *   together, and the same for the raw pair. CPU time, unlike the server's own timings, does not
  *   count the time the server waited for a CPU on a busy machine;
- * - Redis server time per pair = the `usec` of EVALSHA and EVAL in `INFO commandstats` (time spent
+ * - Redis script time per pair = the `usec` of EVALSHA, EVAL and FCALL in `INFO commandstats` (time spent
  *   executing the scripts, without reading, parsing and answering them) over the same slices ÷ pairs.
  *   This is the figure Redis itself reports per command; on a busy machine it also counts time the
  *   server waited for a CPU in the middle of a command.
@@ -27,6 +29,8 @@ export interface PairsResult {
   rules: number;
   /** Users were members of accounts (10 users each) whose rules were checked too. */
   accountRules: number;
+  /** Bytes of our reserve's arguments as sent (keys left out): the raw pair's argument is this size. */
+  reserveArgBytes: number;
   /** Per repeat: our pairs/s, raw pairs/s, their ratio, Redis CPU µs and server µs (commandstats) per pair, ours and raw. */
   repeats: Array<{ ours: number; raw: number; ratio: number; redisUsPerPair: number; rawRedisUsPerPair: number; serverUsPerPair: number; rawServerUsPerPair: number }>;
   p50Ms: number;
@@ -51,9 +55,7 @@ export async function benchRedisPairs(options: {
   const client = new Redis(server.url);
   const cpu = () => serverCpuUs(server.pid);
   const prefix = `bench${randomBytes(4).toString('hex')}`;
-  const defaultLimits: LimitRule[] = Array.from({ length: rules }, (_, i) =>
-    i === 0 ? { id: 'monthly', tokens: 1e15, period: 'month' } : { id: `r${i}`, tokens: 1e15, period: i % 3 === 0 ? 'day' : i % 3 === 1 ? 'hour' : { days: 30 } },
-  );
+  const defaultLimits = benchLimits(rules);
   const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits, storeTimeoutMs: 30_000 });
   await limiter.warmup();
   if (accountRules > 0) {
@@ -61,30 +63,32 @@ export async function benchRedisPairs(options: {
     for (let u = 0; u < 1000; u += 1) await limiter.admin.setAccount(`u${u}`, `team${u % 100}`);
   }
   const sha = (await client.script('LOAD', TRIVIAL)) as string;
-  const payload = 'x'.repeat(reservePayloadBytes(rules));
   let n = 0;
   const ours = async () => {
     const r = await limiter.reserve(`u${n++ % 1000}`, { tokens: 10 });
     await limiter.commit(r, { inputTokens: 5, outputTokens: 5, model: 'gpt-4o-mini', provider: 'openai' });
   };
+  // Our warm-up also measures our reserve's arguments as sent; the raw pair then carries one
+  // argument of that size.
+  const reserveArgBytes = await measuringReserveArgs(client, () => slice(ours, concurrency, sliceMs, limiter));
+  const payload = 'x'.repeat(reserveArgBytes);
   const raw = async () => {
     await client.evalsha(sha, 1, `${prefix}:raw`, payload);
     await client.evalsha(sha, 1, `${prefix}:raw`, payload);
   };
-  await slice(ours, concurrency, sliceMs, limiter);
   await slice(raw, concurrency, sliceMs);
   const out: PairsResult['repeats'] = [];
   const latencies: number[] = [];
   for (let i = 0; i < repeats; i += 1) {
     const stats = new Redis(server.url);
-    const s0 = await serverUs(stats);
+    const s0 = await scriptUs(stats);
     const u0 = cpu();
     const a = await slice(ours, concurrency, sliceMs, limiter, latencies);
     const u1 = cpu();
-    const s1 = await serverUs(stats);
+    const s1 = await scriptUs(stats);
     const b = await slice(raw, concurrency, sliceMs);
     const u2 = cpu();
-    const s2 = await serverUs(stats);
+    const s2 = await scriptUs(stats);
     stats.disconnect();
     out.push({
       ours: a.perSecond,
@@ -100,31 +104,49 @@ export async function benchRedisPairs(options: {
   await limiter.close();
   client.disconnect();
   await server.stop();
-  return { concurrency, rules, accountRules, repeats: out, p50Ms: latencies[Math.floor(latencies.length / 2)] ?? 0, p99Ms: latencies[Math.floor(latencies.length * 0.99)] ?? 0 };
+  return { concurrency, rules, accountRules, reserveArgBytes, repeats: out, p50Ms: latencies[Math.floor(latencies.length / 2)] ?? 0, p99Ms: latencies[Math.floor(latencies.length * 0.99)] ?? 0 };
+}
+
+/** The limits every pairs bench gives its users: a monthly rule, then hourly, daily and 30-day ones. */
+export function benchLimits(rules: number): LimitRule[] {
+  return Array.from({ length: rules }, (_, i) =>
+    i === 0 ? { id: 'monthly', tokens: 1e15, period: 'month' } : { id: `r${i}`, tokens: 1e15, period: i % 3 === 0 ? 'day' : i % 3 === 1 ? 'hour' : { days: 30 } },
+  );
 }
 
 /**
- * Server time spent executing scripts (µs, `INFO commandstats` of EVALSHA and EVAL: every call of
- * the library and of the raw pair is one; the commands a script calls are counted inside its time,
- * and again under their own names, so those are left out).
+ * Time spent running scripts on a server, in µs: the `usec` of EVALSHA, EVAL and FCALL in `INFO
+ * commandstats`. Every call of the library and of the raw pair is one of them; the commands a
+ * script calls are counted inside its time and again under their own names, so those are left out.
  */
-async function serverUs(client: Redis): Promise<number> {
+export async function scriptUs(client: Redis): Promise<number> {
   const info = (await client.info('commandstats')) as string;
   let total = 0;
-  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=\d+,usec=(\d+)/gm)) if (m[1] === 'evalsha' || m[1] === 'eval') total += Number(m[2]);
+  for (const m of info.matchAll(/^cmdstat_(evalsha|eval|fcall):calls=\d+,usec=(\d+)/gm)) total += Number(m[2]);
   return total;
+}
+
+/** Runs `work` while noting the largest byte size of the reserve script's arguments (keys left out) sent on `client`. */
+async function measuringReserveArgs(client: Redis, work: () => Promise<unknown>): Promise<number> {
+  let largest = 0;
+  const evalsha = client.evalsha.bind(client) as (sha: string, numKeys: number, ...args: Array<string | Buffer>) => Promise<unknown>;
+  (client as unknown as { evalsha: typeof evalsha }).evalsha = (sha, numKeys, ...args) => {
+    if (sha === SCRIPTS.reserve.sha) largest = Math.max(largest, args.slice(numKeys).reduce((n, a) => n + Buffer.byteLength(a), 0));
+    return evalsha(sha, numKeys, ...args);
+  };
+  try {
+    await work();
+  } finally {
+    Reflect.deleteProperty(client, 'evalsha');
+  }
+  if (largest === 0) throw new Error('the warm-up sent no reserve');
+  return largest;
 }
 
 /** User + system CPU time of a process, in µs (from /proc; clock ticks of 10 ms). */
 function serverCpuUs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
-/** The size of our reserve's JSON argument for `rules` rules (measured once, roughly). */
-function reservePayloadBytes(rules: number): number {
-  const rule = ['monthly', 't', 1e15, 'AbCdEfGhIjKl', 1798761600000, 1801440000000, 1804118400000, 1806537600000];
-  return JSON.stringify({ id: 'ffffffff-ffff-ffff-ffff-ffffffffffff', version: 0, lease: 600000, initAnchor: false, amounts: [10, 1, 0], rules: Array.from({ length: rules }, () => rule) }).length;
 }
 
 async function slice(op: () => Promise<void>, concurrency: number, ms: number, limiter?: TokenLimiter, latencies?: number[]) {
