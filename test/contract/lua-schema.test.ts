@@ -37,7 +37,8 @@ afterAll(() => client?.disconnect());
 
 /**
  * Malformed values per field kind: for a header field (count, time, flag, amounts), doubles written
- * over its first double in the header; for the others, ARGV strings put in the field's first slot.
+ * over each of its doubles in the header in turn; for the others, ARGV strings put in the field's
+ * first slot.
  */
 const BAD_DOUBLES: Partial<Record<FieldKind, number[]>> = {
   count: [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1, 1.5, 2 ** 53, -0.5, Number.MIN_VALUE],

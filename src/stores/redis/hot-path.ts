@@ -24,12 +24,10 @@ const METRIC_CODES = { tokens: 't', requests: 'r', cost: 'c' } as const;
 /** The planner returns the same spec array while its windows last: encode it once. */
 const encoded = new WeakMap<readonly RuleSpec[], FieldKinds['rules']>();
 
-const NO_RULES: FieldKinds['rules'] = Buffer.alloc(0);
-
 /** Rules as the scripts take them (see `FieldKinds.rules`). */
 export function ruleArgs(rules: readonly RuleSpec[]): FieldKinds['rules'] {
-  // Callers pass a fresh [] for a user outside any account: no cache entry, so no new bytes either.
-  if (rules.length === 0) return NO_RULES;
+  // Callers pass a fresh [] for a user outside any account: no cache entry (encodeRules shares one empty value).
+  if (rules.length === 0) return encodeRules([]);
   let out = encoded.get(rules);
   if (!out) {
     out = encodeRules(rules.map((r) => ({ id: r.ruleId, metric: METRIC_CODES[r.metric], limit: r.limit, fingerprint: r.fingerprint, boundaries: r.boundaries })));

@@ -166,9 +166,11 @@ export interface RuleArg {
   boundaries: readonly number[];
 }
 
-/** The binary form of a list of rules (see `FieldKinds.rules`). */
+const NO_RULES = Buffer.alloc(0);
+
+/** The binary form of a list of rules (see `FieldKinds.rules`); no rules: one shared empty value. */
 export function encodeRules(rules: readonly RuleArg[]): Buffer {
-  if (rules.length === 0) return Buffer.alloc(0);
+  if (rules.length === 0) return NO_RULES;
   const fixed = Buffer.alloc(1 + 43 * rules.length);
   fixed[0] = Math.min(rules.length, 255);
   const texts: Buffer[] = [];
