@@ -6,7 +6,8 @@ import { accountKeys, accountTag, globalKeys, userKeys, userTag } from '../../sr
 import { slotOf, slotTag } from '../../src/stores/redis/slots.js';
 import { connectPostgres, dropSchema, uniqueSchema } from '../helpers/postgres.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
-import { uniquePrefix } from '../helpers/redis.js';
+import { waitFor } from '../support/wait.js';
+import { commandCalls, libraryLoaded, uniquePrefix } from '../helpers/redis.js';
 import { describeStoreContract } from './contract.js';
 import { describePlansAndAccounts, ODD_IDS } from './plans-accounts.js';
 import { accountStampede } from './stampede.js';
@@ -99,13 +100,27 @@ describe('Redis Cluster specifics', () => {
     }
   });
 
-  it('recovers from SCRIPT FLUSH on every master', async () => {
+  it('recovers from SCRIPT FLUSH and FUNCTION FLUSH on every master, and loads the library on each again', async () => {
     const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix: uniquePrefix('cl') }), defaultLimits: [{ id: 'm', tokens: 10_000, period: 'month' }] });
     const users = Array.from({ length: 12 }, (_, i) => `flush-${i}`);
-    for (const u of users) await limiter.commit(await limiter.reserve(u, { tokens: 10 }), { inputTokens: 5, outputTokens: 5 });
-    await Promise.all(client.nodes('master').map((node) => node.script('FLUSH')));
-    for (const u of users) await limiter.commit(await limiter.reserve(u, { tokens: 10 }), { inputTokens: 5, outputTokens: 5 });
-    for (const u of users) expect((await limiter.admin.getUsage(u)).used).toBe(20);
-    expect((await limiter.admin.getStats()).totalTokens).toBe(240);
+    const round = async () => {
+      for (const u of users) await limiter.commit(await limiter.reserve(u, { tokens: 10 }), { inputTokens: 5, outputTokens: 5 });
+      await limiter.flush();
+    };
+    const masters = () => client.nodes('master');
+    const loadedEverywhere = async () => (await Promise.all(masters().map((node) => libraryLoaded(node)))).every(Boolean) || undefined;
+    await round();
+    await waitFor(loadedEverywhere, { timeoutMs: 10_000, what: 'the library loaded on every master' });
+    await Promise.all(masters().flatMap((node) => [node.script('FLUSH'), node.call('FUNCTION', 'FLUSH')]));
+    await round();
+    await waitFor(loadedEverywhere, { timeoutMs: 10_000, what: 'the library loaded on every master' });
+    const before = await Promise.all(masters().map((node) => commandCalls(node, 'fcall')));
+    await round();
+    const after = await Promise.all(masters().map((node) => commandCalls(node, 'fcall')));
+    // The users live on every master (spread checked above): each master ran some of them by FCALL.
+    for (const [i, calls] of after.entries()) expect(calls, `master ${i}`).toBeGreaterThan(before[i]!);
+    expect(after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)).toBe(2 * users.length);
+    for (const u of users) expect((await limiter.admin.getUsage(u)).used).toBe(30);
+    expect((await limiter.admin.getStats()).totalTokens).toBe(360);
   });
 });

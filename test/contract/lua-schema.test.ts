@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenLimiter, RedisStore } from '../../src/index.js';
 import { accountKeys, globalKeys, userKeys } from '../../src/stores/redis/keys.js';
 import { ruleArgs } from '../../src/stores/redis/hot-path.js';
-import { SCRIPTS } from '../../src/stores/redis/registry.js';
+import { HOT_PATH_LIBRARY, SCRIPTS } from '../../src/stores/redis/registry.js';
 import { slotOf, slotTag } from '../../src/stores/redis/slots.js';
 import {
   AGGREGATE_ARGS,
@@ -170,9 +170,21 @@ describe('Lua scripts and their argument schema', () => {
     ];
     const before = await snapshot(client, prefix);
     let refused = 0;
+    let byFunction = 0;
+    // The hot-path scripts also run as library functions (functions.ts): each bad value is sent
+    // both ways, and must be refused both ways.
+    await client.call('FUNCTION', 'LOAD', HOT_PATH_LIBRARY.source).catch((error: Error) => {
+      if (!error.message.includes('already exists')) throw error;
+    });
     const refuses = async (c: Case, argv: ScriptArg[], what: string, field: string) => {
-      await expect(runScript(client, c.script, c.keys, argv), `${c.name} ${what}`).rejects.toThrow(new RegExp(`token-limits: invalid ${field}`));
+      const error = new RegExp(`token-limits: invalid ${field}`);
+      await expect(runScript(client, c.script, c.keys, argv), `${c.name} ${what}`).rejects.toThrow(error);
       refused += 1;
+      const fn = HOT_PATH_LIBRARY.functions.get(c.script);
+      if (fn !== undefined) {
+        await expect(client.fcall(fn, c.keys.length, ...c.keys, ...argv), `${c.name} ${what} by FCALL`).rejects.toThrow(error);
+        byFunction += 1;
+      }
     };
     for (const c of cases) {
       const valid = encodeArgs(c.schema, c.args as never, c.extra);
@@ -226,6 +238,7 @@ describe('Lua scripts and their argument schema', () => {
     await refuses({ name: 'commit', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: ledgerKeys, extra: [], args: commit }, [...commitArgs, '{}'], 'note without its stream', 'ledger note');
     await refuses({ name: 'commit', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: [...ledgerKeys, `${prefix}:{${slotTag(slotOf(k.tag))}}:lq`], extra: [], args: commit }, [...commitArgs, ''], 'empty note', 'ledger note');
     expect(refused).toBeGreaterThan(150);
+    expect(byFunction).toBeGreaterThan(100);
     expect(await snapshot(client, prefix)).toEqual(before);
     expect((await limiter.admin.getUsage('lua')).used).toBe(20);
   });

@@ -1,13 +1,17 @@
 import { QuotaStoreError } from '../../kernel/errors.js';
 import type { StoreSettings } from '../protocol/types.js';
 import { DEFAULT_STORE_SETTINGS } from '../protocol/window.js';
+import { LibraryRunner } from './functions.js';
 import { globalKeys } from './keys.js';
+import { HOT_PATH_LIBRARY } from './registry.js';
 import { runScript, type RedisLikeClient, type Script } from './scripts.js';
 import type { ScriptArg } from './schema.js';
 
 /** What the parts of RedisStore share: the client, the key prefix, the settings, the server's clock. */
 export class RedisContext {
   readonly global: ReturnType<typeof globalKeys>;
+  /** The hot-path scripts as a Redis Functions library, where the server takes it (functions.ts). */
+  readonly library: LibraryRunner;
   settings: StoreSettings = DEFAULT_STORE_SETTINGS;
   /** Server time minus local time, learned from replies; picks month keys before a call. */
   #offset = 0;
@@ -17,6 +21,7 @@ export class RedisContext {
     readonly prefix: string,
   ) {
     this.global = globalKeys(prefix);
+    this.library = new LibraryRunner(client, HOT_PATH_LIBRARY);
   }
 
   /** The server's time as best known here (the engine's clock when it gave one). */
@@ -32,9 +37,9 @@ export class RedisContext {
     return now;
   }
 
-  /** Runs a script (EVALSHA, EVAL on NOSCRIPT; cluster redirections retried within the operation timeout). */
+  /** Runs a script (FCALL in the library, else EVALSHA, EVAL on NOSCRIPT; cluster redirections retried within the operation timeout). */
   run(script: Script, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
-    return runScript(this.client, script, keys, args, Date.now() + this.settings.operationTimeoutMs);
+    return runScript(this.client, script, keys, args, Date.now() + this.settings.operationTimeoutMs, this.library);
   }
 
   /** Runs a script whose reply must be an array. */

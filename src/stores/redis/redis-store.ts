@@ -13,8 +13,9 @@ import type { RedisLikeClient } from './scripts.js';
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
   /**
-   * An ioredis `Redis` or `Cluster` (or any client with the same `evalsha`/`eval`). The store never
-   * closes it. Recommended ioredis settings: `commandTimeout`, a small `maxRetriesPerRequest`.
+   * An ioredis `Redis` or `Cluster` (or any client with the same `evalsha`/`eval`). Where it also
+   * has `fcall` and `call`, the hot path runs as a Redis Functions library once loaded (falling back
+   * to EVALSHA by itself where FUNCTION is refused; see docs/stores.md). The store never closes it. Recommended ioredis settings: `commandTimeout`, a small `maxRetriesPerRequest`.
    * Replays after reconnects are harmless: every write is idempotent by id inside its script.
    */
   client: RedisLikeClient;

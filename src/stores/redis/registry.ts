@@ -22,6 +22,7 @@ import {
 import { AGGREGATE, DELETE_PLAN, EPOCH, EPOCH_ACK, GET_PLANS, INDEX_USER, LIST_USERS, PLAN_USE, SET_PLAN, STATS, UNINDEX_USER } from './lua/global.js';
 import { COMMIT, RELEASE, RESERVE } from './lua/hot-path.js';
 import { LEDGER_ACK, LEDGER_INDEX, LEDGER_LAG, LEDGER_PRUNE, LEDGER_READ, LEDGER_STREAMS } from './lua/ledger.js';
+import { buildLibrary } from './functions.js';
 import { defineScript } from './scripts.js';
 
 /** Every script with its SHA, computed once at load. */
@@ -66,3 +67,6 @@ export const SCRIPTS = {
   ledgerStreams: defineScript('ledger-streams', LEDGER_STREAMS),
   ledgerPrune: defineScript('ledger-prune', LEDGER_PRUNE),
 };
+
+/** The scripts on a wrapped call's path, also loaded as one Redis Functions library (functions.ts). */
+export const HOT_PATH_LIBRARY = buildLibrary([SCRIPTS.reserve, SCRIPTS.commit, SCRIPTS.release]);

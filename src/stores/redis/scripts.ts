@@ -6,6 +6,14 @@ export interface RedisLikeClient {
   eval(script: string, numKeys: number, ...args: Array<string | Buffer>): Promise<unknown>;
 }
 
+/**
+ * A faster way to run some scripts, tried first (functions.ts: FCALL of a library); it answers
+ * undefined when the script did not run, which then runs by EVALSHA.
+ */
+export interface ScriptShortcut {
+  tryRun(script: Script, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<{ reply: unknown } | undefined>;
+}
+
 export interface Script {
   readonly name: string;
   readonly source: string;
@@ -17,7 +25,8 @@ export function defineScript(name: string, source: string): Script {
 }
 
 /**
- * Runs a script by SHA and falls back to EVAL only on NOSCRIPT (the script cache empties on restart,
+ * Runs a script: by FCALL when it belongs to a loaded library (functions.ts), else by SHA, falling
+ * back to EVAL only on NOSCRIPT (the script cache empties on restart,
  * failover and SCRIPT FLUSH). A NOSCRIPT reply means the script did not run, so the retry is safe.
  *
  * With `retryUntil` (ms since epoch), a Redis Cluster redirection that the client gave up on (ioredis
@@ -31,10 +40,11 @@ export async function runScript(
   keys: readonly string[],
   args: readonly (string | Buffer)[],
   retryUntil?: number,
+  shortcut?: ScriptShortcut,
 ): Promise<unknown> {
   for (;;) {
     try {
-      return await runOnce(client, script, keys, args);
+      return await runOnce(client, script, keys, args, shortcut);
     } catch (error) {
       if (retryUntil === undefined || !notExecuted(error) || Date.now() + REDIRECT_RETRY_MS >= retryUntil) throw error;
       await new Promise((resolve) => setTimeout(resolve, REDIRECT_RETRY_MS));
@@ -45,7 +55,15 @@ export async function runScript(
 /** Pause between two tries of a script the cluster redirected. */
 export const REDIRECT_RETRY_MS = 50;
 
-async function runOnce(client: RedisLikeClient, script: Script, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown> {
+async function runOnce(
+  client: RedisLikeClient,
+  script: Script,
+  keys: readonly string[],
+  args: readonly (string | Buffer)[],
+  shortcut: ScriptShortcut | undefined,
+): Promise<unknown> {
+  const ran = await shortcut?.tryRun(script, keys, args);
+  if (ran) return ran.reply;
   try {
     return await client.evalsha(script.sha, keys.length, ...keys, ...args);
   } catch (error) {

@@ -25,6 +25,12 @@
  * account's tag). The own config hash's field 'acct' names the account; a member config has 'in'
  * once the user is there and 'moved' ("<home>", '' for their own) once the user has left it.
  */
+/**
+ * The line that names the rules parser the bindings call (schema.ts). A Redis Functions library
+ * (functions.ts) puts a cache in front of it in its place: parsed rules then live between calls.
+ */
+export const RULES_OF_LINE = 'local rulesOf = parseRules';
+
 export const PRELUDE = `
 -- Library functions as locals: each use of a global one costs two table lookups ('string', then
 -- 'sub'), and reading a window took a third longer that way (bench/lua-ops.ts).
@@ -43,7 +49,7 @@ local function fmt(n) return sformat('%d', n) end
 -- caller pcalls). The text is checked with one anchored pattern: an unanchored search for a bad
 -- character tries every position and took twice as long.
 local METRICS = { t = true, r = true, c = true }
-local function rulesOf(v)
+local function parseRules(v)
   if not v then return nil end
   if #v == 0 then return {} end
   local n = sbyte(v, 1)
@@ -64,6 +70,7 @@ local function rulesOf(v)
   if at ~= #v + 1 then return nil end
   return rules
 end
+${RULES_OF_LINE}
 
 -- A rule's stored window (nil when none): fp, s start, e end, u used, h held, a alerts fired.
 -- Written binary: byte 1, then s e u h as little-endian doubles (integers up to 2^53 are exact),

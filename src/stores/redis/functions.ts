@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+import { RULES_OF_LINE } from './lua/prelude.js';
+import type { RedisLikeClient, Script, ScriptShortcut } from './scripts.js';
+
+/**
+ * The hot-path scripts as one Redis Functions library, run with FCALL where the server allows it.
+ *
+ * Why: an EVAL script starts from nothing on every call, so each reserve and each commit parsed
+ * the user's rules again (about 0.8 µs of Redis time per rule, twice per call). A library's
+ * top-level locals live as long as the library, so here parsed rules are kept between calls, by
+ * their binary value, at most {@link RULES_CACHE_SIZE} of them. Nothing else is kept: every
+ * argument is still validated on every call, and a cached value is only ever the parse of the
+ * same bytes.
+ *
+ * EVALSHA stays the way every call can go: the first calls of a store, while the library loads in
+ * the background; every call where FUNCTION is refused (Redis before 7, an ACL without it, a
+ * managed Redis that disables it); and a call whose FCALL found no function (a restart, a
+ * failover, FUNCTION FLUSH, a new Cluster node), after which the library is loaded again. Those
+ * replies mean the function did not run, so running the script instead is safe.
+ *
+ * The library's name and its functions' names carry a hash of its source: function names are
+ * global on a server, and two builds of this package can share one Redis during a deploy. A
+ * library is never deleted by the store (another process may be using it); see docs/stores.md.
+ */
+
+/** Parsed rules kept by a library between calls; past it the cache starts again empty. */
+export const RULES_CACHE_SIZE = 512;
+
+/** After a load that failed for another reason than a refusal, calls use EVALSHA for this long. */
+export const LOAD_RETRY_MS = 10_000;
+
+export interface Library {
+  readonly name: string;
+  readonly source: string;
+  /** The function that runs each script of the library. */
+  readonly functions: ReadonlyMap<Script, string>;
+}
+
+/** Builds a library whose functions run the given scripts, their rules parsed once per value. */
+export function buildLibrary(scripts: readonly Script[]): Library {
+  const hash = createHash('sha1')
+    .update(scripts.map((s) => s.source).join('\0'))
+    .digest('hex')
+    .slice(0, 16);
+  const name = `tl_${hash}`;
+  const functions = new Map<Script, string>();
+  const parts = [
+    `#!lua name=${name}`,
+    `local RULES, RULES_N = {}, 0`,
+    `local function cachedRules(parse, v)`,
+    `  local hit = RULES[v]`,
+    `  if hit then return hit end`,
+    `  local rules = parse(v)`,
+    // Only a value that parsed is kept; the tables are read, never changed, by the scripts.
+    `  if rules then`,
+    `    if RULES_N >= ${RULES_CACHE_SIZE} then RULES, RULES_N = {}, 0 end`,
+    `    RULES[v] = rules; RULES_N = RULES_N + 1`,
+    `  end`,
+    `  return rules`,
+    `end`,
+  ];
+  for (const script of scripts) {
+    const body = script.source.replace(/^#!lua\n/, '');
+    if (body === script.source || body.split(RULES_OF_LINE).length !== 2) {
+      throw new Error(`The ${script.name} script cannot join a library: it needs '#!lua' and the prelude`);
+    }
+    const fn = `${name}_${script.name}`;
+    const local = `run_${script.name.replace(/\W/g, '_')}`;
+    functions.set(script, fn);
+    parts.push(
+      `local function ${local}(KEYS, ARGV)`,
+      body.replace(RULES_OF_LINE, 'local rulesOf = function(v) return cachedRules(parseRules, v) end'),
+      `end`,
+      // No flags: like a '#!lua' script without flags, refused before it runs when memory is full.
+      `redis.register_function('${fn}', ${local})`,
+    );
+  }
+  return { name, source: parts.join('\n'), functions };
+}
+
+/** What loading and calling a library needs of a client, beyond {@link RedisLikeClient}. */
+interface FunctionsClient extends RedisLikeClient {
+  fcall(name: string, numKeys: number, ...args: Array<string | Buffer>): Promise<unknown>;
+  call(command: string, ...args: string[]): Promise<unknown>;
+  /** ioredis Cluster: its masters (the library is loaded on each). */
+  nodes?(role: 'master'): Array<{ call(command: string, ...args: string[]): Promise<unknown> }>;
+}
+
+function canCall(client: RedisLikeClient): client is FunctionsClient {
+  const c = client as Partial<FunctionsClient>;
+  return typeof c.fcall === 'function' && typeof c.call === 'function';
+}
+
+/**
+ * Whether a store's calls can use the library now: unknown until the first call asks, then
+ * loading, ready, or off (FUNCTION refused: EVALSHA for the life of the store).
+ */
+export class LibraryRunner implements ScriptShortcut {
+  #state: 'idle' | 'loading' | 'ready' | 'off';
+  #retryAt = 0;
+  #client: RedisLikeClient;
+
+  constructor(
+    client: RedisLikeClient,
+    readonly library: Library,
+  ) {
+    this.#client = client;
+    this.#state = canCall(client) ? 'idle' : 'off';
+  }
+
+  /** Whether calls go by FCALL now (for tests and the bench). */
+  get ready(): boolean {
+    return this.#state === 'ready';
+  }
+
+  /**
+   * Runs the script by FCALL when the library is loaded; otherwise answers undefined (run it by
+   * EVALSHA), and starts loading the library if that was not tried yet. Also undefined when the
+   * FCALL found no function or was refused: then it did not run.
+   */
+  async tryRun(script: Script, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<{ reply: unknown } | undefined> {
+    const fn = this.library.functions.get(script);
+    if (fn === undefined || this.#state === 'off') return undefined;
+    if (this.#state !== 'ready') {
+      if (this.#state === 'idle' && Date.now() >= this.#retryAt) void this.#load();
+      return undefined;
+    }
+    try {
+      return { reply: await (this.#client as FunctionsClient).fcall(fn, keys.length, ...keys, ...args) };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : '';
+      if (message.startsWith('ERR Function not found')) {
+        if (this.#state === 'ready') this.#state = 'idle';
+        return undefined;
+      }
+      if (message.startsWith('NOPERM')) {
+        this.#state = 'off';
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  /** Loads the library (on every master of a Cluster); "already exists" is success. */
+  async #load(): Promise<void> {
+    this.#state = 'loading';
+    const client = this.#client as FunctionsClient;
+    const targets = typeof client.nodes === 'function' ? client.nodes('master') : [client];
+    const results = await Promise.allSettled(targets.map((node) => node.call('FUNCTION', 'LOAD', this.library.source)));
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
+    const failed = failures.filter((m) => !m.startsWith(`ERR Library '${this.library.name}' already exists`));
+    if (targets.length > 0 && failed.length === 0) {
+      this.#state = 'ready';
+    } else if (failed.some(refused)) {
+      this.#state = 'off';
+    } else {
+      this.#state = 'idle';
+      this.#retryAt = Date.now() + LOAD_RETRY_MS;
+    }
+  }
+}
+
+/** Replies that mean this server will not load functions for this client, whatever the retry. */
+function refused(message: string): boolean {
+  return /^(NOPERM|ERR unknown command|ERR unknown subcommand|ERR Error registering functions)/i.test(message);
+}
