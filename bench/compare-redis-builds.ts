@@ -3,6 +3,9 @@
  * store's scripts (the machine is too noisy to compare runs minutes apart):
  *   git worktree add /tmp/before <commit> && ln -s "$PWD/node_modules" /tmp/before/node_modules
  *   npx tsx bench/compare-redis-builds.ts /tmp/before [rules=1] [slices=6]
+ * or, for this checkout by EVALSHA only (a client without `fcall`) against it as it runs (by
+ * FCALL once its Functions library is loaded: see src/stores/redis/functions.ts):
+ *   npx tsx bench/compare-redis-builds.ts --evalsha [rules=1] [slices=6]
  * Each checkout gets its own redis-server and limiter (RedisStore, concurrency 100, users drawn
  * from 1,000, like `redis-pairs.ts`); after a warm-up, 1 s slices alternate between them, the
  * order swapped every round. Prints, per checkout, the median pairs/s and Redis script time per
@@ -15,11 +18,12 @@ import { benchLimits, scriptUs } from './redis-pairs.js';
 
 type Library = typeof import('../src/index.js');
 const [before, rulesArg, slicesArg] = process.argv.slice(2);
-if (!before) throw new Error('usage: npx tsx bench/compare-redis-builds.ts <other checkout> [rules] [slices]');
+if (!before) throw new Error('usage: npx tsx bench/compare-redis-builds.ts <other checkout>|--evalsha [rules] [slices]');
+const evalshaOnly = before === '--evalsha';
 const rules = Number(rulesArg ?? 1);
 const slices = Number(slicesArg ?? 6);
 const builds: Record<string, Library> = {
-  before: (await import(resolve(before, 'src/index.ts'))) as Library,
+  before: evalshaOnly ? await import('../src/index.js') : ((await import(resolve(before, 'src/index.ts'))) as Library),
   this: await import('../src/index.js'),
 };
 const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
@@ -37,7 +41,9 @@ for (const [name, lib] of Object.entries(builds)) {
   const server = await startRedisServer({ persistence: 'none' });
   const client = new Redis(server.url), stats = new Redis(server.url);
   const defaultLimits = benchLimits(rules);
-  const limiter = lib.createTokenLimiter({ store: new lib.RedisStore({ client, prefix: 'ab' }), defaultLimits, storeTimeoutMs: 30000 });
+  const scriptsOnly = { evalsha: client.evalsha.bind(client), eval: client.eval.bind(client) };
+  const store = new lib.RedisStore({ client: evalshaOnly && name === 'before' ? scriptsOnly : client, prefix: 'ab' });
+  const limiter = lib.createTokenLimiter({ store, defaultLimits, storeTimeoutMs: 30000 });
   await limiter.warmup();
   setups[name] = { server, client, stats, limiter, n: 0, pairs: [] as number[], srv: [] as number[] };
 }

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createTokenLimiter, RedisStore, type LimitRule, type TokenLimiter } from '../src/index.js';
-import { SCRIPTS } from '../src/stores/redis/registry.js';
+import { HOT_PATH_LIBRARY, SCRIPTS } from '../src/stores/redis/registry.js';
 import { startRedisServer } from '../test/support/index.js';
 
 /**
@@ -31,8 +31,11 @@ export interface PairsResult {
   accountRules: number;
   /** Bytes of our reserve's arguments as sent (keys left out): the raw pair's argument is this size. */
   reserveArgBytes: number;
-  /** Per repeat: our pairs/s, raw pairs/s, their ratio, Redis CPU µs and server µs (commandstats) per pair, ours and raw. */
-  repeats: Array<{ ours: number; raw: number; ratio: number; redisUsPerPair: number; rawRedisUsPerPair: number; serverUsPerPair: number; rawServerUsPerPair: number }>;
+  /**
+   * Per repeat: our pairs/s, raw pairs/s, their ratio, Redis CPU µs and server µs (commandstats)
+   * per pair, ours and raw; and the share of our script calls that went by FCALL (functions.ts).
+   */
+  repeats: Array<{ ours: number; raw: number; ratio: number; redisUsPerPair: number; rawRedisUsPerPair: number; serverUsPerPair: number; rawServerUsPerPair: number; fcallShare: number }>;
   p50Ms: number;
   p99Ms: number;
 }
@@ -82,10 +85,12 @@ export async function benchRedisPairs(options: {
   for (let i = 0; i < repeats; i += 1) {
     const stats = new Redis(server.url);
     const s0 = await scriptUs(stats);
+    const c0 = await scriptCalls(stats);
     const u0 = cpu();
     const a = await slice(ours, concurrency, sliceMs, limiter, latencies);
     const u1 = cpu();
     const s1 = await scriptUs(stats);
+    const c1 = await scriptCalls(stats);
     const b = await slice(raw, concurrency, sliceMs);
     const u2 = cpu();
     const s2 = await scriptUs(stats);
@@ -98,6 +103,7 @@ export async function benchRedisPairs(options: {
       rawRedisUsPerPair: (u2 - u1) / b.count,
       serverUsPerPair: (s1 - s0) / a.count,
       rawServerUsPerPair: (s2 - s1) / b.count,
+      fcallShare: (c1.fcall - c0.fcall) / Math.max(1, c1.all - c0.all),
     });
   }
   latencies.sort((x, y) => x - y);
@@ -126,18 +132,44 @@ export async function scriptUs(client: Redis): Promise<number> {
   return total;
 }
 
-/** Runs `work` while noting the largest byte size of the reserve script's arguments (keys left out) sent on `client`. */
+/** How many scripts a server ran: by FCALL, and in all (EVALSHA, EVAL and FCALL). */
+async function scriptCalls(client: Redis): Promise<{ fcall: number; all: number }> {
+  const info = (await client.info('commandstats')) as string;
+  const out = { fcall: 0, all: 0 };
+  for (const m of info.matchAll(/^cmdstat_(evalsha|eval|fcall):calls=(\d+)/gm)) {
+    out.all += Number(m[2]);
+    if (m[1] === 'fcall') out.fcall += Number(m[2]);
+  }
+  return out;
+}
+
+/**
+ * Runs `work` while noting the largest byte size of the reserve's arguments (keys left out) sent
+ * on `client`, by EVALSHA or by FCALL of the library (functions.ts).
+ */
 async function measuringReserveArgs(client: Redis, work: () => Promise<unknown>): Promise<number> {
   let largest = 0;
-  const evalsha = client.evalsha.bind(client) as (sha: string, numKeys: number, ...args: Array<string | Buffer>) => Promise<unknown>;
-  (client as unknown as { evalsha: typeof evalsha }).evalsha = (sha, numKeys, ...args) => {
-    if (sha === SCRIPTS.reserve.sha) largest = Math.max(largest, args.slice(numKeys).reduce((n, a) => n + Buffer.byteLength(a), 0));
+  const note = (numKeys: number, args: Array<string | Buffer>) => {
+    largest = Math.max(largest, args.slice(numKeys).reduce((n, a) => n + Buffer.byteLength(a), 0));
+  };
+  type Call = (name: string, numKeys: number, ...args: Array<string | Buffer>) => Promise<unknown>;
+  const tapped = client as unknown as { evalsha: Call; fcall: Call };
+  const evalsha = client.evalsha.bind(client) as Call;
+  const fcall = client.fcall.bind(client) as Call;
+  const reserveFunction = HOT_PATH_LIBRARY.functions.get(SCRIPTS.reserve);
+  tapped.evalsha = (sha, numKeys, ...args) => {
+    if (sha === SCRIPTS.reserve.sha) note(numKeys, args);
     return evalsha(sha, numKeys, ...args);
+  };
+  tapped.fcall = (name, numKeys, ...args) => {
+    if (name === reserveFunction) note(numKeys, args);
+    return fcall(name, numKeys, ...args);
   };
   try {
     await work();
   } finally {
     Reflect.deleteProperty(client, 'evalsha');
+    Reflect.deleteProperty(client, 'fcall');
   }
   if (largest === 0) throw new Error('the warm-up sent no reserve');
   return largest;
