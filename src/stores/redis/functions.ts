@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
-import { RULES_OF_LINE } from './lua/prelude.js';
+import { BIND_LIBRARY_LOCALS, PRELUDE, PRELUDE_BODY, LIBRARY_LOCALS, RULES_OF_LINE } from './lua/prelude.js';
 import type { RedisLikeClient, Script, ScriptShortcut } from './scripts.js';
 
 /**
  * The hot-path scripts as one Redis Functions library, run with FCALL where the server allows it.
  *
- * Why: an EVAL script starts from nothing on every call, so each reserve and each commit parsed
- * the user's rules again (about 0.8 µs of Redis time per rule, twice per call). A library's
- * top-level locals live as long as the library, so here parsed rules are kept between calls, by
- * their binary value, at most {@link RULES_CACHE_SIZE} of them. Nothing else is kept: every
- * argument is still validated on every call, and a cached value is only ever the parse of the
- * same bytes.
+ * Why: an EVAL script starts from nothing on every call, so each reserve and each commit defined
+ * the prelude's functions again and parsed the user's rules again (about 0.8 µs of Redis time per
+ * rule, twice per call). A library's top-level locals live as long as the library, so here the
+ * prelude is defined once per load, and parsed rules are kept between calls, by their binary
+ * value, at most {@link RULES_CACHE_SIZE} of them. Nothing else is kept: every argument is still
+ * validated on every call, and a cached value is only ever the parse of the same bytes.
  *
  * EVALSHA stays the way every call can go: the first calls of a store, while the library loads in
  * the background; every call where FUNCTION is refused (Redis before 7, an ACL without it, a
@@ -36,7 +36,12 @@ export interface Library {
   readonly functions: ReadonlyMap<Script, string>;
 }
 
-/** Builds a library whose functions run the given scripts, their rules parsed once per value. */
+/**
+ * Builds a library whose functions run the given scripts. The prelude (lua/prelude.ts) is defined
+ * once, at the library's top, instead of on every call; the Redis and Lua library functions it
+ * keeps in locals are bound at the first call (none of them can be reached while a library loads); and rules are
+ * parsed once per value.
+ */
 export function buildLibrary(scripts: readonly Script[]): Library {
   const hash = createHash('sha1')
     .update(scripts.map((s) => s.source).join('\0'))
@@ -44,13 +49,14 @@ export function buildLibrary(scripts: readonly Script[]): Library {
     .slice(0, 16);
   const name = `tl_${hash}`;
   const functions = new Map<Script, string>();
-  const parts = [
-    `#!lua name=${name}`,
+  const head = `#!lua\n${PRELUDE}`;
+  if (PRELUDE_BODY.split(RULES_OF_LINE).length !== 2) throw new Error(`The prelude must name its rules parser once: ${RULES_OF_LINE}`);
+  const cachedRulesOf = [
     `local RULES, RULES_N = {}, 0`,
-    `local function cachedRules(parse, v)`,
-    `  local hit = RULES[v]`,
+    `local function rulesOf(v)`,
+    `  local hit = v and RULES[v]`,
     `  if hit then return hit end`,
-    `  local rules = parse(v)`,
+    `  local rules = parseRules(v)`,
     // Only a value that parsed is kept; the tables are read, never changed, by the scripts.
     `  if rules then`,
     `    if RULES_N >= ${RULES_CACHE_SIZE} then RULES, RULES_N = {}, 0 end`,
@@ -58,18 +64,17 @@ export function buildLibrary(scripts: readonly Script[]): Library {
     `  end`,
     `  return rules`,
     `end`,
-  ];
+  ].join('\n');
+  const parts = [`#!lua name=${name}`, `local ${LIBRARY_LOCALS.join(', ')}`, PRELUDE_BODY.replace(RULES_OF_LINE, cachedRulesOf)];
   for (const script of scripts) {
-    const body = script.source.replace(/^#!lua\n/, '');
-    if (body === script.source || body.split(RULES_OF_LINE).length !== 2) {
-      throw new Error(`The ${script.name} script cannot join a library: it needs '#!lua' and the prelude`);
-    }
+    if (!script.source.startsWith(head)) throw new Error(`The ${script.name} script cannot join a library: it must start with '#!lua' and the prelude`);
     const fn = `${name}_${script.name}`;
     const local = `run_${script.name.replace(/\W/g, '_')}`;
     functions.set(script, fn);
     parts.push(
       `local function ${local}(KEYS, ARGV)`,
-      body.replace(RULES_OF_LINE, 'local rulesOf = function(v) return cachedRules(parseRules, v) end'),
+      `if not ${LIBRARY_LOCALS[0]} then ${BIND_LIBRARY_LOCALS} end`,
+      script.source.slice(head.length),
       `end`,
       // No flags: like a '#!lua' script without flags, refused before it runs when memory is full.
       `redis.register_function('${fn}', ${local})`,

@@ -31,11 +31,20 @@
  */
 export const RULES_OF_LINE = 'local rulesOf = parseRules';
 
-export const PRELUDE = `
--- Library functions as locals: each use of a global one costs two table lookups ('string', then
--- 'sub'), and reading a window took a third longer that way (bench/lua-ops.ts).
-local rcall, spack, sunpack, ssub, sbyte = redis.call, struct.pack, struct.unpack, string.sub, string.byte
-local sfind, smatch, sformat, mmax, mfloor, tconcat = string.find, string.match, string.format, math.max, math.floor, table.concat
+/**
+ * The Redis and Lua library functions the scripts use, as locals: each use of a global one costs
+ * two table lookups ('string', then 'sub'), and reading a window took a third longer that way
+ * (bench/lua-ops.ts). Apart from the rest (PRELUDE_BODY) because a Functions library can reach
+ * none of them while it loads: it declares these locals at its top and binds them at its first
+ * call (functions.ts).
+ */
+export const LIBRARY_LOCALS = ['rcall', 'spack', 'sunpack', 'ssub', 'sbyte', 'sfind', 'smatch', 'sformat', 'mmax', 'mfloor', 'tconcat'] as const;
+const LIBRARY_VALUES = 'redis.call, struct.pack, struct.unpack, string.sub, string.byte, string.find, string.match, string.format, math.max, math.floor, table.concat';
+/** Binds {@link LIBRARY_LOCALS} (declared before). */
+export const BIND_LIBRARY_LOCALS = `${LIBRARY_LOCALS.join(', ')} = ${LIBRARY_VALUES}`;
+
+/** The prelude's constants and functions, after {@link LIBRARY_LOCALS}. */
+export const PRELUDE_BODY = `
 local MAXN = 9007199254740991
 local SLACK = 3600000
 local function fail(message) error({ err = 'ERR token-limits: ' .. message }) end
@@ -272,3 +281,8 @@ local function keep(w, key, field, recorded, name, now, ms)
   rcall('HSET', w, field, spack('<Bdc0', 1, now + ms + SLACK, name))
 end
 `;
+
+/** What every script starts with (see the top of this file). */
+export const PRELUDE = `
+local ${BIND_LIBRARY_LOCALS}
+${PRELUDE_BODY}`;
