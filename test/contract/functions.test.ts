@@ -84,6 +84,31 @@ describe('the hot path as a Redis Functions library', () => {
     await limiter.close();
   });
 
+  it('keeps working by EVALSHA when loading the library throws, without an unhandled rejection', async () => {
+    const client = server.client();
+    // A Cluster-like client whose node list cannot be read (here it throws, as a client might
+    // before its topology is known): the load fails in the background, and calls go on by EVALSHA.
+    let asked = 0;
+    const failing = {
+      evalsha: client.evalsha.bind(client),
+      eval: client.eval.bind(client),
+      fcall: client.fcall.bind(client),
+      call: client.call.bind(client),
+      nodes: () => {
+        asked += 1;
+        throw new Error('no topology yet');
+      },
+    };
+    const limiter = createTokenLimiter({ store: new RedisStore({ client: failing, prefix: 'load-throws' }), defaultLimits: LIMITS });
+    const before = await commandCalls(admin, 'fcall');
+    await pairs(limiter, 'u', 10);
+    expect((await limiter.admin.getUsage('u')).used).toBe(100);
+    expect(await commandCalls(admin, 'fcall')).toBe(before);
+    // Tried once, then not again before the retry delay.
+    expect(asked).toBe(1);
+    await limiter.close();
+  });
+
   it(`holds each user to their own limit when more rule sets are in use than the library caches (${RULES_CACHE_SIZE})`, async () => {
     const limiter = createTokenLimiter({ store: new RedisStore({ client: server.client(), prefix: 'many-rules' }), defaultLimits: LIMITS });
     await pairs(limiter, 'warm', 1);

@@ -150,8 +150,16 @@ export class LibraryRunner implements ScriptShortcut {
   async #load(): Promise<void> {
     this.#state = 'loading';
     const client = this.#client as FunctionsClient;
-    const targets = typeof client.nodes === 'function' ? client.nodes('master') : [client];
-    const results = await Promise.allSettled(targets.map((node) => node.call('FUNCTION', 'LOAD', this.library.source)));
+    let targets: ReturnType<NonNullable<FunctionsClient['nodes']>> = [];
+    let results: Array<PromiseSettledResult<unknown>>;
+    try {
+      targets = typeof client.nodes === 'function' ? client.nodes('master') : [client];
+      // async: a client that throws instead of rejecting still ends in a settled result.
+      results = await Promise.allSettled(targets.map(async (node) => node.call('FUNCTION', 'LOAD', this.library.source)));
+    } catch (error) {
+      // Nothing may escape: this runs in the background, and a failure only means EVALSHA for now.
+      results = [{ status: 'rejected', reason: error }];
+    }
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
     const failed = failures.filter((m) => !m.startsWith(`ERR Library '${this.library.name}' already exists`));
     if (targets.length > 0 && failed.length === 0) {
