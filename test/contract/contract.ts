@@ -303,6 +303,28 @@ export function describeStoreContract(factory: StoreFactory): void {
       expect(await limiter.admin.getUsage('stampede')).toMatchObject({ used: 1000, reserved: 0, remaining: 0 });
     });
 
+    it('fires a threshold at exactly its share of the limit, not a token before or after', async () => {
+      const { limiter } = await setup({ defaultLimits: [tokens(1000, 'day')], alertThresholds: [0.5, 0.8] });
+      const alerts: AlertEvent[] = [];
+      limiter.on('alert', (a) => alerts.push(a));
+      const charge = async (n: number) => limiter.commit(await limiter.reserve('edge', { tokens: n }), { inputTokens: n, outputTokens: 0 });
+      await charge(499);
+      await limiter.flush();
+      expect(alerts).toEqual([]);
+      await charge(1);
+      await limiter.flush();
+      expect(alerts.map((a) => [a.threshold, a.used])).toEqual([[0.5, 500]]);
+      await charge(299);
+      await limiter.flush();
+      expect(alerts).toHaveLength(1);
+      await charge(1);
+      await limiter.flush();
+      expect(alerts.map((a) => [a.threshold, a.used])).toEqual([
+        [0.5, 500],
+        [0.8, 800],
+      ]);
+    });
+
     it('fires each alert threshold exactly once per rule and period under concurrent commits', async () => {
       const { limiter, clock } = await setup({ defaultLimits: [tokens(1000, 'day')], alertThresholds: [0.5, 0.8, 1] });
       const alerts: AlertEvent[] = [];
