@@ -149,15 +149,19 @@ local function charge(rules, wins, shares, matchFrom, scope, out, fired)
       else
         w.u = w.u + amount
       end
-      for k, perMille in ipairs(thresholds) do
-        -- The crossing test first: it is false for most calls, and cheaper than the bit test.
-        local bit = 2 ^ (k - 1)
-        if w.u > 0 and w.u * 1000 >= r.limit * perMille and mfloor(w.a / bit) % 2 == 0 then
-          w.a = w.a + bit
-          out[3] = out[3] + 1
-          local a = { scope, r.id, k - 1, w.u, r.limit, w.s, w.e }
-          for _, v in ipairs(a) do out[#out + 1] = v end
-          fired[#fired + 1] = scope .. ',' .. r.id .. ',' .. (k - 1) .. ',' .. fmt(w.u) .. ',' .. fmt(r.limit) .. ',' .. fmt(w.s) .. ',' .. fmt(w.e)
+      -- Thresholds increase (checked where they are bound): a window below the first crosses none,
+      -- and most calls leave it there, so the loop is skipped for them.
+      local lowest = thresholds[1]
+      if lowest and w.u > 0 and w.u * 1000 >= r.limit * lowest then
+        for k, perMille in ipairs(thresholds) do
+          local bit = 2 ^ (k - 1)
+          if w.u * 1000 >= r.limit * perMille and mfloor(w.a / bit) % 2 == 0 then
+            w.a = w.a + bit
+            out[3] = out[3] + 1
+            local a = { scope, r.id, k - 1, w.u, r.limit, w.s, w.e }
+            for _, v in ipairs(a) do out[#out + 1] = v end
+            fired[#fired + 1] = scope .. ',' .. r.id .. ',' .. (k - 1) .. ',' .. fmt(w.u) .. ',' .. fmt(r.limit) .. ',' .. fmt(w.s) .. ',' .. fmt(w.e)
+          end
         end
       end
       set[#set + 1] = r.f; set[#set + 1] = packed(w)
