@@ -11,7 +11,7 @@ import type { ScriptArg } from './schema.js';
 export class RedisContext {
   readonly global: ReturnType<typeof globalKeys>;
   /** The hot-path scripts as a Redis Functions library, where the server takes it (functions.ts). */
-  readonly library: LibraryRunner;
+  readonly #library: LibraryRunner;
   settings: StoreSettings = DEFAULT_STORE_SETTINGS;
   /** Server time minus local time, learned from replies; picks month keys before a call. */
   #offset = 0;
@@ -21,7 +21,7 @@ export class RedisContext {
     readonly prefix: string,
   ) {
     this.global = globalKeys(prefix);
-    this.library = new LibraryRunner(client, HOT_PATH_LIBRARY);
+    this.#library = new LibraryRunner(client, HOT_PATH_LIBRARY);
   }
 
   /** The server's time as best known here (the engine's clock when it gave one). */
@@ -39,7 +39,7 @@ export class RedisContext {
 
   /** Runs a script (FCALL in the library, else EVALSHA, EVAL on NOSCRIPT; cluster redirections retried within the operation timeout). */
   run(script: Script, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
-    return runScript(this.client, script, keys, args, Date.now() + this.settings.operationTimeoutMs, this.library);
+    return runScript(this.client, script, keys, args, Date.now() + this.settings.operationTimeoutMs, this.#library);
   }
 
   /** Runs a script whose reply must be an array. */

@@ -113,11 +113,6 @@ export class LibraryRunner implements ScriptShortcut {
     this.#state = canCall(client) ? 'idle' : 'off';
   }
 
-  /** Whether calls go by FCALL now (for tests and the bench). */
-  get ready(): boolean {
-    return this.#state === 'ready';
-  }
-
   /**
    * Runs the script by FCALL when the library is loaded; otherwise answers undefined (run it by
    * EVALSHA), and starts loading the library if that was not tried yet. Also undefined when the
