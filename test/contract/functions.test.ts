@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenLimiter, RedisStore, TokenLimitExceededError, type LimitRule } from '../../src/index.js';
 import { RULES_CACHE_SIZE } from '../../src/stores/redis/functions.js';
+import { HOT_PATH_LIBRARY } from '../../src/stores/redis/registry.js';
 import { commandCalls, libraryLoaded } from '../helpers/redis.js';
 import { startRedisServer, waitFor, type RedisServer } from '../support/index.js';
 
@@ -81,6 +82,43 @@ describe('the hot path as a Redis Functions library', () => {
     const info = String(await admin.call('INFO', 'commandstats'));
     const rejected = Number(/^cmdstat_function\|load:.*rejected_calls=(\d+)/m.exec(info)?.[1] ?? 0);
     expect(rejected).toBe(1);
+    await limiter.close();
+  });
+
+  it('falls back to EVALSHA for good when the library loads but FCALL is refused to the user', async () => {
+    // The library is there (loaded by another client); this user may not call it.
+    await admin.call('FUNCTION', 'LOAD', 'REPLACE', HOT_PATH_LIBRARY.source);
+    await admin.call('ACL', 'SETUSER', 'no-fcall', 'on', 'nopass', '~*', '&*', '+@all', '-fcall', '-fcall_ro');
+    const client = server.client({ username: 'no-fcall' });
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix: 'no-fcall' }), defaultLimits: LIMITS });
+    const rejected = async () => Number(/^cmdstat_fcall:.*rejected_calls=(\d+)/m.exec(String(await admin.call('INFO', 'commandstats')))?.[1] ?? 0);
+    const before = await rejected();
+    for (let i = 0; i < 5; i += 1) await pairs(limiter, 'u', 2);
+    expect((await limiter.admin.getUsage('u')).used).toBe(100);
+    // One refused FCALL (run again by EVALSHA), then none: the store stopped trying.
+    expect((await rejected()) - before).toBe(1);
+    await limiter.close();
+  });
+
+  it('surfaces a refusal of the keys as a store error, and keeps the library for when they are allowed', async () => {
+    await admin.call('FUNCTION', 'LOAD', 'REPLACE', HOT_PATH_LIBRARY.source);
+    // Keys under 'allowed' only: the store's keys (prefix 'denied') are refused, by FCALL and EVALSHA alike.
+    await admin.call('ACL', 'SETUSER', 'few-keys', 'on', 'nopass', 'resetkeys', '~allowed*', '&*', '+@all');
+    const limiter = createTokenLimiter({
+      store: new RedisStore({ client: server.client({ username: 'few-keys' }), prefix: 'denied' }),
+      defaultLimits: LIMITS,
+      onStoreError: 'deny',
+    });
+    for (let i = 0; i < 3; i += 1) {
+      await expect(limiter.reserve('u', { tokens: 10 })).rejects.toMatchObject({ code: 'store_unavailable' });
+    }
+    // That refusal was about keys, not FCALL: once the keys are allowed, calls go by FCALL.
+    await admin.call('ACL', 'SETUSER', 'few-keys', '~*');
+    const before = await commandCalls(admin, 'fcall');
+    await pairs(limiter, 'u', 3);
+    // 6 for the pairs; the engine may also release the refused reservations (their outcome was unknown to it).
+    expect((await commandCalls(admin, 'fcall')) - before).toBeGreaterThanOrEqual(6);
+    expect((await limiter.admin.getUsage('u')).used).toBe(30);
     await limiter.close();
   });
 

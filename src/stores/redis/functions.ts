@@ -116,7 +116,7 @@ export class LibraryRunner implements ScriptShortcut {
   /**
    * Runs the script by FCALL when the library is loaded; otherwise answers undefined (run it by
    * EVALSHA), and starts loading the library if that was not tried yet. Also undefined when the
-   * FCALL found no function or was refused: then it did not run.
+   * FCALL found no function or FCALL was refused to this user: then it did not run.
    */
   async tryRun(script: Script, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<{ reply: unknown } | undefined> {
     const fn = this.library.functions.get(script);
@@ -133,7 +133,9 @@ export class LibraryRunner implements ScriptShortcut {
         if (this.#state === 'ready') this.#state = 'idle';
         return undefined;
       }
-      if (message.startsWith('NOPERM')) {
+      // FCALL itself refused (an ACL without it): EVALSHA from now on. A refusal of the keys is
+      // not about FCALL: EVALSHA would be refused too, so it is thrown like any other error.
+      if (/^NOPERM .*'fcall' command/.test(message)) {
         this.#state = 'off';
         return undefined;
       }
