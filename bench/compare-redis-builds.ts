@@ -14,7 +14,7 @@
 import { Redis } from 'ioredis';
 import { resolve } from 'node:path';
 import { startRedisServer } from '../test/support/index.js';
-import { benchLimits, scriptUs } from './redis-pairs.js';
+import { benchLimits, scriptStats } from './redis-pairs.js';
 
 type Library = typeof import('../src/index.js');
 const [before, rulesArg, slicesArg] = process.argv.slice(2);
@@ -49,10 +49,10 @@ for (const [name, lib] of Object.entries(builds)) {
 }
 async function slice(s: Setup, ms: number) {
   const end = performance.now() + ms; let count = 0; const t0 = performance.now();
-  const u0 = await scriptUs(s.stats);
+  const u0 = (await scriptStats(s.stats)).us;
   await Promise.all(Array.from({ length: 100 }, async () => { while (performance.now() < end) { const r = await s.limiter.reserve(`u${s.n++ % 1000}`, { tokens: 10 }); await s.limiter.commit(r, { inputTokens: 5, outputTokens: 5, model: 'gpt-4o-mini', provider: 'openai' }); count++; } }));
   await s.limiter.flush();
-  const u1 = await scriptUs(s.stats);
+  const u1 = (await scriptStats(s.stats)).us;
   return { perSec: count / ((performance.now() - t0) / 1000), srv: (u1 - u0) / count };
 }
 for (const s of Object.values(setups)) await slice(s, 1000); // warm-up

@@ -36,6 +36,11 @@ const port = await findFreePort();
 const server = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${join(dir, 'cg.%p')}`, 'redis-server', '--port', String(port), '--save', '', '--appendonly', 'no'], {
   stdio: 'ignore',
 });
+// Without valgrind, say so at once rather than after the 60 s wait for a server that never starts.
+server.once('error', (error) => {
+  console.error(`cannot start valgrind (Debian package 'valgrind'): ${error.message}`);
+  process.exit(1);
+});
 try {
   // Connections are refused until valgrind has started the server: one short-lived client per try.
   const answers = async () => {

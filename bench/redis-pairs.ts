@@ -84,16 +84,14 @@ export async function benchRedisPairs(options: {
   const latencies: number[] = [];
   for (let i = 0; i < repeats; i += 1) {
     const stats = new Redis(server.url);
-    const s0 = await scriptUs(stats);
-    const c0 = await scriptCalls(stats);
+    const s0 = await scriptStats(stats);
     const u0 = cpu();
     const a = await slice(ours, concurrency, sliceMs, limiter, latencies);
     const u1 = cpu();
-    const s1 = await scriptUs(stats);
-    const c1 = await scriptCalls(stats);
+    const s1 = await scriptStats(stats);
     const b = await slice(raw, concurrency, sliceMs);
     const u2 = cpu();
-    const s2 = await scriptUs(stats);
+    const s2 = await scriptStats(stats);
     stats.disconnect();
     out.push({
       ours: a.perSecond,
@@ -101,9 +99,9 @@ export async function benchRedisPairs(options: {
       ratio: a.perSecond / b.perSecond,
       redisUsPerPair: (u1 - u0) / a.count,
       rawRedisUsPerPair: (u2 - u1) / b.count,
-      serverUsPerPair: (s1 - s0) / a.count,
-      rawServerUsPerPair: (s2 - s1) / b.count,
-      fcallShare: (c1.fcall - c0.fcall) / Math.max(1, c1.all - c0.all),
+      serverUsPerPair: (s1.us - s0.us) / a.count,
+      rawServerUsPerPair: (s2.us - s1.us) / b.count,
+      fcallShare: (s1.fcall - s0.fcall) / Math.max(1, s1.calls - s0.calls),
     });
   }
   latencies.sort((x, y) => x - y);
@@ -121,23 +119,17 @@ export function benchLimits(rules: number): LimitRule[] {
 }
 
 /**
- * Time spent running scripts on a server, in µs: the `usec` of EVALSHA, EVAL and FCALL in `INFO
- * commandstats`. Every call of the library and of the raw pair is one of them; the commands a
- * script calls are counted inside its time and again under their own names, so those are left out.
+ * What a server spent running scripts (EVALSHA, EVAL and FCALL in `INFO commandstats`): `us`, their
+ * time in µs; `calls`, how many ran; `fcall`, how many of those by FCALL. Every call of the library
+ * and of the raw pair is one of them; the commands a script calls are counted inside its time and
+ * again under their own names, so those are left out.
  */
-export async function scriptUs(client: Redis): Promise<number> {
+export async function scriptStats(client: Redis): Promise<{ us: number; calls: number; fcall: number }> {
   const info = (await client.info('commandstats')) as string;
-  let total = 0;
-  for (const m of info.matchAll(/^cmdstat_(evalsha|eval|fcall):calls=\d+,usec=(\d+)/gm)) total += Number(m[2]);
-  return total;
-}
-
-/** How many scripts a server ran: by FCALL, and in all (EVALSHA, EVAL and FCALL). */
-async function scriptCalls(client: Redis): Promise<{ fcall: number; all: number }> {
-  const info = (await client.info('commandstats')) as string;
-  const out = { fcall: 0, all: 0 };
-  for (const m of info.matchAll(/^cmdstat_(evalsha|eval|fcall):calls=(\d+)/gm)) {
-    out.all += Number(m[2]);
+  const out = { us: 0, calls: 0, fcall: 0 };
+  for (const m of info.matchAll(/^cmdstat_(evalsha|eval|fcall):calls=(\d+),usec=(\d+)/gm)) {
+    out.calls += Number(m[2]);
+    out.us += Number(m[3]);
     if (m[1] === 'fcall') out.fcall += Number(m[2]);
   }
   return out;
