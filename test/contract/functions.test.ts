@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenLimiter, RedisStore, TokenLimitExceededError, type LimitRule } from '../../src/index.js';
-import { RULES_CACHE_SIZE } from '../../src/stores/redis/functions.js';
+import { LOAD_RETRY_MS, RULES_CACHE_SIZE } from '../../src/stores/redis/functions.js';
 import { HOT_PATH_LIBRARY } from '../../src/stores/redis/registry.js';
 import { commandCalls, libraryLoaded } from '../helpers/redis.js';
 import { startRedisServer, waitFor, type RedisServer } from '../support/index.js';
@@ -146,6 +146,36 @@ describe('the hot path as a Redis Functions library', () => {
     expect(asked).toBe(1);
     await limiter.close();
   });
+
+  it(`tries the load again when the first FUNCTION LOAD never answers (after ${LOAD_RETRY_MS} ms)`, async () => {
+    await admin.call('FUNCTION', 'FLUSH');
+    const client = server.client();
+    let loads = 0;
+    const stalling = {
+      evalsha: client.evalsha.bind(client),
+      eval: client.eval.bind(client),
+      fcall: client.fcall.bind(client),
+      // The first load is never answered, as by a client with no timeout and a lost reply.
+      call: (command: string, ...args: string[]) => {
+        if (command === 'FUNCTION') loads += 1;
+        return command === 'FUNCTION' && loads === 1 ? new Promise<never>(() => {}) : client.call(command, ...args);
+      },
+    };
+    const limiter = createTokenLimiter({ store: new RedisStore({ client: stalling, prefix: 'stalled' }), defaultLimits: LIMITS });
+    await pairs(limiter, 'u', 2);
+    expect(loads).toBe(1);
+    expect(await libraryLoaded(admin)).toBe(false);
+    // Calls go on by EVALSHA meanwhile; past the delay, the next call loads again, and FCALL follows.
+    await new Promise((resolve) => setTimeout(resolve, LOAD_RETRY_MS + 200));
+    await pairs(limiter, 'u', 1);
+    await waitFor(loaded, { timeoutMs: 5_000, what: 'the library loaded' });
+    const before = await commandCalls(admin, 'fcall');
+    await pairs(limiter, 'u', 2);
+    expect(loads).toBe(2);
+    expect((await commandCalls(admin, 'fcall')) - before).toBe(4);
+    expect((await limiter.admin.getUsage('u')).used).toBe(50);
+    await limiter.close();
+  }, LOAD_RETRY_MS + 15_000);
 
   it(`holds each user to their own limit when more rule sets are in use than the library caches (${RULES_CACHE_SIZE})`, async () => {
     const limiter = createTokenLimiter({ store: new RedisStore({ client: server.client(), prefix: 'many-rules' }), defaultLimits: LIMITS });

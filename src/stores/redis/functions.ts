@@ -26,7 +26,10 @@ import type { RedisLikeClient, Script, ScriptShortcut } from './scripts.js';
 /** Parsed rules kept by a library between calls; past it the cache starts again empty. */
 export const RULES_CACHE_SIZE = 512;
 
-/** After a load that failed for another reason than a refusal, calls use EVALSHA for this long. */
+/**
+ * After a load that failed for another reason than a refusal, calls use EVALSHA for this long; a
+ * load not answered within it counts as failed.
+ */
 export const LOAD_RETRY_MS = 10_000;
 
 export interface Library {
@@ -152,7 +155,24 @@ export class LibraryRunner implements ScriptShortcut {
     try {
       targets = typeof client.nodes === 'function' ? client.nodes('master') : [client];
       // async: a client that throws instead of rejecting still ends in a settled result.
-      results = await Promise.allSettled(targets.map(async (node) => node.call('FUNCTION', 'LOAD', this.library.source)));
+      const loads = Promise.allSettled(targets.map(async (node) => node.call('FUNCTION', 'LOAD', this.library.source)));
+      // A client that never answers (no commandTimeout, an endless offline queue) must not leave
+      // the store 'loading' for good: past LOAD_RETRY_MS the load counts as failed, and is tried
+      // again at the next call (a late success then answers "already exists").
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<undefined>((resolve) => {
+        timer = setTimeout(resolve, LOAD_RETRY_MS, undefined);
+        timer.unref?.();
+      });
+      const settled = await Promise.race([loads, late]);
+      clearTimeout(timer);
+      if (settled === undefined) {
+        // Already LOAD_RETRY_MS without an answer: the next call may try again.
+        this.#state = 'idle';
+        this.#retryAt = 0;
+        return;
+      }
+      results = settled;
     } catch (error) {
       // Nothing may escape: this runs in the background, and a failure only means EVALSHA for now.
       results = [{ status: 'rejected', reason: error }];
