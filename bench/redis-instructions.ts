@@ -3,17 +3,18 @@
  * redis-server started for this: a figure that does not move with the machine's load, for work on
  * the store's scripts (times on this shared machine vary by a third from one minute to the next;
  * this count varies by well under 1% between runs of the same build).
- *   npx tsx bench/redis-instructions.ts [rules=1] [pairs=2000] [--evalsha] [--checkout <dir>]
+ *   npx tsx bench/redis-instructions.ts [rules=1] [pairs=2000] [--evalsha] [--checkout <dir>] [--keep-dump <file>]
  * Needs `valgrind` (Debian package `valgrind`; not part of CI). 3,000 pairs warm up the server
  * (users drawn from 1,000, concurrency 10, as a wrapped call makes them through the public API),
  * the counters are zeroed, `pairs` more run and are flushed (their all-users aggregates included),
  * and the count is read. `--evalsha`: the client has no `fcall`, so the store runs every script by
  * EVALSHA (functions.ts). `--checkout`: another checkout's `src/` (its own node_modules linked).
+ * `--keep-dump`: copies the callgrind dump there, for `callgrind_annotate` (where the instructions go).
  * Under valgrind Redis runs about 50 times slower: 2,000 pairs take about 20 s.
  * Prints one JSON line: instructions per pair in all, and in FCALL and EVALSHA commands.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -24,10 +25,11 @@ import { benchLimits } from './redis-pairs.js';
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-const positional = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--checkout');
+const positional = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--checkout' && args[i - 1] !== '--keep-dump');
 const rules = Number(positional[0] ?? 1);
 const pairs = Number(positional[1] ?? 2000);
 const checkout = option('--checkout');
+const keepDump = option('--keep-dump');
 type Library = typeof import('../src/index.js');
 const lib = (checkout ? await import(resolve(checkout, 'src/index.ts')) : await import('../src/index.js')) as Library;
 
@@ -82,6 +84,7 @@ try {
   const dump = readdirSync(dir).find((f) => f.endsWith('.1'));
   if (!dump) throw new Error('callgrind wrote no dump');
   const file = join(dir, dump);
+  if (keepDump) copyFileSync(file, keepDump);
   const total = Number(/^(?:totals|summary): (\d+)/m.exec(readFileSync(file, 'utf8'))?.[1]);
   const annotated = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const inclusive = (fn: string) => Number(new RegExp(`^\\s*([\\d,]+) \\([^)]*\\)\\s+\\?\\?\\?:${fn} `, 'm').exec(annotated)?.[1]?.replace(/,/g, '') ?? 0);
