@@ -34,6 +34,8 @@ export function parseMaxOutputOverrides(value: unknown, parameter = 'maxOutputTo
   return parsed;
 }
 
+const NO_OVERRIDES: Readonly<Record<string, number>> = Object.freeze({});
+
 /**
  * The limits of `model`: the built-in table (longest prefix), with the output maximum replaced by
  * the longest-prefix override when one matches (an override for `gpt-4o` applies to
@@ -41,9 +43,10 @@ export function parseMaxOutputOverrides(value: unknown, parameter = 'maxOutputTo
  * {@link UNKNOWN_MODEL_LIMITS}.
  */
 export function resolveModelLimits(model: string, provider: keyof typeof UNKNOWN_MODEL_LIMITS, overrides?: MaxOutputOverrides): ResolvedLimits {
-  const parsed = parseMaxOutputOverrides(overrides);
   const builtInKey = lookupModelKey(model, BUILT_IN_LIMITS);
-  const overrideKey = lookupModelKey(model, parsed);
+  // Without overrides (the default) there is nothing to parse or look up on every call.
+  const parsed = overrides === undefined ? NO_OVERRIDES : parseMaxOutputOverrides(overrides);
+  const overrideKey = overrides === undefined ? undefined : lookupModelKey(model, parsed);
   // The more specific of the two names wins, so `gpt-4o-mini`'s own entry beats an override for `gpt-4o`.
   const overrideApplies = overrideKey !== undefined && (builtInKey === undefined || overrideKey.length >= builtInKey.length);
   const table = builtInKey === undefined ? undefined : BUILT_IN_LIMITS[builtInKey];
