@@ -31,6 +31,21 @@ describe('pathological and large input', () => {
     expect(value.exact).toBe(false);
   }, 120_000);
 
+  it('short prompts are counted at once, longer ones in slices, to the same totals', async () => {
+    // Around the length up to which countTextsAsync skips its slices (2,048 code units in all).
+    for (const lang of ['en', 'zh-CN'] as const) {
+      for (const length of [1, 500, 2_047, 2_048, 2_049, 6_000]) {
+        const text = naturalText(lang, length, 3);
+        const parts = [text.slice(0, length >> 1), text.slice(length >> 1)];
+        const sync = countText(text, 'o200k_base', { tokenizer, exactLimit: Infinity, timeBudgetMs: Infinity });
+        expect(await countTextAsync(text, 'o200k_base', { tokenizer })).toEqual(sync);
+        const asyncParts = await countTextsAsync(parts, 'o200k_base', { tokenizer });
+        expect(asyncParts.tokens).toBe(parts.reduce((sum, p) => sum + tokenizer.count(p, 'o200k_base'), 0));
+        expect(asyncParts.exact).toBe(true);
+      }
+    }
+  });
+
   it('estimation yields to the event loop while it counts a large prompt', async () => {
     const text = naturalText('zh-CN', 2_000_000, 9);
     let ticks = 0;
