@@ -3,7 +3,7 @@ import type { EstimateOptions } from '../estimate-types.js';
 import { costOfUsage } from '../pricing/resolve.js';
 import { resolveUser, type Binding } from './binding.js';
 import type { LimiterPort } from './port.js';
-import { toEngineUsage, type ProviderUsage } from './usage.js';
+import type { ProviderUsage } from './usage.js';
 
 /** What a call is expected to use, computed before it is made. */
 export interface CallPlan {
@@ -113,18 +113,25 @@ export class TrackedCall {
 
   /** Commits what the provider reported. */
   commit(usage: ProviderUsage, outcome: CallOutcome = {}): void {
-    this.#terminal((limiter, reservation, plan) =>
-      limiter.commit(reservation, {
-        ...toEngineUsage(usage),
+    this.#terminal((limiter, reservation, plan) => {
+      // Every field in one order, with the values that mean "none" (0, false, 'ok'), rather than
+      // spread-in optional ones: one object shape for every call keeps the engine's reads of it fast.
+      const engineUsage: Usage = {
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+        cachedInputTokens: usage.cachedInputTokens || 0,
+        reasoningTokens: usage.reasoningTokens || 0,
+        cacheWriteTokens: usage.cacheWriteTokens || 0,
         provider: plan.provider,
         model: outcome.model ?? plan.model,
         endpoint: plan.endpoint,
         latencyMs: Math.round(performance.now() - this.#startedAt),
-        ...(outcome.requestId ? { requestId: outcome.requestId } : {}),
-        ...(outcome.estimated ? { estimated: true } : {}),
-        ...(outcome.status ? { status: outcome.status } : {}),
-      }),
-    );
+        estimated: outcome.estimated === true,
+        status: outcome.status ?? 'ok',
+      };
+      if (outcome.requestId) engineUsage.requestId = outcome.requestId;
+      return limiter.commit(reservation, engineUsage);
+    });
   }
 
   /**

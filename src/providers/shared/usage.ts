@@ -40,11 +40,3 @@ export function usageFrom(fields: {
 export function asObject(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
-
-export function toEngineUsage(u: ProviderUsage): Pick<Usage, 'inputTokens' | 'outputTokens' | 'cachedInputTokens' | 'reasoningTokens'> & { cacheWriteTokens?: number } {
-  const out: ReturnType<typeof toEngineUsage> = { inputTokens: u.inputTokens, outputTokens: u.outputTokens };
-  if (u.cachedInputTokens) out.cachedInputTokens = u.cachedInputTokens;
-  if (u.reasoningTokens) out.reasoningTokens = u.reasoningTokens;
-  if (u.cacheWriteTokens) out.cacheWriteTokens = u.cacheWriteTokens;
-  return out;
-}
