@@ -19,7 +19,7 @@ import { MemoryData, UserState, type AccountState } from './data.js';
 import { MemoryLedgerQueue } from './ledger-queue.js';
 import { memoryAdmin } from './memory-admin.js';
 import { RingLog } from './ring-log.js';
-import { windowView, type ScopeState } from './scope-state.js';
+import { ScopeState, windowView } from './scope-state.js';
 
 /** Options of the embedded store. */
 export interface MemoryStoreOptions {
@@ -122,8 +122,8 @@ export class MemoryStore implements QuotaStore {
     const replayed = user?.holds.has(c.reservationId) ?? false;
     if (!replayed && user?.done.has(c.reservationId)) return { type: 'closed', now };
     const accountRules = c.account?.rules ?? [];
-    const pickedUser = (user ?? new UserState(1)).pick(c.user.rules, now);
-    const pickedAccount = (found.account ?? new UserState(1)).pick(accountRules, now);
+    const pickedUser = (user ?? NO_WINDOWS).pick(c.user.rules, now);
+    const pickedAccount = (found.account ?? NO_WINDOWS).pick(accountRules, now);
     if (!Array.isArray(pickedUser)) return { type: 'clock', now, at: pickedUser.at };
     if (!Array.isArray(pickedAccount)) return { type: 'clock', now, at: pickedAccount.at };
     const isNewUser = user === undefined;
@@ -134,15 +134,15 @@ export class MemoryStore implements QuotaStore {
     account?.purge(now);
     const userWindows = user.roll(c.user.rules, pickedUser);
     const accountWindows = account ? account.roll(accountRules, pickedAccount as PickedWindow[]) : [];
-    const windows = [...userWindows, ...accountWindows].map(windowView);
-    if (replayed) return { type: 'ok', now, windows, replayed: true, isNewUser: false };
+    const windows = () => (accountWindows.length === 0 ? userWindows : [...userWindows, ...accountWindows]).map(windowView);
+    if (replayed) return { type: 'ok', now, windows: windows(), replayed: true, isNewUser: false };
     const refusedUser = user.refusing(c.user.rules, userWindows, c.amounts);
-    if (refusedUser >= 0) return { type: 'rejected', now, scope: 'user', ruleIndex: refusedUser, windows };
+    if (refusedUser >= 0) return { type: 'rejected', now, scope: 'user', ruleIndex: refusedUser, windows: windows() };
     const refusedAccount = account ? account.refusing(accountRules, accountWindows, c.amounts) : -1;
-    if (refusedAccount >= 0) return { type: 'rejected', now, scope: 'account', ruleIndex: refusedAccount, windows };
+    if (refusedAccount >= 0) return { type: 'rejected', now, scope: 'account', ruleIndex: refusedAccount, windows: windows() };
     user.hold(c.reservationId, c.user.rules, userWindows, c.amounts, now + c.leaseMs);
     account?.hold(c.reservationId, accountRules, accountWindows, c.amounts, now + c.leaseMs);
-    return { type: 'ok', now, windows: [...userWindows, ...accountWindows].map(windowView), replayed: false, isNewUser };
+    return { type: 'ok', now, windows: windows(), replayed: false, isNewUser };
   }
 
   #commit(c: CommitCommand): CommitReply {
@@ -156,8 +156,8 @@ export class MemoryStore implements QuotaStore {
       return { type: 'duplicate', now, timestamp: done.timestamp, ownAttempt, alerts: ownAttempt ? [...(done.alerts ?? [])] : [] };
     }
     const accountRules = c.forwarded ? [] : (c.account?.rules ?? []);
-    const pickedUser = (found.user ?? new UserState(1)).pick(c.user.rules, now);
-    const pickedAccount = (found.account ?? new UserState(1)).pick(accountRules, now);
+    const pickedUser = (found.user ?? NO_WINDOWS).pick(c.user.rules, now);
+    const pickedAccount = (found.account ?? NO_WINDOWS).pick(accountRules, now);
     if (!Array.isArray(pickedUser)) return { type: 'clock', now, at: pickedUser.at };
     if (!Array.isArray(pickedAccount)) return { type: 'clock', now, at: pickedAccount.at };
     // A commit is never refused for capacity: the call already happened and its usage must count.
@@ -177,6 +177,11 @@ export class MemoryStore implements QuotaStore {
     return { type: 'applied', now, timestamp: now, alerts };
   }
 
+  /** The UTC month of the last commit ('2026-05'), and its [start, end) in ms (see #record). */
+  #month = '';
+  #monthStart = 0;
+  #monthEnd = 0;
+
   #record(c: CommitCommand, user: UserState, now: number): void {
     const d = this.#data;
     const entry: StoredLogEntry = { timestamp: now, record: c.record };
@@ -187,8 +192,14 @@ export class MemoryStore implements QuotaStore {
     d.globalHistory.add(now, c.history.model, delta);
     d.totals.tokens += c.actual.tokens;
     d.totals.cost += c.actual.cost;
-    const month = new Date(now).toISOString().slice(0, 7);
-    if (d.activeMonth.month !== month) d.activeMonth = { month, users: new Set() };
+    if (!(now >= this.#monthStart && now < this.#monthEnd)) {
+      // The UTC month 'now' is in, kept so that the next commits find it without formatting a date.
+      this.#month = new Date(now).toISOString().slice(0, 7);
+      this.#monthStart = Date.parse(`${this.#month}-01T00:00:00Z`);
+      const next = new Date(this.#monthStart);
+      this.#monthEnd = next.setUTCMonth(next.getUTCMonth() + 1);
+    }
+    if (d.activeMonth.month !== this.#month) d.activeMonth = { month: this.#month, users: new Set() };
     d.activeMonth.users.add(c.userId);
   }
 
@@ -257,6 +268,9 @@ export class MemoryStore implements QuotaStore {
     d.globalHistory.prune(now - d.settings.globalHistoryRetentionMs);
   }
 }
+
+/** A scope with no windows, to pick the windows of a scope that does not exist yet (read only). */
+const NO_WINDOWS = new ScopeState();
 
 export function emptyConfig(): StoredConfig {
   return { version: 0, rules: null, anchor: null, plan: null };
