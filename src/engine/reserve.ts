@@ -1,7 +1,7 @@
 import { DEFAULTS } from '../kernel/defaults.js';
 import { QuotaStoreError, StoreFullError, TokenLimitExceededError, UserDisabledError } from '../kernel/errors.js';
 import type { Estimate, Reservation } from '../kernel/types.js';
-import type { ReserveReply, WindowState } from '../stores/protocol/types.js';
+import type { ReserveCommand, ReserveReply, WindowState } from '../stores/protocol/types.js';
 import { followRetry, MAX_ATTEMPTS, newId, type CallKind, type EngineCore, type ScopePlan } from './core.js';
 import { amountsFor, exceededError, shrinkToFit, toPublic, type ReserveOptions } from './estimate.js';
 import type { UserConfig } from './planner.js';
@@ -88,21 +88,22 @@ async function reserveOnce(core: EngineCore, userId: string, id: string, est: Es
     const user = initAnchor ? { rules: [], specs: [] } : core.scopePlan(config, at, call);
     const accountConfig = core.accountOf(config);
     const account = accountConfig ? core.scopePlan(accountConfig, at, call) : undefined;
-    const amounts = amountsFor(est, [...user.rules, ...(account?.rules ?? [])]);
+    const amounts = amountsFor(est, account === undefined ? user.rules : [...user.rules, ...account.rules]);
+    // Built field by field rather than with spread-in optional fields: one object shape per call.
+    const command: ReserveCommand = {
+      userId,
+      reservationId: id,
+      home: config.account,
+      user: { configVersion: config.version, rules: user.specs },
+      amounts,
+      leaseMs: core.config.leaseMs,
+      initAnchor,
+    };
+    if (accountConfig && account) command.account = { configVersion: accountConfig.version, rules: account.specs };
+    const now = core.planner.explicitNow();
+    if (now !== undefined) command.now = now;
     const sentAt = Date.now();
-    const reply = await core.call('reserve', () =>
-      core.config.store.hotPath.reserve({
-        userId,
-        reservationId: id,
-        home: config.account,
-        user: { configVersion: config.version, rules: user.specs },
-        ...(accountConfig && account ? { account: { configVersion: accountConfig.version, rules: account.specs } } : {}),
-        amounts,
-        leaseMs: core.config.leaseMs,
-        initAnchor,
-        ...core.now(),
-      }),
-    );
+    const reply = await core.call('reserve', () => core.config.store.hotPath.reserve(command));
     core.planner.observe(reply.now, sentAt, Date.now());
     core.committer.storeAnswered();
     switch (reply.type) {
@@ -198,7 +199,7 @@ function makeReservation(
   attempt: Attempt,
   windows: WindowState[],
 ): Reservation {
-  const rules = [...attempt.user.rules, ...(attempt.account?.rules ?? [])];
+  const rules = attempt.account === undefined ? attempt.user.rules : [...attempt.user.rules, ...attempt.account.rules];
   const amounts = amountsFor(est, rules, false);
   return Object.freeze({
     id,

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, QuotaStoreError } from '../kernel/errors.js';
 import type { Reservation, UsageRecord } from '../kernel/types.js';
-import type { CommitAlert } from '../stores/protocol/types.js';
+import type { CommitAlert, CommitCommand } from '../stores/protocol/types.js';
 import type { PreparedCommit } from './commit.js';
 import { MAX_ATTEMPTS, pause, type CallKind, type EngineCore } from './core.js';
 import { toPublic } from './estimate.js';
@@ -39,26 +39,28 @@ export async function commitOnce(core: EngineCore, prepared: PreparedCommit, hom
     const account = target === null ? undefined : core.planner.accountConfig(target);
     const user = core.planner.needsUserAnchor(config) ? { rules: [], specs: [] } : core.scopePlan(config, at);
     const acct = account ? core.scopePlan(account, at) : undefined;
-    const matches = [...user.rules, ...(acct?.rules ?? [])].map((r) => !r.filtered || r.matches(call));
-    const reply = await core.call('commit', () =>
-      core.config.store.hotPath.commit({
-        userId: prepared.userId,
-        reservationId: prepared.id,
-        attemptId,
-        home: target,
-        user: { configVersion: config.version, rules: user.specs },
-        ...(account && acct ? { account: { configVersion: account.version, rules: acct.specs } } : {}),
-        matches,
-        actual: prepared.actual,
-        costUnknown: prepared.costUnknown,
-        thresholds: core.config.thresholdsPerMille,
-        record: prepared.json,
-        history: prepared.history,
-        ...(forwarded ? { forwarded } : {}),
-        ...(core.config.ledger === undefined ? {} : { ledger: { accountId: home, costMicros: prepared.costMicros, cacheWriteTokens: prepared.cacheWriteTokens } }),
-        ...core.now(),
-      }),
-    );
+    const rules = acct === undefined ? user.rules : [...user.rules, ...acct.rules];
+    const matches = rules.map((r) => !r.filtered || r.matches(call));
+    // Built field by field rather than with spread-in optional fields: one object shape per call.
+    const command: CommitCommand = {
+      userId: prepared.userId,
+      reservationId: prepared.id,
+      attemptId,
+      home: target,
+      user: { configVersion: config.version, rules: user.specs },
+      matches,
+      actual: prepared.actual,
+      costUnknown: prepared.costUnknown,
+      thresholds: core.config.thresholdsPerMille,
+      record: prepared.json,
+      history: prepared.history,
+    };
+    if (account && acct) command.account = { configVersion: account.version, rules: acct.specs };
+    if (forwarded) command.forwarded = true;
+    if (core.config.ledger !== undefined) command.ledger = { accountId: home, costMicros: prepared.costMicros, cacheWriteTokens: prepared.cacheWriteTokens };
+    const now = core.planner.explicitNow();
+    if (now !== undefined) command.now = now;
+    const reply = await core.call('commit', () => core.config.store.hotPath.commit(command));
     core.committer.storeAnswered();
     const configOf = (scope: 'user' | 'account'): ScopeConfig => (scope === 'account' && account ? account : config);
     switch (reply.type) {
