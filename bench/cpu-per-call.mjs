@@ -3,9 +3,10 @@
  *   node bench/cpu-per-call.mjs bare|wrapped [provider] [mode] [calls]
  * `wrapped` imports the library from `dist/` of the checkout named by TOKEN_LIMITS_DIR (default:
  * this one) and wraps the client (MemoryStore, one monthly rule); `bare` imports only the SDK. The
- * SDKs, the request and the emulator are always this checkout's, so two builds get the same ones. 500 untimed calls, then `calls` timed ones made one
+ * SDKs, the request and the emulator are always this checkout's, so two builds get the same ones. 500 untimed calls (WARM_CALLS in the environment), then `calls` timed ones made one
  * after the other. Prints one JSON line: user + system CPU µs of this process per timed call, and
- * the p50 of their wall times in ms.
+ * the p50 of their wall times in ms. `--paced` (call-instructions.mjs): prints `warm` after the
+ * untimed calls and `timed` after the timed ones, and waits for a line on stdin after each.
  */
 import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -15,6 +16,14 @@ import { SDK_CASES } from './sdk-cases.mjs';
 
 const [side = 'wrapped', provider = 'openai', mode = 'non-stream', callsText = '2000'] = process.argv.slice(2);
 const calls = Number(callsText);
+const paced = process.argv.includes('--paced');
+const stdinLines = paced ? (await import('node:readline')).createInterface({ input: process.stdin })[Symbol.asyncIterator]() : undefined;
+/** Under `--paced`: says `word`, then waits for the driver's next line. */
+const pace = async (word) => {
+  if (!stdinLines) return;
+  process.stdout.write(`${word}\n`);
+  await stdinLines.next();
+};
 const emulator = fork(new URL('./emulator-process.mjs', import.meta.url));
 const { urls } = await new Promise((resolve) => emulator.once('message', resolve));
 let client = SDK_CASES[provider].make(urls);
@@ -26,7 +35,9 @@ if (side === 'wrapped') {
   client = lib.withTokenLimits(client, 'bench-user', { limiter });
 }
 const call = SDK_CASES[provider].calls[mode];
-for (let i = 0; i < 500; i += 1) await call(client, urls);
+const warmCalls = Number(process.env.WARM_CALLS ?? 500);
+for (let i = 0; i < warmCalls; i += 1) await call(client, urls);
+await pace('warm');
 const times = [];
 const cpu = process.cpuUsage();
 for (let i = 0; i < calls; i += 1) {
@@ -35,6 +46,7 @@ for (let i = 0; i < calls; i += 1) {
   times.push(performance.now() - t);
 }
 const used = process.cpuUsage(cpu);
+await pace('timed');
 times.sort((a, b) => a - b);
 process.stdout.write(`${JSON.stringify({ cpuUsPerCall: Math.round((used.user + used.system) / calls), p50Ms: Number(times[calls >> 1].toFixed(3)) })}\n`);
 emulator.send({ cmd: 'close' });
