@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Binding } from '../../src/providers/shared/binding.js';
-import { askForStreamUsage } from '../../src/providers/openai/endpoints.js';
+import { askForStreamUsage, usageNullAtEnd } from '../../src/providers/openai/endpoints.js';
 import type { SseEvent } from '../../src/providers/shared/sse.js';
 
 const { rewrite } = askForStreamUsage({ stream: true }, { options: {} } as unknown as Binding);
@@ -61,5 +61,25 @@ describe('askForStreamUsage: hiding the usage the wrapper asked for', () => {
 
   it('the caller who asked for usage gets the stream untouched', () => {
     expect(askForStreamUsage({ stream: true, stream_options: { include_usage: true } }, { options: {} } as unknown as Binding).rewrite).toBeUndefined();
+  });
+});
+
+describe('usageNullAtEnd', () => {
+  it('finds a last `"usage": null` member exactly where the JSON grammar puts one', () => {
+    const cases: Array<[string, number]> = [
+      ['{"a":1,"usage":null}', 6],
+      ['{"a":1, "usage" : null }  ', 6],
+      ['{"a":1,\n"usage":\tnull\r}', 6],
+      [',"usage":null}', 0],
+      ['{"usage":null}', -1],
+      ['{"a":1,"usage":null}x', -1],
+      ['{"a":"x,\\"usage\\":null}"}', -1],
+      ['{"a":1,"usage":nul}', -1],
+      ['{"a":[1,"usage"],"b":null}', -1],
+      ['{"a":1,"usage":{"prompt_tokens":3}}', -1],
+      ['"usage":null}', -1],
+      ['', -1],
+    ];
+    for (const [data, at] of cases) expect(usageNullAtEnd(data), data).toBe(at);
   });
 });

@@ -46,8 +46,8 @@ export function askForStreamUsage(params: Record<string, unknown>, binding: Bind
       // Most chunks: `"usage":null` is their last member (OpenAI's field order). The final `}` of
       // an object's text closes the top-level object, so the member just before it is top-level:
       // it is cut from the text as it is, with no JSON parse and re-serialization per chunk.
-      const last = USAGE_NULL_LAST.exec(data);
-      if (last !== null && !data.includes('\n')) return `${event.event === undefined ? '' : `event: ${event.event}\n`}data: ${data.slice(0, last.index)}}\n\n`;
+      const cut = usageNullAtEnd(data);
+      if (cut >= 0 && !data.includes('\n')) return `${event.event === undefined ? '' : `event: ${event.event}\n`}data: ${data.slice(0, cut)}}\n\n`;
       if (!data.includes('"usage"')) return undefined;
       const chunk = asObject(eventJson(event));
       if (!chunk || !('usage' in chunk)) return undefined;
@@ -59,8 +59,32 @@ export function askForStreamUsage(params: Record<string, unknown>, binding: Bind
   };
 }
 
-/** A top-level `"usage": null` as the last member of a chunk's JSON (see `askForStreamUsage`). */
-const USAGE_NULL_LAST = /,\s*"usage"\s*:\s*null\s*\}\s*$/;
+/**
+ * Where a chunk's JSON ends with `, "usage": null }` (JSON whitespace anywhere between): the index
+ * of that comma, or -1. Read backwards from the end: a regular expression tried every comma of
+ * every chunk.
+ */
+export function usageNullAtEnd(data: string): number {
+  let at = skipSpaceBack(data, data.length);
+  for (const token of USAGE_NULL_TOKENS) {
+    if (at < token.length || !data.startsWith(token, at - token.length)) return -1;
+    at = skipSpaceBack(data, at - token.length);
+  }
+  return at > 0 && data.charCodeAt(at - 1) === 44 /* , */ ? at - 1 : -1;
+}
+
+/** The tokens of `"usage": null }`, last first. */
+const USAGE_NULL_TOKENS = ['}', 'null', ':', '"usage"'];
+
+/** The index just after the last non-whitespace (JSON whitespace) character before `end`. */
+function skipSpaceBack(text: string, end: number): number {
+  let at = end;
+  for (;;) {
+    const c = text.charCodeAt(at - 1);
+    if (c === 32 || c === 10 || c === 13 || c === 9) at -= 1;
+    else return at;
+  }
+}
 
 /** A chunk that carries a usage object (not `"usage":null`): it is parsed as it arrives. */
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
