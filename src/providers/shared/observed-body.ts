@@ -16,6 +16,9 @@ export interface BodyObserver {
   settle(outcome: 'ended' | 'failed'): void;
 }
 
+/** Encoding keeps no state between calls: one encoder serves every stream. */
+const encoder = new TextEncoder();
+
 /**
  * The caller's body over `source`. `rewrite` returns an event's new text, null to drop it, or
  * undefined to keep it; without `rewrite` the caller gets the provider's bytes unchanged. The
@@ -54,7 +57,6 @@ export function observedBody(
     },
   });
   const decoder = new TextDecoder();
-  const encoder = new TextEncoder();
   const parser = new SseParser();
   const pass = (chunk: Uint8Array | undefined, events: SseEvent[]): void => {
     for (const event of events) {
