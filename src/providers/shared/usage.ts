@@ -1,5 +1,3 @@
-import type { Usage } from '../../kernel/types.js';
-
 /** What a provider reported, normalised: input includes cached and cache-written tokens; output includes reasoning. */
 export interface ProviderUsage {
   inputTokens: number;
