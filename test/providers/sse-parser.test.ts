@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { SseParser, type SseEvent } from '../../src/providers/shared/sse.js';
+import { parseEvent, SseParser, type SseEvent } from '../../src/providers/shared/sse.js';
+import { prng } from '../tokenizer/adversarial-corpus.js';
 
-/** The parser as the SSE rules state it (regular expressions, any line ending): the reference. */
+/**
+ * The parser as the SSE rules state it: each event's end found by a regular expression over the
+ * buffer (any line ending), its fields by `parseEvent`, the general path the fast one must match.
+ */
 class ReferenceParser {
   #buffer = '';
   push(text: string): SseEvent[] {
@@ -11,9 +15,8 @@ class ReferenceParser {
       const match = /\r\n\r\n|\n\n|\r\r|\r\n\n|\n\r\n/.exec(this.#buffer);
       if (!match) break;
       const end = match.index + match[0].length;
-      const raw = this.#buffer.slice(0, end);
+      const event = parseEvent(this.#buffer.slice(0, end));
       this.#buffer = this.#buffer.slice(end);
-      const event = parse(raw);
       if (event) events.push(event);
     }
     return events;
@@ -21,36 +24,15 @@ class ReferenceParser {
   flush(): SseEvent[] {
     const rest = this.#buffer;
     this.#buffer = '';
-    const event = rest.trim().length > 0 ? parse(rest) : undefined;
+    const event = rest.trim().length > 0 ? parseEvent(rest) : undefined;
     return event ? [event] : [];
   }
 }
 
-function parse(raw: string): SseEvent | undefined {
-  let event: string | undefined;
-  const data: string[] = [];
-  for (const line of raw.split(/\r\n|\r|\n/)) {
-    if (line === '' || line.startsWith(':')) continue;
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'event') event = value;
-    else if (field === 'data') data.push(value);
-  }
-  if (event === undefined && data.length === 0) return undefined;
-  return { event, data: data.join('\n'), raw };
-}
-
-/** A small deterministic generator (mulberry32). */
+/** Uniform in [0, 1), seeded (the corpus generator's LCG). */
 function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = prng(seed);
+  return () => next() / 2 ** 32;
 }
 
 const PIECES = ['data', 'data:', 'data: ', 'event', 'event:', 'event: ', 'id: 7', ': comment', 'retry: 10', 'dat', 'datas: x', ' data: x', '{"a":1}', '[DONE]', ':', ' ', 'x', 'é', '😀'];

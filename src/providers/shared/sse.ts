@@ -64,7 +64,8 @@ function findEventEnd(text: string): number {
   return match ? match.index + match[0].length : -1;
 }
 
-function parseEvent(raw: string): SseEvent | undefined {
+/** One event's fields by the general rules of the SSE format (any line ending). */
+export function parseEvent(raw: string): SseEvent | undefined {
   let event: string | undefined;
   const data: string[] = [];
   for (const line of raw.split(/\r\n|\r|\n/)) {
