@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createTokenLimiter, RedisStore, type LimitRule, type TokenLimiter } from '../src/index.js';
+import type { LimitRule, TokenLimiter } from '../src/index.js';
 import { HOT_PATH_LIBRARY, SCRIPTS } from '../src/stores/redis/registry.js';
 import { startRedisServer } from '../test/support/index.js';
+import { ensureBuilt } from './processes.js';
 
 /**
  * Reserve+commit pairs per second through the public API on RedisStore, against raw pairs of
@@ -22,7 +23,13 @@ import { startRedisServer } from '../test/support/index.js';
  * - Redis script time per pair = the `usec` of EVALSHA, EVAL and FCALL in `INFO commandstats` (time spent
  *   executing the scripts, without reading, parsing and answering them) over the same slices ÷ pairs.
  *   This is the figure Redis itself reports per command; on a busy machine it also counts time the
- *   server waited for a CPU in the middle of a command.
+ *   server waited for a CPU in the middle of a command;
+ * - client CPU µs per pair = CPU time (user + system) of this Node process during the slice ÷ pairs,
+ *   ours and raw: the engine, ioredis and the socket writes. On a machine with few cores the client
+ *   and the server each fill one, and the pairs/s is bound by the larger of the two per-pair costs;
+ * - ours runs the library as users import it, from `dist/` (built first if older than `src/`), not
+ *   the TypeScript sources through tsx, whose transform adds work (a `__name` call per function
+ *   created) that the build does not have.
  */
 export interface PairsResult {
   concurrency: number;
@@ -35,7 +42,18 @@ export interface PairsResult {
    * Per repeat: our pairs/s, raw pairs/s, their ratio, Redis CPU µs and server µs (commandstats)
    * per pair, ours and raw; and the share of our script calls that went by FCALL (functions.ts).
    */
-  repeats: Array<{ ours: number; raw: number; ratio: number; redisUsPerPair: number; rawRedisUsPerPair: number; serverUsPerPair: number; rawServerUsPerPair: number; fcallShare: number }>;
+  repeats: Array<{
+    ours: number;
+    raw: number;
+    ratio: number;
+    redisUsPerPair: number;
+    rawRedisUsPerPair: number;
+    serverUsPerPair: number;
+    rawServerUsPerPair: number;
+    clientUsPerPair: number;
+    rawClientUsPerPair: number;
+    fcallShare: number;
+  }>;
   p50Ms: number;
   p99Ms: number;
 }
@@ -54,6 +72,8 @@ export async function benchRedisPairs(options: {
   const accountRules = options.accountRules ?? 0;
   const repeats = options.repeats ?? 3;
   const sliceMs = options.sliceMs ?? 1000;
+  ensureBuilt();
+  const { createTokenLimiter, RedisStore } = (await import('../dist/index.js')) as unknown as typeof import('../src/index.js');
   const server = await startRedisServer({ persistence: 'none' });
   const client = new Redis(server.url);
   const cpu = () => serverCpuUs(server.pid);
@@ -86,10 +106,14 @@ export async function benchRedisPairs(options: {
     const stats = new Redis(server.url);
     const s0 = await scriptStats(stats);
     const u0 = cpu();
+    const c0 = clientCpuUs();
     const a = await slice(ours, concurrency, sliceMs, limiter, latencies);
+    const c1 = clientCpuUs();
     const u1 = cpu();
     const s1 = await scriptStats(stats);
+    const c2 = clientCpuUs();
     const b = await slice(raw, concurrency, sliceMs);
+    const c3 = clientCpuUs();
     const u2 = cpu();
     const s2 = await scriptStats(stats);
     stats.disconnect();
@@ -101,6 +125,8 @@ export async function benchRedisPairs(options: {
       rawRedisUsPerPair: (u2 - u1) / b.count,
       serverUsPerPair: (s1.us - s0.us) / a.count,
       rawServerUsPerPair: (s2.us - s1.us) / b.count,
+      clientUsPerPair: (c1 - c0) / a.count,
+      rawClientUsPerPair: (c3 - c2) / b.count,
       fcallShare: (s1.fcall - s0.fcall) / Math.max(1, s1.calls - s0.calls),
     });
   }
@@ -165,6 +191,12 @@ async function measuringReserveArgs(client: Redis, work: () => Promise<unknown>)
   }
   if (largest === 0) throw new Error('the warm-up sent no reserve');
   return largest;
+}
+
+/** User + system CPU time of this process, in µs. */
+function clientCpuUs(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
 }
 
 /** User + system CPU time of a process, in µs (from /proc; clock ticks of 10 ms). */
