@@ -36,9 +36,10 @@ beforeAll(async () => {
 afterAll(() => client?.disconnect());
 
 /**
- * Malformed values per field kind: for a header field (count, time, flag, amounts), doubles written
- * over each of its doubles in the header in turn; for the others, ARGV strings put in the field's
- * first slot.
+ * Malformed values per field kind: for a header double (count, time, flag, amounts), doubles written
+ * over each of its doubles in the header in turn; for an inline field (id, model, bits, rules,
+ * thresholds), values encoded in its place in the header; for the others, ARGV strings put in the
+ * field's first slot.
  */
 const BAD_DOUBLES: Partial<Record<FieldKind, number[]>> = {
   count: [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1, 1.5, 2 ** 53, -0.5, Number.MIN_VALUE],
@@ -54,7 +55,8 @@ const BAD: Record<FieldKind, string[]> = {
   amounts: [],
   id: ['', 'a b', 'x'.repeat(65), 'é', 'a{b}', 'a;b'],
   rules: ['nan', '-1', '17', 'x', 't'],
-  thresholds: ['nan', '-1', '11', 'x'],
+  // Bytes that are not a whole number of doubles.
+  thresholds: ['nan', 'x', '1234567', '123456789'],
   model: ['', 'a|b', 'x'.repeat(1025)],
   buckets: ['nan', '-1', '4097'],
   texts: ['nan', '-1', '4097'],
@@ -62,6 +64,9 @@ const BAD: Record<FieldKind, string[]> = {
   counts: ['nan', '-1', '4097'],
   bits: ['', '2', 'x', '1 ', '1'.repeat(33)],
 };
+
+/** Malformed thresholds, as doubles: not counts, not ascending, more than 10. */
+const BAD_THRESHOLDS: number[][] = [[Number.NaN], [-1], [1.5], [2 ** 53], [Number.POSITIVE_INFINITY], [900, 800], [800, 800], Array.from({ length: 11 }, (_, i) => 100 + i)];
 
 /** Malformed rule lists, from one valid rule: each breaks one thing `FieldKinds.rules` requires. */
 function badRules(base: RuleArg): Array<[string, Buffer]> {
@@ -204,18 +209,21 @@ describe('Lua scripts and their argument schema', () => {
           }
           continue;
         }
+        if ('inline' in slot) {
+          // Encoded in the field's place in the header, as the store would send it.
+          const bads: Array<[string, unknown]> = [...BAD[kind], ...(kind === 'thresholds' ? BAD_THRESHOLDS : [])].map((bad) => [`=${String(bad).slice(0, 20)}`, bad]);
+          if (kind === 'rules' && (c.args[field] as Buffer).length > 0) bads.push(...badRules(baseRule).map(([what, bad]): [string, unknown] => [`: ${what}`, bad]));
+          for (const [what, bad] of bads) {
+            const argv = encodeArgs(c.schema, { ...c.args, [field]: bad } as never, c.extra);
+            await refuses(c, argv, `${field}${what}`, field);
+          }
+          continue;
+        }
         const { first } = slot;
         for (const bad of BAD[kind]) {
           const argv = [...valid];
           argv[first - 1] = bad;
           await refuses(c, argv, `${field}=${bad.slice(0, 20)}`, field);
-        }
-        if (kind === 'rules' && (c.args[field] as Buffer).length > 0) {
-          for (const [what, bad] of badRules(baseRule)) {
-            const argv = [...valid];
-            argv[first - 1] = bad;
-            await refuses(c, argv, `${field}: ${what}`, field);
-          }
         }
       }
     }

@@ -6,17 +6,21 @@
  * them before writing anything.
  *
  * The bindings are inline statements (no JSON decoding, no validator closures), because argument
- * handling runs on every call. Numeric fields (counts, times, flags, amounts) travel together as
- * little-endian doubles in one binary header, ARGV[1], read by one struct.unpack: a double is
- * still checked for NaN, infinities, sign, range and integrality (a NaN slips through `used + n >
- * limit` guards). Identifiers are matched against their character class. Numbers go back to
- * Redis as strings formatted by the script.
+ * handling runs on every call. Every field but the lists travels in one binary header, ARGV[1],
+ * read by one struct.unpack: numeric fields (counts, times, flags, amounts) as little-endian
+ * doubles, then ids, model names, rule bits, thresholds and rules as length-prefixed bytes. A
+ * double is still checked for NaN, infinities, sign, range and integrality (a NaN slips through
+ * `used + n > limit` guards); identifiers are matched against their character class. Numbers go
+ * back to Redis as strings formatted by the script.
  *
- * Variable-length fields (lists) are a count followed by their elements; rules are one binary
- * field (see `FieldKinds.rules`), because they are the one field whose parsing grows with each
- * rule of a call: struct reads a rule in half the time a pattern and five tonumber calls take.
+ * Lists (the aggregates' users, tags, hours and record times) are a count followed by their
+ * elements, one ARGV value each. Rules are one binary value (see `FieldKinds.rules`), because
+ * they are the one field whose parsing grows with each rule of a call: struct reads a rule in
+ * half the time a pattern and five tonumber calls take.
  * Over 300 lines because every script's schema is here: the one list TypeScript and Lua both read.
  */
+
+import { Buffer } from 'node:buffer';
 
 /** Field kinds and the TypeScript type the store gives for each. */
 export interface FieldKinds {
@@ -195,14 +199,25 @@ export type ScriptArg = string | Buffer;
  * Doubles each numeric kind takes in the header: every count, time, flag and amounts field of a
  * schema travels in one binary value, ARGV[1], as little-endian doubles in schema order (a flag is
  * 0 or 1; an absent time is -1). One struct.unpack reads them all, where a string per number cost
- * an ARGV slot, a tonumber and its parsing each; the other fields follow, one or more strings each.
+ * an ARGV slot, a tonumber and its parsing each.
  */
 const HEADER_DOUBLES: Partial<Record<FieldKind, number>> = { count: 1, time: 1, flag: 1, amounts: 3 };
 
-/** A schema's fields and header size, worked out once per schema (the hot path encodes on every call). */
+/**
+ * Kinds that travel inside the header too, after the doubles, in schema order: each as a 4-byte
+ * little-endian length and its bytes (struct format 'I4c0'), thresholds as their doubles. The same
+ * struct.unpack reads them. Each ARGV value costs on both sides, whatever its size: ioredis encodes
+ * every argument on its own (a `Buffer` lookup, a length, a copy), and Redis builds a Lua string
+ * and a table slot for it; a commit sent 11 of them more than it does now. The list kinds (used by
+ * the aggregates, once per batch) stay one ARGV value per element.
+ */
+const INLINE: Partial<Record<FieldKind, true>> = { id: true, model: true, bits: true, rules: true, thresholds: true };
+
+/** A schema's fields, header size and inline fields, worked out once per schema (the hot path encodes on every call). */
 interface Layout {
   fields: ReadonlyArray<readonly [string, FieldKind]>;
   doubles: number;
+  inline: readonly string[];
 }
 const layouts = new WeakMap<Schema, Layout>();
 
@@ -210,7 +225,11 @@ function layoutOf(schema: Schema): Layout {
   let layout = layouts.get(schema);
   if (!layout) {
     const fields = Object.entries(schema);
-    layout = { fields, doubles: fields.reduce((n, [, kind]) => n + (HEADER_DOUBLES[kind] ?? 0), 0) };
+    layout = {
+      fields,
+      doubles: fields.reduce((n, [, kind]) => n + (HEADER_DOUBLES[kind] ?? 0), 0),
+      inline: fields.filter(([, kind]) => INLINE[kind]).map(([name]) => name),
+    };
     layouts.set(schema, layout);
   }
   return layout;
@@ -221,17 +240,41 @@ export function headerDoubles(schema: Schema): number {
   return layoutOf(schema).doubles;
 }
 
-/** The ARGV values of a script call: the header, then the other fields in schema order; `extra` strings follow them. */
+/**
+ * The bytes of an inline field as sent: a string's UTF-8, a buffer as it is, thresholds as
+ * doubles. Any value is encoded as given (tests send malformed ones): the scripts validate.
+ */
+function inlineBytes(kind: FieldKind, value: unknown): Buffer | string {
+  if (kind === 'thresholds' && Array.isArray(value)) {
+    const list = value as readonly number[];
+    const out = Buffer.allocUnsafe(8 * list.length);
+    list.forEach((n, i) => out.writeDoubleLE(n, 8 * i));
+    return out;
+  }
+  return value as Buffer | string;
+}
+
+/**
+ * The ARGV values of a script call: the header (doubles, then the inline fields), then the other
+ * fields in schema order; `extra` strings follow them.
+ */
 export function encodeArgs<S extends Schema>(schema: S, args: ArgsOf<S>, extra: readonly string[] = []): ScriptArg[] {
-  const { fields, doubles } = layoutOf(schema);
-  const header = doubles > 0 ? Buffer.allocUnsafe(8 * doubles) : undefined;
+  const { fields, doubles, inline } = layoutOf(schema);
+  const values = args as Record<string, unknown>;
+  let size = 8 * doubles;
+  const inlineValues: Array<Buffer | string> = [];
+  for (const name of inline) {
+    const bytes = inlineBytes(schema[name]!, values[name]);
+    inlineValues.push(bytes);
+    size += 4 + (typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length);
+  }
+  const header = size > 0 ? Buffer.allocUnsafe(size) : undefined;
   const out: ScriptArg[] = header ? [header] : [];
   let at = 0;
   const put = (n: number) => {
     header!.writeDoubleLE(n, at);
     at += 8;
   };
-  const values = args as Record<string, unknown>;
   for (const [name, kind] of fields) {
     const v = values[name];
     switch (kind) {
@@ -247,14 +290,6 @@ export function encodeArgs<S extends Schema>(schema: S, args: ArgsOf<S>, extra: 
       case 'amounts':
         for (const n of v as FieldKinds['amounts']) put(n);
         break;
-      case 'id':
-      case 'model':
-      case 'bits':
-        out.push(v as string);
-        break;
-      case 'rules':
-        out.push(v as Buffer);
-        break;
       case 'texts':
       case 'ids':
         out.push(str((v as readonly string[]).length), ...(v as readonly string[]));
@@ -265,31 +300,44 @@ export function encodeArgs<S extends Schema>(schema: S, args: ArgsOf<S>, extra: 
         for (const b of buckets) out.push(str(b[0]), b[1], str(b[2]), str(b[3]), str(b[4]), str(b[5]));
         break;
       }
-      case 'thresholds':
       case 'counts':
         out.push(str((v as readonly number[]).length), ...(v as readonly number[]).map(str));
         break;
+      default:
+        // Inline kinds: written after the doubles, below.
+        break;
     }
+  }
+  for (const bytes of inlineValues) {
+    const length = typeof bytes === 'string' ? header!.write(bytes, at + 4) : bytes.copy(header!, at + 4);
+    header!.writeUInt32LE(length, at);
+    at += 4 + length;
   }
   out.push(...extra);
   return out;
 }
 
 /**
- * Where each field sits, for tests: a header field's first double (0-based) and number of
- * doubles, or another field's ARGV slot (1-based) and number of slots.
+ * Where each field sits, for tests: a header double's index (0-based) and number of doubles, an
+ * inline field's place among the header's inline fields (0-based), or another field's ARGV slot
+ * (1-based) and number of slots.
  */
-export type ArgSlot = { header: number; length: number } | { first: number; length: number };
+export type ArgSlot = { header: number; length: number } | { inline: number } | { first: number; length: number };
 
 export function argSlots<S extends Schema>(schema: S, args: ArgsOf<S>): Record<keyof S, ArgSlot> {
   const slots = {} as Record<keyof S, ArgSlot>;
+  const { doubles, inline } = layoutOf(schema);
   let double = 0;
-  let next = headerDoubles(schema) > 0 ? 2 : 1;
+  let next = doubles > 0 || inline.length > 0 ? 2 : 1;
   for (const name of Object.keys(schema) as (keyof S & string)[]) {
     const inHeader = HEADER_DOUBLES[schema[name]!];
     if (inHeader) {
       slots[name] = { header: double, length: inHeader };
       double += inHeader;
+      continue;
+    }
+    if (INLINE[schema[name]!]) {
+      slots[name] = { inline: inline.indexOf(name) };
       continue;
     }
     const one = { [name]: (args as Record<string, unknown>)[name] } as ArgsOf<S>;
@@ -307,12 +355,16 @@ const COUNT = (v: string, name: string) =>
 const ID = (v: string, name: string) =>
   `if not ${v} or #${v} == 0 or #${v} > 64 or not smatch(${v}, '^[%w_.-]+$') then fail('invalid ${name}') end`;
 
-/** Lua binding one field to the local `name`: header fields from the header's locals (`hd<n>`, from `first`), the others from the ARGV cursor `p`. */
-function luaField(name: string, kind: FieldKind, first: number): string {
+/**
+ * Lua binding one field to the local `name`: header doubles from the header's locals (`hd<n>`, from
+ * `first`), inline fields from theirs (`hs<inline>`), the others from the ARGV cursor `p`.
+ */
+function luaField(name: string, kind: FieldKind, first: number, inline: number): string {
   const d = (i: number) => `hd${first + i}`;
+  const hs = `hs${inline}`;
   switch (kind) {
     case 'id':
-      return `local ${name} = ARGV[p]; p = p + 1\n${ID(name, name)}`;
+      return `local ${name} = ${hs}\n${ID(name, name)}`;
     case 'count':
       return `local ${name} = ${d(0)}\n${COUNT(name, name)}`;
     case 'time':
@@ -329,28 +381,41 @@ function luaField(name: string, kind: FieldKind, first: number): string {
         `for _, v in pairs(${name}) do ${COUNT('v', name)} end`,
       ].join('\n');
     case 'bits':
-      return `local ${name} = ARGV[p]; p = p + 1\nif not ${name} or #${name} > 32 or sfind(${name}, '[^01]') then fail('invalid ${name}') end`;
+      return `local ${name} = ${hs}\nif not ${name} or #${name} > 32 or sfind(${name}, '[^01]') then fail('invalid ${name}') end`;
     case 'model':
-      return `local ${name} = ARGV[p]; p = p + 1\nif not ${name} or #${name} == 0 or #${name} > 1024 or sfind(${name}, '|', 1, true) then fail('invalid ${name}') end`;
+      return `local ${name} = ${hs}\nif not ${name} or #${name} == 0 or #${name} > 1024 or sfind(${name}, '|', 1, true) then fail('invalid ${name}') end`;
     case 'rules':
       // rulesOf (prelude.ts) answers nil for a malformed rule, and struct raises an error (a
       // string) on a value cut short: either way the field's error follows.
       return [
-        `local ${name} = select(2, pcall(rulesOf, ARGV[p])); p = p + 1`,
+        `local ${name} = select(2, pcall(rulesOf, ${hs}))`,
         `if type(${name}) ~= 'table' then fail('invalid ${name}') end`,
       ].join('\n');
     case 'thresholds':
+      // At most 10 doubles, ascending.
+      return [
+        `local ${name} = {}`,
+        `do`,
+        `  local s = ${hs}`,
+        `  if #s % 8 ~= 0 or #s > 80 then fail('invalid ${name}') end`,
+        `  for i = 1, #s / 8 do`,
+        `    local v = sunpack('<d', s, 8 * i - 7)`,
+        `    ${COUNT('v', name)}`,
+        `    if i > 1 and v <= ${name}[i - 1] then fail('invalid ${name}') end`,
+        `    ${name}[i] = v`,
+        `  end`,
+        `end`,
+      ].join('\n');
     case 'counts':
       return [
         `local ${name} = {}`,
         `do`,
         `  local n = tonumber(ARGV[p]); p = p + 1`,
         `  ${COUNT('n', name)}`,
-        `  if n > ${kind === 'thresholds' ? 10 : 4096} then fail('invalid ${name}') end`,
+        `  if n > 4096 then fail('invalid ${name}') end`,
         `  for i = 1, n do`,
         `    local v = tonumber(ARGV[p]); p = p + 1`,
         `    ${COUNT('v', name)}`,
-        kind === 'thresholds' ? `    if i > 1 and v <= ${name}[i - 1] then fail('invalid ${name}') end` : '',
         `    ${name}[i] = v`,
         `  end`,
         `end`,
@@ -390,23 +455,25 @@ function luaField(name: string, kind: FieldKind, first: number): string {
 }
 
 /**
- * Lua that reads every field of `schema` into validated locals: the header (see `HEADER_DOUBLES`)
- * with one struct.unpack, then each field in schema order; `p` is left after the last ARGV slot read.
+ * Lua that reads every field of `schema` into validated locals: the header (see `HEADER_DOUBLES`
+ * and `INLINE`) with one struct.unpack, then each field in schema order; `p` is left after the
+ * last ARGV slot read. A header cut short, or with bytes after its last field, is refused whole.
  */
 export function luaBindings(schema: Schema): string {
-  const doubles = headerDoubles(schema);
+  const { doubles, inline } = layoutOf(schema);
   const lines = ['local p = 1'];
-  if (doubles > 0) {
-    const names = Array.from({ length: doubles }, (_, i) => `hd${i}`).join(', ');
+  if (doubles > 0 || inline.length > 0) {
+    const names = [...Array.from({ length: doubles }, (_, i) => `hd${i}`), ...inline.map((_, i) => `hs${i}`)].join(', ');
     lines.push(
       `local hd = ARGV[p]; p = p + 1`,
-      `if not hd or #hd ~= ${8 * doubles} then fail('invalid header') end`,
-      `local ${names} = sunpack('<${'d'.repeat(doubles)}', hd)`,
+      `if not hd then fail('invalid header') end`,
+      `local ok, ${names}, hdEnd = pcall(sunpack, '<${'d'.repeat(doubles)}${'I4c0'.repeat(inline.length)}', hd)`,
+      `if not ok or hdEnd ~= #hd + 1 then fail('invalid header') end`,
     );
   }
   let first = 0;
   for (const [name, kind] of Object.entries(schema)) {
-    lines.push(`-- ${name}: ${kind}\n${luaField(name, kind, first)}`);
+    lines.push(`-- ${name}: ${kind}\n${luaField(name, kind, first, inline.indexOf(name))}`);
     first += HEADER_DOUBLES[kind] ?? 0;
   }
   return lines.join('\n');
