@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { QuotaStoreError } from '../../kernel/errors.js';
+import { LruMap } from '../../kernel/lru.js';
 import type {
   CommitAlert,
   CommitCommand,
@@ -16,7 +17,8 @@ import type {
 import type { Aggregator } from './aggregator.js';
 import type { RedisContext } from './context.js';
 import type { RedisLedgerFeed } from './ledger-feed.js';
-import { accountKeys, monthKey, nextMonthStart, outcomeBucket, userKeys, userTag } from './keys.js';
+import { CallKeysCache } from './call-keys.js';
+import { outcomeBucket } from './keys.js';
 import { SCRIPTS } from './registry.js';
 import { COMMIT_ARGS, encodeArgs, encodeRules, RELEASE_ARGS, RESERVE_ARGS, type FieldKinds } from './schema.js';
 
@@ -36,16 +38,12 @@ export function ruleArgs(rules: readonly RuleSpec[]): FieldKinds['rules'] {
   return out;
 }
 
-/** The keys of a command: the user's at their home, and the account's for a member. */
-function keysOf(ctx: RedisContext, userId: string, home: string | null) {
-  return { user: userKeys(ctx.prefix, userId, home), account: home === null ? undefined : accountKeys(ctx.prefix, home) };
-}
-
 /** Reserve, commit and release on Redis: one script call each. */
 export function redisHotPath(ctx: RedisContext, aggregator: Aggregator, ledger: RedisLedgerFeed): HotPath {
+  const keys = new CallKeysCache(ctx.prefix);
   return {
     async reserve(c: ReserveCommand): Promise<ReserveReply> {
-      const { user: k, account: a } = keysOf(ctx, c.userId, c.home);
+      const { user: k, account: a } = keys.of(c.userId, c.home);
       const args = encodeArgs(RESERVE_ARGS, {
         id: c.reservationId,
         inAccount: a !== undefined,
@@ -58,8 +56,8 @@ export function redisHotPath(ctx: RedisContext, aggregator: Aggregator, ledger: 
         rules: ruleArgs(c.user.rules),
         accountRules: ruleArgs(c.account?.rules ?? []),
       });
-      const keys = [k.config, k.windows, k.outcomes(outcomeBucket(c.reservationId)), ...(a ? [a.config, a.windows] : [])];
-      const reply = await ctx.runArray(SCRIPTS.reserve, keys, args);
+      const scriptKeys = [k.config, k.windows, k.outcomes(outcomeBucket(c.reservationId)), ...(a ? [a.config, a.windows] : [])];
+      const reply = await ctx.runArray(SCRIPTS.reserve, scriptKeys, args);
       const now = ctx.learn(reply[1]);
       const count = c.user.rules.length + (c.account?.rules.length ?? 0);
       switch (reply[0]) {
@@ -76,11 +74,12 @@ export function redisHotPath(ctx: RedisContext, aggregator: Aggregator, ledger: 
     },
 
     async commit(c: CommitCommand): Promise<CommitReply> {
-      const { user: k, account: a } = keysOf(ctx, c.userId, c.home);
+      const { user: k, account: a, ownTag } = keys.of(c.userId, c.home);
       const estimate = ctx.serverNow(c.now);
       const s = ctx.settings;
       const bucket = outcomeBucket(c.reservationId);
-      const month = monthKey(estimate);
+      const { key: month, end: monthEnd } = keys.monthOf(estimate);
+      const model = encodeModel(c.history.model);
       const args = encodeArgs(
         COMMIT_ARGS,
         {
@@ -95,13 +94,13 @@ export function redisHotPath(ctx: RedisContext, aggregator: Aggregator, ledger: 
           ...(c.now === undefined ? {} : { now: c.now }),
           amounts: [c.actual.tokens, c.actual.requests, c.actual.cost],
           costUnknown: c.costUnknown,
-          model: encodeModel(c.history.model),
+          model,
           inputTokens: c.history.inputTokens,
           outputTokens: c.history.outputTokens,
           doneTtl: s.idempotencyTtlMs,
           logMax: s.userLogMaxLength,
           logTtl: s.logRetentionMs,
-          historyTtl: nextMonthStart(estimate) - estimate + s.userHistoryRetentionMs,
+          historyTtl: monthEnd - estimate + s.userHistoryRetentionMs,
           thresholds: c.thresholds,
           rules: ruleArgs(c.user.rules),
           accountRules: ruleArgs(c.account?.rules ?? []),
@@ -109,12 +108,12 @@ export function redisHotPath(ctx: RedisContext, aggregator: Aggregator, ledger: 
         },
         c.ledger === undefined ? [c.record] : [c.record, JSON.stringify(c.ledger)],
       );
-      const keys = [k.config, k.windows, k.outcomes(bucket), k.log, k.historyMonth(month), ...(a ? [a.config, a.windows] : [])];
-      if (c.ledger !== undefined) keys.push(await ledger.streamFor(k.tag));
-      const reply = await ctx.runArray(SCRIPTS.commit, keys, args);
+      const scriptKeys = [k.config, k.windows, k.outcomes(bucket), k.log, k.historyMonth(month), ...(a ? [a.config, a.windows] : [])];
+      if (c.ledger !== undefined) scriptKeys.push(await ledger.streamFor(k.tag));
+      const reply = await ctx.runArray(SCRIPTS.commit, scriptKeys, args);
       const now = ctx.learn(reply[1]);
       const aggregate = (timestamp: number): void =>
-        aggregator.add({ timestamp, userId: c.userId, tag: userTag(c.userId), model: encodeModel(c.history.model), actual: c.actual, history: c.history, record: c.record });
+        aggregator.add({ timestamp, userId: c.userId, tag: ownTag, model, actual: c.actual, history: c.history, record: c.record });
       switch (reply[0]) {
         case 'applied': {
           aggregate(now);
@@ -137,7 +136,7 @@ export function redisHotPath(ctx: RedisContext, aggregator: Aggregator, ledger: 
     },
 
     async release(c: ReleaseCommand): Promise<ReleaseReply> {
-      const { user: k, account: a } = keysOf(ctx, c.userId, c.home);
+      const { user: k, account: a } = keys.of(c.userId, c.home);
       const bucket = outcomeBucket(c.reservationId);
       const args = encodeArgs(RELEASE_ARGS, {
         id: c.reservationId,
@@ -208,11 +207,23 @@ function parseStoredAlerts(text: string): CommitAlert[] {
   return text.split('|').map((entry) => alertOf(entry.split(',')));
 }
 
+/** Model names seen lately, encoded: the few a store sees are encoded once, not on every commit. */
+const encodedModels = new LruMap<string, string>(256);
+
 /**
  * Model names go into history field names joined with `|`: percent-encoded, and cut (with a hash of
  * the whole name) beyond 200 characters, so that no model name can make a commit fail.
  */
 export function encodeModel(model: string): string {
+  let out = encodedModels.get(model);
+  if (out === undefined) {
+    out = encodeModelName(model);
+    encodedModels.set(model, out);
+  }
+  return out;
+}
+
+function encodeModelName(model: string): string {
   const text = model.toWellFormed();
   const encoded = encodeURIComponent(text);
   if (encoded.length <= 200) return encoded;

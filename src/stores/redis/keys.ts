@@ -68,19 +68,39 @@ export interface UserKeys {
   refusals: string;
 }
 
-/** The keys of a user at a home: on their own (`account` null), or as a member of an account. */
+/**
+ * The keys of a user at a home: on their own (`account` null), or as a member of an account. The
+ * outcome and history keys of the last bucket and month asked for are kept (calls ask for the same
+ * ones for 10 minutes and a month).
+ */
 export function userKeys(prefix: string, userId: string, account: string | null = null): UserKeys {
   const tag = account === null ? userTag(userId) : accountTag(account);
   const base = account === null ? `${prefix}:{${tag}}` : `${prefix}:{${tag}}:m:${userTag(userId)}`;
+  let bucketOf = '';
+  let outcomesKey = '';
+  let monthOf = '';
+  let historyKey = '';
   return {
     tag,
     snapshot: `${base}:mv`,
     refusals: `${prefix}:{${userTag(userId)}}:rf`,
     config: `${base}:c`,
     windows: `${base}:w`,
-    outcomes: (bucket) => `${base}:d:${bucket}`,
+    outcomes: (bucket) => {
+      if (bucket !== bucketOf) {
+        bucketOf = bucket;
+        outcomesKey = `${base}:d:${bucket}`;
+      }
+      return outcomesKey;
+    },
     log: `${base}:log`,
-    historyMonth: (month) => `${base}:hm:${month}`,
+    historyMonth: (month) => {
+      if (month !== monthOf) {
+        monthOf = month;
+        historyKey = `${base}:hm:${month}`;
+      }
+      return historyKey;
+    },
   };
 }
 

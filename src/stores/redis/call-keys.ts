@@ -1,0 +1,57 @@
+import { LruMap } from '../../kernel/lru.js';
+import { accountKeys, monthKey, nextMonthStart, userKeys, userTag, type UserKeys } from './keys.js';
+
+/**
+ * Users whose keys are kept. Keys were built again on every call: a tag (the id's UTF-8 in
+ * base64url) and a handful of concatenated strings, each of which ioredis then flattened and
+ * measured. An entry is about 1 KB; past the bound the least recently used go first.
+ */
+export const CALL_KEYS_CACHE_SIZE = 2_048;
+
+/** The keys one call of a user touches, at the user's home. */
+export interface CallKeys {
+  user: UserKeys;
+  /** The account's keys, for a member of an account. */
+  account: ReturnType<typeof accountKeys> | undefined;
+  /** The user's own tag (the all-users aggregates list the users active in a month by it). */
+  ownTag: string;
+}
+
+/** A UTC month: its history key name and where it ends. */
+export interface MonthOf {
+  key: string;
+  start: number;
+  end: number;
+}
+
+/** The keys of the hot path's calls, kept per store (one prefix) for the users seen lately. */
+export class CallKeysCache {
+  readonly #own = new LruMap<string, CallKeys>(CALL_KEYS_CACHE_SIZE);
+  readonly #members = new LruMap<string, CallKeys>(CALL_KEYS_CACHE_SIZE);
+  #month: MonthOf = { key: '', start: 0, end: 0 };
+
+  constructor(readonly prefix: string) {}
+
+  /** The keys of `userId` at `home` (null: on their own). */
+  of(userId: string, home: string | null): CallKeys {
+    // A member's entry is found by home and id: the home's length first keeps the pair unambiguous.
+    const map = home === null ? this.#own : this.#members;
+    const id = home === null ? userId : `${home.length}:${home}${userId}`;
+    let keys = map.get(id);
+    if (keys === undefined) {
+      keys = { user: userKeys(this.prefix, userId, home), account: home === null ? undefined : accountKeys(this.prefix, home), ownTag: userTag(userId) };
+      map.set(id, keys);
+    }
+    return keys;
+  }
+
+  /** The UTC month holding `ms` (calls ask for the same one all month). */
+  monthOf(ms: number): MonthOf {
+    if (ms < this.#month.start || ms >= this.#month.end) {
+      const end = nextMonthStart(ms);
+      const d = new Date(ms);
+      this.#month = { key: monthKey(ms), start: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), end };
+    }
+    return this.#month;
+  }
+}
