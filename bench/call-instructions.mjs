@@ -4,6 +4,9 @@
  * and CPU times of cross-process calls on this shared 2-core machine move by a third between runs).
  *   node bench/call-instructions.mjs bare|wrapped [provider] [mode] [calls=300]
  *     [--warm <calls>] [--checkout <dir>] [--top <n>] [--keep-dump <file>]
+ *   node bench/call-instructions.mjs pairs [rules=1] [pairs=2000] [--warm <pairs>] [...]
+ * `pairs`: reserve+commit pairs on RedisStore instead (pair-client.mjs, its redis-server native),
+ * counted per pair, after 3,000 warm-up pairs by default.
  * The caller runs under valgrind (about 50 times slower), the emulator natively in its own
  * process. The caller makes `--warm` untimed calls (default 500), then the counters are zeroed,
  * `calls` more run one after the other, and the count is read. Prints one JSON line: instructions
@@ -26,19 +29,31 @@ const args = process.argv.slice(2);
 const OPTIONS = ['--checkout', '--keep-dump', '--top', '--warm'];
 const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const positional = args.filter((a, i) => !a.startsWith('--') && !OPTIONS.includes(args[i - 1]));
-const [side = 'wrapped', provider = 'openai', mode = 'non-stream', callsText = '300'] = positional;
-const calls = Number(callsText);
+const [side = 'wrapped', ...rest] = positional;
+const pairs = side === 'pairs';
+const [provider = 'openai', mode = 'non-stream', callsText = '300'] = pairs ? [] : rest;
+const [rules = '1', pairsText = '2000'] = pairs ? rest : [];
+const calls = Number(pairs ? pairsText : callsText);
 const checkout = option('--checkout');
 const keepDump = option('--keep-dump');
 const top = Number(option('--top') ?? 0);
 const dir = mkdtempSync(join(tmpdir(), 'tl-call-cg-'));
-const caller = fileURLToPath(new URL('./cpu-per-call.mjs', import.meta.url));
+const caller = fileURLToPath(new URL(pairs ? './pair-client.mjs' : './cpu-per-call.mjs', import.meta.url));
 const child = spawn(
   'valgrind',
-  ['--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${join(dir, 'cg.%p')}`, process.execPath, '--perf-basic-prof', caller, side, provider, mode, callsText, '--paced'],
+  [
+    '--tool=callgrind',
+    '--separate-threads=yes',
+    `--callgrind-out-file=${join(dir, 'cg.%p')}`,
+    process.execPath,
+    '--perf-basic-prof',
+    caller,
+    ...(pairs ? [rules, pairsText] : [side, provider, mode, callsText]),
+    '--paced',
+  ],
   {
     stdio: ['pipe', 'pipe', 'ignore'],
-    env: { ...process.env, WARM_CALLS: option('--warm') ?? '500', ...(checkout ? { TOKEN_LIMITS_DIR: resolve(checkout) } : {}) },
+    env: { ...process.env, WARM_CALLS: option('--warm') ?? (pairs ? '3000' : '500'), ...(checkout ? { TOKEN_LIMITS_DIR: resolve(checkout) } : {}) },
   },
 );
 child.once('error', (error) => {
@@ -66,7 +81,7 @@ try {
   if (!main) throw new Error('callgrind wrote no dump');
   const count = (f) => Number(/^(?:totals|summary): (\d+)/m.exec(readFileSync(join(dir, f), 'utf8'))?.[1] ?? 0);
   const all = dumps.reduce((sum, f) => sum + count(f), 0);
-  console.log(JSON.stringify({ side, provider, mode, calls, mainThread: Math.round(count(main) / calls), allThreads: Math.round(all / calls) }));
+  console.log(JSON.stringify({ side, ...(pairs ? { rules, pairs: calls } : { provider, mode, calls }), mainThread: Math.round(count(main) / calls), allThreads: Math.round(all / calls) }));
   if (keepDump) {
     copyFileSync(join(dir, main), keepDump);
     if (existsSync(perfMap)) copyFileSync(perfMap, `${keepDump}.map`);
