@@ -7,12 +7,24 @@ export const MAX_COST_USD = Math.floor(Number.MAX_SAFE_INTEGER / 1_000_000);
 /** US dollars to integer micro-dollars. `up` rounds holds and limits conservatively. */
 export function toMicroUsd(usd: number, rounding: 'up' | 'nearest' | 'down' = 'nearest'): number {
   const product = usd * 1_000_000;
-  // Most products are within float error of an integer below 1e15: closer to it than half a unit
-  // of their 15th significant digit (5e-16 of the value is less than that), so rounding them to 15
-  // digits as below gives that integer. Taken directly, since toPrecision costs microseconds.
+  // Taken directly where the definition below (rounding to 15 significant digits first) cannot
+  // give another result, since toPrecision costs microseconds:
+  // - most products are within float error of an integer below 1e15: closer to it than half a
+  //   unit of their 15th significant digit (5e-16 of the value is less than that), so rounding
+  //   them to 15 digits gives that integer;
+  // - a product farther than 1e-14 of its value from every integer (up, down) or half-integer
+  //   (nearest) rounds as its 15-digit form does, which is within 5e-15 of it: no boundary of
+  //   the rounding lies between the two.
   if (Math.abs(product) < 1e15) {
     const nearest = Math.round(product);
-    if (Math.abs(product - nearest) < Math.abs(product) * 5e-16) return nearest;
+    const distance = Math.abs(product - nearest);
+    const margin = Math.abs(product) * 1e-14;
+    if (distance < Math.abs(product) * 5e-16) return nearest;
+    if (distance > margin) {
+      if (rounding === 'up') return Math.ceil(product);
+      if (rounding === 'down') return Math.floor(product);
+      if (0.5 - distance > margin) return nearest;
+    }
   }
   // Scale in two steps to dodge binary fractions: 0.1 * 1e6 = 100000.00000000001.
   const scaled = Number(product.toPrecision(15));

@@ -28,6 +28,12 @@ describe('toMicroUsd', () => {
     for (const price of prices) for (let tokens = 0; tokens < 5000; tokens += 1) values.push(price * tokens, price * tokens * 1.0000000001);
     for (let i = 0; i < 50_000; i += 1) values.push(random() * 10 ** Math.floor(random() * 12 - 6));
     for (let i = 0; i < 2_000; i += 1) values.push(Math.round(random() * 2 ** 30) / 1_000_000, 999_999_999 + random(), 9_007_199_254 * random());
+    // Around half-integers and integers of micro-dollars, where rounding first to 15 digits decides.
+    for (let i = 0; i < 20_000; i += 1) {
+      const micro = Math.floor(random() * 10 ** Math.floor(random() * 14)) + (random() < 0.5 ? 0.5 : 0);
+      const offset = (random() - 0.5) * micro * 10 ** -Math.floor(12 + random() * 5);
+      values.push((micro + offset) / 1_000_000, micro / 1_000_000 + offset);
+    }
     let checked = 0;
     for (const usd of values) {
       for (const rounding of ['up', 'nearest', 'down'] as const) {
