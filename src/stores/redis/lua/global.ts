@@ -23,12 +23,12 @@ for i = p, #ARGV do if #ARGV[i] == 0 or #ARGV[i] > 1048576 then fail('invalid re
 if redis.call('ZSCORE', KEYS[1], batch) then return 0 end
 redis.call('ZADD', KEYS[1], fmt(now), batch)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now - 3600000))
-redis.call('PEXPIRE', KEYS[1], 3600000)
+redis.call('PEXPIRE', KEYS[1], '3600000')
 if #logTimes > 0 then
   local entries = {}
   for i, t in ipairs(logTimes) do entries[#entries + 1] = fmt(t); entries[#entries + 1] = ARGV[p + i - 1] end
   redis.call('ZADD', KEYS[2], unpack(entries))
-  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(logMax + 1))
+  redis.call('ZREMRANGEBYRANK', KEYS[2], '0', fmt(-(logMax + 1)))
   redis.call('PEXPIRE', KEYS[2], fmt(logTtl))
 end
 for _, b in ipairs(hours) do
@@ -45,7 +45,7 @@ redis.call('HINCRBY', KEYS[4], 'cost', fmt(totals.c))
 -- One ZADD per 1,000 users (unpack has a stack limit of about 8,000 values).
 for first = 1, #users, 1000 do
   local members = {}
-  for i = first, math.min(first + 999, #users) do members[#members + 1] = 0; members[#members + 1] = users[i] end
+  for i = first, math.min(first + 999, #users) do members[#members + 1] = '0'; members[#members + 1] = users[i] end
   redis.call('ZADD', KEYS[5], 'NX', unpack(members))
 end
 if #tags > 0 then

@@ -305,7 +305,9 @@ keep(KEYS[2], KEYS[3], 'kd', st[4], bucket, now, doneTtl)
 keep(KEYS[2], KEYS[2], 'k', st[3], '', now, mmax(maxEnd - now, doneTtl))
 
 rcall('ZADD', KEYS[4], fmt(now), record)
-rcall('ZREMRANGEBYRANK', KEYS[4], 0, -(logMax + 1))
+-- Numbers go to redis.call as strings: Redis formats a Lua number with '%.17g', at several times
+-- the cost of fmt's integer format.
+rcall('ZREMRANGEBYRANK', KEYS[4], '0', fmt(-(logMax + 1)))
 keep(KEYS[2], KEYS[4], 'kl', st[5], '', now, logTtl)
 if note then rcall('XADD', KEYS[#KEYS], '*', 't', fmt(now), 'r', record, 'n', note) end
 local prefix = fmt(now - now % 3600000) .. '|' .. model .. '|'
