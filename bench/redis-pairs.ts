@@ -73,7 +73,9 @@ export async function benchRedisPairs(options: {
   const repeats = options.repeats ?? 3;
   const sliceMs = options.sliceMs ?? 1000;
   ensureBuilt();
-  const { createTokenLimiter, RedisStore } = (await import('../dist/index.js')) as unknown as typeof import('../src/index.js');
+  // A path the type checker does not resolve: dist/ does not exist before the first build.
+  const built = new URL('../dist/index.js', import.meta.url).href;
+  const { createTokenLimiter, RedisStore } = (await import(built)) as typeof import('../src/index.js');
   const server = await startRedisServer({ persistence: 'none' });
   const client = new Redis(server.url);
   const cpu = () => serverCpuUs(server.pid);
