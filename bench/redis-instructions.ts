@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { findFreePort } from '../test/support/ports.js';
 import { waitFor } from '../test/support/wait.js';
-import { benchLimits } from './redis-pairs.js';
+import { benchLimits, pairRunner } from './pair-workload.mjs';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
@@ -61,19 +61,7 @@ try {
   const client = new Redis(port);
   const store = new lib.RedisStore({ client: flag('--evalsha') ? { evalsha: client.evalsha.bind(client), eval: client.eval.bind(client) } : client, prefix: 'ir' });
   const limiter = lib.createTokenLimiter({ store, defaultLimits: benchLimits(rules), storeTimeoutMs: 60_000 });
-  let n = 0;
-  const run = async (count: number) => {
-    const end = n + count;
-    await Promise.all(
-      Array.from({ length: 10 }, async () => {
-        while (n < end) {
-          const user = `u${n++ % 1000}`;
-          await limiter.commit(await limiter.reserve(user, { tokens: 10 }), { inputTokens: 5, outputTokens: 5, model: 'gpt-4o-mini', provider: 'openai' });
-        }
-      }),
-    );
-    await limiter.flush();
-  };
+  const run = pairRunner(limiter);
   await run(3000);
   execFileSync('callgrind_control', ['-z', String(server.pid)], { stdio: 'ignore' });
   await run(pairs);

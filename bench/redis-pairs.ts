@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { LimitRule, TokenLimiter } from '../src/index.js';
+import type { TokenLimiter } from '../src/index.js';
 import { HOT_PATH_LIBRARY, SCRIPTS } from '../src/stores/redis/registry.js';
 import { startRedisServer } from '../test/support/index.js';
+import { benchLimits } from './pair-workload.mjs';
 import { ensureBuilt } from './processes.js';
 
 /**
@@ -139,12 +140,7 @@ export async function benchRedisPairs(options: {
   return { concurrency, rules, accountRules, reserveArgBytes, repeats: out, p50Ms: latencies[Math.floor(latencies.length / 2)] ?? 0, p99Ms: latencies[Math.floor(latencies.length * 0.99)] ?? 0 };
 }
 
-/** The limits every pairs bench gives its users: a monthly rule, then hourly, daily and 30-day ones. */
-export function benchLimits(rules: number): LimitRule[] {
-  return Array.from({ length: rules }, (_, i) =>
-    i === 0 ? { id: 'monthly', tokens: 1e15, period: 'month' } : { id: `r${i}`, tokens: 1e15, period: i % 3 === 0 ? 'day' : i % 3 === 1 ? 'hour' : { days: 30 } },
-  );
-}
+export { benchLimits };
 
 /**
  * What a server spent running scripts (EVALSHA, EVAL and FCALL in `INFO commandstats`): `us`, their

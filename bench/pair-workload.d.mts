@@ -1,0 +1,4 @@
+import type { LimitRule, TokenLimiter } from '../src/index.js';
+
+export function benchLimits(rules: number): LimitRule[];
+export function pairRunner(limiter: Pick<TokenLimiter, 'reserve' | 'commit' | 'flush'>, inFlight?: number): (count: number) => Promise<void>;
