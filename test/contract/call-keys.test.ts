@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CallKeysCache } from '../../src/stores/redis/call-keys.js';
+import { CallKeysCache, MAX_KEPT_ID_LENGTH } from '../../src/stores/redis/call-keys.js';
 import { accountKeys, monthKey, nextMonthStart, userKeys, userTag } from '../../src/stores/redis/keys.js';
 
 /** The keys kept for the hot path are the keys the store builds everywhere else. */
@@ -31,6 +31,22 @@ describe('the keys kept per user for the hot path', () => {
     expect(first.user.windows).toBe(userKeys('p', 'bc', 'a').windows);
     expect(second.user.windows).toBe(userKeys('p', 'c', 'ab').windows);
     expect(first.user.windows).not.toBe(second.user.windows);
+  });
+
+  it('keeps no entry for an id past the kept length, and still gives its keys', () => {
+    const cache = new CallKeysCache('p');
+    const long = 'x'.repeat(MAX_KEPT_ID_LENGTH + 1);
+    const first = cache.of(long, null);
+    expect(plain(first.user)).toEqual(plain(userKeys('p', long)));
+    expect(cache.of(long, null)).not.toBe(first);
+    // An id that fits alone but not with its account's id.
+    const member = 'y'.repeat(MAX_KEPT_ID_LENGTH - 2);
+    const asMember = cache.of(member, 'team');
+    expect(plain(asMember.user)).toEqual(plain(userKeys('p', member, 'team')));
+    expect(cache.of(member, 'team')).not.toBe(asMember);
+    // At the kept length, kept.
+    const edge = 'z'.repeat(MAX_KEPT_ID_LENGTH);
+    expect(cache.of(edge, null)).toBe(cache.of(edge, null));
   });
 
   it('gives the outcome and history keys of the bucket and month asked for, when they change and back', () => {

@@ -8,6 +8,13 @@ import { accountKeys, monthKey, nextMonthStart, userKeys, userTag, type UserKeys
  */
 export const CALL_KEYS_CACHE_SIZE = 2_048;
 
+/**
+ * Longest user id (with its account id) whose keys are kept. An id may be 65,536 characters: the
+ * map's key is the id itself, so 4,096 entries of such ids would hold hundreds of megabytes. Keys
+ * of longer ids are built on each call, as before.
+ */
+export const MAX_KEPT_ID_LENGTH = 256;
+
 /** The keys one call of a user touches, at the user's home. */
 export interface CallKeys {
   user: UserKeys;
@@ -37,9 +44,10 @@ export class CallKeysCache {
     // A member's entry is found by home and id: the home's length first keeps the pair unambiguous.
     const map = home === null ? this.#own : this.#members;
     const id = home === null ? userId : `${home.length}:${home}${userId}`;
+    if (id.length > MAX_KEPT_ID_LENGTH) return keysOf(this.prefix, userId, home);
     let keys = map.get(id);
     if (keys === undefined) {
-      keys = { user: userKeys(this.prefix, userId, home), account: home === null ? undefined : accountKeys(this.prefix, home), ownTag: userTag(userId) };
+      keys = keysOf(this.prefix, userId, home);
       map.set(id, keys);
     }
     return keys;
@@ -54,4 +62,8 @@ export class CallKeysCache {
     }
     return this.#month;
   }
+}
+
+function keysOf(prefix: string, userId: string, home: string | null): CallKeys {
+  return { user: userKeys(prefix, userId, home), account: home === null ? undefined : accountKeys(prefix, home), ownTag: userTag(userId) };
 }

@@ -207,14 +207,19 @@ function parseStoredAlerts(text: string): CommitAlert[] {
   return text.split('|').map((entry) => alertOf(entry.split(',')));
 }
 
-/** Model names seen lately, encoded: the few a store sees are encoded once, not on every commit. */
+/**
+ * Model names seen lately, encoded: the few a store sees are encoded once, not on every commit.
+ * Names longer than {@link MAX_KEPT_MODEL_LENGTH} are encoded each time (never kept).
+ */
 const encodedModels = new LruMap<string, string>(256);
+const MAX_KEPT_MODEL_LENGTH = 256;
 
 /**
  * Model names go into history field names joined with `|`: percent-encoded, and cut (with a hash of
  * the whole name) beyond 200 characters, so that no model name can make a commit fail.
  */
 export function encodeModel(model: string): string {
+  if (model.length > MAX_KEPT_MODEL_LENGTH) return encodeModelName(model);
   let out = encodedModels.get(model);
   if (out === undefined) {
     out = encodeModelName(model);
