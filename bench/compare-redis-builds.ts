@@ -14,7 +14,8 @@
 import { Redis } from 'ioredis';
 import { resolve } from 'node:path';
 import { startRedisServer } from '../test/support/index.js';
-import { benchLimits, scriptStats } from './redis-pairs.js';
+import { benchLimits } from './pair-workload.mjs';
+import { scriptStats } from './redis-pairs.js';
 
 type Library = typeof import('../src/index.js');
 const [before, rulesArg, slicesArg] = process.argv.slice(2);
