@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BIND_LIBRARY_LOCALS, PRELUDE, PRELUDE_BODY, LIBRARY_LOCALS, RULES_OF_LINE } from './lua/prelude.js';
+import { BIND_LIBRARY_LOCALS, CACHED_PARSERS, PRELUDE, PRELUDE_BODY, LIBRARY_LOCALS, parserLine } from './lua/prelude.js';
 import type { RedisLikeClient, Script, ScriptShortcut } from './scripts.js';
 
 /**
@@ -8,9 +8,10 @@ import type { RedisLikeClient, Script, ScriptShortcut } from './scripts.js';
  * Why: an EVAL script starts from nothing on every call, so each reserve and each commit defined
  * the prelude's functions again and parsed the user's rules again (about 0.8 µs of Redis time per
  * rule, twice per call). A library's top-level locals live as long as the library, so here the
- * prelude is defined once per load, and parsed rules are kept between calls, by their binary
- * value, at most {@link RULES_CACHE_SIZE} of them. Nothing else is kept: every argument is still
- * validated on every call, and a cached value is only ever the parse of the same bytes.
+ * prelude is defined once per load, and parsed rules and alert thresholds are kept between calls,
+ * by their binary value, at most {@link RULES_CACHE_SIZE} of each. Nothing else is kept: every other
+ * argument is still validated on every call, and a cached value is only ever the parse (and check)
+ * of the same bytes.
  *
  * EVALSHA stays the way every call can go: the first calls of a store, while the library loads in
  * the background; every call where FUNCTION is refused (Redis before 7, an ACL without it, a
@@ -23,7 +24,7 @@ import type { RedisLikeClient, Script, ScriptShortcut } from './scripts.js';
  * library is never deleted by the store (another process may be using it); see docs/stores.md.
  */
 
-/** Parsed rules kept by a library between calls; past it the cache starts again empty. */
+/** Parsed values of each kind (rules, thresholds) kept by a library between calls; past it that cache starts again empty. */
 export const RULES_CACHE_SIZE = 512;
 
 /**
@@ -42,8 +43,8 @@ export interface Library {
 /**
  * Builds a library whose functions run the given scripts. The prelude (lua/prelude.ts) is defined
  * once, at the library's top, instead of on every call; the Redis and Lua library functions it
- * keeps in locals are bound at the first call (none of them can be reached while a library loads); and rules are
- * parsed once per value.
+ * keeps in locals are bound at the first call (none of them can be reached while a library loads);
+ * and rules and thresholds are parsed once per value (CACHED_PARSERS in lua/prelude.ts).
  */
 export function buildLibrary(scripts: readonly Script[]): Library {
   const hash = createHash('sha1')
@@ -53,22 +54,13 @@ export function buildLibrary(scripts: readonly Script[]): Library {
   const name = `tl_${hash}`;
   const functions = new Map<Script, string>();
   const head = `#!lua\n${PRELUDE}`;
-  if (PRELUDE_BODY.split(RULES_OF_LINE).length !== 2) throw new Error(`The prelude must name its rules parser once: ${RULES_OF_LINE}`);
-  const cachedRulesOf = [
-    `local RULES, RULES_N = {}, 0`,
-    `local function rulesOf(v)`,
-    `  local hit = v and RULES[v]`,
-    `  if hit then return hit end`,
-    `  local rules = parseRules(v)`,
-    // Only a value that parsed is kept; the tables are read, never changed, by the scripts.
-    `  if rules then`,
-    `    if RULES_N >= ${RULES_CACHE_SIZE} then RULES, RULES_N = {}, 0 end`,
-    `    RULES[v] = rules; RULES_N = RULES_N + 1`,
-    `  end`,
-    `  return rules`,
-    `end`,
-  ].join('\n');
-  const parts = [`#!lua name=${name}`, `local ${LIBRARY_LOCALS.join(', ')}`, PRELUDE_BODY.replace(RULES_OF_LINE, cachedRulesOf)];
+  let body = PRELUDE_BODY;
+  for (const p of CACHED_PARSERS) {
+    const line = parserLine(p);
+    if (body.split(line).length !== 2) throw new Error(`The prelude must name its parser once: ${line}`);
+    body = body.replace(line, cachedParser(p.name, p.parser));
+  }
+  const parts = [`#!lua name=${name}`, `local ${LIBRARY_LOCALS.join(', ')}`, body];
   for (const script of scripts) {
     if (!script.source.startsWith(head)) throw new Error(`The ${script.name} script cannot join a library: it must start with '#!lua' and the prelude`);
     const fn = `${name}_${script.name}`;
@@ -84,6 +76,27 @@ export function buildLibrary(scripts: readonly Script[]): Library {
     );
   }
   return { name, source: parts.join('\n'), functions };
+}
+
+/**
+ * Lua binding `name` to `parser` behind a cache of its results by value. Only a value that parsed
+ * is kept; the tables are read, never changed, by the scripts.
+ */
+function cachedParser(name: string, parser: string): string {
+  const cache = `${name.toUpperCase()}_CACHE`;
+  return [
+    `local ${cache}, ${cache}_N = {}, 0`,
+    `local function ${name}(v)`,
+    `  local hit = v and ${cache}[v]`,
+    `  if hit then return hit end`,
+    `  local parsed = ${parser}(v)`,
+    `  if parsed then`,
+    `    if ${cache}_N >= ${RULES_CACHE_SIZE} then ${cache}, ${cache}_N = {}, 0 end`,
+    `    ${cache}[v] = parsed; ${cache}_N = ${cache}_N + 1`,
+    `  end`,
+    `  return parsed`,
+    `end`,
+  ].join('\n');
 }
 
 /** What loading and calling a library needs of a client, beyond {@link RedisLikeClient}. */

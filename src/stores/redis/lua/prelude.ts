@@ -26,10 +26,17 @@
  * once the user is there and 'moved' ("<home>", '' for their own) once the user has left it.
  */
 /**
- * The line that names the rules parser the bindings call (schema.ts). A Redis Functions library
- * (functions.ts) puts a cache in front of it in its place: parsed rules then live between calls.
+ * The parsers the bindings call (schema.ts) for values that repeat from call to call (a user's
+ * rules, the store's alert thresholds), each named on a line of its own: a Redis Functions library
+ * (functions.ts) puts a cache in front of each in its place, so that a value is parsed and checked
+ * once per library load rather than on every call. A parser answers nil for a malformed value.
  */
-export const RULES_OF_LINE = 'local rulesOf = parseRules';
+export const CACHED_PARSERS = [
+  { name: 'rulesOf', parser: 'parseRules' },
+  { name: 'thresholdsOf', parser: 'parseThresholds' },
+] as const;
+/** The line of the prelude that binds a cached parser's name (to the parser itself, outside a library). */
+export const parserLine = (p: (typeof CACHED_PARSERS)[number]): string => `local ${p.name} = ${p.parser}`;
 
 /**
  * The Redis and Lua library functions the scripts use, as locals: each use of a global one costs
@@ -79,7 +86,21 @@ local function parseRules(v)
   if at ~= #v + 1 then return nil end
   return rules
 end
-${RULES_OF_LINE}
+${parserLine(CACHED_PARSERS[0])}
+
+-- Alert thresholds (schema.ts, FieldKinds.thresholds): at most 10 per-mille values as doubles,
+-- integers within 2^53, increasing; nil when not.
+local function parseThresholds(s)
+  if not s or #s % 8 ~= 0 or #s > 80 then return nil end
+  local t = {}
+  for i = 1, #s / 8 do
+    local v = sunpack('<d', s, 8 * i - 7)
+    if v ~= v or v < 0 or v > MAXN or v % 1 ~= 0 or (i > 1 and v <= t[i - 1]) then return nil end
+    t[i] = v
+  end
+  return t
+end
+${parserLine(CACHED_PARSERS[1])}
 
 -- A rule's stored window (nil when none): fp, s start, e end, u used, h held, a alerts fired.
 -- Written binary: byte 1, then s e u h as little-endian doubles (integers up to 2^53 are exact),
