@@ -93,4 +93,52 @@ describe('RedisStore retention', () => {
     expect(next).not.toBe(first);
     expect(await client.pttl(next)).toBeGreaterThan(0);
   });
+
+  it('reads horizons an earlier build wrote one per field as none: sets each expiry again, once, and drops those fields', async () => {
+    const prefix = uniquePrefix('ret');
+    const clock = manualClock(Date.UTC(2031, 0, 15, 12, 0));
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), clock: clock.now, defaultLimits: [{ id: 'm', tokens: 10_000, period: 'day' }] });
+    const k = userKeys(prefix, 'old');
+    const call = async () => {
+      await limiter.commit(await limiter.reserve('old', { tokens: 10 }), { inputTokens: 5, outputTokens: 5, model: 'gpt-4o' });
+      await limiter.flush();
+    };
+    await call();
+    // The earlier form: byte 1, the horizon as a double, the key's name; one field per key. These
+    // name horizons far ahead, so a build that still read them would set no expiry below.
+    const far = Date.UTC(2099, 0, 1);
+    const oldHorizon = (name: string) => Buffer.concat([Buffer.from([1]), Buffer.from(new Float64Array([far]).buffer), Buffer.from(name)]);
+    await client.hset(k.windows, 'k', oldHorizon(''), 'kd', oldHorizon('x'), 'kl', oldHorizon(''), 'kh', oldHorizon('203101'));
+    await client.persist(k.log);
+    await client.persist(k.windows);
+    clock.advance(60_000);
+    await call();
+    expect(await client.pttl(k.log)).toBeGreaterThan(0);
+    expect(await client.pttl(k.windows)).toBeGreaterThan(0);
+    expect(await client.hexists(k.windows, 'kd')).toBe(0);
+    expect(await client.hexists(k.windows, 'kl')).toBe(0);
+    expect(await client.hexists(k.windows, 'kh')).toBe(0);
+    expect((await client.hgetBuffer(k.windows, 'k'))?.[0]).toBe(2);
+    // From then on, the horizons written in the new form are read: no expiry set again.
+    await client.persist(k.log);
+    clock.advance(60_000);
+    await call();
+    expect(await client.pttl(k.log)).toBe(-1);
+  });
+
+  it('a damaged horizons value counts as none: the expiries are set again, and the calls go on', async () => {
+    const prefix = uniquePrefix('ret');
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits: [{ id: 'm', tokens: 10_000, period: 'day' }] });
+    const k = userKeys(prefix, 'damaged');
+    await limiter.commit(await limiter.reserve('damaged', { tokens: 10 }), { inputTokens: 5, outputTokens: 5 });
+    await limiter.flush();
+    for (const value of [Buffer.from([2, 1, 2, 3]), Buffer.from([2]), Buffer.from('2 garbage')]) {
+      await client.hset(k.windows, 'k', value);
+      await client.persist(k.log);
+      await limiter.commit(await limiter.reserve('damaged', { tokens: 10 }), { inputTokens: 5, outputTokens: 5 });
+      await limiter.flush();
+      expect(await client.pttl(k.log)).toBeGreaterThan(0);
+    }
+    expect((await limiter.admin.getUsage('damaged')).used).toBe(40);
+  });
 });

@@ -123,11 +123,15 @@ for i, r in ipairs(accountRules) do
 end
 if set[1] then
   rcall('HSET', KEYS[2], unpack(set))
-  keep(KEYS[2], KEYS[2], 'k', st[3], '', now, mmax(maxEnd - now, lease))
+  local hz = horizons(st[3])
+  keep(hz, 'w', nil, nil, KEYS[2], now, mmax(maxEnd - now, lease))
+  saveHorizons(KEYS[2], hz)
 end
 if aset[1] then
   rcall('HSET', KEYS[5], unpack(aset))
-  keep(KEYS[5], KEYS[5], 'k', ast[2], '', now, mmax(amaxEnd - now, lease))
+  local hz = horizons(ast[2])
+  keep(hz, 'w', nil, nil, KEYS[5], now, mmax(amaxEnd - now, lease))
+  saveHorizons(KEYS[5], hz)
 end
 return reply({ 'ok', now, replayed and 1 or 0, isNew and 1 or 0 })
 `;
@@ -274,16 +278,24 @@ if inAccount and not forwarded then
   if aset[1] then rcall('HSET', KEYS[7], unpack(aset)) end
   if aheld then rcall('HDEL', KEYS[7], field) end
   if not areadable then recount(KEYS[7]) end
-  if aset[1] then keep(KEYS[7], KEYS[7], 'k', ast[1], '', now, mmax(amaxEnd - now, doneTtl)) end
+  if aset[1] then
+    local ahz = horizons(ast[1])
+    keep(ahz, 'w', nil, nil, KEYS[7], now, mmax(amaxEnd - now, doneTtl))
+    saveHorizons(KEYS[7], ahz)
+  end
 end
 
-local st, wins, _, maxEnd = scopeWindows(KEYS[2], rules, { field, 'm', 'k', 'kd', 'kl', 'kh' }, now)
+local st, wins, _, maxEnd = scopeWindows(KEYS[2], rules, { field, 'm', 'k' }, now)
 if not st then return { 'clock', now, now } end
+local hz = horizons(st[3])
 if away then
   -- The user's share is charged at their new home (the engine forwards it); drop the hold here.
   if st[1] then rcall('HDEL', KEYS[2], field) end
   rcall('HSET', KEYS[3], id, 'f ' .. fmt(now) .. ' ' .. attempt .. ' ' .. away .. ' ' .. tconcat(fired, '|'))
-  keep(KEYS[2], KEYS[3], 'kd', st[4], bucket, now, doneTtl)
+  keep(hz, 'd', 'dn', bucket, KEYS[3], now, doneTtl)
+  -- The horizons written may have created the window hash: make sure it expires too.
+  keep(hz, 'w', nil, nil, KEYS[2], now, doneTtl)
+  saveHorizons(KEYS[2], hz)
   local reply = { 'forward', now, now, away, out[3] }
   for i = 4, #out do reply[#reply + 1] = out[i] end
   return reply
@@ -301,21 +313,22 @@ if done then
   if first == attempt and stored ~= '' then kept = kept == '' and stored or stored .. '|' .. kept end
 end
 rcall('HSET', KEYS[3], id, 'c ' .. fmt(now) .. ' ' .. attempt .. ' ' .. kept)
-keep(KEYS[2], KEYS[3], 'kd', st[4], bucket, now, doneTtl)
-keep(KEYS[2], KEYS[2], 'k', st[3], '', now, mmax(maxEnd - now, doneTtl))
+keep(hz, 'd', 'dn', bucket, KEYS[3], now, doneTtl)
+keep(hz, 'w', nil, nil, KEYS[2], now, mmax(maxEnd - now, doneTtl))
 
 rcall('ZADD', KEYS[4], fmt(now), record)
 -- Numbers go to redis.call as strings: Redis formats a Lua number with '%.17g', at several times
 -- the cost of fmt's integer format.
 rcall('ZREMRANGEBYRANK', KEYS[4], '0', fmt(-(logMax + 1)))
-keep(KEYS[2], KEYS[4], 'kl', st[5], '', now, logTtl)
+keep(hz, 'l', nil, nil, KEYS[4], now, logTtl)
 if note then rcall('XADD', KEYS[#KEYS], '*', 't', fmt(now), 'r', record, 'n', note) end
 local prefix = fmt(now - now % 3600000) .. '|' .. model .. '|'
 rcall('HINCRBY', KEYS[5], prefix .. 'r', fmt(amounts.r))
 rcall('HINCRBY', KEYS[5], prefix .. 'i', fmt(inputTokens))
 rcall('HINCRBY', KEYS[5], prefix .. 'o', fmt(outputTokens))
 rcall('HINCRBY', KEYS[5], prefix .. 'c', fmt(amounts.c))
-keep(KEYS[2], KEYS[5], 'kh', st[6], month, now, historyTtl)
+keep(hz, 'h', 'hn', month, KEYS[5], now, historyTtl)
+saveHorizons(KEYS[2], hz)
 -- Holds of crashed callers are dropped once their lease has ended (rarely: see 'm').
 local earliest = tonumber(st[2]) or 0
 if earliest > 0 and earliest <= now then purge(KEYS[2], now) end
@@ -336,12 +349,13 @@ local done = rcall('HGET', KEYS[2], id)
 if done and ssub(done, 1, 1) == 'r' then return { 'duplicate', now } end
 if done then return { 'committed', now } end
 local field = 'x:' .. id
-local st = rcall('HMGET', KEYS[1], 'kd', 'k')
+local hz = horizons(rcall('HGET', KEYS[1], 'k'))
 dropHoldIn(KEYS[1], field)
 if KEYS[3] then dropHoldIn(KEYS[3], field) end
 rcall('HSET', KEYS[2], id, 'r ' .. fmt(now))
-keep(KEYS[1], KEYS[2], 'kd', st[1], bucket, now, doneTtl)
--- The horizon just written may have created the window hash: make sure it expires too.
-keep(KEYS[1], KEYS[1], 'k', st[2], '', now, doneTtl)
+keep(hz, 'd', 'dn', bucket, KEYS[2], now, doneTtl)
+-- The horizons written may have created the window hash: make sure it expires too.
+keep(hz, 'w', nil, nil, KEYS[1], now, doneTtl)
+saveHorizons(KEYS[1], hz)
 return { 'released', now }
 `;

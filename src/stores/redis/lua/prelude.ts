@@ -12,9 +12,9 @@
  * "<fingerprint> <start> <end> <used> <held> <alerts>" and "<expiry> <rule> <fingerprint> <start>
  * <amount>[;<rule> ...]", are still read, so an upgrade keeps every count.
  *   m          the earliest hold expiry recorded since the last purge (a lower bound)
- *   k          time until which the window hash is known to live (its TTL horizon)
- *   kd, kl, kh the outcome key, log and history key whose TTL was last set, with its horizon
- *              (these four binary: see keep)
+ *   k          the expiry horizons: until when the window hash itself, the outcome key, the log
+ *              and the history key are known to live, with the names of the outcome and history
+ *              keys they are about (binary, one value: see horizons)
  * An account's window hash has the same fields for the account's rules and its members' holds.
  * Outcomes (committed or released reservation ids) live in a hash per 10 minutes of reservation
  * time (KEYS 'd'), each field "c <time> <attempt> <alerts>", "f <time> <attempt> <home> <alerts>"
@@ -288,18 +288,39 @@ local function dropHoldIn(w, field)
   if not readable then recount(w) end
 end
 
--- Makes 'key' live at least until now + ms, unless the horizon recorded in field 'field' of the
--- window hash already says so (most calls then make no PEXPIRE). 'name' tells which key the
--- horizon is about (the outcome, log and history keys change over time). A horizon is recorded
--- binary (byte 1, the time as a double, the name): a commit checks four of them, and a pattern
--- took several times as long. A horizon in the text form of earlier builds is not read: the
--- expiry is set again, once, which is always safe.
-local function keep(w, key, field, recorded, name, now, ms)
-  if recorded and #recorded >= 9 and sbyte(recorded, 1) == 1 then
-    if sunpack('<d', recorded, 2) >= now + ms and ssub(recorded, 10) == name then return end
+-- The expiry horizons a window hash records in its field 'k' (its HMGET value, or nil): until when
+-- the hash itself (w), the outcome key named dn (d), the log (l) and the history key named hn (h)
+-- are known to live. One binary value (byte 2, four doubles, then each name after a length byte),
+-- read with one struct call: a field per horizon took four fields in every commit's HMGET and a
+-- parse each. A value in another form (byte 1: one horizon per field, before this build) or that
+-- cannot be read counts as no horizon: the expiries are then set again, once, which is always safe,
+-- and the fields of that form are dropped (see saveHorizons).
+local function horizons(value)
+  if value and sbyte(value, 1) == 2 then
+    local ok, _, w, d, l, h, dn, hn = pcall(sunpack, '<BddddBc0Bc0', value)
+    if ok and hn then return { w = w, d = d, l = l, h = h, dn = dn, hn = hn } end
   end
-  rcall('PEXPIRE', key, fmt(ms + SLACK))
-  rcall('HSET', w, field, spack('<Bdc0', 1, now + ms + SLACK, name))
+  return { w = 0, d = 0, l = 0, h = 0, dn = '', hn = '', old = value ~= nil }
+end
+
+-- Makes 'key' live at least until now + ms, unless horizon 'slot' of hz already says so (for the
+-- outcome and history keys, only about the key of that name: they change over time): most calls
+-- then make no PEXPIRE. The window hash's own expiry (slot 'w') is set by saveHorizons, after the
+-- write that may have created the hash.
+local function keep(hz, slot, nameSlot, name, key, now, ms)
+  if hz[slot] >= now + ms and (not nameSlot or hz[nameSlot] == name) then return end
+  hz[slot] = now + ms + SLACK
+  if nameSlot then hz[nameSlot] = name end
+  if slot == 'w' then hz.wms = ms + SLACK else rcall('PEXPIRE', key, fmt(ms + SLACK)) end
+  hz.dirty = true
+end
+
+-- Writes the horizons of window hash w when keep changed one, then its own expiry when due.
+local function saveHorizons(w, hz)
+  if not hz.dirty then return end
+  rcall('HSET', w, 'k', spack('<BddddBc0Bc0', 2, hz.w, hz.d, hz.l, hz.h, #hz.dn, hz.dn, #hz.hn, hz.hn))
+  if hz.old then rcall('HDEL', w, 'kd', 'kl', 'kh') end
+  if hz.wms then rcall('PEXPIRE', w, fmt(hz.wms)) end
 end
 `;
 
