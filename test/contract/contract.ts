@@ -59,6 +59,22 @@ export function describeStoreContract(factory: StoreFactory): void {
       await expect(limiter.reserve('alice', { tokens: 100 })).resolves.toBeTruthy();
     });
 
+    it('starts a fresh window when a rule keeps its id but changes its period, and charges the new one', async () => {
+      const { limiter } = await setup({ defaultLimits: [tokens(1000)] });
+      await limiter.commit(await limiter.reserve('p', { tokens: 900 }), { inputTokens: 900, outputTokens: 0 });
+      await expect(limiter.reserve('p', { tokens: 200 })).rejects.toBeInstanceOf(TokenLimitExceededError);
+      // Same id, another period: another window, whose count starts at 0.
+      await limiter.admin.setLimits('p', [tokens(1000, 'day')]);
+      const r = await limiter.reserve('p', { tokens: 600 });
+      await limiter.commit(r, { inputTokens: 600, outputTokens: 0 });
+      expect(await limiter.admin.getUsage('p')).toMatchObject({ used: 600, reserved: 0 });
+      await expect(limiter.reserve('p', { tokens: 401 })).rejects.toBeInstanceOf(TokenLimitExceededError);
+      // And back: the monthly window was replaced by the daily one, so it starts again too.
+      await limiter.admin.setLimits('p', [tokens(1000)]);
+      expect(await limiter.admin.getUsage('p')).toMatchObject({ used: 0 });
+      await expect(limiter.reserve('p', { tokens: 1000 })).resolves.toBeTruthy();
+    });
+
     it('admits a request that fits exactly and refuses one more token', async () => {
       const { limiter } = await setup({ defaultLimits: [tokens(1000)] });
       const a = await limiter.reserve('u', { tokens: 600 });

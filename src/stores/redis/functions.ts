@@ -80,7 +80,8 @@ export function buildLibrary(scripts: readonly Script[]): Library {
 
 /**
  * Lua binding `name` to `parser` behind a cache of its results by value. Only a value that parsed
- * is kept; the tables are read, never changed, by the scripts.
+ * is kept; the scripts read the tables and never change them, but for the list of a rules
+ * table's field names that scopeWindows (lua/prelude.ts) keeps on it.
  */
 function cachedParser(name: string, parser: string): string {
   const cache = `${name.toUpperCase()}_CACHE`;

@@ -61,13 +61,13 @@ if initAnchor and not cfg[3] then
   return { 'stale', now, 'user', tonumber(c[1]) or 0, c[2] or '', c[3] or '', c[4] or '' }
 end
 local field = 'x:' .. id
-local st, wins, changed, maxEnd = scopeWindows(KEYS[2], rules, { field, 'm', 'k' }, now)
+local st, wins, changed, maxEnd = scopeWindows(KEYS[2], rules, now, field, 'm', 'k')
 if not st then return { 'clock', now, now } end
 local replayed = st[1] ~= false
 if not replayed and rcall('HEXISTS', KEYS[3], id) == 1 then return { 'closed', now } end
 local ast, awins, achanged, amaxEnd = {}, {}, {}, now
 if inAccount then
-  ast, awins, achanged, amaxEnd = scopeWindows(KEYS[5], accountRules, { 'm', 'k' }, now)
+  ast, awins, achanged, amaxEnd = scopeWindows(KEYS[5], accountRules, now, 'm', 'k')
   if not ast then return { 'clock', now, now } end
 end
 local isNew = not (cfg[1] or cfg[2] or cfg[3])
@@ -88,7 +88,7 @@ if not replayed then
   local earliest = tonumber(st[2]) or 0
   -- Holds whose lease ended still count until purged: purge only when they could be why.
   if refused and earliest > 0 and earliest <= now and purge(KEYS[2], now) then
-    st, wins, changed, maxEnd = scopeWindows(KEYS[2], rules, { field, 'm', 'k' }, now)
+    st, wins, changed, maxEnd = scopeWindows(KEYS[2], rules, now, field, 'm', 'k')
     refused = refusing(rules, wins, amounts)
     earliest = tonumber(st[2]) or 0
   end
@@ -96,7 +96,7 @@ if not replayed then
   local arefused = inAccount and refusing(accountRules, awins, amounts)
   local aearliest = tonumber(ast[1]) or 0
   if arefused and aearliest > 0 and aearliest <= now and purge(KEYS[5], now) then
-    ast, awins, achanged, amaxEnd = scopeWindows(KEYS[5], accountRules, { 'm', 'k' }, now)
+    ast, awins, achanged, amaxEnd = scopeWindows(KEYS[5], accountRules, now, 'm', 'k')
     arefused = refusing(accountRules, awins, amounts)
     aearliest = tonumber(ast[1]) or 0
   end
@@ -271,7 +271,7 @@ end
 local field = 'x:' .. id
 local out, fired = { 'applied', now, 0 }, {}
 if inAccount and not forwarded then
-  local ast, awins, _, amaxEnd = scopeWindows(KEYS[7], accountRules, { 'k' }, now)
+  local ast, awins, _, amaxEnd = scopeWindows(KEYS[7], accountRules, now, 'k')
   if not ast then return { 'clock', now, now } end
   local ashares, aheld, areadable = sharesIn(KEYS[7], field)
   local aset = charge(accountRules, awins, ashares, #rules, 'account', out, fired)
@@ -285,7 +285,7 @@ if inAccount and not forwarded then
   end
 end
 
-local st, wins, _, maxEnd = scopeWindows(KEYS[2], rules, { field, 'm', 'k' }, now)
+local st, wins, _, maxEnd = scopeWindows(KEYS[2], rules, now, field, 'm', 'k')
 if not st then return { 'clock', now, now } end
 local hz = horizons(st[3])
 if away then

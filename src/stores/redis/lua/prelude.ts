@@ -234,19 +234,41 @@ local function purge(w, now)
   return #drop > 0
 end
 
--- Reads a scope's windows (fields 'w:<rule>' of hash w, after the fields in 'extra'). Returns the
--- HMGET reply, the windows and whether each rolled over, and the latest window end; nil, 'clock'
--- when no candidate window holds 'now'.
-local function scopeWindows(w, rules, extra, now)
-  local fields = {}
-  for i, f in ipairs(extra) do fields[i] = f end
-  local first = #fields + 1
-  for i, r in ipairs(rules) do fields[first + i - 1] = r.f end
-  if #fields == 0 then return {}, {}, {}, now end
-  local st = rcall('HMGET', w, unpack(fields))
+-- Rule r's stored window in value, as state reads it, or nil when there is none or it is another
+-- rule's (another fingerprint: current then starts a fresh one, as it would for a stored window of
+-- another rule). The binary form's fingerprint is compared where it lies, not cut out: the
+-- window keeps the rule's own string, and a call makes one string fewer per rule.
+local function windowOf(r, value)
+  if not value then return nil end
+  if sbyte(value, 1) ~= 1 then
+    local w = state(value)
+    return w and w.fp == r.fp and w or nil
+  end
+  local fp = r.fp
+  if #value ~= 35 + #fp or sfind(value, fp, 36, true) ~= 36 then return nil end
+  local s, e, u, h, a = sunpack('<ddddH', value, 2)
+  if u ~= u or h ~= h or s ~= s or e ~= e or u < 0 or h < 0 then return nil end
+  return { fp = fp, s = s, e = e, u = u, h = h, a = a }
+end
+
+-- Reads a scope's windows (fields 'w:<rule>' of hash w, after the fields e1, e2, e3 given, at
+-- least one). Returns the HMGET reply, the windows and whether each rolled over, and the latest
+-- window end; nil, 'clock' when no candidate window holds 'now'. The rules' field names are
+-- listed once per rules table (kept on it: the library keeps parsed rules between calls).
+local function scopeWindows(w, rules, now, e1, e2, e3)
+  local names = rules.names
+  if not names then
+    names = {}
+    for i, r in ipairs(rules) do names[i] = r.f end
+    rules.names = names
+  end
+  local st, first
+  if e3 then st, first = rcall('HMGET', w, e1, e2, e3, unpack(names)), 4
+  elseif e2 then st, first = rcall('HMGET', w, e1, e2, unpack(names)), 3
+  else st, first = rcall('HMGET', w, e1, unpack(names)), 2 end
   local wins, changed, maxEnd = {}, {}, now
   for i, r in ipairs(rules) do
-    local win, rolled = current(r, now, state(st[first + i - 1]))
+    local win, rolled = current(r, now, windowOf(r, st[first + i - 1]))
     if not win then return nil, 'clock' end
     wins[i], changed[i] = win, rolled
     if win.e > maxEnd then maxEnd = win.e end
