@@ -80,8 +80,8 @@ export function buildLibrary(scripts: readonly Script[]): Library {
 
 /**
  * Lua binding `name` to `parser` behind a cache of its results by value. Only a value that parsed
- * is kept; the scripts read the tables and never change them, but for the list of a rules
- * table's field names that scopeWindows (lua/prelude.ts) keeps on it.
+ * is kept; the scripts read the tables and never change them, but for what scopeWindows and
+ * holdValue (lua/prelude.ts) keep on a rules table: its field names, its hold format.
  */
 function cachedParser(name: string, parser: string): string {
   const cache = `${name.toUpperCase()}_CACHE`;

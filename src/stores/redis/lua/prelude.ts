@@ -285,12 +285,24 @@ local function refusing(rules, wins, amounts)
   return nil
 end
 
--- A hold value (see hold): expiry, then each rule's share.
+-- A hold value (see hold): expiry, then each rule's share. Packed by one struct call: each rule's
+-- id and fingerprint with their length bytes are packed once per rules table (kept on it, as
+-- its field names are), so a call packs the numbers only and makes one string.
 local function holdValue(rules, wins, amounts, expiry)
-  local parts = { '\\1', spack('<d', expiry) }
-  for i, r in ipairs(rules) do parts[i + 2] = spack('<Bc0Bc0dd', #r.id, r.id, #r.fp, r.fp, wins[i].s, amounts[r.m]) end
-  return tconcat(parts)
+  local format = rules.holdFormat
+  if not format then
+    for _, r in ipairs(rules) do r.held = spack('<Bc0Bc0', #r.id, r.id, #r.fp, r.fp) end
+    format = '<Bd' .. string.rep('c0dd', #rules)
+    rules.holdFormat = format
+  end
+  local args, n = { 1, expiry }, 2
+  for i, r in ipairs(rules) do
+    args[n + 1], args[n + 2], args[n + 3] = r.held, wins[i].s, amounts[r.m]
+    n = n + 3
+  end
+  return spack(format, unpack(args, 1, n))
 end
+
 
 -- Drops a hold from a scope's window hash (its amounts stop counting where they were held).
 local function dropHoldIn(w, field)
