@@ -73,15 +73,6 @@ end
 local isNew = not (cfg[1] or cfg[2] or cfg[3])
 for i = 4, #rules + 3 do if st[i] then isNew = false end end
 
-local function reply(head)
-  for _, set in ipairs({ wins, awins }) do
-    for _, w in ipairs(set) do
-      head[#head + 1] = w.s; head[#head + 1] = w.e; head[#head + 1] = w.u; head[#head + 1] = w.h
-    end
-  end
-  return head
-end
-
 local set, aset = {}, {}
 if not replayed then
   local refused = refusing(rules, wins, amounts)
@@ -92,7 +83,7 @@ if not replayed then
     refused = refusing(rules, wins, amounts)
     earliest = tonumber(st[2]) or 0
   end
-  if refused then return reply({ 'rejected', now, 'user', refused - 1 }) end
+  if refused then return withWindows({ 'rejected', now, 'user', refused - 1 }, wins, awins) end
   local arefused = inAccount and refusing(accountRules, awins, amounts)
   local aearliest = tonumber(ast[1]) or 0
   if arefused and aearliest > 0 and aearliest <= now and purge(KEYS[5], now) then
@@ -100,7 +91,7 @@ if not replayed then
     arefused = refusing(accountRules, awins, amounts)
     aearliest = tonumber(ast[1]) or 0
   end
-  if arefused then return reply({ 'rejected', now, 'account', arefused - 1 }) end
+  if arefused then return withWindows({ 'rejected', now, 'account', arefused - 1 }, wins, awins) end
   local expiry = now + lease
   set[1] = field; set[2] = holdValue(rules, wins, amounts, expiry)
   if earliest == 0 or expiry < earliest then set[3] = 'm'; set[4] = fmt(expiry) end
@@ -133,7 +124,7 @@ if aset[1] then
   keep(hz, 'w', nil, nil, KEYS[5], now, mmax(amaxEnd - now, lease))
   saveHorizons(KEYS[5], hz)
 end
-return reply({ 'ok', now, replayed and 1 or 0, isNew and 1 or 0 })
+return withWindows({ 'ok', now, replayed and 1 or 0, isNew and 1 or 0 }, wins, awins)
 `;
 
 /** Charges one scope's windows (see CommitReply in stores/protocol); returns the fields to set. */
@@ -312,16 +303,17 @@ if done then
   local first, stored = smatch(done, '^f %d+ (%S+) %S* ?(.*)$')
   if first == attempt and stored ~= '' then kept = kept == '' and stored or stored .. '|' .. kept end
 end
-rcall('HSET', KEYS[3], id, 'c ' .. fmt(now) .. ' ' .. attempt .. ' ' .. kept)
+local nowText = fmt(now)
+rcall('HSET', KEYS[3], id, 'c ' .. nowText .. ' ' .. attempt .. ' ' .. kept)
 keep(hz, 'd', 'dn', bucket, KEYS[3], now, doneTtl)
 keep(hz, 'w', nil, nil, KEYS[2], now, mmax(maxEnd - now, doneTtl))
 
-rcall('ZADD', KEYS[4], fmt(now), record)
+rcall('ZADD', KEYS[4], nowText, record)
 -- Numbers go to redis.call as strings: Redis formats a Lua number with '%.17g', at several times
 -- the cost of fmt's integer format.
 rcall('ZREMRANGEBYRANK', KEYS[4], '0', fmt(-(logMax + 1)))
 keep(hz, 'l', nil, nil, KEYS[4], now, logTtl)
-if note then rcall('XADD', KEYS[#KEYS], '*', 't', fmt(now), 'r', record, 'n', note) end
+if note then rcall('XADD', KEYS[#KEYS], '*', 't', nowText, 'r', record, 'n', note) end
 local prefix = fmt(now - now % 3600000) .. '|' .. model .. '|'
 rcall('HINCRBY', KEYS[5], prefix .. 'r', fmt(amounts.r))
 rcall('HINCRBY', KEYS[5], prefix .. 'i', fmt(inputTokens))

@@ -276,6 +276,21 @@ local function scopeWindows(w, rules, now, e1, e2, e3)
   return st, wins, changed, maxEnd
 end
 
+-- A reply's head followed by each window's start, end, used and held: the user's, then the
+-- account's.
+local function withWindows(head, wins, awins)
+  local n = #head
+  for _, w in ipairs(wins) do
+    head[n + 1], head[n + 2], head[n + 3], head[n + 4] = w.s, w.e, w.u, w.h
+    n = n + 4
+  end
+  for _, w in ipairs(awins) do
+    head[n + 1], head[n + 2], head[n + 3], head[n + 4] = w.s, w.e, w.u, w.h
+    n = n + 4
+  end
+  return head
+end
+
 -- The index of the first rule the amounts do not fit, or nil.
 local function refusing(rules, wins, amounts)
   for i, r in ipairs(rules) do
