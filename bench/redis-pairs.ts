@@ -140,7 +140,6 @@ export async function benchRedisPairs(options: {
   return { concurrency, rules, accountRules, reserveArgBytes, repeats: out, p50Ms: latencies[Math.floor(latencies.length / 2)] ?? 0, p99Ms: latencies[Math.floor(latencies.length * 0.99)] ?? 0 };
 }
 
-
 /**
  * What a server spent running scripts (EVALSHA, EVAL and FCALL in `INFO commandstats`): `us`, their
  * time in µs; `calls`, how many ran; `fcall`, how many of those by FCALL. Every call of the library
