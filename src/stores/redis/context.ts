@@ -6,12 +6,15 @@ import { globalKeys } from './keys.js';
 import { HOT_PATH_LIBRARY } from './registry.js';
 import { runScript, type RedisLikeClient, type Script } from './scripts.js';
 import type { ScriptArg } from './schema.js';
+import { tickWrites } from './tick-writes.js';
 
 /** What the parts of RedisStore share: the client, the key prefix, the settings, the server's clock. */
 export class RedisContext {
   readonly global: ReturnType<typeof globalKeys>;
   /** The hot-path scripts as a Redis Functions library, where the server takes it (functions.ts). */
   readonly #library: LibraryRunner;
+  /** Called before each command: the commands of one tick leave in one socket write (tick-writes.ts). */
+  readonly #coalesce: () => void;
   settings: StoreSettings = DEFAULT_STORE_SETTINGS;
   /** Server time minus local time, learned from replies; picks month keys before a call. */
   #offset = 0;
@@ -22,6 +25,7 @@ export class RedisContext {
   ) {
     this.global = globalKeys(prefix);
     this.#library = new LibraryRunner(client, HOT_PATH_LIBRARY);
+    this.#coalesce = tickWrites(client);
   }
 
   /** The server's time as best known here (the engine's clock when it gave one). */
@@ -39,6 +43,7 @@ export class RedisContext {
 
   /** Runs a script (FCALL in the library, else EVALSHA, EVAL on NOSCRIPT; cluster redirections retried within the operation timeout). */
   run(script: Script, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+    this.#coalesce();
     return runScript(this.client, script, keys, args, Date.now() + this.settings.operationTimeoutMs, this.#library);
   }
 

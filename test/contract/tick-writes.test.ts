@@ -1,0 +1,89 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTokenLimiter, RedisStore } from '../../src/index.js';
+import { connectRedis, uniquePrefix } from '../helpers/redis.js';
+
+/** Counts the system-call-level writes of a connected client's socket (one per _write or _writev). */
+function countWrites(client: Redis): { writes: number; chunks: number } {
+  const stream = client.stream as unknown as { _write: (...a: unknown[]) => void; _writev?: (chunks: unknown[], cb: unknown) => void };
+  const seen = { writes: 0, chunks: 0 };
+  const write = stream._write.bind(stream);
+  const writev = stream._writev?.bind(stream);
+  stream._write = (...a) => {
+    seen.writes += 1;
+    seen.chunks += 1;
+    write(...a);
+  };
+  if (writev) {
+    stream._writev = (chunks, cb) => {
+      seen.writes += 1;
+      seen.chunks += chunks.length;
+      writev(chunks, cb);
+    };
+  }
+  return seen;
+}
+
+const clients: Redis[] = [];
+afterEach(() => {
+  for (const c of clients.splice(0)) c.disconnect();
+});
+
+describe('RedisStore: commands of one tick leave in one socket write', () => {
+  const limits = [{ id: 'm', tokens: 1_000_000, period: 'month' as const }];
+
+  it('sends 50 reserves made in one tick in one write, and each gets its own answer', async () => {
+    const client = await connectRedis();
+    clients.push(client);
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix: uniquePrefix() }), defaultLimits: limits });
+    // Settles the library load and the users' configs, so that the burst below is nothing but reserves.
+    for (let i = 0; i < 50; i += 1) await limiter.release(await limiter.reserve(`u${i}`, { tokens: 1 }));
+    await limiter.flush();
+    const seen = countWrites(client);
+    const reservations = await Promise.all(Array.from({ length: 50 }, (_, i) => limiter.reserve(`u${i}`, { tokens: 10 + i })));
+    expect(seen.chunks).toBeGreaterThanOrEqual(50);
+    expect(seen.writes).toBe(1);
+    expect(reservations.map((r) => r.userId)).toEqual(Array.from({ length: 50 }, (_, i) => `u${i}`));
+    await Promise.all(reservations.map((r, i) => limiter.commit(r, { inputTokens: i, outputTokens: 1 })));
+    const usage = await Promise.all(Array.from({ length: 50 }, (_, i) => limiter.admin.getUsage(`u${i}`)));
+    expect(usage.map((u) => u.used)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    await limiter.close();
+  });
+
+  it("keeps the application's own commands of the same tick in order around the store's", async () => {
+    const client = await connectRedis();
+    clients.push(client);
+    const prefix = uniquePrefix();
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits: limits });
+    await limiter.release(await limiter.reserve('app-user', { tokens: 1 }));
+    const key = `${prefix}:app-own`;
+    await client.set(key, '0');
+    const seen = countWrites(client);
+    const stream = client.stream as unknown as { writableCorked: number };
+    const reserving = limiter.reserve('app-user', { tokens: 5 });
+    // The reserve's command is issued a few promise reactions later: wait for it (same tick).
+    for (let i = 0; i < 1_000 && stream.writableCorked === 0; i += 1) await Promise.resolve();
+    expect(stream.writableCorked).toBe(1);
+    const [set, got, incr, reservation] = await Promise.all([client.set(key, '1'), client.get(key), client.incr(key), reserving]);
+    expect([set, got, incr]).toEqual(['OK', '1', 2]);
+    expect(seen.writes).toBe(1);
+    expect(seen.chunks).toBe(4);
+    await limiter.commit(reservation, { inputTokens: 2, outputTokens: 3 });
+    expect((await limiter.admin.getUsage('app-user')).used).toBe(5);
+    await client.del(key);
+    await limiter.close();
+  });
+
+  it('writes at once again after the tick (no command waits for a later one)', async () => {
+    const client = await connectRedis();
+    clients.push(client);
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix: uniquePrefix() }), defaultLimits: limits });
+    await limiter.release(await limiter.reserve('later', { tokens: 1 }));
+    const stream = client.stream as unknown as { writableCorked: number };
+    const pending = limiter.reserve('later', { tokens: 1 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stream.writableCorked).toBe(0);
+    await limiter.release(await pending);
+    await limiter.close();
+  });
+});
