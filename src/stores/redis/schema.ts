@@ -388,10 +388,9 @@ function luaField(name: string, kind: FieldKind, first: number, inline: number):
     case 'model':
       return `local ${name} = ${hs}\nif not ${name} or #${name} == 0 or #${name} > 1024 or sfind(${name}, '|', 1, true) then fail('invalid ${name}') end`;
     case 'rules':
-      // rulesOf (prelude.ts) answers nil for a malformed rule, and struct raises an error (a
-      // string) on a value cut short: either way the field's error follows.
+      // rulesOf (prelude.ts) answers nil for a malformed rule, a value cut short included.
       return [
-        `local ${name} = select(2, pcall(rulesOf, ${hs}))`,
+        `local ${name} = rulesOf(${hs})`,
         `if type(${name}) ~= 'table' then fail('invalid ${name}') end`,
       ].join('\n');
     case 'thresholds':
