@@ -43,11 +43,27 @@ describe('RedisStore: commands of one tick leave in few socket writes', () => {
     const seen = countWrites(client);
     const reservations = await Promise.all(Array.from({ length: 50 }, (_, i) => limiter.reserve(`u${i}`, { tokens: 10 + i })));
     expect(seen.chunks).toBe(50);
-    expect(seen.writes).toBe(Math.ceil(50 / COMMANDS_PER_WRITE));
+    // The first at once, the 49 others by COMMANDS_PER_WRITE.
+    expect(seen.writes).toBe(1 + Math.ceil(49 / COMMANDS_PER_WRITE));
     expect(reservations.map((r) => r.userId)).toEqual(Array.from({ length: 50 }, (_, i) => `u${i}`));
     await Promise.all(reservations.map((r, i) => limiter.commit(r, { inputTokens: i, outputTokens: 1 })));
     const usage = await Promise.all(Array.from({ length: 50 }, (_, i) => limiter.admin.getUsage(`u${i}`)));
     expect(usage.map((u) => u.used)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    await limiter.close();
+  });
+
+  it('writes a lone command at once, without waiting for the end of the tick', async () => {
+    const client = await connectRedis();
+    clients.push(client);
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix: uniquePrefix() }), defaultLimits: limits });
+    await limiter.release(await limiter.reserve('lone', { tokens: 1 }));
+    const seen = countWrites(client);
+    const pending = limiter.reserve('lone', { tokens: 5 });
+    // Promise reactions only, so the tick does not end: a write held for its end would not happen here.
+    for (let i = 0; i < 1_000 && seen.writes === 0; i += 1) await Promise.resolve();
+    expect(seen.writes).toBe(1);
+    expect(seen.chunks).toBe(1);
+    await limiter.release(await pending);
     await limiter.close();
   });
 
@@ -56,21 +72,23 @@ describe('RedisStore: commands of one tick leave in few socket writes', () => {
     clients.push(client);
     const prefix = uniquePrefix();
     const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits: limits });
-    await limiter.release(await limiter.reserve('app-user', { tokens: 1 }));
+    for (const user of ['app-a', 'app-b']) await limiter.release(await limiter.reserve(user, { tokens: 1 }));
     const key = `${prefix}:app-own`;
     await client.set(key, '0');
     const seen = countWrites(client);
     const stream = client.stream as unknown as { writableCorked: number };
-    const reserving = limiter.reserve('app-user', { tokens: 5 });
-    // The reserve's command is issued a few promise reactions later: wait for it (same tick).
+    const reserving = [limiter.reserve('app-a', { tokens: 5 }), limiter.reserve('app-b', { tokens: 7 })];
+    // The second reserve's command corks the socket a few promise reactions later (same tick).
     for (let i = 0; i < 1_000 && stream.writableCorked === 0; i += 1) await Promise.resolve();
     expect(stream.writableCorked).toBe(1);
-    const [set, got, incr, reservation] = await Promise.all([client.set(key, '1'), client.get(key), client.incr(key), reserving]);
+    const [set, got, incr, ...reservations] = await Promise.all([client.set(key, '1'), client.get(key), client.incr(key), ...reserving]);
     expect([set, got, incr]).toEqual(['OK', '1', 2]);
-    expect(seen.writes).toBe(1);
-    expect(seen.chunks).toBe(4);
-    await limiter.commit(reservation, { inputTokens: 2, outputTokens: 3 });
-    expect((await limiter.admin.getUsage('app-user')).used).toBe(5);
+    // The first reserve alone, then the second with the application's three commands.
+    expect(seen.writes).toBe(2);
+    expect(seen.chunks).toBe(5);
+    await Promise.all(reservations.map((r) => limiter.commit(r!, { inputTokens: 2, outputTokens: 3 })));
+    expect((await limiter.admin.getUsage('app-a')).used).toBe(5);
+    expect((await limiter.admin.getUsage('app-b')).used).toBe(5);
     await client.del(key);
     await limiter.close();
   });

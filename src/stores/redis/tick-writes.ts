@@ -4,11 +4,12 @@
  * Why: ioredis writes every command to its socket as it is issued, one system call each. Under
  * load, replies arrive in bursts and each resumes a call that sends its next command at once, so
  * many commands are issued within one tick; the socket's writes then took about a sixth of the
- * client's CPU per reserve+commit pair (docs/benchmarks.md). Corking the socket until the tick's
- * end (Node's `cork`, undone by `uncork` in `process.nextTick`, which runs once the current
- * promise reactions are done and before any I/O) makes them one `writev` (or one per
- * {@link COMMANDS_PER_WRITE}). No command waits for anything but code already running, and the order of writes on the connection is
- * unchanged, the application's own commands included.
+ * client's CPU per reserve+commit pair (docs/benchmarks.md). From the second command of a tick,
+ * the socket is corked (Node's `cork`) until the tick's end (`uncork` in `process.nextTick`, which
+ * runs once the current promise reactions are done and before any I/O) or until
+ * {@link COMMANDS_PER_WRITE} commands wait: they leave in one `writev`. The first command of a tick
+ * is written at once, so that a lone call never waits for code that runs after it. The order of
+ * writes on the connection is unchanged, the application's own commands included.
  *
  * Only for a client with a connected socket of its own (ioredis `Redis`, whose `stream` is set
  * once it connects, so it is looked up on each call); a `Cluster` spreads its commands over many
@@ -32,31 +33,39 @@ function corkable(value: unknown): value is Corkable {
 /**
  * At most this many commands wait for one write. Holding every command of a burst until its end
  * kept Redis idle while the client worked through the burst: at 100 pairs in flight, pairs/s fell
- * by 7% against no corking at all, while 8 per write kept the CPU saved (client CPU per pair −12%)
- * and raised pairs/s by 2-3% (bench/redis-pairs.ts workload; 2, 4, 8, 16 and no cap were tried).
- * It also bounds how long a command can wait: for 7 more to be issued in the same tick.
+ * by 7% against no corking at all, while 8 per write kept the CPU saved and pairs/s as they were
+ * (bench/redis-pairs.ts workload; 2, 4, 8, 16 and no cap were tried). It also bounds how many
+ * other commands one waits for.
  */
 export const COMMANDS_PER_WRITE = 8;
 
 /**
- * A function to call right before issuing a command on `client`: the first call in a tick corks
- * the client's socket (when it is connected); it is uncorked at the tick's end, or sooner once
- * {@link COMMANDS_PER_WRITE} commands wait.
+ * A function to call right before issuing a command on `client`. The first command of a tick is
+ * written at once: a lone call never waits, even when the application goes on with synchronous
+ * work after making it. A second command in the same tick corks the client's socket (when it is
+ * connected): it and the commands after it are written at the tick's end, or once
+ * {@link COMMANDS_PER_WRITE} wait.
  */
 export function tickWrites(client: unknown): () => void {
   const holder = client as SocketHolder;
   if (typeof holder !== 'object' || holder === null) return () => {};
+  /** A command was issued in this tick (reset at its end). */
+  let busy = false;
   let corked: Corkable | undefined;
   let count = 0;
-  let scheduled = false;
-  const release = (): void => {
-    scheduled = false;
+  const endOfTick = (): void => {
+    busy = false;
     const stream = corked;
     if (stream === undefined) return;
     corked = undefined;
     stream.uncork();
   };
   return () => {
+    if (!busy) {
+      busy = true;
+      process.nextTick(endOfTick);
+      return;
+    }
     if (corked !== undefined) {
       if (++count <= COMMANDS_PER_WRITE) return;
       corked.uncork();
@@ -68,9 +77,5 @@ export function tickWrites(client: unknown): () => void {
     stream.cork();
     corked = stream;
     count = 1;
-    if (!scheduled) {
-      scheduled = true;
-      process.nextTick(release);
-    }
   };
 }
