@@ -3,7 +3,7 @@
  *
  * Why: ioredis writes every command to its socket as it is issued, one system call each. Under
  * load, replies arrive in bursts and each resumes a call that sends its next command at once, so
- * many commands are issued within one tick; the socket's writes then took about a sixth of the
+ * many commands are issued within one tick; the socket's writes then took about 14% of the
  * client's CPU per reserve+commit pair (docs/benchmarks.md). From the second command of a tick,
  * the socket is corked (Node's `cork`) until the tick's end (`uncork` in `process.nextTick`, which
  * runs once the current promise reactions are done and before any I/O) or until
@@ -33,9 +33,9 @@ function corkable(value: unknown): value is Corkable {
 /**
  * At most this many commands wait for one write. Holding every command of a burst until its end
  * kept Redis idle while the client worked through the burst: at 100 pairs in flight, pairs/s fell
- * by 7% against no corking at all, while 8 per write kept the CPU saved and pairs/s as they were
- * (bench/redis-pairs.ts workload; 2, 4, 8, 16 and no cap were tried). It also bounds how many
- * other commands one waits for.
+ * by 3-9% against no corking at all, while 8 per write kept the CPU saved and pairs/s as they were
+ * (bench/pair-cpu.mjs; 2, 4, 8, 16 and no cap were tried). It also bounds how many other commands
+ * one waits for.
  */
 export const COMMANDS_PER_WRITE = 8;
 
