@@ -75,7 +75,8 @@ try {
   if (keepDump) copyFileSync(file, keepDump);
   const total = Number(/^(?:totals|summary): (\d+)/m.exec(readFileSync(file, 'utf8'))?.[1]);
   const annotated = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const inclusive = (fn: string) => Number(new RegExp(`^\\s*([\\d,]+) \\([^)]*\\)\\s+\\?\\?\\?:${fn} `, 'm').exec(annotated)?.[1]?.replace(/,/g, '') ?? 0);
+  // A function is `???:name` in a build without debug information, `file.c:name` in one with it.
+  const inclusive = (fn: string) => Number(new RegExp(`^\\s*([\\d,]+) \\([^)]*\\)\\s+\\S*?:${fn} `, 'm').exec(annotated)?.[1]?.replace(/,/g, '') ?? 0);
   console.log(
     JSON.stringify({
       rules,

@@ -1,0 +1,61 @@
+/**
+ * Both sides' CPU per reserve+commit pair at the pairs bench's concurrency, in plain node, for
+ * comparing two builds of the client path by alternated runs (each run its own process and its own
+ * redis-server, so neither inherits the other's warm caches):
+ *   node bench/pair-cpu.mjs [rules=1] [pairs=20000]
+ * The library is `dist/` of the checkout named by TOKEN_LIMITS_DIR (default: this one). Users
+ * drawn from 1,000, 100 pairs in flight (as `npm run bench`'s pairs table), each commit awaited
+ * until applied, 5,000 untimed pairs first. Prints one JSON line: this process's user and system CPU
+ * µs per pair, the redis-server's (INFO cpu), pairs/s, and per command the calls and server µs per
+ * pair (INFO commandstats; a script's time includes the commands it runs).
+ */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
+import { benchLimits, pairRunner } from './pair-workload.mjs';
+
+const [rulesText = '1', pairsText = '20000'] = process.argv.slice(2);
+const pairs = Number(pairsText);
+const port = await new Promise((done) => {
+  const probe = createServer().listen(0, '127.0.0.1', () => {
+    const { port: free } = probe.address();
+    probe.close(() => done(free));
+  });
+});
+const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+try {
+  const client = new Redis(port, { retryStrategy: (times) => (times > 100 ? null : 50) });
+  await client.ping();
+  const serverCpu = async () => {
+    const info = await client.info('cpu');
+    return Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1]);
+  };
+  const dir = process.env.TOKEN_LIMITS_DIR ?? resolve(fileURLToPath(import.meta.url), '../..');
+  const lib = await import(pathToFileURL(resolve(dir, 'dist/index.js')).href);
+  const limiter = lib.createTokenLimiter({ store: new lib.RedisStore({ client, prefix: 'pairs' }), defaultLimits: benchLimits(Number(rulesText)), storeTimeoutMs: 600_000 });
+  const run = pairRunner(limiter, 100);
+  await run(5000);
+  await client.config('RESETSTAT');
+  const redisBefore = await serverCpu();
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await run(pairs);
+  const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
+  const redisUs = ((await serverCpu()) - redisBefore) * 1e6;
+  const commands = {};
+  for (const m of (await client.info('commandstats')).matchAll(/cmdstat_(\w+):calls=(\d+),usec=(\d+)/g)) {
+    if (m[1] !== 'info' && m[1] !== 'config') commands[m[1]] = { callsPerPair: Number((Number(m[2]) / pairs).toFixed(3)), usPerPair: Number((Number(m[3]) / pairs).toFixed(2)) };
+  }
+  const round = (n) => Number(n.toFixed(1));
+  process.stdout.write(
+    `${JSON.stringify({ rules: Number(rulesText), pairs, clientUserUs: round(used.user / pairs), clientSystemUs: round(used.system / pairs), redisUs: round(redisUs / pairs), pairsPerSecond: Math.round(pairs / seconds), commands })}\n`,
+  );
+  await limiter.close();
+  client.disconnect();
+} finally {
+  server.kill('SIGKILL');
+}
