@@ -95,21 +95,25 @@ if not replayed then
   local expiry = now + lease
   set[1] = field; set[2] = holdValue(rules, wins, amounts, expiry)
   if earliest == 0 or expiry < earliest then set[3] = 'm'; set[4] = fmt(expiry) end
-  for i, r in ipairs(rules) do
+  for i = 1, #rules do
+    local r = rules[i]
     if amounts[r.m] > 0 then wins[i].h = wins[i].h + amounts[r.m]; changed[i] = true end
   end
   if inAccount then
     aset[1] = field; aset[2] = holdValue(accountRules, awins, amounts, expiry)
     if aearliest == 0 or expiry < aearliest then aset[3] = 'm'; aset[4] = fmt(expiry) end
-    for i, r in ipairs(accountRules) do
+    for i = 1, #accountRules do
+      local r = accountRules[i]
       if amounts[r.m] > 0 then awins[i].h = awins[i].h + amounts[r.m]; achanged[i] = true end
     end
   end
 end
-for i, r in ipairs(rules) do
+for i = 1, #rules do
+  local r = rules[i]
   if changed[i] then set[#set + 1] = r.f; set[#set + 1] = packed(wins[i]) end
 end
-for i, r in ipairs(accountRules) do
+for i = 1, #accountRules do
+  local r = accountRules[i]
   if achanged[i] then aset[#aset + 1] = r.f; aset[#aset + 1] = packed(awins[i]) end
 end
 if set[1] then
@@ -131,7 +135,8 @@ return withWindows({ 'ok', now, replayed and 1 or 0, isNew and 1 or 0 }, wins, a
 const CHARGE = `
 local function charge(rules, wins, shares, matchFrom, scope, out, fired)
   local set = {}
-  for i, r in ipairs(rules) do
+  for i = 1, #rules do
+    local r = rules[i]
     local w, share = wins[i], shares[r.id]
     if share or sbyte(matches, matchFrom + i) == 49 then
       local amount = amounts[r.m]

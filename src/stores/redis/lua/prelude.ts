@@ -50,7 +50,12 @@ const LIBRARY_VALUES = 'redis.call, struct.pack, struct.unpack, string.sub, stri
 /** Binds {@link LIBRARY_LOCALS} (declared before). */
 export const BIND_LIBRARY_LOCALS = `${LIBRARY_LOCALS.join(', ')} = ${LIBRARY_VALUES}`;
 
-/** The prelude's constants and functions, after {@link LIBRARY_LOCALS}. */
+/**
+ * The prelude's constants and functions, after {@link LIBRARY_LOCALS}. Loops over a scope's rules
+ * and windows on the hot path count from 1 to `#t` rather than use `ipairs`, which calls a C
+ * function for every step: Redis ran 2.1% fewer instructions per reserve+commit pair at 1 rule and
+ * 2.4% fewer at 10 that way (bench/redis-instructions.ts).
+ */
 export const PRELUDE_BODY = `
 local MAXN = 9007199254740991
 local SLACK = 3600000
@@ -277,7 +282,8 @@ local function scopeWindows(w, rules, now, e1, e2, e3)
   elseif e2 then st, first = rcall('HMGET', w, e1, e2, unpack(names)), 3
   else st, first = rcall('HMGET', w, e1, unpack(names)), 2 end
   local wins, changed, maxEnd = {}, {}, now
-  for i, r in ipairs(rules) do
+  for i = 1, #rules do
+    local r = rules[i]
     local win, rolled = current(r, now, windowOf(r, st[first + i - 1]))
     if not win then return nil, 'clock' end
     wins[i], changed[i] = win, rolled
@@ -290,11 +296,13 @@ end
 -- account's.
 local function withWindows(head, wins, awins)
   local n = #head
-  for _, w in ipairs(wins) do
+  for i = 1, #wins do
+    local w = wins[i]
     head[n + 1], head[n + 2], head[n + 3], head[n + 4] = w.s, w.e, w.u, w.h
     n = n + 4
   end
-  for _, w in ipairs(awins) do
+  for i = 1, #awins do
+    local w = awins[i]
     head[n + 1], head[n + 2], head[n + 3], head[n + 4] = w.s, w.e, w.u, w.h
     n = n + 4
   end
@@ -303,7 +311,8 @@ end
 
 -- The index of the first rule the amounts do not fit, or nil.
 local function refusing(rules, wins, amounts)
-  for i, r in ipairs(rules) do
+  for i = 1, #rules do
+    local r = rules[i]
     local w = wins[i]
     if w.u + w.h + amounts[r.m] > r.limit then return i end
   end
@@ -321,7 +330,8 @@ local function holdValue(rules, wins, amounts, expiry)
     rules.holdFormat = format
   end
   local args, n = { 1, expiry }, 2
-  for i, r in ipairs(rules) do
+  for i = 1, #rules do
+    local r = rules[i]
     args[n + 1], args[n + 2], args[n + 3] = r.held, wins[i].s, amounts[r.m]
     n = n + 3
   end
