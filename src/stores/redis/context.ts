@@ -13,7 +13,7 @@ export class RedisContext {
   readonly global: ReturnType<typeof globalKeys>;
   /** The hot-path scripts as a Redis Functions library, where the server takes it (functions.ts). */
   readonly #library: LibraryRunner;
-  /** Called before each command: the commands of one tick leave in one socket write (tick-writes.ts). */
+  /** Called before each command: a burst of commands in one tick leaves in few socket writes (tick-writes.ts). */
   readonly #coalesce: () => void;
   settings: StoreSettings = DEFAULT_STORE_SETTINGS;
   /** Server time minus local time, learned from replies; picks month keys before a call. */
