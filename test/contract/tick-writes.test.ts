@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTokenLimiter, RedisStore } from '../../src/index.js';
+import { createTokenLimiter, RedisStore, type TokenLimiter } from '../../src/index.js';
 import { COMMANDS_PER_WRITE } from '../../src/stores/redis/tick-writes.js';
 import { connectRedis, uniquePrefix } from '../helpers/redis.js';
 
@@ -25,21 +25,28 @@ function countWrites(client: Redis): { writes: number; chunks: number } {
   return seen;
 }
 
-const clients: Redis[] = [];
-afterEach(() => {
-  for (const c of clients.splice(0)) c.disconnect();
+const opened: Array<{ client: Redis; limiter: TokenLimiter }> = [];
+afterEach(async () => {
+  for (const { client, limiter } of opened.splice(0)) {
+    await limiter.close();
+    client.disconnect();
+  }
 });
 
-describe('RedisStore: commands of one tick leave in few socket writes', () => {
-  const limits = [{ id: 'm', tokens: 1_000_000, period: 'month' as const }];
+/** A limiter on a RedisStore of its own connection, its users already known to it (so that a call after this is nothing but its reserve). */
+async function storeOnItsOwnClient(users: string[], prefix = uniquePrefix()): Promise<{ client: Redis; limiter: TokenLimiter }> {
+  const client = await connectRedis();
+  const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits: [{ id: 'm', tokens: 1_000_000, period: 'month' }] });
+  opened.push({ client, limiter });
+  // Settles the library load and the users' configs.
+  for (const user of users) await limiter.release(await limiter.reserve(user, { tokens: 1 }));
+  await limiter.flush();
+  return { client, limiter };
+}
 
+describe('RedisStore: commands of one tick leave in few socket writes', () => {
   it(`sends 50 reserves made in one tick in writes of ${COMMANDS_PER_WRITE}, and each gets its own answer`, async () => {
-    const client = await connectRedis();
-    clients.push(client);
-    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix: uniquePrefix() }), defaultLimits: limits });
-    // Settles the library load and the users' configs, so that the burst below is nothing but reserves.
-    for (let i = 0; i < 50; i += 1) await limiter.release(await limiter.reserve(`u${i}`, { tokens: 1 }));
-    await limiter.flush();
+    const { client, limiter } = await storeOnItsOwnClient(Array.from({ length: 50 }, (_, i) => `u${i}`));
     const seen = countWrites(client);
     const reservations = await Promise.all(Array.from({ length: 50 }, (_, i) => limiter.reserve(`u${i}`, { tokens: 10 + i })));
     expect(seen.chunks).toBe(50);
@@ -49,14 +56,10 @@ describe('RedisStore: commands of one tick leave in few socket writes', () => {
     await Promise.all(reservations.map((r, i) => limiter.commit(r, { inputTokens: i, outputTokens: 1 })));
     const usage = await Promise.all(Array.from({ length: 50 }, (_, i) => limiter.admin.getUsage(`u${i}`)));
     expect(usage.map((u) => u.used)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-    await limiter.close();
   });
 
   it('writes a lone command at once, without waiting for the end of the tick', async () => {
-    const client = await connectRedis();
-    clients.push(client);
-    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix: uniquePrefix() }), defaultLimits: limits });
-    await limiter.release(await limiter.reserve('lone', { tokens: 1 }));
+    const { client, limiter } = await storeOnItsOwnClient(['lone']);
     const seen = countWrites(client);
     const pending = limiter.reserve('lone', { tokens: 5 });
     // Promise reactions only, so the tick does not end: a write held for its end would not happen here.
@@ -64,15 +67,11 @@ describe('RedisStore: commands of one tick leave in few socket writes', () => {
     expect(seen.writes).toBe(1);
     expect(seen.chunks).toBe(1);
     await limiter.release(await pending);
-    await limiter.close();
   });
 
   it("keeps the application's own commands of the same tick in order around the store's", async () => {
-    const client = await connectRedis();
-    clients.push(client);
     const prefix = uniquePrefix();
-    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits: limits });
-    for (const user of ['app-a', 'app-b']) await limiter.release(await limiter.reserve(user, { tokens: 1 }));
+    const { client, limiter } = await storeOnItsOwnClient(['app-a', 'app-b'], prefix);
     const key = `${prefix}:app-own`;
     await client.set(key, '0');
     const seen = countWrites(client);
@@ -90,19 +89,18 @@ describe('RedisStore: commands of one tick leave in few socket writes', () => {
     expect((await limiter.admin.getUsage('app-a')).used).toBe(5);
     expect((await limiter.admin.getUsage('app-b')).used).toBe(5);
     await client.del(key);
-    await limiter.close();
   });
 
-  it('writes at once again after the tick (no command waits for a later one)', async () => {
-    const client = await connectRedis();
-    clients.push(client);
-    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix: uniquePrefix() }), defaultLimits: limits });
-    await limiter.release(await limiter.reserve('later', { tokens: 1 }));
+  it('uncorks at the end of the tick: a burst is never held past it', async () => {
+    const { client, limiter } = await storeOnItsOwnClient(['later-a', 'later-b']);
     const stream = client.stream as unknown as { writableCorked: number };
-    const pending = limiter.reserve('later', { tokens: 1 });
+    // Two in one tick: the second corks the socket.
+    const pending = [limiter.reserve('later-a', { tokens: 1 }), limiter.reserve('later-b', { tokens: 1 })];
+    for (let i = 0; i < 1_000 && stream.writableCorked === 0; i += 1) await Promise.resolve();
+    expect(stream.writableCorked).toBe(1);
     await new Promise((resolve) => setImmediate(resolve));
     expect(stream.writableCorked).toBe(0);
-    await limiter.release(await pending);
-    await limiter.close();
+    // Held past the tick, the second reserve would never reach Redis and this would time out.
+    for (const r of await Promise.all(pending)) await limiter.release(r);
   });
 });
