@@ -10,12 +10,7 @@
  * this process per pair. `--paced`: prints `warm` after the untimed pairs and `timed` after the
  * others, and waits for a line on stdin after each.
  */
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Redis } from 'ioredis';
-import { benchLimits, pairRunner } from './pair-workload.mjs';
+import { pairRunner, plainPairSetup } from './pair-workload.mjs';
 
 const [rulesText = '1', pairsText = '2000'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const rules = Number(rulesText);
@@ -26,19 +21,8 @@ const pace = async (word) => {
   await stdinLines.next();
 };
 
-const port = await new Promise((done) => {
-  const probe = createServer().listen(0, '127.0.0.1', () => {
-    const { port: free } = probe.address();
-    probe.close(() => done(free));
-  });
-});
-const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+const { limiter, stop } = await plainPairSetup(rules);
 try {
-  const client = new Redis(port, { retryStrategy: (times) => (times > 100 ? null : 50) });
-  await client.ping();
-  const dir = process.env.TOKEN_LIMITS_DIR ?? resolve(fileURLToPath(import.meta.url), '../..');
-  const lib = await import(pathToFileURL(resolve(dir, 'dist/index.js')).href);
-  const limiter = lib.createTokenLimiter({ store: new lib.RedisStore({ client, prefix: 'pairs' }), defaultLimits: benchLimits(rules), storeTimeoutMs: 600_000 });
   const run = pairRunner(limiter);
   await run(Number(process.env.WARM_CALLS ?? 3000));
   await pace('warm');
@@ -47,8 +31,6 @@ try {
   const used = process.cpuUsage(cpu);
   await pace('timed');
   process.stdout.write(`${JSON.stringify({ cpuUsPerPair: Math.round((used.user + used.system) / Number(pairsText)) })}\n`);
-  await limiter.close();
-  client.disconnect();
 } finally {
-  server.kill('SIGKILL');
+  await stop();
 }

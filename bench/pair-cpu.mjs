@@ -9,33 +9,17 @@
  * µs per pair, the redis-server's (INFO cpu), pairs/s, and per command the calls and server µs per
  * pair (INFO commandstats; a script's time includes the commands it runs).
  */
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Redis } from 'ioredis';
-import { benchLimits, pairRunner } from './pair-workload.mjs';
+import { pairRunner, plainPairSetup } from './pair-workload.mjs';
 
 const [rulesText = '1', pairsText = '20000'] = process.argv.slice(2);
 const pairs = Number(pairsText);
-const port = await new Promise((done) => {
-  const probe = createServer().listen(0, '127.0.0.1', () => {
-    const { port: free } = probe.address();
-    probe.close(() => done(free));
-  });
-});
-const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+const { client, limiter, stop } = await plainPairSetup(Number(rulesText));
 try {
-  const client = new Redis(port, { retryStrategy: (times) => (times > 100 ? null : 50) });
-  await client.ping();
   const serverCpu = async () => {
     const info = await client.info('cpu');
     return Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1]);
   };
-  const dir = process.env.TOKEN_LIMITS_DIR ?? resolve(fileURLToPath(import.meta.url), '../..');
-  const lib = await import(pathToFileURL(resolve(dir, 'dist/index.js')).href);
-  const limiter = lib.createTokenLimiter({ store: new lib.RedisStore({ client, prefix: 'pairs' }), defaultLimits: benchLimits(Number(rulesText)), storeTimeoutMs: 600_000 });
   const run = pairRunner(limiter, 100);
   await run(5000);
   await client.config('RESETSTAT');
@@ -54,8 +38,6 @@ try {
   process.stdout.write(
     `${JSON.stringify({ rules: Number(rulesText), pairs, clientUserUs: round(used.user / pairs), clientSystemUs: round(used.system / pairs), redisUs: round(redisUs / pairs), pairsPerSecond: Math.round(pairs / seconds), commands })}\n`,
   );
-  await limiter.close();
-  client.disconnect();
 } finally {
-  server.kill('SIGKILL');
+  await stop();
 }

@@ -1,7 +1,13 @@
 /**
  * The reserve+commit workload the pair counters share (redis-pairs.ts, redis-instructions.ts,
- * pair-client.mjs): plain JavaScript, so that pair-client.mjs runs in plain node without tsx.
+ * pair-client.mjs, pair-cpu.mjs): plain JavaScript, so that the .mjs counters run in plain node
+ * without tsx.
  */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
 
 /** The limits every pairs bench gives its users: a monthly rule, then hourly, daily and 30-day ones. */
 export function benchLimits(rules) {
@@ -28,4 +34,38 @@ export function pairRunner(limiter, inFlight = 10) {
     );
     await limiter.flush();
   };
+}
+
+/**
+ * What the plain-node pair counters run on: a redis-server of their own on a free port (nothing
+ * kept on disk), an ioredis client on it, and a limiter from `dist/` of the checkout named by
+ * TOKEN_LIMITS_DIR (default: this one) giving its users the rules of `benchLimits`. `stop()` closes
+ * the limiter and the client and kills the server; call it in a `finally`.
+ */
+export async function plainPairSetup(rules) {
+  const port = await new Promise((done) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address();
+      probe.close(() => done(free));
+    });
+  });
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  let client;
+  let limiter;
+  const stop = async () => {
+    await limiter?.close();
+    client?.disconnect();
+    server.kill('SIGKILL');
+  };
+  try {
+    client = new Redis(port, { retryStrategy: (times) => (times > 100 ? null : 50) });
+    await client.ping();
+    const dir = process.env.TOKEN_LIMITS_DIR ?? resolve(fileURLToPath(import.meta.url), '../..');
+    const lib = await import(pathToFileURL(resolve(dir, 'dist/index.js')).href);
+    limiter = lib.createTokenLimiter({ store: new lib.RedisStore({ client, prefix: 'pairs' }), defaultLimits: benchLimits(rules), storeTimeoutMs: 600_000 });
+    return { client, limiter, stop };
+  } catch (error) {
+    await stop().catch(() => {});
+    throw error;
+  }
 }
