@@ -3,8 +3,8 @@
  *
  * Why: ioredis writes every command to its socket as it is issued, one system call each. Under
  * load, replies arrive in bursts and each resumes a call that sends its next command at once, so
- * many commands are issued within one tick; the socket's writes then took about 14% of the
- * client's CPU per reserve+commit pair (docs/benchmarks.md). From the second command of a tick,
+ * many commands are issued within one tick; the socket's writes then took about 15% of the
+ * client's busy time in the pairs workload (docs/benchmarks.md). From the second command of a tick,
  * the socket is corked (Node's `cork`) until the tick's end (`uncork` in `process.nextTick`, which
  * runs once the current promise reactions are done and before any I/O) or until
  * {@link COMMANDS_PER_WRITE} commands wait: they leave in one `writev`. The first command of a tick
