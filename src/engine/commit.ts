@@ -1,8 +1,8 @@
-import type { Reservation, Usage } from '../kernel/types.js';
+import type { Usage } from '../kernel/types.js';
 import { fromMicroUsd, toMicroUsd } from '../kernel/units.js';
 import type { Amounts } from '../stores/protocol/types.js';
 import type { CostModel } from './config.js';
-import { encodeRecord, parseReservation, parseUsage, type StoredRecord } from './records.js';
+import { encodeRecord, parseUsage, type StoredRecord } from './records.js';
 
 /** A validated commit, ready for the store (built once; its retries reuse it). */
 export interface PreparedCommit {
@@ -19,15 +19,20 @@ export interface PreparedCommit {
 }
 
 /**
- * Validates a commit's input (nothing is written when this throws) and computes what it charges.
+ * Validates a commit's usage (`r` comes from `parseReservation`; nothing is written when this throws) and computes what it charges.
  * The cost is the usage's own, else the price table's; with neither, the store charges cost rules
  * what the hold held (see `CommitCommand.costUnknown`).
  */
-export function buildCommit(reservation: Reservation, usage: Usage, costs: CostModel, startedAt: number | undefined): PreparedCommit {
-  const r = parseReservation(reservation);
+export function buildCommit(
+  r: { id: string; userId: string },
+  usage: Usage,
+  costs: CostModel,
+  startedAt: number | undefined,
+  endedAt: number,
+): PreparedCommit {
   const u = parseUsage(usage);
   const micro = u.costUsd !== undefined ? toMicroUsd(u.costUsd) : costs.costOf(u);
-  const latencyMs = u.latencyMs ?? Math.max(0, Date.now() - (startedAt ?? Date.now()));
+  const latencyMs = u.latencyMs ?? Math.max(0, endedAt - (startedAt ?? endedAt));
   const record: StoredRecord = {
     id: r.id,
     userId: r.userId,

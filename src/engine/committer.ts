@@ -30,16 +30,19 @@ const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 2_000;
 
 /**
- * Commits and releases, off the caller's path. A write is tried at once; if the store fails it is
- * queued and retried on its own schedule (exponential backoff per write, so one write that keeps
- * failing never holds the others back), and all queued writes are retried as soon as the store
- * answers anything again. A write the store refuses for good (its own validation) is dropped with an
+ * Commits and releases, off the caller's path. A write is tried at the end of the current turn of
+ * the event loop (see `#startWaiting`); if the store fails it is queued and retried on its own
+ * schedule (exponential backoff per write, so one write that keeps failing never holds the others
+ * back), and all queued writes are retried as soon as the store answers anything again. A write the store refuses for good (its own validation) is dropped with an
  * event. The queue is bounded: beyond `max`, the oldest write is dropped with an event.
- * `flush` resolves once every write started before it has landed (or was dropped).
+ * `flush` resolves once every write handed over before it has landed (or was dropped).
  */
 export class Committer {
-  readonly #inFlight = new Set<Promise<unknown>>();
+  /** Writes started or waiting to start, by the user they are for. */
+  readonly #inFlight = new Map<Promise<unknown>, string>();
   readonly #queue = new Map<BackgroundWrite<unknown>, Queued>();
+  /** Writes handed over in this turn of the event loop, not started yet (see `#startWaiting`). */
+  #waiting: Array<() => void> = [];
   #closed = false;
   #lastWake = 0;
 
@@ -52,20 +55,59 @@ export class Committer {
     return this.#inFlight.size + this.#queue.size;
   }
 
-  /** Tries `write` now. Resolves with its result; rejects with the first failure (the write stays queued if retrying can help). */
+  /**
+   * Tries `write` once the current turn of the event loop is over (see {@link startWaiting}).
+   * Resolves with its result; rejects with the first failure (the write stays queued if retrying
+   * can help).
+   */
   run<T>(write: BackgroundWrite<T>): Promise<T> {
-    const tracked = write.attempt().then(undefined, (error: unknown) => {
+    const tracked = new Promise<T>((resolve, reject) => {
+      this.#waiting.push(() => {
+        try {
+          write.attempt().then(resolve, reject);
+        } catch (error) {
+          reject(error);
+        }
+      });
+      if (this.#waiting.length === 1) setImmediate(this.#startWaiting);
+    }).then(undefined, (error: unknown) => {
       if (!(error instanceof QuotaStoreError) || isPermanentStoreError(error) || this.#closed) throw error;
       this.#enqueue(write as BackgroundWrite<unknown>);
       this.events.queued(write as BackgroundWrite<unknown>, error);
       throw new QuotaStoreError(write.kind, `${error.message}; the ${write.kind} is queued and will be retried`, { cause: error });
     });
-    this.#inFlight.add(tracked);
+    this.#inFlight.set(tracked, write.userId);
     const done = (): void => {
       this.#inFlight.delete(tracked);
     };
     tracked.then(done, done);
     return tracked;
+  }
+
+  /**
+   * Starts the writes handed over so far. They wait for the end of the turn in which they were
+   * handed over so that the code that turn resumes comes first: a wrapped call's result reaches its
+   * caller before its commit is built and sent, instead of after (the commit's CPU time, about 20 µs
+   * with MemoryStore, is then off the caller's path). `flush` starts them at once, so that it never
+   * depends on a timer (an application's fake timers included).
+   */
+  readonly #startWaiting = (): void => {
+    const waiting = this.#waiting;
+    if (waiting.length === 0) return;
+    this.#waiting = [];
+    for (const start of waiting) start();
+  };
+
+  /**
+   * Starts the waiting writes; then, if some of `userId`'s writes have not landed yet, a promise
+   * that resolves once they have (or failed). Reads and refused reserves wait for it, so that they
+   * see what this process committed before (writes queued for retry are not waited for).
+   */
+  writesOf(userId: string): Promise<void> | undefined {
+    this.#startWaiting();
+    let mine: Array<Promise<unknown>> | undefined;
+    for (const [write, user] of this.#inFlight) if (user === userId) (mine ??= []).push(write);
+    return mine && Promise.allSettled(mine).then(() => undefined);
   }
 
   /** The store answered: queued writes are retried now rather than at their backoff time. */
@@ -82,7 +124,8 @@ export class Committer {
 
   /** Resolves once every write started so far has landed or was dropped; rejects at `deadline` otherwise. */
   async flush(deadline: number): Promise<void> {
-    const waits = [...this.#inFlight, ...[...this.#queue.values()].map((q) => q.finished)];
+    this.#startWaiting();
+    const waits = [...this.#inFlight.keys(), ...[...this.#queue.values()].map((q) => q.finished)];
     if (waits.length === 0) return;
     for (const item of this.#queue.values()) this.#schedule(item, 0);
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,5 +1,5 @@
 import type { Estimate, LedgerLag, LimiterEvents, QuotaDecision, Reservation, Usage, UsageRecord, UserRef } from '../kernel/types.js';
-import { parseUserId } from '../kernel/validate.js';
+import { isPlainObject, parseUserId } from '../kernel/validate.js';
 import { createAdmin, type AdminApi } from './admin.js';
 import type { BackgroundWrite } from './committer.js';
 import { buildCommit, type PreparedCommit } from './commit.js';
@@ -23,8 +23,10 @@ export interface Engine {
    */
   reserve(user: UserRef, estimate: Estimate, options?: ReserveOptions): Promise<Reservation>;
   /**
-   * Charges the actual usage and drops the hold, once per reservation id. Resolves with the record
-   * once the store has it; a store failure rejects it and leaves the commit queued for retry.
+   * Charges the actual usage and drops the hold, once per reservation id. The write starts after the
+   * current turn of the event loop (`flush`, reads and the user's next refused reserve start it at
+   * once), with the usage as it was when this was called. Resolves with the record once the store
+   * has it; a store failure rejects it and leaves the commit queued for retry.
    */
   commit(reservation: Reservation, usage: Usage): Promise<UsageRecord>;
   /** Drops the hold: nothing is charged. Idempotent by reservation id. */
@@ -109,22 +111,30 @@ class QuotaEngine implements Engine {
 
   commit(reservation: Reservation, usage: Usage): Promise<UsageRecord> {
     const core = this.#core;
-    const state = this.#states.get(reservation);
-    let prepared: PreparedCommit;
+    let reserved: { id: string; userId: string };
     try {
-      prepared = buildCommit(reservation, usage, core.config.cost, state?.startedAt);
+      reserved = parseReservation(reservation);
     } catch (error) {
       return Promise.reject(error);
     }
-    const home = homeOf(core, reservation, prepared.userId);
-    // The rules a call counts against: as reserved (this process made it), else by what the usage says.
-    const call = state?.call ?? { model: prepared.record.model, provider: prepared.record.provider };
-    const attemptId = newId(Date.now());
+    const state = this.#states.get(reservation);
+    const home = homeOf(core, reservation, reserved.userId);
+    const endedAt = Date.now();
+    const attemptId = newId(endedAt);
+    // The usage is validated and priced when the write starts (after this turn: see Committer),
+    // from a copy taken now, so that a caller changing its object afterwards changes nothing.
+    const given = isPlainObject(usage) ? { ...usage } : usage;
+    let prepared: PreparedCommit | undefined;
     return this.#background({
       kind: 'commit',
-      userId: prepared.userId,
-      reservationId: prepared.id,
-      attempt: () => commitOnce(core, prepared, home, call, attemptId),
+      userId: reserved.userId,
+      reservationId: reserved.id,
+      attempt: () => {
+        prepared ??= buildCommit(reserved, given, core.config.cost, state?.startedAt, endedAt);
+        // The rules a call counts against: as reserved (this process made it), else by what the usage says.
+        const call = state?.call ?? { model: prepared.record.model, provider: prepared.record.provider };
+        return commitOnce(core, prepared, home, call, attemptId);
+      },
     });
   }
 

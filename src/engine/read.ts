@@ -16,6 +16,9 @@ export interface UserWindows {
 
 /** Reads a user's windows without writing; retries on stale rules, clock, and moves. */
 export async function readWindows(core: EngineCore, userId: string): Promise<UserWindows> {
+  // What this process committed for the user before (writes start after their caller's turn).
+  const landing = core.committer.writesOf(userId);
+  if (landing) await landing;
   await core.plansReady();
   let at: number | undefined;
   const plans = { read: false };

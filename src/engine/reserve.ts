@@ -39,6 +39,16 @@ export async function reserve(
   try {
     await core.plansReady();
     attempt = await reserveOnce(core, userId, id, est, call);
+    if (attempt.reply.type === 'rejected') {
+      // The commits of the user's previous calls start after their caller's turn (Committer): the
+      // hold of one that has not landed yet may be why. Once they have, ask again (same id: a
+      // refused reserve held nothing).
+      const landing = core.committer.writesOf(userId);
+      if (landing) {
+        await landing;
+        attempt = await reserveOnce(core, userId, id, est, call);
+      }
+    }
     if (attempt.reply.type === 'rejected' && shrink) {
       const smaller = shrinkToFit(est, shrink, [...attempt.user.rules, ...(attempt.account?.rules ?? [])], attempt.reply.windows);
       if (smaller) {

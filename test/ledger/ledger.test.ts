@@ -91,6 +91,9 @@ describe.each(STORES)('ledger over %s', (_name, makeStore) => {
     // MemoryStore's queue can only be drained by its own process: a drainer that never runs stands in for "drain: false".
     const ledger = await newLedger({ drain: store.kind === 'memory' ? { pollMs: 60_000, claimIdleMs: 60_000 } : false });
     const appender = track(createTokenLimiter({ store, ledger }));
+    // Its drainer's first cycle runs as it starts: let it pass on the empty feed (the commits below
+    // each wait for a turn of the event loop, in which that cycle would otherwise take some).
+    await new Promise((resolve) => setTimeout(resolve, 50));
     const reservation = await appender.reserve('dup', { tokens: 10 });
     const usage = { inputTokens: 3, outputTokens: 4, model: 'gpt-4o', costUsd: 0.000007 };
     await appender.commit(reservation, usage);
@@ -123,7 +126,8 @@ describe.each(STORES)('ledger over %s', (_name, makeStore) => {
     const limiter = track(createTokenLimiter({ store: makeStore(), ledger }));
     const errors: LedgerErrorEvent[] = [];
     limiter.on('ledger-error', (e) => errors.push(e));
-    for (let i = 0; i < 20; i += 1) await call(limiter, 'pgdown', 2, 3);
+    // At once, so that the 20 commits land in one turn of the event loop, before the drainer's next cycle.
+    await Promise.all(Array.from({ length: 20 }, () => call(limiter, 'pgdown', 2, 3)));
     await expect.poll(() => errors.length, { timeout: 5_000 }).toBeGreaterThan(1);
     expect(errors[0]).toMatchObject({ policy: 'retrying', records: 20 });
     expect(await limiter.ledgerLag()).toMatchObject({ pending: 20 });

@@ -40,7 +40,8 @@ export class TrackedCall {
   readonly admitted: Promise<void>;
   /**
    * Resolves once the call's commit or release is handed to the limiter (or it was never admitted).
-   * Never rejects; it does not wait for the store (see `limiter.flush()`).
+   * Never rejects; it does not wait for the store (see `limiter.flush()`), and the limiter starts
+   * the write only after the current turn of the event loop (the caller's result comes first).
    */
   readonly settled: Promise<void>;
   plan: CallPlan | undefined;
