@@ -205,6 +205,34 @@ describe('withTokenLimits(openai): transparency', () => {
     expect((await usageLog(limiter)).every((r) => !r.estimated)).toBe(true);
   });
 
+  it('a stream taken raw reads like the bare response: body, bodyUsed, clone and every reading method', async () => {
+    const { limiter, raw, wrapped } = setup();
+    const stream = () => ({ model: 'gpt-4o-mini', messages, stream: true as const, stream_options: { include_usage: true } });
+    const bare = await raw.chat.completions.create(stream()).asResponse();
+    const response = await wrapped.chat.completions.create(stream()).asResponse();
+    expect(response).toBeInstanceOf(Response);
+    expect([response.status, response.url, response.headers.get('content-type')]).toEqual([bare.status, bare.url, bare.headers.get('content-type')]);
+    expect(response.bodyUsed).toBe(false);
+    expect(response.body).toBeInstanceOf(ReadableStream);
+    const copy = response.clone();
+    const [text, copied, bareText] = await Promise.all([response.text(), copy.text(), bare.text()]);
+    expect(text).toBe(copied);
+    // The caller asked for the usage here, so nothing is hidden: the same events as the bare call's.
+    expect(text.split('\n\n').length).toBe(bareText.split('\n\n').length);
+    expect(response.bodyUsed).toBe(true);
+    await expect(response.text()).rejects.toThrow(TypeError);
+    const bytes = await (await wrapped.chat.completions.create(stream()).asResponse()).arrayBuffer();
+    expect(new TextDecoder().decode(bytes)).toContain('[DONE]');
+    const reader = (await wrapped.chat.completions.create(stream()).asResponse()).body!.getReader();
+    let chunks = 0;
+    while (!(await reader.read()).done) chunks += 1;
+    expect(chunks).toBeGreaterThan(0);
+    await limiter.flush();
+    const log = await usageLog(limiter);
+    expect(log).toHaveLength(3);
+    expect(log.every((r) => !r.estimated)).toBe(true);
+  });
+
   it('throws the SDK own errors (400 is not retried and charges nothing)', async () => {
     const { limiter, wrapped } = setup();
     emulator().enqueue({ status: 400 });

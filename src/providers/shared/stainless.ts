@@ -30,6 +30,7 @@ import { keepBinding, rootOf } from './helper-scope.js';
 import type { MethodFactory } from './proxy.js';
 import type { EstimateOptions } from '../estimate-types.js';
 import { observedBody } from './observed-body.js';
+import { readsFrom } from './observed-response.js';
 import { parseJsonOrUndefined, type SseEvent } from './sse.js';
 import { settleFailure, settleWith } from './settle.js';
 import { TrackedCall, type CallPlan } from './tracked-call.js';
@@ -218,9 +219,11 @@ function sdkErrorClass(client: unknown): (new (...args: any[]) => Error) | undef
 
 /**
  * Starts observing a response, synchronously, in the first reaction to the SDK's response promise
- * (before any parse of it): a stream's body is observed (observed-body.ts) and `props.response` is
- * replaced *in place* by one over the caller's body, so every holder of these props (openai 7's
- * `_thenUnwrap` and `withResponse` keep the SDK's own response promise) reads the observed one. A
+ * (before any parse of it): a stream's body is observed (observed-body.ts) and the SDK's response
+ * object made to read the caller's body instead (observed-response.ts; where it cannot be,
+ * `props.response` is replaced *in place* by a new Response over it), so every holder of these
+ * props or of that response (openai 7's `_thenUnwrap` and `withResponse` keep the SDK's own
+ * response promise) reads the observed one. A
  * non-stream body that the SDK is about to parse is settled from the SDK's own read of it (see
  * `settleOnRead`); any other (the caller took `.asResponse()`) is cloned. `settled` resolves once a
  * cloned answer is settled (a stream settles when it ends, a read one when it is read).
@@ -282,13 +285,15 @@ function observe(
   // The caller's body keeps the SDK's alive: the SDKs release the caller's abort listener when the
   // body they returned is garbage-collected, which must not happen while the caller reads ours.
   Object.defineProperty(body, SOURCE_BODY, { value: original.body });
-  const response = new Response(body, {
-    status: original.status,
-    statusText: original.statusText,
-    headers: original.headers,
-  });
-  Object.defineProperty(response, 'url', { value: original.url });
-  props.response = response;
+  if (!readsFrom(original, body)) {
+    const response = new Response(body, {
+      status: original.status,
+      statusText: original.statusText,
+      headers: original.headers,
+    });
+    Object.defineProperty(response, 'url', { value: original.url });
+    props.response = response;
+  }
   return { settled: Promise.resolve() };
 }
 
