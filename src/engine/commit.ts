@@ -19,9 +19,10 @@ export interface PreparedCommit {
 }
 
 /**
- * Validates a commit's usage (`r` comes from `parseReservation`; nothing is written when this throws) and computes what it charges.
- * The cost is the usage's own, else the price table's; with neither, the store charges cost rules
- * what the hold held (see `CommitCommand.costUnknown`).
+ * Validates a commit's usage (nothing is written when this throws; `r` comes from
+ * `parseReservation`) and computes what it charges. The cost is the usage's own, else the price
+ * table's; with neither, the store charges cost rules what the hold held (see
+ * `CommitCommand.costUnknown`). `endedAt` is when commit was called (the latency's end by default).
  */
 export function buildCommit(
   r: { id: string; userId: string },

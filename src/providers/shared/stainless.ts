@@ -223,10 +223,10 @@ function sdkErrorClass(client: unknown): (new (...args: any[]) => Error) | undef
  * object made to read the caller's body instead (observed-response.ts; where it cannot be,
  * `props.response` is replaced *in place* by a new Response over it), so every holder of these
  * props or of that response (openai 7's `_thenUnwrap` and `withResponse` keep the SDK's own
- * response promise) reads the observed one. A
- * non-stream body that the SDK is about to parse is settled from the SDK's own read of it (see
- * `settleOnRead`); any other (the caller took `.asResponse()`) is cloned. `settled` resolves once a
- * cloned answer is settled (a stream settles when it ends, a read one when it is read).
+ * response promise) reads the observed one. A non-stream body that the SDK is about to parse is
+ * settled from the SDK's own read of it (see `settleOnRead`); any other (the caller took
+ * `.asResponse()`) is cloned. `settled` resolves once a cloned answer is settled (a stream settles
+ * when it ends, a read one when it is read).
  */
 function observe(
   props: ResponseProps,
