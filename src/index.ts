@@ -34,7 +34,7 @@ export type { RedisLikeClient } from './stores/redis/scripts.js';
 // Tokenizers and request estimators, for apps that estimate themselves (the wrappers use them).
 export type { EncodingName, Tokenizer } from './tokenizer/types.js';
 export { encodingForModel } from './tokenizer/encodings.js';
-export { gptTokenizer } from './tokenizer/gpt-tokenizer.js';
+export { gptTokenizer, type GptTokenizerOptions } from './tokenizer/gpt-tokenizer.js';
 export { jsTiktokenTokenizer } from './tokenizer/js-tiktoken.js';
 export { countText, countTextAsync, type CountOptions, type TextCount } from './tokenizer/count.js';
 export type { EstimateOptions, RequestEstimate } from './providers/estimate-types.js';

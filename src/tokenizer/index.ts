@@ -2,7 +2,7 @@
 export type { EncodingName, Tokenizer } from './types.js';
 export { ENCODING_NAMES, isEncodingName } from './types.js';
 export { encodingForModel } from './encodings.js';
-export { defaultTokenizer, gptTokenizer } from './gpt-tokenizer.js';
+export { defaultTokenizer, gptTokenizer, type GptTokenizerOptions } from './gpt-tokenizer.js';
 export { jsTiktokenTokenizer } from './js-tiktoken.js';
 export type { CountOptions, TextCount } from './count.js';
 export {
