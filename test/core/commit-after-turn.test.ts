@@ -3,6 +3,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTokenLimiter, InvalidArgumentError, MemoryStore, RedisStore, TokenLimitExceededError, withTokenLimits, type QuotaStore } from '../../src/index.js';
 import { useEmulator } from '../emulator/harness.js';
+import { flakyStore } from '../helpers/flaky-store.js';
 import { connectRedis, uniquePrefix } from '../helpers/redis.js';
 
 /**
@@ -20,24 +21,10 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-/** A store whose hot-path commits are counted as they reach it. */
+/** A store whose hot-path commits are counted as they reach it (flakyStore records every call). */
 function counted(store: QuotaStore): { store: QuotaStore; commits: () => number } {
-  let commits = 0;
-  const hotPath = store.hotPath;
-  const wrapped: QuotaStore = {
-    kind: store.kind,
-    hotPath: {
-      reserve: (c) => hotPath.reserve(c),
-      commit: (c) => {
-        commits += 1;
-        return hotPath.commit(c);
-      },
-      release: (c) => hotPath.release(c),
-    },
-    admin: store.admin,
-    maintenance: store.maintenance,
-  };
-  return { store: wrapped, commits: () => commits };
+  const flaky = flakyStore(store);
+  return { store: flaky.store, commits: () => flaky.calls.filter((c) => c === 'commit').length };
 }
 
 const STORES: Array<[string, () => QuotaStore]> = [
@@ -49,11 +36,15 @@ const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe.each(STORES)('commits after the caller’s turn, on %s', (_name, makeStore) => {
   const limits = [{ id: 'd', tokens: 100, period: 'day' as const }];
-
-  it('reaches the store only after the turn in which it was handed over', async () => {
+  /** A limiter on a new store of this kind (counted), and a reservation of `tokens` for `user`. */
+  async function reserved(user: string, tokens: number) {
     const { store, commits } = counted(makeStore());
     const limiter = createTokenLimiter({ store, defaultLimits: limits });
-    const r = await limiter.reserve('a', { tokens: 50 });
+    return { limiter, commits, reservation: await limiter.reserve(user, { tokens }) };
+  }
+
+  it('reaches the store only after the turn in which it was handed over', async () => {
+    const { limiter, commits, reservation: r } = await reserved('a', 50);
     const committed = limiter.commit(r, { inputTokens: 5, outputTokens: 5 });
     expect(limiter.pendingWrites).toBe(1);
     for (let i = 0; i < 20; i += 1) await Promise.resolve();
@@ -66,9 +57,7 @@ describe.each(STORES)('commits after the caller’s turn, on %s', (_name, makeSt
   });
 
   it('flush starts the waiting writes itself, with no timer (an application’s fake timers included)', async () => {
-    const { store, commits } = counted(makeStore());
-    const limiter = createTokenLimiter({ store, defaultLimits: limits });
-    const r = await limiter.reserve('b', { tokens: 50 });
+    const { limiter, commits, reservation: r } = await reserved('b', 50);
     vi.useFakeTimers({ toFake: ['setImmediate', 'setTimeout'] });
     void limiter.commit(r, { inputTokens: 7, outputTokens: 3 });
     await limiter.flush();
@@ -79,8 +68,7 @@ describe.each(STORES)('commits after the caller’s turn, on %s', (_name, makeSt
   });
 
   it('the same user’s next reserve is not refused for the hold a waiting commit replaces', async () => {
-    const limiter = createTokenLimiter({ store: makeStore(), defaultLimits: limits });
-    const first = await limiter.reserve('c', { tokens: 90 });
+    const { limiter, reservation: first } = await reserved('c', 90);
     void limiter.commit(first, { inputTokens: 6, outputTokens: 4 });
     // 90 held until the commit lands; 10 used after it: 80 more fit.
     const second = await limiter.reserve('c', { tokens: 80 });
@@ -91,8 +79,7 @@ describe.each(STORES)('commits after the caller’s turn, on %s', (_name, makeSt
   });
 
   it('check and reads see the commits handed over before them', async () => {
-    const limiter = createTokenLimiter({ store: makeStore(), defaultLimits: limits });
-    const r = await limiter.reserve('d', { tokens: 95 });
+    const { limiter, reservation: r } = await reserved('d', 95);
     void limiter.commit(r, { inputTokens: 10, outputTokens: 10 });
     expect(await limiter.check('d', { tokens: 80 })).toMatchObject({ allowed: true });
     expect((await limiter.check('d', { tokens: 81 })).allowed).toBe(false);
@@ -103,8 +90,7 @@ describe.each(STORES)('commits after the caller’s turn, on %s', (_name, makeSt
   });
 
   it('commits the usage as it was when commit was called, and refuses a malformed one writing nothing', async () => {
-    const limiter = createTokenLimiter({ store: makeStore(), defaultLimits: limits });
-    const r = await limiter.reserve('e', { tokens: 40 });
+    const { limiter, reservation: r } = await reserved('e', 40);
     const usage = { inputTokens: 3, outputTokens: 4, model: 'gpt-4o' };
     const committed = limiter.commit(r, usage);
     usage.inputTokens = 30;
