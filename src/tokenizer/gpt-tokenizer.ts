@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, TokenizerUnavailableError } from '../kernel/errors.js';
 import { LruMap } from '../kernel/lru.js';
+import { isPlainObject, rejectUnknownKeys } from '../kernel/validate.js';
 import { nodeRequire } from './node-require.js';
 import { CompactBpeCounter, CompactRanks } from './compact-bpe.js';
 import type { EncodingName, Tokenizer } from './types.js';
@@ -156,7 +157,8 @@ const CACHED_PIECE_LENGTH = 512;
 
 /** The `gpt-tokenizer` implementation of {@link Tokenizer} (the default). */
 export function gptTokenizer(options: GptTokenizerOptions = {}): Tokenizer {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', options, 'expected an object');
+  if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected an object');
+  rejectUnknownKeys(options, ['countCache'], 'options');
   if (options.countCache !== undefined && typeof options.countCache !== 'boolean') {
     throw new InvalidArgumentError('options.countCache', options.countCache, 'expected true or false');
   }

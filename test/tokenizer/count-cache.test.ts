@@ -68,5 +68,6 @@ describe('gptTokenizer count cache', () => {
   it('refuses a malformed option with a typed error', () => {
     expect(() => gptTokenizer({ countCache: 'no' as never })).toThrow(InvalidArgumentError);
     expect(() => gptTokenizer(null as never)).toThrow(InvalidArgumentError);
+    expect(() => gptTokenizer({ countcache: false } as never)).toThrow(InvalidArgumentError);
   });
 });
