@@ -1,7 +1,10 @@
 /**
- * Lua shared by the scripts: the window steps of stores/protocol (window.ts, charge.ts) in Lua. It
- * runs (its functions are defined) on every call, so it stays small; argument checks are generated
- * inline from the schema (schema.ts). Every redis.call costs about a microsecond of server time, so
+ * Lua shared by the scripts: the window steps of stores/protocol (window.ts, charge.ts) in Lua. Its
+ * functions are defined once per load of the hot-path library (functions.ts), and on every call of
+ * a script run by EVALSHA (the library's fallback, and the scripts off the hot path), so it stays
+ * free of work at its top level; argument checks are generated inline from the schema (schema.ts).
+ * Over 300 lines: it is one Lua text, whose functions call one another and read the same stored
+ * formats, described here once. Every redis.call costs about a microsecond of server time, so
  * the scripts make as few as they can: one HMGET reads a user's windows, the hold and the key
  * expiry horizons, and expiries are refreshed only when a horizon is near.
  *
