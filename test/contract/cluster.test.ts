@@ -71,7 +71,7 @@ describe('Redis Cluster specifics', () => {
     // "{hot}1" and "{hot}2" do not land on the slot their raw hash tag would choose together.
     expect(slotsOfUsers.size).toBeGreaterThan(5);
     const g = globalKeys('tl');
-    expect(new Set(await Promise.all([g.users, g.log, g.totals, g.batches, g.epoch, g.historyMonth('202601'), g.activeMonth('2026-01')].map((key) => cluster.keySlot(key)))).size).toBe(1);
+    expect(new Set(await Promise.all([g.users, g.log, g.totals, g.applied('src'), g.epoch, g.historyMonth('202601'), g.activeMonth('2026-01')].map((key) => cluster.keySlot(key)))).size).toBe(1);
   });
 
   it('spreads users over the masters and admits exactly 10 of 1000 concurrent reservations', async () => {

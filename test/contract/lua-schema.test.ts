@@ -170,8 +170,8 @@ describe('Lua scripts and their argument schema', () => {
       { name: 'read', script: SCRIPTS.read, schema: READ_ARGS, keys: [k.config, k.windows], extra: [], args: read },
       { name: 'read in an account', script: SCRIPTS.read, schema: READ_ARGS, keys: [m.config, m.windows, a.config, a.windows], extra: [], args: { ...read, inAccount: true, accountRules: rules } },
       { name: 'read an account', script: SCRIPTS.readAccount, schema: READ_ACCOUNT_ARGS, keys: [a.config, a.windows], extra: [], args: { version: 0, now, rules } },
-      { name: 'aggregate', script: SCRIPTS.aggregate, schema: AGGREGATE_ARGS, keys: [g.batches, g.log, g.historyMonth('209901'), g.totals, g.users, g.activeMonth('2099-01')], extra: ['{"id":"x"}'],
-        args: { batch: 'b1', now, logMax: 10, logTtl: 60_000, historyTtl: 60_000, activeTtl: 60_000, totals: [10, 1, 0], hours: [[0, 'gpt', 1, 5, 5, 0]], users: ['lua'], tags: ['t'], logTimes: [now] } },
+      { name: 'aggregate', script: SCRIPTS.aggregate, schema: AGGREGATE_ARGS, keys: [g.applied('s1'), g.log, g.historyMonth('209901'), g.totals, g.users, g.activeMonth('2099-01')], extra: ['{"id":"x"}'],
+        args: { source: 's1', sequence: 1, guardTtl: 60_000, logMax: 10, logTtl: 60_000, historyTtl: 60_000, activeTtl: 60_000, totals: [10, 1, 0], hours: [[0, 'gpt', 1, 5, 5, 0]], users: ['lua'], tags: ['t'], logTimes: [now] } },
     ];
     const before = await snapshot(client, prefix);
     let refused = 0;
@@ -254,16 +254,15 @@ describe('Lua scripts and their argument schema', () => {
   it('aggregate indexes every user of a batch as large as the schema allows (4,096), once each', async () => {
     const prefix = uniquePrefix('aggregate');
     const g = globalKeys(prefix);
-    const now = Date.now();
     const users = Array.from({ length: 4096 }, (_, i) => `user-${i}`);
-    const args = { batch: 'big', now, logMax: 10, logTtl: 60_000, historyTtl: 60_000, activeTtl: 60_000, totals: [1, 1, 0], hours: [], users, tags: ['t'], logTimes: [] };
-    const keys = [g.batches, g.log, g.historyMonth('209901'), g.totals, g.users, g.activeMonth('2099-01')];
+    const args = { source: 'big', sequence: 1, guardTtl: 60_000, logMax: 10, logTtl: 60_000, historyTtl: 60_000, activeTtl: 60_000, totals: [1, 1, 0], hours: [], users, tags: ['t'], logTimes: [] };
+    const keys = [g.applied('big'), g.log, g.historyMonth('209901'), g.totals, g.users, g.activeMonth('2099-01')];
     expect(await runScript(client, SCRIPTS.aggregate, keys, encodeArgs(AGGREGATE_ARGS, args as never))).toBe(1);
     expect(await client.zcard(g.users)).toBe(4096);
     expect(await client.zscore(g.users, 'user-4095')).toBe('0');
     // Users already indexed stay as they are (NX), and a replayed batch is a no-op.
     await client.zadd(g.users, 5, 'user-0');
-    expect(await runScript(client, SCRIPTS.aggregate, keys, encodeArgs(AGGREGATE_ARGS, { ...args, batch: 'again' } as never))).toBe(1);
+    expect(await runScript(client, SCRIPTS.aggregate, keys, encodeArgs(AGGREGATE_ARGS, { ...args, sequence: 2 } as never))).toBe(1);
     expect(await client.zscore(g.users, 'user-0')).toBe('5');
     expect(await runScript(client, SCRIPTS.aggregate, keys, encodeArgs(AGGREGATE_ARGS, args as never))).toBe(0);
     expect(await client.zcard(g.users)).toBe(4096);

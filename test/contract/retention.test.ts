@@ -41,7 +41,11 @@ describe('RedisStore retention', () => {
     expect(await client.hkeys(outcomes)).toEqual(expect.arrayContaining([kept.id, released.id]));
     // The shared keys expire too, but the user index and totals (one entry per user, three numbers).
     const g = globalKeys(prefix);
-    for (const key of [g.log, g.batches, g.historyMonth(monthKey(now))]) expect(await client.pttl(key), key).toBeGreaterThan(0);
+    const guards = await client.keys(g.applied('*'));
+    expect(guards).toHaveLength(1);
+    for (const key of [g.log, ...guards, g.historyMonth(monthKey(now))]) expect(await client.pttl(key), key).toBeGreaterThan(0);
+    // The aggregates' replay guard: one key per store instance, kept a day after its last batch.
+    expect(await client.pttl(guards[0]!)).toBeLessThanOrEqual(86_400_000);
   });
 
   it('an idle user past retention keeps only its config, under 1 KB, even with its own rules and a rolling period', async () => {

@@ -19,7 +19,8 @@ export interface AggregateEntry {
 }
 
 interface Batch {
-  id: string;
+  /** 1, 2, 3... in the order batches are made, which is the order they are sent and applied. */
+  sequence: number;
   month: number;
   entries: AggregateEntry[];
   attempts: number;
@@ -31,16 +32,27 @@ const BATCH_SIZE = 256;
 const BATCH_DELAY_MS = 5;
 /** Batches kept while the store fails; beyond, the oldest batch's aggregates are dropped (and reported). */
 const MAX_QUEUED_BATCHES = 1_000;
+/**
+ * How long Redis keeps the number of the last batch applied from this aggregator after its last
+ * batch. A batch is sent again only after its earlier try failed: a batch applied whose reply was
+ * lost is answered as applied if it comes back within this time.
+ */
+export const REPLAY_GUARD_MS = 86_400_000;
 
 /**
  * The aggregates over all users (everyone's log and history, totals, the user index, active users)
  * live in one slot, apart from every user's: writing them on each commit would add a round trip
  * and contention on that slot to every call. They are written here instead, in batches: one script
- * call per batch, applied once per batch id (a replayed batch is a no-op). A failing batch is retried
- * with backoff, in order; a process that dies loses the aggregates of its unsent batches (a few
- * milliseconds of calls), never a user's quota or log.
+ * call per batch, applied once per batch: batches are numbered and sent one at a time, in order, a
+ * failing one retried with backoff until it is applied (or dropped, see MAX_QUEUED_BATCHES) before
+ * the next is sent, so Redis needs only the last number applied from this aggregator to answer a
+ * batch sent again as applied. A process that dies loses the aggregates of its unsent batches (a
+ * few milliseconds of calls), never a user's quota or log.
  */
 export class Aggregator {
+  /** Names this aggregator's replay guard in Redis (one per store instance). */
+  readonly #source = randomBytes(12).toString('base64url');
+  #sequence = 0;
   readonly #queue: Batch[] = [];
   #open: Batch | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -55,7 +67,8 @@ export class Aggregator {
     const month = nextMonthStart(entry.timestamp);
     if (!this.#open || this.#open.month !== month || this.#open.entries.length >= BATCH_SIZE) {
       this.#seal();
-      this.#open = { id: randomBytes(12).toString('base64url'), month, entries: [], attempts: 0, notBefore: 0 };
+      this.#sequence += 1;
+      this.#open = { sequence: this.#sequence, month, entries: [], attempts: 0, notBefore: 0 };
     }
     this.#open.entries.push(entry);
     if (this.#open.entries.length >= BATCH_SIZE) this.#seal();
@@ -158,7 +171,9 @@ export class Aggregator {
     const args = encodeArgs(
       AGGREGATE_ARGS,
       {
-      batch: batch.id,
+      source: this.#source,
+      sequence: batch.sequence,
+      guardTtl: REPLAY_GUARD_MS,
       logMax: s.logMaxLength,
       logTtl: s.logRetentionMs,
       historyTtl: batch.month - first + s.globalHistoryRetentionMs,
@@ -172,6 +187,6 @@ export class Aggregator {
       batch.entries.map((e) => e.record),
     );
     const g = this.ctx.global;
-    await this.ctx.run(SCRIPTS.aggregate, [g.batches, g.log, g.historyMonth(monthKey(first)), g.totals, g.users, g.activeMonth(monthName(first))], args);
+    await this.ctx.run(SCRIPTS.aggregate, [g.applied(this.#source), g.log, g.historyMonth(monthKey(first)), g.totals, g.users, g.activeMonth(monthName(first))], args);
   }
 }

@@ -30,7 +30,8 @@ import { createHash } from 'node:crypto';
  *   <prefix>:{g}:hm:<YYYYMM>    hash  everyone's hourly history of a month  [global history retention]
  *   <prefix>:{g}:totals         hash  tokens, requests, cost since the start
  *   <prefix>:{g}:active:<YYYY-MM> set tags of the users active in a month  [until the next month ends]
- *   <prefix>:{g}:batches        zset  aggregate batches applied in the last hour (replay guard)
+ *   <prefix>:{g}:applied:<src> string the number of the last aggregate batch applied from one
+ *                                      store instance (replay guard)  [1 day after its last batch]
  *   <prefix>:{g}:epoch          hash  epoch marker: id, created, previous, ack (detects lost data)
  *   <prefix>:{g}:lqs            set   the ledger streams (added before a stream's first record)
  * Per Cluster slot (tag `l<base 36>`, the first such string in the slot: slots.ts), with a ledger:
@@ -115,7 +116,8 @@ export function globalKeys(prefix: string) {
     users: `${base}:users`,
     log: `${base}:log`,
     totals: `${base}:totals`,
-    batches: `${base}:batches`,
+    /** The number of the last aggregate batch applied from `source` (aggregator.ts). */
+    applied: (source: string) => `${base}:applied:${source}`,
     epoch: `${base}:epoch`,
     ledgerIndex: `${base}:lqs`,
     plans: `${base}:plans`,

@@ -134,8 +134,12 @@ export const READ_ACCOUNT_ARGS = {
 
 /** Aggregates over all users for a batch of committed calls (the records' JSON follow the fields). */
 export const AGGREGATE_ARGS = {
-  batch: 'id',
-  now: 'time',
+  /** The aggregator that sent the batch (random per store instance; names KEYS[1]). */
+  source: 'id',
+  /** The batch's number from that aggregator: 1, 2, 3... in the order they are sent. */
+  sequence: 'count',
+  /** How long the source's last applied number is kept after its last batch (the replay guard). */
+  guardTtl: 'count',
   logMax: 'count',
   logTtl: 'count',
   /** Time to live of the history key of the batch's month, and of the month's active-user set. */

@@ -8,10 +8,15 @@ import { PRELUDE } from './prelude.js';
  */
 
 /**
- * aggregate: add a batch of committed calls to the aggregates, once per batch id (a replayed batch
- * is a no-op). The batch's records share one UTC month.
- * KEYS[1] applied batch ids zset, KEYS[2] log zset, KEYS[3] history hash of the month, KEYS[4]
- * totals hash, KEYS[5] user index zset, KEYS[6] active users set of the month.
+ * aggregate: add a batch of committed calls to the aggregates, once per batch. Each aggregator
+ * (source) numbers its batches and sends them one at a time, in order, a failed one again until it
+ * is applied: so a batch whose number is not above the last one applied from its source was
+ * applied before (its reply was lost), and is a no-op. The guard is one small key per source,
+ * where a set of batch ids grew with every batch (120 bytes each, kept an hour: 86 MB per process
+ * sending a batch every 5 ms).
+ * The batch's records share one UTC month.
+ * KEYS[1] the source's last applied number (string), KEYS[2] log zset, KEYS[3] history hash of the
+ * month, KEYS[4] totals hash, KEYS[5] user index zset, KEYS[6] active users set of the month.
  * ARGV: AGGREGATE_ARGS, then the records' JSON (times in logTimes).
  * Reply: 1 if applied, 0 if the batch was applied before.
  */
@@ -20,10 +25,10 @@ ${PRELUDE}
 ${luaBindings(AGGREGATE_ARGS)}
 if #logTimes ~= #ARGV - p + 1 then fail('invalid logTimes') end
 for i = p, #ARGV do if #ARGV[i] == 0 or #ARGV[i] > 1048576 then fail('invalid record') end end
-if redis.call('ZSCORE', KEYS[1], batch) then return 0 end
-redis.call('ZADD', KEYS[1], fmt(now), batch)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now - 3600000))
-redis.call('PEXPIRE', KEYS[1], '3600000')
+-- A marker that is not a number (damaged) guards nothing: the batch is applied.
+local last = tonumber(redis.call('GET', KEYS[1]))
+if last and last >= sequence then return 0 end
+redis.call('SET', KEYS[1], fmt(sequence), 'PX', fmt(guardTtl))
 if #logTimes > 0 then
   local entries = {}
   for i, t in ipairs(logTimes) do entries[#entries + 1] = fmt(t); entries[#entries + 1] = ARGV[p + i - 1] end
