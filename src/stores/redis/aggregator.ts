@@ -29,7 +29,16 @@ interface Batch {
 
 /** Records per batch, and how long a record waits for others before its batch is sent. */
 const BATCH_SIZE = 256;
-const BATCH_DELAY_MS = 5;
+/**
+ * A batch costs Redis about as much as a reserve+commit pair whatever it holds (the script and its
+ * fixed commands), so under light traffic the wait decides how many batches there are: at a call
+ * every 2-3 ms, 5 ms made a batch per 2.7 calls and cost 57-62 µs of script time per call, 50 ms a
+ * batch per 19.4-19.8 calls and 15-17 µs (`node bench/light-traffic.mjs`). The aggregates
+ * (everyone's log, history, totals) are then at most this late for readers that do not flush, and a
+ * process that dies loses this long of them at most; a user's own windows, log and history are
+ * written by the commit itself.
+ */
+const BATCH_DELAY_MS = 50;
 /** Batches kept while the store fails; beyond, the oldest batch's aggregates are dropped (and reported). */
 const MAX_QUEUED_BATCHES = 1_000;
 /**
@@ -46,8 +55,8 @@ export const REPLAY_GUARD_MS = 86_400_000;
  * call per batch, applied once per batch: batches are numbered and sent one at a time, in order, a
  * failing one retried with backoff until it is applied (or dropped, see MAX_QUEUED_BATCHES) before
  * the next is sent, so Redis needs only the last number applied from this aggregator to answer a
- * batch sent again as applied. A process that dies loses the aggregates of its unsent batches (a
- * few milliseconds of calls), never a user's quota or log.
+ * batch sent again as applied. A process that dies loses the aggregates of its unsent batches (at
+ * most BATCH_DELAY_MS of calls while the store answers), never a user's quota or log.
  */
 export class Aggregator {
   /** Names this aggregator's replay guard in Redis (one per store instance). */
