@@ -1,12 +1,14 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenLimiter, RedisStore, type LimitRule } from '../../src/index.js';
-import { REPLAY_GUARD_MS } from '../../src/stores/redis/aggregator.js';
+import { Aggregator, REPLAY_GUARD_MS, type AggregateEntry } from '../../src/stores/redis/aggregator.js';
+import { RedisContext } from '../../src/stores/redis/context.js';
 import { globalKeys } from '../../src/stores/redis/keys.js';
 import { SCRIPTS } from '../../src/stores/redis/registry.js';
 import { AGGREGATE_ARGS, encodeArgs, type AggregateArgs } from '../../src/stores/redis/schema.js';
 import { runScript } from '../../src/stores/redis/scripts.js';
 import { connectRedis, uniquePrefix } from '../helpers/redis.js';
+import { waitFor } from '../support/index.js';
 
 /**
  * The aggregates over all users are written in numbered batches, applied once each: Redis keeps
@@ -97,5 +99,58 @@ describe('the replay guard of the aggregates', () => {
     expect(stats.totalTokens).toBe(50);
     expect((await limiter.admin.getUsageLog({ limit: 100 })).filter((r) => r.userId === 'u')).toHaveLength(5);
     await limiter.close();
+  });
+});
+
+describe('the aggregates of a store that fails for long', () => {
+  it('drops the oldest batch not being sent, and reports exactly what was dropped', async () => {
+    const prefix = uniquePrefix('guard');
+    const g = globalKeys(prefix);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let held = false;
+    // The first batch's script call waits at the gate, as over a connection that answers late.
+    const gated = {
+      evalsha: async (sha: string, numKeys: number, ...rest: Array<string | Buffer | number>) => {
+        if (sha === SCRIPTS.aggregate.sha && !held) {
+          held = true;
+          await gate;
+        }
+        return client.evalsha(sha, numKeys, ...rest);
+      },
+      eval: client.eval.bind(client),
+    };
+    const dropped: number[] = [];
+    const aggregator = new Aggregator(new RedisContext(gated, prefix), (_error, count) => {
+      if (count > 0) dropped.push(count);
+    });
+    const january = Date.UTC(2099, 0, 15);
+    const february = Date.UTC(2099, 1, 15);
+    const entry = (timestamp: number, i: number): AggregateEntry => ({
+      timestamp,
+      userId: `u${i}`,
+      tag: `t${i}`,
+      model: 'gpt',
+      actual: { tokens: 1, requests: 1, cost: 0 },
+      history: { inputTokens: 1, outputTokens: 0 },
+      record: `{"id":"r${i}"}`,
+    });
+    // Batch 1 (3 records) goes out and waits at the gate.
+    for (let i = 0; i < 3; i += 1) aggregator.add(entry(january, i));
+    const first = aggregator.flush(Date.now() + 60_000);
+    await waitFor(() => held || undefined, { timeoutMs: 5_000, what: 'the first batch sent' });
+    // 1,001 more records, months alternating: a batch each. Sealing the 1,000th of them puts 1,001
+    // batches in the queue, one over the bound: one must go.
+    for (let i = 3; i < 1_004; i += 1) aggregator.add(entry(i % 2 === 1 ? february : january, i));
+    expect(dropped).toEqual([1]);
+    release();
+    await first;
+    await aggregator.flush(Date.now() + 60_000);
+    // Every record is either applied once or reported dropped: 1,004 added, 1 dropped.
+    expect(Number(await client.hget(g.totals, 'tokens'))).toBe(1_003);
+    expect(await client.zcard(g.log)).toBe(1_003);
+    aggregator.stop();
+    const keys = await client.keys(`${prefix}:*`);
+    if (keys.length > 0) await client.del(...keys);
   });
 });

@@ -110,7 +110,9 @@ export class Aggregator {
     this.#queue.push(this.#open);
     this.#open = undefined;
     while (this.#queue.length > MAX_QUEUED_BATCHES) {
-      const dropped = this.#queue.shift()!;
+      // Not the batch being sent (the head): Redis may be applying it at this moment, and its send
+      // removes it from the queue when it settles.
+      const [dropped] = this.#queue.splice(this.#sending ? 1 : 0, 1) as [Batch];
       this.report(new QuotaStoreError('aggregate', 'The store failed for too long: aggregates of a batch were dropped'), dropped.entries.length);
     }
   }
@@ -137,7 +139,7 @@ export class Aggregator {
     this.#sending = this.#send(batch)
       .then(
         () => {
-          this.#queue.shift();
+          if (this.#queue[0] === batch) this.#queue.shift();
         },
         (error: unknown) => {
           batch.attempts += 1;
