@@ -24,13 +24,16 @@ export async function benchRedisOps(url: string): Promise<{ roundTrips: { reserv
   return { roundTrips };
 }
 
-/** Counts EVALSHA/EVAL calls the server saw during reserve and during commit. */
+/**
+ * Counts the script calls the server saw during reserve and during commit: EVALSHA and EVAL, and
+ * FCALL, by which the hot path runs once its Functions library is loaded (warmup loads it).
+ */
 async function countRoundTrips(client: Redis, reserveThenCommit: () => Promise<() => Promise<void>>): Promise<{ reserve: number; commit: number }> {
   const probe = new Redis(client.options);
   const calls = async () => {
     const info = await probe.info('commandstats');
     let total = 0;
-    for (const m of info.matchAll(/cmdstat_(evalsha|eval|evalsha_ro|eval_ro):calls=(\d+)/g)) total += Number(m[2]);
+    for (const m of info.matchAll(/cmdstat_(evalsha|eval|evalsha_ro|eval_ro|fcall|fcall_ro):calls=(\d+)/g)) total += Number(m[2]);
     return total;
   };
   // Warm (scripts loaded, user config cached), then measure ten calls.
