@@ -21,6 +21,8 @@ interface Queued {
   write: BackgroundWrite<unknown>;
   attempts: number;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Retries on their way to the store: while one is, it may land, so the write is not the one to drop. */
+  retrying: number;
   dueAt: number;
   finished: Promise<void>;
   finish(): void;
@@ -35,7 +37,8 @@ const MAX_RETRY_MS = 2_000;
  * schedule (exponential backoff per write, so one write that keeps failing never holds the others
  * back), and all queued writes are retried as soon as the store answers anything again. A write
  * the store refuses for good (its own validation) is dropped with an event. The queue is bounded:
- * beyond `max`, the oldest write is dropped with an event.
+ * beyond `max`, the oldest write not being retried at that moment is dropped with an event (one
+ * being retried may land, and a write reported dropped must not).
  * `flush` resolves once every write handed over before it has landed (or was dropped).
  */
 export class Committer {
@@ -154,10 +157,17 @@ export class Committer {
     const finished = new Promise<void>((resolve) => {
       finish = resolve;
     });
-    const item: Queued = { write, attempts: 0, timer: undefined, dueAt: 0, finished, finish };
+    const item: Queued = { write, attempts: 0, timer: undefined, retrying: 0, dueAt: 0, finished, finish };
     this.#queue.set(write, item);
     if (this.#queue.size > this.max) {
-      const oldest = this.#queue.values().next().value!;
+      // The new write is not being retried, so there is always one to drop.
+      let oldest = item;
+      for (const queued of this.#queue.values()) {
+        if (queued.retrying === 0) {
+          oldest = queued;
+          break;
+        }
+      }
       this.#remove(oldest);
       this.events.dropped(oldest.write, new QuotaStoreError(oldest.write.kind, `The queue of writes waiting for the store is full: a ${oldest.write.kind} was dropped`));
     }
@@ -174,10 +184,13 @@ export class Committer {
 
   async #retry(item: Queued): Promise<void> {
     item.timer = undefined;
+    item.retrying += 1;
     try {
       await item.write.attempt();
+      item.retrying -= 1;
       this.#remove(item);
     } catch (error) {
+      item.retrying -= 1;
       if (!this.#queue.has(item.write)) return;
       if (isPermanentStoreError(error) || !(error instanceof QuotaStoreError)) {
         this.#remove(item);

@@ -118,7 +118,8 @@ export interface TokenLimiterOptions {
   };
   /**
    * Commits and releases waiting for a failed store are kept in a queue of this size and retried
-   * with backoff; beyond it the oldest is dropped (with a `store-error` event).
+   * with backoff; beyond it the oldest one not being retried at that moment is dropped (with a
+   * `store-error` event).
    * @default 10_000
    */
   maxPendingOperations?: number;

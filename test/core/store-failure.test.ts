@@ -116,6 +116,54 @@ describe('onStoreError: allow', () => {
     await limiter.close();
   });
 
+  it('drops the oldest queued write that is not being retried, so that what it reports as dropped never lands', async () => {
+    const inner = new MemoryStore();
+    let failing = true;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let heldRetry = false;
+    // Commits of b and c fail; a's fail while `failing`, then its retry waits at the gate: it is
+    // being retried when the queue overflows.
+    const store = {
+      ...inner,
+      kind: inner.kind,
+      admin: inner.admin,
+      maintenance: inner.maintenance,
+      hotPath: {
+        reserve: inner.hotPath.reserve.bind(inner.hotPath),
+        release: inner.hotPath.release.bind(inner.hotPath),
+        commit: async (command: Parameters<typeof inner.hotPath.commit>[0]) => {
+          if (command.userId === 'a' && !failing) {
+            heldRetry = true;
+            await gate;
+          } else if (failing || command.userId !== 'a') {
+            throw new Error('ECONNREFUSED 127.0.0.1:6399');
+          }
+          return inner.hotPath.commit(command);
+        },
+      },
+    };
+    const limiter = createTokenLimiter({ store, defaultLimits: rules, onStoreError: 'allow', maxPendingOperations: 2 });
+    const dropped: string[] = [];
+    limiter.on('store-error', (e) => {
+      if (e.policy === 'dropped') dropped.push(e.userId ?? '');
+    });
+    for (const user of ['a', 'b']) {
+      const r = await limiter.reserve(user, { tokens: 1 });
+      await limiter.commit(r, { inputTokens: 10, outputTokens: 0 }).catch(() => {});
+    }
+    failing = false;
+    await eventually(() => heldRetry);
+    // A third write fails and joins the queue, one over its bound of 2: b goes, not a (being retried).
+    const c = await limiter.reserve('c', { tokens: 1 });
+    await limiter.commit(c, { inputTokens: 10, outputTokens: 0 }).catch(() => {});
+    expect(dropped).toEqual(['b']);
+    release();
+    await eventually(async () => (await limiter.admin.getUsage('a')).used === 10);
+    expect((await limiter.admin.getUsage('b')).used).toBe(0);
+    await limiter.close();
+  });
+
   it('bounds what it lets through unmetered per outage (allowBudget), then fails like deny', async () => {
     const flaky = flakyStore();
     const limiter = createTokenLimiter({
