@@ -39,7 +39,7 @@ const BATCH_SIZE = 256;
  * written by the commit itself.
  */
 const BATCH_DELAY_MS = 50;
-/** Batches kept while the store fails; beyond, the oldest batch's aggregates are dropped (and reported). */
+/** Batches kept while the store fails; beyond, the oldest one not being sent is dropped (and reported). */
 const MAX_QUEUED_BATCHES = 1_000;
 /**
  * How long Redis keeps the number of the last batch applied from this aggregator after its last
