@@ -25,6 +25,8 @@ interface Batch {
   entries: AggregateEntry[];
   attempts: number;
   notBefore: number;
+  /** When its first record came: it is sealed BATCH_DELAY_MS later, if not full before. */
+  openedAt: number;
 }
 
 /** Records per batch, and how long a record waits for others before its batch is sent. */
@@ -65,6 +67,8 @@ export class Aggregator {
   readonly #queue: Batch[] = [];
   #open: Batch | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the armed timer fires. */
+  #timerAt = 0;
   #sending: Promise<void> | undefined;
 
   constructor(
@@ -77,11 +81,11 @@ export class Aggregator {
     if (!this.#open || this.#open.month !== month || this.#open.entries.length >= BATCH_SIZE) {
       this.#seal();
       this.#sequence += 1;
-      this.#open = { sequence: this.#sequence, month, entries: [], attempts: 0, notBefore: 0 };
+      this.#open = { sequence: this.#sequence, month, entries: [], attempts: 0, notBefore: 0, openedAt: Date.now() };
     }
     this.#open.entries.push(entry);
     if (this.#open.entries.length >= BATCH_SIZE) this.#seal();
-    this.#schedule(BATCH_DELAY_MS);
+    this.#next();
   }
 
   /** Resolves once every record added so far is applied; rejects if the store still fails at `deadline`. */
@@ -89,7 +93,7 @@ export class Aggregator {
     this.#seal();
     while (this.#queue.length > 0 || this.#sending) {
       if (Date.now() >= deadline) throw new QuotaStoreError('aggregate', 'The aggregates over all users could not be written in time');
-      if (!this.#sending) this.#pump(true);
+      if (!this.#sending && this.#queue.length > 0) this.#send(this.#queue[0]!);
       if (this.#sending) await this.#sending;
       // A failed batch: pause a little before forcing it again.
       if ((this.#queue[0]?.attempts ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(1, deadline - Date.now()))));
@@ -105,6 +109,32 @@ export class Aggregator {
     this.#timer = undefined;
   }
 
+  /**
+   * Sends the first waiting batch when it is due; else arms the timer for the next moment one is:
+   * the first batch's retry, or the open batch's BATCH_DELAY_MS. A full batch goes at once, and a
+   * batch still filling is sealed only when that delay has passed, also right after a send.
+   */
+  #next(): void {
+    // A send in progress calls this again when it settles.
+    if (this.#sending) return;
+    const now = Date.now();
+    if (this.#open && now - this.#open.openedAt >= BATCH_DELAY_MS) this.#seal();
+    const head = this.#queue[0];
+    if (head && head.notBefore <= now) {
+      this.#send(head);
+      return;
+    }
+    const dueAt = Math.min(head?.notBefore ?? Infinity, this.#open ? this.#open.openedAt + BATCH_DELAY_MS : Infinity);
+    if (dueAt === Infinity || (this.#timer !== undefined && this.#timerAt <= dueAt)) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = dueAt;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#next();
+    }, dueAt - now);
+    this.#timer.unref?.();
+  }
+
   #seal(): void {
     if (!this.#open || this.#open.entries.length === 0) return;
     this.#queue.push(this.#open);
@@ -117,26 +147,9 @@ export class Aggregator {
     }
   }
 
-  #schedule(delay: number): void {
-    if (this.#timer || this.#sending) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#seal();
-      this.#pump(false);
-    }, delay);
-    this.#timer.unref?.();
-  }
-
-  #pump(force: boolean): void {
-    if (this.#sending) return;
-    const batch = this.#queue[0];
-    if (!batch) return;
-    const wait = batch.notBefore - Date.now();
-    if (wait > 0 && !force) {
-      this.#schedule(wait);
-      return;
-    }
-    this.#sending = this.#send(batch)
+  /** Sends `batch` (the first waiting one); once it settles, the next step runs. */
+  #send(batch: Batch): void {
+    this.#sending = this.#write(batch)
       .then(
         () => {
           if (this.#queue[0] === batch) this.#queue.shift();
@@ -151,13 +164,11 @@ export class Aggregator {
       )
       .finally(() => {
         this.#sending = undefined;
-        const head = this.#queue[0];
-        if (head) this.#schedule(Math.max(0, head.notBefore - Date.now()));
-        else if (this.#open) this.#schedule(BATCH_DELAY_MS);
+        this.#next();
       });
   }
 
-  async #send(batch: Batch): Promise<void> {
+  async #write(batch: Batch): Promise<void> {
     const s = this.ctx.settings;
     const first = batch.entries[0]!.timestamp;
     const hours = new Map<string, [number, string, number, number, number, number]>();
