@@ -27,6 +27,11 @@ function batch(source: string, sequence: number, tokens: number): AggregateArgs 
   return { source, sequence, guardTtl: 60_000, logMax: 100, logTtl: 60_000, historyTtl: 60_000, activeTtl: 60_000, totals: [tokens, 1, 0], hours: [], users: ['u'], tags: ['t'], logTimes: [] };
 }
 
+/** A committed call of 1 token by user u<i>, as the store hands it to the aggregator. */
+function entry(timestamp: number, i: number): AggregateEntry {
+  return { timestamp, userId: `u${i}`, tag: `t${i}`, model: 'gpt', actual: { tokens: 1, requests: 1, cost: 0 }, history: { inputTokens: 1, outputTokens: 0 }, record: `{"id":"r${i}"}` };
+}
+
 describe('the replay guard of the aggregates', () => {
   it('applies each numbered batch of a source once, and nothing numbered at or below the last applied', async () => {
     const g = globalKeys(uniquePrefix('guard'));
@@ -126,15 +131,6 @@ describe('the aggregates of a store that fails for long', () => {
     });
     const january = Date.UTC(2099, 0, 15);
     const february = Date.UTC(2099, 1, 15);
-    const entry = (timestamp: number, i: number): AggregateEntry => ({
-      timestamp,
-      userId: `u${i}`,
-      tag: `t${i}`,
-      model: 'gpt',
-      actual: { tokens: 1, requests: 1, cost: 0 },
-      history: { inputTokens: 1, outputTokens: 0 },
-      record: `{"id":"r${i}"}`,
-    });
     // Batch 1 (3 records) goes out and waits at the gate.
     for (let i = 0; i < 3; i += 1) aggregator.add(entry(january, i));
     const first = aggregator.flush(Date.now() + 60_000);
@@ -156,79 +152,70 @@ describe('the aggregates of a store that fails for long', () => {
 });
 
 describe('batching of the aggregates', () => {
-  const entry = (timestamp: number, i: number): AggregateEntry => ({
-    timestamp,
-    userId: `u${i}`,
-    tag: `t${i}`,
-    model: 'gpt',
-    actual: { tokens: 1, requests: 1, cost: 0 },
-    history: { inputTokens: 1, outputTokens: 0 },
-    record: `{"id":"r${i}"}`,
-  });
-  /** A client that records the records per aggregate batch it is asked to send. */
-  function recording() {
+  /** An aggregator on a client that records, per aggregate batch sent, its records and when. */
+  function recorded() {
+    const prefix = uniquePrefix('batching');
+    const g = globalKeys(prefix);
     const batches: number[] = [];
     const sentAt: number[] = [];
+    const recorder = {
+      evalsha: async (sha: string, numKeys: number, ...rest: Array<string | Buffer | number>) => {
+        // ARGV: the header, then four lists, each a count and its values (hours of 6 values,
+        // users, tags, record times), then the records.
+        if (sha === SCRIPTS.aggregate.sha) {
+          let at = numKeys + 1;
+          at += 1 + 6 * Number(rest[at]);
+          at += 1 + Number(rest[at]);
+          at += 1 + Number(rest[at]);
+          batches.push(Number(rest[at]));
+          sentAt.push(Date.now());
+        }
+        return client.evalsha(sha, numKeys, ...rest);
+      },
+      eval: client.eval.bind(client),
+    };
+    const aggregator = new Aggregator(new RedisContext(recorder, prefix), () => {});
     return {
       batches,
       sentAt,
-      client: {
-        evalsha: async (sha: string, numKeys: number, ...rest: Array<string | Buffer | number>) => {
-          // ARGV: the header, then four lists, each a count and its values (hours of 6 values,
-          // users, tags, record times), then the records.
-          if (sha === SCRIPTS.aggregate.sha) {
-            let at = numKeys + 1;
-            at += 1 + 6 * Number(rest[at]);
-            at += 1 + Number(rest[at]);
-            at += 1 + Number(rest[at]);
-            batches.push(Number(rest[at]));
-            sentAt.push(Date.now());
-          }
-          return client.evalsha(sha, numKeys, ...rest);
-        },
-        eval: client.eval.bind(client),
+      aggregator,
+      /** Waits until the totals hold `tokens` (one per record). */
+      applied: async (tokens: number) =>
+        waitFor(async () => (Number(await client.hget(g.totals, 'tokens')) === tokens ? true : undefined), { timeoutMs: 5_000, what: `${tokens} records applied` }),
+      cleanup: async () => {
+        aggregator.stop();
+        const keys = await client.keys(`${prefix}:*`);
+        if (keys.length > 0) await client.del(...keys);
       },
     };
   }
+  const now = Date.UTC(2099, 0, 15);
 
   it('sends a full batch at once, and one still filling when it is 50 ms old', async () => {
-    const prefix = uniquePrefix('batching');
-    const g = globalKeys(prefix);
-    const { batches, sentAt, client: recorder } = recording();
-    const aggregator = new Aggregator(new RedisContext(recorder, prefix), () => {});
-    const now = Date.UTC(2099, 0, 15);
+    const { batches, sentAt, aggregator, applied, cleanup } = recorded();
     const started = Date.now();
     for (let i = 0; i < 600; i += 1) aggregator.add(entry(now, i));
     // The first full batch is on its way before any timer could fire; the second follows it once
     // it is applied; the third, still filling, waits until it is 50 ms old.
     await new Promise((resolve) => setImmediate(resolve));
     expect(batches[0]).toBe(256);
-    const tokens = async () => Number(await client.hget(g.totals, 'tokens'));
-    await waitFor(async () => ((await tokens()) === 600 ? true : undefined), { timeoutMs: 5_000, what: 'every batch applied' });
+    await applied(600);
     expect(batches).toEqual([256, 256, 88]);
     expect(sentAt[2]! - started).toBeGreaterThanOrEqual(50);
-    aggregator.stop();
-    const keys = await client.keys(`${prefix}:*`);
-    if (keys.length > 0) await client.del(...keys);
+    await cleanup();
   });
 
   it('under light traffic, sends the aggregates of a call with those of the next 50 ms', async () => {
-    const prefix = uniquePrefix('batching');
-    const g = globalKeys(prefix);
-    const { batches, sentAt, client: recorder } = recording();
-    const aggregator = new Aggregator(new RedisContext(recorder, prefix), () => {});
-    const now = Date.UTC(2099, 0, 15);
+    const { batches, sentAt, aggregator, applied, cleanup } = recorded();
     const started = Date.now();
     aggregator.add(entry(now, 0));
     await new Promise((resolve) => setTimeout(resolve, 10));
     aggregator.add(entry(now, 1));
     // Nothing is sent before the first record is 50 ms old.
     expect(batches).toEqual([]);
-    await waitFor(async () => (Number(await client.hget(g.totals, 'tokens')) === 2 ? true : undefined), { timeoutMs: 5_000, what: 'the batch applied' });
+    await applied(2);
     expect(batches).toEqual([2]);
     expect(sentAt[0]! - started).toBeGreaterThanOrEqual(50);
-    aggregator.stop();
-    const keys = await client.keys(`${prefix}:*`);
-    if (keys.length > 0) await client.del(...keys);
+    await cleanup();
   });
 });
