@@ -143,8 +143,8 @@ export interface GptTokenizerOptions {
    * Keep the counts of the last 4,096 pieces of text counted (the walk counts texts in pieces of
    * about 256 characters; pieces over 512 are not kept), so that text sent again (a system prompt,
    * a chat's history, tool definitions) is not counted again: inside a wrapped call, counting even
-   * a short prompt takes tens of µs. Costs at most 4 MB per encoding in use (4,096 × 512 UTF-16
-   * units), about 2 MB with pieces of the usual size.
+   * a short prompt takes tens of µs. Costs at most about 4.7 MB of heap per encoding in use
+   * (measured: 4,096 kept pieces of 512 CJK characters; 2.6 MB for 512 Latin ones).
    * @default true
    */
   countCache?: boolean;
@@ -175,6 +175,7 @@ export function gptTokenizer(options: GptTokenizerOptions = {}): Tokenizer {
         count = encoder(encoding).countTokens(text, PLAIN_TEXT);
         // A copy as the key: a piece cut from a long prompt would otherwise keep the whole prompt
         // alive (V8's substrings point into their parent; a flattened concatenation does not).
+        // V8 copies substrings under 13 characters anyway.
         cache.set(text.length > 12 ? (' ' + text).slice(1) : text, count);
       }
       return count;
