@@ -120,3 +120,45 @@ describe('a wrapped call', () => {
     await limiter.close();
   });
 });
+
+describe('writes in flight, by user', () => {
+  it('a refused reserve waits for all of its own user’s writes and for no one else’s', async () => {
+    const inner = new MemoryStore();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    // User b's commits reach the store only once the gate opens.
+    const store: QuotaStore = {
+      ...inner,
+      kind: inner.kind,
+      hotPath: {
+        reserve: (c) => inner.hotPath.reserve(c),
+        release: (c) => inner.hotPath.release(c),
+        commit: async (c) => {
+          if (c.userId === 'b') await gate;
+          return inner.hotPath.commit(c);
+        },
+      },
+      admin: inner.admin,
+      maintenance: inner.maintenance,
+    };
+    const limiter = createTokenLimiter({ store, defaultLimits: [{ id: 'd', tokens: 100, period: 'day' }] });
+    void limiter.commit(await limiter.reserve('b', { tokens: 10 }), { inputTokens: 1, outputTokens: 1 });
+    const first = await limiter.reserve('a', { tokens: 50 });
+    const second = await limiter.reserve('a', { tokens: 50 });
+    void limiter.commit(first, { inputTokens: 5, outputTokens: 5 });
+    void limiter.commit(second, { inputTokens: 5, outputTokens: 5 });
+    expect(limiter.pendingWrites).toBe(3);
+    // 100 held until both of a's commits land, 20 used after them: 80 fits only then.
+    const third = await Promise.race([limiter.reserve('a', { tokens: 80 }), new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 2_000))]);
+    expect(third).not.toBe('stuck');
+    expect(limiter.pendingWrites).toBe(1);
+    expect(await limiter.check('a', { tokens: 1 })).toMatchObject({ allowed: false });
+    open();
+    await limiter.flush();
+    expect(limiter.pendingWrites).toBe(0);
+    expect(await limiter.admin.getUsage('b')).toMatchObject({ used: 2, reserved: 0 });
+    await limiter.close();
+  });
+});
