@@ -59,6 +59,9 @@ export async function plainPairSetup(rules) {
   };
   try {
     client = new Redis(port, { retryStrategy: (times) => (times > 100 ? null : 50) });
+    // Refused until the server listens: retried above, and a command that fails still says why
+    // (without a listener, ioredis prints every refused try as an unhandled error).
+    client.on('error', () => {});
     await client.ping();
     const dir = process.env.TOKEN_LIMITS_DIR ?? resolve(fileURLToPath(import.meta.url), '../..');
     const lib = await import(pathToFileURL(resolve(dir, 'dist/index.js')).href);
