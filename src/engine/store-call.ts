@@ -1,4 +1,5 @@
 import { QuotaStoreError, TokenLimitsError } from '../kernel/errors.js';
+import { isRefusal } from '../stores/protocol/refusal.js';
 import { deadlines } from './deadlines.js';
 
 /**
@@ -37,7 +38,7 @@ export function storeCall<T>(operation: string, timeoutMs: number, fn: () => Pro
 export function isPermanentStoreError(error: unknown): boolean {
   if (!(error instanceof TokenLimitsError)) return false;
   if (!(error instanceof QuotaStoreError)) return true;
-  return /ERR token-limits: /.test(error.message);
+  return isRefusal(error);
 }
 
 function messageOf(error: unknown): string {

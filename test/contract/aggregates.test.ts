@@ -219,3 +219,43 @@ describe('batching of the aggregates', () => {
     await cleanup();
   });
 });
+
+describe('a batch the store refuses', () => {
+  const huge = 2 ** 52;
+
+  it('keeps each batch’s sums within what the store takes: calls of huge usage are all counted', async () => {
+    const prefix = uniquePrefix('huge');
+    const limits: LimitRule[] = [{ id: 'm', tokens: Number.MAX_SAFE_INTEGER, period: 'month' }];
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits: limits });
+    const errors: string[] = [];
+    limiter.on('store-error', ({ operation }) => errors.push(operation));
+    // Each call's usage is valid (a safe integer); two of them in one batch would sum past 2^53.
+    for (const user of ['a', 'b', 'c']) await limiter.commit(await limiter.reserve(user, { tokens: 1 }), { inputTokens: huge, outputTokens: 0 });
+    await limiter.commit(await limiter.reserve('d', { tokens: 1 }), { inputTokens: 5, outputTokens: 5 });
+    await limiter.flush();
+    expect(errors).toEqual([]);
+    expect((await limiter.admin.getUsageLog({ limit: 10 })).map((r) => r.userId).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(Number(await client.hget(globalKeys(prefix).totals, 'requests'))).toBe(4);
+    await limiter.close();
+  });
+
+  it('drops a batch the store refuses for good, with a report, and goes on with the next', async () => {
+    const prefix = uniquePrefix('refused');
+    const g = globalKeys(prefix);
+    const reports: Array<[string, number]> = [];
+    const aggregator = new Aggregator(new RedisContext(client, prefix), (error, count) => reports.push([error.message, count]));
+    const now = Date.UTC(2099, 0, 15);
+    // A record time the script refuses (not an integer): nothing retrying can change.
+    aggregator.add({ ...entry(now, 0), timestamp: now + 0.5 });
+    await expect(aggregator.flush(Date.now() + 5_000)).resolves.toBeUndefined();
+    aggregator.add(entry(now, 1));
+    await aggregator.flush(Date.now() + 5_000);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]![1]).toBe(1);
+    expect(reports[0]![0]).toMatch(/dropped/);
+    expect(await client.hget(g.totals, 'tokens')).toBe('1');
+    aggregator.stop();
+    const keys = await client.keys(`${prefix}:*`);
+    if (keys.length > 0) await client.del(...keys);
+  });
+});

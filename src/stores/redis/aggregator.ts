@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { QuotaStoreError } from '../../kernel/errors.js';
+import { isRefusal } from '../protocol/refusal.js';
 import type { Amounts } from '../protocol/types.js';
 import type { RedisContext } from './context.js';
 import { HOUR_MS, monthKey, monthName, nextMonthStart } from './keys.js';
@@ -27,6 +28,9 @@ interface Batch {
   notBefore: number;
   /** When its first record came: it is sealed BATCH_DELAY_MS later, if not full before. */
   openedAt: number;
+  /** Its records' tokens and cost: the script takes sums up to 2^53 only (see add). */
+  tokens: number;
+  cost: number;
 }
 
 /** Records per batch, and how long a record waits for others before its batch is sent. */
@@ -78,13 +82,25 @@ export class Aggregator {
 
   add(entry: AggregateEntry): void {
     const month = nextMonthStart(entry.timestamp);
-    if (!this.#open || this.#open.month !== month || this.#open.entries.length >= BATCH_SIZE) {
+    let batch = this.#open;
+    // Each record's amounts are safe integers (the commit checked them), but the script refuses
+    // sums that are not: two calls of 2^52 tokens would make a batch it never takes.
+    if (
+      !batch ||
+      batch.month !== month ||
+      batch.entries.length >= BATCH_SIZE ||
+      !Number.isSafeInteger(batch.tokens + entry.actual.tokens) ||
+      !Number.isSafeInteger(batch.cost + entry.actual.cost)
+    ) {
       this.#seal();
       this.#sequence += 1;
-      this.#open = { sequence: this.#sequence, month, entries: [], attempts: 0, notBefore: 0, openedAt: Date.now() };
+      batch = { sequence: this.#sequence, month, entries: [], attempts: 0, notBefore: 0, openedAt: Date.now(), tokens: 0, cost: 0 };
+      this.#open = batch;
     }
-    this.#open.entries.push(entry);
-    if (this.#open.entries.length >= BATCH_SIZE) this.#seal();
+    batch.entries.push(entry);
+    batch.tokens += entry.actual.tokens;
+    batch.cost += entry.actual.cost;
+    if (batch.entries.length >= BATCH_SIZE) this.#seal();
     this.#next();
   }
 
@@ -155,6 +171,13 @@ export class Aggregator {
           if (this.#queue[0] === batch) this.#queue.shift();
         },
         (error: unknown) => {
+          if (isRefusal(error)) {
+            // Refused by the script's own checks: sending it again cannot help, and the batches
+            // behind it would wait for it for ever.
+            if (this.#queue[0] === batch) this.#queue.shift();
+            this.report(new QuotaStoreError('aggregate', `The store refused a batch of the aggregates, which was dropped: ${(error as Error).message}`), batch.entries.length);
+            return;
+          }
           batch.attempts += 1;
           batch.notBefore = Date.now() + Math.min(5_000, 50 * 2 ** batch.attempts);
           if (batch.attempts === 1 || batch.attempts % 10 === 0) {

@@ -1,3 +1,5 @@
+import { REFUSAL_PREFIX } from '../../protocol/refusal.js';
+
 /**
  * Lua shared by the scripts: the window steps of stores/protocol (window.ts, charge.ts) in Lua. Its
  * functions are defined once per load of the hot-path library (functions.ts), and on every call of
@@ -62,7 +64,7 @@ export const BIND_LIBRARY_LOCALS = `${LIBRARY_LOCALS.join(', ')} = ${LIBRARY_VAL
 export const PRELUDE_BODY = `
 local MAXN = 9007199254740991
 local SLACK = 3600000
-local function fail(message) error({ err = 'ERR token-limits: ' .. message }) end
+local function fail(message) error({ err = '${REFUSAL_PREFIX}' .. message }) end
 local function fmt(n) return sformat('%d', n) end
 
 -- Rules as the store sends them (schema.ts, FieldKinds.rules), each with its window's field name
