@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../kernel/errors.js';
 import type { HistoryPoint, LedgerDrainSettings, LedgerEntry, LedgerSource, LedgerTotals, UsageLedger, UsageRecord } from '../kernel/types.js';
 import { isPlainObject, parseUserId, rejectUnknownKeys } from '../kernel/validate.js';
+import { readable, storable } from './text.js';
 
 /** The part of a `pg` Pool the ledger uses (`pg.Pool` satisfies it). */
 export interface PgPoolLike {
@@ -116,7 +117,7 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
   async function readLog(query: { userId?: string; since?: number; until?: number; limit: number }): Promise<UsageRecord[]> {
     const where: string[] = [];
     const values: unknown[] = [];
-    if (query.userId !== undefined) where.push(`user_id = $${values.push(query.userId)}`);
+    if (query.userId !== undefined) where.push(userIs(values, query.userId));
     if (query.since !== undefined) where.push(`created_at >= $${values.push(new Date(query.since))}`);
     if (query.until !== undefined) where.push(`created_at < $${values.push(new Date(query.until))}`);
     const { rows } = await q(
@@ -162,8 +163,12 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
             created_at timestamptz NOT NULL,
             recorded_at timestamptz NOT NULL DEFAULT now()
           )`,
-          `CREATE INDEX IF NOT EXISTS "${table}_user_time" ON ${tableName} (user_id, created_at)`,
-          `CREATE INDEX IF NOT EXISTS "${table}_account_time" ON ${tableName} (account_id, created_at) WHERE account_id IS NOT NULL`,
+          // By a hash of the id, not the id: an id may be 65,536 characters, and a btree entry
+          // over 2,704 bytes made its record's insert fail (and the ledger stop) for good.
+          `CREATE INDEX IF NOT EXISTS "${table}_user_hash_time" ON ${tableName} (md5(user_id), created_at)`,
+          `CREATE INDEX IF NOT EXISTS "${table}_account_hash_time" ON ${tableName} (md5(account_id), created_at) WHERE account_id IS NOT NULL`,
+          `DROP INDEX IF EXISTS "${schema}"."${table}_user_time"`,
+          `DROP INDEX IF EXISTS "${schema}"."${table}_account_time"`,
           `CREATE INDEX IF NOT EXISTS "${table}_time" ON ${tableName} (created_at, id)`,
         ].join(';\n'),
       );
@@ -174,12 +179,12 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
       const columns: unknown[][] = COLUMNS.map(() => []);
       for (const e of entries) {
         const row = [
-          e.id,
-          e.userId,
-          e.accountId,
-          e.provider,
-          e.model,
-          e.endpoint,
+          storable(e.id),
+          storable(e.userId),
+          e.accountId === null ? null : storable(e.accountId),
+          storable(e.provider),
+          storable(e.model),
+          storable(e.endpoint),
           e.inputTokens,
           e.cachedInputTokens,
           e.cacheWriteTokens,
@@ -188,8 +193,8 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
           e.totalTokens,
           e.costMicros,
           e.estimated,
-          e.status,
-          e.requestId,
+          storable(e.status),
+          e.requestId === null ? null : storable(e.requestId),
           e.latencyMs,
           e.timestamp.toISOString(),
         ];
@@ -206,7 +211,7 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
     async readHistory(query) {
       const unit = query.granularity === 'hour' ? 'hour' : 'day';
       const values: unknown[] = [new Date(query.from), new Date(query.to)];
-      const user = query.userId === undefined ? '' : `AND user_id = $${values.push(query.userId)}`;
+      const user = query.userId === undefined ? '' : `AND ${userIs(values, query.userId)}`;
       const { rows } = await q(
         `SELECT (extract(epoch FROM date_trunc('${unit}', created_at AT TIME ZONE 'UTC')) * 1000)::int8 AS t, model,
                 count(*) AS requests, sum(input_tokens) AS input, sum(output_tokens) AS output, coalesce(sum(cost_micros), 0) AS cost
@@ -217,7 +222,7 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
       return rows.map(
         (r): HistoryPoint => ({
           time: new Date(Number(r.t)),
-          model: String(r.model),
+          model: readable(r.model),
           requests: Number(r.requests),
           inputTokens: Number(r.input),
           outputTokens: Number(r.output),
@@ -257,7 +262,7 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
           costMicros: cost,
           costUsd: cost / 1_000_000,
         };
-        if (groupBy === 'model') totals.model = String(r.g);
+        if (groupBy === 'model') totals.model = readable(r.g);
         else if (groupBy !== undefined) totals.period = String(r.g);
         return totals;
       });
@@ -296,7 +301,7 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
            FROM ${tableName} WHERE created_at >= $1 AND created_at < $2 GROUP BY user_id`,
         [new Date(from), new Date(to)],
       );
-      const ledger = new Map(rows.map((r) => [String(r.user_id), { requests: Number(r.requests), totalTokens: Number(r.total), costMicros: Number(r.cost) }]));
+      const ledger = new Map(rows.map((r) => [readable(r.user_id), { requests: Number(r.requests), totalTokens: Number(r.total), costMicros: Number(r.cost) }]));
       const users = new Set([...ledger.keys(), ...(await source.listUserIds())]);
       const differences: LedgerDifference[] = [];
       for (const userId of [...users].sort()) {
@@ -313,8 +318,8 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
   function filter(o: { userId?: string; accountId?: string; from: number; to: number }): { where: string; values: unknown[] } {
     const values: unknown[] = [new Date(o.from), new Date(o.to)];
     const where = ['created_at >= $1', 'created_at < $2'];
-    if (o.userId !== undefined) where.push(`user_id = $${values.push(o.userId)}`);
-    if (o.accountId !== undefined) where.push(`account_id = $${values.push(o.accountId)}`);
+    if (o.userId !== undefined) where.push(userIs(values, o.userId));
+    if (o.accountId !== undefined) where.push(accountIs(values, o.accountId));
     return { where: where.join(' AND '), values };
   }
 }
@@ -356,6 +361,17 @@ function parseDate(value: unknown, parameter: string): number {
   return ms;
 }
 
+/** A condition on the user id (its index is by hash: see migrate), its value pushed to `values`. */
+function userIs(values: unknown[], userId: string): string {
+  const at = values.push(storable(userId));
+  return `(md5(user_id) = md5($${at}) AND user_id = $${at})`;
+}
+
+function accountIs(values: unknown[], accountId: string): string {
+  const at = values.push(storable(accountId));
+  return `(md5(account_id) = md5($${at}) AND account_id = $${at})`;
+}
+
 function parseRange(options: unknown, keys: readonly string[], name: string): { userId?: string; accountId?: string; from: number; to: number } {
   if (!isPlainObject(options)) invalid('options', options, `expected { ${keys.join(', ')} } for ${name}`);
   rejectUnknownKeys(options, keys, 'options');
@@ -371,11 +387,11 @@ function parseRange(options: unknown, keys: readonly string[], name: string): { 
 function recordOf(r: Record<string, unknown>): UsageRecord {
   const cost = r.cost_micros === null ? null : Number(r.cost_micros) / 1_000_000;
   return {
-    id: String(r.id),
-    userId: String(r.user_id),
-    provider: r.provider as UsageRecord['provider'],
-    model: String(r.model),
-    endpoint: String(r.endpoint),
+    id: readable(r.id),
+    userId: readable(r.user_id),
+    provider: readable(r.provider) as UsageRecord['provider'],
+    model: readable(r.model),
+    endpoint: readable(r.endpoint),
     inputTokens: Number(r.input_tokens),
     cachedInputTokens: Number(r.cached_input_tokens),
     outputTokens: Number(r.output_tokens),
@@ -383,10 +399,10 @@ function recordOf(r: Record<string, unknown>): UsageRecord {
     totalTokens: Number(r.total_tokens),
     costUsd: cost,
     estimated: r.estimated === true,
-    requestId: r.request_id === null ? null : String(r.request_id),
+    requestId: readable(r.request_id, true),
     timestamp: r.created_at as Date,
     latencyMs: Number(r.latency_ms),
-    status: r.status as UsageRecord['status'],
+    status: readable(r.status) as UsageRecord['status'],
   };
 }
 
@@ -416,12 +432,12 @@ const CSV_HEADER = [
 function jsonRow(r: Record<string, unknown>): Record<string, unknown> {
   const cost = r.cost_micros === null ? null : Number(r.cost_micros);
   return {
-    id: r.id,
-    user_id: r.user_id,
-    account_id: r.account_id,
-    provider: r.provider,
-    model: r.model,
-    endpoint: r.endpoint,
+    id: readable(r.id),
+    user_id: readable(r.user_id),
+    account_id: readable(r.account_id, true),
+    provider: readable(r.provider),
+    model: readable(r.model),
+    endpoint: readable(r.endpoint),
     input_tokens: Number(r.input_tokens),
     cached_input_tokens: Number(r.cached_input_tokens),
     cache_write_tokens: Number(r.cache_write_tokens),
@@ -431,8 +447,8 @@ function jsonRow(r: Record<string, unknown>): Record<string, unknown> {
     cost_micros: cost,
     cost_usd: cost === null ? null : cost / 1_000_000,
     estimated: r.estimated === true,
-    status: r.status,
-    request_id: r.request_id,
+    status: readable(r.status),
+    request_id: readable(r.request_id, true),
     latency_ms: Number(r.latency_ms),
     created_at: (r.created_at as Date).toISOString(),
   };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -293,7 +294,46 @@ describe('ledger options', () => {
     await Promise.all(ledgers.map((l) => l.migrate()));
     await ledgers[0]!.migrate();
     const { rows } = await pool.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema]);
-    expect(rows.map((r: { indexname: string }) => r.indexname)).toEqual(['usage_account_time', 'usage_pkey', 'usage_time', 'usage_user_time']);
+    expect(rows.map((r: { indexname: string }) => r.indexname)).toEqual(['usage_account_hash_time', 'usage_pkey', 'usage_time', 'usage_user_hash_time']);
+  });
+
+  it('replaces the id indexes of a table made by an earlier version', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const ledger = createPostgresLedger({ pool, schema, table: 'usage' });
+    await ledger.migrate();
+    // The indexes an earlier version made, by the ids themselves.
+    await pool.query(`CREATE INDEX usage_user_time ON ${ledger.tableName} (user_id, created_at)`);
+    await pool.query(`CREATE INDEX usage_account_time ON ${ledger.tableName} (account_id, created_at) WHERE account_id IS NOT NULL`);
+    await ledger.migrate();
+    const { rows } = await pool.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema]);
+    expect(rows.map((r: { indexname: string }) => r.indexname)).toEqual(['usage_account_hash_time', 'usage_pkey', 'usage_time', 'usage_user_hash_time']);
+  });
+});
+
+describe.each(STORES)('ledger of odd ids and labels, over %s', (_name, makeStore) => {
+  it('writes a record whose user id holds U+0000 or is 65,536 characters, or whose model holds U+0000, and reads each back exactly', async () => {
+    const ledger = await newLedger();
+    const limiter = track(createTokenLimiter({ store: makeStore(), ledger, defaultLimits: [{ id: 'm', tokens: 1_000_000, period: 'month' }] }));
+    const errors: LedgerErrorEvent[] = [];
+    limiter.on('ledger-error', (e) => errors.push(e));
+    // Ids PostgreSQL could not store, or that would look alike stored naively; a long random id
+    // (no compression shortens it below a btree entry's limit).
+    const users = ['nul\u0000id', 'nul\uFFFDid', '\uFFFFmarked', randomBytes(49_152).toString('base64url'), 'plain'];
+    for (const user of users) await call(limiter, user, 10, 5, user === 'plain' ? 'gpt\u0000odd' : 'gpt-4o');
+    await limiter.flushLedger();
+    expect(errors).toEqual([]);
+    expect(await rowCount(ledger)).toEqual({ rows: 5, ids: 5 });
+    const from = Date.now() - 3_600_000;
+    const to = Date.now() + 3_600_000;
+    for (const user of users) {
+      expect((await ledger.query({ userId: user, from, to }))[0]).toMatchObject({ requests: 1, totalTokens: 15 });
+      const [line] = (await text(ledger.export({ userId: user, from, to, format: 'jsonl' }))).trim().split('\n');
+      expect(JSON.parse(line!)).toMatchObject({ user_id: user });
+    }
+    const [plain] = (await text(ledger.export({ userId: 'plain', from, to, format: 'jsonl' }))).trim().split('\n');
+    expect((JSON.parse(plain!) as { model: string }).model).toBe((await limiter.admin.getUsageLog({ userId: 'plain' }))[0]!.model);
+    expect(await ledger.reconcile({ from, to })).toEqual([]);
   });
 });
 
