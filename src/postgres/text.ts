@@ -1,11 +1,11 @@
 /**
  * Text as the ledger's PostgreSQL columns store it. PostgreSQL text cannot hold U+0000, which a
- * user or account id may contain (any well-formed string is an id), as may the labels of records
- * a store's feed kept from before they were checked: one such value made the insert of its whole
- * batch fail on every try, and the ledger stopped there for everyone. Such a text is stored as
- * ENCODED followed by its UTF-8 in base64url, and so is any text that starts with ENCODED, so that
- * every text reads back exactly (two ids never share a stored form). Every other text, all of
- * them in practice, is stored as it is.
+ * user or account id may contain (any well-formed string is an id), as may a record's labels (the
+ * model, endpoint and request id are often the provider's own words): one such value made the
+ * insert of its whole batch fail on every try, and the ledger stopped there for everyone. Such a
+ * text is stored as ENCODED followed by its UTF-8 in base64url, and so is any text that starts
+ * with ENCODED, so that every text reads back exactly (two ids never share a stored form). Every
+ * other text, all of them in practice, is stored as it is.
  */
 const ENCODED = '\uFFFF';
 
