@@ -109,8 +109,13 @@ export class EngineCore {
     if (state.read || !configs.some((c) => c?.planMissing)) return false;
     state.read = true;
     // Waited for in full, and a failed read fails the call (the store-error policy applies):
-    // going on would check the user against the default rules instead of their plan.
+    // going on would check the user against the default rules instead of their plan. So does a
+    // plan the store holds that this process cannot read, for its own users only.
     await this.plans.refresh();
+    for (const config of configs) {
+      const unreadable = config?.planMissing ? this.plans.unreadable(config.plan) : undefined;
+      if (unreadable) throw unreadable;
+    }
     return true;
   }
 

@@ -44,6 +44,8 @@ export function createPlansAdmin(deps: AdminDeps): PlansAdmin {
   const planOf = async (planId: string): Promise<Plan | null> => {
     await core.plans.refresh();
     const p = core.plans.get(planId);
+    const unreadable = core.plans.unreadable(planId);
+    if (unreadable) throw unreadable;
     return p ? { planId, version: p.version, rules: p.rules.map((r) => r.rule) } : null;
   };
   const existingPlan = async (value: unknown, parameter: string): Promise<string | null> => {

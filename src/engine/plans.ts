@@ -22,6 +22,12 @@ export interface PlanRules {
  */
 export class PlanBook {
   #plans = new Map<string, PlanRules>();
+  /**
+   * Plans the store holds that this process cannot read (written by a newer version, or damaged),
+   * with the error their users' calls fail with. Left out of the copy, not failing the whole read:
+   * one such plan made every call of every plan's users fail.
+   */
+  #unreadable = new Map<string, QuotaStoreError>();
   #loadedAt = Number.NEGATIVE_INFINITY;
   #loading: Promise<void> | undefined;
   /** When the last read failed (the store did not answer); -Infinity after a success. */
@@ -33,6 +39,11 @@ export class PlanBook {
 
   get(planId: string): PlanRules | undefined {
     return this.#plans.get(planId);
+  }
+
+  /** Why plan `planId` is not in the copy although the store holds it (see #unreadable), if so. */
+  unreadable(planId: string | null): QuotaStoreError | undefined {
+    return planId === null ? undefined : this.#unreadable.get(planId);
   }
 
   all(): PlanRules[] {
@@ -59,18 +70,22 @@ export class PlanBook {
     this.#loading ??= this.load()
       .then((stored) => {
         const next = new Map<string, PlanRules>();
+        const unreadable = new Map<string, QuotaStoreError>();
         for (const p of stored) {
           const known = this.#plans.get(p.planId);
           let rules: NormalizedRule[];
           try {
             rules = known && known.version === p.version ? known.rules : deserializeRules(p.rules);
           } catch (error) {
-            throw new QuotaStoreError('plans', `The store holds rules of plan ${JSON.stringify(p.planId)} that are not valid`, { cause: error });
+            const message = `The store holds rules of plan ${JSON.stringify(p.planId)} that this version cannot read (written by a newer one, or damaged)`;
+            unreadable.set(p.planId, new QuotaStoreError('plans', message, { cause: error }));
+            continue;
           }
           next.set(p.planId, { planId: p.planId, version: p.version, rules, users: p.users, accounts: p.accounts });
         }
         if (!sameVersions(this.#plans, next)) this.generation += 1;
         this.#plans = next;
+        this.#unreadable = unreadable;
         this.#loadedAt = Date.now();
         this.failedAt = Number.NEGATIVE_INFINITY;
       })
