@@ -105,17 +105,27 @@ export class EngineCore {
    * was read): reads the plans again, once per operation (`state.read`). True if it did, then the
    * caller resolves its configs again. Throws the store's error when the plans cannot be read.
    */
+  /**
+   * `userId`'s config, asked of the store when what this process has is the stand-in every user
+   * not seen yet gets, and that stand-in names a default plan this process cannot read: the user
+   * may have rules or a plan of their own, which the store's replies would only tell after the call
+   * was refused (see readPlansFor). One extra read, on that rare path only.
+   */
+  async configOf(userId: string): Promise<UserConfig> {
+    const config = this.planner.userConfig(userId);
+    if (!config.unreadablePlan || !this.planner.isStandIn(config)) return config;
+    const stored = await this.call('config', () => this.config.store.admin.getConfig(userId));
+    return this.planner.adopt(userId, stored, stored.account);
+  }
+
   async readPlansFor(state: { read: boolean }, ...configs: Array<ScopeConfig | undefined>): Promise<boolean> {
+    // A plan this process cannot read fails the calls of its users (only theirs), as a failed read does.
+    for (const config of configs) if (config?.unreadablePlan) throw config.unreadablePlan;
     if (state.read || !configs.some((c) => c?.planMissing)) return false;
     state.read = true;
     // Waited for in full, and a failed read fails the call (the store-error policy applies):
-    // going on would check the user against the default rules instead of their plan. So does a
-    // plan the store holds that this process cannot read, for its own users only.
+    // going on would check the user against the default rules instead of their plan.
     await this.plans.refresh();
-    for (const config of configs) {
-      const unreadable = config?.planMissing ? this.plans.unreadable(config.plan) : undefined;
-      if (unreadable) throw unreadable;
-    }
     return true;
   }
 

@@ -24,6 +24,11 @@ export interface ScopeConfig {
   rulesPlan: string | null;
   /** The assigned plan is not in this process's copy of the plans (created since it was read). */
   planMissing: boolean;
+  /**
+   * The plan the rules would come from (the assigned one, else for a user the default plan) is
+   * one the store holds and this process cannot read (see PlanBook): calls fail with this.
+   */
+  unreadablePlan?: QuotaStoreError;
   /** The plan book generation `rules` were resolved with. */
   generation: number;
   /** The specs last computed for this config, valid while the planned time stays in [from, until). */
@@ -99,6 +104,16 @@ export class WindowPlanner {
     return this.learnAccount(accountId, config ? storedOf(config) : { version: 0, rules: null, anchor: null, plan: null });
   }
 
+  /** True for the config every user not seen yet gets until the store says theirs (see userConfig). */
+  isStandIn(config: UserConfig): boolean {
+    return config === this.#defaultConfig;
+  }
+
+  /** Adopts a user's configuration and home as the store's admin read reported them. */
+  adopt(userId: string, stored: StoredConfig, account: string | null): UserConfig {
+    return this.#learnUser(userId, { version: stored.version, rules: stored.rules, anchor: stored.anchor, plan: stored.plan }, account);
+  }
+
   /** Adopts the configuration a store reported for a user (keeping where they live). */
   learn(userId: string, stored: StoredConfig): UserConfig {
     return this.#learnUser(userId, stored, this.#users.get(userId)?.account ?? null);
@@ -126,6 +141,8 @@ export class WindowPlanner {
       planMissing: stored.plan !== null && !plan,
       generation: this.#plans.generation,
     };
+    const unreadable = own || plan ? undefined : this.#plans.unreadable(stored.plan);
+    if (unreadable) config.unreadablePlan = unreadable;
     this.#accounts.set(accountId, config);
     return config;
   }
@@ -149,7 +166,9 @@ export class WindowPlanner {
     const plan = stored.plan === null ? undefined : this.#plans.get(stored.plan);
     const fallback = this.#defaultPlan === undefined ? undefined : this.#plans.get(this.#defaultPlan);
     const source = own ? 'own' : plan ? 'plan' : fallback ? 'defaultPlan' : 'defaults';
-    return {
+    const unreadable =
+      own || plan ? undefined : stored.plan !== null ? this.#plans.unreadable(stored.plan) : fallback ? undefined : this.#plans.unreadable(this.#defaultPlan ?? null);
+    const config: UserConfig = {
       version: stored.version,
       rules: own ?? plan?.rules ?? fallback?.rules ?? this.#defaults,
       own,
@@ -162,6 +181,8 @@ export class WindowPlanner {
       account,
       isDefault: source === 'defaults',
     };
+    if (unreadable) config.unreadablePlan = unreadable;
+    return config;
   }
 
   /** A config resolved from plans stays good until the plan book changes. */

@@ -83,7 +83,8 @@ export class PlanBook {
           }
           next.set(p.planId, { planId: p.planId, version: p.version, rules, users: p.users, accounts: p.accounts });
         }
-        if (!sameVersions(this.#plans, next)) this.generation += 1;
+        // A plan that became unreadable (or readable again) changes what its users' configs say.
+        if (!sameVersions(this.#plans, next) || !sameKeys(this.#unreadable, unreadable)) this.generation += 1;
         this.#plans = next;
         this.#unreadable = unreadable;
         this.#loadedAt = Date.now();
@@ -103,5 +104,11 @@ export class PlanBook {
 function sameVersions(a: Map<string, PlanRules>, b: Map<string, PlanRules>): boolean {
   if (a.size !== b.size) return false;
   for (const [id, p] of a) if (b.get(id)?.version !== p.version) return false;
+  return true;
+}
+
+function sameKeys(a: Map<string, unknown>, b: Map<string, unknown>): boolean {
+  if (a.size !== b.size) return false;
+  for (const id of a.keys()) if (!b.has(id)) return false;
   return true;
 }

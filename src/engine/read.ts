@@ -24,7 +24,8 @@ export async function readWindows(core: EngineCore, userId: string): Promise<Use
   const plans = { read: false };
   const visited = new Set<string | null>();
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-    const config = core.planner.userConfig(userId);
+    let config = core.planner.userConfig(userId);
+    if (config.unreadablePlan) config = await core.configOf(userId);
     visited.add(config.account);
     if (await core.readPlansFor(plans, config, core.accountOf(config))) continue;
     // A user without an anchor has not started a rolling period: show one starting now.

@@ -91,7 +91,8 @@ async function reserveOnce(core: EngineCore, userId: string, id: string, est: Es
   const plans = { read: false };
   const visited = new Set<string | null>();
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-    const config = core.planner.userConfig(userId);
+    let config = core.planner.userConfig(userId);
+    if (config.unreadablePlan) config = await core.configOf(userId);
     visited.add(config.account);
     if (await core.readPlansFor(plans, config, core.accountOf(config))) continue;
     const initAnchor = core.planner.needsUserAnchor(config);

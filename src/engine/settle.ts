@@ -28,6 +28,7 @@ export async function commitOnce(core: EngineCore, prepared: PreparedCommit, hom
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
     visited.add(target);
     let config = core.planner.userConfig(prepared.userId);
+    if (config.unreadablePlan) config = await core.configOf(prepared.userId);
     if (await core.readPlansFor(plans, config, target === null ? undefined : core.planner.accountConfig(target))) continue;
     if (core.planner.needsUserAnchor(config)) {
       // A commit for a user whose rolling period has not started (a reservation from another

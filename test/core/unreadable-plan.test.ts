@@ -40,6 +40,12 @@ describe('a plan this version cannot read', () => {
     expect(errors).toEqual([expect.stringMatching(/plan "newer" that this version cannot read/)]);
     await expect(limiter.admin.getPlan('newer')).rejects.toBeInstanceOf(QuotaStoreError);
     expect((await limiter.admin.listPlans()).map((p) => p.planId)).toEqual(['good']);
+    // As the default plan, it fails the calls of users without a plan of their own, rather than
+    // letting the default limits stand in for it.
+    const byDefault = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultPlan: 'newer' });
+    await expect(byDefault.reserve('carol', { tokens: 10 })).rejects.toThrow(/plan "newer" that this version cannot read/);
+    expect((await byDefault.reserve('alice', { tokens: 10 })).windows.map((w) => w.ruleId)).toEqual(['g']);
+    await byDefault.close();
     // Saved again in a form this version reads, the plan is back for its users.
     await limiter.admin.setPlan('newer', [{ id: 'n', tokens: 1000, period: 'month' }]);
     expect((await limiter.reserve('bob', { tokens: 10 })).windows.map((w) => w.ruleId)).toEqual(['n']);
