@@ -245,6 +245,7 @@ describe('Lua scripts and their argument schema', () => {
     const commitArgs = encodeArgs(COMMIT_ARGS, commit as never, ['{"id":"x"}']);
     await refuses({ name: 'commit', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: ledgerKeys, extra: [], args: commit }, [...commitArgs, '{}'], 'note without its stream', 'ledger note');
     await refuses({ name: 'commit', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: [...ledgerKeys, `${prefix}:{${slotTag(slotOf(k.tag))}}:lq`], extra: [], args: commit }, [...commitArgs, ''], 'empty note', 'ledger note');
+    await refuses({ name: 'commit', script: SCRIPTS.commit, schema: COMMIT_ARGS, keys: [...ledgerKeys, `${prefix}:{${slotTag(slotOf(k.tag))}}:lq`], extra: [], args: commit }, [...commitArgs, 'x'.repeat(1_048_577)], 'note over 1 MB', 'ledger note');
     expect(refused).toBeGreaterThan(150);
     expect(byFunction).toBeGreaterThan(100);
     expect(await snapshot(client, prefix)).toEqual(before);

@@ -335,6 +335,23 @@ describe.each(STORES)('ledger of odd ids and labels, over %s', (_name, makeStore
     expect((JSON.parse(plain!) as { model: string }).model).toBe((await limiter.admin.getUsageLog({ userId: 'plain' }))[0]!.model);
     expect(await ledger.reconcile({ from, to })).toEqual([]);
   });
+
+  it('charges and records the members of an account whose id is 65,536 characters of CJK', async () => {
+    const ledger = await newLedger();
+    const limiter = track(createTokenLimiter({ store: makeStore(), ledger }));
+    // 196,608 bytes of UTF-8: the ledger note that names it is over 64 KB.
+    const account = '账'.repeat(65_536);
+    await limiter.admin.setAccountLimits(account, [{ id: 'a', tokens: 100_000, period: 'month' }]);
+    await limiter.admin.setAccount('member', account);
+    const errors: string[] = [];
+    limiter.on('store-error', (e) => errors.push(e.error.message));
+    await call(limiter, 'member', 5, 5);
+    await limiter.flushLedger();
+    expect(errors).toEqual([]);
+    expect((await limiter.admin.getAccountUsage(account)).windows[0]!.used).toBe(10);
+    const [row] = (await text(ledger.export({ accountId: account, from: 0, to: Date.now() + 60_000, format: 'jsonl' }))).trim().split('\n');
+    expect(JSON.parse(row!)).toMatchObject({ user_id: 'member', account_id: account, total_tokens: 10 });
+  });
 });
 
 async function text(stream: NodeJS.ReadableStream): Promise<string> {

@@ -204,7 +204,8 @@ ${CHARGE}
 local record = ARGV[p]
 if not record or #record == 0 or #record > 1048576 then fail('invalid record') end
 local note = ARGV[p + 1]
-if note and (#note == 0 or #note > 65536 or #KEYS ~= (inAccount and 8 or 6)) then fail('invalid ledger note') end
+-- A note names the account: an id of 65,536 characters is up to 393,216 bytes of JSON.
+if note and (#note == 0 or #note > 1048576 or #KEYS ~= (inAccount and 8 or 6)) then fail('invalid ledger note') end
 if #matches ~= #rules + #accountRules then fail('invalid matches') end
 local cfg = rcall('HMGET', KEYS[1], 'v', 'acct', 'moved', 'in')
 local done = rcall('HGET', KEYS[3], id)
