@@ -10,21 +10,22 @@
  * batch, and per call the script time of INFO commandstats (FCALL: reserve and commit; EVALSHA:
  * the aggregates) and the redis-server's CPU.
  */
-import { plainPairSetup } from './pair-workload.mjs';
+import { plainPairSetup, serverCpuSeconds } from './pair-workload.mjs';
 
 const [callsText = '2000', gapText = '2'] = process.argv.slice(2);
 const calls = Number(callsText);
 const gapMs = Number(gapText);
+if (!Number.isSafeInteger(calls) || calls < 1 || !(gapMs >= 0)) {
+  console.error('usage: node bench/light-traffic.mjs [calls=2000 (a positive integer)] [gapMs=2 (ms, 0 or more)]');
+  process.exit(2);
+}
 const { client, limiter, stop } = await plainPairSetup(1);
 try {
   const one = async (i) =>
     limiter.commit(await limiter.reserve(`u${i % 1000}`, { tokens: 10 }), { inputTokens: 5, outputTokens: 5, model: 'gpt-4o-mini', provider: 'openai' });
   for (let i = 0; i < 500; i += 1) await one(i);
   await limiter.flush();
-  const serverCpu = async () => {
-    const info = await client.info('cpu');
-    return Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1]);
-  };
+  const serverCpu = () => serverCpuSeconds(client);
   await client.config('RESETSTAT');
   const before = await serverCpu();
   const started = [];

@@ -10,16 +10,13 @@
  * pair (INFO commandstats; a script's time includes the commands it runs).
  */
 import { performance } from 'node:perf_hooks';
-import { pairRunner, plainPairSetup } from './pair-workload.mjs';
+import { pairRunner, plainPairSetup, serverCpuSeconds } from './pair-workload.mjs';
 
 const [rulesText = '1', pairsText = '20000'] = process.argv.slice(2);
 const pairs = Number(pairsText);
 const { client, limiter, stop } = await plainPairSetup(Number(rulesText));
 try {
-  const serverCpu = async () => {
-    const info = await client.info('cpu');
-    return Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1]);
-  };
+  const serverCpu = () => serverCpuSeconds(client);
   const run = pairRunner(limiter, 100);
   await run(5000);
   await client.config('RESETSTAT');

@@ -36,6 +36,12 @@ export function pairRunner(limiter, inFlight = 10) {
   };
 }
 
+/** The redis-server's CPU time so far (user + system), in seconds, from `INFO cpu`. */
+export async function serverCpuSeconds(client) {
+  const info = await client.info('cpu');
+  return Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1]);
+}
+
 /**
  * What the plain-node pair counters run on: a redis-server of their own on a free port (nothing
  * kept on disk), an ioredis client on it, and a limiter from `dist/` of the checkout named by
