@@ -3,7 +3,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTokenLimiter, InvalidArgumentError, MemoryStore, RedisStore, TokenLimitExceededError, withTokenLimits, type QuotaStore } from '../../src/index.js';
 import { useEmulator } from '../emulator/harness.js';
-import { flakyStore } from '../helpers/flaky-store.js';
+import { flakyStore, withCommit } from '../helpers/flaky-store.js';
 import { connectRedis, uniquePrefix } from '../helpers/redis.js';
 
 /**
@@ -129,20 +129,10 @@ describe('writes in flight, by user', () => {
       open = resolve;
     });
     // User b's commits reach the store only once the gate opens.
-    const store: QuotaStore = {
-      ...inner,
-      kind: inner.kind,
-      hotPath: {
-        reserve: (c) => inner.hotPath.reserve(c),
-        release: (c) => inner.hotPath.release(c),
-        commit: async (c) => {
-          if (c.userId === 'b') await gate;
-          return inner.hotPath.commit(c);
-        },
-      },
-      admin: inner.admin,
-      maintenance: inner.maintenance,
-    };
+    const store = withCommit(inner, async (c, commit) => {
+      if (c.userId === 'b') await gate;
+      return commit(c);
+    });
     const limiter = createTokenLimiter({ store, defaultLimits: [{ id: 'd', tokens: 100, period: 'day' }] });
     void limiter.commit(await limiter.reserve('b', { tokens: 10 }), { inputTokens: 1, outputTokens: 1 });
     const first = await limiter.reserve('a', { tokens: 50 });

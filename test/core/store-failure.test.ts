@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createTokenLimiter, MemoryStore, QuotaStoreError, RedisStore, type StoreErrorEvent } from '../../src/index.js';
-import { flakyStore } from '../helpers/flaky-store.js';
+import { flakyStore, withCommit } from '../helpers/flaky-store.js';
 
 const rules = [{ id: 'm', tokens: 1000, period: 'month' as const }];
 
@@ -124,25 +124,15 @@ describe('onStoreError: allow', () => {
     let heldRetry = false;
     // Commits of b and c fail; a's fail while `failing`, then its retry waits at the gate: it is
     // being retried when the queue overflows.
-    const store = {
-      ...inner,
-      kind: inner.kind,
-      admin: inner.admin,
-      maintenance: inner.maintenance,
-      hotPath: {
-        reserve: inner.hotPath.reserve.bind(inner.hotPath),
-        release: inner.hotPath.release.bind(inner.hotPath),
-        commit: async (command: Parameters<typeof inner.hotPath.commit>[0]) => {
-          if (command.userId === 'a' && !failing) {
-            heldRetry = true;
-            await gate;
-          } else if (failing || command.userId !== 'a') {
-            throw new Error('ECONNREFUSED 127.0.0.1:6399');
-          }
-          return inner.hotPath.commit(command);
-        },
-      },
-    };
+    const store = withCommit(inner, async (command, commit) => {
+      if (command.userId === 'a' && !failing) {
+        heldRetry = true;
+        await gate;
+      } else if (failing || command.userId !== 'a') {
+        throw new Error('ECONNREFUSED 127.0.0.1:6399');
+      }
+      return commit(command);
+    });
     const limiter = createTokenLimiter({ store, defaultLimits: rules, onStoreError: 'allow', maxPendingOperations: 2 });
     const dropped: string[] = [];
     limiter.on('store-error', (e) => {

@@ -43,3 +43,21 @@ export function flakyStore(inner: QuotaStore = new MemoryStore()) {
 }
 
 export { QuotaStoreError };
+
+/**
+ * `inner` with its hot path's `commit` replaced by `commit` (which gets the real one to call when
+ * it wants): a commit held at a gate, or failing for some users only. A test double of the store.
+ */
+export function withCommit(
+  inner: QuotaStore,
+  commit: (command: Parameters<QuotaStore['hotPath']['commit']>[0], real: QuotaStore['hotPath']['commit']) => ReturnType<QuotaStore['hotPath']['commit']>,
+): QuotaStore {
+  const real = inner.hotPath.commit.bind(inner.hotPath);
+  return {
+    kind: inner.kind,
+    hotPath: { reserve: inner.hotPath.reserve.bind(inner.hotPath), release: inner.hotPath.release.bind(inner.hotPath), commit: (c) => commit(c, real) },
+    admin: inner.admin,
+    maintenance: inner.maintenance,
+    ...(inner.ledgerFeed === undefined ? {} : { ledgerFeed: inner.ledgerFeed }),
+  };
+}
