@@ -568,6 +568,34 @@ export function describeStoreContract(factory: StoreFactory): void {
       expect((await limiter.admin.getUsage('o')).used).toBe(300);
     });
 
+    it('keeps the largest rules the engine accepts, for a user, an account and a plan', async () => {
+      const { limiter } = await setup();
+      // 16 rules of 32 model filters of 256 characters that JSON escapes to 6 bytes each: about
+      // 790 KB of rules, each of which a change must store whole.
+      const filler = '\u0001'.repeat(250);
+      const rules = Array.from({ length: 16 }, (_, r): LimitRule => ({
+        id: `r${r}`,
+        tokens: 1000 + r,
+        period: 'month',
+        models: Array.from({ length: 32 }, (_, m) => `${String(r).padStart(2, '0')}-${String(m).padStart(2, '0')}${filler}`),
+      }));
+      expect(JSON.stringify(rules).length).toBeGreaterThan(750_000);
+      await limiter.admin.setLimits('big', rules);
+      expect(await limiter.admin.getLimits('big')).toEqual(rules);
+      await limiter.admin.setAccountLimits('big-account', rules);
+      await limiter.admin.setPlan('big-plan', rules);
+      await limiter.admin.setAccount('member', 'big-account');
+      await limiter.admin.assignPlan('member', 'big-plan');
+      expect(await limiter.admin.getLimits('member')).toEqual(rules);
+      const model = `07-31${filler}`;
+      for (const user of ['big', 'member']) {
+        await limiter.commit(await limiter.reserve(user, { tokens: 10, model }), { inputTokens: 40, outputTokens: 0, model });
+        const usage = await limiter.admin.getUsage(user);
+        expect(usage.windows.map((w) => w.used)).toEqual(rules.map((_, r) => (r === 7 ? 40 : 0)));
+      }
+      expect((await limiter.admin.getAccountUsage('big-account')).windows[7]).toMatchObject({ limit: 1007, used: 40 });
+    });
+
     it('resets one rule or all in the current period', async () => {
       const { limiter } = await setup();
       await limiter.admin.setLimits('q', [tokens(1000), { id: 'rpd', requests: 10, period: 'day' }]);

@@ -100,7 +100,9 @@ if type(a) ~= 'table' then fail('invalid change') end
 local function optionalText(v, name, max)
   if v ~= nil and v ~= cjson.null and (type(v) ~= 'string' or #v == 0 or #v > max) then fail('invalid ' .. name) end
 end
-optionalText(a.rules, 'rules', 65536)
+-- The largest rules the engine accepts (16 rules of 32 model filters of 256 characters, escaped
+-- in JSON) are about 790 KB: 1 MB keeps every valid list, and bounds what one change can store.
+optionalText(a.rules, 'rules', 1048576)
 optionalText(a.plan, 'plan', 262144)
 local removed = a.removed or {}
 if type(removed) ~= 'table' then fail('invalid removed') end
