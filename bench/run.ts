@@ -11,7 +11,7 @@ import { benchRedisFootprint } from './redis-footprint.js';
 import { benchRedisOps } from './redis-ops.js';
 import { benchRedisPairs, type PairsResult } from './redis-pairs.js';
 import { benchTokenizers } from './tokenizers.js';
-import { benchCallerRoundTrips, benchWrapperLatency } from './wrapper-latency.js';
+import { benchCallerRoundTrips, benchWrapperLatency, STEADY_WARM_CALLS } from './wrapper-latency.js';
 import { ensureBuilt } from './processes.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -33,14 +33,19 @@ out.push(`Machine: ${cpus().length} CPUs, load average (1 / 5 / 15 min) at the s
 ensureBuilt();
 const latencyCalls = quick ? 40 : 100;
 const latencyRepeats = quick ? 6 : 10;
-const latency = await benchWrapperLatency(url, { calls: latencyCalls, repeats: latencyRepeats, warm: quick ? 40 : 200 });
+// Both processes are warmed to V8's steady state (see STEADY_WARM_CALLS); a fresh process's first
+// calls are timed on their own.
+const warmCalls = quick ? 300 : STEADY_WARM_CALLS;
+const freshCalls = quick ? 100 : 1000;
+const { results: latency, fresh } = await benchWrapperLatency(url, { calls: latencyCalls, repeats: latencyRepeats, warm: warmCalls, freshCalls });
 results.wrapperLatency = latency;
+results.freshProcess = fresh;
 const ms = (xs: number[]) => `${f(median(xs), 2)} (${spread(xs)})`;
 const us = (xs: number[]) => `${f(median(xs) * 1000)} (${f(Math.min(...xs) * 1000)} to ${f(Math.max(...xs) * 1000)})`;
 out.push(
   '## Wrapped vs bare SDK call (emulator in its own process; bare and wrapped calls each in their own plain-node process)',
   '',
-  `Bare calls run in a process that imports only the SDK; wrapped calls in one that imports \`token-limits\` from \`dist/\`; the emulator in a third. After a warm-up, slices of ${latencyCalls} calls alternate between the two processes (order swapped each repeat), same request, ${latencyRepeats} repeats. p50/p99: median over the repeats of each slice's percentile, spread (min-max) in brackets. **added p50 = wrapped p50 − bare p50** of the same repeat: median (min to max). **added, lowest p50s = lowest wrapped p50 − lowest bare p50** over the repeats (a loaded machine only adds delay, so the lowest slice is the least disturbed). **CPU µs per call** = user + system CPU time of the calling process during the slice ÷ calls (a process waiting for a CPU does not count), median over the repeats; added = wrapped − bare. **wrapped ÷ bare** = median wrapped p50 ÷ median bare p50. Load average when the table was done: ${load()}.`,
+  `Bare calls run in a process that imports only the SDK; wrapped calls in one that imports \`token-limits\` from \`dist/\`; the emulator in a third. After a warm-up of ${f(warmCalls)} untimed calls per case in each process (V8's steady state: a fresh process's CPU per call stops falling after about 3,000 calls; the first calls are in the next table), slices of ${latencyCalls} calls alternate between the two processes (order swapped each repeat), same request, ${latencyRepeats} repeats. p50/p99: median over the repeats of each slice's percentile, spread (min-max) in brackets. **added p50 = wrapped p50 − bare p50** of the same repeat: median (min to max). **added, lowest p50s = lowest wrapped p50 − lowest bare p50** over the repeats (a loaded machine only adds delay, so the lowest slice is the least disturbed). **CPU µs per call** = user + system CPU time of the calling process during the slice ÷ calls (a process waiting for a CPU does not count), median over the repeats; added = wrapped − bare. **wrapped ÷ bare** = median wrapped p50 ÷ median bare p50. Load average when the table was done: ${load()}.`,
   '',
   '| provider | call | store | bare p50 ms | bare p99 ms | wrapped p50 ms | wrapped p99 ms | added p50 µs | added, lowest p50s µs | CPU µs per call bare / wrapped / added | wrapped ÷ bare p50 |',
   '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -48,15 +53,24 @@ out.push(
     (r) =>
       `| ${r.provider} | ${r.mode} | ${r.store} | ${ms(r.bareP50Ms)} | ${f(median(r.bareP99Ms), 2)} | ${ms(r.wrappedP50Ms)} | ${f(median(r.wrappedP99Ms), 2)} | **${us(r.addedP50Ms)}** | ${f((Math.min(...r.wrappedP50Ms) - Math.min(...r.bareP50Ms)) * 1000)} | ${f(median(r.bareCpuUs))} / ${f(median(r.wrappedCpuUs))} / ${f(median(r.addedCpuUs))} | ${f(median(r.wrappedP50Ms) / median(r.bareP50Ms), 2)} |`,
   ),
-  '',
-);
+  '',);
+if (fresh) {
+  out.push(
+    `A fresh process's first ${f(fresh.calls)} calls (${fresh.provider} ${fresh.mode}, ${fresh.store === 'memory' ? 'MemoryStore' : 'RedisStore'}), timed before the warm-up above: each side in its own process that had made no call yet, the bare one first. V8 has not optimized either side's code yet, and ours adds more of it.`,
+    '',
+    '| calls | bare p50 ms | wrapped p50 ms | added p50 µs | CPU µs per call bare / wrapped / added |',
+    '| ---: | ---: | ---: | ---: | ---: |',
+    `| ${f(fresh.calls)} | ${f(fresh.bareP50Ms, 2)} | ${f(fresh.wrappedP50Ms, 2)} | ${f((fresh.wrappedP50Ms - fresh.bareP50Ms) * 1000)} | ${f(fresh.bareCpuUs)} / ${f(fresh.wrappedCpuUs)} / ${f(fresh.wrappedCpuUs - fresh.bareCpuUs)} |`,
+    '',
+  );
+}
 
-const trips = await benchCallerRoundTrips(url, { delayMs: 5, calls: quick ? 10 : 30 });
+const trips = await benchCallerRoundTrips(url, { delayMs: 5, calls: quick ? 10 : 30, warm: warmCalls });
 results.callerRoundTrips = trips;
 out.push(
   '## Caller-visible round trips (RedisStore behind a TCP proxy adding 5 ms each way)',
   '',
-  `RTT = median PING through the proxy on the wrapped process's own connection, before each call. **Request leaves** = (time the emulator received the request − call start) ÷ RTT. **Beyond bare** = the same minus the bare call's (emulator arrival − call start). **Result arrives** = (wrapped call duration − duration of the bare call next to it) ÷ RTT: the time the caller waited beyond the emulator's answer and the SDK's own work, in round trips. Bare (plain process, no store) and wrapped calls alternate one by one; each wrapped call is followed by an untimed \`limiter.flush()\`, so no call waits behind the previous one's commit. Median and largest of ${quick ? 10 : 30} pairs. Load average: ${load()}.`,
+  `RTT = median PING through the proxy on the wrapped process's own connection, before each call. **Request leaves** = (time the emulator received the request − call start) ÷ RTT. **Beyond bare** = the same minus the bare call's (emulator arrival − call start). **Result arrives** = (wrapped call duration − duration of the bare call next to it) ÷ RTT: the time the caller waited beyond the emulator's answer and the SDK's own work, in round trips. Both processes first make ${f(warmCalls)} untimed calls per case (the wrapped one on a RedisStore without the proxy: the same code, at V8's steady state), then 10 through the proxy. Bare (plain process, no store) and wrapped calls alternate one by one; each wrapped call is followed by an untimed \`limiter.flush()\`, so no call waits behind the previous one's commit. Median and largest of ${quick ? 10 : 30} pairs. Load average: ${load()}.`,
   '',
   '| provider | call | RTT ms | request leaves, RTT (max) | beyond bare, RTT | result arrives, RTT (max) | bare: request leaves ms | bare call ms |',
   '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
