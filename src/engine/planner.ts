@@ -1,8 +1,8 @@
-import { QuotaStoreError } from '../kernel/errors.js';
+import { InvalidArgumentError, QuotaStoreError } from '../kernel/errors.js';
 import { LruMap } from '../kernel/lru.js';
 import { candidateBoundaries, effectiveAnchor, needsAnchor } from './periods.js';
 import type { PlanBook } from './plans.js';
-import { deserializeRules, type NormalizedRule } from './rules.js';
+import { deserializeRules, LATEST_TIME, type NormalizedRule } from './rules.js';
 import type { RuleSpec, StoredConfig } from '../stores/protocol/types.js';
 
 /**
@@ -77,12 +77,12 @@ export class WindowPlanner {
 
   /** The limiter's clock if it has one (then it is sent to the store), else undefined. */
   explicitNow(): number | undefined {
-    return this.#clock?.();
+    return this.#clock ? readClock(this.#clock) : undefined;
   }
 
   /** Best estimate of the store's time. */
   estimatedNow(): number {
-    return this.#clock ? this.#clock() : Date.now() + this.#offset;
+    return this.#clock ? readClock(this.#clock) : Date.now() + this.#offset;
   }
 
   /** Learns the store's clock from a reply. */
@@ -236,4 +236,18 @@ function parseStored(json: string | null, scope: 'user' | 'account'): Normalized
   } catch (error) {
     throw new QuotaStoreError('read', `The store holds ${scope} rules that are not valid`, { cause: error });
   }
+}
+
+/**
+ * The time of the limiter's own clock, in whole milliseconds as a Date keeps them: a clock built
+ * on `performance.now()` has a fraction, which the stores' windows and RedisStore's scripts do not
+ * take. A time that is not a number from 1970 to year 9999 (the range of periods) fails the call
+ * that read it, before anything is held or changed.
+ */
+function readClock(clock: () => number): number {
+  const value: unknown = clock();
+  if (typeof value !== 'number' || !(value >= 0 && value < LATEST_TIME)) {
+    throw new InvalidArgumentError('options.clock', value, 'expected the clock to return ms since the epoch, from 1970 to year 9999');
+  }
+  return Math.floor(value);
 }

@@ -34,8 +34,11 @@ const PROVIDERS = ['openai', 'anthropic', 'google', 'unknown'] as const;
 const MAX_FILTERS = 32;
 const MAX_PERIOD_DAYS = 3660;
 const MAX_PERIOD_MONTHS = 1200;
-/** Anchors stay below year 10000, so that every window boundary of every period is a valid date. */
-const LATEST_ANCHOR = Date.UTC(10000, 0, 1);
+/**
+ * Anchors (and the limiter's clock) stay below year 10000, so that every window boundary of every
+ * period is a valid date.
+ */
+export const LATEST_TIME = Date.UTC(10000, 0, 1);
 
 /** Validates a list of rules, naming the failing field; returns them normalized. */
 export function normalizeRules(value: unknown, parameter = 'rules'): NormalizedRule[] {
@@ -125,7 +128,7 @@ export function parseAnchor(value: unknown, zone: string, parameter: string): nu
     const parsed = DateTime.fromISO(value, { zone, setZone: false });
     ms = parsed.isValid ? parsed.toMillis() : undefined;
   }
-  if (ms === undefined || !Number.isSafeInteger(ms) || ms < 0 || ms >= LATEST_ANCHOR) {
+  if (ms === undefined || !Number.isSafeInteger(ms) || ms < 0 || ms >= LATEST_TIME) {
     throw new InvalidArgumentError(parameter, value, 'expected a valid Date or ISO 8601 date string from 1970 to 9999');
   }
   return ms;

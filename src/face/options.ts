@@ -91,6 +91,8 @@ export interface TokenLimiterOptions {
   /**
    * Clock in ms since epoch. By default the store's clock decides (Redis `TIME` for RedisStore),
    * so app servers with different clocks agree on periods. Set it in tests (see `createFakeClock`).
+   * A fraction of a millisecond is dropped; a time that is not a number from 1970 to year 9999
+   * fails the call that read it with `InvalidArgumentError` (`options.clock`).
    */
   clock?: () => number;
   /** Receives the library's diagnostics; nothing is written to the console. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createTokenLimiter, InvalidArgumentError, MemoryStore, RedisStore, StoreFullError } from '../../src/index.js';
+import { createTokenLimiter, InvalidArgumentError, MemoryStore, RedisStore, StoreFullError, type QuotaStore } from '../../src/index.js';
+import { connectRedis, uniquePrefix } from '../helpers/redis.js';
 
 describe('options', () => {
   it('has safe defaults: 100,000 tokens per calendar month, deny on store errors', async () => {
@@ -85,4 +86,58 @@ describe('options', () => {
     await expect(limiter.commit(r, { inputTokens: 1, outputTokens: 1 })).resolves.toMatchObject({ totalTokens: 2 });
     expect(errors).toHaveLength(1);
   });
+
+  describe.each([
+    ['MemoryStore', async () => ({ store: new MemoryStore() as QuotaStore, done: () => {} })],
+    [
+      'RedisStore',
+      async () => {
+        const client = await connectRedis();
+        return { store: new RedisStore({ client, prefix: uniquePrefix() }) as QuotaStore, done: () => client.disconnect() };
+      },
+    ],
+  ])('the clock option, %s', (_name, open) => {
+    const rules = [{ id: 'daily', tokens: 1000, period: 'day' as const }, { id: 'weekly', tokens: 1000, period: { days: 7 } }];
+
+    it('takes a clock with a fraction of a millisecond, as one built on performance.now() has', async () => {
+      const { store, done } = await open();
+      const at = Date.parse('2026-03-10T23:59:59.999Z') + 0.75;
+      const limiter = createTokenLimiter({ store, clock: () => at, defaultLimits: rules });
+      const record = await limiter.commit(await limiter.reserve('u', { tokens: 10 }), { inputTokens: 7, outputTokens: 3 });
+      expect(record.timestamp).toEqual(new Date('2026-03-10T23:59:59.999Z'));
+      const usage = await limiter.admin.getUsage('u');
+      expect(usage.windows.map((w) => [w.used, w.resetAt])).toEqual([
+        [10, new Date('2026-03-11T00:00:00.000Z')],
+        [10, new Date('2026-03-17T00:00:00.000Z')],
+      ]);
+      await limiter.close();
+      done();
+    });
+
+    it.each([
+      ['NaN', NaN],
+      ['a string', '1773187200000'],
+      ['before 1970', -5],
+      ['past year 9999', 1e20],
+    ])('fails each call with InvalidArgumentError for a time that is %s, and holds nothing', async (_what, value) => {
+      const { store, done } = await open();
+      let time: unknown = Date.parse('2026-03-10T12:00:00.000Z');
+      const limiter = createTokenLimiter({ store, clock: () => time as number, defaultLimits: rules });
+      await limiter.commit(await limiter.reserve('u', { tokens: 10 }), { inputTokens: 10, outputTokens: 0 });
+      time = value;
+      const error = await limiter.reserve('u', { tokens: 10 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ parameter: 'options.clock' });
+      await expect(limiter.admin.getUsage('u')).rejects.toMatchObject({ parameter: 'options.clock' });
+      time = Date.parse('2026-03-10T12:00:01.000Z');
+      const usage = await limiter.admin.getUsage('u');
+      expect(usage.windows.map((w) => [w.used, w.reserved])).toEqual([
+        [10, 0],
+        [10, 0],
+      ]);
+      await limiter.close();
+      done();
+    });
+  });
 });
+
