@@ -1,5 +1,5 @@
 import type { Estimate, LedgerLag, LimiterEvents, QuotaDecision, Reservation, Usage, UsageRecord, UserRef } from '../kernel/types.js';
-import { isPlainObject, parseUserId } from '../kernel/validate.js';
+import { isPlainObject, parsePositiveInt, parseUserId } from '../kernel/validate.js';
 import { createAdmin, type AdminApi } from './admin.js';
 import type { BackgroundWrite } from './committer.js';
 import { buildCommit, type PreparedCommit } from './commit.js';
@@ -11,6 +11,9 @@ import { parseEstimate, parseReserveOptions, type ReserveOptions } from './estim
 import { accountUsage, check, readWindows, userUsage } from './read.js';
 import { reserve, type ReservationState } from './reserve.js';
 import { commitOnce, homeOf, releaseOnce } from './settle.js';
+
+/** The longest `flushLedger` waits: a day. */
+const MAX_FLUSH_LEDGER_MS = 86_400_000;
 
 /** The quota engine: reserve before a call, commit or release after. */
 export interface Engine {
@@ -55,7 +58,9 @@ export interface Engine {
   ledgerLag(): Promise<LedgerLag | null>;
   /**
    * With a `ledger` that this process drains: resolves once every record waiting in the store's
-   * feed is in the ledger (rejects if that takes longer than `timeoutMs`, default 30 s).
+   * feed is in the ledger (rejects if that takes longer than `timeoutMs`, default 30 s; an
+   * integer from 1 to 86,400,000, else `InvalidArgumentError`: a deadline that is not a number
+   * would never pass, and the promise would wait for ever on a ledger that stays down).
    */
   flushLedger(timeoutMs?: number): Promise<void>;
 }
@@ -87,11 +92,12 @@ class QuotaEngine implements Engine {
     return this.#ledger.lag();
   }
 
-  async flushLedger(timeoutMs = 30_000): Promise<void> {
+  async flushLedger(timeoutMs: number = 30_000): Promise<void> {
+    const timeout = parsePositiveInt(timeoutMs, 'timeoutMs', MAX_FLUSH_LEDGER_MS);
     const drainer = this.#ledger.drainer;
     if (drainer === undefined) return;
     await this.flush();
-    await drainer.drainAll(Date.now() + timeoutMs);
+    await drainer.drainAll(Date.now() + timeout);
   }
 
   get pendingWrites(): number {

@@ -274,6 +274,23 @@ describe('MemoryStore ledger queue', () => {
   });
 });
 
+describe('flushLedger', () => {
+  it('refuses a timeout that is not a whole number of ms, at once, and gives up on time on a ledger that stays down', async () => {
+    const down = { query: ((text: string, values?: unknown[]) => (text.startsWith('INSERT') ? Promise.reject(new Error('down')) : pool.query(text, values))) as pg.Pool['query'] };
+    const ledger = await newLedger({ pool: down, drain: { pollMs: 10 } });
+    const limiter = track(createTokenLimiter({ store: new MemoryStore(), ledger }));
+    await call(limiter, 'flushing', 1, 1);
+    // Each of these made a deadline that never passed: the promise waited for as long as the ledger was down.
+    for (const timeout of ['50', Number.NaN, Number.POSITIVE_INFINITY, 0, -1, 2.5, 86_400_001]) {
+      await expect(limiter.flushLedger(timeout as number)).rejects.toMatchObject({ name: 'InvalidArgumentError', parameter: 'timeoutMs' });
+    }
+    const started = Date.now();
+    await expect(limiter.flushLedger(200)).rejects.toThrow(/still lacks 1 records|down/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await limiter.ledgerLag())!.pending).toBe(1);
+  });
+});
+
 describe('ledger options', () => {
   it('refuses bad options with typed errors', async () => {
     expect(() => createPostgresLedger({ pool, table: 'Robert"; DROP TABLE x' })).toThrow(InvalidArgumentError);
