@@ -150,7 +150,9 @@ class QuotaEngine implements Engine {
     await this.#background({ kind: 'release', userId, reservationId: id, attempt: () => releaseOnce(this.#core, userId, id, home) });
   }
 
-  check(user: UserRef, estimate?: Estimate): Promise<QuotaDecision> {
+  // Async so that invalid arguments reject the promise, as every other method's do, rather than
+  // throwing before the caller has a promise to catch on.
+  async check(user: UserRef, estimate?: Estimate): Promise<QuotaDecision> {
     return check(this.#core, parseUserId(user, 'user'), estimate === undefined ? { tokens: 0 } : parseEstimate(estimate));
   }
 

@@ -500,10 +500,27 @@ export function describeStoreContract(factory: StoreFactory): void {
         [{ tokens: 1, extra: 1 }, 'estimate.extra'],
         [null, 'estimate'],
       ];
+      // Bad arguments reject the promise, never throw before it is returned (a caller's .catch
+      // would not see that): check threw so.
+      const promised = (run: () => Promise<unknown>): Promise<unknown> => {
+        try {
+          return run();
+        } catch (error) {
+          return Promise.resolve({ threw: error });
+        }
+      };
       for (const [estimate, parameter] of bad) {
-        const error = await limiter.reserve('m', estimate as never).catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(InvalidArgumentError);
-        expect(error).toMatchObject({ parameter });
+        for (const run of [() => limiter.reserve('m', estimate as never), () => limiter.check('m', estimate as never)]) {
+          const error = await promised(run).then(
+            (value) => value,
+            (e: unknown) => e,
+          );
+          expect(error).toBeInstanceOf(InvalidArgumentError);
+          expect(error).toMatchObject({ parameter });
+        }
+      }
+      for (const run of [() => limiter.check('', { tokens: 1 }), () => limiter.reserve('', { tokens: 1 })]) {
+        await expect(promised(run)).rejects.toMatchObject({ parameter: 'user' });
       }
       const r = await limiter.reserve('m', { tokens: 100 });
       const badUsage: Array<[unknown, string]> = [
