@@ -220,6 +220,14 @@ describe('OpenAI responses', () => {
     expect(response.usage).toMatchObject({ input_tokens: 26, output_tokens: expected.outputTokens, total_tokens: expected.totalTokens });
   });
 
+  it('answers background: true at once, queued, with no output and no usage (billed when it has run)', async () => {
+    const response = await client().responses.create({ model: 'gpt-4.1', input: 'Hello responses', background: true, max_output_tokens: 50 });
+    expect(response).toMatchObject({ status: 'queued', background: true, usage: null, output: [], max_output_tokens: 50 });
+    expect(expectedUsage(emulator().requests[0]!).outputTokens).toBeGreaterThan(0);
+    const streamed = await collect(await client().responses.create({ model: 'gpt-4.1', input: 'Hello responses', background: true, stream: true }));
+    expect(streamed[streamed.length - 1]).toMatchObject({ type: 'response.completed', response: { status: 'completed', background: true } });
+  });
+
   it('streams events with sequence numbers from response.created to response.completed', async () => {
     const stream = await client().responses.create({ model: 'gpt-4.1', input: 'stream me', stream: true });
     const events = await collect(stream);

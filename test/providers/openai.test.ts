@@ -3,6 +3,7 @@ import OpenAIv5 from 'openai-v5';
 import { describe, expect, it } from 'vitest';
 import {
   createTokenLimiter,
+  estimateOpenAIRequest,
   MissingUserError,
   runWithUser,
   TokenLimitExceededError,
@@ -261,6 +262,47 @@ describe('withTokenLimits(openai): transparency', () => {
     await expect(derived.chat.completions.create({ model: 'gpt-4o-mini', messages })).rejects.toBeInstanceOf(TokenLimitExceededError);
     expect(emulator().requests).toHaveLength(0);
     expect(await limiter.admin.getUsage('alice')).toMatchObject({ used: 0 });
+  });
+});
+
+describe('withTokenLimits(openai): background responses', () => {
+  // background: true answers at once, queued, with no usage: the response is billed when it has
+  // run. Charging only the input (what the missing usage's estimate saw) let a caller run
+  // unlimited output through background responses.
+  it('charges a queued response its hold (input estimate + max_output_tokens), marked estimated, and returns it unchanged', async () => {
+    const { limiter, raw, wrapped } = setup();
+    const params = { model: 'gpt-4.1', input: 'Write a long story about Lisbon', background: true, max_output_tokens: 300 };
+    const bare = await raw.responses.create(params);
+    emulator().clearRequests();
+    const ours = await wrapped.responses.create(params);
+    expect(ours.status).toBe('queued');
+    expect(ours.usage).toBeNull();
+    expect({ ...JSON.parse(JSON.stringify(ours)), id: 'x' }).toEqual({ ...JSON.parse(JSON.stringify(bare)), id: 'x' });
+    const [record] = await loggedAtLeast(limiter, 1);
+    const hold = await estimateOpenAIRequest('responses', params);
+    expect(record).toMatchObject({ estimated: true, status: 'ok', inputTokens: hold.inputTokens, outputTokens: 300 });
+    // What the emulator bills once the response has run: no more output than that.
+    expect(record!.outputTokens).toBeGreaterThanOrEqual(emulatorTotals(emulator().requests).output);
+    expect(await limiter.admin.getUsage('alice')).toMatchObject({ used: record!.totalTokens, reserved: 0 });
+  });
+
+  it('without max_output_tokens, charges the output the call held (the model\'s)', async () => {
+    const { limiter, wrapped } = setup();
+    const params = { model: 'gpt-4.1', input: 'Write a long story about Lisbon', background: true };
+    await wrapped.responses.create(params);
+    const [record] = await loggedAtLeast(limiter, 1);
+    const hold = await estimateOpenAIRequest('responses', params);
+    expect(hold.outputTokens).toBeGreaterThan(1000);
+    expect(record).toMatchObject({ estimated: true, status: 'ok', inputTokens: hold.inputTokens, outputTokens: hold.outputTokens });
+  });
+
+  it('charges a response that ran before it answered (background, finished) by its usage, as any other', async () => {
+    const { limiter, wrapped } = setup();
+    const params = { model: 'gpt-4.1', input: 'Say hello to Lisbon', background: true, stream: true as const };
+    await collect(await wrapped.responses.create(params));
+    const [record] = await loggedAtLeast(limiter, 1);
+    const billed = emulatorTotals(emulator().requests);
+    expect(record).toMatchObject({ estimated: false, inputTokens: billed.input, outputTokens: billed.output });
   });
 });
 

@@ -224,13 +224,29 @@ const RESPONSE_DELTAS = new Set([
 ]);
 const RESPONSE_TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
+/**
+ * A response returned before it has run: `background: true` answers at once, `queued` or
+ * `in_progress`, with no usage and no output; the provider bills it when it has run. Its output is
+ * not known here, so it is charged its hold's, the most it can bill.
+ */
+function isUnfinished(body: unknown): boolean {
+  const status = asObject(body)?.status;
+  return status === 'queued' || status === 'in_progress';
+}
+
+/** The output the call held: the request's `max_output_tokens` (echoed, as sent after any shrink), else the plan's. */
+function heldOutput(body: unknown, plan: CallPlan): number {
+  const echoed = asObject(body)?.max_output_tokens;
+  return typeof echoed === 'number' && Number.isSafeInteger(echoed) && echoed > 0 ? echoed : plan.outputTokens;
+}
+
 export const responses: StainlessEndpoint = {
   name: 'responses',
   requestIdHeader: 'x-request-id',
   plan: (params, settings) => planWith('openai', 'responses', params, settings, (o) => estimateOpenAIResponse(params as never, o)),
   resize: (params, n) => setResponseMaximum(params, n).params,
   usage: (body) => responseUsage(asObject(body)?.usage),
-  outputTokens: (body, plan) => outputTokensOf(responseOutputText(body), plan.model),
+  outputTokens: (body, plan) => (isUnfinished(body) ? heldOutput(body, plan) : outputTokensOf(responseOutputText(body), plan.model)),
   observer(plan) {
     const parts: string[] = [];
     let usage: UsageReading;

@@ -329,13 +329,16 @@ function responses(ctx: HandlerContext): HandlerResult {
           role: 'assistant',
           content: done ? [textPart(output.text)] : [],
         };
+  // background: true without a stream answers at once with the response queued (no output, no
+  // usage), as the API does; it is billed when it has run, which it is not here.
+  const queued = body['background'] === true && !ctx.stream;
   const response = (final: boolean): Record<string, unknown> => {
     const value: Record<string, unknown> = {
       id,
       object: 'response',
       created_at: seconds(ctx.nowMs),
-      status: final ? status : 'in_progress',
-      background: false,
+      status: queued ? 'queued' : final ? status : 'in_progress',
+      background: body['background'] === true,
       error: null,
       incomplete_details: final && output.truncated ? { reason: 'max_output_tokens' } : null,
       instructions: body['instructions'] ?? null,
@@ -361,6 +364,7 @@ function responses(ctx: HandlerContext): HandlerResult {
   };
   const usageInfo = reportedUsage ? { usage: reportedUsage } : {};
 
+  if (queued) return { reply: { kind: 'json', status: 200, body: { ...response(false), output: [] } }, usage: plan.usage, text: output.text };
   if (!ctx.stream) return { reply: { kind: 'json', status: 200, body: response(true) }, ...usageInfo, text: output.text };
 
   let sequence = 0;
