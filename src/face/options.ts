@@ -57,6 +57,8 @@ export interface TokenLimiterOptions {
    * What an aborted or broken stream is charged when the provider never reported usage: `hold` the
    * whole reservation (the upper bound: a reasoning model bills thinking nobody saw), `received` the
    * input estimate plus the tokens of the text received.
+   * An OpenAI background response (`background: true`) runs on after an abort: it is always
+   * charged its hold.
    * @default 'hold' for reasoning models (the output table's flag), 'received' for others
    */
   abortedStreamCharge?: 'hold' | 'received';

@@ -296,6 +296,28 @@ describe('withTokenLimits(openai): background responses', () => {
     expect(record).toMatchObject({ estimated: true, status: 'ok', inputTokens: hold.inputTokens, outputTokens: hold.outputTokens });
   });
 
+  it('charges a background stream the caller stops reading its hold: the response runs on', async () => {
+    for (const abortedStreamCharge of [undefined, 'received'] as const) {
+      const limiter = createTokenLimiter({ defaultLimits: [{ id: 'm', tokens: 1_000_000, period: 'month' }], ...(abortedStreamCharge ? { abortedStreamCharge } : {}) });
+      const wrapped = withTokenLimits(new OpenAI({ apiKey: 'test', baseURL: emulator().openaiBaseURL }), 'alice', { limiter });
+      emulator().enqueue({ chunkDelayMs: 30 });
+      const params = { model: 'gpt-4.1', input: 'Write a long story about Lisbon', background: true, max_output_tokens: 400, stream: true as const };
+      const stream = await wrapped.responses.create(params);
+      let n = 0;
+      for await (const _event of stream) if ((n += 1) === 3) break;
+      const [record] = await loggedAtLeast(limiter, 1);
+      expect(record).toMatchObject({ estimated: true, status: 'aborted', outputTokens: 400 });
+      // Not in the background, the same stream is charged what it received (a model that bills no hidden reasoning).
+      emulator().enqueue({ chunkDelayMs: 30 });
+      const plain = await wrapped.responses.create({ ...params, background: false });
+      n = 0;
+      for await (const _event of plain) if ((n += 1) === 3) break;
+      const records = await loggedAtLeast(limiter, 2);
+      expect(records.find((r) => r.id !== record!.id)!.outputTokens).toBeLessThan(400);
+      await limiter.close();
+    }
+  });
+
   it('charges a response that ran before it answered (background, finished) by its usage, as any other', async () => {
     const { limiter, wrapped } = setup();
     const params = { model: 'gpt-4.1', input: 'Say hello to Lisbon', background: true, stream: true as const };

@@ -243,7 +243,11 @@ function heldOutput(body: unknown, plan: CallPlan): number {
 export const responses: StainlessEndpoint = {
   name: 'responses',
   requestIdHeader: 'x-request-id',
-  plan: (params, settings) => planWith('openai', 'responses', params, settings, (o) => estimateOpenAIResponse(params as never, o)),
+  plan: async (params, settings) => {
+    const plan = await planWith('openai', 'responses', params, settings, (o) => estimateOpenAIResponse(params as never, o));
+    // A background response runs to its end on OpenAI's side whether or not the caller reads on.
+    return params.background === true ? { ...plan, runsOnAfterAbort: true } : plan;
+  },
   resize: (params, n) => setResponseMaximum(params, n).params,
   usage: (body) => responseUsage(asObject(body)?.usage),
   outputTokens: (body, plan) => (isUnfinished(body) ? heldOutput(body, plan) : outputTokensOf(responseOutputText(body), plan.model)),

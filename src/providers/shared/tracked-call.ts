@@ -17,6 +17,11 @@ export interface CallPlan {
   reasoning?: boolean;
   /** The output hold is the request's own maximum (else the table's or `outputReservation`). */
   outputFromRequest?: boolean;
+  /**
+   * The provider goes on when the caller stops reading (an OpenAI background response): an aborted
+   * stream is charged its hold whatever `abortedStreamCharge` says, since all of it is billed.
+   */
+  runsOnAfterAbort?: boolean;
 }
 
 /** How a finished call is described in its usage record. */
@@ -139,7 +144,8 @@ export class TrackedCall {
    * Commits an estimate when the provider's usage is unknown (aborted or broken stream, malformed
    * usage): the input estimate plus the output tokens seen, marked estimated; never zero. For an
    * aborted stream of a reasoning model (or with `abortedStreamCharge: 'hold'`), the whole hold:
-   * the provider bills thinking that never reached the caller.
+   * the provider bills thinking that never reached the caller; so for a call that runs on after
+   * an abort (`runsOnAfterAbort`).
    */
   commitEstimate(outputTokens: number, outcome: CallOutcome = {}, knownInputTokens?: number): void {
     const plan = this.plan;
@@ -156,6 +162,7 @@ export class TrackedCall {
   }
 
   #chargeHold(plan: CallPlan): boolean {
+    if (plan.runsOnAfterAbort === true) return true;
     const setting = this.#limiter?.callSettings.abortedStreamCharge;
     return setting === undefined ? plan.reasoning === true : setting === 'hold';
   }
