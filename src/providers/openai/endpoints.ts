@@ -227,7 +227,7 @@ const RESPONSE_TERMINAL = new Set(['response.completed', 'response.incomplete', 
 /**
  * A response returned before it has run: `background: true` answers at once, `queued` or
  * `in_progress`, with no usage and no output; the provider bills it when it has run. Its output is
- * not known here, so it is charged its hold's, the most it can bill.
+ * not known here, so it is charged the output it held, the most it can bill.
  */
 function isUnfinished(body: unknown): boolean {
   const status = asObject(body)?.status;
