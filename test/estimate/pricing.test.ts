@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/kernel/errors.js';
-import { costOfUsage, createPriceTable, lookupModelKey, memoizeLookups, rememberedLookups, resolvePrice } from '../../src/providers/pricing/resolve.js';
+import { costOfUsage, createPriceTable, lookupModelKey, memoizeLookups, priceForServiceTier, rememberedLookups, resolvePrice } from '../../src/providers/pricing/resolve.js';
 
 describe('price resolution', () => {
   it.each([
@@ -67,6 +67,34 @@ describe('price resolution', () => {
   });
   it('validates the fallback price', () => {
     expect(() => createPriceTable({ fallback: { input: -0.5, output: 1 } })).toThrow(expect.objectContaining({ parameter: 'fallbackPrice.input' }));
+  });
+});
+
+describe('service tiers', () => {
+  it("prices OpenAI's priority tier at its own rates, twice the standard ones where none are known, and every other tier at the standard ones", () => {
+    const usage = { inputTokens: 1000, cachedInputTokens: 400, outputTokens: 100 };
+    const gpt41 = resolvePrice('gpt-4.1')!;
+    expect(costOfUsage(usage, priceForServiceTier(gpt41, 'priority'))).toBeCloseTo((600 * 3.5 + 400 * 0.875 + 100 * 14) / 1e6, 12);
+    for (const tier of [undefined, 'default', 'auto', 'flex', 'scale']) {
+      expect(costOfUsage(usage, priceForServiceTier(gpt41, tier))).toBeCloseTo((600 * 2 + 400 * 0.5 + 100 * 8) / 1e6, 12);
+    }
+    const nano = resolvePrice('gpt-5-nano')!;
+    expect(costOfUsage(usage, priceForServiceTier(nano, 'priority'))).toBeCloseTo(2 * costOfUsage(usage, nano), 12);
+    // Priority never costs less than standard in the table.
+    for (const model of ['gpt-5', 'gpt-5-mini', 'gpt-5-codex', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano', 'gpt-4o', 'gpt-4o-2024-05-13', 'gpt-4o-mini', 'o3', 'o4-mini']) {
+      const price = resolvePrice(model)!;
+      expect(price.priority, model).toBeDefined();
+      expect(costOfUsage(usage, priceForServiceTier(price, 'priority')), model).toBeGreaterThan(costOfUsage(usage, price));
+    }
+  });
+
+  it('takes priority rates in the pricing option, and validates them', () => {
+    const table = createPriceTable({ overrides: { 'my-model': { input: 1, output: 2, priority: { input: 3, output: 5 } }, 'other-model': { input: 1, output: 2 } } });
+    expect(costOfUsage({ inputTokens: 10, outputTokens: 10 }, priceForServiceTier(table.resolve('my-model')!, 'priority'))).toBeCloseTo(80 / 1e6, 12);
+    expect(costOfUsage({ inputTokens: 10, outputTokens: 10 }, priceForServiceTier(table.resolve('other-model')!, 'priority'))).toBeCloseTo(60 / 1e6, 12);
+    expect(() => createPriceTable({ overrides: { m: { input: 1, output: 2, priority: { input: -1, output: 2 } } } })).toThrow(expect.objectContaining({ parameter: 'pricing["m"].priority.input' }));
+    expect(() => createPriceTable({ overrides: { m: { input: 1, output: 2, priority: { input: 1, output: 2, cacheWrite: 1 } as never } } })).toThrow(expect.objectContaining({ parameter: 'pricing["m"].priority.cacheWrite' }));
+    expect(() => createPriceTable({ overrides: { m: { input: 1, output: 2, priority: 3 as never } } })).toThrow(InvalidArgumentError);
   });
 });
 

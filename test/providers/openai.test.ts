@@ -328,6 +328,53 @@ describe('withTokenLimits(openai): background responses', () => {
   });
 });
 
+describe('withTokenLimits(openai): service tiers', () => {
+  // gpt-4.1, USD per million tokens: standard 2 in / 8 out, priority 3.5 / 14 (OpenAI's
+  // priority-processing page). The emulator answers with the tier asked for.
+  const costRules: LimitRule[] = [{ id: 'dollars', costUsd: 100, period: 'month' }];
+  const priced = (input: number, output: number, rates: { input: number; output: number }) => (input * rates.input + output * rates.output) / 1e6;
+  const PRIORITY = { input: 3.5, output: 14 };
+  const STANDARD = { input: 2, output: 8 };
+  const calls = [
+    { name: 'chat, non-stream', run: (c: OpenAI, tier?: 'priority' | 'default') => c.chat.completions.create({ model: 'gpt-4.1', messages, ...(tier ? { service_tier: tier } : {}) }) },
+    {
+      name: 'chat, stream',
+      run: async (c: OpenAI, tier?: 'priority' | 'default') => collect(await c.chat.completions.create({ model: 'gpt-4.1', messages, stream: true, ...(tier ? { service_tier: tier } : {}) })),
+    },
+    { name: 'responses, non-stream', run: (c: OpenAI, tier?: 'priority' | 'default') => c.responses.create({ model: 'gpt-4.1', input: 'Say hello to Lisbon', ...(tier ? { service_tier: tier } : {}) }) },
+    {
+      name: 'responses, stream',
+      run: async (c: OpenAI, tier?: 'priority' | 'default') => collect(await c.responses.create({ model: 'gpt-4.1', input: 'Say hello to Lisbon', stream: true, ...(tier ? { service_tier: tier } : {}) })),
+    },
+  ];
+  for (const c of calls) {
+    it(`${c.name}: a call run with service_tier 'priority' is charged at the priority rates, any other at the standard ones`, async () => {
+      const { limiter, wrapped } = setup(costRules);
+      for (const tier of ['priority', 'default', undefined] as const) {
+        emulator().clearRequests();
+        await c.run(wrapped, tier);
+        const billed = emulatorTotals(emulator().requests);
+        const [record] = await usageLog(limiter);
+        // Kept in whole micro-dollars: within half of one of the exact price.
+        expect(Math.abs(record!.costUsd! - priced(billed.input, billed.output, tier === 'priority' ? PRIORITY : STANDARD))).toBeLessThanOrEqual(0.5e-6 + 1e-12);
+        await limiter.admin.resetUsage('alice');
+      }
+    });
+  }
+
+  it("holds a priority call at the priority rates: refused before it reaches OpenAI where a standard one fits", async () => {
+    const params = { model: 'gpt-4.1', messages, max_completion_tokens: 1000 };
+    const hold = await estimateOpenAIRequest('chat.completions', params);
+    const limit = (priced(hold.inputTokens, hold.outputTokens, STANDARD) + priced(hold.inputTokens, hold.outputTokens, PRIORITY)) / 2;
+    const { limiter, wrapped } = setup([{ id: 'dollars', costUsd: limit, period: 'month' }]);
+    await expect(wrapped.chat.completions.create({ ...params, service_tier: 'priority' })).rejects.toBeInstanceOf(TokenLimitExceededError);
+    expect(emulator().requests).toHaveLength(0);
+    await wrapped.chat.completions.create(params);
+    expect(emulator().requests).toHaveLength(1);
+    expect(await usageLog(limiter)).toHaveLength(1);
+  });
+});
+
 describe('withTokenLimits(openai): streams that end early', () => {
   it('commits input estimate + received text, marked estimated, when the connection breaks mid-stream', async () => {
     const { limiter, wrapped } = setup();

@@ -107,6 +107,7 @@ function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>
   });
   let usage: UsageReading;
   let model: string | undefined;
+  let serviceTier: string | undefined;
   let parsedAny = false;
   let done = false;
   return {
@@ -124,12 +125,14 @@ function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>
       if (!chunk) return;
       parsedAny = true;
       if (typeof chunk.model === 'string') model = chunk.model;
+      if (typeof chunk.service_tier === 'string') serviceTier = chunk.service_tier;
       if (chunk.usage !== undefined && chunk.usage !== null) usage = completionUsage(chunk.usage);
       texts.addParsed(chunk);
     },
     usage: () => usage,
     outputTokens: () => outputTokensOf(texts.text(), plan.model),
     model: () => model,
+    serviceTier: () => serviceTier,
     finished: () => done,
   };
 }
@@ -165,11 +168,16 @@ function chatMessageTexts(body: unknown): string {
   return textOf(out);
 }
 
+/** The plan with the service tier the request asks for (`service_tier`), whose rates price its hold. */
+function withServiceTier(plan: CallPlan, params: Record<string, unknown>): CallPlan {
+  return typeof params.service_tier === 'string' ? { ...plan, serviceTier: params.service_tier } : plan;
+}
+
 export const chatCompletions: StainlessEndpoint = {
   name: 'chat.completions',
   requestIdHeader: 'x-request-id',
-  plan: (params, settings) =>
-    planWith('openai', 'chat.completions', params, settings, (o) => estimateOpenAIChatCompletion(params as never, o)),
+  plan: async (params, settings) =>
+    withServiceTier(await planWith('openai', 'chat.completions', params, settings, (o) => estimateOpenAIChatCompletion(params as never, o)), params),
   prepare: askForStreamUsage,
   // One completion only: with n choices the maximum applies to each, and the hold to all of them.
   resize: (params, n) => ((params.n ?? 1) === 1 ? setChatCompletionMaximum(params, n).params : undefined),
@@ -244,7 +252,7 @@ export const responses: StainlessEndpoint = {
   name: 'responses',
   requestIdHeader: 'x-request-id',
   plan: async (params, settings) => {
-    const plan = await planWith('openai', 'responses', params, settings, (o) => estimateOpenAIResponse(params as never, o));
+    const plan = withServiceTier(await planWith('openai', 'responses', params, settings, (o) => estimateOpenAIResponse(params as never, o)), params);
     // A background response runs to its end on OpenAI's side whether or not the caller reads on.
     return params.background === true ? { ...plan, runsOnAfterAbort: true } : plan;
   },
@@ -255,6 +263,7 @@ export const responses: StainlessEndpoint = {
     const parts: string[] = [];
     let usage: UsageReading;
     let model: string | undefined;
+    let serviceTier: string | undefined;
     let done = false;
     return {
       onEvent(event) {
@@ -265,11 +274,13 @@ export const responses: StainlessEndpoint = {
         if (type !== undefined && RESPONSE_DELTAS.has(type) && typeof data.delta === 'string') parts.push(data.delta);
         const response = asObject(data.response);
         if (response && typeof response.model === 'string') model = response.model;
+        if (response && typeof response.service_tier === 'string') serviceTier = response.service_tier;
         if (type !== undefined && RESPONSE_TERMINAL.has(type) && response) usage = responseUsage(response.usage);
       },
       usage: () => usage,
       outputTokens: () => outputTokensOf(parts.join(''), plan.model),
       model: () => model,
+      serviceTier: () => serviceTier,
       finished: () => done,
     };
   },

@@ -79,13 +79,41 @@ function parseRate(value: unknown, parameter: string): number {
 
 /** Validates one price override; names the offending field (e.g. `pricing["gpt-4o"].input`). */
 export function parsePriceOverride(value: unknown, parameter: string): PriceOverride {
-  if (!isPlainObject(value)) throw new InvalidArgumentError(parameter, value, 'expected { input, output, cachedInput?, cacheWrite?, cacheWrite1h? }');
-  rejectUnknownKeys(value, PRICE_FIELDS, parameter);
+  if (!isPlainObject(value)) throw new InvalidArgumentError(parameter, value, 'expected { input, output, cachedInput?, cacheWrite?, cacheWrite1h?, priority? }');
+  rejectUnknownKeys(value, [...PRICE_FIELDS, 'priority'], parameter);
   const price: PriceOverride = { input: parseRate(value['input'], `${parameter}.input`), output: parseRate(value['output'], `${parameter}.output`) };
   for (const field of ['cachedInput', 'cacheWrite', 'cacheWrite1h'] as const) {
     if (value[field] !== undefined) price[field] = parseRate(value[field], `${parameter}.${field}`);
   }
+  const priority = value['priority'];
+  if (priority !== undefined) {
+    const where = `${parameter}.priority`;
+    if (!isPlainObject(priority)) throw new InvalidArgumentError(where, priority, 'expected { input, output, cachedInput? }');
+    rejectUnknownKeys(priority, ['input', 'output', 'cachedInput'], where);
+    price.priority = { input: parseRate(priority['input'], `${where}.input`), output: parseRate(priority['output'], `${where}.output`) };
+    if (priority['cachedInput'] !== undefined) price.priority.cachedInput = parseRate(priority['cachedInput'], `${where}.cachedInput`);
+  }
   return price;
+}
+
+/**
+ * The rates a call is billed at in OpenAI's service tier `tier` (as the request asked for it, or
+ * as the response reports the tier that ran it). `priority` has rates of its own (the table's
+ * from OpenAI's priority-processing page, or the `pricing` option's), else twice every standard
+ * rate: the highest ratio that page lists, so that a hold is never too small. Every other tier
+ * (`default`, `auto`, `flex`, `scale`, none) is priced at the standard rates (`flex`, half price,
+ * is then overcounted).
+ */
+export function priceForServiceTier(price: ModelPrice, tier: string | undefined): ModelPrice {
+  if (tier !== 'priority') return price;
+  if (price.priority !== undefined) return { ...price.priority };
+  const doubled = <T extends Partial<Record<(typeof PRICE_FIELDS)[number], number>>>(rates: T): T => {
+    const out = { ...rates };
+    for (const field of PRICE_FIELDS) if (out[field] !== undefined) (out as Record<string, number>)[field] = out[field]! * 2;
+    return out;
+  };
+  const { priority: _none, ...standard } = price;
+  return { ...doubled(standard), ...(price.tiers === undefined ? {} : { tiers: price.tiers.map(doubled) }) };
 }
 
 /** Resolves model names to prices: user overrides over the built-in table, then an optional fallback. */

@@ -5,7 +5,10 @@
  * - OpenAI: platform.openai.com/docs/pricing as known to us in 2025 (gpt-5/4.1/4o/o-series,
  *   embeddings, legacy gpt-4/3.5), cross-checked with gpt-tokenizer 4.0.0's model catalog
  *   (`models.gen.ts`, scraped from OpenAI's docs). Newer gpt-5.x point releases are not listed:
- *   they resolve to `gpt-5` by prefix; UNVERIFIED for them, override if needed.
+ *   they resolve to `gpt-5` by prefix; UNVERIFIED for them, override if needed. `priority`:
+ *   openai.com/api-priority-processing (read through the search corpus in December 2026; rates
+ *   for prompts up to 128k tokens); models it does not list are priced at twice their standard
+ *   rates when run with that tier (see `priceForServiceTier`).
  * - Anthropic: platform.claude.com/docs/en/about-claude/pricing (model table with 5m/1h cache
  *   writes and cache hits), read through the search corpus; 2026 snapshot listing Opus 4.5-5,
  *   Fable 5, Sonnet 5/5.5, Haiku 5.5. Cache writes are 1.25x (5 min) and 2x (1 h) of input, reads
@@ -25,27 +28,27 @@ function claude(input: number, output: number, cachedInput = input * 0.1): Model
 
 /** OpenAI models. */
 export const OPENAI_PRICES: Readonly<Record<string, ModelPrice>> = {
-  'gpt-5': { input: 1.25, cachedInput: 0.125, output: 10 },
-  'gpt-5-mini': { input: 0.25, cachedInput: 0.025, output: 2 },
+  'gpt-5': { input: 1.25, cachedInput: 0.125, output: 10, priority: { input: 2.5, cachedInput: 0.25, output: 20 } },
+  'gpt-5-mini': { input: 0.25, cachedInput: 0.025, output: 2, priority: { input: 0.45, cachedInput: 0.045, output: 3.6 } },
   'gpt-5-nano': { input: 0.05, cachedInput: 0.005, output: 0.4 },
   'gpt-5-chat-latest': { input: 1.25, cachedInput: 0.125, output: 10 },
-  'gpt-5-codex': { input: 1.25, cachedInput: 0.125, output: 10 },
+  'gpt-5-codex': { input: 1.25, cachedInput: 0.125, output: 10, priority: { input: 2.5, cachedInput: 0.25, output: 20 } },
   'gpt-5-pro': { input: 15, output: 120 },
-  'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8 },
-  'gpt-4.1-mini': { input: 0.4, cachedInput: 0.1, output: 1.6 },
-  'gpt-4.1-nano': { input: 0.1, cachedInput: 0.025, output: 0.4 },
+  'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8, priority: { input: 3.5, cachedInput: 0.875, output: 14 } },
+  'gpt-4.1-mini': { input: 0.4, cachedInput: 0.1, output: 1.6, priority: { input: 0.7, cachedInput: 0.175, output: 2.8 } },
+  'gpt-4.1-nano': { input: 0.1, cachedInput: 0.025, output: 0.4, priority: { input: 0.2, cachedInput: 0.05, output: 0.8 } },
   'gpt-4.5-preview': { input: 75, cachedInput: 37.5, output: 150 },
-  'gpt-4o': { input: 2.5, cachedInput: 1.25, output: 10 },
-  'gpt-4o-2024-05-13': { input: 5, output: 15 },
-  'gpt-4o-mini': { input: 0.15, cachedInput: 0.075, output: 0.6 },
+  'gpt-4o': { input: 2.5, cachedInput: 1.25, output: 10, priority: { input: 4.25, cachedInput: 2.125, output: 17 } },
+  'gpt-4o-2024-05-13': { input: 5, output: 15, priority: { input: 8.75, output: 26.25 } },
+  'gpt-4o-mini': { input: 0.15, cachedInput: 0.075, output: 0.6, priority: { input: 0.25, cachedInput: 0.125, output: 1 } },
   'chatgpt-4o-latest': { input: 5, output: 15 },
   o1: { input: 15, cachedInput: 7.5, output: 60 },
   'o1-mini': { input: 1.1, cachedInput: 0.55, output: 4.4 },
   'o1-pro': { input: 150, output: 600 },
-  o3: { input: 2, cachedInput: 0.5, output: 8 },
+  o3: { input: 2, cachedInput: 0.5, output: 8, priority: { input: 3.5, cachedInput: 0.875, output: 14 } },
   'o3-mini': { input: 1.1, cachedInput: 0.55, output: 4.4 },
   'o3-pro': { input: 20, output: 80 },
-  'o4-mini': { input: 1.1, cachedInput: 0.275, output: 4.4 },
+  'o4-mini': { input: 1.1, cachedInput: 0.275, output: 4.4, priority: { input: 2, cachedInput: 0.5, output: 8 } },
   'gpt-4-turbo': { input: 10, output: 30 },
   'gpt-4': { input: 30, output: 60 },
   'gpt-4-32k': { input: 60, output: 120 },

@@ -25,6 +25,16 @@ export interface ModelPrice {
   cacheWrite1h?: number;
   /** Higher rates for long prompts, ascending by threshold. */
   tiers?: readonly PriceTier[];
+  /** OpenAI's rates for calls run with `service_tier: 'priority'`; default: twice every rate above. */
+  priority?: ServiceTierPrice;
+}
+
+/** The rates of a service tier (OpenAI `priority`), USD per million tokens. */
+export interface ServiceTierPrice {
+  input: number;
+  output: number;
+  /** Input tokens read from a cache; default: `input`. */
+  cachedInput?: number;
 }
 
 /** A user's price for a model (the `pricing` option). */
@@ -34,6 +44,8 @@ export interface PriceOverride {
   cachedInput?: number;
   cacheWrite?: number;
   cacheWrite1h?: number;
+  /** Rates for OpenAI calls run with `service_tier: 'priority'`; default: twice every rate above. */
+  priority?: ServiceTierPrice;
 }
 
 /** `pricing` option: prices by model name (dated snapshots resolve to these by prefix). */

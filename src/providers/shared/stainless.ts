@@ -52,6 +52,8 @@ export interface StreamObserver {
    * the call settles then, not when the body ends (openai 7 stops reading at `[DONE]`).
    */
   finished?(): boolean;
+  /** The service tier the stream says ran the call (OpenAI `service_tier`), if it said. */
+  serviceTier?(): string | undefined;
 }
 
 /** A token-billing method of a Stainless SDK. */
@@ -242,7 +244,7 @@ function observe(
     const settle = (body: unknown): void => {
       const usage = endpoint.usage(body);
       const model = typeof (body as { model?: unknown } | undefined)?.model === 'string' ? (body as { model: string }).model : undefined;
-      settleWith(call, usage, () => endpoint.outputTokens(body, plan), { model, requestId });
+      settleWith(call, usage, () => endpoint.outputTokens(body, plan), { model, requestId, serviceTier: serviceTierOf(body) });
     };
     const parsed = parsing();
     if (parsed !== undefined && !props.response.bodyUsed && sdkReadsJson(props) && settleOnRead(props.response, settle, parsed)) {
@@ -275,8 +277,9 @@ function observe(
       onEvent: (event) => observer.onEvent(event),
       finished: () => observer.finished?.() === true,
       settle: (outcome) => {
-        if (outcome === 'ended') settleWith(call, observer.usage(), () => observer.outputTokens(), { model: observer.model(), requestId });
-        else settleWith(call, undefined, () => observer.outputTokens(), { model: observer.model(), requestId, status: 'aborted' }, observer.usage(), observer.inputTokens?.());
+        const serviceTier = observer.serviceTier?.();
+        if (outcome === 'ended') settleWith(call, observer.usage(), () => observer.outputTokens(), { model: observer.model(), requestId, serviceTier });
+        else settleWith(call, undefined, () => observer.outputTokens(), { model: observer.model(), requestId, status: 'aborted', serviceTier }, observer.usage(), observer.inputTokens?.());
       },
     },
     rewrite,
@@ -366,3 +369,8 @@ const SOURCE_BODY = Symbol('token-limits.sourceBody');
  */
 const ABORT_GRACE_MS = 250;
 
+/** The service tier a non-stream body says ran the call (OpenAI's top-level `service_tier`). */
+function serviceTierOf(body: unknown): string | undefined {
+  const tier = (body as { service_tier?: unknown } | null | undefined)?.service_tier;
+  return typeof tier === 'string' ? tier : undefined;
+}

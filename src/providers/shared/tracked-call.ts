@@ -1,6 +1,6 @@
 import type { ProviderName, Reservation, Usage } from '../../kernel/types.js';
 import type { EstimateOptions } from '../estimate-types.js';
-import { costOfUsage } from '../pricing/resolve.js';
+import { costOfUsage, priceForServiceTier } from '../pricing/resolve.js';
 import { resolveUser, type Binding } from './binding.js';
 import type { LimiterPort } from './port.js';
 import type { ProviderUsage } from './usage.js';
@@ -22,6 +22,8 @@ export interface CallPlan {
    * stream is charged its hold whatever `abortedStreamCharge` says, since all of it is billed.
    */
   runsOnAfterAbort?: boolean;
+  /** The service tier the request asks for (OpenAI `service_tier`): its rates price the hold. */
+  serviceTier?: string;
 }
 
 /** How a finished call is described in its usage record. */
@@ -30,6 +32,8 @@ export interface CallOutcome {
   requestId?: string | undefined;
   status?: Usage['status'];
   estimated?: boolean;
+  /** The service tier that ran the call, as the response reports it (else the request's counts). */
+  serviceTier?: string | undefined;
 }
 
 /**
@@ -88,7 +92,8 @@ export class TrackedCall {
       ...(outputReservation === undefined ? {} : { outputReservation }),
     });
     this.plan = plan;
-    const price = settings.prices.resolve(plan.model);
+    const standard = settings.prices.resolve(plan.model);
+    const price = standard && priceForServiceTier(standard, plan.serviceTier);
     const costOf = (output: number) => costOfUsage({ inputTokens: plan.inputTokens, outputTokens: output }, price!);
     const estimate = price ? { tokens: plan.inputTokens + plan.outputTokens, costUsd: costOf(plan.outputTokens) } : { tokens: plan.inputTokens + plan.outputTokens };
     const shrink =
@@ -136,6 +141,11 @@ export class TrackedCall {
         status: outcome.status ?? 'ok',
       };
       if (outcome.requestId) engineUsage.requestId = outcome.requestId;
+      // Rates of a tier other than the standard one are not the engine's (it prices by model):
+      // the call's cost is given with the usage then.
+      const tier = outcome.serviceTier ?? plan.serviceTier;
+      const standard = tier === 'priority' ? limiter.callSettings.prices.resolve(outcome.model ?? plan.model) : undefined;
+      if (standard) engineUsage.costUsd = costOfUsage(engineUsage, priceForServiceTier(standard, tier));
       return limiter.commit(reservation, engineUsage);
     });
   }

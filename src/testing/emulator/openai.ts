@@ -189,7 +189,7 @@ function chatCompletions(ctx: HandlerContext): HandlerResult {
       })),
     };
     if (reportedUsage !== undefined) completion['usage'] = chatUsage(reportedUsage, behavior);
-    completion['service_tier'] = 'default';
+    completion['service_tier'] = servedTier(body);
     completion['system_fingerprint'] = SYSTEM_FINGERPRINT;
     return { reply: { kind: 'json', status: 200, body: completion }, ...(reportedUsage ? { usage: reportedUsage } : {}), text };
   }
@@ -201,7 +201,7 @@ function chatCompletions(ctx: HandlerContext): HandlerResult {
       object: 'chat.completion.chunk',
       created,
       model,
-      service_tier: 'default',
+      service_tier: servedTier(body),
       system_fingerprint: SYSTEM_FINGERPRINT,
       choices,
     };
@@ -249,6 +249,12 @@ function responsesTurns(body: Record<string, unknown>): unknown[] {
   if (typeof input === 'string') turns.push(input);
   else turns.push(...asArray(input));
   return turns;
+}
+
+/** The tier a response says served it: the one asked for when it is `priority` or `flex`, else `default`. */
+function servedTier(body: Record<string, unknown>): string {
+  const asked = body['service_tier'];
+  return asked === 'priority' || asked === 'flex' ? asked : 'default';
 }
 
 function responsesInput(body: Record<string, unknown>): number {
@@ -339,6 +345,7 @@ function responses(ctx: HandlerContext): HandlerResult {
       created_at: seconds(ctx.nowMs),
       status: queued ? 'queued' : final ? status : 'in_progress',
       background: body['background'] === true,
+      service_tier: servedTier(body),
       error: null,
       incomplete_details: final && output.truncated ? { reason: 'max_output_tokens' } : null,
       instructions: body['instructions'] ?? null,
