@@ -171,6 +171,29 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
     }
   });
 
+  describe(`${label}: OpenAI service tiers`, () => {
+    for (const variant of ['openai.chat', 'openai.responses'] as const) {
+      it(`${variant}: providerOptions.openai.serviceTier 'priority' is charged at the priority rates, in generate and stream calls`, async () => {
+        const limiter = createTokenLimiter();
+        const user = freshUser('tier');
+        const model = wrap(modelOf(kit, emulator(), variant), { limiter, user });
+        const priority = { providerOptions: { openai: { serviceTier: 'priority' } } };
+        await ai.generateText({ model, prompt: ask, maxOutputTokens: 40, ...priority });
+        await ai.streamText({ model, prompt: ask, maxOutputTokens: 40, ...priority }).text;
+        await ai.generateText({ model, prompt: ask, maxOutputTokens: 40 });
+        const log = (await records(limiter, user)).reverse();
+        expect(log).toHaveLength(3);
+        const price = resolvePrice('gpt-4o-mini')!;
+        for (const [i, record] of log.entries()) {
+          const rates = i < 2 ? price.priority! : price;
+          const exact = costOfUsage({ inputTokens: record.inputTokens, outputTokens: record.outputTokens }, rates);
+          expect(Math.abs(record.costUsd! - exact)).toBeLessThanOrEqual(0.5e-6 + 1e-12); // kept in whole micro-dollars
+        }
+        expect(log[0]!.costUsd).toBeGreaterThan(log[2]!.costUsd!);
+      });
+    }
+  });
+
   describe(`${label}: refusals`, () => {
     for (const variant of VARIANTS) {
       it(`${variant}: an exhausted quota throws TokenLimitExceededError and the emulator receives nothing`, async () => {

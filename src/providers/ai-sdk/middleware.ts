@@ -38,6 +38,7 @@ export interface AiGenerateResult {
   content?: unknown;
   usage?: unknown;
   response?: { id?: string | undefined; modelId?: string | undefined } | undefined;
+  providerMetadata?: unknown;
 }
 
 /** What the middleware reads of a `doStream` result: the stream of parts, passed through unchanged. */
@@ -108,7 +109,8 @@ export async function planAiCall(model: AiModel, params: AiCallParams, settings:
     case 'openai': {
       const request = toOpenAIChat(id, params);
       const plan = await planWith('openai', endpoint, request.params, settings, (s) => estimateOpenAIChatCompletion(request.params as never, s), own);
-      return hideInput(plan, request.hidden, family, settings);
+      const serviceTier = openaiServiceTier(params.providerOptions);
+      return hideInput(serviceTier === undefined ? plan : { ...plan, serviceTier }, request.hidden, family, settings);
     }
     case 'anthropic': {
       const hold = own ?? resolveOutputReservation(settings, modelLimits('anthropic', id, settings));
@@ -205,12 +207,23 @@ function partText(part: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-function outcomeOf(model: string | undefined, requestId: string | undefined, status?: CallOutcome['status']): CallOutcome {
+function outcomeOf(model: string | undefined, requestId: string | undefined, status?: CallOutcome['status'], serviceTier?: string): CallOutcome {
   const outcome: CallOutcome = {};
   if (model) outcome.model = model;
   if (requestId) outcome.requestId = requestId;
   if (status) outcome.status = status;
+  if (serviceTier) outcome.serviceTier = serviceTier;
   return outcome;
+}
+
+/**
+ * OpenAI's service tier, as `providerOptions.openai.serviceTier` asks for it or as the provider's
+ * metadata reports it (`@ai-sdk/openai`'s Responses model does; its chat model does not, and the
+ * request's tier counts then).
+ */
+function openaiServiceTier(options: unknown): string | undefined {
+  const tier = asObject(asObject(options)?.['openai'])?.['serviceTier'];
+  return typeof tier === 'string' ? tier : undefined;
 }
 
 /**
@@ -234,6 +247,7 @@ function observeStream(source: ReadableStream<unknown>, call: TrackedCall, famil
   let usage: UsageReading;
   let model: string | undefined;
   let requestId: string | undefined;
+  let serviceTier: string | undefined;
   let errored = false;
   let ended = false;
   const tokens = () => textTokens(family, texts.join(''), model ?? call.plan?.model ?? '');
@@ -246,19 +260,22 @@ function observeStream(source: ReadableStream<unknown>, call: TrackedCall, famil
         else if (part['type'] === 'response-metadata') {
           if (typeof part['modelId'] === 'string') model = part['modelId'];
           if (typeof part['id'] === 'string') requestId = part['id'];
-        } else if (part['type'] === 'finish') usage = aiUsage(part['usage']);
+        } else if (part['type'] === 'finish') {
+          usage = aiUsage(part['usage']);
+          serviceTier = openaiServiceTier(part['providerMetadata']);
+        }
         else if (part['type'] === 'error') errored = true;
       }
       controller.enqueue(chunk);
     },
     flush() {
       ended = true;
-      if (errored) broken(call, usage, tokens, outcomeOf(model, requestId, 'error'));
-      else settleWith(call, usage, tokens, outcomeOf(model, requestId));
+      if (errored) broken(call, usage, tokens, outcomeOf(model, requestId, 'error', serviceTier));
+      else settleWith(call, usage, tokens, outcomeOf(model, requestId, undefined, serviceTier));
     },
   });
   source.pipeTo(passThrough.writable).catch(() => {
-    if (!ended) broken(call, usage, tokens, outcomeOf(model, requestId, 'aborted'));
+    if (!ended) broken(call, usage, tokens, outcomeOf(model, requestId, 'aborted', serviceTier));
   });
   return passThrough.readable;
 }
@@ -307,7 +324,8 @@ export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) 
     wrapGenerate: <R extends AiGenerateResult>({ doGenerate, params, model }: { doGenerate: () => PromiseLike<R>; params: AiCallParams; model: AiModel }) =>
       around(params, model, doGenerate, (result, call, family) => {
         const responseModel = result.response?.modelId;
-        settleWith(call, aiUsage(result.usage), () => textTokens(family, contentText(result.content), responseModel ?? call.plan!.model), outcomeOf(responseModel, result.response?.id));
+        const outcome = outcomeOf(responseModel, result.response?.id, undefined, openaiServiceTier(result.providerMetadata));
+        settleWith(call, aiUsage(result.usage), () => textTokens(family, contentText(result.content), responseModel ?? call.plan!.model), outcome);
         return result;
       }),
     wrapStream: <R extends AiStreamResult>({ doStream, params, model }: { doStream: () => PromiseLike<R>; params: AiCallParams; model: AiModel }) =>
