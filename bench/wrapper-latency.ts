@@ -7,8 +7,8 @@
  *   over the repeats. Added p50 = wrapped p50 − bare p50 of the same repeat. Beside wall time, the
  *   CPU time each calling process spent per call (it does not count waiting for a CPU, so it holds
  *   on a loaded machine where wall-time percentiles of cross-process calls do not).
- *   The warm-up is long enough to reach V8's steady state ({@link STEADY_WARM_CALLS}): a process's
- *   CPU per call falls by two thirds over its first few thousand calls as V8 optimizes the SDK's
+ *   The warm-up is about long enough to reach V8's steady state ({@link STEADY_WARM_CALLS}): a
+ *   process's CPU per call falls by two thirds or more over its first few thousand calls as V8 optimizes the SDK's
  *   code and ours, and a slice taken before that measures how fast each side's code warms up, not
  *   what a call costs a server that has been running. How a fresh process starts is measured on
  *   its own (`FreshProcessResult`).
@@ -49,10 +49,11 @@ export interface LatencyResult {
 }
 
 /**
- * Untimed calls per case and side before the timed slices: from a fresh process, the CPU time per
- * OpenAI call (bare and wrapped alike) stops falling after about 3,000 calls (measured in blocks
- * of 250: the first block takes 3 to 6 times the steady figure). Every case gets the whole warm-up,
- * though the cases after the first share much of their code with it.
+ * Untimed calls per case and side before the timed slices: from a fresh process, most of the fall
+ * of the CPU time per OpenAI call (bare and wrapped alike) is over by the 3,000th call (in blocks
+ * of 250 or 500, three runs each: the first block takes 3 to 6 times the median of the blocks
+ * after it; one wrapped run still fell until about its 4,500th). Every case gets the whole
+ * warm-up, though the cases after the first share much of their code with it.
  */
 export const STEADY_WARM_CALLS = 3000;
 
