@@ -186,7 +186,15 @@ export class TrackedCall {
     this.#done = true;
     this.#settle();
     const limiter = this.#limiter!;
-    action(limiter, this.#reservation, this.plan).catch((error: unknown) => {
+    let written: Promise<unknown>;
+    try {
+      written = action(limiter, this.#reservation, this.plan);
+    } catch (error) {
+      // A limiter port that throws instead of rejecting: the terminal methods run inside the
+      // caller's read of the response, which must not fail for it.
+      written = Promise.reject(error);
+    }
+    written.catch((error: unknown) => {
       // The engine queued the write (store down) and reported it, or refused malformed input.
       limiter.callSettings.logger?.warn?.('token-limits: could not settle a call', { error: (error as Error).message });
     });
