@@ -140,6 +140,61 @@ export async function benchRedisPairs(options: {
   return { concurrency, rules, accountRules, reserveArgBytes, repeats: out, p50Ms: latencies[Math.floor(latencies.length / 2)] ?? 0, p99Ms: latencies[Math.floor(latencies.length * 0.99)] ?? 0 };
 }
 
+/** What {@link benchRulesRatio} measured. */
+export interface RulesRatioResult {
+  concurrency: number;
+  /** The rules per user of each side: `many` ÷ `few` is the ratio. */
+  few: number;
+  many: number;
+  /** Per repeat: pairs/s with `few` rules, then with `many` in the slice right after, and many ÷ few. */
+  repeats: Array<{ few: number; many: number; ratio: number }>;
+}
+
+/**
+ * Pairs/s with `many` rules per user ÷ pairs/s with `few`, measured the way the raw ratio is: two
+ * limiters on one redis-server and one connection (their own key prefixes, the same 1,000 users),
+ * warmed up, then 1 s slices alternating (few, many) `repeats` times; each repeat gives a ratio.
+ * The rows of {@link benchRedisPairs} run one after the other, each with its own server, seconds
+ * apart: on a machine whose speed changes from minute to minute, the quotient of two rows measures
+ * the machine as much as the rules.
+ */
+export async function benchRulesRatio(options: { concurrency: number; few: number; many: number; repeats?: number; sliceMs?: number }): Promise<RulesRatioResult> {
+  const { concurrency, few, many } = options;
+  const repeats = options.repeats ?? 3;
+  const sliceMs = options.sliceMs ?? 1000;
+  ensureBuilt();
+  const built = new URL('../dist/index.js', import.meta.url).href;
+  const { createTokenLimiter, RedisStore } = (await import(built)) as typeof import('../src/index.js');
+  const server = await startRedisServer({ persistence: 'none' });
+  const client = new Redis(server.url);
+  const sides = [few, many].map((rules) => {
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix: `bench${randomBytes(4).toString('hex')}` }), defaultLimits: benchLimits(rules), storeTimeoutMs: 30_000 });
+    let n = 0;
+    const pair = async () => {
+      const r = await limiter.reserve(`u${n++ % 1000}`, { tokens: 10 });
+      await limiter.commit(r, { inputTokens: 5, outputTokens: 5, model: 'gpt-4o-mini', provider: 'openai' });
+    };
+    return { limiter, pair };
+  });
+  try {
+    for (const side of sides) {
+      await side.limiter.warmup();
+      await slice(side.pair, concurrency, sliceMs, side.limiter);
+    }
+    const out: RulesRatioResult['repeats'] = [];
+    for (let i = 0; i < repeats; i += 1) {
+      const a = await slice(sides[0]!.pair, concurrency, sliceMs, sides[0]!.limiter);
+      const b = await slice(sides[1]!.pair, concurrency, sliceMs, sides[1]!.limiter);
+      out.push({ few: a.perSecond, many: b.perSecond, ratio: b.perSecond / a.perSecond });
+    }
+    return { concurrency, few, many, repeats: out };
+  } finally {
+    for (const side of sides) await side.limiter.close();
+    client.disconnect();
+    await server.stop();
+  }
+}
+
 /**
  * What a server spent running scripts (EVALSHA, EVAL and FCALL in `INFO commandstats`): `us`, their
  * time in µs; `calls`, how many ran; `fcall`, how many of those by FCALL. Every call of the library
@@ -223,4 +278,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const rules of [1, 10]) console.log(JSON.stringify(await benchRedisPairs({ concurrency: 100, rules })));
   console.log(JSON.stringify(await benchRedisPairs({ concurrency: 100, rules: 2 })));
   console.log(JSON.stringify(await benchRedisPairs({ concurrency: 100, rules: 2, accountRules: 2 })));
+  console.log(JSON.stringify(await benchRulesRatio({ concurrency: 100, few: 1, many: 10 })));
 }
