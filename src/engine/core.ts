@@ -12,6 +12,12 @@ import { WindowPlanner, type AccountConfig, type ScopeConfig, type UserConfig } 
 import type { NormalizedRule } from './rules.js';
 import { storeCall } from './store-call.js';
 
+/** Every event a limiter emits (`limiter.on` refuses other names). */
+const LIMITER_EVENTS = ['usage', 'alert', 'rejected', 'store-error', 'store-reset', 'ledger-error', 'ledger-lag'] as const;
+// Fails to compile when an event is added to LimiterEvents and not to the list above.
+const ALL_EVENTS_LISTED: Exclude<keyof LimiterEvents, (typeof LIMITER_EVENTS)[number]> extends never ? true : never = true;
+void ALL_EVENTS_LISTED;
+
 /**
  * Replies that ask for new rules, boundaries or a new home before the store can answer, per
  * operation. A move costs a call up to three ('moved', 'moving', then 'stale' at the new home), a
@@ -46,7 +52,7 @@ export class EngineCore {
     const { store } = config;
     this.plans = new PlanBook(() => this.call('plans', () => store.admin.getPlans()));
     this.planner = new WindowPlanner(config.defaultRules, config.clock, config.userCacheSize, this.plans, config.defaultPlan);
-    this.events = new Emitter(config.logger);
+    this.events = new Emitter<LimiterEvents>(LIMITER_EVENTS, config.logger);
     store.maintenance.configure({
       ...config.settings,
       report: ({ operation, error, dropped }) => this.storeError(operation, error, dropped > 0 ? 'dropped' : 'queued'),

@@ -87,6 +87,24 @@ describe('options', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('on() refuses an event it never emits and a listener that is not a function', async () => {
+    const limiter = createTokenLimiter();
+    const calls: string[] = [];
+    // A typo would otherwise register a listener that is never called.
+    for (const name of ['usages', 'Usage', 'commit', '', 'toString', '__proto__']) {
+      expect(() => limiter.on(name as 'usage', () => calls.push(name))).toThrow(InvalidArgumentError);
+    }
+    for (const listener of [undefined, null, 'f', {}]) {
+      expect(() => limiter.on('usage', listener as never)).toThrow(expect.objectContaining({ code: 'invalid_argument', parameter: 'listener' }));
+    }
+    for (const name of ['usage', 'alert', 'rejected', 'store-error', 'store-reset', 'ledger-error', 'ledger-lag'] as const) {
+      expect(typeof limiter.on(name, () => calls.push(name))).toBe('function');
+    }
+    const r = await limiter.reserve('z', { tokens: 1 });
+    await limiter.commit(r, { inputTokens: 1, outputTokens: 1 });
+    expect(calls).toEqual(['usage']);
+  });
+
   describe.each([
     ['MemoryStore', async () => ({ store: new MemoryStore() as QuotaStore, done: () => {} })],
     [
