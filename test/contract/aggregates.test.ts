@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTokenLimiter, RedisStore, type LimitRule } from '../../src/index.js';
 import { Aggregator, REPLAY_GUARD_MS, type AggregateEntry } from '../../src/stores/redis/aggregator.js';
 import { RedisContext } from '../../src/stores/redis/context.js';
@@ -7,7 +6,7 @@ import { globalKeys } from '../../src/stores/redis/keys.js';
 import { SCRIPTS } from '../../src/stores/redis/registry.js';
 import { AGGREGATE_ARGS, encodeArgs, type AggregateArgs } from '../../src/stores/redis/schema.js';
 import { runScript } from '../../src/stores/redis/scripts.js';
-import { connectRedis, uniquePrefix } from '../helpers/redis.js';
+import { redisForThisFile, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../support/index.js';
 
 /**
@@ -15,11 +14,7 @@ import { waitFor } from '../support/index.js';
  * only the last number applied from each store instance (its replay guard), so what it keeps for
  * them does not grow with traffic, and a batch sent again after a lost reply is not counted twice.
  */
-let client: Redis;
-beforeAll(async () => {
-  client = await connectRedis();
-});
-afterAll(() => client?.disconnect());
+const client = await redisForThisFile();
 
 const LIMITS: LimitRule[] = [{ id: 'm', tokens: 1_000_000, period: 'month' }];
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTokenLimiter, RedisStore } from '../../src/index.js';
 import { accountKeys, globalKeys, userKeys } from '../../src/stores/redis/keys.js';
 import { ruleArgs } from '../../src/stores/redis/hot-path.js';
@@ -22,18 +22,14 @@ import {
 } from '../../src/stores/redis/schema.js';
 import { runScript, type Script } from '../../src/stores/redis/scripts.js';
 import { specsOf } from '../helpers/specs.js';
-import { connectRedis, uniquePrefix } from '../helpers/redis.js';
+import { redisForThisFile, uniquePrefix } from '../helpers/redis.js';
 
 /**
  * The argument schema is the one contract between the TypeScript store and its Lua scripts: every
  * script binds each schema field to a validated local at its top, and refuses a malformed value of
  * any field before its first write (cjson accepts NaN, Infinity and hex; Lua has no rollback).
  */
-let client: Redis;
-beforeAll(async () => {
-  client = await connectRedis();
-});
-afterAll(() => client?.disconnect());
+const client = await redisForThisFile();
 
 /**
  * Malformed values per field kind: for a header double (count, time, flag, amounts), doubles written

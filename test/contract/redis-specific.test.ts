@@ -1,17 +1,12 @@
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTokenLimiter, QuotaStoreError, RedisStore, TokenLimitExceededError, type StoreResetEvent } from '../../src/index.js';
 import { globalKeys, userKeys, userTag } from '../../src/stores/redis/keys.js';
 import { SCRIPTS } from '../../src/stores/redis/registry.js';
-import { connectRedis, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { redisForThisFile, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { decodeStoredWindow } from '../support/index.js';
 import { accountStampede, stampede } from './stampede.js';
 
-let client: Redis;
-beforeAll(async () => {
-  client = await connectRedis();
-});
-afterAll(() => client?.disconnect());
+const client = await redisForThisFile();
 
 describe('RedisStore on a real Redis', () => {
   it('uses the Redis server clock when no clock option is given', async () => {

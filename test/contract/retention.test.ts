@@ -1,20 +1,15 @@
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTokenLimiter, RedisStore } from '../../src/index.js';
 import { globalKeys, monthKey, outcomeBucket, userKeys } from '../../src/stores/redis/keys.js';
 import { manualClock } from '../helpers/clock.js';
-import { connectRedis, uniquePrefix } from '../helpers/redis.js';
+import { redisForThisFile, uniquePrefix } from '../helpers/redis.js';
 
 /**
  * What RedisStore keeps, and for how long: every per-user key but the config expires by itself
  * (no user's next call is needed to prune it), idempotency records last the lease plus a margin,
  * and an idle user past retention keeps only its config.
  */
-let client: Redis;
-beforeAll(async () => {
-  client = await connectRedis();
-});
-afterAll(() => client?.disconnect());
+const client = await redisForThisFile();
 
 describe('RedisStore retention', () => {
   it('expires every per-user key but the config by TTL, and keeps outcomes for the lease plus a margin, not a day', async () => {

@@ -1,20 +1,15 @@
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTokenLimiter, MemoryStore, RedisStore, type LimitRule, type Reservation, type TokenLimiter } from '../../src/index.js';
 import { manualClock } from '../helpers/clock.js';
-import { connectRedis, uniquePrefix } from '../helpers/redis.js';
+import { redisForThisFile, uniquePrefix } from '../helpers/redis.js';
 
 /**
  * Validation and both stores agree on the whole accepted domain: random valid rules (every period
  * kind, anchors from 1970 on, time zones, the largest periods) and random clocks and operations
  * give identical decisions and identical usage on MemoryStore and RedisStore.
  */
-let client: Redis;
-beforeAll(async () => {
-  client = await connectRedis();
-});
-afterAll(() => client?.disconnect());
+const client = await redisForThisFile();
 
 const ZONES = ['UTC', 'America/Sao_Paulo', 'America/New_York', 'Asia/Kolkata', 'Pacific/Chatham', 'America/Santiago'];
 const DAY = 86_400_000;

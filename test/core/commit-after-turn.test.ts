@@ -1,10 +1,9 @@
-import type { Redis } from 'ioredis';
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTokenLimiter, InvalidArgumentError, MemoryStore, RedisStore, TokenLimitExceededError, withTokenLimits, type QuotaStore } from '../../src/index.js';
 import { useEmulator } from '../emulator/harness.js';
 import { flakyStore, withCommit } from '../helpers/flaky-store.js';
-import { connectRedis, uniquePrefix } from '../helpers/redis.js';
+import { redisForThisFile, uniquePrefix } from '../helpers/redis.js';
 
 /**
  * A commit (or release) starts after the turn of the event loop in which it was handed over, so
@@ -12,11 +11,7 @@ import { connectRedis, uniquePrefix } from '../helpers/redis.js';
  * change with it: flush, reads and the same user's next reserve see it as if it had been sent at
  * once. On both stores.
  */
-let client: Redis;
-beforeAll(async () => {
-  client = await connectRedis();
-});
-afterAll(() => client?.disconnect());
+const client = await redisForThisFile();
 afterEach(() => {
   vi.useRealTimers();
 });

@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createTokenLimiter,
   InvalidArgumentError,
@@ -14,17 +13,13 @@ import {
 } from '../../src/index.js';
 import { manualClock } from '../helpers/clock.js';
 import { flakyStore } from '../helpers/flaky-store.js';
-import { connectRedis, uniquePrefix } from '../helpers/redis.js';
+import { redisForThisFile, uniquePrefix } from '../helpers/redis.js';
 
 /**
  * Behaviours that crafted input, odd provider answers or store states broke before the engine
  * rebuild (each test failed on 188c00d). They run on both stores.
  */
-let client: Redis;
-beforeAll(async () => {
-  client = await connectRedis();
-});
-afterAll(() => client?.disconnect());
+const client = await redisForThisFile();
 
 const STORES: Array<{ name: string; create: () => QuotaStore }> = [
   { name: 'MemoryStore', create: () => new MemoryStore() },

@@ -1,19 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { createTokenLimiter, QuotaStoreError, RedisStore } from '../../src/index.js';
 import { globalKeys } from '../../src/stores/redis/keys.js';
-import { connectRedis, uniquePrefix } from '../helpers/redis.js';
+import { redisForThisFile, uniquePrefix } from '../helpers/redis.js';
 
 /**
  * A plan the store holds that this process cannot read (a rule a newer version wrote, or a damaged
  * value) fails the calls of that plan's users only, by the store-error policy, and never the
  * calls of other plans' users.
  */
-let client: Redis;
-beforeAll(async () => {
-  client = await connectRedis();
-});
-afterAll(() => client?.disconnect());
+const client = await redisForThisFile();
 
 describe('a plan this version cannot read', () => {
   it('refuses its own users’ calls with a clear error and leaves every other plan working', async () => {

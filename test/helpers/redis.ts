@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { afterAll } from 'vitest';
 import { HOT_PATH_LIBRARY } from '../../src/stores/redis/registry.js';
 import { defaultRedisUrl, requireRedis, uniquePrefix as harnessPrefix } from '../support/redis-available.js';
 
@@ -7,6 +8,16 @@ export const REDIS_URL = defaultRedisUrl();
 /** A client on the test Redis; throws (tests fail, never skip) when no Redis answers. */
 export async function connectRedis(): Promise<Redis> {
   return new Redis(await requireRedis(REDIS_URL));
+}
+
+/**
+ * The client a test file shares: connected when the file is collected (top-level await), closed
+ * after its last test. Throws, failing the file, when no Redis answers.
+ */
+export async function redisForThisFile(): Promise<Redis> {
+  const client = await connectRedis();
+  afterAll(() => client.disconnect());
+  return client;
 }
 
 /** A random store prefix (letters, digits, `-` and `:` only). */
