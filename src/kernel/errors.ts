@@ -130,7 +130,9 @@ export class TokenLimitExceededError extends errorClass('TokenLimitExceededError
     super(
       `Token limit exceeded for rule "${fields.ruleId}": this request needs about ${fields.requested} ${fields.metric}, ` +
         `${left} are left (limit ${fields.limit}, used ${fields.used}, reserved ${fields.reserved}); ` +
-        `resets at ${fields.resetAt.toISOString()}`,
+        (fields.requested > fields.limit
+          ? `the request alone is larger than the limit, so it is refused after the reset at ${fields.resetAt.toISOString()} too`
+          : `resets at ${fields.resetAt.toISOString()}`),
     );
     this.userId = fields.userId;
     this.ruleId = fields.ruleId;

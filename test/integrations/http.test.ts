@@ -458,6 +458,27 @@ describe('errorToResponse', () => {
     expect(past.headers.get('retry-after')).toBe('0');
   });
 
+  it('a request larger than the whole limit: no Retry-After, and the message says waiting will not help, in en and pt-BR', async () => {
+    const limiter = createTokenLimiter({ defaultLimits: [{ id: 'daily', tokens: 5_000, period: 'day' }] });
+    const refusal = await limiter.reserve('u', { tokens: 6_000 }).catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(TokenLimitExceededError);
+    expect((refusal as Error).message).toMatch(/the request alone is larger than the limit, so it is refused after the reset at .* too$/);
+    const res = errorToResponse(refusal)!;
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBeNull();
+    expect(res.headers.get('ratelimit')).toMatch(/^"daily";r=5000;t=\d+$/);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ code: 'token_limit_exceeded', ruleId: 'daily', limit: 5_000, used: 0, remaining: 5_000 });
+    expect(body.error).toMatch(/^Token limit exceeded\. This request alone needs more than the whole limit, so it would be refused after the reset on .+ too: make it smaller \(a lower maximum output\) or raise the limit\.$/);
+    const pt = (await errorToResponse(refusal, { locale: 'pt-BR' })!.json()) as { error: string };
+    expect(pt.error).toMatch(/^Limite de tokens excedido\. Só esta requisição precisa de mais que o limite inteiro/);
+    // Exactly the limit fits an empty window: the usual message and Retry-After.
+    const full = errorToResponse(exceeded({ requested: 5_000 }))!;
+    expect(full.headers.get('retry-after')).toBe('2');
+    expect(((await full.json()) as { error: string }).error).toBe('Token limit exceeded. It resets on May 2, 2026, 12:00 AM UTC.');
+    await limiter.close();
+  });
+
   it('403, 503, and undefined for everything else', async () => {
     expect(errorToResponse(new UserDisabledError('u'))!.status).toBe(403);
     const store = errorToResponse(new QuotaStoreError('reserve', 'redis at 10.0.0.5:6379 refused AUTH hunter2', { cause: new Error('x') }))!;

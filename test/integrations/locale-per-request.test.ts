@@ -172,7 +172,8 @@ describe('reset times name their time zone', () => {
       clock: () => Date.parse('2027-01-03T15:00:00Z'),
       defaultLimits: [{ id: 'daily', tokens: 10, period: 'day', timeZone: 'America/Sao_Paulo' }],
     });
-    const error = (await limiter.reserve('u', { tokens: 11 }).catch((e: unknown) => e)) as { timeZone?: string; resetAt: Date };
+    await limiter.commit(await limiter.reserve('u', { tokens: 6 }), { inputTokens: 6, outputTokens: 0 });
+    const error = (await limiter.reserve('u', { tokens: 5 }).catch((e: unknown) => e)) as { timeZone?: string; resetAt: Date };
     expect(error.timeZone).toBe('America/Sao_Paulo');
     expect(error.resetAt.toISOString()).toBe('2027-01-04T03:00:00.000Z'); // midnight in São Paulo
     const en = (await errorToResponse(error, { locale: 'en' })!.json()) as { error: string };
@@ -181,7 +182,8 @@ describe('reset times name their time zone', () => {
     expect(pt.error).toBe('Limite de tokens excedido. Ele é renovado em 4 de jan. de 2027, 00:00 BRT.');
 
     const utc = createTokenLimiter({ store: new MemoryStore(), defaultLimits: [{ id: 'm', tokens: 1, period: 'month' }] });
-    const plain = (await utc.reserve('u', { tokens: 2 }).catch((e: unknown) => e)) as { timeZone?: string };
+    await utc.commit(await utc.reserve('u', { tokens: 1 }), { inputTokens: 1, outputTokens: 0 });
+    const plain = (await utc.reserve('u', { tokens: 1 }).catch((e: unknown) => e)) as { timeZone?: string };
     expect(plain.timeZone).toBe('UTC');
     expect(((await errorToResponse(plain)!.json()) as { error: string }).error).toMatch(/12:00 AM UTC\.$/);
   });

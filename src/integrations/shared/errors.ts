@@ -18,7 +18,8 @@ export interface ErrorReplyOptions {
 /**
  * The HTTP answer for an error of the library that is the client's business:
  * - `TokenLimitExceededError` -> 429 `{ error, code, scope, accountId, ruleId, metric, limit, used,
- *   remaining, resetDate }` with `Retry-After`, `RateLimit-Policy` and `RateLimit`. `scope` says whose
+ *   remaining, resetDate }` with `Retry-After`, `RateLimit-Policy` and `RateLimit` (no `Retry-After`
+ *   when the request alone is larger than the rule's limit: waiting would not help). `scope` says whose
  *   budget refused: `user` (the user's own rule; `accountId` null) or `account` (the rule of the
  *   account `accountId`, and the message says the team's limit was reached);
  * - `UserDisabledError` -> 403 `{ error, code }`;
@@ -41,9 +42,12 @@ export function errorReply(error: unknown, options: ErrorReplyOptions = {}): Htt
     const accountId = e.scope === 'account' && typeof e.accountId === 'string' ? e.accountId : null;
     const scope = accountId === null ? 'user' : 'account';
     const title = formatMessage(locale, scope === 'account' ? `limitExceeded.account.${metric}` : `limitExceeded.${metric}`);
+    // A request larger than the rule's whole limit (often the output hold of a model whose request
+    // sets no maximum) is refused again after the reset: no Retry-After, and the message says so.
+    const tooLarge = typeof e.requested === 'number' && e.requested > e.limit;
     const body = {
       // The reset time in the rule's zone, naming it ("Jan 4, 2027, 12:00 AM UTC").
-      error: formatMessage(locale, 'limitExceeded.detail', { title, resetDate: e.resetAt }, { timeZone: zoneOf(e.timeZone) }),
+      error: formatMessage(locale, tooLarge ? 'limitExceeded.tooLarge' : 'limitExceeded.detail', { title, resetDate: e.resetAt }, { timeZone: zoneOf(e.timeZone) }),
       code: 'token_limit_exceeded',
       scope,
       accountId,
@@ -58,6 +62,7 @@ export function errorReply(error: unknown, options: ErrorReplyOptions = {}): Htt
       { ruleId: e.ruleId, metric, limit: e.limit, remaining, resetAt: e.resetAt, periodStart: e.periodStart instanceof Date ? e.periodStart : undefined },
       now,
     );
+    if (tooLarge) delete headers['retry-after'];
     return jsonReply(429, body, headers);
   }
   if (isError(error, 'UserDisabledError', 'user_disabled')) {
