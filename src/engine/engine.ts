@@ -35,6 +35,15 @@ export interface Engine {
   /** Drops the hold: nothing is charged. Idempotent by reservation id. */
   release(reservation: Reservation): Promise<void>;
   /**
+   * Keeps a reservation's hold counting until at least `leaseMs` from now (never shortens it), for
+   * a call that runs longer than its lease: a hold whose lease ends stops counting, as a crashed
+   * process's must. Wrapped calls renew their own while they run. Resolves `true` when the hold
+   * was renewed, `false` when there is none (committed, released, its lease already ended, or an
+   * unmetered reservation); rejects with `QuotaStoreError` when the store fails (the hold then ends
+   * with its lease, as without a renewal).
+   */
+  renew(reservation: Reservation): Promise<boolean>;
+  /**
    * Resolves when every commit and release started so far is visible in the store (and the
    * store's batched aggregates are written); rejects with `QuotaStoreError` if the store still
    * fails after `storeTimeoutMs`. For tests, shutdown, and readers in other processes.
@@ -148,6 +157,17 @@ class QuotaEngine implements Engine {
     const { id, userId } = parseReservation(reservation);
     const home = homeOf(this.#core, reservation, userId);
     await this.#background({ kind: 'release', userId, reservationId: id, attempt: () => releaseOnce(this.#core, userId, id, home) });
+  }
+
+  async renew(reservation: Reservation): Promise<boolean> {
+    const { id, userId } = parseReservation(reservation);
+    // A reservation let through unmetered during a store outage holds nothing.
+    if (reservation.unmetered === true) return false;
+    const core = this.#core;
+    const home = homeOf(core, reservation, userId);
+    const reply = await core.call('renew', () => core.config.store.hotPath.renew({ userId, reservationId: id, home, leaseMs: core.config.leaseMs, ...core.now() }));
+    core.committer.storeAnswered();
+    return reply.type === 'renewed';
   }
 
   // Async so that invalid arguments reject the promise, as every other method's do, rather than

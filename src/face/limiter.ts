@@ -31,6 +31,7 @@ export function createTokenLimiter(options?: TokenLimiterOptions): TokenLimiter 
     reserve: (user, estimate, reserveOptions) => engine.reserve(user, estimate, reserveOptions),
     commit: (reservation, usage) => engine.commit(reservation, usage),
     release: (reservation) => engine.release(reservation),
+    renew: (reservation) => engine.renew(reservation),
     flush: () => engine.flush(),
     on: (event, listener) => engine.on(event, listener),
     close: () => engine.close(),

@@ -218,6 +218,40 @@ export function describeStoreContract(factory: StoreFactory): void {
       expect(await limiter.admin.getUsage('h')).toMatchObject({ used: 150, reserved: 0 });
     });
 
+    it('renew keeps a live hold counting, the account share too; never revives an ended one', async () => {
+      const { limiter, clock } = await setup({ defaultLimits: [tokens(1000)], leaseMs: 60_000 });
+      await limiter.admin.setAccountLimits('crew', [tokens(5000, 'month', 'crew-main')]);
+      await limiter.admin.setAccount('m', 'crew');
+      const long = await limiter.reserve('m', { tokens: 900 });
+      clock.advance(30_000);
+      await expect(limiter.renew(long)).resolves.toBe(true);
+      // Past the first lease's end, the renewed hold still counts, for the user and the account.
+      clock.advance(59_999);
+      expect((await limiter.admin.getUsage('m')).reserved).toBe(900);
+      expect((await limiter.admin.getAccountUsage('crew')).windows[0]).toMatchObject({ reserved: 900 });
+      await expect(limiter.reserve('m', { tokens: 200 })).rejects.toBeInstanceOf(TokenLimitExceededError);
+      // A renewal never shortens: renewing early again keeps the later expiry.
+      await expect(limiter.renew(long)).resolves.toBe(true);
+      clock.advance(59_999);
+      expect((await limiter.admin.getUsage('m')).reserved).toBe(900);
+      await limiter.commit(long, { inputTokens: 100, outputTokens: 50 });
+      expect(await limiter.admin.getUsage('m')).toMatchObject({ used: 150, reserved: 0 });
+      expect((await limiter.admin.getAccountUsage('crew')).windows[0]).toMatchObject({ used: 150, reserved: 0 });
+      await expect(limiter.renew(long)).resolves.toBe(false);
+      expect(await limiter.admin.getUsage('m')).toMatchObject({ used: 150, reserved: 0 });
+      // Released: nothing to renew.
+      const dropped = await limiter.reserve('m', { tokens: 10 });
+      await limiter.release(dropped);
+      await expect(limiter.renew(dropped)).resolves.toBe(false);
+      // A hold whose lease ended stays ended, stored or purged.
+      const lost = await limiter.reserve('m', { tokens: 800 });
+      clock.advance(60_000);
+      await expect(limiter.renew(lost)).resolves.toBe(false);
+      expect(await limiter.admin.getUsage('m')).toMatchObject({ used: 150, reserved: 0 });
+      await expect(limiter.reserve('m', { tokens: 850 })).resolves.toBeTruthy();
+      await expect(limiter.renew({ id: 'x', userId: 'm' } as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+    });
+
     it('leaves no phantom usage after mixed releases, commits and expiries', async () => {
       const { limiter, clock } = await setup({ defaultLimits: [tokens(100_000)], leaseMs: 1000 });
       let expected = 0;

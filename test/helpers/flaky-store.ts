@@ -55,7 +55,12 @@ export function withCommit(
   const real = inner.hotPath.commit.bind(inner.hotPath);
   return {
     kind: inner.kind,
-    hotPath: { reserve: inner.hotPath.reserve.bind(inner.hotPath), release: inner.hotPath.release.bind(inner.hotPath), commit: (c) => commit(c, real) },
+    hotPath: {
+      reserve: inner.hotPath.reserve.bind(inner.hotPath),
+      release: inner.hotPath.release.bind(inner.hotPath),
+      renew: inner.hotPath.renew.bind(inner.hotPath),
+      commit: (c) => commit(c, real),
+    },
     admin: inner.admin,
     maintenance: inner.maintenance,
     ...(inner.ledgerFeed === undefined ? {} : { ledgerFeed: inner.ledgerFeed }),

@@ -6,6 +6,8 @@ import type {
   QuotaStore,
   ReleaseCommand,
   ReleaseReply,
+  RenewCommand,
+  RenewReply,
   ReserveCommand,
   ReserveReply,
   StoreAdmin,
@@ -64,6 +66,7 @@ export class MemoryStore implements QuotaStore {
       reserve: async (c) => this.#reserve(c),
       commit: async (c) => this.#commit(c),
       release: async (c) => this.#release(c),
+      renew: async (c) => this.#renew(c),
     };
     this.admin = memoryAdmin(this.#data, this.#clock, (userId, now) => this.#touch(userId, now, true)!);
     this.maintenance = {
@@ -216,6 +219,14 @@ export class MemoryStore implements QuotaStore {
     if (c.home !== null) this.#data.accounts.get(c.home)?.dropHold(c.reservationId);
     user.done.set(c.reservationId, { status: 'released', timestamp: now, expiresAt: now + this.#data.settings.idempotencyTtlMs });
     return { type: 'released', now };
+  }
+
+  #renew(c: RenewCommand): RenewReply {
+    const now = c.now ?? this.#clock();
+    const expiresAt = now + c.leaseMs;
+    const user = this.#data.users.get(c.userId)?.renewHold(c.reservationId, now, expiresAt) === true;
+    const account = c.home !== null && this.#data.accounts.get(c.home)?.renewHold(c.reservationId, now, expiresAt) === true;
+    return { type: user || account ? 'renewed' : 'gone', now };
   }
 
   /**

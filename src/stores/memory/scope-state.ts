@@ -115,6 +115,14 @@ export class ScopeState {
     }
   }
 
+  /** Moves a live hold's expiry to no sooner than `expiresAt`; false when there is none (or its lease ended). */
+  renewHold(id: string, now: number, expiresAt: number): boolean {
+    const hold = this.holds.get(id);
+    if (!hold || hold.expiresAt <= now) return false;
+    hold.expiresAt = Math.max(hold.expiresAt, expiresAt);
+    return true;
+  }
+
   /** Drops holds whose lease ended. */
   purge(now: number): void {
     for (const [id, hold] of this.holds) if (hold.expiresAt <= now) this.dropHold(id);

@@ -251,11 +251,28 @@ export interface ReleaseCommand extends UserCommand {
 /** `duplicate`: released before; `committed`: committed before (nothing changed either way). */
 export type ReleaseReply = { type: 'released' | 'duplicate' | 'committed'; now: number };
 
+export interface RenewCommand extends UserCommand {
+  reservationId: string;
+  /** Where the reservation was made (its hold is there). */
+  home: string | null;
+  /** The hold counts until at least the store's time plus this. */
+  leaseMs: number;
+}
+
+/**
+ * `renewed`: the hold (the user's share and, in an account, the account's) now expires no sooner
+ * than `now + leaseMs`; `gone`: there is no hold (committed, released, or dropped when its lease
+ * ended): nothing changed.
+ */
+export type RenewReply = { type: 'renewed' | 'gone'; now: number };
+
 export interface HotPath {
   reserve(command: ReserveCommand): Promise<ReserveReply>;
   commit(command: CommitCommand): Promise<CommitReply>;
   /** Drops the hold; also marks an unknown id, so that a late replay of its reserve holds nothing. */
   release(command: ReleaseCommand): Promise<ReleaseReply>;
+  /** Moves a live hold's expiry later (a call still running as its lease nears its end); never earlier. */
+  renew(command: RenewCommand): Promise<RenewReply>;
 }
 
 // ------------------------------------------------------------------------------------------- admin

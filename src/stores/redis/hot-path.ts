@@ -9,6 +9,8 @@ import type {
   HotPath,
   ReleaseCommand,
   ReleaseReply,
+  RenewCommand,
+  RenewReply,
   ReserveCommand,
   ReserveReply,
   RuleSpec,
@@ -20,7 +22,7 @@ import type { RedisLedgerFeed } from './ledger-feed.js';
 import { CallKeysCache } from './call-keys.js';
 import { outcomeBucket } from './keys.js';
 import { SCRIPTS } from './registry.js';
-import { COMMIT_ARGS, encodeArgs, encodeRules, RELEASE_ARGS, RESERVE_ARGS, type FieldKinds } from './schema.js';
+import { COMMIT_ARGS, encodeArgs, encodeRules, RELEASE_ARGS, RENEW_ARGS, RESERVE_ARGS, type FieldKinds } from './schema.js';
 
 const METRIC_CODES = { tokens: 't', requests: 'r', cost: 'c' } as const;
 /** The planner returns the same spec array while its windows last: encode it once. */
@@ -147,6 +149,15 @@ export function redisHotPath(ctx: RedisContext, aggregator: Aggregator, ledger: 
       const reply = await ctx.runArray(SCRIPTS.release, [k.windows, k.outcomes(bucket), ...(a ? [a.windows] : [])], args);
       const type = reply[0];
       if (type !== 'released' && type !== 'duplicate' && type !== 'committed') throw unexpected('release', type);
+      return { type, now: ctx.learn(reply[1]) };
+    },
+
+    async renew(c: RenewCommand): Promise<RenewReply> {
+      const { user: k, account: a } = keys.of(c.userId, c.home);
+      const args = encodeArgs(RENEW_ARGS, { id: c.reservationId, ...(c.now === undefined ? {} : { now: c.now }), lease: c.leaseMs });
+      const reply = await ctx.runArray(SCRIPTS.renew, [k.windows, ...(a ? [a.windows] : [])], args);
+      const type = reply[0];
+      if (type !== 'renewed' && type !== 'gone') throw unexpected('renew', type);
       return { type, now: ctx.learn(reply[1]) };
     },
   };

@@ -20,7 +20,7 @@ import {
   UPDATE_USER,
 } from './lua/admin.js';
 import { AGGREGATE, DELETE_PLAN, EPOCH, EPOCH_ACK, GET_PLANS, INDEX_USER, LIST_USERS, PLAN_USE, SET_PLAN, STATS, UNINDEX_USER } from './lua/global.js';
-import { COMMIT, RELEASE, RESERVE } from './lua/hot-path.js';
+import { COMMIT, RELEASE, RENEW, RESERVE } from './lua/hot-path.js';
 import { LEDGER_ACK, LEDGER_INDEX, LEDGER_LAG, LEDGER_PRUNE, LEDGER_READ, LEDGER_STREAMS } from './lua/ledger.js';
 import { buildLibrary } from './functions.js';
 import { defineScript } from './scripts.js';
@@ -30,6 +30,7 @@ export const SCRIPTS = {
   reserve: defineScript('reserve', RESERVE),
   commit: defineScript('commit', COMMIT),
   release: defineScript('release', RELEASE),
+  renew: defineScript('renew', RENEW),
   read: defineScript('read', READ),
   readAccount: defineScript('read-account', READ_ACCOUNT),
   getAccount: defineScript('get-account', GET_ACCOUNT),

@@ -117,6 +117,12 @@ export const RELEASE_ARGS = {
   doneTtl: 'count',
 } as const satisfies Schema;
 
+export const RENEW_ARGS = {
+  id: 'id',
+  now: 'time',
+  lease: 'count',
+} as const satisfies Schema;
+
 export const READ_ARGS = {
   inAccount: 'flag',
   version: 'count',
@@ -157,6 +163,7 @@ export const AGGREGATE_ARGS = {
 export type ReserveArgs = ArgsOf<typeof RESERVE_ARGS>;
 export type CommitArgs = ArgsOf<typeof COMMIT_ARGS>;
 export type ReleaseArgs = ArgsOf<typeof RELEASE_ARGS>;
+export type RenewArgs = ArgsOf<typeof RENEW_ARGS>;
 export type ReadArgs = ArgsOf<typeof READ_ARGS>;
 export type AggregateArgs = ArgsOf<typeof AGGREGATE_ARGS>;
 

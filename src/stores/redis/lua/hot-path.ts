@@ -1,4 +1,4 @@
-import { COMMIT_ARGS, luaBindings, RELEASE_ARGS, RESERVE_ARGS } from '../schema.js';
+import { COMMIT_ARGS, luaBindings, RELEASE_ARGS, RENEW_ARGS, RESERVE_ARGS } from '../schema.js';
 import { PRELUDE } from './prelude.js';
 
 /**
@@ -356,4 +356,42 @@ keep(hz, 'd', 'dn', bucket, KEYS[2], now, doneTtl)
 keep(hz, 'w', nil, nil, KEYS[1], now, doneTtl)
 saveHorizons(KEYS[1], hz)
 return { 'released', now }
+`;
+
+/**
+ * renew: moves the expiry of a live hold (the user's share and, in an account, the account's) to
+ * no sooner than now + lease, for a call still running as its lease nears its end. Only the expiry
+ * changes (its 8 bytes in the binary form, the leading number in the text form): the amounts stay
+ * held in their windows. A hold that is not there (committed, released, or purged), or whose lease
+ * has ended (it may still be stored, until a purge), is not made live again: 'gone'. The window hash's earliest expiry ('m') stays a lower bound. The
+ * window hash is kept alive at least as long as the hold.
+ * KEYS[1] user window hash; for a member of an account, KEYS[2] account window hash.
+ * ARGV: RENEW_ARGS. Replies: {'renewed' | 'gone', now}
+ */
+export const RENEW = `#!lua
+${PRELUDE}
+${luaBindings(RENEW_ARGS)}
+local field = 'x:' .. id
+local expiry = now + lease
+local function renewIn(w)
+  local value = rcall('HGET', w, field)
+  if not value then return false end
+  if sbyte(value, 1) == 1 then
+    if #value < 9 then return false end
+    local old = sunpack('<d', value, 2)
+    if old ~= old or old <= now then return false end
+    if old < expiry then rcall('HSET', w, field, ssub(value, 1, 1) .. spack('<d', expiry) .. ssub(value, 10)) end
+  else
+    local old, rest = smatch(value, '^(%d+) (.*)$')
+    if not old or tonumber(old) <= now then return false end
+    if tonumber(old) < expiry then rcall('HSET', w, field, fmt(expiry) .. ' ' .. rest) end
+  end
+  local hz = horizons(rcall('HGET', w, 'k'))
+  keep(hz, 'w', nil, nil, w, now, lease)
+  saveHorizons(w, hz)
+  return true
+end
+local found = renewIn(KEYS[1])
+if KEYS[2] then found = renewIn(KEYS[2]) or found end
+return { found and 'renewed' or 'gone', now }
 `;
