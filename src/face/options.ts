@@ -64,7 +64,10 @@ export interface TokenLimiterOptions {
   abortedStreamCharge?: 'hold' | 'received';
   /**
    * How long a reservation holds quota if it is neither committed nor released (a crashed
-   * process); after that it stops counting, with no background job. Longer than your longest call.
+   * process); after that it stops counting, with no background job. A wrapped call renews its
+   * hold every half of this while it runs (a 64k-token stream can outlast 10 minutes), for up to
+   * 6 leases; a call made with `reserve`/`commit` that may run longer should call
+   * `limiter.renew(reservation)`.
    * @default 600_000 (10 minutes)
    */
   leaseMs?: number;
@@ -238,6 +241,7 @@ export function parseLimiterOptions(options: unknown): { engine: EngineConfig; c
     abortedStreamCharge:
       o.abortedStreamCharge === undefined ? undefined : oneOf<'hold' | 'received'>(o.abortedStreamCharge, 'hold', ['hold', 'received'], 'options.abortedStreamCharge'),
     logger: engine.logger,
+    leaseMs: engine.leaseMs,
   };
   return { engine, call };
 }

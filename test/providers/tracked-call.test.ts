@@ -21,6 +21,7 @@ describe('TrackedCall', () => {
       release: () => {
         throw new TypeError('release threw');
       },
+      renew: (reservation) => limiter.renew(reservation),
       callSettings: limiter.callSettings,
     };
     const plan = { provider: 'openai' as const, endpoint: 'chat.completions', model: 'gpt-4o-mini', inputTokens: 5, outputTokens: 5 };

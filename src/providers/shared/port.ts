@@ -11,6 +11,7 @@ export interface LimiterPort {
   reserve(user: UserRef, estimate: Estimate, options?: { shrinkable?: { tokens: number; costUsdPerToken?: number } }): Promise<Reservation>;
   commit(reservation: Reservation, usage: Usage): Promise<UsageRecord>;
   release(reservation: Reservation): Promise<void>;
+  renew(reservation: Reservation): Promise<boolean>;
   readonly callSettings: CallSettings;
 }
 
@@ -29,4 +30,6 @@ export interface CallSettings {
   /** What an aborted stream without provider usage is charged; undefined: by model (see the option). */
   abortedStreamCharge: 'hold' | 'received' | undefined;
   logger: Logger | undefined;
+  /** How long a hold counts unless renewed: a call still running renews its own every half of it. */
+  leaseMs: number;
 }

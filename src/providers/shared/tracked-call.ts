@@ -36,6 +36,9 @@ export interface CallOutcome {
   serviceTier?: string | undefined;
 }
 
+/** How many leases a call's hold is renewed for at most (an hour at the default lease of 10 minutes). */
+export const MAX_RENEWED_LEASES = 6;
+
 /**
  * One provider request under quota: reserved before it is sent, then committed or released exactly
  * once. Every wrapper (OpenAI, Anthropic, both Google SDKs) goes through this class.
@@ -60,6 +63,7 @@ export class TrackedCall {
   #reservation: Reservation | undefined;
   #done = false;
   #startedAt = 0;
+  #renewal: ReturnType<typeof setTimeout> | undefined;
   #settle!: () => void;
 
   /**
@@ -111,6 +115,36 @@ export class TrackedCall {
     this.#reservation = await limiter.reserve(userId, estimate, options);
     this.grantedOutput = plan.outputTokens - (estimate.tokens - this.#reservation.estimate.tokens);
     this.#startedAt = performance.now();
+    if (!this.#reservation.unmetered) this.#renewLater();
+  }
+
+  /**
+   * Renews the hold every half lease while the call runs: a hold whose lease ends stops counting
+   * (so that a crashed process's frees itself), and a long stream (64k output tokens can take
+   * longer than the default 10 minutes) must not stop counting while it still runs. Stops when the
+   * call settles or the hold is gone; a store failure is logged and tried again at the next turn.
+   * Renewals stop after {@link MAX_RENEWED_LEASES} leases from admission: a stream its caller left
+   * unread and never cancelled never settles, and its hold must still end some time.
+   */
+  #renewLater(): void {
+    const limiter = this.#limiter!;
+    const leaseMs = limiter.callSettings.leaseMs;
+    if (performance.now() - this.#startedAt >= MAX_RENEWED_LEASES * leaseMs) return;
+    this.#renewal = setTimeout(() => {
+      this.#renewal = undefined;
+      if (this.#done || !this.#reservation) return;
+      limiter.renew(this.#reservation).then(
+        (live) => {
+          if (live && !this.#done) this.#renewLater();
+        },
+        (error: unknown) => {
+          limiter.callSettings.logger?.warn?.('token-limits: could not renew the hold of a call in progress', { error: (error as Error).message });
+          if (!this.#done) this.#renewLater();
+        },
+      );
+    }, Math.max(250, leaseMs / 2));
+    // A timer must not keep the process alive: the call's own request does while it runs.
+    this.#renewal.unref?.();
   }
 
   /**
@@ -184,6 +218,7 @@ export class TrackedCall {
       return;
     }
     this.#done = true;
+    if (this.#renewal !== undefined) clearTimeout(this.#renewal);
     this.#settle();
     const limiter = this.#limiter!;
     let written: Promise<unknown>;
