@@ -73,27 +73,18 @@ export async function benchRedisPairs(options: {
   const accountRules = options.accountRules ?? 0;
   const repeats = options.repeats ?? 3;
   const sliceMs = options.sliceMs ?? 1000;
-  ensureBuilt();
-  // A path the type checker does not resolve: dist/ does not exist before the first build.
-  const built = new URL('../dist/index.js', import.meta.url).href;
-  const { createTokenLimiter, RedisStore } = (await import(built)) as typeof import('../src/index.js');
   const server = await startRedisServer({ persistence: 'none' });
   const client = new Redis(server.url);
   const cpu = () => serverCpuUs(server.pid);
   const prefix = `bench${randomBytes(4).toString('hex')}`;
   const defaultLimits = benchLimits(rules);
-  const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits, storeTimeoutMs: 30_000 });
+  const { limiter, pair: ours } = await pairsOn(client, prefix, rules);
   await limiter.warmup();
   if (accountRules > 0) {
     for (let a = 0; a < 100; a += 1) await limiter.admin.setAccountLimits(`team${a}`, defaultLimits.slice(0, accountRules).map((r) => ({ ...r, id: `team-${r.id}` })));
     for (let u = 0; u < 1000; u += 1) await limiter.admin.setAccount(`u${u}`, `team${u % 100}`);
   }
   const sha = (await client.script('LOAD', TRIVIAL)) as string;
-  let n = 0;
-  const ours = async () => {
-    const r = await limiter.reserve(`u${n++ % 1000}`, { tokens: 10 });
-    await limiter.commit(r, { inputTokens: 5, outputTokens: 5, model: 'gpt-4o-mini', provider: 'openai' });
-  };
   // Our warm-up also measures our reserve's arguments as sent; the raw pair then carries one
   // argument of that size.
   const reserveArgBytes = await measuringReserveArgs(client, () => slice(ours, concurrency, sliceMs, limiter));
@@ -162,20 +153,9 @@ export async function benchRulesRatio(options: { concurrency: number; few: numbe
   const { concurrency, few, many } = options;
   const repeats = options.repeats ?? 3;
   const sliceMs = options.sliceMs ?? 1000;
-  ensureBuilt();
-  const built = new URL('../dist/index.js', import.meta.url).href;
-  const { createTokenLimiter, RedisStore } = (await import(built)) as typeof import('../src/index.js');
   const server = await startRedisServer({ persistence: 'none' });
   const client = new Redis(server.url);
-  const sides = [few, many].map((rules) => {
-    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix: `bench${randomBytes(4).toString('hex')}` }), defaultLimits: benchLimits(rules), storeTimeoutMs: 30_000 });
-    let n = 0;
-    const pair = async () => {
-      const r = await limiter.reserve(`u${n++ % 1000}`, { tokens: 10 });
-      await limiter.commit(r, { inputTokens: 5, outputTokens: 5, model: 'gpt-4o-mini', provider: 'openai' });
-    };
-    return { limiter, pair };
-  });
+  const sides = [await pairsOn(client, `bench${randomBytes(4).toString('hex')}`, few), await pairsOn(client, `bench${randomBytes(4).toString('hex')}`, many)];
   try {
     for (const side of sides) {
       await side.limiter.warmup();
@@ -193,6 +173,25 @@ export async function benchRulesRatio(options: { concurrency: number; few: numbe
     client.disconnect();
     await server.stop();
   }
+}
+
+/**
+ * A limiter of the library as users import it, from `dist/` (built first if older than `src/`; the
+ * TypeScript sources through tsx add work the build does not have), on RedisStore with `rules` per
+ * user, and one reserve+commit pair of it, users drawn in turn from 1,000.
+ */
+async function pairsOn(client: Redis, prefix: string, rules: number): Promise<{ limiter: TokenLimiter; pair: () => Promise<void> }> {
+  ensureBuilt();
+  // A path the type checker does not resolve: dist/ does not exist before the first build.
+  const built = new URL('../dist/index.js', import.meta.url).href;
+  const { createTokenLimiter, RedisStore } = (await import(built)) as typeof import('../src/index.js');
+  const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits: benchLimits(rules), storeTimeoutMs: 30_000 });
+  let n = 0;
+  const pair = async () => {
+    const r = await limiter.reserve(`u${n++ % 1000}`, { tokens: 10 });
+    await limiter.commit(r, { inputTokens: 5, outputTokens: 5, model: 'gpt-4o-mini', provider: 'openai' });
+  };
+  return { limiter, pair };
 }
 
 /**
