@@ -36,4 +36,33 @@ describe('TrackedCall', () => {
     expect(warnings).toHaveLength(2);
     await limiter.close();
   });
+
+  it('logs a renewal that throws instead of rejecting, and tries again', async () => {
+    const warnings: unknown[] = [];
+    const limiter = createTokenLimiter({ store: new MemoryStore(), leaseMs: 500, logger: { warn: (...args: unknown[]) => warnings.push(args) } });
+    let renewals = 0;
+    const port: LimiterPort = {
+      reserve: (user, estimate, options) => limiter.reserve(user, estimate, options),
+      commit: (reservation, usage) => limiter.commit(reservation, usage),
+      release: (reservation) => limiter.release(reservation),
+      renew: () => {
+        renewals += 1;
+        throw new TypeError('renew threw');
+      },
+      callSettings: limiter.callSettings,
+    };
+    const plan = { provider: 'openai' as const, endpoint: 'chat.completions', model: 'gpt-4o-mini', inputTokens: 5, outputTokens: 5 };
+    const call = new TrackedCall({ userId: 'u2', options: {}, limiter: () => port }, () => plan);
+    await call.admitted;
+    // Renewals every 250 ms: two by 650 ms, each failure logged, none thrown out of its timer.
+    await new Promise((resolve) => setTimeout(resolve, 650));
+    expect(renewals).toBeGreaterThanOrEqual(2);
+    expect(warnings).toHaveLength(renewals);
+    call.commit({ inputTokens: 5, outputTokens: 5 });
+    await call.settled;
+    const settledAt = renewals;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(renewals).toBe(settledAt);
+    await limiter.close();
+  });
 });

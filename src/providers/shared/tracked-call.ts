@@ -132,16 +132,21 @@ export class TrackedCall {
     if (performance.now() - this.#startedAt >= MAX_RENEWED_LEASES * leaseMs) return;
     this.#renewal = setTimeout(() => {
       this.#renewal = undefined;
-      if (this.#done || !this.#reservation) return;
-      limiter.renew(this.#reservation).then(
-        (live) => {
-          if (live && !this.#done) this.#renewLater();
-        },
-        (error: unknown) => {
-          limiter.callSettings.logger?.warn?.('token-limits: could not renew the hold of a call in progress', { error: (error as Error).message });
-          if (!this.#done) this.#renewLater();
-        },
-      );
+      const reservation = this.#reservation;
+      if (this.#done || !reservation) return;
+      // Called from a promise reaction, so that a port that throws instead of rejecting is logged
+      // like a store failure rather than thrown out of a timer.
+      Promise.resolve(reservation)
+        .then((held) => limiter.renew(held))
+        .then(
+          (live) => {
+            if (live && !this.#done) this.#renewLater();
+          },
+          (error: unknown) => {
+            limiter.callSettings.logger?.warn?.('token-limits: could not renew the hold of a call in progress', { error: (error as Error).message });
+            if (!this.#done) this.#renewLater();
+          },
+        );
     }, Math.max(250, leaseMs / 2));
     // A timer must not keep the process alive: the call's own request does while it runs.
     this.#renewal.unref?.();
