@@ -45,7 +45,8 @@ describe.each([
 
 describe('renewals of a wrapped call', () => {
   it(`stop after ${MAX_RENEWED_LEASES} leases: a call that never ends cannot hold quota for ever`, async () => {
-    const leaseMs = 300;
+    // Renewed every 300 ms, each to 600 ms from then: 300 ms of slack for a timer late on a busy machine.
+    const leaseMs = 600;
     const limiter = createTokenLimiter({ store: new MemoryStore(), leaseMs, defaultLimits: [{ id: 'day', tokens: 10_000, period: 'day' }] });
     const client = withTokenLimits(new OpenAI({ apiKey: 'test', baseURL: emulator().openaiBaseURL, maxRetries: 0 }), 'stuck', { limiter });
     const controller = new AbortController();
