@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createTokenLimiter, InvalidArgumentError, MemoryStore, RedisStore, StoreFullError, type QuotaStore } from '../../src/index.js';
-import { connectRedis, uniquePrefix } from '../helpers/redis.js';
+import { redisForThisFile, uniquePrefix } from '../helpers/redis.js';
+
+const redis = await redisForThisFile();
 
 describe('options', () => {
   it('has safe defaults: 100,000 tokens per calendar month, deny on store errors', async () => {
@@ -109,10 +111,7 @@ describe('options', () => {
     ['MemoryStore', async () => ({ store: new MemoryStore() as QuotaStore, done: () => {} })],
     [
       'RedisStore',
-      async () => {
-        const client = await connectRedis();
-        return { store: new RedisStore({ client, prefix: uniquePrefix() }) as QuotaStore, done: () => client.disconnect() };
-      },
+      async () => ({ store: new RedisStore({ client: redis, prefix: uniquePrefix() }) as QuotaStore, done: () => {} }),
     ],
   ])('the clock option, %s', (_name, open) => {
     const rules = [{ id: 'daily', tokens: 1000, period: 'day' as const }, { id: 'weekly', tokens: 1000, period: { days: 7 } }];
@@ -158,4 +157,3 @@ describe('options', () => {
     });
   });
 });
-

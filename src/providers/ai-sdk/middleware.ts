@@ -263,8 +263,7 @@ function observeStream(source: ReadableStream<unknown>, call: TrackedCall, famil
         } else if (part['type'] === 'finish') {
           usage = aiUsage(part['usage']);
           serviceTier = openaiServiceTier(part['providerMetadata']);
-        }
-        else if (part['type'] === 'error') errored = true;
+        } else if (part['type'] === 'error') errored = true;
       }
       controller.enqueue(chunk);
     },
