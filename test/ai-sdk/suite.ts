@@ -192,6 +192,38 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
         expect(log[0]!.costUsd).toBeGreaterThan(log[2]!.costUsd!);
       });
     }
+
+    // The AI SDK sends 'flex' only for models it believes have it (o3, o4-mini, gpt-5), and drops it
+    // otherwise: the request's tier cannot say flex ran. Its Responses model reports the tier that
+    // ran; its chat model does not, and a flex call through it is charged at the standard rates
+    // (overcounted, never undercounted).
+    const flexCases = [
+      { variant: 'openai.responses', model: 'o4-mini', charged: 'half' },
+      { variant: 'openai.responses', model: 'gpt-4o-mini', charged: 'standard' },
+      { variant: 'openai.chat', model: 'o4-mini', charged: 'standard' },
+      { variant: 'openai.chat', model: 'gpt-4o-mini', charged: 'standard' },
+    ] as const;
+    for (const c of flexCases) {
+      it(`${c.variant} ${c.model}: providerOptions.openai.serviceTier 'flex' is charged at the ${c.charged} rates`, async () => {
+        const limiter = createTokenLimiter();
+        const user = freshUser('flex');
+        const base = kit.createOpenAI({ apiKey: 'test', baseURL: emulator().openaiBaseURL });
+        const model = wrap(c.variant === 'openai.chat' ? base.chat(c.model) : base.responses(c.model), { limiter, user });
+        const flex = { providerOptions: { openai: { serviceTier: 'flex' } } };
+        await ai.generateText({ model, prompt: ask, maxOutputTokens: 40, ...flex });
+        await ai.streamText({ model, prompt: ask, maxOutputTokens: 40, ...flex }).text;
+        const log = await records(limiter, user);
+        expect(log).toHaveLength(2);
+        const sent = emulator().requests.map((r) => (r.body as { service_tier?: string }).service_tier);
+        expect(sent).toEqual(c.model === 'o4-mini' ? ['flex', 'flex'] : [undefined, undefined]);
+        const price = resolvePrice(c.model)!;
+        const rates = c.charged === 'half' ? { input: price.input / 2, output: price.output / 2 } : price;
+        for (const record of log) {
+          const exact = costOfUsage({ inputTokens: record.inputTokens, outputTokens: record.outputTokens }, rates);
+          expect(Math.abs(record.costUsd! - exact)).toBeLessThanOrEqual(0.5e-6 + 1e-12); // kept in whole micro-dollars
+        }
+      });
+    }
   });
 
   describe(`${label}: refusals`, () => {

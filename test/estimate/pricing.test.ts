@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/kernel/errors.js';
-import { costOfUsage, createPriceTable, lookupModelKey, memoizeLookups, priceForServiceTier, rememberedLookups, resolvePrice } from '../../src/providers/pricing/resolve.js';
+import { costOfUsage, createPriceTable, holdPriceForServiceTier, lookupModelKey, memoizeLookups, priceForServiceTier, rememberedLookups, resolvePrice } from '../../src/providers/pricing/resolve.js';
 
 describe('price resolution', () => {
   it.each([
@@ -71,13 +71,21 @@ describe('price resolution', () => {
 });
 
 describe('service tiers', () => {
-  it("prices OpenAI's priority tier at its own rates, twice the standard ones where none are known, and every other tier at the standard ones", () => {
+  it("prices OpenAI's priority tier at its own rates, twice the standard ones where none are known, flex at half the standard ones, and every other tier at the standard ones", () => {
     const usage = { inputTokens: 1000, cachedInputTokens: 400, outputTokens: 100 };
     const gpt41 = resolvePrice('gpt-4.1')!;
     expect(costOfUsage(usage, priceForServiceTier(gpt41, 'priority'))).toBeCloseTo((600 * 3.5 + 400 * 0.875 + 100 * 14) / 1e6, 12);
-    for (const tier of [undefined, 'default', 'auto', 'flex', 'scale']) {
+    expect(costOfUsage(usage, priceForServiceTier(gpt41, 'flex'))).toBeCloseTo((600 * 1 + 400 * 0.25 + 100 * 4) / 1e6, 12);
+    for (const tier of [undefined, 'default', 'auto', 'scale']) {
       expect(costOfUsage(usage, priceForServiceTier(gpt41, tier))).toBeCloseTo((600 * 2 + 400 * 0.5 + 100 * 8) / 1e6, 12);
     }
+    // A flex request is held at the standard rates (OpenAI may run it in another tier); a priority one at the priority rates.
+    expect(holdPriceForServiceTier(gpt41, 'flex')).toEqual(gpt41);
+    expect(holdPriceForServiceTier(gpt41, 'priority')).toEqual(priceForServiceTier(gpt41, 'priority'));
+    // Long-context tiers are halved too (Gemini 2.5 Pro's, for a model priced like it).
+    const tiered = resolvePrice('gemini-2.5-pro')!;
+    expect(tiered.tiers?.length).toBeGreaterThan(0);
+    expect(priceForServiceTier(tiered, 'flex').tiers![0]!.input).toBeCloseTo(tiered.tiers![0]!.input / 2, 12);
     const nano = resolvePrice('gpt-5-nano')!;
     expect(costOfUsage(usage, priceForServiceTier(nano, 'priority'))).toBeCloseTo(2 * costOfUsage(usage, nano), 12);
     // Priority never costs less than standard in the table.

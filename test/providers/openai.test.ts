@@ -330,33 +330,37 @@ describe('withTokenLimits(openai): background responses', () => {
 
 describe('withTokenLimits(openai): service tiers', () => {
   // gpt-4.1, USD per million tokens: standard 2 in / 8 out, priority 3.5 / 14 (OpenAI's
-  // priority-processing page). The emulator answers with the tier asked for.
+  // priority-processing page), flex half the standard rates. The emulator answers with the tier
+  // asked for.
   const costRules: LimitRule[] = [{ id: 'dollars', costUsd: 100, period: 'month' }];
   const priced = (input: number, output: number, rates: { input: number; output: number }) => (input * rates.input + output * rates.output) / 1e6;
   const PRIORITY = { input: 3.5, output: 14 };
   const STANDARD = { input: 2, output: 8 };
+  const FLEX = { input: 1, output: 4 };
+  const RATES = { priority: PRIORITY, flex: FLEX, default: STANDARD };
+  type Tier = keyof typeof RATES;
   const calls = [
-    { name: 'chat, non-stream', run: (c: OpenAI, tier?: 'priority' | 'default') => c.chat.completions.create({ model: 'gpt-4.1', messages, ...(tier ? { service_tier: tier } : {}) }) },
+    { name: 'chat, non-stream', run: (c: OpenAI, tier?: Tier) => c.chat.completions.create({ model: 'gpt-4.1', messages, ...(tier ? { service_tier: tier } : {}) }) },
     {
       name: 'chat, stream',
-      run: async (c: OpenAI, tier?: 'priority' | 'default') => collect(await c.chat.completions.create({ model: 'gpt-4.1', messages, stream: true, ...(tier ? { service_tier: tier } : {}) })),
+      run: async (c: OpenAI, tier?: Tier) => collect(await c.chat.completions.create({ model: 'gpt-4.1', messages, stream: true, ...(tier ? { service_tier: tier } : {}) })),
     },
-    { name: 'responses, non-stream', run: (c: OpenAI, tier?: 'priority' | 'default') => c.responses.create({ model: 'gpt-4.1', input: 'Say hello to Lisbon', ...(tier ? { service_tier: tier } : {}) }) },
+    { name: 'responses, non-stream', run: (c: OpenAI, tier?: Tier) => c.responses.create({ model: 'gpt-4.1', input: 'Say hello to Lisbon', ...(tier ? { service_tier: tier } : {}) }) },
     {
       name: 'responses, stream',
-      run: async (c: OpenAI, tier?: 'priority' | 'default') => collect(await c.responses.create({ model: 'gpt-4.1', input: 'Say hello to Lisbon', stream: true, ...(tier ? { service_tier: tier } : {}) })),
+      run: async (c: OpenAI, tier?: Tier) => collect(await c.responses.create({ model: 'gpt-4.1', input: 'Say hello to Lisbon', stream: true, ...(tier ? { service_tier: tier } : {}) })),
     },
   ];
   for (const c of calls) {
-    it(`${c.name}: a call run with service_tier 'priority' is charged at the priority rates, any other at the standard ones`, async () => {
+    it(`${c.name}: a call run with service_tier 'priority' is charged at the priority rates, 'flex' at half the standard ones, any other at the standard ones`, async () => {
       const { limiter, wrapped } = setup(costRules);
-      for (const tier of ['priority', 'default', undefined] as const) {
+      for (const tier of ['priority', 'flex', 'default', undefined] as const) {
         emulator().clearRequests();
         await c.run(wrapped, tier);
         const billed = emulatorTotals(emulator().requests);
         const [record] = await usageLog(limiter);
         // Kept in whole micro-dollars: within half of one of the exact price.
-        expect(Math.abs(record!.costUsd! - priced(billed.input, billed.output, tier === 'priority' ? PRIORITY : STANDARD))).toBeLessThanOrEqual(0.5e-6 + 1e-12);
+        expect(Math.abs(record!.costUsd! - priced(billed.input, billed.output, RATES[tier ?? 'default']))).toBeLessThanOrEqual(0.5e-6 + 1e-12);
         await limiter.admin.resetUsage('alice');
       }
     });
@@ -372,6 +376,20 @@ describe('withTokenLimits(openai): service tiers', () => {
     await wrapped.chat.completions.create(params);
     expect(emulator().requests).toHaveLength(1);
     expect(await usageLog(limiter)).toHaveLength(1);
+  });
+
+  it('holds a flex call at the standard rates (OpenAI may run it in another tier), and charges it at the flex ones', async () => {
+    const params = { model: 'gpt-4.1', messages, max_completion_tokens: 1000 };
+    const hold = await estimateOpenAIRequest('chat.completions', params);
+    const limit = (priced(hold.inputTokens, hold.outputTokens, STANDARD) + priced(hold.inputTokens, hold.outputTokens, FLEX)) / 2;
+    const { limiter, wrapped } = setup([{ id: 'dollars', costUsd: limit, period: 'month' }]);
+    await expect(wrapped.chat.completions.create({ ...params, service_tier: 'flex' })).rejects.toBeInstanceOf(TokenLimitExceededError);
+    expect(emulator().requests).toHaveLength(0);
+    await limiter.admin.setLimits('alice', [{ id: 'dollars', costUsd: 100, period: 'month' }]);
+    await wrapped.chat.completions.create({ ...params, service_tier: 'flex' });
+    const billed = emulatorTotals(emulator().requests);
+    const [record] = await usageLog(limiter);
+    expect(Math.abs(record!.costUsd! - priced(billed.input, billed.output, FLEX))).toBeLessThanOrEqual(0.5e-6 + 1e-12);
   });
 });
 

@@ -97,23 +97,39 @@ export function parsePriceOverride(value: unknown, parameter: string): PriceOver
 }
 
 /**
- * The rates a call is billed at in OpenAI's service tier `tier` (as the request asked for it, or
- * as the response reports the tier that ran it). `priority` has rates of its own (the table's
+ * The rates a call is billed at in OpenAI's service tier `tier` (as the response reports the tier
+ * that ran it, else as the request asked for it). `priority` has rates of its own (the table's
  * from OpenAI's priority-processing page, or the `pricing` option's), else twice every standard
- * rate: the highest ratio that page lists, so that a hold is never too small. Every other tier
- * (`default`, `auto`, `flex`, `scale`, none) is priced at the standard rates (`flex`, half price,
- * is then overcounted).
+ * rate: the highest ratio that page lists, so that a hold is never too small. `flex` is billed at
+ * half of every standard rate (OpenAI's flex-processing rates, the same as its Batch API's). Every
+ * other tier (`default`, `auto`, `scale`, none) is priced at the standard rates.
  */
 export function priceForServiceTier(price: ModelPrice, tier: string | undefined): ModelPrice {
+  if (tier === 'flex') return scaled(price, 0.5);
   if (tier !== 'priority') return price;
   if (price.priority !== undefined) return { ...price.priority };
-  const doubled = <T extends Partial<Record<(typeof PRICE_FIELDS)[number], number>>>(rates: T): T => {
+  return scaled(price, 2);
+}
+
+/**
+ * The rates a call's hold is priced at, for the tier its request asks for: as
+ * {@link priceForServiceTier}, but a `flex` request is held at the standard rates, so that its hold
+ * still covers the call if OpenAI runs it in another tier (its cost is then the tier's the response
+ * reports).
+ */
+export function holdPriceForServiceTier(price: ModelPrice, tier: string | undefined): ModelPrice {
+  return priceForServiceTier(price, tier === 'flex' ? undefined : tier);
+}
+
+/** Every standard rate of `price` (and of its tiers) times `factor`; the priority rates dropped. */
+function scaled(price: ModelPrice, factor: number): ModelPrice {
+  const times = <T extends Partial<Record<(typeof PRICE_FIELDS)[number], number>>>(rates: T): T => {
     const out = { ...rates };
-    for (const field of PRICE_FIELDS) if (out[field] !== undefined) (out as Record<string, number>)[field] = out[field]! * 2;
+    for (const field of PRICE_FIELDS) if (out[field] !== undefined) (out as Record<string, number>)[field] = out[field]! * factor;
     return out;
   };
   const { priority: _none, ...standard } = price;
-  return { ...doubled(standard), ...(price.tiers === undefined ? {} : { tiers: price.tiers.map(doubled) }) };
+  return { ...times(standard), ...(price.tiers === undefined ? {} : { tiers: price.tiers.map(times) }) };
 }
 
 /** Resolves model names to prices: user overrides over the built-in table, then an optional fallback. */

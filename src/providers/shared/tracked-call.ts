@@ -1,6 +1,6 @@
 import type { ProviderName, Reservation, Usage } from '../../kernel/types.js';
 import type { EstimateOptions } from '../estimate-types.js';
-import { costOfUsage, priceForServiceTier } from '../pricing/resolve.js';
+import { costOfUsage, holdPriceForServiceTier, priceForServiceTier } from '../pricing/resolve.js';
 import { resolveUser, type Binding } from './binding.js';
 import type { LimiterPort } from './port.js';
 import type { ProviderUsage } from './usage.js';
@@ -97,7 +97,7 @@ export class TrackedCall {
     });
     this.plan = plan;
     const standard = settings.prices.resolve(plan.model);
-    const price = standard && priceForServiceTier(standard, plan.serviceTier);
+    const price = standard && holdPriceForServiceTier(standard, plan.serviceTier);
     const costOf = (output: number) => costOfUsage({ inputTokens: plan.inputTokens, outputTokens: output }, price!);
     const estimate = price ? { tokens: plan.inputTokens + plan.outputTokens, costUsd: costOf(plan.outputTokens) } : { tokens: plan.inputTokens + plan.outputTokens };
     const shrink =
@@ -181,9 +181,11 @@ export class TrackedCall {
       };
       if (outcome.requestId) engineUsage.requestId = outcome.requestId;
       // Rates of a tier other than the standard one are not the engine's (it prices by model):
-      // the call's cost is given with the usage then.
-      const tier = outcome.serviceTier ?? plan.serviceTier;
-      const standard = tier === 'priority' ? limiter.callSettings.prices.resolve(outcome.model ?? plan.model) : undefined;
+      // the call's cost is given with the usage then. The tier the request asked for counts when
+      // the response does not say, except flex, the cheaper one: a request's flex can be dropped
+      // on the way (the AI SDK drops it for models it believes lack it).
+      const tier = outcome.serviceTier ?? (plan.serviceTier === 'flex' ? undefined : plan.serviceTier);
+      const standard = tier === 'priority' || tier === 'flex' ? limiter.callSettings.prices.resolve(outcome.model ?? plan.model) : undefined;
       if (standard) engineUsage.costUsd = costOfUsage(engineUsage, priceForServiceTier(standard, tier));
       return limiter.commit(reservation, engineUsage);
     });
