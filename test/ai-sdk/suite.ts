@@ -226,6 +226,27 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
     }
   });
 
+  describe(`${label}: Anthropic fast mode and US inference`, () => {
+    it('anthropic: providerOptions.anthropic speed "fast" and inferenceGeo "us" are charged at their rates (2x and 1.1x for claude-opus-5-5), in generate and stream calls', async () => {
+      const limiter = createTokenLimiter();
+      const user = freshUser('fast');
+      const model = wrap(kit.createAnthropic({ apiKey: 'test', baseURL: `${emulator().url}/v1` })('claude-opus-5-5'), { limiter, user });
+      const fast = { providerOptions: { anthropic: { speed: 'fast', inferenceGeo: 'us' } } };
+      await ai.generateText({ model, prompt: ask, maxOutputTokens: 40, ...fast });
+      await ai.streamText({ model, prompt: ask, maxOutputTokens: 40, ...fast }).text;
+      await ai.generateText({ model, prompt: ask, maxOutputTokens: 40 });
+      const sent = emulator().requests.map((r) => [(r.body as { speed?: string }).speed, (r.body as { inference_geo?: string }).inference_geo]);
+      expect(sent).toEqual([['fast', 'us'], ['fast', 'us'], [undefined, undefined]]);
+      const log = (await records(limiter, user)).reverse();
+      expect(log).toHaveLength(3);
+      const price = resolvePrice('claude-opus-5-5')!;
+      for (const [i, record] of log.entries()) {
+        const exact = costOfUsage({ inputTokens: record.inputTokens, outputTokens: record.outputTokens }, price) * (i < 2 ? 2.2 : 1);
+        expect(Math.abs(record.costUsd! - exact)).toBeLessThanOrEqual(0.5e-6 + 1e-12); // kept in whole micro-dollars
+      }
+    });
+  });
+
   describe(`${label}: refusals`, () => {
     for (const variant of VARIANTS) {
       it(`${variant}: an exhausted quota throws TokenLimitExceededError and the emulator receives nothing`, async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/kernel/errors.js';
-import { costOfUsage, createPriceTable, holdPriceForServiceTier, lookupModelKey, memoizeLookups, priceForServiceTier, rememberedLookups, resolvePrice } from '../../src/providers/pricing/resolve.js';
+import { costOfUsage, createPriceTable, DEFAULT_FAST_MULTIPLIER, holdPriceForCall, lookupModelKey, memoizeLookups, priceForCall, priceForServiceTier, rememberedLookups, resolvePrice, US_INFERENCE_MULTIPLIER } from '../../src/providers/pricing/resolve.js';
 
 describe('price resolution', () => {
   it.each([
@@ -80,8 +80,8 @@ describe('service tiers', () => {
       expect(costOfUsage(usage, priceForServiceTier(gpt41, tier))).toBeCloseTo((600 * 2 + 400 * 0.5 + 100 * 8) / 1e6, 12);
     }
     // A flex request is held at the standard rates (OpenAI may run it in another tier); a priority one at the priority rates.
-    expect(holdPriceForServiceTier(gpt41, 'flex')).toEqual(gpt41);
-    expect(holdPriceForServiceTier(gpt41, 'priority')).toEqual(priceForServiceTier(gpt41, 'priority'));
+    expect(holdPriceForCall(gpt41, { serviceTier: 'flex' })).toEqual(gpt41);
+    expect(holdPriceForCall(gpt41, { serviceTier: 'priority' })).toEqual(priceForServiceTier(gpt41, 'priority'));
     // Long-context tiers are halved too (Gemini 2.5 Pro's, for a model priced like it).
     const tiered = resolvePrice('gemini-2.5-pro')!;
     expect(tiered.tiers?.length).toBeGreaterThan(0);
@@ -93,6 +93,32 @@ describe('service tiers', () => {
       const price = resolvePrice(model)!;
       expect(price.priority, model).toBeDefined();
       expect(costOfUsage(usage, priceForServiceTier(price, 'priority')), model).toBeGreaterThan(costOfUsage(usage, price));
+    }
+  });
+
+  it("prices Anthropic's fast mode at the model's multiplier (6x where none is known) and US inference at 1.1x, stacked", () => {
+    const usage = { inputTokens: 1000, cachedInputTokens: 400, cacheWriteTokens: 100, outputTokens: 100 };
+    const opus = resolvePrice('claude-opus-5-5-20261001')!;
+    const standard = costOfUsage(usage, opus);
+    expect(standard).toBeCloseTo((500 * 4 + 400 * 0.2 + 100 * 5 + 100 * 20) / 1e6, 12);
+    expect(costOfUsage(usage, priceForCall(opus, { speed: 'fast' }))).toBeCloseTo(2 * standard, 12);
+    expect(costOfUsage(usage, priceForCall(opus, { inferenceGeo: 'us' }))).toBeCloseTo(US_INFERENCE_MULTIPLIER * standard, 12);
+    expect(costOfUsage(usage, priceForCall(opus, { speed: 'fast', inferenceGeo: 'us' }))).toBeCloseTo(2 * 1.1 * standard, 12);
+    for (const other of [{ speed: 'standard' }, { inferenceGeo: 'global' }, {}, undefined]) expect(costOfUsage(usage, priceForCall(opus, other))).toBeCloseTo(standard, 12);
+    expect(costOfUsage(usage, priceForCall(resolvePrice('claude-opus-4-6')!, { speed: 'fast' }))).toBeCloseTo(6 * costOfUsage(usage, resolvePrice('claude-opus-4-6')!), 12);
+    const sonnet = resolvePrice('claude-sonnet-5')!;
+    expect(sonnet.fastMultiplier).toBeUndefined();
+    expect(costOfUsage(usage, priceForCall(sonnet, { speed: 'fast' }))).toBeCloseTo(DEFAULT_FAST_MULTIPLIER * costOfUsage(usage, sonnet), 12);
+    // Long-prompt bands are multiplied too (Haiku 5.5's).
+    const haiku = priceForCall(resolvePrice('claude-haiku-5-5')!, { inferenceGeo: 'us' });
+    expect(haiku.tiers![0]!.output).toBeCloseTo(2.5 * 1.1, 12);
+  });
+
+  it('takes a fast multiplier in the pricing option, and validates it', () => {
+    const table = createPriceTable({ overrides: { 'claude-opus-5-5': { input: 4, output: 20, fastMultiplier: 3 } } });
+    expect(costOfUsage({ inputTokens: 10, outputTokens: 10 }, priceForCall(table.resolve('claude-opus-5-5')!, { speed: 'fast' }))).toBeCloseTo((3 * 240) / 1e6, 12);
+    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 1001, '2']) {
+      expect(() => createPriceTable({ overrides: { m: { input: 1, output: 2, fastMultiplier: bad as never } } })).toThrow(expect.objectContaining({ parameter: 'pricing["m"].fastMultiplier' }));
     }
   });
 

@@ -228,6 +228,69 @@ describe('withTokenLimits(anthropic): usage semantics', () => {
   });
 });
 
+describe('withTokenLimits(anthropic): fast mode and US inference', () => {
+  // claude-opus-5-5, USD per million tokens: 4 in / 20 out; fast mode 2x every rate, US inference
+  // 1.1x, stacked. The emulator's usage reports the speed and geography the request asked for.
+  const OPUS = 'claude-opus-5-5';
+  const costRules: LimitRule[] = [{ id: 'dollars', costUsd: 100, period: 'month' }];
+  const priced = (input: number, output: number, factor: number) => ((input * 4 + output * 20) * factor) / 1e6;
+  type Asked = { speed?: 'fast'; inference_geo?: 'us' };
+  const variants: Array<{ asked: Asked; factor: number }> = [
+    { asked: {}, factor: 1 },
+    { asked: { speed: 'fast' }, factor: 2 },
+    { asked: { inference_geo: 'us' }, factor: 1.1 },
+    { asked: { speed: 'fast', inference_geo: 'us' }, factor: 2.2 },
+  ];
+  const runs = [
+    { name: 'non-stream', run: (c: Anthropic, asked: Asked, headers?: Record<string, string>) => c.messages.create({ ...base, model: OPUS, ...asked }, { headers }) },
+    { name: 'stream', run: async (c: Anthropic, asked: Asked, headers?: Record<string, string>) => collect(await c.messages.create({ ...base, model: OPUS, ...asked, stream: true }, { headers })) },
+  ];
+  for (const r of runs) {
+    it(`${r.name}: a call is charged at the rates of the speed and geography its usage reports`, async () => {
+      const { limiter, wrapped } = setup(costRules);
+      for (const v of variants) {
+        emulator().clearRequests();
+        await r.run(wrapped, v.asked);
+        const [record] = await loggedAtLeast(limiter, 1);
+        const billed = emulatorTotals(emulator().requests);
+        // Kept in whole micro-dollars: within half of one of the exact price.
+        expect(Math.abs(record!.costUsd! - priced(billed.input, billed.output, v.factor)), JSON.stringify(v.asked)).toBeLessThanOrEqual(0.5e-6 + 1e-12);
+        await limiter.admin.resetUsage('alice');
+      }
+    });
+
+    it(`${r.name}: a workspace whose default geography is the US is charged as its usage says, though the request did not ask`, async () => {
+      const { limiter, wrapped } = setup(costRules);
+      await r.run(wrapped, {}, { 'x-emulator-usage': 'inference_geo="us"' });
+      const [record] = await loggedAtLeast(limiter, 1);
+      const billed = emulatorTotals(emulator().requests);
+      expect(Math.abs(record!.costUsd! - priced(billed.input, billed.output, 1.1))).toBeLessThanOrEqual(0.5e-6 + 1e-12);
+    });
+  }
+
+  it('holds a fast call at the fast rates: refused before it reaches Anthropic where a standard one fits', async () => {
+    const params = { ...base, model: OPUS, max_tokens: 1000 };
+    const hold = await estimateAnthropicMessage(params);
+    const limit = (priced(hold.inputTokens, hold.outputTokens, 1) + priced(hold.inputTokens, hold.outputTokens, 2)) / 2;
+    const { limiter, wrapped } = setup([{ id: 'dollars', costUsd: limit, period: 'month' }]);
+    await expect(wrapped.messages.create({ ...params, speed: 'fast' })).rejects.toBeInstanceOf(TokenLimitExceededError);
+    await expect(wrapped.messages.create({ ...params, speed: 'fast', inference_geo: 'us' })).rejects.toBeInstanceOf(TokenLimitExceededError);
+    expect(emulator().requests).toHaveLength(0);
+    await wrapped.messages.create(params);
+    expect(emulator().requests).toHaveLength(1);
+    expect(await usageLog(limiter)).toHaveLength(1);
+  });
+
+  it('prices a model without a known fast multiplier at 6x when its usage says it ran fast', async () => {
+    const { limiter, wrapped } = setup(costRules);
+    await wrapped.messages.create({ ...base, model: 'claude-sonnet-5' }, { headers: { 'x-emulator-usage': 'speed="fast"' } });
+    const [record] = await usageLog(limiter);
+    const billed = emulatorTotals(emulator().requests);
+    // claude-sonnet-5: 2 in / 10 out.
+    expect(Math.abs(record!.costUsd! - ((billed.input * 2 + billed.output * 10) * 6) / 1e6)).toBeLessThanOrEqual(0.5e-6 + 1e-12);
+  });
+});
+
 describe('@anthropic-ai/sdk 0.x', () => {
   it('wraps a 0.x client (x-api-key): create and stream, usage exact', async () => {
     const limiter = createTokenLimiter();

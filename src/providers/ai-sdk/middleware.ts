@@ -9,6 +9,7 @@
  * structurally so that it fits `LanguageModelV3Middleware` (ai 6) and `LanguageModelMiddleware` (ai 7).
  */
 import type { ProviderName } from '../../kernel/types.js';
+import { anthropicRates } from '../anthropic/usage.js';
 import { estimateAnthropicMessage } from '../anthropic/estimate.js';
 import { outputTokensOf as claudeTextTokens } from '../anthropic/endpoints.js';
 import { modelLimits, resolveOutputReservation, withHiddenInput, type EstimateOptions } from '../estimate-types.js';
@@ -17,6 +18,7 @@ import { geminiTextTokens } from '../google/usage.js';
 import { estimateOpenAIChatCompletion, estimateOpenAIEmbedding } from '../openai/estimate.js';
 import { outputTokensOf as openAITextTokens } from '../openai/endpoints.js';
 import { resolveModelLimits } from '../pricing/limits.js';
+import type { RateModifiers } from '../pricing/types.js';
 import type { Binding } from '../shared/binding.js';
 import { planWith } from '../shared/plan.js';
 import { settleFailure, settleWith } from '../shared/settle.js';
@@ -109,14 +111,13 @@ export async function planAiCall(model: AiModel, params: AiCallParams, settings:
     case 'openai': {
       const request = toOpenAIChat(id, params);
       const plan = await planWith('openai', endpoint, request.params, settings, (s) => estimateOpenAIChatCompletion(request.params as never, s), own);
-      const serviceTier = openaiServiceTier(params.providerOptions);
-      return hideInput(serviceTier === undefined ? plan : { ...plan, serviceTier }, request.hidden, family, settings);
+      return hideInput(withRequestedRates(plan, family, params.providerOptions), request.hidden, family, settings);
     }
     case 'anthropic': {
       const hold = own ?? resolveOutputReservation(settings, modelLimits('anthropic', id, settings));
       const request = toAnthropic(id, params, hold);
       const plan = await planWith('anthropic', endpoint, request.params, settings, (s) => estimateAnthropicMessage(request.params as never, s), hold);
-      return hideInput({ ...plan, outputFromRequest: own !== undefined }, request.hidden, family, settings);
+      return hideInput(withRequestedRates({ ...plan, outputFromRequest: own !== undefined }, family, params.providerOptions), request.hidden, family, settings);
     }
     case 'google': {
       const request = toGemini(id, params);
@@ -207,23 +208,43 @@ function partText(part: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-function outcomeOf(model: string | undefined, requestId: string | undefined, status?: CallOutcome['status'], serviceTier?: string): CallOutcome {
+function outcomeOf(model: string | undefined, requestId: string | undefined, status?: CallOutcome['status'], rates?: RateModifiers): CallOutcome {
   const outcome: CallOutcome = {};
   if (model) outcome.model = model;
   if (requestId) outcome.requestId = requestId;
   if (status) outcome.status = status;
-  if (serviceTier) outcome.serviceTier = serviceTier;
+  if (rates) outcome.rates = rates;
   return outcome;
 }
 
 /**
- * OpenAI's service tier, as `providerOptions.openai.serviceTier` asks for it or as the provider's
- * metadata reports it (`@ai-sdk/openai`'s Responses model does; its chat model does not, and the
- * request's tier counts then).
+ * The plan with what besides the model its `providerOptions` ask to be priced by: OpenAI's
+ * service tier (`openai.serviceTier`), Anthropic's fast mode and US inference (`anthropic.speed`,
+ * `anthropic.inferenceGeo`).
  */
-function openaiServiceTier(options: unknown): string | undefined {
-  const tier = asObject(asObject(options)?.['openai'])?.['serviceTier'];
-  return typeof tier === 'string' ? tier : undefined;
+function withRequestedRates(plan: CallPlan, family: Family, options: unknown): CallPlan {
+  const asked = asObject(asObject(options)?.[family]);
+  let rates: RateModifiers | undefined;
+  if (family === 'openai') rates = openaiTier(asked);
+  else if (family === 'anthropic') rates = anthropicRates({ speed: asked?.['speed'], inference_geo: asked?.['inferenceGeo'] });
+  return rates === undefined ? plan : { ...plan, rates };
+}
+
+/**
+ * What the result reports about its rates: the service tier `@ai-sdk/openai` puts in its provider
+ * metadata (its Responses model does; its chat model does not, and the request's tier counts then),
+ * and the `speed` and `inference_geo` of Anthropic's own usage, which `@ai-sdk/anthropic` passes on
+ * as the usage's `raw` object (AI SDK 6 and later).
+ */
+function reportedRates(family: Family, metadata: unknown, usage: unknown): RateModifiers | undefined {
+  if (family === 'openai') return openaiTier(asObject(asObject(metadata)?.['openai']));
+  if (family === 'anthropic') return anthropicRates(asObject(usage)?.['raw']);
+  return undefined;
+}
+
+function openaiTier(fields: Record<string, unknown> | undefined): RateModifiers | undefined {
+  const tier = fields?.['serviceTier'];
+  return typeof tier === 'string' ? { serviceTier: tier } : undefined;
 }
 
 /**
@@ -247,7 +268,7 @@ function observeStream(source: ReadableStream<unknown>, call: TrackedCall, famil
   let usage: UsageReading;
   let model: string | undefined;
   let requestId: string | undefined;
-  let serviceTier: string | undefined;
+  let rates: RateModifiers | undefined;
   let errored = false;
   let ended = false;
   const tokens = () => textTokens(family, texts.join(''), model ?? call.plan?.model ?? '');
@@ -262,19 +283,19 @@ function observeStream(source: ReadableStream<unknown>, call: TrackedCall, famil
           if (typeof part['id'] === 'string') requestId = part['id'];
         } else if (part['type'] === 'finish') {
           usage = aiUsage(part['usage']);
-          serviceTier = openaiServiceTier(part['providerMetadata']);
+          rates = reportedRates(family, part['providerMetadata'], part['usage']);
         } else if (part['type'] === 'error') errored = true;
       }
       controller.enqueue(chunk);
     },
     flush() {
       ended = true;
-      if (errored) broken(call, usage, tokens, outcomeOf(model, requestId, 'error', serviceTier));
-      else settleWith(call, usage, tokens, outcomeOf(model, requestId, undefined, serviceTier));
+      if (errored) broken(call, usage, tokens, outcomeOf(model, requestId, 'error', rates));
+      else settleWith(call, usage, tokens, outcomeOf(model, requestId, undefined, rates));
     },
   });
   source.pipeTo(passThrough.writable).catch(() => {
-    if (!ended) broken(call, usage, tokens, outcomeOf(model, requestId, 'aborted', serviceTier));
+    if (!ended) broken(call, usage, tokens, outcomeOf(model, requestId, 'aborted', rates));
   });
   return passThrough.readable;
 }
@@ -323,7 +344,7 @@ export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) 
     wrapGenerate: <R extends AiGenerateResult>({ doGenerate, params, model }: { doGenerate: () => PromiseLike<R>; params: AiCallParams; model: AiModel }) =>
       around(params, model, doGenerate, (result, call, family) => {
         const responseModel = result.response?.modelId;
-        const outcome = outcomeOf(responseModel, result.response?.id, undefined, openaiServiceTier(result.providerMetadata));
+        const outcome = outcomeOf(responseModel, result.response?.id, undefined, reportedRates(family, result.providerMetadata, result.usage));
         settleWith(call, aiUsage(result.usage), () => textTokens(family, contentText(result.content), responseModel ?? call.plan!.model), outcome);
         return result;
       }),

@@ -8,7 +8,7 @@ import { DeferredTexts } from '../shared/deferred-texts.js';
 import { eventJson } from '../shared/sse.js';
 import type { StainlessEndpoint } from '../shared/stainless.js';
 import { asObject, MALFORMED, type UsageReading } from '../shared/usage.js';
-import { mergeStreamUsage, messageUsage } from './usage.js';
+import { anthropicRates, mergeStreamUsage, messageUsage } from './usage.js';
 
 /** Estimated output tokens of a text received from a Claude model (the legacy-tokenizer heuristic). */
 export function outputTokensOf(text: string, model: string): number {
@@ -31,18 +31,23 @@ function contentText(content: unknown): string {
 export const messages: StainlessEndpoint = {
   name: 'messages',
   requestIdHeader: 'request-id',
-  plan: (params, settings) =>
-    planWith(
+  plan: async (params, settings) => {
+    const plan = await planWith(
       'anthropic',
       'messages',
       params,
       settings,
       (o) => estimateAnthropicMessage(params as never, o),
       typeof params.max_tokens === 'number' ? params.max_tokens : undefined,
-    ),
+    );
+    // Fast mode and US inference, as the request asks for them, price its hold.
+    const rates = anthropicRates(params);
+    return rates === undefined ? plan : { ...plan, rates };
+  },
   // Not with extended thinking: its budget (at least 1,024) must stay below max_tokens.
   resize: (params, n) => (asObject(params.thinking)?.type === 'enabled' ? undefined : setAnthropicMaximum(params, n).params),
   usage: (body) => messageUsage(asObject(body)?.usage),
+  rates: (body) => anthropicRates(asObject(body)?.usage),
   outputTokens: (body, plan) => outputTokensOf(contentText(asObject(body)?.content), plan.model),
   observer(plan) {
     // Content deltas are parsed only if their text is needed for an estimate (see DeferredTexts).
@@ -95,6 +100,7 @@ export const messages: StainlessEndpoint = {
       },
       outputTokens: () => outputTokensOf(texts.text(), plan.model),
       model: () => model,
+      rates: () => anthropicRates(raw),
       finished: () => stopped,
     };
   },

@@ -1,3 +1,4 @@
+import type { RateModifiers } from '../pricing/types.js';
 import { asObject, MALFORMED, readCount, usageFrom, type UsageReading } from '../shared/usage.js';
 
 /**
@@ -30,4 +31,18 @@ export function mergeStreamUsage(current: Record<string, unknown> | undefined, d
   const merged: Record<string, unknown> = { ...current };
   for (const [key, value] of Object.entries(d)) if (value !== null && value !== undefined) merged[key] = value;
   return merged;
+}
+
+/**
+ * What besides the model prices an Anthropic call, from a request's params or a response's `usage`
+ * (the same names in both): `speed` (fast mode) and `inference_geo` (`us`: inference kept in the
+ * US). Its `service_tier` (Priority Tier capacity) is not one: Anthropic bills it at the standard
+ * rates against a commitment.
+ */
+export function anthropicRates(fields: unknown): RateModifiers | undefined {
+  const f = asObject(fields);
+  if (!f) return undefined;
+  const speed = typeof f.speed === 'string' ? f.speed : undefined;
+  const inferenceGeo = typeof f.inference_geo === 'string' ? f.inference_geo : undefined;
+  return speed === undefined && inferenceGeo === undefined ? undefined : { speed, inferenceGeo };
 }

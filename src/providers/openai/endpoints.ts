@@ -17,6 +17,7 @@ import { planWith } from '../shared/plan.js';
 import { eventJson, type SseEvent } from '../shared/sse.js';
 import type { StainlessEndpoint, StreamObserver } from '../shared/stainless.js';
 import type { CallPlan } from '../shared/tracked-call.js';
+import type { RateModifiers } from '../pricing/types.js';
 import { asObject, type UsageReading } from '../shared/usage.js';
 import { completionUsage, embeddingUsage, responseUsage } from './usage.js';
 
@@ -107,7 +108,7 @@ function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>
   });
   let usage: UsageReading;
   let model: string | undefined;
-  let serviceTier: string | undefined;
+  let rates: RateModifiers | undefined;
   let parsedAny = false;
   let done = false;
   return {
@@ -125,14 +126,14 @@ function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>
       if (!chunk) return;
       parsedAny = true;
       if (typeof chunk.model === 'string') model = chunk.model;
-      if (typeof chunk.service_tier === 'string') serviceTier = chunk.service_tier;
+      rates = tierOf(chunk) ?? rates;
       if (chunk.usage !== undefined && chunk.usage !== null) usage = completionUsage(chunk.usage);
       texts.addParsed(chunk);
     },
     usage: () => usage,
     outputTokens: () => outputTokensOf(texts.text(), plan.model),
     model: () => model,
-    serviceTier: () => serviceTier,
+    rates: () => rates,
     finished: () => done,
   };
 }
@@ -170,7 +171,13 @@ function chatMessageTexts(body: unknown): string {
 
 /** The plan with the service tier the request asks for (`service_tier`), whose rates price its hold. */
 function withServiceTier(plan: CallPlan, params: Record<string, unknown>): CallPlan {
-  return typeof params.service_tier === 'string' ? { ...plan, serviceTier: params.service_tier } : plan;
+  return typeof params.service_tier === 'string' ? { ...plan, rates: { serviceTier: params.service_tier } } : plan;
+}
+
+/** The service tier a body (a non-stream response, a stream's chunk or final response) says ran the call. */
+function tierOf(body: unknown): RateModifiers | undefined {
+  const tier = asObject(body)?.service_tier;
+  return typeof tier === 'string' ? { serviceTier: tier } : undefined;
 }
 
 export const chatCompletions: StainlessEndpoint = {
@@ -182,6 +189,7 @@ export const chatCompletions: StainlessEndpoint = {
   // One completion only: with n choices the maximum applies to each, and the hold to all of them.
   resize: (params, n) => ((params.n ?? 1) === 1 ? setChatCompletionMaximum(params, n).params : undefined),
   usage: (body) => completionUsage(asObject(body)?.usage),
+  rates: tierOf,
   outputTokens: (body, plan) => outputTokensOf(chatMessageTexts(body), plan.model),
   observer: (plan) => chunkObserver(plan, chatDeltaTexts),
 };
@@ -258,12 +266,13 @@ export const responses: StainlessEndpoint = {
   },
   resize: (params, n) => setResponseMaximum(params, n).params,
   usage: (body) => responseUsage(asObject(body)?.usage),
+  rates: tierOf,
   outputTokens: (body, plan) => (isUnfinished(body) ? heldOutput(body, plan) : outputTokensOf(responseOutputText(body), plan.model)),
   observer(plan) {
     const parts: string[] = [];
     let usage: UsageReading;
     let model: string | undefined;
-    let serviceTier: string | undefined;
+    let rates: RateModifiers | undefined;
     let done = false;
     return {
       onEvent(event) {
@@ -274,13 +283,13 @@ export const responses: StainlessEndpoint = {
         if (type !== undefined && RESPONSE_DELTAS.has(type) && typeof data.delta === 'string') parts.push(data.delta);
         const response = asObject(data.response);
         if (response && typeof response.model === 'string') model = response.model;
-        if (response && typeof response.service_tier === 'string') serviceTier = response.service_tier;
+        rates = tierOf(response) ?? rates;
         if (type !== undefined && RESPONSE_TERMINAL.has(type) && response) usage = responseUsage(response.usage);
       },
       usage: () => usage,
       outputTokens: () => outputTokensOf(parts.join(''), plan.model),
       model: () => model,
-      serviceTier: () => serviceTier,
+      rates: () => rates,
       finished: () => done,
     };
   },

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../../kernel/errors.js';
 import { isPlainObject, rejectUnknownKeys } from '../../kernel/validate.js';
 import { LruMap } from '../../kernel/lru.js';
 import { BUILT_IN_PRICES } from './table.js';
-import type { ModelPrice, PriceOverride, PriceOverrides, PriceTier } from './types.js';
+import type { ModelPrice, PriceOverride, PriceOverrides, PriceTier, RateModifiers } from './types.js';
 
 /**
  * Normalizes a model name for price lookup: lower case, without a path prefix (`models/`,
@@ -79,8 +79,8 @@ function parseRate(value: unknown, parameter: string): number {
 
 /** Validates one price override; names the offending field (e.g. `pricing["gpt-4o"].input`). */
 export function parsePriceOverride(value: unknown, parameter: string): PriceOverride {
-  if (!isPlainObject(value)) throw new InvalidArgumentError(parameter, value, 'expected { input, output, cachedInput?, cacheWrite?, cacheWrite1h?, priority? }');
-  rejectUnknownKeys(value, [...PRICE_FIELDS, 'priority'], parameter);
+  if (!isPlainObject(value)) throw new InvalidArgumentError(parameter, value, 'expected { input, output, cachedInput?, cacheWrite?, cacheWrite1h?, priority?, fastMultiplier? }');
+  rejectUnknownKeys(value, [...PRICE_FIELDS, 'priority', 'fastMultiplier'], parameter);
   const price: PriceOverride = { input: parseRate(value['input'], `${parameter}.input`), output: parseRate(value['output'], `${parameter}.output`) };
   for (const field of ['cachedInput', 'cacheWrite', 'cacheWrite1h'] as const) {
     if (value[field] !== undefined) price[field] = parseRate(value[field], `${parameter}.${field}`);
@@ -93,16 +93,22 @@ export function parsePriceOverride(value: unknown, parameter: string): PriceOver
     price.priority = { input: parseRate(priority['input'], `${where}.input`), output: parseRate(priority['output'], `${where}.output`) };
     if (priority['cachedInput'] !== undefined) price.priority.cachedInput = parseRate(priority['cachedInput'], `${where}.cachedInput`);
   }
+  const fast = value['fastMultiplier'];
+  if (fast !== undefined) {
+    if (typeof fast !== 'number' || !Number.isFinite(fast) || fast <= 0 || fast > 1000) {
+      throw new InvalidArgumentError(`${parameter}.fastMultiplier`, fast, 'expected a finite number above 0 and at most 1000');
+    }
+    price.fastMultiplier = fast;
+  }
   return price;
 }
 
 /**
- * The rates a call is billed at in OpenAI's service tier `tier` (as the response reports the tier
- * that ran it, else as the request asked for it). `priority` has rates of its own (the table's
- * from OpenAI's priority-processing page, or the `pricing` option's), else twice every standard
- * rate: the highest ratio that page lists, so that a hold is never too small. `flex` is billed at
- * half of every standard rate (OpenAI's flex-processing rates, the same as its Batch API's). Every
- * other tier (`default`, `auto`, `scale`, none) is priced at the standard rates.
+ * The rates a call is billed at in OpenAI's service tier `tier`. `priority` has rates of its own
+ * (the table's from OpenAI's priority-processing page, or the `pricing` option's), else twice every
+ * standard rate: the highest ratio that page lists, so that a hold is never too small. `flex` is
+ * billed at half of every standard rate (OpenAI's flex-processing rates, the same as its Batch
+ * API's). Every other tier (`default`, `auto`, `scale`, none) is priced at the standard rates.
  */
 export function priceForServiceTier(price: ModelPrice, tier: string | undefined): ModelPrice {
   if (tier === 'flex') return scaled(price, 0.5);
@@ -112,23 +118,61 @@ export function priceForServiceTier(price: ModelPrice, tier: string | undefined)
 }
 
 /**
- * The rates a call's hold is priced at, for the tier its request asks for: as
- * {@link priceForServiceTier}, but a `flex` request is held at the standard rates, so that its hold
- * still covers the call if OpenAI runs it in another tier (its cost is then the tier's the response
- * reports).
+ * Anthropic's price multiplier for inference kept in the US (`inference_geo: 'us'`), on every
+ * rate (its data-residency page: 1.1x).
  */
-export function holdPriceForServiceTier(price: ModelPrice, tier: string | undefined): ModelPrice {
-  return priceForServiceTier(price, tier === 'flex' ? undefined : tier);
+export const US_INFERENCE_MULTIPLIER = 1.1;
+/**
+ * Anthropic's fast-mode multiplier for a model neither the table nor the `pricing` option gives
+ * one: the highest its fast-mode page has listed (Opus 4.6, 6x), so that a fast call is never
+ * charged too little.
+ */
+export const DEFAULT_FAST_MULTIPLIER = 6;
+
+/**
+ * The rates of one call with its rate modifiers (see {@link RateModifiers}): the service tier's
+ * rates (see {@link priceForServiceTier}), times the model's fast multiplier when it ran fast,
+ * times {@link US_INFERENCE_MULTIPLIER} when it ran in the US (Anthropic's modifiers stack).
+ */
+export function priceForCall(price: ModelPrice, rates: RateModifiers | undefined): ModelPrice {
+  if (rates === undefined) return price;
+  let out = priceForServiceTier(price, rates.serviceTier);
+  if (rates.speed === 'fast') out = scaled(out, price.fastMultiplier ?? DEFAULT_FAST_MULTIPLIER);
+  if (rates.inferenceGeo === 'us') out = scaled(out, US_INFERENCE_MULTIPLIER);
+  return out;
 }
 
-/** Every standard rate of `price` (and of its tiers) times `factor`; the priority rates dropped. */
+/**
+ * The rates a call's hold is priced at, for the modifiers its request asks for: as
+ * {@link priceForCall}, but a `flex` request is held at the standard rates, so that its hold still
+ * covers the call if OpenAI runs it in another tier.
+ */
+export function holdPriceForCall(price: ModelPrice, rates: RateModifiers | undefined): ModelPrice {
+  return priceForCall(price, rates?.serviceTier === 'flex' ? { ...rates, serviceTier: undefined } : rates);
+}
+
+/**
+ * The modifiers a call is charged by: each as its response reports it, else as its request asked
+ * for it, except a `flex` the response does not confirm (a request's flex can be dropped on the
+ * way: the AI SDK drops it for models it believes lack it). Undefined when they leave the call at
+ * its model's standard rates (the engine prices it then).
+ */
+export function chargedRates(requested: RateModifiers | undefined, reported: RateModifiers | undefined): RateModifiers | undefined {
+  const serviceTier = reported?.serviceTier ?? (requested?.serviceTier === 'flex' ? undefined : requested?.serviceTier);
+  const speed = reported?.speed ?? requested?.speed;
+  const inferenceGeo = reported?.inferenceGeo ?? requested?.inferenceGeo;
+  if (serviceTier !== 'priority' && serviceTier !== 'flex' && speed !== 'fast' && inferenceGeo !== 'us') return undefined;
+  return { serviceTier, speed, inferenceGeo };
+}
+
+/** Every standard rate of `price` (and of its tiers) times `factor`. */
 function scaled(price: ModelPrice, factor: number): ModelPrice {
   const times = <T extends Partial<Record<(typeof PRICE_FIELDS)[number], number>>>(rates: T): T => {
     const out = { ...rates };
     for (const field of PRICE_FIELDS) if (out[field] !== undefined) (out as Record<string, number>)[field] = out[field]! * factor;
     return out;
   };
-  const { priority: _none, ...standard } = price;
+  const { priority: _priority, fastMultiplier: _fast, ...standard } = price;
   return { ...times(standard), ...(price.tiers === undefined ? {} : { tiers: price.tiers.map(times) }) };
 }
 

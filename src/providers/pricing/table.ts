@@ -12,7 +12,11 @@
  * - Anthropic: platform.claude.com/docs/en/about-claude/pricing (model table with 5m/1h cache
  *   writes and cache hits), read through the search corpus; 2026 snapshot listing Opus 4.5-5,
  *   Fable 5, Sonnet 5/5.5, Haiku 5.5. Cache writes are 1.25x (5 min) and 2x (1 h) of input, reads
- *   0.1x, unless stated otherwise on that page.
+ *   0.1x, unless stated otherwise on that page. Fast mode (`fastMultiplier`, on every rate):
+ *   platform.claude.com/docs/en/build-with-claude/fast-mode and third-party rate cards of December
+ *   2026: 6x for Opus 4.6 and 4.7, 2x for Opus 4.8, 5 and 5.5 and for Fable 5.2; models it does not
+ *   list are priced at 6x when a response says they ran fast (see `priceForCall`). US inference
+ *   (`inference_geo: 'us'`) is 1.1x every rate (data-residency page).
  * - Google: ai.google.dev/gemini-api/docs/pricing as known to us in 2025 (paid tier, text input);
  *   Gemini 2.5 Pro's higher rates above 200k prompt tokens are modelled as a tier. Context-cache
  *   storage (per token-hour) is not a per-request cost and is not modelled. Gemini 3 Pro preview
@@ -24,6 +28,11 @@ import type { ModelPrice } from './types.js';
 /** Anthropic's cache multipliers: 5-minute write 1.25x, 1-hour write 2x, read 0.1x of input. */
 function claude(input: number, output: number, cachedInput = input * 0.1): ModelPrice {
   return { input, output, cachedInput, cacheWrite: input * 1.25, cacheWrite1h: input * 2 };
+}
+
+/** A Claude model with fast mode (`speed: 'fast'`), billed at `multiplier` times every rate. */
+function withFast(price: ModelPrice, multiplier: number): ModelPrice {
+  return { ...price, fastMultiplier: multiplier };
 }
 
 /** OpenAI models. */
@@ -63,15 +72,19 @@ export const OPENAI_PRICES: Readonly<Record<string, ModelPrice>> = {
 
 /** Anthropic models (Claude 3.x still offered or recently retired, 4.x, 5.x). */
 export const ANTHROPIC_PRICES: Readonly<Record<string, ModelPrice>> = {
+  // UNVERIFIED: $8 / $40 and fast mode at $16 / $80 as a third-party summary of Anthropic's pages
+  // (November 2026) gives them; cache rates at the usual multipliers.
+  'claude-fable-5-2': withFast(claude(8, 40), 2),
+  'claude-mythos-5-2': withFast(claude(8, 40), 2),
   'claude-fable-5-1': claude(10, 50, 0.25),
   'claude-fable-5': claude(10, 50, 1),
   'claude-mythos-5-1': claude(10, 50, 0.25),
   'claude-mythos-5': claude(10, 50, 1),
-  'claude-opus-5-5': claude(4, 20, 0.2),
-  'claude-opus-5': claude(5, 25),
-  'claude-opus-4-8': claude(5, 25),
-  'claude-opus-4-7': claude(5, 25),
-  'claude-opus-4-6': claude(5, 25),
+  'claude-opus-5-5': withFast(claude(4, 20, 0.2), 2),
+  'claude-opus-5': withFast(claude(5, 25), 2),
+  'claude-opus-4-8': withFast(claude(5, 25), 2),
+  'claude-opus-4-7': withFast(claude(5, 25), 6),
+  'claude-opus-4-6': withFast(claude(5, 25), 6),
   'claude-opus-4-5': claude(5, 25),
   'claude-opus-4-1': claude(15, 75),
   'claude-opus-4-0': claude(15, 75),

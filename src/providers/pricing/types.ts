@@ -27,6 +27,24 @@ export interface ModelPrice {
   tiers?: readonly PriceTier[];
   /** OpenAI's rates for calls run with `service_tier: 'priority'`; default: twice every rate above. */
   priority?: ServiceTierPrice;
+  /**
+   * Anthropic's fast mode (`speed: 'fast'`): every rate above times this; default 6, the highest
+   * multiplier Anthropic's fast-mode page has listed.
+   */
+  fastMultiplier?: number;
+}
+
+/**
+ * What besides the model sets the rates of one call, as its request asks for it or its response
+ * reports it: OpenAI's service tier, Anthropic's speed and inference geography.
+ */
+export interface RateModifiers {
+  /** OpenAI `service_tier`: `priority` and `flex` have rates of their own. */
+  serviceTier?: string | undefined;
+  /** Anthropic `speed`: `fast` is priced at the model's fast multiplier. */
+  speed?: string | undefined;
+  /** Anthropic `inference_geo`: `us` (inference kept in the US) is priced at 1.1 times every rate. */
+  inferenceGeo?: string | undefined;
 }
 
 /** The rates of a service tier (OpenAI `priority`), USD per million tokens. */
@@ -46,6 +64,8 @@ export interface PriceOverride {
   cacheWrite1h?: number;
   /** Rates for OpenAI calls run with `service_tier: 'priority'`; default: twice every rate above. */
   priority?: ServiceTierPrice;
+  /** Anthropic's fast mode (`speed: 'fast'`): every rate above times this; default 6 (or the built-in table's for the model). */
+  fastMultiplier?: number;
 }
 
 /** `pricing` option: prices by model name (dated snapshots resolve to these by prefix). */

@@ -35,6 +35,7 @@ import { parseJsonOrUndefined, type SseEvent } from './sse.js';
 import { settleFailure, settleWith } from './settle.js';
 import { TrackedCall, type CallPlan } from './tracked-call.js';
 import type { UsageReading } from './usage.js';
+import type { RateModifiers } from '../pricing/types.js';
 
 /** Observes one streamed response. */
 export interface StreamObserver {
@@ -52,8 +53,8 @@ export interface StreamObserver {
    * the call settles then, not when the body ends (openai 7 stops reading at `[DONE]`).
    */
   finished?(): boolean;
-  /** The service tier the stream says ran the call (OpenAI `service_tier`), if it said. */
-  serviceTier?(): string | undefined;
+  /** The rate modifiers the stream reports (OpenAI's `service_tier`, Anthropic's `speed` and `inference_geo`), if any. */
+  rates?(): RateModifiers | undefined;
 }
 
 /** A token-billing method of a Stainless SDK. */
@@ -76,6 +77,8 @@ export interface StainlessEndpoint {
   resize?(params: Record<string, unknown>, n: number): Record<string, unknown> | undefined;
   /** Usage of a non-stream response body. */
   usage(body: unknown): UsageReading;
+  /** The rate modifiers a non-stream response body reports, if any (see `StreamObserver.rates`). */
+  rates?(body: unknown): RateModifiers | undefined;
   /** Output tokens of a non-stream body whose usage is missing or malformed. */
   outputTokens(body: unknown, plan: CallPlan): number;
   observer(plan: CallPlan): StreamObserver;
@@ -244,7 +247,7 @@ function observe(
     const settle = (body: unknown): void => {
       const usage = endpoint.usage(body);
       const model = typeof (body as { model?: unknown } | undefined)?.model === 'string' ? (body as { model: string }).model : undefined;
-      settleWith(call, usage, () => endpoint.outputTokens(body, plan), { model, requestId, serviceTier: serviceTierOf(body) });
+      settleWith(call, usage, () => endpoint.outputTokens(body, plan), { model, requestId, rates: endpoint.rates?.(body) });
     };
     const parsed = parsing();
     if (parsed !== undefined && !props.response.bodyUsed && sdkReadsJson(props) && settleOnRead(props.response, settle, parsed)) {
@@ -277,9 +280,9 @@ function observe(
       onEvent: (event) => observer.onEvent(event),
       finished: () => observer.finished?.() === true,
       settle: (outcome) => {
-        const serviceTier = observer.serviceTier?.();
-        if (outcome === 'ended') settleWith(call, observer.usage(), () => observer.outputTokens(), { model: observer.model(), requestId, serviceTier });
-        else settleWith(call, undefined, () => observer.outputTokens(), { model: observer.model(), requestId, status: 'aborted', serviceTier }, observer.usage(), observer.inputTokens?.());
+        const rates = observer.rates?.();
+        if (outcome === 'ended') settleWith(call, observer.usage(), () => observer.outputTokens(), { model: observer.model(), requestId, rates });
+        else settleWith(call, undefined, () => observer.outputTokens(), { model: observer.model(), requestId, status: 'aborted', rates }, observer.usage(), observer.inputTokens?.());
       },
     },
     rewrite,
@@ -369,8 +372,3 @@ const SOURCE_BODY = Symbol('token-limits.sourceBody');
  */
 const ABORT_GRACE_MS = 250;
 
-/** The service tier a non-stream body says ran the call (OpenAI's top-level `service_tier`). */
-function serviceTierOf(body: unknown): string | undefined {
-  const tier = (body as { service_tier?: unknown } | null | undefined)?.service_tier;
-  return typeof tier === 'string' ? tier : undefined;
-}

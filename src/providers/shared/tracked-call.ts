@@ -1,6 +1,7 @@
 import type { ProviderName, Reservation, Usage } from '../../kernel/types.js';
 import type { EstimateOptions } from '../estimate-types.js';
-import { costOfUsage, holdPriceForServiceTier, priceForServiceTier } from '../pricing/resolve.js';
+import { chargedRates, costOfUsage, holdPriceForCall, priceForCall } from '../pricing/resolve.js';
+import type { RateModifiers } from '../pricing/types.js';
 import { resolveUser, type Binding } from './binding.js';
 import type { LimiterPort } from './port.js';
 import type { ProviderUsage } from './usage.js';
@@ -22,8 +23,8 @@ export interface CallPlan {
    * stream is charged its hold whatever `abortedStreamCharge` says, since all of it is billed.
    */
   runsOnAfterAbort?: boolean;
-  /** The service tier the request asks for (OpenAI `service_tier`): its rates price the hold. */
-  serviceTier?: string;
+  /** What besides the model the request asks to be priced by (OpenAI's tier, Anthropic's speed and geography): it prices the hold. */
+  rates?: RateModifiers;
 }
 
 /** How a finished call is described in its usage record. */
@@ -32,8 +33,8 @@ export interface CallOutcome {
   requestId?: string | undefined;
   status?: Usage['status'];
   estimated?: boolean;
-  /** The service tier that ran the call, as the response reports it (else the request's counts). */
-  serviceTier?: string | undefined;
+  /** The rate modifiers the response reports (the request's count where it reports none; see `chargedRates`). */
+  rates?: RateModifiers | undefined;
 }
 
 /** How many leases a call's hold is renewed for at most (an hour at the default lease of 10 minutes). */
@@ -97,7 +98,7 @@ export class TrackedCall {
     });
     this.plan = plan;
     const standard = settings.prices.resolve(plan.model);
-    const price = standard && holdPriceForServiceTier(standard, plan.serviceTier);
+    const price = standard && holdPriceForCall(standard, plan.rates);
     const costOf = (output: number) => costOfUsage({ inputTokens: plan.inputTokens, outputTokens: output }, price!);
     const estimate = price ? { tokens: plan.inputTokens + plan.outputTokens, costUsd: costOf(plan.outputTokens) } : { tokens: plan.inputTokens + plan.outputTokens };
     const shrink =
@@ -180,13 +181,11 @@ export class TrackedCall {
         status: outcome.status ?? 'ok',
       };
       if (outcome.requestId) engineUsage.requestId = outcome.requestId;
-      // Rates of a tier other than the standard one are not the engine's (it prices by model):
-      // the call's cost is given with the usage then. The tier the request asked for counts when
-      // the response does not say, except flex, the cheaper one: a request's flex can be dropped
-      // on the way (the AI SDK drops it for models it believes lack it).
-      const tier = outcome.serviceTier ?? (plan.serviceTier === 'flex' ? undefined : plan.serviceTier);
-      const standard = tier === 'priority' || tier === 'flex' ? limiter.callSettings.prices.resolve(outcome.model ?? plan.model) : undefined;
-      if (standard) engineUsage.costUsd = costOfUsage(engineUsage, priceForServiceTier(standard, tier));
+      // Rates other than the model's standard ones (a service tier, fast mode, US inference) are not
+      // the engine's (it prices by model): the call's cost is given with the usage then.
+      const rates = chargedRates(plan.rates, outcome.rates);
+      const standard = rates && limiter.callSettings.prices.resolve(outcome.model ?? plan.model);
+      if (standard) engineUsage.costUsd = costOfUsage(engineUsage, priceForCall(standard, rates));
       return limiter.commit(reservation, engineUsage);
     });
   }

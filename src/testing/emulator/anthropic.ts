@@ -78,7 +78,11 @@ function messagesPlan(body: Record<string, unknown>, behavior: EmulatorBehavior)
   return { output, usage: accountUsage(anthropicInput(body), output.tokens.length, behavior, true) };
 }
 
-function wireUsage(usage: EmulatorUsage): Record<string, unknown> {
+/**
+ * The wire usage; `speed` and `inference_geo` say how the request ran (as it asked: fast mode, US
+ * inference), which Anthropic bills at higher rates.
+ */
+function wireUsage(usage: EmulatorUsage, body: Record<string, unknown>): Record<string, unknown> {
   const wire: Record<string, unknown> = {
     input_tokens: usage.inputTokens - usage.cachedInputTokens - usage.cacheCreationInputTokens,
     output_tokens: usage.outputTokens,
@@ -86,6 +90,8 @@ function wireUsage(usage: EmulatorUsage): Record<string, unknown> {
     cache_read_input_tokens: usage.cachedInputTokens,
     cache_creation: { ephemeral_5m_input_tokens: usage.cacheCreationInputTokens, ephemeral_1h_input_tokens: 0 },
     service_tier: 'standard',
+    inference_geo: typeof body['inference_geo'] === 'string' ? body['inference_geo'] : 'global',
+    speed: body['speed'] === 'fast' ? 'fast' : 'standard',
   };
   if (usage.reasoningTokens > 0) wire['output_tokens_details'] = { thinking_tokens: usage.reasoningTokens };
   return wire;
@@ -118,7 +124,7 @@ function messages(ctx: HandlerContext): HandlerResult {
       stop_reason: stopReason(output),
       stop_sequence: null,
     };
-    if (reported !== undefined) message['usage'] = mergeUsage(wireUsage(reported), behavior.usage);
+    if (reported !== undefined) message['usage'] = mergeUsage(wireUsage(reported, body), behavior.usage);
     return { reply: { kind: 'json', status: 200, body: message }, ...usageInfo, text: output.text };
   }
 
@@ -133,7 +139,7 @@ function messages(ctx: HandlerContext): HandlerResult {
     stop_sequence: null,
   };
   if (reported !== undefined) {
-    startMessage['usage'] = mergeUsage({ ...wireUsage(reported), output_tokens: Math.min(1, reported.outputTokens) }, behavior.usage);
+    startMessage['usage'] = mergeUsage({ ...wireUsage(reported, body), output_tokens: Math.min(1, reported.outputTokens) }, behavior.usage);
   }
   const records = [event('message_start', { message: startMessage })];
   records.push(
