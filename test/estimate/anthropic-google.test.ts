@@ -157,4 +157,30 @@ describe('server-side tools', () => {
     const gemini = await estimateGenAIRequest({ model: 'gemini-2.5-flash', contents: 'news?', config: { tools: [{ googleSearch: {} }] } });
     expect(gemini.inputTokens).toBe(1_048_576);
   });
+
+  it('hold every Gemini tool but function declarations, and cached content, at the context window', async () => {
+    const ask = (config: Record<string, unknown>) => estimateGenAIRequest({ model: 'gemini-2.5-flash', contents: 'news?', config } as never);
+    for (const tool of [{ googleMaps: {} }, { fileSearch: { fileSearchStoreNames: ['s'] } }, { enterpriseWebSearch: {} }, { retrieval: { vertexAiSearch: { datastore: 'd' } } }, { someFutureTool: {} }]) {
+      expect((await ask({ tools: [tool] })).inputTokens, JSON.stringify(tool)).toBe(1_048_576);
+    }
+    expect((await ask({ cachedContent: 'cachedContents/abc' })).inputTokens).toBe(1_048_576);
+    const own = await ask({ tools: [{ functionDeclarations: [{ name: 'f', description: 'd' }] }] });
+    expect(own.inputTokens).toBeLessThan(1000);
+    const fromCache = await estimateGenerativeAIRequest('news?', { model: 'gemini-2.5-flash', cachedContent: { name: 'cachedContents/abc' } } as never);
+    expect(fromCache.inputTokens).toBe(1_048_576);
+    const requestCache = await estimateGenerativeAIRequest({ contents: [{ role: 'user', parts: [{ text: 'news?' }] }], cachedContent: 'cachedContents/abc' } as never, { model: 'gemini-2.5-flash' });
+    expect(requestCache.inputTokens).toBe(1_048_576);
+    expect((await estimateGenerativeAIRequest('news?', { model: 'gemini-2.5-flash' })).inputTokens).toBeLessThan(1000);
+  });
+
+  it('hold Anthropic tool search, MCP toolsets and MCP servers at the context window, not client tools', async () => {
+    const ask = (extra: Record<string, unknown>) =>
+      estimateAnthropicMessage({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'news?' }], ...extra } as never);
+    for (const type of ['tool_search_tool_regex_20251119', 'mcp_toolset', 'web_fetch_20250910', 'code_execution_20250825']) {
+      expect((await ask({ tools: [{ type, name: 'x' }] })).inputTokens, type).toBe(1_000_000);
+    }
+    expect((await ask({ mcp_servers: [{ type: 'url', url: 'https://example.com/sse', name: 'm' }] })).inputTokens).toBe(1_000_000);
+    expect((await ask({ mcp_servers: [] })).inputTokens).toBeLessThan(1000);
+    expect((await ask({ tools: [{ type: 'bash_20250124', name: 'bash' }, { name: 'f', input_schema: { type: 'object' } }] })).inputTokens).toBeLessThan(2000);
+  });
 });

@@ -188,6 +188,20 @@ describe('withTokenLimits(@google/generative-ai): objects and pass-through', () 
   });
 });
 
+describe('withTokenLimits(@google/generative-ai): input the request does not show', () => {
+  it('a model from cached content holds the context window: a call its cache makes larger than the limit is refused before it is sent', async () => {
+    const { limiter, wrapped } = setup([{ id: 'small', tokens: 5_000, period: 'month' }]);
+    const fromCache = wrapped.getGenerativeModelFromCachedContent(
+      { name: 'cachedContents/big-doc', model: `models/${MODEL}`, contents: [], expireTime: '2099-01-01T00:00:00Z' } as never,
+      { generationConfig: { maxOutputTokens: 100 } } as never,
+      { baseUrl: emulator().googleBaseUrl },
+    );
+    await expect(fromCache.generateContent(prompt)).rejects.toBeInstanceOf(TokenLimitExceededError);
+    await expect(fromCache.startChat().sendMessage(prompt)).rejects.toBeInstanceOf(TokenLimitExceededError);
+    expect(emulator().requests).toHaveLength(0);
+  });
+});
+
 describe('withTokenLimits(@google/generative-ai): streams', () => {
   it('commits the exact usage of a stream whose result is never touched', async () => {
     const { limiter, wrapped, model } = setup();

@@ -36,6 +36,9 @@ export const CLAUDE_MESSAGE_OVERHEAD = 4;
 /** Tokens held for an image of unknown size (Anthropic: about width*height/750, at most ~1,600 after resizing). */
 export const CLAUDE_IMAGE_TOKENS = 1600;
 
+/** Anthropic's server tool types (versioned names, e.g. `web_search_20250305`), run on its side. */
+const SERVER_TOOL = /^(web_search|web_fetch|code_execution|tool_search|mcp_toolset)/;
+
 /** The family multiplier for a Claude model name (unknown models get the newer, larger factor). */
 export function claudeModelFactor(model: string): number {
   const name = model.toLowerCase().replace(/^.*\//, '').replace(/^anthropic\./, '');
@@ -124,13 +127,15 @@ export async function estimateAnthropicMessage(params: MessageCreateParams, opti
     tallyBlocks(message['content'], tally, `params.messages[${index}].content`);
   });
   const tools = record['tools'];
-  // Server tools (web search and fetch, code execution) add what they fetch to the call's input.
+  // Server tools (web search and fetch, code execution, tool search, MCP toolsets) add what they
+  // fetch or run to the call's input; so do the tools of MCP servers (`mcp_servers`, beta).
   if (Array.isArray(tools)) {
     for (const tool of tools) {
       const type = asRecord(tool)?.['type'];
-      if (typeof type === 'string' && /^(web_search|web_fetch|code_execution)/.test(type)) tally.hide(`the ${type} server tool`);
+      if (typeof type === 'string' && SERVER_TOOL.test(type)) tally.hide(`the ${type} server tool`);
     }
   }
+  if (Array.isArray(record['mcp_servers']) && record['mcp_servers'].length > 0) tally.hide('MCP servers');
   if (Array.isArray(tools) && tools.length > 0) {
     tally.add(CLAUDE_TOOL_SYSTEM_TOKENS);
     for (const tool of tools) tally.text(JSON.stringify(tool));

@@ -33,6 +33,7 @@ interface GenerativeModelLike {
   generationConfig?: unknown;
   systemInstruction?: unknown;
   tools?: unknown;
+  cachedContent?: unknown;
   generateContent(request: Request, options?: RequestOptions): Promise<{ response: unknown }>;
   generateContentStream(request: Request, options?: RequestOptions): Promise<StreamResult>;
   startChat(params?: unknown): ChatSessionLike;
@@ -121,8 +122,15 @@ function newContentOf(request: Request): Record<string, unknown> {
 }
 
 /** The model's defaults, as `estimateGenerativeAIRequest` takes them. */
-function modelParamsOf(model: GenerativeModelLike): { model: string; generationConfig?: never; systemInstruction?: never; tools?: never } {
-  return { model: model.model, generationConfig: model.generationConfig as never, systemInstruction: model.systemInstruction as never, tools: model.tools as never };
+function modelParamsOf(model: GenerativeModelLike): { model: string; generationConfig?: never; systemInstruction?: never; tools?: never; cachedContent?: never } {
+  return {
+    model: model.model,
+    generationConfig: model.generationConfig as never,
+    systemInstruction: model.systemInstruction as never,
+    tools: model.tools as never,
+    // A model from getGenerativeModelFromCachedContent sends its cache's name with every request.
+    cachedContent: model.cachedContent as never,
+  };
 }
 
 function bareModel(name: string): string {

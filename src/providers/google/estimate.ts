@@ -89,10 +89,17 @@ function tallySystemAndTools(systemInstruction: unknown, tools: unknown, tally: 
   if (!Array.isArray(tools)) return;
   for (const tool of tools) {
     tally.text(JSON.stringify(tool));
-    // Grounding, URL context and code execution add what they fetch or run to the call's input.
+    // Every tool but the caller's own functions runs on Google's side and adds what it fetches,
+    // finds or runs to the call's input (search and maps grounding, URL context, code execution,
+    // file search, Vertex AI Search and RAG retrieval, and whatever comes next).
     const record = asRecord(tool);
-    for (const key of ['googleSearch', 'googleSearchRetrieval', 'urlContext', 'codeExecution']) if (record?.[key] !== undefined) tally.hide(`the ${key} tool`);
+    for (const key of Object.keys(record ?? {})) if (key !== 'functionDeclarations' && record![key] !== undefined && record![key] !== null) tally.hide(`the ${key} tool`);
   }
+}
+
+/** Cached content (`cachedContent`, a name) is input of the call that its request does not show. */
+function tallyCachedContent(cachedContent: unknown, tally: TokenTally): void {
+  if (cachedContent !== undefined && cachedContent !== null && cachedContent !== '') tally.hide('cached content');
 }
 
 /** The output hold and whether it came from the request's own maximum. */
@@ -138,6 +145,7 @@ export async function estimateGenAIRequest(params: GenerateContentParameters, op
   const config = asRecord(record['config']);
   const tally = new TokenTally();
   tallySystemAndTools(config?.['systemInstruction'], config?.['tools'], tally);
+  tallyCachedContent(config?.['cachedContent'], tally);
   tallyContents(record['contents'], tally, 'params.contents');
   const limits = modelLimits('google', model, options);
   return finish(model, limits, tally, outputOf(config, 'params.config', limits, options), options);
@@ -166,6 +174,7 @@ export async function estimateGenerativeAIRequest(
     tallySystemAndTools(modelRecord?.['systemInstruction'], modelRecord?.['tools'], tally);
     tallyContents(request, tally, 'request');
   }
+  tallyCachedContent(record?.['cachedContent'] ?? modelRecord?.['cachedContent'], tally);
   const config = asRecord(record?.['generationConfig']) ?? asRecord(modelRecord?.['generationConfig']);
   const name = model.replace(/^models\//, '');
   const limits = modelLimits('google', name, options);
