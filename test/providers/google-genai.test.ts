@@ -288,10 +288,10 @@ describe('withTokenLimits(@google/genai): streams that end early', () => {
     expect(record!.outputTokens).toBe(emulatorTotals(emulator().requests).output);
   });
 
-  it('commits input + received output, marked estimated, when the connection breaks', async () => {
+  it('commits input + received output, marked estimated, when the connection breaks (a thinking model: what it reported, not its hold)', async () => {
     const { limiter, wrapped } = setup();
     emulator().enqueue({ disconnectAfterChunks: 3 });
-    const got: unknown[] = [];
+    const got: Array<{ usageMetadata?: { promptTokenCount?: number; candidatesTokenCount?: number } }> = [];
     const error = await (async () => {
       for await (const chunk of await wrapped.models.generateContentStream({ model: MODEL, contents: prompt })) got.push(chunk);
     })().catch((e: unknown) => e);
@@ -300,26 +300,45 @@ describe('withTokenLimits(@google/genai): streams that end early', () => {
     const [record] = await usageLog(limiter);
     expect(record).toMatchObject({ estimated: true, status: 'aborted' });
     expect(record!.inputTokens).toBe(expectedUsage(emulator().requests[0]!).inputTokens);
-    expect(record!.outputTokens).toBeGreaterThanOrEqual(3);
+    // The running usage of the last chunk received, or the text's tokens if more; the hold (the
+    // model's 65,536) only where the stream reported nothing.
+    const reported = got.at(-1)!.usageMetadata!.candidatesTokenCount!;
+    expect(record!.outputTokens).toBeGreaterThanOrEqual(reported);
+    expect(record!.outputTokens).toBeLessThan(100);
     expect(await limiter.admin.getUsage('alice')).toMatchObject({ reserved: 0, used: record!.totalTokens });
   });
 
-  it('commits an estimate when the caller aborts mid-stream with config.abortSignal', async () => {
+  it('commits an estimate when the caller aborts mid-stream with config.abortSignal: the usage reported so far, not the hold', async () => {
     const { limiter, wrapped } = setup();
     emulator().enqueue({ chunkDelayMs: 40 });
     const controller = new AbortController();
     const stream = await wrapped.models.generateContentStream({ model: MODEL, contents: prompt, config: { abortSignal: controller.signal } });
     let n = 0;
+    let last: { promptTokenCount?: number; candidatesTokenCount?: number } | undefined;
     const error = await (async () => {
-      for await (const _chunk of stream) {
+      for await (const chunk of stream) {
+        last = chunk.usageMetadata;
         n += 1;
         if (n === 2) controller.abort();
       }
     })().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
-    const [record] = await usageLog(limiter);
-    expect(record).toMatchObject({ estimated: true, status: 'aborted' });
-    expect(record!.outputTokens).toBeGreaterThan(0);
+    const [record] = await loggedAtLeast(limiter, 1);
+    expect(record).toMatchObject({ estimated: true, status: 'aborted', inputTokens: last!.promptTokenCount });
+    expect(record!.outputTokens).toBeGreaterThanOrEqual(last!.candidatesTokenCount!);
+    expect(record!.outputTokens).toBeLessThan(100);
+  });
+
+  it('charges an aborted thinking stream that reported nothing its hold (abortedStreamCharge)', async () => {
+    const { limiter, wrapped } = setup();
+    emulator().enqueue({ chunkDelayMs: 40, omitUsage: true });
+    const controller = new AbortController();
+    const stream = await wrapped.models.generateContentStream({ model: MODEL, contents: prompt, config: { abortSignal: controller.signal, maxOutputTokens: 500 } });
+    await (async () => {
+      for await (const _chunk of stream) controller.abort();
+    })().catch(() => {});
+    const [record] = await loggedAtLeast(limiter, 1);
+    expect(record).toMatchObject({ estimated: true, status: 'aborted', outputTokens: 500 });
   });
 
   it('an in-stream error record throws the SDK ApiError and commits an estimate', async () => {

@@ -160,5 +160,6 @@ async function settleStream(call: TrackedCall, seen: StreamSeen, failed: boolean
   }
   const partial = seen.usage !== undefined && seen.usage !== MALFORMED ? seen.usage : undefined;
   const status = seen.errorChunk || typeof (error as { status?: unknown } | null)?.status === 'number' ? 'error' : 'aborted';
-  await call.commitEstimate(Math.max(partial?.outputTokens ?? 0, textTokens()), { ...seen.outcome, status }, partial?.inputTokens);
+  // Gemini's running usage (thinking included) is what was billed so far: it is charged, not the hold.
+  await call.commitEstimate(Math.max(partial?.outputTokens ?? 0, textTokens()), { ...seen.outcome, status }, partial?.inputTokens, partial !== undefined);
 }

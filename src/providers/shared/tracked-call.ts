@@ -193,16 +193,19 @@ export class TrackedCall {
   /**
    * Commits an estimate when the provider's usage is unknown (aborted or broken stream, malformed
    * usage): the input estimate plus the output tokens seen, marked estimated; never zero. For an
-   * aborted stream of a reasoning model (or with `abortedStreamCharge: 'hold'`), the whole hold:
-   * the provider bills thinking that never reached the caller; so for a call that runs on after
-   * an abort (`runsOnAfterAbort`).
+   * aborted stream of a reasoning model (or with `abortedStreamCharge: 'hold'`) that reported no
+   * output of its own, the whole hold: the provider bills thinking that never reached the caller;
+   * so for a call that runs on after an abort (`runsOnAfterAbort`). `outputReported`: the stream
+   * reported its running output (Gemini's usage on every chunk, thinking included), which
+   * `outputTokens` then includes: it is what was billed so far.
    */
-  commitEstimate(outputTokens: number, outcome: CallOutcome = {}, knownInputTokens?: number): void {
+  commitEstimate(outputTokens: number, outcome: CallOutcome = {}, knownInputTokens?: number, outputReported = false): void {
     const plan = this.plan;
     if (!plan) return this.release();
     const inputTokens = knownInputTokens !== undefined && knownInputTokens > 0 ? knownInputTokens : Math.max(1, plan.inputTokens);
     let output = outputTokens;
-    if (outcome.status === 'aborted' && this.#chargeHold(plan)) output = Math.max(outputTokens, this.grantedOutput ?? plan.outputTokens);
+    const chargeHold = plan.runsOnAfterAbort === true || (!outputReported && this.#chargeHold(plan));
+    if (outcome.status === 'aborted' && chargeHold) output = Math.max(outputTokens, this.grantedOutput ?? plan.outputTokens);
     this.commit({ inputTokens, outputTokens: output }, { ...outcome, estimated: true });
   }
 
