@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import type { Express, Request } from 'express';
 import { QuotaStoreError, RedisStore, createTokenLimiter, type TokenLimiter } from '../../src/index.js';
-import { tokenLimits, tokenLimitsErrorHandler } from '../../src/integrations/express/index.js';
+import { createAdminRouter, tokenLimits, tokenLimitsErrorHandler } from '../../src/integrations/express/index.js';
 import { flakyStore } from '../helpers/flaky-store.js';
 import { buildApp, expressVersions } from './express-app.js';
 import { closeRedis, listen, makeLimiter, monthly, postWithLateBody, sleep, stableHeaders, type StoreKind } from './helpers.js';
@@ -114,6 +115,67 @@ describe.each(expressVersions)('$name', ({ express }) => {
     } finally {
       await app.close();
     }
+  });
+
+  describe('a response another middleware already sent (a request timeout)', () => {
+    /**
+     * Runs `start` as a request timeout middleware would leave it: the response is answered (503)
+     * while our async step (`authorize`, `getUserId`) is still pending; that step then resolves.
+     * Collects the unhandled rejections seen until the late answer has been dealt with.
+     */
+    const lateAnswer = async (mount: (app: Express, answerFirst: (req: Request) => Promise<void>) => void, path: string) => {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown): void => {
+        unhandled.push(reason);
+      };
+      process.on('unhandledRejection', onUnhandled);
+      const app = express() as Express;
+      let settled!: () => void;
+      const lateStepDone = new Promise<void>((resolve) => (settled = resolve));
+      // Answers 503 at once, and resolves when that response is finished: the late step runs after it.
+      const answerFirst = (req: Request): Promise<void> =>
+        new Promise<void>((resolve) => {
+          const res = (req as unknown as { res: import('express').Response }).res;
+          res.on('finish', () => {
+            resolve();
+            // The late answer is written from promise callbacks: they have all run by the next turn.
+            setImmediate(() => setImmediate(settled));
+          });
+          res.status(503).json({ error: 'timeout' });
+        });
+      mount(app, answerFirst);
+      const running = await listen(app as never);
+      try {
+        const res = await fetch(running.url + path);
+        expect(res.status).toBe(503);
+        expect(await res.json()).toEqual({ error: 'timeout' });
+        await lateStepDone;
+        await new Promise((resolve) => setImmediate(resolve));
+        return unhandled;
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+        await running.close();
+      }
+    };
+
+    it('createAdminRouter whose authorize answers late writes nothing and rejects nothing', async () => {
+      const limiter = await makeLimiter('memory');
+      const unhandled = await lateAnswer((app, answerFirst) => {
+        app.use('/admin', createAdminRouter({ limiter, authorize: async (req: Request) => (await answerFirst(req), { role: 'user', userId: 'u' }) }));
+      }, '/admin/users/u/usage');
+      expect(unhandled.map(String)).toEqual([]);
+    });
+
+    it('tokenLimits with requireUser whose async getUserId finds no user late writes nothing and rejects nothing', async () => {
+      const limiter = await makeLimiter('memory');
+      const unhandled = await lateAnswer((app, answerFirst) => {
+        app.use(tokenLimits({ limiter, requireUser: true, getUserId: async (req) => (await answerFirst(req), undefined) }));
+        app.get('/x', (_req, res) => {
+          res.send('route ran');
+        });
+      }, '/x');
+      expect(unhandled.map(String)).toEqual([]);
+    });
   });
 
   it('getUserId may be async; a throwing getUserId goes to the app error handler; a bad id is refused', async () => {

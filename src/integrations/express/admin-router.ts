@@ -26,7 +26,11 @@ export function createAdminRouter<Req extends Request = Request>(options: AdminH
       acceptLanguage: acceptLanguageOf(req),
       body: (maxBytes) => bodyOf(req, maxBytes),
       request: req as Req,
-    }).then((reply) => writeReply(res, reply), next);
+    })
+      // writeReply writes nothing once the response was sent (a timeout middleware answered); any
+      // other failure goes to Express, never to an unhandled rejection.
+      .then((reply) => writeReply(res, reply), next)
+      .catch(next);
   };
 }
 

@@ -69,7 +69,9 @@ export function tokenLimits<Req extends Request = Request>(options: TokenLimitsO
       next(error);
       return;
     }
-    if (userId instanceof Promise) userId.then(run, next);
+    // A late answer (after a timeout middleware responded) writes nothing (see writeReply); a throw
+    // of `run` goes to Express rather than becoming an unhandled rejection.
+    if (userId instanceof Promise) userId.then(run, next).catch(next);
     else run(userId);
   };
 }

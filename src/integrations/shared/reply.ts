@@ -52,8 +52,16 @@ export function toResponse(reply: HttpReply): Response {
   return new Response(replyText(reply) ?? null, { status: reply.status, headers: reply.headers });
 }
 
-/** Writes a reply on a `node:http` response (Express responses included). */
+/**
+ * Writes a reply on a `node:http` response (Express responses included). Writes nothing when the
+ * response was already answered (a timeout middleware that gave up on the request, a handler that
+ * answered first): writing then would throw `ERR_HTTP_HEADERS_SENT` from a callback of ours.
+ */
 export function writeReply(res: import('node:http').ServerResponse, reply: HttpReply): void {
+  if (res.headersSent || res.writableEnded) {
+    if (reply.stream !== undefined) void closeUnread(reply.stream);
+    return;
+  }
   const text = replyText(reply);
   res.statusCode = reply.status;
   for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
@@ -67,6 +75,15 @@ export function writeReply(res: import('node:http').ServerResponse, reply: HttpR
   }
   res.setHeader('content-length', Buffer.byteLength(text));
   res.end(text);
+}
+
+/** Lets a stream that will never be read release what it holds. */
+async function closeUnread(stream: AsyncIterable<string | Uint8Array>): Promise<void> {
+  try {
+    await stream[Symbol.asyncIterator]().return?.();
+  } catch {
+    // Nothing was read from it and nobody waits for it: there is no one to tell.
+  }
 }
 
 async function pipeStream(res: import('node:http').ServerResponse, stream: AsyncIterable<string | Uint8Array>): Promise<void> {
