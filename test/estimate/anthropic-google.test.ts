@@ -173,6 +173,19 @@ describe('server-side tools', () => {
     expect((await estimateGenerativeAIRequest('news?', { model: 'gemini-2.5-flash' })).inputTokens).toBeLessThan(1000);
   });
 
+  it('count a Gemini response schema as input, by its JSON, and not as a hosted tool', async () => {
+    const properties = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`field${i}`, { type: 'string', description: `the value of field number ${i}` }]));
+    const schema = { type: 'object', properties };
+    const bare = await estimateGenAIRequest({ model: 'gemini-2.5-flash', contents: 'news?' });
+    for (const key of ['responseSchema', 'responseJsonSchema']) {
+      const withSchema = await estimateGenAIRequest({ model: 'gemini-2.5-flash', contents: 'news?', config: { [key]: schema } } as never);
+      expect(withSchema.inputTokens - bare.inputTokens, key).toBeGreaterThan(200);
+      expect(withSchema.inputTokens, key).toBeLessThan(5000);
+    }
+    const generative = await estimateGenerativeAIRequest('news?', { model: 'gemini-2.5-flash', generationConfig: { responseSchema: schema } } as never);
+    expect(generative.inputTokens - bare.inputTokens).toBeGreaterThan(200);
+  });
+
   it('hold Anthropic tool search, MCP toolsets and MCP servers at the context window, not client tools', async () => {
     const ask = (extra: Record<string, unknown>) =>
       estimateAnthropicMessage({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'news?' }], ...extra } as never);

@@ -265,8 +265,7 @@ export function toGemini(model: string, params: AiCallParams): FamilyRequest {
   const tools: Array<Record<string, unknown>> = [];
   if (functions.length > 0) tools.push({ functionDeclarations: functions.map((f) => ({ name: f.name, ...(f.description ? { description: f.description } : {}), parameters: f.schema })) });
   const schema = responseSchema(params);
-  // The estimator counts tool definitions by their JSON: a response schema is input the same way.
-  if (schema !== undefined) tools.push({ responseSchema: schema });
+  if (schema !== undefined) config['responseJsonSchema'] = schema;
   if (tools.length > 0) config['tools'] = tools;
   if (params.maxOutputTokens !== undefined) config['maxOutputTokens'] = params.maxOutputTokens;
   return { params: { model, contents: contents.length > 0 ? contents : [{ role: 'user', parts: [{ text: '' }] }], config }, hidden: providerTool };

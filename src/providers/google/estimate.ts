@@ -97,6 +97,11 @@ function tallySystemAndTools(systemInstruction: unknown, tools: unknown, tally: 
   }
 }
 
+/** A response schema (`responseSchema`, `responseJsonSchema`) is input of the call, counted by its JSON as tools are. */
+function tallyResponseSchema(config: Record<string, unknown> | undefined, tally: TokenTally): void {
+  for (const key of ['responseSchema', 'responseJsonSchema']) if (config?.[key] !== undefined && config[key] !== null) tally.text(JSON.stringify(config[key]));
+}
+
 /** Cached content (`cachedContent`, a name) is input of the call that its request does not show. */
 function tallyCachedContent(cachedContent: unknown, tally: TokenTally): void {
   if (cachedContent !== undefined && cachedContent !== null && cachedContent !== '') tally.hide('cached content');
@@ -146,6 +151,7 @@ export async function estimateGenAIRequest(params: GenerateContentParameters, op
   const tally = new TokenTally();
   tallySystemAndTools(config?.['systemInstruction'], config?.['tools'], tally);
   tallyCachedContent(config?.['cachedContent'], tally);
+  tallyResponseSchema(config, tally);
   tallyContents(record['contents'], tally, 'params.contents');
   const limits = modelLimits('google', model, options);
   return finish(model, limits, tally, outputOf(config, 'params.config', limits, options), options);
@@ -176,6 +182,7 @@ export async function estimateGenerativeAIRequest(
   }
   tallyCachedContent(record?.['cachedContent'] ?? modelRecord?.['cachedContent'], tally);
   const config = asRecord(record?.['generationConfig']) ?? asRecord(modelRecord?.['generationConfig']);
+  tallyResponseSchema(config, tally);
   const name = model.replace(/^models\//, '');
   const limits = modelLimits('google', name, options);
   return finish(name, limits, tally, outputOf(config, 'generationConfig', limits, options), options);
