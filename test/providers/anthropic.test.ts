@@ -137,6 +137,25 @@ describe('withTokenLimits(anthropic): usage semantics', () => {
     expect(record!.outputTokens).toBe(expectedUsage(emulator().requests[0]!).outputTokens);
   });
 
+  it('a stream stopped between cumulative message_delta events is charged an estimate: the input of message_start, at least the output reported so far', async () => {
+    const { limiter, wrapped } = setup();
+    const stream = await wrapped.messages.create({ ...base, stream: true }, { headers: { 'x-emulator-message-deltas': '3', 'x-emulator-chunk-delay-ms': '30' } });
+    let reported = 0;
+    for await (const event of stream) {
+      if (event.type === 'message_delta') {
+        reported = event.usage.output_tokens;
+        break;
+      }
+    }
+    const [record] = await loggedAtLeast(limiter, 1);
+    const exact = expectedUsage(emulator().requests[0]!);
+    expect(record).toMatchObject({ status: 'aborted', estimated: true, inputTokens: exact.inputTokens });
+    expect(reported).toBeLessThan(exact.outputTokens);
+    expect(record!.outputTokens).toBeGreaterThanOrEqual(reported);
+    // All the text had come (the emulator sends it before the deltas): its tokens are charged.
+    expect(record!.outputTokens).toBeGreaterThan(reported);
+  });
+
   it('counts cache reads and writes as input and prices them as Anthropic does', async () => {
     const { limiter, wrapped } = setup([{ id: 'budget', costUsd: 10, period: 'month' }]);
     emulator().enqueue({ cachedInputTokens: 8, cacheCreationInputTokens: 5 });

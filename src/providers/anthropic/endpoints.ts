@@ -80,7 +80,8 @@ export const messages: StainlessEndpoint = {
           }
           case 'message_delta':
             raw = mergeStreamUsage(raw, data.usage);
-            final = raw !== undefined;
+            // Counts are cumulative: only the delta that says why the message stopped has the final ones.
+            if (asObject(data.delta)?.stop_reason != null) final = raw !== undefined;
             break;
           case 'message_stop':
             stopped = true;
@@ -91,14 +92,19 @@ export const messages: StainlessEndpoint = {
           default:
         }
       },
-      // Usage is final only once a message_delta came (it carries the final output count); before
-      // that, message_start still tells the exact input of an aborted stream.
-      usage: (): UsageReading => (final ? messageUsage(raw) : undefined),
+      // Usage is final once the last message_delta came (or message_stop); before that,
+      // message_start still tells the exact input of an aborted stream, and the deltas the output
+      // generated so far.
+      usage: (): UsageReading => (final || (stopped && raw !== undefined) ? messageUsage(raw) : undefined),
       inputTokens: () => {
         const u = raw && !final ? messageUsage({ ...raw, output_tokens: 0 }) : undefined;
         return u && u !== MALFORMED ? u.inputTokens : undefined;
       },
-      outputTokens: () => outputTokensOf(texts.text(), plan.model),
+      outputTokens: () => {
+        const reported = raw?.['output_tokens'];
+        const generated = typeof reported === 'number' && Number.isSafeInteger(reported) && reported > 0 ? reported : 0;
+        return Math.max(outputTokensOf(texts.text(), plan.model), generated);
+      },
       model: () => model,
       rates: () => anthropicRates(raw),
       finished: () => stopped,
