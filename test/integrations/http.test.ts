@@ -1,8 +1,9 @@
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withTokenLimits, createTokenLimiter, MissingUserError, TokenLimitExceededError, UserDisabledError, QuotaStoreError, InvalidArgumentError } from '../../src/index.js';
-import { errorToResponse, tokenLimitsHandler, tokenLimitsListener, toNodeListener } from '../../src/integrations/http/index.js';
+import { createAdminHandler, errorToResponse, tokenLimitsHandler, tokenLimitsListener, toNodeListener } from '../../src/integrations/http/index.js';
 import { flakyStore } from '../helpers/flaky-store.js';
 import { expectedUsage, startEmulator } from '../../src/testing/index.js';
 import { chargeFromContext, closeRedis, listen, makeLimiter, monthly, postWithLateBody, sleep, type StoreKind } from './helpers.js';
@@ -220,6 +221,105 @@ describe('tokenLimitsHandler (Fetch API) served by node:http through toNodeListe
       await app.close();
     }
   });
+});
+
+/**
+ * Sends `requests` one after another on one keep-alive connection, each once the previous one's
+ * status line arrived. Resolves with the status codes received and whether the server closed the
+ * connection, when all are answered, the connection closes, or `deadlineMs` passes (a wedged
+ * connection: `timedOut`).
+ */
+function onOneConnection(url: string, requests: string[], deadlineMs = 10_000): Promise<{ statuses: string[]; closed: boolean; timedOut: boolean }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    let data = '';
+    let sent = 0;
+    let settled = false;
+    const statuses = (): string[] => [...data.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]!);
+    const finish = (closed: boolean, timedOut: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ statuses: statuses(), closed, timedOut });
+    };
+    const timer = setTimeout(() => finish(false, true), deadlineMs);
+    const sendNext = (): void => {
+      if (sent < requests.length) socket.write(requests[sent++]!);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      data += chunk.toString('latin1');
+      const answered = statuses().length;
+      if (answered === requests.length) finish(false, false);
+      else if (answered === sent) sendNext();
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => finish(true, false));
+    sendNext();
+  });
+}
+
+describe('toNodeListener: a request body the handler did not read to the end', () => {
+  const limiter = createTokenLimiter();
+  const admin = toNodeListener(
+    createAdminHandler({ limiter, basePath: '/admin', authorize: (request) => (request.headers.get('authorization') === 'ok' ? { role: 'admin' } : null) }),
+  );
+  const put = (path: string, size: number) =>
+    `PUT ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n${'x'.repeat(size)}`;
+  const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: ok\r\n\r\n`;
+  /** Listens with an idle timeout longer than the deadline, so that a wedged connection is not closed by it. */
+  const start = async (listener: Parameters<typeof listen>[0]) => {
+    const app = await listen(listener);
+    app.server.keepAliveTimeout = 60_000;
+    return app;
+  };
+
+  it('a refused request with a 300 KB body does not wedge the keep-alive connection (admin API, requireUser)', async () => {
+    const refusing = tokenLimitsHandler(async () => new Response('ok'), {
+      limiter,
+      getUserId: (request) => (request.headers.get('authorization') === 'ok' ? 'alice' : undefined),
+      requireUser: true,
+    });
+    const apps = [await start(admin), await start(toNodeListener(refusing))];
+    try {
+      expect(await onOneConnection(apps[0]!.url, [put('/admin/users/u/limits', 300_000), get('/admin/users/u/usage')])).toEqual({
+        statuses: ['401', '200'],
+        closed: false,
+        timedOut: false,
+      });
+      expect(await onOneConnection(apps[1]!.url, [put('/chat', 300_000), get('/chat')])).toEqual({ statuses: ['401', '200'], closed: false, timedOut: false });
+    } finally {
+      await Promise.all(apps.map((app) => app.close()));
+    }
+  }, 30_000);
+
+  it('a handler that read part of the body and answered: the rest is discarded, the next request is answered', async () => {
+    const app = await start(
+      toNodeListener(async (request) => {
+        if (request.method === 'GET') return new Response('ok');
+        const reader = request.body!.getReader();
+        await reader.read();
+        return new Response('too much', { status: 400 });
+      }),
+    );
+    try {
+      expect(await onOneConnection(app.url, [put('/x', 500_000), get('/x')])).toEqual({ statuses: ['400', '200'], closed: false, timedOut: false });
+    } finally {
+      await app.close();
+    }
+  }, 30_000);
+
+  it('a body longer than what is worth discarding closes the connection after the answer instead', async () => {
+    const app = await start(admin);
+    try {
+      const result = await onOneConnection(app.url, [put('/admin/users/u/limits', 4 * 1024 * 1024), get('/admin/users/u/usage')]);
+      expect(result).toMatchObject({ closed: true, timedOut: false });
+      expect((await fetch(`${app.url}/admin/users/u/usage`, { headers: { authorization: 'ok' } })).status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  }, 30_000);
 });
 
 describe('toNodeListener and what Fetch cannot carry', () => {

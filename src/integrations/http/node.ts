@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
 import { runInScope } from '../../face/context.js';
 import type { Logger } from '../../kernel/types.js';
 import { formatMessage } from '../../i18n/format.js';
@@ -19,7 +18,8 @@ const FETCH_METHODS = 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS';
  * Serves a Fetch API handler (`createAdminHandler`, a `tokenLimitsHandler`) from a plain
  * `node:http` (or `https`, `http2` compat) server: `http.createServer(toNodeListener(handler))`.
  * The request body is streamed to the handler; the response body is streamed back with
- * back-pressure. A handler that throws answers 500 with no details (the error goes to `logger`).
+ * back-pressure. A body the handler leaves unread is discarded once the response is sent, so a
+ * keep-alive connection goes on serving (past 1 MiB the connection is closed instead). A handler that throws answers 500 with no details (the error goes to `logger`).
  * A method that a Fetch `Request` cannot carry (`TRACE`, `TRACK`) answers 405 with an `Allow` of the
  * methods a Fetch handler can receive; the admin handler gets it instead and answers its own 405.
  */
@@ -42,9 +42,18 @@ export function toNodeListener(
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
     });
+    const body = { detach: (): void => {} };
+    res.once('finish', () => {
+      // A body the handler did not read to the end (a refused request) would stay in the socket,
+      // in front of the next request of a keep-alive connection: discard it, within a bound.
+      if (!req.complete) {
+        body.detach();
+        discardBody(req);
+      }
+    });
     Promise.resolve()
       // The handler reads the real method from the raw request line (see markAcceptsAnyMethod).
-      .then(() => handler(buildRequest(req, abort.signal, unsupported ? 'GET' : undefined)))
+      .then(() => handler(buildRequest(req, abort.signal, unsupported ? 'GET' : undefined, body)))
       .then((response) => sendResponse(res, response, abort.signal))
       .catch((error: unknown) => {
         options.logger?.error?.('token-limits: a handler served by toNodeListener threw', { error: messageOf(error) });
@@ -62,7 +71,115 @@ export function toRequest(req: IncomingMessage, signal?: AbortSignal): Request {
   return buildRequest(req, signal, undefined);
 }
 
-function buildRequest(req: IncomingMessage, signal: AbortSignal | undefined, methodOverride: string | undefined): Request {
+/**
+ * Most bytes of an unread request body discarded after the response, to keep the connection: a
+ * longer body closes it instead (reading it all would let a client make the server read forever).
+ */
+const DISCARD_LIMIT_BYTES = 1024 * 1024;
+
+/** After the response: reads the rest of the request body into nothing, or closes the connection. */
+function discardBody(req: IncomingMessage): void {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > DISCARD_LIMIT_BYTES) {
+    req.socket.destroy();
+    return;
+  }
+  let discarded = 0;
+  req.on('data', (chunk: Buffer | string) => {
+    discarded += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    if (discarded > DISCARD_LIMIT_BYTES) req.socket.destroy();
+  });
+  req.resume();
+}
+
+/**
+ * The request body as a web stream read on demand (nothing is read before the handler asks), which
+ * `detach()` ends for the handler and gives the request back, so the listener can discard the rest.
+ */
+function bodyStream(req: IncomingMessage, owner: { detach: () => void }): ReadableStream<Uint8Array> {
+  let wake: (() => void) | undefined;
+  let failure: unknown;
+  let detached = false;
+  const onEvent = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const onError = (error: unknown): void => {
+    failure ??= error;
+    onEvent();
+  };
+  const listen = (): void => {
+    req.on('readable', onEvent);
+    req.on('end', onEvent);
+    req.on('close', onEvent);
+    req.on('error', onError);
+  };
+  const unlisten = (): void => {
+    req.off('readable', onEvent);
+    req.off('end', onEvent);
+    req.off('close', onEvent);
+    req.off('error', onError);
+  };
+  let listening = false;
+  owner.detach = () => {
+    if (detached) return;
+    detached = true;
+    if (listening) unlisten();
+    // An error listener stays, so that a connection reset while discarding is not an uncaught error.
+    req.on('error', () => {});
+    onEvent();
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (!listening && !detached) {
+          listening = true;
+          listen();
+        }
+        for (;;) {
+          if (detached) {
+            controller.error(new Error('the response was already sent'));
+            return;
+          }
+          if (failure !== undefined) {
+            controller.error(failure);
+            return;
+          }
+          const chunk = req.read() as Buffer | string | null;
+          if (chunk !== null) {
+            const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+            controller.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+            return;
+          }
+          if (req.readableEnded) {
+            unlisten();
+            controller.close();
+            return;
+          }
+          if (req.destroyed) {
+            controller.error(new Error('the request was aborted'));
+            return;
+          }
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+      },
+      cancel() {
+        // The rest is discarded (or the connection closed) once the response is sent: destroying the
+        // request now would close the connection before that response (a 413) is written.
+        owner.detach();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+function buildRequest(
+  req: IncomingMessage,
+  signal: AbortSignal | undefined,
+  methodOverride: string | undefined,
+  body: { detach: () => void } = { detach: () => {} },
+): Request {
   const host = typeof req.headers.host === 'string' && /^[\w.:[\]-]+$/.test(req.headers.host) ? req.headers.host : 'localhost';
   const protocol = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
   const target = splitRequestTarget(req.url ?? '/') ?? { path: '/', query: '' };
@@ -79,7 +196,7 @@ function buildRequest(req: IncomingMessage, signal: AbortSignal | undefined, met
   const init: RequestInit & { duplex?: 'half' } = { method, headers };
   if (signal) init.signal = signal;
   if (hasBody) {
-    init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>;
+    init.body = bodyStream(req, body);
     init.duplex = 'half';
   }
   return tagRawRequestLine(new Request(url, init), { method: req.method ?? 'GET', target: req.url ?? '/' });
