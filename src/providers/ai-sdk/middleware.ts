@@ -272,8 +272,11 @@ function observeStream(source: ReadableStream<unknown>, call: TrackedCall, famil
   let errored = false;
   let ended = false;
   const tokens = () => textTokens(family, texts.join(''), model ?? call.plan?.model ?? '');
+  // A stream gone silent for good is settled with what it brought when its renewals end.
+  const moved = call.watchStream(() => broken(call, usage, tokens, outcomeOf(model, requestId, 'aborted', rates)));
   const passThrough = new TransformStream<unknown, unknown>({
     transform(chunk, controller) {
+      moved();
       const part = asObject(chunk);
       if (part !== undefined) {
         const text = partText(part);

@@ -83,6 +83,9 @@ export function observeStream<T>(call: TrackedCall, source: AsyncIterable<T>): A
     resolve?.();
   };
   const seen: StreamSeen = { chunks: 0, usage: undefined, texts: [], outcome: {}, errorChunk: false };
+  // A stream gone silent for good (its caller stopped reading; the connection hangs) is settled
+  // with what it brought when its renewals end, rather than left to charge nothing.
+  const moved = call.watchStream(() => void settleStream(call, seen, true, new Error('The stream stalled')).catch(() => {}));
 
   void (async () => {
     let failed = false;
@@ -92,6 +95,7 @@ export function observeStream<T>(call: TrackedCall, source: AsyncIterable<T>): A
       for (;;) {
         const next = await iterator.next();
         if (next.done === true) break;
+        moved();
         observeChunk(next.value, seen);
         buffer.push(next.value);
         notify();

@@ -274,16 +274,22 @@ function observe(
   // The SDK's own controller of this request: it aborts when the caller stops the stream or the SDK fails on it.
   const signal = (props.controller as AbortController | undefined)?.signal;
   const original = props.response;
+  const settleStream = (outcome: 'ended' | 'failed'): void => {
+    const rates = observer.rates?.();
+    if (outcome === 'ended') settleWith(call, observer.usage(), () => observer.outputTokens(), { model: observer.model(), requestId, rates });
+    else settleWith(call, undefined, () => observer.outputTokens(), { model: observer.model(), requestId, status: 'aborted', rates }, observer.usage(), observer.inputTokens?.());
+  };
+  // A stream gone silent for good is settled with what it brought when its renewals end.
+  const moved = call.watchStream(() => settleStream('failed'));
   const body = observedBody(
     original.body!,
     {
-      onEvent: (event) => observer.onEvent(event),
-      finished: () => observer.finished?.() === true,
-      settle: (outcome) => {
-        const rates = observer.rates?.();
-        if (outcome === 'ended') settleWith(call, observer.usage(), () => observer.outputTokens(), { model: observer.model(), requestId, rates });
-        else settleWith(call, undefined, () => observer.outputTokens(), { model: observer.model(), requestId, status: 'aborted', rates }, observer.usage(), observer.inputTokens?.());
+      onEvent: (event) => {
+        moved();
+        observer.onEvent(event);
       },
+      finished: () => observer.finished?.() === true,
+      settle: settleStream,
     },
     rewrite,
     signal instanceof AbortSignal ? { signal, graceMs: ABORT_GRACE_MS } : undefined,

@@ -65,6 +65,8 @@ export class TrackedCall {
   #done = false;
   #startedAt = 0;
   #renewal: ReturnType<typeof setTimeout> | undefined;
+  /** A stream being read (see `watchStream`): how to settle it if it stalls, and when it last moved. */
+  #stream: { settle: () => void; movedAt: number } | undefined;
   #settle!: () => void;
 
   /**
@@ -124,13 +126,24 @@ export class TrackedCall {
    * (so that a crashed process's frees itself), and a long stream (64k output tokens can take
    * longer than the default 10 minutes) must not stop counting while it still runs. Stops when the
    * call settles or the hold is gone; a store failure is logged and tried again at the next turn.
-   * Renewals stop after {@link MAX_RENEWED_LEASES} leases from admission: a stream its caller left
-   * unread and never cancelled never settles, and its hold must still end some time.
+   * Renewals stop after {@link MAX_RENEWED_LEASES} leases from admission: a request that never
+   * answers must not hold quota for ever (its hold then ends with its lease; an answer that comes
+   * later still commits). A stream being read goes on being renewed while data comes; one that
+   * brought nothing for a whole lease past that point has stalled (a connection gone silent), and
+   * is settled with what it brought (see `watchStream`): left to its lease, it would charge nothing.
    */
   #renewLater(): void {
     const limiter = this.#limiter!;
     const leaseMs = limiter.callSettings.leaseMs;
-    if (performance.now() - this.#startedAt >= MAX_RENEWED_LEASES * leaseMs) return;
+    const now = performance.now();
+    if (now - this.#startedAt >= MAX_RENEWED_LEASES * leaseMs) {
+      const stream = this.#stream;
+      if (stream === undefined) return;
+      if (now - stream.movedAt >= leaseMs) {
+        stream.settle();
+        return;
+      }
+    }
     this.#renewal = setTimeout(() => {
       this.#renewal = undefined;
       const reservation = this.#reservation;
@@ -151,6 +164,19 @@ export class TrackedCall {
     }, Math.max(250, leaseMs / 2));
     // A timer must not keep the process alive: the call's own request does while it runs.
     this.#renewal.unref?.();
+  }
+
+  /**
+   * Marks the call as a stream being read. `settle` settles it with what it brought so far (an
+   * estimate, status `aborted`), should it stall (see `#renewLater`); the returned function is to be
+   * called whenever data arrives.
+   */
+  watchStream(settle: () => void): () => void {
+    const stream = { settle, movedAt: performance.now() };
+    this.#stream = stream;
+    return () => {
+      stream.movedAt = performance.now();
+    };
   }
 
   /**
