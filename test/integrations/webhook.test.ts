@@ -158,6 +158,55 @@ describe('alert webhook', () => {
     expect(errors[0]!.message).not.toContain('receiver-secret'); // only the origin is shown
   });
 
+  it('an onError or a logger that throws, or rejects, never escapes: the event is reported, flush() resolves', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    cleanups.push(() => process.off('unhandledRejection', onUnhandled));
+    const rx = track(await receiver(() => 400));
+    const within = <T>(promise: Promise<T>): Promise<T | 'still pending after 5 s'> =>
+      Promise.race([promise, sleep(5000).then(() => 'still pending after 5 s' as const)]);
+
+    // An async onError that rejects: its rejection is logged, not left unhandled.
+    const logged: string[] = [];
+    const asyncOnError = track(
+      createAlertWebhook({
+        url: rx.url,
+        secret: SECRET,
+        onError: async () => Promise.reject(new Error('db down')),
+        logger: { error: (message, meta) => void logged.push(`${message}: ${String(meta?.error)}`) },
+      }),
+    );
+    asyncOnError.send(alert('a'));
+    expect(await within(asyncOnError.flush())).toBeUndefined();
+    await eventually(() => logged.includes('token-limits: the webhook onError callback threw: db down'));
+
+    // Loggers that throw, or return a rejected promise: every event still reaches onError.
+    const reported: string[] = [];
+    const loggers = [
+      { warn: () => { throw new Error('logger broke'); }, error: () => { throw new Error('logger broke'); } },
+      { warn: async () => { throw new Error('async logger broke'); }, error: async () => { throw new Error('async logger broke'); } },
+    ];
+    for (const [i, logger] of loggers.entries()) {
+      const hook = track(createAlertWebhook({ url: rx.url, secret: SECRET, onError: (e) => void reported.push(e.event.userId), logger }));
+      hook.send(alert(`logger-${i}`));
+      expect(await within(hook.flush())).toBeUndefined();
+      expect(hook.pending).toBe(0);
+    }
+    // And an onError that throws with a logger that throws.
+    const bothThrow = track(
+      createAlertWebhook({ url: rx.url, secret: SECRET, onError: () => { throw new Error('onError broke'); }, logger: loggers[0]! }),
+    );
+    bothThrow.send(alert('both'));
+    expect(await within(bothThrow.flush())).toBeUndefined();
+    expect(reported).toEqual(['logger-0', 'logger-1']);
+    // Rejections are reported at the end of a turn: a turn later, none was left unhandled.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(unhandled.map(String)).toEqual([]);
+  });
+
   it('a hanging receiver does not slow down the user’s call (latency near the baseline)', async () => {
     const rx = track(await receiver(() => 'hang'));
     const errors: WebhookDeliveryError[] = [];

@@ -58,14 +58,24 @@ export function createAlertWebhook(options: AlertWebhookOptions): AlertWebhook {
 
   const size = (): number => ready.length + waiting.size + inFlight.size;
 
+  /**
+   * Logs without letting the app's logger throw into the webhook: a throw, or a rejected promise
+   * from an async logger, would otherwise stop a delivery half-way (and `flush()` never resolve).
+   */
+  function log(level: 'warn' | 'error', message: string, meta: Record<string, unknown>): void {
+    const logger = config.logger;
+    callQuietly(() => logger?.[level]?.(message, meta), () => {});
+  }
+
   function report(error: WebhookDeliveryError): void {
-    config.logger?.error?.('token-limits: alert webhook gave up', { eventId: error.eventId, reason: error.reason, attempts: error.attempts, status: error.status });
-    if (config.onError) {
-      try {
-        config.onError(error);
-      } catch (e) {
-        config.logger?.error?.('token-limits: the webhook onError callback threw', { error: e instanceof Error ? e.message : String(e) });
-      }
+    log('error', 'token-limits: alert webhook gave up', { eventId: error.eventId, reason: error.reason, attempts: error.attempts, status: error.status });
+    const onError = config.onError;
+    if (onError) {
+      // A throw or a rejected promise (an async onError) is logged, never left unhandled.
+      callQuietly(
+        () => onError(error),
+        (e) => log('error', 'token-limits: the webhook onError callback threw', { error: e instanceof Error ? e.message : String(e) }),
+      );
     }
   }
 
@@ -87,7 +97,12 @@ export function createAlertWebhook(options: AlertWebhookOptions): AlertWebhook {
   function pump(): void {
     while (inFlight.size < config.concurrency && ready.length > 0) {
       const job = ready.shift()!;
-      void attempt(job);
+      attempt(job).catch((error: unknown) => {
+        // Not expected (the app's callbacks are guarded): still, the queue must go on and settle.
+        inFlight.delete(job);
+        log('error', 'token-limits: alert webhook failed unexpectedly', { eventId: job.id, error: error instanceof Error ? error.message : String(error) });
+        pump();
+      });
     }
     settle();
   }
@@ -137,7 +152,7 @@ export function createAlertWebhook(options: AlertWebhookOptions): AlertWebhook {
       pump();
       return;
     }
-    config.logger?.warn?.('token-limits: alert webhook attempt failed', {
+    log('warn', 'token-limits: alert webhook attempt failed', {
       eventId: job.id,
       attempt: job.attempts,
       reason: failure.reason,
@@ -186,7 +201,7 @@ export function createAlertWebhook(options: AlertWebhookOptions): AlertWebhook {
       ready.push({ id, event, body: JSON.stringify(payloadOf(id, event)), attempts: 0 });
       schedulePump();
     } catch (error) {
-      config.logger?.error?.('token-limits: alert webhook could not queue an event', { error: error instanceof Error ? error.message : String(error) });
+      log('error', 'token-limits: alert webhook could not queue an event', { error: error instanceof Error ? error.message : String(error) });
     }
   }
 
@@ -253,6 +268,30 @@ export function onAlert(limiter: TokenLimiter, options: AlertWebhookOptions): Al
       await webhook.close();
     },
   };
+}
+
+/** Calls an app callback; a throw or a rejected returned promise goes to `onFailure`, which must not throw. */
+function callQuietly(call: () => unknown, onFailure: (error: unknown) => void): void {
+  let result: unknown;
+  try {
+    result = call();
+  } catch (error) {
+    try {
+      onFailure(error);
+    } catch {
+      // Nowhere left to report it.
+    }
+    return;
+  }
+  if (typeof result === 'object' && result !== null && typeof (result as { then?: unknown }).then === 'function') {
+    Promise.resolve(result as PromiseLike<unknown>).then(undefined, (error: unknown) => {
+      try {
+        onFailure(error);
+      } catch {
+        // Nowhere left to report it.
+      }
+    });
+  }
 }
 
 function payloadOf(id: string, event: AlertEvent): AlertWebhookPayload {

@@ -55,9 +55,12 @@ export interface AlertWebhookOptions {
    * `connection`...) are refused. Values are never logged. @default none
    */
   headers?: Record<string, string>;
-  /** Called for every event given up (after its last attempt, dropped, or abandoned by `close`). @default none */
+  /**
+   * Called for every event given up (after its last attempt, dropped, or abandoned by `close`). May
+   * be async; a throw or a rejection goes to `logger.error`, never back into the webhook. @default none
+   */
   onError?: (error: WebhookDeliveryError) => void;
-  /** Receives a warning for every failed attempt and an error for every event given up. @default none */
+  /** Receives a warning for every failed attempt and an error for every event given up; its own throws and rejections are ignored. @default none */
   logger?: Logger;
   /** The `fetch` to use (a proxy-aware one, a test double). @default globalThis.fetch */
   fetch?: typeof fetch;
