@@ -156,6 +156,22 @@ describe('withTokenLimits(anthropic): usage semantics', () => {
     expect(record!.outputTokens).toBeGreaterThan(reported);
   });
 
+  it('prices one-hour cache writes at their own rate (twice the input rate, where five-minute writes are 1.25 times)', async () => {
+    const { limiter, wrapped } = setup([{ id: 'budget', costUsd: 100, period: 'month' }]);
+    for (const stream of [false, true]) {
+      const headers = { 'x-emulator-usage': 'cache_creation_input_tokens=100000,cache_creation.ephemeral_5m_input_tokens=40000,cache_creation.ephemeral_1h_input_tokens=60000' };
+      const params = { ...base, system: [{ type: 'text' as const, text: 'a long document', cache_control: { type: 'ephemeral' as const, ttl: '1h' as const } }] };
+      if (stream) await collect(await wrapped.messages.create({ ...params, stream: true }, { headers }));
+      else await wrapped.messages.create(params, { headers });
+      const [record] = await loggedAtLeast(limiter, 1);
+      // claude-sonnet-5: input $2, 5-minute writes $2.50, one-hour writes $4, output $10 per million.
+      const plain = record!.inputTokens - 100_000;
+      const exact = (plain * 2 + 40_000 * 2.5 + 60_000 * 4 + record!.outputTokens * 10) / 1e6;
+      expect(Math.abs(record!.costUsd! - exact), `stream: ${stream}`).toBeLessThanOrEqual(0.5e-6 + 1e-12);
+      await limiter.admin.resetUsage('alice');
+    }
+  });
+
   it('counts cache reads and writes as input and prices them as Anthropic does', async () => {
     const { limiter, wrapped } = setup([{ id: 'budget', costUsd: 10, period: 'month' }]);
     emulator().enqueue({ cachedInputTokens: 8, cacheCreationInputTokens: 5 });

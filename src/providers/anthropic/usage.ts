@@ -4,6 +4,8 @@ import { asObject, MALFORMED, readCount, usageFrom, type UsageReading } from '..
 /**
  * Anthropic's `usage`: `input_tokens` excludes cached tokens, so the input billed is
  * `input_tokens + cache_creation_input_tokens + cache_read_input_tokens`; output includes thinking.
+ * `cache_creation.ephemeral_1h_input_tokens` is the part of the cache writes made for an hour,
+ * billed at twice the input rate (5-minute writes at 1.25 times).
  */
 export function messageUsage(raw: unknown): UsageReading {
   const u = asObject(raw);
@@ -17,6 +19,7 @@ export function messageUsage(raw: unknown): UsageReading {
     outputTokens: readCount(u.output_tokens, true),
     cachedInputTokens: read,
     cacheWriteTokens: written,
+    cacheWrite1hTokens: readCount(asObject(u.cache_creation)?.ephemeral_1h_input_tokens, false),
     reasoningTokens: readCount(asObject(u.output_tokens_details)?.thinking_tokens, false),
   });
 }

@@ -207,11 +207,16 @@ export class TrackedCall {
         status: outcome.status ?? 'ok',
       };
       if (outcome.requestId) engineUsage.requestId = outcome.requestId;
-      // Rates other than the model's standard ones (a service tier, fast mode, US inference) are not
-      // the engine's (it prices by model): the call's cost is given with the usage then.
+      // Rates other than the model's standard ones (a service tier, fast mode, US inference) and
+      // hour-long cache writes are not the engine's (it prices by model, every write at the
+      // 5-minute rate): the call's cost is given with the usage then.
       const rates = chargedRates(plan.rates, outcome.rates);
-      const standard = rates && limiter.callSettings.prices.resolve(outcome.model ?? plan.model);
-      if (standard) engineUsage.costUsd = costOfUsage(engineUsage, priceForCall(standard, rates));
+      const hourWrites = usage.cacheWrite1hTokens || 0;
+      const standard = (rates || hourWrites > 0) && limiter.callSettings.prices.resolve(outcome.model ?? plan.model);
+      if (standard) {
+        const priced = { ...engineUsage, cacheWriteTokens: (usage.cacheWriteTokens || 0) - hourWrites, cacheWrite1hTokens: hourWrites };
+        engineUsage.costUsd = costOfUsage(priced, priceForCall(standard, rates));
+      }
       return limiter.commit(reservation, engineUsage);
     });
   }

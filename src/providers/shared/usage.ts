@@ -4,6 +4,8 @@ export interface ProviderUsage {
   outputTokens: number;
   cachedInputTokens?: number;
   cacheWriteTokens?: number;
+  /** The part of `cacheWriteTokens` written for an hour (Anthropic), priced higher than 5-minute writes. */
+  cacheWrite1hTokens?: number;
   reasoningTokens?: number;
 }
 
@@ -24,6 +26,7 @@ export function usageFrom(fields: {
   outputTokens: number | typeof MALFORMED;
   cachedInputTokens?: number | typeof MALFORMED;
   cacheWriteTokens?: number | typeof MALFORMED;
+  cacheWrite1hTokens?: number | typeof MALFORMED;
   reasoningTokens?: number | typeof MALFORMED;
 }): UsageReading {
   const values = Object.values(fields);
@@ -31,6 +34,7 @@ export function usageFrom(fields: {
   const u = fields as { [K in keyof typeof fields]: number };
   if (u.cachedInputTokens !== undefined && u.cachedInputTokens > u.inputTokens) return MALFORMED;
   if (u.reasoningTokens !== undefined && u.reasoningTokens > u.outputTokens) return MALFORMED;
+  if (u.cacheWrite1hTokens !== undefined && u.cacheWrite1hTokens > (u.cacheWriteTokens ?? 0)) return MALFORMED;
   if (!Number.isSafeInteger(u.inputTokens + u.outputTokens)) return MALFORMED;
   return u;
 }
