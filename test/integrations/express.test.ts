@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Express, Request } from 'express';
 import { QuotaStoreError, RedisStore, createTokenLimiter, type TokenLimiter } from '../../src/index.js';
@@ -200,6 +201,47 @@ describe.each(expressVersions)('$name', ({ express }) => {
       expect(await (await fetch(bad.url)).json()).toMatchObject({ appHandler: true, name: 'InvalidArgumentError' });
     } finally {
       await Promise.all([asyncApp.close(), throwing.close(), bad.close()]);
+    }
+  });
+
+  it("an empty user id is an anonymous request (the README's header example); an invalid id string answers 400", async () => {
+    const limiter = await makeLimiter('memory');
+    const app = express();
+    app.use(express.json());
+    // As in README.md: the user is a header. An empty `x-user-id:` header gives ''.
+    app.use(tokenLimits({ limiter, getUserId: (req) => (req.body as { user?: string } | undefined)?.user ?? req.get('x-user-id') }));
+    app.all('/hello', (_req, res) => {
+      res.json({ ok: true });
+    });
+    app.use((err: Error, _req: Request, res: import('express').Response, _next: unknown) => {
+      res.status(500).json({ appHandler: true, name: err.name });
+    });
+    const running = await listen(app as never);
+    try {
+      const get = (headers: Record<string, string>) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const { hostname, port } = new URL(running.url);
+          const req = httpRequest({ host: hostname, port, path: '/hello', headers }, (res) => {
+            let body = '';
+            res.setEncoding('utf8').on('data', (c: string) => (body += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      expect(await get({ 'x-user-id': '' })).toEqual({ status: 200, body: '{"ok":true}' });
+      expect(await get({})).toEqual({ status: 200, body: '{"ok":true}' });
+      // A lone surrogate (JSON allows one) is not a valid user id: the client's mistake.
+      const bad = await fetch(`${running.url}/hello`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"\\ud800"}' });
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toEqual({
+        error: 'Invalid value for "userId"',
+        code: 'invalid_argument',
+        field: 'userId',
+        detail: expect.stringMatching(/^Invalid userId: must be well-formed Unicode/) as unknown,
+      });
+    } finally {
+      await running.close();
     }
   });
 

@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingMessage, type ServerResponse } fro
 import { connect } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
-import { withTokenLimits, createTokenLimiter, MissingUserError, TokenLimitExceededError, UserDisabledError, QuotaStoreError, InvalidArgumentError } from '../../src/index.js';
+import { currentUserId, withTokenLimits, createTokenLimiter, MissingUserError, TokenLimitExceededError, UserDisabledError, QuotaStoreError, InvalidArgumentError } from '../../src/index.js';
 import { createAdminHandler, errorToResponse, tokenLimitsHandler, tokenLimitsListener, toNodeListener } from '../../src/integrations/http/index.js';
 import { flakyStore } from '../helpers/flaky-store.js';
 import { expectedUsage, startEmulator } from '../../src/testing/index.js';
@@ -178,6 +178,45 @@ describe('tokenLimitsHandler (Fetch API) served by node:http through toNodeListe
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ error: 'Sign-in required', code: 'unauthenticated' });
     expect(ran).toBe(false);
+  });
+
+  it("an empty user id is an anonymous request; an invalid id string answers 400 (tokenLimitsHandler, tokenLimitsListener)", async () => {
+    const invalid = {
+      error: 'Valor inválido para "userId"',
+      code: 'invalid_argument',
+      field: 'userId',
+      detail: expect.stringMatching(/^Invalid userId: must be well-formed Unicode/) as unknown,
+    };
+    const users: Array<string | undefined> = [];
+    const handler = tokenLimitsHandler(
+      () => {
+        users.push(currentUserId());
+        return new Response('ran');
+      },
+      { getUserId: (request) => request.headers.get('x-user-id') ?? undefined, locale: 'pt-BR' },
+    );
+    const anonymous = await handler(new Request('http://x/', { headers: { 'x-user-id': '' } }));
+    expect([anonymous.status, await anonymous.text(), users]).toEqual([200, 'ran', [undefined]]);
+    const lone = tokenLimitsHandler(() => new Response('ran'), { getUserId: () => '\ud800', locale: 'pt-BR' });
+    const refused = await lone(new Request('http://x/'));
+    expect([refused.status, await refused.json()]).toEqual([400, invalid]);
+
+    const app = await listen(
+      tokenLimitsListener(
+        (_req, res) => {
+          res.end(`ran as ${String(currentUserId())}`);
+        },
+        { getUserId: (req) => (req.url === '/lone' ? '\ud800' : (req.headers['x-user-id'] as string | undefined)), locale: 'pt-BR' },
+      ),
+    );
+    try {
+      const empty = await fetch(`${app.url}/`, { headers: { 'x-user-id': '' } });
+      expect([empty.status, await empty.text()]).toEqual([200, 'ran as undefined']);
+      const bad = await fetch(`${app.url}/lone`);
+      expect([bad.status, await bad.json()]).toEqual([400, invalid]);
+    } finally {
+      await app.close();
+    }
   });
 
   it('toNodeListener streams bodies both ways and answers 500 without details when the handler throws', async () => {

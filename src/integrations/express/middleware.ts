@@ -6,7 +6,15 @@ import type { Locale } from '../../i18n/messages.js';
 import { errorReply } from '../shared/errors.js';
 import { acceptLanguageOf, parseLocaleOption, type LocaleOption } from '../shared/locale.js';
 import { jsonReply, writeReply } from '../shared/reply.js';
-import { bindEmitterToScope, parseScopeOptions, resolveUserId, scopeOf, type UserIdResult } from '../shared/scope.js';
+import {
+  bindEmitterToScope,
+  InvalidRequestUserIdError,
+  invalidUserIdReply,
+  parseScopeOptions,
+  resolveUserId,
+  scopeOf,
+  type UserIdResult,
+} from '../shared/scope.js';
 import { isPlainObject, rejectUnknownKeys } from '../../kernel/validate.js';
 import { InvalidArgumentError } from '../../kernel/errors.js';
 
@@ -19,8 +27,10 @@ export interface TokenLimitsOptions<Req = Request> {
   limiter?: TokenLimiter;
   /**
    * The user of a request, from the app's own authentication: `(req) => req.user?.id`.
-   * Never take a user id from the body, query or headers the client sends. `undefined` (or `null`)
-   * means an anonymous request: wrapped calls in it throw `MissingUserError`. May be async.
+   * Never take a user id from the body, query or headers the client sends. `undefined` (or `null`,
+   * or `''`) means an anonymous request: wrapped calls in it throw `MissingUserError`. A string that
+   * is not a valid user id answers 400 `{ error, code: 'invalid_argument', field: 'userId', detail }`.
+   * May be async.
    */
   getUserId: (req: Req) => UserIdResult | Promise<UserIdResult>;
   /**
@@ -62,16 +72,21 @@ export function tokenLimits<Req extends Request = Request>(options: TokenLimitsO
       bindEmitterToScope(req, scope);
       runInScope(scope, () => next());
     };
+    const fail = (error: unknown): void => {
+      // A user id the request itself made invalid (a header): the client's mistake, 400.
+      if (error instanceof InvalidRequestUserIdError) writeReply(res, invalidUserIdReply(locale, error));
+      else next(error);
+    };
     let userId;
     try {
       userId = resolveUserId(config.getUserId, req as Req);
     } catch (error) {
-      next(error);
+      fail(error);
       return;
     }
     // A late answer (after a timeout middleware responded) writes nothing (see writeReply); a throw
     // of `run` goes to Express rather than becoming an unhandled rejection.
-    if (userId instanceof Promise) userId.then(run, next).catch(next);
+    if (userId instanceof Promise) userId.then(run, fail).catch(next);
     else run(userId);
   };
 }

@@ -2,7 +2,7 @@ import { runInScope } from '../../face/context.js';
 import { formatMessage } from '../../i18n/format.js';
 import { errorReply } from '../shared/errors.js';
 import { jsonReply, toResponse } from '../shared/reply.js';
-import { parseScopeOptions, resolveUserId, scopeOf, type UserScopeOptions } from '../shared/scope.js';
+import { InvalidRequestUserIdError, invalidUserIdReply, parseScopeOptions, resolveUserId, scopeOf, type UserScopeOptions } from '../shared/scope.js';
 
 /** Options of `tokenLimitsHandler`: `getUserId(request)` and the optional `limiter`, `locale`, `requireUser`. */
 export type TokenLimitsHandlerOptions<Req extends Request = Request> = UserScopeOptions<Req>;
@@ -25,7 +25,13 @@ export function tokenLimitsHandler<Req extends Request = Request, Args extends u
   const config = parseScopeOptions<Req>(options);
   return async function handlerWithTokenLimits(request: Req, ...args: Args): Promise<Response> {
     const locale = config.localeOf(request, request.headers.get('accept-language'));
-    const userId = await resolveUserId(config.getUserId, request);
+    let userId: string | undefined;
+    try {
+      userId = await resolveUserId(config.getUserId, request);
+    } catch (error) {
+      if (error instanceof InvalidRequestUserIdError) return toResponse(invalidUserIdReply(locale, error));
+      throw error;
+    }
     if (userId === undefined && config.requireUser) {
       return toResponse(jsonReply(401, { error: formatMessage(locale, 'unauthenticated'), code: 'unauthenticated' }));
     }

@@ -5,7 +5,15 @@ import { formatMessage } from '../../i18n/format.js';
 import { errorReply } from '../shared/errors.js';
 import { acceptLanguageOf } from '../shared/locale.js';
 import { drained, jsonReply, writeReply } from '../shared/reply.js';
-import { bindEmitterToScope, parseScopeOptions, resolveUserId, scopeOf, type UserScopeOptions } from '../shared/scope.js';
+import {
+  bindEmitterToScope,
+  InvalidRequestUserIdError,
+  invalidUserIdReply,
+  parseScopeOptions,
+  resolveUserId,
+  scopeOf,
+  type UserScopeOptions,
+} from '../shared/scope.js';
 import { acceptsAnyMethod, isForbiddenFetchMethod, tagRawRequestLine } from './raw-request.js';
 import { splitRequestTarget } from './request-target.js';
 
@@ -261,7 +269,7 @@ export function tokenLimitsListener(
   const config = parseScopeOptions<IncomingMessage>(scopeOptions);
   const fail = (error: unknown, req: IncomingMessage, res: ServerResponse): void => {
     const locale = config.localeOf(req, acceptLanguageOf(req));
-    const reply = errorReply(error, { locale });
+    const reply = error instanceof InvalidRequestUserIdError ? invalidUserIdReply(locale, error) : errorReply(error, { locale });
     if (reply !== undefined && !res.headersSent) {
       writeReply(res, reply);
       return;

@@ -4,6 +4,9 @@ import { InvalidArgumentError } from '../../kernel/errors.js';
 import type { TokenLimiter } from '../../face/limiter.js';
 import { isPlainObject, parseBoolean, parseUserId } from '../../kernel/validate.js';
 import { parseLocaleOption, type LocaleOf, type LocaleOption } from './locale.js';
+import { formatMessage } from '../../i18n/format.js';
+import type { Locale } from '../../i18n/messages.js';
+import { jsonReply, type HttpReply } from './reply.js';
 
 /** What `getUserId` may answer: the id of the signed-in user, or nothing for an anonymous request. */
 export type UserIdResult = string | undefined | null;
@@ -18,7 +21,8 @@ export interface UserScopeOptions<Req> {
   /**
    * The user of a request, from the app's own authentication (`req.user?.id`, the session).
    * Never read a user id from the request body, query or headers the client controls.
-   * `undefined` or `null`: an anonymous request (wrapped calls in it throw `MissingUserError`).
+   * `undefined`, `null` or `''`: an anonymous request (wrapped calls in it throw `MissingUserError`).
+   * A string that is not a valid user id answers 400 `invalid_argument` (`field: 'userId'`).
    * May be async. Throwing fails the request like any middleware error.
    */
   getUserId: (request: Req) => UserIdResult | Promise<UserIdResult>;
@@ -67,10 +71,37 @@ export function parseScopeOptions<Req>(options: unknown, extraKeys: readonly str
   };
 }
 
-/** Checks what `getUserId` answered: a valid id, or nothing. Anything else is the app's bug. */
+/**
+ * `getUserId` answered a string that is not a valid user id (longer than the limit, lone
+ * surrogates). When the id comes from the request (a header, as in the README's example), that is
+ * the client's doing: the integrations answer 400 (`invalidUserIdReply`), not 500.
+ */
+export class InvalidRequestUserIdError extends Error {
+  override readonly name = 'InvalidRequestUserIdError';
+  constructor(readonly detail: string) {
+    super(detail);
+  }
+}
+
+/**
+ * Checks what `getUserId` answered: a valid id, or nothing (`undefined`, `null` or `''`: an
+ * anonymous request; an empty header is no user). A string that is not a valid id throws
+ * `InvalidRequestUserIdError` (400); anything else (a number, an object) is the app's bug and
+ * throws `InvalidArgumentError`, which fails the request like any other error.
+ */
 export function checkUserId(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  return parseUserId(value, 'getUserId(request)');
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') return parseUserId(value, 'getUserId(request)');
+  try {
+    return parseUserId(value, 'userId');
+  } catch (error) {
+    throw new InvalidRequestUserIdError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** The 400 answered for an `InvalidRequestUserIdError`: the admin API's `invalid_argument` body. */
+export function invalidUserIdReply(locale: Locale, error: InvalidRequestUserIdError): HttpReply {
+  return jsonReply(400, { error: formatMessage(locale, 'invalidArgument', { field: 'userId' }), code: 'invalid_argument', field: 'userId', detail: error.detail });
 }
 
 /**
