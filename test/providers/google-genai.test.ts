@@ -365,6 +365,26 @@ describe('withTokenLimits(@google/genai): streams that end early', () => {
     expect(logged).toHaveLength(5);
     expect(logged.every((r) => r.estimated && r.status === 'ok' && r.inputTokens > 0 && r.outputTokens > 0)).toBe(true);
   });
+
+  it('reads a count Gemini left out (it omits zeros) from totalTokenCount: output is at least the total less the input', async () => {
+    const { limiter, wrapped } = setup();
+    for (const stream of [false, true]) {
+      emulator().enqueue({ usage: { candidatesTokenCount: undefined } as never });
+      if (stream) await collect(await wrapped.models.generateContentStream({ model: MODEL, contents: prompt }));
+      else await wrapped.models.generateContent({ model: MODEL, contents: prompt });
+    }
+    const exact = expectedUsage(emulator().requests[0]!);
+    const logged = await usageLog(limiter);
+    expect(logged).toHaveLength(2);
+    for (const record of logged) expect(record).toMatchObject({ estimated: false, inputTokens: exact.inputTokens, outputTokens: exact.outputTokens });
+    expect(exact.outputTokens).toBeGreaterThan(0);
+    // A total below the input tells nothing more: the counts stand.
+    emulator().enqueue({ usage: { totalTokenCount: 1 } });
+    await wrapped.models.generateContent({ model: MODEL, contents: prompt });
+    const [low] = await usageLog(limiter);
+    expect(low).toMatchObject({ estimated: false });
+    expect(low!.outputTokens).toBe(exact.outputTokens);
+  });
 });
 
 describe('withTokenLimits(@google/genai): users, limits and the provider estimator', () => {

@@ -15,18 +15,21 @@ function plus(a: number | typeof MALFORMED, b: number | typeof MALFORMED): numbe
  * `usageMetadata`: input = `promptTokenCount` (cached content included) + `toolUsePromptTokenCount`
  * (the prompt of built-in tools, billed as input and part of `totalTokenCount`); cached =
  * `cachedContentTokenCount`; output = `candidatesTokenCount` + `thoughtsTokenCount` (thinking is
- * billed as output but not counted in candidates); reasoning = `thoughtsTokenCount`.
+ * billed as output but not counted in candidates), at least `totalTokenCount` minus the input;
+ * reasoning = `thoughtsTokenCount`.
  */
 export function geminiUsage(raw: unknown): UsageReading {
   const u = asObject(raw);
   if (!u) return undefined;
   const thoughts = readCount(u.thoughtsTokenCount, false);
-  return usageFrom({
-    inputTokens: plus(readCount(u.promptTokenCount, true), readCount(u.toolUsePromptTokenCount, false)),
-    outputTokens: plus(readCount(u.candidatesTokenCount, false), thoughts),
-    cachedInputTokens: readCount(u.cachedContentTokenCount, false),
-    reasoningTokens: thoughts,
-  });
+  const inputTokens = plus(readCount(u.promptTokenCount, true), readCount(u.toolUsePromptTokenCount, false));
+  let outputTokens = plus(readCount(u.candidatesTokenCount, false), thoughts);
+  // Gemini leaves out counts that are zero, so a missing one reads as 0; `totalTokenCount` (input
+  // plus output) tells when one was missing that was not: the output is then at least the rest.
+  const total = readCount(u.totalTokenCount, false);
+  if (total === MALFORMED) outputTokens = MALFORMED;
+  else if (inputTokens !== MALFORMED && outputTokens !== MALFORMED) outputTokens = Math.max(outputTokens, total - inputTokens);
+  return usageFrom({ inputTokens, outputTokens, cachedInputTokens: readCount(u.cachedContentTokenCount, false), reasoningTokens: thoughts });
 }
 
 /** The text a response carries (every candidate's text parts, function calls as JSON). */
