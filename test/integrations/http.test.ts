@@ -400,6 +400,47 @@ describe('toNodeListener and what Fetch cannot carry', () => {
     }
   });
 
+  it('answers 400, not 500, for a Host header that names no valid host', async () => {
+    const seen: string[] = [];
+    const errors: unknown[] = [];
+    const app = await listen(
+      toNodeListener(
+        (request) => {
+          seen.push(new URL(request.url).host);
+          return new Response('ok');
+        },
+        { logger: { error: (m) => errors.push(m) } },
+      ),
+    );
+    const { hostname, port } = new URL(app.url);
+    const withHost = (host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest({ host: hostname, port, path: '/x', headers: { host } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      for (const host of [':', 'a:99999', '[::1', 'a:b:c']) {
+        const res = await withHost(host);
+        expect([host, res.status, JSON.parse(res.body)]).toEqual([
+          host,
+          400,
+          { error: 'Invalid value for "Host"', code: 'invalid_argument', field: 'Host', detail: 'the Host header is not a valid host[:port]' },
+        ]);
+      }
+      expect(seen).toEqual([]);
+      expect(errors).toEqual([]); // the client's mistake: nothing logged as a handler failure
+      expect(await withHost('example.com:8080')).toEqual({ status: 200, body: 'ok' });
+      expect(seen).toEqual(['example.com:8080']);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('keeps a target that starts with // as a path on its own host', async () => {
     const urls: string[] = [];
     const app = await listen(

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { runInScope } from '../../face/context.js';
 import type { Logger } from '../../kernel/types.js';
-import { formatMessage } from '../../i18n/format.js';
+import { formatMessage, negotiateLocale } from '../../i18n/format.js';
 import { errorReply } from '../shared/errors.js';
 import { acceptLanguageOf } from '../shared/locale.js';
 import { drained, jsonReply, writeReply } from '../shared/reply.js';
@@ -64,6 +64,12 @@ export function toNodeListener(
       .then(() => handler(buildRequest(req, abort.signal, unsupported ? 'GET' : undefined, body)))
       .then((response) => sendResponse(res, response, abort.signal))
       .catch((error: unknown) => {
+        if (error instanceof InvalidHostError) {
+          // The client's mistake (`Host: a:99999`), not the handler's: no 500, nothing to log.
+          const locale = negotiateLocale(acceptLanguageOf(req));
+          writeReply(res, jsonReply(400, { error: formatMessage(locale, 'invalidArgument', { field: 'Host' }), code: 'invalid_argument', field: 'Host', detail: error.message }));
+          return;
+        }
         options.logger?.error?.('token-limits: a handler served by toNodeListener threw', { error: messageOf(error) });
         if (!res.headersSent) writeReply(res, jsonReply(500, { error: formatMessage('en', 'internalError'), code: 'internal_error' }));
         else res.destroy();
@@ -73,7 +79,8 @@ export function toNodeListener(
 
 /**
  * A Fetch API `Request` for a `node:http` request; the body is streamed, not buffered. The URL is
- * the request's path on the `Host` it names (an absolute-form target keeps only its path).
+ * the request's path on the `Host` it names (an absolute-form target keeps only its path). Throws a
+ * `TypeError` for a `Host` that names no valid host (`a:99999`), which `toNodeListener` answers 400.
  */
 export function toRequest(req: IncomingMessage, signal?: AbortSignal): Request {
   return buildRequest(req, signal, undefined);
@@ -192,7 +199,13 @@ function buildRequest(
   const protocol = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
   const target = splitRequestTarget(req.url ?? '/') ?? { path: '/', query: '' };
   // Appended, not resolved against a base: a target such as `//other/x` must stay a path.
-  const url = new URL(`${protocol}://${host}${target.path}${target.query === '' ? '' : `?${target.query}`}`);
+  let url: URL;
+  try {
+    url = new URL(`${protocol}://${host}${target.path}${target.query === '' ? '' : `?${target.query}`}`);
+  } catch {
+    // Characters the pattern allows in an order that is no host (`:`, `a:99999`, `[::1`, `a:b:c`).
+    throw new InvalidHostError();
+  }
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || name.startsWith(':')) continue;
@@ -208,6 +221,14 @@ function buildRequest(
     init.duplex = 'half';
   }
   return tagRawRequestLine(new Request(url, init), { method: req.method ?? 'GET', target: req.url ?? '/' });
+}
+
+/** The request's `Host` header names no valid host: `toNodeListener` answers 400. */
+class InvalidHostError extends TypeError {
+  override readonly name = 'InvalidHostError';
+  constructor() {
+    super('the Host header is not a valid host[:port]');
+  }
 }
 
 /** Writes a Fetch API `Response` on a `node:http` response, streaming its body. */
