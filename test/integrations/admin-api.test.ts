@@ -443,8 +443,20 @@ describe.each(variants)('$name', (variant) => {
         ['GET', '/log?since=yesterday', {}, 'since'],
         ['GET', '/log?limit=1&limit=2', {}, 'limit'],
         ['GET', '/history?granularity=week', {}, 'granularity'],
-        ['GET', '/history?granularity=hour&from=2000-01-01', {}, 'to'],
+        // Only `from` was sent: the range error names it, not the `to` the client never sent.
+        ['GET', '/history?granularity=hour&from=2000-01-01', {}, 'from'],
+        ['GET', '/history?from=2999-01-01', {}, 'from'],
         ['GET', '/history?from=2026-05-02&to=2026-05-01', {}, 'to'],
+        // Dates are full and valid, or refused: no rolling over, no reduced precision, no local time.
+        ['GET', '/history?from=2026-02-30&to=2026-03-05', {}, 'from'],
+        ['GET', '/log?since=2026-02-31', {}, 'since'],
+        ['GET', '/log?since=2026-13-01', {}, 'since'],
+        ['GET', '/history?from=2026&to=2026-01-20', {}, 'from'],
+        ['GET', '/history?from=2026-05&to=2026-05-20', {}, 'from'],
+        ['GET', '/log?since=2026-05-01T10:00:00', {}, 'since'],
+        ['GET', '/log?until=2026-05-01T24:00:00Z', {}, 'until'],
+        ['GET', '/log?until=2026-05-01T10:00:00+25:00', {}, 'until'],
+        ['GET', '/log?until=-5', {}, 'until'],
         ['GET', '/stats?x=1', {}, 'x'],
         ['POST', '/users/v/disable?force=1', {}, 'force'],
         ['DELETE', '/users/v?hard=1', {}, 'hard'],
@@ -459,6 +471,21 @@ describe.each(variants)('$name', (variant) => {
       // Nothing was written by a refused request.
       expect(await limiter.admin.getLimits('v')).toEqual([{ id: 'monthly', tokens: 1000, period: 'month' }]);
       expect((await limiter.admin.getUsage('v')).isActive).toBe(true);
+    });
+
+    it('query dates: a full date, a date-time with its zone, or milliseconds', async () => {
+      const fromOf = async (from: string) => {
+        const res = await call('GET', `/history?from=${enc(from)}&to=2026-05-20T00:00:00Z`);
+        expect(res.status, from).toBe(200);
+        return res.json!.from as string;
+      };
+      expect(await fromOf('2026-05-01')).toBe('2026-05-01T00:00:00.000Z');
+      expect(await fromOf('2026-05-01T10:00:00Z')).toBe('2026-05-01T10:00:00.000Z');
+      expect(await fromOf('2026-05-01T10:00:00.5-03:00')).toBe('2026-05-01T13:00:00.500Z');
+      expect(await fromOf('2026-05-01T10:00+02:00')).toBe('2026-05-01T08:00:00.000Z');
+      expect(await fromOf(String(Date.parse('2026-05-03T04:05:06.007Z')))).toBe('2026-05-03T04:05:06.007Z');
+      expect((await call('GET', '/log?since=2024-02-29')).status).toBe(200); // a leap day that exists
+      expect((await call('GET', '/log?since=0')).status).toBe(200);
     });
 
     it('invalid JSON -> 400, a non-JSON content type -> 415, an oversized body -> 413', async () => {

@@ -75,9 +75,23 @@ async function history(ctx: RouteContext, userId: string | undefined, allowUserF
   const q = ctx.query(allowUserFilter ? ['userId', 'from', 'to', 'granularity'] : ['from', 'to', 'granularity']);
   const filter = allowUserFilter ? q.userId('userId') : userId;
   const granularity = q.oneOf('granularity', ['hour', 'day'] as const) ?? 'day';
-  const to = q.date('to') ?? new Date(ctx.now);
+  const sentTo = q.date('to');
+  const to = sentTo ?? new Date(ctx.now);
   const from = q.date('from') ?? new Date(to.getTime() - (granularity === 'day' ? 30 * DAY : 48 * HOUR));
-  const points = await ctx.limiter.admin.getUsageHistory({ ...(filter === undefined ? {} : { userId: filter }), from, to, granularity });
+  const onlyFrom = sentTo === undefined && q.string('from') !== undefined;
+  // The engine names `to` for a bad range; a client that sent only `from` must see `from` named.
+  if (onlyFrom && from.getTime() >= to.getTime()) throw new InvalidArgumentError('from', q.string('from'), 'must be before to (now, when to is not given)');
+  let points;
+  try {
+    points = await ctx.limiter.admin.getUsageHistory({ ...(filter === undefined ? {} : { userId: filter }), from, to, granularity });
+  } catch (error) {
+    if (onlyFrom && error instanceof InvalidArgumentError && error.parameter === 'options.to') {
+      // The span is too long: what the client can change is `from`.
+      const reason = /^Invalid options\.to: (.*) \(got [\s\S]*\)$/.exec(error.message)?.[1] ?? error.message;
+      throw new InvalidArgumentError('from', q.string('from'), `${reason} (to is now when not given)`);
+    }
+    throw error;
+  }
   return jsonReply(200, { granularity, from: from.toISOString(), to: to.toISOString(), points: points.map(pointJson) });
 }
 
@@ -352,9 +366,14 @@ export const ROUTES: readonly RouteDef[] = [
       const userId = q.userId('userId');
       const accountId = q.userId('accountId');
       const format = q.oneOf('format', ['csv', 'jsonl'] as const) ?? 'csv';
-      const to = q.date('to') ?? new Date(ctx.now);
+      const sentTo = q.date('to');
+      const to = sentTo ?? new Date(ctx.now);
       const now = new Date(ctx.now);
       const from = q.date('from') ?? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+      if (sentTo === undefined && q.string('from') !== undefined && from.getTime() >= to.getTime()) {
+        // As for /history: the client sent only `from`, so `from` is named.
+        throw new InvalidArgumentError('from', q.string('from'), 'must be before to (now, when to is not given)');
+      }
       const stream = ctx.limiter.admin.exportUsage({ ...(userId === undefined ? {} : { userId }), ...(accountId === undefined ? {} : { accountId }), from, to, format });
       const name = `usage-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}${userId === undefined ? '' : `-${userId.replace(/[^\w.-]/g, '_').slice(0, 64)}`}.${format}`;
       return streamReply(200, stream, {
