@@ -46,7 +46,8 @@ export function negotiateLocale(acceptLanguage: string | null | undefined): Loca
     .slice(0, 20)
     .map((part, index) => {
       const [tag = '', ...params] = part.trim().split(';');
-      const q = params.map((p) => /^\s*q=([01](?:\.\d{0,3})?)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+      // Parameter names are case-insensitive (RFC 9110, section 5.6.6): `Q=0` is `q=0`.
+      const q = params.map((p) => /^\s*q=([01](?:\.\d{0,3})?)\s*$/i.exec(p)?.[1]).find((v) => v !== undefined);
       return { tag: tag.trim(), q: q === undefined ? 1 : Number(q), index };
     })
     .filter((r) => r.q > 0)

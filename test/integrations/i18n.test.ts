@@ -60,6 +60,10 @@ describe('message catalogue', () => {
     expect(negotiateLocale('fr-CH, fr;q=0.9, en;q=0.8, pt;q=0.7')).toBe('en');
     expect(negotiateLocale('fr-CH, fr;q=0.9, pt;q=0.8, en;q=0.7')).toBe('pt-BR');
     expect(negotiateLocale('en;q=0, pt-BR;q=0.1')).toBe('pt-BR');
+    // The parameter name is case-insensitive: `Q=0` refuses the language as `q=0` does.
+    expect(negotiateLocale('pt-BR;Q=0, en')).toBe('en');
+    expect(negotiateLocale('pt-BR;Q=0.1, en;q=0.5')).toBe('en');
+    expect(negotiateLocale('en;Q=0.2, pt-BR; Q=0.4')).toBe('pt-BR');
     expect(negotiateLocale('de')).toBe('en');
     expect(negotiateLocale(null)).toBe('en');
   });
