@@ -14,6 +14,7 @@ import { expectedUsage } from '../../src/testing/index.js';
 import { estimateAnthropicMessage } from '../../src/providers/anthropic/estimate.js';
 import { collect, useEmulator } from '../emulator/harness.js';
 import { emulatorTotals, loggedAtLeast, usageLog } from './helpers.js';
+import { slowStore } from './matrix.js';
 
 const emulator = useEmulator();
 const MODEL = 'claude-sonnet-5';
@@ -260,6 +261,45 @@ describe('withTokenLimits(anthropic): usage semantics', () => {
     await expect(client.messages.create(base)).rejects.toBeInstanceOf(MissingUserError);
     await expect(runWithUser('u', () => client.withOptions({ maxRetries: 0 }).messages.create(base))).rejects.toBeInstanceOf(TokenLimitExceededError);
     expect(emulator().requests).toHaveLength(0);
+  });
+});
+
+describe('withTokenLimits(anthropic): a call aborted before it is admitted', () => {
+  const slowLimiter = () => createTokenLimiter({ store: slowStore(1500), defaultLimits: [{ id: 'm', tokens: 1_000_000, period: 'month' }] });
+  const settledBack = async (limiter: ReturnType<typeof createTokenLimiter>) => {
+    // The reservation lands after the abort, and is released then.
+    const deadline = Date.now() + 10_000;
+    while ((await limiter.admin.getUsage('alice')).reserved > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await limiter.flush();
+  };
+
+  it('rejects at once with the SDK abort error, sends nothing and charges nothing (the store still answering)', async () => {
+    const limiter = slowLimiter();
+    const wrapped = withTokenLimits(new Anthropic({ apiKey: 'test', baseURL: emulator().anthropicBaseURL, maxRetries: 0 }), 'alice', { limiter });
+    const controller = new AbortController();
+    const started = Date.now();
+    const call = wrapped.messages.create(base, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 10);
+    await expect(call).rejects.toBeInstanceOf(Anthropic.APIUserAbortError);
+    // As from the bare client: not after the 1.5 s the store takes to reserve.
+    expect(Date.now() - started).toBeLessThan(1000);
+    await new Promise((r) => setTimeout(r, 1700));
+    await settledBack(limiter);
+    expect(emulator().requests).toHaveLength(0);
+    expect(await limiter.admin.getUsage('alice')).toMatchObject({ used: 0, reserved: 0 });
+    expect(await usageLog(limiter)).toHaveLength(0);
+  });
+
+  it('messages.stream() aborted at once sends nothing and charges nothing', async () => {
+    const limiter = slowLimiter();
+    const wrapped = withTokenLimits(new Anthropic({ apiKey: 'test', baseURL: emulator().anthropicBaseURL, maxRetries: 0 }), 'alice', { limiter });
+    const stream = wrapped.messages.stream(base);
+    stream.abort();
+    await expect(stream.finalMessage()).rejects.toBeInstanceOf(Anthropic.APIUserAbortError);
+    await new Promise((r) => setTimeout(r, 1700));
+    await settledBack(limiter);
+    expect(emulator().requests).toHaveLength(0);
+    expect(await limiter.admin.getUsage('alice')).toMatchObject({ used: 0, reserved: 0 });
   });
 });
 

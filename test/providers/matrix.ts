@@ -11,17 +11,31 @@ import { emulatorTotals, usageLog } from './helpers.js';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A MemoryStore whose operations answer a few ms later, as a networked store does (Redis). */
+/**
+ * A MemoryStore whose operations (the hot path's reserve, commit, release and renew, and the admin
+ * reads and writes) answer `ms` later, as a networked store does (Redis).
+ */
 export function slowStore(ms = 15): QuotaStore {
-  return new Proxy(new MemoryStore(), {
+  const later = <T extends object>(part: T): T =>
+    new Proxy(part, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target) as unknown;
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          await sleep(ms);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+  const store = new MemoryStore();
+  const hotPath = later(store.hotPath);
+  const admin = later(store.admin);
+  return new Proxy(store, {
     get(target, key) {
+      if (key === 'hotPath') return hotPath;
+      if (key === 'admin') return admin;
       const value = Reflect.get(target, key, target) as unknown;
-      if (typeof value !== 'function') return value;
-      if (key === 'configure') return value.bind(target);
-      return async (...args: unknown[]) => {
-        await sleep(ms);
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
 }

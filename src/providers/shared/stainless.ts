@@ -130,6 +130,23 @@ function gatedClient(client: object, admitted: (options: unknown) => Promise<unk
   });
 }
 
+/**
+ * Whether `signal` aborts before `admission` settles (already aborted: true). Never rejects, and
+ * leaves no listener behind.
+ */
+function abortedBefore(admission: Promise<unknown>, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(true);
+  return new Promise<boolean>((resolve) => {
+    const onAbort = () => resolve(true);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const done = () => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(signal.aborted);
+    };
+    admission.then(done, done);
+  });
+}
+
 /** The binding of a call: the one in scope if it was derived from `binding` (a helper's), else `binding`. */
 function activeBinding(binding: Binding): Binding {
   const scoped = bindingScope.getStore();
@@ -152,21 +169,28 @@ export function billedMethod(endpoint: StainlessEndpoint, binding: Binding): Met
       const client = (resource as { _client?: object })._client;
       const errorClass = sdkErrorClass(client);
       let refused: unknown;
-      const admitted = (options: unknown) =>
-        call.admitted.then(
-          async () => {
-            // A reservation shrunk to fit: the request goes out with its output maximum lowered.
-            const n = call.shrunkOutput();
-            const resolved = (await options) as { body?: unknown } | undefined;
-            const body = resolved?.body;
-            if (n === undefined || resize === undefined || typeof body !== 'object' || body === null) return resolved;
-            return { ...resolved, body: resize(body as Record<string, unknown>, n) ?? body };
-          },
-          (refusal: unknown) => {
-            refused = refusal instanceof TokenLimitsError ? asSdkError(refusal, errorClass) : refusal;
-            throw refused;
-          },
-        );
+      let abortedUnsent = false;
+      const admitted = async (options: unknown) => {
+        const resolved = (await options) as { body?: unknown; signal?: AbortSignal | null } | undefined;
+        // Aborted before the call is admitted: the caller gets its abort at once, as from the bare
+        // client (the SDK sees the aborted signal and sends nothing), and the call charges nothing.
+        const signal = resolved?.signal;
+        if (signal instanceof AbortSignal && (await abortedBefore(call.admitted, signal))) {
+          abortedUnsent = true;
+          return resolved;
+        }
+        try {
+          await call.admitted;
+        } catch (refusal) {
+          refused = refusal instanceof TokenLimitsError ? asSdkError(refusal, errorClass) : refusal;
+          throw refused;
+        }
+        // A reservation shrunk to fit: the request goes out with its output maximum lowered.
+        const n = call.shrunkOutput();
+        const body = resolved?.body;
+        if (n === undefined || resize === undefined || typeof body !== 'object' || body === null) return resolved;
+        return { ...resolved, body: resize(body as Record<string, unknown>, n) ?? body };
+      };
       const view = Object.create(resource, client === undefined ? {} : { _client: { value: gatedClient(client, admitted) } }) as object;
       let promise: ApiPromiseLike;
       try {
@@ -191,7 +215,8 @@ export function billedMethod(endpoint: StainlessEndpoint, binding: Binding): Met
         },
         async (error: unknown) => {
           if (refused !== undefined && error === refused) throw error;
-          await settleFailure(call, error);
+          if (abortedUnsent) call.release();
+          else await settleFailure(call, error);
           throw error;
         },
       );
