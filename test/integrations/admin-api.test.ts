@@ -533,6 +533,27 @@ describe.each(variants)('$name', (variant) => {
 });
 
 describe('createAdminHandler called with Fetch requests', () => {
+  it('a basePath with non-ASCII characters or a space serves its routes, however the client encodes it', async () => {
+    const limiter = createTokenLimiter({ defaultLimits: monthly(1000) });
+    for (const basePath of ['/админ', '/admin api/v1', '/100%']) {
+      const handler = createAdminHandler({ limiter, basePath, authorize: () => ({ role: 'admin' }) });
+      // A Fetch Request percent-encodes the path (upper-case hex).
+      const fetched = await handler(new Request(`http://x${basePath.replace('%', '%25')}/users/u%20v/usage`));
+      expect([basePath, fetched.status, ((await fetched.json()) as { userId: string }).userId]).toEqual([basePath, 200, 'u v']);
+      // Through node:http, with the path as a client sent it: lower-case hex too.
+      const app = await listen(toNodeListener(handler));
+      try {
+        const lower = encodeURI(basePath).replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
+        const res = await rawRequest(app.url, 'GET', `${lower}/users/u/usage`);
+        expect([basePath, res.status]).toEqual([basePath, 200]);
+        expect((await rawRequest(app.url, 'GET', `${lower}x/users/u/usage`)).status).toBe(404);
+        expect((await rawRequest(app.url, 'GET', '/users/u/usage')).status).toBe(404);
+      } finally {
+        await app.close();
+      }
+    }
+  });
+
   it('reaches every user id, `.` and `..` through their `$.` and `$..` spellings', async () => {
     const limiter = createTokenLimiter({ defaultLimits: monthly(1000) });
     const handler = createAdminHandler({ limiter, authorize: () => ({ role: 'admin' }) });

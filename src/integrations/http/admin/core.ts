@@ -42,6 +42,7 @@ export interface AdminHandlerOptions<Req> {
   /**
    * Path prefix the API is served under (`/admin/api`), for a handler that sees full paths (Fetch,
    * node:http). Leave it empty under Express (`app.use('/admin/api', router)` strips the prefix).
+   * Matched after percent-decoding, so `/админ` or `/admin api` work as written.
    * @default ''
    */
   basePath?: string;
@@ -195,10 +196,29 @@ export function createAdminCore<Req>(options: unknown): (call: AdminCall<Req>) =
   }
 }
 
+/**
+ * The path under `basePath`, or `undefined`. Compared segment by segment after percent-decoding
+ * both sides: a client sends `/админ` or `/admin api` percent-encoded (`/%D0%B0…`, `/admin%20api`),
+ * in either hex case. The rest of the path stays as received (user ids are decoded later, once).
+ */
 function stripBase(path: string, basePath: string): string | undefined {
   if (basePath === '') return path === '' ? '/' : path;
-  if (path === basePath) return '/';
-  return path.startsWith(`${basePath}/`) ? path.slice(basePath.length) : undefined;
+  const base = basePath.split('/').slice(1);
+  const parts = path.split('/');
+  if (parts[0] !== '' || parts.length < base.length + 1) return undefined;
+  for (const [i, segment] of base.entries()) {
+    if (decodeSegment(parts[i + 1]!) !== decodeSegment(segment)) return undefined;
+  }
+  const rest = parts.slice(base.length + 1);
+  return rest.length === 0 ? '/' : `/${rest.join('/')}`;
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment; // a lone `%`: compared as written
+  }
 }
 
 function matchRoute(method: string, path: string): Match {
