@@ -503,6 +503,37 @@ describe.each(variants)('$name', (variant) => {
       }
     });
 
+    it('maxBodyBytes holds whoever parsed the body: declared length, chunked, compact JSON', async () => {
+      const small = await variant.start(limiter, { maxBodyBytes: 1024 });
+      const send = (body: string, chunked: boolean) =>
+        new Promise<{ status: number; json: any }>((resolve, reject) => {
+          const { hostname, port } = new URL(small.url);
+          const headers: Record<string, string | number> = { ...ADMIN, 'content-type': 'application/json' };
+          if (!chunked) headers['content-length'] = Buffer.byteLength(body);
+          const req = httpRequest({ host: hostname, port, method: 'PUT', path: '/admin/api/users/mb/limits', headers }, (res) => {
+            let text = '';
+            res.setEncoding('utf8').on('data', (c: string) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
+          });
+          req.on('error', reject);
+          // Chunked: no content-length, the body in two writes.
+          req.write(body.slice(0, 10));
+          req.end(body.slice(10));
+        });
+      try {
+        const padded = `${' '.repeat(50_000)}{"rules":null}`; // 50 KB on the wire, 14 bytes as JSON
+        const long = JSON.stringify({ rules: [{ id: 'x'.repeat(2000), tokens: 5, period: 'day' }] });
+        for (const [body, chunked] of [[padded, false], [long, true], [long, false]] as const) {
+          const res = await send(body, chunked);
+          expect([body.length, chunked, res.status, res.json]).toMatchObject([body.length, chunked, 413, { code: 'payload_too_large', maxBytes: 1024 }]);
+        }
+        expect((await send('{"rules":null}', true)).status).toBe(200);
+        expect(await limiter.admin.getLimits('mb')).toEqual([{ id: 'monthly', tokens: 1000, period: 'month' }]);
+      } finally {
+        await small.close();
+      }
+    });
+
     it('prototype pollution: __proto__ and constructor.prototype keys are refused, nothing is polluted', async () => {
       const attempts = [
         '{"rules": null, "__proto__": {"polluted": "yes"}}',
