@@ -564,6 +564,19 @@ describe.each(variants)('$name', (variant) => {
 });
 
 describe('createAdminHandler called with Fetch requests', () => {
+  it('a Request whose body the app already read: a 500 whose log says what happened and what to do', async () => {
+    const limiter = createTokenLimiter({ defaultLimits: monthly(1000) });
+    const logged: string[] = [];
+    const handler = createAdminHandler({ limiter, authorize: () => ({ role: 'admin' }), logger: { error: (message, meta) => void logged.push(`${message}: ${String(meta?.error)}`) } });
+    const request = new Request('http://x/users/u/limits', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"rules":[{"id":"d","tokens":5,"period":"day"}]}' });
+    expect((await handler(request.clone())).status).toBe(200); // an unread clone works
+    await request.json(); // what a validating or logging middleware does before the handler
+    const res = await handler(request);
+    expect([res.status, await res.json()]).toEqual([500, { error: 'Internal server error', code: 'internal_error' }]);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatch(/^token-limits admin API: unexpected error: BodyAlreadyReadError: the request body was read before the admin handler .*request\.clone\(\)/);
+  });
+
   it('a basePath with non-ASCII characters or a space serves its routes, however the client encodes it', async () => {
     const limiter = createTokenLimiter({ defaultLimits: monthly(1000) });
     for (const basePath of ['/админ', '/admin api/v1', '/100%']) {

@@ -18,9 +18,22 @@ export function isJsonContentType(value: string | null | undefined): boolean {
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
+/**
+ * The `Request` given to the admin handler had its body read already (a framework middleware called
+ * `request.json()`): a mistake of the app's set-up, not of the client, so it answers 500 and is
+ * logged under this name, saying what to do.
+ */
+export class BodyAlreadyReadError extends Error {
+  override readonly name = 'BodyAlreadyReadError';
+  constructor() {
+    super('the request body was read before the admin handler (a middleware called request.json()?): give the handler an unread Request, such as request.clone() taken before the body is read');
+  }
+}
+
 /** Reads a Fetch API body, stopping (and refusing) as soon as it passes `maxBytes`. */
 export async function readWebBody(request: Request, maxBytes: number): Promise<string> {
   checkDeclaredLength(request.headers.get('content-length'), maxBytes);
+  if (request.bodyUsed || request.body?.locked === true) throw new BodyAlreadyReadError();
   if (request.body === null) return '';
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
