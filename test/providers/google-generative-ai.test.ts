@@ -199,6 +199,7 @@ describe('withTokenLimits(@google/generative-ai): input the request does not sho
     await expect(fromCache.generateContent(prompt)).rejects.toBeInstanceOf(TokenLimitExceededError);
     await expect(fromCache.startChat().sendMessage(prompt)).rejects.toBeInstanceOf(TokenLimitExceededError);
     expect(emulator().requests).toHaveLength(0);
+    expect(await limiter.admin.getUsage('alice')).toMatchObject({ used: 0, reserved: 0 });
   });
 });
 
