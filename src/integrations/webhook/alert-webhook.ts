@@ -4,6 +4,7 @@ import type { TokenLimiter } from '../../face/limiter.js';
 import type { AlertEvent } from '../../kernel/types.js';
 import { WebhookDeliveryError, type WebhookFailure } from './delivery-error.js';
 import { parseWebhookOptions, type AlertWebhookOptions } from './options.js';
+import { callQuietly } from './call-quietly.js';
 import { redactError } from './redact.js';
 import { signWebhookBody, WEBHOOK_HEADERS } from './signature.js';
 
@@ -268,30 +269,6 @@ export function onAlert(limiter: TokenLimiter, options: AlertWebhookOptions): Al
       await webhook.close();
     },
   };
-}
-
-/** Calls an app callback; a throw or a rejected returned promise goes to `onFailure`, which must not throw. */
-function callQuietly(call: () => unknown, onFailure: (error: unknown) => void): void {
-  let result: unknown;
-  try {
-    result = call();
-  } catch (error) {
-    try {
-      onFailure(error);
-    } catch {
-      // Nowhere left to report it.
-    }
-    return;
-  }
-  if (typeof result === 'object' && result !== null && typeof (result as { then?: unknown }).then === 'function') {
-    Promise.resolve(result as PromiseLike<unknown>).then(undefined, (error: unknown) => {
-      try {
-        onFailure(error);
-      } catch {
-        // Nowhere left to report it.
-      }
-    });
-  }
 }
 
 function payloadOf(id: string, event: AlertEvent): AlertWebhookPayload {
