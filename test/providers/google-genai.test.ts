@@ -387,6 +387,30 @@ describe('withTokenLimits(@google/genai): streams that end early', () => {
   });
 });
 
+describe('withTokenLimits(@google/genai): a request the SDK refuses before sending', () => {
+  const refusedLocally = [
+    { name: 'enterpriseWebSearch on the Gemini API', params: { model: MODEL, contents: prompt, config: { tools: [{ enterpriseWebSearch: {} }] } } },
+    { name: 'contents mixing a Content and a Part', params: { model: MODEL, contents: [{ role: 'user', parts: [{ text: 'a' }] }, { text: 'b' }] } },
+  ];
+  for (const c of refusedLocally) {
+    it(`${c.name}: the same error as the bare client, nothing sent, nothing charged`, async () => {
+      // Room for a hosted tool's hold (the context window).
+      const { limiter, raw, wrapped } = setup([{ id: 'm', tokens: 10_000_000, period: 'month' }]);
+      for (const stream of [false, true]) {
+        const send = (client: GoogleGenAI) => (stream ? client.models.generateContentStream(c.params as never) : client.models.generateContent(c.params as never));
+        const bare = await send(raw).catch((e: unknown) => e);
+        const ours = await send(wrapped).catch((e: unknown) => e);
+        expect(bare).toBeInstanceOf(Error);
+        expect((ours as Error).message).toBe((bare as Error).message);
+      }
+      await limiter.flush();
+      expect(emulator().requests).toHaveLength(0);
+      expect(await limiter.admin.getUsage('alice')).toMatchObject({ used: 0, reserved: 0 });
+      expect(await usageLog(limiter)).toHaveLength(0);
+    });
+  }
+});
+
 describe('withTokenLimits(@google/genai): users, limits and the provider estimator', () => {
   it('takes the user from runWithUser, keeps it for the requests a stream makes later, and refuses a call with no user', async () => {
     const limiter = createTokenLimiter();

@@ -27,6 +27,7 @@ import { countTotal } from '../google/usage.js';
 import type { Binding } from '../shared/binding.js';
 import { planWith, refinePlan } from '../shared/plan.js';
 import { routeProxy } from '../shared/proxy.js';
+import { markNeverSent } from '../shared/settle.js';
 import { asObject } from '../shared/usage.js';
 
 /** `{ model, contents, config }` of `generateContent(Stream)`. */
@@ -194,9 +195,33 @@ function trackedModels(
   if (typeof Ctor !== 'function' || typeof generateContentInternal !== 'function' || typeof generateContentStreamInternal !== 'function' || asObject(models.apiClient) === undefined) {
     return undefined;
   }
-  const shadow = new (Ctor as new (apiClient: unknown) => ModelsLike & ModelsInternals)(models.apiClient);
+  // The shadow's API client counts the HTTP requests it sends, so that a request the SDK refused
+  // before sending (parameters it cannot convert) is known never to have been sent.
+  let sent = 0;
+  const apiClient = new Proxy(models.apiClient as object, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target) as unknown;
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => unknown;
+      if (key !== 'request' && key !== 'requestStream') return method.bind(target);
+      return (...args: unknown[]) => {
+        sent += 1;
+        return method.apply(target, args);
+      };
+    },
+  });
+  const unlessSent = async <T>(send: () => Promise<T>): Promise<T> => {
+    const before = sent;
+    try {
+      return await send();
+    } catch (error) {
+      if (sent === before) markNeverSent(error);
+      throw error;
+    }
+  };
+  const shadow = new (Ctor as new (apiClient: unknown) => ModelsLike & ModelsInternals)(apiClient);
   if (typeof shadow.generateContent !== 'function' || typeof shadow.generateContentStream !== 'function') return undefined;
-  shadow.generateContentInternal = (params) => generate(params, (p) => generateContentInternal.call(shadow, p));
-  shadow.generateContentStreamInternal = (params) => stream(params, (p) => generateContentStreamInternal.call(shadow, p));
+  shadow.generateContentInternal = (params) => generate(params, (p) => unlessSent(() => generateContentInternal.call(shadow, p)));
+  shadow.generateContentStreamInternal = (params) => stream(params, (p) => unlessSent(() => generateContentStreamInternal.call(shadow, p)));
   return shadow;
 }

@@ -39,10 +39,23 @@ function isComplete(usage: ProviderUsage): boolean {
 export function settleFailure(call: TrackedCall, error: unknown): void {
   const status = (error as { status?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode;
   if (typeof status === 'number') return call.release();
+  if (typeof error === 'object' && error !== null && unsent.has(error)) return call.release();
   if (causeCodes(error).some((code) => NEVER_SENT.has(code))) return call.release();
   if (errorNames(error).some((name) => NEVER_SENT_ERRORS.has(name))) return call.release();
   const aborted = errorNames(error).some((name) => ABORT_ERRORS.has(name));
   return call.commitEstimate(0, { status: aborted ? 'aborted' : 'error' });
+}
+
+/** Failures of requests a wrapper saw were never sent (see {@link markNeverSent}). */
+const unsent = new WeakSet<object>();
+
+/**
+ * Marks `error` as the failure of a request the wrapper saw was never sent (the SDK refused its
+ * parameters before its HTTP client was called): {@link settleFailure} then releases its hold. The
+ * error itself is left as it is.
+ */
+export function markNeverSent(error: unknown): void {
+  if (typeof error === 'object' && error !== null) unsent.add(error);
 }
 
 /** Connection errors that mean the request never reached the provider. */
