@@ -173,6 +173,27 @@ describe('withTokenLimits(anthropic): usage semantics', () => {
     }
   });
 
+  it('charges an aborted stream with thinking its hold (thinking is billed whole, streamed as a summary), unless abortedStreamCharge says received', async () => {
+    for (const abortedStreamCharge of [undefined, 'received'] as const) {
+      const limiter = createTokenLimiter({ defaultLimits: [{ id: 'm', tokens: 1_000_000, period: 'month' }], ...(abortedStreamCharge ? { abortedStreamCharge } : {}) });
+      const wrapped = withTokenLimits(new Anthropic({ apiKey: 'test', baseURL: emulator().anthropicBaseURL }), 'alice', { limiter });
+      const thinkings = [{ type: 'enabled' as const, budget_tokens: 2000 }, { type: 'adaptive' as const }, undefined];
+      for (const [i, thinking] of thinkings.entries()) {
+        const stream = await wrapped.messages.create({ ...base, max_tokens: 4000, ...(thinking ? { thinking } : {}), stream: true }, { headers: { 'x-emulator-chunk-delay-ms': '30' } });
+        let n = 0;
+        for await (const _event of stream) if ((n += 1) === 4) break;
+        const log = await loggedAtLeast(limiter, i + 1);
+        expect(log).toHaveLength(i + 1);
+        const record = log[0]!;
+        expect(record).toMatchObject({ estimated: true, status: 'aborted' });
+        const held = thinking !== undefined && abortedStreamCharge === undefined;
+        if (held) expect(record.outputTokens, JSON.stringify(thinking)).toBe(4000);
+        else expect(record.outputTokens, `${JSON.stringify(thinking)} ${abortedStreamCharge}`).toBeLessThan(100);
+      }
+      await limiter.close();
+    }
+  });
+
   it('counts cache reads and writes as input and prices them as Anthropic does', async () => {
     const { limiter, wrapped } = setup([{ id: 'budget', costUsd: 10, period: 'month' }]);
     emulator().enqueue({ cachedInputTokens: 8, cacheCreationInputTokens: 5 });

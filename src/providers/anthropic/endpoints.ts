@@ -42,7 +42,12 @@ export const messages: StainlessEndpoint = {
     );
     // Fast mode and US inference, as the request asks for them, price its hold.
     const rates = anthropicRates(params);
-    return rates === undefined ? plan : { ...plan, rates };
+    // Thinking is billed whole as output, though Claude 4 and later stream only a summary of it
+    // (or nothing, with `display: 'omitted'`): an aborted stream of such a call is charged its hold
+    // by default, as a reasoning model's is (`abortedStreamCharge`).
+    const thinking = asObject(params.thinking)?.type;
+    const reasoning = plan.reasoning === true || thinking === 'enabled' || thinking === 'adaptive';
+    return { ...plan, ...(rates === undefined ? {} : { rates }), ...(reasoning ? { reasoning } : {}) };
   },
   // Not with extended thinking: its budget (at least 1,024) must stay below max_tokens.
   resize: (params, n) => (asObject(params.thinking)?.type === 'enabled' ? undefined : setAnthropicMaximum(params, n).params),
