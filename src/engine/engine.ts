@@ -39,7 +39,7 @@ export interface Engine {
    * a call that runs longer than its lease: a hold whose lease ends stops counting, as a crashed
    * process's must. Wrapped calls renew their own while they run. Resolves `true` when the hold
    * was renewed, `false` when there is none (committed, released, its lease already ended, or an
-   * unmetered reservation); rejects with `QuotaStoreError` when the store fails (the hold then ends
+   * unmetered reservation) or the limiter is closed; rejects with `QuotaStoreError` when the store fails (the hold then ends
    * with its lease, as without a renewal).
    */
   renew(reservation: Reservation): Promise<boolean>;
@@ -164,6 +164,8 @@ class QuotaEngine implements Engine {
     // A reservation let through unmetered during a store outage holds nothing.
     if (reservation.unmetered === true) return false;
     const core = this.#core;
+    // A closed limiter keeps no hold alive (a wrapped call still running stops renewing its own).
+    if (core.closed) return false;
     const home = homeOf(core, reservation, userId);
     const reply = await core.call('renew', () => core.config.store.hotPath.renew({ userId, reservationId: id, home, leaseMs: core.config.leaseMs, ...core.now() }));
     core.committer.storeAnswered();

@@ -248,8 +248,11 @@ export function describeStoreContract(factory: StoreFactory): void {
       clock.advance(60_000);
       await expect(limiter.renew(lost)).resolves.toBe(false);
       expect(await limiter.admin.getUsage('m')).toMatchObject({ used: 150, reserved: 0 });
-      await expect(limiter.reserve('m', { tokens: 850 })).resolves.toBeTruthy();
+      const live = await limiter.reserve('m', { tokens: 850 });
       await expect(limiter.renew({ id: 'x', userId: 'm' } as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+      // A closed limiter keeps no hold alive: the hold ends with its lease.
+      await limiter.close();
+      await expect(limiter.renew(live)).resolves.toBe(false);
     });
 
     it('leaves no phantom usage after mixed releases, commits and expiries', async () => {
