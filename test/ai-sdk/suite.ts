@@ -11,6 +11,7 @@ import { useEmulator, collect } from '../emulator/harness.js';
 import OpenAI from 'openai';
 import { RedisStore } from '../../src/index.js';
 import { connectRedis, uniquePrefix } from '../helpers/redis.js';
+import { slowStore } from '../providers/matrix.js';
 
 /** The modules of one AI SDK major (typed loosely: the same suite drives ai 6 and ai 7). */
 export interface AiSdkKit {
@@ -363,6 +364,53 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
         expect((await limiter.admin.getUsage(user)).reserved).toBe(0);
       });
     }
+
+    for (const variant of VARIANTS) {
+      it(`${variant}: a call aborted before it is sent rejects as the bare model does, sends nothing and charges nothing`, async () => {
+        const limiter = createTokenLimiter();
+        const user = freshUser('abort-unsent');
+        const model = wrap(modelOf(kit, emulator(), variant), { limiter, user });
+        const aborted = new AbortController();
+        aborted.abort();
+        const bareError = await ai.generateText({ model: modelOf(kit, emulator(), variant), prompt: ask, abortSignal: aborted.signal }).catch((e: unknown) => e);
+        const error = await ai.generateText({ model, prompt: ask, abortSignal: aborted.signal }).catch((e: unknown) => e);
+        expect(error).toBe(bareError);
+        const streamParts = await collect(ai.streamText({ model, prompt: ask, abortSignal: aborted.signal, onError: () => {} }).fullStream).catch(() => []);
+        expect(streamParts.filter((p: any) => p.type === 'text-delta')).toHaveLength(0);
+        expect(emulator().requests).toHaveLength(0);
+        await limiter.flush();
+        expect(await limiter.admin.getUsage(user)).toMatchObject({ used: 0, reserved: 0 });
+        expect(await records(limiter, user)).toHaveLength(0);
+      });
+    }
+
+    it('a call aborted while its reserve is on its way to the store rejects at once and charges nothing', async () => {
+      const limiter = createTokenLimiter({ store: slowStore(700) });
+      const user = freshUser('abort-admission');
+      const model = wrap(modelOf(kit, emulator(), 'openai.chat'), { limiter, user });
+      const embedder = ai.wrapEmbeddingModel({
+        model: kit.createOpenAI({ apiKey: 'test', baseURL: emulator().openaiBaseURL }).embedding('text-embedding-3-small'),
+        middleware: tokenLimitsEmbeddingMiddleware({ limiter, user }),
+      });
+      for (const call of [
+        (signal: AbortSignal) => ai.generateText({ model, prompt: ask, abortSignal: signal, maxRetries: 0 }),
+        (signal: AbortSignal) => ai.embed({ model: embedder, value: ask, abortSignal: signal, maxRetries: 0 }),
+      ]) {
+        const controller = new AbortController();
+        const started = Date.now();
+        const pending = call(controller.signal);
+        setTimeout(() => controller.abort(), 10);
+        await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+        // Not after the 0.7 s the store takes to reserve.
+        expect(Date.now() - started).toBeLessThan(450);
+      }
+      // The reservations land later, and are released then.
+      await vi.waitFor(async () => expect((await limiter.admin.getUsage(user)).reserved).toBe(0), { timeout: 10_000, interval: 100 });
+      await limiter.flush();
+      expect(emulator().requests).toHaveLength(0);
+      expect(await limiter.admin.getUsage(user)).toMatchObject({ used: 0, reserved: 0 });
+      expect(await records(limiter, user)).toHaveLength(0);
+    });
 
     for (const variant of VARIANTS) {
       it(`${variant}: a stream broken mid-way is charged more than 0; an HTTP error answer charges nothing`, async () => {

@@ -65,6 +65,7 @@ export interface TokenLimitsLanguageModelMiddleware {
 /** The call options of an embedding call that the middleware reads. */
 export interface AiEmbedParams {
   values?: readonly unknown[];
+  abortSignal?: unknown;
 }
 
 /** An embedding-model middleware (`wrapEmbeddingModel({ model, middleware })`) for `ai` 6 and 7. */
@@ -303,12 +304,54 @@ function observeStream(source: ReadableStream<unknown>, call: TrackedCall, famil
   return passThrough.readable;
 }
 
-/** Runs the provider call; a failure settles the call as the core does (released, or charged if it may have been billed) and is rethrown. */
-async function settlingFailure<R>(call: TrackedCall, run: () => PromiseLike<R>): Promise<R> {
+/** The caller's signal of a call (`abortSignal` of the AI SDK's call options), if any. */
+function signalOf(params: unknown): AbortSignal | undefined {
+  const signal = asObject(params)?.['abortSignal'];
+  return signal instanceof AbortSignal ? signal : undefined;
+}
+
+/**
+ * Waits for the call's admission, unless the caller aborts first: the call then rejects at once with
+ * the signal's reason (what the provider's `fetch` rejects with, so what the bare model throws),
+ * sends nothing, and its reservation is released once it lands.
+ */
+function admission(call: TrackedCall, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return call.admitted;
+  return new Promise<void>((resolve, reject) => {
+    let decided = false;
+    const onAbort = () => {
+      if (decided) return;
+      decided = true;
+      call.release();
+      reject(signal.reason);
+    };
+    const decide = (settle: () => void) => {
+      signal.removeEventListener('abort', onAbort);
+      if (decided) return;
+      decided = true;
+      settle();
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    call.admitted.then(
+      () => decide(resolve),
+      (refusal: unknown) => decide(() => reject(refusal)),
+    );
+  });
+}
+
+/**
+ * Runs the provider call; a failure settles the call as the core does (released, or charged if it
+ * may have been billed) and is rethrown. A call whose signal was aborted before the provider was
+ * called sent nothing (its `fetch` rejects at once): it is released, never charged.
+ */
+async function settlingFailure<R>(call: TrackedCall, run: () => PromiseLike<R>, signal: AbortSignal | undefined): Promise<R> {
+  const unsent = signal?.aborted === true;
   try {
     return await run();
   } catch (error) {
-    settleFailure(call, error);
+    if (unsent) call.release();
+    else settleFailure(call, error);
     throw error;
   }
 }
@@ -322,7 +365,7 @@ export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) 
   const calls = new WeakMap<object, { call: TrackedCall; family: Family }>();
   const reserve = async (params: AiCallParams, model: AiModel) => {
     const call = new TrackedCall(bindingOf(params), (settings) => planAiCall(model, params, settings), true);
-    await call.admitted;
+    await admission(call, signalOf(params));
     return { call, family: familyOf(model.provider) };
   };
   /**
@@ -331,7 +374,7 @@ export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) 
    */
   const around = async <R>(params: AiCallParams, model: AiModel, run: () => PromiseLike<R>, after: (result: R, call: TrackedCall, family: Family) => R): Promise<R> => {
     const { call, family } = calls.get(params) ?? (await reserve(params, model));
-    return after(await settlingFailure(call, run), call, family);
+    return after(await settlingFailure(call, run, signalOf(params)), call, family);
   };
   return {
     specificationVersion: 'v3',
@@ -384,8 +427,9 @@ export function createEmbeddingModelMiddleware(bindingOf: (params: AiEmbedParams
     specificationVersion: 'v3',
     async wrapEmbed<R extends { usage?: { tokens?: number | undefined } | undefined }>({ doEmbed, params, model }: { doEmbed: () => PromiseLike<R>; params: AiEmbedParams; model: AiModel }): Promise<R> {
       const call = new TrackedCall(bindingOf(params), (settings) => planAiEmbedding(model, params, settings));
-      await call.admitted;
-      const result = await settlingFailure(call, doEmbed);
+      const signal = signalOf(params);
+      await admission(call, signal);
+      const result = await settlingFailure(call, doEmbed, signal);
       const tokens = result.usage?.tokens;
       // Providers that report no embedding usage (Gemini) are charged the input estimate.
       if (typeof tokens === 'number' && Number.isSafeInteger(tokens) && tokens >= 0) call.commit({ inputTokens: tokens, outputTokens: 0 }, { model: model.modelId });

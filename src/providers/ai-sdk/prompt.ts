@@ -24,6 +24,8 @@ export interface AiCallParams {
   responseFormat?: unknown;
   providerOptions?: unknown;
   headers?: unknown;
+  /** The caller's signal: a call aborted before it is sent is released, not charged. */
+  abortSignal?: unknown;
 }
 
 /** A family request and what it cannot show. */
