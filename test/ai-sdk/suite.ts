@@ -6,7 +6,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { costOfUsage, createTokenLimiter, MissingUserError, resolvePrice, InvalidArgumentError, runWithUser, TokenLimitExceededError, type TokenLimiter, type UsageRecord } from '../../src/index.js';
 import { tokenLimitsEmbeddingMiddleware, tokenLimitsMiddleware, type TokenLimitsMiddlewareOptions } from '../../src/integrations/ai/index.js';
-import { expectedUsage, type Emulator, type RecordedRequest } from '../../src/testing/index.js';
+import { expectedUsage, type Emulator, type RecordedRequest, type UsageOverride } from '../../src/testing/index.js';
 import { useEmulator, collect } from '../emulator/harness.js';
 import OpenAI from 'openai';
 import { RedisStore } from '../../src/index.js';
@@ -411,6 +411,35 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
       expect(await limiter.admin.getUsage(user)).toMatchObject({ used: 0, reserved: 0 });
       expect(await records(limiter, user)).toHaveLength(0);
     });
+
+    // A field the provider's schema rejects: the answer was billed, but the AI SDK throws "Invalid JSON response".
+    const unreadable: Record<Variant, { usage: UsageOverride; exact: boolean }> = {
+      'openai.chat': { usage: { completion_tokens_details: 'x' }, exact: true },
+      'openai.responses': { usage: { input_tokens_details: 'x' }, exact: true },
+      anthropic: { usage: { output_tokens: 'x' }, exact: false },
+      google: { usage: { candidatesTokenCount: 'x' }, exact: false },
+    };
+    for (const variant of VARIANTS) {
+      it(`${variant}: a billed answer the provider fails to read is charged its usage, else an estimate, never 0`, async () => {
+        const limiter = createTokenLimiter();
+        const user = freshUser('unreadable');
+        const { usage, exact } = unreadable[variant];
+        emulator().enqueue({ usage }, { times: 2 });
+        const bareError = await ai.generateText({ model: modelOf(kit, emulator(), variant), prompt: ask, maxOutputTokens: 40, maxRetries: 0 }).catch((e: unknown) => e);
+        const error = await ai.generateText({ model: wrap(modelOf(kit, emulator(), variant), { limiter, user }), prompt: ask, maxOutputTokens: 40, maxRetries: 0 }).catch((e: unknown) => e);
+        expect(bareError).toMatchObject({ statusCode: 200 });
+        expect(error).toBeInstanceOf(Error);
+        expect((error as Error).message).toBe((bareError as Error).message);
+        await limiter.flush();
+        const [record, ...more] = await records(limiter, user);
+        expect(more).toHaveLength(0);
+        expect(record).toMatchObject({ status: 'error', estimated: !exact });
+        if (exact) expect({ inputTokens: record!.inputTokens, outputTokens: record!.outputTokens }).toEqual(emulatorRecord(emulator().requests[1]));
+        expect(record!.inputTokens).toBeGreaterThan(0);
+        expect(Number.isFinite(record!.totalTokens)).toBe(true);
+        expect((await limiter.admin.getUsage(user)).reserved).toBe(0);
+      });
+    }
 
     for (const variant of VARIANTS) {
       it(`${variant}: a stream broken mid-way is charged more than 0; an HTTP error answer charges nothing`, async () => {

@@ -9,14 +9,15 @@
  * structurally so that it fits `LanguageModelV3Middleware` (ai 6) and `LanguageModelMiddleware` (ai 7).
  */
 import type { ProviderName } from '../../kernel/types.js';
-import { anthropicRates } from '../anthropic/usage.js';
+import { anthropicRates, messageUsage } from '../anthropic/usage.js';
 import { estimateAnthropicMessage } from '../anthropic/estimate.js';
 import { outputTokensOf as claudeTextTokens } from '../anthropic/endpoints.js';
 import { modelLimits, resolveOutputReservation, withHiddenInput, type EstimateOptions } from '../estimate-types.js';
 import { estimateGeminiEmbedding, estimateGenAIRequest } from '../google/estimate.js';
-import { geminiTextTokens } from '../google/usage.js';
+import { geminiTextTokens, geminiUsage } from '../google/usage.js';
 import { estimateOpenAIChatCompletion, estimateOpenAIEmbedding } from '../openai/estimate.js';
 import { outputTokensOf as openAITextTokens } from '../openai/endpoints.js';
+import { completionUsage, embeddingUsage, responseUsage } from '../openai/usage.js';
 import { resolveModelLimits } from '../pricing/limits.js';
 import type { RateModifiers } from '../pricing/types.js';
 import type { Binding } from '../shared/binding.js';
@@ -341,17 +342,54 @@ function admission(call: TrackedCall, signal: AbortSignal | undefined): Promise<
 }
 
 /**
+ * The body of a successful answer (2xx) that the AI SDK provider failed to read: its
+ * `APICallError` ("Invalid JSON response", a body that fails the provider's schema) carries the
+ * HTTP status and the body. The provider billed that call.
+ */
+function unreadSuccess(error: unknown): { body: Record<string, unknown> | undefined } | undefined {
+  const e = asObject(error);
+  const status = e?.['statusCode'];
+  if (typeof status !== 'number' || status < 200 || status > 299) return undefined;
+  let body: unknown;
+  try {
+    body = typeof e?.['responseBody'] === 'string' ? JSON.parse(e['responseBody']) : undefined;
+  } catch {
+    body = undefined;
+  }
+  return { body: asObject(body) };
+}
+
+/**
+ * The usage a provider's answer body reports, in the family's shape (OpenAI's chat, Responses or
+ * embeddings shape for unknown providers too: most are OpenAI-compatible).
+ */
+function bodyUsage(family: Family, body: Record<string, unknown> | undefined): UsageReading {
+  if (family === 'anthropic') return messageUsage(body?.['usage']);
+  if (family === 'google') return geminiUsage(body?.['usageMetadata']);
+  const usage = asObject(body?.['usage']);
+  if (usage === undefined) return undefined;
+  if ('input_tokens' in usage) return responseUsage(usage);
+  return 'completion_tokens' in usage ? completionUsage(usage) : embeddingUsage(usage);
+}
+
+/**
  * Runs the provider call; a failure settles the call as the core does (released, or charged if it
  * may have been billed) and is rethrown. A call whose signal was aborted before the provider was
- * called sent nothing (its `fetch` rejects at once): it is released, never charged.
+ * called sent nothing (its `fetch` rejects at once): it is released, never charged. A successful
+ * answer the provider then failed to read was billed: it is charged the usage its body reports,
+ * else the input estimate (marked estimated), status `error`.
  */
-async function settlingFailure<R>(call: TrackedCall, run: () => PromiseLike<R>, signal: AbortSignal | undefined): Promise<R> {
+async function settlingFailure<R>(call: TrackedCall, run: () => PromiseLike<R>, signal: AbortSignal | undefined, family: Family): Promise<R> {
   const unsent = signal?.aborted === true;
   try {
     return await run();
   } catch (error) {
+    const answered = unsent ? undefined : unreadSuccess(error);
     if (unsent) call.release();
-    else settleFailure(call, error);
+    else if (answered !== undefined) {
+      const model = typeof answered.body?.['model'] === 'string' ? answered.body['model'] : typeof answered.body?.['modelVersion'] === 'string' ? answered.body['modelVersion'] : undefined;
+      settleWith(call, bodyUsage(family, answered.body), () => 0, outcomeOf(model, undefined, 'error'));
+    } else settleFailure(call, error);
     throw error;
   }
 }
@@ -374,7 +412,7 @@ export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) 
    */
   const around = async <R>(params: AiCallParams, model: AiModel, run: () => PromiseLike<R>, after: (result: R, call: TrackedCall, family: Family) => R): Promise<R> => {
     const { call, family } = calls.get(params) ?? (await reserve(params, model));
-    return after(await settlingFailure(call, run, signalOf(params)), call, family);
+    return after(await settlingFailure(call, run, signalOf(params), family), call, family);
   };
   return {
     specificationVersion: 'v3',
@@ -429,7 +467,7 @@ export function createEmbeddingModelMiddleware(bindingOf: (params: AiEmbedParams
       const call = new TrackedCall(bindingOf(params), (settings) => planAiEmbedding(model, params, settings));
       const signal = signalOf(params);
       await admission(call, signal);
-      const result = await settlingFailure(call, doEmbed, signal);
+      const result = await settlingFailure(call, doEmbed, signal, familyOf(model.provider));
       const tokens = result.usage?.tokens;
       // Providers that report no embedding usage (Gemini) are charged the input estimate.
       if (typeof tokens === 'number' && Number.isSafeInteger(tokens) && tokens >= 0) call.commit({ inputTokens: tokens, outputTokens: 0 }, { model: model.modelId });
