@@ -464,6 +464,26 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
       });
     }
 
+    it('openai.responses: previousResponseId or conversation holds the input at the context window, as responses.create does', async () => {
+      const base = createTokenLimiter({ defaultLimits: [{ id: 'daily', tokens: 100_000, period: 'day' }] });
+      const held: number[] = [];
+      const limiter = { ...base, reserve: (...args: Parameters<TokenLimiter['reserve']>) => (held.push(args[1].tokens ?? 0), base.reserve(...args)) } as TokenLimiter;
+      const user = freshUser('stored-context');
+      const model = wrap(modelOf(kit, emulator(), 'openai.responses'), { limiter, user });
+      await ai.generateText({ model, prompt: ask, maxOutputTokens: 20 });
+      expect(held[0]).toBeLessThan(1_000);
+      // The stored context is billed as input but not in the prompt: gpt-4o-mini's window (128,000) is held, more than the limit.
+      for (const openai of [{ previousResponseId: 'resp_123' }, { conversation: 'conv_123' }]) {
+        await expect(ai.generateText({ model, prompt: ask, maxOutputTokens: 20, maxRetries: 0, providerOptions: { openai } })).rejects.toBeInstanceOf(TokenLimitExceededError);
+      }
+      expect(held.slice(1).every((tokens) => tokens >= 128_000)).toBe(true);
+      expect(emulator().requests).toHaveLength(1);
+      // The chat model sends neither: nothing more is held for it.
+      const chat = wrap(modelOf(kit, emulator(), 'openai.chat'), { limiter, user });
+      await ai.generateText({ model: chat, prompt: ask, maxOutputTokens: 20, providerOptions: { openai: { previousResponseId: 'resp_123' } } });
+      expect(held.at(-1)).toBeLessThan(1_000);
+    });
+
     it("onInsufficientQuota 'shrink' lowers maxOutputTokens to what is left", async () => {
       const limiter = createTokenLimiter({ defaultLimits: [{ id: 'daily', tokens: 400, period: 'day' }] });
       const user = freshUser('shrink');

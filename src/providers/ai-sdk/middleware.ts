@@ -100,6 +100,23 @@ function hideInput(plan: CallPlan, hidden: string | undefined, family: Family, s
 }
 
 /**
+ * Earlier context a Responses model call asks OpenAI to add from its own storage, which the prompt
+ * does not show and which is billed as input: `previousResponseId` or `conversation` of the
+ * call's `providerOptions.openai` (`.azure` for Azure models). As for `responses.create`, it is
+ * held at the model's context window.
+ */
+function storedContext(provider: string, providerOptions: unknown): string | undefined {
+  if (!provider.endsWith('.responses')) return undefined;
+  const all = asObject(providerOptions);
+  for (const key of ['openai', 'azure']) {
+    const options = asObject(all?.[key]);
+    if (options?.['previousResponseId'] != null) return 'previous_response_id';
+    if (options?.['conversation'] != null) return 'a stored conversation';
+  }
+  return undefined;
+}
+
+/**
  * The plan of one call: the family's estimator over the normalized prompt (tools, files and the
  * response schema included), the output hold from `maxOutputTokens`, else `outputReservation`, else
  * the per-model table. A prompt the estimator cannot read falls back to its JSON's UTF-8 bytes.
@@ -113,7 +130,7 @@ export async function planAiCall(model: AiModel, params: AiCallParams, settings:
     case 'openai': {
       const request = toOpenAIChat(id, params);
       const plan = await planWith('openai', endpoint, request.params, settings, (s) => estimateOpenAIChatCompletion(request.params as never, s), own);
-      return hideInput(withRequestedRates(plan, family, params.providerOptions), request.hidden, family, settings);
+      return hideInput(withRequestedRates(plan, family, params.providerOptions), request.hidden ?? storedContext(endpoint, params.providerOptions), family, settings);
     }
     case 'anthropic': {
       const hold = own ?? resolveOutputReservation(settings, modelLimits('anthropic', id, settings));
