@@ -291,6 +291,27 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
     });
   });
 
+  describe(`${label}: the same middleware stacked twice`, () => {
+    it('reserves and charges each call once, generate and stream', async () => {
+      const base = createTokenLimiter();
+      const { limiter, reserves, commits } = counting(base);
+      const user = freshUser('stacked');
+      const middleware = tokenLimitsMiddleware({ limiter, user });
+      const twice = ai.wrapLanguageModel({ model: modelOf(kit, emulator(), 'openai.chat'), middleware: [middleware, middleware] });
+      const again = ai.wrapLanguageModel({ model: ai.wrapLanguageModel({ model: modelOf(kit, emulator(), 'openai.chat'), middleware }), middleware });
+      for (const model of [twice, again]) {
+        await ai.generateText({ model, prompt: ask, maxOutputTokens: 20 });
+        await collect(ai.streamText({ model, prompt: ask, maxOutputTokens: 20 }).fullStream);
+      }
+      await vi.waitFor(async () => expect(await records(base, user)).toHaveLength(4), { timeout: 5000 });
+      expect(emulator().requests).toHaveLength(4);
+      expect(reserves()).toBe(4);
+      expect(commits()).toBe(4);
+      const log = await records(base, user);
+      expect(log.map((r) => [r.inputTokens, r.outputTokens]).reverse()).toEqual(emulator().requests.map((r) => Object.values(emulatorRecord(r))));
+    });
+  });
+
   describe(`${label}: whom to charge`, () => {
     it('the runWithUser context, else a function of the call headers and providerOptions', async () => {
       const limiter = createTokenLimiter();

@@ -427,13 +427,22 @@ export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) 
    * Calls the provider for the call reserved for `params`, then settles it with `after`. Hooks used
    * without `transformParams` (a middleware copied without it) reserve here: never an unchecked call.
    */
+  // Params an outer layer of this same middleware has reserved (the middleware stacked twice on one
+  // model): the inner layer passes them on, and the call is reserved and charged once.
+  const nested = new WeakSet<object>();
   const around = async <R>(params: AiCallParams, model: AiModel, run: () => PromiseLike<R>, after: (result: R, call: TrackedCall, family: Family) => R): Promise<R> => {
+    if (nested.has(params)) return run();
     const { call, family } = calls.get(params) ?? (await reserve(params, model));
     return after(await settlingFailure(call, run, signalOf(params), family), call, family);
   };
   return {
     specificationVersion: 'v3',
     async transformParams({ params, model }) {
+      if (calls.has(params)) {
+        const inner = { ...params };
+        nested.add(inner);
+        return inner;
+      }
       const tracked = await reserve(params, model);
       const { plan, grantedOutput } = tracked.call;
       // Shrunk to fit (`onInsufficientQuota: 'shrink'`): the request asks for what is held, no more.
