@@ -433,6 +433,35 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
       expect(await records(limiter, user)).toHaveLength(0);
     });
 
+    const invalidOptions: Record<Variant, Record<string, Record<string, unknown>>> = {
+      'openai.chat': { openai: { serviceTier: 'bogus' } },
+      'openai.responses': { openai: { serviceTier: 'bogus' } },
+      anthropic: { anthropic: { speed: 'turbo' } },
+      google: { google: { thinkingConfig: { thinkingBudget: 'many' } } },
+    };
+    for (const variant of VARIANTS) {
+      it(`${variant}: providerOptions the provider rejects before sending throw its error and charge nothing`, async () => {
+        const limiter = createTokenLimiter();
+        const user = freshUser('invalid-options');
+        const providerOptions = invalidOptions[variant];
+        const bareError = await ai.generateText({ model: modelOf(kit, emulator(), variant), prompt: ask, providerOptions }).catch((e: unknown) => e);
+        const model = wrap(modelOf(kit, emulator(), variant), { limiter, user });
+        const error = await ai.generateText({ model, prompt: ask, providerOptions }).catch((e: unknown) => e);
+        expect(bareError).toMatchObject({ name: 'AI_InvalidArgumentError' });
+        expect(error).toMatchObject({ name: (bareError as Error).name, message: (bareError as Error).message });
+        await collect(ai.streamText({ model, prompt: ask, providerOptions, onError: () => {} }).fullStream);
+        const embedder = ai.wrapEmbeddingModel({
+          model: kit.createOpenAI({ apiKey: 'test', baseURL: emulator().openaiBaseURL }).embedding('text-embedding-3-small'),
+          middleware: tokenLimitsEmbeddingMiddleware({ limiter, user }),
+        });
+        await expect(ai.embed({ model: embedder, value: ask, providerOptions: { openai: { dimensions: 'wide' } } })).rejects.toMatchObject({ name: 'AI_InvalidArgumentError' });
+        expect(emulator().requests).toHaveLength(0);
+        await limiter.flush();
+        expect(await limiter.admin.getUsage(user)).toMatchObject({ used: 0, reserved: 0 });
+        expect(await records(limiter, user)).toHaveLength(0);
+      });
+    }
+
     // A field the provider's schema rejects: the answer was billed, but the AI SDK throws "Invalid JSON response".
     const unreadable: Record<Variant, { usage: UsageOverride; exact: boolean }> = {
       'openai.chat': { usage: { completion_tokens_details: 'x' }, exact: true },

@@ -390,9 +390,30 @@ function bodyUsage(family: Family, body: Record<string, unknown> | undefined): U
 }
 
 /**
+ * The AI SDK's errors that a provider throws before it sends its request: invalid arguments or
+ * `providerOptions` (checked against the provider's schema), a prompt it cannot send, a missing API
+ * key or setting, a feature it lacks, too many embedding values, a file it could not download.
+ */
+const NEVER_SENT_AI_ERRORS = new Set([
+  'AI_InvalidArgumentError',
+  'AI_InvalidPromptError',
+  'AI_LoadAPIKeyError',
+  'AI_LoadSettingError',
+  'AI_UnsupportedFunctionalityError',
+  'AI_TooManyEmbeddingValuesForCallError',
+  'AI_DownloadError',
+]);
+
+function neverSent(error: unknown): boolean {
+  const name = asObject(error)?.['name'];
+  return typeof name === 'string' && NEVER_SENT_AI_ERRORS.has(name);
+}
+
+/**
  * Runs the provider call; a failure settles the call as the core does (released, or charged if it
  * may have been billed) and is rethrown. A call whose signal was aborted before the provider was
- * called sent nothing (its `fetch` rejects at once): it is released, never charged. A successful
+ * called sent nothing (its `fetch` rejects at once), nor did one the provider refused to send (see
+ * `NEVER_SENT_AI_ERRORS`): it is released, never charged. A successful
  * answer the provider then failed to read was billed: it is charged the usage its body reports,
  * else the input estimate (marked estimated), status `error`.
  */
@@ -402,7 +423,7 @@ async function settlingFailure<R>(call: TrackedCall, run: () => PromiseLike<R>, 
     return await run();
   } catch (error) {
     const answered = unsent ? undefined : unreadSuccess(error);
-    if (unsent) call.release();
+    if (unsent || neverSent(error)) call.release();
     else if (answered !== undefined) {
       const model = typeof answered.body?.['model'] === 'string' ? answered.body['model'] : typeof answered.body?.['modelVersion'] === 'string' ? answered.body['modelVersion'] : undefined;
       settleWith(call, bodyUsage(family, answered.body), () => 0, outcomeOf(model, undefined, 'error'));
