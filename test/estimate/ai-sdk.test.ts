@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CLAUDE_IMAGE_TOKENS } from '../../src/providers/anthropic/estimate.js';
-import { familyOf, planAiCall, type AiCallParams } from '../../src/providers/ai-sdk/middleware.js';
+import { familyOf, planAiCall } from '../../src/providers/ai-sdk/plan.js';
+import type { AiCallParams } from '../../src/providers/ai-sdk/prompt.js';
 import { modelLimits } from '../../src/providers/estimate-types.js';
 import { GEMINI_MEDIA_TOKENS } from '../../src/providers/google/estimate.js';
 import { UNKNOWN_MODEL_LIMITS } from '../../src/providers/pricing/model-limits.js';

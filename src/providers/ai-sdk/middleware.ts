@@ -1,40 +1,33 @@
 /**
- * Quotas for the Vercel AI SDK (`ai` 6 and 7; over 300 lines: the generate, stream and embedding
- * paths share one call's admission and settlement): a language-model middleware for
+ * Quotas for the Vercel AI SDK (`ai` 6 and 7): a language-model middleware for
  * `wrapLanguageModel` and an embedding-model middleware for `wrapEmbeddingModel`. Each model call
  * (each step of a tool loop, each retry) is one `TrackedCall`: reserved in `transformParams`,
  * before the provider is called, and committed with the AI SDK's normalized usage after it.
  *
  * The AI SDK is never imported: the middleware is a plain object whose hooks the AI SDK calls, typed
  * structurally so that it fits `LanguageModelV3Middleware` (ai 6) and `LanguageModelMiddleware` (ai 7).
+ * A call's plan is made in plan.ts, its result read in results.ts, a failed call settled in
+ * failures.ts.
  */
 import type { ProviderName } from '../../kernel/types.js';
-import { anthropicRates, messageUsage } from '../anthropic/usage.js';
-import { estimateAnthropicMessage } from '../anthropic/estimate.js';
-import { outputTokensOf as claudeTextTokens } from '../anthropic/endpoints.js';
-import { modelLimits, resolveOutputReservation, withHiddenInput, type EstimateOptions } from '../estimate-types.js';
-import { estimateGeminiEmbedding, estimateGenAIRequest } from '../google/estimate.js';
-import { geminiTextTokens, geminiUsage } from '../google/usage.js';
-import { estimateOpenAIChatCompletion, estimateOpenAIEmbedding } from '../openai/estimate.js';
-import { outputTokensOf as openAITextTokens } from '../openai/endpoints.js';
-import { completionUsage, embeddingUsage, responseUsage } from '../openai/usage.js';
-import { resolveModelLimits } from '../pricing/limits.js';
+import type { EstimateOptions } from '../estimate-types.js';
+import { estimateGeminiEmbedding } from '../google/estimate.js';
+import { estimateOpenAIEmbedding } from '../openai/estimate.js';
 import type { RateModifiers } from '../pricing/types.js';
 import type { Binding } from '../shared/binding.js';
 import { planWith } from '../shared/plan.js';
-import { settleFailure, settleWith } from '../shared/settle.js';
+import { settleWith } from '../shared/settle.js';
 import { TrackedCall, type CallOutcome, type CallPlan } from '../shared/tracked-call.js';
-import { asObject, MALFORMED, readCount, usageFrom, type UsageReading } from '../shared/usage.js';
+import { asObject, MALFORMED, type UsageReading } from '../shared/usage.js';
 import { utf8ByteLength } from '../../tokenizer/safe-cuts.js';
-import { toAnthropic, toGemini, toOpenAIChat, toTexts, type AiCallParams } from './prompt.js';
+import { admission, settlingFailure, signalOf } from './failures.js';
+import { familyOf, planAiCall, type AiModel, type Family } from './plan.js';
+import type { AiCallParams } from './prompt.js';
+import { aiUsage, contentText, outcomeOf, partText, reportedRates, textTokens } from './results.js';
 
 export type { AiCallParams } from './prompt.js';
-
-/** What the middleware reads of a model: `provider` (`openai.chat`, `anthropic.messages`...) and `modelId`. */
-export interface AiModel {
-  readonly provider: string;
-  readonly modelId: string;
-}
+export type { AiModel } from './plan.js';
+export { aiUsage } from './results.js';
 
 /** What the middleware reads of a `doGenerate` result. */
 export interface AiGenerateResult {
@@ -74,196 +67,6 @@ export interface TokenLimitsEmbeddingModelMiddleware {
   readonly specificationVersion: 'v3';
   /** Reserves the call's input estimate, calls the model, commits its reported tokens (else the estimate). */
   wrapEmbed<R extends { usage?: { tokens?: number | undefined } | undefined }>(options: { doEmbed: () => PromiseLike<R>; params: AiEmbedParams; model: AiModel }): Promise<R>;
-}
-
-type Family = 'openai' | 'anthropic' | 'google' | 'unknown';
-
-/**
- * The provider family of an AI SDK model, from its `provider` string: `openai.chat`,
- * `openai.responses`, `azure.*` → OpenAI; `anthropic.messages` (also through Vertex or Bedrock) →
- * Anthropic; `google.generative-ai`, `google.vertex.chat` → Google; anything else is unknown.
- */
-export function familyOf(provider: string): Family {
-  const p = provider.toLowerCase();
-  if (p.includes('anthropic')) return 'anthropic';
-  if (p.startsWith('openai') || p.startsWith('azure')) return 'openai';
-  if (p.startsWith('google')) return 'google';
-  return 'unknown';
-}
-
-/** Framing bytes assumed per text of an unknown provider's prompt (role markers, separators). */
-const UNKNOWN_TEXT_OVERHEAD = 8;
-
-function hideInput(plan: CallPlan, hidden: string | undefined, family: Family, settings: EstimateOptions): CallPlan {
-  if (hidden === undefined) return plan;
-  return { ...plan, inputTokens: withHiddenInput(plan.inputTokens, resolveModelLimits(plan.model, family, settings.maxOutputTokens)) };
-}
-
-/**
- * Earlier context a Responses model call asks OpenAI to add from its own storage, which the prompt
- * does not show and which is billed as input: `previousResponseId` or `conversation` of the
- * call's `providerOptions.openai` (`.azure` for Azure models). As for `responses.create`, it is
- * held at the model's context window.
- */
-function storedContext(provider: string, providerOptions: unknown): string | undefined {
-  if (!provider.endsWith('.responses')) return undefined;
-  const all = asObject(providerOptions);
-  for (const key of ['openai', 'azure']) {
-    const options = asObject(all?.[key]);
-    if (options?.['previousResponseId'] != null) return 'previous_response_id';
-    if (options?.['conversation'] != null) return 'a stored conversation';
-  }
-  return undefined;
-}
-
-/**
- * The plan of one call: the family's estimator over the normalized prompt (tools, files and the
- * response schema included), the output hold from `maxOutputTokens`, else `outputReservation`, else
- * the per-model table. A prompt the estimator cannot read falls back to its JSON's UTF-8 bytes.
- */
-export async function planAiCall(model: AiModel, params: AiCallParams, settings: EstimateOptions): Promise<CallPlan> {
-  const family = familyOf(model.provider);
-  const id = model.modelId;
-  const endpoint = model.provider;
-  const own = typeof params.maxOutputTokens === 'number' ? params.maxOutputTokens : undefined;
-  switch (family) {
-    case 'openai': {
-      const request = toOpenAIChat(id, params);
-      const plan = await planWith('openai', endpoint, request.params, settings, (s) => estimateOpenAIChatCompletion(request.params as never, s), own);
-      return hideInput(withRequestedRates(plan, family, params.providerOptions), request.hidden ?? storedContext(endpoint, params.providerOptions), family, settings);
-    }
-    case 'anthropic': {
-      const hold = own ?? resolveOutputReservation(settings, modelLimits('anthropic', id, settings));
-      const request = toAnthropic(id, params, hold);
-      const plan = await planWith('anthropic', endpoint, request.params, settings, (s) => estimateAnthropicMessage(request.params as never, s), hold);
-      return hideInput(withRequestedRates({ ...plan, outputFromRequest: own !== undefined }, family, params.providerOptions), request.hidden, family, settings);
-    }
-    case 'google': {
-      const request = toGemini(id, params);
-      const plan = await planWith('google', endpoint, request.params, settings, (s) => estimateGenAIRequest(request.params as never, s), own);
-      return hideInput(plan, request.hidden, family, settings);
-    }
-    default: {
-      const { texts, hidden } = toTexts(params);
-      const limits = resolveModelLimits(id, 'unknown', settings.maxOutputTokens);
-      const bytes = texts.reduce((sum, t) => sum + utf8ByteLength(t) + UNKNOWN_TEXT_OVERHEAD, UNKNOWN_TEXT_OVERHEAD);
-      return hideInput(
-        {
-          provider: 'unknown',
-          endpoint,
-          model: id,
-          inputTokens: bytes,
-          outputTokens: own ?? resolveOutputReservation(settings, limits),
-          reasoning: limits.reasoning,
-          outputFromRequest: own !== undefined,
-        },
-        hidden,
-        family,
-        settings,
-      );
-    }
-  }
-}
-
-/**
- * The AI SDK's normalized usage: v3/v4 `{ inputTokens: { total, cacheRead, cacheWrite },
- * outputTokens: { total, reasoning } }` (input total includes cache reads and writes, output total
- * includes reasoning, as the engine counts them), or the flat v2 form. Missing totals read as
- * malformed: the call is then charged an estimate.
- */
-export function aiUsage(usage: unknown): UsageReading {
-  const u = asObject(usage);
-  if (u === undefined) return undefined;
-  const input = asObject(u['inputTokens']);
-  if (input !== undefined) {
-    const output = asObject(u['outputTokens']) ?? {};
-    return usageFrom({
-      inputTokens: readCount(input['total'], true),
-      outputTokens: readCount(output['total'], true),
-      cachedInputTokens: readCount(input['cacheRead'], false),
-      cacheWriteTokens: readCount(input['cacheWrite'], false),
-      reasoningTokens: readCount(output['reasoning'], false),
-    });
-  }
-  return usageFrom({
-    inputTokens: readCount(u['inputTokens'], true),
-    outputTokens: readCount(u['outputTokens'], true),
-    cachedInputTokens: readCount(u['cachedInputTokens'], false),
-    reasoningTokens: readCount(u['reasoningTokens'], false),
-  });
-}
-
-/** Estimated output tokens of text received, with the family's counter (an estimate when usage is unknown). */
-function textTokens(family: Family, text: string, model: string): number {
-  if (text.length === 0) return 0;
-  switch (family) {
-    case 'openai':
-      return openAITextTokens(text, model);
-    case 'anthropic':
-      return claudeTextTokens(text, model);
-    case 'google':
-      return geminiTextTokens(text);
-    default:
-      return utf8ByteLength(text);
-  }
-}
-
-/** The generated text of a result's content: text, reasoning and tool-call arguments. */
-function contentText(content: unknown): string {
-  if (!Array.isArray(content)) return '';
-  const out: string[] = [];
-  for (const raw of content) {
-    const part = asObject(raw);
-    if (typeof part?.['text'] === 'string') out.push(part['text']);
-    else if (part?.['type'] === 'tool-call') out.push(typeof part['input'] === 'string' ? part['input'] : JSON.stringify(part['input'] ?? {}));
-  }
-  return out.join('');
-}
-
-/** The text a stream part adds (`text-delta`, `reasoning-delta`, `tool-input-delta`; v2's `textDelta` too). */
-function partText(part: Record<string, unknown>): string | undefined {
-  if (typeof part['delta'] === 'string') return part['delta'];
-  if (typeof part['textDelta'] === 'string') return part['textDelta'];
-  return undefined;
-}
-
-function outcomeOf(model: string | undefined, requestId: string | undefined, status?: CallOutcome['status'], rates?: RateModifiers): CallOutcome {
-  const outcome: CallOutcome = {};
-  if (model) outcome.model = model;
-  if (requestId) outcome.requestId = requestId;
-  if (status) outcome.status = status;
-  if (rates) outcome.rates = rates;
-  return outcome;
-}
-
-/**
- * The plan with what besides the model its `providerOptions` ask to be priced by: OpenAI's
- * service tier (`openai.serviceTier`), Anthropic's fast mode and US inference (`anthropic.speed`,
- * `anthropic.inferenceGeo`).
- */
-function withRequestedRates(plan: CallPlan, family: Family, options: unknown): CallPlan {
-  const asked = asObject(asObject(options)?.[family]);
-  let rates: RateModifiers | undefined;
-  if (family === 'openai') rates = openaiTier(asked);
-  else if (family === 'anthropic') rates = anthropicRates({ speed: asked?.['speed'], inference_geo: asked?.['inferenceGeo'] });
-  return rates === undefined ? plan : { ...plan, rates };
-}
-
-/**
- * What the result reports about its rates: the service tier `@ai-sdk/openai` puts in its provider
- * metadata (its Responses model does; its chat model does not, and the request's tier counts then),
- * and the `speed` and `inference_geo` of Anthropic's own usage, which `@ai-sdk/anthropic` passes on
- * as the usage's `raw` object (AI SDK 6 and later).
- */
-function reportedRates(family: Family, metadata: unknown, usage: unknown): RateModifiers | undefined {
-  if (family === 'openai') return openaiTier(asObject(asObject(metadata)?.['openai']));
-  if (family === 'anthropic') return anthropicRates(asObject(usage)?.['raw']);
-  return undefined;
-}
-
-function openaiTier(fields: Record<string, unknown> | undefined): RateModifiers | undefined {
-  const tier = fields?.['serviceTier'];
-  return typeof tier === 'string' ? { serviceTier: tier } : undefined;
 }
 
 /**
@@ -320,116 +123,6 @@ function observeStream(source: ReadableStream<unknown>, call: TrackedCall, famil
     if (!ended) broken(call, usage, tokens, outcomeOf(model, requestId, 'aborted', rates));
   });
   return passThrough.readable;
-}
-
-/** The caller's signal of a call (`abortSignal` of the AI SDK's call options), if any. */
-function signalOf(params: unknown): AbortSignal | undefined {
-  const signal = asObject(params)?.['abortSignal'];
-  return signal instanceof AbortSignal ? signal : undefined;
-}
-
-/**
- * Waits for the call's admission, unless the caller aborts first: the call then rejects at once with
- * the signal's reason (what the provider's `fetch` rejects with, so what the bare model throws),
- * sends nothing, and its reservation is released once it lands.
- */
-function admission(call: TrackedCall, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) return call.admitted;
-  return new Promise<void>((resolve, reject) => {
-    let decided = false;
-    const onAbort = () => {
-      if (decided) return;
-      decided = true;
-      call.release();
-      reject(signal.reason);
-    };
-    const decide = (settle: () => void) => {
-      signal.removeEventListener('abort', onAbort);
-      if (decided) return;
-      decided = true;
-      settle();
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    call.admitted.then(
-      () => decide(resolve),
-      (refusal: unknown) => decide(() => reject(refusal)),
-    );
-  });
-}
-
-/**
- * The body of a successful answer (2xx) that the AI SDK provider failed to read: its
- * `APICallError` ("Invalid JSON response", a body that fails the provider's schema) carries the
- * HTTP status and the body. The provider billed that call.
- */
-function unreadSuccess(error: unknown): { body: Record<string, unknown> | undefined } | undefined {
-  const e = asObject(error);
-  const status = e?.['statusCode'];
-  if (typeof status !== 'number' || status < 200 || status > 299) return undefined;
-  let body: unknown;
-  try {
-    body = typeof e?.['responseBody'] === 'string' ? JSON.parse(e['responseBody']) : undefined;
-  } catch {
-    body = undefined;
-  }
-  return { body: asObject(body) };
-}
-
-/**
- * The usage a provider's answer body reports, in the family's shape (OpenAI's chat, Responses or
- * embeddings shape for unknown providers too: most are OpenAI-compatible).
- */
-function bodyUsage(family: Family, body: Record<string, unknown> | undefined): UsageReading {
-  if (family === 'anthropic') return messageUsage(body?.['usage']);
-  if (family === 'google') return geminiUsage(body?.['usageMetadata']);
-  const usage = asObject(body?.['usage']);
-  if (usage === undefined) return undefined;
-  if ('input_tokens' in usage) return responseUsage(usage);
-  return 'completion_tokens' in usage ? completionUsage(usage) : embeddingUsage(usage);
-}
-
-/**
- * The AI SDK's errors that a provider throws before it sends its request: invalid arguments or
- * `providerOptions` (checked against the provider's schema), a prompt it cannot send, a missing API
- * key or setting, a feature it lacks, too many embedding values, a file it could not download.
- */
-const NEVER_SENT_AI_ERRORS = new Set([
-  'AI_InvalidArgumentError',
-  'AI_InvalidPromptError',
-  'AI_LoadAPIKeyError',
-  'AI_LoadSettingError',
-  'AI_UnsupportedFunctionalityError',
-  'AI_TooManyEmbeddingValuesForCallError',
-  'AI_DownloadError',
-]);
-
-function neverSent(error: unknown): boolean {
-  const name = asObject(error)?.['name'];
-  return typeof name === 'string' && NEVER_SENT_AI_ERRORS.has(name);
-}
-
-/**
- * Runs the provider call; a failure settles the call as the core does (released, or charged if it
- * may have been billed) and is rethrown. A call whose signal was aborted before the provider was
- * called sent nothing (its `fetch` rejects at once), nor did one the provider refused to send (see
- * `NEVER_SENT_AI_ERRORS`): it is released, never charged. A successful
- * answer the provider then failed to read was billed: it is charged the usage its body reports,
- * else the input estimate (marked estimated), status `error`.
- */
-async function settlingFailure<R>(call: TrackedCall, run: () => PromiseLike<R>, signal: AbortSignal | undefined, family: Family): Promise<R> {
-  const unsent = signal?.aborted === true;
-  try {
-    return await run();
-  } catch (error) {
-    const answered = unsent ? undefined : unreadSuccess(error);
-    if (unsent || neverSent(error)) call.release();
-    else if (answered !== undefined) {
-      const model = typeof answered.body?.['model'] === 'string' ? answered.body['model'] : typeof answered.body?.['modelVersion'] === 'string' ? answered.body['modelVersion'] : undefined;
-      settleWith(call, bodyUsage(family, answered.body), () => 0, outcomeOf(model, undefined, 'error'));
-    } else settleFailure(call, error);
-    throw error;
-  }
 }
 
 /**

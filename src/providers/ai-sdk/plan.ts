@@ -1,0 +1,130 @@
+/**
+ * The plan of one AI SDK model call, before it is sent: its provider family, its input estimate
+ * (the family's estimator over the call's prompt, rewritten as that family's request), its output
+ * hold, and the rate modifiers its `providerOptions` ask for.
+ */
+import { anthropicRates } from '../anthropic/usage.js';
+import { estimateAnthropicMessage } from '../anthropic/estimate.js';
+import { modelLimits, resolveOutputReservation, withHiddenInput, type EstimateOptions } from '../estimate-types.js';
+import { estimateGenAIRequest } from '../google/estimate.js';
+import { estimateOpenAIChatCompletion } from '../openai/estimate.js';
+import { resolveModelLimits } from '../pricing/limits.js';
+import type { RateModifiers } from '../pricing/types.js';
+import { planWith } from '../shared/plan.js';
+import type { CallPlan } from '../shared/tracked-call.js';
+import { asObject } from '../shared/usage.js';
+import { utf8ByteLength } from '../../tokenizer/safe-cuts.js';
+import { toAnthropic, toGemini, toOpenAIChat, toTexts, type AiCallParams } from './prompt.js';
+
+/** What the middleware reads of a model: `provider` (`openai.chat`, `anthropic.messages`...) and `modelId`. */
+export interface AiModel {
+  readonly provider: string;
+  readonly modelId: string;
+}
+
+export type Family = 'openai' | 'anthropic' | 'google' | 'unknown';
+
+/**
+ * The provider family of an AI SDK model, from its `provider` string: `openai.chat`,
+ * `openai.responses`, `azure.*` → OpenAI; `anthropic.messages` (also through Vertex or Bedrock) →
+ * Anthropic; `google.generative-ai`, `google.vertex.chat` → Google; anything else is unknown.
+ */
+export function familyOf(provider: string): Family {
+  const p = provider.toLowerCase();
+  if (p.includes('anthropic')) return 'anthropic';
+  if (p.startsWith('openai') || p.startsWith('azure')) return 'openai';
+  if (p.startsWith('google')) return 'google';
+  return 'unknown';
+}
+
+/** Framing bytes assumed per text of an unknown provider's prompt (role markers, separators). */
+const UNKNOWN_TEXT_OVERHEAD = 8;
+
+function hideInput(plan: CallPlan, hidden: string | undefined, family: Family, settings: EstimateOptions): CallPlan {
+  if (hidden === undefined) return plan;
+  return { ...plan, inputTokens: withHiddenInput(plan.inputTokens, resolveModelLimits(plan.model, family, settings.maxOutputTokens)) };
+}
+
+/**
+ * Earlier context a Responses model call asks OpenAI to add from its own storage, which the prompt
+ * does not show and which is billed as input: `previousResponseId` or `conversation` of the
+ * call's `providerOptions.openai` (`.azure` for Azure models). As for `responses.create`, it is
+ * held at the model's context window.
+ */
+function storedContext(provider: string, providerOptions: unknown): string | undefined {
+  if (!provider.endsWith('.responses')) return undefined;
+  const all = asObject(providerOptions);
+  for (const key of ['openai', 'azure']) {
+    const options = asObject(all?.[key]);
+    if (options?.['previousResponseId'] != null) return 'previous_response_id';
+    if (options?.['conversation'] != null) return 'a stored conversation';
+  }
+  return undefined;
+}
+
+/**
+ * The plan of one call: the family's estimator over the normalized prompt (tools, files and the
+ * response schema included), the output hold from `maxOutputTokens`, else `outputReservation`, else
+ * the per-model table. A prompt the estimator cannot read falls back to its JSON's UTF-8 bytes.
+ */
+export async function planAiCall(model: AiModel, params: AiCallParams, settings: EstimateOptions): Promise<CallPlan> {
+  const family = familyOf(model.provider);
+  const id = model.modelId;
+  const endpoint = model.provider;
+  const own = typeof params.maxOutputTokens === 'number' ? params.maxOutputTokens : undefined;
+  switch (family) {
+    case 'openai': {
+      const request = toOpenAIChat(id, params);
+      const plan = await planWith('openai', endpoint, request.params, settings, (s) => estimateOpenAIChatCompletion(request.params as never, s), own);
+      return hideInput(withRequestedRates(plan, family, params.providerOptions), request.hidden ?? storedContext(endpoint, params.providerOptions), family, settings);
+    }
+    case 'anthropic': {
+      const hold = own ?? resolveOutputReservation(settings, modelLimits('anthropic', id, settings));
+      const request = toAnthropic(id, params, hold);
+      const plan = await planWith('anthropic', endpoint, request.params, settings, (s) => estimateAnthropicMessage(request.params as never, s), hold);
+      return hideInput(withRequestedRates({ ...plan, outputFromRequest: own !== undefined }, family, params.providerOptions), request.hidden, family, settings);
+    }
+    case 'google': {
+      const request = toGemini(id, params);
+      const plan = await planWith('google', endpoint, request.params, settings, (s) => estimateGenAIRequest(request.params as never, s), own);
+      return hideInput(plan, request.hidden, family, settings);
+    }
+    default: {
+      const { texts, hidden } = toTexts(params);
+      const limits = resolveModelLimits(id, 'unknown', settings.maxOutputTokens);
+      const bytes = texts.reduce((sum, t) => sum + utf8ByteLength(t) + UNKNOWN_TEXT_OVERHEAD, UNKNOWN_TEXT_OVERHEAD);
+      return hideInput(
+        {
+          provider: 'unknown',
+          endpoint,
+          model: id,
+          inputTokens: bytes,
+          outputTokens: own ?? resolveOutputReservation(settings, limits),
+          reasoning: limits.reasoning,
+          outputFromRequest: own !== undefined,
+        },
+        hidden,
+        family,
+        settings,
+      );
+    }
+  }
+}
+
+/**
+ * The plan with what besides the model its `providerOptions` ask to be priced by: OpenAI's
+ * service tier (`openai.serviceTier`), Anthropic's fast mode and US inference (`anthropic.speed`,
+ * `anthropic.inferenceGeo`).
+ */
+function withRequestedRates(plan: CallPlan, family: Family, options: unknown): CallPlan {
+  const asked = asObject(asObject(options)?.[family]);
+  let rates: RateModifiers | undefined;
+  if (family === 'openai') rates = openaiTier(asked);
+  else if (family === 'anthropic') rates = anthropicRates({ speed: asked?.['speed'], inference_geo: asked?.['inferenceGeo'] });
+  return rates === undefined ? plan : { ...plan, rates };
+}
+
+export function openaiTier(fields: Record<string, unknown> | undefined): RateModifiers | undefined {
+  const tier = fields?.['serviceTier'];
+  return typeof tier === 'string' ? { serviceTier: tier } : undefined;
+}
