@@ -56,12 +56,48 @@ export function windowAt(period: NormalizedPeriod, zone: string, anchor: number 
 }
 
 function calendarWindow(unit: CalendarPeriod, zone: string, t: number): PeriodWindow {
+  if (unit === 'minute') return clockWindow(60_000, zone, t);
+  if (unit === 'hour') return clockWindow(3_600_000, zone, t);
   const start = startOfUnit(DateTime.fromMillis(t, { zone }), unit);
   // Adding one unit at the wall clock can land in a DST gap or on a shifted hour; the next window
   // starts where the local calendar says it does, so take the start of the unit that follows.
   let end = startOfUnit(start.plus({ [unit]: 1 }), unit);
   if (end.toMillis() <= start.toMillis()) end = startOfUnit(start.plus({ [unit]: 1, hours: 1 }), unit);
   return { start: start.toMillis(), end: end.toMillis() };
+}
+
+/**
+ * A minute or hour window: from the last wall-clock start of the unit (:00) or change of the zone's
+ * offset at or before `t`, to the first after it. A change of offset starts a unit of its own where
+ * it does not fall on a unit's start: clocks that jump into the middle of an hour (Pacific/Chatham,
+ * 02:45 to 03:45) begin hour 3 at the jump, and clocks set back by half an hour (Australia/
+ * Lord_Howe, 02:00 to 01:30) begin a half hour of their own. Luxon's `startOf('hour')` moves a
+ * start that falls in a jump past the jump's end (04:00 for the Chatham case, after `t`), and the
+ * windows were then empty or did not hold `t`.
+ */
+function clockWindow(unitMs: number, zone: string, t: number): PeriodWindow {
+  const iana = IANAZone.create(zone);
+  const offsetAt = (x: number): number => iana.offset(x);
+  const offset = offsetAt(t);
+  const local = t + offset * 60_000;
+  let start = t - (((local % unitMs) + unitMs) % unitMs);
+  let end = start + unitMs;
+  // At most one change of offset falls in a unit: find it where the ends of the unit say there is one.
+  if (offsetAt(start) !== offset) start = firstInstant(start, t, (x) => offsetAt(x) === offset);
+  if (offsetAt(end - 1) !== offset) end = firstInstant(t, end - 1, (x) => offsetAt(x) !== offset);
+  return { start, end };
+}
+
+/** The first instant of (`after`, `last`] at which `holds` is true, `holds(last)` being true and `holds` monotonic there. */
+function firstInstant(after: number, last: number, holds: (x: number) => boolean): number {
+  let low = after;
+  let high = last;
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (holds(middle)) high = middle;
+    else low = middle;
+  }
+  return high;
 }
 
 function startOfUnit(dt: DateTime, unit: CalendarPeriod): DateTime {

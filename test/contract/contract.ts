@@ -424,6 +424,13 @@ export function describeStoreContract(factory: StoreFactory): void {
       },
       { name: 'month in Sao Paulo', period: 'month', timeZone: 'America/Sao_Paulo', before: '2026-03-31T23:00:00.000-03:00', boundary: '2026-04-01T00:00:00.000-03:00' },
       { name: 'hour in Kolkata (+05:30)', period: 'hour', timeZone: 'Asia/Kolkata', before: '2026-03-10T12:10:00.000Z', boundary: '2026-03-10T12:30:00.000Z' },
+      // Clocks that jump to a quarter to the hour (Pacific/Chatham, 02:45 to 03:45 on 2026-09-27):
+      // hour 2 ends at the jump, and hour 3 begins there.
+      { name: 'hour up to a jump to a quarter to (Pacific/Chatham)', period: 'hour', timeZone: 'Pacific/Chatham', before: '2026-09-26T13:30:00.000Z', boundary: '2026-09-26T14:00:00.000Z' },
+      { name: 'hour after a jump to a quarter to (Pacific/Chatham)', period: 'hour', timeZone: 'Pacific/Chatham', before: '2026-09-26T14:09:39.000Z', boundary: '2026-09-26T14:15:00.000Z' },
+      // Clocks set back by half an hour (Australia/Lord_Howe, 02:00 to 01:30 on 2026-04-05).
+      { name: 'hour up to a half-hour setback (Australia/Lord_Howe)', period: 'hour', timeZone: 'Australia/Lord_Howe', before: '2026-04-04T14:40:00.000Z', boundary: '2026-04-04T15:00:00.000Z' },
+      { name: 'half hour after a half-hour setback (Australia/Lord_Howe)', period: 'hour', timeZone: 'Australia/Lord_Howe', before: '2026-04-04T15:10:00.000Z', boundary: '2026-04-04T15:30:00.000Z' },
       { name: '30-day rolling from an anchor', period: { days: 30, anchor: '2026-01-15' }, before: '2026-03-16T10:00:00.000Z', boundary: '2026-03-16T00:00:00.000Z' },
       { name: 'monthly anniversary from Jan 31 (clamped to Feb 28)', period: { months: 1, anchor: '2026-01-31' }, before: '2026-02-27T10:00:00.000Z', boundary: '2026-02-28T00:00:00.000Z' },
       { name: 'monthly anniversary back on the 31st', period: { months: 1, anchor: '2026-01-31' }, before: '2026-03-30T10:00:00.000Z', boundary: '2026-03-31T00:00:00.000Z' },
