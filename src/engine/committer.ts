@@ -81,6 +81,9 @@ export class Committer {
       });
       if (this.#waiting.length === 1) setImmediate(this.#startWaiting);
     }).then(undefined, (error: unknown) => {
+      // A write the store refuses (its scripts' own validation) is never retried: reported as
+      // dropped, as a queued write given up is, so that it is never silently left uncharged.
+      if (error instanceof QuotaStoreError && isPermanentStoreError(error) && !this.#closed) this.events.dropped(write as BackgroundWrite<unknown>, error);
       if (!(error instanceof QuotaStoreError) || isPermanentStoreError(error) || this.#closed) throw error;
       this.#enqueue(write as BackgroundWrite<unknown>);
       this.events.queued(write as BackgroundWrite<unknown>, error);

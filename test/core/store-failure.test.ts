@@ -116,6 +116,23 @@ describe('onStoreError: allow', () => {
     await limiter.close();
   });
 
+  it('reports a commit the store refuses (never retried) as dropped, not silently', async () => {
+    const store = withCommit(new MemoryStore(), async () => {
+      throw new Error('ERR token-limits: invalid rules');
+    });
+    const limiter = createTokenLimiter({ store, defaultLimits: rules });
+    const dropped: StoreErrorEvent[] = [];
+    limiter.on('store-error', (e) => {
+      if (e.policy === 'dropped') dropped.push(e);
+    });
+    const r = await limiter.reserve('x', { tokens: 1 });
+    await expect(limiter.commit(r, { inputTokens: 10, outputTokens: 0 })).rejects.toBeInstanceOf(QuotaStoreError);
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]).toMatchObject({ operation: 'commit', userId: 'x' });
+    expect(limiter.pendingWrites).toBe(0);
+    await limiter.close();
+  });
+
   it('drops the oldest queued write that is not being retried, so that what it reports as dropped never lands', async () => {
     const inner = new MemoryStore();
     let failing = true;
