@@ -386,6 +386,48 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
       });
     }
 
+    it('anthropic: an aborted streamText with thinking is charged its hold (thinking is billed whole, streamed as a summary)', async () => {
+      for (const thinking of [{ type: 'enabled', budgetTokens: 1024 }, undefined]) {
+        const limiter = createTokenLimiter();
+        const user = freshUser('abort-thinking');
+        emulator().setDefault({ chunkDelayMs: 40 });
+        const controller = new AbortController();
+        const result = ai.streamText({
+          model: wrap(modelOf(kit, emulator(), 'anthropic'), { limiter, user }),
+          prompt: ask,
+          maxOutputTokens: 3000,
+          abortSignal: controller.signal,
+          onError: () => {},
+          ...(thinking ? { providerOptions: { anthropic: { thinking } } } : {}),
+        });
+        try {
+          for await (const part of result.fullStream) {
+            if (part.type === 'text-delta') controller.abort();
+          }
+        } catch {
+          // the abort ends the stream
+        }
+        await vi.waitFor(async () => expect(await records(limiter, user)).toHaveLength(1), { timeout: 5000 });
+        const [record] = await records(limiter, user);
+        expect(record).toMatchObject({ status: 'aborted', estimated: true });
+        // Its hold: maxOutputTokens plus the thinking budget, which the AI SDK adds to the maximum it sends.
+        if (thinking) expect(record!.outputTokens).toBe(3000 + 1024);
+        else expect(record!.outputTokens).toBeLessThan(100);
+      }
+    });
+
+    it('anthropic: thinking enabled holds maxOutputTokens plus its budget (what the AI SDK sends as max_tokens)', async () => {
+      const user = freshUser('thinking-hold');
+      const limiter = createTokenLimiter({ defaultLimits: [{ id: 'd', tokens: 4000, period: 'day' }] });
+      const model = wrap(modelOf(kit, emulator(), 'anthropic'), { limiter, user });
+      const thinking = { providerOptions: { anthropic: { thinking: { type: 'enabled', budgetTokens: 2000 } } } };
+      await expect(ai.generateText({ model, prompt: ask, maxOutputTokens: 3000, ...thinking })).rejects.toBeInstanceOf(TokenLimitExceededError);
+      expect(emulator().requests).toHaveLength(0);
+      await ai.generateText({ model, prompt: ask, maxOutputTokens: 3000 });
+      expect(emulator().requests).toHaveLength(1);
+      expect((emulator().requests[0]!.body as { max_tokens?: number }).max_tokens).toBe(3000);
+    });
+
     for (const variant of VARIANTS) {
       it(`${variant}: a call aborted before it is sent rejects as the bare model does, sends nothing and charges nothing`, async () => {
         const limiter = createTokenLimiter();

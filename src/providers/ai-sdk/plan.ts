@@ -79,10 +79,20 @@ export async function planAiCall(model: AiModel, params: AiCallParams, settings:
       return hideInput(withRequestedRates(plan, family, params.providerOptions), request.hidden ?? storedContext(endpoint, params.providerOptions), family, settings);
     }
     case 'anthropic': {
-      const hold = own ?? resolveOutputReservation(settings, modelLimits('anthropic', id, settings));
+      const thinkingOptions = asObject(asObject(asObject(params.providerOptions)?.['anthropic'])?.['thinking']);
+      const thinking = thinkingOptions?.['type'];
+      // With thinking enabled, @ai-sdk/anthropic sends `max_tokens` = maxOutputTokens + the thinking
+      // budget (1,024 when none is given): all of it can be billed, so all of it is held.
+      const budget = thinkingOptions?.['budgetTokens'];
+      const thinkingBudget = thinking !== 'enabled' ? 0 : typeof budget === 'number' && Number.isSafeInteger(budget) && budget > 0 ? budget : 1024;
+      const hold = own !== undefined ? own + thinkingBudget : resolveOutputReservation(settings, modelLimits('anthropic', id, settings));
       const request = toAnthropic(id, params, hold);
       const plan = await planWith('anthropic', endpoint, request.params, settings, (s) => estimateAnthropicMessage(request.params as never, s), hold);
-      return hideInput(withRequestedRates({ ...plan, outputFromRequest: own !== undefined }, family, params.providerOptions), request.hidden, family, settings);
+      // Thinking is billed whole but streamed as a summary: an aborted stream is charged its hold
+      // by default, as through the Anthropic SDK (`abortedStreamCharge`).
+      const reasoning = plan.reasoning === true || thinking === 'enabled' || thinking === 'adaptive';
+      const planned = { ...plan, outputFromRequest: own !== undefined, ...(reasoning ? { reasoning } : {}) };
+      return hideInput(withRequestedRates(planned, family, params.providerOptions), request.hidden, family, settings);
     }
     case 'google': {
       const request = toGemini(id, params);
