@@ -416,6 +416,17 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
       }
     });
 
+    it('google: a thinking budget is held on top of maxOutputTokens, as through the Google SDKs', async () => {
+      const user = freshUser('gemini-thinking-hold');
+      const limiter = createTokenLimiter({ defaultLimits: [{ id: 'd', tokens: 4000, period: 'day' }] });
+      const model = wrap(modelOf(kit, emulator(), 'google'), { limiter, user });
+      const thinking = { providerOptions: { google: { thinkingConfig: { thinkingBudget: 2000 } } } };
+      await expect(ai.generateText({ model, prompt: ask, maxOutputTokens: 3000, ...thinking })).rejects.toBeInstanceOf(TokenLimitExceededError);
+      expect(emulator().requests).toHaveLength(0);
+      await ai.generateText({ model, prompt: ask, maxOutputTokens: 3000 });
+      expect(emulator().requests).toHaveLength(1);
+    });
+
     it('anthropic: thinking enabled holds maxOutputTokens plus its budget (what the AI SDK sends as max_tokens)', async () => {
       const user = freshUser('thinking-hold');
       const limiter = createTokenLimiter({ defaultLimits: [{ id: 'd', tokens: 4000, period: 'day' }] });

@@ -96,7 +96,11 @@ export async function planAiCall(model: AiModel, params: AiCallParams, settings:
     }
     case 'google': {
       const request = toGemini(id, params);
-      const plan = await planWith('google', endpoint, request.params, settings, (s) => estimateGenAIRequest(request.params as never, s), own);
+      // `providerOptions.google.thinkingConfig` is sent as the request's: a thinking budget is held
+      // on top of the output maximum, as for a call through the Google SDKs.
+      const thinkingConfig = asObject(asObject(asObject(params.providerOptions)?.['google'])?.['thinkingConfig']);
+      const sent = thinkingConfig === undefined ? request.params : { ...request.params, config: { ...asObject(request.params['config']), thinkingConfig } };
+      const plan = await planWith('google', endpoint, sent, settings, (s) => estimateGenAIRequest(sent as never, s), own);
       return hideInput(plan, request.hidden, family, settings);
     }
     default: {
