@@ -228,6 +228,22 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
   });
 
   describe(`${label}: Anthropic fast mode and US inference`, () => {
+    it('anthropic: one-hour cache writes are priced at their own rate (twice the input rate), in generate and stream calls', async () => {
+      const limiter = createTokenLimiter();
+      const user = freshUser('cache-1h');
+      const model = wrap(kit.createAnthropic({ apiKey: 'test', baseURL: `${emulator().url}/v1` })('claude-sonnet-5'), { limiter, user });
+      const headers = { 'x-emulator-usage': 'cache_creation_input_tokens=100000,cache_creation.ephemeral_5m_input_tokens=40000,cache_creation.ephemeral_1h_input_tokens=60000' };
+      await ai.generateText({ model, prompt: ask, maxOutputTokens: 40, headers });
+      await ai.streamText({ model, prompt: ask, maxOutputTokens: 40, headers }).text;
+      const log = await records(limiter, user);
+      expect(log).toHaveLength(2);
+      for (const record of log) {
+        // claude-sonnet-5: input $2, 5-minute writes $2.50, one-hour writes $4, output $10 per million.
+        const exact = ((record.inputTokens - 100_000) * 2 + 40_000 * 2.5 + 60_000 * 4 + record.outputTokens * 10) / 1e6;
+        expect(Math.abs(record.costUsd! - exact)).toBeLessThanOrEqual(0.5e-6 + 1e-12); // kept in whole micro-dollars
+      }
+    });
+
     it('anthropic: providerOptions.anthropic speed "fast" and inferenceGeo "us" are charged at their rates (2x and 1.1x for claude-opus-5-5), in generate and stream calls', async () => {
       const limiter = createTokenLimiter();
       const user = freshUser('fast');

@@ -23,7 +23,7 @@ import { utf8ByteLength } from '../../tokenizer/safe-cuts.js';
 import { admission, settlingFailure, signalOf } from './failures.js';
 import { familyOf, planAiCall, type AiModel, type Family } from './plan.js';
 import type { AiCallParams } from './prompt.js';
-import { aiUsage, contentText, outcomeOf, partText, reportedRates, textTokens } from './results.js';
+import { contentText, familyUsage, outcomeOf, partText, reportedRates, textTokens } from './results.js';
 
 export type { AiCallParams } from './prompt.js';
 export type { AiModel } from './plan.js';
@@ -107,7 +107,7 @@ function observeStream(source: ReadableStream<unknown>, call: TrackedCall, famil
           if (typeof part['modelId'] === 'string') model = part['modelId'];
           if (typeof part['id'] === 'string') requestId = part['id'];
         } else if (part['type'] === 'finish') {
-          usage = aiUsage(part['usage']);
+          usage = familyUsage(family, part['usage']);
           rates = reportedRates(family, part['providerMetadata'], part['usage']);
         } else if (part['type'] === 'error') errored = true;
       }
@@ -169,7 +169,7 @@ export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) 
       around(params, model, doGenerate, (result, call, family) => {
         const responseModel = result.response?.modelId;
         const outcome = outcomeOf(responseModel, result.response?.id, undefined, reportedRates(family, result.providerMetadata, result.usage));
-        settleWith(call, aiUsage(result.usage), () => textTokens(family, contentText(result.content), responseModel ?? call.plan!.model), outcome);
+        settleWith(call, familyUsage(family, result.usage), () => textTokens(family, contentText(result.content), responseModel ?? call.plan!.model), outcome);
         return result;
       }),
     wrapStream: <R extends AiStreamResult>({ doStream, params, model }: { doStream: () => PromiseLike<R>; params: AiCallParams; model: AiModel }) =>

@@ -10,9 +10,23 @@ import { outputTokensOf as openAITextTokens } from '../openai/endpoints.js';
 import { completionUsage, embeddingUsage, responseUsage } from '../openai/usage.js';
 import type { RateModifiers } from '../pricing/types.js';
 import type { CallOutcome } from '../shared/tracked-call.js';
-import { asObject, readCount, usageFrom, type UsageReading } from '../shared/usage.js';
+import { asObject, MALFORMED, readCount, usageFrom, type UsageReading } from '../shared/usage.js';
 import { utf8ByteLength } from '../../tokenizer/safe-cuts.js';
 import { openaiTier, type Family } from './plan.js';
+
+/**
+ * A call's usage as the AI SDK reports it (see {@link aiUsage}), with, for an Anthropic model, the
+ * part of its cache writes made for an hour, which Anthropic bills at twice the input rate (the
+ * normalized usage counts writes as one): read from Anthropic's own usage, which the AI SDK passes
+ * on as `raw`.
+ */
+export function familyUsage(family: Family, usage: unknown): UsageReading {
+  const reading = aiUsage(usage);
+  if (family !== 'anthropic' || reading === undefined || reading === MALFORMED) return reading;
+  const hour = readCount(asObject(asObject(asObject(usage)?.['raw'])?.['cache_creation'])?.['ephemeral_1h_input_tokens'], false);
+  if (hour === MALFORMED || hour === 0 || hour > (reading.cacheWriteTokens ?? 0)) return reading;
+  return { ...reading, cacheWrite1hTokens: hour };
+}
 
 /**
  * The AI SDK's normalized usage: v3/v4 `{ inputTokens: { total, cacheRead, cacheWrite },
