@@ -379,22 +379,28 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
       });
     }
 
+    /** A streamText the caller aborts at its first text, with its one usage record once it lands. */
+    const abortedAtFirstText = async (variant: Variant, label: string, options: Record<string, unknown>) => {
+      const limiter = createTokenLimiter();
+      const user = freshUser(label);
+      emulator().setDefault({ chunkDelayMs: 40 });
+      const controller = new AbortController();
+      const result = ai.streamText({ model: wrap(modelOf(kit, emulator(), variant), { limiter, user }), prompt: ask, abortSignal: controller.signal, onError: () => {}, ...options });
+      try {
+        for await (const part of result.fullStream) {
+          if (part.type === 'text-delta') controller.abort();
+        }
+      } catch {
+        // the abort ends the stream
+      }
+      await vi.waitFor(async () => expect(await records(limiter, user)).toHaveLength(1), { timeout: 5000 });
+      const [record] = await records(limiter, user);
+      return { limiter, user, record };
+    };
+
     for (const variant of VARIANTS) {
       it(`${variant}: an aborted streamText is charged more than 0`, async () => {
-        const limiter = createTokenLimiter();
-        const user = freshUser('abort');
-        emulator().setDefault({ chunkDelayMs: 40 });
-        const controller = new AbortController();
-        const result = ai.streamText({ model: wrap(modelOf(kit, emulator(), variant), { limiter, user }), prompt: ask, abortSignal: controller.signal, onError: () => {} });
-        try {
-          for await (const part of result.fullStream) {
-            if (part.type === 'text-delta') controller.abort();
-          }
-        } catch {
-          // the abort ends the stream
-        }
-        await vi.waitFor(async () => expect(await records(limiter, user)).toHaveLength(1), { timeout: 5000 });
-        const [record] = await records(limiter, user);
+        const { limiter, user, record } = await abortedAtFirstText(variant, 'abort', {});
         expect(record).toMatchObject({ status: 'aborted', estimated: true });
         expect(record!.totalTokens).toBeGreaterThan(0);
         expect(record!.inputTokens).toBeGreaterThan(0);
@@ -404,27 +410,10 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
 
     it('anthropic: an aborted streamText with thinking is charged its hold (thinking is billed whole, streamed as a summary)', async () => {
       for (const thinking of [{ type: 'enabled', budgetTokens: 1024 }, undefined]) {
-        const limiter = createTokenLimiter();
-        const user = freshUser('abort-thinking');
-        emulator().setDefault({ chunkDelayMs: 40 });
-        const controller = new AbortController();
-        const result = ai.streamText({
-          model: wrap(modelOf(kit, emulator(), 'anthropic'), { limiter, user }),
-          prompt: ask,
+        const { record } = await abortedAtFirstText('anthropic', 'abort-thinking', {
           maxOutputTokens: 3000,
-          abortSignal: controller.signal,
-          onError: () => {},
           ...(thinking ? { providerOptions: { anthropic: { thinking } } } : {}),
         });
-        try {
-          for await (const part of result.fullStream) {
-            if (part.type === 'text-delta') controller.abort();
-          }
-        } catch {
-          // the abort ends the stream
-        }
-        await vi.waitFor(async () => expect(await records(limiter, user)).toHaveLength(1), { timeout: 5000 });
-        const [record] = await records(limiter, user);
         expect(record).toMatchObject({ status: 'aborted', estimated: true });
         // Its hold: maxOutputTokens plus the thinking budget, which the AI SDK adds to the maximum it sends.
         if (thinking) expect(record!.outputTokens).toBe(3000 + 1024);

@@ -3,6 +3,7 @@
  * sent charges nothing; a successful answer the provider failed to read is charged what its body
  * reports; anything else as the wrappers of the official SDKs settle a failure.
  */
+import { abortedBefore } from '../shared/aborted-before.js';
 import { settleFailure, settleWith } from '../shared/settle.js';
 import type { TrackedCall } from '../shared/tracked-call.js';
 import { asObject } from '../shared/usage.js';
@@ -20,29 +21,12 @@ export function signalOf(params: unknown): AbortSignal | undefined {
  * the signal's reason (what the provider's `fetch` rejects with, so what the bare model throws),
  * sends nothing, and its reservation is released once it lands.
  */
-export function admission(call: TrackedCall, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) return call.admitted;
-  return new Promise<void>((resolve, reject) => {
-    let decided = false;
-    const onAbort = () => {
-      if (decided) return;
-      decided = true;
-      call.release();
-      reject(signal.reason);
-    };
-    const decide = (settle: () => void) => {
-      signal.removeEventListener('abort', onAbort);
-      if (decided) return;
-      decided = true;
-      settle();
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    call.admitted.then(
-      () => decide(resolve),
-      (refusal: unknown) => decide(() => reject(refusal)),
-    );
-  });
+export async function admission(call: TrackedCall, signal: AbortSignal | undefined): Promise<void> {
+  if (signal !== undefined && (await abortedBefore(call.admitted, signal))) {
+    call.release();
+    throw signal.reason;
+  }
+  return call.admitted;
 }
 
 /**

@@ -25,6 +25,7 @@
  */
 import { TokenLimitsError } from '../../kernel/errors.js';
 import { bindingScope, type Binding } from './binding.js';
+import { abortedBefore } from './aborted-before.js';
 import { asSdkError } from './sdk-error.js';
 import { keepBinding, rootOf } from './helper-scope.js';
 import type { MethodFactory } from './proxy.js';
@@ -127,23 +128,6 @@ function gatedClient(client: object, admitted: (options: unknown) => Promise<unk
       cache.set(key, fn);
       return fn;
     },
-  });
-}
-
-/**
- * Whether `signal` aborts before `admission` settles (already aborted: true). Never rejects, and
- * leaves no listener behind.
- */
-function abortedBefore(admission: Promise<unknown>, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(true);
-  return new Promise<boolean>((resolve) => {
-    const onAbort = () => resolve(true);
-    signal.addEventListener('abort', onAbort, { once: true });
-    const done = () => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(signal.aborted);
-    };
-    admission.then(done, done);
   });
 }
 
