@@ -59,6 +59,10 @@ export interface Engine {
   /**
    * Writes what is queued (for up to `storeTimeoutMs`), then releases the store. With a ledger and
    * MemoryStore, first writes the records still in the in-process queue (for up to `storeTimeoutMs`).
+   * The limiter still works afterwards (a call that was running when it closed still commits), but
+   * nothing runs in the background: each commit and release is written when it is made (a store
+   * failure rejects it and nothing is queued), and with a MemoryStore ledger a commit resolves once
+   * its record is in the ledger (or the ledger failed for `storeTimeoutMs`, reported as `ledger-error`).
    */
   close(): Promise<void>;
   /**
@@ -209,7 +213,19 @@ class QuotaEngine implements Engine {
   }
 
   #background<T>(write: BackgroundWrite<T>): Promise<T> {
-    if (this.#core.closed) return write.attempt();
-    return this.#core.committer.run(write);
+    const core = this.#core;
+    if (!core.closed) return core.committer.run(write);
+    // Closed: nothing runs in the background any more, so the write is made now, and a record
+    // left in an in-process ledger queue (MemoryStore) is written out with it: a call that was
+    // still running when close() returned would otherwise lose its ledger row with the process.
+    const written = write.attempt();
+    const drainer = this.#ledger.drainer;
+    if (write.kind !== 'commit' || drainer === undefined || core.config.store.ledgerFeed?.inProcess !== true) return written;
+    // The charge is in the store whatever the ledger does: a ledger that stays down (reported as
+    // 'ledger-error' events) does not make the commit fail.
+    return written.then(async (result) => {
+      await drainer.drainAll(Date.now() + core.config.storeTimeoutMs).catch(() => {});
+      return result;
+    });
   }
 }
