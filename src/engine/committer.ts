@@ -49,7 +49,8 @@ export class Committer {
    * under load can have).
    */
   readonly #inFlight = new Map<string, Array<Promise<unknown>>>();
-  #inFlightCount = 0;
+  /** The same writes, each with its first try: what `flush` follows until each has landed. */
+  readonly #trying = new Map<BackgroundWrite<unknown>, Promise<unknown>>();
   readonly #queue = new Map<BackgroundWrite<unknown>, Queued>();
   /** Writes handed over in this turn of the event loop, not started yet (see `#startWaiting`). */
   #waiting: Array<() => void> = [];
@@ -62,7 +63,9 @@ export class Committer {
   ) {}
 
   get pending(): number {
-    return this.#inFlightCount + this.#queue.size;
+    let queuedOnly = 0;
+    for (const write of this.#queue.keys()) if (!this.#trying.has(write)) queuedOnly += 1;
+    return this.#trying.size + queuedOnly;
   }
 
   /**
@@ -83,8 +86,13 @@ export class Committer {
     }).then(undefined, (error: unknown) => {
       // A write the store refuses (its scripts' own validation) is never retried: reported as
       // dropped, as a queued write given up is, so that it is never silently left uncharged.
-      if (error instanceof QuotaStoreError && isPermanentStoreError(error) && !this.#closed) this.events.dropped(write as BackgroundWrite<unknown>, error);
-      if (!(error instanceof QuotaStoreError) || isPermanentStoreError(error) || this.#closed) throw error;
+      if (error instanceof QuotaStoreError && isPermanentStoreError(error)) this.events.dropped(write as BackgroundWrite<unknown>, error);
+      if (!(error instanceof QuotaStoreError) || isPermanentStoreError(error)) throw error;
+      // Closed: nothing retries it any more, so it is lost; reported as such, never silently.
+      if (this.#closed) {
+        this.events.dropped(write as BackgroundWrite<unknown>, error);
+        throw error;
+      }
       this.#enqueue(write as BackgroundWrite<unknown>);
       this.events.queued(write as BackgroundWrite<unknown>, error);
       throw new QuotaStoreError(write.kind, `${error.message}; the ${write.kind} is queued and will be retried`, { cause: error });
@@ -93,9 +101,9 @@ export class Committer {
     const mine = this.#inFlight.get(userId);
     if (mine === undefined) this.#inFlight.set(userId, [tracked]);
     else mine.push(tracked);
-    this.#inFlightCount += 1;
+    this.#trying.set(write as BackgroundWrite<unknown>, tracked);
     const done = (): void => {
-      this.#inFlightCount -= 1;
+      this.#trying.delete(write as BackgroundWrite<unknown>);
       const writes = this.#inFlight.get(userId)!;
       if (writes.length === 1) this.#inFlight.delete(userId);
       else writes.splice(writes.indexOf(tracked), 1);
@@ -142,31 +150,58 @@ export class Committer {
     }
   }
 
-  /** Resolves once every write handed over so far has landed or was dropped; rejects at `deadline` otherwise. */
+  /**
+   * Resolves once every write handed over so far has landed or was dropped; rejects at `deadline`
+   * otherwise. A write whose try fails while this waits is queued, and then waited for too: its
+   * first try ending is not its landing.
+   */
   async flush(deadline: number): Promise<void> {
     this.#startWaiting();
-    const waits: Array<Promise<unknown>> = [];
-    for (const writes of this.#inFlight.values()) waits.push(...writes);
-    for (const item of this.#queue.values()) waits.push(item.finished);
-    if (waits.length === 0) return;
-    for (const item of this.#queue.values()) this.#schedule(item, 0);
+    const followed = new Set([...this.#trying.keys(), ...this.#queue.keys()]);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()));
       timer.unref?.();
     });
-    const outcome = await Promise.race([Promise.allSettled(waits).then(() => 'done' as const), timeout]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
-      throw new QuotaStoreError('flush', `${this.pending} commits or releases are still waiting for the quota store`);
+    try {
+      for (;;) {
+        const waits: Array<Promise<unknown>> = [];
+        for (const write of followed) {
+          const queued = this.#queue.get(write);
+          const trying = this.#trying.get(write);
+          if (queued !== undefined) {
+            // Retried now rather than at its backoff time (once per round: a retry on its way stays).
+            if (queued.retrying === 0) this.#schedule(queued, 0);
+            waits.push(queued.finished);
+          } else if (trying !== undefined) {
+            waits.push(trying);
+          } else {
+            followed.delete(write);
+          }
+        }
+        if (waits.length === 0) return;
+        const outcome = await Promise.race([Promise.allSettled(waits).then(() => 'done' as const), timeout]);
+        if (outcome === 'timeout') {
+          throw new QuotaStoreError('flush', `${this.pending} commits or releases are still waiting for the quota store`);
+        }
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  /** Stops retrying after one last try of every queued write (within `deadline`). */
+  /**
+   * Stops retrying after one last try of every queued write (within `deadline`). A write still
+   * queued then, or whose try still running fails later, is lost: each is reported as dropped.
+   */
   async close(deadline: number): Promise<void> {
     await this.flush(deadline).catch(() => {});
     this.#closed = true;
-    for (const item of this.#queue.values()) clearTimeout(item.timer);
+    for (const item of [...this.#queue.values()]) {
+      if (item.retrying > 0) continue; // its try may still land; if it fails, #retry reports it
+      this.#remove(item);
+      this.events.dropped(item.write, new QuotaStoreError(item.write.kind, `The limiter closed before the quota store took this ${item.write.kind}`));
+    }
   }
 
   #enqueue(write: BackgroundWrite<unknown>): void {
@@ -209,7 +244,8 @@ export class Committer {
     } catch (error) {
       item.retrying -= 1;
       if (!this.#queue.has(item.write)) return;
-      if (isPermanentStoreError(error) || !(error instanceof QuotaStoreError)) {
+      // After close() nothing retries it: lost, and reported as such.
+      if (isPermanentStoreError(error) || !(error instanceof QuotaStoreError) || this.#closed) {
         this.#remove(item);
         const reason = error instanceof QuotaStoreError ? error : new QuotaStoreError(item.write.kind, (error as Error).message, { cause: error });
         this.events.dropped(item.write, reason);

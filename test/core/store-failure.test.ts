@@ -235,4 +235,40 @@ describe('onStoreError: allow', () => {
     const reader = createTokenLimiter({ store: inner, defaultLimits: rules });
     expect((await reader.admin.getUsage('y')).used).toBe(10);
   });
+
+  it('flush() waits for a write whose try fails while it waits, until it has landed', async () => {
+    const inner = new MemoryStore();
+    const flaky = flakyStore(inner);
+    const limiter = createTokenLimiter({ store: flaky.store, defaultLimits: rules, storeTimeoutMs: 300 });
+    const r = await limiter.reserve('f', { tokens: 10 });
+    flaky.set('hang');
+    const committed = limiter.commit(r, { inputTokens: 5, outputTokens: 5 }).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The try still hangs when flush() starts, and fails (its 300 ms are up) while flush() waits.
+    setTimeout(() => flaky.set('ok'), 50);
+    await limiter.flush();
+    expect(await committed).toBeInstanceOf(QuotaStoreError); // the first try failed: queued, then retried
+    expect(limiter.pendingWrites).toBe(0);
+    const reader = createTokenLimiter({ store: inner, defaultLimits: rules });
+    expect(await reader.admin.getUsage('f')).toMatchObject({ used: 10, reserved: 0 });
+  });
+
+  it('close() reports each write it gives up as dropped, never silently', async () => {
+    const flaky = flakyStore();
+    const limiter = createTokenLimiter({ store: flaky.store, defaultLimits: rules, storeTimeoutMs: 150 });
+    const events: StoreErrorEvent[] = [];
+    limiter.on('store-error', (e) => events.push(e));
+    const queued = await limiter.reserve('q', { tokens: 10 });
+    const running = await limiter.reserve('r', { tokens: 10 });
+    flaky.set('fail');
+    await limiter.commit(queued, { inputTokens: 5, outputTokens: 5 }).catch(() => {});
+    flaky.set('hang');
+    const late = limiter.commit(running, { inputTokens: 5, outputTokens: 5 }).catch(() => {});
+    await limiter.close();
+    await late;
+    // Tries still running when close() gave up end with the store's timeout after it.
+    const dropped = () => events.filter((e) => e.policy === 'dropped').map((e) => `${e.operation} ${e.userId}`).sort();
+    await expect.poll(dropped, { timeout: 2_000 }).toEqual(['commit q', 'commit r']);
+    expect(limiter.pendingWrites).toBe(0);
+  });
 });
