@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import OpenAI, { AzureOpenAI } from 'openai';
 import OpenAIv5 from 'openai-v5';
 import { describe, expect, it } from 'vitest';
 import {
@@ -240,6 +240,27 @@ describe('withTokenLimits(openai): transparency', () => {
     const error = await wrapped.chat.completions.create({ model: 'gpt-4o-mini', messages }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect(emulator().requests).toHaveLength(1);
+    expect(await limiter.admin.getUsage('alice')).toMatchObject({ used: 0, reserved: 0 });
+  });
+
+  it('a request the SDK fails before sending (a failing apiKey function or Azure token provider) charges nothing', async () => {
+    const limiter = createTokenLimiter({ defaultLimits: [{ id: 'm', tokens: 1_000_000, period: 'month' }] });
+    const keyless = new OpenAI({ apiKey: () => Promise.reject(new Error('vault down')), baseURL: emulator().openaiBaseURL });
+    const azure = new AzureOpenAI({
+      azureADTokenProvider: () => Promise.reject(new Error('token service down')),
+      endpoint: emulator().url,
+      apiVersion: '2024-10-21',
+      deployment: 'gpt-4o-mini',
+    });
+    for (const raw of [keyless, azure]) {
+      const bare = await raw.chat.completions.create({ model: 'gpt-4o-mini', messages }).catch((e: unknown) => e);
+      const error = await withTokenLimits(raw, 'alice', { limiter }).chat.completions.create({ model: 'gpt-4o-mini', messages }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.OpenAIError);
+      expect((error as Error).message).toBe((bare as Error).message);
+    }
+    expect(emulator().requests).toHaveLength(0);
+    await limiter.flush();
+    expect(await usageLog(limiter)).toEqual([]);
     expect(await limiter.admin.getUsage('alice')).toMatchObject({ used: 0, reserved: 0 });
   });
 
