@@ -59,7 +59,7 @@ export interface TokenLimiterOptions {
    * input estimate plus the tokens of the text received.
    * An OpenAI background response (`background: true`) runs on after an abort: it is always
    * charged its hold.
-   * @default 'hold' for reasoning models (the output table's flag) and Claude calls with `thinking` enabled or adaptive, 'received' for others
+   * @default 'hold' for reasoning models (the output table's flag: OpenAI o-series and GPT-5, Gemini 2.5 and 3 Pro, Claude Fable and Mythos) and Claude calls with `thinking` enabled or adaptive, 'received' for others
    */
   abortedStreamCharge?: 'hold' | 'received';
   /**

@@ -173,22 +173,32 @@ describe('withTokenLimits(anthropic): usage semantics', () => {
     }
   });
 
-  it('charges an aborted stream with thinking its hold (thinking is billed whole, streamed as a summary), unless abortedStreamCharge says received', async () => {
+  it('charges an aborted stream with thinking (asked for, or the model default) its hold (thinking is billed whole, streamed as a summary), unless abortedStreamCharge says received', async () => {
     for (const abortedStreamCharge of [undefined, 'received'] as const) {
       const limiter = createTokenLimiter({ defaultLimits: [{ id: 'm', tokens: 1_000_000, period: 'month' }], ...(abortedStreamCharge ? { abortedStreamCharge } : {}) });
       const wrapped = withTokenLimits(new Anthropic({ apiKey: 'test', baseURL: emulator().anthropicBaseURL }), 'alice', { limiter });
-      const thinkings = [{ type: 'enabled' as const, budget_tokens: 2000 }, { type: 'adaptive' as const }, undefined];
-      for (const [i, thinking] of thinkings.entries()) {
-        const stream = await wrapped.messages.create({ ...base, max_tokens: 4000, ...(thinking ? { thinking } : {}), stream: true }, { headers: { 'x-emulator-chunk-delay-ms': '30' } });
+      // Fable and Mythos think without being asked (adaptive thinking only, its text omitted by default).
+      const cases = [
+        { model: MODEL, thinking: { type: 'enabled' as const, budget_tokens: 2000 }, thinks: true },
+        { model: MODEL, thinking: { type: 'adaptive' as const }, thinks: true },
+        { model: MODEL, thinking: undefined, thinks: false },
+        { model: 'claude-fable-5-2', thinking: undefined, thinks: true },
+        { model: 'claude-mythos-5-1', thinking: undefined, thinks: true },
+      ];
+      for (const [i, { model, thinking, thinks }] of cases.entries()) {
+        const stream = await wrapped.messages.create(
+          { ...base, model, max_tokens: 4000, ...(thinking ? { thinking } : {}), stream: true },
+          { headers: { 'x-emulator-chunk-delay-ms': '30' } },
+        );
         let n = 0;
         for await (const _event of stream) if ((n += 1) === 4) break;
         const log = await loggedAtLeast(limiter, i + 1);
         expect(log).toHaveLength(i + 1);
         const record = log[0]!;
         expect(record).toMatchObject({ estimated: true, status: 'aborted' });
-        const held = thinking !== undefined && abortedStreamCharge === undefined;
-        if (held) expect(record.outputTokens, JSON.stringify(thinking)).toBe(4000);
-        else expect(record.outputTokens, `${JSON.stringify(thinking)} ${abortedStreamCharge}`).toBeLessThan(100);
+        const held = thinks && abortedStreamCharge === undefined;
+        if (held) expect(record.outputTokens, `${model} ${JSON.stringify(thinking)}`).toBe(4000);
+        else expect(record.outputTokens, `${model} ${JSON.stringify(thinking)} ${abortedStreamCharge}`).toBeLessThan(100);
       }
       await limiter.close();
     }

@@ -9,7 +9,10 @@
  *   window and max output tokens per model). Reasoning tokens are part of the output maximum.
  * - Anthropic: docs.anthropic.com "Models overview" comparison table (max output, context window)
  *   as known to us in 2025. Extended thinking is opt-in per request and its budget is a part of
- *   `max_tokens` (which the Messages API requires), so no Claude model is flagged as reasoning.
+ *   `max_tokens` (which the Messages API requires), so a Claude model is flagged as reasoning only
+ *   where it thinks without being asked: Fable 5.x, Mythos 5.x and Mythos Preview take adaptive
+ *   thinking only (a request without `thinking` thinks; `disabled` is refused: docs.aws.amazon.com
+ *   Bedrock "Adaptive thinking", 2026), and stream their thinking omitted by default.
  *   Models after Claude 4.5 (Opus 4.6-5.5, Sonnet 5.x, Haiku 5.5, Fable, Mythos) are UNVERIFIED:
  *   they get 128,000 output tokens and a 1,000,000-token window, the largest of their family.
  * - Google: ai.google.dev/gemini-api/docs/models ("Output token limit", "Input token limit") as
@@ -71,8 +74,9 @@ export const OPENAI_LIMITS: Readonly<Record<string, ModelLimits>> = {
 
 /** Anthropic models. */
 export const ANTHROPIC_LIMITS: Readonly<Record<string, ModelLimits>> = {
-  'claude-fable-5': limits(128_000, 1_000_000),
-  'claude-mythos-5': limits(128_000, 1_000_000),
+  'claude-fable-5': limits(128_000, 1_000_000, true),
+  'claude-mythos-5': limits(128_000, 1_000_000, true),
+  'claude-mythos-preview': limits(128_000, 1_000_000, true),
   'claude-opus-5': limits(128_000, 1_000_000),
   'claude-opus-4-8': limits(128_000, 1_000_000),
   'claude-opus-4-7': limits(128_000, 1_000_000),
