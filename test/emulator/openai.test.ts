@@ -291,6 +291,17 @@ describe('OpenAI responses', () => {
     expect(counted.input_tokens).toBe(created.usage?.input_tokens);
     expect(emulator().requests[0]?.endpoint).toBe('responses.input_tokens');
   });
+
+  it('compacts a conversation: the user messages and one compaction item, with the usage expectedUsage gives', async () => {
+    const body = { model: 'gpt-5', input: [{ role: 'user' as const, content: 'hello there' }, { role: 'assistant' as const, content: 'hi' }] };
+    const compacted = await client().responses.compact(body);
+    expect(compacted.object).toBe('response.compaction');
+    expect(compacted.output.map((item) => item.type)).toEqual(['message', 'compaction']);
+    const expected = expectedUsage(emulator().requests[0]!);
+    expect(emulator().requests[0]?.endpoint).toBe('responses.compact');
+    expect(compacted.usage).toMatchObject({ input_tokens: expected.inputTokens, output_tokens: expected.outputTokens, total_tokens: expected.totalTokens });
+    expect(expected.inputTokens).toBe((await client().responses.inputTokens.count(body)).input_tokens);
+  });
 });
 
 describe('OpenAI legacy completions and embeddings', () => {

@@ -115,6 +115,19 @@ const cases: Case[] = [
         text: { format: { type: 'json_schema', name: 'answer', strict: true, schema: schema.json_schema.schema } },
       }),
   },
+  {
+    name: 'responses.compact (a billed compaction pass)',
+    requests: 1,
+    run: (c) =>
+      c.responses.compact({
+        model: 'gpt-5',
+        input: [
+          { role: 'user', content: 'What is the weather in Lisbon today?' },
+          { role: 'assistant', content: 'Sunny, 21 degrees.' },
+          { role: 'user', content: 'And tomorrow?' },
+        ],
+      }),
+  },
   { name: 'completions.create', requests: 1, run: (c) => c.completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'Once upon a time', max_tokens: 12 }) },
   {
     name: 'completions.create (stream)',

@@ -294,3 +294,18 @@ export const responses: StainlessEndpoint = {
     };
   },
 };
+
+/**
+ * `responses.compact`: a compaction pass over a conversation (its `input` and `instructions`, and
+ * the stored context of `previous_response_id`), billed like a response (its `usage` is a
+ * Responses usage). It never streams and has no output maximum: its hold is the model's, and an
+ * answer without usage is charged that hold (its output, a compaction item, is encrypted).
+ */
+export const responsesCompact: StainlessEndpoint = {
+  name: 'responses.compact',
+  requestIdHeader: 'x-request-id',
+  plan: (params, settings) => planWith('openai', 'responses.compact', params, settings, (o) => estimateOpenAIResponse(params as never, o)),
+  usage: (body) => responseUsage(asObject(body)?.usage),
+  outputTokens: (_body, plan) => plan.outputTokens,
+  observer: (plan) => responses.observer(plan),
+};

@@ -2,7 +2,7 @@ import type { Binding } from '../shared/binding.js';
 import { routeProxy, type MethodFactory, type RouteTree } from '../shared/proxy.js';
 import { markNeverSent } from '../shared/settle.js';
 import { billedMethod, helperMethod } from '../shared/stainless.js';
-import { chatCompletions, completions, embeddings, responses } from './endpoints.js';
+import { chatCompletions, completions, embeddings, responses, responsesCompact } from './endpoints.js';
 
 /** An `openai` client (v5, v6, v7; `AzureOpenAI` and clients of OpenAI-compatible providers too): the parts the wrapper touches. */
 interface OpenAILike {
@@ -42,7 +42,7 @@ function releasedIfUnsent(billed: MethodFactory): MethodFactory {
 /**
  * Wraps an openai client. The token-billing `create` methods are reserved and committed; the SDK's
  * helpers run on the wrapped resources, so each request they make goes through a wrapped `create`.
- * Counted: chat.completions create/parse/stream/runTools, responses create/stream/parse,
+ * Counted: chat.completions create/parse/stream/runTools, responses create/stream/parse/compact,
  * completions.create, embeddings.create. Everything else is the client's own.
  */
 export function wrapOpenAI<C extends object>(client: C, binding: Binding, rewrap: (client: object) => object): C {
@@ -57,7 +57,7 @@ export function wrapOpenAI<C extends object>(client: C, binding: Binding, rewrap
         runTools: helper,
       },
     },
-    responses: { create: billed(responses), stream: helper, parse: helper },
+    responses: { create: billed(responses), stream: helper, parse: helper, compact: billed(responsesCompact) },
     completions: { create: billed(completions) },
     embeddings: { create: billed(embeddings) },
     // A client derived from a wrapped client is wrapped the same way (no quota bypass).

@@ -46,6 +46,8 @@ export function handleOpenAI(ctx: HandlerContext): HandlerResult {
         usage: inputOnlyUsage(input),
       };
     }
+    case 'responses.compact':
+      return responsesCompact(ctx);
     case 'completions':
       return completions(ctx);
     case 'embeddings':
@@ -64,6 +66,8 @@ export function openaiUsage(endpoint: OpenAIEndpoint, body: Record<string, unkno
       return responsesPlan(body, behavior).usage;
     case 'responses.input_tokens':
       return inputOnlyUsage(responsesInput(body));
+    case 'responses.compact':
+      return compactUsage(body, behavior);
     case 'completions':
       return completionsPlan(body, behavior).usage;
     case 'embeddings':
@@ -400,6 +404,44 @@ function responses(ctx: HandlerContext): HandlerResult {
     },
     ...usageInfo,
     text: output.text,
+  };
+}
+
+/* ---------------------------------------------------------------- responses.compact */
+
+/**
+ * A compaction pass (`POST /v1/responses/compact`) reads the whole input and writes one compaction
+ * item: billed as input, and as output a quarter of it (at least 1 token).
+ */
+function compactUsage(body: Record<string, unknown>, behavior: EmulatorBehavior): EmulatorUsage {
+  const input = responsesInput(body);
+  return accountUsage(input, Math.max(1, Math.ceil(input / 4)), behavior);
+}
+
+function responsesCompact(ctx: HandlerContext): HandlerResult {
+  const { body, behavior } = ctx;
+  require400(typeof body['model'] === 'string', "Missing required parameter: 'model'.");
+  const usage = compactUsage(body, behavior);
+  const input = body['input'];
+  const items = typeof input === 'string' ? [{ role: 'user', content: input }] : asArray(input);
+  const userMessages = items
+    .map(asRecord)
+    .filter((m): m is Record<string, unknown> => m?.['role'] === 'user')
+    .map((m) => ({ type: 'message', id: ctx.ids.make('msg_'), status: 'completed', role: 'user', content: [{ type: 'input_text', text: contentText(m['content']) }] }));
+  const compaction = { type: 'compaction', id: ctx.ids.make('cmp_'), encrypted_content: Buffer.from(`compacted:${usage.inputTokens}`).toString('base64') };
+  return {
+    reply: {
+      kind: 'json',
+      status: 200,
+      body: {
+        id: ctx.ids.make('resp_'),
+        object: 'response.compaction',
+        created_at: seconds(ctx.nowMs),
+        output: [...userMessages, compaction],
+        usage: behavior.omitUsage === true ? undefined : responsesUsage(usage, behavior),
+      },
+    },
+    usage,
   };
 }
 

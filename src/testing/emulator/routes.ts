@@ -25,6 +25,7 @@ const FIXED_ROUTES: Record<string, Route> = {
   '/v1/chat/completions': { provider: 'openai', endpoint: 'chat.completions' },
   '/v1/responses': { provider: 'openai', endpoint: 'responses' },
   '/v1/responses/input_tokens': { provider: 'openai', endpoint: 'responses.input_tokens' },
+  '/v1/responses/compact': { provider: 'openai', endpoint: 'responses.compact' },
   '/v1/completions': { provider: 'openai', endpoint: 'completions' },
   '/v1/embeddings': { provider: 'openai', endpoint: 'embeddings' },
   '/v1/messages': { provider: 'anthropic', endpoint: 'messages' },

@@ -12,6 +12,7 @@ export type OpenAIEndpoint =
   | 'chat.completions'
   | 'responses'
   | 'responses.input_tokens'
+  | 'responses.compact'
   | 'completions'
   | 'embeddings';
 
