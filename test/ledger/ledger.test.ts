@@ -7,6 +7,7 @@ import { createPostgresLedger, type PostgresLedger } from '../../src/postgres/in
 import { manualClock } from '../helpers/clock.js';
 import { connectPostgres, dropSchema, uniqueSchema } from '../helpers/postgres.js';
 import { connectRedis, uniquePrefix } from '../helpers/redis.js';
+import { startRedisServer } from '../support/index.js';
 
 let pool: pg.Pool;
 let redis: Redis;
@@ -229,6 +230,31 @@ describe('RedisStore ledger streams', () => {
     expect(consumers.map((c) => c[1])).toEqual(['holder']);
     expect(await feed.prune!(60_000)).toBe(0);
   });
+});
+
+describe('RedisStore ledger streams after the data was lost', () => {
+  it('drain the records committed after a Redis restart without persistence, by a process that had indexed their stream', async () => {
+    const server = await startRedisServer({ persistence: 'none' });
+    try {
+      const client = server.client();
+      const ledger = await newLedger({ drain: { pollMs: 20, claimIdleMs: 500 } });
+      const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix: 'lost' }), ledger });
+      try {
+        for (let i = 0; i < 3; i += 1) await call(limiter, 'survivor', 1, 1);
+        await limiter.flushLedger(5_000);
+        await server.restart(); // the index, the streams and the counters are gone
+        await new Promise((resolve) => setTimeout(resolve, 2_500)); // the drainer has read the (empty) index again
+        // The same slot's stream: this process knew it indexed, and appended to it without indexing it again.
+        for (let i = 0; i < 3; i += 1) await call(limiter, 'survivor', 1, 1);
+        await expect.poll(async () => (await rowCount(ledger)).rows, { timeout: 15_000, interval: 200 }).toBe(6);
+        expect(await rowCount(ledger)).toEqual({ rows: 6, ids: 6 });
+      } finally {
+        await limiter.close();
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
 });
 
 describe('ledger-lag', () => {

@@ -7,6 +7,8 @@ import { slotOf, slotTag } from './slots.js';
 const INDEX_REFRESH_MS = 2_000;
 /** Streams read at once. */
 const PARALLEL_READS = 16;
+/** How soon after a commit its process adds its streams to the index again (in the background). */
+const REINDEX_MS = 5_000;
 
 /** The ledger feed of RedisStore, and what its commits need of it. */
 export interface RedisLedgerFeed extends LedgerFeed {
@@ -21,8 +23,28 @@ export interface RedisLedgerFeed extends LedgerFeed {
  */
 export function redisLedgerFeed(ctx: RedisContext): RedisLedgerFeed {
   const indexed = new Set<string>();
+  let reindexing: ReturnType<typeof setTimeout> | undefined;
   let streams: { list: string[]; at: number } = { list: [], at: 0 };
   let cursor = 0;
+
+  /**
+   * Adds this process's streams to the index again, within REINDEX_MS of a commit. The index is
+   * never emptied by design, but a Redis restarted without persistence or a FLUSHALL empties it
+   * while `indexed` still remembers the streams: records appended after that would wait in streams
+   * no drainer knows of, for good. A stream's key is fixed by its slot, so indexing it again at any
+   * later time makes all its records drainable. Beside the commits, never on their path.
+   */
+  function reindexSoon(): void {
+    if (reindexing !== undefined) return;
+    reindexing = setTimeout(() => {
+      reindexing = undefined;
+      const keys = [...indexed];
+      for (let i = 0; i < keys.length; i += 100) {
+        ctx.run(SCRIPTS.ledgerIndex, [ctx.global.ledgerIndex], keys.slice(i, i + 100)).catch(() => {});
+      }
+    }, REINDEX_MS);
+    reindexing.unref?.();
+  }
 
   async function known(): Promise<string[]> {
     if (Date.now() - streams.at > INDEX_REFRESH_MS) {
@@ -38,7 +60,7 @@ export function redisLedgerFeed(ctx: RedisContext): RedisLedgerFeed {
       if (!indexed.has(key)) {
         await ctx.run(SCRIPTS.ledgerIndex, [ctx.global.ledgerIndex], [key]);
         indexed.add(key);
-      }
+      } else reindexSoon();
       return key;
     },
 
