@@ -66,7 +66,8 @@ export class LedgerDrainer {
     for (;;) {
       let moved: number;
       try {
-        moved = await this.#exclusive();
+        // A write the database never answers (no reply, no error) must not hold the caller past its deadline.
+        moved = await until(this.#exclusive(), deadline);
       } catch (error) {
         if (Date.now() > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_BACKOFF_MS, this.settings.pollMs * 2 ** Math.min(this.#failures, 10))));
@@ -78,12 +79,16 @@ export class LedgerDrainer {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the timers and waits for the cycle under way, for up to `deadline` (one the database
+   * never answers goes on alone: its batch is acknowledged if it ends, else read again later).
+   */
+  async stop(deadline = Date.now() + MAX_BACKOFF_MS): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
     clearInterval(this.#lagTimer);
     clearInterval(this.#pruneTimer);
-    await this.#lock.catch(() => {});
+    await until(this.#lock, deadline).catch(() => {});
   }
 
   #exclusive(): Promise<number> {
@@ -128,6 +133,15 @@ export class LedgerDrainer {
     this.#written += batch.length;
     return batch.length;
   }
+}
+
+/** `work`, or a rejection once `deadline` has passed (the work itself goes on). */
+function until<T>(work: Promise<T>, deadline: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('the ledger did not answer in time')), Math.max(0, deadline - Date.now()) + 1);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 /** Feed entries as ledger entries (one per id: a batch may hold a record twice after a claim). */

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import type { Redis } from 'ioredis';
-import type pg from 'pg';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenLimiter, InvalidArgumentError, MemoryStore, RedisStore, type LedgerErrorEvent, type LedgerLag, type QuotaStore, type TokenLimiter } from '../../src/index.js';
 import { createPostgresLedger, type PostgresLedger } from '../../src/postgres/index.js';
 import { manualClock } from '../helpers/clock.js';
-import { connectPostgres, dropSchema, uniqueSchema } from '../helpers/postgres.js';
+import { connectPostgres, DATABASE_URL, dropSchema, uniqueSchema } from '../helpers/postgres.js';
 import { connectRedis, uniquePrefix } from '../helpers/redis.js';
 import { startRedisServer } from '../support/index.js';
 
@@ -316,6 +317,75 @@ describe('flushLedger', () => {
     expect((await limiter.ledgerLag())!.pending).toBe(1);
   });
 });
+
+describe('a PostgreSQL that takes the connection and never answers', () => {
+  it('makes flushLedger reject on time and close() return; the record is written once it answers', async () => {
+    const relay = await frozenRelay(Number(new URL(DATABASE_URL).port || 5432));
+    const url = new URL(DATABASE_URL);
+    url.host = `127.0.0.1:${relay.port}`;
+    const partitioned = new pg.Pool({ connectionString: url.toString(), max: 2 });
+    partitioned.on('error', () => {});
+    try {
+      const ledger = await newLedger({ pool: partitioned, drain: { pollMs: 20 } });
+      const limiter = createTokenLimiter({ store: new MemoryStore(), ledger, storeTimeoutMs: 500 });
+      relay.freeze(true);
+      await call(limiter, 'partitioned', 1, 1);
+      let started = Date.now();
+      // Both waited for as long as the database stayed silent: the insert neither answers nor fails.
+      await expect(limiter.flushLedger(300)).rejects.toThrow(/did not answer in time/);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      started = Date.now();
+      await limiter.close();
+      expect(Date.now() - started).toBeLessThan(500 + 5_000 + 2_000);
+      relay.freeze(false);
+      await expect.poll(async () => (await rowCount(ledger)).rows, { timeout: 10_000 }).toBe(1);
+    } finally {
+      relay.freeze(false);
+      await partitioned.end().catch(() => {});
+      await relay.close();
+    }
+  }, 30_000);
+});
+
+/** A TCP relay to PostgreSQL that can stop passing bytes (held, then passed on when thawed). */
+async function frozenRelay(targetPort: number): Promise<{ port: number; freeze(on: boolean): void; close(): Promise<void> }> {
+  const pairs: Array<[net.Socket, net.Socket]> = [];
+  let frozen = false;
+  const link = ([a, b]: [net.Socket, net.Socket]) => {
+    if (frozen) {
+      a.unpipe(b);
+      b.unpipe(a);
+      a.pause();
+      b.pause();
+    } else {
+      a.pipe(b);
+      b.pipe(a);
+    }
+  };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    const pair: [net.Socket, net.Socket] = [client, upstream];
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    pairs.push(pair);
+    link(pair);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    freeze(on) {
+      frozen = on;
+      for (const pair of pairs) link(pair);
+    },
+    async close() {
+      for (const [a, b] of pairs) {
+        a.destroy();
+        b.destroy();
+      }
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
 
 describe('ledger options', () => {
   it('refuses bad options with typed errors', async () => {
