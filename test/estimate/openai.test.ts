@@ -213,6 +213,26 @@ describe('request shapes', () => {
     expect(referenced.inputTokens).toBe(200_000);
   });
 
+  it('holds input given only by id at the context window: an earlier audio answer, a stored reasoning item', async () => {
+    // An assistant turn `audio: { id }` is the model's earlier spoken answer, billed again as input audio.
+    const audio = await estimateOpenAIChatCompletion({
+      model: 'gpt-4o-audio-preview',
+      messages: [{ role: 'user', content: 'Tell me a story.' }, { role: 'assistant', audio: { id: 'audio_1' } }, { role: 'user', content: 'Another one.' }],
+    });
+    expect(audio.inputTokens).toBe(128_000);
+    expect(audio.exact).toBe(false);
+    // A reasoning item without encrypted_content is the stored one (store: true), read back by id.
+    const stored = await estimateOpenAIResponse({ model: 'o3', input: [{ type: 'reasoning', id: 'rs_1', summary: [] }, { role: 'user', content: 'Go on.' }] });
+    expect(stored.inputTokens).toBe(200_000);
+    // Its reasoning text, when given, is counted like its summary.
+    const bare = await estimateOpenAIResponse({ model: 'o3', input: [{ type: 'reasoning', id: 'rs_1', summary: [], encrypted_content: 'AAAA' }] });
+    const withText = await estimateOpenAIResponse({
+      model: 'o3',
+      input: [{ type: 'reasoning', id: 'rs_1', summary: [], encrypted_content: 'AAAA', content: [{ type: 'reasoning_text', text: 'First, compare the two totals line by line.' }] }],
+    });
+    expect(withText.inputTokens).toBeGreaterThan(bare.inputTokens + 5);
+  });
+
   it('holds file parts by their size: text files by their bytes, PDFs and files by id at the context window', async () => {
     const text = 'name,amount\n' + 'alice,12\n'.repeat(2000);
     const data = `data:text/csv;base64,${Buffer.from(text).toString('base64')}`;

@@ -140,6 +140,8 @@ function tallyChatMessage(model: string, raw: unknown, index: number, tally: Tok
     tally.add(CHAT_TOKENS.perName);
   }
   tally.text(message['refusal']);
+  // An assistant turn given as `audio: { id }`: the model's earlier audio answer, billed as input audio.
+  if (asRecord(message['audio'])?.['id'] !== undefined) tally.hide('an earlier audio response by id');
   tallyToolCalls(message['tool_calls'], tally);
   const functionCall = asRecord(message['function_call']);
   if (functionCall !== undefined) {
@@ -251,11 +253,15 @@ function tallyResponseItem(model: string, raw: unknown, index: number, tally: To
       tallyContent(model, item['output'], tally);
       return true;
     case 'reasoning': {
-      const summary = Array.isArray(item['summary']) ? item['summary'] : [];
-      for (const part of summary) tally.text(asRecord(part)?.['text']);
-      // Each reasoning token takes at least one byte of the encrypted payload.
+      for (const key of ['summary', 'content']) {
+        const parts = Array.isArray(item[key]) ? (item[key] as unknown[]) : [];
+        for (const part of parts) tally.text(asRecord(part)?.['text']);
+      }
+      // Each reasoning token takes at least one byte of the encrypted payload; without it, a
+      // reasoning item by id is the stored one, whose reasoning is billed but not shown here.
       const encrypted = item['encrypted_content'];
-      if (typeof encrypted === 'string') tally.add(decodedBase64Bytes(encrypted));
+      if (typeof encrypted === 'string' && encrypted.length > 0) tally.add(decodedBase64Bytes(encrypted));
+      else if (item['id'] != null) tally.hide('a stored reasoning item');
       return false;
     }
     case 'item_reference':
