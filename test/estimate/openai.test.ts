@@ -233,6 +233,16 @@ describe('request shapes', () => {
     expect(withText.inputTokens).toBeGreaterThan(bare.inputTokens + 5);
   });
 
+  it('counts a computer-use screenshot (computer_call_output) as an image, by id or URL at the largest size', async () => {
+    const shot = (output: Record<string, unknown>) =>
+      estimateOpenAIResponse({ model: 'computer-use-preview', input: [{ type: 'computer_call_output', call_id: 'call_1', output: { type: 'computer_screenshot', ...output } }] } as never);
+    const empty = await estimateOpenAIResponse({ model: 'computer-use-preview', input: [] });
+    const largest = openAIImageTokens('computer-use-preview', 'high');
+    for (const output of [{ file_id: 'file_1' }, { image_url: 'https://example.com/screen.png' }]) {
+      expect((await shot(output)).inputTokens - empty.inputTokens, JSON.stringify(output)).toBeGreaterThanOrEqual(largest);
+    }
+  });
+
   it('holds file parts by their size: text files by their bytes, PDFs and files by id at the context window', async () => {
     const text = 'name,amount\n' + 'alice,12\n'.repeat(2000);
     const data = `data:text/csv;base64,${Buffer.from(text).toString('base64')}`;

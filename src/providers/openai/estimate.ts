@@ -264,6 +264,12 @@ function tallyResponseItem(model: string, raw: unknown, index: number, tally: To
       else if (item['id'] != null) tally.hide('a stored reasoning item');
       return false;
     }
+    case 'computer_call_output': {
+      // A screenshot: an image (by data URL, URL or file id), priced as one.
+      const screenshot = asRecord(item['output']);
+      tallyImage(model, screenshot, screenshot?.['detail'], tally);
+      return false;
+    }
     case 'item_reference':
       tally.hide('an item reference'); // stored content we cannot see
       return false;
