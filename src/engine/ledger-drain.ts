@@ -63,14 +63,18 @@ export class LedgerDrainer {
 
   /** Drains until the feed is empty (for tests, shutdown and the CLI); rejects after `deadline`. */
   async drainAll(deadline: number): Promise<void> {
+    let failure: unknown;
     for (;;) {
       let moved: number;
       try {
         // A write the database never answers (no reply, no error) must not hold the caller past its deadline.
         moved = await until(this.#exclusive(), deadline);
       } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_BACKOFF_MS, this.settings.pollMs * 2 ** Math.min(this.#failures, 10))));
+        // At the deadline, the ledger's own last error says more than that the time ran out.
+        if (!(error instanceof LateError)) failure = error;
+        if (Date.now() > deadline) throw failure ?? error;
+        const backoff = Math.min(MAX_BACKOFF_MS, this.settings.pollMs * 2 ** Math.min(this.#failures, 10));
+        await new Promise((resolve) => setTimeout(resolve, Math.min(backoff, Math.max(0, deadline - Date.now()))));
         continue;
       }
       if (moved === 0 && this.#batch.length === 0 && (await this.feed.lag()).pending === 0) return;
@@ -135,11 +139,13 @@ export class LedgerDrainer {
   }
 }
 
+class LateError extends Error {}
+
 /** `work`, or a rejection once `deadline` has passed (the work itself goes on). */
 function until<T>(work: Promise<T>, deadline: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('the ledger did not answer in time')), Math.max(0, deadline - Date.now()) + 1);
+    timer = setTimeout(() => reject(new LateError('the ledger did not answer in time')), Math.max(0, deadline - Date.now()) + 1);
   });
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

@@ -318,6 +318,21 @@ describe('flushLedger', () => {
   });
 });
 
+describe('flushLedger on a ledger that keeps failing', () => {
+  it("rejects at its timeout with the ledger's own error, whatever the drainer's backoff", async () => {
+    const down = { query: ((text: string, values?: unknown[]) => (text.startsWith('INSERT') ? Promise.reject(new Error('database down')) : pool.query(text, values))) as pg.Pool['query'] };
+    const ledger = await newLedger({ pool: down, drain: { pollMs: 1_000 } });
+    const limiter = track(createTokenLimiter({ store: new MemoryStore(), ledger }));
+    await call(limiter, 'backing-off', 1, 1);
+    // Two failed tries: the drainer now waits 4 s before the next.
+    await expect.poll(async () => (await limiter.ledgerLag())!.failures, { timeout: 10_000, interval: 100 }).toBeGreaterThanOrEqual(2);
+    const started = Date.now();
+    // It slept the backoff out past its deadline (and then could only say that time ran out).
+    await expect(limiter.flushLedger(300)).rejects.toThrow('database down');
+    expect(Date.now() - started).toBeLessThan(1_500);
+  }, 20_000);
+});
+
 describe('a PostgreSQL that takes the connection and never answers', () => {
   it('makes flushLedger reject on time and close() return; the record is written once it answers', async () => {
     const relay = await frozenRelay(Number(new URL(DATABASE_URL).port || 5432));
