@@ -84,6 +84,37 @@ describe('OpenAI-compatible providers through baseURL', () => {
   }
 });
 
+describe('OpenAI-compatible providers that count reasoning apart (xAI)', () => {
+  // xAI reports reasoning_tokens on top of completion_tokens (OpenAI counts them inside), and a
+  // total_tokens of prompt + completion + reasoning: the reasoning is billed output all the same.
+  const xai = { prompt_tokens: 32, completion_tokens: 9, total_tokens: 135, completion_tokens_details: { reasoning_tokens: 94 } };
+  const apart = { prompt_tokens: 20, completion_tokens: 2, total_tokens: 339, completion_tokens_details: { reasoning_tokens: 317 } };
+  const noTotal = { prompt_tokens: 20, completion_tokens: 2, total_tokens: undefined, completion_tokens_details: { reasoning_tokens: 317 } };
+
+  it('charges the reasoning as output, stream or not, Chat Completions and Responses', async () => {
+    const l = limiter();
+    const wrapped = withTokenLimits(new OpenAI({ apiKey: 'xai-key', baseURL: emulator().openaiBaseURL }), 'alice', { limiter: l });
+    for (const usage of [xai, apart, noTotal]) {
+      emulator().enqueue({ usage });
+      await wrapped.chat.completions.create({ model: 'grok-3-mini', messages });
+    }
+    emulator().enqueue({ usage: xai });
+    await collect(await wrapped.chat.completions.create({ model: 'grok-3-mini', messages, stream: true }));
+    emulator().enqueue({ usage: { input_tokens: 32, output_tokens: 9, total_tokens: 135, output_tokens_details: { reasoning_tokens: 94 } } });
+    await wrapped.responses.create({ model: 'grok-3-mini', input: 'What is the weather in Lisbon today?' });
+    await l.flush();
+    const log = (await usageLog(l)).reverse();
+    expect(log.map((r) => [r.inputTokens, r.outputTokens, r.reasoningTokens, r.estimated])).toEqual([
+      [32, 103, 94, false],
+      [20, 319, 317, false],
+      [20, 319, 317, false],
+      [32, 103, 94, false],
+      [32, 103, 94, false],
+    ]);
+    expect(log[0]!.costUsd).toBeCloseTo((32 * FALLBACK.input + 103 * FALLBACK.output) / 1_000_000, 9);
+  });
+});
+
 describe('Anthropic on Vertex AI (@anthropic-ai/vertex-sdk)', () => {
   it('routes to the publisher model path and records the exact usage, stream or not', async () => {
     const l = limiter();
