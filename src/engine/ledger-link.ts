@@ -52,9 +52,15 @@ function storeSource(core: EngineCore): LedgerSource {
     },
     async usageOf(userId, from, to) {
       const total = { requests: 0, totalTokens: 0, costMicros: 0 };
-      for (let start = from; start < to; start += CHUNK_MS) {
-        const end = Math.min(to, start + CHUNK_MS);
-        const buckets = await call('readHistory', () => admin.readHistory({ userId, from: start, to: end, granularity: 'hour' }));
+      // The store keeps no hour older than its retention after that hour's month (nor any far
+      // ahead of its clock): reading only where hours can be makes a range of years (from: 0)
+      // cost what a range within the retention does, and answers the same.
+      const now = core.planner.explicitNow() ?? Date.now();
+      const first = Math.max(from, Math.floor((now - core.config.settings.userHistoryRetentionMs - 2 * CHUNK_MS) / HOUR_MS) * HOUR_MS);
+      const end = Math.min(to, now + CHUNK_MS);
+      for (let start = first; start < end; start += CHUNK_MS) {
+        const stop = Math.min(end, start + CHUNK_MS);
+        const buckets = await call('readHistory', () => admin.readHistory({ userId, from: start, to: stop, granularity: 'hour' }));
         for (const b of buckets) {
           total.requests += b.requests;
           total.totalTokens += b.inputTokens + b.outputTokens;
