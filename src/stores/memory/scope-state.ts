@@ -102,6 +102,14 @@ export class ScopeState {
         alerts.push({ scope, ruleId: spec.ruleId, threshold: k, used: w.used, limit: spec.limit, start: w.start, end: w.end });
       }
     });
+    // Shares on rules no longer in force (a plan edited or assigned, a rule removed since the
+    // reserve) leave the windows they were held in, as a release's do: nothing else would take
+    // them off before their window ends.
+    for (const share of shares.values()) {
+      if (rules.some((spec) => spec.ruleId === share.ruleId)) continue;
+      const w = this.windows.get(share.ruleId);
+      if (w && w.fingerprint === share.fingerprint && w.start === share.start) w.held = Math.max(0, w.held - share.amount);
+    }
     return alerts;
   }
 

@@ -272,10 +272,12 @@ if inAccount and not forwarded then
   if not ast then return { 'clock', now, now } end
   local ashares, aheld, areadable = sharesIn(KEYS[7], field)
   local aset = charge(accountRules, awins, ashares, #rules, 'account', out, fired)
+  local acharged = aset[1]
+  dropStrayShares(KEYS[7], accountRules, ashares, aset)
   if aset[1] then rcall('HSET', KEYS[7], unpack(aset)) end
   if aheld then rcall('HDEL', KEYS[7], field) end
   if not areadable then recount(KEYS[7]) end
-  if aset[1] then
+  if acharged then
     local ahz = horizons(ast[1])
     keep(ahz, 'w', nil, nil, KEYS[7], now, mmax(amaxEnd - now, doneTtl))
     saveHorizons(KEYS[7], ahz)
@@ -299,6 +301,7 @@ if away then
 end
 local _, shares, readable = hold(st[1] or '')
 local set = charge(rules, wins, shares, 0, 'user', out, fired)
+dropStrayShares(KEYS[2], rules, shares, set)
 if set[1] then rcall('HSET', KEYS[2], unpack(set)) end
 if st[1] then rcall('HDEL', KEYS[2], field) end
 if st[1] and not readable then recount(KEYS[2]) end

@@ -75,14 +75,17 @@ local function fmt(n) return sformat('%d', n) end
 -- caller pcalls). The text is checked with one anchored pattern: an unanchored search for a bad
 -- character tries every position and took twice as long.
 local METRICS = { t = true, r = true, c = true }
+-- A scope's rules also carry the set of their ids (ids), for the shares of a hold on rules that
+-- are no longer in force (see dropStrayShares).
 local function parseRules(v)
   if not v then return nil end
-  if #v == 0 then return {} end
+  if #v == 0 then return { ids = {} } end
   local n = sbyte(v, 1)
   if n > 16 then return nil end
   local at = 2 + 43 * n
   if not sfind(v, '^[%w_.-]*$', at) then return nil end
-  local rules, pos = {}, 2
+  local rules, ids, pos = { ids = {} }, {}, 2
+  rules.ids = ids
   for i = 1, n do
     local m, limit, b1, b2, b3, b4, il, fl
     m, limit, b1, b2, b3, b4, il, fl, pos = sunpack('<c1dddddBB', v, pos)
@@ -92,6 +95,7 @@ local function parseRules(v)
     local id = ssub(v, at, at + il - 1)
     at = at + il + fl
     rules[i] = { id = id, f = 'w:' .. id, m = m, limit = limit, fp = ssub(v, at - fl, at - 1), b1 = b1, b2 = b2, b3 = b3, b4 = b4 }
+    ids[id] = true
   end
   if at ~= #v + 1 then return nil end
   return rules
@@ -342,6 +346,23 @@ local function holdValue(rules, wins, amounts, expiry)
     n = n + 3
   end
   return spack(format, unpack(args, 1, n))
+end
+
+-- The shares of a hold on rules of window hash w that are not in 'rules' (the rules changed
+-- since the reserve: a plan edited or assigned, a rule removed): their amounts are taken off the
+-- windows they were held in, where those are still the windows of the hold, as a release would.
+-- Appends the fields to set to 'set'. A commit charges only the rules in force, then deletes the
+-- hold: without this, such shares stayed held until their window ended (no purge finds them).
+local function dropStrayShares(w, rules, shares, set)
+  for rid, share in pairs(shares) do
+    if not rules.ids[rid] then
+      local cur = state(rcall('HGET', w, 'w:' .. rid))
+      if cur and cur.fp == share.fp and cur.s == share.s then
+        cur.h = mmax(0, cur.h - share.amount)
+        set[#set + 1] = 'w:' .. rid; set[#set + 1] = packed(cur)
+      end
+    end
+  end
 end
 
 -- Drops a hold from a scope's window hash (its amounts stop counting where they were held).
