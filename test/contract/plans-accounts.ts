@@ -86,6 +86,33 @@ export function describePlansAndAccounts(factory: StoreFactory): void {
       expect(await limiter.admin.getPlan('bad')).toBeNull();
     });
 
+    it('assigning the plan a user or account already has keeps it counted once: deletePlan stays refused', async () => {
+      const { limiter } = await setup({ defaultLimits: [tokens(1_000_000)] });
+      await limiter.admin.setPlan('pro', [tokens(500)]);
+      await limiter.admin.setPlan('team', [tokens(900, 'shared')]);
+      for (let i = 0; i < 3; i++) {
+        await limiter.admin.assignPlan('u', 'pro'); // an admin UI saving twice
+        await limiter.admin.assignAccountPlan('acme', 'team');
+      }
+      const uses = async () => (await limiter.admin.listPlans()).map((p) => [p.planId, p.users, p.accounts]);
+      expect(await uses()).toEqual([
+        ['pro', 1, 0],
+        ['team', 0, 1],
+      ]);
+      await expect(limiter.admin.deletePlan('pro')).rejects.toBeInstanceOf(PlanInUseError);
+      await expect(limiter.admin.deletePlan('team')).rejects.toBeInstanceOf(PlanInUseError);
+      expect(await limiter.admin.getUsage('u')).toMatchObject({ plan: 'pro', limit: 500 });
+      expect(await refusal(limiter.reserve('u', { tokens: 501 }))).toMatchObject({ ruleId: 'main', limit: 500 });
+      await limiter.admin.assignPlan('u', null);
+      await limiter.admin.assignAccountPlan('acme', null);
+      expect(await uses()).toEqual([
+        ['pro', 0, 0],
+        ['team', 0, 0],
+      ]);
+      await limiter.admin.deletePlan('pro');
+      await limiter.admin.deletePlan('team');
+    });
+
     it('a plan edit reaches its users at once in this process and within planRefreshMs in another, keeping the usage of unchanged rules', async () => {
       const { limiter, other } = await setup({ defaultLimits: [tokens(1_000_000)], planRefreshMs: 50 });
       const second = other();

@@ -94,8 +94,8 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
       const k = userKeys(ctx.prefix, userId, home);
       if (typeof change.plan === 'string') await planUse(change.plan, 'u', 1);
       const [version, previous] = await ctx.runArray(SCRIPTS.updateUser, [k.config, k.windows], [changePayload(change)]);
+      // The same plan again: +1 above, -1 here (the script changed nothing).
       if (change.plan !== undefined && previous !== '') await planUse(String(previous), 'u', -1);
-      if (typeof change.plan === 'string' && previous === change.plan) await planUse(change.plan, 'u', -1);
       await index(userId);
       return Number(version);
     },
@@ -142,7 +142,6 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
       if (typeof change.plan === 'string') await planUse(change.plan, 'a', 1);
       const [version, previous] = await ctx.runArray(SCRIPTS.updateAccount, [a.config, a.windows], [changePayload(change)]);
       if (change.plan !== undefined && previous !== '') await planUse(String(previous), 'a', -1);
-      if (typeof change.plan === 'string' && previous === change.plan) await planUse(change.plan, 'a', -1);
       await ctx.run(SCRIPTS.indexUser, [g.accounts], [accountId]);
       return Number(version);
     },
