@@ -113,6 +113,26 @@ export function describePlansAndAccounts(factory: StoreFactory): void {
       await limiter.admin.deletePlan('team');
     });
 
+    it('deleting a user (on their own or a member) frees their plan; deleting them again changes nothing', async () => {
+      const { limiter } = await setup({ defaultLimits: [tokens(1_000_000)] });
+      await limiter.admin.setPlan('pro', [tokens(500)]);
+      await limiter.admin.assignPlan('solo', 'pro');
+      await limiter.admin.assignPlan('member', 'pro');
+      await limiter.admin.setAccount('member', 'acme');
+      await limiter.admin.assignPlan('stays', 'pro');
+      const users = async () => (await limiter.admin.listPlans()).map((p) => [p.planId, p.users]);
+      expect(await users()).toEqual([['pro', 3]]);
+      await limiter.admin.deleteUser('solo');
+      await limiter.admin.deleteUser('member');
+      await limiter.admin.deleteUser('solo');
+      await limiter.admin.deleteUser('member');
+      expect(await users()).toEqual([['pro', 1]]);
+      await expect(limiter.admin.deletePlan('pro')).rejects.toMatchObject({ code: 'plan_in_use', users: 1 });
+      await limiter.admin.deleteUser('stays');
+      await limiter.admin.deletePlan('pro');
+      expect(await limiter.admin.listPlans()).toEqual([]);
+    });
+
     it('a plan edit reaches its users at once in this process and within planRefreshMs in another, keeping the usage of unchanged rules', async () => {
       const { limiter, other } = await setup({ defaultLimits: [tokens(1_000_000)], planRefreshMs: 50 });
       const second = other();

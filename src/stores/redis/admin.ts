@@ -191,8 +191,12 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
       for (const at of home === null ? [null] : [home, null]) {
         const k = userKeys(ctx.prefix, userId, at);
         const keys = [k.windows, k.log, k.snapshot, ...(at === null ? [k.refusals] : []), ...recentBuckets(today, ctx.settings.idempotencyTtlMs + 7 * DAY_MS).map(k.outcomes), ...months.map(k.historyMonth)];
-        if (at === null) await ctx.run(SCRIPTS.deleteKeys, [k.config, ...keys], []);
-        else await ctx.run(SCRIPTS.deleteMember, [k.config, accountKeys(ctx.prefix, at).members, ...keys], [userId, String(SNAPSHOT_TTL_MS)]);
+        const plan =
+          at === null
+            ? await ctx.run(SCRIPTS.deleteKeys, [k.config, ...keys], [])
+            : await ctx.run(SCRIPTS.deleteMember, [k.config, accountKeys(ctx.prefix, at).members, ...keys], [userId, String(SNAPSHOT_TTL_MS)]);
+        // Only the delete that removed the config frees its plan: a repeat finds none.
+        if (typeof plan === 'string' && plan !== '') await planUse(plan, 'u', -1);
       }
       await ctx.run(SCRIPTS.unindexUser, [g.users, g.activeMonth(monthName(today))], [userId, userTag(userId)]);
     },

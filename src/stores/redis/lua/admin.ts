@@ -344,19 +344,29 @@ return 1
  * their calls on to their own home (as a move to their own home would), so that a process which
  * still believes the user is a member follows, and calls in flight are charged once.
  * KEYS[1] config hash, KEYS[2] members zset, KEYS[3...] the member's other keys. ARGV[1] user id,
- * ARGV[2] marker ttl (ms).
+ * ARGV[2] marker ttl (ms). Reply: the plan the config named ('' = none, or already deleted), whose
+ * use count the caller then takes down: so a repeated delete takes nothing.
  */
 export const DELETE_MEMBER = `#!lua
+${PRELUDE}
+local ttl = tonumber(ARGV[2])
+if not ttl or ttl ~= ttl or ttl < 1 or ttl > MAXN or ttl % 1 ~= 0 then fail('invalid ttl') end
+local plan = redis.call('HGET', KEYS[1], 'p') or ''
 redis.call('ZREM', KEYS[2], ARGV[1])
 for i = 1, #KEYS do if i ~= 2 then redis.call('DEL', KEYS[i]) end end
 redis.call('HSET', KEYS[1], 'moved', '')
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
+redis.call('PEXPIRE', KEYS[1], fmt(ttl))
+return plan
 `;
 
-/** delete-keys: delete every given key of one user (all in the user's slot). */
+/**
+ * delete-keys: delete every given key of one user (all in the user's slot). KEYS[1] the user's
+ * config hash. Reply: the plan that config named ('' = none, or already deleted), as DELETE_MEMBER.
+ */
 export const DELETE_KEYS = `#!lua
-return redis.call('DEL', unpack(KEYS))
+local plan = redis.call('HGET', KEYS[1], 'p') or ''
+redis.call('DEL', unpack(KEYS))
+return plan
 `;
 
 /** read-hashes: HGETALL of every key (history months). Reply: one flat array per key. */
