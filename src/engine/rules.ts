@@ -143,12 +143,12 @@ function parseFilter(value: unknown, parameter: string, valid: (v: unknown) => b
   return [...new Set(value as string[])];
 }
 
-/** Case-insensitive matching of model ids against exact ids and `*` globs. */
+/** Case-insensitive matching of model ids against exact ids and `*` globs (a `*` matches any characters, line breaks included). */
 function globMatcher(patterns: readonly string[]): (model: string) => boolean {
   const exact = new Set(patterns.filter((p) => !p.includes('*')).map((p) => p.toLowerCase()));
   const globs = patterns
     .filter((p) => p.includes('*'))
-    .map((p) => new RegExp(`^${p.toLowerCase().split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
+    .map((p) => new RegExp(`^${p.toLowerCase().split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's'));
   return (model) => {
     const name = model.toLowerCase();
     return exact.has(name) || globs.some((g) => g.test(name));
