@@ -76,6 +76,9 @@ const DEFAULT_DRAIN: LedgerDrainSettings = { batchSize: 500, pollMs: 200, claimI
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 const HOUR_MS = 3_600_000;
 const PAGE = 1_000;
+/** The instants a range may name: from PostgreSQL's earliest timestamptz (4714-11-24 BC) to a Date's latest. */
+const EARLIEST = Date.UTC(-4713, 10, 24);
+const LATEST = 8_640_000_000_000_000;
 
 /** The table's columns, in insert order, with their SQL types. */
 const COLUMNS = [
@@ -357,7 +360,7 @@ function parseDrain(value: unknown): LedgerDrainSettings | false {
 
 function parseDate(value: unknown, parameter: string): number {
   const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
-  if (!Number.isFinite(ms)) invalid(parameter, value, 'expected a Date, an ISO date string or ms since the epoch');
+  if (!(ms >= EARLIEST && ms <= LATEST)) invalid(parameter, value, 'expected a Date, an ISO date string or ms since the epoch, from 4714-11-24 BC to 275760-09-13');
   return ms;
 }
 

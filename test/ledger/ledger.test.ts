@@ -426,6 +426,13 @@ describe('ledger options', () => {
     await expect(ledger.query({ from: 10, to: 5 })).rejects.toThrow(InvalidArgumentError);
     expect(() => ledger.export({ from: 0, to: 5, format: 'xml' as 'csv' })).toThrow(InvalidArgumentError);
     await expect(ledger.reconcile({ from: 0, to: 5 })).rejects.toThrow(InvalidArgumentError);
+    // Numbers no Date or no timestamptz holds: PostgreSQL's own error, after a round trip.
+    for (const [from, to] of [[0, 1e20], [-8.64e15, 0], [Date.UTC(-4713, 10, 24) - 1, 0], [new Date(Number.NaN), 0]]) {
+      await expect(ledger.query({ from: from!, to: to! })).rejects.toMatchObject({ name: 'InvalidArgumentError' });
+      expect(() => ledger.export({ from: from!, to: to!, format: 'csv' })).toThrow(InvalidArgumentError);
+    }
+    const migrated = await newLedger({ drain: false });
+    await expect(migrated.query({ from: Date.UTC(-4713, 10, 24), to: 8.64e15 })).resolves.toEqual([expect.objectContaining({ requests: 0 })]);
   });
 
   it('migrates idempotently, from several callers at once', async () => {
