@@ -5,7 +5,7 @@
 import { AnthropicBedrock } from '@anthropic-ai/bedrock-sdk';
 import { AnthropicVertex } from '@anthropic-ai/vertex-sdk';
 import { GoogleGenAI } from '@google/genai';
-import OpenAI from 'openai';
+import OpenAI, { AzureOpenAI } from 'openai';
 import { describe, expect, it } from 'vitest';
 import { createTokenLimiter, withTokenLimits } from '../../src/index.js';
 import { expectedUsage } from '../../src/testing/index.js';
@@ -82,6 +82,42 @@ describe('OpenAI-compatible providers through baseURL', () => {
       }
     });
   }
+});
+
+describe('AzureOpenAI before api-version 2024-09-01-preview (no stream_options)', () => {
+  // Those versions refuse a request carrying stream_options, as Azure does: 400 "Unrecognized
+  // request argument supplied: stream_options". A bare client's stream works there.
+  function refuseStreamOptionsBefore(version: string) {
+    emulator().enqueue(
+      {
+        status: 400,
+        shouldRetry: false,
+        errorBody: { error: { message: 'Unrecognized request argument supplied: stream_options', type: 'invalid_request_error', param: null, code: null } },
+      },
+      { times: Infinity, match: { where: (r) => (r.query['api-version'] ?? '') < version && typeof r.body === 'object' && r.body !== null && 'stream_options' in r.body } },
+    );
+  }
+  const azure = (apiVersion: string) => new AzureOpenAI({ endpoint: emulator().url, apiKey: 'azure-key', apiVersion, deployment: 'gpt-4o-mini' });
+
+  it('streams as the bare client does, charged by estimate; a newer version is asked for its usage', async () => {
+    refuseStreamOptionsBefore('2024-09-01');
+    const l = limiter();
+    const old = azure('2024-06-01');
+    const bare = await collect(await old.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true }));
+    const ours = await collect(await withTokenLimits(old, 'alice', { limiter: l }).chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true }));
+    expect(ours).toEqual(bare);
+    expect(last().body).not.toHaveProperty('stream_options');
+    const legacy = await collect(await withTokenLimits(old, 'alice', { limiter: l }).completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'Once', stream: true }));
+    expect(legacy.length).toBeGreaterThan(0);
+    await collect(await withTokenLimits(azure('2024-10-21'), 'alice', { limiter: l }).chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true }));
+    expect(last().body).toMatchObject({ stream_options: { include_usage: true } });
+    await l.flush();
+    const [current, legacyRecord, estimated] = await usageLog(l);
+    expect(estimated).toMatchObject({ estimated: true, status: 'ok' });
+    expect(estimated!.outputTokens).toBeGreaterThan(0);
+    expect(legacyRecord).toMatchObject({ estimated: true, status: 'ok' });
+    expect(current).toMatchObject({ estimated: false, ...{ inputTokens: expectedUsage(last()).inputTokens, outputTokens: expectedUsage(last()).outputTokens } });
+  });
 });
 
 describe('OpenAI-compatible providers that count reasoning apart (xAI)', () => {

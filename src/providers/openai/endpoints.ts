@@ -61,6 +61,25 @@ export function askForStreamUsage(params: Record<string, unknown>, binding: Bind
 }
 
 /**
+ * Whether the requests of `client` may carry `stream_options`. Azure OpenAI refuses a request that
+ * does (400 "Unrecognized request argument supplied: stream_options") before api-version
+ * 2024-09-01-preview (GA: 2024-10-21); a client of such a version (the `api-version` of its default
+ * query, as `AzureOpenAI` sets it) must send its streams as written. Any other client, and a
+ * version not named by a date (`preview`, `latest`), takes it.
+ */
+export function takesStreamOptions(client: object): boolean {
+  const defaultQuery = (client as { defaultQuery?: unknown }).defaultQuery;
+  let version: unknown;
+  try {
+    version = typeof defaultQuery === 'function' ? asObject(defaultQuery.call(client))?.['api-version'] : undefined;
+  } catch {
+    version = undefined;
+  }
+  const date = typeof version === 'string' ? /^\d{4}-\d{2}-\d{2}/.exec(version)?.[0] : undefined;
+  return date === undefined || date >= '2024-09-01';
+}
+
+/**
  * Where a chunk's JSON ends with `, "usage": null }` (JSON whitespace anywhere between): the index
  * of that comma, or -1. Read backwards from the end: a regular expression tried every comma of
  * every chunk.

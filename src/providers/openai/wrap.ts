@@ -1,8 +1,8 @@
 import type { Binding } from '../shared/binding.js';
 import { routeProxy, type MethodFactory, type RouteTree } from '../shared/proxy.js';
 import { markNeverSent } from '../shared/settle.js';
-import { billedMethod, helperMethod } from '../shared/stainless.js';
-import { chatCompletions, completions, embeddings, responses, responsesCompact } from './endpoints.js';
+import { billedMethod, helperMethod, type StainlessEndpoint } from '../shared/stainless.js';
+import { chatCompletions, completions, embeddings, responses, responsesCompact, takesStreamOptions } from './endpoints.js';
 
 /** An `openai` client (v5, v6, v7; `AzureOpenAI` and clients of OpenAI-compatible providers too): the parts the wrapper touches. */
 interface OpenAILike {
@@ -47,18 +47,24 @@ function releasedIfUnsent(billed: MethodFactory): MethodFactory {
  */
 export function wrapOpenAI<C extends object>(client: C, binding: Binding, rewrap: (client: object) => object): C {
   const helper = helperMethod(binding);
-  const billed = (endpoint: Parameters<typeof billedMethod>[0]) => releasedIfUnsent(billedMethod(endpoint, binding));
+  const billed = (endpoint: StainlessEndpoint) => releasedIfUnsent(billedMethod(endpoint, binding));
+  // Stream usage is asked for only where the client's API takes `stream_options` (read per call:
+  // the client's configuration may change after wrapping); elsewhere streams are charged by estimate.
+  const streamUsage = (endpoint: StainlessEndpoint): StainlessEndpoint => ({
+    ...endpoint,
+    prepare: (params, active) => (takesStreamOptions(client) ? endpoint.prepare!(params, active) : { params }),
+  });
   const routes: RouteTree = {
     chat: {
       completions: {
-        create: billed(chatCompletions),
+        create: billed(streamUsage(chatCompletions)),
         parse: helper,
         stream: helper,
         runTools: helper,
       },
     },
     responses: { create: billed(responses), stream: helper, parse: helper, compact: billed(responsesCompact) },
-    completions: { create: billed(completions) },
+    completions: { create: billed(streamUsage(completions)) },
     embeddings: { create: billed(embeddings) },
     // A client derived from a wrapped client is wrapped the same way (no quota bypass).
     withOptions: (owner, original) => (options: Record<string, unknown>) => rewrap(original().call(owner, options) as object),
