@@ -40,6 +40,16 @@ export function effectiveAnchor(period: NormalizedPeriod, zone: string, userAnch
   return DateTime.fromMillis(userAnchor, { zone }).startOf('day').toMillis();
 }
 
+/**
+ * What an account's rule without an anchor of its own counts from: an account has no first call
+ * of its own to start from (its members come and go), so it counts from local midnight of
+ * 1970-01-01 in the rule's zone: `{ months: 1 }` is then the calendar month, `{ months: 3 }` the
+ * calendar quarter, `{ days: 7 }` weeks from a Thursday. The same instant in every process.
+ */
+export function accountAnchor(zone: string): number {
+  return DateTime.fromObject({ year: 1970, month: 1, day: 1 }, { zone }).toMillis();
+}
+
 /** The window of `period` that contains instant `t` (ms since epoch). */
 export function windowAt(period: NormalizedPeriod, zone: string, anchor: number | null, t: number): PeriodWindow {
   if (period.kind === 'calendar') return calendarWindow(period.unit, zone, t);

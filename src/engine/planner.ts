@@ -1,6 +1,6 @@
 import { InvalidArgumentError, QuotaStoreError } from '../kernel/errors.js';
 import { LruMap } from '../kernel/lru.js';
-import { candidateBoundaries, effectiveAnchor, needsAnchor } from './periods.js';
+import { accountAnchor, candidateBoundaries, effectiveAnchor, needsAnchor } from './periods.js';
 import type { PlanBook } from './plans.js';
 import { deserializeRules, LATEST_TIME, type NormalizedRule } from './rules.js';
 import type { RuleSpec, StoredConfig } from '../stores/protocol/types.js';
@@ -206,7 +206,7 @@ export class WindowPlanner {
     let from = Number.NEGATIVE_INFINITY;
     let until = Number.POSITIVE_INFINITY;
     const specs = config.rules.map((rule) => {
-      const anchor = effectiveAnchor(rule.period, rule.zone, config.anchor);
+      const anchor = effectiveAnchor(rule.period, rule.zone, config.anchor) ?? (needsAnchor(rule.period) && 'accountId' in config ? accountAnchor(rule.zone) : null);
       const key = `${rule.fingerprint}|${anchor ?? ''}`;
       let b = this.#boundaries.get(key);
       if (!b || at < b[1] || at >= b[2]) {
