@@ -133,6 +133,42 @@ export function describePlansAndAccounts(factory: StoreFactory): void {
       expect(await limiter.admin.listPlans()).toEqual([]);
     });
 
+    it('the store refuses assigning a plan it does not hold, writing nothing', async () => {
+      const { store, limiter } = await setup({ defaultLimits: [tokens(1000)] });
+      await limiter.admin.setPlan('pro', [tokens(500)]);
+      await limiter.admin.deletePlan('pro');
+      // What a process whose copy still held the plan would send: refused by the store itself.
+      await expect(store.admin.updateUser('u', { plan: 'pro' })).rejects.toMatchObject({ code: 'invalid_argument', parameter: 'planId' });
+      await expect(store.admin.updateAccount('acme', { plan: 'pro' })).rejects.toMatchObject({ code: 'invalid_argument', parameter: 'planId' });
+      expect(await store.admin.getConfig('u')).toMatchObject({ plan: null, exists: false });
+      expect(await store.admin.getAccountConfig('acme')).toMatchObject({ plan: null, exists: false });
+      expect(await limiter.admin.listPlans()).toEqual([]);
+    });
+
+    it('deletePlan racing assignPlan of that plan: never both succeed', async () => {
+      const turns = async (n: number) => {
+        for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+      };
+      const both: string[] = [];
+      for (let trial = 0; trial < 200; trial++) {
+        const { limiter, other } = await setup({ defaultLimits: [tokens(1000)] });
+        const second = other();
+        await limiter.admin.setPlan('pro', [tokens(500)]);
+        await second.admin.listPlans();
+        const delay = trial % 10;
+        const [deleted, assigned] = await Promise.allSettled([turns(delay).then(() => limiter.admin.deletePlan('pro')), second.admin.assignPlan('u', 'pro')]);
+        if (assigned.status === 'rejected') expect(assigned.reason).toMatchObject({ code: 'invalid_argument', parameter: 'planId' });
+        if (deleted.status === 'rejected') expect(deleted.reason).toBeInstanceOf(PlanInUseError);
+        const usage = await limiter.admin.getUsage('u');
+        if (deleted.status === 'fulfilled' && assigned.status === 'fulfilled') both.push(`delay ${delay}: plan ${usage.plan}, limit ${usage.limit}`);
+        // Either way the user's plan and the plan's count agree.
+        const listed = (await limiter.admin.listPlans()).map((p) => [p.planId, p.users]);
+        expect(listed).toEqual(assigned.status === 'fulfilled' && deleted.status === 'rejected' ? [['pro', 1]] : []);
+        expect(usage.plan).toBe(assigned.status === 'fulfilled' && deleted.status === 'rejected' ? 'pro' : null);
+      }
+      expect(both).toEqual([]);
+    });
+
     it('a plan edit reaches its users at once in this process and within planRefreshMs in another, keeping the usage of unchanged rules', async () => {
       const { limiter, other } = await setup({ defaultLimits: [tokens(1_000_000)], planRefreshMs: 50 });
       const second = other();

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../../kernel/errors.js';
 import type { AccountChange, GlobalStats, ReadReply, RulesCommand, StoreAdmin, StoredConfig, UserChange } from '../protocol/types.js';
 import { UserState, type MemoryData } from './data.js';
 
@@ -7,6 +8,10 @@ const MAX_REFUSAL_USERS = 10_000;
 /** MemoryStore's reads and admin writes (see `StoreAdmin`). */
 export function memoryAdmin(d: MemoryData, clock: () => number, touch: (userId: string, now: number) => UserState): StoreAdmin {
   const empty = (): StoredConfig => ({ version: 0, rules: null, anchor: null, plan: null });
+  /** A plan assigned must exist (see `UserChange.plan`); checked before anything is written. */
+  const planExists = (plan: string | null | undefined): void => {
+    if (typeof plan === 'string' && !d.plans.has(plan)) throw new InvalidArgumentError('planId', plan, 'no plan has this id (admin.setPlan creates one)');
+  };
   // Refusals per user, newest last; bounded in users (oldest dropped) as well as per user.
   const refusals = new Map<string, Array<{ entry: string; expires: number }>>();
   return {
@@ -51,6 +56,7 @@ export function memoryAdmin(d: MemoryData, clock: () => number, touch: (userId: 
     },
 
     async updateUser(userId: string, change: UserChange) {
+      planExists(change.plan);
       const user = touch(userId, clock());
       let bump = false;
       if (change.rules !== undefined) {
@@ -96,6 +102,7 @@ export function memoryAdmin(d: MemoryData, clock: () => number, touch: (userId: 
     },
 
     async updateAccount(accountId: string, change: AccountChange) {
+      planExists(change.plan);
       const account = d.account(accountId, true)!;
       let bump = false;
       if (change.rules !== undefined) {

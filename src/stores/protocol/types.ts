@@ -305,7 +305,11 @@ export interface UserChange {
   /** The user's period start date (ms), set only if the user has none. */
   anchor?: number;
   active?: boolean;
-  /** The assigned plan (null: none). */
+  /**
+   * The assigned plan (null: none). A plan the store does not hold is refused with
+   * `InvalidArgumentError` ('planId'), nothing written: checked atomically with the plan's use
+   * count, so a plan deleted meanwhile is never assigned (and a counted plan is never deleted).
+   */
   plan?: string | null;
 }
 
@@ -314,6 +318,7 @@ export interface AccountChange {
   /** The account's own rules as JSON, or null (then its plan's, else none). */
   rules?: string | null;
   removedRuleIds?: readonly string[];
+  /** The assigned plan (null: none); a plan the store does not hold is refused, as in `UserChange`. */
   plan?: string | null;
 }
 

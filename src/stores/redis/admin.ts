@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../../kernel/errors.js';
 import type {
   AccountChange,
   AccountReadReply,
@@ -45,7 +46,14 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
     };
   };
   /** Keeps the plan-use counts: the new plan first (so a delete is refused meanwhile), the old one after. */
-  const planUse = (planId: string, kind: 'u' | 'a', delta: 1 | -1): Promise<unknown> => ctx.run(SCRIPTS.planUse, [g.planUse], [`${planId}|${kind}`, String(delta)]);
+  const planUse = (planId: string, kind: 'u' | 'a', delta: 1 | -1): Promise<unknown> => ctx.run(SCRIPTS.planUse, [g.planUse, g.plans], [planId, kind, String(delta)]);
+  /**
+   * Counts the user or account onto the plan they are assigned, before writing it: refused, writing
+   * nothing, when the plan no longer exists (deleted since the engine checked it).
+   */
+  const countOnto = async (planId: string, kind: 'u' | 'a'): Promise<void> => {
+    if (Number(await planUse(planId, kind, 1)) < 0) throw new InvalidArgumentError('planId', planId, 'no plan has this id (admin.setPlan creates one)');
+  };
   const changePayload = (change: UserChange | AccountChange): string =>
     JSON.stringify({
       ...(change.rules === undefined ? {} : { rules: change.rules }),
@@ -92,7 +100,7 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
     async updateUser(userId: string, change: UserChange): Promise<number> {
       const home = await homeOf(userId);
       const k = userKeys(ctx.prefix, userId, home);
-      if (typeof change.plan === 'string') await planUse(change.plan, 'u', 1);
+      if (typeof change.plan === 'string') await countOnto(change.plan, 'u');
       const [version, previous] = await ctx.runArray(SCRIPTS.updateUser, [k.config, k.windows], [changePayload(change)]);
       // The same plan again: +1 above, -1 here (the script changed nothing).
       if (change.plan !== undefined && previous !== '') await planUse(String(previous), 'u', -1);
@@ -139,7 +147,7 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
 
     async updateAccount(accountId, change) {
       const a = accountKeys(ctx.prefix, accountId);
-      if (typeof change.plan === 'string') await planUse(change.plan, 'a', 1);
+      if (typeof change.plan === 'string') await countOnto(change.plan, 'a');
       const [version, previous] = await ctx.runArray(SCRIPTS.updateAccount, [a.config, a.windows], [changePayload(change)]);
       if (change.plan !== undefined && previous !== '') await planUse(String(previous), 'a', -1);
       await ctx.run(SCRIPTS.indexUser, [g.accounts], [accountId]);

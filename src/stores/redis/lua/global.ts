@@ -160,9 +160,22 @@ redis.call('HDEL', KEYS[2], ARGV[1] .. '|u', ARGV[1] .. '|a')
 return 1
 `;
 
-/** plan-use: KEYS[1] plan use hash; ARGV[1] "<plan>|u" or "<plan>|a", ARGV[2] +1 or -1 (never below 0). */
+/**
+ * plan-use: counts a user ('u') or an account ('a') onto a plan (+1) or off it (-1, never below 0).
+ * KEYS[1] plan use hash, KEYS[2] plans hash. ARGV[1] plan id, ARGV[2] 'u' or 'a', ARGV[3] '1' or
+ * '-1'. Counting onto a plan the plans hash does not hold writes nothing and answers -1: checked in
+ * the same script as the count, so a plan is never both deleted (DELETE_PLAN refuses a counted one)
+ * and assigned. Reply: the new count, or -1.
+ */
 export const PLAN_USE = `#!lua
-local n = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
-if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
-return n
+${PRELUDE}
+local plan, kind, delta = ARGV[1], ARGV[2], ARGV[3]
+if #plan == 0 or #plan > 262144 then fail('invalid plan') end
+if kind ~= 'u' and kind ~= 'a' then fail('invalid kind') end
+if delta ~= '1' and delta ~= '-1' then fail('invalid delta') end
+if delta == '1' and redis.call('HEXISTS', KEYS[2], plan) == 0 then return -1 end
+local field = plan .. '|' .. kind
+local n = redis.call('HINCRBY', KEYS[1], field, delta)
+if n <= 0 then redis.call('HDEL', KEYS[1], field) end
+return math.max(n, 0)
 `;
