@@ -130,8 +130,12 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
           ...(o.account === undefined ? {} : { accountId: o.account }),
         });
         if (o.out === undefined) {
-          for await (const chunk of stream) {
-            if (!out.write(chunk as string)) await new Promise((resolve) => out.once('drain', resolve));
+          try {
+            await pipeline(stream, out, { end: false });
+          } catch (error) {
+            // The reader stopped early (`| head`): what it read is what it wanted.
+            if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0;
+            throw error;
           }
         } else await pipeline(stream, createWriteStream(o.out));
         return 0;

@@ -103,6 +103,33 @@ describe('npx token-limits ledger', () => {
     }
   });
 
+  it('export ends quietly when its reader stops early (| head)', async () => {
+    const headSchema = uniqueSchema();
+    const ledger = createPostgresLedger({ pool, schema: headSchema, drain: false });
+    await ledger.migrate();
+    try {
+      // 20,000 rows: far more than a pipe holds, so the export is still writing when the reader goes.
+      await pool.query(
+        `INSERT INTO ${ledger.tableName} (id, user_id, provider, model, endpoint, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, total_tokens, estimated, status, latency_ms, created_at)
+         SELECT 'r' || g, 'head', 'openai', 'gpt-4o', 'chat', 1, 0, 0, 1, 0, 2, false, 'ok', 1, date_trunc('milliseconds', now()) - g * interval '1 ms' FROM generate_series(1, 20000) AS g`,
+      );
+      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'ledger', 'export', '--schema', headSchema, '--from', '0'], {
+        env: { ...process.env, DATABASE_URL, REDIS_URL },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      await new Promise((resolve) => child.stdout.once('data', resolve));
+      child.stdout.destroy();
+      // It died of an unhandled 'error' event (EPIPE) on stdout, with a stack trace.
+      expect(await exit).toBe(0);
+      expect(stderr).toBe('');
+    } finally {
+      await dropSchema(pool, headSchema);
+    }
+  });
+
   it('refuses bad commands and options with exit code 1 and the usage', async () => {
     for (const args of [['ledger', 'frobnicate'], ['ledger'], ['ledger', 'export', '--schema', schema], ['ledger', 'export', '--from', 'yesterday'], ['ledger', 'migrate', '--table', 'Bad"Name']]) {
       const run = await cli(args);
