@@ -281,7 +281,14 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
         let after: { at: Date; id: string } | undefined;
         for (;;) {
           const page = [...values];
-          const keyset = after === undefined ? '' : `AND (created_at, id) > ($${page.push(after.at)}, $${page.push(after.id)})`;
+          let keyset = '';
+          if (after !== undefined) {
+            const id = `$${page.push(after.id)}`;
+            const at = `$${page.push(after.at)}`;
+            // The last row's time as stored, found by its id: a Date keeps milliseconds, and the
+            // rows of a time with microseconds (not the drainer's, an import's) came twice.
+            keyset = `AND (created_at, id) > (coalesce((SELECT created_at FROM ${tableName} WHERE id = ${id}), ${at}), ${id})`;
+          }
           const { rows } = await q(`SELECT * FROM ${tableName} WHERE ${where} ${keyset} ORDER BY created_at, id LIMIT ${PAGE}`, page);
           let text = '';
           for (const row of rows) text += format === 'csv' ? csvLine(row) : `${JSON.stringify(jsonRow(row))}\n`;
