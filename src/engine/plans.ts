@@ -22,6 +22,8 @@ export interface PlanRules {
  */
 export class PlanBook {
   #plans = new Map<string, PlanRules>();
+  /** The JSON each plan in the copy was read from: its rules are reused only for the same text. */
+  #json = new Map<string, string>();
   /**
    * Plans the store holds that this process cannot read (written by a newer version, or damaged),
    * with the error their users' calls fail with. Left out of the copy, not failing the whole read:
@@ -70,22 +72,28 @@ export class PlanBook {
     this.#loading ??= this.load()
       .then((stored) => {
         const next = new Map<string, PlanRules>();
+        const json = new Map<string, string>();
         const unreadable = new Map<string, QuotaStoreError>();
         for (const p of stored) {
           const known = this.#plans.get(p.planId);
           let rules: NormalizedRule[];
           try {
-            rules = known && known.version === p.version ? known.rules : deserializeRules(p.rules);
+            // Same version and same text: a plan deleted and created again (by a store that reused
+            // its version) or restored from a backup brings other rules under a version seen before.
+            const same = known !== undefined && known.version === p.version && this.#json.get(p.planId) === p.rules;
+            rules = same ? known.rules : deserializeRules(p.rules);
           } catch (error) {
             const message = `The store holds rules of plan ${JSON.stringify(p.planId)} that this version cannot read (written by a newer one, or damaged)`;
             unreadable.set(p.planId, new QuotaStoreError('plans', message, { cause: error }));
             continue;
           }
           next.set(p.planId, { planId: p.planId, version: p.version, rules, users: p.users, accounts: p.accounts });
+          json.set(p.planId, p.rules);
         }
         // A plan that became unreadable (or readable again) changes what its users' configs say.
-        if (!sameVersions(this.#plans, next) || !sameKeys(this.#unreadable, unreadable)) this.generation += 1;
+        if (!sameVersions(this.#plans, next) || !sameTexts(this.#json, json) || !sameKeys(this.#unreadable, unreadable)) this.generation += 1;
         this.#plans = next;
+        this.#json = json;
         this.#unreadable = unreadable;
         this.#loadedAt = Date.now();
         this.failedAt = Number.NEGATIVE_INFINITY;
@@ -104,6 +112,12 @@ export class PlanBook {
 function sameVersions(a: Map<string, PlanRules>, b: Map<string, PlanRules>): boolean {
   if (a.size !== b.size) return false;
   for (const [id, p] of a) if (b.get(id)?.version !== p.version) return false;
+  return true;
+}
+
+function sameTexts(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [id, text] of a) if (b.get(id) !== text) return false;
   return true;
 }
 

@@ -190,6 +190,30 @@ export function describePlansAndAccounts(factory: StoreFactory): void {
       await spend(second, 'u', 200);
       expect(await limiter.admin.getUsage('u')).toMatchObject({ used: 400, remaining: 0 });
     });
+
+    it('a plan deleted and created again under its id gets a new version, and every process applies its new rules', async () => {
+      const { limiter, other } = await setup({ defaultLimits: [tokens(1_000_000)], planRefreshMs: 50 });
+      const second = other();
+      const first = await limiter.admin.setPlan('pro', [tokens(1000, 'monthly')]);
+      await limiter.admin.assignPlan('u', 'pro');
+      await spend(second, 'u', 10); // the second process holds the plan's first version
+      await limiter.admin.assignPlan('u', null);
+      await limiter.admin.deletePlan('pro');
+      const again = await limiter.admin.setPlan('pro', [tokens(100, 'monthly')]);
+      expect(again.version).toBeGreaterThan(first.version);
+      expect((await limiter.admin.getPlan('pro'))?.version).toBe(again.version);
+      await limiter.admin.assignPlan('u', 'pro');
+      expect(await refusal(limiter.reserve('u', { tokens: 500 }))).toMatchObject({ ruleId: 'monthly', limit: 100 });
+      await sleep(80);
+      await second.check('u', { tokens: 1 }); // reads the plans again beside the call
+      await sleep(40);
+      expect(await refusal(second.reserve('u', { tokens: 500 }))).toMatchObject({ ruleId: 'monthly', limit: 100 });
+      expect(await second.admin.getUsage('u')).toMatchObject({ plan: 'pro', limit: 100, used: 10 });
+      // Deleted again, with a version above any it had.
+      await limiter.admin.assignPlan('u', null);
+      await limiter.admin.deletePlan('pro');
+      expect((await limiter.admin.setPlan('pro', [tokens(50, 'monthly')])).version).toBeGreaterThan(again.version);
+    });
   });
 
   describe(`${factory.name}: accounts`, () => {

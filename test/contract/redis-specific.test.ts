@@ -198,4 +198,22 @@ describe('RedisStore on a real Redis', () => {
     await limiter.release(other);
     expect(await limiter.admin.getUsage('g')).toMatchObject({ used: 32, reserved: 0 });
   });
+
+  it('a plan whose stored rules change under a version a process already read is applied there too (a plan restored from a backup)', async () => {
+    const prefix = uniquePrefix('plan-text');
+    const store = new RedisStore({ client, prefix });
+    const options = { store, defaultLimits: [{ id: 'main', tokens: 1_000_000, period: 'month' as const }], planRefreshMs: 50 };
+    const admin = createTokenLimiter(options);
+    const second = createTokenLimiter(options);
+    await admin.admin.setPlan('pro', [{ id: 'monthly', tokens: 1000, period: 'month' }]);
+    await admin.admin.assignPlan('u', 'pro');
+    await second.release(await second.reserve('u', { tokens: 10 })); // the second process read version 1
+    const plans = globalKeys(prefix).plans;
+    const stored = JSON.parse((await client.hget(plans, 'pro'))!) as { v: number; rules: string };
+    await client.hset(plans, 'pro', JSON.stringify({ v: stored.v, rules: stored.rules.replace('1000', '100') }));
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    await second.check('u', { tokens: 1 }); // reads the plans again beside the call
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    await expect(second.reserve('u', { tokens: 500 })).rejects.toMatchObject({ ruleId: 'monthly', limit: 100 });
+  });
 });

@@ -14,6 +14,9 @@ export function memoryAdmin(d: MemoryData, clock: () => number, touch: (userId: 
   };
   // Refusals per user, newest last; bounded in users (oldest dropped) as well as per user.
   const refusals = new Map<string, Array<{ entry: string; expires: number }>>();
+  // The version each deleted plan had: a plan created again under its id goes on from there (other
+  // processes keep the rules they read for a version they hold), as on Redis.
+  const deletedPlanVersions = new Map<string, number>();
   return {
     async recordRefusal(userId, entry, maxKept, ttlMs) {
       const now = clock();
@@ -129,7 +132,7 @@ export function memoryAdmin(d: MemoryData, clock: () => number, touch: (userId: 
     },
 
     async setPlan(planId, rules) {
-      const version = (d.plans.get(planId)?.version ?? 0) + 1;
+      const version = Math.max(d.plans.get(planId)?.version ?? 0, deletedPlanVersions.get(planId) ?? 0) + 1;
       d.plans.set(planId, { version, rules });
       return version;
     },
@@ -141,6 +144,8 @@ export function memoryAdmin(d: MemoryData, clock: () => number, touch: (userId: 
     async deletePlan(planId) {
       const use = d.planUse(planId);
       if (use.users > 0 || use.accounts > 0) return false;
+      const version = d.plans.get(planId)?.version;
+      if (version !== undefined) deletedPlanVersions.set(planId, Math.max(version, deletedPlanVersions.get(planId) ?? 0));
       d.plans.delete(planId);
       return true;
     },

@@ -374,7 +374,10 @@ export interface StoreAdmin {
   updateAccount(accountId: string, change: AccountChange): Promise<number>;
   listAccountMembers(query: { accountId: string; cursor?: string; limit: number }): Promise<{ userIds: string[]; next?: string }>;
   listAccounts(query: { cursor?: string; limit: number }): Promise<{ accountIds: string[]; next?: string }>;
-  /** Creates or replaces a plan; returns its new version. */
+  /**
+   * Creates or replaces a plan; returns its new version, above every version the id had before,
+   * also when the plan was deleted in between (processes that read a version keep its rules).
+   */
   setPlan(planId: string, rules: string): Promise<number>;
   /** Every plan (the engine caches them). */
   getPlans(): Promise<StoredPlan[]>;

@@ -167,7 +167,7 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
     },
 
     async setPlan(planId, rules) {
-      return Number(await ctx.run(SCRIPTS.setPlan, [g.plans], [planId, rules]));
+      return Number(await ctx.run(SCRIPTS.setPlan, [g.plans, g.planUse], [planId, rules]));
     },
 
     async getPlans(): Promise<StoredPlan[]> {

@@ -132,12 +132,23 @@ return { t[1] or '0', t[2] or '0', redis.call('SCARD', KEYS[3]), redis.call('ZCA
 `;
 
 /**
- * set-plan: KEYS[1] plans hash (plan id -> JSON {"v": version, "rules": JSON}). ARGV[1] plan id,
- * ARGV[2] the rules' JSON. Reply: the new version.
+ * set-plan: KEYS[1] plans hash (plan id -> JSON {"v": version, "rules": JSON}), KEYS[2] plan use
+ * hash (where DELETE_PLAN leaves "<plan>|v", the version a deleted plan had). ARGV[1] plan id,
+ * ARGV[2] the rules' JSON. A version is never used twice for one id, even across a delete: other
+ * processes keep the rules they read for a version they already hold. Reply: the new version.
  */
 export const SET_PLAN = `#!lua
-local old = redis.call('HGET', KEYS[1], ARGV[1])
-local version = old and (cjson.decode(old).v + 1) or 1
+${PRELUDE}
+if #ARGV[1] == 0 or #ARGV[1] > 262144 then fail('invalid plan') end
+if #ARGV[2] == 0 or #ARGV[2] > 1048576 then fail('invalid rules') end
+local function versionOf(text)
+  local ok, stored = pcall(cjson.decode, text or '')
+  return ok and type(stored) == 'table' and tonumber(stored.v) or 0
+end
+local last = versionOf(redis.call('HGET', KEYS[1], ARGV[1]))
+local deleted = tonumber(redis.call('HGET', KEYS[2], ARGV[1] .. '|v')) or 0
+local version = math.max(last, deleted) + 1
+if version > MAXN then fail('invalid version') end
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({ v = version, rules = ARGV[2] }))
 return version
 `;
@@ -149,14 +160,20 @@ return { redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]) }
 
 /**
  * delete-plan: KEYS[1] plans hash, KEYS[2] plan use hash; ARGV[1] plan id. Refused (0) while users
- * or accounts are assigned to it; else 1.
+ * or accounts are assigned to it; else 1. Leaves "<plan>|v", the version it had (see SET_PLAN).
  */
 export const DELETE_PLAN = `#!lua
 local users = tonumber(redis.call('HGET', KEYS[2], ARGV[1] .. '|u')) or 0
 local accounts = tonumber(redis.call('HGET', KEYS[2], ARGV[1] .. '|a')) or 0
 if users > 0 or accounts > 0 then return 0 end
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+local ok, stored = pcall(cjson.decode, old or '')
+local version = ok and type(stored) == 'table' and tonumber(stored.v) or nil
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1] .. '|u', ARGV[1] .. '|a')
+if version and version > (tonumber(redis.call('HGET', KEYS[2], ARGV[1] .. '|v')) or 0) then
+  redis.call('HSET', KEYS[2], ARGV[1] .. '|v', string.format('%d', version))
+end
 return 1
 `;
 
