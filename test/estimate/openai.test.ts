@@ -172,6 +172,17 @@ describe('request shapes', () => {
     expect(openAIImageTokens('gpt-4.1-mini', 'high', 1024, 1024)).toBe(Math.ceil(1024 * 1.62));
   });
 
+  it('prices the images of gpt-5 point-release mini and nano models by patches, as gpt-5-mini and nano', () => {
+    // A 1920x1080 screenshot: 1,536 patches (scaled down to fit) at 1.62 and 2.46 tokens each, not
+    // gpt-5's tiles (910 tokens); an image of unknown size is held at the full patch budget.
+    for (const [model, multiplier] of [['gpt-5.4-mini', 1.62], ['gpt-5.1-mini-2025-11-13', 1.62], ['gpt-5.4-nano', 2.46]] as const) {
+      expect(openAIImageTokens(model, 'high', 1920, 1080), model).toBe(openAIImageTokens(multiplier === 1.62 ? 'gpt-5-mini' : 'gpt-5-nano', 'high', 1920, 1080));
+      expect(openAIImageTokens(model, 'high', 1920, 1080), model).toBeGreaterThan(1400 * multiplier);
+      expect(openAIImageTokens(model, 'auto'), model).toBe(Math.ceil(1536 * multiplier));
+    }
+    expect(openAIImageTokens('gpt-5.4', 'high', 1920, 1080)).toBe(openAIImageTokens('gpt-5', 'high', 1920, 1080));
+  });
+
   it('counts tool calls and tool results', async () => {
     const base = (await estimateOpenAIChatCompletion({ model: 'gpt-4o', messages: [{ role: 'assistant', content: null }] })).inputTokens;
     const withCall = (await estimateOpenAIChatCompletion({

@@ -2,7 +2,8 @@
  * Input tokens of an image for OpenAI models, after OpenAI's published vision pricing formulas:
  * - tile models: `detail: low` costs the base; otherwise the image is scaled to fit 2048x2048, then
  *   its shortest side to 768 px, and each 512 px tile costs `tile` on top of `base`;
- * - patch models (gpt-4.1-mini/nano, o4-mini, gpt-5-mini/nano): 32 px patches, at most 1536 (the
+ * - patch models (gpt-4.1-mini/nano, o4-mini, gpt-5-mini/nano and those of gpt-5 point releases,
+ *   gpt-5.4-mini...): 32 px patches, at most 1536 (the
  *   image is scaled down to fit), times a per-model multiplier.
  * When the size cannot be read (a URL or file id; only PNG, GIF and JPEG data URLs are parsed), the
  * model's maximum is assumed: 8 tiles, or 1536 patches. `auto` detail is treated as `high`.
@@ -24,8 +25,9 @@ const MAX_PATCHES = 1536;
 
 function imageCost(model: string): TileCost | PatchCost {
   const m = model.toLowerCase().replace(/^.*\//, '');
-  if (m.startsWith('gpt-4.1-mini') || m.startsWith('gpt-5-mini')) return { kind: 'patch', multiplier: 1.62 };
-  if (m.startsWith('gpt-4.1-nano') || m.startsWith('gpt-5-nano')) return { kind: 'patch', multiplier: 2.46 };
+  // gpt-5 point releases (gpt-5.1-mini, gpt-5.4-nano...) bill images as their gpt-5 mini or nano does.
+  if (m.startsWith('gpt-4.1-mini') || /^gpt-5(\.\d+)?-mini/.test(m)) return { kind: 'patch', multiplier: 1.62 };
+  if (m.startsWith('gpt-4.1-nano') || /^gpt-5(\.\d+)?-nano/.test(m)) return { kind: 'patch', multiplier: 2.46 };
   if (m.startsWith('o4-mini')) return { kind: 'patch', multiplier: 1.72 };
   if (m.startsWith('gpt-4o-mini')) return { kind: 'tile', base: 2833, tile: 5667 };
   if (m.startsWith('o1') || (m.startsWith('o3') && !m.startsWith('o3-mini'))) return { kind: 'tile', base: 75, tile: 150 };
