@@ -140,6 +140,24 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
 
     async migrate() {
       const name = `${schema}.${table}`;
+      // CREATE TABLE IF NOT EXISTS keeps a table of that name in any form: one the inserts cannot
+      // use made every write fail, from the first, and the records wait for ever. Checked first,
+      // so that such a table is left as it was (no index added).
+      const { rows } = await q(
+        `SELECT (SELECT array_agg(attname::text) FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped) AS columns,
+                EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND i.indpred IS NULL AND i.indkey::text =
+                  (SELECT attnum::text FROM pg_attribute WHERE attrelid = c.oid AND attname = 'id')) AS unique_id
+           FROM pg_class c WHERE c.oid = to_regclass($1)`,
+        [tableName],
+      );
+      if (rows.length > 0) {
+        const have = new Set((rows[0]!.columns as string[] | null) ?? []);
+        const missing = [...COLUMNS.map(([n]) => n), 'recorded_at'].filter((n) => !have.has(n));
+        if (missing.length > 0 || rows[0]!.unique_id !== true) {
+          const lacks = [...(missing.length > 0 ? [`the columns ${missing.join(', ')}`] : []), ...(rows[0]!.unique_id === true ? [] : ['a unique index on id'])];
+          throw new InvalidArgumentError('options.table', name, `a ledger table: ${tableName} exists and lacks ${lacks.join(' and ')} (migrate() leaves a table as it is: rename it, or use another table or schema)`);
+        }
+      }
       // One simple-protocol query is one transaction; the advisory lock orders concurrent migrations.
       await q(
         [

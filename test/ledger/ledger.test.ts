@@ -464,6 +464,24 @@ describe('ledger options', () => {
     expect(rows.map((r: { indexname: string }) => r.indexname)).toEqual(['usage_account_hash_time', 'usage_pkey', 'usage_time', 'usage_user_hash_time']);
   });
 
+  it('refuses, at migrate, a table of that name in another form', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    await pool.query(`CREATE SCHEMA "${schema}"`);
+    // Someone's own usage table, under the ledger's default name.
+    await pool.query(`CREATE TABLE "${schema}".token_limits_usage (id text, user_id text NOT NULL, account_id text, created_at timestamptz NOT NULL, total_tokens bigint)`);
+    const ledger = createPostgresLedger({ pool, schema });
+    // It migrated "fine", and every write of the drainer then failed, for as long as the table stayed.
+    await expect(ledger.migrate()).rejects.toMatchObject({ name: 'InvalidArgumentError', parameter: 'options.table', message: expect.stringMatching(/lacks the columns provider, model, .*recorded_at and a unique index on id/) });
+    expect((await pool.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1`, [schema])).rows).toEqual([]); // left as it was
+    await pool.query(`DROP TABLE "${schema}".token_limits_usage`);
+    await ledger.migrate();
+    await pool.query(`ALTER TABLE ${ledger.tableName} DROP CONSTRAINT token_limits_usage_pkey`);
+    await expect(ledger.migrate()).rejects.toThrow(/lacks a unique index on id/);
+    await pool.query(`ALTER TABLE ${ledger.tableName} ADD PRIMARY KEY (id), ADD COLUMN note text`);
+    await ledger.migrate(); // a column of its own more does not hinder the inserts
+  });
+
   it('replaces the id indexes of a table made by an earlier version', async () => {
     const schema = uniqueSchema();
     schemas.push(schema);
