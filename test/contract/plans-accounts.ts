@@ -498,6 +498,58 @@ export function describePlansAndAccounts(factory: StoreFactory): void {
     });
   });
 
+  describe(`${factory.name}: a rule removed and added again while calls hold on it`, () => {
+    const daily = tokens(500, 'daily', 'day');
+    const full = [tokens(1_000_000, 'monthly'), daily];
+    const cases: Array<{ name: string; scope: 'user' | 'account'; remove: (l: TokenLimiter) => Promise<void>; add: (l: TokenLimiter) => Promise<void> }> = [
+      { name: 'setLimits', scope: 'user', remove: (l) => l.admin.setLimits('u', [tokens(1_000_000, 'monthly')]), add: (l) => l.admin.setLimits('u', full) },
+      { name: 'setLimits(userId, null)', scope: 'user', remove: (l) => l.admin.setLimits('u', null), add: (l) => l.admin.setLimits('u', full) },
+      { name: 'setAccountLimits', scope: 'account', remove: (l) => l.admin.setAccountLimits('acme', [tokens(1_000_000, 'monthly')]), add: (l) => l.admin.setAccountLimits('acme', full) },
+    ];
+    for (const c of cases) {
+      for (const settle of ['commit', 'release'] as const) {
+        it(`${c.name}, the first call ${settle === 'commit' ? 'committed' : 'released'}: the calls held meanwhile still count, and the limit holds`, async () => {
+          const { limiter } = await setup({ defaultLimits: [tokens(1_000_000, 'monthly')] });
+          if (c.scope === 'account') await limiter.admin.setAccount('u', 'acme');
+          await c.add(limiter);
+          const read = async () => {
+            const usage = c.scope === 'user' ? await limiter.admin.getUsage('u') : await limiter.admin.getAccountUsage('acme');
+            return usage.windows.find((w) => w.rule.id === 'daily')!;
+          };
+          const a = await limiter.reserve('u', { tokens: 300 });
+          await c.remove(limiter);
+          await c.add(limiter);
+          // The call in flight still holds its 300 on the rule, which is in force again.
+          expect(await read()).toMatchObject({ used: 0, reserved: 300 });
+          expect(await refusal(limiter.reserve('u', { tokens: 201 }))).toMatchObject({ ruleId: 'daily', scope: c.scope });
+          const b = await limiter.reserve('u', { tokens: 150 });
+          if (settle === 'commit') await limiter.commit(a, { inputTokens: 100, outputTokens: 0 });
+          else await limiter.release(a);
+          const used = settle === 'commit' ? 100 : 0;
+          expect(await read()).toMatchObject({ used, reserved: 150 });
+          expect(await refusal(limiter.reserve('u', { tokens: 500 - used - 150 + 1 }))).toMatchObject({ ruleId: 'daily', scope: c.scope });
+          const last = await limiter.reserve('u', { tokens: 500 - used - 150 });
+          await limiter.commit(b, { inputTokens: 150, outputTokens: 0 });
+          await limiter.commit(last, { inputTokens: 500 - used - 150, outputTokens: 0 });
+          expect(await read()).toMatchObject({ used: 500, reserved: 0, limit: 500 });
+        });
+      }
+    }
+
+    it('a removed rule keeps no usage, and nothing once no call holds on it', async () => {
+      const { limiter } = await setup({ defaultLimits: [tokens(1_000_000, 'monthly')] });
+      await limiter.admin.setLimits('u', full);
+      await spend(limiter, 'u', 200);
+      const a = await limiter.reserve('u', { tokens: 100 });
+      await limiter.admin.setLimits('u', [tokens(1_000_000, 'monthly')]);
+      await limiter.release(a);
+      await limiter.admin.setLimits('u', full);
+      const daily = (await limiter.admin.getUsage('u')).windows.find((w) => w.rule.id === 'daily');
+      expect(daily).toMatchObject({ used: 0, reserved: 0 });
+      expect((await limiter.admin.getUsage('u')).windows.find((w) => w.rule.id === 'monthly')).toMatchObject({ used: 200, reserved: 0 });
+    });
+  });
+
   describe(`${factory.name}: per-model and per-provider rules`, () => {
     it('counts only the calls that match a rule; a call is checked against every rule it matches', async () => {
       const premium: LimitRule = { id: 'premium', tokens: 100, period: 'month', models: ['gpt-4o*', 'claude-*-opus*'] };

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../../kernel/errors.js';
 import type { AccountChange, GlobalStats, ReadReply, RulesCommand, StoreAdmin, StoredConfig, UserChange } from '../protocol/types.js';
 import { UserState, type MemoryData } from './data.js';
+import type { ScopeState } from './scope-state.js';
 
 /** Users whose refusals MemoryStore keeps at once (the least recently refused are forgotten). */
 const MAX_REFUSAL_USERS = 10_000;
@@ -8,6 +9,17 @@ const MAX_REFUSAL_USERS = 10_000;
 /** MemoryStore's reads and admin writes (see `StoreAdmin`). */
 export function memoryAdmin(d: MemoryData, clock: () => number, touch: (userId: string, now: number) => UserState): StoreAdmin {
   const empty = (): StoredConfig => ({ version: 0, rules: null, anchor: null, plan: null });
+  /**
+   * A removed rule's window: its usage goes, what calls in flight hold on it stays while they hold
+   * it (as on Redis: the rule added again must not start a fresh window their shares match).
+   */
+  const dropWindow = (scope: ScopeState, ruleId: string): void => {
+    const w = scope.windows.get(ruleId);
+    if (w && w.held > 0) {
+      w.used = 0;
+      w.alerts = 0;
+    } else scope.windows.delete(ruleId);
+  };
   /** A plan assigned must exist (see `UserChange.plan`); checked before anything is written. */
   const planExists = (plan: string | null | undefined): void => {
     if (typeof plan === 'string' && !d.plans.has(plan)) throw new InvalidArgumentError('planId', plan, 'no plan has this id (admin.setPlan creates one)');
@@ -66,7 +78,7 @@ export function memoryAdmin(d: MemoryData, clock: () => number, touch: (userId: 
         user.rules = change.rules;
         bump = true;
       }
-      for (const id of change.removedRuleIds ?? []) user.windows.delete(id);
+      for (const id of change.removedRuleIds ?? []) dropWindow(user, id);
       if (change.anchor !== undefined && user.anchor === null) {
         user.anchor = change.anchor;
         bump = true;
@@ -112,7 +124,7 @@ export function memoryAdmin(d: MemoryData, clock: () => number, touch: (userId: 
         account.rules = change.rules;
         bump = true;
       }
-      for (const id of change.removedRuleIds ?? []) account.windows.delete(id);
+      for (const id of change.removedRuleIds ?? []) dropWindow(account, id);
       if (change.plan !== undefined && change.plan !== account.plan) {
         account.plan = change.plan;
         bump = true;

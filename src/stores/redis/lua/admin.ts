@@ -109,6 +109,19 @@ if type(removed) ~= 'table' then fail('invalid removed') end
 for _, rid in ipairs(removed) do
   if type(rid) ~= 'string' or #rid == 0 or #rid > 64 or not string.match(rid, '^[%w_.-]+$') then fail('invalid removed') end
 end
+-- A removed rule's window: its usage goes, but what calls in flight hold on it stays while they
+-- hold it. Deleting that too let the rule, added again, start a fresh window with the same
+-- fingerprint and start, which those calls' shares match: their settling took their amounts off
+-- the new window's holds, and calls past the limit were admitted.
+local function dropWindow(w, rid)
+  local win = state(redis.call('HGET', w, 'w:' .. rid))
+  if win and win.h > 0 then
+    win.u, win.a = 0, 0
+    redis.call('HSET', w, 'w:' .. rid, packed(win))
+  else
+    redis.call('HDEL', w, 'w:' .. rid)
+  end
+end
 local bump = false
 local function apply(key, field, v)
   if v == cjson.null then redis.call('HDEL', key, field); bump = true
@@ -136,7 +149,7 @@ if a.anchor ~= nil and redis.call('HEXISTS', KEYS[1], 'a') == 0 then
   bump = true
 end
 if a.active == false then redis.call('HSET', KEYS[1], 'x', '0') elseif a.active == true then redis.call('HDEL', KEYS[1], 'x') end
-for _, rid in ipairs(removed) do redis.call('HDEL', KEYS[2], 'w:' .. rid) end
+for _, rid in ipairs(removed) do dropWindow(KEYS[2], rid) end
 local v = bump and redis.call('HINCRBY', KEYS[1], 'v', 1) or (tonumber(redis.call('HGET', KEYS[1], 'v')) or 0)
 return { v, previous }
 `;
@@ -152,7 +165,7 @@ local previous = redis.call('HGET', KEYS[1], 'p') or ''
 apply(KEYS[1], 'r', a.rules)
 if a.plan ~= nil and (a.plan == cjson.null and '' or a.plan) == previous then a.plan = nil end
 apply(KEYS[1], 'p', a.plan)
-for _, rid in ipairs(removed) do redis.call('HDEL', KEYS[2], 'w:' .. rid) end
+for _, rid in ipairs(removed) do dropWindow(KEYS[2], rid) end
 redis.call('HSETNX', KEYS[1], 'v', '0')
 local v = bump and redis.call('HINCRBY', KEYS[1], 'v', 1) or (tonumber(redis.call('HGET', KEYS[1], 'v')) or 0)
 return { v, previous }
