@@ -5,6 +5,8 @@
 import { AnthropicBedrock } from '@anthropic-ai/bedrock-sdk';
 import { AnthropicVertex } from '@anthropic-ai/vertex-sdk';
 import { GoogleGenAI } from '@google/genai';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import OpenAI, { AzureOpenAI } from 'openai';
 import { describe, expect, it } from 'vitest';
 import { createTokenLimiter, withTokenLimits } from '../../src/index.js';
@@ -117,6 +119,41 @@ describe('AzureOpenAI before api-version 2024-09-01-preview (no stream_options)'
     expect(estimated!.outputTokens).toBeGreaterThan(0);
     expect(legacyRecord).toMatchObject({ estimated: true, status: 'ok' });
     expect(current).toMatchObject({ estimated: false, ...{ inputTokens: expectedUsage(last()).inputTokens, outputTokens: expectedUsage(last()).outputTokens } });
+  });
+});
+
+describe("AzureOpenAI's prompt filter chunk", () => {
+  // Azure opens a chat stream with a chunk of its prompt filter results that names no model
+  // (`"model": ""`); the model is in the chunks after it.
+  const chunks = [
+    { choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] },
+    { choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], created: 1, id: 'chatcmpl-1', model: 'gpt-4o-mini-2024-07-18', object: 'chat.completion.chunk' },
+    { choices: [{ index: 0, delta: { content: 'Sunny and warm in Lisbon.' }, finish_reason: null }], created: 1, id: 'chatcmpl-1', model: 'gpt-4o-mini-2024-07-18', object: 'chat.completion.chunk' },
+    { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], created: 1, id: 'chatcmpl-1', model: 'gpt-4o-mini-2024-07-18', object: 'chat.completion.chunk' },
+  ];
+
+  it('a stream charged by estimate is recorded with the model of the chunks after it, and priced by it', async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end([...chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`), 'data: [DONE]\n\n'].join(''));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const l = createTokenLimiter({ defaultLimits: [{ id: 'cost', costUsd: 100, period: 'month' }] });
+      const client = new AzureOpenAI({ endpoint: `http://127.0.0.1:${port}`, apiKey: 'azure-key', apiVersion: '2024-06-01', deployment: 'gpt-4o-mini' });
+      const got = await collect(await withTokenLimits(client, 'alice', { limiter: l }).chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true }));
+      expect(got).toHaveLength(chunks.length);
+      await l.flush();
+      const [record] = await usageLog(l);
+      expect(record).toMatchObject({ model: 'gpt-4o-mini-2024-07-18', estimated: true, status: 'ok' });
+      expect(record!.costUsd).toBeCloseTo((record!.inputTokens * 0.15 + record!.outputTokens * 0.6) / 1_000_000, 6);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

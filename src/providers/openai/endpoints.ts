@@ -106,13 +106,16 @@ function skipSpaceBack(text: string, end: number): number {
   }
 }
 
+/** How many chunks of a stream are parsed, at most, to find the model it names. */
+const MODEL_CHUNKS = 4;
+
 /** A chunk that carries a usage object (not `"usage":null`): it is parsed as it arrives. */
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 
 /**
  * Observer of chat and legacy completion chunks (`data:` JSON, `[DONE]`). Parsed as they arrive:
- * the first chunk (the model) and any with a usage object; the others only if their text is
- * needed for an estimate (see DeferredTexts).
+ * the first chunk that names the model and any with a usage object; the others only if their text
+ * is needed for an estimate (see DeferredTexts).
  */
 function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>) => unknown[]): StreamObserver {
   const texts = new DeferredTexts((data) => {
@@ -128,7 +131,7 @@ function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>
   let usage: UsageReading;
   let model: string | undefined;
   let rates: RateModifiers | undefined;
-  let parsedAny = false;
+  let parsed = 0;
   let done = false;
   return {
     onEvent(event) {
@@ -137,14 +140,16 @@ function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>
         done = true;
         return;
       }
-      if (parsedAny && !USAGE_OBJECT.test(data)) {
+      // Chunks are parsed until one names the model: Azure OpenAI's first chunk (its prompt filter
+      // results) has `"model": ""`, the next ones the model (a provider naming none: a few tried).
+      if ((model !== undefined || parsed >= MODEL_CHUNKS) && !USAGE_OBJECT.test(data)) {
         texts.add(data);
         return;
       }
       const chunk = asObject(eventJson(event));
       if (!chunk) return;
-      parsedAny = true;
-      if (typeof chunk.model === 'string') model = chunk.model;
+      parsed += 1;
+      if (typeof chunk.model === 'string' && chunk.model.length > 0) model = chunk.model;
       rates = tierOf(chunk) ?? rates;
       if (chunk.usage !== undefined && chunk.usage !== null) usage = completionUsage(chunk.usage);
       texts.addParsed(chunk);
