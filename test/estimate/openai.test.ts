@@ -224,6 +224,16 @@ describe('request shapes', () => {
     expect(referenced.inputTokens).toBe(200_000);
   });
 
+  it('holds an Azure On Your Data request (data_sources) at the context window: what it retrieves is billed as prompt', async () => {
+    const e = await estimateOpenAIChatCompletion({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'What does our leave policy say?' }],
+      data_sources: [{ type: 'azure_search', parameters: { endpoint: 'https://search.example.net', index_name: 'policies', authentication: { type: 'api_key', key: 'k' } } }],
+    } as never);
+    expect(e.inputTokens).toBe(128_000);
+    expect(e.exact).toBe(false);
+  });
+
   it('holds input given only by id at the context window: an earlier audio answer, a stored reasoning item', async () => {
     // An assistant turn `audio: { id }` is the model's earlier spoken answer, billed again as input audio.
     const audio = await estimateOpenAIChatCompletion({

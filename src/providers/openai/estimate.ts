@@ -203,6 +203,8 @@ export async function estimateOpenAIChatCompletion(params: ChatCompletionCreateP
   const encoding = encodingForModel(model);
   tallyTools(record['tools'], record['functions'], encoding, tally);
   if (record['web_search_options'] != null) tally.hide('web search results');
+  // Azure OpenAI "On Your Data": the documents it retrieves are added to the prompt.
+  if (record['data_sources'] != null) tally.hide('documents retrieved from data_sources');
   messages.forEach((message, index) => tallyChatMessage(model, message, index, tally));
   tally.add(CHAT_TOKENS.replyPriming);
   tallyResponseFormat(record['response_format'], tally);
