@@ -23,7 +23,8 @@ Options:
   --database-url URL   PostgreSQL (default: $DATABASE_URL)
   --schema NAME        the table's schema (default: public)
   --table NAME         the table (default: token_limits_usage)
-  --from DATE          ISO date or date-time, or ms since the epoch (export, reconcile)
+  --from DATE          ISO date (2026, 2026-05, 2026-05-01) or date-time, or ms since the
+                       epoch (export, reconcile)
   --to DATE            end, excluded (export, reconcile; default: now)
   --format csv|jsonl   export format (default: csv)
   --user ID            export one user's records
@@ -51,7 +52,8 @@ async function importOptional<T>(name: string, why: string): Promise<T> {
 
 function date(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
-  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  // Digits are ms since the epoch, except four of them: a year (ISO 8601), as in --from 2026.
+  const ms = /^\d+$/.test(value) && !/^\d{4}$/.test(value) ? Number(value) : Date.parse(value);
   if (!Number.isFinite(ms)) fail(`--${name} must be an ISO date or ms since the epoch, got ${value}`);
   return ms;
 }

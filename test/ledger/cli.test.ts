@@ -60,6 +60,10 @@ describe('npx token-limits ledger', () => {
     const lines = csv.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^id,user_id,account_id,/);
     expect(lines.slice(1).map((l) => l.split(',')[1])).toEqual(['cli-1', 'cli-1', 'cli-1', 'cli-1']);
+    // A year is a year (ISO 8601), not 2,026 ms after 1970: that exported nothing, with exit code 0.
+    const year = new Date().getUTCFullYear();
+    const byYear = await cli(['ledger', 'export', '--schema', schema, '--from', '1970', '--to', String(year + 1), '--user', 'cli-1']);
+    expect(byYear.stdout.trim().split('\n').slice(1)).toHaveLength(4);
     const file = join(dir, 'all.jsonl');
     expect((await cli(['ledger', 'export', '--schema', schema, '--from', from, '--format', 'jsonl', '--out', file])).code).toBe(0);
     expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(12);
