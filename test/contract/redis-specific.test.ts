@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { createTokenLimiter, QuotaStoreError, RedisStore, TokenLimitExceededError, type StoreResetEvent } from '../../src/index.js';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTokenLimiter, QuotaStoreError, RedisStore, TokenLimitExceededError, type LimitRule, type StoreResetEvent, type TokenLimiter } from '../../src/index.js';
 import { globalKeys, userKeys, userTag } from '../../src/stores/redis/keys.js';
 import { SCRIPTS } from '../../src/stores/redis/registry.js';
+import { manualClock } from '../helpers/clock.js';
 import { redisForThisFile, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { decodeStoredWindow } from '../support/index.js';
 import { accountStampede, stampede } from './stampede.js';
@@ -215,5 +217,67 @@ describe('RedisStore on a real Redis', () => {
     await second.check('u', { tokens: 1 }); // reads the plans again beside the call
     await new Promise((resolve) => setTimeout(resolve, 40));
     await expect(second.reserve('u', { tokens: 500 })).rejects.toMatchObject({ ruleId: 'monthly', limit: 100 });
+  });
+});
+
+describe('RedisStore: admin writes racing a move between accounts (two processes, two connections)', () => {
+  const client2 = new Redis(REDIS_URL);
+  afterAll(() => client2.disconnect());
+  const tokens = (n: number, id: string): LimitRule => ({ id, tokens: n, period: 'month' });
+  /** Two limiters on one store prefix, each with its own connection. */
+  const pair = (): [TokenLimiter, TokenLimiter] => {
+    const prefix = uniquePrefix('move-race');
+    const clock = manualClock(Date.parse('2026-03-10T12:00:00.000Z'));
+    const options = { clock: clock.now, defaultLimits: [tokens(1_000_000, 'main')], planRefreshMs: 50 };
+    return [createTokenLimiter({ store: new RedisStore({ client, prefix }), ...options }), createTokenLimiter({ store: new RedisStore({ client: client2, prefix }), ...options })];
+  };
+  /** Waits n turns of the event loop: a local Redis answers within one or two. */
+  const turns = async (n: number) => {
+    for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  };
+  const TRIALS = 200;
+  const race = async (trial: (l1: TokenLimiter, l2: TokenLimiter, delay: number, n: number) => Promise<string | null>) => {
+    const failures: string[] = [];
+    for (let n = 0; n < TRIALS; n++) {
+      const [l1, l2] = pair();
+      const failure = await trial(l1, l2, n % 10, n);
+      if (failure !== null) failures.push(`delay ${n % 10}: ${failure}`);
+    }
+    expect(failures).toEqual([]);
+  };
+  const rulesOf = async (l: TokenLimiter, u: string) => (await l.admin.getLimits(u)).map((r) => `${r.id}:${(r as { tokens: number }).tokens}`).join();
+
+  it('setLimits racing a setAccount of the same user: the rules set are the rules in force', async () => {
+    await race(async (l1, l2, delay, n) => {
+      const u = `s${n}`;
+      await l1.admin.setLimits(u, [tokens(5000, 'old')]);
+      await Promise.all([l1.admin.setAccount(u, 'A'), turns(delay).then(() => l2.admin.setLimits(u, [tokens(777, 'new')]))]);
+      const state = { rules: await rulesOf(l1, u), other: await rulesOf(l2, u), home: (await l1.admin.getUsage(u)).account?.accountId };
+      return state.rules === 'new:777' && state.other === 'new:777' && state.home === 'A' ? null : JSON.stringify(state);
+    });
+  });
+
+  it('assignPlan racing a setAccount of the same user: the plan is in force and counted once', async () => {
+    await race(async (l1, l2, delay, n) => {
+      const u = `p${n}`;
+      await l1.admin.setPlan('pro', [tokens(4321, 'pro-monthly')]);
+      await l1.admin.setLimits(u, null);
+      await Promise.all([l1.admin.setAccount(u, 'A'), turns(delay).then(() => l2.admin.assignPlan(u, 'pro'))]);
+      const usage = await l1.admin.getUsage(u);
+      const plans = (await l1.admin.listPlans()).map((p) => `${p.planId}:${p.users}`).join();
+      return usage.plan === 'pro' && usage.limit === 4321 && plans === 'pro:1' ? null : JSON.stringify({ plan: usage.plan, limit: usage.limit, plans });
+    });
+  });
+
+  it('resetUsage racing a setAccount of the same user: the reset is not lost', async () => {
+    await race(async (l1, l2, delay, n) => {
+      const u = `r${n}`;
+      await l1.admin.setLimits(u, [tokens(5000, 'own')]);
+      await l1.commit(await l1.reserve(u, { tokens: 70 }), { inputTokens: 70, outputTokens: 0 });
+      await l1.flush();
+      await Promise.all([l1.admin.setAccount(u, 'A'), turns(delay).then(() => l2.admin.resetUsage(u))]);
+      const usage = await l1.admin.getUsage(u);
+      return usage.used === 0 && usage.account?.accountId === 'A' ? null : JSON.stringify({ used: usage.used, home: usage.account?.accountId });
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../../kernel/errors.js';
+import { InvalidArgumentError, QuotaStoreError } from '../../kernel/errors.js';
 import type {
   AccountChange,
   AccountReadReply,
@@ -19,6 +19,8 @@ import { accountKeys, DAY_MS, HOUR_MS, monthName, monthsCovering, recentBuckets,
 import { SCRIPTS } from './registry.js';
 import { encodeArgs, READ_ACCOUNT_ARGS, READ_ARGS } from './schema.js';
 
+/** How many times a write waits for a user being moved (about two seconds in all). */
+const MOVE_WAIT_TRIES = 45;
 /** How long the state a user left when moving is kept (moves are retried within it). */
 const SNAPSHOT_TTL_MS = DAY_MS;
 
@@ -32,10 +34,27 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
     const reply = await ctx.runArray(SCRIPTS.getConfig, [k.config, k.windows], []);
     return reply[6] === '' ? null : String(reply[6]);
   };
-  const configAt = async (userId: string, home: string | null): Promise<UserConfigView> => {
+  /**
+   * Runs a write at the user's home, reading it again while the write finds the user gone from it
+   * (moved since it was read, or being moved: the script checks, and writes nothing then): a write
+   * at a home the user left was lost. Gives up after about two seconds (a move that stopped
+   * half-way is finished by calling setAccount again).
+   */
+  const atHome = async <T>(userId: string, operation: string, write: (home: string | null) => Promise<T | undefined>): Promise<T> => {
+    for (let attempt = 0; ; attempt += 1) {
+      const out = await write(await homeOf(userId));
+      if (out !== undefined) return out;
+      if (attempt >= MOVE_WAIT_TRIES) throw new QuotaStoreError(operation, `User ${JSON.stringify(userId.length > 60 ? `${userId.slice(0, 60)}…` : userId)} is being moved between accounts (setAccount finishes a move that stopped half-way)`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2 ** attempt, 50)));
+    }
+  };
+  const configAt = async (userId: string, home: string | null): Promise<UserConfigView> => (await liveConfigAt(userId, home)).config;
+  /** The user's config at `home`, and whether the user lives there (see LIVES_HERE). */
+  const liveConfigAt = async (userId: string, home: string | null): Promise<{ config: UserConfigView; lives: boolean }> => {
     const k = userKeys(ctx.prefix, userId, home);
-    const [v, rules, anchor, plan, active, exists] = await ctx.runArray(SCRIPTS.getConfig, [k.config, k.windows], []);
-    return {
+    const [v, rules, anchor, plan, active, exists, pointer, moved, here] = await ctx.runArray(SCRIPTS.getConfig, [k.config, k.windows], []);
+    const lives = home === null ? pointer === '' : here !== null && moved === null;
+    const config: UserConfigView = {
       version: Number(v),
       rules: rules === '' ? null : String(rules),
       anchor: anchor === '' ? null : Number(anchor),
@@ -44,6 +63,7 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
       exists: exists === 1,
       account: home,
     };
+    return { config, lives };
   };
   /** Keeps the plan-use counts: the new plan first (so a delete is refused meanwhile), the old one after. */
   const planUse = (planId: string, kind: 'u' | 'a', delta: 1 | -1): Promise<unknown> => ctx.run(SCRIPTS.planUse, [g.planUse, g.plans], [planId, kind, String(delta)]);
@@ -94,14 +114,29 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
     },
 
     async getConfig(userId) {
-      return configAt(userId, await homeOf(userId));
+      // Not the config of a home the user is leaving or not in yet (a move under way): the rules
+      // read there were not the user's, and writes based on them were wrong.
+      return atHome(userId, 'getConfig', async (home) => {
+        const { config, lives } = await liveConfigAt(userId, home);
+        return lives ? config : undefined;
+      });
     },
 
     async updateUser(userId: string, change: UserChange): Promise<number> {
-      const home = await homeOf(userId);
-      const k = userKeys(ctx.prefix, userId, home);
       if (typeof change.plan === 'string') await countOnto(change.plan, 'u');
-      const [version, previous] = await ctx.runArray(SCRIPTS.updateUser, [k.config, k.windows], [changePayload(change)]);
+      let reply: unknown[];
+      try {
+        const payload = changePayload(change);
+        reply = await atHome(userId, 'updateUser', async (home) => {
+          const k = userKeys(ctx.prefix, userId, home);
+          const r = await ctx.runArray(SCRIPTS.updateUser, [k.config, k.windows], [payload, home === null ? '0' : '1']);
+          return r[0] === 'moved' ? undefined : r;
+        });
+      } catch (error) {
+        if (typeof change.plan === 'string') await planUse(change.plan, 'u', -1).catch(() => {});
+        throw error;
+      }
+      const [version, previous] = reply;
       // The same plan again: +1 above, -1 here (the script changed nothing).
       if (change.plan !== undefined && previous !== '') await planUse(String(previous), 'u', -1);
       await index(userId);
@@ -188,8 +223,11 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
     },
 
     async resetUsage(userId, ruleIds) {
-      const home = await homeOf(userId);
-      await ctx.run(SCRIPTS.resetUsage, [userKeys(ctx.prefix, userId, home).windows], [...ruleIds]);
+      await atHome(userId, 'resetUsage', async (home) => {
+        const k = userKeys(ctx.prefix, userId, home);
+        const r = await ctx.run(SCRIPTS.resetUsage, [k.config, k.windows], [home === null ? '0' : '1', ...ruleIds]);
+        return r === 'moved' ? undefined : true;
+      });
     },
 
     async deleteUser(userId, now) {

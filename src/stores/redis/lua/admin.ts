@@ -93,6 +93,19 @@ local exists = redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 and 1 or 0
 return { cfg[1] or '0', cfg[2] or '', cfg[3] or '', cfg[4] or '', cfg[5] == '0' and 0 or 1, exists, cfg[6] or '', cfg[7], cfg[8] }
 `;
 
+/**
+ * Whether the user lives at the home of config hash \`key\`: in an account, marked there and not
+ * moved on; on their own, no pointer to an account.
+ */
+const LIVES_HERE = `
+local function livesHere(key, member)
+  if member then
+    return redis.call('HEXISTS', key, 'in') == 1 and redis.call('HEXISTS', key, 'moved') == 0
+  end
+  return redis.call('HEXISTS', key, 'acct') == 0
+end
+`;
+
 /** Shared validation of change payloads (admin, JSON in ARGV[1]). */
 const CHANGE = `
 local a = cjson.decode(ARGV[1])
@@ -130,16 +143,21 @@ end
 `;
 
 /**
- * update-user: KEYS[1] config hash, KEYS[2] window hash (at the user's home). ARGV[1] JSON
- * {rules?: JSON | null, plan?: id | null, removed: rule ids, anchor?: ms (set only if none),
- * active?: boolean}. The version goes up when rules, plan or anchor change.
- * Reply: {version, previous plan ('' = none)}.
+ * update-user: KEYS[1] config hash, KEYS[2] window hash (at the home the caller read). ARGV[1]
+ * JSON {rules?: JSON | null, plan?: id | null, removed: rule ids, anchor?: ms (set only if none),
+ * active?: boolean}, ARGV[2] '1' when that home is an account, else '0'. The version goes up when
+ * rules, plan or anchor change. Writes nothing when the user does not live there (moved since the
+ * caller read their home, or being moved): the caller reads it again.
+ * Reply: {version, previous plan ('' = none)} | {'moved'}.
  */
 export const UPDATE_USER = `#!lua
 ${PRELUDE}
+${LIVES_HERE}
 ${CHANGE}
 if a.anchor ~= nil and (type(a.anchor) ~= 'number' or a.anchor ~= a.anchor or a.anchor < 0 or a.anchor > MAXN or a.anchor % 1 ~= 0) then fail('invalid anchor') end
 if a.active ~= nil and type(a.active) ~= 'boolean' then fail('invalid active') end
+if ARGV[2] ~= '0' and ARGV[2] ~= '1' then fail('invalid home') end
+if not livesHere(KEYS[1], ARGV[2] == '1') then return { 'moved' } end
 local previous = redis.call('HGET', KEYS[1], 'p') or ''
 apply(KEYS[1], 'r', a.rules)
 if a.plan ~= nil and (a.plan == cjson.null and '' or a.plan) == previous then a.plan = nil end
@@ -224,19 +242,6 @@ else
   redis.call('HSET', KEYS[1], 'acct', target)
 end
 return snapshot
-`;
-
-/**
- * Whether the user lives at the home of config hash \`key\`: in an account, marked there and not
- * moved on; on their own, no pointer to an account.
- */
-const LIVES_HERE = `
-local function livesHere(key, member)
-  if member then
-    return redis.call('HEXISTS', key, 'in') == 1 and redis.call('HEXISTS', key, 'moved') == 0
-  end
-  return redis.call('HEXISTS', key, 'acct') == 0
-end
 `;
 
 /**
@@ -338,15 +343,23 @@ if ARGV[1] ~= '' then from = '(' .. ARGV[1] end
 return redis.call('ZRANGEBYLEX', KEYS[1], from, '+', 'LIMIT', 0, tonumber(ARGV[2]))
 `;
 
-/** reset-usage: zero used and fired alerts of existing windows. KEYS[1] window hash, ARGV rule ids. */
+/**
+ * reset-usage: zero used and fired alerts of existing windows. KEYS[1] config hash, KEYS[2] window
+ * hash (at the home the caller read); ARGV[1] '1' when that home is an account, else '0', ARGV[2...]
+ * rule ids. Writes nothing when the user does not live there (as UPDATE_USER).
+ * Reply: 1 | 'moved'.
+ */
 export const RESET_USAGE = `#!lua
 ${PRELUDE}
-for i = 1, #ARGV do if #ARGV[i] == 0 or #ARGV[i] > 64 or not string.match(ARGV[i], '^[%w_.-]+$') then fail('invalid rule id') end end
-for i = 1, #ARGV do
-  local w = state(redis.call('HGET', KEYS[1], 'w:' .. ARGV[i]))
+${LIVES_HERE}
+if ARGV[1] ~= '0' and ARGV[1] ~= '1' then fail('invalid home') end
+for i = 2, #ARGV do if #ARGV[i] == 0 or #ARGV[i] > 64 or not string.match(ARGV[i], '^[%w_.-]+$') then fail('invalid rule id') end end
+if not livesHere(KEYS[1], ARGV[1] == '1') then return 'moved' end
+for i = 2, #ARGV do
+  local w = state(redis.call('HGET', KEYS[2], 'w:' .. ARGV[i]))
   if w then
     w.u, w.a = 0, 0
-    redis.call('HSET', KEYS[1], 'w:' .. ARGV[i], packed(w))
+    redis.call('HSET', KEYS[2], 'w:' .. ARGV[i], packed(w))
   end
 end
 return 1
