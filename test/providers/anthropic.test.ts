@@ -129,6 +129,23 @@ describe('withTokenLimits(anthropic): every token-billing method', () => {
 });
 
 describe('withTokenLimits(anthropic): usage semantics', () => {
+  it('a request the SDK fails before sending (no credentials it can resolve) charges nothing, stream or not', async () => {
+    const limiter = createTokenLimiter({ defaultLimits: [{ id: 'm', tokens: 1_000_000, period: 'month' }] });
+    const keyless = new Anthropic({ apiKey: null, authToken: null, baseURL: emulator().anthropicBaseURL });
+    const wrapped = withTokenLimits(keyless, 'alice', { limiter });
+    for (const stream of [false, true]) {
+      const bare = await keyless.messages.create({ ...base, stream }).catch((e: unknown) => e);
+      const error = await wrapped.messages.create({ ...base, stream }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Anthropic.AnthropicError);
+      expect(error).not.toBeInstanceOf(Anthropic.APIError);
+      expect((error as Error).message).toBe((bare as Error).message);
+    }
+    expect(emulator().requests).toHaveLength(0);
+    await limiter.flush();
+    expect(await usageLog(limiter)).toEqual([]);
+    expect(await limiter.admin.getUsage('alice')).toMatchObject({ used: 0, reserved: 0 });
+  });
+
   it('takes the last cumulative message_delta (never sums them)', async () => {
     const { limiter, wrapped } = setup();
     emulator().enqueue({ messageDeltas: 3 });

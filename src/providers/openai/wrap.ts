@@ -1,6 +1,5 @@
 import type { Binding } from '../shared/binding.js';
-import { routeProxy, type MethodFactory, type RouteTree } from '../shared/proxy.js';
-import { markNeverSent } from '../shared/settle.js';
+import { routeProxy, type RouteTree } from '../shared/proxy.js';
 import { billedMethod, helperMethod, type StainlessEndpoint } from '../shared/stainless.js';
 import { chatCompletions, completions, embeddings, responses, responsesCompact, takesStreamOptions } from './endpoints.js';
 
@@ -16,30 +15,6 @@ export function isOpenAIClient(client: object): boolean {
 }
 
 /**
- * A billed method whose failures that sent nothing release the hold. Once the openai SDK has tried
- * to send a request, every failure it reports is an `APIError` (an HTTP error answer, a connection
- * error, a timeout, an abort); anything else was thrown before a request left: an `apiKey`
- * function or Azure `azureADTokenProvider` that failed, a URL it could not build. Such a failure is
- * marked as never sent before the billed method settles it (this reaction is registered first).
- */
-function releasedIfUnsent(billed: MethodFactory): MethodFactory {
-  return (owner, original) =>
-    billed(owner, () =>
-      function create(this: unknown, ...args: unknown[]): unknown {
-        const promise = original().apply(this, args) as { responsePromise?: unknown };
-        const apiError = (owner as { _client?: { constructor?: { APIError?: unknown } } })._client?.constructor?.APIError;
-        const response = promise?.responsePromise;
-        if (typeof apiError === 'function' && response instanceof Promise) {
-          response.catch((error: unknown) => {
-            if (!(error instanceof apiError)) markNeverSent(error);
-          });
-        }
-        return promise;
-      },
-    );
-}
-
-/**
  * Wraps an openai client. The token-billing `create` methods are reserved and committed; the SDK's
  * helpers run on the wrapped resources, so each request they make goes through a wrapped `create`.
  * Counted: chat.completions create/parse/stream/runTools, responses create/stream/parse/compact,
@@ -47,7 +22,7 @@ function releasedIfUnsent(billed: MethodFactory): MethodFactory {
  */
 export function wrapOpenAI<C extends object>(client: C, binding: Binding, rewrap: (client: object) => object): C {
   const helper = helperMethod(binding);
-  const billed = (endpoint: StainlessEndpoint) => releasedIfUnsent(billedMethod(endpoint, binding));
+  const billed = (endpoint: StainlessEndpoint) => billedMethod(endpoint, binding);
   // Stream usage is asked for only where the client's API takes `stream_options` (read per call:
   // the client's configuration may change after wrapping); elsewhere streams are charged by estimate.
   const streamUsage = (endpoint: StainlessEndpoint): StainlessEndpoint => ({

@@ -152,6 +152,7 @@ export function billedMethod(endpoint: StainlessEndpoint, binding: Binding): Met
       const prepared = endpoint.prepare?.(params, active) ?? { params };
       const client = (resource as { _client?: object })._client;
       const errorClass = sdkErrorClass(client);
+      const apiError = sdkApiErrorClass(client);
       let refused: unknown;
       let abortedUnsent = false;
       const admitted = async (options: unknown) => {
@@ -199,7 +200,7 @@ export function billedMethod(endpoint: StainlessEndpoint, binding: Binding): Met
         },
         async (error: unknown) => {
           if (refused !== undefined && error === refused) throw error;
-          if (abortedUnsent) call.release();
+          if (abortedUnsent || sentNothing(error, apiError)) call.release();
           else await settleFailure(call, error);
           throw error;
         },
@@ -222,6 +223,22 @@ export function helperMethod(binding: Binding): MethodFactory {
         active,
       );
     };
+}
+
+/** The SDK's `APIError` class (`OpenAI.APIError`, `Anthropic.APIError`), found from a client. */
+function sdkApiErrorClass(client: unknown): (new (...args: any[]) => Error) | undefined {
+  const base = (client as { constructor?: Record<string, unknown> } | null | undefined)?.constructor?.APIError;
+  return typeof base === 'function' ? (base as new (...args: any[]) => Error) : undefined;
+}
+
+/**
+ * Did the SDK fail before sending anything? Once a Stainless SDK has tried to send a request, every
+ * failure it reports is an `APIError` (an error answer, a connection error, a timeout, an abort);
+ * anything else was thrown before a request left: an `apiKey` function or Azure token provider
+ * that failed, Anthropic credentials that could not be resolved (Bedrock, Vertex, profiles).
+ */
+function sentNothing(error: unknown, apiError: (new (...args: any[]) => Error) | undefined): boolean {
+  return apiError !== undefined && !(error instanceof apiError);
 }
 
 /** The SDK's base error class (`OpenAI.OpenAIError`, `Anthropic.AnthropicError`), found from a client. */
