@@ -42,7 +42,7 @@ describe('constructor, statics, instanceof, own properties', () => {
     expect(wrapped).toBeInstanceOf(OpenAI);
     expect(wrapped.constructor.name).toBe('OpenAI');
     expect(Object.keys(wrapped)).toEqual(Object.keys(raw));
-    const routed = new Set(['chat', 'responses', 'completions', 'embeddings']);
+    const routed = new Set(['chat', 'responses', 'beta', 'completions', 'embeddings']);
     for (const key of Object.keys(raw)) {
       if (!routed.has(key)) expect((wrapped as unknown as Record<string, unknown>)[key], key).toBe((raw as unknown as Record<string, unknown>)[key]);
     }

@@ -128,6 +128,21 @@ const cases: Case[] = [
         ],
       }),
   },
+  {
+    name: 'beta.responses.create',
+    requests: 1,
+    run: (c) => c.beta.responses.create({ model: 'gpt-4.1', input: 'Say hello to Lisbon', betas: ['responses_multi_agent=v1'] }),
+  },
+  {
+    name: 'beta.responses.create (stream)',
+    requests: 1,
+    run: async (c) => collect(await c.beta.responses.create({ model: 'gpt-4.1', input: 'Say hello to Lisbon', stream: true })),
+  },
+  {
+    name: 'beta.responses.compact',
+    requests: 1,
+    run: (c) => c.beta.responses.compact({ model: 'gpt-5', input: [{ role: 'user', content: 'What is the weather in Lisbon today?' }] }),
+  },
   { name: 'completions.create', requests: 1, run: (c) => c.completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'Once upon a time', max_tokens: 12 }) },
   {
     name: 'completions.create (stream)',

@@ -17,8 +17,8 @@ export function isOpenAIClient(client: object): boolean {
 /**
  * Wraps an openai client. The token-billing `create` methods are reserved and committed; the SDK's
  * helpers run on the wrapped resources, so each request they make goes through a wrapped `create`.
- * Counted: chat.completions create/parse/stream/runTools, responses create/stream/parse/compact,
- * completions.create, embeddings.create. Everything else is the client's own.
+ * Counted: chat.completions create/parse/stream/runTools, responses create/stream/parse/compact
+ * (and beta.responses create/compact), completions.create, embeddings.create. Everything else is the client's own.
  */
 export function wrapOpenAI<C extends object>(client: C, binding: Binding, rewrap: (client: object) => object): C {
   const helper = helperMethod(binding);
@@ -39,6 +39,9 @@ export function wrapOpenAI<C extends object>(client: C, binding: Binding, rewrap
       },
     },
     responses: { create: billed(responses), stream: helper, parse: helper, compact: billed(responsesCompact) },
+    // The beta Responses API (`/responses?beta=true` with an `openai-beta` header): the same
+    // requests, answers and usage as the Responses API.
+    beta: { responses: { create: billed(responses), compact: billed(responsesCompact) } },
     completions: { create: billed(streamUsage(completions)) },
     embeddings: { create: billed(embeddings) },
     // A client derived from a wrapped client is wrapped the same way (no quota bypass).
