@@ -165,8 +165,10 @@ function entriesOf(batch: readonly LedgerFeedEntry[]): LedgerEntry[] {
     byId.set(record.id, {
       ...record,
       accountId: typeof note.accountId === 'string' ? note.accountId : null,
-      costMicros: typeof note.costMicros === 'number' ? note.costMicros : null,
-      cacheWriteTokens: typeof note.cacheWriteTokens === 'number' ? note.cacheWriteTokens : 0,
+      // Whole numbers a bigint holds, or none: a cost of 1.8e20 micro-dollars (a price table's
+      // price times a huge usage, which MemoryStore charged) made its batch fail for ever.
+      costMicros: Number.isSafeInteger(note.costMicros) ? (note.costMicros as number) : null,
+      cacheWriteTokens: Number.isSafeInteger(note.cacheWriteTokens) ? (note.cacheWriteTokens as number) : 0,
     });
   }
   return [...byId.values()];

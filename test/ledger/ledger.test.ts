@@ -314,6 +314,26 @@ describe('MemoryStore ledger queue', () => {
   });
 });
 
+describe('a record whose cost PostgreSQL cannot hold', () => {
+  it('is written without its cost, and the records after it are written too', async () => {
+    const ledger = await newLedger();
+    // A price table's price times a huge usage: MemoryStore charges 1.8e20 micro-dollars.
+    const limiter = track(createTokenLimiter({ store: new MemoryStore(), ledger, pricing: { models: { 'priced-high': { input: 1e7, output: 1e7 } } } }));
+    const errors: LedgerErrorEvent[] = [];
+    limiter.on('ledger-error', (e) => errors.push(e));
+    await limiter.commit(await limiter.reserve('rich', { tokens: 10 }), { inputTokens: 9e12, outputTokens: 9e12, model: 'priced-high' });
+    await call(limiter, 'after-rich', 1, 1);
+    // "value is out of range for type bigint", for the whole batch, on every try.
+    await limiter.flushLedger(5_000);
+    expect(errors).toEqual([]);
+    const { rows } = await pool.query(`SELECT user_id, total_tokens, cost_micros FROM ${ledger.tableName} ORDER BY user_id`);
+    expect(rows).toEqual([
+      { user_id: 'after-rich', total_tokens: '2', cost_micros: '2' },
+      { user_id: 'rich', total_tokens: '18000000000000', cost_micros: null },
+    ]);
+  });
+});
+
 describe('flushLedger', () => {
   it('refuses a timeout that is not a whole number of ms, at once, and gives up on time on a ledger that stays down', async () => {
     const down = { query: ((text: string, values?: unknown[]) => (text.startsWith('INSERT') ? Promise.reject(new Error('down')) : pool.query(text, values))) as pg.Pool['query'] };
