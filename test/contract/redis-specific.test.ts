@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTokenLimiter, QuotaStoreError, RedisStore, TokenLimitExceededError, type LimitRule, type StoreResetEvent, type TokenLimiter } from '../../src/index.js';
-import { globalKeys, userKeys, userTag } from '../../src/stores/redis/keys.js';
+import { accountKeys, globalKeys, userKeys, userTag } from '../../src/stores/redis/keys.js';
 import { SCRIPTS } from '../../src/stores/redis/registry.js';
 import { manualClock } from '../helpers/clock.js';
 import { redisForThisFile, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
@@ -246,6 +246,28 @@ describe('RedisStore: admin writes racing a move between accounts (two processes
     expect(failures).toEqual([]);
   };
   const rulesOf = async (l: TokenLimiter, u: string) => (await l.admin.getLimits(u)).map((r) => `${r.id}:${(r as { tokens: number }).tokens}`).join();
+  const membersOf = async (l: TokenLimiter, accountId: string) => (await l.admin.listAccountMembers(accountId, { limit: 100 })).members.map((m) => m.userId);
+
+  it('two setAccount of one user to two accounts at once: the user ends in exactly one, with their rules and usage', async () => {
+    await race(async (l1, l2, delay, n) => {
+      const u = `m${n}`;
+      await l1.admin.setLimits(u, [tokens(5000, 'own')]);
+      await l1.commit(await l1.reserve(u, { tokens: 70 }), { inputTokens: 70, outputTokens: 0 });
+      await l1.flush();
+      if (n % 3 === 1) await l1.admin.setAccount(u, 'C'); // a third of the trials leave an account
+      await Promise.all([l1.admin.setAccount(u, 'A'), turns(delay).then(() => l2.admin.setAccount(u, 'B'))]);
+      const usage = await l1.admin.getUsage(u);
+      const home = usage.account?.accountId ?? null;
+      const state = { home, inA: (await membersOf(l1, 'A')).includes(u), inB: (await membersOf(l1, 'B')).includes(u), inC: (await membersOf(l1, 'C')).includes(u), rules: await rulesOf(l1, u), used: usage.used };
+      const ok = (home === 'A' || home === 'B') && state.inA === (home === 'A') && state.inB === (home === 'B') && !state.inC && state.rules === 'own:5000' && state.used === 70;
+      if (!ok) return JSON.stringify(state);
+      // Charged once, where the user lives.
+      await l2.commit(await l2.reserve(u, { tokens: 10 }), { inputTokens: 10, outputTokens: 0 });
+      await l2.flush();
+      const after = await l1.admin.getUsage(u);
+      return after.used === 80 && (await l1.admin.getAccountUsage(home!)).members === 1 ? null : JSON.stringify({ ...state, after: after.used });
+    });
+  });
 
   it('setLimits racing a setAccount of the same user: the rules set are the rules in force', async () => {
     await race(async (l1, l2, delay, n) => {
@@ -279,5 +301,59 @@ describe('RedisStore: admin writes racing a move between accounts (two processes
       const usage = await l1.admin.getUsage(u);
       return usage.used === 0 && usage.account?.accountId === 'A' ? null : JSON.stringify({ used: usage.used, home: usage.account?.accountId });
     });
+  });
+
+  it('a move that stopped after its first step is finished by setAccount to another account, keeping the rules and usage', async () => {
+    const prefix = uniquePrefix('move-crash');
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits: [tokens(1_000_000, 'main')] });
+    await limiter.admin.setLimits('u', [tokens(5000, 'own')]);
+    await limiter.commit(await limiter.reserve('u', { tokens: 70 }), { inputTokens: 70, outputTokens: 0 });
+    await limiter.flush();
+    // What a process that died after move-out (to X) leaves behind.
+    const k = userKeys(prefix, 'u');
+    await client.eval(SCRIPTS.moveOut.source, 3, k.config, k.windows, k.snapshot, 'X', 'u', '86400000');
+    await limiter.admin.setAccount('u', 'B');
+    const usage = await limiter.admin.getUsage('u');
+    expect({ home: usage.account?.accountId, rules: await rulesOf(limiter, 'u'), used: usage.used, inB: await membersOf(limiter, 'B'), inX: await membersOf(limiter, 'X') }).toEqual({
+      home: 'B',
+      rules: 'own:5000',
+      used: 70,
+      inB: ['u'],
+      inX: [],
+    });
+  });
+
+  it('a move between accounts that stopped before the pointer followed: the next move starts where the user lives', async () => {
+    const prefix = uniquePrefix('move-crash');
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits: [tokens(1_000_000, 'main')] });
+    await limiter.admin.setLimits('u', [tokens(5000, 'own')]);
+    await limiter.admin.setAccount('u', 'A');
+    // What a process that died after move-in (from A to X), before setting the pointer, leaves.
+    const a = userKeys(prefix, 'u', 'A');
+    const x = userKeys(prefix, 'u', 'X');
+    const snapshot = (await client.eval(SCRIPTS.moveOut.source, 4, a.config, a.windows, a.snapshot, accountKeys(prefix, 'A').members, 'X', 'u', '86400000')) as string[];
+    await client.eval(SCRIPTS.moveIn.source, 4, x.config, x.windows, x.snapshot, accountKeys(prefix, 'X').members, 'u', '86400000', ...snapshot);
+    await limiter.commit(await limiter.reserve('u', { tokens: 70 }), { inputTokens: 70, outputTokens: 0 }); // charged at X
+    await limiter.flush();
+    await limiter.admin.setAccount('u', null);
+    const usage = await limiter.admin.getUsage('u');
+    expect({ home: usage.account, rules: await rulesOf(limiter, 'u'), used: usage.used, inA: await membersOf(limiter, 'A'), inX: await membersOf(limiter, 'X') }).toEqual({
+      home: null,
+      rules: 'own:5000',
+      used: 70,
+      inA: [],
+      inX: [],
+    });
+  });
+
+  it('setAccount waits for the move lock a dead process left until it expires', async () => {
+    const prefix = uniquePrefix('move-lock');
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits: [tokens(1_000_000, 'main')] });
+    await client.set(`${prefix}:{${userTag('u')}}:ml`, 'dead', 'PX', 300);
+    const started = Date.now();
+    await limiter.admin.setAccount('u', 'A');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect((await limiter.admin.getUsage('u')).account?.accountId).toBe('A');
+    expect(await client.exists(`${prefix}:{${userTag('u')}}:ml`)).toBe(0);
   });
 });

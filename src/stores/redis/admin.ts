@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, QuotaStoreError } from '../../kernel/errors.js';
 import type {
   AccountChange,
@@ -21,6 +22,8 @@ import { encodeArgs, READ_ACCOUNT_ARGS, READ_ARGS } from './schema.js';
 
 /** How many times a write waits for a user being moved (about two seconds in all). */
 const MOVE_WAIT_TRIES = 45;
+/** How long a move holds the user's move lock at most (a process that died frees it then). */
+const MOVE_LOCK_TTL_MS = 10_000;
 /** How long the state a user left when moving is kept (moves are retried within it). */
 const SNAPSHOT_TTL_MS = DAY_MS;
 
@@ -44,8 +47,8 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
     for (let attempt = 0; ; attempt += 1) {
       const out = await write(await homeOf(userId));
       if (out !== undefined) return out;
-      if (attempt >= MOVE_WAIT_TRIES) throw new QuotaStoreError(operation, `User ${JSON.stringify(userId.length > 60 ? `${userId.slice(0, 60)}…` : userId)} is being moved between accounts (setAccount finishes a move that stopped half-way)`);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(2 ** attempt, 50)));
+      if (attempt >= MOVE_WAIT_TRIES) throw new QuotaStoreError(operation, `${describeUser(userId)} is being moved between accounts (setAccount finishes a move that stopped half-way)`);
+      await pause(attempt);
     }
   };
   const configAt = async (userId: string, home: string | null): Promise<UserConfigView> => (await liveConfigAt(userId, home)).config;
@@ -82,6 +85,48 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
       ...('anchor' in change && change.anchor !== undefined ? { anchor: change.anchor } : {}),
       ...('active' in change && change.active !== undefined ? { active: change.active } : {}),
     });
+
+  /** setAccount's steps (see docs/plans-and-accounts.md), under the user's move lock. */
+  const move = async (userId: string, to: string | null): Promise<void> => {
+    const own = userKeys(ctx.prefix, userId);
+    let pointer = await homeOf(userId);
+    if (pointer !== null) {
+      // A move between accounts that stopped after the user arrived, before the pointer followed:
+      // the user lives where the account left names (moving again from there, not from the stale
+      // state left behind).
+      const left = userKeys(ctx.prefix, userId, pointer);
+      const moved = (await ctx.runArray(SCRIPTS.getConfig, [left.config, left.windows], []))[7];
+      if (typeof moved === 'string' && moved !== '' && (await liveConfigAt(userId, moved)).lives) {
+        await ctx.run(SCRIPTS.setPointer, [own.config], [moved]);
+        pointer = moved;
+      }
+    }
+    // A move that stopped half-way left the pointer at its destination with the state at home.
+    let from = pointer;
+    if (pointer !== null) {
+      const member = await configAt(userId, pointer).catch(() => undefined);
+      const at = userKeys(ctx.prefix, userId, pointer);
+      const [, , , , , , , moved, here] = await ctx.runArray(SCRIPTS.getConfig, [at.config, at.windows], []);
+      if (!member || (here === null && moved === null)) from = null; // never arrived: the state is still at their own home
+      if (here !== null && moved === null && pointer === to) return;
+    } else if (to === null) return;
+    const source = userKeys(ctx.prefix, userId, from);
+    const members = from === null ? [] : [accountKeys(ctx.prefix, from).members];
+    const snapshot = (await ctx.runArray(SCRIPTS.moveOut, [source.config, source.windows, source.snapshot, ...members], [to ?? '', userId, String(SNAPSHOT_TTL_MS)])) as string[];
+    // The log and history are frozen at the home left: carry them over before the user arrives.
+    const today = ctx.serverNow();
+    const months = monthsCovering(today - ctx.settings.userHistoryRetentionMs - 31 * DAY_MS, today + 31 * DAY_MS);
+    const trail = (await ctx.runArray(SCRIPTS.readTrail, [source.log, ...months.map(source.historyMonth)], [])) as Array<number | string[]>;
+    const target = userKeys(ctx.prefix, userId, to);
+    await ctx.run(SCRIPTS.writeTrail, [target.config, target.log, ...months.map(target.historyMonth)], [to === null ? '0' : '1', ...trailArgs(trail)]);
+    const join = to === null ? [] : [accountKeys(ctx.prefix, to).members];
+    await ctx.run(SCRIPTS.moveIn, [target.config, target.windows, target.snapshot, ...join], [userId, String(windowsTtl(snapshot, ctx.serverNow())), ...snapshot]);
+    if (to !== null) {
+      await ctx.run(SCRIPTS.setPointer, [own.config], [to]);
+      await ctx.run(SCRIPTS.indexUser, [g.accounts], [to]);
+    }
+    await index(userId);
+  };
 
   return {
     async read(c: RulesCommand): Promise<ReadReply> {
@@ -144,33 +189,18 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
     },
 
     async setAccount(userId, to) {
-      const own = userKeys(ctx.prefix, userId);
-      const pointer = await homeOf(userId);
-      // A move that stopped half-way left the pointer at its destination with the state at home.
-      let from = pointer;
-      if (pointer !== null) {
-        const member = await configAt(userId, pointer).catch(() => undefined);
-        const at = userKeys(ctx.prefix, userId, pointer);
-        const [, , , , , , , moved, here] = await ctx.runArray(SCRIPTS.getConfig, [at.config, at.windows], []);
-        if (!member || (here === null && moved === null)) from = null; // never arrived: the state is still at their own home
-        if (here !== null && moved === null && pointer === to) return;
-      } else if (to === null) return;
-      const source = userKeys(ctx.prefix, userId, from);
-      const members = from === null ? [] : [accountKeys(ctx.prefix, from).members];
-      const snapshot = (await ctx.runArray(SCRIPTS.moveOut, [source.config, source.windows, source.snapshot, ...members], [to ?? '', userId, String(SNAPSHOT_TTL_MS)])) as string[];
-      // The log and history are frozen at the home left: carry them over before the user arrives.
-      const today = ctx.serverNow();
-      const months = monthsCovering(today - ctx.settings.userHistoryRetentionMs - 31 * DAY_MS, today + 31 * DAY_MS);
-      const trail = (await ctx.runArray(SCRIPTS.readTrail, [source.log, ...months.map(source.historyMonth)], [])) as Array<number | string[]>;
-      const target = userKeys(ctx.prefix, userId, to);
-      await ctx.run(SCRIPTS.writeTrail, [target.config, target.log, ...months.map(target.historyMonth)], [to === null ? '0' : '1', ...trailArgs(trail)]);
-      const join = to === null ? [] : [accountKeys(ctx.prefix, to).members];
-      await ctx.run(SCRIPTS.moveIn, [target.config, target.windows, target.snapshot, ...join], [userId, String(windowsTtl(snapshot, ctx.serverNow())), ...snapshot]);
-      if (to !== null) {
-        await ctx.run(SCRIPTS.setPointer, [own.config], [to]);
-        await ctx.run(SCRIPTS.indexUser, [g.accounts], [to]);
+      // One move of a user at a time, from any process: see MOVE_LOCK.
+      const lock = `${ctx.prefix}:{${userTag(userId)}}:ml`;
+      const token = randomBytes(12).toString('hex');
+      for (let attempt = 0; Number(await ctx.run(SCRIPTS.moveLock, [lock], [token, String(MOVE_LOCK_TTL_MS)])) !== 1; attempt += 1) {
+        if (attempt >= MOVE_WAIT_TRIES) throw new QuotaStoreError('setAccount', `${describeUser(userId)} is being moved between accounts by another call`);
+        await pause(attempt);
       }
-      await index(userId);
+      try {
+        await move(userId, to);
+      } finally {
+        await ctx.run(SCRIPTS.moveUnlock, [lock], [token]).catch(() => {});
+      }
     },
 
     async getAccountConfig(accountId) {
@@ -326,4 +356,13 @@ function windowsTtl(snapshot: readonly string[], now: number): number {
     if (Number.isFinite(e) && e > end) end = e;
   }
   return Math.max(60_000, end - now + 3_600_000);
+}
+
+/** Waits before the next try of a wait for a move: 1, 2, 4... ms, at most 50. */
+function pause(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.min(2 ** attempt, 50)));
+}
+
+function describeUser(userId: string): string {
+  return `User ${JSON.stringify(userId.length > 60 ? `${userId.slice(0, 60)}…` : userId)}`;
 }

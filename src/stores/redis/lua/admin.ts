@@ -200,7 +200,8 @@ return { c[1] or '0', c[2] or '', c[3] or '', redis.call('EXISTS', KEYS[1]), red
  * it left (reserves, reads and commits there are sent on; see COMMIT 'forward'). From then on
  * nothing is written to the user's keys at this home, so the snapshot, the log and the history
  * read from it stay exact until the move completes. Idempotent: a home already left for the same
- * target answers the snapshot it took then (a snapshot left by an older move is never reused).
+ * target (an own home: for any target) answers the snapshot it took then (a snapshot left by an
+ * older move is never reused: move-in drops the snapshot at the home it arrives at).
  * KEYS[1] config hash, KEYS[2] window hash, KEYS[3] the snapshot key, KEYS[4] (leaving an account)
  * its members zset. ARGV[1] target home ('' = on their own), ARGV[2] user id, ARGV[3] snapshot ttl.
  * Reply: the snapshot: {config fields and values..., '|', window fields and values...}.
@@ -211,7 +212,10 @@ local target, userId, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if not ttl or ttl ~= ttl or ttl < 1 or ttl > MAXN or ttl % 1 ~= 0 then fail('invalid ttl') end
 local left = redis.call('HMGET', KEYS[1], 'moved', 'acct')
 local retry
-if KEYS[4] then retry = left[1] == target else retry = left[2] == target end
+-- An own home left already was emptied then: its snapshot is the user's state whatever the target
+-- (a move that stopped before the user arrived, now sent elsewhere). An account's member config
+-- stays whole, and a snapshot there is reused only for the same target.
+if KEYS[4] then retry = left[1] == target else retry = left[2] ~= false end
 local snapshot = retry and redis.call('LRANGE', KEYS[3], 0, -1) or {}
 if #snapshot == 0 then
   redis.call('DEL', KEYS[3])
@@ -328,6 +332,27 @@ if #windows > 0 then
 end
 if KEYS[4] then redis.call('ZADD', KEYS[4], 0, userId) end
 return 1
+`;
+
+/**
+ * move-lock: takes the lock a user's moves between accounts run under, one at a time (two moves at
+ * once each snapshotted the user, one of them from a config the other had already emptied).
+ * KEYS[1] the lock key (under the user's own tag), ARGV[1] a token naming the holder, ARGV[2] its
+ * time to live (ms; a holder that died frees it then). Reply: 1 when taken, 0 when held by another.
+ */
+export const MOVE_LOCK = `#!lua
+${PRELUDE}
+local ttl = tonumber(ARGV[2])
+if #ARGV[1] == 0 or #ARGV[1] > 64 then fail('invalid token') end
+if not ttl or ttl ~= ttl or ttl < 1 or ttl > MAXN or ttl % 1 ~= 0 then fail('invalid ttl') end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', fmt(ttl)) then return 1 end
+return 0
+`;
+
+/** move-unlock: KEYS[1] the lock key; ARGV[1] the holder's token. Frees the lock if that holder still has it. */
+export const MOVE_UNLOCK = `#!lua
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0
 `;
 
 /** set-pointer: KEYS[1] the user's own config hash; ARGV[1] the account the user lives in. */
