@@ -140,6 +140,12 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
 
     async migrate() {
       const name = `${schema}.${table}`;
+      // A database in another encoding (LATIN1, WIN1252...) refuses the text of most scripts: the
+      // first user id in Chinese made every write of its batch fail, for ever.
+      const [{ encoding } = {}] = (await q(`SELECT current_setting('server_encoding') AS encoding`)).rows;
+      if (encoding !== 'UTF8' && encoding !== 'SQL_ASCII') {
+        throw new InvalidArgumentError('options.pool', encoding, 'a database in UTF8 encoding (CREATE DATABASE ... ENCODING \'UTF8\'): ids and labels may be any Unicode text');
+      }
       // CREATE TABLE IF NOT EXISTS keeps a table of that name in any form: one the inserts cannot
       // use made every write fail, from the first, and the records wait for ever. Checked first,
       // so that such a table is left as it was (no index added).

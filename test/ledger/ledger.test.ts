@@ -484,6 +484,22 @@ describe('ledger options', () => {
     expect(rows.map((r: { indexname: string }) => r.indexname)).toEqual(['usage_account_hash_time', 'usage_pkey', 'usage_time', 'usage_user_hash_time']);
   });
 
+  it('refuses, at migrate, a database that cannot hold any Unicode text', async () => {
+    const database = uniqueSchema('tl_latin1');
+    await pool.query(`CREATE DATABASE ${database} ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'`);
+    const url = new URL(DATABASE_URL);
+    url.pathname = `/${database}`;
+    const latin1 = new pg.Pool({ connectionString: url.toString(), max: 1 });
+    try {
+      const ledger = createPostgresLedger({ pool: latin1, drain: false });
+      // It migrated, and the first user id in Chinese made every write of its batch fail, for ever.
+      await expect(ledger.migrate()).rejects.toMatchObject({ name: 'InvalidArgumentError', parameter: 'options.pool', message: expect.stringContaining('UTF8') });
+    } finally {
+      await latin1.end();
+      await pool.query(`DROP DATABASE ${database}`);
+    }
+  });
+
   it('refuses, at migrate, a table of that name in another form', async () => {
     const schema = uniqueSchema();
     schemas.push(schema);
