@@ -143,6 +143,16 @@ describe('costOfUsage', () => {
     const cost = costOfUsage({ inputTokens: 10_000, cachedInputTokens: 5000, cacheWriteTokens: 2000, cacheWrite1hTokens: 1000, outputTokens: 500 }, price);
     expect(cost).toBeCloseTo((2000 * 3 + 5000 * 0.3 + 2000 * 3.75 + 1000 * 6 + 500 * 15) / 1e6, 12);
   });
+  it('prices audio tokens at the audio rates (gpt-4o-audio-preview), and rates given by the pricing option', () => {
+    const cost = costOfUsage({ inputTokens: 1000, audioInputTokens: 300, outputTokens: 500, audioOutputTokens: 200 }, resolvePrice('gpt-4o-audio-preview')!);
+    expect(cost).toBeCloseTo((700 * 2.5 + 300 * 40 + 300 * 10 + 200 * 80) / 1e6, 12);
+    // More audio than the part it is of is read as all of it; a model without audio rates prices it as text.
+    expect(costOfUsage({ inputTokens: 10, audioInputTokens: 50, outputTokens: 0 }, { input: 1, output: 1, audioInput: 8 })).toBeCloseTo(80 / 1e6, 12);
+    expect(costOfUsage({ inputTokens: 10, audioInputTokens: 5, outputTokens: 4, audioOutputTokens: 4 }, { input: 1, output: 2 })).toBeCloseTo(18 / 1e6, 12);
+    const table = createPriceTable({ overrides: { voice: { input: 1, output: 2, audioInput: 16, audioOutput: 32 } } });
+    expect(table.resolve('voice')).toMatchObject({ audioInput: 16, audioOutput: 32 });
+    expect(() => createPriceTable({ overrides: { m: { input: 1, output: 2, audioOutput: -1 } } })).toThrow(expect.objectContaining({ parameter: 'pricing["m"].audioOutput' }));
+  });
   it('uses the long-prompt tier of Gemini 2.5 Pro above 200k prompt tokens', () => {
     const price = resolvePrice('gemini-2.5-pro')!;
     expect(costOfUsage({ inputTokens: 200_000, outputTokens: 1000 }, price)).toBeCloseTo((200_000 * 1.25 + 1000 * 10) / 1e6, 12);

@@ -442,6 +442,39 @@ describe('withTokenLimits(openai): service tiers', () => {
   });
 });
 
+describe('withTokenLimits(openai): audio models', () => {
+  // gpt-4o-audio-preview, USD per million tokens: text 2.50 in / 10 out, audio 40 in / 80 out.
+  const TEXT = { input: 2.5, output: 10 };
+  const AUDIO = { input: 40, output: 80 };
+  const audioUsage = {
+    'x-emulator-usage': 'prompt_tokens=1000,completion_tokens=500,total_tokens=1500,prompt_tokens_details.audio_tokens=300,completion_tokens_details.audio_tokens=200',
+  };
+  const params = { model: 'gpt-4o-audio-preview', messages, modalities: ['text', 'audio'] as Array<'text' | 'audio'>, audio: { voice: 'alloy' as const, format: 'wav' as const }, max_completion_tokens: 1000 };
+
+  it('charges audio tokens at the audio rates, stream or not', async () => {
+    const { limiter, wrapped } = setup([{ id: 'dollars', costUsd: 100, period: 'month' }]);
+    for (const stream of [false, true]) {
+      emulator().clearRequests();
+      if (stream) await collect(await wrapped.chat.completions.create({ ...params, stream: true }, { headers: audioUsage }));
+      else await wrapped.chat.completions.create(params, { headers: audioUsage });
+      const [record] = await loggedAtLeast(limiter, 1);
+      expect(record).toMatchObject({ inputTokens: 1000, outputTokens: 500, estimated: false });
+      const exact = (700 * TEXT.input + 300 * AUDIO.input + 300 * TEXT.output + 200 * AUDIO.output) / 1e6;
+      expect(Math.abs(record!.costUsd! - exact), `stream: ${stream}`).toBeLessThanOrEqual(0.5e-6 + 1e-12);
+      await limiter.admin.resetUsage('alice');
+    }
+  });
+
+  it('holds a call of an audio model at the audio rates: refused before it reaches OpenAI where its text price fits', async () => {
+    const hold = await estimateOpenAIRequest('chat.completions', params);
+    const atText = (hold.inputTokens * TEXT.input + hold.outputTokens * TEXT.output) / 1e6;
+    const atAudio = (hold.inputTokens * AUDIO.input + hold.outputTokens * AUDIO.output) / 1e6;
+    const { wrapped } = setup([{ id: 'dollars', costUsd: (atText + atAudio) / 2, period: 'month' }]);
+    await expect(wrapped.chat.completions.create(params)).rejects.toBeInstanceOf(TokenLimitExceededError);
+    expect(emulator().requests).toHaveLength(0);
+  });
+});
+
 describe('withTokenLimits(openai): streams that end early', () => {
   it('commits input estimate + received text, marked estimated, when the connection breaks mid-stream', async () => {
     const { limiter, wrapped } = setup();

@@ -22,12 +22,17 @@ export function completionUsage(raw: unknown): UsageReading {
   const u = asObject(raw);
   if (!u) return undefined;
   const inputTokens = readCount(u.prompt_tokens, true);
-  const reasoningTokens = readCount(asObject(u.completion_tokens_details)?.reasoning_tokens, false);
+  const details = asObject(u.completion_tokens_details);
+  const promptDetails = asObject(u.prompt_tokens_details);
+  const reasoningTokens = readCount(details?.reasoning_tokens, false);
   return usageFrom({
     inputTokens,
     outputTokens: billedOutput(inputTokens, readCount(u.completion_tokens, true), reasoningTokens, u.total_tokens),
-    cachedInputTokens: readCount(asObject(u.prompt_tokens_details)?.cached_tokens, false),
+    cachedInputTokens: readCount(promptDetails?.cached_tokens, false),
     reasoningTokens,
+    // Audio models bill audio tokens at their own, higher rates.
+    audioInputTokens: readCount(promptDetails?.audio_tokens, false),
+    audioOutputTokens: readCount(details?.audio_tokens, false),
   });
 }
 

@@ -47,6 +47,8 @@ export const OPENAI_LIMITS: Readonly<Record<string, ModelLimits>> = {
   'gpt-4o': limits(16_384, 128_000),
   'gpt-4o-2024-05-13': limits(4_096, 128_000),
   'gpt-4o-mini': limits(16_384, 128_000),
+  'gpt-audio': limits(16_384, 128_000),
+  'gpt-audio-mini': limits(16_384, 128_000),
   'chatgpt-4o-latest': limits(16_384, 128_000),
   o1: limits(100_000, 200_000, true),
   'o1-preview': limits(32_768, 128_000, true),

@@ -68,7 +68,7 @@ export function lookupModel<T>(model: string, table: Readonly<Record<string, T>>
   return key === undefined ? undefined : table[key];
 }
 
-const PRICE_FIELDS = ['input', 'output', 'cachedInput', 'cacheWrite', 'cacheWrite1h'] as const;
+const PRICE_FIELDS = ['input', 'output', 'cachedInput', 'cacheWrite', 'cacheWrite1h', 'audioInput', 'audioOutput'] as const;
 
 function parseRate(value: unknown, parameter: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
@@ -79,10 +79,10 @@ function parseRate(value: unknown, parameter: string): number {
 
 /** Validates one price override; names the offending field (e.g. `pricing["gpt-4o"].input`). */
 export function parsePriceOverride(value: unknown, parameter: string): PriceOverride {
-  if (!isPlainObject(value)) throw new InvalidArgumentError(parameter, value, 'expected { input, output, cachedInput?, cacheWrite?, cacheWrite1h?, priority?, fastMultiplier? }');
+  if (!isPlainObject(value)) throw new InvalidArgumentError(parameter, value, 'expected { input, output, cachedInput?, cacheWrite?, cacheWrite1h?, audioInput?, audioOutput?, priority?, fastMultiplier? }');
   rejectUnknownKeys(value, [...PRICE_FIELDS, 'priority', 'fastMultiplier'], parameter);
   const price: PriceOverride = { input: parseRate(value['input'], `${parameter}.input`), output: parseRate(value['output'], `${parameter}.output`) };
-  for (const field of ['cachedInput', 'cacheWrite', 'cacheWrite1h'] as const) {
+  for (const field of ['cachedInput', 'cacheWrite', 'cacheWrite1h', 'audioInput', 'audioOutput'] as const) {
     if (value[field] !== undefined) price[field] = parseRate(value[field], `${parameter}.${field}`);
   }
   const priority = value['priority'];
@@ -148,7 +148,10 @@ export function priceForCall(price: ModelPrice, rates: RateModifiers | undefined
  * covers the call if OpenAI runs it in another tier.
  */
 export function holdPriceForCall(price: ModelPrice, rates: RateModifiers | undefined): ModelPrice {
-  return priceForCall(price, rates?.serviceTier === 'flex' ? { ...rates, serviceTier: undefined } : rates);
+  const call = priceForCall(price, rates?.serviceTier === 'flex' ? { ...rates, serviceTier: undefined } : rates);
+  // A model with audio rates may take or give audio for any token: held at the higher rates.
+  if (call.audioInput === undefined && call.audioOutput === undefined) return call;
+  return { ...call, input: Math.max(call.input, call.audioInput ?? 0), output: Math.max(call.output, call.audioOutput ?? 0) };
 }
 
 /**
@@ -220,6 +223,10 @@ export interface PricedUsage {
   cachedInputTokens?: number;
   cacheWriteTokens?: number;
   cacheWrite1hTokens?: number;
+  /** Audio input tokens (a part of `inputTokens`, not cached), priced at `audioInput`. */
+  audioInputTokens?: number;
+  /** Audio output tokens (a part of `outputTokens`), priced at `audioOutput`. */
+  audioOutputTokens?: number;
 }
 
 function count(value: unknown, parameter: string): number {
@@ -238,7 +245,8 @@ function tierFor(price: ModelPrice, inputTokens: number): ModelPrice | PriceTier
 /**
  * Cost in US dollars of a usage at a price. Cached input tokens are a part of `inputTokens` and
  * are priced at `cachedInput`; cache writes at `cacheWrite` (1-hour writes at `cacheWrite1h`); the
- * rest of the input at `input`; output at `output`. A tiered price uses the rates of the highest
+ * rest of the input at `input` (its audio tokens at `audioInput`); output at `output` (its audio
+ * tokens at `audioOutput`). A tiered price uses the rates of the highest
  * tier whose threshold the whole prompt exceeds, for every token of the request.
  */
 export function costOfUsage(usage: PricedUsage, price: ModelPrice): number {
@@ -256,11 +264,16 @@ export function costOfUsage(usage: PricedUsage, price: ModelPrice): number {
   }
   const rates = tierFor(price, input);
   const cacheWrite = rates.cacheWrite ?? rates.input;
+  // Audio is a part of the uncached input and of the output (more than those parts is read as all of them).
+  const audioIn = Math.min(count(usage.audioInputTokens ?? 0, 'usage.audioInputTokens'), input - cached - writes - writes1h);
+  const audioOut = Math.min(count(usage.audioOutputTokens ?? 0, 'usage.audioOutputTokens'), output);
   const micro =
-    (input - cached - writes - writes1h) * rates.input +
+    (input - cached - writes - writes1h - audioIn) * rates.input +
+    audioIn * (price.audioInput ?? rates.input) +
     cached * (rates.cachedInput ?? rates.input) +
     writes * cacheWrite +
     writes1h * (rates.cacheWrite1h ?? cacheWrite) +
-    output * rates.output;
+    (output - audioOut) * rates.output +
+    audioOut * (price.audioOutput ?? rates.output);
   return micro / 1_000_000;
 }

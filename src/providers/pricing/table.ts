@@ -8,7 +8,8 @@
  *   they resolve to `gpt-5` by prefix; UNVERIFIED for them, override if needed. `priority`:
  *   openai.com/api-priority-processing (read through the search corpus in December 2026; rates
  *   for prompts up to 128k tokens); models it does not list are priced at twice their standard
- *   rates when run with that tier (see `priceForServiceTier`).
+ *   rates when run with that tier (see `priceForServiceTier`). Audio models' audio-token rates as
+ *   known to us in 2025; `gpt-audio-mini`'s are UNVERIFIED.
  * - Anthropic: platform.claude.com/docs/en/about-claude/pricing (model table with 5m/1h cache
  *   writes and cache hits), read through the search corpus; 2026 snapshot listing Opus 4.5-5,
  *   Fable 5, Sonnet 5/5.5, Haiku 5.5. Cache writes are 1.25x (5 min) and 2x (1 h) of input, reads
@@ -50,6 +51,11 @@ export const OPENAI_PRICES: Readonly<Record<string, ModelPrice>> = {
   'gpt-4o': { input: 2.5, cachedInput: 1.25, output: 10, priority: { input: 4.25, cachedInput: 2.125, output: 17 } },
   'gpt-4o-2024-05-13': { input: 5, output: 15, priority: { input: 8.75, output: 26.25 } },
   'gpt-4o-mini': { input: 0.15, cachedInput: 0.075, output: 0.6, priority: { input: 0.25, cachedInput: 0.125, output: 1 } },
+  // Audio models: text tokens at the first rates, audio tokens at their own.
+  'gpt-4o-audio-preview': { input: 2.5, output: 10, audioInput: 40, audioOutput: 80 },
+  'gpt-4o-mini-audio-preview': { input: 0.15, output: 0.6, audioInput: 10, audioOutput: 20 },
+  'gpt-audio': { input: 2.5, output: 10, audioInput: 32, audioOutput: 64 },
+  'gpt-audio-mini': { input: 0.6, output: 2.4, audioInput: 10, audioOutput: 20 },
   'chatgpt-4o-latest': { input: 5, output: 15 },
   o1: { input: 15, cachedInput: 7.5, output: 60 },
   'o1-mini': { input: 1.1, cachedInput: 0.55, output: 4.4 },

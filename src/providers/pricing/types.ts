@@ -23,6 +23,10 @@ export interface ModelPrice {
   cacheWrite?: number;
   /** Anthropic 1-hour cache writes; default: `cacheWrite`. */
   cacheWrite1h?: number;
+  /** Audio input tokens (OpenAI audio models); default: `input`. */
+  audioInput?: number;
+  /** Audio output tokens (OpenAI audio models); default: `output`. */
+  audioOutput?: number;
   /** Higher rates for long prompts, ascending by threshold. */
   tiers?: readonly PriceTier[];
   /** OpenAI's rates for calls run with `service_tier: 'priority'`; default: twice every rate above. */
@@ -62,6 +66,10 @@ export interface PriceOverride {
   cachedInput?: number;
   cacheWrite?: number;
   cacheWrite1h?: number;
+  /** Audio input tokens (OpenAI audio models); default: `input`. */
+  audioInput?: number;
+  /** Audio output tokens (OpenAI audio models); default: `output`. */
+  audioOutput?: number;
   /** Rates for OpenAI calls run with `service_tier: 'priority'`; default: twice every rate above. */
   priority?: ServiceTierPrice;
   /** Anthropic's fast mode (`speed: 'fast'`): every rate above times this; default 6 (or the built-in table's for the model). */

@@ -207,14 +207,22 @@ export class TrackedCall {
         status: outcome.status ?? 'ok',
       };
       if (outcome.requestId) engineUsage.requestId = outcome.requestId;
-      // Rates other than the model's standard ones (a service tier, fast mode, US inference) and
-      // hour-long cache writes are not the engine's (it prices by model, every write at the
-      // 5-minute rate): the call's cost is given with the usage then.
+      // Rates other than the model's standard ones (a service tier, fast mode, US inference),
+      // hour-long cache writes and audio tokens are not the engine's (it prices by model, every
+      // write at the 5-minute rate, every token as text): the call's cost is given with the usage then.
       const rates = chargedRates(plan.rates, outcome.rates);
       const hourWrites = usage.cacheWrite1hTokens || 0;
-      const standard = (rates || hourWrites > 0) && limiter.callSettings.prices.resolve(outcome.model ?? plan.model);
+      const audioIn = usage.audioInputTokens || 0;
+      const audioOut = usage.audioOutputTokens || 0;
+      const standard = (rates || hourWrites > 0 || audioIn > 0 || audioOut > 0) && limiter.callSettings.prices.resolve(outcome.model ?? plan.model);
       if (standard) {
-        const priced = { ...engineUsage, cacheWriteTokens: (usage.cacheWriteTokens || 0) - hourWrites, cacheWrite1hTokens: hourWrites };
+        const priced = {
+          ...engineUsage,
+          cacheWriteTokens: (usage.cacheWriteTokens || 0) - hourWrites,
+          cacheWrite1hTokens: hourWrites,
+          audioInputTokens: audioIn,
+          audioOutputTokens: audioOut,
+        };
         engineUsage.costUsd = costOfUsage(priced, priceForCall(standard, rates));
       }
       return limiter.commit(reservation, engineUsage);

@@ -7,6 +7,9 @@ export interface ProviderUsage {
   /** The part of `cacheWriteTokens` written for an hour (Anthropic), priced higher than 5-minute writes. */
   cacheWrite1hTokens?: number;
   reasoningTokens?: number;
+  /** Audio tokens of the input and of the output (OpenAI audio models), priced at their own rates. */
+  audioInputTokens?: number;
+  audioOutputTokens?: number;
 }
 
 /** Marks a usage object the provider sent but that is malformed (negative, NaN, strings, ...). */
@@ -28,6 +31,8 @@ export function usageFrom(fields: {
   cacheWriteTokens?: number | typeof MALFORMED;
   cacheWrite1hTokens?: number | typeof MALFORMED;
   reasoningTokens?: number | typeof MALFORMED;
+  audioInputTokens?: number | typeof MALFORMED;
+  audioOutputTokens?: number | typeof MALFORMED;
 }): UsageReading {
   const values = Object.values(fields);
   if (values.some((v) => v === MALFORMED)) return MALFORMED;
@@ -35,6 +40,8 @@ export function usageFrom(fields: {
   if (u.cachedInputTokens !== undefined && u.cachedInputTokens > u.inputTokens) return MALFORMED;
   if (u.reasoningTokens !== undefined && u.reasoningTokens > u.outputTokens) return MALFORMED;
   if (u.cacheWrite1hTokens !== undefined && u.cacheWrite1hTokens > (u.cacheWriteTokens ?? 0)) return MALFORMED;
+  if (u.audioInputTokens !== undefined && u.audioInputTokens > u.inputTokens) return MALFORMED;
+  if (u.audioOutputTokens !== undefined && u.audioOutputTokens > u.outputTokens) return MALFORMED;
   if (!Number.isSafeInteger(u.inputTokens + u.outputTokens)) return MALFORMED;
   return u;
 }
