@@ -51,7 +51,8 @@ export class LedgerDrainer {
     this.#pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
     this.#pruneTimer.unref?.();
     this.#lagTimer = setInterval(() => {
-      if (this.events.wantsLag()) this.lag().then((lag) => this.events.lag(lag), () => {});
+      // .catch after: a listener that throws, and a logger that throws reporting it, end there too.
+      if (this.events.wantsLag()) this.lag().then((lag) => this.events.lag(lag)).catch(() => {});
     }, this.settings.lagReportMs);
     this.#lagTimer.unref?.();
   }

@@ -283,6 +283,33 @@ describe('ledger-lag', () => {
   });
 });
 
+describe('ledger-lag listeners that throw', () => {
+  it('never cause an unhandled rejection, even with a logger that throws too', async () => {
+    const ledger = await newLedger({ drain: { pollMs: 20, lagReportMs: 20 } });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const failing = () => {
+        throw new Error('the logger is down');
+      };
+      const limiter = track(createTokenLimiter({ store: new MemoryStore(), ledger, logger: { debug: failing, info: failing, warn: failing, error: failing } }));
+      let reports = 0;
+      limiter.on('ledger-lag', () => {
+        reports += 1;
+        throw new Error('a bug in the listener');
+      });
+      await expect.poll(() => reports, { timeout: 5_000 }).toBeGreaterThan(2);
+      await limiter.close();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Each report rejected a promise nobody handled (a process on Node's defaults ends there).
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
+
 describe('MemoryStore ledger queue', () => {
   it('is written out when the limiter closes', async () => {
     const ledger = await newLedger({ drain: { pollMs: 60_000 } });
