@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { QuotaStoreError } from '../../kernel/errors.js';
+import type { UserConfigView } from '../protocol/types.js';
+import type { RedisContext } from './context.js';
+import { accountKeys, DAY_MS, monthsCovering, userKeys, userTag } from './keys.js';
+import { SCRIPTS } from './registry.js';
+
+/**
+ * Where a user lives (on their own, or in an account) and how they move, for the admin functions
+ * (admin.ts). A move is several scripts on two hash tags, so one runs at a time per user, under a
+ * lock beside the user's own keys; a write at a user's home checks in its script that the user
+ * still lives there, and is tried again at the new home while a move is under way.
+ */
+
+/** How many times a write waits for a user being moved (about two seconds in all). */
+const MOVE_WAIT_TRIES = 45;
+/** How long a move holds the user's move lock at most (a process that died frees it then). */
+const MOVE_LOCK_TTL_MS = 10_000;
+/** How long the state a user left when moving is kept (moves are retried within it). */
+export const SNAPSHOT_TTL_MS = DAY_MS;
+
+/** Adds a user to the index of every user (paging, listUsers). */
+export function indexUser(ctx: RedisContext, userId: string): Promise<unknown> {
+  return ctx.run(SCRIPTS.indexUser, [ctx.global.users], [userId]);
+}
+
+export interface UserHomes {
+  /** Where the user lives: the account their own config points to, or null. */
+  homeOf(userId: string): Promise<string | null>;
+  /** The user's config at `home`, and whether the user lives there (see LIVES_HERE). */
+  liveConfigAt(userId: string, home: string | null): Promise<{ config: UserConfigView; lives: boolean }>;
+  /** Runs `write` at the user's home; `undefined` from it means the user was not there (see below). */
+  atHome<T>(userId: string, operation: string, write: (home: string | null) => Promise<T | undefined>): Promise<T>;
+  /** Moves the user into an account, or back on their own (null), one move at a time. */
+  setAccount(userId: string, to: string | null): Promise<void>;
+}
+
+export function userHomes(ctx: RedisContext): UserHomes {
+  const homeOf = async (userId: string): Promise<string | null> => {
+    const k = userKeys(ctx.prefix, userId);
+    const reply = await ctx.runArray(SCRIPTS.getConfig, [k.config, k.windows], []);
+    return reply[6] === '' ? null : String(reply[6]);
+  };
+  /**
+   * Runs a write at the user's home, reading it again while the write finds the user gone from it
+   * (moved since it was read, or being moved: the script checks, and writes nothing then): a write
+   * at a home the user left was lost. Gives up after about two seconds (a move that stopped
+   * half-way is finished by calling setAccount again).
+   */
+  const atHome = async <T>(userId: string, operation: string, write: (home: string | null) => Promise<T | undefined>): Promise<T> => {
+    for (let attempt = 0; ; attempt += 1) {
+      const out = await write(await homeOf(userId));
+      if (out !== undefined) return out;
+      if (attempt >= MOVE_WAIT_TRIES) throw new QuotaStoreError(operation, `${describeUser(userId)} is being moved between accounts (setAccount finishes a move that stopped half-way)`);
+      await pause(attempt);
+    }
+  };
+  const configAt = async (userId: string, home: string | null): Promise<UserConfigView> => (await liveConfigAt(userId, home)).config;
+  /** The user's config at `home`, and whether the user lives there (see LIVES_HERE). */
+  const liveConfigAt = async (userId: string, home: string | null): Promise<{ config: UserConfigView; lives: boolean }> => {
+    const k = userKeys(ctx.prefix, userId, home);
+    const [v, rules, anchor, plan, active, exists, pointer, moved, here] = await ctx.runArray(SCRIPTS.getConfig, [k.config, k.windows], []);
+    const lives = home === null ? pointer === '' : here !== null && moved === null;
+    const config: UserConfigView = {
+      version: Number(v),
+      rules: rules === '' ? null : String(rules),
+      anchor: anchor === '' ? null : Number(anchor),
+      plan: plan === '' ? null : String(plan),
+      active: active === 1,
+      exists: exists === 1,
+      account: home,
+    };
+    return { config, lives };
+  };
+  /** setAccount's steps (see docs/plans-and-accounts.md), under the user's move lock. */
+  const move = async (userId: string, to: string | null): Promise<void> => {
+    const own = userKeys(ctx.prefix, userId);
+    let pointer = await homeOf(userId);
+    if (pointer !== null) {
+      // A move between accounts that stopped after the user arrived, before the pointer followed:
+      // the user lives where the account left names (moving again from there, not from the stale
+      // state left behind).
+      const left = userKeys(ctx.prefix, userId, pointer);
+      const moved = (await ctx.runArray(SCRIPTS.getConfig, [left.config, left.windows], []))[7];
+      if (typeof moved === 'string' && moved !== '' && (await liveConfigAt(userId, moved)).lives) {
+        await ctx.run(SCRIPTS.setPointer, [own.config], [moved]);
+        pointer = moved;
+      }
+    }
+    // A move that stopped half-way left the pointer at its destination with the state at home.
+    let from = pointer;
+    if (pointer !== null) {
+      const member = await configAt(userId, pointer).catch(() => undefined);
+      const at = userKeys(ctx.prefix, userId, pointer);
+      const [, , , , , , , moved, here] = await ctx.runArray(SCRIPTS.getConfig, [at.config, at.windows], []);
+      if (!member || (here === null && moved === null)) from = null; // never arrived: the state is still at their own home
+      if (here !== null && moved === null && pointer === to) return;
+    } else if (to === null) return;
+    const source = userKeys(ctx.prefix, userId, from);
+    const members = from === null ? [] : [accountKeys(ctx.prefix, from).members];
+    const snapshot = (await ctx.runArray(SCRIPTS.moveOut, [source.config, source.windows, source.snapshot, ...members], [to ?? '', userId, String(SNAPSHOT_TTL_MS)])) as string[];
+    // The log and history are frozen at the home left: carry them over before the user arrives.
+    const today = ctx.serverNow();
+    const months = monthsCovering(today - ctx.settings.userHistoryRetentionMs - 31 * DAY_MS, today + 31 * DAY_MS);
+    const trail = (await ctx.runArray(SCRIPTS.readTrail, [source.log, ...months.map(source.historyMonth)], [])) as Array<number | string[]>;
+    const target = userKeys(ctx.prefix, userId, to);
+    await ctx.run(SCRIPTS.writeTrail, [target.config, target.log, ...months.map(target.historyMonth)], [to === null ? '0' : '1', ...trailArgs(trail)]);
+    const join = to === null ? [] : [accountKeys(ctx.prefix, to).members];
+    await ctx.run(SCRIPTS.moveIn, [target.config, target.windows, target.snapshot, ...join], [userId, String(windowsTtl(snapshot, ctx.serverNow())), ...snapshot]);
+    if (to !== null) {
+      await ctx.run(SCRIPTS.setPointer, [own.config], [to]);
+      await ctx.run(SCRIPTS.indexUser, [ctx.global.accounts], [to]);
+    }
+    await indexUser(ctx, userId);
+  };
+  return {
+    homeOf,
+    liveConfigAt,
+    atHome,
+    async setAccount(userId, to) {
+      // One move of a user at a time, from any process (MOVE_LOCK in lua/admin.ts).
+      const lock = `${ctx.prefix}:{${userTag(userId)}}:ml`;
+      const token = randomBytes(12).toString('hex');
+      for (let attempt = 0; Number(await ctx.run(SCRIPTS.moveLock, [lock], [token, String(MOVE_LOCK_TTL_MS)])) !== 1; attempt += 1) {
+        if (attempt >= MOVE_WAIT_TRIES) throw new QuotaStoreError('setAccount', `${describeUser(userId)} is being moved between accounts by another call`);
+        await pause(attempt);
+      }
+      try {
+        await move(userId, to);
+      } finally {
+        await ctx.run(SCRIPTS.moveUnlock, [lock], [token]).catch(() => {});
+      }
+    },
+  };
+}
+
+/** READ_TRAIL's reply as WRITE_TRAIL's arguments: per key its pttl, element count and elements. */
+function trailArgs(trail: ReadonlyArray<number | string[]>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < trail.length; i += 2) {
+    const elements = trail[i + 1] as string[];
+    out.push(String(trail[i]), String(elements.length), ...elements);
+  }
+  return out;
+}
+
+/** How long the windows of a moved user must live at their new home: until the last one ends. */
+function windowsTtl(snapshot: readonly string[], now: number): number {
+  let end = now;
+  for (let i = snapshot.indexOf('|') + 1; i + 1 < snapshot.length; i += 2) {
+    const e = Number(snapshot[i + 1]!.split(' ')[2]);
+    if (Number.isFinite(e) && e > end) end = e;
+  }
+  return Math.max(60_000, end - now + 3_600_000);
+}
+
+/** Waits before the next try of a wait for a move: 1, 2, 4... ms, at most 50. */
+function pause(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.min(2 ** attempt, 50)));
+}
+
+function describeUser(userId: string): string {
+  return `User ${JSON.stringify(userId.length > 60 ? `${userId.slice(0, 60)}…` : userId)}`;
+}
