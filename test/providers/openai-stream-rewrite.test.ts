@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Binding } from '../../src/providers/shared/binding.js';
-import { askForStreamUsage, usageNullAtEnd } from '../../src/providers/openai/endpoints.js';
+import { askForStreamUsage, usageNullAtEnd } from '../../src/providers/openai/stream-usage.js';
 import type { SseEvent } from '../../src/providers/shared/sse.js';
 
 const { rewrite } = askForStreamUsage({ stream: true }, { options: {} } as unknown as Binding);

@@ -11,14 +11,14 @@ import {
 import { countText } from '../../tokenizer/count.js';
 import { setChatCompletionMaximum, setResponseMaximum } from '../output-maximum.js';
 import { encodingForModel } from '../../tokenizer/encodings.js';
-import type { Binding } from '../shared/binding.js';
 import { DeferredTexts } from '../shared/deferred-texts.js';
 import { planWith } from '../shared/plan.js';
-import { eventJson, type SseEvent } from '../shared/sse.js';
+import { eventJson } from '../shared/sse.js';
 import type { StainlessEndpoint, StreamObserver } from '../shared/stainless.js';
 import type { CallPlan } from '../shared/tracked-call.js';
 import type { RateModifiers } from '../pricing/types.js';
 import { asObject, type UsageReading } from '../shared/usage.js';
+import { askForStreamUsage } from './stream-usage.js';
 import { completionUsage, embeddingUsage, responseUsage } from './usage.js';
 
 /** Output tokens of a text received from an OpenAI model (its BPE encoding). */
@@ -28,82 +28,6 @@ export function outputTokensOf(text: string, model: string): number {
 
 function textOf(parts: unknown[]): string {
   return parts.filter((p): p is string => typeof p === 'string').join('');
-}
-
-/**
- * Chat and legacy completion streams report usage only with `stream_options.include_usage`. The
- * wrapper asks for it when the caller did not, then hides what the caller did not ask for: the
- * extra last chunk (`choices: []` with usage) and the `"usage": null` of the other chunks. With
- * `includeStreamUsage: false` the request is left as it is (the stream is charged by estimate).
- */
-export function askForStreamUsage(params: Record<string, unknown>, binding: Binding): ReturnType<NonNullable<StainlessEndpoint['prepare']>> {
-  if (params.stream !== true || binding.options.includeStreamUsage === false) return { params };
-  const options = asObject(params.stream_options);
-  if (options?.include_usage === true) return { params };
-  return {
-    params: { ...params, stream_options: { ...options, include_usage: true } },
-    rewrite(event: SseEvent) {
-      const { data } = event;
-      // Most chunks: `"usage":null` is their last member (OpenAI's field order). The final `}` of
-      // an object's text closes the top-level object, so the member just before it is top-level:
-      // it is cut from the text as it is, with no JSON parse and re-serialization per chunk.
-      const cut = usageNullAtEnd(data);
-      if (cut >= 0 && !data.includes('\n')) return `${event.event === undefined ? '' : `event: ${event.event}\n`}data: ${data.slice(0, cut)}}\n\n`;
-      if (!data.includes('"usage"')) return undefined;
-      const chunk = asObject(eventJson(event));
-      if (!chunk || !('usage' in chunk)) return undefined;
-      if (Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage !== null) return null;
-      if (chunk.usage !== null) return undefined;
-      const { usage: _hidden, ...rest } = chunk;
-      return `${event.event === undefined ? '' : `event: ${event.event}\n`}data: ${JSON.stringify(rest)}\n\n`;
-    },
-  };
-}
-
-/**
- * Whether the requests of `client` may carry `stream_options`. Azure OpenAI refuses a request that
- * does (400 "Unrecognized request argument supplied: stream_options") before api-version
- * 2024-09-01-preview (GA: 2024-10-21); a client of such a version (the `api-version` of its default
- * query, as `AzureOpenAI` sets it) must send its streams as written. Any other client, and a
- * version not named by a date (`preview`, `latest`), takes it.
- */
-export function takesStreamOptions(client: object): boolean {
-  const defaultQuery = (client as { defaultQuery?: unknown }).defaultQuery;
-  let version: unknown;
-  try {
-    version = typeof defaultQuery === 'function' ? asObject(defaultQuery.call(client))?.['api-version'] : undefined;
-  } catch {
-    version = undefined;
-  }
-  const date = typeof version === 'string' ? /^\d{4}-\d{2}-\d{2}/.exec(version)?.[0] : undefined;
-  return date === undefined || date >= '2024-09-01';
-}
-
-/**
- * Where a chunk's JSON ends with `, "usage": null }` (JSON whitespace anywhere between): the index
- * of that comma, or -1. Read backwards from the end: a regular expression tried every comma of
- * every chunk.
- */
-export function usageNullAtEnd(data: string): number {
-  let at = skipSpaceBack(data, data.length);
-  for (const token of USAGE_NULL_TOKENS) {
-    if (at < token.length || !data.startsWith(token, at - token.length)) return -1;
-    at = skipSpaceBack(data, at - token.length);
-  }
-  return at > 0 && data.charCodeAt(at - 1) === 44 /* , */ ? at - 1 : -1;
-}
-
-/** The tokens of `"usage": null }`, last first. */
-const USAGE_NULL_TOKENS = ['}', 'null', ':', '"usage"'];
-
-/** The index just after the last non-whitespace (JSON whitespace) character before `end`. */
-function skipSpaceBack(text: string, end: number): number {
-  let at = end;
-  for (;;) {
-    const c = text.charCodeAt(at - 1);
-    if (c === 32 || c === 10 || c === 13 || c === 9) at -= 1;
-    else return at;
-  }
 }
 
 /** How many chunks of a stream are parsed, at most, to find the model it names. */

@@ -1,7 +1,8 @@
 import type { Binding } from '../shared/binding.js';
 import { routeProxy, type RouteTree } from '../shared/proxy.js';
 import { billedMethod, helperMethod, type StainlessEndpoint } from '../shared/stainless.js';
-import { chatCompletions, completions, embeddings, responses, responsesCompact, takesStreamOptions } from './endpoints.js';
+import { chatCompletions, completions, embeddings, responses, responsesCompact } from './endpoints.js';
+import { takesStreamOptions } from './stream-usage.js';
 
 /** An `openai` client (v5, v6, v7; `AzureOpenAI` and clients of OpenAI-compatible providers too): the parts the wrapper touches. */
 interface OpenAILike {
