@@ -271,6 +271,43 @@ describe('RedisStore ledger streams after the data was lost', () => {
   }, 30_000);
 });
 
+describe('RedisStore ledger streams that filled Redis', () => {
+  it('drain once PostgreSQL is back, though Redis refuses writes for want of memory', async () => {
+    const server = await startRedisServer({ args: ['--maxmemory', '3mb', '--maxmemory-policy', 'noeviction'] });
+    try {
+      let down = true;
+      const flaky = { query: ((text: string, values?: unknown[]) => (down && text.startsWith('INSERT') ? Promise.reject(new Error('database down')) : pool.query(text, values))) as pg.Pool['query'] };
+      const ledger = await newLedger({ pool: flaky, drain: { pollMs: 20, batchSize: 100 } });
+      const limiter = createTokenLimiter({ store: new RedisStore({ client: server.client(), prefix: 'full' }), ledger, storeTimeoutMs: 1_000 });
+      try {
+        // PostgreSQL is down: records wait in the streams until Redis is full and refuses calls.
+        let committed = 0;
+        for (let refused = false; !refused && committed < 20_000; ) {
+          try {
+            await limiter.commit(await limiter.reserve(`full-${committed % 50}`, { tokens: 5 }), { inputTokens: 1, outputTokens: 1, model: 'm'.repeat(200) });
+            committed += 1;
+          } catch (error) {
+            expect((error as Error).message).toContain('OOM');
+            refused = true;
+          }
+        }
+        expect(committed).toBeGreaterThan(100);
+        down = false;
+        // The drain's read and acknowledgement were refused as writes (OOM), so nothing could free Redis.
+        await expect.poll(async () => (await rowCount(ledger)).rows, { timeout: 15_000, interval: 200 }).toBeGreaterThanOrEqual(committed);
+        await expect.poll(async () => (await limiter.ledgerLag())!.pending, { timeout: 15_000, interval: 200 }).toBe(0);
+        const { rows, ids } = await rowCount(ledger);
+        expect(rows).toBe(ids);
+        expect(await ledger.reconcile({ from: Date.now() - 3_600_000, to: Date.now() + 60_000 })).toEqual([]);
+      } finally {
+        await limiter.close();
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+});
+
 describe('ledger-lag', () => {
   it.each(STORES)('is emitted by draining processes over %s, with the figures', async (_name, makeStore) => {
     const ledger = await newLedger({ drain: { pollMs: 20, lagReportMs: 50 } });

@@ -13,8 +13,10 @@ import { PRELUDE } from './prelude.js';
  * use (from the stream's start, so nothing appended before is missed).
  * KEYS[1] a ledger stream. ARGV[1] consumer, ARGV[2] count (1-5000), ARGV[3] idle ms.
  * Reply: entries as XRANGE gives them ({id, {field, value, ...}}).
+ * allow-oom (with ledger-ack): a backlog that filled Redis to its maxmemory must still drain (the
+ * drain is what frees it); without the flag Redis refused both scripts from then on, for good.
  */
-export const LEDGER_READ = `#!lua
+export const LEDGER_READ = `#!lua flags=allow-oom
 ${PRELUDE}
 local consumer, count, idle = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 if not consumer or #consumer == 0 or #consumer > 64 or not string.match(consumer, '^[%w_.-]+$') then fail('invalid consumer') end
@@ -41,7 +43,7 @@ return out
  * KEYS[1] a ledger stream. ARGV: entry ids (1-5000).
  * Reply: the number deleted.
  */
-export const LEDGER_ACK = `#!lua
+export const LEDGER_ACK = `#!lua flags=allow-oom
 ${PRELUDE}
 if #ARGV == 0 or #ARGV > 5000 then fail('invalid ids') end
 for _, id in ipairs(ARGV) do if #id > 41 or not string.match(id, '^%d+%-%d+$') then fail('invalid id') end end
