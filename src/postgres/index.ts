@@ -76,6 +76,11 @@ const DEFAULT_DRAIN: LedgerDrainSettings = { batchSize: 500, pollMs: 200, claimI
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 const HOUR_MS = 3_600_000;
 const PAGE = 1_000;
+/**
+ * A row's time as ms since the epoch, read beside `*`: pg parses a timestamptz only in the ISO
+ * DateStyle (another, set on the database or the session, gave null), a number in every one.
+ */
+const TIME_MS = `(extract(epoch FROM created_at) * 1000)::float8 AS created_ms`;
 /** The instants a range may name: from PostgreSQL's earliest timestamptz (4714-11-24 BC) to a Date's latest. */
 const EARLIEST = Date.UTC(-4713, 10, 24);
 const LATEST = 8_640_000_000_000_000;
@@ -124,7 +129,7 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
     if (query.since !== undefined) where.push(`created_at >= $${values.push(new Date(query.since))}`);
     if (query.until !== undefined) where.push(`created_at < $${values.push(new Date(query.until))}`);
     const { rows } = await q(
-      `SELECT * FROM ${tableName} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT $${values.push(query.limit)}`,
+      `SELECT *, ${TIME_MS} FROM ${tableName} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT $${values.push(query.limit)}`,
       values,
     );
     return rows.map(recordOf);
@@ -313,13 +318,13 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
             // rows of a time with microseconds (not the drainer's, an import's) came twice.
             keyset = `AND (created_at, id) > (coalesce((SELECT created_at FROM ${tableName} WHERE id = ${id}), ${at}), ${id})`;
           }
-          const { rows } = await q(`SELECT * FROM ${tableName} WHERE ${where} ${keyset} ORDER BY created_at, id LIMIT ${PAGE}`, page);
+          const { rows } = await q(`SELECT *, ${TIME_MS} FROM ${tableName} WHERE ${where} ${keyset} ORDER BY created_at, id LIMIT ${PAGE}`, page);
           let text = '';
           for (const row of rows) text += format === 'csv' ? csvLine(row) : `${JSON.stringify(jsonRow(row))}\n`;
           if (text !== '') yield text;
           if (rows.length < PAGE) return;
           const last = rows[rows.length - 1]!;
-          after = { at: last.created_at as Date, id: String(last.id) };
+          after = { at: timeOf(last), id: String(last.id) };
         }
       }
       return Readable.from(lines(), { objectMode: false });
@@ -418,6 +423,11 @@ function parseRange(options: unknown, keys: readonly string[], name: string): { 
   return out;
 }
 
+/** A row's `created_at` (read as `created_ms`: see TIME_MS). */
+function timeOf(r: Record<string, unknown>): Date {
+  return new Date(Number(r.created_ms));
+}
+
 function recordOf(r: Record<string, unknown>): UsageRecord {
   const cost = r.cost_micros === null ? null : Number(r.cost_micros) / 1_000_000;
   return {
@@ -434,7 +444,7 @@ function recordOf(r: Record<string, unknown>): UsageRecord {
     costUsd: cost,
     estimated: r.estimated === true,
     requestId: readable(r.request_id, true),
-    timestamp: r.created_at as Date,
+    timestamp: timeOf(r),
     latencyMs: Number(r.latency_ms),
     status: readable(r.status) as UsageRecord['status'],
   };
@@ -484,7 +494,7 @@ function jsonRow(r: Record<string, unknown>): Record<string, unknown> {
     status: readable(r.status),
     request_id: readable(r.request_id, true),
     latency_ms: Number(r.latency_ms),
-    created_at: (r.created_at as Date).toISOString(),
+    created_at: timeOf(r).toISOString(),
   };
 }
 

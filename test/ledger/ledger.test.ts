@@ -518,6 +518,30 @@ describe('ledger export', () => {
   });
 });
 
+describe('a database whose DateStyle is not ISO', () => {
+  it('exports and reads back every record with its time', async () => {
+    // The session default a DBA may set (ALTER DATABASE ... SET DateStyle): pg cannot parse its dates.
+    const sqlStyle = new pg.Pool({ connectionString: DATABASE_URL, max: 2, options: '-c DateStyle=SQL,DMY' });
+    try {
+      const clock = manualClock('2026-02-03T04:05:06.789Z');
+      const ledger = await newLedger({ pool: sqlStyle, drain: { pollMs: 20 } });
+      const limiter = track(createTokenLimiter({ store: new MemoryStore(), ledger, clock: clock.now, usageLog: { retentionDays: 1 } }));
+      await call(limiter, 'dated', 1, 2);
+      await limiter.flushLedger();
+      const from = '2026-02-01T00:00:00Z';
+      const to = '2026-03-01T00:00:00Z';
+      // pg gave null for the time: the export failed (TypeError), the log had no timestamps.
+      const [line] = (await text(ledger.export({ userId: 'dated', from, to, format: 'jsonl' }))).trim().split('\n');
+      expect(JSON.parse(line!)).toMatchObject({ user_id: 'dated', created_at: '2026-02-03T04:05:06.789Z' });
+      clock.advance(10 * 86_400_000);
+      const log = await limiter.admin.getUsageLog({ userId: 'dated', since: new Date(from), limit: 5 });
+      expect(log.map((r) => r.timestamp)).toEqual([new Date('2026-02-03T04:05:06.789Z')]);
+    } finally {
+      await sqlStyle.end();
+    }
+  });
+});
+
 describe('ledger options', () => {
   it('refuses bad options with typed errors', async () => {
     expect(() => createPostgresLedger({ pool, table: 'Robert"; DROP TABLE x' })).toThrow(InvalidArgumentError);
