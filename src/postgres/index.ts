@@ -153,13 +153,15 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
       }
       // CREATE TABLE IF NOT EXISTS keeps a table of that name in any form: one the inserts cannot
       // use made every write fail, from the first, and the records wait for ever. Checked first,
-      // so that such a table is left as it was (no index added).
+      // so that such a table is left as it was (no index added). By scanning the catalogs, not
+      // to_regclass: that cached "no such schema" in the connection, and a migration that then
+      // waited on the lock below took the cache's word and created the schema a second time.
       const { rows } = await q(
         `SELECT (SELECT array_agg(attname::text) FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped) AS columns,
                 EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND i.indpred IS NULL AND i.indkey::text =
                   (SELECT attnum::text FROM pg_attribute WHERE attrelid = c.oid AND attname = 'id')) AS unique_id
-           FROM pg_class c WHERE c.oid = to_regclass($1)`,
-        [tableName],
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
+        [schema, table],
       );
       if (rows.length > 0) {
         const have = new Set((rows[0]!.columns as string[] | null) ?? []);

@@ -572,6 +572,22 @@ describe('ledger options', () => {
     expect(rows.map((r: { indexname: string }) => r.indexname)).toEqual(['usage_account_hash_time', 'usage_pkey', 'usage_time', 'usage_user_hash_time']);
   });
 
+  it('migrates a new schema from six callers at once, ten times over, without a collision', async () => {
+    const six = new pg.Pool({ connectionString: DATABASE_URL, max: 6 });
+    try {
+      for (let round = 0; round < 10; round += 1) {
+        const schema = uniqueSchema();
+        schemas.push(schema);
+        // Each checked the table's form through to_regclass first, which cached "no such schema" in
+        // its connection: one that then waited on the lock created the schema again (duplicate key).
+        const results = await Promise.allSettled(Array.from({ length: 6 }, () => createPostgresLedger({ pool: six, schema, table: 'usage' }).migrate()));
+        expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      }
+    } finally {
+      await six.end();
+    }
+  });
+
   it('refuses, at migrate, a database that cannot hold any Unicode text', async () => {
     const database = uniqueSchema('tl_latin1');
     await pool.query(`CREATE DATABASE ${database} ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'`);
