@@ -42,6 +42,8 @@ interface DashboardData {
 }
 
 const DAY = 86_400_000;
+/** The longest range `GET /me/history` reads by day. */
+const MAX_HISTORY_DAYS = 366;
 
 /**
  * The signed-in user's usage over the current period of their first rule: daily bars per model
@@ -75,10 +77,16 @@ function TokenDashboardView({
   const { data, error, loading, reload } = useResource<DashboardData>(
     async (signal) => {
       const usage = await client.meUsage(signal);
-      const to = Date.parse(usage.resetAt);
-      const from = Math.max(Date.parse(usage.periodStart), to - MAX_CHART_DAYS * DAY);
+      const start = Date.parse(usage.periodStart);
+      const end = Date.parse(usage.resetAt);
+      // The chart's days (see dailySeries): the last MAX_CHART_DAYS up to today, not up to the
+      // reset, which a long period (a year) puts months ahead, past every call made so far.
+      const lastDay = Math.floor(Math.max(Math.min(end, Date.now() + 1) - 1, start) / DAY) * DAY;
+      const from = Math.max(start, lastDay - (MAX_CHART_DAYS - 1) * DAY);
+      // The API reads at most MAX_HISTORY_DAYS by day: a longer period stops there (past today).
+      const to = Math.min(end, from + MAX_HISTORY_DAYS * DAY);
       const [history, log, refused] = await Promise.all([
-        client.meHistory({ granularity: 'day', from: new Date(from).toISOString(), to: usage.resetAt }, signal),
+        client.meHistory({ granularity: 'day', from: new Date(from).toISOString(), to: new Date(to).toISOString() }, signal),
         client.meLog({ limit }, signal),
         // An older server without the route (404) shows the calls without refusals.
         client.meRefusals({ limit: 20 }, signal).catch((error: unknown) => {

@@ -120,6 +120,40 @@ describe('<TokenDashboard /> against the real admin API', () => {
     expect(text(document.querySelector('[data-testid="tl-projection"]')!)).toBe('Projection at this pace: about 0 tokens by the end of the period (May 31, 2026)');
   });
 
+  it("charts a yearly period's calls so far: its last 93 days up to today, not up to the reset", async () => {
+    await server.limiter.admin.setLimits('yuri', [{ id: 'yearly', tokens: 1_000_000, period: 'year' }]);
+    vi.setSystemTime(new Date('2026-04-01T10:00:00Z'));
+    await charge(server.limiter, 'yuri', { input: 5000, output: 0 });
+    vi.setSystemTime(new Date('2026-05-19T10:00:00Z'));
+    await charge(server.limiter, 'yuri', { input: 700, output: 0 });
+    vi.setSystemTime(NOW);
+    render(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('yuri')} refreshIntervalMs={0} timeZone="UTC" />);
+    await screen.findByRole('table', { name: 'Latest calls' });
+    // The period runs to 1 January 2027; the chart shows 17 February to today, 20 May.
+    expect(server.requests.find((r) => r.path.includes('/me/history'))!.path).toBe(
+      '/admin/api/me/history?granularity=day&from=2026-02-17T00%3A00%3A00.000Z&to=2027-01-01T00%3A00%3A00.000Z',
+    );
+    const figure = screen.getByRole('figure', { name: 'Tokens per day, by model' });
+    const days = figure.querySelectorAll('g.tl-chart__day');
+    expect(days).toHaveLength(93);
+    expect(days[0]!.getAttribute('data-day')).toBe('2026-02-17');
+    expect(figure.querySelector('g[data-day="2026-04-01"]')!.getAttribute('aria-label')).toBe('Apr 1: 5,000 in total; gpt-4o-mini: 5,000');
+    expect(figure.querySelector('g[data-day="2026-05-19"]')!.getAttribute('aria-label')).toBe('May 19: 700 in total; gpt-4o-mini: 700');
+    expect(screen.queryByText('No usage in this period yet')).toBeNull();
+  });
+
+  it('asks a period longer than the history API reads (3,650 days) for its last 93 days only', async () => {
+    await server.limiter.admin.setLimits('yves', [{ id: 'decade', tokens: 1_000_000, period: { days: 3650 } }]);
+    await charge(server.limiter, 'yves', { input: 300, output: 0 });
+    render(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('yves')} refreshIntervalMs={0} timeZone="UTC" />);
+    await screen.findByRole('table', { name: 'Latest calls' });
+    const path = server.requests.find((r) => r.path.includes('/me/history'))!.path;
+    const query = new URLSearchParams(path.slice(path.indexOf('?')));
+    expect(Date.parse(query.get('to')!) - Date.parse(query.get('from')!)).toBeLessThanOrEqual(366 * 86_400_000);
+    expect(screen.queryByRole('alert')).toBeNull();
+    expect(screen.getByRole('figure').querySelector('g[data-day="2026-05-20"]')!.getAttribute('aria-label')).toBe('May 20: 300 in total; gpt-4o-mini: 300');
+  });
+
   it('shows an error with a retry', async () => {
     render(<TokenDashboard baseUrl={server.baseUrl} fetcher={(url, init) => fetch(url, init)} refreshIntervalMs={0} />);
     const alert = await screen.findByRole('alert');
