@@ -172,6 +172,8 @@ export const en = {
   'admin.search.label': 'Find users',
   'admin.search.placeholder': 'User id starts with…',
   'dashboard.resetNote': 'Usage was reset during this period: the bars show every call; {used} count toward the limit.',
+  networkError: 'Could not reach the server; check the connection and try again',
+  invalidResponse: 'Unexpected response from the server',
 } as const;
 
 /** Every message key. */
@@ -346,6 +348,8 @@ export const ptBR: Messages = {
   'admin.search.label': 'Buscar usuários',
   'admin.search.placeholder': 'O id do usuário começa com…',
   'dashboard.resetNote': 'O uso foi zerado neste período: as barras mostram todas as chamadas; {used} contam para o limite.',
+  networkError: 'Não foi possível contatar o servidor; verifique a conexão e tente novamente',
+  invalidResponse: 'Resposta inesperada do servidor',
 };
 
 /** The built-in locales. */

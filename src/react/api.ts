@@ -164,7 +164,14 @@ export function createApiClient({ baseUrl, fetcher }: ApiClientOptions): ApiClie
       if (signal?.aborted) throw error;
       throw new TokenLimitsApiError(0, 'network_error', error instanceof Error ? error.message : String(error), undefined, undefined, { cause: error });
     }
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      // The connection failed while the body was read.
+      if (signal?.aborted) throw error;
+      throw new TokenLimitsApiError(0, 'network_error', error instanceof Error ? error.message : String(error), undefined, undefined, { cause: error });
+    }
     let json: unknown;
     try {
       json = text === '' ? undefined : JSON.parse(text);

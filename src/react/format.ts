@@ -85,6 +85,9 @@ const CODE_MESSAGES: Readonly<Record<string, MessageKey>> = {
   internal_error: 'internalError',
   store_unavailable: 'storeUnavailable',
   user_disabled: 'userDisabled',
+  // The client's own codes: no answer, or one it cannot read (the message is for developers).
+  network_error: 'networkError',
+  invalid_response: 'invalidResponse',
 };
 
 /**

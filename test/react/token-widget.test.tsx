@@ -161,6 +161,25 @@ describe('<TokenWidget /> UI states (mocked fetcher)', () => {
     expect(fetcher.mock.calls[0]![0]).toBe('/admin/api/me/usage'); // the default baseUrl
   });
 
+  it('says in its locale that the server could not be reached or answered something unreadable', async () => {
+    // A real connection failure: nothing listens on port 1.
+    const { unmount } = render(<TokenWidget baseUrl="http://127.0.0.1:1/admin/api" refreshIntervalMs={0} locale="pt-BR" />);
+    let alert = await screen.findByRole('alert');
+    expect(text(alert)).toBe('Não foi possível carregar os dados de usoNão foi possível contatar o servidor; verifique a conexão e tente novamenteTentar novamente');
+    unmount();
+
+    // The connection drops while the body is read, and a 200 that is not JSON (a proxy's page).
+    const cut = vi.fn<Fetcher>(async () => ({ ok: true, status: 200, text: () => Promise.reject(new TypeError('terminated')) }) as unknown as Response);
+    const second = render(<TokenWidget fetcher={cut} refreshIntervalMs={0} locale="pt-BR" />);
+    alert = await screen.findByRole('alert');
+    expect(text(alert)).toContain('Não foi possível contatar o servidor');
+    second.unmount();
+    const page = vi.fn<Fetcher>(async () => ({ ok: true, status: 200, text: () => Promise.resolve('<html>Sign in</html>') }) as unknown as Response);
+    render(<TokenWidget fetcher={page} refreshIntervalMs={0} locale="pt-BR" />);
+    alert = await screen.findByRole('alert');
+    expect(text(alert)).toContain('Resposta inesperada do servidor');
+  });
+
   it('keeps the figures on a failed refresh and says they may be out of date', async () => {
     let fail = false;
     const fetcher = vi.fn<Fetcher>(async () => (fail ? json({ error: 'x', code: 'store_unavailable' }, 503) : json(usageJson({ used: 10, limit: 100 }))));
