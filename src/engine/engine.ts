@@ -10,7 +10,7 @@ import { LedgerLink } from './ledger-link.js';
 import { parseEstimate, parseReserveOptions, type ReserveOptions } from './estimate.js';
 import { accountUsage, check, readWindows, userUsage } from './read.js';
 import { reserve, type ReservationState } from './reserve.js';
-import { commitOnce, homeOf, releaseOnce } from './settle.js';
+import { commitOnce, homeOf, movedHome, releaseOnce } from './settle.js';
 
 /** The longest `flushLedger` waits: a day. */
 const MAX_FLUSH_LEDGER_MS = 86_400_000;
@@ -171,9 +171,13 @@ class QuotaEngine implements Engine {
     // A closed limiter keeps no hold alive (a wrapped call still running stops renewing its own).
     if (core.closed) return false;
     const home = homeOf(core, reservation, userId);
-    const reply = await core.call('renew', () => core.config.store.hotPath.renew({ userId, reservationId: id, home, leaseMs: core.config.leaseMs, ...core.now() }));
+    const renewAt = (at: string | null) => core.call('renew', () => core.config.store.hotPath.renew({ userId, reservationId: id, home: at, leaseMs: core.config.leaseMs, ...core.now() }));
+    const reply = await renewAt(home);
     core.committer.storeAnswered();
-    return reply.type === 'renewed';
+    // A user moved since the call was reserved took its hold with them: renewed there too.
+    const moved = movedHome(core, userId, home);
+    const there = moved === undefined ? undefined : await renewAt(moved);
+    return reply.type === 'renewed' || there?.type === 'renewed';
   }
 
   // Async so that invalid arguments reject the promise, as every other method's do, rather than

@@ -108,7 +108,10 @@ export function createPlansAdmin(deps: AdminDeps): PlansAdmin {
       const accountId = account === null ? null : parseUserId(account, 'accountId');
       await deps.settle();
       await call('setAccount', () => store.setAccount(userId, accountId));
+      // Its rules are read again at the next call; where it lives is known now (the releases and
+      // renewals of its calls in flight follow it there).
       core.planner.forget(userId);
+      core.planner.setHome(userId, accountId);
     },
 
     async setAccountLimits(account, rules) {

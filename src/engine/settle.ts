@@ -133,5 +133,15 @@ function emitCommitted(
 export async function releaseOnce(core: EngineCore, userId: string, reservationId: string, home: string | null): Promise<void> {
   await core.call('release', () => core.config.store.hotPath.release({ userId, reservationId, home, ...core.now() }));
   core.committer.storeAnswered();
+  // A user moved since the call was reserved took its hold with them (a store's move carries the
+  // holds of calls in flight): it is dropped where they live now too.
+  const now = movedHome(core, userId, home);
+  if (now !== undefined) await core.call('release', () => core.config.store.hotPath.release({ userId, reservationId, home: now, ...core.now() }));
+}
+
+/** Where the user lives now, as this process knows it, when that is not `home`; else undefined. */
+export function movedHome(core: EngineCore, userId: string, home: string | null): string | null | undefined {
+  const now = core.planner.userConfig(userId).account;
+  return now === home ? undefined : now;
 }
 

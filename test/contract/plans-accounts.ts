@@ -335,6 +335,30 @@ export function describePlansAndAccounts(factory: StoreFactory): void {
       await expect(limiter.reserve('v', { tokens: 1000 })).resolves.toMatchObject({ account: 'acme' });
     });
 
+    it.each([
+      ['own', 'acme'],
+      ['acme', 'globex'],
+      ['acme', null],
+    ] as const)("a call in flight still counts on the user's own rules after they move (%s -> %s): no second call past the limit", async (from, to) => {
+      const { limiter } = await setup();
+      for (const a of ['acme', 'globex']) await limiter.admin.setAccountLimits(a, [tokens(1_000_000, 'team')]);
+      await limiter.admin.setLimits('u', [tokens(1000, 'own')]);
+      if (from !== 'own') await limiter.admin.setAccount('u', from);
+      const inFlight = await limiter.reserve('u', { tokens: 800 });
+      await limiter.admin.setAccount('u', to);
+      expect(await limiter.admin.getUsage('u')).toMatchObject({ used: 0, reserved: 800 });
+      expect(await refusal(limiter.reserve('u', { tokens: 800 }))).toMatchObject({ scope: 'user', ruleId: 'own' });
+      await limiter.commit(inFlight, { inputTokens: 700, outputTokens: 100 });
+      expect(await limiter.admin.getUsage('u')).toMatchObject({ used: 800, reserved: 0 });
+      // Released or renewed after the move: the hold follows the user there too.
+      const second = await limiter.reserve('u', { tokens: 150 });
+      await limiter.admin.setAccount('u', from === 'own' ? null : from);
+      expect(await limiter.renew(second)).toBe(true);
+      await limiter.release(second);
+      expect(await limiter.admin.getUsage('u')).toMatchObject({ used: 800, reserved: 0 });
+      await limiter.commit(await limiter.reserve('u', { tokens: 200 }), { inputTokens: 200, outputTokens: 0 });
+    });
+
     it.each([false, true])('a commit queued mid-forward lands once after its user moves back to where the call was reserved (last reply lost: %s)', async (loseLastReply) => {
       const store = await factory.create();
       // Forwarding the user's share to their new home fails until the user is back where the call

@@ -204,7 +204,8 @@ return { c[1] or '0', c[2] or '', c[3] or '', redis.call('EXISTS', KEYS[1]), red
  * older move is never reused: move-in drops the snapshot at the home it arrives at).
  * KEYS[1] config hash, KEYS[2] window hash, KEYS[3] the snapshot key, KEYS[4] (leaving an account)
  * its members zset. ARGV[1] target home ('' = on their own), ARGV[2] user id, ARGV[3] snapshot ttl.
- * Reply: the snapshot: {config fields and values..., '|', window fields and values...}.
+ * Reply: the snapshot: {config fields and values..., '|', window fields and values..., then the
+ * holds of calls in flight ('x:<id>', text form) and their earliest expiry ('m')}.
  */
 export const MOVE_OUT = `#!lua
 ${PRELUDE}
@@ -225,14 +226,38 @@ if #snapshot == 0 then
     if f == 'v' or f == 'r' or f == 'a' or f == 'p' or f == 'x' then snapshot[#snapshot + 1] = f; snapshot[#snapshot + 1] = cfg[i + 1] end
   end
   snapshot[#snapshot + 1] = '|'
+  -- What was used moves, and so do the holds of calls in flight (in text form: the snapshot
+  -- crosses the client as UTF-8 strings), so that the new home counts them until they settle:
+  -- their commits are forwarded there, and their releases and renewals follow the user (engine).
+  -- Each window is given what the holds carried hold in it (a hold that cannot be read stays).
   local all = redis.call('HGETALL', KEYS[2])
+  local windows, held, holds, earliest = {}, {}, {}, nil
   for i = 1, #all, 2 do
-    if string.sub(all[i], 1, 2) == 'w:' then
-      local w = state(all[i + 1])
-      -- What was used moves; what was held stays held here until those calls settle.
-      if w then w.h = 0; snapshot[#snapshot + 1] = all[i]; snapshot[#snapshot + 1] = textWindow(w) end
+    if string.sub(all[i], 1, 2) == 'w:' then windows[string.sub(all[i], 3)] = state(all[i + 1]) end
+  end
+  for i = 1, #all, 2 do
+    if string.sub(all[i], 1, 2) == 'x:' then
+      local expiry, shares, readable = hold(all[i + 1])
+      if readable then
+        holds[#holds + 1] = all[i]; holds[#holds + 1] = textHold(all[i + 1])
+        if not earliest or expiry < earliest then earliest = expiry end
+        for rid, share in pairs(shares) do
+          local w = windows[rid]
+          if w and w.fp == share.fp and w.s == share.s then held[rid] = (held[rid] or 0) + share.amount end
+        end
+      end
     end
   end
+  for i = 1, #all, 2 do
+    local rid = string.sub(all[i], 3)
+    if string.sub(all[i], 1, 2) == 'w:' and windows[rid] then
+      local w = windows[rid]
+      w.h = held[rid] or 0
+      snapshot[#snapshot + 1] = all[i]; snapshot[#snapshot + 1] = textWindow(w)
+    end
+  end
+  for i = 1, #holds do snapshot[#snapshot + 1] = holds[i] end
+  if earliest then snapshot[#snapshot + 1] = 'm'; snapshot[#snapshot + 1] = fmt(earliest) end
   redis.call('RPUSH', KEYS[3], unpack(snapshot))
   redis.call('PEXPIRE', KEYS[3], fmt(ttl))
 end
@@ -323,8 +348,18 @@ if KEYS[4] then cfg[#cfg + 1] = 'in'; cfg[#cfg + 1] = '1' end
 redis.call('HSET', KEYS[1], unpack(cfg))
 local windows = {}
 for j = i + 1, #ARGV, 2 do
-  local w = state(ARGV[j + 1])
-  if w then windows[#windows + 1] = ARGV[j]; windows[#windows + 1] = packed(w) end
+  local field, value = ARGV[j], ARGV[j + 1] or ''
+  local kind = string.sub(field, 1, 2)
+  if kind == 'w:' then
+    local w = state(value)
+    if w then windows[#windows + 1] = field; windows[#windows + 1] = packed(w) end
+  elseif kind == 'x:' then
+    -- The hold of a call in flight at the home left (text form, read as a hold is).
+    local _, _, readable = hold(value)
+    if readable then windows[#windows + 1] = field; windows[#windows + 1] = value end
+  elseif field == 'm' and tonumber(value) then
+    windows[#windows + 1] = 'm'; windows[#windows + 1] = fmt(tonumber(value))
+  end
 end
 if #windows > 0 then
   redis.call('HSET', KEYS[2], unpack(windows))

@@ -197,6 +197,15 @@ local function hold(value)
   return tonumber(expiry) or 0, shares, expiry ~= nil
 end
 
+-- The text form of a hold, for values that leave Redis (as textWindow); nil for a hold that cannot be read.
+local function textHold(value)
+  local expiry, shares, readable = hold(value)
+  if not readable then return nil end
+  local parts = {}
+  for rid, share in pairs(shares) do parts[#parts + 1] = sformat('%s %s %d %d', rid, share.fp, share.s, share.amount) end
+  return sformat('%d ', expiry) .. tconcat(parts, ';')
+end
+
 -- Sets each window's held amount to what the holds left in hash w hold in it. Only after a hold
 -- that could not be read was dropped (it never happens unless a value was damaged): its amounts
 -- are unknown, so they cannot be taken off one by one, and would otherwise stay held until the
