@@ -123,7 +123,10 @@ function WindowView({ win, team, state, locale, timeZone }: { win: WindowUsageJs
   const valueText =
     metric === 'costUsd'
       ? formatMessage(locale, 'usage.usedCost', { used: win.used, limit: win.limit })
-      : formatMessage(locale, 'usage.used', { used: win.used, limit: win.limit, unit: formatMessage(locale, `unit.${metric}`) });
+      : metric === 'requests'
+        ? // Its own message: "requisições" is feminine in pt-BR (usadas), "tokens" masculine (usados).
+          formatMessage(locale, 'usage.usedRequests', { used: win.used, limit: win.limit })
+        : formatMessage(locale, 'usage.used', { used: win.used, limit: win.limit, unit: formatMessage(locale, `unit.${metric}`) });
   if (state === 'disabled') {
     // A disabled user can make no call: no bar, nothing "left", only the notice and the period.
     return (

@@ -134,6 +134,14 @@ describe('<TokenWidget /> against the real admin API', () => {
     expect(text(document.querySelector('.tl-widget__used')!)).toBe('1 / 50 requests');
     expect(text(document.querySelector('.tl-widget__renews')!)).toBe('Renews in 12 hours (May 21, 2026, 12:00 AM UTC)');
   });
+
+  it('says requests in pt-BR with their gender: "requisições usadas"', async () => {
+    await server.limiter.admin.setLimits('gabi', [{ id: 'daily-requests', requests: 50, period: 'day' }]);
+    await charge(server.limiter, 'gabi', { input: 10, output: 10 });
+    render(<TokenWidget baseUrl={server.baseUrl} fetcher={server.as('gabi')} refreshIntervalMs={0} locale="pt-BR" />);
+    const bar = await screen.findByRole('progressbar', { name: 'Uso de requisições' });
+    expect(bar.getAttribute('aria-valuetext')).toBe('1 de 50 requisições usadas');
+  });
 });
 
 function cleanupAll() {
