@@ -1,5 +1,5 @@
 import type { Usage } from '../kernel/types.js';
-import { fromMicroUsd, toMicroUsd } from '../kernel/units.js';
+import { fromMicroUsd, MAX_COST_USD, toMicroUsd } from '../kernel/units.js';
 import type { Amounts } from '../stores/protocol/types.js';
 import type { CostModel } from './config.js';
 import { encodeRecord, parseUsage, type StoredRecord } from './records.js';
@@ -18,6 +18,9 @@ export interface PreparedCommit {
   cacheWriteTokens: number;
 }
 
+/** The largest cost a commit charges, in micro-dollars: what every store takes (a safe integer). */
+const MAX_COST_MICROS = MAX_COST_USD * 1_000_000;
+
 /**
  * Validates a commit's usage (nothing is written when this throws; `r` comes from
  * `parseReservation`) and computes what it charges. The cost is the usage's own, else the price
@@ -32,7 +35,10 @@ export function buildCommit(
   endedAt: number,
 ): PreparedCommit {
   const u = parseUsage(usage);
-  const micro = u.costUsd !== undefined ? toMicroUsd(u.costUsd) : costs.costOf(u);
+  // A price-table cost of an absurd usage (a provider's bad answer) is bounded like a given one:
+  // past it no store takes the commit, and the usage would be lost rather than charged.
+  const priced = u.costUsd !== undefined ? toMicroUsd(u.costUsd) : costs.costOf(u);
+  const micro = priced === undefined ? undefined : Math.min(priced, MAX_COST_MICROS);
   const latencyMs = u.latencyMs ?? Math.max(0, endedAt - (startedAt ?? endedAt));
   const record: StoredRecord = {
     id: r.id,

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenLimiter, InvalidArgumentError, MemoryStore, RedisStore, type LedgerErrorEvent, type LedgerLag, type QuotaStore, type TokenLimiter } from '../../src/index.js';
 import { createPostgresLedger, type PostgresLedger } from '../../src/postgres/index.js';
 import { manualClock } from '../helpers/clock.js';
+import { MAX_COST_USD } from '../../src/kernel/units.js';
 import { connectPostgres, DATABASE_URL, dropSchema, uniqueSchema } from '../helpers/postgres.js';
 import { connectRedis, uniquePrefix } from '../helpers/redis.js';
 import { startRedisServer } from '../support/index.js';
@@ -378,22 +379,22 @@ describe('MemoryStore ledger queue', () => {
   });
 });
 
-describe('a record whose cost PostgreSQL cannot hold', () => {
-  it('is written without its cost, and the records after it are written too', async () => {
+describe('a record of a huge cost', () => {
+  it('is written with the cost the engine bounds it to, and the records after it are written too', async () => {
     const ledger = await newLedger();
-    // A price table's price times a huge usage: MemoryStore charges 1.8e20 micro-dollars.
+    // A price table's price times a huge usage (1.8e20 micro-dollars): charged at the largest cost
+    // a store takes, which a bigint holds (the drain writes a cost no bigint holds as null).
     const limiter = track(createTokenLimiter({ store: new MemoryStore(), ledger, pricing: { models: { 'priced-high': { input: 1e7, output: 1e7 } } } }));
     const errors: LedgerErrorEvent[] = [];
     limiter.on('ledger-error', (e) => errors.push(e));
     await limiter.commit(await limiter.reserve('rich', { tokens: 10 }), { inputTokens: 9e12, outputTokens: 9e12, model: 'priced-high' });
     await call(limiter, 'after-rich', 1, 1);
-    // "value is out of range for type bigint", for the whole batch, on every try.
     await limiter.flushLedger(5_000);
     expect(errors).toEqual([]);
     const { rows } = await pool.query(`SELECT user_id, total_tokens, cost_micros FROM ${ledger.tableName} ORDER BY user_id`);
     expect(rows).toEqual([
       { user_id: 'after-rich', total_tokens: '2', cost_micros: '2' },
-      { user_id: 'rich', total_tokens: '18000000000000', cost_micros: null },
+      { user_id: 'rich', total_tokens: '18000000000000', cost_micros: String(MAX_COST_USD * 1_000_000) },
     ]);
   });
 });

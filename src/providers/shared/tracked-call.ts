@@ -1,4 +1,5 @@
 import type { ProviderName, Reservation, Usage } from '../../kernel/types.js';
+import { MAX_COST_USD } from '../../kernel/units.js';
 import type { EstimateOptions } from '../estimate-types.js';
 import { chargedRates, costOfUsage, holdPriceForCall, priceForCall } from '../pricing/resolve.js';
 import type { RateModifiers } from '../pricing/types.js';
@@ -223,7 +224,8 @@ export class TrackedCall {
           audioInputTokens: audioIn,
           audioOutputTokens: audioOut,
         };
-        engineUsage.costUsd = costOfUsage(priced, priceForCall(standard, rates));
+        // Bounded as the engine bounds a price-table cost (a provider's absurd usage is charged, not refused).
+        engineUsage.costUsd = Math.min(costOfUsage(priced, priceForCall(standard, rates)), MAX_COST_USD);
       }
       return limiter.commit(reservation, engineUsage);
     });
