@@ -1,6 +1,7 @@
 import { formatDate, formatMessage, formatNumber, formatPlural, resolveLocale } from '../i18n/format.js';
 import type { MessageKey } from '../i18n/messages.js';
 import { TokenLimitsApiError, type LimitRuleJson } from './api.js';
+import { ResponseShapeError } from './parse.js';
 
 /** What a rule counts. */
 export type Metric = 'tokens' | 'requests' | 'costUsd';
@@ -97,6 +98,8 @@ const CODE_MESSAGES: Readonly<Record<string, MessageKey>> = {
 export function errorText(locale: string, error: unknown): string {
   if (error instanceof TokenLimitsApiError) {
     if (error.code === 'invalid_argument' && error.field !== undefined) return formatMessage(locale, 'invalidArgument', { field: error.field });
+    // The field that was not what the route returns, for whoever reports the problem.
+    if (error.code === 'invalid_response' && error.cause instanceof ResponseShapeError) return `${formatMessage(locale, 'invalidResponse')} (${error.cause.message})`;
     const key = CODE_MESSAGES[error.code];
     if (key !== undefined) return formatMessage(locale, key);
     return error.message;
