@@ -148,25 +148,29 @@ function AdminTokenPanelView({
     },
     `${baseUrl}|${days}|${refreshKey ?? ''}|${changes}`,
     refreshIntervalMs,
+    baseUrl,
   );
   const logSize = Math.min(1000, Math.max(0, Math.floor(logLimit)));
   const log = useResource(
     (signal) => (logSize === 0 ? Promise.resolve({ records: [] }) : client.log({ limit: logSize }, signal)),
     `${baseUrl}|log|${logSize}|${refreshKey ?? ''}|${changes}`,
     refreshIntervalMs,
+    baseUrl,
   );
   const page = useResource(
     (signal) => client.users({ cursor, limit, ...(prefix === '' ? {} : { prefix }) }, signal),
     `${baseUrl}|${cursor ?? ''}|${limit}|${prefix}|${refreshKey ?? ''}|${changes}`,
     refreshIntervalMs,
+    baseUrl,
   );
   const searchId = `${titleId}-search`;
 
-  const plans = useResource(plansAndAccounts ? (signal) => client.plans(signal) : null, `${baseUrl}|${refreshKey ?? ''}|${changes}`, refreshIntervalMs);
+  const plans = useResource(plansAndAccounts ? (signal) => client.plans(signal) : null, `${baseUrl}|${refreshKey ?? ''}|${changes}`, refreshIntervalMs, baseUrl);
   const accounts = useResource(
     plansAndAccounts ? (signal) => client.accounts({ cursor: accountCursor, limit }, signal) : null,
     `${baseUrl}|${accountCursor ?? ''}|${limit}|${refreshKey ?? ''}|${changes}`,
     refreshIntervalMs,
+    baseUrl,
   );
 
   const models = useMemo(() => (overview.data ? modelsOf(overview.data.history.points) : []), [overview.data]);

@@ -25,14 +25,21 @@ function isAbort(error: unknown): boolean {
  * Loads `load(signal)` on mount and whenever `key` changes, then every `refreshIntervalMs` after
  * the previous load settled (never two loads at once, so a slow API gets no request storm; polls
  * are skipped while the page is hidden). On unmount, the timer is cleared and the load in flight
- * is aborted. `load` may change on every render: the latest one is called.
+ * is aborted. `load` may change on every render: the latest one is called. `source` says where
+ * the data comes from (the API's base URL): when it changes, the data of the previous source is
+ * dropped rather than shown (and, should the new one fail, called out of date) as the new one's.
  */
-export function useResource<T>(load: ((signal: AbortSignal) => Promise<T>) | null, key: string, refreshIntervalMs: number): Resource<T> {
+export function useResource<T>(load: ((signal: AbortSignal) => Promise<T>) | null, key: string, refreshIntervalMs: number, source = ''): Resource<T> {
   const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({
     data: undefined,
     error: undefined,
     loading: load !== null,
   });
+  const [shownSource, setShownSource] = useState(source);
+  if (shownSource !== source) {
+    setShownSource(source);
+    setState({ data: undefined, error: undefined, loading: load !== null });
+  }
   const [reloads, setReloads] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;

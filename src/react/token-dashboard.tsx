@@ -98,6 +98,7 @@ function TokenDashboardView({
     },
     `${baseUrl}|${limit}|${refreshKey ?? ''}`,
     refreshIntervalMs,
+    baseUrl,
   );
   const titleId = useId();
   const zone = useMemo(() => timeZone ?? viewerTimeZone(), [timeZone]);

@@ -59,7 +59,7 @@ function TokenWidgetView({
   title,
 }: TokenWidgetProps) {
   const client = useApiClient(baseUrl, fetcher);
-  const resource = useResource((signal) => client.meUsage(signal), `${baseUrl}|${refreshKey ?? ''}`, refreshIntervalMs);
+  const resource = useResource((signal) => client.meUsage(signal), `${baseUrl}|${refreshKey ?? ''}`, refreshIntervalMs, baseUrl);
   const titleId = useId();
   const { data, error, loading, reload } = resource;
   const picked = data ? pickWindow(data, ruleId) : undefined;

@@ -201,6 +201,25 @@ describe('<TokenWidget /> UI states (mocked fetcher)', () => {
     expect(screen.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('10');
   });
 
+  it("drops one API's figures when baseUrl changes: another API's failure is not shown with them", async () => {
+    let answerB: ((r: Response) => void) | undefined;
+    const fetcher = vi.fn<Fetcher>((url) =>
+      url.startsWith('/tenant-a/') ? Promise.resolve(json(usageJson({ used: 10, limit: 100 }))) : new Promise<Response>((resolve) => (answerB = resolve)),
+    );
+    const { container, rerender } = render(<TokenWidget baseUrl="/tenant-a" fetcher={fetcher} refreshIntervalMs={0} />);
+    await screen.findByRole('progressbar');
+    rerender(<TokenWidget baseUrl="/tenant-b" fetcher={fetcher} refreshIntervalMs={0} />);
+    // While the other API answers: loading, not the first API's figures.
+    expect(screen.queryByRole('progressbar')).toBeNull();
+    expect(container.querySelector('.tl-widget')!.getAttribute('data-state')).toBe('loading');
+    await waitFor(() => expect(answerB).toBeDefined());
+    await act(async () => answerB!(json({ error: 'Forbidden', code: 'forbidden' }, 403)));
+    const alert = await screen.findByRole('alert');
+    expect(text(alert)).toBe('Could not load the usage dataYou are not allowed to do thisRetry');
+    expect(screen.queryByRole('progressbar')).toBeNull();
+    expect(container.querySelector('.tl-widget')!.getAttribute('data-state')).toBe('error');
+  });
+
   it('polls every refreshIntervalMs, one request at a time, and stops and aborts on unmount', async () => {
     vi.useFakeTimers({ now: NOW });
     const signals: AbortSignal[] = [];
