@@ -279,6 +279,7 @@ function AdminTokenPanelView({
             getUserLabel={getUserLabel}
             onAction={(action, user) => setPending({ action, user })}
             showPlans={plansAndAccounts}
+            search={prefix}
           />
           <Pager locale={locale} label={t('admin.users.caption')} cursors={cursors} setCursors={setCursors} nextCursor={page.data.nextCursor} loading={page.loading} />
           {page.error !== undefined ? <ErrorView locale={locale} error={page.error} onRetry={page.reload} stale /> : null}

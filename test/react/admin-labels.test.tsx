@@ -62,6 +62,15 @@ describe('<AdminTokenPanel getUserLabel />', () => {
     expect(server.requests.some((r) => r.path === '/admin/api/users?limit=1&prefix=u-2')).toBe(true);
   });
 
+  it('says that no user id starts with a search that finds nobody, not that there are no users', async () => {
+    render(<AdminTokenPanel baseUrl={server.baseUrl} fetcher={server.as('root', true)} refreshIntervalMs={0} locale="pt-BR" />);
+    await screen.findByRole('table', { name: /^Usuários/ });
+    await userEvent.type(screen.getByRole('searchbox', { name: 'Buscar usuários' }), 'zz');
+    await waitFor(() => expect(text(screen.getByRole('table', { name: /^Usuários/ }).querySelector('tbody')!)).toBe('Nenhum id de usuário começa com "zz"'));
+    await userEvent.clear(screen.getByRole('searchbox', { name: 'Buscar usuários' }));
+    await waitFor(() => expect(screen.getByRole('table', { name: /^Usuários/ }).querySelectorAll('tbody tr[data-user-id]').length).toBeGreaterThan(0));
+  });
+
   it('a lookup that throws shows the id', async () => {
     render(
       <AdminTokenPanel

@@ -66,10 +66,12 @@ export interface UsersTableProps {
   showPlans?: boolean;
   /** The app's display name of a user, shown above the id. */
   getUserLabel?: ((userId: string) => string | undefined) | undefined;
+  /** The search the page answers (ids starting with it): an empty page then says none matched. */
+  search?: string | undefined;
 }
 
 /** The users of one page: usage bar and figures, limit and period, status, reset date, actions. */
-export function UsersTable({ users, locale, timeZone, warningThreshold, sort, onSort, onAction, showPlans = false, getUserLabel }: UsersTableProps) {
+export function UsersTable({ users, locale, timeZone, warningThreshold, sort, onSort, onAction, showPlans = false, getUserLabel, search = '' }: UsersTableProps) {
   const baseId = useId();
   const t = (key: MessageKey, params: Record<string, string | number> = {}) => formatMessage(locale, key, params);
   const rows = sortUsers(users, sort);
@@ -99,7 +101,7 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
         </thead>
         <tbody>
           {rows.length === 0 ? (
-            <EmptyRow columns={6} text={t('admin.users.empty')} />
+            <EmptyRow columns={6} text={search === '' ? t('admin.users.empty') : t('admin.users.noMatch', { prefix: search })} />
           ) : (
             rows.map((u, index) => {
               const metric = u.metric as Metric;
