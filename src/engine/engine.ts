@@ -70,8 +70,10 @@ export interface Engine {
    */
   ledgerLag(): Promise<LedgerLag | null>;
   /**
-   * With a `ledger` that this process drains: resolves once every record waiting in the store's
-   * feed is in the ledger (rejects if that takes longer than `timeoutMs`, default 30 s; an
+   * With a `ledger` that this process drains: resolves once this process's commits are in the store
+   * and every record waiting in the store's feed is in the ledger (the feed is drained even when the
+   * store cannot take all of this process's writes now, and the call then rejects with that
+   * `QuotaStoreError`; it rejects too if the drain takes longer than `timeoutMs`, default 30 s; an
    * integer from 1 to 86,400,000, else `InvalidArgumentError`: a deadline that is not a number
    * would never pass, and the promise would wait for ever on a ledger that stays down).
    */
@@ -109,8 +111,14 @@ class QuotaEngine implements Engine {
     const timeout = parsePositiveInt(timeoutMs, 'timeoutMs', MAX_FLUSH_LEDGER_MS);
     const drainer = this.#ledger.drainer;
     if (drainer === undefined) return;
-    await this.flush();
+    // What this process committed first. A store that cannot take all of it now (e.g. out of
+    // memory) does not stop the records already in the feed from being written; it is reported after.
+    let unflushed: unknown;
+    await this.flush().catch((error: unknown) => {
+      unflushed = error;
+    });
     await drainer.drainAll(Date.now() + timeout);
+    if (unflushed !== undefined) throw unflushed;
   }
 
   get pendingWrites(): number {
@@ -204,8 +212,10 @@ class QuotaEngine implements Engine {
     core.closed = true;
     await core.committer.close(Date.now() + core.config.storeTimeoutMs);
     // An in-process ledger queue (MemoryStore) would die with the process: write it out first.
-    if (core.config.store.ledgerFeed?.inProcess === true) await this.#ledger.drainer?.drainAll(Date.now() + core.config.storeTimeoutMs).catch(() => {});
-    await this.#ledger.drainer?.stop();
+    const deadline = Date.now() + core.config.storeTimeoutMs;
+    if (core.config.store.ledgerFeed?.inProcess === true) await this.#ledger.drainer?.drainAll(deadline).catch(() => {});
+    // The drain under way is waited for until the same deadline (a silent ledger adds nothing).
+    await this.#ledger.drainer?.stop(deadline);
     await core.config.store.maintenance.close();
   }
 

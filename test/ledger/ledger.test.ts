@@ -278,7 +278,8 @@ describe('RedisStore ledger streams that filled Redis', () => {
     try {
       let down = true;
       const flaky = { query: ((text: string, values?: unknown[]) => (down && text.startsWith('INSERT') ? Promise.reject(new Error('database down')) : pool.query(text, values))) as pg.Pool['query'] };
-      const ledger = await newLedger({ pool: flaky, drain: { pollMs: 20, batchSize: 100 } });
+      // The drainer's own rounds are a minute apart: flushLedger is what drains here.
+      const ledger = await newLedger({ pool: flaky, drain: { pollMs: 60_000, batchSize: 100 } });
       const limiter = createTokenLimiter({ store: new RedisStore({ client: server.client(), prefix: 'full' }), ledger, storeTimeoutMs: 1_000 });
       try {
         // PostgreSQL is down: records wait in the streams until Redis is full and refuses calls.
@@ -294,8 +295,11 @@ describe('RedisStore ledger streams that filled Redis', () => {
         }
         expect(committed).toBeGreaterThan(100);
         down = false;
-        // The drain's read and acknowledgement were refused as writes (OOM), so nothing could free Redis.
-        await expect.poll(async () => (await rowCount(ledger)).rows, { timeout: 15_000, interval: 200 }).toBeGreaterThanOrEqual(committed);
+        // The drain's read and acknowledgement were refused as writes (OOM), so nothing could free
+        // Redis; and flushLedger, whose flush of this process's aggregates Redis refuses, drains the
+        // feed all the same (it may then reject for those aggregates).
+        await limiter.flushLedger(15_000).catch(() => {});
+        expect((await rowCount(ledger)).rows).toBeGreaterThanOrEqual(committed);
         await expect.poll(async () => (await limiter.ledgerLag())!.pending, { timeout: 15_000, interval: 200 }).toBe(0);
         const { rows, ids } = await rowCount(ledger);
         expect(rows).toBe(ids);
@@ -449,7 +453,8 @@ describe('a PostgreSQL that takes the connection and never answers', () => {
       expect(Date.now() - started).toBeLessThan(2_000);
       started = Date.now();
       await limiter.close();
-      expect(Date.now() - started).toBeLessThan(500 + 5_000 + 2_000);
+      // Within storeTimeoutMs (500 ms), with room for a loaded machine.
+      expect(Date.now() - started).toBeLessThan(500 + 1_500);
       relay.freeze(false);
       await expect.poll(async () => (await rowCount(ledger)).rows, { timeout: 10_000 }).toBe(1);
     } finally {
