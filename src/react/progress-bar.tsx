@@ -17,6 +17,15 @@ export function usageState(used: number, limit: number, threshold: number, activ
   return used / limit >= threshold ? 'warning' : 'ok';
 }
 
+/**
+ * The share of the limit used, as shown in percent: 1 with no limit; below the limit at most 0.99,
+ * so that 99,999 of 100,000 does not read "100% used" beside "1 token left".
+ */
+export function shareUsed(used: number, limit: number): number {
+  if (!(limit > 0)) return 1;
+  return used < limit ? Math.min(used / limit, 0.99) : used / limit;
+}
+
 export interface ProgressBarProps {
   value: number;
   max: number;

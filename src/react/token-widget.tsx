@@ -3,7 +3,7 @@ import { formatMessage, formatPercent } from '../i18n/format.js';
 import type { UserUsageJson, WindowUsageJson } from '../kernel/admin-api.js';
 import { formatAmount, formatFigure, formatPeriod, formatRenews, type Metric } from './format.js';
 import { useApiClient, useResource } from './hooks.js';
-import { ProgressBar, usageState } from './progress-bar.js';
+import { ProgressBar, shareUsed, usageState } from './progress-bar.js';
 import { cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
 import { RenderGuard } from './render-guard.js';
 import { ErrorView, LoadingView } from './status-views.js';
@@ -118,7 +118,7 @@ function bindsTighter(a: WindowUsageJson, b: WindowUsageJson): boolean {
 
 function WindowView({ win, team, state, locale, timeZone }: { win: WindowUsageJson; team: boolean; state: string; locale: string; timeZone: string }) {
   const metric = win.metric as Metric;
-  const fraction = win.limit > 0 ? win.used / win.limit : 1;
+  const fraction = shareUsed(win.used, win.limit);
   const resetAt = new Date(win.resetAt);
   const valueText =
     metric === 'costUsd'

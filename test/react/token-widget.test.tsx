@@ -188,6 +188,16 @@ describe('<TokenWidget /> UI states (mocked fetcher)', () => {
     expect(text(alert)).toContain('Resposta inesperada do servidor');
   });
 
+  it('does not round a share under the limit up to "100% used" while some is left', async () => {
+    const fetcher = vi.fn<Fetcher>(async () => json(usageJson({ used: 99_999, limit: 100_000 })));
+    render(<TokenWidget fetcher={fetcher} refreshIntervalMs={0} />);
+    await screen.findByRole('progressbar');
+    expect(text(document.querySelector('.tl-widget__percent')!)).toBe('99% used');
+    expect(text(document.querySelector('.tl-widget__remaining')!)).toBe('1 token left');
+    expect(text(screen.getByRole('status'))).toBe('You have used 99% of your limit');
+    expect(document.querySelector('.tl-widget')!.getAttribute('data-state')).toBe('warning');
+  });
+
   it('keeps the figures on a failed refresh and says they may be out of date', async () => {
     let fail = false;
     const fetcher = vi.fn<Fetcher>(async () => (fail ? json({ error: 'x', code: 'store_unavailable' }, 503) : json(usageJson({ used: 10, limit: 100 }))));

@@ -7,7 +7,7 @@ import type { AccountUsageJson, ApiClient, LimitRuleJson, PlanJson, UserUsageJso
 import { formatAmount, formatFigure, formatPeriod, metricOfRule, type Metric } from '../format.js';
 import { useResource } from '../hooks.js';
 import { Pager } from './pager.js';
-import { ProgressBar, usageState } from '../progress-bar.js';
+import { ProgressBar, shareUsed, usageState } from '../progress-bar.js';
 import { EmptyRow, ErrorView, LoadingView } from '../status-views.js';
 import { Modal } from './modal.js';
 import { ActionError, usePendingAction } from './pending-action.js';
@@ -93,7 +93,7 @@ function WindowCell({ win, locale, warningThreshold, label }: { win: WindowUsage
     <>
       <ProgressBar value={win.used} max={win.limit} label={label} valueText={used} state={usageState(win.used, win.limit, warningThreshold)} />
       <span className="tl-users__figures">
-        {used} {formatPeriod(locale, win.rule.period)} · {formatPercent(locale, win.limit > 0 ? win.used / win.limit : 1)}
+        {used} {formatPeriod(locale, win.rule.period)} · {formatPercent(locale, shareUsed(win.used, win.limit))}
       </span>
     </>
   );

@@ -3,7 +3,7 @@ import { formatDate, formatMessage, formatPercent } from '../../i18n/format.js';
 import type { MessageKey } from '../../i18n/messages.js';
 import type { UserUsageJson } from '../api.js';
 import { formatAmount, formatFigure, formatPeriod, type Metric } from '../format.js';
-import { ProgressBar, usageState } from '../progress-bar.js';
+import { ProgressBar, shareUsed, usageState } from '../progress-bar.js';
 import { EmptyRow } from '../status-views.js';
 
 export type SortColumn = 'user' | 'usage' | 'limit' | 'status' | 'resetAt';
@@ -130,7 +130,7 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
                       state={state}
                     />
                     <span className="tl-users__figures" data-testid="tl-user-used">
-                      {used} · {formatPercent(locale, u.limit > 0 ? u.used / u.limit : 1)}
+                      {used} · {formatPercent(locale, shareUsed(u.used, u.limit))}
                     </span>
                   </td>
                   <td className="tl-num tl-users__limit" data-testid="tl-user-limit" data-label={t('admin.col.limit')}>
