@@ -1,7 +1,7 @@
 import { useId } from 'react';
 import { formatMessage, formatPercent } from '../i18n/format.js';
 import type { UserUsageJson, WindowUsageJson } from '../kernel/admin-api.js';
-import { formatAmount, formatFigure, formatPeriod, formatRenews, type Metric } from './format.js';
+import { formatAmount, formatCost, formatFigure, formatPeriod, formatRenews, type Metric } from './format.js';
 import { useApiClient, useResource } from './hooks.js';
 import { ProgressBar, shareUsed, usageState } from './progress-bar.js';
 import { cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
@@ -122,7 +122,8 @@ function WindowView({ win, team, state, locale, timeZone }: { win: WindowUsageJs
   const resetAt = new Date(win.resetAt);
   const valueText =
     metric === 'costUsd'
-      ? formatMessage(locale, 'usage.usedCost', { used: win.used, limit: win.limit })
+      ? // Formatted as the figures shown (formatCost), not with the catalogue's six decimals.
+        formatMessage(locale, 'usage.usedCost', { used: formatCost(locale, win.used), limit: formatCost(locale, win.limit) })
       : metric === 'requests'
         ? // Its own message: "requisições" is feminine in pt-BR (usadas), "tokens" masculine (usados).
           formatMessage(locale, 'usage.usedRequests', { used: win.used, limit: win.limit })
@@ -162,7 +163,7 @@ function WindowView({ win, team, state, locale, timeZone }: { win: WindowUsageJs
       <div className="tl-widget__meta">
         <p className="tl-widget__remaining">
           {metric === 'costUsd'
-            ? formatMessage(locale, 'usage.remainingCost', { remaining: win.remaining })
+            ? formatMessage(locale, 'usage.remainingCost', { remaining: formatCost(locale, win.remaining) })
             : formatMessage(locale, 'usage.remaining', { remaining: formatAmount(locale, metric, win.remaining) })}
         </p>
         <p className="tl-widget__percent">{formatMessage(locale, 'widget.percentUsed', { percent: formatPercent(locale, fraction) })}</p>

@@ -198,6 +198,15 @@ describe('<TokenWidget /> UI states (mocked fetcher)', () => {
     expect(document.querySelector('.tl-widget')!.getAttribute('data-state')).toBe('warning');
   });
 
+  it('gives a cost rule\'s used, left and accessible value the same precision', async () => {
+    const fetcher = vi.fn<Fetcher>(async () => json(usageJson({ used: 1.2345, limit: 3, metric: 'costUsd' })));
+    render(<TokenWidget fetcher={fetcher} refreshIntervalMs={0} locale="pt-BR" />);
+    const bar = await screen.findByRole('progressbar');
+    expect(text(document.querySelector('.tl-widget__used')!)).toBe('US$ 1,23 / US$ 3,00');
+    expect(text(document.querySelector('.tl-widget__remaining')!)).toBe('US$ 1,77 restantes');
+    expect(bar.getAttribute('aria-valuetext')!.replace(NBSP, ' ')).toBe('US$ 1,23 de US$ 3,00 usados');
+  });
+
   it('keeps the figures on a failed refresh and says they may be out of date', async () => {
     let fail = false;
     const fetcher = vi.fn<Fetcher>(async () => (fail ? json({ error: 'x', code: 'store_unavailable' }, 503) : json(usageJson({ used: 10, limit: 100 }))));
