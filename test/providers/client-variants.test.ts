@@ -122,6 +122,22 @@ describe('AzureOpenAI before api-version 2024-09-01-preview (no stream_options)'
   });
 });
 
+describe('AzureOpenAI before api-version 2024-09-01-preview (no max_completion_tokens)', () => {
+  it('a call shrunk to fit (onInsufficientQuota: shrink) is sent with max_tokens; a newer version gets max_completion_tokens', async () => {
+    const shrinking = createTokenLimiter({ defaultLimits: [{ id: 'm', tokens: 3_000, period: 'month' }], onInsufficientQuota: 'shrink' });
+    for (const [apiVersion, field, absent] of [
+      ['2024-06-01', 'max_tokens', 'max_completion_tokens'],
+      ['2024-10-21', 'max_completion_tokens', 'max_tokens'],
+    ] as const) {
+      const client = new AzureOpenAI({ endpoint: emulator().url, apiKey: 'azure-key', apiVersion, deployment: 'gpt-4o-mini' });
+      await withTokenLimits(client, apiVersion, { limiter: shrinking }).chat.completions.create({ model: 'gpt-4o-mini', messages });
+      expect(last().body, apiVersion).toHaveProperty(field);
+      expect(last().body, apiVersion).not.toHaveProperty(absent);
+      expect((last().body as Record<string, number>)[field], apiVersion).toBeLessThan(3_000);
+    }
+  });
+});
+
 describe("AzureOpenAI's prompt filter chunk", () => {
   // Azure opens a chat stream with a chunk of its prompt filter results that names no model
   // (`"model": ""`); the model is in the chunks after it.

@@ -38,13 +38,14 @@ export function askForStreamUsage(params: Record<string, unknown>, binding: Bind
 }
 
 /**
- * Whether the requests of `client` may carry `stream_options`. Azure OpenAI refuses a request that
- * does (400 "Unrecognized request argument supplied: stream_options") before api-version
- * 2024-09-01-preview (GA: 2024-10-21); a client of such a version (the `api-version` of its default
- * query, as `AzureOpenAI` sets it) must send its streams as written. Any other client, and a
- * version not named by a date (`preview`, `latest`), takes it.
+ * Whether the requests of `client` may carry the fields Azure OpenAI added in api-version
+ * 2024-09-01-preview (GA: 2024-10-21): `stream_options` and `max_completion_tokens`. Before it,
+ * Azure refuses a request carrying either (400 "Unrecognized request argument supplied"); a client
+ * of such a version (the `api-version` of its default query, as `AzureOpenAI` sets it) must send
+ * its streams as written, and an output maximum as `max_tokens`. Any other client, and a version
+ * not named by a date (`preview`, `latest`), takes them.
  */
-export function takesStreamOptions(client: object): boolean {
+export function takesNewerFields(client: object): boolean {
   const defaultQuery = (client as { defaultQuery?: unknown }).defaultQuery;
   let version: unknown;
   try {

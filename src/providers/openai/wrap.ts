@@ -2,7 +2,7 @@ import type { Binding } from '../shared/binding.js';
 import { routeProxy, type RouteTree } from '../shared/proxy.js';
 import { billedMethod, helperMethod, type StainlessEndpoint } from '../shared/stainless.js';
 import { chatCompletions, completions, embeddings, responses, responsesCompact } from './endpoints.js';
-import { takesStreamOptions } from './stream-usage.js';
+import { takesNewerFields } from './stream-usage.js';
 
 /** An `openai` client (v5, v6, v7; `AzureOpenAI` and clients of OpenAI-compatible providers too): the parts the wrapper touches. */
 interface OpenAILike {
@@ -24,12 +24,19 @@ export function isOpenAIClient(client: object): boolean {
 export function wrapOpenAI<C extends object>(client: C, binding: Binding, rewrap: (client: object) => object): C {
   const helper = helperMethod(binding);
   const billed = (endpoint: StainlessEndpoint) => billedMethod(endpoint, binding);
-  // Stream usage is asked for only where the client's API takes `stream_options` (read per call:
-  // the client's configuration may change after wrapping); elsewhere streams are charged by estimate.
-  const streamUsage = (endpoint: StainlessEndpoint): StainlessEndpoint => ({
-    ...endpoint,
-    prepare: (params, active) => (takesStreamOptions(client) ? endpoint.prepare!(params, active) : { params }),
-  });
+  // Where the client's API is older than `stream_options` and `max_completion_tokens` (read per call:
+  // the client's configuration may change after wrapping), streams are sent as written and charged
+  // by estimate, and a shrunk maximum is sent as `max_tokens`.
+  const streamUsage = (endpoint: StainlessEndpoint): StainlessEndpoint => {
+    const resize = endpoint.resize;
+    return {
+      ...endpoint,
+      prepare: (params, active) => (takesNewerFields(client) ? endpoint.prepare!(params, active) : { params }),
+      ...(resize === undefined
+        ? {}
+        : { resize: (params, n) => (takesNewerFields(client) || params.max_completion_tokens != null ? resize(params, n) : resize({ ...params, max_tokens: params.max_tokens ?? n }, n)) }),
+    };
+  };
   const routes: RouteTree = {
     chat: {
       completions: {
