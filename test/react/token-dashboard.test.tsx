@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { render, screen, within } from '@testing-library/react';
+import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TokenDashboard } from '../../src/react/index.js';
@@ -152,6 +152,19 @@ describe('<TokenDashboard /> against the real admin API', () => {
     expect(Date.parse(query.get('to')!) - Date.parse(query.get('from')!)).toBeLessThanOrEqual(366 * 86_400_000);
     expect(screen.queryByRole('alert')).toBeNull();
     expect(screen.getByRole('figure').querySelector('g[data-day="2026-05-20"]')!.getAttribute('aria-label')).toBe('May 20: 300 in total; gpt-4o-mini: 300');
+  });
+
+  it('describes a chart of one day (a daily rule) in the singular', async () => {
+    await server.limiter.admin.setLimits('dora', [{ id: 'daily', requests: 100, period: 'day' }]);
+    await charge(server.limiter, 'dora', { input: 10, output: 0 });
+    const { container, rerender } = render(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('dora')} refreshIntervalMs={0} timeZone="UTC" />);
+    await screen.findByRole('table', { name: 'Latest calls' });
+    expect(text(container.querySelector('figure desc')!)).toBe('1 day, May 20; highest day 1');
+    rerender(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('dora')} refreshIntervalMs={0} timeZone="UTC" locale="pt-BR" />);
+    expect(text(container.querySelector('figure desc')!)).toBe('1 dia, 20 de mai.; maior dia 1');
+    // Longer periods: "20 days from May 1 to May 20".
+    rerender(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('alice')} refreshIntervalMs={0} timeZone="UTC" refreshKey="alice" />);
+    await waitFor(() => expect(text(container.querySelector('figure desc')!)).toBe('20 days from May 1 to May 20; highest day 1,600'));
   });
 
   it('shows an error with a retry', async () => {

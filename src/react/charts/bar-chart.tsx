@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState, type CSSProperties, type RefObject, type ReactNode } from 'react';
-import { formatMessage } from '../../i18n/format.js';
+import { formatMessage, formatPlural } from '../../i18n/format.js';
 import { formatAxis, formatDay, formatFigure, type Metric } from '../format.js';
 import { niceMax, type DailySeries } from './chart-data.js';
 
@@ -97,7 +97,7 @@ export function BarChart({ data, metric, locale, title, mode, colorKeys, toolbar
       >
         {first && last ? (
           <desc id={`${titleId}-summary`}>
-            {formatMessage(locale, 'chart.summary', { days: days.length, from: dayLabel(first.day), to: dayLabel(last.day), max: fig(Math.max(0, ...days.map((d) => d.total))) })}
+            {formatPlural(locale, 'chart.summary', days.length, { from: dayLabel(first.day), to: dayLabel(last.day), max: fig(Math.max(0, ...days.map((d) => d.total))) })}
           </desc>
         ) : null}
         <g className="tl-chart__axis" aria-hidden="true">
