@@ -116,7 +116,12 @@ function TokenDashboardView({
   const projection = data ? projectUsage(data.usage, chartMetric, Date.now()) : undefined;
   // After an admin reset the bars (every call of the period) add up to more than what counts
   // toward the limit: say so, so that the chart and the widget do not seem to disagree.
-  const charted = series && data && data.usage.metric === chartMetric ? series.days.reduce((sum, d) => sum + d.total, 0) : undefined;
+  // Bars are UTC days: a period that starts within one (a rule in another time zone) shares its
+  // first bar with the previous period's last hours, which must not read as a reset.
+  const charted =
+    series && data && data.usage.metric === chartMetric
+      ? series.days.filter((d) => Date.parse(`${d.day}T00:00:00.000Z`) >= Date.parse(data.usage.periodStart)).reduce((sum, d) => sum + d.total, 0)
+      : undefined;
   const wasReset = charted !== undefined && data !== undefined && data.usage.used + data.usage.limit * 1e-9 + 1e-9 < charted;
 
   return (

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AdminTokenPanel } from '../../src/react/index.js';
 import { charge, startAdminServer, type AdminServer } from './helpers.js';
 
@@ -103,6 +103,25 @@ describe('<TokenDashboard /> after an admin reset', () => {
       const note = await screen.findByTestId('tl-reset-note');
       expect(text(note)).toBe('Usage was reset during this period: the bars show every call; 50 tokens count toward the limit.');
     } finally {
+      await server.close();
+    }
+  });
+
+  it("does not take the previous period's last hours, in a rule's own time zone, for a reset", async () => {
+    const { TokenDashboard } = await import('../../src/react/index.js');
+    const server = await startAdminServer([{ id: 'monthly', tokens: 10_000, period: 'month', timeZone: 'America/Sao_Paulo' }]);
+    try {
+      // 30 April, 22:00 in São Paulo (the April period), but 1 May in UTC, the chart's day.
+      vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-05-01T01:00:00Z') });
+      await charge(server.limiter, 'sofia', { input: 500, output: 0 });
+      vi.setSystemTime(new Date('2026-05-20T12:00:00Z'));
+      await charge(server.limiter, 'sofia', { input: 100, output: 0 });
+      render(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('sofia')} refreshIntervalMs={0} />);
+      await screen.findByRole('table', { name: 'Latest calls' });
+      expect(document.querySelector('g[data-day="2026-05-01"]')!.getAttribute('aria-label')).toBe('May 1: 500 in total; gpt-4o-mini: 500');
+      expect(document.querySelector('[data-testid="tl-reset-note"]')).toBeNull();
+    } finally {
+      vi.useRealTimers();
       await server.close();
     }
   });
