@@ -383,6 +383,21 @@ describe('MemoryStore ledger queue', () => {
   });
 });
 
+describe('RedisStore ledger feed', () => {
+  it('drains the streams it can read when one of them cannot be read (a key of another type in the index)', async () => {
+    const ledger = await newLedger({ drain: { pollMs: 60_000 } });
+    const prefix = uniquePrefix('ledger-bad-stream');
+    const limiter = track(createTokenLimiter({ store: new RedisStore({ client: redis, prefix }), ledger }));
+    for (let i = 0; i < 20; i += 1) await call(limiter, `reader-${i}`, 1, 1);
+    // A damaged index: it names a key that is not a stream (every read of it fails, WRONGTYPE).
+    await redis.set(`${prefix}:{l0}:not-a-stream`, 'x');
+    await redis.sadd(`${prefix}:{g}:lqs`, `${prefix}:{l0}:not-a-stream`);
+    // Every record of the readable streams is written; the unreadable one is still reported.
+    await expect(limiter.flushLedger(2_000)).rejects.toThrow(/WRONGTYPE/);
+    expect(await rowCount(ledger)).toEqual({ rows: 20, ids: 20 });
+  });
+});
+
 describe('a record of a huge cost', () => {
   it('is written with the cost the engine bounds it to, and the records after it are written too', async () => {
     const ledger = await newLedger();

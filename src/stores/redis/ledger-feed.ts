@@ -67,20 +67,29 @@ export function redisLedgerFeed(ctx: RedisContext): RedisLedgerFeed {
     async read(consumer, count, claimIdleMs) {
       const list = await known();
       const out: LedgerFeedEntry[] = [];
+      let failure: unknown;
       // Round-robin over the streams, so that a busy slot cannot starve the others.
       for (let done = 0; done < list.length && out.length < count; ) {
         const batch: string[] = [];
         for (; batch.length < PARALLEL_READS && done < list.length; done += 1) batch.push(list[(cursor + done) % list.length]!);
         const want = Math.max(1, Math.ceil((count - out.length) / batch.length));
-        const replies = await Promise.all(batch.map((key) => ctx.runArray(SCRIPTS.ledgerRead, [key], [consumer, String(want), String(claimIdleMs)]).then((r) => ({ key, r }))));
-        for (const { key, r } of replies) {
-          for (const raw of r) {
-            const entry = entryOf(key, raw);
+        // Each stream's read stands alone: a read that fails must not throw away the records the
+        // others have already handed to this consumer (they would wait claimIdleMs to be claimed).
+        const replies = await Promise.allSettled(batch.map((key) => ctx.runArray(SCRIPTS.ledgerRead, [key], [consumer, String(want), String(claimIdleMs)]).then((r) => ({ key, r }))));
+        for (const reply of replies) {
+          if (reply.status === 'rejected') {
+            failure ??= reply.reason;
+            continue;
+          }
+          for (const raw of reply.value.r) {
+            const entry = entryOf(reply.value.key, raw);
             if (entry !== undefined) out.push(entry);
           }
         }
       }
       cursor = list.length === 0 ? 0 : (cursor + 1) % list.length;
+      // Nothing read and a read failed: the store is failing (the drainer backs off and reports).
+      if (out.length === 0 && failure !== undefined) throw failure;
       return out;
     },
 
@@ -118,14 +127,24 @@ export function redisLedgerFeed(ctx: RedisContext): RedisLedgerFeed {
       const list = await known();
       let pending = 0;
       let oldest: number | null = null;
+      let failure: unknown;
+      let read = 0;
       for (let i = 0; i < list.length; i += PARALLEL_READS) {
-        const replies = await Promise.all(list.slice(i, i + PARALLEL_READS).map((key) => ctx.runArray(SCRIPTS.ledgerLag, [key], [])));
-        for (const [n, id] of replies) {
+        // As in read: a stream that cannot be read does not hide the others' figures.
+        const settled = await Promise.allSettled(list.slice(i, i + PARALLEL_READS).map((key) => ctx.runArray(SCRIPTS.ledgerLag, [key], [])));
+        for (const reply of settled) {
+          if (reply.status === 'rejected') {
+            failure ??= reply.reason;
+            continue;
+          }
+          read += 1;
+          const [n, id] = reply.value;
           pending += Number(n);
           const at = Number(String(id).split('-')[0]);
           if (String(id) !== '' && Number.isFinite(at)) oldest = oldest === null ? at : Math.min(oldest, at);
         }
       }
+      if (read === 0 && failure !== undefined) throw failure;
       return { pending, oldest };
     },
   };
