@@ -1,4 +1,4 @@
-import { useId } from 'react';
+import { useEffect, useId } from 'react';
 import { formatMessage, formatPercent } from '../i18n/format.js';
 import type { UserUsageJson, WindowUsageJson } from '../kernel/admin-api.js';
 import { formatAmount, formatCost, formatFigure, formatPeriod, formatRenews, type Metric } from './format.js';
@@ -33,6 +33,9 @@ export interface TokenWidgetProps extends TokenLimitsComponentProps {
   title?: string;
 }
 
+/** The longest delay setTimeout keeps (about 24.8 days); longer ones fire at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1 - 1000;
+
 /**
  * The signed-in user's usage of one limit (`GET {baseUrl}/me/usage`): a progress bar, "used / limit",
  * what is left, when it renews, a warning state past `warningThreshold` and an exceeded state at
@@ -66,6 +69,16 @@ function TokenWidgetView({
   const win = picked?.win;
   const zone = timeZone ?? win?.rule.timeZone ?? 'UTC';
   const state = data && win ? usageState(win.used, win.limit, warningThreshold, data.isActive) : undefined;
+  // Load again once the window renews, so that its figures and "Renews in" are the new period's
+  // even without polling. Only for a reset still ahead when the answer came (a server clock behind
+  // the browser's must not cause a reload loop), within what setTimeout can wait.
+  const resetAtMs = win ? Date.parse(win.resetAt) : Number.NaN;
+  useEffect(() => {
+    const delay = resetAtMs - Date.now();
+    if (!(delay > 0 && delay < MAX_TIMEOUT_MS)) return undefined;
+    const timer = setTimeout(reload, delay + 1000);
+    return () => clearTimeout(timer);
+  }, [resetAtMs, reload]);
 
   return (
     <section

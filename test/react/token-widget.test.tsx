@@ -280,6 +280,35 @@ describe('<TokenWidget /> UI states (mocked fetcher)', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('loads again when the window renews, even without polling, and never loops on a reset already past', async () => {
+    vi.useFakeTimers({ now: NOW });
+    const resets = [new Date(NOW.getTime() + 10_000).toISOString(), '2026-06-01T00:00:00.000Z'];
+    let calls = 0;
+    const fetcher = vi.fn<Fetcher>(async () => {
+      calls += 1;
+      const usage = usageJson({ used: calls === 1 ? 50 : 0, limit: 100 });
+      const resetAt = resets[Math.min(calls - 1, 1)]!;
+      return json({ ...usage, resetAt, windows: [{ ...usage.windows[0]!, resetAt }] });
+    });
+    const { unmount } = render(<TokenWidget fetcher={fetcher} refreshIntervalMs={0} />);
+    await act(() => vi.advanceTimersByTimeAsync(0));
+    expect(screen.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('50');
+    expect(text(document.querySelector('.tl-widget__renews')!)).toBe('Renews in less than an hour (May 20, 2026, 12:00 PM UTC)');
+    await act(() => vi.advanceTimersByTimeAsync(11_000));
+    expect(fetcher).toHaveBeenCalledTimes(2);
+    expect(screen.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('0');
+    expect(text(document.querySelector('.tl-widget__renews')!)).toBe('Renews in 12 days (Jun 1, 2026, 12:00 AM UTC)');
+    unmount();
+    expect(vi.getTimerCount()).toBe(0);
+
+    // A server whose clock is behind answers a reset the browser sees as past: no reload storm.
+    const behind = vi.fn<Fetcher>(async () => json(usageJson({ used: 1, limit: 100 })));
+    vi.setSystemTime(new Date('2026-06-01T00:00:05Z'));
+    render(<TokenWidget fetcher={behind} refreshIntervalMs={0} />);
+    await act(() => vi.advanceTimersByTimeAsync(60_000));
+    expect(behind).toHaveBeenCalledTimes(1);
+  });
+
   it('does not poll with refreshIntervalMs 0, and reloads when refreshKey changes', async () => {
     vi.useFakeTimers({ now: NOW });
     const fetcher = vi.fn<Fetcher>(async () => json(usageJson({ used: 1, limit: 100 })));
