@@ -174,7 +174,8 @@ export const en = {
   'admin.log.title': 'Latest calls of all users',
   'admin.search.label': 'Find users',
   'admin.search.placeholder': 'User id starts with…',
-  'dashboard.resetNote': 'Usage was reset during this period: the bars show every call; {used} count toward the limit.',
+  'dashboard.resetNote.one': 'Usage was reset during this period: the bars show every call; {used} counts toward the limit.',
+  'dashboard.resetNote.other': 'Usage was reset during this period: the bars show every call; {used} count toward the limit.',
   networkError: 'Could not reach the server; check the connection and try again',
   invalidResponse: 'Unexpected response from the server',
 } as const;
@@ -353,7 +354,8 @@ export const ptBR: Messages = {
   'admin.log.title': 'Últimas chamadas de todos os usuários',
   'admin.search.label': 'Buscar usuários',
   'admin.search.placeholder': 'O id do usuário começa com…',
-  'dashboard.resetNote': 'O uso foi zerado neste período: as barras mostram todas as chamadas; {used} contam para o limite.',
+  'dashboard.resetNote.one': 'O uso foi zerado neste período: as barras mostram todas as chamadas; {used} conta para o limite.',
+  'dashboard.resetNote.other': 'O uso foi zerado neste período: as barras mostram todas as chamadas; {used} contam para o limite.',
   networkError: 'Não foi possível contatar o servidor; verifique a conexão e tente novamente',
   invalidResponse: 'Resposta inesperada do servidor',
 };

@@ -1,5 +1,5 @@
 import { useId, useMemo } from 'react';
-import { formatMessage } from '../i18n/format.js';
+import { formatMessage, formatPlural } from '../i18n/format.js';
 import type { HistoryJson, RefusalRecordJson, UsageRecordJson, UserUsageJson } from './api.js';
 import { BarChart } from './charts/bar-chart.js';
 import { dailySeries, MAX_CHART_DAYS, modelsOf } from './charts/chart-data.js';
@@ -142,7 +142,7 @@ function TokenDashboardView({
           <BarChart data={series} metric={chartMetric} locale={locale} title={formatMessage(locale, `chart.title.${chartMetric}`)} mode={chartMode} colorKeys={models} />
           {wasReset ? (
             <p className="tl-dashboard__reset tl-muted" data-testid="tl-reset-note">
-              {formatMessage(locale, 'dashboard.resetNote', { used: formatAmount(locale, chartMetric, data.usage.used) })}
+              {formatPlural(locale, 'dashboard.resetNote', data.usage.used, { used: formatAmount(locale, chartMetric, data.usage.used) })}
             </p>
           ) : null}
           {projection !== undefined ? (

@@ -102,6 +102,13 @@ describe('<TokenDashboard /> after an admin reset', () => {
       render(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('zoe')} refreshIntervalMs={0} />);
       const note = await screen.findByTestId('tl-reset-note');
       expect(text(note)).toBe('Usage was reset during this period: the bars show every call; 50 tokens count toward the limit.');
+      // One token: the verb agrees (en and pt-BR).
+      await server.limiter.admin.resetUsage('zoe');
+      await charge(server.limiter, 'zoe', { input: 1, output: 0 });
+      const one = render(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('zoe')} refreshIntervalMs={0} />);
+      await waitFor(() => expect(text(within(one.container).getByTestId('tl-reset-note'))).toBe('Usage was reset during this period: the bars show every call; 1 token counts toward the limit.'));
+      one.rerender(<TokenDashboard baseUrl={server.baseUrl} fetcher={server.as('zoe')} refreshIntervalMs={0} locale="pt-BR" />);
+      expect(text(within(one.container).getByTestId('tl-reset-note'))).toBe('O uso foi zerado neste período: as barras mostram todas as chamadas; 1 token conta para o limite.');
     } finally {
       await server.close();
     }
