@@ -134,10 +134,11 @@ return withWindows({ 'ok', now, replayed and 1 or 0, isNew and 1 or 0 }, wins, a
 /** Charges one scope's windows (see CommitReply in stores/protocol); returns the fields to set. */
 const CHARGE = `
 local function charge(rules, wins, shares, matchFrom, scope, out, fired)
-  local set = {}
+  local set, found = {}, 0
   for i = 1, #rules do
     local r = rules[i]
     local w, share = wins[i], shares[r.id]
+    if share then found = found + 1 end
     if share or sbyte(matches, matchFrom + i) == 49 then
       local amount = amounts[r.m]
       if costUnknown and r.m == 'c' then amount = share and share.amount or 0 end
@@ -167,16 +168,16 @@ local function charge(rules, wins, shares, matchFrom, scope, out, fired)
       set[#set + 1] = r.f; set[#set + 1] = packed(w)
     end
   end
-  return set
+  return set, found
 end
 
 -- The hold of this reservation in window hash w, as shares by rule (empty when none); whether
--- there is one; whether it could be read.
+-- there is one; whether it could be read; how many shares it has.
 local function sharesIn(w, field)
   local value = rcall('HGET', w, field)
-  if not value then return {}, false, true end
-  local _, shares, readable = hold(value)
-  return shares, true, readable
+  if not value then return {}, false, true, 0 end
+  local _, shares, readable, n = hold(value)
+  return shares, true, readable, n
 end
 `;
 
@@ -270,10 +271,11 @@ local out, fired = { 'applied', now, 0 }, {}
 if inAccount and not forwarded then
   local ast, awins, _, amaxEnd = scopeWindows(KEYS[7], accountRules, now, 'k')
   if not ast then return { 'clock', now, now } end
-  local ashares, aheld, areadable = sharesIn(KEYS[7], field)
-  local aset = charge(accountRules, awins, ashares, #rules, 'account', out, fired)
+  local ashares, aheld, areadable, ashareCount = sharesIn(KEYS[7], field)
+  local aset, afound = charge(accountRules, awins, ashares, #rules, 'account', out, fired)
   local acharged = aset[1]
-  dropStrayShares(KEYS[7], accountRules, ashares, aset)
+  -- Shares on rules that left while the call ran (few commits have any: counted, not searched).
+  if afound < ashareCount then dropStrayShares(KEYS[7], accountRules, ashares, aset) end
   if aset[1] then rcall('HSET', KEYS[7], unpack(aset)) end
   if aheld then rcall('HDEL', KEYS[7], field) end
   if not areadable then recount(KEYS[7]) end
@@ -299,9 +301,9 @@ if away then
   for i = 4, #out do reply[#reply + 1] = out[i] end
   return reply
 end
-local _, shares, readable = hold(st[1] or '')
-local set = charge(rules, wins, shares, 0, 'user', out, fired)
-dropStrayShares(KEYS[2], rules, shares, set)
+local _, shares, readable, shareCount = hold(st[1] or '')
+local set, found = charge(rules, wins, shares, 0, 'user', out, fired)
+if found < shareCount then dropStrayShares(KEYS[2], rules, shares, set) end
 if set[1] then rcall('HSET', KEYS[2], unpack(set)) end
 if st[1] then rcall('HDEL', KEYS[2], field) end
 if st[1] and not readable then recount(KEYS[2]) end

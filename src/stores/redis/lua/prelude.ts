@@ -173,28 +173,31 @@ end
 local function binaryHold(value)
   local expiry, pos = sunpack('<d', value, 2)
   if expiry ~= expiry then error('expiry') end
-  local shares = {}
+  local shares, n = {}, 0
   while pos <= #value do
     local rid, fp, s, amount
     rid, fp, s, amount, pos = sunpack('<Bc0Bc0dd', value, pos)
     if s ~= s or amount ~= amount or amount < 0 or amount > MAXN then error('share') end
     shares[rid] = { fp = fp, s = s, amount = amount }
+    n = n + 1
   end
-  return expiry, shares
+  return expiry, shares, n
 end
 
+-- A hold value: its expiry, its shares, whether it could be read, and how many shares it has.
 local function hold(value)
   if sbyte(value, 1) == 1 then
-    local ok, expiry, shares = pcall(binaryHold, value)
-    if ok then return expiry, shares, true end
-    return 0, {}, false
+    local ok, expiry, shares, n = pcall(binaryHold, value)
+    if ok then return expiry, shares, true, n end
+    return 0, {}, false, 0
   end
   local expiry, rest = smatch(value, '^(%d+) (.*)$')
-  local shares = {}
+  local shares, n = {}, 0
   for rid, fp, s, amount in string.gmatch(rest or '', '([^%s;]+) ([^%s;]+) (%-?%d+) (%d+)') do
     shares[rid] = { fp = fp, s = tonumber(s), amount = tonumber(amount) }
+    n = n + 1
   end
-  return tonumber(expiry) or 0, shares, expiry ~= nil
+  return tonumber(expiry) or 0, shares, expiry ~= nil, n
 end
 
 -- The text form of a hold, for values that leave Redis (as textWindow); nil for a hold that cannot be read.
