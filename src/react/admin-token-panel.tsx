@@ -1,7 +1,7 @@
 // The admin panel: stats, users, plans and teams, and their dialogs wired to one API client. Over
 // 300 lines because the panel owns the state its tables and dialogs share; each table is a module.
 import { useId, useMemo, useState } from 'react';
-import { formatMessage } from '../i18n/format.js';
+import { formatMessage, formatPlural } from '../i18n/format.js';
 import type { AccountUsageJson, HistoryJson, LimitRuleJson, UsageStatsJson, UserUsageJson } from './api.js';
 import { ConfirmDialog } from './admin/confirm-dialog.js';
 import { Pager } from './admin/pager.js';
@@ -228,7 +228,7 @@ function AdminTokenPanelView({
               data={series}
               metric={chartMetric}
               locale={locale}
-              title={t('admin.chart.title', { days })}
+              title={formatPlural(locale, 'admin.chart.title', days)}
               mode={chartMode}
               colorKeys={models}
               toolbar={

@@ -44,6 +44,15 @@ describe('<AdminTokenPanel getUserLabel />', () => {
     expect(within(log).getAllByRole('columnheader')[0]!.textContent).toBe('Usuário');
   });
 
+  it('titles a chart of one day "today", not "last 1 days" (en and pt-BR)', async () => {
+    const { rerender } = render(<AdminTokenPanel baseUrl={server.baseUrl} fetcher={server.as('root', true)} refreshIntervalMs={0} historyDays={1} />);
+    expect(await screen.findByRole('figure', { name: 'Usage of all users, today' })).toBeTruthy();
+    rerender(<AdminTokenPanel baseUrl={server.baseUrl} fetcher={server.as('root', true)} refreshIntervalMs={0} historyDays={1} locale="pt-BR" />);
+    expect(screen.getByRole('figure', { name: 'Uso de todos os usuários, hoje' }).querySelectorAll('g.tl-chart__day')).toHaveLength(1);
+    rerender(<AdminTokenPanel baseUrl={server.baseUrl} fetcher={server.as('root', true)} refreshIntervalMs={0} historyDays={2} locale="pt-BR" />);
+    expect(await screen.findByRole('figure', { name: 'Uso de todos os usuários, últimos 2 dias' })).toBeTruthy();
+  });
+
   it('logLimit 0 hides the log', async () => {
     server.requests.length = 0;
     render(<AdminTokenPanel baseUrl={server.baseUrl} fetcher={server.as('root', true)} refreshIntervalMs={0} logLimit={0} />);
