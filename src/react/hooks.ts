@@ -46,7 +46,11 @@ export function useResource<T>(load: ((signal: AbortSignal) => Promise<T>) | nul
   const enabled = load !== null;
 
   useEffect(() => {
-    if (!enabled) return undefined;
+    if (!enabled) {
+      // Turned off with a load in flight (aborted by the cleanup): nothing is loading any more.
+      setState((s) => (s.loading ? { ...s, loading: false } : s));
+      return undefined;
+    }
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let controller: AbortController | undefined;

@@ -257,6 +257,23 @@ describe('<AdminTokenPanel /> UI states (mocked fetcher)', () => {
     expect(fetcher.mock.calls.map((c) => c[0])).toContain('/admin/api/users/x/reset');
   });
 
+  it('is not busy any more once plansAndAccounts is turned off while the plans load', async () => {
+    const fetcher = vi.fn<Fetcher>((url, init) => {
+      if (url.includes('/stats')) return Promise.resolve(json({ totalTokens: 0, totalCostUsd: 0, activeUsers: 0, users: 1 }));
+      if (url.includes('/history')) return Promise.resolve(json({ granularity: 'day', from: '2026-04-21T00:00:00.000Z', to: '2026-05-20T12:00:00.000Z', points: [] }));
+      if (url.includes('/users?')) return Promise.resolve(json({ users: [usageJson({ used: 1, limit: 10, userId: 'x' })], nextCursor: null }));
+      if (url.includes('/log?')) return Promise.resolve(json({ records: [] }));
+      // The plans and teams never answer.
+      return new Promise<Response>((_resolve, reject) => init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
+    });
+    const { container, rerender } = render(<AdminTokenPanel fetcher={fetcher} refreshIntervalMs={0} plansAndAccounts />);
+    await screen.findByRole('table', { name: /^Users/ });
+    await screen.findByText('Total tokens used');
+    expect(container.querySelector('.tl-admin')!.getAttribute('aria-busy')).toBe('true');
+    rerender(<AdminTokenPanel fetcher={fetcher} refreshIntervalMs={0} />);
+    await waitFor(() => expect(container.querySelector('.tl-admin')!.getAttribute('aria-busy')).toBe('false'));
+  });
+
   it('shows 403 for a signed-in user who is not an admin', async () => {
     const server = await startAdminServer();
     try {
