@@ -135,6 +135,15 @@ function AdminTokenPanelView({
   const [accountCursors, setAccountCursors] = useState<Array<string | undefined>>([undefined]);
   const accountCursor = accountCursors.at(-1);
   const [changes, setChanges] = useState(0);
+  // Another API (baseUrl changed): its pages start over, and the dialogs were about the other one's users.
+  const [shownBaseUrl, setShownBaseUrl] = useState(baseUrl);
+  if (shownBaseUrl !== baseUrl) {
+    setShownBaseUrl(baseUrl);
+    setCursors([undefined]);
+    setAccountCursors([undefined]);
+    setPending(null);
+    setAccountPending(null);
+  }
 
   const overview = useResource<Overview>(
     async (signal) => {

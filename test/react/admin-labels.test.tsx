@@ -53,6 +53,24 @@ describe('<AdminTokenPanel getUserLabel />', () => {
     expect(await screen.findByRole('figure', { name: 'Uso de todos os usuários, últimos 2 dias' })).toBeTruthy();
   });
 
+  it("starts at the first page of another API when baseUrl changes, not at the previous one's cursor", async () => {
+    const other = await startAdminServer();
+    try {
+      await charge(other.limiter, 'w-1', { input: 1, output: 0 });
+      await charge(other.limiter, 'w-2', { input: 1, output: 0 });
+      const { rerender } = render(<AdminTokenPanel baseUrl={server.baseUrl} fetcher={server.as('root', true)} refreshIntervalMs={0} pageSize={1} />);
+      await screen.findByRole('table', { name: /^Users/ });
+      await userEvent.click(screen.getByRole('button', { name: 'Next page' }));
+      await screen.findByText('Page 2');
+      rerender(<AdminTokenPanel baseUrl={other.baseUrl} fetcher={other.as('root', true)} refreshIntervalMs={0} pageSize={1} />);
+      await waitFor(() => expect(screen.getByRole('table', { name: /^Users/ }).querySelector('tbody tr')!.getAttribute('data-user-id')).toBe('w-1'));
+      expect(screen.getByText('Page 1')).toBeTruthy();
+      expect(other.requests.filter((r) => r.path.startsWith('/admin/api/users?')).map((r) => r.path)).toEqual(['/admin/api/users?limit=1']);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('logLimit 0 hides the log', async () => {
     server.requests.length = 0;
     render(<AdminTokenPanel baseUrl={server.baseUrl} fetcher={server.as('root', true)} refreshIntervalMs={0} logLimit={0} />);
