@@ -269,6 +269,23 @@ describe('withTokenLimits(@google/genai): transparency', () => {
   });
 });
 
+describe('withTokenLimits(@google/genai): audio input', () => {
+  it('charges the audio tokens of the input at the audio rate, stream or not (gemini-2.5-flash: $1 against $0.30 per million)', async () => {
+    const { limiter, wrapped } = setup([{ id: 'dollars', costUsd: 100, period: 'month' }]);
+    const usage = { promptTokenCount: 1000, candidatesTokenCount: 100, totalTokenCount: 1100, promptTokensDetails: [{ modality: 'AUDIO', tokenCount: 400 }, { modality: 'TEXT', tokenCount: 600 }] };
+    for (const stream of [false, true]) {
+      emulator().enqueue({ usage: usage as never });
+      if (stream) await collect(await wrapped.models.generateContentStream({ model: 'gemini-2.5-flash', contents: prompt }));
+      else await wrapped.models.generateContent({ model: 'gemini-2.5-flash', contents: prompt });
+      const [record] = await loggedAtLeast(limiter, 1);
+      expect(record).toMatchObject({ inputTokens: 1000, outputTokens: 100, estimated: false });
+      const exact = (600 * 0.3 + 400 * 1 + 100 * 2.5) / 1e6;
+      expect(Math.abs(record!.costUsd! - exact), `stream: ${stream}`).toBeLessThanOrEqual(0.5e-6 + 1e-12);
+      await limiter.admin.resetUsage('alice');
+    }
+  });
+});
+
 describe('withTokenLimits(@google/genai): streams that end early', () => {
   it('commits the exact usage of a stream the caller never reads', async () => {
     const { limiter, wrapped } = setup();

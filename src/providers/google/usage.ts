@@ -16,7 +16,8 @@ function plus(a: number | typeof MALFORMED, b: number | typeof MALFORMED): numbe
  * (the prompt of built-in tools, billed as input and part of `totalTokenCount`); cached =
  * `cachedContentTokenCount`; output = `candidatesTokenCount` + `thoughtsTokenCount` (thinking is
  * billed as output but not counted in candidates), at least `totalTokenCount` minus the input;
- * reasoning = `thoughtsTokenCount`.
+ * reasoning = `thoughtsTokenCount`; audio input = the `AUDIO` entries of `promptTokensDetails`
+ * (priced at the model's audio rate).
  */
 export function geminiUsage(raw: unknown): UsageReading {
   const u = asObject(raw);
@@ -29,7 +30,19 @@ export function geminiUsage(raw: unknown): UsageReading {
   const total = readCount(u.totalTokenCount, false);
   if (total === MALFORMED) outputTokens = MALFORMED;
   else if (inputTokens !== MALFORMED && outputTokens !== MALFORMED) outputTokens = Math.max(outputTokens, total - inputTokens);
-  return usageFrom({ inputTokens, outputTokens, cachedInputTokens: readCount(u.cachedContentTokenCount, false), reasoningTokens: thoughts });
+  return usageFrom({ inputTokens, outputTokens, cachedInputTokens: readCount(u.cachedContentTokenCount, false), reasoningTokens: thoughts, audioInputTokens: audioOf(u.promptTokensDetails) });
+}
+
+/** The tokens of the `AUDIO` entries of a `promptTokensDetails` list (0 without one). */
+function audioOf(details: unknown): number | typeof MALFORMED {
+  if (details === undefined || details === null) return 0;
+  if (!Array.isArray(details)) return MALFORMED;
+  let audio: number | typeof MALFORMED = 0;
+  for (const entry of details) {
+    const d = asObject(entry);
+    if (d?.modality === 'AUDIO') audio = plus(audio, readCount(d.tokenCount, false));
+  }
+  return audio;
 }
 
 /** The text a response carries (every candidate's text parts, function calls as JSON). */

@@ -149,8 +149,10 @@ export function priceForCall(price: ModelPrice, rates: RateModifiers | undefined
  */
 export function holdPriceForCall(price: ModelPrice, rates: RateModifiers | undefined): ModelPrice {
   const call = priceForCall(price, rates?.serviceTier === 'flex' ? { ...rates, serviceTier: undefined } : rates);
-  // A model with audio rates may take or give audio for any token: held at the higher rates.
-  if (call.audioInput === undefined && call.audioOutput === undefined) return call;
+  // A model that answers in audio (OpenAI's audio models) may take or give audio for any token:
+  // held at the higher rates. Others with an audio input rate (Gemini) are held at their text
+  // rates, and charged their audio exactly.
+  if (call.audioOutput === undefined) return call;
   return { ...call, input: Math.max(call.input, call.audioInput ?? 0), output: Math.max(call.output, call.audioOutput ?? 0) };
 }
 

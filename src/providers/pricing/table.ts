@@ -18,7 +18,8 @@
  *   2026: 6x for Opus 4.6 and 4.7, 2x for Opus 4.8, 5 and 5.5 and for Fable 5.2; models it does not
  *   list are priced at 6x when a response says they ran fast (see `priceForCall`). US inference
  *   (`inference_geo: 'us'`) is 1.1x every rate (data-residency page).
- * - Google: ai.google.dev/gemini-api/docs/pricing as known to us in 2025 (paid tier, text input);
+ * - Google: ai.google.dev/gemini-api/docs/pricing as known to us in 2025 (paid tier; audio input
+ *   at its own rate where it differs);
  *   Gemini 2.5 Pro's higher rates above 200k prompt tokens are modelled as a tier. Context-cache
  *   storage (per token-hour) is not a per-request cost and is not modelled. Gemini 3 Pro preview
  *   prices are UNVERIFIED.
@@ -128,9 +129,10 @@ export const GOOGLE_PRICES: Readonly<Record<string, ModelPrice>> = {
     output: 10,
     tiers: [{ aboveInputTokens: 200_000, input: 2.5, cachedInput: 0.25, output: 15 }],
   },
-  'gemini-2.5-flash': { input: 0.3, cachedInput: 0.03, output: 2.5 },
-  'gemini-2.5-flash-lite': { input: 0.1, cachedInput: 0.01, output: 0.4 },
-  'gemini-2.0-flash': { input: 0.1, cachedInput: 0.025, output: 0.4 },
+  // Audio input costs more than text, image and video input on these (`audioInput`).
+  'gemini-2.5-flash': { input: 0.3, cachedInput: 0.03, output: 2.5, audioInput: 1 },
+  'gemini-2.5-flash-lite': { input: 0.1, cachedInput: 0.01, output: 0.4, audioInput: 0.3 },
+  'gemini-2.0-flash': { input: 0.1, cachedInput: 0.025, output: 0.4, audioInput: 0.7 },
   'gemini-2.0-flash-lite': { input: 0.075, output: 0.3 },
   'gemini-embedding-001': { input: 0.15, output: 0 },
 };
