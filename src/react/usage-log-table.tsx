@@ -1,4 +1,4 @@
-import { formatDate, formatMessage, formatNumber } from '../i18n/format.js';
+import { formatDate, formatMessage, formatNumber, resolveLocale } from '../i18n/format.js';
 import { formatCost } from './format.js';
 import type { RefusalRecordJson, UsageRecordJson } from './api.js';
 import { EmptyRow } from './status-views.js';
@@ -144,7 +144,8 @@ function RefusalRow({
 /** The short name of a time zone for people (`UTC`, `GMT-3`, `BRT`), or the IANA name. */
 function zoneName(locale: string, timeZone: string): string {
   try {
-    const parts = new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: 'short' }).formatToParts(new Date());
+    // The locale the text is in (`fr` falls back to English: `GMT+2`, not `UTC+2`).
+    const parts = new Intl.DateTimeFormat(resolveLocale(locale), { timeZone, timeZoneName: 'short' }).formatToParts(new Date());
     return parts.find((p) => p.type === 'timeZoneName')?.value ?? timeZone;
   } catch {
     return timeZone;

@@ -30,4 +30,10 @@ describe('costs and the latest calls', () => {
     expect(cells.map((c) => c.getAttribute('data-label'))).toEqual(['Time (UTC)', 'Model', 'Input tokens', 'Output tokens', 'Total tokens', 'Cost', 'Status']);
     expect(cells[5]!.textContent).toBe('$0.02');
   });
+
+  it("names the time column's zone in the locale the text is in, a fallback one included", () => {
+    render(<UsageLogTable records={[record('a', 'ok', 0.01)]} locale="fr" timeZone="America/Sao_Paulo" caption="Latest calls" />);
+    // `fr` falls back to English: "GMT-3" as the widget writes it, not French "UTC−3".
+    expect(screen.getAllByRole('columnheader')[0]!.textContent).toBe('Time (GMT-3)');
+  });
 });
