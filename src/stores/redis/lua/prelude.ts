@@ -360,20 +360,23 @@ local function holdValue(rules, wins, amounts, expiry)
   return spack(format, unpack(args, 1, n))
 end
 
--- The shares of a hold on rules of window hash w that are not in 'rules' (the rules changed
--- since the reserve: a plan edited or assigned, a rule removed): their amounts are taken off the
--- windows they were held in, where those are still the windows of the hold, as a release would.
--- Appends the fields to set to 'set'. A commit charges only the rules in force, then deletes the
--- hold: without this, such shares stayed held until their window ended (no purge finds them).
+-- Takes a hold's share of rule rid off its window in hash w, where that is still the window it
+-- was held in; appends the field to set to 'set'.
+local function takeShareOff(w, rid, share, set)
+  local cur = state(rcall('HGET', w, 'w:' .. rid))
+  if cur and cur.fp == share.fp and cur.s == share.s then
+    cur.h = mmax(0, cur.h - share.amount)
+    set[#set + 1] = 'w:' .. rid; set[#set + 1] = packed(cur)
+  end
+end
+
+-- The shares of a hold on rules of window hash w that are not in 'rules' (the rules changed since
+-- the reserve: a plan edited or assigned, a rule removed) are taken off as a release would.
+-- A commit charges only the rules in force, then deletes the hold: without this, such shares
+-- stayed held until their window ended (no purge finds them).
 local function dropStrayShares(w, rules, shares, set)
   for rid, share in pairs(shares) do
-    if not rules.ids[rid] then
-      local cur = state(rcall('HGET', w, 'w:' .. rid))
-      if cur and cur.fp == share.fp and cur.s == share.s then
-        cur.h = mmax(0, cur.h - share.amount)
-        set[#set + 1] = 'w:' .. rid; set[#set + 1] = packed(cur)
-      end
-    end
+    if not rules.ids[rid] then takeShareOff(w, rid, share, set) end
   end
 end
 
@@ -383,13 +386,7 @@ local function dropHoldIn(w, field)
   if not value then return end
   local _, shares, readable = hold(value)
   local set = {}
-  for rid, share in pairs(shares) do
-    local cur = state(rcall('HGET', w, 'w:' .. rid))
-    if cur and cur.fp == share.fp and cur.s == share.s then
-      cur.h = mmax(0, cur.h - share.amount)
-      set[#set + 1] = 'w:' .. rid; set[#set + 1] = packed(cur)
-    end
-  end
+  for rid, share in pairs(shares) do takeShareOff(w, rid, share, set) end
   if set[1] then rcall('HSET', w, unpack(set)) end
   rcall('HDEL', w, field)
   if not readable then recount(w) end
