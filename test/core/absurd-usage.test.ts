@@ -1,29 +1,12 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { createTokenLimiter, MemoryStore, RedisStore, type StoreErrorEvent } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createTokenLimiter, type StoreErrorEvent } from '../../src/index.js';
 import { MAX_COST_USD } from '../../src/kernel/units.js';
-import { redisForThisFile, uniquePrefix } from '../helpers/redis.js';
-import { deleteKeysWithPrefix } from '../support/redis-available.js';
+import { bothStores } from '../helpers/both-stores.js';
 
 // A provider's absurd usage (9e12 tokens each way) at a price-table price: its cost is past what a
 // store takes. It must still be charged (bounded), the same on both stores, never refused and lost.
 
-const client = await redisForThisFile();
-const prefixes: string[] = [];
-afterAll(async () => {
-  for (const p of prefixes) await deleteKeysWithPrefix(client, `${p}:`);
-});
-
-const stores = [
-  { name: 'MemoryStore', create: () => new MemoryStore() },
-  {
-    name: 'RedisStore',
-    create: () => {
-      const prefix = uniquePrefix('absurd-usage');
-      prefixes.push(prefix);
-      return new RedisStore({ client, prefix });
-    },
-  },
-];
+const stores = await bothStores('absurd-usage');
 
 for (const store of stores) {
   describe(store.name, () => {

@@ -1,33 +1,16 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { createTokenLimiter, MemoryStore, RedisStore } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createTokenLimiter } from '../../src/index.js';
 import { manualClock } from '../helpers/clock.js';
-import { redisForThisFile, uniquePrefix } from '../helpers/redis.js';
-import { deleteKeysWithPrefix } from '../support/redis-available.js';
+import { bothStores } from '../helpers/both-stores.js';
 
 // An account has no first call of its own to count a rolling period from (a user's `{ days }` and
 // `{ months }` rules without an anchor count from the user's first call): its rules without an
 // anchor count from local midnight of 1970-01-01 in the rule's zone. Such a rule made every call
 // of every member throw a plain Error.
 
-const client = await redisForThisFile();
-const prefixes: string[] = [];
-afterAll(async () => {
-  for (const p of prefixes) await deleteKeysWithPrefix(client, `${p}:`);
-});
+const stores = await bothStores('account-periods');
 const T0 = Date.parse('2026-03-10T12:00:00.000Z');
 const DAY = 86_400_000;
-
-const stores = [
-  { name: 'MemoryStore', create: () => new MemoryStore() },
-  {
-    name: 'RedisStore',
-    create: () => {
-      const prefix = uniquePrefix('account-periods');
-      prefixes.push(prefix);
-      return new RedisStore({ client, prefix });
-    },
-  },
-];
 
 for (const store of stores) {
   describe(`${store.name}: an account rule with a rolling period and no anchor`, () => {

@@ -1,34 +1,17 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { createTokenLimiter, MemoryStore, RedisStore, type LimitRule, type TokenLimiterOptions } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createTokenLimiter, type LimitRule, type TokenLimiterOptions } from '../../src/index.js';
 import { manualClock } from '../helpers/clock.js';
-import { redisForThisFile, uniquePrefix } from '../helpers/redis.js';
-import { deleteKeysWithPrefix } from '../support/redis-available.js';
+import { bothStores } from '../helpers/both-stores.js';
 
 // A call holds on the rules in force when it is reserved; its commit charges the rules in force
 // when it lands. When the rules changed in between (a plan edited or assigned, the user's own rules
 // set), the hold's shares on rules no longer in force must leave their windows too: else they stay
 // held until the window ends (a day, a month), refusing calls for spend that never happened.
 
-const client = await redisForThisFile();
-const prefixes: string[] = [];
-afterAll(async () => {
-  for (const p of prefixes) await deleteKeysWithPrefix(client, `${p}:`);
-});
+const stores = await bothStores('stray-holds');
 const T0 = Date.parse('2026-03-10T12:00:00.000Z');
 const tokens = (n: number, id: string, period: LimitRule['period'] = 'month'): LimitRule => ({ id, tokens: n, period });
 const outcome = (p: Promise<unknown>) => p.then(() => 'admitted', (e: unknown) => `refused by ${(e as { ruleId?: string }).ruleId}`);
-
-const stores = [
-  { name: 'MemoryStore', create: () => new MemoryStore() },
-  {
-    name: 'RedisStore',
-    create: () => {
-      const prefix = uniquePrefix('stray-holds');
-      prefixes.push(prefix);
-      return new RedisStore({ client, prefix });
-    },
-  },
-];
 
 for (const store of stores) {
   describe(`${store.name}: a hold on rules that left while the call ran`, () => {
