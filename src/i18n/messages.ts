@@ -177,7 +177,7 @@ export const en = {
   'admin.search.placeholder': 'User id starts with…',
   'dashboard.resetNote.one': 'Usage was reset during this period: the bars show every call; {used} counts toward the limit.',
   'dashboard.resetNote.other': 'Usage was reset during this period: the bars show every call; {used} count toward the limit.',
-  networkError: 'Could not reach the server; check the connection and try again',
+  networkError: 'Could not reach the server',
   invalidResponse: 'Unexpected response from the server',
 } as const;
 
@@ -358,7 +358,7 @@ export const ptBR: Messages = {
   'admin.search.placeholder': 'O id do usuário começa com…',
   'dashboard.resetNote.one': 'O uso foi zerado neste período: as barras mostram todas as chamadas; {used} conta para o limite.',
   'dashboard.resetNote.other': 'O uso foi zerado neste período: as barras mostram todas as chamadas; {used} contam para o limite.',
-  networkError: 'Não foi possível contatar o servidor; verifique a conexão e tente novamente',
+  networkError: 'Não foi possível contatar o servidor',
   invalidResponse: 'Resposta inesperada do servidor',
 };
 

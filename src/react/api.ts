@@ -158,17 +158,12 @@ export function createApiClient({ baseUrl, fetcher }: ApiClientOptions): ApiClie
     if (signal) init.signal = signal;
     const doFetch: Fetcher = fetcher ?? ((url, i) => globalThis.fetch(url, i));
     let response: Response;
-    try {
-      response = await doFetch(`${base}${path}${queryString(query)}`, init);
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      throw new TokenLimitsApiError(0, 'network_error', error instanceof Error ? error.message : String(error), undefined, undefined, { cause: error });
-    }
     let text: string;
     try {
+      response = await doFetch(`${base}${path}${queryString(query)}`, init);
+      // The connection can fail while the body is read too.
       text = await response.text();
     } catch (error) {
-      // The connection failed while the body was read.
       if (signal?.aborted) throw error;
       throw new TokenLimitsApiError(0, 'network_error', error instanceof Error ? error.message : String(error), undefined, undefined, { cause: error });
     }

@@ -22,8 +22,7 @@ export function usageState(used: number, limit: number, threshold: number, activ
  * so that 99,999 of 100,000 does not read "100% used" beside "1 token left".
  */
 export function shareUsed(used: number, limit: number): number {
-  if (!(limit > 0)) return 1;
-  return used < limit ? Math.min(used / limit, 0.99) : used / limit;
+  return limit > 0 ? (used < limit ? Math.min(used / limit, 0.99) : used / limit) : 1;
 }
 
 export interface ProgressBarProps {

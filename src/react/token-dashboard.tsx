@@ -117,10 +117,11 @@ function TokenDashboardView({
   // After an admin reset the bars (every call of the period) add up to more than what counts
   // toward the limit: say so, so that the chart and the widget do not seem to disagree.
   // Bars are UTC days: a period that starts within one (a rule in another time zone) shares its
-  // first bar with the previous period's last hours, which must not read as a reset.
+  // first bar with the previous period's last hours, which must not read as a reset. (A date-only
+  // string parses as UTC midnight.)
   const charted =
     series && data && data.usage.metric === chartMetric
-      ? series.days.filter((d) => Date.parse(`${d.day}T00:00:00.000Z`) >= Date.parse(data.usage.periodStart)).reduce((sum, d) => sum + d.total, 0)
+      ? series.days.filter((d) => Date.parse(d.day) >= Date.parse(data.usage.periodStart)).reduce((sum, d) => sum + d.total, 0)
       : undefined;
   const wasReset = charted !== undefined && data !== undefined && data.usage.used + data.usage.limit * 1e-9 + 1e-9 < charted;
 
