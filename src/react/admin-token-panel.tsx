@@ -93,7 +93,7 @@ const DAY = 86_400_000;
  */
 export function AdminTokenPanel(props: AdminTokenPanelProps) {
   return (
-    <RenderGuard locale={props.locale ?? 'en'} className={cx('tl-admin', props.className)}>
+    <RenderGuard locale={props.locale ?? 'en'} className={cx('tl-admin', props.className)} componentProps={props}>
       <AdminTokenPanelView {...props} />
     </RenderGuard>
   );

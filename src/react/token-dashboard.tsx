@@ -53,7 +53,7 @@ const MAX_HISTORY_DAYS = 366;
  */
 export function TokenDashboard(props: TokenDashboardProps) {
   return (
-    <RenderGuard locale={props.locale ?? 'en'} className={cx('tl-dashboard', props.className)}>
+    <RenderGuard locale={props.locale ?? 'en'} className={cx('tl-dashboard', props.className)} componentProps={props}>
       <TokenDashboardView {...props} />
     </RenderGuard>
   );

@@ -43,7 +43,7 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1 - 1000;
  */
 export function TokenWidget(props: TokenWidgetProps) {
   return (
-    <RenderGuard locale={props.locale ?? 'en'} className={cx('tl-widget', props.className)}>
+    <RenderGuard locale={props.locale ?? 'en'} className={cx('tl-widget', props.className)} componentProps={props}>
       <TokenWidgetView {...props} />
     </RenderGuard>
   );

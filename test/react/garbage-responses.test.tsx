@@ -136,4 +136,14 @@ describe('a render error stays inside the component', () => {
     expect(alert.closest('section')?.getAttribute('data-state')).toBe('error');
     expect(screen.getByTestId('sibling').textContent).toBe('The rest of the page');
   });
+
+  it('renders again, without Retry, once the prop that failed is corrected', async () => {
+    const reported = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const { rerender } = render(<TokenWidget fetcher={valid} refreshIntervalMs={0} timeZone="Mars/Olympus_Mons" />);
+    await screen.findByRole('alert');
+    reported.mockRestore();
+    rerender(<TokenWidget fetcher={valid} refreshIntervalMs={0} timeZone="America/Sao_Paulo" />);
+    expect(await screen.findByRole('progressbar')).toBeTruthy();
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
 });
