@@ -15,9 +15,12 @@ const read = (path: string) => readFile(join(root, path), 'utf8');
 /**
  * Budget for the gzipped ESM build of token-limits/react. Measured: about 17 KB with the three
  * components; 24.1 KB with the plan and team views, everyone's latest calls, the user search, the
- * projection and the phone layout (both catalogues, en and pt-BR, are in it).
+ * projection and the phone layout (both catalogues, en and pt-BR, are in it); 26.2 KB with the
+ * messages and checks that fixed fifteen display defects (pt-BR agreement, errors said in the
+ * widget's locale, a widget reloading at its reset, a render error recovering when its prop is
+ * corrected). The budget leaves room for a few such fixes, not for a new view.
  */
-const GZIP_BUDGET = 26 * 1024;
+const GZIP_BUDGET = 27 * 1024;
 
 describe('packaging of token-limits/react', () => {
   let out: string;
