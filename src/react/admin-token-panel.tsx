@@ -117,7 +117,7 @@ function AdminTokenPanelView({
   logLimit = 20,
   plansAndAccounts = false,
 }: AdminTokenPanelProps) {
-  const client = useApiClient(baseUrl, fetcher);
+  const client = useApiClient(baseUrl, fetcher, locale);
   const actions = useActions();
   const titleId = useId();
   const limit = Math.min(1000, Math.max(1, Math.floor(pageSize)));

@@ -125,6 +125,11 @@ export interface ApiClientOptions {
   /** Where the admin API is mounted, absolute or relative to the page (`/admin/api`). */
   baseUrl: string;
   fetcher?: Fetcher | undefined;
+  /**
+   * Sent as `Accept-Language`, so that the messages the API writes itself (an error's text) come in
+   * the widget's language rather than the browser's. Default: none (the browser's).
+   */
+  locale?: string | undefined;
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -140,7 +145,7 @@ function queryString(query: Query): string {
 const noContent = (): void => undefined;
 
 /** A client of the admin HTTP API mounted at `baseUrl`. */
-export function createApiClient({ baseUrl, fetcher }: ApiClientOptions): ApiClient {
+export function createApiClient({ baseUrl, fetcher, locale }: ApiClientOptions): ApiClient {
   const base = baseUrl.replace(/\/+$/, '');
   // Not plain encodeURIComponent: the ids `.` and `..` would be removed from the URL as dot segments.
   const user = (id: string) => `/users/${encodeUserIdSegment(id)}`;
@@ -150,6 +155,7 @@ export function createApiClient({ baseUrl, fetcher }: ApiClientOptions): ApiClie
 
   async function request<T>(method: string, path: string, query: Query, body: unknown, signal: AbortSignal | undefined, parse: (json: unknown) => T): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
+    if (locale) headers['accept-language'] = locale;
     const init: RequestInit = { method, headers };
     if (body !== undefined) {
       headers['content-type'] = 'application/json';

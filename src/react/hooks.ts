@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { createApiClient, type ApiClient, type Fetcher } from './api.js';
 
-/** The API client for `baseUrl` / `fetcher`, stable while they are. */
-export function useApiClient(baseUrl: string, fetcher: Fetcher | undefined): ApiClient {
-  return useMemo(() => createApiClient({ baseUrl, fetcher }), [baseUrl, fetcher]);
+/** The API client for `baseUrl` / `fetcher`, asking for answers in `locale`; stable while they are. */
+export function useApiClient(baseUrl: string, fetcher: Fetcher | undefined, locale: string): ApiClient {
+  return useMemo(() => createApiClient({ baseUrl, fetcher, locale }), [baseUrl, fetcher, locale]);
 }
 
 export interface Resource<T> {

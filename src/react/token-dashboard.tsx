@@ -72,7 +72,7 @@ function TokenDashboardView({
   metric,
   title,
 }: TokenDashboardProps) {
-  const client = useApiClient(baseUrl, fetcher);
+  const client = useApiClient(baseUrl, fetcher, locale);
   const limit = Math.min(10_000, Math.max(1, Math.floor(logLimit)));
   const { data, error, loading, reload } = useResource<DashboardData>(
     async (signal) => {

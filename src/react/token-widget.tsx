@@ -61,7 +61,7 @@ function TokenWidgetView({
   ruleId,
   title,
 }: TokenWidgetProps) {
-  const client = useApiClient(baseUrl, fetcher);
+  const client = useApiClient(baseUrl, fetcher, locale);
   const resource = useResource((signal) => client.meUsage(signal), `${baseUrl}|${refreshKey ?? ''}`, refreshIntervalMs, baseUrl);
   const titleId = useId();
   const { data, error, loading, reload } = resource;

@@ -2,7 +2,7 @@
 import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AdminTokenPanel } from '../../src/react/index.js';
+import { AdminTokenPanel, createApiClient, TokenWidget, type Fetcher } from '../../src/react/index.js';
 import { charge, startAdminServer, type AdminServer } from './helpers.js';
 
 const text = (el: Element) => (el.textContent ?? '').replace(/\u00a0/g, ' ');
@@ -158,5 +158,35 @@ describe('<TokenDashboard /> after an admin reset', () => {
       vi.useRealTimers();
       await server.close();
     }
+  });
+});
+
+describe("the API's own messages in the widgets' language", () => {
+  let server: AdminServer;
+  beforeAll(async () => {
+    server = await startAdminServer();
+    await server.limiter.admin.setPlan('pro', [{ id: 'monthly', tokens: 1_000, period: 'month' }]);
+    await server.limiter.admin.assignPlan('u1', 'pro');
+  });
+  afterAll(() => server.close());
+
+  it('asks the API for its locale: an error the API words itself (a plan in use) comes in it', async () => {
+    const fetcher = server.as('root', true);
+    const inPortuguese = await createApiClient({ baseUrl: server.baseUrl, fetcher, locale: 'pt-BR' }).deletePlan('pro').catch((e: unknown) => e as Error);
+    expect(inPortuguese).toMatchObject({ code: 'plan_in_use' });
+    expect(inPortuguese.message).toContain('O plano está em uso');
+    const inEnglish = await createApiClient({ baseUrl: server.baseUrl, fetcher, locale: 'en' }).deletePlan('pro').catch((e: unknown) => e as Error);
+    expect(inEnglish.message).toContain('The plan is in use');
+  });
+
+  it('the components send their locale with every request', async () => {
+    const languages: Array<string | undefined> = [];
+    const fetcher: Fetcher = (url, init) => {
+      languages.push((init.headers as Record<string, string>)['accept-language']);
+      return server.as('u1')(url, init);
+    };
+    render(<TokenWidget baseUrl={server.baseUrl} fetcher={fetcher} locale="pt-BR" />);
+    await waitFor(() => expect(languages.length).toBeGreaterThan(0));
+    expect(new Set(languages)).toEqual(new Set(['pt-BR']));
   });
 });
