@@ -6,6 +6,25 @@ export function useApiClient(baseUrl: string, fetcher: Fetcher | undefined, loca
   return useMemo(() => createApiClient({ baseUrl, fetcher, locale }), [baseUrl, fetcher, locale]);
 }
 
+/** The longest delay setTimeout keeps (about 24.8 days); longer ones fire at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1 - 1000;
+
+/**
+ * Calls `reload` a second after `resetAt` (an ISO time), so that a component shows the new
+ * period's figures once its window renews, even without polling. Only for a reset still ahead
+ * when the answer came (a server clock behind the browser's must not cause a reload loop), within
+ * what setTimeout can wait.
+ */
+export function useReloadAtReset(resetAt: string | undefined, reload: () => void): void {
+  const resetAtMs = resetAt === undefined ? Number.NaN : Date.parse(resetAt);
+  useEffect(() => {
+    const delay = resetAtMs - Date.now();
+    if (!(delay > 0 && delay < MAX_TIMEOUT_MS)) return undefined;
+    const timer = setTimeout(reload, delay + 1000);
+    return () => clearTimeout(timer);
+  }, [resetAtMs, reload]);
+}
+
 export interface Resource<T> {
   /** The last data loaded (kept while a refresh runs or after a failed refresh). */
   data: T | undefined;

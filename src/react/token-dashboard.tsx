@@ -4,7 +4,7 @@ import type { HistoryJson, RefusalRecordJson, UsageRecordJson, UserUsageJson } f
 import { BarChart } from './charts/bar-chart.js';
 import { dailySeries, MAX_CHART_DAYS, modelsOf } from './charts/chart-data.js';
 import { formatAmount, viewerTimeZone, type Metric } from './format.js';
-import { useApiClient, useResource } from './hooks.js';
+import { useApiClient, useReloadAtReset, useResource } from './hooks.js';
 import { cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
 import { RenderGuard } from './render-guard.js';
 import { ErrorView, LoadingView } from './status-views.js';
@@ -100,6 +100,8 @@ function TokenDashboardView({
     refreshIntervalMs,
     baseUrl,
   );
+  // The new period's figures, chart and log once the window renews, even without polling.
+  useReloadAtReset(data?.usage.resetAt, reload);
   const titleId = useId();
   const zone = useMemo(() => timeZone ?? viewerTimeZone(), [timeZone]);
   const chartMetric: Metric = metric ?? ((data?.usage.metric as Metric | undefined) ?? 'tokens');

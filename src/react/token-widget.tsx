@@ -1,8 +1,8 @@
-import { useEffect, useId } from 'react';
+import { useId } from 'react';
 import { formatMessage, formatPercent } from '../i18n/format.js';
 import type { UserUsageJson, WindowUsageJson } from '../kernel/admin-api.js';
 import { formatAmount, formatCost, formatFigure, formatPeriod, formatRenews, type Metric } from './format.js';
-import { useApiClient, useResource } from './hooks.js';
+import { useApiClient, useReloadAtReset, useResource } from './hooks.js';
 import { ProgressBar, shareUsed, usageState } from './progress-bar.js';
 import { cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
 import { RenderGuard } from './render-guard.js';
@@ -32,9 +32,6 @@ export interface TokenWidgetProps extends TokenLimitsComponentProps {
    */
   title?: string;
 }
-
-/** The longest delay setTimeout keeps (about 24.8 days); longer ones fire at once. */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1 - 1000;
 
 /**
  * The signed-in user's usage of one limit (`GET {baseUrl}/me/usage`): a progress bar, "used / limit",
@@ -69,16 +66,8 @@ function TokenWidgetView({
   const win = picked?.win;
   const zone = timeZone ?? win?.rule.timeZone ?? 'UTC';
   const state = data && win ? usageState(win.used, win.limit, warningThreshold, data.isActive) : undefined;
-  // Load again once the window renews, so that its figures and "Renews in" are the new period's
-  // even without polling. Only for a reset still ahead when the answer came (a server clock behind
-  // the browser's must not cause a reload loop), within what setTimeout can wait.
-  const resetAtMs = win ? Date.parse(win.resetAt) : Number.NaN;
-  useEffect(() => {
-    const delay = resetAtMs - Date.now();
-    if (!(delay > 0 && delay < MAX_TIMEOUT_MS)) return undefined;
-    const timer = setTimeout(reload, delay + 1000);
-    return () => clearTimeout(timer);
-  }, [resetAtMs, reload]);
+  // Its figures and "Renews in" are the new period's once the window renews, even without polling.
+  useReloadAtReset(win?.resetAt, reload);
 
   return (
     <section

@@ -172,10 +172,10 @@ describe("the API's own messages in the widgets' language", () => {
 
   it('asks the API for its locale: an error the API words itself (a plan in use) comes in it', async () => {
     const fetcher = server.as('root', true);
-    const inPortuguese = await createApiClient({ baseUrl: server.baseUrl, fetcher, locale: 'pt-BR' }).deletePlan('pro').catch((e: unknown) => e as Error);
+    const inPortuguese = (await createApiClient({ baseUrl: server.baseUrl, fetcher, locale: 'pt-BR' }).deletePlan('pro').catch((e: unknown) => e)) as Error;
     expect(inPortuguese).toMatchObject({ code: 'plan_in_use' });
     expect(inPortuguese.message).toContain('O plano está em uso');
-    const inEnglish = await createApiClient({ baseUrl: server.baseUrl, fetcher, locale: 'en' }).deletePlan('pro').catch((e: unknown) => e as Error);
+    const inEnglish = (await createApiClient({ baseUrl: server.baseUrl, fetcher, locale: 'en' }).deletePlan('pro').catch((e: unknown) => e)) as Error;
     expect(inEnglish.message).toContain('The plan is in use');
   });
 

@@ -1,9 +1,9 @@
 // @vitest-environment jsdom
-import { render, screen, waitFor, within } from '@testing-library/react';
+import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TokenDashboard } from '../../src/react/index.js';
-import { charge, NOW, startAdminServer, type AdminServer } from './helpers.js';
+import { TokenDashboard, type Fetcher } from '../../src/react/index.js';
+import { charge, json, NOW, startAdminServer, usageJson, type AdminServer } from './helpers.js';
 
 const text = (el: Element) => (el.textContent ?? '').replace(/\u00a0/g, ' ');
 
@@ -172,5 +172,41 @@ describe('<TokenDashboard /> against the real admin API', () => {
     const alert = await screen.findByRole('alert');
     expect(text(alert)).toContain('Sign-in required');
     expect(within(alert).getByRole('button', { name: 'Retry' })).toBeTruthy();
+  });
+});
+
+describe('<TokenDashboard /> at its window’s reset', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('loads again when the window renews, even without polling, and never loops on a reset already past', async () => {
+    vi.useFakeTimers({ now: NOW });
+    const resets = [new Date(NOW.getTime() + 10_000).toISOString(), '2026-06-01T00:00:00.000Z'];
+    let usageCalls = 0;
+    const answer = (url: string, resetAt: () => string): Response => {
+      const path = new URL(url, 'http://x').pathname;
+      if (path.endsWith('/me/usage')) {
+        usageCalls += 1;
+        const usage = usageJson({ used: usageCalls === 1 ? 50 : 0, limit: 100 });
+        return json({ ...usage, resetAt: resetAt(), windows: [{ ...usage.windows[0]!, resetAt: resetAt() }] });
+      }
+      if (path.endsWith('/me/history')) return json({ granularity: 'day', from: '2026-05-01T00:00:00.000Z', to: '2026-05-21T00:00:00.000Z', points: [] });
+      if (path.endsWith('/me/log')) return json({ records: [] });
+      return json({ refusals: [] });
+    };
+    const fetcher = vi.fn<Fetcher>(async (url) => answer(url, () => resets[Math.min(usageCalls - 1, 1)]!));
+    const { unmount } = render(<TokenDashboard fetcher={fetcher} refreshIntervalMs={0} timeZone="UTC" />);
+    await act(() => vi.advanceTimersByTimeAsync(0));
+    expect(usageCalls).toBe(1);
+    await act(() => vi.advanceTimersByTimeAsync(11_000));
+    expect(usageCalls).toBe(2);
+    unmount();
+    expect(vi.getTimerCount()).toBe(0);
+
+    // A server whose clock is behind answers a reset the browser sees as past: no reload storm.
+    usageCalls = 0;
+    vi.setSystemTime(new Date('2026-06-01T00:00:05Z'));
+    render(<TokenDashboard fetcher={vi.fn<Fetcher>(async (url) => answer(url, () => '2026-06-01T00:00:00.000Z'))} refreshIntervalMs={0} timeZone="UTC" />);
+    await act(() => vi.advanceTimersByTimeAsync(60_000));
+    expect(usageCalls).toBe(1);
   });
 });
