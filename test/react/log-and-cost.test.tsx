@@ -2,7 +2,7 @@
 import { render, screen, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import type { UsageRecordJson } from '../../src/react/api.js';
-import { formatCost } from '../../src/react/format.js';
+import { formatCost, formatPeriod } from '../../src/react/format.js';
 import { UsageLogTable } from '../../src/react/usage-log-table.js';
 import { usageRecordJson } from './helpers.js';
 
@@ -35,5 +35,12 @@ describe('costs and the latest calls', () => {
     render(<UsageLogTable records={[record('a', 'ok', 0.01)]} locale="fr" timeZone="America/Sao_Paulo" caption="Latest calls" />);
     // `fr` falls back to English: "GMT-3" as the widget writes it, not French "UTC−3".
     expect(screen.getAllByRole('columnheader')[0]!.textContent).toBe('Time (GMT-3)');
+  });
+});
+
+describe('periods in words', () => {
+  it('says a period of one day or month without a count, and others with theirs, in both locales', () => {
+    expect([{ days: 1 }, { months: 1 }, { days: 30 }, { months: 3 }].map((p) => formatPeriod('en', p))).toEqual(['every day', 'every month', 'every 30 days', 'every 3 months']);
+    expect([{ days: 1 }, { months: 1 }, { days: 30 }, { months: 3 }].map((p) => formatPeriod('pt-BR', p))).toEqual(['todo dia', 'todo mês', 'a cada 30 dias', 'a cada 3 meses']);
   });
 });
