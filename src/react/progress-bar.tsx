@@ -55,8 +55,9 @@ export function ProgressBar({ value, max, label, valueText, state, className }: 
       role="progressbar"
       aria-label={label}
       aria-valuemin={0}
-      aria-valuemax={max}
-      aria-valuenow={Math.min(Math.max(0, value), max)}
+      // A limit of 0 is a full bar, as drawn: a range of 0 to 0 is no range for assistive tech.
+      aria-valuemax={max > 0 ? max : 1}
+      aria-valuenow={max > 0 ? Math.min(Math.max(0, value), max) : 1}
       aria-valuetext={valueText}
       style={track}
     >

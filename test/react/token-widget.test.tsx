@@ -98,6 +98,14 @@ describe('<TokenWidget /> against the real admin API', () => {
     expect(text(document.querySelector('.tl-widget__remaining')!)).toBe('0 tokens left');
   });
 
+  it('gives a limit of 0 a range assistive tech can read: a full bar, from 0 to 1', async () => {
+    await server.limiter.admin.setLimits('zero', [{ id: 'monthly', tokens: 0, period: 'month' }]);
+    render(<TokenWidget baseUrl={server.baseUrl} fetcher={server.as('zero')} refreshIntervalMs={0} />);
+    const bar = await screen.findByRole('progressbar');
+    expect([bar.getAttribute('aria-valuemin'), bar.getAttribute('aria-valuenow'), bar.getAttribute('aria-valuemax')]).toEqual(['0', '1', '1']);
+    expect(bar.getAttribute('aria-valuetext')).toBe('0 of 0 tokens used');
+  });
+
   it('shows a disabled user that AI features are off', async () => {
     await server.limiter.admin.setActive('dave', false);
     render(<TokenWidget baseUrl={server.baseUrl} fetcher={server.as('dave')} refreshIntervalMs={0} />);
