@@ -98,6 +98,11 @@ export class WindowPlanner {
     return this.#defaultConfig;
   }
 
+  /** Where this process knows the user lives (their account, or null), or undefined if it does not know the user. */
+  knownHome(userId: string): string | null | undefined {
+    return this.#users.get(userId)?.account;
+  }
+
   accountConfig(accountId: string): AccountConfig {
     const config = this.#accounts.get(accountId);
     if (config && this.#fresh(config)) return config;
@@ -122,7 +127,8 @@ export class WindowPlanner {
   /** Records where a user lives (a 'moved' reply, or the store's config view). */
   setHome(userId: string, account: string | null): UserConfig {
     const config = this.userConfig(userId);
-    if (config.account === account) return config;
+    // Kept even when it is the default's home (null): where a user lives is then known (see knownHome).
+    if (config.account === account && this.#users.has(userId)) return config;
     return this.#learnUser(userId, storedOf(config), account);
   }
 

@@ -139,9 +139,12 @@ export async function releaseOnce(core: EngineCore, userId: string, reservationI
   if (now !== undefined) await core.call('release', () => core.config.store.hotPath.release({ userId, reservationId, home: now, ...core.now() }));
 }
 
-/** Where the user lives now, as this process knows it, when that is not `home`; else undefined. */
+/**
+ * Where the user lives now, as this process knows it, when that is not `home`; else undefined (a
+ * user this process does not know costs no second store call).
+ */
 export function movedHome(core: EngineCore, userId: string, home: string | null): string | null | undefined {
-  const now = core.planner.userConfig(userId).account;
-  return now === home ? undefined : now;
+  const now = core.planner.knownHome(userId);
+  return now === undefined || now === home ? undefined : now;
 }
 
