@@ -38,14 +38,16 @@ export async function reserve(
   let held = est;
   try {
     await core.plansReady();
+    const started = Date.now();
     attempt = await reserveOnce(core, userId, id, est, call);
     if (attempt.reply.type === 'rejected') {
       // The commits of the user's previous calls start after their caller's turn (Committer): the
       // hold of one that has not landed yet may be why. Once they have, ask again (same id: a
-      // refused reserve held nothing).
+      // refused reserve held nothing). Only within one store timeout of the reserve's start: writes
+      // that have not landed by then (a store failing over) leave the refusal as the answer, so
+      // that a refused call never waits several store timeouts.
       const landing = core.committer.writesOf(userId);
-      if (landing) {
-        await landing;
+      if (landing && (await landedWithin(landing, started + core.config.storeTimeoutMs - Date.now()))) {
         attempt = await reserveOnce(core, userId, id, est, call);
       }
     }
@@ -233,4 +235,18 @@ function makeReservation(
     ),
     unmetered: false,
   });
+}
+
+/** Whether `landing` settles within `ms` (never rejects; leaves no timer behind). */
+async function landedWithin(landing: Promise<void>, ms: number): Promise<boolean> {
+  if (ms <= 0) return false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([landing.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
