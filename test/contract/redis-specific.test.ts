@@ -291,6 +291,24 @@ describe('RedisStore: admin writes racing a move between accounts (two processes
     });
   });
 
+  it('deleteUser racing a setAccount of the same user: nothing of the user survives, wherever the move got to', async () => {
+    await race(async (l1, l2, delay, n) => {
+      const u = `d${n}`;
+      await l1.admin.setLimits(u, [tokens(5000, 'own')]);
+      await l1.commit(await l1.reserve(u, { tokens: 70 }), { inputTokens: 70, outputTokens: 0 });
+      await l1.flush();
+      if (n % 2 === 1) await l1.admin.setAccount(u, 'C'); // half the trials move between accounts
+      await Promise.all([l1.admin.setAccount(u, 'A'), turns(delay).then(() => l2.admin.deleteUser(u))]);
+      const usage = await l1.admin.getUsage(u);
+      const home = usage.account?.accountId ?? null;
+      const state = { home, inA: (await membersOf(l1, 'A')).includes(u), inC: (await membersOf(l1, 'C')).includes(u), rules: await rulesOf(l1, u), used: usage.used };
+      // Deleted after the move (gone), or before it (a fresh member of A, default rules, nothing used).
+      const gone = home === null && !state.inA && state.rules === 'main:1000000';
+      const fresh = home === 'A' && state.inA && state.rules === 'main:1000000';
+      return (gone || fresh) && !state.inC && state.used === 0 ? null : JSON.stringify(state);
+    });
+  });
+
   it('resetUsage racing a setAccount of the same user: the reset is not lost', async () => {
     await race(async (l1, l2, delay, n) => {
       const u = `r${n}`;

@@ -163,7 +163,9 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
       });
     },
 
-    async deleteUser(userId, now) {
+    // Under the move lock: a move runs several scripts on two homes, and a delete between two of
+    // them was undone by the next (the user came back at the new home with their rules and usage).
+    deleteUser: (userId, now) => homes.exclusive(userId, 'deleteUser', async () => {
       const home = await homeOf(userId);
       const today = ctx.serverNow(now);
       const months = monthsCovering(today - ctx.settings.userHistoryRetentionMs - 31 * DAY_MS, today + 31 * DAY_MS);
@@ -178,7 +180,7 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
         if (typeof plan === 'string' && plan !== '') await planUse(plan, 'u', -1);
       }
       await ctx.run(SCRIPTS.unindexUser, [g.users, g.activeMonth(monthName(today))], [userId, userTag(userId)]);
-    },
+    }),
 
     async listUsers(q) {
       const ids = (await ctx.run(SCRIPTS.listUsers, [g.users], [q.cursor ?? '', String(q.limit + 1), q.prefix ?? ''])) as string[];

@@ -33,6 +33,11 @@ export interface UserHomes {
   atHome<T>(userId: string, operation: string, write: (home: string | null) => Promise<T | undefined>): Promise<T>;
   /** Moves the user into an account, or back on their own (null), one move at a time. */
   setAccount(userId: string, to: string | null): Promise<void>;
+  /**
+   * Runs `work` under the user's move lock: no move of the user runs meanwhile. For writes that
+   * span both of a user's homes (deleteUser), which the check a script makes at one home cannot cover.
+   */
+  exclusive<T>(userId: string, operation: string, work: () => Promise<T>): Promise<T>;
 }
 
 export function userHomes(ctx: RedisContext): UserHomes {
@@ -113,24 +118,26 @@ export function userHomes(ctx: RedisContext): UserHomes {
     }
     await indexUser(ctx, userId);
   };
+  /** One move (or deleteUser) of a user at a time, from any process (MOVE_LOCK in lua/admin.ts). */
+  const exclusive = async <T>(userId: string, operation: string, work: () => Promise<T>): Promise<T> => {
+    const lock = `${ctx.prefix}:{${userTag(userId)}}:ml`;
+    const token = randomBytes(12).toString('hex');
+    for (let attempt = 0; Number(await ctx.run(SCRIPTS.moveLock, [lock], [token, String(MOVE_LOCK_TTL_MS)])) !== 1; attempt += 1) {
+      if (attempt >= MOVE_WAIT_TRIES) throw new QuotaStoreError(operation, `${describeUser(userId)} is being moved between accounts by another call`);
+      await pause(attempt);
+    }
+    try {
+      return await work();
+    } finally {
+      await ctx.run(SCRIPTS.moveUnlock, [lock], [token]).catch(() => {});
+    }
+  };
   return {
     homeOf,
     liveConfigAt,
     atHome,
-    async setAccount(userId, to) {
-      // One move of a user at a time, from any process (MOVE_LOCK in lua/admin.ts).
-      const lock = `${ctx.prefix}:{${userTag(userId)}}:ml`;
-      const token = randomBytes(12).toString('hex');
-      for (let attempt = 0; Number(await ctx.run(SCRIPTS.moveLock, [lock], [token, String(MOVE_LOCK_TTL_MS)])) !== 1; attempt += 1) {
-        if (attempt >= MOVE_WAIT_TRIES) throw new QuotaStoreError('setAccount', `${describeUser(userId)} is being moved between accounts by another call`);
-        await pause(attempt);
-      }
-      try {
-        await move(userId, to);
-      } finally {
-        await ctx.run(SCRIPTS.moveUnlock, [lock], [token]).catch(() => {});
-      }
-    },
+    exclusive,
+    setAccount: (userId, to) => exclusive(userId, 'setAccount', () => move(userId, to)),
   };
 }
 
