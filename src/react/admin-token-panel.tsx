@@ -370,7 +370,7 @@ function AdminTokenPanelView({
           onClose={() => setAccountPending(null)}
         />
       ) : accountPending?.action === 'members' ? (
-        <MembersDialog account={accountPending.account} client={client} locale={locale} pageSize={limit} warningThreshold={warningThreshold} onClose={() => setAccountPending(null)} />
+        <MembersDialog account={accountPending.account} client={client} baseUrl={baseUrl} locale={locale} pageSize={limit} warningThreshold={warningThreshold} onClose={() => setAccountPending(null)} />
       ) : null}
 
       {pending?.action === 'assignPlan' ? (

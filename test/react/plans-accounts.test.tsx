@@ -1,13 +1,13 @@
 // @vitest-environment jsdom
-import { configure, render, screen, waitFor, within } from '@testing-library/react';
+import { act, configure, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LimitRule, TokenLimiter } from '../../src/index.js';
-import { AdminTokenPanel, TokenWidget, type Fetcher, type UserUsageJson } from '../../src/react/index.js';
-import { memberShare } from '../../src/react/admin/plans-accounts.js';
+import { AdminTokenPanel, createApiClient, TokenWidget, type AccountUsageJson, type ApiClient, type Fetcher, type UserUsageJson } from '../../src/react/index.js';
+import { MembersDialog, memberShare } from '../../src/react/admin/plans-accounts.js';
 import { pickWindow } from '../../src/react/token-widget.js';
 import { closeRedis, makeLimiter, type StoreKind } from '../integrations/helpers.js';
-import { startAdminServer, type AdminServer } from './helpers.js'; // also unmounts after every test
+import { json, startAdminServer, usageJson, type AdminServer } from './helpers.js'; // also unmounts after every test
 
 afterAll(closeRedis);
 // A reload after an action is several requests (users, plans, teams, stats, history), some over
@@ -323,5 +323,37 @@ describe('garbage answers of the plan and team routes show an error state and ke
     // A server that predates plans sends neither plan nor account.
     render(<TokenWidget fetcher={async () => answer(usage())} refreshIntervalMs={0} />);
     expect(await screen.findByRole('progressbar', { name: 'Token usage' })).toBeTruthy();
+  });
+});
+
+describe('<MembersDialog /> of one API', () => {
+  const account: AccountUsageJson = { accountId: 'acme', plan: null, windows: [], members: 1 };
+  const membersOf = (userId: string) => json({ accountId: 'acme', members: [usageJson({ used: 1, limit: 10, userId })], nextCursor: null });
+  const shownMembers = () => [...screen.getByRole('dialog').querySelectorAll('tbody tr')].map((r) => r.getAttribute('data-user-id'));
+
+  it("loads another API's members when baseUrl changes, never showing the previous API's as its own", async () => {
+    let answerB!: () => void;
+    const bAnswered = new Promise<void>((resolve) => (answerB = resolve));
+    const a = createApiClient({ baseUrl: 'https://a.example/admin/api', fetcher: async () => membersOf('ana') });
+    const bRequests: string[] = [];
+    const b = createApiClient({
+      baseUrl: 'https://b.example/admin/api',
+      fetcher: async (url) => {
+        bRequests.push(url);
+        await bAnswered;
+        return membersOf('bob');
+      },
+    });
+    const dialog = (client: ApiClient, baseUrl: string) => (
+      <MembersDialog account={account} client={client} baseUrl={baseUrl} locale="en" pageSize={20} warningThreshold={0.8} onClose={() => {}} />
+    );
+    const { rerender } = render(dialog(a, 'https://a.example/admin/api'));
+    await waitFor(() => expect(shownMembers()).toEqual(['ana']));
+    rerender(dialog(b, 'https://b.example/admin/api'));
+    expect(shownMembers()).toEqual([]); // b's page is loading: a's members are not shown as b's
+    expect(within(screen.getByRole('dialog')).getByText('Loading…')).toBeTruthy();
+    await waitFor(() => expect(bRequests).toEqual(['https://b.example/admin/api/accounts/acme/members?limit=20']));
+    await act(async () => answerB());
+    await waitFor(() => expect(shownMembers()).toEqual(['bob']));
   });
 });

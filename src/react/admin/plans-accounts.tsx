@@ -227,6 +227,7 @@ export function AssignPlanDialog({
 export function MembersDialog({
   account,
   client,
+  baseUrl,
   locale,
   pageSize,
   warningThreshold,
@@ -234,6 +235,8 @@ export function MembersDialog({
 }: {
   account: AccountUsageJson;
   client: ApiClient;
+  /** The API `client` asks: its members are loaded and shown as that API's only. */
+  baseUrl: string;
   locale: string;
   pageSize: number;
   warningThreshold: number;
@@ -242,7 +245,12 @@ export function MembersDialog({
   const t = translator(locale);
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
   const cursor = cursors.at(-1);
-  const page = useResource((signal) => client.accountMembers(account.accountId, { cursor, limit: pageSize }, signal), `${account.accountId}|${cursor ?? ''}|${pageSize}`, 0);
+  const page = useResource(
+    (signal) => client.accountMembers(account.accountId, { cursor, limit: pageSize }, signal),
+    `${baseUrl}|${account.accountId}|${cursor ?? ''}|${pageSize}`,
+    0,
+    baseUrl,
+  );
   const team = account.windows[0];
   return (
     <Modal role="dialog" title={t('admin.members.title', { account: account.accountId })} onClose={onClose} className="tl-members">
