@@ -134,6 +134,48 @@ describe('npx token-limits ledger', () => {
     }
   });
 
+  it('reads a date-time by its offset and refuses one without, whatever the zone of the machine', async () => {
+    const tzSchema = uniqueSchema();
+    const ledger = createPostgresLedger({ pool, schema: tzSchema, drain: false });
+    await ledger.migrate();
+    try {
+      await pool.query(
+        `INSERT INTO ${ledger.tableName} (id, user_id, provider, model, endpoint, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, total_tokens, estimated, status, latency_ms, created_at)
+         SELECT id, 'zoned', 'openai', 'gpt-4o', 'chat', 1, 0, 0, 1, 0, 2, false, 'ok', 1, at::timestamptz
+           FROM (VALUES ('at-0930z', '2026-01-01T09:30:00Z'), ('at-1030z', '2026-01-01T10:30:00Z'), ('at-1330z', '2026-01-01T13:30:00Z')) AS v(id, at)`,
+      );
+      // A machine 3 hours behind UTC: 10:00 there is 13:00 UTC.
+      const zoned = { TZ: 'America/Sao_Paulo' };
+      const ids = async (from: string, to: string): Promise<string[]> => {
+        const run = await cli(['ledger', 'export', '--schema', tzSchema, '--from', from, '--to', to], zoned);
+        expect(run, `${from} ${to}`).toMatchObject({ code: 0, stderr: '' });
+        return run.stdout.trim().split('\n').slice(1).map((l) => l.split(',')[0]!);
+      };
+      expect(await ids('2026-01-01T10:00Z', '2026-01-01T11:00Z')).toEqual(['at-1030z']);
+      expect(await ids('2026-01-01T07:00-03:00', '2026-01-01T08:00-0300')).toEqual(['at-1030z']);
+      expect(await ids('2026-01-01T10:00:00.000+00:00', '2026-01-01T13:30:00.001Z')).toEqual(['at-1030z', 'at-1330z']);
+      // A date is a UTC day, as it always was.
+      expect(await ids('2026-01-01', '2026-01-02')).toEqual(['at-0930z', 'at-1030z', 'at-1330z']);
+      // Without an offset it exported 13:00-14:00 UTC here, 10:00-11:00 UTC on a server in UTC.
+      const bare = await cli(['ledger', 'export', '--schema', tzSchema, '--from', '2026-01-01T10:00', '--to', '2026-01-01T11:00'], zoned);
+      expect(bare.code).toBe(1);
+      expect(bare.stdout).toBe('');
+      expect(bare.stderr).toMatch(/^token-limits: --from 2026-01-01T10:00 has no UTC offset: add Z for UTC/);
+      const reconcile = await cli(['ledger', 'reconcile', '--schema', tzSchema, '--from', '2026-01-01', '--to', '2026-01-01 11:00'], zoned);
+      expect(reconcile.code).toBe(1);
+      expect(reconcile.stderr).toMatch(/^token-limits: --to 2026-01-01 11:00 has no UTC offset/);
+      // Text that is no ISO form was read in the local zone too; so were impossible days, rolled over.
+      for (const from of ['Jan 1 2026 10:00', '2026/01/01', '2026-02-30', '2026-01-01T24:00Z', '2026-01-01T10:00+25:00']) {
+        const run = await cli(['ledger', 'export', '--schema', tzSchema, '--from', from], zoned);
+        expect(run.code, from).toBe(1);
+        expect(run.stderr, from).toMatch(/^token-limits: --from /);
+      }
+    } finally {
+      await dropSchema(pool, tzSchema);
+    }
+    // Eleven CLI processes.
+  }, 120_000);
+
   it('refuses bad commands and options with exit code 1 and the usage', async () => {
     for (const args of [['ledger', 'frobnicate'], ['ledger'], ['ledger', 'export', '--schema', schema], ['ledger', 'export', '--from', 'yesterday'], ['ledger', 'migrate', '--table', 'Bad"Name']]) {
       const run = await cli(args);
