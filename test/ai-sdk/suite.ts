@@ -328,6 +328,99 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
     });
   });
 
+  describe(`${label}: two middleware instances on one model`, () => {
+    it('one limiter: the outer layer reserves and charges each call once, however they are stacked (generate, stream, embed)', async () => {
+      const base = createTokenLimiter();
+      const { limiter, reserves, commits } = counting(base);
+      const user = freshUser('layers');
+      const other = freshUser('layers-inner');
+      const outer = tokenLimitsMiddleware({ limiter, user });
+      // The inner layer names another user: the call is still one call on this limiter, charged to the outer layer's.
+      const inner = tokenLimitsMiddleware({ limiter, user: other });
+      const models = [
+        ai.wrapLanguageModel({ model: modelOf(kit, emulator(), 'openai.chat'), middleware: [outer, inner] }),
+        // A shared wrapped model that an app wraps again.
+        ai.wrapLanguageModel({ model: ai.wrapLanguageModel({ model: modelOf(kit, emulator(), 'anthropic'), middleware: inner }), middleware: outer }),
+        // A middleware of the AI SDK's between the two, which hands the inner layer a copy of the params.
+        ai.wrapLanguageModel({ model: modelOf(kit, emulator(), 'google'), middleware: [outer, ai.defaultSettingsMiddleware({ settings: { temperature: 0.5 } }), inner] }),
+      ];
+      for (const model of models) {
+        await ai.generateText({ model, prompt: ask, maxOutputTokens: 20 });
+        await collect(ai.streamText({ model, prompt: ask, maxOutputTokens: 20 }).fullStream);
+      }
+      const bareEmbedder = kit.createOpenAI({ apiKey: 'test', baseURL: emulator().openaiBaseURL }).embedding('text-embedding-3-small');
+      const embedder = ai.wrapEmbeddingModel({
+        model: ai.wrapEmbeddingModel({ model: bareEmbedder, middleware: tokenLimitsEmbeddingMiddleware({ limiter, user: other }) }),
+        middleware: tokenLimitsEmbeddingMiddleware({ limiter, user }),
+      });
+      await ai.embed({ model: embedder, value: ask });
+      await vi.waitFor(async () => expect(await records(base, user)).toHaveLength(7), { timeout: 5000 });
+      expect(emulator().requests).toHaveLength(7);
+      expect(reserves()).toBe(7);
+      expect(commits()).toBe(7);
+      expect(await records(base, other)).toHaveLength(0);
+      const log = (await records(base, user)).reverse();
+      expect(log.map((r) => r.inputTokens)).toEqual(emulator().requests.map((r) => expectedUsage(r).inputTokens));
+      expect(log.every((r) => r.estimated === false)).toBe(true);
+      expect((await base.admin.getUsage(user)).reserved).toBe(0);
+    });
+
+    it('one limiter: a model call made while another is in progress (a tool of streamText, its onFinish) is charged on its own', async () => {
+      const limiter = createTokenLimiter();
+      const user = freshUser('inside');
+      const helper = freshUser('inside-helper');
+      const model = wrap(modelOf(kit, emulator(), 'openai.chat'), { limiter, user });
+      const helperModel = wrap(modelOf(kit, emulator(), 'openai.chat'), { limiter, user: helper });
+      const lookup = ai.tool({
+        description: 'Looks a city up',
+        inputSchema: ai.jsonSchema({ type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false }),
+        execute: async () => (await ai.generateText({ model: helperModel, prompt: 'Describe Porto.', maxOutputTokens: 20 })).text,
+      });
+      let finished: Promise<unknown> | undefined;
+      const stream = ai.streamText({
+        model,
+        prompt: ask,
+        tools: { lookup },
+        toolChoice: 'required',
+        stopWhen: ai.stepCountIs(2),
+        onFinish: () => {
+          finished = ai.generateText({ model: helperModel, prompt: 'Title this chat.', maxOutputTokens: 10 });
+          return finished;
+        },
+      });
+      await collect(stream.fullStream);
+      await finished;
+      // Two steps, each calling the tool (toolChoice 'required'), then onFinish: 3 calls of the helper model.
+      await vi.waitFor(async () => expect(await records(limiter, helper)).toHaveLength(3), { timeout: 5000 });
+      expect(await records(limiter, user)).toHaveLength(2);
+      expect(emulator().requests).toHaveLength(5);
+    });
+
+    it('two limiters: each charges the call on its own quota, and either one refuses it', async () => {
+      const outerLimiter = createTokenLimiter();
+      const innerLimiter = createTokenLimiter({ defaultLimits: [{ id: 'daily', requests: 2, period: 'day' }] });
+      const user = freshUser('two-limiters');
+      const model = ai.wrapLanguageModel({
+        model: modelOf(kit, emulator(), 'openai.chat'),
+        middleware: [tokenLimitsMiddleware({ limiter: outerLimiter, user }), tokenLimitsMiddleware({ limiter: innerLimiter, user })],
+      });
+      await ai.generateText({ model, prompt: ask, maxOutputTokens: 20 });
+      await collect(ai.streamText({ model, prompt: ask, maxOutputTokens: 20 }).fullStream);
+      await vi.waitFor(async () => expect(await records(innerLimiter, user)).toHaveLength(2), { timeout: 5000 });
+      const want = emulator().requests.map((r) => Object.values(emulatorRecord(r)));
+      for (const limiter of [outerLimiter, innerLimiter]) {
+        expect((await records(limiter, user)).map((r) => [r.inputTokens, r.outputTokens]).reverse()).toEqual(want);
+      }
+      // The inner limiter's quota is spent: it refuses, the provider is not called, the outer layer releases its hold.
+      emulator().clearRequests();
+      await expect(ai.generateText({ model, prompt: ask, maxOutputTokens: 20, maxRetries: 0 })).rejects.toBeInstanceOf(TokenLimitExceededError);
+      expect(emulator().requests).toHaveLength(0);
+      await outerLimiter.flush();
+      expect(await records(outerLimiter, user)).toHaveLength(2);
+      expect((await outerLimiter.admin.getUsage(user)).reserved).toBe(0);
+    });
+  });
+
   describe(`${label}: whom to charge`, () => {
     it('the runWithUser context, else a function of the call headers and providerOptions', async () => {
       const limiter = createTokenLimiter();

@@ -7,7 +7,8 @@
  * The AI SDK is never imported: the middleware is a plain object whose hooks the AI SDK calls, typed
  * structurally so that it fits `LanguageModelV3Middleware` (ai 6) and `LanguageModelMiddleware` (ai 7).
  * A call's plan is made in plan.ts, its result read in results.ts, a failed call settled in
- * failures.ts.
+ * failures.ts. A model wrapped by several layers of the middleware is charged once per limiter
+ * (layers.ts).
  */
 import type { ProviderName } from '../../kernel/types.js';
 import type { EstimateOptions } from '../estimate-types.js';
@@ -15,12 +16,14 @@ import { estimateGeminiEmbedding } from '../google/estimate.js';
 import { estimateOpenAIEmbedding } from '../openai/estimate.js';
 import type { RateModifiers } from '../pricing/types.js';
 import type { Binding } from '../shared/binding.js';
+import type { LimiterPort } from '../shared/port.js';
 import { planWith } from '../shared/plan.js';
 import { settleWith } from '../shared/settle.js';
 import { TrackedCall, type CallOutcome, type CallPlan } from '../shared/tracked-call.js';
 import { asObject, MALFORMED, type UsageReading } from '../shared/usage.js';
 import { utf8ByteLength } from '../../tokenizer/safe-cuts.js';
 import { admission, settlingFailure, signalOf } from './failures.js';
+import { chargedAbove, chargingBelow } from './layers.js';
 import { familyOf, planAiCall, type AiModel, type Family } from './plan.js';
 import type { AiCallParams } from './prompt.js';
 import { contentText, familyUsage, outcomeOf, partText, reportedRates, textTokens } from './results.js';
@@ -125,39 +128,59 @@ function observeStream(source: ReadableStream<unknown>, call: TrackedCall, famil
   return passThrough.readable;
 }
 
+/** A call this layer charges: its reservation, the family of its model, and the limiter it charges. */
+interface Charged {
+  call: TrackedCall;
+  family: Family;
+  limiter: LimiterPort;
+}
+
 /**
  * The language-model middleware. `bindingOf` says, per call, whom to charge on which limiter (it
  * may read the call's `providerOptions` and `headers`).
  */
 export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) => Binding): TokenLimitsLanguageModelMiddleware {
   // The call reserved for each transformed params object (the AI SDK hands it to wrapGenerate/wrapStream).
-  const calls = new WeakMap<object, { call: TrackedCall; family: Family }>();
-  const reserve = async (params: AiCallParams, model: AiModel) => {
-    const call = new TrackedCall(bindingOf(params), (settings) => planAiCall(model, params, settings), true);
+  const calls = new WeakMap<object, Charged>();
+  // Params this layer passes on as they are: an outer layer charges their call on the same limiter
+  // (this middleware stacked twice, or another instance of it: see layers.ts).
+  const passed = new WeakSet<object>();
+  const reserve = async (binding: Binding, limiter: LimiterPort, params: AiCallParams, model: AiModel): Promise<Charged> => {
+    const call = new TrackedCall({ ...binding, limiter: () => limiter }, (settings) => planAiCall(model, params, settings), true);
     await admission(call, signalOf(params));
-    return { call, family: familyOf(model.provider) };
+    return { call, family: familyOf(model.provider), limiter };
+  };
+  const passOn = <P extends AiCallParams>(params: P): P => {
+    const inner = { ...params };
+    passed.add(inner);
+    return inner;
   };
   /**
-   * Calls the provider for the call reserved for `params`, then settles it with `after`. Hooks used
-   * without `transformParams` (a middleware copied without it) reserve here: never an unchecked call.
+   * Calls the provider (and the layers below) for the call reserved for `params`, then settles it
+   * with `after`. Hooks used without `transformParams` (a middleware copied without it) reserve
+   * here: never an unchecked call.
    */
-  // Params an outer layer of this same middleware has reserved (the middleware stacked twice on one
-  // model): the inner layer passes them on, and the call is reserved and charged once.
-  const nested = new WeakSet<object>();
   const around = async <R>(params: AiCallParams, model: AiModel, run: () => PromiseLike<R>, after: (result: R, call: TrackedCall, family: Family) => R): Promise<R> => {
-    if (nested.has(params)) return run();
-    const { call, family } = calls.get(params) ?? (await reserve(params, model));
-    return after(await settlingFailure(call, run, signalOf(params), family), call, family);
+    if (passed.has(params)) return run();
+    let charged = calls.get(params);
+    if (charged === undefined) {
+      const binding = bindingOf(params);
+      const limiter = binding.limiter();
+      if (chargedAbove(limiter, params)) return run();
+      charged = await reserve(binding, limiter, params, model);
+    }
+    const { call, family, limiter } = charged;
+    return after(await settlingFailure(call, () => chargingBelow(limiter, params, run), signalOf(params), family), call, family);
   };
   return {
     specificationVersion: 'v3',
     async transformParams({ params, model }) {
-      if (calls.has(params)) {
-        const inner = { ...params };
-        nested.add(inner);
-        return inner;
-      }
-      const tracked = await reserve(params, model);
+      // This same middleware's outer layer reserved these params (`middleware: [m, m]`).
+      if (calls.has(params)) return passOn(params);
+      const binding = bindingOf(params);
+      const limiter = binding.limiter();
+      if (chargedAbove(limiter, params)) return passOn(params);
+      const tracked = await reserve(binding, limiter, params, model);
       const { plan, grantedOutput } = tracked.call;
       // Shrunk to fit (`onInsufficientQuota: 'shrink'`): the request asks for what is held, no more.
       const shrunk = grantedOutput !== undefined && grantedOutput < plan!.outputTokens;
@@ -199,15 +222,21 @@ export async function planAiEmbedding(model: AiModel, params: AiEmbedParams, set
   }
 }
 
-/** The embedding-model middleware: one reservation and one commit per `doEmbed` (per chunk of `embedMany`). */
+/**
+ * The embedding-model middleware: one reservation and one commit per `doEmbed` (per chunk of
+ * `embedMany`), by the outermost layer on each limiter (layers.ts).
+ */
 export function createEmbeddingModelMiddleware(bindingOf: (params: AiEmbedParams) => Binding): TokenLimitsEmbeddingModelMiddleware {
   return {
     specificationVersion: 'v3',
     async wrapEmbed<R extends { usage?: { tokens?: number | undefined } | undefined }>({ doEmbed, params, model }: { doEmbed: () => PromiseLike<R>; params: AiEmbedParams; model: AiModel }): Promise<R> {
-      const call = new TrackedCall(bindingOf(params), (settings) => planAiEmbedding(model, params, settings));
+      const binding = bindingOf(params);
+      const limiter = binding.limiter();
+      if (chargedAbove(limiter, params)) return doEmbed();
+      const call = new TrackedCall({ ...binding, limiter: () => limiter }, (settings) => planAiEmbedding(model, params, settings));
       const signal = signalOf(params);
       await admission(call, signal);
-      const result = await settlingFailure(call, doEmbed, signal, familyOf(model.provider));
+      const result = await settlingFailure(call, () => chargingBelow(limiter, params, doEmbed), signal, familyOf(model.provider));
       const tokens = result.usage?.tokens;
       // Providers that report no embedding usage (Gemini) are charged the input estimate.
       if (typeof tokens === 'number' && Number.isSafeInteger(tokens) && tokens >= 0) call.commit({ inputTokens: tokens, outputTokens: 0 }, { model: model.modelId });
