@@ -357,3 +357,43 @@ describe('<MembersDialog /> of one API', () => {
     await waitFor(() => expect(shownMembers()).toEqual(['bob']));
   });
 });
+
+describe('"Assign plan" opened while the plans load', () => {
+  it('shows the current plan of the user or team at once, and once the plans arrive', async () => {
+    let answerPlans!: () => void;
+    const plansAnswered = new Promise<void>((resolve) => (answerPlans = resolve));
+    const writes: Array<{ url: string; body: unknown }> = [];
+    const fetcher: Fetcher = async (url, init) => {
+      if (init.method !== 'GET') {
+        writes.push({ url, body: JSON.parse(String(init.body)) });
+        return json({ ...usageJson({ used: 1, limit: 10, userId: 'x' }), plan: 'pro' });
+      }
+      if (url.includes('/stats')) return json({ totalTokens: 1, totalCostUsd: 0, activeUsers: 1, users: 1 });
+      if (url.includes('/history')) return json({ granularity: 'day', from: '2026-05-01T00:00:00.000Z', to: '2026-05-20T00:00:00.000Z', points: [] });
+      if (url.includes('/users?')) return json({ users: [{ ...usageJson({ used: 1, limit: 10, userId: 'x' }), plan: 'pro' }], nextCursor: null });
+      if (url.includes('/log?')) return json({ records: [] });
+      if (url.includes('/accounts?')) return json({ accounts: [{ accountId: 'acme', plan: 'team', windows: [], members: 0 }], nextCursor: null });
+      await plansAnswered; // GET /plans answers when the test says
+      return json({ plans: ['free', 'pro', 'team'].map((planId) => ({ planId, version: 1, rules: [] })) });
+    };
+    render(<AdminTokenPanel fetcher={fetcher} refreshIntervalMs={0} plansAndAccounts />);
+    const select = (name: string) => within(screen.getByRole('dialog', { name })).getByRole('combobox', { name: 'Plan' }) as HTMLSelectElement;
+    const options = (s: HTMLSelectElement) => [...s.options].map((o) => o.value);
+
+    const teams = await screen.findByRole('table', { name: 'Teams' });
+    await userEvent.click(within(teams).getByRole('button', { name: 'Assign plan' }));
+    expect(select('Plan of acme').value).toBe('team');
+    await userEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Cancel' }));
+
+    await userEvent.click(within(screen.getByRole('table', { name: /^Users/ })).getByRole('button', { name: 'Assign plan' }));
+    expect(select('Plan of x').value).toBe('pro');
+    expect(options(select('Plan of x'))).toEqual(['', 'pro']);
+    await act(async () => answerPlans());
+    await waitFor(() => expect(options(select('Plan of x'))).toEqual(['', 'free', 'pro', 'team']));
+    expect(select('Plan of x').value).toBe('pro');
+    expect(text(select('Plan of x').selectedOptions[0]!)).toBe('pro');
+    await userEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(writes).toEqual([{ url: '/admin/api/users/x/plan', body: { planId: 'pro' } }]);
+  });
+});

@@ -188,6 +188,10 @@ export function AssignPlanDialog({
   const selectId = useId();
   const [value, setValue] = useState(current ?? '');
   const { busy, error, run } = usePendingAction();
+  // The current plan is an option even before the plans load (or if they fail to), so the dialog
+  // never shows "No plan" for a user or team that has one, and Save sends what it shows.
+  const ids = plans.map((p) => p.planId);
+  if (current && !ids.includes(current)) ids.push(current);
   const submit = (event: FormEvent) => {
     event.preventDefault();
     run(() => onSave(value === '' ? null : value));
@@ -199,9 +203,9 @@ export function AssignPlanDialog({
           <label htmlFor={selectId}>{t('admin.assign.plan')}</label>
           <select id={selectId} value={value} onChange={(e) => setValue(e.target.value)}>
             <option value="">{t('admin.plan.none')}</option>
-            {plans.map((p) => (
-              <option key={p.planId} value={p.planId}>
-                {p.planId}
+            {ids.map((id) => (
+              <option key={id} value={id}>
+                {id}
               </option>
             ))}
           </select>
