@@ -182,9 +182,11 @@ class QuotaEngine implements Engine {
     const renewAt = (at: string | null) => core.call('renew', () => core.config.store.hotPath.renew({ userId, reservationId: id, home: at, leaseMs: core.config.leaseMs, ...core.now() }));
     const reply = await renewAt(home);
     core.committer.storeAnswered();
-    // A user moved since the call was reserved took its hold with them: renewed there too.
-    const moved = movedHome(core, userId, home);
-    const there = moved === undefined ? undefined : await renewAt(moved);
+    // A user moved since the call was reserved took its hold with them: renewed there too. Where
+    // that is, the store says (a move made by another process); else this process may know.
+    if (reply.movedTo !== undefined) core.planner.setHome(userId, reply.movedTo);
+    const moved = reply.movedTo !== undefined ? reply.movedTo : movedHome(core, userId, home);
+    const there = moved === undefined || moved === home ? undefined : await renewAt(moved);
     return reply.type === 'renewed' || there?.type === 'renewed';
   }
 

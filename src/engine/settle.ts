@@ -131,12 +131,24 @@ function emitCommitted(
 }
 
 export async function releaseOnce(core: EngineCore, userId: string, reservationId: string, home: string | null): Promise<void> {
-  await core.call('release', () => core.config.store.hotPath.release({ userId, reservationId, home, ...core.now() }));
-  core.committer.storeAnswered();
-  // A user moved since the call was reserved took its hold with them (a store's move carries the
-  // holds of calls in flight): it is dropped where they live now too.
-  const now = movedHome(core, userId, home);
-  if (now !== undefined) await core.call('release', () => core.config.store.hotPath.release({ userId, reservationId, home: now, ...core.now() }));
+  let at = home;
+  // Bounded as a commit's tries are; past them, a hold not found ends with its lease.
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    const reply = await core.call('release', () => core.config.store.hotPath.release({ userId, reservationId, home: at, ...core.now() }));
+    if (attempt === 0) core.committer.storeAnswered();
+    if (reply.type === 'moving') {
+      // Sent before the user arrived there: nothing was written; sent again once they have.
+      await pause(20 * (attempt + 1));
+      continue;
+    }
+    // A user moved since the call was reserved took its hold with them (a store's move carries
+    // the holds of calls in flight): it is dropped where they live now too. The store says where
+    // they went (a move made by another process); else this process may know.
+    if (reply.movedTo !== undefined) core.planner.setHome(userId, reply.movedTo);
+    const next = reply.movedTo !== undefined ? reply.movedTo : at === home ? movedHome(core, userId, at) : undefined;
+    if (next === undefined || next === at) return;
+    at = next;
+  }
 }
 
 /**

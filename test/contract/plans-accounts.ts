@@ -339,6 +339,29 @@ export function describePlansAndAccounts(factory: StoreFactory): void {
       ['own', 'acme'],
       ['acme', 'globex'],
       ['acme', null],
+    ] as const)('a call in flight released by a process that did not see its user move (%s -> %s) holds nothing anywhere', async (from, to) => {
+      const { limiter, other } = await setup();
+      const admin = other();
+      for (const a of ['acme', 'globex']) await limiter.admin.setAccountLimits(a, [tokens(1000, 'team')]);
+      await limiter.admin.setLimits('u', [tokens(1000, 'own')]);
+      if (from !== 'own') await limiter.admin.setAccount('u', from);
+      const inFlight = await limiter.reserve('u', { tokens: 600 });
+      await admin.admin.setAccount('u', to); // this limiter does not learn of the move
+      // Renewed where the hold went (it stays held there while the call runs).
+      expect(await limiter.renew(inFlight)).toBe(true);
+      await limiter.release(inFlight);
+      expect(await admin.admin.getUsage('u')).toMatchObject({ used: 0, reserved: 0 });
+      for (const a of ['acme', 'globex']) expect((await admin.admin.getAccountUsage(a)).windows[0], a).toMatchObject({ reserved: 0 });
+      // The whole limit is there again at once, not when the hold's lease ends.
+      await admin.commit(await admin.reserve('u', { tokens: 1000 }), { inputTokens: 1000, outputTokens: 0 });
+      await limiter.release(inFlight); // a replay changes nothing
+      expect(await admin.admin.getUsage('u')).toMatchObject({ used: 1000, reserved: 0 });
+    });
+
+    it.each([
+      ['own', 'acme'],
+      ['acme', 'globex'],
+      ['acme', null],
     ] as const)("a call in flight still counts on the user's own rules after they move (%s -> %s): no second call past the limit", async (from, to) => {
       const { limiter } = await setup();
       for (const a of ['acme', 'globex']) await limiter.admin.setAccountLimits(a, [tokens(1_000_000, 'team')]);

@@ -341,6 +341,28 @@ describe('RedisStore: admin writes racing a move between accounts (two processes
     });
   });
 
+  it('a release sent while its user is between the steps of a move waits for them to arrive, then drops the hold there', async () => {
+    const prefix = uniquePrefix('move-release');
+    const options = { defaultLimits: [tokens(1000, 'main')] };
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), ...options });
+    const admin = createTokenLimiter({ store: new RedisStore({ client: client2, prefix }), ...options });
+    await limiter.admin.setAccountLimits('X', [tokens(1000, 'team')]);
+    await limiter.admin.setAccount('u', 'A');
+    const inFlight = await limiter.reserve('u', { tokens: 600 });
+    // The first step of a move from A to X (what setAccount's first script does); the user has
+    // not arrived at X, and this limiter knows nothing of it.
+    const a = userKeys(prefix, 'u', 'A');
+    await client.eval(SCRIPTS.moveOut.source, 4, a.config, a.windows, a.snapshot, accountKeys(prefix, 'A').members, 'X', 'u', '86400000');
+    const released = limiter.release(inFlight);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await admin.admin.setAccount('u', 'X'); // finishes the move, carrying the hold
+    await released;
+    expect(await admin.admin.getUsage('u')).toMatchObject({ reserved: 0, account: { accountId: 'X' } });
+    expect((await admin.admin.getAccountUsage('X')).windows[0]).toMatchObject({ reserved: 0 });
+    await expect(admin.reserve('u', { tokens: 1000 })).resolves.toMatchObject({ account: 'X' });
+    await Promise.all([limiter.close(), admin.close()]);
+  });
+
   it('a move between accounts that stopped before the pointer followed: the next move starts where the user lives', async () => {
     const prefix = uniquePrefix('move-crash');
     const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits: [tokens(1_000_000, 'main')] });

@@ -248,8 +248,13 @@ export interface ReleaseCommand extends UserCommand {
   home: string | null;
 }
 
-/** `duplicate`: released before; `committed`: committed before (nothing changed either way). */
-export type ReleaseReply = { type: 'released' | 'duplicate' | 'committed'; now: number };
+/**
+ * `duplicate`: released before; `committed`: committed before (nothing changed either way).
+ * `movedTo`: the user no longer lives at the command's `home` but there (null: on their own); a
+ * store that moves holds with their users says so, and the release is sent there too. `moving`:
+ * the user is on their way to `home` and not there yet: nothing changed (sent again, it finds the hold).
+ */
+export type ReleaseReply = { type: 'released' | 'duplicate' | 'committed'; now: number; movedTo?: string | null } | { type: 'moving'; now: number };
 
 export interface RenewCommand extends UserCommand {
   reservationId: string;
@@ -262,9 +267,9 @@ export interface RenewCommand extends UserCommand {
 /**
  * `renewed`: the hold (the user's share and, in an account, the account's) now expires no sooner
  * than `now + leaseMs`; `gone`: there is no hold (committed, released, or dropped when its lease
- * ended): nothing changed.
+ * ended): nothing changed. `movedTo`: as for {@link ReleaseReply}.
  */
-export type RenewReply = { type: 'renewed' | 'gone'; now: number };
+export type RenewReply = { type: 'renewed' | 'gone'; now: number; movedTo?: string | null };
 
 export interface HotPath {
   reserve(command: ReserveCommand): Promise<ReserveReply>;

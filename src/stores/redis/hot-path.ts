@@ -146,21 +146,27 @@ export function redisHotPath(ctx: RedisContext, aggregator: Aggregator, ledger: 
         ...(c.now === undefined ? {} : { now: c.now }),
         doneTtl: ctx.settings.idempotencyTtlMs,
       });
-      const reply = await ctx.runArray(SCRIPTS.release, [k.windows, k.outcomes(bucket), ...(a ? [a.windows] : [])], args);
+      const reply = await ctx.runArray(SCRIPTS.release, [k.config, k.windows, k.outcomes(bucket), ...(a ? [a.windows] : [])], args);
       const type = reply[0];
+      if (type === 'moving') return { type, now: ctx.learn(reply[1]) };
       if (type !== 'released' && type !== 'duplicate' && type !== 'committed') throw unexpected('release', type);
-      return { type, now: ctx.learn(reply[1]) };
+      return { type, now: ctx.learn(reply[1]), ...movedTo(reply[2]) };
     },
 
     async renew(c: RenewCommand): Promise<RenewReply> {
       const { user: k, account: a } = keys.of(c.userId, c.home);
       const args = encodeArgs(RENEW_ARGS, { id: c.reservationId, ...(c.now === undefined ? {} : { now: c.now }), lease: c.leaseMs });
-      const reply = await ctx.runArray(SCRIPTS.renew, [k.windows, ...(a ? [a.windows] : [])], args);
+      const reply = await ctx.runArray(SCRIPTS.renew, [k.config, k.windows, ...(a ? [a.windows] : [])], args);
       const type = reply[0];
       if (type !== 'renewed' && type !== 'gone') throw unexpected('renew', type);
-      return { type, now: ctx.learn(reply[1]) };
+      return { type, now: ctx.learn(reply[1]), ...movedTo(reply[2]) };
     },
   };
+}
+
+/** A release or renew reply's home the user moved to (a string; '' = on their own), as `movedTo`. */
+function movedTo(away: unknown): { movedTo?: string | null } {
+  return typeof away === 'string' ? { movedTo: away === '' ? null : away } : {};
 }
 
 /** Alerts of a reply: a count at `at`, then 7 values per alert. */

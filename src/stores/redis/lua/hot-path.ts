@@ -339,28 +339,52 @@ return out
 `;
 
 /**
+ * Where the user went, for release and renew: the home named by the config at this home (KEYS[1])
+ * when the user has left it ('' = on their own), 0 when an account's member config is there but
+ * the user has not arrived yet (a number: an account may be called anything), else nil (the user
+ * lives here). A process that has not learnt
+ * of a move sends these where the call was reserved; the hold went with the user (MOVE_OUT).
+ */
+const AWAY = `
+local function awayFrom(inAccount)
+  local cfg = rcall('HMGET', KEYS[1], 'acct', 'moved', 'in')
+  if inAccount then
+    if cfg[2] then return cfg[2] end
+    if not cfg[3] then return 0 end
+    return nil
+  end
+  return cfg[1] or nil
+end
+`;
+
+/**
  * release: drop a hold (the user's share and, in an account, the account's), once per reservation
  * id (an unknown id is marked too, so that a late replay of its reserve holds nothing).
- * KEYS[1] user window hash, KEYS[2] outcome hash of the reservation's 10 minutes; for a member of
- * an account, KEYS[3] account window hash. ARGV: RELEASE_ARGS.
- * Replies: {'released' | 'duplicate' | 'committed', now}
+ * KEYS[1] user config hash, KEYS[2] user window hash, KEYS[3] outcome hash of the reservation's 10
+ * minutes; for a member of an account, KEYS[4] account window hash. ARGV: RELEASE_ARGS.
+ * Replies: {'released' | 'duplicate' | 'committed', now, home the user moved to ('' = on their
+ * own; absent when they live here)} | {'moving', now} (a member config here, the user not arrived:
+ * nothing written, so that a release sent again once they have finds their hold).
  */
 export const RELEASE = `#!lua
 ${PRELUDE}
 ${luaBindings(RELEASE_ARGS)}
-local done = rcall('HGET', KEYS[2], id)
-if done and ssub(done, 1, 1) == 'r' then return { 'duplicate', now } end
-if done then return { 'committed', now } end
+${AWAY}
+local away = awayFrom(KEYS[4] ~= nil)
+local done = rcall('HGET', KEYS[3], id)
+if done and ssub(done, 1, 1) == 'r' then return { 'duplicate', now, away } end
+if done then return { 'committed', now, away } end
+if away == 0 then return { 'moving', now } end
 local field = 'x:' .. id
-local hz = horizons(rcall('HGET', KEYS[1], 'k'))
-dropHoldIn(KEYS[1], field)
-if KEYS[3] then dropHoldIn(KEYS[3], field) end
-rcall('HSET', KEYS[2], id, 'r ' .. fmt(now))
-keep(hz, 'd', 'dn', bucket, KEYS[2], now, doneTtl)
+local hz = horizons(rcall('HGET', KEYS[2], 'k'))
+dropHoldIn(KEYS[2], field)
+if KEYS[4] then dropHoldIn(KEYS[4], field) end
+rcall('HSET', KEYS[3], id, 'r ' .. fmt(now))
+keep(hz, 'd', 'dn', bucket, KEYS[3], now, doneTtl)
 -- The horizons written may have created the window hash: make sure it expires too.
-keep(hz, 'w', nil, nil, KEYS[1], now, doneTtl)
-saveHorizons(KEYS[1], hz)
-return { 'released', now }
+keep(hz, 'w', nil, nil, KEYS[2], now, doneTtl)
+saveHorizons(KEYS[2], hz)
+return { 'released', now, away }
 `;
 
 /**
@@ -368,14 +392,17 @@ return { 'released', now }
  * no sooner than now + lease, for a call still running as its lease nears its end. Only the expiry
  * changes (its 8 bytes in the binary form, the leading number in the text form): the amounts stay
  * held in their windows. A hold that is not there (committed, released, or purged), or whose lease
- * has ended (it may still be stored, until a purge), is not made live again: 'gone'. The window hash's earliest expiry ('m') stays a lower bound. The
- * window hash is kept alive at least as long as the hold.
- * KEYS[1] user window hash; for a member of an account, KEYS[2] account window hash.
- * ARGV: RENEW_ARGS. Replies: {'renewed' | 'gone', now}
+ * has ended (it may still be stored, until a purge), is not made live again: 'gone'. The window
+ * hash's earliest expiry ('m') stays a lower bound. The window hash is kept alive at least as long
+ * as the hold.
+ * KEYS[1] user config hash, KEYS[2] user window hash; for a member of an account, KEYS[3] account
+ * window hash. ARGV: RENEW_ARGS.
+ * Replies: {'renewed' | 'gone', now, home the user moved to (as for release), or 0 (not arrived)}
  */
 export const RENEW = `#!lua
 ${PRELUDE}
 ${luaBindings(RENEW_ARGS)}
+${AWAY}
 local field = 'x:' .. id
 local expiry = now + lease
 local function renewIn(w)
@@ -396,7 +423,7 @@ local function renewIn(w)
   saveHorizons(w, hz)
   return true
 end
-local found = renewIn(KEYS[1])
-if KEYS[2] then found = renewIn(KEYS[2]) or found end
-return { found and 'renewed' or 'gone', now }
+local found = renewIn(KEYS[2])
+if KEYS[3] then found = renewIn(KEYS[3]) or found end
+return { found and 'renewed' or 'gone', now, awayFrom(KEYS[3] ~= nil) }
 `;
