@@ -665,6 +665,44 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
       });
     }
 
+    // A stream the provider answered whose first event is an error event or cannot be parsed (a bare
+    // NaN in message_start's usage). The AI SDK's Anthropic and OpenAI providers read the first events
+    // before doStream returns and throw an APICallError with a status of their own (500, 529): the
+    // request was sent and may have been billed, so it is charged as an aborted stream that brought
+    // nothing (`thrown`: status aborted, the hold under abortedStreamCharge 'hold'). The others fail
+    // as an error part of the stream, or (@ai-sdk/anthropic 4, an event it cannot parse) a plain
+    // Error: charged the input estimate, status error.
+    const firstEvents: Array<{ variant: Variant; what: string; behavior: Record<string, unknown>; thrown: boolean }> = [
+      { variant: 'anthropic', what: 'cannot be parsed', behavior: { usage: { input_tokens: Number.NaN } }, thrown: false },
+      { variant: 'anthropic', what: 'is an error event', behavior: { midStreamError: { afterChunks: 0 } }, thrown: true },
+      { variant: 'openai.chat', what: 'is an error event', behavior: { midStreamError: { afterChunks: 0 } }, thrown: true },
+      { variant: 'openai.responses', what: 'is an error event', behavior: { midStreamError: { afterChunks: 0 } }, thrown: true },
+      { variant: 'openai.responses', what: 'is followed by an error event before any output', behavior: { midStreamError: { afterChunks: 1 } }, thrown: true },
+      { variant: 'google', what: 'cannot be parsed', behavior: { usage: { promptTokenCount: Number.NaN } }, thrown: false },
+      { variant: 'google', what: 'is an error event', behavior: { midStreamError: { afterChunks: 0 } }, thrown: false },
+    ];
+    for (const { variant, what, behavior, thrown } of firstEvents) {
+      it(`${variant}: a stream whose first event ${what} is charged as a broken stream, never released`, async () => {
+        for (const abortedStreamCharge of ['received', 'hold'] as const) {
+          const limiter = createTokenLimiter({ abortedStreamCharge });
+          const user = freshUser(`first-event-${abortedStreamCharge}`);
+          emulator().clearRequests();
+          emulator().enqueue(behavior);
+          const model = wrap(modelOf(kit, emulator(), variant), { limiter, user });
+          const parts = await collect<any>(ai.streamText({ model, prompt: ask, maxOutputTokens: 40, maxRetries: 0, onError: () => {} }).fullStream);
+          expect(parts.some((p) => p.type === 'error')).toBe(true);
+          expect(emulator().requests).toHaveLength(1);
+          await vi.waitFor(async () => expect(await records(limiter, user)).toHaveLength(1), { timeout: 5000 });
+          const [record] = await records(limiter, user);
+          expect(record, abortedStreamCharge).toMatchObject({ estimated: true, status: thrown ? 'aborted' : expect.stringMatching(/^(aborted|error)$/) });
+          expect(record!.inputTokens).toBeGreaterThan(0);
+          // An aborted stream that brought nothing: the input estimate, or the whole hold (40) when the policy says so.
+          if (record!.status === 'aborted') expect(record!.outputTokens).toBe(abortedStreamCharge === 'hold' ? 40 : 0);
+          expect((await limiter.admin.getUsage(user)).reserved).toBe(0);
+        }
+      });
+    }
+
     it('openai.responses: previousResponseId or conversation holds the input at the context window, as responses.create does', async () => {
       const base = createTokenLimiter({ defaultLimits: [{ id: 'daily', tokens: 100_000, period: 'day' }] });
       const held: number[] = [];
