@@ -79,7 +79,7 @@ describe('npx token-limits ledger', () => {
     await limiter.close();
   });
 
-  it('drain moves waiting records into the ledger until stopped', async () => {
+  it('drain moves waiting records into the ledger until stopped, and reports entries that are no records', async () => {
     const drainSchema = uniqueSchema();
     const prefix = uniquePrefix('tl-cli');
     const ledger = createPostgresLedger({ pool, schema: drainSchema, drain: false });
@@ -88,20 +88,28 @@ describe('npx token-limits ledger', () => {
       const limiter = createTokenLimiter({ store: new RedisStore({ client: redis, prefix }), ledger });
       for (let i = 0; i < 6; i += 1) await limiter.commit(await limiter.reserve('drained', { tokens: 5 }), { inputTokens: 2, outputTokens: 3 });
       await limiter.close();
+      // An entry that is no record, beside them: moved to the dead-letter stream, and said so.
+      const [stream] = await redis.smembers(`${prefix}:{g}:lqs`);
+      const bad = await redis.xadd(stream!, '*', 't', String(Date.now()), 'r', 'not json', 'n', '{}');
       const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'ledger', 'drain', '--schema', drainSchema, '--prefix', prefix], {
         env: { ...process.env, DATABASE_URL, REDIS_URL },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
       const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       const deadline = Date.now() + 20_000;
       let rows = 0;
-      while (rows < 6 && Date.now() < deadline) {
+      while ((rows < 6 || !stderr.includes('ledger-read')) && Date.now() < deadline) {
         rows = (await pool.query(`SELECT count(*)::int AS n FROM ${ledger.tableName}`)).rows[0].n as number;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       child.kill('SIGINT');
       expect(rows).toBe(6);
       expect(await exit).toBe(0);
+      expect(stderr).toContain(`token-limits: ledger-read: dropped: 1 ledger stream entries were not records and were moved out of ${stream!} to ${stream!}d`);
+      expect(stderr).toContain(`${bad} (r is not JSON)`);
+      expect(await redis.xlen(`${stream!}d`)).toBe(1);
     } finally {
       await dropSchema(pool, drainSchema);
     }

@@ -3,7 +3,7 @@ import net from 'node:net';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenLimiter, InvalidArgumentError, MemoryStore, RedisStore, type LedgerErrorEvent, type LedgerLag, type QuotaStore, type TokenLimiter } from '../../src/index.js';
+import { createTokenLimiter, InvalidArgumentError, MemoryStore, RedisStore, type LedgerErrorEvent, type LedgerLag, type QuotaStore, type StoreErrorEvent, type TokenLimiter } from '../../src/index.js';
 import { createPostgresLedger, type PostgresLedger } from '../../src/postgres/index.js';
 import { manualClock } from '../helpers/clock.js';
 import { MAX_COST_USD } from '../../src/kernel/units.js';
@@ -395,6 +395,58 @@ describe('RedisStore ledger feed', () => {
     // Every record of the readable streams is written; the unreadable one is still reported.
     await expect(limiter.flushLedger(2_000)).rejects.toThrow(/WRONGTYPE/);
     expect(await rowCount(ledger)).toEqual({ rows: 20, ids: 20 });
+  });
+});
+
+describe('RedisStore ledger entries that are no records', () => {
+  it('are moved to a dead-letter stream and reported, and the records beside them are written', async () => {
+    const ledger = await newLedger({ drain: { pollMs: 20, claimIdleMs: 200 } });
+    const prefix = uniquePrefix('ledger-dead');
+    const limiter = track(createTokenLimiter({ store: new RedisStore({ client: redis, prefix }), ledger }));
+    const storeErrors: StoreErrorEvent[] = [];
+    const ledgerErrors: LedgerErrorEvent[] = [];
+    limiter.on('store-error', (e) => storeErrors.push(e));
+    limiter.on('ledger-error', (e) => ledgerErrors.push(e));
+    const written = [await call(limiter, 'beside', 1, 1)];
+    const [stream, ...others] = await redis.smembers(`${prefix}:{g}:lqs`);
+    expect(others).toEqual([]);
+    const now = String(Date.now());
+    // Tampering, or a bug: entries beside the commits' own that no drainer can write.
+    const bad = [
+      await redis.xadd(stream!, '*', 't', now, 'r', 'not json', 'n', '{}'),
+      await redis.xadd(stream!, '*', 'note', 'no t, r or n'),
+    ];
+    written.push(await call(limiter, 'beside', 2, 2));
+    bad.push(
+      await redis.xadd(stream!, '*', 't', now, 'r', '{"userId":"beside"}', 'n', '{}'),
+      await redis.xadd(stream!, '*', 't', 'yesterday', 'r', '{"id":"forged","userId":"beside"}', 'n', '{}'),
+    );
+    written.push(await call(limiter, 'beside', 3, 3));
+    // It waited for ever: the entries stayed pending, claimed and skipped every claimIdleMs.
+    await limiter.flushLedger(5_000);
+    const { rows } = await pool.query(`SELECT id FROM ${ledger.tableName} ORDER BY id`);
+    expect(rows.map((r) => r.id as string)).toEqual(written.map((r) => r.id).sort());
+    expect(await redis.xlen(stream!)).toBe(0);
+    expect((await redis.xpending(stream!, 'g'))[0]).toBe(0);
+    expect(await limiter.ledgerLag()).toMatchObject({ pending: 0 });
+    // Kept for an operator, each with where it was, why, and its own fields as they were.
+    const dead = await redis.xrange(`${stream!}d`, '-', '+');
+    expect(dead.map(([, fields]) => fields)).toEqual([
+      ['stream', stream, 'id', bad[0], 'reason', 'r is not JSON', 't', now, 'r', 'not json', 'n', '{}'],
+      ['stream', stream, 'id', bad[1], 'reason', 'no field t, r, n', 'note', 'no t, r or n'],
+      ['stream', stream, 'id', bad[2], 'reason', 'r is not a record with an id', 't', now, 'r', '{"userId":"beside"}', 'n', '{}'],
+      ['stream', stream, 'id', bad[3], 'reason', 't is not ms since the epoch', 't', 'yesterday', 'r', '{"id":"forged","userId":"beside"}', 'n', '{}'],
+    ]);
+    // Reported as the store's other background failures are: a store-error event (and the logger).
+    expect(ledgerErrors).toEqual([]);
+    const reported = storeErrors.filter((e) => e.operation === 'ledger-read');
+    // One report per read that met some: four entries in all, whatever the reads.
+    expect(reported.reduce((n, e) => n + Number(/^(\d+) ledger stream entries were not records/.exec(e.error.message)?.[1]), 0)).toBe(4);
+    for (const e of reported) {
+      expect(e.policy).toBe('dropped');
+      expect(e.error.message).toContain(`to ${stream!}d`);
+    }
+    expect(reported.map((e) => e.error.message).join(' ')).toContain(`${bad[0]} (r is not JSON)`);
   });
 });
 

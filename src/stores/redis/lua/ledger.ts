@@ -52,6 +52,46 @@ return redis.call('XDEL', KEYS[1], unpack(ARGV))
 `;
 
 /**
+ * ledger-dead-letter: entries of a stream that do not parse as records (tampering, or a bug): each
+ * is copied to the stream's dead-letter stream, then acknowledged and deleted, in one step, so that
+ * it is neither read again for ever nor lost. A dead-letter entry holds `stream`, `id` (where the
+ * entry was), `reason`, then the entry's own fields as they were (over 2,000 of them: one field
+ * `fields`, their JSON array). An id no longer in the stream (another drainer moved it) is only
+ * acknowledged.
+ * KEYS[1] a ledger stream, KEYS[2] its dead-letter stream (same slot). ARGV: id, reason, id,
+ * reason... (1-5000 entries). Reply: the number copied.
+ * allow-oom: it frees what it adds, and a full Redis is when a drain must go on.
+ */
+export const LEDGER_DEAD_LETTER = `#!lua flags=allow-oom
+${PRELUDE}
+if #ARGV == 0 or #ARGV > 10000 or #ARGV % 2 ~= 0 then fail('invalid entries') end
+for i = 1, #ARGV, 2 do
+  if #ARGV[i] > 41 or not string.match(ARGV[i], '^%d+%-%d+$') then fail('invalid id') end
+  if #ARGV[i + 1] > 1000 then fail('invalid reason') end
+end
+local copied = 0
+for i = 1, #ARGV, 2 do
+  local id = ARGV[i]
+  local found = redis.call('XRANGE', KEYS[1], id, id)
+  if found[1] then
+    local own = found[1][2]
+    local fields = { 'stream', KEYS[1], 'id', id, 'reason', ARGV[i + 1] }
+    if #own > 2000 then
+      fields[#fields + 1] = 'fields'
+      fields[#fields + 1] = cjson.encode(own)
+    else
+      for _, v in ipairs(own) do fields[#fields + 1] = v end
+    end
+    redis.call('XADD', KEYS[2], '*', unpack(fields))
+    copied = copied + 1
+  end
+  redis.pcall('XACK', KEYS[1], 'g', id)
+  redis.call('XDEL', KEYS[1], id)
+end
+return copied
+`;
+
+/**
  * ledger-lag: records waiting in a stream, and the id of the oldest.
  * KEYS[1] a ledger stream. Reply: {count, oldest id or ''}.
  */
