@@ -656,6 +656,16 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
           expect(record!.inputTokens).toBeGreaterThan(0);
           expect((await limiter.admin.getUsage(user)).reserved).toBe(0);
         }
+        // An error event mid-way settles as the SDK wrappers settle a failed stream: OpenAI and
+        // Anthropic 'aborted' (a reasoning model charged its hold), Gemini 'error' with its running usage.
+        const held = createTokenLimiter({ abortedStreamCharge: 'hold' });
+        const erred = freshUser('broken-hold');
+        emulator().enqueue({ midStreamError: { afterChunks: 3 } });
+        await runWithUser(erred, () => collect(ai.streamText({ model: wrap(modelOf(kit, emulator(), variant), { limiter: held }), prompt: ask, maxOutputTokens: 40, maxRetries: 0, onError: () => {} }).fullStream)).catch(() => {});
+        await vi.waitFor(async () => expect(await records(held, erred)).toHaveLength(1), { timeout: 5000 });
+        const [failed] = await records(held, erred);
+        if (variant === 'google') expect(failed).toMatchObject({ status: 'error', estimated: true });
+        else expect(failed).toMatchObject({ status: 'aborted', estimated: true, outputTokens: 40 });
         const user = freshUser('http-error');
         emulator().enqueue({ status: 500 });
         await expect(runWithUser(user, () => ai.generateText({ model, prompt: ask, maxOutputTokens: 40, maxRetries: 0 }))).rejects.toThrow();

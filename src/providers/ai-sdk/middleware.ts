@@ -118,7 +118,11 @@ function observeStream(source: ReadableStream<unknown>, call: TrackedCall, famil
     },
     flush() {
       ended = true;
-      if (errored) broken(call, usage, tokens, outcomeOf(model, requestId, 'error', rates));
+      // An error part ends the stream as a failure of the OpenAI and Anthropic SDKs' streams does:
+      // 'aborted', so that a reasoning model's is charged its hold (`abortedStreamCharge`), as the
+      // SDK wrappers charge it (a Claude stream that fails mid-way was billed its thinking whole).
+      // Gemini reports its running usage, thinking included: charged that, 'error' as its wrappers say.
+      if (errored) broken(call, usage, tokens, outcomeOf(model, requestId, family === 'google' || family === 'unknown' ? 'error' : 'aborted', rates));
       else settleWith(call, usage, tokens, outcomeOf(model, requestId, undefined, rates));
     },
   });
