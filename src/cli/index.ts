@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { createTokenLimiter, RedisStore, type TokenLimiter } from '../index.js';
 import { createPostgresLedger, type PgPoolLike, type PostgresLedger } from '../postgres/index.js';
+import { INSTANT_FORMS, parseInstant } from '../postgres/time.js';
 
 const USAGE = `Usage: token-limits ledger <command> [options]
 
@@ -52,37 +53,29 @@ async function importOptional<T>(name: string, why: string): Promise<T> {
   }
 }
 
-/** A date (a UTC year, month or day), or a date-time with its offset: `2026-05-01T10:00:30.5+02:00`. */
-const ISO = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|[+-]\d{2}:?\d{2})?)?)?)?$/;
-
 /**
- * A time option as ms since the epoch. Never in the machine's zone: a date is a UTC day (month,
- * year), and a date-time must carry its offset. Date.parse read `2026-12-01T10:00` in local time,
- * so the same command answered differently on servers in different zones (and took non-ISO text,
- * `Dec 1 2026`, in local time too).
+ * A time option as ms since the epoch. Never in the machine's zone (the ledger's own reads parse
+ * text the same way: src/postgres/time.ts): a date is a UTC day (month, year), and a date-time
+ * must carry its offset. Date.parse read `2026-12-01T10:00` in local time, so the same command
+ * answered differently on servers in different zones (and took non-ISO text, `Dec 1 2026`, in
+ * local time too).
  */
 function date(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
-  const forms = `an ISO date (2026, 2026-05, 2026-05-01: UTC), a date-time with its offset (2026-05-01T10:00Z, 2026-05-01T10:00-03:00) or ms since the epoch`;
   // Digits are ms since the epoch, except four of them: a year (ISO 8601), as in --from 2026.
   if (/^\d+$/.test(value) && value.length !== 4) return Number(value);
-  const m = ISO.exec(value) ?? fail(`--${name} must be ${forms}, got ${value}`);
-  if (m[4] !== undefined && m[8] === undefined) {
-    fail(`--${name} ${value} has no UTC offset: add Z for UTC (${value}Z) or the offset of its zone (e.g. ${value}-03:00); without one it would be read in this machine's time zone`);
+  const read = parseInstant(value);
+  if ('ms' in read) return read.ms;
+  switch (read.problem) {
+    case 'no offset':
+      return fail(`--${name} ${value} has no UTC offset: add Z for UTC (${value}Z) or the offset of its zone (e.g. ${value}-03:00); without one it would be read in this machine's time zone`);
+    case 'impossible':
+      return fail(`--${name} is not a real date or time: ${value}`);
+    case 'offset':
+      return fail(`--${name} has an impossible UTC offset: ${value}`);
+    default:
+      return fail(`--${name} must be ${INSTANT_FORMS.replace(' or an ISO', ', an ISO')} or ms since the epoch, got ${value}`);
   }
-  const [year, month, day] = [Number(m[1]), Number(m[2] ?? 1), Number(m[3] ?? 1)];
-  const [hour, minute, second] = [Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0)];
-  const at = new Date(0);
-  at.setUTCFullYear(year, month - 1, day); // not Date.UTC, which reads years 0-99 as 1900-1999
-  at.setUTCHours(hour, minute, second, Number((m[7] ?? '').padEnd(3, '0').slice(0, 3)));
-  // Date rolls an impossible day or time over (February 30 is March 2): it must come back as written.
-  if (at.getUTCFullYear() !== year || at.getUTCMonth() !== month - 1 || at.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) {
-    fail(`--${name} is not a real date or time: ${value}`);
-  }
-  const offset = m[8] === undefined || /^z$/i.test(m[8]) ? undefined : /^([+-])(\d{2}):?(\d{2})$/.exec(m[8])!;
-  if (offset !== undefined && (Number(offset[2]) > 23 || Number(offset[3]) > 59)) fail(`--${name} has an impossible UTC offset: ${value}`);
-  const shift = offset === undefined ? 0 : (offset[1] === '-' ? -1 : 1) * (Number(offset[2]) * 60 + Number(offset[3])) * 60_000;
-  return at.getTime() - shift;
 }
 
 export async function main(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {

@@ -10,6 +10,7 @@ import { InvalidArgumentError } from '../kernel/errors.js';
 import type { HistoryPoint, LedgerDrainSettings, LedgerEntry, LedgerSource, LedgerTotals, UsageLedger, UsageRecord } from '../kernel/types.js';
 import { isPlainObject, parseUserId, rejectUnknownKeys } from '../kernel/validate.js';
 import { readable, storable } from './text.js';
+import { INSTANT_FORMS, parseInstant } from './time.js';
 
 /** The part of a `pg` Pool the ledger uses (`pg.Pool` satisfies it). */
 export interface PgPoolLike {
@@ -54,7 +55,9 @@ export interface PostgresLedger extends UsageLedger {
   migrate(): Promise<void>;
   /**
    * Totals of the records with from <= time < to, of one user, one account or everyone; one row
-   * per UTC day, UTC month or model with `groupBy`, else a single row.
+   * per UTC day, UTC month or model with `groupBy`, else a single row. `from` and `to` (here, in
+   * `export` and in `reconcile`): a Date, ms since the epoch, an ISO date (a UTC day) or an ISO
+   * date-time with Z or its offset; one without is refused, never read in the machine's zone.
    */
   query(options: { userId?: string; accountId?: string; from: Date | string | number; to: Date | string | number; groupBy?: 'day' | 'month' | 'model' }): Promise<LedgerTotals[]>;
   /**
@@ -396,9 +399,26 @@ function parseDrain(value: unknown): LedgerDrainSettings | false {
   return out;
 }
 
+/**
+ * A range's end as ms since the epoch: a Date, ms since the epoch, or text read by `parseInstant`,
+ * never in the machine's zone. `Date.parse` read `2026-12-01T10:00` (and text in no ISO form, `Dec
+ * 1 2026`) in local time: the same query, export or reconcile covered other hours on a server in
+ * another zone.
+ */
 function parseDate(value: unknown, parameter: string): number {
-  const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
-  if (!(ms >= EARLIEST && ms <= LATEST)) invalid(parameter, value, 'expected a Date, an ISO date string or ms since the epoch, from 4714-11-24 BC to 275760-09-13');
+  const range = 'from 4714-11-24 BC to 275760-09-13';
+  let ms = Number.NaN;
+  if (value instanceof Date) ms = value.getTime();
+  else if (typeof value === 'number') ms = value;
+  else if (typeof value === 'string') {
+    const read = parseInstant(value);
+    if ('problem' in read) {
+      if (read.problem === 'no offset') invalid(parameter, value, `a date-time needs its UTC offset: add Z for UTC (${value}Z) or its zone's offset (e.g. ${value}-03:00); without one it would be read in this machine's time zone`);
+      invalid(parameter, value, `expected a Date, ms since the epoch, ${INSTANT_FORMS}, ${range}${read.problem === 'form' ? '' : `: no such ${read.problem === 'offset' ? 'UTC offset' : 'date or time'}`}`);
+    }
+    ms = read.ms;
+  }
+  if (!(ms >= EARLIEST && ms <= LATEST)) invalid(parameter, value, `expected a Date, ms since the epoch, ${INSTANT_FORMS}, ${range}`);
   return ms;
 }
 

@@ -635,6 +635,51 @@ describe('ledger options', () => {
     await expect(migrated.query({ from: Date.UTC(-4713, 10, 24), to: 8.64e15 })).resolves.toEqual([expect.objectContaining({ requests: 0 })]);
   });
 
+  it('reads a date-time by its offset and refuses one without, whatever the zone of the machine', async () => {
+    const ledger = await newLedger();
+    track(createTokenLimiter({ store: new MemoryStore(), ledger }));
+    await pool.query(
+      `INSERT INTO ${ledger.tableName} (id, user_id, provider, model, endpoint, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, total_tokens, estimated, status, latency_ms, created_at)
+       SELECT id, 'zoned', 'openai', 'gpt-4o', 'chat', 1, 0, 0, 1, 0, 2, false, 'ok', 1, at::timestamptz
+         FROM (VALUES ('at-0930z', '2026-01-01T09:30:00Z'), ('at-1030z', '2026-01-01T10:30:00Z'), ('at-1330z', '2026-01-01T13:30:00Z')) AS v(id, at)`,
+    );
+    const zone = process.env.TZ;
+    // A machine 3 hours behind UTC (Node reads TZ again when it is set): 10:00 there is 13:00 UTC.
+    process.env.TZ = 'America/Sao_Paulo';
+    try {
+      expect(new Date(2026, 0, 1, 10).toISOString()).toBe('2026-01-01T13:00:00.000Z');
+      const requests = async (from: unknown, to: unknown): Promise<number> => (await ledger.query({ from: from as string, to: to as string }))[0]!.requests;
+      expect(await requests('2026-01-01T10:00Z', '2026-01-01T11:00Z')).toBe(1);
+      expect(await requests('2026-01-01T07:00-03:00', '2026-01-01T08:00-0300')).toBe(1);
+      expect(await requests('2026-01-01T10:00:00.000+00:00', '2026-01-01T13:30:00.001Z')).toBe(2);
+      expect(await requests(new Date('2026-01-01T10:00Z'), Date.UTC(2026, 0, 1, 11))).toBe(1);
+      expect(await requests(new Date('2026-01-01T10:00Z').toISOString(), '+002026-01-01T11:00:00.000Z')).toBe(1);
+      // A date is a UTC day, as Date.parse read it.
+      expect(await requests('2026-01-01', '2026-01-02')).toBe(3);
+      expect(await requests('2026', '2026-02')).toBe(3);
+      // Without an offset it counted 13:00-14:00 UTC here, 10:00-11:00 UTC on a server in UTC.
+      const refusals: Array<[string, () => Promise<unknown>]> = [
+        ['options.from', () => ledger.query({ from: '2026-01-01T10:00', to: '2026-01-01T11:00Z' })],
+        ['options.to', () => ledger.query({ from: '2026-01-01T10:00Z', to: '2026-01-01 11:00' })],
+        ['options.from', async () => ledger.export({ from: '2026-01-01T10:00:00.000', to: '2026-01-02', format: 'csv' })],
+        ['options.to', () => ledger.reconcile({ from: '2026-01-01', to: '2026-01-01T11:00:00' })],
+      ];
+      for (const [parameter, run] of refusals) {
+        const error = await run().then(() => undefined, (e: unknown) => e);
+        expect(error, parameter).toBeInstanceOf(InvalidArgumentError);
+        expect(error, parameter).toMatchObject({ parameter, message: expect.stringContaining('needs its UTC offset: add Z for UTC') });
+      }
+      // Text that is no ISO form was read in the local zone too; so were impossible days, rolled over.
+      for (const from of ['Jan 1 2026 10:00', 'Thu, 01 Jan 2026 10:00:00', '2026/01/01', '2026-02-30', '2026-01-01T24:00Z', '2026-01-01T10:00+25:00', '-000000-01-01T00:00Z']) {
+        await expect(ledger.query({ from, to: '2026-01-02' }), from).rejects.toMatchObject({ name: 'InvalidArgumentError', parameter: 'options.from' });
+        expect(() => ledger.export({ from, to: '2026-01-02', format: 'jsonl' }), from).toThrow(InvalidArgumentError);
+      }
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
   it('migrates idempotently, from several callers at once', async () => {
     const schema = uniqueSchema();
     schemas.push(schema);
