@@ -29,6 +29,32 @@ const blocks = documents.flatMap((document) => {
   }));
 });
 
+/**
+ * Every fenced block of the documents, by its info string (the language after the opening fence), so
+ * that a block the extraction above would skip (```typescript, ```ts title="…", ```jsx, a fence
+ * of four backticks or of tildes) fails the suite instead of going unchecked.
+ */
+const fences = documents.flatMap((document) => {
+  const lines = readFileSync(new URL(`../../${document}`, import.meta.url), 'utf8').split('\n');
+  const found: Array<{ document: string; line: number; fence: string; info: string }> = [];
+  let open: { fence: string } | undefined;
+  for (const [i, text] of lines.entries()) {
+    const m = /^\s*(`{3,}|~{3,})(.*)$/.exec(text);
+    if (m === null) continue;
+    if (open === undefined) {
+      open = { fence: m[1]! };
+      found.push({ document, line: i + 1, fence: m[1]!, info: m[2]!.trim() });
+    } else if (m[1]!.startsWith(open.fence[0]!) && m[1]!.length >= open.fence.length && m[2]!.trim() === '') {
+      open = undefined;
+    }
+  }
+  return found;
+});
+/** Languages whose blocks are extracted above (typechecked, and run unless tsx). */
+const CODE_LANGUAGES = new Set(['ts', 'tsx', 'js']);
+/** Blocks that are not TypeScript or JavaScript: shell commands, HTTP exchanges, JSON bodies. */
+const OTHER_LANGUAGES = new Set(['sh', 'http', 'json']);
+
 let emulator: Emulator;
 let cluster: RedisCluster;
 let env: NodeJS.ProcessEnv;
@@ -77,6 +103,17 @@ describe('README and docs examples', () => {
       throw new Error(`README or docs code does not typecheck:\n${error.stdout ?? ''}`);
     });
   }, 120_000);
+
+  it('leaves no code block out of the checks', () => {
+    const unchecked = fences.filter((f) => !(f.fence === '```' && (CODE_LANGUAGES.has(f.info) || OTHER_LANGUAGES.has(f.info))));
+    expect(
+      unchecked.map((f) => `${f.document} line ${f.line}: ${f.fence}${f.info} (write \`\`\`ts, \`\`\`tsx or \`\`\`js for code, \`\`\`sh, \`\`\`http or \`\`\`json for the rest)`),
+    ).toEqual([]);
+    for (const document of documents) {
+      const code = fences.filter((f) => f.document === document && CODE_LANGUAGES.has(f.info)).length;
+      expect({ document, extracted: blocks.filter((b) => b.document === document).length }).toEqual({ document, extracted: code });
+    }
+  });
 
   it('has React blocks to typecheck', () => {
     expect(blocks.filter((b) => b.lang === 'tsx').length).toBeGreaterThan(0);
