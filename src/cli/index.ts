@@ -176,9 +176,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
       }
       default: {
         limiter = createTokenLimiter({ store: await store(), ledger: ledgerOf(true) });
+        // Failed writes (retrying), and entries moved to a dead-letter stream (dead-lettered).
         limiter.on('ledger-error', (e) => err.write(`token-limits: ${e.policy}: ${e.error.message}\n`));
-        // Stream entries that are no records, moved to a dead-letter stream, are reported there.
-        limiter.on('store-error', (e) => err.write(`token-limits: ${e.operation}: ${e.policy}: ${e.error.message}\n`));
         err.write('token-limits: draining the ledger feed into the ledger (Ctrl-C stops)\n');
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);

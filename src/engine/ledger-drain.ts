@@ -116,7 +116,12 @@ export class LedgerDrainer {
     this.#timer.unref?.();
   }
 
-  /** One read-write-acknowledge step; resolves with the records moved, rejects when the write failed. */
+  /**
+   * One read-write-acknowledge step; resolves with the entries handled, rejects when the write (or
+   * a move to the dead letters) failed. Entries that are no records are moved out to the feed's
+   * dead letters, never written and never left to stop the others: before, each stayed pending
+   * for ever (RedisStore read and skipped it every claimIdleMs), or was deleted without a trace.
+   */
   async #cycle(): Promise<number> {
     const overflow = this.feed.bound?.(this.settings.maxQueue) ?? 0;
     if (overflow > 0) {
@@ -125,18 +130,60 @@ export class LedgerDrainer {
     if (this.#batch.length === 0) this.#batch = await this.feed.read(this.#consumer, this.settings.batchSize, this.settings.claimIdleMs);
     const batch = this.#batch;
     if (batch.length === 0) return 0;
+    const refused: Refusal[] = [];
+    const records = recordsOf(batch, refused);
     try {
-      await this.ledger.write(entriesOf(batch));
+      await this.ledger.write([...records.values()].map((r) => r.entry));
     } catch (error) {
       this.#failures += 1;
       this.events.error({ error: error instanceof Error ? error : new Error(String(error)), policy: 'retrying', records: batch.length });
       throw error;
     }
+    const written = [...records.values()].flatMap((r) => r.from);
+    if (written.length > 0) await this.feed.ack(written);
+    // What is left of the batch: kept (and moved again) if the move fails.
+    this.#batch = refused.map((r) => r.entry);
+    if (refused.length > 0) await this.#deadLetter(refused);
     this.#failures = 0;
-    await this.feed.ack(batch);
     this.#batch = [];
-    this.#written += batch.length;
+    this.#written += written.length;
     return batch.length;
+  }
+
+  /**
+   * Moves `refused` out of the feed to its dead letters and reports each move (`dead-lettered`);
+   * rejects when a move failed (reported as `retrying`: the entries stay in the batch). A feed
+   * without dead letters (MemoryStore) drops them, reported as `dropped`.
+   */
+  async #deadLetter(refused: readonly Refusal[]): Promise<void> {
+    if (this.feed.deadLetter === undefined) {
+      await this.feed.ack(refused.map((r) => r.entry));
+      const listed = list(refused.map((r) => ({ id: r.entry.ref, reason: r.reason })));
+      this.events.error({ error: new Error(`${refused.length} ledger entries were no records, and were dropped unwritten: ${listed}`), policy: 'dropped', records: refused.length });
+      return;
+    }
+    const moves = await this.feed.deadLetter(refused);
+    let failed: Error | undefined;
+    for (const m of moves) {
+      if (m.error !== undefined) {
+        failed ??= m.error;
+        this.events.error({
+          error: new Error(`${m.entries.length} ledger entries of ${m.from} cannot be written, and moving them to ${m.to} failed (tried again): ${m.error.message}`, { cause: m.error }),
+          policy: 'retrying',
+          records: m.entries.length,
+        });
+      } else if (m.moved > 0) {
+        this.events.error({
+          error: new Error(`${m.moved} ledger entries were moved unwritten out of ${m.from} to ${m.to}: ${list(m.entries)}`),
+          policy: 'dead-lettered',
+          records: m.moved,
+        });
+      }
+    }
+    if (failed !== undefined) {
+      this.#failures += 1;
+      throw failed;
+    }
   }
 }
 
@@ -151,26 +198,53 @@ function until<T>(work: Promise<T>, deadline: number): Promise<T> {
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
-/** Feed entries as ledger entries (one per id: a batch may hold a record twice after a claim). */
-function entriesOf(batch: readonly LedgerFeedEntry[]): LedgerEntry[] {
-  const byId = new Map<string, LedgerEntry>();
+/** A feed entry the ledger cannot take, and why. */
+interface Refusal {
+  entry: LedgerFeedEntry;
+  reason: string;
+}
+
+/**
+ * The batch's records by id, each with the feed entries that hold it (a batch may hold a record
+ * twice after a claim); entries that are no records go to `refused`.
+ */
+function recordsOf(batch: readonly LedgerFeedEntry[], refused: Refusal[]): Map<string, { entry: LedgerEntry; from: LedgerFeedEntry[] }> {
+  const byId = new Map<string, { entry: LedgerEntry; from: LedgerFeedEntry[] }>();
   for (const e of batch) {
+    if (e.unreadable !== undefined) {
+      refused.push({ entry: e, reason: e.unreadable });
+      continue;
+    }
     const record = decodeRecord(e.record, e.timestamp);
-    if (record === undefined || record.id === '') continue;
+    if (record === undefined || record.id === '') {
+      refused.push({ entry: e, reason: 'r is not a record with an id' });
+      continue;
+    }
     let note: { accountId?: unknown; costMicros?: unknown; cacheWriteTokens?: unknown } = {};
     try {
       note = JSON.parse(e.note) as typeof note;
     } catch {
       // a note is written by the engine; a malformed one leaves its fields empty
     }
+    const from = byId.get(record.id)?.from ?? [];
+    from.push(e);
     byId.set(record.id, {
-      ...record,
-      accountId: typeof note.accountId === 'string' ? note.accountId : null,
-      // Whole numbers a bigint holds, or none: a cost of 1.8e20 micro-dollars (a price table's
-      // price times a huge usage, which MemoryStore charged) made its batch fail for ever.
-      costMicros: Number.isSafeInteger(note.costMicros) ? (note.costMicros as number) : null,
-      cacheWriteTokens: Number.isSafeInteger(note.cacheWriteTokens) ? (note.cacheWriteTokens as number) : 0,
+      entry: {
+        ...record,
+        accountId: typeof note.accountId === 'string' ? note.accountId : null,
+        // Whole numbers a bigint holds, or none: a cost of 1.8e20 micro-dollars (a price table's
+        // price times a huge usage, which MemoryStore charged) made its batch fail for ever.
+        costMicros: Number.isSafeInteger(note.costMicros) ? (note.costMicros as number) : null,
+        cacheWriteTokens: Number.isSafeInteger(note.cacheWriteTokens) ? (note.cacheWriteTokens as number) : 0,
+      },
+      from,
     });
   }
-  return [...byId.values()];
+  return byId;
+}
+
+/** The first ids with their reasons, for a message. */
+function list(entries: ReadonlyArray<{ id: string; reason: string }>): string {
+  const shown = entries.slice(0, 5).map((e) => `${e.id} (${e.reason})`);
+  return `${shown.join(', ')}${entries.length > shown.length ? `, and ${entries.length - shown.length} more` : ''}`;
 }

@@ -335,13 +335,23 @@ export interface LedgerLag {
 
 /**
  * Emitted when writing to the ledger failed (the records stay queued and are retried: nothing is
- * lost), or, with `MemoryStore` only, when records were dropped because the in-process queue was full.
+ * lost), when entries the ledger cannot take were moved out of the queue to a dead-letter place,
+ * or, with `MemoryStore` only, when records were dropped.
  */
 export interface LedgerErrorEvent {
   error: Error;
-  /** `retrying`: the batch is kept and written again; `dropped`: MemoryStore's queue overflowed. */
-  policy: 'retrying' | 'dropped';
-  /** Records concerned: the batch's size, or the number dropped. */
+  /**
+   * - `retrying`: the batch is kept and written again (the ledger is down or failing, or moving
+   *   entries to the dead letters failed);
+   * - `dead-lettered`: entries that are no records (tampering, a bug) were moved unwritten to a
+   *   dead-letter place (RedisStore: the stream's dead-letter stream `<prefix>:{<slot tag>}:lqd`),
+   *   so that they stop no other record; `error.message` says where, and the first ids with why.
+   *   The records beside them are written;
+   * - `dropped`: MemoryStore's queue overflowed, or it held entries that are no records (it has no
+   *   dead-letter place).
+   */
+  policy: 'retrying' | 'dead-lettered' | 'dropped';
+  /** Records concerned: the batch's size, or the number moved or dropped. */
   records: number;
 }
 

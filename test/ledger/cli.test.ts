@@ -100,14 +100,14 @@ describe('npx token-limits ledger', () => {
       const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       const deadline = Date.now() + 20_000;
       let rows = 0;
-      while ((rows < 6 || !stderr.includes('ledger-read')) && Date.now() < deadline) {
+      while ((rows < 6 || !stderr.includes('dead-lettered')) && Date.now() < deadline) {
         rows = (await pool.query(`SELECT count(*)::int AS n FROM ${ledger.tableName}`)).rows[0].n as number;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       child.kill('SIGINT');
       expect(rows).toBe(6);
       expect(await exit).toBe(0);
-      expect(stderr).toContain(`token-limits: ledger-read: dropped: 1 ledger stream entries were not records and were moved out of ${stream!} to ${stream!}d`);
+      expect(stderr).toContain(`token-limits: dead-lettered: 1 ledger entries were moved unwritten out of ${stream!} to ${stream!}d (XRANGE ${stream!}d - +)`);
       expect(stderr).toContain(`${bad} (r is not JSON)`);
       expect(await redis.xlen(`${stream!}d`)).toBe(1);
     } finally {

@@ -399,7 +399,7 @@ describe('RedisStore ledger feed', () => {
 });
 
 describe('RedisStore ledger entries that are no records', () => {
-  it('are moved to a dead-letter stream and reported, and the records beside them are written', async () => {
+  it('are moved to a dead-letter stream and reported as ledger-error, and the records beside them are written', async () => {
     const ledger = await newLedger({ drain: { pollMs: 20, claimIdleMs: 200 } });
     const prefix = uniquePrefix('ledger-dead');
     const limiter = track(createTokenLimiter({ store: new RedisStore({ client: redis, prefix }), ledger }));
@@ -437,16 +437,70 @@ describe('RedisStore ledger entries that are no records', () => {
       ['stream', stream, 'id', bad[2], 'reason', 'r is not a record with an id', 't', now, 'r', '{"userId":"beside"}', 'n', '{}'],
       ['stream', stream, 'id', bad[3], 'reason', 't is not ms since the epoch', 't', 'yesterday', 'r', '{"id":"forged","userId":"beside"}', 'n', '{}'],
     ]);
-    // Reported as the store's other background failures are: a store-error event (and the logger).
-    expect(ledgerErrors).toEqual([]);
-    const reported = storeErrors.filter((e) => e.operation === 'ledger-read');
-    // One report per read that met some: four entries in all, whatever the reads.
-    expect(reported.reduce((n, e) => n + Number(/^(\d+) ledger stream entries were not records/.exec(e.error.message)?.[1]), 0)).toBe(4);
-    for (const e of reported) {
-      expect(e.policy).toBe('dropped');
-      expect(e.error.message).toContain(`to ${stream!}d`);
+    // Reported where a ledger user listens: a ledger-error event (and the logger), not a store-error.
+    expect(storeErrors).toEqual([]);
+    // One report per batch that held some: four entries in all, whatever the batches.
+    expect(ledgerErrors.length).toBeGreaterThan(0);
+    expect(ledgerErrors.reduce((n, e) => n + e.records, 0)).toBe(4);
+    for (const e of ledgerErrors) {
+      expect(e.policy).toBe('dead-lettered');
+      expect(e.error.message).toMatch(new RegExp(`^${e.records} ledger entries were moved unwritten out of \\S+ to \\S+d \\(XRANGE \\S+d - \\+\\): `));
+      expect(e.error.message).toContain(`out of ${stream!} to ${stream!}d`);
     }
-    expect(reported.map((e) => e.error.message).join(' ')).toContain(`${bad[0]} (r is not JSON)`);
+    const messages = ledgerErrors.map((e) => e.error.message).join(' ');
+    for (const [i, reason] of ['r is not JSON', 'no field t, r, n', 'r is not a record with an id', 't is not ms since the epoch'].entries()) expect(messages).toContain(`${bad[i]!} (${reason})`);
+  });
+});
+
+describe('ledger entries that cannot be moved to the dead letters at once', () => {
+  it('stay in the batch, reported as retrying, and are moved once the move succeeds; the records beside them are written', async () => {
+    const ledger = await newLedger({ drain: { pollMs: 20, claimIdleMs: 60_000 } });
+    const prefix = uniquePrefix('ledger-dead-fail');
+    const limiter = track(createTokenLimiter({ store: new RedisStore({ client: redis, prefix }), ledger }));
+    const ledgerErrors: LedgerErrorEvent[] = [];
+    limiter.on('ledger-error', (e) => ledgerErrors.push(e));
+    const first = await call(limiter, 'beside', 1, 1);
+    await limiter.flushLedger(5_000);
+    const [stream] = await redis.smembers(`${prefix}:{g}:lqs`);
+    // The dead-letter key holds a string: XADD to it fails, and so does the move.
+    await redis.set(`${stream!}d`, 'in the way');
+    const bad = await redis.xadd(stream!, '*', 't', String(Date.now()), 'r', 'not json', 'n', '{}');
+    const second = await call(limiter, 'beside', 2, 2);
+    const deadline = Date.now() + 5_000;
+    while (!ledgerErrors.some((e) => e.policy === 'retrying') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(ledgerErrors[0]).toMatchObject({ policy: 'retrying', records: 1, error: { message: expect.stringContaining(`moving them to ${stream!}d (XRANGE ${stream!}d - +) failed (tried again): WRONGTYPE`) } });
+    expect(ledgerErrors.some((e) => e.policy === 'dead-lettered')).toBe(false);
+    // Its neighbour is written meanwhile; the entry waits (claimIdleMs is a minute: the drainer keeps it).
+    const { rows } = await pool.query(`SELECT id FROM ${ledger.tableName} ORDER BY id`);
+    expect(rows.map((r) => r.id as string)).toEqual([first.id, second.id].sort());
+    expect(await redis.xrange(stream!, '-', '+')).toEqual([[bad, ['t', expect.any(String), 'r', 'not json', 'n', '{}']]]);
+    await redis.del(`${stream!}d`);
+    await limiter.flushLedger(5_000);
+    expect(ledgerErrors.filter((e) => e.policy === 'dead-lettered')).toEqual([
+      { policy: 'dead-lettered', records: 1, error: expect.objectContaining({ message: `1 ledger entries were moved unwritten out of ${stream!} to ${stream!}d (XRANGE ${stream!}d - +): ${bad} (r is not JSON)` }) },
+    ]);
+    expect((await redis.xrange(`${stream!}d`, '-', '+')).map(([, f]) => f.slice(0, 6))).toEqual([['stream', stream, 'id', bad, 'reason', 'r is not JSON']]);
+    expect(await redis.xlen(stream!)).toBe(0);
+    expect(await limiter.ledgerLag()).toMatchObject({ pending: 0, failures: 0 });
+  });
+});
+
+describe('MemoryStore ledger entries that are no records', () => {
+  it('are dropped and reported as ledger-error (it keeps no dead letters), and the records beside them are written', async () => {
+    const ledger = await newLedger();
+    const store = new MemoryStore();
+    const limiter = track(createTokenLimiter({ store, ledger }));
+    const ledgerErrors: LedgerErrorEvent[] = [];
+    limiter.on('ledger-error', (e) => ledgerErrors.push(e));
+    const first = await call(limiter, 'beside', 1, 1);
+    // A bug could queue one: the queue takes what commit gives it.
+    (store.ledgerFeed as unknown as { push(t: number, r: string, n: string): void }).push(Date.now(), '{"userId":"beside"}', '{}');
+    const second = await call(limiter, 'beside', 2, 2);
+    await limiter.flushLedger(5_000);
+    const { rows } = await pool.query(`SELECT id FROM ${ledger.tableName} ORDER BY id`);
+    expect(rows.map((r) => r.id as string)).toEqual([first.id, second.id].sort());
+    expect(ledgerErrors).toEqual([{ policy: 'dropped', records: 1, error: expect.objectContaining({ message: expect.stringMatching(/^1 ledger entries were no records, and were dropped unwritten: \d+ \(r is not a record with an id\)$/) }) }]);
+    expect(await limiter.ledgerLag()).toMatchObject({ pending: 0 });
   });
 });
 

@@ -178,6 +178,27 @@ export interface LedgerFeedEntry {
   record: string;
   /** The `LedgerNote` as JSON. */
   note: string;
+  /**
+   * Set when the entry is no record the ledger could take (tampering or a bug: a field missing, a
+   * time that is no ms since the epoch, a record that is no JSON object with an id): why. The
+   * drainer writes no such entry, it moves it out with `deadLetter` (its `record`, `note` and
+   * `timestamp` then mean nothing).
+   */
+  unreadable?: string;
+}
+
+/** Entries of one place in a feed that `LedgerFeed.deadLetter` moved out, unwritten. */
+export interface LedgerDeadLetters {
+  /** Where they were, for the operator (RedisStore: the stream). */
+  from: string;
+  /** Where they are now and how to read them (RedisStore: the dead-letter stream, and its XRANGE). */
+  to: string;
+  /** The entries' own ids in `from`, with why each was moved. */
+  entries: ReadonlyArray<{ id: string; reason: string }>;
+  /** How many were moved (one that another drainer had moved already is not counted again). */
+  moved: number;
+  /** Set when the move failed: the entries stay in the feed (move them again). */
+  error?: Error;
 }
 
 /**
@@ -201,6 +222,13 @@ export interface LedgerFeed {
   prune?(idleMs: number): Promise<number>;
   /** MemoryStore: bound of the in-process queue; returns how many records overflowed since the last call. */
   bound?(maxQueue: number): number;
+  /**
+   * Moves entries the ledger cannot take (`unreadable` ones) out of the feed, unwritten, to where an operator finds them, and forgets them;
+   * resolves with what went where, one item per place, for the drainer to report (`ledger-error`,
+   * policy `dead-lettered`). Moving an entry already moved changes nothing. A feed without it
+   * (MemoryStore) has nowhere to keep them: the drainer drops them and reports that.
+   */
+  deadLetter?(entries: ReadonlyArray<{ entry: LedgerFeedEntry; reason: string }>): Promise<LedgerDeadLetters[]>;
 }
 
 /**

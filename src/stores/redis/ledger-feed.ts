@@ -1,6 +1,5 @@
-import { QuotaStoreError } from '../../kernel/errors.js';
 import { isPlainObject } from '../../kernel/validate.js';
-import type { LedgerFeed, LedgerFeedEntry } from '../protocol/types.js';
+import type { LedgerDeadLetters, LedgerFeed, LedgerFeedEntry } from '../protocol/types.js';
 import type { RedisContext } from './context.js';
 import { LEDGER_DEAD_LETTER } from './lua/ledger.js';
 import { SCRIPTS } from './registry.js';
@@ -62,54 +61,37 @@ export function redisLedgerFeed(ctx: RedisContext): RedisLedgerFeed {
     return streams.list;
   }
 
-  /** Reports through the store's `report` (a `store-error` event, and the logger); never throws. */
-  function report(error: QuotaStoreError, dropped: number): void {
-    try {
-      ctx.settings.report?.({ operation: 'ledger-read', error, dropped });
-    } catch {
-      // a listener that throws must not cost the records read beside
-    }
-  }
-
   /**
-   * Moves entries that are no records to their stream's dead-letter stream (`<stream>d`, in the
-   * same slot), acknowledged and deleted there in the same step, and reports them. A move that
-   * fails leaves them pending: claimed again after claimIdleMs, and moved then.
+   * Moves entries to their stream's dead-letter stream (`<stream>d`, in the same slot), copied,
+   * acknowledged and deleted there in one script step; one item per stream and part of 5,000.
+   * An entry no longer in its stream (moved already) is only acknowledged, and not counted.
    */
-  async function deadLetter(entries: ReadonlyArray<{ key: string; id: string; reason: string }>): Promise<void> {
+  async function deadLetter(entries: ReadonlyArray<{ entry: LedgerFeedEntry; reason: string }>): Promise<LedgerDeadLetters[]> {
     const byStream = new Map<string, Array<{ id: string; reason: string }>>();
-    for (const e of entries) {
-      let list = byStream.get(e.key);
-      if (!list) byStream.set(e.key, (list = []));
-      list.push({ id: e.id, reason: e.reason });
+    for (const { entry, reason } of entries) {
+      const cut = entry.ref.lastIndexOf('\n');
+      const key = entry.ref.slice(0, cut);
+      let list = byStream.get(key);
+      if (!list) byStream.set(key, (list = []));
+      // The script takes reasons of up to 1,000 bytes: 300 UTF-16 units are at most 900.
+      list.push({ id: entry.ref.slice(cut + 1), reason: reason.length > 300 ? `${reason.slice(0, 299)}…`.toWellFormed() : reason });
     }
     const moves = [...byStream].flatMap(([key, list]) => {
-      const parts: Array<Promise<void>> = [];
+      const parts: Array<Promise<LedgerDeadLetters>> = [];
       for (let i = 0; i < list.length; i += 5_000) {
         const part = list.slice(i, i + 5_000);
         const dead = `${key}d`;
+        const item = { from: key, to: `${dead} (XRANGE ${dead} - +)`, entries: part };
         parts.push(
           ctx.run(DEAD_LETTER, [key, dead], part.flatMap((e) => [e.id, e.reason])).then(
-            (copied) => {
-              const n = Number(copied);
-              if (!(n > 0)) return;
-              const shown = part.slice(0, 5).map((e) => `${e.id} (${e.reason})`);
-              const more = part.length > shown.length ? `, and ${part.length - shown.length} more` : '';
-              report(
-                new QuotaStoreError('ledger-read', `${n} ledger stream entries were not records and were moved out of ${key} to ${dead} (XRANGE ${dead} - +), unwritten to the ledger: ${shown.join(', ')}${more}`),
-                n,
-              );
-            },
-            (error: unknown) => {
-              const message = error instanceof Error ? error.message : String(error);
-              report(new QuotaStoreError('ledger-read', `${part.length} ledger stream entries of ${key} are not records, and moving them to ${dead} failed (tried again after claimIdleMs): ${message}`, { cause: error }), 0);
-            },
+            (copied) => ({ ...item, moved: Number(copied) }),
+            (error: unknown) => ({ ...item, moved: 0, error: error instanceof Error ? error : new Error(String(error)) }),
           ),
         );
       }
       return parts;
     });
-    await Promise.all(moves);
+    return Promise.all(moves);
   }
 
   return {
@@ -125,7 +107,6 @@ export function redisLedgerFeed(ctx: RedisContext): RedisLedgerFeed {
     async read(consumer, count, claimIdleMs) {
       const list = await known();
       const out: LedgerFeedEntry[] = [];
-      const unreadable: Array<{ key: string; id: string; reason: string }> = [];
       let failure: unknown;
       // Round-robin over the streams, so that a busy slot cannot starve the others.
       for (let done = 0; done < list.length && out.length < count; ) {
@@ -141,17 +122,12 @@ export function redisLedgerFeed(ctx: RedisContext): RedisLedgerFeed {
             continue;
           }
           for (const raw of reply.value.r) {
-            const parsed = entryOf(reply.value.key, raw);
-            if (parsed === undefined) continue;
-            if ('entry' in parsed) out.push(parsed.entry);
-            else unreadable.push({ key: reply.value.key, ...parsed });
+            const entry = entryOf(reply.value.key, raw);
+            if (entry !== undefined) out.push(entry);
           }
         }
       }
       cursor = list.length === 0 ? 0 : (cursor + 1) % list.length;
-      // Before: an entry that is no record was left pending and unacknowledged, claimed and
-      // skipped again every claimIdleMs for ever (and flushLedger never saw the feed empty).
-      if (unreadable.length > 0) await deadLetter(unreadable);
       // Nothing read and a read failed: the store is failing (the drainer backs off and reports).
       if (out.length === 0 && failure !== undefined) throw failure;
       return out;
@@ -186,6 +162,8 @@ export function redisLedgerFeed(ctx: RedisContext): RedisLedgerFeed {
       return removed;
     },
 
+    deadLetter,
+
     async lag() {
       streams.at = 0;
       const list = await known();
@@ -215,31 +193,34 @@ export function redisLedgerFeed(ctx: RedisContext): RedisLedgerFeed {
 }
 
 /**
- * A stream entry ({id, [t, time, r, record, n, note]}) as a feed entry; `{ id, reason }` when it
- * is no record the drainer could write (a field missing, a time that is no ms since the epoch, a
- * record that is no JSON object with an id: the drainer skips those); undefined without an id.
+ * A stream entry ({id, [t, time, r, record, n, note]}) as a feed entry, `unreadable` (with why)
+ * when it is no record the drainer could write: a field missing, a time that is no ms since the
+ * epoch, a record that is no JSON object with an id (the drainer moves those to the dead-letter
+ * stream); undefined without an id.
  */
-function entryOf(key: string, raw: unknown): { entry: LedgerFeedEntry } | { id: string; reason: string } | undefined {
+function entryOf(key: string, raw: unknown): LedgerFeedEntry | undefined {
   if (!Array.isArray(raw)) return undefined;
   const id = String(raw[0]);
   if (!/^\d+-\d+$/.test(id)) return undefined;
-  if (!Array.isArray(raw[1])) return { id, reason: 'no fields' };
+  const ref = `${key}\n${id}`;
+  const unreadable = (reason: string): LedgerFeedEntry => ({ ref, timestamp: 0, record: '', note: '', unreadable: reason });
+  if (!Array.isArray(raw[1])) return unreadable('no fields');
   const fields = new Map<string, string>();
   const list = raw[1] as unknown[];
   for (let i = 0; i + 1 < list.length; i += 2) fields.set(String(list[i]), String(list[i + 1]));
   const missing = ['t', 'r', 'n'].filter((f) => !fields.has(f));
-  if (missing.length > 0) return { id, reason: `no field ${missing.join(', ')}` };
+  if (missing.length > 0) return unreadable(`no field ${missing.join(', ')}`);
   const time = fields.get('t')!;
   const record = fields.get('r')!;
   const note = fields.get('n')!;
   const timestamp = Number(time);
-  if (!/^\d{1,16}$/.test(time) || timestamp > LATEST) return { id, reason: 't is not ms since the epoch' };
+  if (!/^\d{1,16}$/.test(time) || timestamp > LATEST) return unreadable('t is not ms since the epoch');
   let parsed: unknown;
   try {
     parsed = JSON.parse(record);
   } catch {
-    return { id, reason: 'r is not JSON' };
+    return unreadable('r is not JSON');
   }
-  if (!isPlainObject(parsed) || typeof parsed.id !== 'string' || parsed.id === '') return { id, reason: 'r is not a record with an id' };
-  return { entry: { ref: `${key}\n${id}`, timestamp, record, note } };
+  if (!isPlainObject(parsed) || typeof parsed.id !== 'string' || parsed.id === '') return unreadable('r is not a record with an id');
+  return { ref, timestamp, record, note };
 }
