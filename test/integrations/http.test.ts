@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingMessage, type ServerResponse } fro
 import { connect } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
-import { currentUserId, withTokenLimits, createTokenLimiter, MissingUserError, TokenLimitExceededError, UserDisabledError, QuotaStoreError, InvalidArgumentError } from '../../src/index.js';
+import { currentUserId, withTokenLimits, createTokenLimiter, MemoryStore, MissingUserError, TokenLimitExceededError, UserDisabledError, QuotaStoreError, InvalidArgumentError } from '../../src/index.js';
 import { createAdminHandler, errorToResponse, tokenLimitsHandler, tokenLimitsListener, toNodeListener } from '../../src/integrations/http/index.js';
 import { flakyStore } from '../helpers/flaky-store.js';
 import { expectedUsage, startEmulator } from '../../src/testing/index.js';
@@ -535,6 +535,23 @@ describe('tokenLimitsListener (plain node:http listeners)', () => {
       const boom = await call('s1', 1, '/boom');
       expect(await boom.text()).toBe('app 500');
       expect(appErrors).toMatchObject([{ message: 'app bug' }]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a store that can take no new user answers 503 store_full, in en and pt-BR', async () => {
+    // One user at most, and that one not idle (a call in flight): a second user is refused.
+    const limiter = createTokenLimiter({ store: new MemoryStore({ maxUsers: 1 }) });
+    await limiter.reserve('alice', { tokens: 1 });
+    const app = await listen(tokenLimitsListener(() => chargeFromContext(1), { limiter, getUserId: () => 'bob' }));
+    try {
+      const res = await fetch(app.url);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ error: 'The usage quota service cannot take more users right now; try again later', code: 'store_full' });
+      const pt = await fetch(app.url, { headers: { 'accept-language': 'pt-BR' } });
+      expect(pt.status).toBe(503);
+      expect(await pt.json()).toEqual({ error: 'O serviço de cotas de uso não pode receber mais usuários agora; tente novamente mais tarde', code: 'store_full' });
     } finally {
       await app.close();
     }

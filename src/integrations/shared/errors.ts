@@ -23,7 +23,8 @@ export interface ErrorReplyOptions {
  *   budget refused: `user` (the user's own rule; `accountId` null) or `account` (the rule of the
  *   account `accountId`, and the message says the team's limit was reached);
  * - `UserDisabledError` -> 403 `{ error, code }`;
- * - `QuotaStoreError` -> 503 `{ error, code }` (the cause is never shown).
+ * - `QuotaStoreError` -> 503 `{ error, code }` (the cause is never shown);
+ * - `StoreFullError` (a MemoryStore at its `maxUsers`, none idle) -> 503 `{ error, code: 'store_full' }`.
  * Anything else (including `MissingUserError`, a server-side mistake) gives `undefined`.
  *
  * Errors are recognised by `name` and `code`, not `instanceof`, so that errors thrown by another
@@ -70,6 +71,9 @@ export function errorReply(error: unknown, options: ErrorReplyOptions = {}): Htt
   }
   if (isError(error, 'QuotaStoreError', 'store_unavailable')) {
     return jsonReply(503, { error: formatMessage(locale, 'storeUnavailable'), code: 'store_unavailable' });
+  }
+  if (isError(error, 'StoreFullError', 'store_full')) {
+    return jsonReply(503, { error: formatMessage(locale, 'storeFull'), code: 'store_full' });
   }
   return undefined;
 }
