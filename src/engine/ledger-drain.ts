@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { LedgerDrainSettings, LedgerEntry, LedgerErrorEvent, LedgerLag, UsageLedger } from '../kernel/types.js';
 import type { LedgerFeed, LedgerFeedEntry } from '../stores/protocol/types.js';
+import { isPlainObject } from '../kernel/validate.js';
 import { decodeRecord } from './records.js';
 
 const MAX_BACKOFF_MS = 5_000;
@@ -132,14 +133,15 @@ export class LedgerDrainer {
     if (batch.length === 0) return 0;
     const refused: Refusal[] = [];
     const records = recordsOf(batch, refused);
+    let kept: Array<{ entry: LedgerEntry; from: LedgerFeedEntry[] }>;
     try {
-      await this.ledger.write([...records.values()].map((r) => r.entry));
+      kept = await this.#write([...records.values()], refused);
     } catch (error) {
       this.#failures += 1;
       this.events.error({ error: error instanceof Error ? error : new Error(String(error)), policy: 'retrying', records: batch.length });
       throw error;
     }
-    const written = [...records.values()].flatMap((r) => r.from);
+    const written = kept.flatMap((r) => r.from);
     if (written.length > 0) await this.feed.ack(written);
     // What is left of the batch: kept (and moved again) if the move fails.
     this.#batch = refused.map((r) => r.entry);
@@ -151,6 +153,32 @@ export class LedgerDrainer {
   }
 
   /**
+   * Writes `records`; resolves with the ones the ledger took. A write the ledger refuses for its
+   * data (`refusedForData`) is split in halves, down to single records: each record it still
+   * refuses alone goes to `refused` with the ledger's reason, the others are written. Any other
+   * failure (the database is down) rejects, and the whole batch is tried again (what was written
+   * is skipped then by id). Before, one record PostgreSQL could not store (a count of 1.5 tokens,
+   * a time past the year 9999) failed its batch on every try, and no record after it was written.
+   */
+  async #write<T extends { entry: LedgerEntry; from: LedgerFeedEntry[] }>(records: T[], refused: Refusal[]): Promise<T[]> {
+    if (records.length === 0) return records;
+    try {
+      await this.ledger.write(records.map((r) => r.entry));
+      return records;
+    } catch (error) {
+      if (!refusedForData(error)) throw error;
+      if (records.length === 1) {
+        const reason = `the ledger refused it: ${(error as { code: string }).code} ${error instanceof Error ? error.message : String(error)}`;
+        for (const from of records[0]!.from) refused.push({ entry: from, reason });
+        return [];
+      }
+      const half = Math.ceil(records.length / 2);
+      const first = await this.#write(records.slice(0, half), refused);
+      return [...first, ...(await this.#write(records.slice(half), refused))];
+    }
+  }
+
+  /**
    * Moves `refused` out of the feed to its dead letters and reports each move (`dead-lettered`);
    * rejects when a move failed (reported as `retrying`: the entries stay in the batch). A feed
    * without dead letters (MemoryStore) drops them, reported as `dropped`.
@@ -159,7 +187,7 @@ export class LedgerDrainer {
     if (this.feed.deadLetter === undefined) {
       await this.feed.ack(refused.map((r) => r.entry));
       const listed = list(refused.map((r) => ({ id: r.entry.ref, reason: r.reason })));
-      this.events.error({ error: new Error(`${refused.length} ledger entries were no records, and were dropped unwritten: ${listed}`), policy: 'dropped', records: refused.length });
+      this.events.error({ error: new Error(`${refused.length} ledger entries cannot be written, and were dropped unwritten: ${listed}`), policy: 'dropped', records: refused.length });
       return;
     }
     const moves = await this.feed.deadLetter(refused);
@@ -215,9 +243,10 @@ function recordsOf(batch: readonly LedgerFeedEntry[], refused: Refusal[]): Map<s
       refused.push({ entry: e, reason: e.unreadable });
       continue;
     }
-    const record = decodeRecord(e.record, e.timestamp);
+    const problem = problemOf(e);
+    const record = problem === undefined ? decodeRecord(e.record, e.timestamp) : undefined;
     if (record === undefined || record.id === '') {
-      refused.push({ entry: e, reason: 'r is not a record with an id' });
+      refused.push({ entry: e, reason: problem ?? 'r is not a record with an id' });
       continue;
     }
     let note: { accountId?: unknown; costMicros?: unknown; cacheWriteTokens?: unknown } = {};
@@ -241,6 +270,46 @@ function recordsOf(batch: readonly LedgerFeedEntry[], refused: Refusal[]): Map<s
     });
   }
   return byId;
+}
+
+/** The counts of a record: the engine writes each as a whole number from 0 to 2^53 - 1. */
+const COUNTS = ['inputTokens', 'cachedInputTokens', 'outputTokens', 'reasoningTokens', 'totalTokens', 'latencyMs'] as const;
+
+/**
+ * Why a feed entry is no record the ledger should store, checked before the write: a count that
+ * is no whole number from 0 to 2^53 - 1 (1.5 or 1e30 failed the insert of its whole batch, for
+ * ever; a string was stored as 0 and a negative count as it was, both silently), a time no Date
+ * holds. Only tampering or a bug makes one: the engine validates every usage it commits. A count
+ * absent from the record (written by an older version) reads as 0, as before.
+ */
+function problemOf(e: LedgerFeedEntry): string | undefined {
+  if (!Number.isFinite(e.timestamp) || Math.abs(e.timestamp) > 8_640_000_000_000_000) return 't is not ms since the epoch';
+  let raw: unknown;
+  try {
+    raw = JSON.parse(e.record);
+  } catch {
+    return 'r is not JSON';
+  }
+  if (!isPlainObject(raw)) return 'r is not a record with an id';
+  for (const key of COUNTS) {
+    const value = raw[key];
+    if (value !== undefined && !(typeof value === 'number' && Number.isSafeInteger(value) && value >= 0)) {
+      return `r.${key} is not a whole number from 0 to 2^53 - 1: ${JSON.stringify(value)?.slice(0, 40)}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Whether the ledger refused a write for the data it was given, not for being unreachable: a
+ * PostgreSQL error (`code`, its SQLSTATE) of class 22 (data exception: invalid input syntax,
+ * out of range, a time it cannot hold), class 23 (integrity constraint violation) or 54000 (a
+ * value over a limit, such as an index row over 2,704 bytes). A connection failure has no such
+ * code (ECONNREFUSED, class 08, 57P01...): its batch is kept and retried.
+ */
+function refusedForData(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && (/^2[23][0-9A-Z]{3}$/.test(code) || code === '54000');
 }
 
 /** The first ids with their reasons, for a message. */

@@ -343,12 +343,14 @@ export interface LedgerErrorEvent {
   /**
    * - `retrying`: the batch is kept and written again (the ledger is down or failing, or moving
    *   entries to the dead letters failed);
-   * - `dead-lettered`: entries that are no records (tampering, a bug) were moved unwritten to a
-   *   dead-letter place (RedisStore: the stream's dead-letter stream `<prefix>:{<slot tag>}:lqd`),
-   *   so that they stop no other record; `error.message` says where, and the first ids with why.
-   *   The records beside them are written;
-   * - `dropped`: MemoryStore's queue overflowed, or it held entries that are no records (it has no
-   *   dead-letter place).
+   * - `dead-lettered`: entries that are no records (tampering, a bug), or records the ledger
+   *   refuses for their data (a token count that is no whole number, a time PostgreSQL cannot
+   *   hold, a constraint of your table), were moved unwritten to a dead-letter place (RedisStore:
+   *   the stream's dead-letter stream `<prefix>:{<slot tag>}:lqd`), so that they stop no other
+   *   record; `error.message` says where, and the first ids with why. The records beside them are
+   *   written;
+   * - `dropped`: MemoryStore's queue overflowed, or it held entries the ledger cannot take (it has
+   *   no dead-letter place).
    */
   policy: 'retrying' | 'dead-lettered' | 'dropped';
   /** Records concerned: the batch's size, or the number moved or dropped. */

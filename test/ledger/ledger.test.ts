@@ -452,6 +452,126 @@ describe('RedisStore ledger entries that are no records', () => {
   });
 });
 
+describe('RedisStore ledger records the ledger cannot store', () => {
+  it('are moved to the dead-letter stream, each alone, and every record beside them is written', async () => {
+    const appending = await newLedger({ drain: false });
+    const schema = /^"([^"]+)"/.exec(appending.tableName)![1]!;
+    // A constraint of the operator's own, which one record breaks (SQLSTATE 23514).
+    await pool.query(`ALTER TABLE ${appending.tableName} ADD CONSTRAINT no_refused_model CHECK (model <> 'refused-model')`);
+    const prefix = uniquePrefix('ledger-poison');
+    const appender = track(createTokenLimiter({ store: new RedisStore({ client: redis, prefix }), ledger: appending }));
+    const written = [await call(appender, 'beside', 1, 1)];
+    const [stream] = await redis.smembers(`${prefix}:{g}:lqs`);
+    const now = String(Date.now());
+    const record = (id: string, fields: Record<string, unknown>): string =>
+      JSON.stringify({ id, userId: 'beside', provider: 'openai', model: 'gpt-4o', endpoint: 'chat', inputTokens: 1, cachedInputTokens: 0, outputTokens: 1, reasoningTokens: 0, totalTokens: 2, costUsd: null, estimated: false, requestId: null, latencyMs: 1, status: 'ok', ...fields });
+    // Tampering, or a bug: records whose numbers a bigint column refuses, or holds wrong.
+    const poison: Array<[string, string, string]> = [
+      ['poison-fraction', record('poison-fraction', { inputTokens: 1.5 }), now],
+      ['poison-negative', record('poison-negative', { outputTokens: -3 }), now],
+      ['poison-huge', record('poison-huge', { totalTokens: 1e30 }), now],
+      ['poison-string', record('poison-string', { latencyMs: '12' }), now],
+      // A time a Date holds and PostgreSQL's timestamptz input does not (+011476-...: 22009).
+      ['poison-year', record('poison-year', {}), '300000000000000'],
+    ];
+    const bad: string[] = [];
+    for (const [, r, t] of poison.slice(0, 3)) bad.push((await redis.xadd(stream!, '*', 't', t, 'r', r, 'n', '{}'))!);
+    written.push(await call(appender, 'beside', 2, 2));
+    for (const [, r, t] of poison.slice(3)) bad.push((await redis.xadd(stream!, '*', 't', t, 'r', r, 'n', '{}'))!);
+    const refused = await appender.commit(await appender.reserve('beside', { tokens: 2 }), { inputTokens: 1, outputTokens: 1, model: 'refused-model' });
+    for (let i = 3; i < 20; i += 1) written.push(await call(appender, 'beside', i, i));
+    // All in one batch: it failed ("invalid input syntax for type bigint") on every try, and
+    // every record after the first refused one waited for good.
+    const ledger = createPostgresLedger({ pool, schema, drain: { pollMs: 20, claimIdleMs: 500, batchSize: 100 } });
+    const drainer = track(createTokenLimiter({ store: new RedisStore({ client: redis, prefix }), ledger }));
+    const ledgerErrors: LedgerErrorEvent[] = [];
+    drainer.on('ledger-error', (e) => ledgerErrors.push(e));
+    await drainer.flushLedger(10_000);
+    const { rows } = await pool.query(`SELECT id, input_tokens, output_tokens FROM ${ledger.tableName} ORDER BY id`);
+    expect(rows.map((r) => r.id as string)).toEqual(written.map((r) => r.id).sort());
+    expect(await redis.xlen(stream!)).toBe(0);
+    expect(await drainer.ledgerLag()).toMatchObject({ pending: 0, failures: 0 });
+    // Each kept for an operator with why; no retry.
+    const dead = new Map((await redis.xrange(`${stream!}d`, '-', '+')).map(([, f]) => [f[3]!, f[5]!]));
+    expect(dead.size).toBe(6);
+    expect(dead.get(bad[0]!)).toBe('r.inputTokens is not a whole number from 0 to 2^53 - 1: 1.5');
+    expect(dead.get(bad[1]!)).toBe('r.outputTokens is not a whole number from 0 to 2^53 - 1: -3');
+    expect(dead.get(bad[2]!)).toBe('r.totalTokens is not a whole number from 0 to 2^53 - 1: 1e+30');
+    expect(dead.get(bad[3]!)).toBe('r.latencyMs is not a whole number from 0 to 2^53 - 1: "12"');
+    expect(dead.get(bad[4]!)).toMatch(/^the ledger refused it: 22009 time zone displacement out of range: "\+011476-/);
+    const refusedEntry = [...dead].find(([id]) => !bad.includes(id));
+    expect(refusedEntry![1]).toMatch(/^the ledger refused it: 23514 new row for relation "token_limits_usage" violates check constraint "no_refused_model"/);
+    const [deadRefused] = await redis.xrange(`${stream!}d`, '-', '+').then((all) => all.filter(([, f]) => f[3] === refusedEntry![0]));
+    expect(JSON.parse(deadRefused![1][9]!)).toMatchObject({ id: refused.id, model: 'refused-model' });
+    expect(ledgerErrors.filter((e) => e.policy !== 'dead-lettered')).toEqual([]);
+    expect(ledgerErrors.reduce((n, e) => n + e.records, 0)).toBe(6);
+  });
+});
+
+describe('ledger records the database refuses over MemoryStore', () => {
+  it('are dropped and reported (MemoryStore keeps no dead letters), and the records beside them are written', async () => {
+    const ledger = await newLedger();
+    await pool.query(`ALTER TABLE ${ledger.tableName} ADD CONSTRAINT no_refused_model CHECK (model <> 'refused-model')`);
+    const limiter = track(createTokenLimiter({ store: new MemoryStore(), ledger }));
+    const ledgerErrors: LedgerErrorEvent[] = [];
+    limiter.on('ledger-error', (e) => ledgerErrors.push(e));
+    const written = [await call(limiter, 'beside', 1, 1)];
+    await call(limiter, 'beside', 1, 1, 'refused-model');
+    written.push(await call(limiter, 'beside', 2, 2));
+    await limiter.flushLedger(5_000);
+    const { rows } = await pool.query(`SELECT id FROM ${ledger.tableName} ORDER BY id`);
+    expect(rows.map((r) => r.id as string)).toEqual(written.map((r) => r.id).sort());
+    expect(ledgerErrors).toEqual([{ policy: 'dropped', records: 1, error: expect.objectContaining({ message: expect.stringMatching(/^1 ledger entries cannot be written, and were dropped unwritten: \d+ \(the ledger refused it: 23514 /) }) }]);
+  });
+});
+
+describe('a ledger that refuses a batch for a failure that is not its data', () => {
+  it('keeps the whole batch and retries it, however often', async () => {
+    const ledger = await newLedger();
+    let failures = 0;
+    // A connection lost in the middle of a write: no SQLSTATE (and one of class 08 is no data error either).
+    const write = ledger.write.bind(ledger);
+    (ledger as { write: PostgresLedger['write'] }).write = async (entries) => {
+      failures += 1;
+      if (failures <= 2) throw Object.assign(new Error('Connection terminated unexpectedly'), failures === 1 ? {} : { code: '08006' });
+      return write(entries);
+    };
+    const limiter = track(createTokenLimiter({ store: new RedisStore({ client: redis, prefix: uniquePrefix('ledger-conn') }), ledger }));
+    const ledgerErrors: LedgerErrorEvent[] = [];
+    limiter.on('ledger-error', (e) => ledgerErrors.push(e));
+    const written = [await call(limiter, 'kept', 1, 1), await call(limiter, 'kept', 2, 2)];
+    await limiter.flushLedger(10_000);
+    const { rows } = await pool.query(`SELECT id FROM ${ledger.tableName} ORDER BY id`);
+    expect(rows.map((r) => r.id as string)).toEqual(written.map((r) => r.id).sort());
+    expect(ledgerErrors.map((e) => e.policy)).toEqual(['retrying', 'retrying']);
+  });
+
+  it('keeps the whole batch when the connection fails while it writes a refused batch record by record', async () => {
+    const ledger = await newLedger();
+    const calls: number[] = [];
+    const write = ledger.write.bind(ledger);
+    (ledger as { write: PostgresLedger['write'] }).write = async (entries) => {
+      calls.push(entries.length);
+      // The batch is refused for its data (as PostgreSQL refuses 1.5 for a bigint), then the connection drops.
+      if (calls.length === 1) throw Object.assign(new Error('invalid input syntax for type bigint: "1.5"'), { code: '22P02' });
+      if (calls.length === 2) throw new Error('Connection terminated unexpectedly');
+      return write(entries);
+    };
+    const prefix = uniquePrefix('ledger-conn-split');
+    const appender = track(createTokenLimiter({ store: new RedisStore({ client: redis, prefix }), ledger: createPostgresLedger({ pool, schema: /^"([^"]+)"/.exec(ledger.tableName)![1]!, drain: false }) }));
+    const written = [await call(appender, 'kept', 1, 1), await call(appender, 'kept', 2, 2)];
+    const limiter = track(createTokenLimiter({ store: new RedisStore({ client: redis, prefix }), ledger }));
+    const ledgerErrors: LedgerErrorEvent[] = [];
+    limiter.on('ledger-error', (e) => ledgerErrors.push(e));
+    await limiter.flushLedger(10_000);
+    const { rows } = await pool.query(`SELECT id FROM ${ledger.tableName} ORDER BY id`);
+    expect(rows.map((r) => r.id as string)).toEqual(written.map((r) => r.id).sort());
+    expect(calls).toEqual([2, 1, 2]);
+    expect(ledgerErrors.map((e) => [e.policy, e.records])).toEqual([['retrying', 2]]);
+    expect(await redis.exists(`${(await redis.smembers(`${prefix}:{g}:lqs`))[0]!}d`)).toBe(0);
+  });
+});
+
 describe('ledger entries that cannot be moved to the dead letters at once', () => {
   it('stay in the batch, reported as retrying, and are moved once the move succeeds; the records beside them are written', async () => {
     const ledger = await newLedger({ drain: { pollMs: 20, claimIdleMs: 60_000 } });
@@ -499,7 +619,7 @@ describe('MemoryStore ledger entries that are no records', () => {
     await limiter.flushLedger(5_000);
     const { rows } = await pool.query(`SELECT id FROM ${ledger.tableName} ORDER BY id`);
     expect(rows.map((r) => r.id as string)).toEqual([first.id, second.id].sort());
-    expect(ledgerErrors).toEqual([{ policy: 'dropped', records: 1, error: expect.objectContaining({ message: expect.stringMatching(/^1 ledger entries were no records, and were dropped unwritten: \d+ \(r is not a record with an id\)$/) }) }]);
+    expect(ledgerErrors).toEqual([{ policy: 'dropped', records: 1, error: expect.objectContaining({ message: expect.stringMatching(/^1 ledger entries cannot be written, and were dropped unwritten: \d+ \(r is not a record with an id\)$/) }) }]);
     expect(await limiter.ledgerLag()).toMatchObject({ pending: 0 });
   });
 });

@@ -223,7 +223,8 @@ export interface LedgerFeed {
   /** MemoryStore: bound of the in-process queue; returns how many records overflowed since the last call. */
   bound?(maxQueue: number): number;
   /**
-   * Moves entries the ledger cannot take (`unreadable` ones) out of the feed, unwritten, to where an operator finds them, and forgets them;
+   * Moves entries the ledger cannot take (`unreadable` ones, and records the ledger refused for
+   * their data) out of the feed, unwritten, to where an operator finds them, and forgets them;
    * resolves with what went where, one item per place, for the drainer to report (`ledger-error`,
    * policy `dead-lettered`). Moving an entry already moved changes nothing. A feed without it
    * (MemoryStore) has nowhere to keep them: the drainer drops them and reports that.
