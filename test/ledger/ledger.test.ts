@@ -7,6 +7,8 @@ import { createTokenLimiter, InvalidArgumentError, MemoryStore, RedisStore, type
 import { createPostgresLedger, type PostgresLedger } from '../../src/postgres/index.js';
 import { manualClock } from '../helpers/clock.js';
 import { MAX_COST_USD } from '../../src/kernel/units.js';
+import { LEDGER_DEAD_LETTER, LEDGER_READ } from '../../src/stores/redis/lua/ledger.js';
+import { defineScript } from '../../src/stores/redis/scripts.js';
 import { connectPostgres, DATABASE_URL, dropSchema, uniqueSchema } from '../helpers/postgres.js';
 import { connectRedis, uniquePrefix } from '../helpers/redis.js';
 import { startRedisServer } from '../support/index.js';
@@ -569,6 +571,17 @@ describe('a ledger that refuses a batch for a failure that is not its data', () 
     expect(calls).toEqual([2, 1, 2]);
     expect(ledgerErrors.map((e) => [e.policy, e.records])).toEqual([['retrying', 2]]);
     expect(await redis.exists(`${(await redis.smembers(`${prefix}:{g}:lqs`))[0]!}d`)).toBe(0);
+  });
+});
+
+describe('RedisStore warmup', () => {
+  it('loads the dead-letter script with the other ledger scripts', async () => {
+    const limiter = track(createTokenLimiter({ store: new RedisStore({ client: redis, prefix: uniquePrefix('ledger-warm') }) }));
+    // An EVAL of another test may have cached them: start from an empty cache.
+    await redis.script('FLUSH');
+    await limiter.warmup();
+    const shas = [defineScript('ledger-dead-letter', LEDGER_DEAD_LETTER).sha, defineScript('ledger-read', LEDGER_READ).sha];
+    expect(await redis.script('EXISTS', ...shas)).toEqual([1, 1]);
   });
 });
 

@@ -37,6 +37,10 @@ import { createHash } from 'node:crypto';
  * Per Cluster slot (tag `l<base 36>`, the first such string in the slot: slots.ts), with a ledger:
  *   <prefix>:{<slot tag>}:lq    stream records committed in the slot, until a drainer wrote them
  *                                      to the ledger (consumer group `g`)  [none]
+ *   <prefix>:{<slot tag>}:lqd   stream the dead letters of `:lq`: entries that are no records, and
+ *                                      records the ledger refused, moved there unwritten with
+ *                                      where they were and why (docs/ledger.md)  [none: an
+ *                                      operator reads and deletes it]
  * The prefix itself may not contain braces, so no tag can be smuggled in.
  */
 export const MAX_RAW_TAG_BYTES = 48;

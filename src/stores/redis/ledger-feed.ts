@@ -1,9 +1,7 @@
 import { isPlainObject } from '../../kernel/validate.js';
 import type { LedgerDeadLetters, LedgerFeed, LedgerFeedEntry } from '../protocol/types.js';
 import type { RedisContext } from './context.js';
-import { LEDGER_DEAD_LETTER } from './lua/ledger.js';
 import { SCRIPTS } from './registry.js';
-import { defineScript } from './scripts.js';
 import { slotOf, slotTag } from './slots.js';
 
 /** How long the list of streams read from the index is reused. */
@@ -12,8 +10,6 @@ const INDEX_REFRESH_MS = 2_000;
 const PARALLEL_READS = 16;
 /** How soon after a commit its process adds its streams to the index again (in the background). */
 const REINDEX_MS = 5_000;
-/** Off every call's path, and rarely run: by EVALSHA (EVAL once per server), like the scripts SCRIPTS lists. */
-const DEAD_LETTER = defineScript('ledger-dead-letter', LEDGER_DEAD_LETTER);
 /** A Date's latest time (ms): a later `t` has no ISO form, and made the insert of its whole batch throw. */
 const LATEST = 8_640_000_000_000_000;
 
@@ -83,7 +79,7 @@ export function redisLedgerFeed(ctx: RedisContext): RedisLedgerFeed {
         const dead = `${key}d`;
         const item = { from: key, to: `${dead} (XRANGE ${dead} - +)`, entries: part };
         parts.push(
-          ctx.run(DEAD_LETTER, [key, dead], part.flatMap((e) => [e.id, e.reason])).then(
+          ctx.run(SCRIPTS.ledgerDeadLetter, [key, dead], part.flatMap((e) => [e.id, e.reason])).then(
             (copied) => ({ ...item, moved: Number(copied) }),
             (error: unknown) => ({ ...item, moved: 0, error: error instanceof Error ? error : new Error(String(error)) }),
           ),

@@ -23,7 +23,7 @@ import {
 } from './lua/admin.js';
 import { AGGREGATE, DELETE_PLAN, EPOCH, EPOCH_ACK, GET_PLANS, INDEX_USER, LIST_USERS, PLAN_USE, SET_PLAN, STATS, UNINDEX_USER } from './lua/global.js';
 import { COMMIT, RELEASE, RENEW, RESERVE } from './lua/hot-path.js';
-import { LEDGER_ACK, LEDGER_INDEX, LEDGER_LAG, LEDGER_PRUNE, LEDGER_READ, LEDGER_STREAMS } from './lua/ledger.js';
+import { LEDGER_ACK, LEDGER_DEAD_LETTER, LEDGER_INDEX, LEDGER_LAG, LEDGER_PRUNE, LEDGER_READ, LEDGER_STREAMS } from './lua/ledger.js';
 import { buildLibrary } from './functions.js';
 import { defineScript } from './scripts.js';
 
@@ -71,6 +71,7 @@ export const SCRIPTS = {
   ledgerIndex: defineScript('ledger-index', LEDGER_INDEX),
   ledgerStreams: defineScript('ledger-streams', LEDGER_STREAMS),
   ledgerPrune: defineScript('ledger-prune', LEDGER_PRUNE),
+  ledgerDeadLetter: defineScript('ledger-dead-letter', LEDGER_DEAD_LETTER),
 };
 
 /** The scripts on a wrapped call's path, also loaded as one Redis Functions library (functions.ts). */
