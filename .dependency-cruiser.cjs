@@ -2,7 +2,7 @@
  * The layers of src/, enforced by `npm run lint` (dependency-cruiser). Each arrow may only point down:
  *   kernel  <-  stores/protocol  <-  engine, stores/memory, stores/redis
  *   kernel  <-  tokenizer, i18n  <-  providers  <-  face (index.ts)  <-  integrations, react
- *   kernel  <-  postgres (the ledger: types only from the rest)
+ *   kernel  <-  postgres (the ledger: types only from the rest)  <-  cli (with the face)
  * `testing/` may import anything; nothing imports it. Type-only imports count too: a layer that
  * needs another's types belongs above it.
  * The AI SDK integration (integrations/ai -> face/ai-sdk -> providers/ai-sdk) follows the same
@@ -40,7 +40,7 @@ module.exports = {
     layer('integrations', 'integrations/', ['kernel/', 'face/', 'i18n/', 'index.ts']),
     layer('react', 'react/', ['kernel/', 'i18n/']),
     layer('postgres', 'postgres/', ['kernel/']),
-    layer('cli', 'cli/', ['index.ts', 'postgres/']),
+    layer('cli', 'cli/', ['index.ts', 'postgres/', 'kernel/']),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

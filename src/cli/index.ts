@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { createTokenLimiter, RedisStore, type TokenLimiter } from '../index.js';
 import { createPostgresLedger, type PgPoolLike, type PostgresLedger } from '../postgres/index.js';
-import { INSTANT_FORMS, parseInstant } from '../postgres/time.js';
+import { INSTANT_FORMS, parseInstant } from '../kernel/instant.js';
 
 const USAGE = `Usage: token-limits ledger <command> [options]
 
@@ -55,7 +55,7 @@ async function importOptional<T>(name: string, why: string): Promise<T> {
 
 /**
  * A time option as ms since the epoch. Never in the machine's zone (the ledger's own reads parse
- * text the same way: src/postgres/time.ts): a date is a UTC day (month, year), and a date-time
+ * text the same way: src/kernel/instant.ts): a date is a UTC day (month, year), and a date-time
  * must carry its offset. Date.parse read `2026-12-01T10:00` in local time, so the same command
  * answered differently on servers in different zones (and took non-ISO text, `Dec 1 2026`, in
  * local time too).

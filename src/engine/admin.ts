@@ -5,6 +5,7 @@
  * and one store call, and the interface and its implementation are read side by side.)
  */
 import { InvalidArgumentError } from '../kernel/errors.js';
+import { INSTANT_FORMS, parseInstant } from '../kernel/instant.js';
 import type { AdminDeps } from './admin-deps.js';
 import { needsAnchor } from './periods.js';
 import { createPlansAdmin, type PlansAdmin } from './plans-admin.js';
@@ -272,9 +273,21 @@ export function createAdmin(deps: AdminDeps): AdminApi {
   };
 }
 
+/**
+ * A Date, ms since the epoch, or text as parseInstant reads it: a date-time without its offset is
+ * refused, where Date.parse read it in this server's time zone (as the HTTP API and the ledger refuse it).
+ */
 function parseDate(value: unknown, parameter: string): number {
-  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : typeof value === 'number' ? value : NaN;
-  if (!Number.isFinite(ms) || ms < 0) throw new InvalidArgumentError(parameter, value, 'expected a Date, an ISO 8601 string or ms since epoch');
+  let ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : NaN;
+  if (typeof value === 'string') {
+    const read = parseInstant(value);
+    if ('problem' in read) {
+      const why = read.problem === 'no offset' ? 'a date-time needs its UTC offset (Z, or e.g. -03:00)' : `expected a Date, ms since the epoch, or ${INSTANT_FORMS}`;
+      throw new InvalidArgumentError(parameter, value, why);
+    }
+    ms = read.ms;
+  }
+  if (!Number.isFinite(ms) || ms < 0) throw new InvalidArgumentError(parameter, value, `expected a Date, ms since the epoch, or ${INSTANT_FORMS}`);
   return ms;
 }
 

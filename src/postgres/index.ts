@@ -10,7 +10,7 @@ import { InvalidArgumentError } from '../kernel/errors.js';
 import type { HistoryPoint, LedgerDrainSettings, LedgerEntry, LedgerSource, LedgerTotals, UsageLedger, UsageRecord } from '../kernel/types.js';
 import { isPlainObject, parseUserId, rejectUnknownKeys } from '../kernel/validate.js';
 import { readable, storable } from './text.js';
-import { INSTANT_FORMS, parseInstant } from './time.js';
+import { INSTANT_FORMS, parseInstant } from '../kernel/instant.js';
 
 /** The part of a `pg` Pool the ledger uses (`pg.Pool` satisfies it). */
 export interface PgPoolLike {

@@ -719,6 +719,20 @@ export function describeStoreContract(factory: StoreFactory): void {
       ]);
       await expect(limiter.admin.getUsageHistory({ from: 10, to: 5, granularity: 'day' })).rejects.toBeInstanceOf(InvalidArgumentError);
       await expect(limiter.admin.getUsageHistory({ from: 0, to: 5, granularity: 'week' as never })).rejects.toBeInstanceOf(InvalidArgumentError);
+      // Text names the same instant on every server: a date is a UTC day, a date-time carries its
+      // offset. One without (read in the server's zone before) or in no ISO form is refused.
+      const sameDay = { userId: 'u1', granularity: 'hour' as const };
+      expect(await limiter.admin.getUsageHistory({ ...sameDay, from: '2026-03-10', to: '2026-03-10T13:00+02:00' })).toEqual(hours.slice(0, 2));
+      for (const [from, to, parameter] of [
+        ['2026-03-10T00:00', '2026-03-11T00:00:00Z', 'options.from'],
+        ['2026-03-10T00:00:00Z', '2026-03-11T00:00:00', 'options.to'],
+        ['Mar 10 2026', '2026-03-11', 'options.from'],
+        ['2026-02-30', '2026-03-11', 'options.from'],
+      ] as const) {
+        await expect(limiter.admin.getUsageHistory({ ...sameDay, from, to })).rejects.toMatchObject({ name: 'InvalidArgumentError', parameter });
+      }
+      await expect(limiter.admin.getUsageLog({ userId: 'u1', since: '2026-03-10T10:00' })).rejects.toMatchObject({ name: 'InvalidArgumentError', parameter: 'options.since' });
+      expect(await limiter.admin.getUsageLog({ userId: 'u1', since: '2026-03-11T10:00+01:00' })).toHaveLength(1);
     });
 
     it('reports stats and deletes users', async () => {

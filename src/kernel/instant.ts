@@ -2,8 +2,9 @@
  * Instants written as text, read the same on every machine: a date is a UTC day (month, year),
  * and a date-time must carry its UTC offset. `Date.parse` read a date-time without one
  * (`2026-12-01T10:00`), and text in no ISO form (`Dec 1 2026`), in the machine's own time zone, so
- * the same range named different instants on servers in different zones. Shared by the ledger's
- * reads (`query`, `export`, `reconcile`) and the CLI's `--from` and `--to`.
+ * the same range named different instants on servers in different zones. Shared by the admin
+ * functions' reads (`getUsageLog`, `getUsageHistory`, `exportUsage`), the ledger's (`query`,
+ * `export`, `reconcile`) and the CLI's `--from` and `--to`.
  */
 
 /**
