@@ -18,7 +18,8 @@ export class LedgerLink {
     this.drainer = new LedgerDrainer(store.ledgerFeed, ledger, ledger.drain, {
       error: (event) => {
         core.events.emit('ledger-error', event);
-        core.config.logger?.warn?.('token-limits: writing to the ledger failed', { policy: event.policy, records: event.records, error: event.error.message });
+        const what = event.policy === 'dead-lettered' ? 'ledger records moved to the dead-letter stream, unwritten' : 'writing to the ledger failed';
+        core.config.logger?.warn?.(`token-limits: ${what}`, { policy: event.policy, records: event.records, error: event.error.message });
       },
       lag: (lag) => core.events.emit('ledger-lag', lag),
       wantsLag: () => core.events.listenerCount('ledger-lag') > 0,
