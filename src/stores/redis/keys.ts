@@ -17,6 +17,10 @@ import { createHash } from 'node:crypto';
  *   <prefix>:{<tag>}:log        zset  the user's usage log  [log retention after the last call]
  *   <prefix>:{<tag>}:hm:<YYYYMM> hash hourly history of a UTC month: "<hour>|<model>|r|i|o|c"
  *                                     [history retention after the month's end]
+ *   <prefix>:{<tag>}:rf         list  the user's newest refusals, at their own tag whatever their
+ *                                     account  [7 days after the last]
+ *   <prefix>:{<tag>}:ml         string the move lock of setAccount and deleteUser (user-homes.ts)
+ *                                     [10 s]
  * A member of an account lives under the account's tag, so that one script checks both:
  *   <prefix>:{<account tag>}:m:<user tag>:c|w|d:<bucket>|log|hm:<YYYYMM>   as above
  *   <prefix>:{<account tag>}:a:c      hash  the account's config: v, r own rules, p plan
@@ -33,6 +37,10 @@ import { createHash } from 'node:crypto';
  *   <prefix>:{g}:applied:<src> string the number of the last aggregate batch applied from one
  *                                      store instance (replay guard)  [1 day after its last batch]
  *   <prefix>:{g}:epoch          hash  epoch marker: id, created, previous, ack (detects lost data)
+ *   <prefix>:{g}:plans          hash  plan id -> JSON {v, rules}
+ *   <prefix>:{g}:planuse        hash  "<plan>|u" / "<plan>|a": users and accounts on a plan;
+ *                                     "<plan>|v": the version a deleted plan had
+ *   <prefix>:{g}:accounts       zset  account ids (lexicographic paging)
  *   <prefix>:{g}:lqs            set   the ledger streams (added before a stream's first record)
  * Per Cluster slot (tag `l<base 36>`, the first such string in the slot: slots.ts), with a ledger:
  *   <prefix>:{<slot tag>}:lq    stream records committed in the slot, until a drainer wrote them
