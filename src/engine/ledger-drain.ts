@@ -128,9 +128,22 @@ export class LedgerDrainer {
     if (overflow > 0) {
       this.events.error({ error: new Error(`the in-process ledger queue was full: ${overflow} records were dropped`), policy: 'dropped', records: overflow });
     }
-    if (this.#batch.length === 0) this.#batch = await this.feed.read(this.#consumer, this.settings.batchSize, this.settings.claimIdleMs);
+    if (this.#batch.length === 0) {
+      try {
+        this.#batch = await this.feed.read(this.#consumer, this.settings.batchSize, this.settings.claimIdleMs);
+      } catch (error) {
+        // The store cannot be read (an outage): backed off and reported as a failed write is, where
+        // it was polled every pollMs in silence (a process that only drains, the CLI's, saw nothing).
+        this.#failures += 1;
+        this.events.error({ error: error instanceof Error ? error : new Error(String(error)), policy: 'retrying', records: 0 });
+        throw error;
+      }
+    }
     const batch = this.#batch;
-    if (batch.length === 0) return 0;
+    if (batch.length === 0) {
+      this.#failures = 0; // the feed answers again, and has nothing waiting
+      return 0;
+    }
     const refused: Refusal[] = [];
     const records = recordsOf(batch, refused);
     let kept: Array<{ entry: LedgerEntry; from: LedgerFeedEntry[] }>;

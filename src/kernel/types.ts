@@ -342,7 +342,7 @@ export interface LedgerErrorEvent {
   error: Error;
   /**
    * - `retrying`: the batch is kept and written again (the ledger is down or failing, or moving
-   *   entries to the dead letters failed);
+   *   entries to the dead letters failed), or the store's feed could not be read (`records` 0);
    * - `dead-lettered`: entries that are no records (tampering, a bug), or records the ledger
    *   refuses for their data (a token count that is no whole number, a time PostgreSQL cannot
    *   hold, a constraint of your table), were moved unwritten to a dead-letter place (RedisStore:

@@ -145,6 +145,44 @@ describe.each(STORES)('ledger over %s', (_name, makeStore) => {
     expect(await limiter.ledgerLag()).toMatchObject({ pending: 0, failures: 0 });
   });
 
+  it('reports a feed it cannot read as retrying, backs off, and drains once it reads again', async () => {
+    const store = makeStore();
+    const feed = store.ledgerFeed!;
+    let failing = true;
+    let reads = 0;
+    // The store's feed, failing its reads (a Redis that went away) while `failing`.
+    const flakyFeed = new Proxy(feed, {
+      get(target, key) {
+        if (key === 'read') return (...args: Parameters<typeof feed.read>) => (reads++, failing ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6399')) : target.read(...args));
+        const value = Reflect.get(target, key, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const flaky = new Proxy(store, {
+      get(target, key) {
+        if (key === 'ledgerFeed') return flakyFeed;
+        const value = Reflect.get(target, key, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const ledger = await newLedger({ drain: { pollMs: 10, claimIdleMs: 100_000 } });
+    const limiter = track(createTokenLimiter({ store: flaky, ledger }));
+    const errors: LedgerErrorEvent[] = [];
+    limiter.on('ledger-error', (e) => errors.push(e));
+    await call(limiter, 'feeddown', 2, 3);
+    await expect.poll(() => errors.length, { timeout: 5_000 }).toBeGreaterThan(0);
+    expect(errors[0]).toMatchObject({ policy: 'retrying', records: 0, error: { message: expect.stringContaining('ECONNREFUSED') } });
+    expect((await limiter.ledgerLag())!.failures).toBeGreaterThan(0);
+    // Backing off (10, 20, 40... ms), not polling every 10 ms: about 30 reads in 300 ms without.
+    const before = reads;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(reads - before).toBeLessThan(10);
+    failing = false;
+    await limiter.flushLedger();
+    expect(await rowCount(ledger)).toEqual({ rows: 1, ids: 1 });
+    expect(await limiter.ledgerLag()).toMatchObject({ pending: 0, failures: 0 });
+  });
+
   it('records the account a member was charged to', async () => {
     const ledger = await newLedger();
     const limiter = track(createTokenLimiter({ store: makeStore(), ledger }));
