@@ -63,7 +63,10 @@ export interface AdminApi extends PlansAdmin {
   exportUsage(options: { userId?: string; accountId?: string; from: DateInput; to: DateInput; format: 'csv' | 'jsonl' }): AsyncIterable<string | Uint8Array>;
   /** Totals since the store was created, active users this month, known users. */
   getStats(): Promise<UsageStats>;
-  /** Deletes the user's rules, usage, holds and log. Aggregates over all users keep their past figures. */
+  /**
+   * Deletes the user's rules, usage, holds, log, history and refusals, and takes them off their plan
+   * and account. Aggregates over all users keep their past figures.
+   */
   deleteUser(userId: string): Promise<void>;
   /**
    * Marks a detected loss of the store's data as handled (see the `store-reset` event): processes

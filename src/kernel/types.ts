@@ -247,7 +247,6 @@ export interface AlertEvent {
   resetAt: Date;
 }
 
-/** Emitted on each refusal. */
 /**
  * A call refused before it reached the provider, as `admin.getRefusals` returns it: kept per user
  * (the newest few, for a few days) so that the user's "latest calls" can show it.
