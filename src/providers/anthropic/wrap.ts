@@ -1,4 +1,6 @@
 import type { Binding } from '../shared/binding.js';
+import type { EstimateOptions } from '../estimate-types.js';
+import type { CallPlan } from '../shared/tracked-call.js';
 import { refinePlan } from '../shared/plan.js';
 import { routeProxy, type RouteTree } from '../shared/proxy.js';
 import { billedMethod, helperMethod, type StainlessEndpoint } from '../shared/stainless.js';
@@ -25,15 +27,21 @@ const COUNTED_FIELDS = ['model', 'messages', 'system', 'tools', 'tool_choice', '
 function withProviderCount(endpoint: StainlessEndpoint, client: AnthropicLike, binding: Binding): StainlessEndpoint {
   return {
     ...endpoint,
-    async plan(params, settings) {
-      const local = await endpoint.plan(params, settings);
-      const messagesResource = client.messages;
-      const counter = messagesResource.countTokens;
-      if (typeof counter !== 'function') return local;
-      const body = Object.fromEntries(COUNTED_FIELDS.filter((k) => params[k] !== undefined).map((k) => [k, params[k]]));
-      return refinePlan(local, binding, async (signal) => (await counter.call(messagesResource, body, signal ? { signal } : undefined)).input_tokens);
+    plan(params, settings) {
+      // `local` (the default): the endpoint's own plan, without the count body or another await.
+      if (binding.options.estimator !== 'provider') return endpoint.plan(params, settings);
+      return providerPlan(params, settings);
     },
   };
+
+  async function providerPlan(params: Record<string, unknown>, settings: EstimateOptions): Promise<CallPlan> {
+    const local = await endpoint.plan(params, settings);
+    const messagesResource = client.messages;
+    const counter = messagesResource.countTokens;
+    if (typeof counter !== 'function') return local;
+    const body = Object.fromEntries(COUNTED_FIELDS.filter((k) => params[k] !== undefined).map((k) => [k, params[k]]));
+    return refinePlan(local, binding, async (signal) => (await counter.call(messagesResource, body, signal ? { signal } : undefined)).input_tokens);
+  }
 }
 
 /**
