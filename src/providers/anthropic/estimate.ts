@@ -39,8 +39,26 @@ export const CLAUDE_IMAGE_TOKENS = 1600;
 /** Anthropic's server tool types (versioned names, e.g. `web_search_20250305`), run on its side. */
 const SERVER_TOOL = /^(web_search|web_fetch|code_execution|tool_search|mcp_toolset)/;
 
+/** Factors of the model names seen last (a client uses few): a name is parsed once, not per call. */
+const factors = new Map<string, number>();
+/** Model names kept in {@link factors}; past it the map starts over. */
+const KEPT_FACTORS = 64;
+/** Longer names are parsed every time rather than kept. */
+const KEPT_NAME_LENGTH = 200;
+
 /** The family multiplier for a Claude model name (unknown models get the newer, larger factor). */
 export function claudeModelFactor(model: string): number {
+  if (model.length > KEPT_NAME_LENGTH) return parseModelFactor(model);
+  let factor = factors.get(model);
+  if (factor === undefined) {
+    factor = parseModelFactor(model);
+    if (factors.size >= KEPT_FACTORS) factors.clear();
+    factors.set(model, factor);
+  }
+  return factor;
+}
+
+function parseModelFactor(model: string): number {
   const name = model.toLowerCase().replace(/^.*\//, '').replace(/^anthropic\./, '');
   if (/^claude-(?:3|2|instant)/.test(name)) return CLAUDE_FACTORS.claude3to46;
   const match = /^claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d)(?!\d))?/.exec(name);
