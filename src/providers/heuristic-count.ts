@@ -18,7 +18,7 @@
  */
 import { InvalidArgumentError } from '../kernel/errors.js';
 import { runSliced, runToEnd, walkTexts, type ByteBound, type ChunkMeasure, type WalkLimits } from '../tokenizer/chunk-walk.js';
-import { resolveCountOptions, type CountOptions, type ResolvedCountOptions } from '../tokenizer/count.js';
+import { resolveCountOptions, SHORT_TEXTS, totalLength, type CountOptions, type ResolvedCountOptions } from '../tokenizer/count.js';
 import { heuristicTokens, type TokenHeuristic } from '../tokenizer/heuristic.js';
 import { CLAUDE_LEGACY_HEURISTIC, GEMINI_HEURISTIC } from '../tokenizer/heuristic-weights.js';
 import { utf8ByteLength } from '../tokenizer/safe-cuts.js';
@@ -70,9 +70,21 @@ export const GEMINI_PROFILE: ReferenceProfile = {
 /** The bound of one chunk, given its exact o200k count and its byte bound (a fraction: the walk rounds the sum up). */
 export function chunkBound(stats: TextStats, o200kTokens: number, bytes: number, profile: ReferenceProfile, familyFactor: number): number {
   let robust = o200kTokens * profile.o200kFactor;
-  for (const [feature, perCharacter] of Object.entries(profile.perCharacter)) robust += stats[feature as keyof TextStats] * perCharacter;
+  const perCharacter = perCharacterOf(profile);
+  for (let i = 0; i < perCharacter.length; i += 1) robust += stats[perCharacter[i]![0]] * perCharacter[i]![1];
   const heuristic = heuristicTokens(stats, profile.heuristic.weights, profile.heuristic.margin);
   return Math.min(bytes, Math.max(heuristic, robust) * familyFactor);
+}
+
+/** A profile's per-character terms as a list, made once per profile (an Object.entries array per chunk before). */
+const perCharacterLists = new WeakMap<ReferenceProfile, ReadonlyArray<readonly [keyof TextStats, number]>>();
+function perCharacterOf(profile: ReferenceProfile): ReadonlyArray<readonly [keyof TextStats, number]> {
+  let list = perCharacterLists.get(profile);
+  if (list === undefined) {
+    list = Object.entries(profile.perCharacter).map(([feature, weight]) => [feature as keyof TextStats, weight as number] as const);
+    perCharacterLists.set(profile, list);
+  }
+  return list;
 }
 
 function boundFor(profile: ReferenceProfile): ByteBound {
@@ -111,7 +123,9 @@ export async function referenceCount(texts: readonly string[], profile: Referenc
   if (resolved.strictBound || resolved.exactLimit === 0) return bytesOnly(texts, profile);
   if (!resolved.tokenizer.isLoaded('o200k_base')) await resolved.tokenizer.warmup(['o200k_base']);
   const limits: WalkLimits = { exactLimit: resolved.exactLimit, exactTokenLimit: resolved.exactTokenLimit, bound: boundFor(profile) };
-  const result = await runSliced(walkTexts(texts, measureFor(resolved, profile, familyFactor), limits), resolved.sliceMs, resolved.signal);
+  const walk = walkTexts(texts, measureFor(resolved, profile, familyFactor), limits);
+  // Most prompts are short: counted at once, as countTextsAsync counts them (no slice, no clock reads).
+  const result = totalLength(texts) <= SHORT_TEXTS ? runToEnd(walk) : await runSliced(walk, resolved.sliceMs, resolved.signal);
   return result.tokens;
 }
 

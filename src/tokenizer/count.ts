@@ -164,9 +164,10 @@ export async function countTextsAsync(texts: readonly string[], encoding: Encodi
  * tokenizer work (0.15-0.55 ms measured for English, CJK and symbol text of this length; runs that
  * would take longer are bounded by bytes, see chunk-walk.ts), within a slice.
  */
-const SHORT_TEXTS = 2_048;
+export const SHORT_TEXTS = 2_048;
 
-function totalLength(texts: readonly string[]): number {
+/** UTF-16 code units of all of `texts`. */
+export function totalLength(texts: readonly string[]): number {
   let length = 0;
   for (const text of texts) length += text.length;
   return length;
