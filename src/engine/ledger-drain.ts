@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { LedgerDrainSettings, LedgerEntry, LedgerErrorEvent, LedgerLag, UsageLedger } from '../kernel/types.js';
 import type { LedgerFeed, LedgerFeedEntry } from '../stores/protocol/types.js';
-import { isPlainObject } from '../kernel/validate.js';
-import { decodeRecord } from './records.js';
+import { recordsOf, refusedForData, type Refusal } from './ledger-records.js';
 
 const MAX_BACKOFF_MS = 5_000;
 /** Readers idle this long with nothing pending are forgotten (each drainer process reads under its own name). */
@@ -237,92 +236,6 @@ function until<T>(work: Promise<T>, deadline: number): Promise<T> {
     timer = setTimeout(() => reject(new LateError('the ledger did not answer in time')), Math.max(0, deadline - Date.now()) + 1);
   });
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
-}
-
-/** A feed entry the ledger cannot take, and why. */
-interface Refusal {
-  entry: LedgerFeedEntry;
-  reason: string;
-}
-
-/**
- * The batch's records by id, each with the feed entries that hold it (a batch may hold a record
- * twice after a claim); entries that are no records go to `refused`.
- */
-function recordsOf(batch: readonly LedgerFeedEntry[], refused: Refusal[]): Map<string, { entry: LedgerEntry; from: LedgerFeedEntry[] }> {
-  const byId = new Map<string, { entry: LedgerEntry; from: LedgerFeedEntry[] }>();
-  for (const e of batch) {
-    if (e.unreadable !== undefined) {
-      refused.push({ entry: e, reason: e.unreadable });
-      continue;
-    }
-    const problem = problemOf(e);
-    const record = problem === undefined ? decodeRecord(e.record, e.timestamp) : undefined;
-    if (record === undefined || record.id === '') {
-      refused.push({ entry: e, reason: problem ?? 'r is not a record with an id' });
-      continue;
-    }
-    let note: { accountId?: unknown; costMicros?: unknown; cacheWriteTokens?: unknown } = {};
-    try {
-      note = JSON.parse(e.note) as typeof note;
-    } catch {
-      // a note is written by the engine; a malformed one leaves its fields empty
-    }
-    const from = byId.get(record.id)?.from ?? [];
-    from.push(e);
-    byId.set(record.id, {
-      entry: {
-        ...record,
-        accountId: typeof note.accountId === 'string' ? note.accountId : null,
-        // Whole numbers a bigint holds, or none: a cost of 1.8e20 micro-dollars (a price table's
-        // price times a huge usage, which MemoryStore charged) made its batch fail for ever.
-        costMicros: Number.isSafeInteger(note.costMicros) ? (note.costMicros as number) : null,
-        cacheWriteTokens: Number.isSafeInteger(note.cacheWriteTokens) ? (note.cacheWriteTokens as number) : 0,
-      },
-      from,
-    });
-  }
-  return byId;
-}
-
-/** The counts of a record: the engine writes each as a whole number from 0 to 2^53 - 1. */
-const COUNTS = ['inputTokens', 'cachedInputTokens', 'outputTokens', 'reasoningTokens', 'totalTokens', 'latencyMs'] as const;
-
-/**
- * Why a feed entry is no record the ledger should store, checked before the write: a count that
- * is no whole number from 0 to 2^53 - 1 (1.5 or 1e30 failed the insert of its whole batch, for
- * ever; a string was stored as 0 and a negative count as it was, both silently), a time no Date
- * holds. Only tampering or a bug makes one: the engine validates every usage it commits. A count
- * absent from the record (written by an older version) reads as 0, as before.
- */
-function problemOf(e: LedgerFeedEntry): string | undefined {
-  if (!Number.isFinite(e.timestamp) || Math.abs(e.timestamp) > 8_640_000_000_000_000) return 't is not ms since the epoch';
-  let raw: unknown;
-  try {
-    raw = JSON.parse(e.record);
-  } catch {
-    return 'r is not JSON';
-  }
-  if (!isPlainObject(raw)) return 'r is not a record with an id';
-  for (const key of COUNTS) {
-    const value = raw[key];
-    if (value !== undefined && !(typeof value === 'number' && Number.isSafeInteger(value) && value >= 0)) {
-      return `r.${key} is not a whole number from 0 to 2^53 - 1: ${JSON.stringify(value)?.slice(0, 40)}`;
-    }
-  }
-  return undefined;
-}
-
-/**
- * Whether the ledger refused a write for the data it was given, not for being unreachable: a
- * PostgreSQL error (`code`, its SQLSTATE) of class 22 (data exception: invalid input syntax,
- * out of range, a time it cannot hold), class 23 (integrity constraint violation) or 54000 (a
- * value over a limit, such as an index row over 2,704 bytes). A connection failure has no such
- * code (ECONNREFUSED, class 08, 57P01...): its batch is kept and retried.
- */
-function refusedForData(error: unknown): boolean {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && (/^2[23][0-9A-Z]{3}$/.test(code) || code === '54000');
 }
 
 /** The first ids with their reasons, for a message. */

@@ -121,7 +121,11 @@ export function decodeRecord(json: string, timestamp: number): UsageRecord | und
   } catch {
     return undefined;
   }
-  if (!isPlainObject(raw)) return undefined;
+  return isPlainObject(raw) ? recordOf(raw, timestamp) : undefined;
+}
+
+/** {@link decodeRecord} of a record's JSON already parsed. */
+export function recordOf(raw: Record<string, unknown>, timestamp: number): UsageRecord {
   const num = (k: string): number => (typeof raw[k] === 'number' ? (raw[k] as number) : 0);
   const str = (k: string): string => (typeof raw[k] === 'string' ? (raw[k] as string) : '');
   const provider = PROVIDERS.includes(raw.provider as ProviderName) ? (raw.provider as ProviderName) : 'unknown';

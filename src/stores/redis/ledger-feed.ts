@@ -1,4 +1,3 @@
-import { isPlainObject } from '../../kernel/validate.js';
 import type { LedgerDeadLetters, LedgerFeed, LedgerFeedEntry } from '../protocol/types.js';
 import type { RedisContext } from './context.js';
 import { SCRIPTS } from './registry.js';
@@ -191,8 +190,8 @@ export function redisLedgerFeed(ctx: RedisContext): RedisLedgerFeed {
 /**
  * A stream entry ({id, [t, time, r, record, n, note]}) as a feed entry, `unreadable` (with why)
  * when it is no record the drainer could write: a field missing, a time that is no ms since the
- * epoch, a record that is no JSON object with an id (the drainer moves those to the dead-letter
- * stream); undefined without an id.
+ * epoch (the drainer moves those to the dead-letter stream, with the records it finds are none);
+ * undefined without an id.
  */
 function entryOf(key: string, raw: unknown): LedgerFeedEntry | undefined {
   if (!Array.isArray(raw)) return undefined;
@@ -211,12 +210,6 @@ function entryOf(key: string, raw: unknown): LedgerFeedEntry | undefined {
   const note = fields.get('n')!;
   const timestamp = Number(time);
   if (!/^\d{1,16}$/.test(time) || timestamp > LATEST) return unreadable('t is not ms since the epoch');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(record);
-  } catch {
-    return unreadable('r is not JSON');
-  }
-  if (!isPlainObject(parsed) || typeof parsed.id !== 'string' || parsed.id === '') return unreadable('r is not a record with an id');
+  // The record itself is parsed and checked once, by the drainer (engine/ledger-records.ts).
   return { ref, timestamp, record, note };
 }
