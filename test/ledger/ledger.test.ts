@@ -625,18 +625,21 @@ describe('RedisStore warmup', () => {
 
 describe('ledger entries that cannot be moved to the dead letters at once', () => {
   it('stay in the batch, reported as retrying, and are moved once the move succeeds; the records beside them are written', async () => {
-    const ledger = await newLedger({ drain: { pollMs: 20, claimIdleMs: 60_000 } });
     const prefix = uniquePrefix('ledger-dead-fail');
-    const limiter = track(createTokenLimiter({ store: new RedisStore({ client: redis, prefix }), ledger }));
-    const ledgerErrors: LedgerErrorEvent[] = [];
-    limiter.on('ledger-error', (e) => ledgerErrors.push(e));
-    const first = await call(limiter, 'beside', 1, 1);
-    await limiter.flushLedger(5_000);
+    // Records are committed by a process that does not drain, so that the drainer, started after,
+    // reads the entry and its neighbours in one batch (else it may read the entry alone).
+    const writer = track(createTokenLimiter({ store: new RedisStore({ client: redis, prefix }), ledger: await newLedger({ drain: false }) }));
+    const first = await call(writer, 'beside', 1, 1);
     const [stream] = await redis.smembers(`${prefix}:{g}:lqs`);
     // The dead-letter key holds a string: XADD to it fails, and so does the move.
     await redis.set(`${stream!}d`, 'in the way');
     const bad = await redis.xadd(stream!, '*', 't', String(Date.now()), 'r', 'not json', 'n', '{}');
-    const second = await call(limiter, 'beside', 2, 2);
+    const second = await call(writer, 'beside', 2, 2);
+    await writer.flush();
+    const ledger = await newLedger({ drain: { pollMs: 20, claimIdleMs: 60_000 } });
+    const limiter = track(createTokenLimiter({ store: new RedisStore({ client: redis, prefix }), ledger }));
+    const ledgerErrors: LedgerErrorEvent[] = [];
+    limiter.on('ledger-error', (e) => ledgerErrors.push(e));
     const deadline = Date.now() + 5_000;
     while (!ledgerErrors.some((e) => e.policy === 'retrying') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(ledgerErrors[0]).toMatchObject({ policy: 'retrying', records: 1, error: { message: expect.stringContaining(`moving them to ${stream!}d (XRANGE ${stream!}d - +) failed (tried again): WRONGTYPE`) } });
