@@ -244,6 +244,22 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
       }
     });
 
+    it("anthropic: the web search tool's searches are charged at $10 per 1,000 on top of the tokens, in generate and stream calls", async () => {
+      const limiter = createTokenLimiter();
+      const user = freshUser('searches');
+      const model = wrap(kit.createAnthropic({ apiKey: 'test', baseURL: `${emulator().url}/v1` })('claude-sonnet-5'), { limiter, user });
+      const headers = { 'x-emulator-usage': 'server_tool_use.web_search_requests=4' };
+      await ai.generateText({ model, prompt: ask, maxOutputTokens: 40, headers });
+      await ai.streamText({ model, prompt: ask, maxOutputTokens: 40, headers }).text;
+      const log = await records(limiter, user);
+      expect(log).toHaveLength(2);
+      for (const record of log) {
+        // claude-sonnet-5: input $2, output $10 per million; 4 searches at $0.01.
+        const exact = (record.inputTokens * 2 + record.outputTokens * 10) / 1e6 + 0.04;
+        expect(Math.abs(record.costUsd! - exact)).toBeLessThanOrEqual(0.5e-6 + 1e-12);
+      }
+    });
+
     it('anthropic: providerOptions.anthropic speed "fast" and inferenceGeo "us" are charged at their rates (2x and 1.1x for claude-opus-5-5), in generate and stream calls', async () => {
       const limiter = createTokenLimiter();
       const user = freshUser('fast');

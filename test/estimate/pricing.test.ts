@@ -122,6 +122,27 @@ describe('service tiers', () => {
     }
   });
 
+  it("prices Claude's web searches at $10 per 1,000, flat under fast mode and US inference; an override keeps or sets the fee, validated", () => {
+    const usage = { inputTokens: 1000, outputTokens: 100 };
+    const sonnet = resolvePrice('claude-sonnet-5')!;
+    const tokens = costOfUsage(usage, sonnet);
+    expect(costOfUsage({ ...usage, webSearchRequests: 3 }, sonnet)).toBeCloseTo(tokens + 0.03, 12);
+    for (const rates of [{ speed: 'fast' }, { inferenceGeo: 'us' }]) {
+      const call = priceForCall(sonnet, rates);
+      expect(costOfUsage({ ...usage, webSearchRequests: 3 }, call) - costOfUsage(usage, call)).toBeCloseTo(0.03, 12);
+    }
+    // Models of other providers have no search fee in the table.
+    expect(costOfUsage({ ...usage, webSearchRequests: 3 }, resolvePrice('gpt-4o')!)).toBe(costOfUsage(usage, resolvePrice('gpt-4o')!));
+    const table = createPriceTable({ overrides: { 'claude-sonnet-5': { input: 1, output: 1 }, 'claude-haiku-4-5': { input: 1, output: 1, webSearchPerThousand: 0 }, 'my-model': { input: 1, output: 1, webSearchPerThousand: 25 } } });
+    expect(costOfUsage({ inputTokens: 0, outputTokens: 0, webSearchRequests: 2 }, table.resolve('claude-sonnet-5')!)).toBeCloseTo(0.02, 12);
+    expect(costOfUsage({ inputTokens: 0, outputTokens: 0, webSearchRequests: 2 }, table.resolve('claude-haiku-4-5')!)).toBe(0);
+    expect(costOfUsage({ inputTokens: 0, outputTokens: 0, webSearchRequests: 2 }, table.resolve('my-model')!)).toBeCloseTo(0.05, 12);
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY, '10']) {
+      expect(() => createPriceTable({ overrides: { m: { input: 1, output: 2, webSearchPerThousand: bad as never } } })).toThrow(expect.objectContaining({ parameter: 'pricing["m"].webSearchPerThousand' }));
+    }
+    expect(() => costOfUsage({ inputTokens: 1, outputTokens: 1, webSearchRequests: -1 }, sonnet)).toThrow(InvalidArgumentError);
+  });
+
   it('takes priority rates in the pricing option, and validates them', () => {
     const table = createPriceTable({ overrides: { 'my-model': { input: 1, output: 2, priority: { input: 3, output: 5 } }, 'other-model': { input: 1, output: 2 } } });
     expect(costOfUsage({ inputTokens: 10, outputTokens: 10 }, priceForServiceTier(table.resolve('my-model')!, 'priority'))).toBeCloseTo(80 / 1e6, 12);

@@ -190,6 +190,21 @@ describe('withTokenLimits(anthropic): usage semantics', () => {
     }
   });
 
+  it("charges the web search tool's searches at $10 per 1,000 on top of the tokens (web fetches are free), non-stream and stream", async () => {
+    const { limiter, wrapped } = setup([{ id: 'budget', costUsd: 100, period: 'month' }]);
+    for (const stream of [false, true]) {
+      const headers = { 'x-emulator-usage': 'server_tool_use.web_search_requests=3,server_tool_use.web_fetch_requests=2' };
+      const params = { ...base, tools: [{ type: 'web_search_20250305' as const, name: 'web_search' as const, max_uses: 5 }] };
+      if (stream) await collect(await wrapped.messages.create({ ...params, stream: true }, { headers }));
+      else await wrapped.messages.create(params, { headers });
+      const [record] = await loggedAtLeast(limiter, 1);
+      // claude-sonnet-5: input $2, output $10 per million; 3 searches at $0.01.
+      const exact = (record!.inputTokens * 2 + record!.outputTokens * 10) / 1e6 + 0.03;
+      expect(Math.abs(record!.costUsd! - exact), `stream: ${stream}`).toBeLessThanOrEqual(0.5e-6 + 1e-12);
+      await limiter.admin.resetUsage('alice');
+    }
+  });
+
   it('charges an aborted stream with thinking (asked for, or the model default) its hold (thinking is billed whole, streamed as a summary), unless abortedStreamCharge says received', async () => {
     for (const abortedStreamCharge of [undefined, 'received'] as const) {
       const limiter = createTokenLimiter({ defaultLimits: [{ id: 'm', tokens: 1_000_000, period: 'month' }], ...(abortedStreamCharge ? { abortedStreamCharge } : {}) });

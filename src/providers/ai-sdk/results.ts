@@ -15,17 +15,23 @@ import { utf8ByteLength } from '../../tokenizer/safe-cuts.js';
 import { openaiTier, type Family } from './plan.js';
 
 /**
- * A call's usage as the AI SDK reports it (see {@link aiUsage}), with, for an Anthropic model, the
- * part of its cache writes made for an hour, which Anthropic bills at twice the input rate (the
- * normalized usage counts writes as one): read from Anthropic's own usage, which the AI SDK passes
+ * A call's usage as the AI SDK reports it (see {@link aiUsage}), with, for an Anthropic model, what
+ * the normalized usage leaves out and Anthropic bills apart: the part of its cache writes made for
+ * an hour (twice the input rate; the normalized usage counts writes as one) and the searches of its
+ * web search tool (per search). Both are read from Anthropic's own usage, which the AI SDK passes
  * on as `raw`.
  */
 export function familyUsage(family: Family, usage: unknown): UsageReading {
   const reading = aiUsage(usage);
   if (family !== 'anthropic' || reading === undefined || reading === MALFORMED) return reading;
-  const hour = readCount(asObject(asObject(asObject(usage)?.['raw'])?.['cache_creation'])?.['ephemeral_1h_input_tokens'], false);
-  if (hour === MALFORMED || hour === 0 || hour > (reading.cacheWriteTokens ?? 0)) return reading;
-  return { ...reading, cacheWrite1hTokens: hour };
+  const raw = asObject(asObject(usage)?.['raw']);
+  if (raw === undefined) return reading;
+  const hour = readCount(asObject(raw['cache_creation'])?.['ephemeral_1h_input_tokens'], false);
+  const searches = readCount(asObject(raw['server_tool_use'])?.['web_search_requests'], false);
+  const out = { ...reading };
+  if (hour !== MALFORMED && hour > 0 && hour <= (reading.cacheWriteTokens ?? 0)) out.cacheWrite1hTokens = hour;
+  if (searches !== MALFORMED && searches > 0) out.webSearchRequests = searches;
+  return out;
 }
 
 /**

@@ -5,7 +5,8 @@ import { asObject, MALFORMED, readCount, usageFrom, type UsageReading } from '..
  * Anthropic's `usage`: `input_tokens` excludes cached tokens, so the input billed is
  * `input_tokens + cache_creation_input_tokens + cache_read_input_tokens`; output includes thinking.
  * `cache_creation.ephemeral_1h_input_tokens` is the part of the cache writes made for an hour,
- * billed at twice the input rate (5-minute writes at 1.25 times).
+ * billed at twice the input rate (5-minute writes at 1.25 times). `server_tool_use.web_search_requests`
+ * counts the searches of the web search tool, billed per search (web fetches are not).
  */
 export function messageUsage(raw: unknown): UsageReading {
   const u = asObject(raw);
@@ -21,6 +22,7 @@ export function messageUsage(raw: unknown): UsageReading {
     cacheWriteTokens: written,
     cacheWrite1hTokens: readCount(asObject(u.cache_creation)?.ephemeral_1h_input_tokens, false),
     reasoningTokens: readCount(asObject(u.output_tokens_details)?.thinking_tokens, false),
+    webSearchRequests: readCount(asObject(u.server_tool_use)?.web_search_requests, false),
   });
 }
 

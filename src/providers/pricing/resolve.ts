@@ -79,8 +79,8 @@ function parseRate(value: unknown, parameter: string): number {
 
 /** Validates one price override; names the offending field (e.g. `pricing["gpt-4o"].input`). */
 export function parsePriceOverride(value: unknown, parameter: string): PriceOverride {
-  if (!isPlainObject(value)) throw new InvalidArgumentError(parameter, value, 'expected { input, output, cachedInput?, cacheWrite?, cacheWrite1h?, audioInput?, audioOutput?, priority?, fastMultiplier? }');
-  rejectUnknownKeys(value, [...PRICE_FIELDS, 'priority', 'fastMultiplier'], parameter);
+  if (!isPlainObject(value)) throw new InvalidArgumentError(parameter, value, 'expected { input, output, cachedInput?, cacheWrite?, cacheWrite1h?, audioInput?, audioOutput?, priority?, fastMultiplier?, webSearchPerThousand? }');
+  rejectUnknownKeys(value, [...PRICE_FIELDS, 'priority', 'fastMultiplier', 'webSearchPerThousand'], parameter);
   const price: PriceOverride = { input: parseRate(value['input'], `${parameter}.input`), output: parseRate(value['output'], `${parameter}.output`) };
   for (const field of ['cachedInput', 'cacheWrite', 'cacheWrite1h', 'audioInput', 'audioOutput'] as const) {
     if (value[field] !== undefined) price[field] = parseRate(value[field], `${parameter}.${field}`);
@@ -99,6 +99,13 @@ export function parsePriceOverride(value: unknown, parameter: string): PriceOver
       throw new InvalidArgumentError(`${parameter}.fastMultiplier`, fast, 'expected a finite number above 0 and at most 1000');
     }
     price.fastMultiplier = fast;
+  }
+  const searches = value['webSearchPerThousand'];
+  if (searches !== undefined) {
+    if (typeof searches !== 'number' || !Number.isFinite(searches) || searches < 0) {
+      throw new InvalidArgumentError(`${parameter}.webSearchPerThousand`, searches, 'expected a finite, non-negative price in USD per 1,000 searches');
+    }
+    price.webSearchPerThousand = searches;
   }
   return price;
 }
@@ -198,7 +205,11 @@ export function createPriceTable(options: { overrides?: PriceOverrides; fallback
   if (options.overrides !== undefined) {
     if (!isPlainObject(options.overrides)) throw new InvalidArgumentError('pricing', options.overrides, 'expected an object of prices by model name');
     for (const [model, price] of Object.entries(options.overrides)) {
-      overrides[normalizeModelName(model)] = parsePriceOverride(price, `pricing[${JSON.stringify(model)}]`);
+      const parsed: ModelPrice = parsePriceOverride(price, `pricing[${JSON.stringify(model)}]`);
+      // An override of a model's token rates keeps the table's search fee, which it rarely means to drop.
+      const builtInFee = options.builtIn === false ? undefined : lookupModel(model, BUILT_IN_PRICES)?.webSearchPerThousand;
+      if (parsed.webSearchPerThousand === undefined && builtInFee !== undefined) parsed.webSearchPerThousand = builtInFee;
+      overrides[normalizeModelName(model)] = parsed;
     }
   }
   const fallback = options.fallback === undefined ? undefined : parsePriceOverride(options.fallback, 'fallbackPrice');
@@ -229,6 +240,8 @@ export interface PricedUsage {
   audioInputTokens?: number;
   /** Audio output tokens (a part of `outputTokens`), priced at `audioOutput`. */
   audioOutputTokens?: number;
+  /** Web searches the provider ran for the call, priced at `webSearchPerThousand`. */
+  webSearchRequests?: number;
 }
 
 function count(value: unknown, parameter: string): number {
@@ -249,7 +262,8 @@ function tierFor(price: ModelPrice, inputTokens: number): ModelPrice | PriceTier
  * are priced at `cachedInput`; cache writes at `cacheWrite` (1-hour writes at `cacheWrite1h`); the
  * rest of the input at `input` (its audio tokens at `audioInput`); output at `output` (its audio
  * tokens at `audioOutput`). A tiered price uses the rates of the highest
- * tier whose threshold the whole prompt exceeds, for every token of the request.
+ * tier whose threshold the whole prompt exceeds, for every token of the request. Web searches are
+ * priced at `webSearchPerThousand`, whatever the tier.
  */
 export function costOfUsage(usage: PricedUsage, price: ModelPrice): number {
   const input = count(usage.inputTokens, 'usage.inputTokens');
@@ -264,6 +278,7 @@ export function costOfUsage(usage: PricedUsage, price: ModelPrice): number {
     const rate = price[field];
     if (rate !== undefined) parseRate(rate, `price.${field}`);
   }
+  if (price.webSearchPerThousand !== undefined) parseRate(price.webSearchPerThousand, 'price.webSearchPerThousand');
   const rates = tierFor(price, input);
   const cacheWrite = rates.cacheWrite ?? rates.input;
   // Audio is a part of the uncached input and of the output (more than those parts is read as all of them).
@@ -276,6 +291,7 @@ export function costOfUsage(usage: PricedUsage, price: ModelPrice): number {
     writes * cacheWrite +
     writes1h * (rates.cacheWrite1h ?? cacheWrite) +
     (output - audioOut) * rates.output +
-    audioOut * (price.audioOutput ?? rates.output);
+    audioOut * (price.audioOutput ?? rates.output) +
+    count(usage.webSearchRequests ?? 0, 'usage.webSearchRequests') * (price.webSearchPerThousand ?? 0) * 1000;
   return micro / 1_000_000;
 }

@@ -17,7 +17,9 @@
  *   platform.claude.com/docs/en/build-with-claude/fast-mode and third-party rate cards of December
  *   2026: 6x for Opus 4.6 and 4.7, 2x for Opus 4.8, 5 and 5.5 and for Fable 5.2; models it does not
  *   list are priced at 6x when a response says they ran fast (see `priceForCall`). US inference
- *   (`inference_geo: 'us'`) is 1.1x every rate (data-residency page).
+ *   (`inference_geo: 'us'`) is 1.1x every token rate (data-residency page). Web search:
+ *   platform.claude.com/docs/en/agents-and-tools/tool-use/web-search-tool ("$10 per 1,000
+ *   searches, plus standard token costs"), read through the search corpus in December 2026.
  * - Google: ai.google.dev/gemini-api/docs/pricing as known to us in 2025 (paid tier; audio input
  *   at its own rate where it differs);
  *   Gemini 2.5 Pro's higher rates above 200k prompt tokens are modelled as a tier. Context-cache
@@ -27,9 +29,12 @@
  */
 import type { ModelPrice } from './types.js';
 
-/** Anthropic's cache multipliers: 5-minute write 1.25x, 1-hour write 2x, read 0.1x of input. */
+/**
+ * Anthropic's cache multipliers: 5-minute write 1.25x, 1-hour write 2x, read 0.1x of input; and its
+ * web search tool's fee, $10 per 1,000 searches on every model (web fetch has none).
+ */
 function claude(input: number, output: number, cachedInput = input * 0.1): ModelPrice {
-  return { input, output, cachedInput, cacheWrite: input * 1.25, cacheWrite1h: input * 2 };
+  return { input, output, cachedInput, cacheWrite: input * 1.25, cacheWrite1h: input * 2, webSearchPerThousand: 10 };
 }
 
 /** A Claude model with fast mode (`speed: 'fast'`), billed at `multiplier` times every rate. */

@@ -36,6 +36,12 @@ export interface ModelPrice {
    * multiplier Anthropic's fast-mode page has listed.
    */
   fastMultiplier?: number;
+  /**
+   * USD per 1,000 web searches the provider ran for a call (Anthropic's `web_search` server tool,
+   * counted in `usage.server_tool_use.web_search_requests`), on top of the tokens; default 0.
+   * A flat fee: fast mode and US inference do not multiply it.
+   */
+  webSearchPerThousand?: number;
 }
 
 /**
@@ -74,6 +80,8 @@ export interface PriceOverride {
   priority?: ServiceTierPrice;
   /** Anthropic's fast mode (`speed: 'fast'`): every rate above times this; default 6 (or the built-in table's for the model). */
   fastMultiplier?: number;
+  /** USD per 1,000 web searches (Anthropic's `web_search` tool); default: the built-in table's for the model (Claude: 10), else 0. */
+  webSearchPerThousand?: number;
 }
 
 /** `pricing` option: prices by model name (dated snapshots resolve to these by prefix). */

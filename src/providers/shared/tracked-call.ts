@@ -209,13 +209,15 @@ export class TrackedCall {
       };
       if (outcome.requestId) engineUsage.requestId = outcome.requestId;
       // Rates other than the model's standard ones (a service tier, fast mode, US inference),
-      // hour-long cache writes and audio tokens are not the engine's (it prices by model, every
-      // write at the 5-minute rate, every token as text): the call's cost is given with the usage then.
+      // hour-long cache writes, audio tokens and web search fees are not the engine's (it prices
+      // tokens by model, every write at the 5-minute rate, every token as text): the call's cost is
+      // given with the usage then.
       const rates = chargedRates(plan.rates, outcome.rates);
       const hourWrites = usage.cacheWrite1hTokens || 0;
       const audioIn = usage.audioInputTokens || 0;
       const audioOut = usage.audioOutputTokens || 0;
-      const standard = (rates || hourWrites > 0 || audioIn > 0 || audioOut > 0) && limiter.callSettings.prices.resolve(outcome.model ?? plan.model);
+      const searches = usage.webSearchRequests || 0;
+      const standard = (rates || hourWrites > 0 || audioIn > 0 || audioOut > 0 || searches > 0) && limiter.callSettings.prices.resolve(outcome.model ?? plan.model);
       if (standard) {
         const priced = {
           ...engineUsage,
@@ -223,6 +225,7 @@ export class TrackedCall {
           cacheWrite1hTokens: hourWrites,
           audioInputTokens: audioIn,
           audioOutputTokens: audioOut,
+          webSearchRequests: searches,
         };
         // Bounded as the engine bounds a price-table cost (a provider's absurd usage is charged, not refused).
         engineUsage.costUsd = Math.min(costOfUsage(priced, priceForCall(standard, rates)), MAX_COST_USD);

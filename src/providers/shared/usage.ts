@@ -10,6 +10,8 @@ export interface ProviderUsage {
   /** Audio tokens of the input and of the output (OpenAI audio models), priced at their own rates. */
   audioInputTokens?: number;
   audioOutputTokens?: number;
+  /** Web searches the provider ran for the call (Anthropic's `web_search` tool), billed per search. */
+  webSearchRequests?: number;
 }
 
 /** Marks a usage object the provider sent but that is malformed (negative, NaN, strings, ...). */
@@ -33,6 +35,7 @@ export function usageFrom(fields: {
   reasoningTokens?: number | typeof MALFORMED;
   audioInputTokens?: number | typeof MALFORMED;
   audioOutputTokens?: number | typeof MALFORMED;
+  webSearchRequests?: number | typeof MALFORMED;
 }): UsageReading {
   const values = Object.values(fields);
   if (values.some((v) => v === MALFORMED)) return MALFORMED;
