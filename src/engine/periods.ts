@@ -37,7 +37,7 @@ export function effectiveAnchor(period: NormalizedPeriod, zone: string, userAnch
   if (period.kind === 'calendar') return null;
   if (period.anchor !== null) return period.anchor;
   if (userAnchor === null) return null;
-  return DateTime.fromMillis(userAnchor, { zone }).startOf('day').toMillis();
+  return startOfUnit(DateTime.fromMillis(userAnchor, { zone }), 'day').toMillis();
 }
 
 /**
@@ -47,7 +47,7 @@ export function effectiveAnchor(period: NormalizedPeriod, zone: string, userAnch
  * calendar quarter, `{ days: 7 }` weeks from a Thursday. The same instant in every process.
  */
 export function accountAnchor(zone: string): number {
-  return DateTime.fromObject({ year: 1970, month: 1, day: 1 }, { zone }).toMillis();
+  return startOfUnit(DateTime.fromObject({ year: 1970, month: 1, day: 1 }, { zone }), 'day').toMillis();
 }
 
 /** The window of `period` that contains instant `t` (ms since epoch). */
@@ -110,10 +110,16 @@ function firstInstant(after: number, last: number, holds: (x: number) => boolean
   return high;
 }
 
+/** The first instant of the local day, week, month or year that holds `dt`. */
 function startOfUnit(dt: DateTime, unit: CalendarPeriod): DateTime {
   // Where local midnight does not exist (a DST change at 00:00, as in America/Santiago), luxon moves
   // the wall time forward to the first instant of the local date, which is the boundary we want.
-  return dt.startOf(unit);
+  const start = dt.startOf(unit);
+  // Where clocks are set back at midnight (America/Havana, Atlantic/Azores: 01:00 back to 00:00),
+  // midnight happens twice, and luxon takes the offset of `dt`: from the second pass of that hour it
+  // gives the second midnight, an hour after the date began. The unit starts at the first.
+  const earlier = DateTime.fromMillis(start.toMillis() - 1, { zone: dt.zone }).startOf(unit);
+  return earlier.toMillis() < start.toMillis() && earlier.toISODate() === start.toISODate() ? earlier : start;
 }
 
 /**
