@@ -54,15 +54,32 @@ export function accountAnchor(zone: string): number {
 export function windowAt(period: NormalizedPeriod, zone: string, anchor: number | null, t: number): PeriodWindow {
   if (period.kind === 'calendar') return calendarWindow(period.unit, zone, t);
   if (anchor === null) throw new Error('an anchored period needs an anchor');
-  const base = DateTime.fromMillis(anchor, { zone });
-  const step = (k: number): number =>
-    (period.kind === 'days' ? base.plus({ days: k * period.count }) : base.plus({ months: k * period.count })).toMillis();
+  const step = anchoredSteps(period, zone, anchor);
   // First guess from the mean length, then walk to the exact window (DST and month lengths vary).
   const meanMs = period.kind === 'days' ? period.count * 86_400_000 : period.count * 30.436875 * 86_400_000;
   let k = Math.floor((t - anchor) / meanMs);
   while (step(k) > t) k -= 1;
   while (step(k + 1) <= t) k += 1;
   return { start: step(k), end: step(k + 1) };
+}
+
+/**
+ * The start of window `k` of an anchored period (window 0 starts at the anchor), counted from the
+ * anchor each time, never from the window before. An anchor at the first instant of its local date
+ * (a date-only anchor, the user's period start date) renews at the first instant of each date: where
+ * the anchor's own midnight did not exist (America/Santiago's 2026-09-06 starts at 01:00), the
+ * anchor is 01:00, and adding days or months to it kept 01:00 for every later window.
+ */
+function anchoredSteps(period: Extract<NormalizedPeriod, { kind: 'days' | 'months' }>, zone: string, anchor: number): (k: number) => number {
+  const base = DateTime.fromMillis(anchor, { zone });
+  const units = (k: number) => (period.kind === 'days' ? { days: k * period.count } : { months: k * period.count });
+  if (startOfUnit(base, 'day').toMillis() !== anchor) return (k) => base.plus(units(k)).toMillis();
+  // Date arithmetic on the local date alone (clamped to shorter months as luxon does), then the first instant of that date.
+  const date = DateTime.fromObject({ year: base.year, month: base.month, day: base.day }, { zone: 'UTC' });
+  return (k) => {
+    const d = date.plus(units(k));
+    return startOfUnit(DateTime.fromObject({ year: d.year, month: d.month, day: d.day }, { zone }), 'day').toMillis();
+  };
 }
 
 function calendarWindow(unit: CalendarPeriod, zone: string, t: number): PeriodWindow {
