@@ -122,16 +122,23 @@ export async function check(core: EngineCore, userId: string, est: Estimate): Pr
   const call = { model: est.model, provider: est.provider };
   const scopes: Array<['user' | 'account', ScopeConfig, WindowUsage[]]> = [['user', read.config, read.windows]];
   if (read.account) scopes.push(['account', read.account.config, read.account.windows]);
+  // As a refused reserve does: of the rules that would refuse, the one that frees up last, or one the call can never fit.
+  let refusal: { scope: 'user' | 'account'; ruleId: string; requested: number; resetAt: number; never: boolean } | undefined;
   for (const [scope, config, windows] of scopes) {
     for (const [i, w] of windows.entries()) {
       const rule = config.rules[i]!;
       if (rule.filtered && !rule.matches(call)) continue;
       const requested = toPublic(rule.metric, rule.storeMetric === 'tokens' ? amounts.tokens : rule.storeMetric === 'requests' ? amounts.requests : amounts.cost);
       if (w.used + w.reserved + requested > w.limit) {
-        const accountId = scope === 'account' ? { accountId: read.account!.config.accountId } : {};
-        return { allowed: false, reason: 'limit_exceeded', scope, ...accountId, ruleId: rule.id, requested, windows: read.windows, ...account };
+        const found = { scope, ruleId: rule.id, requested, resetAt: w.resetAt.getTime(), never: requested > w.limit };
+        if (!refusal || (!refusal.never && (found.never || found.resetAt > refusal.resetAt))) refusal = found;
       }
     }
+  }
+  if (refusal) {
+    const { scope, ruleId, requested } = refusal;
+    const accountId = scope === 'account' ? { accountId: read.account!.config.accountId } : {};
+    return { allowed: false, reason: 'limit_exceeded', scope, ...accountId, ruleId, requested, windows: read.windows, ...account };
   }
   return { allowed: true, windows: read.windows, ...account };
 }

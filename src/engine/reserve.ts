@@ -5,6 +5,7 @@ import type { ReserveCommand, ReserveReply, WindowState } from '../stores/protoc
 import { followRetry, MAX_ATTEMPTS, newId, type CallKind, type EngineCore, type ScopePlan } from './core.js';
 import { amountsFor, exceededError, shrinkToFit, toPublic, type ReserveOptions } from './estimate.js';
 import type { UserConfig } from './planner.js';
+import type { NormalizedRule } from './rules.js';
 
 /** What the engine keeps of a reservation it made (commit routes and charges from it). */
 export interface ReservationState {
@@ -73,9 +74,10 @@ export async function reserve(
       return reservation;
     }
     case 'rejected': {
-      const scope = reply.scope === 'account' ? attempt.account! : attempt.user;
-      const offset = reply.scope === 'account' ? attempt.user.rules.length : 0;
-      const error = exceededError(userId, scope.rules, reply.ruleIndex, reply.windows[offset + reply.ruleIndex]!, est, reply.now, reply.scope === 'account' ? config.account! : undefined);
+      const users = attempt.user.rules.length;
+      const i = lastToFree([...attempt.user.rules, ...(attempt.account?.rules ?? [])], reply.windows, est, (reply.scope === 'account' ? users : 0) + reply.ruleIndex);
+      const scope = i < users ? attempt.user : attempt.account!;
+      const error = exceededError(userId, scope.rules, i < users ? i : i - users, reply.windows[i]!, est, reply.now, i < users ? undefined : config.account!);
       return refuse(core, error, call);
     }
     case 'disabled':
@@ -85,6 +87,26 @@ export async function reserve(
     case 'closed':
       throw new QuotaStoreError('reserve', `Reservation ${id} was already committed or released`);
   }
+}
+
+/**
+ * Which refusing rule a refusal names (an index into the user's rules then the account's): the
+ * store names the first, but the call is admitted only once every rule that refused it has room,
+ * so the error's `resetAt` (and the 429's `Retry-After`) must be the latest of their resets. A rule
+ * the call can never fit (larger than its whole limit) is named before those: waiting does not help.
+ * `check` (read.ts) picks the same way.
+ */
+function lastToFree(rules: readonly NormalizedRule[], windows: readonly WindowState[], est: Estimate, named: number): number {
+  const amounts = amountsFor(est, rules, false);
+  let chosen: { i: number; end: number; never: boolean } | undefined;
+  rules.forEach((rule, i) => {
+    const w = windows[i];
+    const amount = rule.storeMetric === 'tokens' ? amounts.tokens : rule.storeMetric === 'requests' ? amounts.requests : amounts.cost;
+    if (!w || w.used + w.held + amount <= rule.limit) return;
+    const found = { i, end: w.end, never: amount > rule.limit };
+    if (!chosen || (!chosen.never && (found.never || found.end > chosen.end))) chosen = found;
+  });
+  return chosen?.i ?? named;
 }
 
 /** One reserve, with the retries that `stale`, `clock`, `moved` and `moving` replies ask for. */
