@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../kernel/errors.js';
 import type { CountOptions } from '../tokenizer/count.js';
 import type { EncodingName } from '../tokenizer/types.js';
 import { resolveModelLimits, type MaxOutputOverrides, type ResolvedLimits } from './pricing/limits.js';
+import { spreadWith } from './shared/spread-with.js';
 
 /**
  * Output tokens held by `planWith`'s fallback when an estimator cannot read a request and the
@@ -64,7 +65,12 @@ export type InputTokenCounter<Params> = (params: Params, context: { model: strin
 
 /** Builds an estimate from its parts. */
 export function makeEstimate(fields: Omit<RequestEstimate, 'totalTokens'>): RequestEstimate {
-  return { ...fields, totalTokens: fields.inputTokens + fields.outputTokens };
+  return spreadWith(fields, 'totalTokens', fields.inputTokens + fields.outputTokens);
+}
+
+/** `{ ...options, exactTokenLimit }` (see `spreadWith`): the count options of an estimate. */
+export function withExactTokenLimit(options: EstimateOptions | undefined, exactTokenLimit: number): EstimateOptions {
+  return spreadWith(options, 'exactTokenLimit', exactTokenLimit);
 }
 
 /**

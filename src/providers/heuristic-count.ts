@@ -118,15 +118,38 @@ function bytesOnly(texts: readonly string[], profile: ReferenceProfile): number 
  * `strictBound`, the UTF-8 byte count alone.
  */
 export async function referenceCount(texts: readonly string[], profile: ReferenceProfile, familyFactor: number, options?: CountOptions): Promise<number> {
+  return referenceCountNow(texts, profile, familyFactor, options);
+}
+
+/**
+ * {@link referenceCount}, returned at once (not as a promise) when it needs no wait: the usual
+ * short prompt with the tokenizer loaded. Throws what `referenceCount` rejects with. For the
+ * wrappers' estimates, which otherwise made a promise and an await per layer on every call.
+ */
+export function referenceCountNow(texts: readonly string[], profile: ReferenceProfile, familyFactor: number, options?: CountOptions): number | Promise<number> {
   checkFactor(familyFactor);
   const resolved = resolveCountOptions(options, 'options', Infinity);
   if (resolved.strictBound || resolved.exactLimit === 0) return bytesOnly(texts, profile);
-  if (!resolved.tokenizer.isLoaded('o200k_base')) await resolved.tokenizer.warmup(['o200k_base']);
-  const limits: WalkLimits = { exactLimit: resolved.exactLimit, exactTokenLimit: resolved.exactTokenLimit, bound: boundFor(profile) };
-  const walk = walkTexts(texts, measureFor(resolved, profile, familyFactor), limits);
   // Most prompts are short: counted at once, as countTextsAsync counts them (no slice, no clock reads).
-  const result = totalLength(texts) <= SHORT_TEXTS ? runToEnd(walk) : await runSliced(walk, resolved.sliceMs, resolved.signal);
-  return result.tokens;
+  if (resolved.tokenizer.isLoaded('o200k_base') && totalLength(texts) <= SHORT_TEXTS) return walkFor(texts, resolved, profile, familyFactor, runToEnd).tokens;
+  return (async () => {
+    if (!resolved.tokenizer.isLoaded('o200k_base')) await resolved.tokenizer.warmup(['o200k_base']);
+    const result = await walkFor(texts, resolved, profile, familyFactor, (walk) =>
+      totalLength(texts) <= SHORT_TEXTS ? runToEnd(walk) : runSliced(walk, resolved.sliceMs, resolved.signal),
+    );
+    return result.tokens;
+  })();
+}
+
+function walkFor<R>(
+  texts: readonly string[],
+  resolved: ResolvedCountOptions,
+  profile: ReferenceProfile,
+  familyFactor: number,
+  run: (walk: ReturnType<typeof walkTexts>) => R,
+): R {
+  const limits: WalkLimits = { exactLimit: resolved.exactLimit, exactTokenLimit: resolved.exactTokenLimit, bound: boundFor(profile) };
+  return run(walkTexts(texts, measureFor(resolved, profile, familyFactor), limits));
 }
 
 /** {@link referenceCount}, synchronously, under the synchronous budget of characters and time. */

@@ -1,12 +1,13 @@
-import { estimateAnthropicMessage } from './estimate.js';
+import { anthropicMessageEstimate } from './estimate.js';
 import { heuristicCount } from '../heuristic-count.js';
 import { claudeModelFactor } from './estimate.js';
 import { CLAUDE_LEGACY_HEURISTIC } from '../../tokenizer/heuristic-weights.js';
 import { setAnthropicMaximum } from '../output-maximum.js';
-import { planWith } from '../shared/plan.js';
+import { planNow } from '../shared/plan.js';
 import { DeferredTexts } from '../shared/deferred-texts.js';
 import { eventJson } from '../shared/sse.js';
 import type { StainlessEndpoint } from '../shared/stainless.js';
+import type { CallPlan } from '../shared/tracked-call.js';
 import { asObject, MALFORMED, type UsageReading } from '../shared/usage.js';
 import { anthropicRates, mergeStreamUsage, messageUsage } from './usage.js';
 
@@ -27,27 +28,33 @@ function contentText(content: unknown): string {
   return out.join('');
 }
 
+/** A Messages request's plan with what besides the model prices and charges it. */
+function withRequestRates(plan: CallPlan, params: Record<string, unknown>): CallPlan {
+  // Fast mode and US inference, as the request asks for them, price its hold.
+  const rates = anthropicRates(params);
+  // Thinking is billed whole as output, though Claude 4 and later stream only a summary of it
+  // (or nothing, with `display: 'omitted'`): an aborted stream of such a call is charged its hold
+  // by default, as a reasoning model's is (`abortedStreamCharge`).
+  const thinking = asObject(params.thinking)?.type;
+  const reasoning = plan.reasoning === true || thinking === 'enabled' || thinking === 'adaptive';
+  return { ...plan, ...(rates === undefined ? {} : { rates }), ...(reasoning ? { reasoning } : {}) };
+}
+
 /** `messages.create` (and `beta.messages.create`): what every helper (stream, parse, tool runners) calls. */
 export const messages: StainlessEndpoint = {
   name: 'messages',
   requestIdHeader: 'request-id',
-  plan: async (params, settings) => {
-    const plan = await planWith(
+  // Returned at once when the estimate is (a short prompt): no promise of its own per call.
+  plan: (params, settings) => {
+    const planned = planNow(
       'anthropic',
       'messages',
       params,
       settings,
-      (o) => estimateAnthropicMessage(params as never, o),
+      (o) => anthropicMessageEstimate(params as never, o),
       typeof params.max_tokens === 'number' ? params.max_tokens : undefined,
     );
-    // Fast mode and US inference, as the request asks for them, price its hold.
-    const rates = anthropicRates(params);
-    // Thinking is billed whole as output, though Claude 4 and later stream only a summary of it
-    // (or nothing, with `display: 'omitted'`): an aborted stream of such a call is charged its hold
-    // by default, as a reasoning model's is (`abortedStreamCharge`).
-    const thinking = asObject(params.thinking)?.type;
-    const reasoning = plan.reasoning === true || thinking === 'enabled' || thinking === 'adaptive';
-    return { ...plan, ...(rates === undefined ? {} : { rates }), ...(reasoning ? { reasoning } : {}) };
+    return planned instanceof Promise ? planned.then((plan) => withRequestRates(plan, params)) : withRequestRates(planned, params);
   },
   // Not with extended thinking: its budget (at least 1,024) must stay below max_tokens.
   resize: (params, n) => (asObject(params.thinking)?.type === 'enabled' ? undefined : setAnthropicMaximum(params, n).params),

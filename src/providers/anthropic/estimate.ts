@@ -15,11 +15,12 @@ import {
   optionalCount,
   requireParams,
   TokenTally,
+  withExactTokenLimit,
   withHiddenInput,
   type EstimateOptions,
   type RequestEstimate,
 } from '../estimate-types.js';
-import { CLAUDE_PROFILE, referenceCount } from '../heuristic-count.js';
+import { CLAUDE_PROFILE, referenceCountNow } from '../heuristic-count.js';
 import { tallyInlineFile } from '../hidden-input.js';
 
 /**
@@ -128,6 +129,14 @@ function tallyBlocks(content: unknown, tally: TokenTally, parameter: string): vo
  * `max_tokens` (required by the API; extended-thinking budgets are part of it).
  */
 export async function estimateAnthropicMessage(params: MessageCreateParams, options?: EstimateOptions): Promise<RequestEstimate> {
+  return anthropicMessageEstimate(params, options);
+}
+
+/**
+ * {@link estimateAnthropicMessage}, returned at once (not as a promise) when counting needs no wait
+ * (see `referenceCountNow`); throws what it rejects with. What a wrapped call plans with.
+ */
+export function anthropicMessageEstimate(params: MessageCreateParams, options?: EstimateOptions): RequestEstimate | Promise<RequestEstimate> {
   const { record, model } = requireParams(params);
   const maxTokens = optionalCount(record, 'max_tokens');
   if (maxTokens === undefined) throw new InvalidArgumentError('params.max_tokens', record['max_tokens'], 'is required by the Messages API');
@@ -160,8 +169,12 @@ export async function estimateAnthropicMessage(params: MessageCreateParams, opti
   }
   tally.add(CLAUDE_MESSAGE_OVERHEAD); // assistant turn priming
   const limits = modelLimits('anthropic', model, options);
-  const counted = await referenceCount(tally.texts, CLAUDE_PROFILE, claudeModelFactor(model), { ...options, exactTokenLimit: Math.min(options?.exactTokenLimit ?? Infinity, limits.contextWindow) });
-  const visible = tally.fixed + counted;
-  const input = tally.hidden === undefined ? visible : withHiddenInput(visible, limits);
-  return makeEstimate({ provider: 'anthropic', model, endpoint: 'messages', inputTokens: input, outputTokens: maxTokens, outputFromRequest: true, exact: false, method: 'heuristic' });
+  const counting = withExactTokenLimit(options, Math.min(options?.exactTokenLimit ?? Infinity, limits.contextWindow));
+  const counted = referenceCountNow(tally.texts, CLAUDE_PROFILE, claudeModelFactor(model), counting);
+  const finish = (tokens: number): RequestEstimate => {
+    const visible = tally.fixed + tokens;
+    const input = tally.hidden === undefined ? visible : withHiddenInput(visible, limits);
+    return makeEstimate({ provider: 'anthropic', model, endpoint: 'messages', inputTokens: input, outputTokens: maxTokens, outputFromRequest: true, exact: false, method: 'heuristic' });
+  };
+  return typeof counted === 'number' ? finish(counted) : counted.then(finish);
 }

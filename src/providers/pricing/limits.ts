@@ -37,6 +37,26 @@ export function parseMaxOutputOverrides(value: unknown, parameter = 'maxOutputTo
 const NO_OVERRIDES: Readonly<Record<string, number>> = Object.freeze({});
 
 /**
+ * Overrides of frozen objects, parsed once: a limiter's own (`callSettings.maxOutputTokens`,
+ * frozen, `{}` unless set) reaches every estimate of a wrapped call, and parsing it there, with a
+ * lookup of the model in it (a lower-cased name and three regular expressions), ran twice per call.
+ * A frozen object cannot change; one the caller may still change is parsed on every call.
+ */
+const parsedFrozen = new WeakMap<object, Readonly<Record<string, number>>>();
+
+function parsedOverrides(overrides: MaxOutputOverrides): Readonly<Record<string, number>> {
+  if (!Object.isFrozen(overrides)) return parseMaxOutputOverrides(overrides);
+  let parsed = parsedFrozen.get(overrides);
+  if (parsed === undefined) {
+    const fresh = parseMaxOutputOverrides(overrides);
+    parsed = Object.keys(fresh).length === 0 ? NO_OVERRIDES : fresh;
+    if (parsed !== NO_OVERRIDES) memoizeLookups(parsed);
+    parsedFrozen.set(overrides, parsed);
+  }
+  return parsed;
+}
+
+/**
  * The limits of `model`: the built-in table (longest prefix), with the output maximum replaced by
  * the longest-prefix override when one matches (an override for `gpt-4o` applies to
  * `gpt-4o-2024-08-06`, not to `gpt-4o-mini`, which has its own entry), else the provider's
@@ -45,8 +65,8 @@ const NO_OVERRIDES: Readonly<Record<string, number>> = Object.freeze({});
 export function resolveModelLimits(model: string, provider: keyof typeof UNKNOWN_MODEL_LIMITS, overrides?: MaxOutputOverrides): ResolvedLimits {
   const builtInKey = lookupModelKey(model, BUILT_IN_LIMITS);
   // Without overrides (the default) there is nothing to parse or look up on every call.
-  const parsed = overrides === undefined ? NO_OVERRIDES : parseMaxOutputOverrides(overrides);
-  const overrideKey = overrides === undefined ? undefined : lookupModelKey(model, parsed);
+  const parsed = overrides === undefined ? NO_OVERRIDES : parsedOverrides(overrides);
+  const overrideKey = parsed === NO_OVERRIDES ? undefined : lookupModelKey(model, parsed);
   // The more specific of the two names wins, so `gpt-4o-mini`'s own entry beats an override for `gpt-4o`.
   const overrideApplies = overrideKey !== undefined && (builtInKey === undefined || overrideKey.length >= builtInKey.length);
   const table = builtInKey === undefined ? undefined : BUILT_IN_LIMITS[builtInKey];

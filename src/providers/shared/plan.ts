@@ -16,43 +16,80 @@ export async function planWith(
   estimate: (options: EstimateOptions) => RequestEstimate | Promise<RequestEstimate>,
   maxOutput?: number,
 ): Promise<CallPlan> {
+  return planNow(provider, endpoint, params, settings, estimate, maxOutput);
+}
+
+/**
+ * {@link planWith}, returned at once (not as a promise) when `estimate` returns at once: a wrapped
+ * call's plan then takes no promise and no await of its own (it took one of each per layer).
+ */
+export function planNow(
+  provider: RequestEstimate['provider'],
+  endpoint: string,
+  params: Record<string, unknown>,
+  settings: EstimateOptions,
+  estimate: (options: EstimateOptions) => RequestEstimate | Promise<RequestEstimate>,
+  maxOutput?: number,
+): CallPlan | Promise<CallPlan> {
+  const fallback = () => fallbackPlan(provider, endpoint, params, settings, maxOutput);
+  const toPlan = (e: RequestEstimate): CallPlan => ({
+    provider,
+    endpoint,
+    model: e.model,
+    inputTokens: e.inputTokens,
+    outputTokens: e.outputTokens,
+    reasoning: modelLimits(provider, e.model, settings).reasoning,
+    outputFromRequest: e.outputFromRequest === true,
+  });
+  let e: RequestEstimate | Promise<RequestEstimate>;
   try {
-    const e = await estimate(settings);
-    return {
-      provider,
-      endpoint,
-      model: e.model,
-      inputTokens: e.inputTokens,
-      outputTokens: e.outputTokens,
-      reasoning: modelLimits(provider, e.model, settings).reasoning,
-      outputFromRequest: e.outputFromRequest === true,
-    };
+    e = estimate(settings);
+    // A thenable is awaited, as planWith awaited any value.
+    if (typeof (e as { then?: unknown } | null)?.then !== 'function') return toPlan(e as RequestEstimate);
   } catch {
-    let json = '';
-    try {
-      json = JSON.stringify(params) ?? '';
-    } catch {
-      json = '';
-    }
-    const model = typeof params.model === 'string' && params.model.length > 0 ? params.model : 'unknown';
-    let outputTokens = maxOutput;
-    if (outputTokens === undefined) {
-      try {
-        outputTokens = resolveOutputReservation(settings, modelLimits(provider, model, settings));
-      } catch {
-        outputTokens = modelLimits(provider, model, {}).maxOutput; // invalid settings: the table alone
-      }
-    }
-    return {
-      provider,
-      endpoint,
-      model,
-      inputTokens: Math.max(1, utf8ByteLength(json)),
-      outputTokens,
-      reasoning: modelLimits(provider, model, {}).reasoning,
-      outputFromRequest: maxOutput !== undefined,
-    };
+    return fallback();
   }
+  return (async () => {
+    try {
+      return toPlan(await e);
+    } catch {
+      return fallback();
+    }
+  })();
+}
+
+/** The conservative plan of a request the estimator cannot read (see {@link planWith}). */
+function fallbackPlan(
+  provider: RequestEstimate['provider'],
+  endpoint: string,
+  params: Record<string, unknown>,
+  settings: EstimateOptions,
+  maxOutput: number | undefined,
+): CallPlan {
+  let json = '';
+  try {
+    json = JSON.stringify(params) ?? '';
+  } catch {
+    json = '';
+  }
+  const model = typeof params.model === 'string' && params.model.length > 0 ? params.model : 'unknown';
+  let outputTokens = maxOutput;
+  if (outputTokens === undefined) {
+    try {
+      outputTokens = resolveOutputReservation(settings, modelLimits(provider, model, settings));
+    } catch {
+      outputTokens = modelLimits(provider, model, {}).maxOutput; // invalid settings: the table alone
+    }
+  }
+  return {
+    provider,
+    endpoint,
+    model,
+    inputTokens: Math.max(1, utf8ByteLength(json)),
+    outputTokens,
+    reasoning: modelLimits(provider, model, {}).reasoning,
+    outputFromRequest: maxOutput !== undefined,
+  };
 }
 
 /**
