@@ -119,12 +119,14 @@ function normalizePeriod(value: unknown, zone: string, parameter: string): Norma
 
 /**
  * An anchor is a Date, or an ISO 8601 string; a date-only string ("2026-01-15") means local
- * midnight of that date in the rule's zone.
+ * midnight of that date in the rule's zone. A string must start with its date (a year first): luxon
+ * reads a time alone ("10:00") as that time today, an anchor that moved every day (rules are read
+ * again from the store by every process), and with it the rule's windows.
  */
 export function parseAnchor(value: unknown, zone: string, parameter: string): number {
   let ms: number | undefined;
   if (value instanceof Date) ms = value.getTime();
-  else if (typeof value === 'string') {
+  else if (typeof value === 'string' && /^[+-]?\d{4}/.test(value)) {
     const parsed = DateTime.fromISO(value, { zone, setZone: false });
     ms = parsed.isValid ? parsed.toMillis() : undefined;
   }
