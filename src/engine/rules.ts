@@ -126,14 +126,22 @@ function normalizePeriod(value: unknown, zone: string, parameter: string): Norma
 export function parseAnchor(value: unknown, zone: string, parameter: string): number {
   let ms: number | undefined;
   if (value instanceof Date) ms = value.getTime();
-  else if (typeof value === 'string' && /^[+-]?\d{4}/.test(value)) {
-    const parsed = DateTime.fromISO(value, { zone, setZone: false });
-    ms = parsed.isValid ? parsed.toMillis() : undefined;
-  }
+  else if (typeof value === 'string' && /^[+-]?\d{4}/.test(value)) ms = isoMillis(value, zone);
   if (ms === undefined || !Number.isSafeInteger(ms) || ms < 0 || ms >= LATEST_TIME) {
     throw new InvalidArgumentError(parameter, value, 'expected a valid Date or ISO 8601 date string from 1970 to 9999');
   }
   return ms;
+}
+
+function isoMillis(value: string, zone: string): number | undefined {
+  try {
+    const parsed = DateTime.fromISO(value, { zone, setZone: false });
+    return parsed.isValid ? parsed.toMillis() : undefined;
+  } catch {
+    // An app that set luxon's `Settings.throwOnInvalid` (the app and this package share one luxon)
+    // makes fromISO throw instead: the anchor is invalid all the same.
+    return undefined;
+  }
 }
 
 /** A rule's `models` or `providers` filter: a non-empty list of distinct allowed values. */

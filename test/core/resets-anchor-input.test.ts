@@ -25,3 +25,23 @@ describe('an anchor string without a date', () => {
     });
   }
 });
+
+// An app that sets luxon's `Settings.throwOnInvalid` (luxon's typings recommend it) shares that
+// setting with this package: an invalid anchor then made luxon throw its own Error, which the admin
+// API answered with a 500 rather than a 400 naming the anchor.
+describe('an invalid anchor when the app set luxon to throw on invalid dates', () => {
+  it('is refused with InvalidArgumentError naming the anchor', async () => {
+    const { Settings } = await import('luxon');
+    const before = Settings.throwOnInvalid;
+    Settings.throwOnInvalid = true;
+    try {
+      for (const anchor of ['2026-02-30', '2026-13-01', '2026-01-15T25:00']) {
+        expect(() => createTokenLimiter({ defaultLimits: [{ id: 'r', tokens: 1, period: { months: 1, anchor } }] })).toThrow(
+          expect.objectContaining({ name: 'InvalidArgumentError', parameter: 'options.defaultLimits[0].period.anchor', value: anchor }),
+        );
+      }
+    } finally {
+      Settings.throwOnInvalid = before;
+    }
+  });
+});
