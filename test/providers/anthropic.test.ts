@@ -205,6 +205,23 @@ describe('withTokenLimits(anthropic): usage semantics', () => {
     }
   });
 
+  it("holds the web search fee of a request's max_uses: a request whose searches could pass a cost limit is refused before it is sent", async () => {
+    const search = (maxUses?: number) => ({ ...base, tools: [{ type: 'web_search_20250305' as const, name: 'web_search' as const, ...(maxUses === undefined ? {} : { max_uses: maxUses }) }] });
+    // The hold of the same request with no bound on its searches (the input is held at the context window: a hosted tool).
+    const probe = await setup([{ id: 'budget', costUsd: 0.000001, period: 'month' }]).wrapped.messages.create(search()).catch((e: unknown) => e);
+    expect(probe).toBeInstanceOf(TokenLimitExceededError);
+    const tokensHold = (probe as TokenLimitExceededError).requested;
+    const { limiter, wrapped } = setup([{ id: 'budget', costUsd: tokensHold + 0.04, period: 'month' }]);
+    const before = emulator().requests.length;
+    // 5 searches at $0.01 pass the limit by $0.01: refused, never sent.
+    await expect(wrapped.messages.create(search(5))).rejects.toMatchObject({ ruleId: 'budget', requested: expect.closeTo(tokensHold + 0.05, 6) });
+    expect(emulator().requests).toHaveLength(before);
+    // 3 searches fit.
+    await wrapped.messages.create(search(3));
+    expect(emulator().requests).toHaveLength(before + 1);
+    expect(await limiter.admin.getUsage('alice')).toMatchObject({ reserved: 0 });
+  });
+
   it('charges an aborted stream with thinking (asked for, or the model default) its hold (thinking is billed whole, streamed as a summary), unless abortedStreamCharge says received', async () => {
     for (const abortedStreamCharge of [undefined, 'received'] as const) {
       const limiter = createTokenLimiter({ defaultLimits: [{ id: 'm', tokens: 1_000_000, period: 'month' }], ...(abortedStreamCharge ? { abortedStreamCharge } : {}) });

@@ -37,7 +37,24 @@ function withRequestRates(plan: CallPlan, params: Record<string, unknown>): Call
   // by default, as a reasoning model's is (`abortedStreamCharge`).
   const thinking = asObject(params.thinking)?.type;
   const reasoning = plan.reasoning === true || thinking === 'enabled' || thinking === 'adaptive';
-  return { ...plan, ...(rates === undefined ? {} : { rates }), ...(reasoning ? { reasoning } : {}) };
+  const webSearches = maxWebSearches(params.tools);
+  return { ...plan, ...(rates === undefined ? {} : { rates }), ...(reasoning ? { reasoning } : {}), ...(webSearches > 0 ? { webSearches } : {}) };
+}
+
+/**
+ * The most searches a request's web search tools allow (their `max_uses`), whose fee its hold
+ * includes. A web search tool without `max_uses` has no bound: it adds nothing to the hold, and the
+ * call's cost can pass its hold by its searches.
+ */
+function maxWebSearches(tools: unknown): number {
+  if (!Array.isArray(tools)) return 0;
+  let total = 0;
+  for (const tool of tools) {
+    const t = asObject(tool);
+    const uses = t?.max_uses;
+    if (typeof t?.type === 'string' && t.type.startsWith('web_search') && typeof uses === 'number' && Number.isSafeInteger(uses) && uses > 0) total += uses;
+  }
+  return total;
 }
 
 /** `messages.create` (and `beta.messages.create`): what every helper (stream, parse, tool runners) calls. */

@@ -26,6 +26,8 @@ export interface CallPlan {
   runsOnAfterAbort?: boolean;
   /** What besides the model the request asks to be priced by (OpenAI's tier, Anthropic's speed and geography): it prices the hold. */
   rates?: RateModifiers;
+  /** The most web searches the request allows (its web search tools' `max_uses`): their fee is held. */
+  webSearches?: number;
 }
 
 /** How a finished call is described in its usage record. */
@@ -102,7 +104,8 @@ export class TrackedCall {
     this.plan = plan;
     const standard = settings.prices.resolve(plan.model);
     const price = standard && holdPriceForCall(standard, plan.rates);
-    const costOf = (output: number) => costOfUsage({ inputTokens: plan.inputTokens, outputTokens: output }, price!);
+    const searches = plan.webSearches ?? 0;
+    const costOf = (output: number) => costOfUsage({ inputTokens: plan.inputTokens, outputTokens: output, webSearchRequests: searches }, price!);
     const estimate = price ? { tokens: plan.inputTokens + plan.outputTokens, costUsd: costOf(plan.outputTokens) } : { tokens: plan.inputTokens + plan.outputTokens };
     const shrink =
       (binding.options.onInsufficientQuota ?? settings.onInsufficientQuota) === 'shrink' &&
