@@ -8,15 +8,8 @@ import type { CallPlan } from './tracked-call.js';
  * conservative bound (UTF-8 bytes of the JSON, and the model's output hold) rather than failing a
  * call the provider would take: the provider, not the estimator, decides what a valid request is.
  */
-export async function planWith(
-  provider: RequestEstimate['provider'],
-  endpoint: string,
-  params: Record<string, unknown>,
-  settings: EstimateOptions,
-  estimate: (options: EstimateOptions) => RequestEstimate | Promise<RequestEstimate>,
-  maxOutput?: number,
-): Promise<CallPlan> {
-  return planNow(provider, endpoint, params, settings, estimate, maxOutput);
+export async function planWith(...args: Parameters<typeof planNow>): Promise<CallPlan> {
+  return planNow(...args);
 }
 
 /**
