@@ -260,6 +260,23 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
       }
     });
 
+    it("anthropic: a web search tool's maxUses is held at $10 per 1,000 searches: a call whose searches could pass a cost limit is refused before it is sent", async () => {
+      const provider = kit.createAnthropic({ apiKey: 'test', baseURL: `${emulator().url}/v1` });
+      const tools = (maxUses?: number) => ({ web_search: provider.tools.webSearch_20250305(maxUses === undefined ? {} : { maxUses }) });
+      // The hold of the same call with no bound on its searches.
+      const probeLimiter = createTokenLimiter({ defaultLimits: [{ id: 'budget', costUsd: 0.000001, period: 'month' }] });
+      const probe = await ai.generateText({ model: wrap(provider('claude-sonnet-5'), { limiter: probeLimiter, user: freshUser('probe') }), prompt: ask, maxOutputTokens: 40, tools: tools() }).catch((e: unknown) => e);
+      expect(probe).toBeInstanceOf(TokenLimitExceededError);
+      const tokensHold = (probe as TokenLimitExceededError).requested;
+      const limiter = createTokenLimiter({ defaultLimits: [{ id: 'budget', costUsd: tokensHold + 0.04, period: 'month' }] });
+      const model = wrap(provider('claude-sonnet-5'), { limiter, user: freshUser('searches-held') });
+      const before = emulator().requests.length;
+      await expect(ai.generateText({ model, prompt: ask, maxOutputTokens: 40, tools: tools(5) })).rejects.toMatchObject({ ruleId: 'budget', requested: expect.closeTo(tokensHold + 0.05, 6) });
+      expect(emulator().requests).toHaveLength(before);
+      await ai.generateText({ model, prompt: ask, maxOutputTokens: 40, tools: tools(3) });
+      expect(emulator().requests).toHaveLength(before + 1);
+    });
+
     it('anthropic: providerOptions.anthropic speed "fast" and inferenceGeo "us" are charged at their rates (2x and 1.1x for claude-opus-5-5), in generate and stream calls', async () => {
       const limiter = createTokenLimiter();
       const user = freshUser('fast');

@@ -91,7 +91,8 @@ export async function planAiCall(model: AiModel, params: AiCallParams, settings:
       // Thinking is billed whole but streamed as a summary: an aborted stream is charged its hold
       // by default, as through the Anthropic SDK (`abortedStreamCharge`).
       const reasoning = plan.reasoning === true || thinking === 'enabled' || thinking === 'adaptive';
-      const planned = { ...plan, outputFromRequest: own !== undefined, ...(reasoning ? { reasoning } : {}) };
+      const webSearches = maxWebSearches(params.tools);
+      const planned = { ...plan, outputFromRequest: own !== undefined, ...(reasoning ? { reasoning } : {}), ...(webSearches > 0 ? { webSearches } : {}) };
       return hideInput(withRequestedRates(planned, family, params.providerOptions), request.hidden, family, settings);
     }
     case 'google': {
@@ -123,6 +124,22 @@ export async function planAiCall(model: AiModel, params: AiCallParams, settings:
       );
     }
   }
+}
+
+/**
+ * The most searches the call's Anthropic web search tools allow (`anthropic.tools.webSearch_*`
+ * with `maxUses`), whose fee its hold includes, as through the Anthropic SDK. Without `maxUses`
+ * the searches have no bound and add nothing to the hold.
+ */
+function maxWebSearches(tools: unknown): number {
+  if (!Array.isArray(tools)) return 0;
+  let total = 0;
+  for (const tool of tools) {
+    const t = asObject(tool);
+    const uses = asObject(t?.['args'])?.['maxUses'];
+    if (typeof t?.['id'] === 'string' && t['id'].startsWith('anthropic.web_search') && typeof uses === 'number' && Number.isSafeInteger(uses) && uses > 0) total += uses;
+  }
+  return total;
 }
 
 /**
