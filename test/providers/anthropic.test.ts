@@ -220,6 +220,9 @@ describe('withTokenLimits(anthropic): usage semantics', () => {
     await wrapped.messages.create(search(3));
     expect(emulator().requests).toHaveLength(before + 1);
     expect(await limiter.admin.getUsage('alice')).toMatchObject({ reserved: 0 });
+    // Any number of searches allowed (up to 2^53 on two tools) is held as a million: a refusal by the limit, not an invalid estimate.
+    const endless = { ...base, tools: [search(Number.MAX_SAFE_INTEGER).tools[0]!, search(Number.MAX_SAFE_INTEGER).tools[0]!] };
+    await expect(wrapped.messages.create(endless)).rejects.toMatchObject({ constructor: TokenLimitExceededError, requested: expect.closeTo(tokensHold + 10_000, 6) });
   });
 
   it('charges an aborted stream with thinking (asked for, or the model default) its hold (thinking is billed whole, streamed as a summary), unless abortedStreamCharge says received', async () => {

@@ -40,6 +40,13 @@ export interface CallOutcome {
   rates?: RateModifiers | undefined;
 }
 
+/**
+ * The most web searches a hold includes: a request may allow any number (`max_uses` up to 2^53 on
+ * several tools), and their fee must stay a cost the engine takes ($10,000 here at Claude's rate):
+ * such a request is then refused by a cost limit as too large, not by an invalid estimate.
+ */
+export const MAX_HELD_WEB_SEARCHES = 1_000_000;
+
 /** How many leases a call's hold is renewed for at most (an hour at the default lease of 10 minutes). */
 export const MAX_RENEWED_LEASES = 6;
 
@@ -104,7 +111,7 @@ export class TrackedCall {
     this.plan = plan;
     const standard = settings.prices.resolve(plan.model);
     const price = standard && holdPriceForCall(standard, plan.rates);
-    const searches = plan.webSearches ?? 0;
+    const searches = Math.min(plan.webSearches ?? 0, MAX_HELD_WEB_SEARCHES);
     const costOf = (output: number) => costOfUsage({ inputTokens: plan.inputTokens, outputTokens: output, webSearchRequests: searches }, price!);
     const estimate = price ? { tokens: plan.inputTokens + plan.outputTokens, costUsd: costOf(plan.outputTokens) } : { tokens: plan.inputTokens + plan.outputTokens };
     const shrink =
