@@ -169,6 +169,8 @@ export function createAdmin(deps: AdminDeps): AdminApi {
       const query: { limit: number; cursor?: string; prefix?: string } = { limit };
       if (options.cursor !== undefined) query.cursor = parseUserId(options.cursor, 'options.cursor');
       if (options.prefix !== undefined && options.prefix !== '') query.prefix = parseUserId(options.prefix, 'options.prefix');
+      // This process's commits first: on Redis they add a new user to the index with their batch.
+      await limiter.settle();
       const page = await call('listUsers', () => store.admin.listUsers(query));
       const users: UserUsage[] = [];
       for (let i = 0; i < page.userIds.length; i += 50) {
