@@ -3,6 +3,7 @@ import { runInScope } from '../../face/context.js';
 import type { Logger } from '../../kernel/types.js';
 import { formatMessage, negotiateLocale } from '../../i18n/format.js';
 import { errorReply } from '../shared/errors.js';
+import { logError } from '../shared/log.js';
 import { acceptLanguageOf } from '../shared/locale.js';
 import { drained, jsonReply, writeReply } from '../shared/reply.js';
 import {
@@ -165,6 +166,8 @@ export async function sendResponse(res: ServerResponse, response: Response, sign
 export interface TokenLimitsListenerOptions extends UserScopeOptions<IncomingMessage> {
   /**
    * Called with errors of the listener that are not the library's (the library's get 429/403/503).
+   * May be async. If it throws or rejects, the request is answered 500 (or cut, once its headers
+   * were sent) and the failure goes to `logger`.
    * @default answer 500 `{ error, code: 'internal_error' }` without details, and log to `logger`
    */
   onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
@@ -194,7 +197,23 @@ export function tokenLimitsListener(
       return;
     }
     if (onError) {
-      onError(error, req, res);
+      // An onError that throws (`res.status is not a function`: an Express habit) or rejects must
+      // not leave the request unanswered, nor become an unhandled rejection that ends the process.
+      const failed = (thrown: unknown): void => {
+        logError(logger, 'token-limits: the onError callback of tokenLimitsListener threw', { error: messageOf(thrown), cause: messageOf(error) });
+        if (!res.headersSent) writeReply(res, jsonReply(500, { error: formatMessage(locale, 'internalError'), code: 'internal_error' }));
+        else if (!res.writableEnded) res.destroy();
+      };
+      let result: unknown;
+      try {
+        result = onError(error, req, res);
+      } catch (thrown) {
+        failed(thrown);
+        return;
+      }
+      if (typeof result === 'object' && result !== null && typeof (result as { then?: unknown }).then === 'function') {
+        Promise.resolve(result as PromiseLike<unknown>).then(undefined, failed);
+      }
       return;
     }
     logger?.error?.('token-limits: a request listener threw', { error: messageOf(error) });

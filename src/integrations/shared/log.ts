@@ -1,0 +1,17 @@
+import type { Logger } from '../../kernel/types.js';
+
+/**
+ * Logs to the app's `logger.error`. A logger that throws, or an async one that rejects, is ignored:
+ * the request being answered must still get its reply, and nothing may become an unhandled
+ * rejection (which ends a Node process by default).
+ */
+export function logError(logger: Logger | undefined, message: string, meta: Record<string, unknown>): void {
+  try {
+    const result: unknown = logger?.error?.(message, meta);
+    if (typeof result === 'object' && result !== null && typeof (result as { then?: unknown }).then === 'function') {
+      Promise.resolve(result as PromiseLike<unknown>).then(undefined, () => {});
+    }
+  } catch {
+    // The logger is broken: there is nowhere left to report to.
+  }
+}
