@@ -48,6 +48,7 @@ export class MemoryData {
   settings: StoreSettings = DEFAULT_STORE_SETTINGS;
   /** By user id, least recently active first (re-inserted on every write). */
   readonly users = new Map<string, UserState>();
+  /** The users listed (`listUsers`, `stats().users`): those with a commit or an admin write. */
   readonly userIds = new SortedIds();
   readonly accounts = new Map<string, AccountState>();
   readonly accountIds = new SortedIds();

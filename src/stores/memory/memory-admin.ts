@@ -93,8 +93,9 @@ export function memoryAdmin(d: MemoryData, clock: () => number, touch: (userId: 
     },
 
     async setAccount(userId, to) {
+      // Already there: nothing written (a user never seen is not listed, as on Redis).
+      if ((d.users.get(userId)?.account ?? null) === to) return;
       const user = touch(userId, clock());
-      if (user.account === to) return;
       if (user.account !== null) d.accounts.get(user.account)?.members.delete(userId);
       // Holds already made stay where they were made; their commits and releases name that account.
       user.account = to;
@@ -196,7 +197,7 @@ export function memoryAdmin(d: MemoryData, clock: () => number, touch: (userId: 
     async stats(now?: number): Promise<GlobalStats> {
       const month = new Date(now ?? clock()).toISOString().slice(0, 7);
       const active = d.activeMonth.month === month ? d.activeMonth.users.size : 0;
-      return { totalTokens: d.totals.tokens, totalCost: d.totals.cost, activeUsers: active, users: d.users.size };
+      return { totalTokens: d.totals.tokens, totalCost: d.totals.cost, activeUsers: active, users: d.userIds.size };
     },
   };
 }

@@ -68,7 +68,13 @@ export class MemoryStore implements QuotaStore {
       release: async (c) => this.#release(c),
       renew: async (c) => this.#renew(c),
     };
-    this.admin = memoryAdmin(this.#data, this.#clock, (userId, now) => this.#touch(userId, now, true)!);
+    // An admin write lists the user (as a commit does, see #record); a reserve or a release alone
+    // does not, as on Redis, whose index of users only commits and admin writes add to.
+    this.admin = memoryAdmin(this.#data, this.#clock, (userId, now) => {
+      const user = this.#touch(userId, now, true)!;
+      this.#data.userIds.add(userId);
+      return user;
+    });
     this.maintenance = {
       configure: (settings) => {
         this.#data.settings = settings;
@@ -204,6 +210,7 @@ export class MemoryStore implements QuotaStore {
     }
     if (d.activeMonth.month !== this.#month) d.activeMonth = { month: this.#month, users: new Set() };
     d.activeMonth.users.add(c.userId);
+    d.userIds.add(c.userId);
   }
 
   #release(c: ReleaseCommand): ReleaseReply {
@@ -244,7 +251,6 @@ export class MemoryStore implements QuotaStore {
     if (d.users.size >= this.#maxUsers && !this.#evictIdle(now) && !force) return undefined;
     user = new UserState(d.settings.userLogMaxLength);
     d.users.set(userId, user);
-    d.userIds.add(userId);
     return user;
   }
 
