@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tokenLimitsListener } from '../../src/integrations/http/index.js';
+import express from 'express';
+import { createAdminRouter } from '../../src/integrations/express/index.js';
+import { createAdminHandler, tokenLimitsListener, toNodeListener } from '../../src/integrations/http/index.js';
+import type { Logger, TokenLimiter } from '../../src/index.js';
 import { listen, makeLimiter, monthly } from './helpers.js';
 
 /** Unhandled rejections seen during a test (each one would end a Node process by default). */
@@ -63,4 +66,69 @@ describe('tokenLimitsListener: an onError callback that fails', () => {
       await app.close();
     }
   });
+});
+
+describe('a logger that throws or rejects never costs a request its answer', () => {
+  const loggers: Array<[string, Logger]> = [
+    ['throws', { error: () => { throw new Error('logger down'); } }],
+    ['rejects', { error: (() => Promise.reject(new Error('logger down'))) as Logger['error'] }],
+  ];
+
+  for (const [how, logger] of loggers) {
+    it(`toNodeListener and tokenLimitsListener still answer 500 (a logger that ${how})`, async () => {
+      const limiter = await makeLimiter('memory', { defaultLimits: monthly(1000) });
+      const fetchApp = await listen(toNodeListener(() => { throw new Error('handler bug'); }, { logger }));
+      const nodeApp = await listen(tokenLimitsListener(() => { throw new Error('listener bug'); }, { limiter, getUserId: () => 'alice', logger }));
+      try {
+        const internal = { status: 500, body: JSON.stringify({ error: 'Internal server error', code: 'internal_error' }) };
+        expect(await get(fetchApp.url)).toEqual(internal);
+        expect(await get(nodeApp.url)).toEqual(internal);
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(unhandled).toEqual([]);
+      } finally {
+        await fetchApp.close();
+        await nodeApp.close();
+      }
+    });
+
+    it(`the admin API answers its own 500 when authorize throws or a route fails unexpectedly (a logger that ${how})`, async () => {
+      const limiter = await makeLimiter('memory', { defaultLimits: monthly(1000) });
+      const broken = Object.create(limiter, {
+        admin: { value: { ...limiter.admin, getStats: () => Promise.reject(new Error('unexpected')) } },
+      }) as TokenLimiter;
+      const authorize = (path: string): { role: 'admin' } => {
+        if (path.endsWith('/users')) throw new Error('session store down');
+        return { role: 'admin' };
+      };
+      const internal = { error: 'Internal server error', code: 'internal_error' };
+
+      // Fetch: the handler resolves to the API's 500 instead of rejecting into the framework.
+      const handler = createAdminHandler({ limiter: broken, authorize: (request) => authorize(new URL(request.url).pathname), basePath: '/admin', logger });
+      for (const path of ['/admin/users', '/admin/stats']) {
+        const res = await handler(new Request(`http://app.test${path}`));
+        expect(res.status).toBe(500);
+        expect(await res.json()).toEqual(internal);
+      }
+
+      // Express: the router answers, the app's error handler never sees the logger's error.
+      const appErrors: unknown[] = [];
+      const app = express();
+      app.use('/admin', createAdminRouter({ limiter: broken, authorize: (req) => authorize(req.path), logger }));
+      app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+        appErrors.push(err);
+        res.status(599).end();
+      });
+      const server = await listen(app);
+      try {
+        for (const path of ['/admin/users', '/admin/stats']) {
+          expect(await get(`${server.url}${path}`)).toEqual({ status: 500, body: JSON.stringify(internal) });
+        }
+        expect(appErrors).toEqual([]);
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(unhandled).toEqual([]);
+      } finally {
+        await server.close();
+      }
+    });
+  }
 });

@@ -72,7 +72,7 @@ export function toNodeListener(
           writeReply(res, jsonReply(400, { error: formatMessage(locale, 'invalidArgument', { field: 'Host' }), code: 'invalid_argument', field: 'Host', detail: error.message }));
           return;
         }
-        options.logger?.error?.('token-limits: a handler served by toNodeListener threw', { error: messageOf(error) });
+        logError(options.logger, 'token-limits: a handler served by toNodeListener threw', { error: messageOf(error) });
         if (!res.headersSent) writeReply(res, jsonReply(500, { error: formatMessage('en', 'internalError'), code: 'internal_error' }));
         else res.destroy();
       });
@@ -216,7 +216,7 @@ export function tokenLimitsListener(
       }
       return;
     }
-    logger?.error?.('token-limits: a request listener threw', { error: messageOf(error) });
+    logError(logger, 'token-limits: a request listener threw', { error: messageOf(error) });
     if (!res.headersSent) writeReply(res, jsonReply(500, { error: formatMessage(locale, 'internalError'), code: 'internal_error' }));
     else res.destroy();
   };

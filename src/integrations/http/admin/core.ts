@@ -6,6 +6,7 @@ import { isPlainObject, parsePositiveInt, rejectUnknownKeys } from '../../../ker
 import { formatMessage } from '../../../i18n/format.js';
 import type { Locale, MessageKey } from '../../../i18n/messages.js';
 import { errorReply } from '../../shared/errors.js';
+import { logError } from '../../shared/log.js';
 import { parseLocaleOption, type LocaleOf, type LocaleOption } from '../../shared/locale.js';
 import { jsonReply, type HttpReply } from '../../shared/reply.js';
 import { BodyRejectedError, isJsonContentType, parseJsonBody, assertNoPrototypeKeys, type BodySource } from './body.js';
@@ -135,7 +136,7 @@ export function createAdminCore<Req>(options: unknown): (call: AdminCall<Req>) =
         principal = await config.authorize(call.request);
         principal = checkPrincipal(principal);
       } catch (error) {
-        config.logger?.error?.('token-limits admin API: authorize failed', { error: messageOf(error) });
+        logError(config.logger, 'token-limits admin API: authorize failed', { error: messageOf(error) });
         return fail(500, 'internal_error', 'internalError');
       }
       if (principal === undefined) return fail(401, 'unauthenticated', 'unauthenticated');
@@ -191,7 +192,7 @@ export function createAdminCore<Req>(options: unknown): (call: AdminCall<Req>) =
     }
     const mapped = errorReply(error, { locale });
     if (mapped !== undefined) return mapped;
-    config.logger?.error?.('token-limits admin API: unexpected error', { error: messageOf(error) });
+    logError(config.logger, 'token-limits admin API: unexpected error', { error: messageOf(error) });
     return fail(500, 'internal_error', 'internalError');
   }
 }
