@@ -71,7 +71,7 @@ describe('tokenLimitsListener: an onError callback that fails', () => {
 describe('a logger that throws or rejects never costs a request its answer', () => {
   const loggers: Array<[string, Logger]> = [
     ['throws', { error: () => { throw new Error('logger down'); } }],
-    ['rejects', { error: (() => Promise.reject(new Error('logger down'))) as Logger['error'] }],
+    ['rejects', { error: (() => Promise.reject(new Error('logger down'))) as unknown as NonNullable<Logger['error']> }],
   ];
 
   for (const [how, logger] of loggers) {
