@@ -144,20 +144,38 @@ export async function sendResponse(res: ServerResponse, response: Response, sign
     return;
   }
   const reader = response.body.getReader();
+  // When the client goes away the body is cancelled at once, even while a chunk is awaited, so that
+  // its source (a provider's stream) stops too instead of waiting on a socket nobody reads.
+  let cancelled = false;
+  const cancel = (): void => {
+    if (cancelled) return;
+    cancelled = true;
+    reader.cancel().catch(() => {});
+  };
+  const gone = (): boolean => signal?.aborted === true || res.destroyed;
+  const onClose = (): void => {
+    if (!res.writableFinished) cancel();
+  };
+  res.on('close', onClose);
   try {
     for (;;) {
-      if (signal?.aborted) {
-        await reader.cancel();
+      if (gone()) {
+        cancel();
         return;
       }
       const { done, value } = await reader.read();
       if (done) break;
+      if (gone()) {
+        cancel();
+        return;
+      }
       if (!res.write(value)) await drained(res);
     }
-    res.end();
+    if (!cancelled) res.end();
   } catch (error) {
     res.destroy(error instanceof Error ? error : undefined);
   } finally {
+    res.off('close', onClose);
     reader.releaseLock();
   }
 }

@@ -101,6 +101,11 @@ async function pipeStream(res: import('node:http').ServerResponse, stream: Async
 /** Resolves when `res` can take more (`drain`), or is closed (nothing more will be written). */
 export function drained(res: import('node:http').ServerResponse): Promise<void> {
   return new Promise<void>((resolve) => {
+    // Closed already: neither event will come again.
+    if (res.destroyed) {
+      resolve();
+      return;
+    }
     const go = (): void => {
       res.off('drain', go);
       res.off('close', go);
