@@ -655,6 +655,17 @@ describe('errorToResponse', () => {
     expect(past.headers.get('retry-after')).toBe('0');
   });
 
+  it('a cost refusal gives remaining in whole micro-dollars, as the admin API does (0.05, not 0.04999999999999999)', async () => {
+    const limiter = createTokenLimiter({ store: new MemoryStore(), defaultLimits: [{ id: 'budget', costUsd: 0.3, period: 'day' }] });
+    await limiter.commit(await limiter.reserve('u', { tokens: 1, costUsd: 0.25 }), { inputTokens: 1, outputTokens: 0, costUsd: 0.25 });
+    const refusal = await limiter.reserve('u', { tokens: 1, costUsd: 0.1 }).catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(TokenLimitExceededError);
+    const res = errorToResponse(refusal)!;
+    expect(await res.json()).toMatchObject({ metric: 'costUsd', limit: 0.3, used: 0.25, remaining: 0.05 });
+    expect(res.headers.get('ratelimit')).toMatch(/^"budget";r=50000;t=\d+$/);
+    expect((await limiter.admin.getUsage('u')).remaining).toBe(0.05);
+  });
+
   it('a request larger than the whole limit: no Retry-After, and the message says waiting will not help, in en and pt-BR', async () => {
     const limiter = createTokenLimiter({ defaultLimits: [{ id: 'daily', tokens: 5_000, period: 'day' }] });
     const refusal = await limiter.reserve('u', { tokens: 6_000 }).catch((e: unknown) => e);
