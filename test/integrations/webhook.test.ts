@@ -285,6 +285,30 @@ describe('alert webhook', () => {
     expect(rx.deliveries).toHaveLength(2);
   });
 
+  it('a fetch option that ignores its abort signal: attempts still time out, flush() and close() still end', async () => {
+    const slow = track(await receiver(() => 'hang'));
+    // A wrapper (a proxy-aware fetch, say) that forgets to pass the signal on.
+    const forgetful: typeof fetch = (input, init) => fetch(input, { ...init, signal: null });
+    const errors: WebhookDeliveryError[] = [];
+    const hook = createAlertWebhook({ url: slow.url, secret: SECRET, fetch: forgetful, timeoutMs: 100, maxAttempts: 2, backoffMs: 10, onError: (e) => errors.push(e) });
+    hook.send(alert());
+    const start = Date.now();
+    await hook.flush();
+    expect(Date.now() - start).toBeLessThan(2000);
+    expect(errors.map((e) => [e.reason, e.attempts])).toEqual([['timeout', 2]]);
+    expect(slow.deliveries).toHaveLength(2);
+
+    // close() gives up what still hangs after closeTimeoutMs, whatever fetch does with the signal.
+    const hook2 = createAlertWebhook({ url: slow.url, secret: SECRET, fetch: forgetful, timeoutMs: 60_000, closeTimeoutMs: 100, onError: (e) => errors.push(e) });
+    hook2.send(alert('bob'));
+    await eventually(() => slow.deliveries.length === 3);
+    const closing = Date.now();
+    await hook2.close();
+    expect(Date.now() - closing).toBeLessThan(1000);
+    expect(hook2.pending).toBe(0);
+    expect(errors.slice(1).map((e) => [e.reason, e.event.userId])).toEqual([['closed', 'bob']]);
+  });
+
   it('close() gives an attempt that fails after it began its last retry at once', async () => {
     // The receiver answers 500 only after close() has begun: the event was neither waiting nor done.
     let answerFirst: (() => void) | undefined;

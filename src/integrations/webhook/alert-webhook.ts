@@ -121,7 +121,7 @@ export function createAlertWebhook(options: AlertWebhookOptions): AlertWebhook {
     let failure: { reason: WebhookFailure; status?: number; retry: boolean; cause?: Error } | undefined;
     try {
       const timestamp = Math.floor(Date.now() / 1000);
-      const response = await config.fetch(config.url, {
+      const response = await abortable(config.fetch(config.url, {
         method: 'POST',
         body: job.body,
         redirect: 'manual',
@@ -135,8 +135,8 @@ export function createAlertWebhook(options: AlertWebhookOptions): AlertWebhook {
           [WEBHOOK_HEADERS.timestamp]: String(timestamp),
           [WEBHOOK_HEADERS.signature]: signWebhookBody(config.secret, timestamp, job.body),
         },
-      });
-      await response.body?.cancel().catch(() => {});
+      }), controller.signal);
+      await abortable(response.body?.cancel(), controller.signal).catch(() => {});
       if (response.status < 200 || response.status >= 300) {
         const s = response.status;
         failure = { reason: 'http_status', status: s, retry: s === 408 || s === 429 || s >= 500 };
@@ -269,6 +269,43 @@ export function onAlert(limiter: TokenLimiter, options: AlertWebhookOptions): Al
       await webhook.close();
     },
   };
+}
+
+/**
+ * Settles with `promise`, or rejects with the signal's reason as soon as it aborts (a timeout, or
+ * `close()` giving up): a `fetch` option that ignores its signal (a wrapper that does not pass it
+ * on) must not hold a delivery slot, `flush()` and `close()` forever. A response that arrives after
+ * that has its body cancelled, so its connection is freed.
+ */
+function abortable<T>(value: T | PromiseLike<T>, signal: AbortSignal): Promise<T> {
+  const promise = Promise.resolve(value);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(signal.reason);
+      promise.then(
+        (late) => {
+          const body = (late as { body?: { cancel?: () => Promise<unknown> } | null } | undefined)?.body;
+          body?.cancel?.().catch(() => {});
+        },
+        () => {},
+      );
+    };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function payloadOf(id: string, event: AlertEvent): AlertWebhookPayload {
