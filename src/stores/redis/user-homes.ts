@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { QuotaStoreError } from '../../kernel/errors.js';
 import type { UserConfigView } from '../protocol/types.js';
 import type { RedisContext } from './context.js';
-import { accountKeys, DAY_MS, monthsCovering, userKeys, userTag } from './keys.js';
+import { accountKeys, DAY_MS, monthsCovering, outcomeBucket, userKeys, userTag } from './keys.js';
 import { SCRIPTS } from './registry.js';
 
 /**
@@ -111,7 +111,12 @@ export function userHomes(ctx: RedisContext): UserHomes {
     const target = userKeys(ctx.prefix, userId, to);
     await ctx.run(SCRIPTS.writeTrail, [target.config, target.log, ...months.map(target.historyMonth)], [to === null ? '0' : '1', ...trailArgs(trail)]);
     const join = to === null ? [] : [accountKeys(ctx.prefix, to).members];
-    await ctx.run(SCRIPTS.moveIn, [target.config, target.windows, target.snapshot, ...join], [userId, String(windowsTtl(snapshot, ctx.serverNow())), ...snapshot]);
+    // Where a release or commit of each call in flight would have marked it at the new home: a
+    // release sent there before the user arrived marks the call released and drops nothing, so
+    // move-in must not install its hold.
+    const settled = [...new Set(heldIds(snapshot).map((id) => target.outcomes(outcomeBucket(id))))];
+    const moveInArgs = [userId, String(windowsTtl(snapshot, ctx.serverNow())), '#', String(settled.length), ...snapshot];
+    await ctx.run(SCRIPTS.moveIn, [target.config, target.windows, target.snapshot, ...join, ...settled], moveInArgs);
     if (to !== null) {
       await ctx.run(SCRIPTS.setPointer, [own.config], [to]);
       await ctx.run(SCRIPTS.indexUser, [ctx.global.accounts], [to]);
@@ -149,6 +154,15 @@ function trailArgs(trail: ReadonlyArray<number | string[]>): string[] {
     out.push(String(trail[i]), String(elements.length), ...elements);
   }
   return out;
+}
+
+/** The reservation ids of the holds a move's snapshot carries (its 'x:<id>' fields). */
+function heldIds(snapshot: readonly string[]): string[] {
+  const ids: string[] = [];
+  for (let i = snapshot.indexOf('|') + 1; i + 1 < snapshot.length; i += 2) {
+    if (snapshot[i]!.startsWith('x:')) ids.push(snapshot[i]!.slice(2));
+  }
+  return ids;
 }
 
 /** How long the windows of a moved user must live at their new home: until the last one ends. */

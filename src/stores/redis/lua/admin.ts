@@ -323,28 +323,61 @@ return 1
 
 /**
  * move-in: the last step: installs the snapshot at the new home (a new config version, the used
- * figures of the user's windows, nothing held) and marks the user there. Idempotent (a home where
- * the user already lives keeps its state).
+ * figures of the user's windows, the holds of calls in flight) and marks the user there.
+ * Idempotent (a home where the user already lives keeps its state).
  * KEYS[1] config hash, KEYS[2] window hash, KEYS[3] the snapshot key at this home (a snapshot left
- * from an earlier stay is dropped), KEYS[4] (joining an account) its members zset.
- * ARGV[1] user id, ARGV[2] time to live of the windows (ms), ARGV[3...] the snapshot (as move-out
- * answered it). Reply: 1 when installed, 0 when the user was already there.
+ * from an earlier stay is dropped), KEYS[4] (joining an account) its members zset, then the outcome
+ * hashes at this home of the snapshot's holds (see ARGV[3]).
+ * ARGV[1] user id, ARGV[2] time to live of the windows (ms), then optionally '#' and n: the last n
+ * KEYS are those outcome hashes; then the snapshot (as move-out answered it). A hold whose call
+ * was already released or committed here is not installed, nor counted in its windows: a release
+ * sent here while the user was still on the way (an own home answers with its pointer to the
+ * account being left) marked the call released here and dropped nothing, and the hold installed
+ * after it stayed until its lease ended, every later release being answered as a repeat.
+ * Reply: 1 when installed, 0 when the user was already there.
  */
 export const MOVE_IN = `#!lua
 ${PRELUDE}
 ${LIVES_HERE}
 local userId, ttl = ARGV[1], tonumber(ARGV[2])
 if not ttl or ttl ~= ttl or ttl < 1 or ttl > MAXN or ttl % 1 ~= 0 then fail('invalid ttl') end
-if livesHere(KEYS[1], KEYS[4] ~= nil) then return 0 end
-local i, cfg, version = 3, {}, 0
+local i, settledKeys = 3, 0
+if ARGV[3] == '#' then
+  settledKeys = tonumber(ARGV[4])
+  if not settledKeys or settledKeys ~= settledKeys or settledKeys < 0 or settledKeys % 1 ~= 0 or settledKeys > #KEYS - 3 then fail('invalid outcome keys') end
+  i = 5
+end
+local members = #KEYS - settledKeys >= 4 and KEYS[4] or nil
+if livesHere(KEYS[1], members ~= nil) then return 0 end
+local cfg, version = {}, 0
 while ARGV[i] and ARGV[i] ~= '|' do
   if ARGV[i] == 'v' then version = tonumber(ARGV[i + 1]) or 0 else cfg[#cfg + 1] = ARGV[i]; cfg[#cfg + 1] = ARGV[i + 1] end
   i = i + 2
 end
 if ARGV[i] ~= '|' then fail('invalid snapshot') end
+-- The holds of calls already settled here (see above), and what they hold in each window.
+local settled, off = {}, {}
+for j = i + 1, #ARGV, 2 do
+  local field = ARGV[j]
+  if string.sub(field, 1, 2) == 'x:' then
+    local id = string.sub(field, 3)
+    for k = #KEYS - settledKeys + 1, #KEYS do
+      local done = redis.call('HGET', KEYS[k], id)
+      if done and (string.sub(done, 1, 1) == 'r' or string.sub(done, 1, 1) == 'c') then
+        settled[field] = true
+        local _, shares = hold(ARGV[j + 1] or '')
+        for rid, share in pairs(shares) do
+          local key = rid .. ' ' .. share.fp .. ' ' .. fmt(share.s)
+          off[key] = (off[key] or 0) + share.amount
+        end
+        break
+      end
+    end
+  end
+end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 cfg[#cfg + 1] = 'v'; cfg[#cfg + 1] = fmt(version + 1)
-if KEYS[4] then cfg[#cfg + 1] = 'in'; cfg[#cfg + 1] = '1' end
+if members then cfg[#cfg + 1] = 'in'; cfg[#cfg + 1] = '1' end
 redis.call('HSET', KEYS[1], unpack(cfg))
 local windows = {}
 for j = i + 1, #ARGV, 2 do
@@ -352,11 +385,15 @@ for j = i + 1, #ARGV, 2 do
   local kind = string.sub(field, 1, 2)
   if kind == 'w:' then
     local w = state(value)
-    if w then windows[#windows + 1] = field; windows[#windows + 1] = packed(w) end
+    if w then
+      local taken = off[string.sub(field, 3) .. ' ' .. w.fp .. ' ' .. fmt(w.s)]
+      if taken then w.h = math.max(0, w.h - taken) end
+      windows[#windows + 1] = field; windows[#windows + 1] = packed(w)
+    end
   elseif kind == 'x:' then
     -- The hold of a call in flight at the home left (text form, read as a hold is).
     local _, _, readable = hold(value)
-    if readable then windows[#windows + 1] = field; windows[#windows + 1] = value end
+    if readable and not settled[field] then windows[#windows + 1] = field; windows[#windows + 1] = value end
   elseif field == 'm' and tonumber(value) then
     windows[#windows + 1] = 'm'; windows[#windows + 1] = fmt(tonumber(value))
   end
@@ -365,7 +402,7 @@ if #windows > 0 then
   redis.call('HSET', KEYS[2], unpack(windows))
   redis.call('PEXPIRE', KEYS[2], fmt(ttl))
 end
-if KEYS[4] then redis.call('ZADD', KEYS[4], 0, userId) end
+if members then redis.call('ZADD', members, 0, userId) end
 return 1
 `;
 
