@@ -3,6 +3,7 @@
  * node:http wrappers and the admin API negotiate `Accept-Language` among the built-in locales
  * (`en`, `pt-BR`, else `en`); `locale` may also be a function of the request.
  */
+import { request as httpRequest } from 'node:http';
 import express, { type Request as ExpressRequest } from 'express';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTokenLimiter, currentUserId, MemoryStore, type TokenLimiter } from '../../src/index.js';
@@ -124,6 +125,29 @@ describe('Accept-Language: pt-BR gives pt-BR bodies by default', () => {
     const response = errorToResponse(error, { request: new Request('http://localhost/', { headers: { 'accept-language': 'pt-BR' } }) })!;
     expect(((await response.json()) as { error: string }).error).toContain(PT_LIMIT);
     expect(((await errorToResponse(error)!.json()) as { error: string }).error).toContain(EN_LIMIT);
+  });
+});
+
+describe("toNodeListener's own answers", () => {
+  /** A request with any method (`TRACE` included, which fetch cannot send). */
+  const raw = (url: string, method: string, headers: Record<string, string>): Promise<{ status: number; body: { error: string; code: string } }> =>
+    new Promise((resolve, reject) => {
+      const req = httpRequest(url, { method, headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { error: string; code: string } }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  it('a handler that throws (500) and a method Fetch cannot carry (405) answer in the language the request asks for', async () => {
+    const app = await listen(toNodeListener(() => { throw new Error('handler bug'); }));
+    servers.push(app);
+    expect(await raw(app.url, 'GET', { 'accept-language': 'pt-BR,pt;q=0.9' })).toEqual({ status: 500, body: { error: ptBR.internalError, code: 'internal_error' } });
+    expect(await raw(app.url, 'TRACE', { 'accept-language': 'pt-BR' })).toEqual({ status: 405, body: { error: ptBR.methodNotAllowed, code: 'method_not_allowed' } });
+    expect(await raw(app.url, 'GET', {})).toEqual({ status: 500, body: { error: en.internalError, code: 'internal_error' } });
+    expect(await raw(app.url, 'TRACE', { 'accept-language': 'en' })).toEqual({ status: 405, body: { error: en.methodNotAllowed, code: 'method_not_allowed' } });
   });
 });
 

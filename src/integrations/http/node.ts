@@ -45,7 +45,7 @@ export function toNodeListener(
   return (req, res) => {
     const unsupported = isForbiddenFetchMethod(req.method ?? 'GET');
     if (unsupported && !anyMethod) {
-      writeReply(res, jsonReply(405, { error: formatMessage('en', 'methodNotAllowed'), code: 'method_not_allowed' }, { allow: FETCH_METHODS }));
+      writeReply(res, jsonReply(405, { error: formatMessage(negotiateLocale(acceptLanguageOf(req)), 'methodNotAllowed'), code: 'method_not_allowed' }, { allow: FETCH_METHODS }));
       return;
     }
     const abort = new AbortController();
@@ -73,7 +73,7 @@ export function toNodeListener(
           return;
         }
         logError(options.logger, 'token-limits: a handler served by toNodeListener threw', { error: messageOf(error) });
-        if (!res.headersSent) writeReply(res, jsonReply(500, { error: formatMessage('en', 'internalError'), code: 'internal_error' }));
+        if (!res.headersSent) writeReply(res, jsonReply(500, { error: formatMessage(negotiateLocale(acceptLanguageOf(req)), 'internalError'), code: 'internal_error' }));
         else res.destroy();
       });
   };
