@@ -93,7 +93,54 @@ export function parseJsonBody(text: string): unknown {
     throw new BodyRejectedError('bad_json');
   }
   assertNoPrototypeKeys(value, '');
+  assertNoDuplicateKeys(text);
   return value;
+}
+
+/**
+ * Refuses a key given twice in one object (`{"rules": [...], "rules": null}`), naming its path:
+ * `JSON.parse` keeps the last silently, so a client (or a proxy that checked the first) would
+ * change what it did not mean to, where a query parameter given twice is refused. `text` is valid
+ * JSON (it was parsed).
+ */
+function assertNoDuplicateKeys(text: string): void {
+  /** An object (`keys`) or an array (`keys` null) being read, with the path of its members. */
+  interface Frame {
+    keys: Set<string> | null;
+    path: string;
+    index: number;
+    key: string;
+  }
+  const stack: Frame[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const top = stack.at(-1);
+      if (expectKey && top !== undefined && top.keys !== null) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (top.keys.has(key)) throw new InvalidArgumentError(join(top.path, key), undefined, 'given more than once');
+        top.keys.add(key);
+        top.key = key;
+        expectKey = false;
+      }
+      i = end;
+    } else if (c === '{' || c === '[') {
+      const parent = stack.at(-1);
+      const path = parent === undefined ? '' : parent.keys === null ? `${parent.path}[${parent.index}]` : join(parent.path, parent.key);
+      stack.push({ keys: c === '{' ? new Set() : null, path, index: 0, key: '' });
+      expectKey = c === '{';
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+      expectKey = false;
+    } else if (c === ',') {
+      const top = stack.at(-1);
+      if (top?.keys === null) top.index += 1;
+      else if (top !== undefined) expectKey = true;
+    }
+  }
 }
 
 /**
