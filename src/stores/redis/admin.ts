@@ -167,9 +167,13 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
     // them was undone by the next (the user came back at the new home with their rules and usage).
     deleteUser: (userId, now) => homes.exclusive(userId, 'deleteUser', async () => {
       const home = await homeOf(userId);
+      // A move that stopped after the user arrived in another account, before their pointer
+      // followed: they live (and are a member) there, and the account left keeps a copy of their
+      // config. Both are deleted; only the config where they live counts on their plan.
+      const arrived = home === null ? undefined : await homes.arrivedBeyond(userId, home);
       const today = ctx.serverNow(now);
       const months = monthsCovering(today - ctx.settings.userHistoryRetentionMs - 31 * DAY_MS, today + 31 * DAY_MS);
-      for (const at of home === null ? [null] : [home, null]) {
+      for (const at of home === null ? [null] : arrived === undefined ? [home, null] : [home, arrived, null]) {
         const k = userKeys(ctx.prefix, userId, at);
         const keys = [k.windows, k.log, k.snapshot, ...(at === null ? [k.refusals] : []), ...recentBuckets(today, ctx.settings.idempotencyTtlMs + 7 * DAY_MS).map(k.outcomes), ...months.map(k.historyMonth)];
         const plan =
@@ -177,7 +181,7 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
             ? await ctx.run(SCRIPTS.deleteKeys, [k.config, ...keys], [])
             : await ctx.run(SCRIPTS.deleteMember, [k.config, accountKeys(ctx.prefix, at).members, ...keys], [userId, String(SNAPSHOT_TTL_MS)]);
         // Only the delete that removed the config frees its plan: a repeat finds none.
-        if (typeof plan === 'string' && plan !== '') await planUse(plan, 'u', -1);
+        if (typeof plan === 'string' && plan !== '' && !(arrived !== undefined && at === home)) await planUse(plan, 'u', -1);
       }
       await ctx.run(SCRIPTS.unindexUser, [g.users, g.activeMonth(monthName(today))], [userId, userTag(userId)]);
     }),

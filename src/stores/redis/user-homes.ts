@@ -29,6 +29,11 @@ export interface UserHomes {
   homeOf(userId: string): Promise<string | null>;
   /** The user's config at `home`, and whether the user lives there (see LIVES_HERE). */
   liveConfigAt(userId: string, home: string | null): Promise<{ config: UserConfigView; lives: boolean }>;
+  /**
+   * The account the user lives in when a move out of `pointer` (the account their own config names)
+   * stopped after they arrived there, before the pointer followed; else undefined.
+   */
+  arrivedBeyond(userId: string, pointer: string): Promise<string | undefined>;
   /** Runs `write` at the user's home; `undefined` from it means the user was not there (see below). */
   atHome<T>(userId: string, operation: string, write: (home: string | null) => Promise<T | undefined>): Promise<T>;
   /** Moves the user into an account, or back on their own (null), one move at a time. */
@@ -77,6 +82,11 @@ export function userHomes(ctx: RedisContext): UserHomes {
     };
     return { config, lives };
   };
+  const arrivedBeyond = async (userId: string, pointer: string): Promise<string | undefined> => {
+    const left = userKeys(ctx.prefix, userId, pointer);
+    const moved = (await ctx.runArray(SCRIPTS.getConfig, [left.config, left.windows], []))[7];
+    return typeof moved === 'string' && moved !== '' && (await liveConfigAt(userId, moved)).lives ? moved : undefined;
+  };
   /** setAccount's steps (see docs/plans-and-accounts.md), under the user's move lock. */
   const move = async (userId: string, to: string | null): Promise<void> => {
     const own = userKeys(ctx.prefix, userId);
@@ -85,9 +95,8 @@ export function userHomes(ctx: RedisContext): UserHomes {
       // A move between accounts that stopped after the user arrived, before the pointer followed:
       // the user lives where the account left names (moving again from there, not from the stale
       // state left behind).
-      const left = userKeys(ctx.prefix, userId, pointer);
-      const moved = (await ctx.runArray(SCRIPTS.getConfig, [left.config, left.windows], []))[7];
-      if (typeof moved === 'string' && moved !== '' && (await liveConfigAt(userId, moved)).lives) {
+      const moved = await arrivedBeyond(userId, pointer);
+      if (moved !== undefined) {
         await ctx.run(SCRIPTS.setPointer, [own.config], [moved]);
         pointer = moved;
       }
@@ -140,6 +149,7 @@ export function userHomes(ctx: RedisContext): UserHomes {
   return {
     homeOf,
     liveConfigAt,
+    arrivedBeyond,
     atHome,
     exclusive,
     setAccount: (userId, to) => exclusive(userId, 'setAccount', () => move(userId, to)),
