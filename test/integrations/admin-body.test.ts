@@ -2,11 +2,12 @@ import express from 'express';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAdminRouter } from '../../src/integrations/express/index.js';
 import { createAdminHandler, toNodeListener } from '../../src/integrations/http/index.js';
+import type { LimitRule } from '../../src/index.js';
 import { closeRedis, listen, makeLimiter, type Running } from './helpers.js';
 
 afterAll(closeRedis);
 
-const RULE = { id: 'daily', tokens: 500, period: 'day' };
+const RULE: LimitRule = { id: 'daily', tokens: 500, period: 'day' };
 
 describe('admin API: a JSON body with a key given twice', () => {
   it('is refused with 400 naming the key, and nothing is written (Fetch handler on node:http, Express router reading the body)', async () => {
