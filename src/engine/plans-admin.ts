@@ -118,8 +118,12 @@ export function createPlansAdmin(deps: AdminDeps): PlansAdmin {
       const accountId = parseUserId(account, 'accountId');
       const normalized = rules === null ? null : normalizeRules(rules, 'rules');
       await core.plansReady();
-      const before = core.planner.learnAccount(accountId, await call('setAccountLimits', () => store.getAccountConfig(accountId))).rules;
-      const removed = normalized === null ? [] : before.filter((r) => !normalized.some((n) => n.id === r.id)).map((r) => r.id);
+      const stored = await call('setAccountLimits', () => store.getAccountConfig(accountId));
+      const before = core.planner.learnAccount(accountId, stored).rules;
+      // As for a user's rules: a rule that leaves (null: the account's plan's rules, else none
+      // apply) loses its usage, so that setting it again later does not bring back what was spent.
+      const after = normalized ?? core.planner.learnAccount(accountId, { ...stored, rules: null }).rules;
+      const removed = before.filter((r) => !after.some((n) => n.id === r.id)).map((r) => r.id);
       await call('setAccountLimits', () => store.updateAccount(accountId, { rules: normalized === null ? null : serializeRules(normalized), removedRuleIds: removed }));
       core.planner.forgetAccount(accountId);
     },
