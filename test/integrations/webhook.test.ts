@@ -309,6 +309,35 @@ describe('alert webhook', () => {
     expect(errors.slice(1).map((e) => [e.reason, e.event.userId])).toEqual([['closed', 'bob']]);
   });
 
+  it('a late answer of a fetch that ignored its signal is dropped quietly, whatever its body looks like', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // A test fetch answering a Response-like object, late, whose body's cancel() returns nothing.
+      const answered: string[] = [];
+      const late = ((): Promise<Response> =>
+        new Promise((resolve) =>
+          setTimeout(() => {
+            answered.push('late');
+            resolve({ status: 204, body: { cancel: () => undefined } } as unknown as Response);
+          }, 80),
+        )) as typeof fetch;
+      const errors: WebhookDeliveryError[] = [];
+      const hook = createAlertWebhook({ url: 'http://127.0.0.1:9/hook', secret: SECRET, fetch: late, timeoutMs: 20, maxAttempts: 1, onError: (e) => errors.push(e) });
+      hook.send(alert());
+      await hook.flush();
+      expect(errors.map((e) => e.reason)).toEqual(['timeout']);
+      await eventually(() => answered.length === 1);
+      await sleep(20);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('close() gives an attempt that fails after it began its last retry at once', async () => {
     // The receiver answers 500 only after close() has begun: the event was neither waiting nor done.
     let answerFirst: (() => void) | undefined;

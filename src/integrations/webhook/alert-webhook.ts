@@ -284,8 +284,12 @@ function abortable<T>(value: T | PromiseLike<T>, signal: AbortSignal): Promise<T
       reject(signal.reason);
       promise.then(
         (late) => {
-          const body = (late as { body?: { cancel?: () => Promise<unknown> } | null } | undefined)?.body;
-          body?.cancel?.().catch(() => {});
+          try {
+            const body = (late as { body?: { cancel?: () => unknown } | null } | undefined)?.body;
+            Promise.resolve(body?.cancel?.()).catch(() => {});
+          } catch {
+            // A body that cannot be cancelled (locked) is left to the garbage collector.
+          }
         },
         () => {},
       );
