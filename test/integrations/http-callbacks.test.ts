@@ -132,3 +132,35 @@ describe('a logger that throws or rejects never costs a request its answer', () 
     });
   }
 });
+
+describe('tokenLimitsListener: a listener that throws after it answered', () => {
+  it('keeps a response the listener had ended (the error is logged); cuts one it had only begun', async () => {
+    const limiter = await makeLimiter('memory', { defaultLimits: monthly(1000) });
+    const logged: unknown[] = [];
+    const body = 'x'.repeat(4 * 1024 * 1024); // more than the socket takes at once
+    const app = await listen(
+      tokenLimitsListener(
+        async (req: IncomingMessage, res: ServerResponse) => {
+          if (req.url === '/ended') res.end(body);
+          else res.write(body.slice(0, 1000));
+          await new Promise((resolve) => setImmediate(resolve));
+          throw new Error('the audit log after the answer failed');
+        },
+        { limiter, getUserId: () => 'alice', logger: { error: (message, meta) => logged.push([message, meta]) } },
+      ),
+    );
+    try {
+      const ended = await fetch(`${app.url}/ended`);
+      expect(ended.status).toBe(200);
+      expect((await ended.text()).length).toBe(body.length);
+      const begun = await fetch(`${app.url}/begun`);
+      await expect(begun.text()).rejects.toThrow();
+      expect(logged).toEqual([
+        ['token-limits: a request listener threw', { error: 'Error: the audit log after the answer failed' }],
+        ['token-limits: a request listener threw', { error: 'Error: the audit log after the answer failed' }],
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+});

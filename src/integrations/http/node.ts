@@ -236,7 +236,9 @@ export function tokenLimitsListener(
     }
     logError(logger, 'token-limits: a request listener threw', { error: messageOf(error) });
     if (!res.headersSent) writeReply(res, jsonReply(500, { error: formatMessage(locale, 'internalError'), code: 'internal_error' }));
-    else res.destroy();
+    // A response cut short is destroyed, so the client does not take it for a whole one; a response
+    // the listener ended before it threw is complete, and destroying it would lose what is unsent.
+    else if (!res.writableEnded) res.destroy();
   };
   return (req, res) => {
     Promise.resolve()
