@@ -41,4 +41,32 @@ describe('RedisStore: deleteUser after a move that stopped before the pointer fo
     await expect(limiter.admin.deletePlan('p')).rejects.toBeInstanceOf(PlanInUseError);
     await limiter.close();
   });
+
+  // A move from the own home that stopped after move-out: the own config was emptied, the user's
+  // config (with their plan) is in the snapshot there, and they never arrived in the account. The
+  // delete found no plan in either config, so the plan stayed counted and could never be deleted.
+  it('takes a user whose move from their own home stopped before they arrived off their plan', async () => {
+    const prefix = uniquePrefix('delete-stranded');
+    const limiter = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultLimits: [tokens(1000, 'main')] });
+    await limiter.admin.setPlan('p', [tokens(5000, 'own')]);
+    await limiter.admin.assignPlan('u', 'p');
+    await limiter.admin.assignPlan('v', 'p');
+    await limiter.admin.setAccount('w', 'A');
+    await limiter.admin.assignPlan('w', 'p');
+    // u: the first step of a move from the own home to X; w: of a move from A to X.
+    const own = userKeys(prefix, 'u');
+    await client.eval(SCRIPTS.moveOut.source, 3, own.config, own.windows, own.snapshot, 'X', 'u', '86400000');
+    const a = userKeys(prefix, 'w', 'A');
+    await client.eval(SCRIPTS.moveOut.source, 4, a.config, a.windows, a.snapshot, accountKeys(prefix, 'A').members, 'X', 'w', '86400000');
+    expect((await limiter.admin.listPlans()).map((p) => [p.planId, p.users])).toEqual([['p', 3]]);
+
+    await limiter.admin.deleteUser('u');
+    await limiter.admin.deleteUser('w');
+    await limiter.admin.deleteUser('u'); // a repeat takes nothing more off
+    expect((await limiter.admin.listPlans()).map((p) => [p.planId, p.users])).toEqual([['p', 1]]);
+    await limiter.admin.deleteUser('v');
+    await expect(limiter.admin.deletePlan('p')).resolves.toBeUndefined();
+    expect(await limiter.admin.getUsage('u')).toMatchObject({ plan: null, account: null, limit: 1000 });
+    await limiter.close();
+  });
 });

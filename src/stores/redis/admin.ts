@@ -171,6 +171,9 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
       // followed: they live (and are a member) there, and the account left keeps a copy of their
       // config. Both are deleted; only the config where they live counts on their plan.
       const arrived = home === null ? undefined : await homes.arrivedBeyond(userId, home);
+      // A move from the own home that stopped before the user arrived: their config (and plan) is
+      // in the snapshot move-out left at the own home.
+      const stranded = home !== null && arrived === undefined && (await homes.neverArrived(userId, home));
       const today = ctx.serverNow(now);
       const months = monthsCovering(today - ctx.settings.userHistoryRetentionMs - 31 * DAY_MS, today + 31 * DAY_MS);
       for (const at of home === null ? [null] : arrived === undefined ? [home, null] : [home, arrived, null]) {
@@ -178,7 +181,7 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
         const keys = [k.windows, k.log, k.snapshot, ...(at === null ? [k.refusals] : []), ...recentBuckets(today, ctx.settings.idempotencyTtlMs + 7 * DAY_MS).map(k.outcomes), ...months.map(k.historyMonth)];
         const plan =
           at === null
-            ? await ctx.run(SCRIPTS.deleteKeys, [k.config, ...keys], [])
+            ? await ctx.run(SCRIPTS.deleteKeys, [k.config, ...keys], stranded ? [String(keys.indexOf(k.snapshot) + 2)] : [])
             : await ctx.run(SCRIPTS.deleteMember, [k.config, accountKeys(ctx.prefix, at).members, ...keys], [userId, String(SNAPSHOT_TTL_MS)]);
         // Only the delete that removed the config frees its plan: a repeat finds none.
         if (typeof plan === 'string' && plan !== '' && !(arrived !== undefined && at === home)) await planUse(plan, 'u', -1);

@@ -34,6 +34,12 @@ export interface UserHomes {
    * stopped after they arrived there, before the pointer followed; else undefined.
    */
   arrivedBeyond(userId: string, pointer: string): Promise<string | undefined>;
+  /**
+   * Whether a move from the user's own home into `pointer` (the account their own config names)
+   * stopped before they arrived there: their state is then still at their own home, in the
+   * snapshot move-out took (see setAccount's steps).
+   */
+  neverArrived(userId: string, pointer: string): Promise<boolean>;
   /** Runs `write` at the user's home; `undefined` from it means the user was not there (see below). */
   atHome<T>(userId: string, operation: string, write: (home: string | null) => Promise<T | undefined>): Promise<T>;
   /** Moves the user into an account, or back on their own (null), one move at a time. */
@@ -86,6 +92,11 @@ export function userHomes(ctx: RedisContext): UserHomes {
     const left = userKeys(ctx.prefix, userId, pointer);
     const moved = (await ctx.runArray(SCRIPTS.getConfig, [left.config, left.windows], []))[7];
     return typeof moved === 'string' && moved !== '' && (await liveConfigAt(userId, moved)).lives ? moved : undefined;
+  };
+  const neverArrived = async (userId: string, pointer: string): Promise<boolean> => {
+    const at = userKeys(ctx.prefix, userId, pointer);
+    const [, , , , , , , moved, here] = await ctx.runArray(SCRIPTS.getConfig, [at.config, at.windows], []);
+    return here === null && moved === null;
   };
   /** setAccount's steps (see docs/plans-and-accounts.md), under the user's move lock. */
   const move = async (userId: string, to: string | null): Promise<void> => {
@@ -150,6 +161,7 @@ export function userHomes(ctx: RedisContext): UserHomes {
     homeOf,
     liveConfigAt,
     arrivedBeyond,
+    neverArrived,
     atHome,
     exclusive,
     setAccount: (userId, to) => exclusive(userId, 'setAccount', () => move(userId, to)),

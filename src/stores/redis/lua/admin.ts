@@ -484,10 +484,23 @@ return plan
 
 /**
  * delete-keys: delete every given key of one user (all in the user's slot). KEYS[1] the user's
- * config hash. Reply: the plan that config named ('' = none, or already deleted), as DELETE_MEMBER.
+ * config hash. ARGV[1] (optional): the position in KEYS of the snapshot a move out of this home
+ * took, when the user never arrived where it went: their config is then that snapshot (move-out
+ * emptied the config hash), whose plan is the one answered. Reply: the plan that config named
+ * ('' = none, or already deleted), as DELETE_MEMBER.
  */
 export const DELETE_KEYS = `#!lua
+${PRELUDE}
+local at = ARGV[1] and tonumber(ARGV[1])
+if ARGV[1] and (not at or at ~= at or at % 1 ~= 0 or at < 2 or at > #KEYS) then fail('invalid snapshot key') end
 local plan = redis.call('HGET', KEYS[1], 'p') or ''
+if at and plan == '' then
+  local snapshot = redis.call('LRANGE', KEYS[at], 0, -1)
+  for i = 1, #snapshot - 1, 2 do
+    if snapshot[i] == '|' then break end
+    if snapshot[i] == 'p' then plan = snapshot[i + 1]; break end
+  end
+end
 redis.call('DEL', unpack(KEYS))
 return plan
 `;
