@@ -219,6 +219,37 @@ describe('tokenLimitsHandler (Fetch API) served by node:http through toNodeListe
     }
   });
 
+  it("a library error thrown by getUserId itself (the app's lookup hit a failing store) answers 503 as from the handler", async () => {
+    const flaky = flakyStore();
+    const limiter = createTokenLimiter({ store: flaky.store, storeTimeoutMs: 200 });
+    // The app checks that the signed-in user is known before the route runs.
+    const getUserId = async (id: string): Promise<string> => (await limiter.admin.getUsage(id)).userId;
+    let ran = 0;
+    const handler = tokenLimitsHandler(
+      () => {
+        ran += 1;
+        return new Response('ran');
+      },
+      { limiter, getUserId: (request) => getUserId(request.headers.get('x-user-id') ?? 'alice') },
+    );
+    const app = await listen(tokenLimitsListener((_req, res) => void res.end('ran'), { limiter, getUserId: () => getUserId('alice') }));
+    try {
+      flaky.set('fail');
+      const unavailable = { error: 'O serviço de cotas de uso está temporariamente indisponível; tente novamente em instantes', code: 'store_unavailable' };
+      const fetched = await handler(new Request('http://x/', { headers: { 'accept-language': 'pt-BR' } }));
+      expect([fetched.status, await fetched.json()]).toEqual([503, unavailable]);
+      const viaNode = await fetch(app.url, { headers: { 'accept-language': 'pt-BR' } });
+      expect([viaNode.status, await viaNode.json()]).toEqual([503, unavailable]);
+      expect(ran).toBe(0);
+      // Any other error is still the framework's.
+      const broken = tokenLimitsHandler(() => new Response('ran'), { getUserId: () => { throw new Error('session store down'); } });
+      await expect(broken(new Request('http://x/'))).rejects.toThrow('session store down');
+    } finally {
+      flaky.set('ok');
+      await app.close();
+    }
+  });
+
   it('toNodeListener streams bodies both ways and answers 500 without details when the handler throws', async () => {
     const errors: unknown[] = [];
     const app = await listen(

@@ -30,7 +30,11 @@ export function tokenLimitsHandler<Req extends Request = Request, Args extends u
       userId = await resolveUserId(config.getUserId, request);
     } catch (error) {
       if (error instanceof InvalidRequestUserIdError) return toResponse(invalidUserIdReply(locale, error));
-      throw error;
+      // A library error from the app's own lookup (a disabled user, a store that failed) is answered
+      // as from the handler, as the Express middleware and tokenLimitsListener answer it.
+      const reply = errorReply(error, { locale });
+      if (reply === undefined) throw error;
+      return toResponse(reply);
     }
     if (userId === undefined && config.requireUser) {
       return toResponse(jsonReply(401, { error: formatMessage(locale, 'unauthenticated'), code: 'unauthenticated' }));
