@@ -38,6 +38,9 @@ export function parseLocale(tag: unknown, parameter: string): Locale {
   return match;
 }
 
+/** An RFC 9110 qvalue: 0 to 1 with at most three decimals. */
+const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/;
+
 /** The best built-in locale for an `Accept-Language` header value (by q-value), or `en`. */
 export function negotiateLocale(acceptLanguage: string | null | undefined): Locale {
   if (typeof acceptLanguage !== 'string') return 'en';
@@ -47,8 +50,11 @@ export function negotiateLocale(acceptLanguage: string | null | undefined): Loca
     .map((part, index) => {
       const [tag = '', ...params] = part.trim().split(';');
       // Parameter names are case-insensitive (RFC 9110, section 5.6.6): `Q=0` is `q=0`.
-      const q = params.map((p) => /^\s*q=([01](?:\.\d{0,3})?)\s*$/i.exec(p)?.[1]).find((v) => v !== undefined);
-      return { tag: tag.trim(), q: q === undefined ? 1 : Number(q), index };
+      const given = params.map((p) => /^\s*q=(.*?)\s*$/i.exec(p)?.[1]).find((v) => v !== undefined);
+      // A weight that is not a qvalue (`q=`, `q=1.5`, `q=0.0001`) drops its range rather than
+      // counting as 1: `en;q=0.001, pt-BR;q=0.0001` must not put pt-BR first.
+      const q = given === undefined ? 1 : QVALUE.test(given) ? Number(given) : 0;
+      return { tag: tag.trim(), q, index };
     })
     .filter((r) => r.q > 0)
     .sort((a, b) => b.q - a.q || a.index - b.index);

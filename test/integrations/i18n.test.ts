@@ -68,6 +68,20 @@ describe('message catalogue', () => {
     expect(negotiateLocale(null)).toBe('en');
   });
 
+  it('drops a language range whose weight is not a qvalue, rather than ranking it first', () => {
+    // Four decimals, a weight above 1, an empty weight: none is a qvalue (RFC 9110, section 12.4.2).
+    expect(negotiateLocale('en;q=0.001, pt-BR;q=0.0001')).toBe('en');
+    expect(negotiateLocale('en;q=0.5, pt-BR;q=1.5')).toBe('en');
+    expect(negotiateLocale('en;q=0.5, pt-BR;q=')).toBe('en');
+    expect(negotiateLocale('en;q=0.5, pt-BR;q=abc')).toBe('en');
+    // The weights that are qvalues still rank.
+    expect(negotiateLocale('en;q=0.5, pt-BR;q=1.000')).toBe('pt-BR');
+    expect(negotiateLocale('en;q=0.001, pt-BR;q=0.002')).toBe('pt-BR');
+    expect(negotiateLocale('en;q=0.5, pt-BR;q=1.')).toBe('pt-BR');
+    // Every range malformed: the default.
+    expect(negotiateLocale('pt-BR;q=2')).toBe('en');
+  });
+
   it('plural forms follow Intl.PluralRules (zero takes the plural), and every .one has its .other', () => {
     const resetDate = new Date('2026-06-01T00:00:00Z');
     expect(formatPlural('en', 'widget.renews', 1, { resetDate })).toBe('Renews in 1 day (Jun 1, 2026)');
