@@ -1,4 +1,4 @@
-import type { CommitAlert, StoreSettings } from '../protocol/types.js';
+import type { CommitAlert, StoreSettings, StoredConfig } from '../protocol/types.js';
 import { DEFAULT_STORE_SETTINGS } from '../protocol/window.js';
 import { HourlyHistory } from './history.js';
 import { RingLog } from './ring-log.js';
@@ -68,8 +68,26 @@ export class MemoryData {
     return account;
   }
 
-  deleteUser(userId: string): void {
+  /**
+   * Per user deleted by an admin: the version their config starts at from then on, above every
+   * version it had. Other processes keep the rules they read for a version they hold: a config
+   * that started again at 0 after a delete gave its versions a second meaning, and those processes
+   * went on applying the deleted user's old rules to the new ones.
+   */
+  readonly retiredVersions = new Map<string, number>();
+
+  /** A user's config when the store holds no state for them. */
+  emptyConfig(userId: string): StoredConfig {
+    return { version: this.retiredVersions.get(userId) ?? 0, rules: null, anchor: null, plan: null };
+  }
+
+  /** `retire`: an admin's delete (see retiredVersions); an idle user forgotten keeps their version. */
+  deleteUser(userId: string, retire = false): void {
     const user = this.users.get(userId);
+    if (retire) {
+      const last = Math.max(user?.version ?? 0, this.retiredVersions.get(userId) ?? 0);
+      if (last > 0) this.retiredVersions.set(userId, last + 1);
+    }
     if (user?.account) this.accounts.get(user.account)?.members.delete(userId);
     this.users.delete(userId);
     this.userIds.delete(userId);

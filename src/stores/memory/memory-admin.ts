@@ -49,7 +49,8 @@ export function memoryAdmin(d: MemoryData, clock: () => number, touch: (userId: 
       const user = d.users.get(c.userId);
       const home = user?.account ?? null;
       if (home !== c.home) return { type: 'moved', now, home };
-      if ((user?.version ?? 0) !== c.user.configVersion) return { type: 'stale', now, scope: 'user', config: user?.config() ?? empty() };
+      const config = user?.config() ?? d.emptyConfig(c.userId);
+      if (config.version !== c.user.configVersion) return { type: 'stale', now, scope: 'user', config };
       const account = home === null ? undefined : d.accounts.get(home);
       if (home !== null && (account?.version ?? 0) !== (c.account?.configVersion ?? 0)) {
         return { type: 'stale', now, scope: 'account', config: account?.config() ?? empty() };
@@ -67,7 +68,7 @@ export function memoryAdmin(d: MemoryData, clock: () => number, touch: (userId: 
 
     async getConfig(userId) {
       const user = d.users.get(userId);
-      return { ...(user?.config() ?? empty()), active: user?.active ?? true, exists: user !== undefined, account: user?.account ?? null };
+      return { ...(user?.config() ?? d.emptyConfig(userId)), active: user?.active ?? true, exists: user !== undefined, account: user?.account ?? null };
     },
 
     async updateUser(userId: string, change: UserChange) {
@@ -175,7 +176,7 @@ export function memoryAdmin(d: MemoryData, clock: () => number, touch: (userId: 
     },
 
     async deleteUser(userId) {
-      d.deleteUser(userId);
+      d.deleteUser(userId, true);
       refusals.delete(userId);
     },
 

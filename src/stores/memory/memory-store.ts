@@ -107,7 +107,8 @@ export class MemoryStore implements QuotaStore {
     const user = this.#data.users.get(c.userId);
     const home = user?.account ?? null;
     if (routed && home !== c.home) return { type: 'moved', now, home };
-    if ((user?.version ?? 0) !== c.user.configVersion) return { type: 'stale', now, scope: 'user', config: user?.config() ?? emptyConfig() };
+    const config = user?.config() ?? this.#data.emptyConfig(c.userId);
+    if (config.version !== c.user.configVersion) return { type: 'stale', now, scope: 'user', config };
     const account = c.home === null ? undefined : this.#data.account(c.home, false);
     if (c.home !== null && (account?.version ?? 0) !== (c.account?.configVersion ?? 0)) {
       return { type: 'stale', now, scope: 'account', config: account?.config() ?? emptyConfig() };
@@ -250,6 +251,7 @@ export class MemoryStore implements QuotaStore {
     }
     if (d.users.size >= this.#maxUsers && !this.#evictIdle(now) && !force) return undefined;
     user = new UserState(d.settings.userLogMaxLength);
+    user.version = user.baseVersion = d.retiredVersions.get(userId) ?? 0;
     d.users.set(userId, user);
     return user;
   }

@@ -20,6 +20,11 @@ export interface RuleWindow {
 
 export class ScopeState {
   version = 0;
+  /**
+   * The version a fresh scope of this id starts at: above every version a deleted user's config
+   * had (see MemoryData.retiredVersions), so that no process takes the new config for one it holds.
+   */
+  baseVersion = 0;
   rules: string | null = null;
   anchor: number | null = null;
   plan: string | null = null;
@@ -153,7 +158,7 @@ export class ScopeState {
 
   /** Nothing here that a fresh scope would not have. */
   isIdle(now: number): boolean {
-    if (this.version !== 0 || !this.active || this.plan !== null || this.holds.size > 0) return false;
+    if (this.version !== this.baseVersion || !this.active || this.plan !== null || this.holds.size > 0) return false;
     for (const w of this.windows.values()) if (w.end > now && (w.used > 0 || w.held > 0)) return false;
     return true;
   }

@@ -176,13 +176,19 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
       const stranded = home !== null && arrived === undefined && (await homes.neverArrived(userId, home));
       const today = ctx.serverNow(now);
       const months = monthsCovering(today - ctx.settings.userHistoryRetentionMs - 31 * DAY_MS, today + 31 * DAY_MS);
+      // The highest version the user's config had in an account: the own home's marker goes above it.
+      let carried = 0;
       for (const at of home === null ? [null] : arrived === undefined ? [home, null] : [home, arrived, null]) {
         const k = userKeys(ctx.prefix, userId, at);
         const keys = [k.windows, k.log, k.snapshot, ...(at === null ? [k.refusals] : []), ...recentBuckets(today, ctx.settings.idempotencyTtlMs + 7 * DAY_MS).map(k.outcomes), ...months.map(k.historyMonth)];
-        const plan =
-          at === null
-            ? await ctx.run(SCRIPTS.deleteKeys, [k.config, ...keys], stranded ? [String(keys.indexOf(k.snapshot) + 2)] : [])
-            : await ctx.run(SCRIPTS.deleteMember, [k.config, accountKeys(ctx.prefix, at).members, ...keys], [userId, String(SNAPSHOT_TTL_MS)]);
+        let plan: unknown;
+        if (at === null) {
+          plan = await ctx.run(SCRIPTS.deleteKeys, [k.config, ...keys], [String(carried), ...(stranded ? [String(keys.indexOf(k.snapshot) + 2)] : [])]);
+        } else {
+          const [named, version] = await ctx.runArray(SCRIPTS.deleteMember, [k.config, accountKeys(ctx.prefix, at).members, ...keys], [userId, String(SNAPSHOT_TTL_MS)]);
+          plan = named;
+          carried = Math.max(carried, Number(version) || 0);
+        }
         // Only the delete that removed the config frees its plan: a repeat finds none.
         if (typeof plan === 'string' && plan !== '' && !(arrived !== undefined && at === home)) await planUse(plan, 'u', -1);
       }

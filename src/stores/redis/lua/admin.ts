@@ -467,41 +467,51 @@ return 1
  * their calls on to their own home (as a move to their own home would), so that a process which
  * still believes the user is a member follows, and calls in flight are charged once.
  * KEYS[1] config hash, KEYS[2] members zset, KEYS[3...] the member's other keys. ARGV[1] user id,
- * ARGV[2] marker ttl (ms). Reply: the plan the config named ('' = none, or already deleted), whose
- * use count the caller then takes down: so a repeated delete takes nothing.
+ * ARGV[2] marker ttl (ms). Reply: {the plan the config named ('' = none, or already deleted), whose
+ * use count the caller then takes down (so a repeated delete takes nothing), the config's version
+ * (0 = none), which the own home's marker goes on above (see DELETE_KEYS)}.
  */
 export const DELETE_MEMBER = `#!lua
 ${PRELUDE}
 local ttl = tonumber(ARGV[2])
 if not ttl or ttl ~= ttl or ttl < 1 or ttl > MAXN or ttl % 1 ~= 0 then fail('invalid ttl') end
-local plan = redis.call('HGET', KEYS[1], 'p') or ''
+local cfg = redis.call('HMGET', KEYS[1], 'p', 'v')
 redis.call('ZREM', KEYS[2], ARGV[1])
 for i = 1, #KEYS do if i ~= 2 then redis.call('DEL', KEYS[i]) end end
 redis.call('HSET', KEYS[1], 'moved', '')
 redis.call('PEXPIRE', KEYS[1], fmt(ttl))
-return plan
+return { cfg[1] or '', tonumber(cfg[2]) or 0 }
 `;
 
 /**
- * delete-keys: delete every given key of one user (all in the user's slot). KEYS[1] the user's
- * config hash. ARGV[1] (optional): the position in KEYS of the snapshot a move out of this home
- * took, when the user never arrived where it went: their config is then that snapshot (move-out
- * emptied the config hash), whose plan is the one answered. Reply: the plan that config named
- * ('' = none, or already deleted), as DELETE_MEMBER.
+ * delete-keys: delete every given key of one user (all in the user's slot). KEYS[1] the user's own
+ * config hash. ARGV[1] the version of the user's config in an account deleted just before ('0' =
+ * none); ARGV[2] (optional): the position in KEYS of the snapshot a move out of this home took,
+ * when the user never arrived where it went: their config is then that snapshot (move-out emptied
+ * the config hash), whose plan is the one answered. The config hash is left holding only a version
+ * above every one the user's config had (when it had one): other processes keep the rules they
+ * read for a version they hold, so a config that started again at 0 gave its versions a second
+ * meaning and those processes applied the deleted user's old rules to the new ones.
+ * Reply: the plan the config named ('' = none, or already deleted), as DELETE_MEMBER.
  */
 export const DELETE_KEYS = `#!lua
 ${PRELUDE}
-local at = ARGV[1] and tonumber(ARGV[1])
-if ARGV[1] and (not at or at ~= at or at % 1 ~= 0 or at < 2 or at > #KEYS) then fail('invalid snapshot key') end
-local plan = redis.call('HGET', KEYS[1], 'p') or ''
-if at and plan == '' then
+local carried = tonumber(ARGV[1])
+if not carried or carried ~= carried or carried < 0 or carried >= MAXN or carried % 1 ~= 0 then fail('invalid version') end
+local at = ARGV[2] and tonumber(ARGV[2])
+if ARGV[2] and (not at or at ~= at or at % 1 ~= 0 or at < 2 or at > #KEYS) then fail('invalid snapshot key') end
+local cfg = redis.call('HMGET', KEYS[1], 'p', 'v')
+local plan, version = cfg[1] or '', math.max(tonumber(cfg[2]) or 0, carried)
+if at then
   local snapshot = redis.call('LRANGE', KEYS[at], 0, -1)
   for i = 1, #snapshot - 1, 2 do
     if snapshot[i] == '|' then break end
-    if snapshot[i] == 'p' then plan = snapshot[i + 1]; break end
+    if snapshot[i] == 'p' and plan == '' then plan = snapshot[i + 1] end
+    if snapshot[i] == 'v' then version = math.max(version, tonumber(snapshot[i + 1]) or 0) end
   end
 end
 redis.call('DEL', unpack(KEYS))
+if version > 0 and version < MAXN then redis.call('HSET', KEYS[1], 'v', fmt(version + 1)) end
 return plan
 `;
 
