@@ -292,9 +292,14 @@ function parseDate(value: unknown, parameter: string): number {
     }
     ms = read.ms;
   }
-  if (!Number.isFinite(ms) || ms < 0) throw new InvalidArgumentError(parameter, value, `expected a Date, ms since the epoch, or ${INSTANT_FORMS}`);
+  // Beyond the latest instant a Date holds, no record can be dated: a ledger was sent an invalid
+  // timestamp, and the read failed as a store error.
+  if (!Number.isFinite(ms) || ms < 0 || ms > LATEST_DATE_MS) throw new InvalidArgumentError(parameter, value, `expected a Date, ms since the epoch (at most ${LATEST_DATE_MS}), or ${INSTANT_FORMS}`);
   return ms;
 }
+
+/** The latest instant a JavaScript Date holds (+275760-09-13T00:00:00Z). */
+const LATEST_DATE_MS = 8.64e15;
 
 /** A kept refusal back from the store; undefined when it is not one (never trusted blindly). */
 function decodeRefusal(userId: string, entry: string): RefusalRecord | undefined {
