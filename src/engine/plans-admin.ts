@@ -119,10 +119,12 @@ export function createPlansAdmin(deps: AdminDeps): PlansAdmin {
       const normalized = rules === null ? null : normalizeRules(rules, 'rules');
       await core.plansReady();
       const stored = await call('setAccountLimits', () => store.getAccountConfig(accountId));
-      const before = core.planner.learnAccount(accountId, stored).rules;
       // As for a user's rules: a rule that leaves (null: the account's plan's rules, else none
       // apply) loses its usage, so that setting it again later does not bring back what was spent.
+      // The rules after null are worked out first: learnAccount keeps what it is given, and until
+      // the store has the change, the members' calls must go on being planned with the stored rules.
       const after = normalized ?? core.planner.learnAccount(accountId, { ...stored, rules: null }).rules;
+      const before = core.planner.learnAccount(accountId, stored).rules;
       const removed = before.filter((r) => !after.some((n) => n.id === r.id)).map((r) => r.id);
       await call('setAccountLimits', () => store.updateAccount(accountId, { rules: normalized === null ? null : serializeRules(normalized), removedRuleIds: removed }));
       core.planner.forgetAccount(accountId);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTokenLimiter, type LimitRule } from '../../src/index.js';
+import { createTokenLimiter, MemoryStore, type LimitRule } from '../../src/index.js';
 import { bothStores } from '../helpers/both-stores.js';
 
 // setAccountLimits(account, null) drops the account's own rules. As with a user's rules, a rule
@@ -36,3 +36,32 @@ for (const store of stores) {
     });
   });
 }
+
+describe('setAccountLimits(account, null) while members call', () => {
+  it("keeps the account's rules for the members' calls until the store has the change", async () => {
+    const store = new MemoryStore();
+    // The store's update of the account waits at a gate: the window in which calls still meet the
+    // stored rules, which the store enforces by version.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const limiter = createTokenLimiter({ store, defaultLimits: [tokens(1_000_000, 'main')] });
+    await limiter.admin.setAccountLimits('acme', [tokens(100, 'team')]);
+    await limiter.admin.setAccount('u', 'acme');
+    await limiter.commit(await limiter.reserve('u', { tokens: 10 }), { inputTokens: 10, outputTokens: 0 });
+    const update = store.admin.updateAccount.bind(store.admin);
+    store.admin.updateAccount = async (...args) => {
+      await gate;
+      return update(...args);
+    };
+    const removing = limiter.admin.setAccountLimits('acme', null);
+    // Let setAccountLimits read the stored config and reach the gate.
+    for (let i = 0; i < 20; i += 1) await new Promise((resolve) => setImmediate(resolve));
+    await expect(limiter.reserve('u', { tokens: 500 })).rejects.toMatchObject({ code: 'token_limit_exceeded', scope: 'account' });
+    open();
+    await removing;
+    await expect(limiter.reserve('u', { tokens: 500 })).resolves.toMatchObject({ account: 'acme' });
+    await limiter.close();
+  });
+});
