@@ -22,6 +22,8 @@ export class UserState extends ScopeState {
   readonly done = new Map<string, Outcome>();
   readonly log: RingLog;
   readonly history = new HourlyHistory();
+  /** In `MemoryData.userIds` (see `MemoryData.list`): a commit then skips the search. */
+  listed = false;
 
   constructor(logCapacity: number) {
     super();
@@ -50,6 +52,13 @@ export class MemoryData {
   readonly users = new Map<string, UserState>();
   /** The users listed (`listUsers`, `stats().users`): those with a commit or an admin write. */
   readonly userIds = new SortedIds();
+
+  /** Lists a user (see `userIds`); once per user state, which leaves the list only with its state. */
+  list(userId: string, user: UserState): void {
+    if (user.listed) return;
+    this.userIds.add(userId);
+    user.listed = true;
+  }
   readonly accounts = new Map<string, AccountState>();
   readonly accountIds = new SortedIds();
   readonly plans = new Map<string, { version: number; rules: string }>();

@@ -72,7 +72,7 @@ export class MemoryStore implements QuotaStore {
     // does not, as on Redis, whose index of users only commits and admin writes add to.
     this.admin = memoryAdmin(this.#data, this.#clock, (userId, now) => {
       const user = this.#touch(userId, now, true)!;
-      this.#data.userIds.add(userId);
+      this.#data.list(userId, user);
       return user;
     });
     this.maintenance = {
@@ -211,7 +211,7 @@ export class MemoryStore implements QuotaStore {
     }
     if (d.activeMonth.month !== this.#month) d.activeMonth = { month: this.#month, users: new Set() };
     d.activeMonth.users.add(c.userId);
-    d.userIds.add(c.userId);
+    d.list(c.userId, user);
   }
 
   #release(c: ReleaseCommand): ReleaseReply {
