@@ -130,7 +130,8 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
     const values: unknown[] = [];
     if (query.userId !== undefined) where.push(userIs(values, query.userId));
     if (query.since !== undefined) where.push(`created_at >= $${values.push(new Date(query.since))}`);
-    if (query.until !== undefined) where.push(`created_at < $${values.push(new Date(query.until))}`);
+    // Both ends included, as the stores read a log range.
+    if (query.until !== undefined) where.push(`created_at <= $${values.push(new Date(query.until))}`);
     const { rows } = await q(
       `SELECT *, ${TIME_MS} FROM ${tableName} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT $${values.push(query.limit)}`,
       values,

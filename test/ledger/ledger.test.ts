@@ -265,6 +265,21 @@ describe.each(STORES)('ledger over %s', (_name, makeStore) => {
     const history = await limiter.admin.getUsageHistory({ userId: 'old', from: '2026-01-10T00:00:00Z', to: '2026-01-11T00:00:00Z', granularity: 'hour' });
     expect(history).toEqual([expect.objectContaining({ time: new Date('2026-01-10T10:00:00Z'), requests: 1, totalTokens: 20, costUsd: 0.00002 })]);
   });
+
+  it('reads a log range past the store retention with both ends included, as the stores do', async () => {
+    const clock = manualClock('2026-01-10T10:00:00Z');
+    const ledger = await newLedger();
+    const limiter = track(createTokenLimiter({ store: makeStore(), ledger, clock: clock.now, usageLog: { retentionDays: 1 } }));
+    await call(limiter, 'ends', 10, 10);
+    clock.advance(1000);
+    await call(limiter, 'ends', 5, 5);
+    await limiter.flushLedger();
+    clock.advance(90 * 86_400_000);
+    // Both records are past the store's retention: the ledger answers, for the instants of each.
+    const range = { userId: 'ends', since: new Date('2026-01-10T10:00:00Z'), until: new Date('2026-01-10T10:00:01Z'), limit: 10 };
+    expect((await limiter.admin.getUsageLog(range)).map((r) => r.totalTokens)).toEqual([10, 20]);
+    expect((await limiter.admin.getUsageLog({ ...range, until: range.since })).map((r) => r.totalTokens)).toEqual([20]);
+  });
 });
 
 describe('RedisStore ledger streams', () => {
