@@ -107,8 +107,9 @@ export class MemoryStore implements QuotaStore {
     const user = this.#data.users.get(c.userId);
     const home = user?.account ?? null;
     if (routed && home !== c.home) return { type: 'moved', now, home };
-    const config = user?.config() ?? this.#data.emptyConfig(c.userId);
-    if (config.version !== c.user.configVersion) return { type: 'stale', now, scope: 'user', config };
+    // The version alone on every call; the config object only for a 'stale' reply.
+    const version = user !== undefined ? user.version : this.#data.emptyConfig(c.userId).version;
+    if (version !== c.user.configVersion) return { type: 'stale', now, scope: 'user', config: user?.config() ?? this.#data.emptyConfig(c.userId) };
     const account = c.home === null ? undefined : this.#data.account(c.home, false);
     if (c.home !== null && (account?.version ?? 0) !== (c.account?.configVersion ?? 0)) {
       return { type: 'stale', now, scope: 'account', config: account?.config() ?? emptyConfig() };
