@@ -4,7 +4,7 @@
  * fields and an optional `cause`. Each class is one short declaration over `errorClass`, which
  * holds what they share (openai-node's error module is the model).
  */
-import { fromMicroUsd, toMicroUsd } from './units.js';
+import { remainingOf } from './units.js';
 
 /** Stable error codes. Never change the strings: users switch on them. */
 export type TokenLimitsErrorCode =
@@ -127,12 +127,7 @@ export class TokenLimitExceededError extends errorClass('TokenLimitExceededError
     accountId?: string;
     timeZone?: string;
   }) {
-    // Cost figures are whole micro-dollars in the store: subtracted as such, a $0.30 limit with
-    // $0.25 used leaves 0.05, not 0.04999999999999999.
-    const left =
-      fields.metric === 'costUsd'
-        ? fromMicroUsd(Math.max(0, toMicroUsd(fields.limit) - toMicroUsd(fields.used) - toMicroUsd(fields.reserved)))
-        : Math.max(0, fields.limit - fields.used - fields.reserved);
+    const left = remainingOf(fields.metric, fields.limit, fields.used, fields.reserved);
     super(
       `Token limit exceeded for rule "${fields.ruleId}": this request needs about ${fields.requested} ${fields.metric}, ` +
         `${left} are left (limit ${fields.limit}, used ${fields.used}, reserved ${fields.reserved}); ` +

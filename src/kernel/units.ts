@@ -36,3 +36,13 @@ export function toMicroUsd(usd: number, rounding: 'up' | 'nearest' | 'down' = 'n
 export function fromMicroUsd(micro: number): number {
   return micro / 1_000_000;
 }
+
+/**
+ * What a rule has left: `limit − used − reserved`, never below 0. Cost figures are whole
+ * micro-dollars in the stores, so they are subtracted as such: a $0.30 limit with $0.25 used leaves
+ * 0.05, not 0.04999999999999999.
+ */
+export function remainingOf(metric: string, limit: number, used: number, reserved: number): number {
+  if (metric !== 'costUsd') return Math.max(0, limit - used - reserved);
+  return fromMicroUsd(Math.max(0, toMicroUsd(limit) - toMicroUsd(used) - toMicroUsd(reserved)));
+}

@@ -1,4 +1,5 @@
 import type { TokenLimitExceededError } from '../../kernel/errors.js';
+import { remainingOf } from '../../kernel/units.js';
 import { formatMessage } from '../../i18n/format.js';
 import type { Locale } from '../../i18n/messages.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
@@ -38,9 +39,7 @@ export function errorReply(error: unknown, options: ErrorReplyOptions = {}): Htt
     // The wait is measured on the store's clock (the one that set resetAt), not this server's.
     const now = e.rejectedAt instanceof Date ? e.rejectedAt.getTime() : (options.now ?? Date.now)();
     const metric = e.metric === 'requests' || e.metric === 'costUsd' ? e.metric : 'tokens';
-    // Cost figures are whole micro-dollars in the store: subtracted as such, `remaining` reads 0.05,
-    // not 0.04999999999999999 (0.3 - 0.25 in floating point).
-    const remaining = metric === 'costUsd' ? Math.max(0, microUsd(e.limit) - microUsd(e.used) - microUsd(e.reserved)) / 1_000_000 : Math.max(0, e.limit - e.used - e.reserved);
+    const remaining = remainingOf(metric, e.limit, e.used, e.reserved);
     // Another copy of the package may predate scopes: anything but 'account' is the user's own rule.
     const accountId = e.scope === 'account' && typeof e.accountId === 'string' ? e.accountId : null;
     const scope = accountId === null ? 'user' : 'account';
@@ -78,10 +77,6 @@ export function errorReply(error: unknown, options: ErrorReplyOptions = {}): Htt
     return jsonReply(503, { error: formatMessage(locale, 'storeFull'), code: 'store_full' });
   }
   return undefined;
-}
-
-function microUsd(usd: number): number {
-  return Math.round(usd * 1_000_000);
 }
 
 function isError(error: unknown, name: string, code: string): boolean {
