@@ -3,6 +3,7 @@ import { runInScope } from '../../face/context.js';
 import type { Logger } from '../../kernel/types.js';
 import { formatMessage, negotiateLocale } from '../../i18n/format.js';
 import { errorReply } from '../shared/errors.js';
+import { callQuietly } from '../shared/call-quietly.js';
 import { logError } from '../shared/log.js';
 import { acceptLanguageOf } from '../shared/locale.js';
 import { drained, jsonReply, writeReply } from '../shared/reply.js';
@@ -222,16 +223,7 @@ export function tokenLimitsListener(
         if (!res.headersSent) writeReply(res, jsonReply(500, { error: formatMessage(locale, 'internalError'), code: 'internal_error' }));
         else if (!res.writableEnded) res.destroy();
       };
-      let result: unknown;
-      try {
-        result = onError(error, req, res);
-      } catch (thrown) {
-        failed(thrown);
-        return;
-      }
-      if (typeof result === 'object' && result !== null && typeof (result as { then?: unknown }).then === 'function') {
-        Promise.resolve(result as PromiseLike<unknown>).then(undefined, failed);
-      }
+      callQuietly(() => onError(error, req, res), failed);
       return;
     }
     logError(logger, 'token-limits: a request listener threw', { error: messageOf(error) });

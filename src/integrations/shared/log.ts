@@ -1,4 +1,5 @@
 import type { Logger } from '../../kernel/types.js';
+import { callQuietly } from './call-quietly.js';
 
 /**
  * Logs to the app's `logger.error`. A logger that throws, or an async one that rejects, is ignored:
@@ -6,12 +7,10 @@ import type { Logger } from '../../kernel/types.js';
  * rejection (which ends a Node process by default).
  */
 export function logError(logger: Logger | undefined, message: string, meta: Record<string, unknown>): void {
-  try {
-    const result: unknown = logger?.error?.(message, meta);
-    if (typeof result === 'object' && result !== null && typeof (result as { then?: unknown }).then === 'function') {
-      Promise.resolve(result as PromiseLike<unknown>).then(undefined, () => {});
-    }
-  } catch {
-    // The logger is broken: there is nowhere left to report to.
-  }
+  callQuietly(
+    () => logger?.error?.(message, meta),
+    () => {
+      // The logger is broken: there is nowhere left to report to.
+    },
+  );
 }

@@ -4,7 +4,7 @@ import type { TokenLimiter } from '../../face/limiter.js';
 import type { AlertEvent } from '../../kernel/types.js';
 import { WebhookDeliveryError, type WebhookFailure } from './delivery-error.js';
 import { parseWebhookOptions, type AlertWebhookOptions } from './options.js';
-import { callQuietly } from './call-quietly.js';
+import { callQuietly } from '../shared/call-quietly.js';
 import { redactError } from './redact.js';
 import { signWebhookBody, WEBHOOK_HEADERS } from './signature.js';
 
