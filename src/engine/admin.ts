@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError } from '../kernel/errors.js';
 import { INSTANT_FORMS, parseInstant } from '../kernel/instant.js';
-import type { AdminDeps } from './admin-deps.js';
+import { usagesOf, type AdminDeps } from './admin-deps.js';
 import { needsAnchor } from './periods.js';
 import { createPlansAdmin, type PlansAdmin } from './plans-admin.js';
 import { decodeRecord } from './records.js';
@@ -172,10 +172,9 @@ export function createAdmin(deps: AdminDeps): AdminApi {
       // This process's commits first: on Redis they add a new user to the index with their batch.
       await limiter.settle();
       const page = await call('listUsers', () => store.admin.listUsers(query));
-      const users: UserUsage[] = [];
-      for (let i = 0; i < page.userIds.length; i += 50) {
-        users.push(...(await Promise.all(page.userIds.slice(i, i + 50).map((id) => getUsage(id)))));
-      }
+      // Settled above: each user's read need not wait again. A user whose data cannot be read is
+      // left out and reported (usagesOf), the rest of the page is listed.
+      const users = await usagesOf(deps, 'listUsers', page.userIds);
       return page.next === undefined ? { users } : { users, cursor: page.next };
     },
 

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, PlanInUseError } from '../kernel/errors.js';
 import type { AccountUsage, LimitRule, Plan, UserUsage } from '../kernel/types.js';
 import { isPlainObject, parsePositiveInt, parseUserId, rejectUnknownKeys } from '../kernel/validate.js';
-import type { AdminDeps } from './admin-deps.js';
+import { usagesOf, type AdminDeps } from './admin-deps.js';
 import { normalizeRules, serializeRules } from './rules.js';
 
 /** Plans and accounts, under `limiter.admin`. */
@@ -147,8 +147,8 @@ export function createPlansAdmin(deps: AdminDeps): PlansAdmin {
       const q = page(options, 'options');
       await deps.settle();
       const result = await call('listAccountMembers', () => store.listAccountMembers({ accountId, ...q }));
-      const members: UserUsage[] = [];
-      for (let i = 0; i < result.userIds.length; i += 50) members.push(...(await Promise.all(result.userIds.slice(i, i + 50).map((id) => deps.userUsage(id)))));
+      // A member whose data cannot be read is left out and reported, as listUsers does.
+      const members = await usagesOf(deps, 'listAccountMembers', result.userIds);
       return result.next === undefined ? { members } : { members, cursor: result.next };
     },
 
