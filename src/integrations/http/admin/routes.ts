@@ -6,6 +6,7 @@ import type { LimitRule } from '../../../kernel/types.js';
 import { isPlainObject } from '../../../kernel/validate.js';
 import { emptyReply, jsonReply, streamReply, type HttpReply } from '../../shared/reply.js';
 import { QueryReader } from './query.js';
+import { readStreamHead } from './stream-head.js';
 import { accountJson, planJson, pointJson, recordJson, refusalJson, ruleJson, usageJson } from './serialize.js';
 
 /** Who may call a route: admins only, or any signed-in user for their own data. */
@@ -376,7 +377,10 @@ export const ROUTES: readonly RouteDef[] = [
       }
       const stream = ctx.limiter.admin.exportUsage({ ...(userId === undefined ? {} : { userId }), ...(accountId === undefined ? {} : { accountId }), from, to, format });
       const name = `usage-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}${userId === undefined ? '' : `-${userId.replace(/[^\w.-]/g, '_').slice(0, 64)}`}.${format}`;
-      return streamReply(200, stream, {
+      // The 200 waits for the ledger's first answer: a CSV's first line (its header) is written
+      // before the ledger is read, so its first row (or its end) is what shows the read worked.
+      const body = await readStreamHead(stream, format === 'csv' ? 2 : 1, 'admin.exportUsage');
+      return streamReply(200, body, {
         'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
         'content-disposition': `attachment; filename="${name}"`,
       });
