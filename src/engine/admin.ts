@@ -189,6 +189,11 @@ export function createAdmin(deps: AdminDeps): AdminApi {
       if (options.userId !== undefined) query.userId = parseUserId(options.userId, 'options.userId');
       if (options.since !== undefined) query.since = parseDate(options.since, 'options.since');
       if (options.until !== undefined) query.until = parseDate(options.until, 'options.until');
+      // An empty range is a mistake (the dates swapped), not a question with no answer. Both ends
+      // are included: since == until asks for one instant.
+      if (query.since !== undefined && query.until !== undefined && query.since > query.until) {
+        throw new InvalidArgumentError('options.since', options.since, 'must not be after options.until (both are included)');
+      }
       const ledger = core.config.ledger;
       if (ledger !== undefined && beyondLogRetention(core, query)) {
         return call('getUsageLog', () => ledger.readLog({ ...(query.userId === undefined ? {} : { userId: query.userId }), ...(query.since === undefined ? {} : { since: query.since }), ...(query.until === undefined ? {} : { until: query.until }), limit: query.limit }));
