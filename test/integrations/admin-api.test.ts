@@ -199,9 +199,9 @@ describe.each(variants)('$name', (variant) => {
       expect((await call('GET', '/users//usage')).status).toBe(404);
       const wrong = await call('PATCH', '/users/a/limits');
       expect(wrong.status).toBe(405);
-      expect(wrong.headers.get('allow')).toBe('GET, PUT, DELETE');
+      expect(wrong.headers.get('allow')).toBe('GET, HEAD, PUT, DELETE');
       expect(wrong.json).toEqual({ error: 'Method not allowed', code: 'method_not_allowed' });
-      expect((await call('POST', '/stats')).headers.get('allow')).toBe('GET');
+      expect((await call('POST', '/stats')).headers.get('allow')).toBe('GET, HEAD');
       expect((await call('GET', '/stats/')).status).toBe(200);
     });
 
@@ -415,11 +415,11 @@ describe.each(variants)('$name', (variant) => {
       for (const method of ['TRACE', 'PROPFIND', 'PURGE', 'OPTIONS', 'PATCH', 'LINK', 'SEARCH']) {
         const res = await rawRequest(base, method, `${prefix}/users/a/limits`);
         expect(res.status, method).toBe(405);
-        expect(res.headers.allow, method).toBe('GET, PUT, DELETE');
+        expect(res.headers.allow, method).toBe('GET, HEAD, PUT, DELETE');
         expect(res.json, method).toEqual({ error: 'Method not allowed', code: 'method_not_allowed' });
       }
       const trace = await rawRequest(base, 'TRACE', `${prefix}/stats`);
-      expect([trace.status, trace.headers.allow]).toEqual([405, 'GET']);
+      expect([trace.status, trace.headers.allow]).toEqual([405, 'GET, HEAD']);
       expect((await rawRequest(base, 'TRACE', `${prefix}/nope`)).status).toBe(404);
     });
   });

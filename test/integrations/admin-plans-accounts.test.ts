@@ -240,7 +240,7 @@ describe.each<StoreKind>(['memory', 'redis'])('plans and accounts over the admin
       expect(bad.status).toBe(415);
       const wrong = await call('POST', '/plans/x');
       expect(wrong.status).toBe(405);
-      expect((await fetch(`${base}/accounts/acme/limits`, { method: 'PATCH', headers: ADMIN })).headers.get('allow')).toBe('GET, PUT, DELETE');
+      expect((await fetch(`${base}/accounts/acme/limits`, { method: 'PATCH', headers: ADMIN })).headers.get('allow')).toBe('GET, HEAD, PUT, DELETE');
       expect(await limiter.admin.getPlan('x')).toBeNull();
       expect(await limiter.admin.getUsage('v')).toMatchObject({ plan: null, account: null });
       expect(await limiter.admin.getAccountUsage('acct-v')).toMatchObject({ plan: null, windows: [], members: 0 });

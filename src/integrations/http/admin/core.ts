@@ -10,6 +10,7 @@ import { logError } from '../../shared/log.js';
 import { parseLocaleOption, type LocaleOf, type LocaleOption } from '../../shared/locale.js';
 import { jsonReply, type HttpReply } from '../../shared/reply.js';
 import { BodyRejectedError, isJsonContentType, parseJsonBody, assertNoPrototypeKeys, type BodySource } from './body.js';
+import { headReply, withContentLength } from './head.js';
 import { QueryReader } from './query.js';
 import { PlanNotFoundError, ROUTES, type RouteDef } from './routes.js';
 import { decodeUserIdSegment } from '../../../kernel/admin-path.js';
@@ -58,7 +59,7 @@ export interface AdminHandlerOptions<Req> {
 
 /** One HTTP request, as an adapter (Fetch, Express) presents it to the admin API. */
 export interface AdminCall<Req> {
-  /** As received: an unknown one gets 405 with `Allow`. */
+  /** As received: HEAD is answered as GET without a body; an unknown one gets 405 with `Allow`. */
   method: string;
   /** The path, still percent-encoded and not normalised (dot segments kept), without the query string. */
   path: string;
@@ -120,6 +121,12 @@ type Match = { route: RouteDef; params: Record<string, string> } | { allowed: st
 export function createAdminCore<Req>(options: unknown): (call: AdminCall<Req>) => Promise<HttpReply> {
   const config = parseAdminOptions<Req>(options);
   return async function handleAdmin(call: AdminCall<Req>): Promise<HttpReply> {
+    const reply = withContentLength(await answer(call));
+    // HEAD is a GET without the body, errors included (a 401 or 503 as the GET would get it).
+    return call.method.toUpperCase() === 'HEAD' ? headReply(reply) : reply;
+  };
+
+  async function answer(call: AdminCall<Req>): Promise<HttpReply> {
     const locale = config.localeOf(call.request, call.acceptLanguage);
     const fail = (status: number, code: string, key: MessageKey, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): HttpReply =>
       jsonReply(status, { error: formatMessage(locale, key, extra as Record<string, string | number>), code, ...extra }, headers);
@@ -166,7 +173,7 @@ export function createAdminCore<Req>(options: unknown): (call: AdminCall<Req>) =
     } catch (error) {
       return errorToReply(error, locale, fail);
     }
-  };
+  }
 
   function errorToReply(error: unknown, locale: Locale, fail: (status: number, code: string, key: MessageKey, extra?: Record<string, unknown>, headers?: Record<string, string>) => HttpReply): HttpReply {
     if (error instanceof BodyRejectedError) {
@@ -222,14 +229,17 @@ function decodeSegment(segment: string): string {
   }
 }
 
+/** HEAD runs the GET route of the path (see headReply); `Allow` lists HEAD wherever GET is. */
 function matchRoute(method: string, path: string): Match {
   const segments = splitPath(path);
+  const wanted = method === 'HEAD' ? 'GET' : method;
   const allowed: string[] = [];
   for (const route of ROUTES) {
     const params = matchPath(splitPath(route.path), segments);
     if (params === undefined) continue;
-    if (route.method === method) return { route, params };
+    if (route.method === wanted) return { route, params };
     allowed.push(route.method);
+    if (route.method === 'GET') allowed.push('HEAD');
   }
   return allowed.length === 0 ? undefined : { allowed };
 }
