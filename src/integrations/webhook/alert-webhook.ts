@@ -6,6 +6,7 @@ import { WebhookDeliveryError, type WebhookFailure } from './delivery-error.js';
 import { parseWebhookOptions, type AlertWebhookOptions } from './options.js';
 import { callQuietly } from '../shared/call-quietly.js';
 import { redactError } from './redact.js';
+import { retryAfterMs } from './retry-after.js';
 import { signWebhookBody, WEBHOOK_HEADERS } from './signature.js';
 
 export { WebhookDeliveryError, type WebhookFailure } from './delivery-error.js';
@@ -118,7 +119,7 @@ export function createAlertWebhook(options: AlertWebhookOptions): AlertWebhook {
       controller.abort(new Error('timeout'));
     }, config.timeoutMs);
     timer.unref?.();
-    let failure: { reason: WebhookFailure; status?: number; retry: boolean; cause?: Error } | undefined;
+    let failure: { reason: WebhookFailure; status?: number; retry: boolean; retryAfterMs?: number; cause?: Error } | undefined;
     try {
       const timestamp = Math.floor(Date.now() / 1000);
       const response = await abortable(config.fetch(config.url, {
@@ -140,6 +141,9 @@ export function createAlertWebhook(options: AlertWebhookOptions): AlertWebhook {
       if (response.status < 200 || response.status >= 300) {
         const s = response.status;
         failure = { reason: 'http_status', status: s, retry: s === 408 || s === 429 || s >= 500 };
+        // A receiver that is throttling us or down for a while says when to come back.
+        const wait = s === 429 || s === 503 ? retryAfterMs(response.headers.get('retry-after'), Date.now()) : undefined;
+        if (wait !== undefined) failure.retryAfterMs = wait;
       }
     } catch (error) {
       const reason = timedOut ? 'timeout' : controller.signal.aborted ? 'closed' : 'network';
@@ -158,6 +162,7 @@ export function createAlertWebhook(options: AlertWebhookOptions): AlertWebhook {
       attempt: job.attempts,
       reason: failure.reason,
       status: failure.status,
+      retryAfterMs: failure.retryAfterMs,
       // Redacted (see redactError): safe to log.
       error: failure.cause?.message,
     });
@@ -167,7 +172,9 @@ export function createAlertWebhook(options: AlertWebhookOptions): AlertWebhook {
       ready.push(job);
     } else if (retriable && !closed) {
       const base = Math.min(config.maxBackoffMs, config.backoffMs * 2 ** (job.attempts - 1));
-      const delay = Math.round(base * (0.5 + Math.random() / 2));
+      const backoff = Math.round(base * (0.5 + Math.random() / 2));
+      // At least what the receiver asked for, within maxRetryAfterMs; close() still retries at once.
+      const delay = failure.retryAfterMs === undefined ? backoff : Math.max(backoff, Math.min(failure.retryAfterMs, config.maxRetryAfterMs));
       const t = setTimeout(() => {
         waiting.delete(t);
         ready.push(job);

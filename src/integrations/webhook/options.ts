@@ -34,6 +34,14 @@ export interface AlertWebhookOptions {
    */
   maxBackoffMs?: number;
   /**
+   * Longest wait a receiver's `Retry-After` (on a 429 or a 503: seconds, or an HTTP date) can
+   * impose before the next attempt, in ms; a longer one waits this long. The wait is never shorter
+   * than the backoff. A malformed, negative or past `Retry-After` is ignored (the backoff applies).
+   * `close()` does not wait for it (see `closeTimeoutMs`).
+   * @default 300_000 (5 minutes)
+   */
+  maxRetryAfterMs?: number;
+  /**
    * Events waiting, in flight or between retries; a new event beyond it is dropped (reported).
    * @default 1000
    */
@@ -77,6 +85,7 @@ export interface WebhookConfig {
   maxAttempts: number;
   backoffMs: number;
   maxBackoffMs: number;
+  maxRetryAfterMs: number;
   maxQueueSize: number;
   concurrency: number;
   closeTimeoutMs: number;
@@ -94,6 +103,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   'maxAttempts',
   'backoffMs',
   'maxBackoffMs',
+  'maxRetryAfterMs',
   'maxQueueSize',
   'concurrency',
   'closeTimeoutMs',
@@ -206,6 +216,7 @@ export function parseWebhookOptions(options: unknown): WebhookConfig {
     maxAttempts: int('maxAttempts', 5, 100),
     backoffMs: int('backoffMs', 500, 3_600_000),
     maxBackoffMs: int('maxBackoffMs', 30_000, 3_600_000),
+    maxRetryAfterMs: int('maxRetryAfterMs', 300_000, 3_600_000),
     maxQueueSize: int('maxQueueSize', 1000, 1_000_000),
     concurrency: int('concurrency', 4, 256),
     closeTimeoutMs: int('closeTimeoutMs', 10_000, 600_000),
