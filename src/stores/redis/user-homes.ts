@@ -12,8 +12,8 @@ import { SCRIPTS } from './registry.js';
  * still lives there, and is tried again at the new home while a move is under way.
  */
 
-/** How many times a write waits for a user being moved (about two seconds in all). */
-const MOVE_WAIT_TRIES = 45;
+/** How long a wait for a user being moved lasts at most (a move's steps take milliseconds). */
+const MOVE_WAIT_MS = 2000;
 /** How long a move holds the user's move lock at most (a process that died frees it then). */
 const MOVE_LOCK_TTL_MS = 10_000;
 /** How long the state a user left when moving is kept (moves are retried within it). */
@@ -60,15 +60,15 @@ export function userHomes(ctx: RedisContext): UserHomes {
   /**
    * Runs a write at the user's home, reading it again while the write finds the user gone from it
    * (moved since it was read, or being moved: the script checks, and writes nothing then): a write
-   * at a home the user left was lost. Gives up after about two seconds (a move that stopped
-   * half-way is finished by calling setAccount again).
+   * at a home the user left was lost. Gives up at moveWaitEnd (a move that stopped half-way is
+   * finished by calling setAccount again).
    */
   const atHome = async <T>(userId: string, operation: string, write: (home: string | null) => Promise<T | undefined>): Promise<T> => {
+    const end = moveWaitEnd(ctx);
     for (let attempt = 0; ; attempt += 1) {
       const out = await write(await homeOf(userId));
       if (out !== undefined) return out;
-      if (attempt >= MOVE_WAIT_TRIES) throw new QuotaStoreError(operation, `${describeUser(userId)} is being moved between accounts (setAccount finishes a move that stopped half-way)`);
-      await pause(attempt);
+      if (!(await pause(attempt, end))) throw new QuotaStoreError(operation, `${describeUser(userId)} is being moved between accounts (setAccount finishes a move that stopped half-way)`);
     }
   };
   const configAt = async (userId: string, home: string | null): Promise<UserConfigView> => (await liveConfigAt(userId, home)).config;
@@ -147,9 +147,11 @@ export function userHomes(ctx: RedisContext): UserHomes {
   const exclusive = async <T>(userId: string, operation: string, work: () => Promise<T>): Promise<T> => {
     const lock = `${ctx.prefix}:{${userTag(userId)}}:ml`;
     const token = randomBytes(12).toString('hex');
+    // A lock a process that died left behind frees only after MOVE_LOCK_TTL_MS: this wait ends
+    // first (moveWaitEnd), so that a move or delete never starts after its caller gave up on it.
+    const end = moveWaitEnd(ctx);
     for (let attempt = 0; Number(await ctx.run(SCRIPTS.moveLock, [lock], [token, String(MOVE_LOCK_TTL_MS)])) !== 1; attempt += 1) {
-      if (attempt >= MOVE_WAIT_TRIES) throw new QuotaStoreError(operation, `${describeUser(userId)} is being moved between accounts by another call`);
-      await pause(attempt);
+      if (!(await pause(attempt, end))) throw new QuotaStoreError(operation, `${describeUser(userId)} is being moved between accounts by another call`);
     }
     try {
       return await work();
@@ -197,9 +199,26 @@ function windowsTtl(snapshot: readonly string[], now: number): number {
   return Math.max(60_000, end - now + 3_600_000);
 }
 
-/** Waits before the next try of a wait for a move: 1, 2, 4... ms, at most 50. */
-function pause(attempt: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.min(2 ** attempt, 50)));
+/**
+ * When a wait for a move that starts now gives up: after MOVE_WAIT_MS, and within the engine's
+ * store timeout (`storeTimeoutMs`, the store's operationTimeoutMs), which bounds each admin store
+ * call: at three quarters of it, so that the last try (one script) still ends within it. The
+ * caller then gets this wait's own error, not a bare timeout while the wait went on unseen (and,
+ * for the move lock, took it after the caller was told the call failed, moving or deleting the user).
+ */
+function moveWaitEnd(ctx: RedisContext): number {
+  return Date.now() + Math.min(MOVE_WAIT_MS, ctx.settings.operationTimeoutMs * 0.75);
+}
+
+/**
+ * Waits before the next try of a wait for a move (1, 2, 4... ms, at most 50); false, without
+ * waiting, when that try would come after `end`.
+ */
+async function pause(attempt: number, end: number): Promise<boolean> {
+  const ms = Math.min(2 ** attempt, 50);
+  if (Date.now() + ms > end) return false;
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return true;
 }
 
 function describeUser(userId: string): string {
