@@ -13,7 +13,7 @@ import { setChatCompletionMaximum, setResponseMaximum } from '../output-maximum.
 import { encodingForModel } from '../../tokenizer/encodings.js';
 import { DeferredTexts } from '../shared/deferred-texts.js';
 import { planWith } from '../shared/plan.js';
-import { eventJson } from '../shared/sse.js';
+import { eventJson, parseJsonOrUndefined } from '../shared/sse.js';
 import type { StainlessEndpoint, StreamObserver } from '../shared/stainless.js';
 import type { CallPlan } from '../shared/tracked-call.js';
 import type { RateModifiers } from '../pricing/types.js';
@@ -30,16 +30,18 @@ function textOf(parts: unknown[]): string {
   return parts.filter((p): p is string => typeof p === 'string').join('');
 }
 
-/** How many chunks of a stream are parsed, at most, to find the model it names. */
+/** How many chunks of a stream are read, at most, to find the model it names (when its usage chunk names none). */
 const MODEL_CHUNKS = 4;
 
 /** A chunk that carries a usage object (not `"usage":null`): it is parsed as it arrives. */
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 
 /**
- * Observer of chat and legacy completion chunks (`data:` JSON, `[DONE]`). Parsed as they arrive:
- * the first chunk that names the model and any with a usage object; the others only if their text
- * is needed for an estimate (see DeferredTexts).
+ * Observer of chat and legacy completion chunks (`data:` JSON, `[DONE]`). Only a chunk with a usage
+ * object is parsed as it arrives: it names the model and tier too. The others are kept unparsed
+ * (see DeferredTexts): their texts are needed only for an estimate when the stream ends without its
+ * usage, and the first of them are parsed for the model and tier only when the usage chunk did not
+ * name them (the caller's SDK parses every chunk anyway).
  */
 function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>) => unknown[]): StreamObserver {
   const texts = new DeferredTexts((data) => {
@@ -55,7 +57,25 @@ function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>
   let usage: UsageReading;
   let model: string | undefined;
   let rates: RateModifiers | undefined;
-  let parsed = 0;
+  /** The data of the first chunks, for their model and tier if the usage chunk names none. */
+  const early: string[] = [];
+  let fromEarly: { model: string | undefined; rates: RateModifiers | undefined } | undefined;
+  // Chunks are read until one names the model: Azure OpenAI's first chunk (its prompt filter
+  // results) has `"model": ""`, the next ones the model (a provider naming none: a few tried).
+  const named = (): NonNullable<typeof fromEarly> => {
+    if (fromEarly) return fromEarly;
+    fromEarly = { model: undefined, rates: undefined };
+    for (const data of early) {
+      const chunk = asObject(parseJsonOrUndefined(data));
+      if (!chunk) continue;
+      fromEarly.rates = tierOf(chunk) ?? fromEarly.rates;
+      if (typeof chunk.model === 'string' && chunk.model.length > 0) {
+        fromEarly.model = chunk.model;
+        break;
+      }
+    }
+    return fromEarly;
+  };
   let done = false;
   return {
     onEvent(event) {
@@ -64,15 +84,13 @@ function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>
         done = true;
         return;
       }
-      // Chunks are parsed until one names the model: Azure OpenAI's first chunk (its prompt filter
-      // results) has `"model": ""`, the next ones the model (a provider naming none: a few tried).
-      if ((model !== undefined || parsed >= MODEL_CHUNKS) && !USAGE_OBJECT.test(data)) {
+      if (!USAGE_OBJECT.test(data)) {
+        if (early.length < MODEL_CHUNKS) early.push(data);
         texts.add(data);
         return;
       }
       const chunk = asObject(eventJson(event));
       if (!chunk) return;
-      parsed += 1;
       if (typeof chunk.model === 'string' && chunk.model.length > 0) model = chunk.model;
       rates = tierOf(chunk) ?? rates;
       if (chunk.usage !== undefined && chunk.usage !== null) usage = completionUsage(chunk.usage);
@@ -80,8 +98,8 @@ function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>
     },
     usage: () => usage,
     outputTokens: () => outputTokensOf(texts.text(), plan.model),
-    model: () => model,
-    rates: () => rates,
+    model: () => model ?? named().model,
+    rates: () => rates ?? named().rates,
     finished: () => done,
   };
 }

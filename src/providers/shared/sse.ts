@@ -10,6 +10,11 @@ export interface SseEvent {
   data: string;
   /** The event's exact text, terminating blank line included. */
   raw: string;
+  /**
+   * The data parsed as JSON, once something asked for it ({@link eventJson}): an event is read by
+   * the usage observer and by the rewrite of the caller's events, and is parsed once for both.
+   */
+  json?: { value: unknown } | undefined;
 }
 
 /**
@@ -78,7 +83,7 @@ export function parseEvent(raw: string): SseEvent | undefined {
     else if (field === 'data') data.push(value);
   }
   if (event === undefined && data.length === 0) return undefined;
-  return { event, data: data.join('\n'), raw };
+  return { event, data: data.join('\n'), raw, json: undefined };
 }
 
 const COLON = 58;
@@ -107,7 +112,7 @@ function parseLfEvent(raw: string): SseEvent | undefined {
     at = eol + 1;
   }
   if (event === undefined && data === undefined) return undefined;
-  return { event, data: data ?? '', raw };
+  return { event, data: data ?? '', raw, json: undefined };
 }
 
 /** When to give up on a stream whose request was aborted (see {@link abandonableReader}). */
@@ -170,9 +175,13 @@ export function abandonableReader(stream: ReadableStream<Uint8Array>, abandon?: 
   };
 }
 
-/** Parses an event's data as JSON, or undefined. */
+/**
+ * An event's data parsed as JSON, or undefined (see {@link parseJsonOrUndefined}); parsed on the
+ * first call only. The value is shared by every reader of the event: none may change it.
+ */
 export function eventJson(event: SseEvent): unknown {
-  return parseJsonOrUndefined(event.data);
+  event.json ??= { value: parseJsonOrUndefined(event.data) };
+  return event.json.value;
 }
 
 /** Parses event data as JSON: undefined when empty, `[DONE]` or malformed. */
