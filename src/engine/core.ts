@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { QuotaStoreError } from '../kernel/errors.js';
+import { QuotaStoreError } from '../kernel/errors.js';
 import type { LimiterEvents } from '../kernel/types.js';
 import type { ConfigReply, RuleSpec } from '../stores/protocol/types.js';
 import { Committer } from './committer.js';
@@ -180,18 +180,37 @@ export function pause(ms: number): Promise<void> {
 }
 
 /**
+ * Waits a little before the next try while a user is between the steps of a move between accounts
+ * (20, 40, 60... ms); throws a QuotaStoreError once that wait would end past `deadline` (a call's
+ * start + storeTimeoutMs; a commit or release that fails so is queued and tried again later). A move that stopped
+ * half-way (its process died) stays so until setAccount finishes it: without the deadline a call
+ * waited its ten tries (over a second) whatever `storeTimeoutMs` said.
+ */
+export async function waitForMove(operation: string, userId: string, attempt: number, deadline: number): Promise<void> {
+  const ms = 20 * (attempt + 1);
+  if (Date.now() + ms > deadline) {
+    const who = JSON.stringify(userId.length > 60 ? `${userId.slice(0, 60)}…` : userId);
+    throw new QuotaStoreError(operation, `User ${who} is being moved between accounts (setAccount finishes a move that stopped half-way)`);
+  }
+  await pause(ms);
+}
+
+/**
  * Follows a reply that asks a rules command to be sent again (`stale`, `clock`, `moved`, `moving`),
  * shared by reserve and read: learns the stored config or the user's home, or waits while a move is
- * between its steps. Returns the `at` of the next try (around which boundaries are computed).
+ * between its steps, until `deadline` (the call's start + storeTimeoutMs). Returns the `at` of the
+ * next try (around which boundaries are computed).
  */
 export async function followRetry(
   core: EngineCore,
+  operation: string,
   userId: string,
   account: string | null,
   reply: ConfigReply,
   visited: ReadonlySet<string | null>,
   attempt: number,
   at: number | undefined,
+  deadline: number,
 ): Promise<number | undefined> {
   switch (reply.type) {
     case 'stale':
@@ -202,11 +221,11 @@ export async function followRetry(
       return reply.at;
     case 'moved':
       // Sent back to a home already tried: a move is between its steps; give it a moment.
-      if (visited.has(reply.home)) await pause(20 * (attempt + 1));
+      if (visited.has(reply.home)) await waitForMove(operation, userId, attempt, deadline);
       core.planner.setHome(userId, reply.home);
       return at;
     case 'moving':
-      await pause(20 * (attempt + 1));
+      await waitForMove(operation, userId, attempt, deadline);
       return at;
   }
 }

@@ -16,6 +16,9 @@ export interface UserWindows {
 
 /** Reads a user's windows without writing; retries on stale rules, clock, and moves. */
 export async function readWindows(core: EngineCore, userId: string): Promise<UserWindows> {
+  // A wait for a move ends within storeTimeoutMs of the read's start, the wait for this process's
+  // own writes of the user included.
+  const deadline = Date.now() + core.config.storeTimeoutMs;
   // What this process committed for the user before (writes start after their caller's turn).
   const landing = core.committer.writesOf(userId);
   if (landing) await landing;
@@ -49,7 +52,7 @@ export async function readWindows(core: EngineCore, userId: string): Promise<Use
       case 'clock':
       case 'moved':
       case 'moving':
-        at = await followRetry(core, userId, config.account, reply, visited, attempt, at);
+        at = await followRetry(core, 'read', userId, config.account, reply, visited, attempt, at, deadline);
         continue;
       case 'ok': {
         const n = user.rules.length;

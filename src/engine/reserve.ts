@@ -114,6 +114,7 @@ async function reserveOnce(core: EngineCore, userId: string, id: string, est: Es
   let at: number | undefined;
   const plans = { read: false };
   const visited = new Set<string | null>();
+  const deadline = Date.now() + core.config.storeTimeoutMs;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
     let config = core.planner.userConfig(userId);
     if (config.unreadablePlan) config = await core.configOf(userId);
@@ -146,7 +147,7 @@ async function reserveOnce(core: EngineCore, userId: string, id: string, est: Es
       case 'clock':
       case 'moved':
       case 'moving':
-        at = await followRetry(core, userId, config.account, reply, visited, attempt, at);
+        at = await followRetry(core, 'reserve', userId, config.account, reply, visited, attempt, at, deadline);
         continue;
       default:
         return { reply, config, user, account };

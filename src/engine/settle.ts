@@ -2,7 +2,7 @@ import { InvalidArgumentError, QuotaStoreError } from '../kernel/errors.js';
 import type { Reservation, UsageRecord } from '../kernel/types.js';
 import type { CommitAlert, CommitCommand } from '../stores/protocol/types.js';
 import type { PreparedCommit } from './commit.js';
-import { MAX_ATTEMPTS, pause, type CallKind, type EngineCore } from './core.js';
+import { MAX_ATTEMPTS, waitForMove, type CallKind, type EngineCore } from './core.js';
 import { toPublic } from './estimate.js';
 import type { ScopeConfig } from './planner.js';
 
@@ -25,6 +25,7 @@ export async function commitOnce(core: EngineCore, prepared: PreparedCommit, hom
   let at: number | undefined;
   const plans = { read: false };
   const visited = new Set<string | null>();
+  const deadline = Date.now() + core.config.storeTimeoutMs;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
     visited.add(target);
     let config = core.planner.userConfig(prepared.userId);
@@ -77,7 +78,7 @@ export async function commitOnce(core: EngineCore, prepared: PreparedCommit, hom
       case 'moving':
         // A commit is answered where its call was reserved; these come only to a forwarded share
         // whose user is moving on (or not yet in): follow the user, waiting while a move completes.
-        if (reply.type === 'moving' || visited.has(reply.home)) await pause(20 * (attempt + 1));
+        if (reply.type === 'moving' || visited.has(reply.home)) await waitForMove('commit', prepared.userId, attempt, deadline);
         if (reply.type === 'moved') {
           core.planner.setHome(prepared.userId, reply.home);
           target = reply.home;
@@ -132,13 +133,14 @@ function emitCommitted(
 
 export async function releaseOnce(core: EngineCore, userId: string, reservationId: string, home: string | null): Promise<void> {
   let at = home;
+  const deadline = Date.now() + core.config.storeTimeoutMs;
   // Bounded as a commit's tries are; past them, a hold not found ends with its lease.
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
     const reply = await core.call('release', () => core.config.store.hotPath.release({ userId, reservationId, home: at, ...core.now() }));
     if (attempt === 0) core.committer.storeAnswered();
     if (reply.type === 'moving') {
       // Sent before the user arrived there: nothing was written; sent again once they have.
-      await pause(20 * (attempt + 1));
+      await waitForMove('release', userId, attempt, deadline);
       continue;
     }
     // A user moved since the call was reserved took its hold with them (a store's move carries
