@@ -1,7 +1,7 @@
 import { QuotaStoreError, TokenLimitsError } from '../kernel/errors.js';
 import type { AccountUsage, UserUsage } from '../kernel/types.js';
 import { isRefusal } from '../stores/protocol/refusal.js';
-import type { EngineCore } from './core.js';
+import { MoveUnderWay, type EngineCore } from './core.js';
 import type { UserWindows } from './read.js';
 
 /** What the admin functions need of the engine. */
@@ -39,11 +39,13 @@ export async function usagesOf(deps: AdminDeps, operation: string, userIds: read
 /**
  * Whether a read failed on what one user's stored data holds, rather than on the store: rules or a
  * plan this version cannot decode (the engine wraps the decoding error as the cause), a value the
- * store's scripts refuse (REFUSAL_PREFIX), or a key of the wrong type (hand-edited). Reading again
- * cannot fix these; an unreachable or slow store is none of them.
+ * store's scripts refuse (REFUSAL_PREFIX), or a key of the wrong type (hand-edited); or the user is
+ * in a move between accounts that did not end within storeTimeoutMs (one that stopped half-way
+ * stays so until setAccount finishes it). Reading again cannot fix these; an unreachable or slow
+ * store is none of them.
  */
 function unreadableData(error: unknown): boolean {
   if (!(error instanceof QuotaStoreError)) return false;
-  if (error.cause instanceof TokenLimitsError || error.cause instanceof SyntaxError) return true;
+  if (error.cause instanceof TokenLimitsError || error.cause instanceof SyntaxError || error.cause instanceof MoveUnderWay) return true;
   return isRefusal(error) || error.message.includes('WRONGTYPE');
 }

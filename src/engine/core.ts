@@ -190,9 +190,22 @@ export async function waitForMove(operation: string, userId: string, attempt: nu
   const ms = 20 * (attempt + 1);
   if (Date.now() + ms > deadline) {
     const who = JSON.stringify(userId.length > 60 ? `${userId.slice(0, 60)}…` : userId);
-    throw new QuotaStoreError(operation, `User ${who} is being moved between accounts (setAccount finishes a move that stopped half-way)`);
+    throw new QuotaStoreError(operation, `User ${who} is being moved between accounts (setAccount finishes a move that stopped half-way)`, {
+      cause: new MoveUnderWay(),
+    });
   }
   await pause(ms);
+}
+
+/**
+ * The cause of the QuotaStoreError of a call that gave up waiting for a move (see waitForMove):
+ * about one user's state, not the store's health (an admin listing leaves that user out).
+ */
+export class MoveUnderWay extends Error {
+  constructor() {
+    super('a move between accounts is under way');
+    this.name = 'MoveUnderWay';
+  }
 }
 
 /**

@@ -74,4 +74,27 @@ describe('calls on a user whose move stopped half-way', () => {
     await limiter.close();
     await deleteKeysWithPrefix(client, `${prefix}:`);
   });
+
+  it('listUsers leaves that user out of the page, reported, and lists the others', async () => {
+    const prefix = uniquePrefix('move-wait-list');
+    const limiter = createTokenLimiter({
+      store: new RedisStore({ client, prefix }),
+      storeTimeoutMs: STORE_TIMEOUT_MS,
+      defaultLimits: [{ id: 'm', tokens: 1000, period: 'month' }],
+    });
+    for (const id of ['t', 'v']) await limiter.commit(await limiter.reserve(id, { tokens: 5 }), { inputTokens: 5, outputTokens: 0 });
+    await stuckMove(prefix);
+    const failures: Array<{ operation: string; userId: string | undefined }> = [];
+    limiter.on('store-error', (e) => failures.push({ operation: e.operation, userId: e.userId }));
+    const start = performance.now();
+    const page = await limiter.admin.listUsers();
+    expect(performance.now() - start).toBeLessThanOrEqual(2 * STORE_TIMEOUT_MS + MARGIN_MS);
+    expect(page.users.map((u) => [u.userId, u.used])).toEqual([
+      ['t', 5],
+      ['v', 5],
+    ]);
+    expect(failures).toEqual([{ operation: 'admin.listUsers', userId: 'u' }]);
+    await limiter.close();
+    await deleteKeysWithPrefix(client, `${prefix}:`);
+  });
 });
