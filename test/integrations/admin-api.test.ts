@@ -457,6 +457,8 @@ describe.each(variants)('$name', (variant) => {
         ['GET', '/log?until=2026-05-01T24:00:00Z', {}, 'until'],
         ['GET', '/log?until=2026-05-01T10:00:00+25:00', {}, 'until'],
         ['GET', '/log?until=-5', {}, 'until'],
+        // The dates swapped (the detail too names the query's parameters: see below).
+        ['GET', '/log?since=2026-05-02&until=2026-05-01', {}, 'since'],
         ['GET', '/stats?x=1', {}, 'x'],
         ['POST', '/users/v/disable?force=1', {}, 'force'],
         ['DELETE', '/users/v?hard=1', {}, 'hard'],
@@ -468,6 +470,8 @@ describe.each(variants)('$name', (variant) => {
         expect(res.json!.error).toBe(`Invalid value for "${field}"`);
         expect(typeof res.json!.detail).toBe('string');
       }
+      const swapped = await call('GET', '/log?since=2026-05-02&until=2026-05-01');
+      expect(swapped.json!.detail).toMatch(/^Invalid since: must not be after until/);
       // Nothing was written by a refused request.
       expect(await limiter.admin.getLimits('v')).toEqual([{ id: 'monthly', tokens: 1000, period: 'month' }]);
       expect((await limiter.admin.getUsage('v')).isActive).toBe(true);

@@ -56,6 +56,10 @@ async function log(ctx: RouteContext, userId: string | undefined, allowUserFilte
   const filter = allowUserFilter ? q.userId('userId') : userId;
   const since = q.date('since');
   const until = q.date('until');
+  // Named as the client sent it (the engine would name options.since).
+  if (since !== undefined && until !== undefined && since.getTime() > until.getTime()) {
+    throw new InvalidArgumentError('since', q.string('since'), 'must not be after until (both are included)');
+  }
   const limit = q.int('limit', 1, 10_000);
   const records = await ctx.limiter.admin.getUsageLog({
     ...(filter === undefined ? {} : { userId: filter }),
