@@ -5,6 +5,7 @@
  * and one store call, and the interface and its implementation are read side by side.)
  */
 import { InvalidArgumentError } from '../kernel/errors.js';
+import { ledgerErrors } from './store-call.js';
 import { INSTANT_FORMS, parseInstant } from '../kernel/instant.js';
 import { usagesOf, type AdminDeps } from './admin-deps.js';
 import { needsAnchor } from './periods.js';
@@ -253,13 +254,14 @@ export function createAdmin(deps: AdminDeps): AdminApi {
       rejectUnknownKeys(options, ['userId', 'accountId', 'from', 'to', 'format'], 'options');
       const from = parseDate(options.from, 'options.from');
       const to = parseDate(options.to, 'options.to');
-      return ledger.export({
+      const rows = ledger.export({
         ...(options.userId === undefined ? {} : { userId: parseUserId(options.userId, 'options.userId') }),
         ...(options.accountId === undefined ? {} : { accountId: parseUserId(options.accountId, 'options.accountId') }),
         from,
         to,
         format: options.format,
       });
+      return ledgerErrors(rows, 'admin.exportUsage');
     },
 
     async getStats() {

@@ -50,3 +50,16 @@ function sanitize(error: unknown): Error {
   clean.name = error instanceof Error ? error.name : 'Error';
   return clean;
 }
+
+/**
+ * `source` as it is read, with any failure a `QuotaStoreError` carrying no secret, as storeCall
+ * makes them (a database driver's error may hold its connection settings). No deadline: a page of
+ * a long export may take its time. A reader that stops early closes `source`.
+ */
+export async function* ledgerErrors<T>(source: AsyncIterable<T>, operation: string): AsyncGenerator<T, void, undefined> {
+  try {
+    for await (const item of source) yield item;
+  } catch (error) {
+    throw error instanceof TokenLimitsError ? error : new QuotaStoreError(operation, `The ledger failed on ${operation}: ${messageOf(error)}`, { cause: sanitize(error) });
+  }
+}
