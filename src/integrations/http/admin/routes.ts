@@ -383,7 +383,7 @@ export const ROUTES: readonly RouteDef[] = [
       const name = `usage-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}${userId === undefined ? '' : `-${userId.replace(/[^\w.-]/g, '_').slice(0, 64)}`}.${format}`;
       // The 200 waits for the ledger's first answer: a CSV's first line (its header) is written
       // before the ledger is read, so its first row (or its end) is what shows the read worked.
-      const body = await readStreamHead(stream, format === 'csv' ? 2 : 1, 'admin.exportUsage');
+      const body = await readStreamHead(stream, format === 'csv' ? 2 : 1);
       return streamReply(200, body, {
         'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
         'content-disposition': `attachment; filename="${name}"`,

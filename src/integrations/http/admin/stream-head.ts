@@ -1,5 +1,3 @@
-import { QuotaStoreError, TokenLimitsError } from '../../../kernel/errors.js';
-
 type Chunk = string | Uint8Array;
 
 const NEWLINE = 0x0a;
@@ -7,14 +5,13 @@ const NEWLINE = 0x0a;
 /**
  * Reads the start of a streamed body before its status is sent: until `lines` line ends were read,
  * or the stream ended. A 200 cannot be taken back once sent, so a source that fails at its first
- * read (a ledger whose database is down) must fail here, where the API can still answer its JSON
- * error. A failure becomes a `QuotaStoreError` (503, without the driver's message) unless it is an
- * error of the library already (answered as such). What was read is held in memory: keep `lines`
- * small (a CSV header and the first row).
+ * read (a ledger whose database is down: `admin.exportUsage` fails with a `QuotaStoreError`) must
+ * fail here, where the API can still answer its JSON error (503). What was read is held in memory:
+ * keep `lines` small (a CSV header and the first row).
  *
  * Returns a stream that gives what was read, then the rest; closing it closes the source.
  */
-export async function readStreamHead(source: AsyncIterable<Chunk>, lines: number, operation: string): Promise<AsyncIterable<Chunk>> {
+export async function readStreamHead(source: AsyncIterable<Chunk>, lines: number): Promise<AsyncIterable<Chunk>> {
   const iterator = source[Symbol.asyncIterator]();
   const head: Chunk[] = [];
   let seen = 0;
@@ -31,8 +28,7 @@ export async function readStreamHead(source: AsyncIterable<Chunk>, lines: number
     }
   } catch (error) {
     await closeQuietly(iterator);
-    if (error instanceof TokenLimitsError) throw error;
-    throw new QuotaStoreError(operation, `The ledger failed on ${operation}: ${messageOf(error)}`, { cause: plainCopy(error) });
+    throw error;
   }
   return replay(head, ended, iterator);
 }
@@ -78,15 +74,4 @@ async function closeQuietly(iterator: AsyncIterator<Chunk>): Promise<void> {
   } catch {
     // The source failed or is closed already: nothing is read from it any more.
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Only the name and message: a driver's error may carry its connection settings. */
-function plainCopy(error: unknown): Error {
-  const copy = new Error(messageOf(error));
-  copy.name = error instanceof Error ? error.name : 'Error';
-  return copy;
 }
