@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTokenLimiter, QuotaStoreError, RedisStore, type TokenLimiter } from '../../src/index.js';
-import { accountKeys, userKeys, userTag } from '../../src/stores/redis/keys.js';
-import { SCRIPTS } from '../../src/stores/redis/registry.js';
+import { stopMoveHalfWay } from '../helpers/moves.js';
 import { redisForThisFile, uniquePrefix } from '../helpers/redis.js';
 import { deleteKeysWithPrefix } from '../support/redis-available.js';
 
@@ -23,12 +22,7 @@ async function stuckMove(storeTimeoutMs: number): Promise<{ limiter: TokenLimite
   await limiter.admin.setLimits('u', [{ id: 'm', tokens: 700, period: 'month' }]);
   await limiter.admin.setAccount('u', 'A');
   await limiter.commit(await limiter.reserve('u', { tokens: 10 }), { inputTokens: 10, outputTokens: 0 });
-  // What a process that died during setAccount('u', 'X') leaves: its lock (freed by its expiry,
-  // 10 s), and the user moved out of A, not yet into X.
-  const lock = `${prefix}:{${userTag('u')}}:ml`;
-  await client.set(lock, 'a-process-that-died', 'PX', 10_000);
-  const a = userKeys(prefix, 'u', 'A');
-  await client.eval(SCRIPTS.moveOut.source, 4, a.config, a.windows, a.snapshot, accountKeys(prefix, 'A').members, 'X', 'u', '86400000');
+  const lock = await stopMoveHalfWay(client, prefix, 'u', 'A', 'X');
   return { limiter, prefix, lock };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createTokenLimiter, QuotaStoreError, RedisStore, type TokenLimiter } from '../../src/index.js';
-import { accountKeys, userKeys, userTag } from '../../src/stores/redis/keys.js';
-import { SCRIPTS } from '../../src/stores/redis/registry.js';
+import { userTag } from '../../src/stores/redis/keys.js';
+import { stopMoveHalfWay } from '../helpers/moves.js';
 import { redisForThisFile, uniquePrefix } from '../helpers/redis.js';
 import { deleteKeysWithPrefix } from '../support/redis-available.js';
 
@@ -21,10 +21,7 @@ async function stuckMove(prefix: string): Promise<void> {
   await setup.admin.setAccount('u', 'A');
   await setup.commit(await setup.reserve('u', { tokens: 10 }), { inputTokens: 10, outputTokens: 0 });
   await setup.close();
-  // What a process that died during setAccount('u', 'X') leaves: the user moved out of A, not yet into X.
-  await client.set(`${prefix}:{${userTag('u')}}:ml`, 'a-process-that-died', 'PX', 10_000);
-  const a = userKeys(prefix, 'u', 'A');
-  await client.eval(SCRIPTS.moveOut.source, 4, a.config, a.windows, a.snapshot, accountKeys(prefix, 'A').members, 'X', 'u', '86400000');
+  await stopMoveHalfWay(client, prefix, 'u', 'A', 'X');
 }
 
 async function timed(op: () => Promise<unknown>): Promise<{ ms: number; error: unknown }> {

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import express from 'express';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { createAdminHandler, toNodeListener, type AdminPrincipal } from '../../s
 import { createPostgresLedger, type PgPoolLike, type PostgresLedger } from '../../src/postgres/index.js';
 import { connectPostgres, DATABASE_URL, dropSchema, uniqueSchema } from '../helpers/postgres.js';
 import { listen, type Running } from './helpers.js';
+import { closedPort } from '../helpers/ports.js';
 
 /**
  * GET /export when the ledger cannot be read: before the first row the client must get the API's
@@ -16,15 +16,6 @@ import { listen, type Running } from './helpers.js';
 const admin = (auth: string | null | undefined): AdminPrincipal | null => (auth === 'Bearer admin' ? { role: 'admin' } : null);
 const headers = { authorization: 'Bearer admin' };
 const RANGE = 'from=2026-04-01T00:00:00Z&to=2026-05-01T00:00:00Z';
-
-/** A loopback port nobody listens on (taken, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface Surface {
   name: string;

@@ -1,4 +1,4 @@
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import type { Request as ExpressRequest } from 'express';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { createPostgresLedger } from '../../src/postgres/index.js';
 import { connectPostgres, dropSchema, uniqueSchema } from '../helpers/postgres.js';
 import { expressVersions } from './express-app.js';
 import { listen, monthly, type Running } from './helpers.js';
+import { closedPort } from '../helpers/ports.js';
 
 /** HEAD on the admin API: what the GET answers (status, headers), without a body, on every surface. */
 const principalOf = (auth: string | null | undefined): AdminPrincipal | null =>
@@ -97,14 +98,6 @@ let healthy: Surface[];
 let ledgerDown: Surface[];
 const schema = uniqueSchema();
 let pool: pg.Pool;
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 beforeAll(async () => {
   pool = await connectPostgres();

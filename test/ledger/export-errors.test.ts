@@ -1,8 +1,8 @@
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTokenLimiter, MemoryStore, QuotaStoreError } from '../../src/index.js';
 import { createPostgresLedger } from '../../src/postgres/index.js';
+import { closedPort } from '../helpers/ports.js';
 
 /**
  * `admin.exportUsage` read from the JavaScript API: a ledger that cannot be read fails the read with
@@ -13,15 +13,6 @@ const pools: pg.Pool[] = [];
 afterAll(async () => {
   await Promise.all(pools.map((p) => p.end().catch(() => {})));
 });
-
-/** A loopback port nobody listens on (taken, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('admin.exportUsage when the ledger cannot be read', () => {
   it('fails its first read with QuotaStoreError, the driver error reduced to its name and message', async () => {
