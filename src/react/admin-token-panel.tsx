@@ -12,7 +12,7 @@ import { UsersTable, type Sort, type SortColumn, type UserAction } from './admin
 import { BarChart } from './charts/bar-chart.js';
 import { dailySeries, modelsOf } from './charts/chart-data.js';
 import { viewerTimeZone, type Metric } from './format.js';
-import { useActions, useApiClient, useResource } from './hooks.js';
+import { useActions, useApiClient, useDebouncedValue, useResource } from './hooks.js';
 import { cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
 import { RenderGuard } from './render-guard.js';
 import { ErrorView, LoadingView } from './status-views.js';
@@ -83,6 +83,8 @@ type ConfirmAction = 'reset' | 'disable' | 'enable';
 const isConfirmAction = (action: UserAction): action is ConfirmAction => action === 'reset' || action === 'disable' || action === 'enable';
 
 const DAY = 86_400_000;
+/** How long the search box waits for the typing to pause before it asks the server. */
+const SEARCH_DEBOUNCE_MS = 300;
 
 /**
  * The admin view over the admin HTTP API: stat cards (`GET /stats`), a usage chart of everyone,
@@ -128,7 +130,14 @@ function AdminTokenPanelView({
   const [sort, setSort] = useState<Sort | null>(null);
   // The search box: users whose id starts with it, asked of the server (every page, not this one).
   const [search, setSearch] = useState('');
-  const prefix = search.trim();
+  // Asked of the server once the typing pauses: one /users request per search, not per keystroke.
+  const prefix = useDebouncedValue(search.trim(), SEARCH_DEBOUNCE_MS);
+  // A new search starts at its first page (in the same render, so no request mixes the two).
+  const [searchedPrefix, setSearchedPrefix] = useState(prefix);
+  if (searchedPrefix !== prefix) {
+    setSearchedPrefix(prefix);
+    setCursors([undefined]);
+  }
   const [model, setModel] = useState('');
   const [pending, setPending] = useState<Pending>(null);
   const [accountPending, setAccountPending] = useState<AccountPending>(null);
@@ -270,10 +279,7 @@ function AdminTokenPanelView({
           type="search"
           value={search}
           placeholder={t('admin.search.placeholder')}
-          onChange={(e) => {
-            setSearch(e.target.value);
-            setCursors([undefined]);
-          }}
+          onChange={(e) => setSearch(e.target.value)}
         />
       </div>
       {page.data ? (

@@ -25,6 +25,19 @@ export function useReloadAtReset(resetAt: string | undefined, reload: () => void
   }, [resetAtMs, reload]);
 }
 
+/**
+ * `value` once it has stayed the same for `delayMs` (a search box: one request when the typing
+ * pauses, not one per keystroke, each aborting the previous after the server began the work).
+ */
+export function useDebouncedValue<T>(value: T, delayMs: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), delayMs);
+    return () => clearTimeout(timer);
+  }, [value, delayMs]);
+  return settled;
+}
+
 export interface Resource<T> {
   /** The last data loaded (kept while a refresh runs or after a failed refresh). */
   data: T | undefined;
