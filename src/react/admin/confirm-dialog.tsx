@@ -14,16 +14,20 @@ export interface ConfirmDialogProps {
   danger?: boolean;
 }
 
-/** "Are you sure?": nothing is sent until Confirm; Cancel and Escape send nothing. */
+/**
+ * "Are you sure?": nothing is sent until Confirm; Cancel and Escape send nothing. Once confirmed,
+ * neither closes the dialog until the action settles (it closes, or shows why it failed).
+ */
 export function ConfirmDialog({ locale, title, question, confirmLabel, onConfirm, onCancel, danger = false }: ConfirmDialogProps) {
   const questionId = useId();
   const { busy, error, run } = usePendingAction();
   return (
-    <Modal role="alertdialog" title={title} describedBy={questionId} onClose={onCancel}>
+    <Modal role="alertdialog" title={title} describedBy={questionId} onClose={onCancel} busy={busy}>
       <p id={questionId}>{question}</p>
       <ActionError locale={locale} error={error} />
       <div className="tl-modal__actions">
-        <button type="button" className="tl-button" onClick={onCancel}>
+        {/* Once confirmed, the action is sent: Cancel could no longer take it back. */}
+        <button type="button" className="tl-button" onClick={onCancel} disabled={busy}>
           {formatMessage(locale, 'common.cancel')}
         </button>
         <button type="button" className={danger ? 'tl-button tl-button--danger' : 'tl-button tl-button--primary'} onClick={() => run(onConfirm)} disabled={busy}>

@@ -112,7 +112,7 @@ export function EditLimitsDialog({ user, locale, onSave, onClose, title, clearLa
   };
 
   return (
-    <Modal role="dialog" title={title ?? t('admin.edit.title', { user: user.userId })} onClose={onClose} className="tl-edit">
+    <Modal role="dialog" title={title ?? t('admin.edit.title', { user: user.userId })} onClose={onClose} className="tl-edit" busy={busy}>
       <form className="tl-form" noValidate onSubmit={submit} aria-busy={busy}>
         {drafts.map((d, i) => {
           const amountId = `${formId}-amount-${i}`;
@@ -180,7 +180,8 @@ export function EditLimitsDialog({ user, locale, onSave, onClose, title, clearLa
           <button type="button" className="tl-button tl-button--link" onClick={() => save(null)} disabled={busy}>
             {clearLabel ?? t('admin.edit.useDefaults')}
           </button>
-          <button type="button" className="tl-button" onClick={onClose}>
+          {/* Once saving, the rules are sent: Cancel could no longer take them back. */}
+          <button type="button" className="tl-button" onClick={onClose} disabled={busy}>
             {t('common.cancel')}
           </button>
           <button type="submit" className="tl-button tl-button--primary" disabled={busy}>

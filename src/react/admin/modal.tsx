@@ -9,16 +9,22 @@ export interface ModalProps {
   onClose: () => void;
   children: ReactNode;
   className?: string | undefined;
+  /**
+   * An action sent from the dialog is in flight: Escape does not close it, since a dialog that
+   * closes reads as cancelled while the server goes on to apply the action.
+   */
+  busy?: boolean | undefined;
 }
 
 const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
 /**
  * A modal dialog: labelled by its title, focus moved into it on open (its first field, else its
- * first button) and back to where it was on close, Tab kept inside, Escape closes. Without the
+ * first button) and back to where it was on close, Tab kept inside, Escape closes (not while
+ * `busy`). Without the
  * stylesheet it renders in place, still usable.
  */
-export function Modal({ role, title, describedBy, onClose, children, className }: ModalProps) {
+export function Modal({ role, title, describedBy, onClose, children, className, busy = false }: ModalProps) {
   const titleId = useId();
   const ref = useRef<HTMLDivElement>(null);
   const onCloseRef = useRef(onClose);
@@ -37,7 +43,7 @@ export function Modal({ role, title, describedBy, onClose, children, className }
   const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
     if (event.key === 'Escape') {
       event.stopPropagation();
-      onCloseRef.current();
+      if (!busy) onCloseRef.current();
       return;
     }
     if (event.key !== 'Tab' || !ref.current) return;

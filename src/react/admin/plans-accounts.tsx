@@ -197,7 +197,7 @@ export function AssignPlanDialog({
     run(() => onSave(value === '' ? null : value));
   };
   return (
-    <Modal role="dialog" title={t('admin.assign.title', { name })} onClose={onClose}>
+    <Modal role="dialog" title={t('admin.assign.title', { name })} onClose={onClose} busy={busy}>
       <form className="tl-form" noValidate onSubmit={submit} aria-busy={busy}>
         <div className="tl-form__row">
           <label htmlFor={selectId}>{t('admin.assign.plan')}</label>
@@ -212,7 +212,8 @@ export function AssignPlanDialog({
         </div>
         <ActionError locale={locale} error={error} />
         <div className="tl-modal__actions">
-          <button type="button" className="tl-button" onClick={onClose}>
+          {/* Once saving, the plan is sent: Cancel could no longer take it back. */}
+          <button type="button" className="tl-button" onClick={onClose} disabled={busy}>
             {t('common.cancel')}
           </button>
           <button type="submit" className="tl-button tl-button--primary" disabled={busy}>
