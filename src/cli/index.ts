@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { createTokenLimiter, RedisStore, type TokenLimiter } from '../index.js';
 import { createPostgresLedger, type PgPoolLike, type PostgresLedger } from '../postgres/index.js';
 import { INSTANT_FORMS, parseInstant } from '../kernel/instant.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, reach } from './reach.js';
 
 const USAGE = `Usage: token-limits ledger <command> [options]
 
@@ -35,11 +36,20 @@ Options:
   --out FILE           export to a file instead of stdout
   --redis-url URL      the store's Redis (reconcile, drain; default: $REDIS_URL)
   --prefix PREFIX      the RedisStore key prefix (default: tl)
+  --connect-timeout MS how long PostgreSQL and Redis may take to answer the first time, before
+                       the command fails (default: 10000)
   --help               this text
 
 Exit codes: 0 done (reconcile: no difference); 1 error; 2 reconcile found differences.`;
 
 class UsageError extends Error {}
+
+/** What the CLI uses of an ioredis client. */
+interface RedisLike {
+  disconnect(): void;
+  on(event: 'error', listener: () => void): unknown;
+  ping(): Promise<unknown>;
+}
 
 function fail(message: string): never {
   throw new UsageError(message);
@@ -96,6 +106,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
         out: { type: 'string' },
         'redis-url': { type: 'string' },
         prefix: { type: 'string' },
+        'connect-timeout': { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -115,18 +126,28 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
   try {
     if (group !== 'ledger' || command === undefined || rest.length > 0) fail(`unknown command: ${positionals.join(' ')}`);
     if (!['migrate', 'export', 'reconcile', 'drain'].includes(command)) fail(`unknown command: ledger ${command}`);
+    const connectTimeoutMs = o['connect-timeout'] === undefined ? DEFAULT_CONNECT_TIMEOUT_MS : Number(o['connect-timeout']);
+    if (!/^\d+$/.test(o['connect-timeout'] ?? '0') || !(connectTimeoutMs >= 1 && connectTimeoutMs <= 2_147_483_647)) {
+      fail(`--connect-timeout must be a whole number of ms from 1 to 2147483647, got ${o['connect-timeout']}`);
+    }
     const databaseUrl = o['database-url'] ?? process.env.DATABASE_URL;
     if (databaseUrl === undefined || databaseUrl === '') fail('no database: pass --database-url or set DATABASE_URL');
     const pg = await importOptional<{ default: { Pool: new (options: object) => PgPoolLike & { end(): Promise<void>; on(event: 'error', listener: () => void): void } } }>('pg', 'the ledger');
-    const p = new pg.default.Pool({ connectionString: databaseUrl, max: 4 });
+    // connectionTimeoutMillis: without it pg waits forever for a server that never answers.
+    const p = new pg.default.Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: connectTimeoutMs });
     p.on('error', () => {});
     pool = p;
+    await reach('PostgreSQL', connectTimeoutMs, () => p.query('SELECT 1'));
     const store = async (): Promise<RedisStore> => {
       const url = o['redis-url'] ?? process.env.REDIS_URL;
       if (url === undefined || url === '') fail(`ledger ${command} reads the store: pass --redis-url or set REDIS_URL`);
-      const { Redis } = await importOptional<{ Redis: new (url: string, options: object) => { disconnect(): void } }>('ioredis', `ledger ${command}`);
-      const client = new Redis(url, { maxRetriesPerRequest: 3 });
+      const { Redis } = await importOptional<{ Redis: new (url: string, options: object) => RedisLike }>('ioredis', `ledger ${command}`);
+      const client = new Redis(url, { maxRetriesPerRequest: 3, connectTimeout: connectTimeoutMs });
+      // Connection errors also fail the commands that meet them (reported there); unlistened,
+      // ioredis printed each reconnection attempt's stack trace on stderr.
+      client.on('error', () => {});
       redis = client;
+      await reach('Redis', connectTimeoutMs, () => client.ping());
       return new RedisStore({ client: client as never, prefix: o.prefix ?? 'tl' });
     };
     const ledgerOf = (drain: boolean): PostgresLedger =>
@@ -202,6 +223,11 @@ if (invokedDirectly) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
+      // The command is done and its connections closed; but ioredis, closed while still
+      // connecting to a server that never answers, keeps timers that held the process for
+      // seconds more. Exit anyway once the output has had time to flush (unref: this timer
+      // alone never keeps the process up).
+      setTimeout(() => process.exit(code), 500).unref();
     },
     (error: unknown) => {
       process.stderr.write(`token-limits: ${(error as Error).message}\n`);

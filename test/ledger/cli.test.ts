@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
@@ -14,14 +15,20 @@ import { connectRedis, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 /** `npx token-limits ledger ...`, run as operators run it: a child process. */
 const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, DATABASE_URL, REDIS_URL, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
     child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    // A CLI that hangs is killed, so a failing test leaves no process behind.
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.once('exit', (code) => {
+      clearTimeout(killer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
   });
 }
 
@@ -192,5 +199,54 @@ describe('npx token-limits ledger', () => {
     }
     expect((await cli(['ledger', 'migrate'], { DATABASE_URL: '' })).stderr).toContain('pass --database-url or set DATABASE_URL');
     expect(await cli(['--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Usage: token-limits ledger <command>') });
+  });
+
+  describe('an unreachable server', () => {
+    // A server that accepts connections and never answers: a firewalled port, a stuck host.
+    let silent: Server;
+    let silentPort = 0;
+    const sockets = new Set<Socket>();
+    beforeAll(async () => {
+      silent = createServer((socket) => {
+        sockets.add(socket);
+        socket.on('error', () => {});
+      });
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      silentPort = (silent.address() as { port: number }).port;
+    });
+    afterAll(async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    });
+
+    it('fails within --connect-timeout when PostgreSQL never answers (it hung for good)', async () => {
+      const run = await cli(['ledger', 'migrate', '--connect-timeout', '500'], { DATABASE_URL: `postgres://postgres@127.0.0.1:${silentPort}/test` });
+      expect(run).toMatchObject({ code: 1, stdout: '', stderr: 'token-limits: PostgreSQL did not answer within 500 ms\n' });
+      expect(run.ms).toBeLessThan(8_000);
+    }, 30_000);
+
+    it('fails within --connect-timeout when Redis never answers, and the process exits', async () => {
+      const run = await cli(['ledger', 'reconcile', '--schema', schema, '--from', '2026', '--connect-timeout', '500'], { REDIS_URL: `redis://127.0.0.1:${silentPort}` });
+      expect(run).toMatchObject({ code: 1, stdout: '', stderr: 'token-limits: Redis did not answer within 500 ms\n' });
+      expect(run.ms).toBeLessThan(8_000);
+    }, 30_000);
+
+    it('says which server refused, once, without ioredis stack traces, before any output', async () => {
+      const redisDown = await cli(['ledger', 'drain', '--schema', schema, '--connect-timeout', '2000'], { REDIS_URL: 'redis://127.0.0.1:1' });
+      expect(redisDown.code).toBe(1);
+      expect(redisDown.stderr).toMatch(/^token-limits: cannot reach Redis: .*\n$/);
+      expect(redisDown.stderr).not.toContain('[ioredis]');
+      // The CSV header went out before the first query failed: half a file for the script reading it.
+      const pgDown = await cli(['ledger', 'export', '--from', '2026'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test' });
+      expect(pgDown).toMatchObject({ code: 1, stdout: '', stderr: 'token-limits: cannot reach PostgreSQL: connect ECONNREFUSED 127.0.0.1:1\n' });
+    }, 30_000);
+
+    it('refuses a --connect-timeout that is no whole number of ms', async () => {
+      for (const value of ['0', '1e3', '-5', 'soon', '2147483648']) {
+        const run = await cli(['ledger', 'migrate', `--connect-timeout=${value}`]);
+        expect(run.code, value).toBe(1);
+        expect(run.stderr, value).toMatch(/^token-limits: --connect-timeout must be a whole number of ms/);
+      }
+    }, 30_000);
   });
 });
