@@ -46,12 +46,15 @@ export function formatAmount(locale: string, metric: Metric, value: number): str
   return formatPlural(locale, metric === 'tokens' ? 'amount.tokens' : 'amount.requests', value, { value: formatNumber(locale, value) });
 }
 
-/** A short axis label: `1.2K`, `$3`. */
+/**
+ * A short axis label: `1.25K`, `$3`, `$0.0025`. Ticks are a round maximum and its half (see
+ * `niceMax`), so three significant digits show each one exactly: fixed decimals would turn a few
+ * cents of spend into an axis of `$0.00`, or label a `$0.025` line `$0.03`.
+ */
 export function formatAxis(locale: string, metric: Metric, value: number): string {
-  const l = resolveLocale(locale);
-  const options: Intl.NumberFormatOptions =
-    metric === 'costUsd' ? { style: 'currency', currency: 'USD', notation: 'compact', maximumFractionDigits: 2 } : { notation: 'compact', maximumFractionDigits: 1 };
-  return new Intl.NumberFormat(l, options).format(value);
+  const options: Intl.NumberFormatOptions = { notation: 'compact', maximumSignificantDigits: 3 };
+  if (metric === 'costUsd') Object.assign(options, { style: 'currency', currency: 'USD' });
+  return new Intl.NumberFormat(resolveLocale(locale), options).format(value);
 }
 
 /** `per month`, `every 30 days`. */
