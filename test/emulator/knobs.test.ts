@@ -239,3 +239,21 @@ describe('timing and connection knobs', () => {
     await own.close();
   });
 });
+
+describe('misspelt knobs', () => {
+  // An ignored `{ stauts: 429 }` answered 200, and the test meant to exercise the error passed.
+  it('refuses a behavior, midStreamError or enqueue option field that does not exist, changing nothing', async () => {
+    const e = emulator();
+    expect(() => e.enqueue({ stauts: 429 } as never)).toThrow(new TypeError('enqueue(): unknown field "stauts" (known: status, errorBody, retryAfterMs, retryAfter, shouldRetry, headers, delayMs, chunkDelayMs, disconnectAfterChunks, dropConnection, midStreamError, omitUsage, usage, reasoningTokens, cachedInputTokens, cacheCreationInputTokens, messageDeltas, hang)'));
+    expect(() => e.setDefault({ status: 429, delayMS: 5 } as never)).toThrow(/^setDefault\(\): unknown field "delayMS"/);
+    expect(() => e.enqueue({ midStreamError: { afterChunk: 2 } } as never)).toThrow(/^enqueue\(\): midStreamError: unknown field "afterChunk"/);
+    expect(() => e.enqueue({ status: 429 }, { time: 3 } as never)).toThrow(/^enqueue\(\) options: unknown field "time"/);
+    expect(() => e.enqueue({ status: 429 }, { match: { modle: 'gpt-4o-mini' } } as never)).toThrow(/^enqueue\(\): match: unknown field "modle"/);
+    expect(() => e.enqueue({ status: 429 }, { match: { provider: 'gemini' } } as never)).toThrow(new TypeError('enqueue(): match.provider must be one of openai, anthropic, google, got "gemini"'));
+    expect(() => e.enqueue({ status: 429 }, { match: { stream: 'yes' } } as never)).toThrow(TypeError);
+    await expect(startEmulator({ defaultBehavior: { hnag: true } as never })).rejects.toThrow(/^startEmulator: defaultBehavior: unknown field "hnag"/);
+    // None of them was queued or set: the next request is answered normally.
+    await openai().chat.completions.create(chat);
+    expect(e.requests.map((r) => r.reply?.status)).toEqual([200]);
+  });
+});

@@ -19,6 +19,23 @@ function checkCount(name: string, value: unknown, allowInfinity = false): void {
   if (!ok) throw new RangeError(`${name} must be a non-negative integer${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}`);
 }
 
+/** Every field of an EmulatorBehavior: any other is a typo, refused rather than ignored. */
+const BEHAVIOR_FIELDS: ReadonlySet<string> = new Set([
+  'status', 'errorBody', 'retryAfterMs', 'retryAfter', 'shouldRetry', 'headers', 'delayMs', 'chunkDelayMs',
+  'disconnectAfterChunks', 'dropConnection', 'midStreamError', 'omitUsage', 'usage', 'reasoningTokens',
+  'cachedInputTokens', 'cacheCreationInputTokens', 'messageDeltas', 'hang',
+]);
+
+/**
+ * Throw a TypeError naming the first field of `value` not in `known`. An ignored misspelt knob
+ * (`{ stauts: 429 }`) let the test it was meant to break pass; the header knobs refuse theirs too.
+ */
+function rejectUnknownFields(value: object, known: ReadonlySet<string>, where: string): void {
+  for (const [key, field] of Object.entries(value)) {
+    if (field !== undefined && !known.has(key)) throw new TypeError(`${where}: unknown field ${JSON.stringify(key)} (known: ${[...known].join(', ')})`);
+  }
+}
+
 function checkBoolean(name: string, value: unknown): void {
   if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${typeof value}`);
 }
@@ -32,6 +49,7 @@ export function validateBehavior(behavior: unknown, where: string): asserts beha
     throw new TypeError(`${where}: the behavior must be an object`);
   }
   const b = behavior as Record<string, unknown>;
+  rejectUnknownFields(b, BEHAVIOR_FIELDS, where);
   const name = (field: string): string => `${where}: ${field}`;
   if (b['status'] !== undefined) {
     if (typeof b['status'] !== 'number' || !Number.isInteger(b['status']) || b['status'] < 400 || b['status'] > 599) {
@@ -61,6 +79,7 @@ export function validateBehavior(behavior: unknown, where: string): asserts beha
   if (mid !== undefined && typeof mid !== 'boolean') {
     if (typeof mid !== 'object' || mid === null) throw new TypeError(`${name('midStreamError')} must be a boolean or an object`);
     const m = mid as Record<string, unknown>;
+    rejectUnknownFields(m, new Set(['afterChunks', 'message']), name('midStreamError'));
     checkCount(name('midStreamError.afterChunks'), m['afterChunks']);
     if (m['message'] !== undefined && typeof m['message'] !== 'string') throw new TypeError(`${name('midStreamError.message')} must be a string`);
   }
@@ -247,12 +266,37 @@ function matches(match: BehaviorMatch, request: RecordedRequest): boolean {
   return true;
 }
 
+const PROVIDERS: ReadonlySet<string> = new Set(['openai', 'anthropic', 'google']);
+
+/** Throw a TypeError naming the field when enqueue()'s options are malformed (`times` is checked by the caller). */
+function validateEnqueueOptions(options: unknown): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TypeError('enqueue(): the options must be an object');
+  rejectUnknownFields(options, new Set(['times', 'match']), 'enqueue() options');
+  const match = (options as Record<string, unknown>)['match'];
+  if (match === undefined) return;
+  if (typeof match !== 'object' || match === null || Array.isArray(match)) throw new TypeError('enqueue(): match must be an object');
+  rejectUnknownFields(match, new Set(['provider', 'endpoint', 'model', 'stream', 'where']), 'enqueue(): match');
+  const m = match as Record<string, unknown>;
+  // A provider no request has would keep the entry waiting for ever, silently.
+  if (m['provider'] !== undefined && (typeof m['provider'] !== 'string' || !PROVIDERS.has(m['provider']))) {
+    throw new TypeError(`enqueue(): match.provider must be one of ${[...PROVIDERS].join(', ')}, got ${JSON.stringify(m['provider'])}`);
+  }
+  const endpoint = m['endpoint'];
+  if (endpoint !== undefined && typeof endpoint !== 'string' && !(Array.isArray(endpoint) && endpoint.every((e) => typeof e === 'string'))) {
+    throw new TypeError('enqueue(): match.endpoint must be a string or an array of strings');
+  }
+  if (m['model'] !== undefined && typeof m['model'] !== 'string') throw new TypeError('enqueue(): match.model must be a string');
+  checkBoolean('enqueue(): match.stream', m['stream']);
+  if (m['where'] !== undefined && typeof m['where'] !== 'function') throw new TypeError('enqueue(): match.where must be a function');
+}
+
 /** First-in, first-out behaviors for the next matching requests. */
 export class BehaviorQueue {
   #entries: QueueEntry[] = [];
 
   add(behavior: EmulatorBehavior, options: EnqueueOptions = {}): void {
     validateBehavior(behavior, 'enqueue()');
+    validateEnqueueOptions(options);
     const times = options.times ?? 1;
     checkCount('enqueue(): times', times, true);
     if (times === 0) return;
