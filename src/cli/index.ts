@@ -94,6 +94,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     parsed = parseArgs({
       args: [...argv],
       allowPositionals: true,
+      tokens: true,
       options: {
         'database-url': { type: 'string' },
         schema: { type: 'string' },
@@ -114,7 +115,18 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     err.write(`token-limits: ${(error as Error).message}\n\n${USAGE}\n`);
     return 1;
   }
-  const { values: o, positionals } = parsed;
+  const { values: o, positionals, tokens } = parsed;
+  // parseArgs keeps the last of a repeated option: `--from 2026 ... --from 2025` (a script adding
+  // its own) exported another range than either reader of the command line would guess.
+  const seen = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === 'help') continue;
+    if (seen.has(token.name)) {
+      err.write(`token-limits: --${token.name} is given more than once\n\n${USAGE}\n`);
+      return 1;
+    }
+    seen.add(token.name);
+  }
   if (o.help === true || positionals.length === 0) {
     (o.help === true ? out : err).write(`${USAGE}\n`);
     return o.help === true ? 0 : 1;

@@ -201,6 +201,15 @@ describe('npx token-limits ledger', () => {
     expect(await cli(['--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Usage: token-limits ledger <command>') });
   });
 
+  it('refuses an option given twice instead of keeping the last', async () => {
+    for (const args of [['--from', '2026', '--from', '2025'], ['--from=2026', '--from', '2025'], ['--from', '2026', '--user', 'a', '--user=b']]) {
+      const run = await cli(['ledger', 'export', '--schema', schema, ...args]);
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stdout, args.join(' ')).toBe('');
+      expect(run.stderr, args.join(' ')).toMatch(/^token-limits: --(from|user) is given more than once\n/);
+    }
+  }, 30_000);
+
   describe('an unreachable server', () => {
     // A server that accepts connections and never answers: a firewalled port, a stuck host.
     let silent: Server;
