@@ -1,7 +1,7 @@
 import { useId } from 'react';
 import { formatMessage } from '../../i18n/format.js';
 import { Modal } from './modal.js';
-import { ActionError, usePendingAction } from './pending-action.js';
+import { ActionError, busyButton, usePendingAction } from './pending-action.js';
 
 export interface ConfirmDialogProps {
   locale: string;
@@ -27,10 +27,10 @@ export function ConfirmDialog({ locale, title, question, confirmLabel, onConfirm
       <ActionError locale={locale} error={error} />
       <div className="tl-modal__actions">
         {/* Once confirmed, the action is sent: Cancel could no longer take it back. */}
-        <button type="button" className="tl-button" onClick={onCancel} disabled={busy}>
+        <button type="button" className="tl-button" {...busyButton(busy, onCancel)}>
           {formatMessage(locale, 'common.cancel')}
         </button>
-        <button type="button" className={danger ? 'tl-button tl-button--danger' : 'tl-button tl-button--primary'} onClick={() => run(onConfirm)} disabled={busy}>
+        <button type="button" className={danger ? 'tl-button tl-button--danger' : 'tl-button tl-button--primary'} {...busyButton(busy, () => run(onConfirm))}>
           {confirmLabel}
         </button>
       </div>

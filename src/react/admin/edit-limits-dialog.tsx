@@ -4,7 +4,7 @@ import type { MessageKey } from '../../i18n/messages.js';
 import { TokenLimitsApiError, type LimitRuleJson, type UserUsageJson } from '../api.js';
 import { errorText, formatPeriod, metricOfRule, type Metric } from '../format.js';
 import { Modal } from './modal.js';
-import { usePendingAction } from './pending-action.js';
+import { busyButton, usePendingAction } from './pending-action.js';
 
 const CALENDAR = ['minute', 'hour', 'day', 'week', 'month', 'year'] as const;
 const METRICS: readonly Metric[] = ['tokens', 'requests', 'costUsd'];
@@ -89,6 +89,7 @@ export function EditLimitsDialog({ user, locale, onSave, onClose, title, clearLa
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
+    if (busy) return;
     const found: Record<number, MessageKey> = {};
     drafts.forEach((d, i) => {
       const problem = validateAmount(d.amount, d.metric);
@@ -177,14 +178,14 @@ export function EditLimitsDialog({ user, locale, onSave, onClose, title, clearLa
           </div>
         ) : null}
         <div className="tl-modal__actions">
-          <button type="button" className="tl-button tl-button--link" onClick={() => save(null)} disabled={busy}>
+          <button type="button" className="tl-button tl-button--link" {...busyButton(busy, () => save(null))}>
             {clearLabel ?? t('admin.edit.useDefaults')}
           </button>
           {/* Once saving, the rules are sent: Cancel could no longer take them back. */}
-          <button type="button" className="tl-button" onClick={onClose} disabled={busy}>
+          <button type="button" className="tl-button" {...busyButton(busy, onClose)}>
             {t('common.cancel')}
           </button>
-          <button type="submit" className="tl-button tl-button--primary" disabled={busy}>
+          <button type="submit" className="tl-button tl-button--primary" aria-disabled={busy}>
             {t('admin.edit.save')}
           </button>
         </div>

@@ -10,7 +10,7 @@ import { Pager } from './pager.js';
 import { ProgressBar, shareUsed, usageState } from '../progress-bar.js';
 import { EmptyRow, ErrorView, LoadingView } from '../status-views.js';
 import { Modal } from './modal.js';
-import { ActionError, usePendingAction } from './pending-action.js';
+import { ActionError, busyButton, usePendingAction } from './pending-action.js';
 
 type T = (key: MessageKey, params?: Record<string, string | number>) => string;
 const translator =
@@ -213,10 +213,10 @@ export function AssignPlanDialog({
         <ActionError locale={locale} error={error} />
         <div className="tl-modal__actions">
           {/* Once saving, the plan is sent: Cancel could no longer take it back. */}
-          <button type="button" className="tl-button" onClick={onClose} disabled={busy}>
+          <button type="button" className="tl-button" {...busyButton(busy, onClose)}>
             {t('common.cancel')}
           </button>
-          <button type="submit" className="tl-button tl-button--primary" disabled={busy}>
+          <button type="submit" className="tl-button tl-button--primary" aria-disabled={busy}>
             {t('admin.edit.save')}
           </button>
         </div>
