@@ -44,6 +44,18 @@ Exit codes: 0 done (reconcile: no difference); 1 error; 2 reconcile found differ
 
 class UsageError extends Error {}
 
+/**
+ * The options each command reads. Any other is refused: ignored, `reconcile --user u1` compared
+ * every user, and `migrate --from 2026` looked as if it did something with the date.
+ */
+const COMMON_OPTIONS = ['database-url', 'schema', 'table', 'connect-timeout', 'help'];
+const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  migrate: COMMON_OPTIONS,
+  export: [...COMMON_OPTIONS, 'from', 'to', 'format', 'user', 'account', 'out'],
+  reconcile: [...COMMON_OPTIONS, 'from', 'to', 'redis-url', 'prefix'],
+  drain: [...COMMON_OPTIONS, 'redis-url', 'prefix'],
+};
+
 /** What the CLI uses of an ioredis client. */
 interface RedisLike {
   disconnect(): void;
@@ -137,7 +149,10 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
   let redis: { disconnect(): void } | undefined;
   try {
     if (group !== 'ledger' || command === undefined || rest.length > 0) fail(`unknown command: ${positionals.join(' ')}`);
-    if (!['migrate', 'export', 'reconcile', 'drain'].includes(command)) fail(`unknown command: ledger ${command}`);
+    const accepted = COMMAND_OPTIONS[command];
+    if (accepted === undefined || !Object.hasOwn(COMMAND_OPTIONS, command)) fail(`unknown command: ledger ${command}`);
+    const foreign = Object.keys(o).filter((name) => !accepted.includes(name));
+    if (foreign.length > 0) fail(`ledger ${command} does not take ${foreign.map((name) => `--${name}`).join(', ')}`);
     const connectTimeoutMs = o['connect-timeout'] === undefined ? DEFAULT_CONNECT_TIMEOUT_MS : Number(o['connect-timeout']);
     if (!/^\d+$/.test(o['connect-timeout'] ?? '0') || !(connectTimeoutMs >= 1 && connectTimeoutMs <= 2_147_483_647)) {
       fail(`--connect-timeout must be a whole number of ms from 1 to 2147483647, got ${o['connect-timeout']}`);

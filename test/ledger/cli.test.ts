@@ -210,6 +210,21 @@ describe('npx token-limits ledger', () => {
     }
   }, 30_000);
 
+  it('refuses an option the command does not take instead of ignoring it', async () => {
+    for (const [args, message] of [
+      [['ledger', 'reconcile', '--from', '2026', '--user', 'u1'], 'ledger reconcile does not take --user'],
+      [['ledger', 'migrate', '--from', '2026', '--format', 'jsonl'], 'ledger migrate does not take --from, --format'],
+      [['ledger', 'export', '--from', '2026', '--prefix', 'tl'], 'ledger export does not take --prefix'],
+      [['ledger', 'drain', '--out', 'x.csv'], 'ledger drain does not take --out'],
+      [['ledger', 'constructor'], 'unknown command: ledger constructor'],
+    ] as const) {
+      const run = await cli([...args, '--schema', schema]);
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stdout, args.join(' ')).toBe('');
+      expect(run.stderr, args.join(' ')).toMatch(new RegExp(`^token-limits: ${message}\\n`));
+    }
+  }, 30_000);
+
   describe('an unreachable server', () => {
     // A server that accepts connections and never answers: a firewalled port, a stuck host.
     let silent: Server;
