@@ -11,6 +11,7 @@ import { createTokenLimiter, RedisStore, type TokenLimiter } from '../index.js';
 import { createPostgresLedger, type PgPoolLike, type PostgresLedger } from '../postgres/index.js';
 import { INSTANT_FORMS, parseInstant } from '../kernel/instant.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, reach } from './reach.js';
+import { connectionUrlProblem } from './urls.js';
 
 const USAGE = `Usage: token-limits ledger <command> [options]
 
@@ -159,6 +160,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     }
     const databaseUrl = o['database-url'] ?? process.env.DATABASE_URL;
     if (databaseUrl === undefined || databaseUrl === '') fail('no database: pass --database-url or set DATABASE_URL');
+    const databaseUrlProblem = connectionUrlProblem(databaseUrl, o['database-url'] === undefined ? 'database-url (DATABASE_URL)' : 'database-url', ['postgres', 'postgresql', 'socket']);
+    if (databaseUrlProblem !== undefined) fail(databaseUrlProblem);
     const pg = await importOptional<{ default: { Pool: new (options: object) => PgPoolLike & { end(): Promise<void>; on(event: 'error', listener: () => void): void } } }>('pg', 'the ledger');
     // connectionTimeoutMillis: without it pg waits forever for a server that never answers.
     const p = new pg.default.Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: connectTimeoutMs });
@@ -168,6 +171,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     const store = async (): Promise<RedisStore> => {
       const url = o['redis-url'] ?? process.env.REDIS_URL;
       if (url === undefined || url === '') fail(`ledger ${command} reads the store: pass --redis-url or set REDIS_URL`);
+      const redisUrlProblem = connectionUrlProblem(url, o['redis-url'] === undefined ? 'redis-url (REDIS_URL)' : 'redis-url', ['redis', 'rediss']);
+      if (redisUrlProblem !== undefined) fail(redisUrlProblem);
       const { Redis } = await importOptional<{ Redis: new (url: string, options: object) => RedisLike }>('ioredis', `ledger ${command}`);
       const client = new Redis(url, { maxRetriesPerRequest: 3, connectTimeout: connectTimeoutMs });
       // Connection errors also fail the commands that meet them (reported there); unlistened,

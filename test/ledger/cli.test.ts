@@ -225,6 +225,20 @@ describe('npx token-limits ledger', () => {
     }
   }, 30_000);
 
+  it('refuses a connection URL of another scheme, without printing it', async () => {
+    // pg took mysql:// for its own, and ioredis took http:// for a Unix socket path.
+    const mysql = await cli(['ledger', 'migrate', '--schema', schema, '--database-url', 'mysql://postgres@127.0.0.1:5432/test']);
+    expect(mysql).toMatchObject({ code: 1, stdout: '' });
+    expect(mysql.stderr).toMatch(/^token-limits: --database-url must be a URL of scheme postgres: or postgresql: or socket:, not mysql:\n/);
+    const http = await cli(['ledger', 'reconcile', '--schema', schema, '--from', '2026'], { REDIS_URL: 'http://:s3cret@127.0.0.1:6379' });
+    expect(http).toMatchObject({ code: 1, stdout: '' });
+    expect(http.stderr).toMatch(/^token-limits: --redis-url \(REDIS_URL\) must be a URL of scheme redis: or rediss:, not http:\n/);
+    const port = await cli(['ledger', 'migrate', '--schema', schema], { DATABASE_URL: 'postgres://postgres:s3cret@127.0.0.1:pg/test' });
+    expect(port).toMatchObject({ code: 1, stdout: '' });
+    expect(port.stderr).toMatch(/^token-limits: --database-url \(DATABASE_URL\) is not a valid URL/);
+    for (const run of [mysql, http, port]) expect(run.stderr).not.toContain('s3cret');
+  }, 30_000);
+
   describe('an unreachable server', () => {
     // A server that accepts connections and never answers: a firewalled port, a stuck host.
     let silent: Server;
