@@ -13,7 +13,7 @@ import { BarChart } from './charts/bar-chart.js';
 import { dailySeries, modelsOf } from './charts/chart-data.js';
 import { viewerTimeZone, type Metric } from './format.js';
 import { useActions, useApiClient, useDebouncedValue, useResource } from './hooks.js';
-import { cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
+import { countProp, cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
 import { RenderGuard } from './render-guard.js';
 import { ErrorView, LoadingView } from './status-views.js';
 import { UsageLogTable } from './usage-log-table.js';
@@ -122,8 +122,8 @@ function AdminTokenPanelView({
   const client = useApiClient(baseUrl, fetcher, locale);
   const actions = useActions();
   const titleId = useId();
-  const limit = Math.min(1000, Math.max(1, Math.floor(pageSize)));
-  const days = Math.min(366, Math.max(1, Math.floor(historyDays)));
+  const limit = countProp(pageSize, 1, 1000, 20);
+  const days = countProp(historyDays, 1, 366, 30);
   // The cursors of the pages visited: cursors[i] opens page i (undefined: the first page).
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
   const cursor = cursors.at(-1);
@@ -168,7 +168,7 @@ function AdminTokenPanelView({
     refreshIntervalMs,
     baseUrl,
   );
-  const logSize = Math.min(1000, Math.max(0, Math.floor(logLimit)));
+  const logSize = countProp(logLimit, 0, 1000, 20);
   const log = useResource(
     (signal) => (logSize === 0 ? Promise.resolve({ records: [] }) : client.log({ limit: logSize }, signal)),
     `${baseUrl}|log|${logSize}|${refreshKey ?? ''}|${changes}`,

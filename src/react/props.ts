@@ -48,6 +48,15 @@ export interface TokenLimitsComponentProps {
 export const DEFAULT_BASE_URL = '/admin/api';
 export const DEFAULT_REFRESH_MS = 60_000;
 
+/**
+ * A count prop (`pageSize`, `logLimit`, `historyDays`) as a whole number within `min`-`max`; its
+ * default when it is not a number at all. A prop read from a URL or a form (`Number('')`, `NaN`)
+ * would otherwise reach the API as `limit=NaN` and fail the whole table with a 400.
+ */
+export function countProp(value: number, min: number, max: number, fallback: number): number {
+  return Number.isNaN(value) ? fallback : Math.min(max, Math.max(min, Math.floor(value)));
+}
+
 /** Joins class names, skipping empty ones. */
 export function cx(...names: Array<string | false | null | undefined>): string {
   return names.filter(Boolean).join(' ');

@@ -5,7 +5,7 @@ import { BarChart } from './charts/bar-chart.js';
 import { dailySeries, MAX_CHART_DAYS, modelsOf } from './charts/chart-data.js';
 import { formatAmount, viewerTimeZone, type Metric } from './format.js';
 import { useApiClient, useReloadAtReset, useResource } from './hooks.js';
-import { cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
+import { countProp, cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
 import { RenderGuard } from './render-guard.js';
 import { ErrorView, LoadingView } from './status-views.js';
 import { UsageLogTable } from './usage-log-table.js';
@@ -73,7 +73,7 @@ function TokenDashboardView({
   title,
 }: TokenDashboardProps) {
   const client = useApiClient(baseUrl, fetcher, locale);
-  const limit = Math.min(10_000, Math.max(1, Math.floor(logLimit)));
+  const limit = countProp(logLimit, 1, 10_000, 10);
   const { data, error, loading, reload } = useResource<DashboardData>(
     async (signal) => {
       const usage = await client.meUsage(signal);
