@@ -3,15 +3,14 @@
  * `npx token-limits ledger <command>`: operators' commands for the PostgreSQL usage ledger.
  * pg (and ioredis, for the commands that read the store) come from the app's own install.
  */
-import { createWriteStream } from 'node:fs';
 import process from 'node:process';
-import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { createTokenLimiter, RedisStore, type TokenLimiter } from '../index.js';
 import { createPostgresLedger, type PgPoolLike, type PostgresLedger } from '../postgres/index.js';
 import { INSTANT_FORMS, parseInstant } from '../kernel/instant.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, reach } from './reach.js';
 import { connectionUrlProblem } from './urls.js';
+import { pipeHeld, writeFileWhole } from './output.js';
 
 const USAGE = `Usage: token-limits ledger <command> [options]
 
@@ -206,13 +205,13 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
         });
         if (o.out === undefined) {
           try {
-            await pipeline(stream, out, { end: false });
+            await pipeHeld(stream, out);
           } catch (error) {
             // The reader stopped early (`| head`): what it read is what it wanted.
             if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0;
             throw error;
           }
-        } else await pipeline(stream, createWriteStream(o.out));
+        } else await writeFileWhole(stream, o.out);
         return 0;
       }
       case 'reconcile': {

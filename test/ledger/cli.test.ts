@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -237,6 +237,30 @@ describe('npx token-limits ledger', () => {
     expect(port).toMatchObject({ code: 1, stdout: '' });
     expect(port.stderr).toMatch(/^token-limits: --database-url \(DATABASE_URL\) is not a valid URL/);
     for (const run of [mysql, http, port]) expect(run.stderr).not.toContain('s3cret');
+  }, 30_000);
+
+  it('export writes all of its output or none of it', async () => {
+    // The CSV header went out before the first query failed (no such table): a script saw an
+    // empty export, and --out emptied the previous file.
+    const missing = uniqueSchema();
+    const stdout = await cli(['ledger', 'export', '--schema', missing, '--from', '2026']);
+    expect(stdout).toMatchObject({ code: 1, stdout: '' });
+    expect(stdout.stderr).toContain('does not exist');
+    const outDir = mkdtempSync(join(dir, 'out-'));
+    const file = join(outDir, 'usage.csv');
+    writeFileSync(file, 'the previous export\n');
+    const failed = await cli(['ledger', 'export', '--schema', missing, '--from', '2026', '--out', file]);
+    expect(failed.code).toBe(1);
+    expect(readFileSync(file, 'utf8')).toBe('the previous export\n');
+    expect(readdirSync(outDir)).toEqual(['usage.csv']);
+    const done = await cli(['ledger', 'export', '--schema', schema, '--from', '2026', '--out', file]);
+    expect(done.code).toBe(0);
+    expect(readFileSync(file, 'utf8')).toMatch(/^id,user_id,account_id,/);
+    expect(readdirSync(outDir)).toEqual(['usage.csv']);
+    // An export of no rows is still the header, on stdout too.
+    const empty = await cli(['ledger', 'export', '--schema', schema, '--from', '2026', '--to', '2026-01-02']);
+    expect(empty).toMatchObject({ code: 0, stderr: '' });
+    expect(empty.stdout).toMatch(/^id,user_id,account_id,[a-z_,]+\n$/);
   }, 30_000);
 
   describe('an unreachable server', () => {

@@ -1,0 +1,55 @@
+/**
+ * Where `ledger export` writes. Either all of the export or none of it: a script reading the
+ * output cannot tell a CSV cut short by a failed query from a complete one, and a failed
+ * `--out` export used to leave the previous file emptied, or holding only the header.
+ */
+import { rename, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { Transform, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/**
+ * A pass-through that holds back its first chunk (the CSV header) until a second one or the end
+ * arrives, so an export whose first query fails (no such table) writes nothing at all.
+ */
+export function holdFirstChunk(): Transform {
+  let held: Buffer | undefined;
+  let first = true;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (first) {
+        first = false;
+        held = chunk;
+        callback();
+        return;
+      }
+      if (held !== undefined) this.push(held);
+      held = undefined;
+      callback(null, chunk);
+    },
+    flush(callback) {
+      callback(null, held);
+    },
+  });
+}
+
+/**
+ * Write `source` to `path` through a temporary file beside it, renamed over `path` only once
+ * complete; on failure the temporary file is removed and `path` is left as it was.
+ */
+export async function writeFileWhole(source: Readable, path: string): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
+  try {
+    await pipeline(source, createWriteStream(temporary, { flags: 'wx' }));
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** Pipe `source` into `out` (stdout), holding back its first chunk, without ending `out`. */
+export function pipeHeld(source: Readable, out: Writable | NodeJS.WritableStream): Promise<void> {
+  return pipeline(source, holdFirstChunk(), out, { end: false });
+}
