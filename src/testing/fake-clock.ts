@@ -9,16 +9,23 @@ export interface FakeClock {
   now(): number;
   /**
    * Move forward by `ms` milliseconds (0 is allowed).
-   * @throws TypeError if `ms` is not a number; RangeError if it is NaN, infinite or negative
+   * @throws TypeError if `ms` is not a number; RangeError if it is NaN, infinite or negative, or
+   *   would move the clock past the last time a Date holds (8.64e15)
    */
   advance(ms: number): void;
   /**
    * Jump to `t` (ms since the epoch, or a Date); may move backwards, to test clock skew.
    * @throws TypeError if `t` is neither a number nor a Date; RangeError if it is NaN, infinite,
-   *   negative or an invalid Date
+   *   negative, past the last time a Date holds (8.64e15) or an invalid Date
    */
   set(t: number | Date): void;
 }
+
+/**
+ * The last time a Date can hold (+275760-09-13). A clock past it made `new Date(clock.now())` an
+ * Invalid Date, and the limiter's windows NaN, far from the `advance()` that caused it.
+ */
+const MAX_TIME_MS = 8.64e15;
 
 function toMillis(value: unknown, what: string): number {
   let ms: number;
@@ -27,6 +34,7 @@ function toMillis(value: unknown, what: string): number {
   else throw new TypeError(`${what} must be a number of milliseconds or a Date, got ${value === null ? 'null' : typeof value}`);
   if (!Number.isFinite(ms)) throw new RangeError(`${what} must be finite, got ${String(ms)}`);
   if (ms < 0) throw new RangeError(`${what} must not be negative, got ${ms}`);
+  if (ms > MAX_TIME_MS) throw new RangeError(`${what} must be at most ${MAX_TIME_MS} (the last time a Date holds), got ${ms}`);
   return ms;
 }
 
@@ -40,7 +48,9 @@ export function createFakeClock(start: number | Date = Date.UTC(2025, 0, 1)): Fa
   return {
     now: () => current,
     advance: (ms: number) => {
-      current += toMillis(ms, 'advance: ms');
+      const next = current + toMillis(ms, 'advance: ms');
+      if (next > MAX_TIME_MS) throw new RangeError(`advance: ms would move the clock past ${MAX_TIME_MS} (the last time a Date holds), got ${ms}`);
+      current = next;
     },
     set: (t: number | Date) => {
       current = toMillis(t, 'set: t');

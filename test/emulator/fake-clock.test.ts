@@ -31,4 +31,17 @@ describe('createFakeClock', () => {
     expect(() => createFakeClock('2025' as unknown as number)).toThrow(TypeError);
     expect(clock.now()).toBe(10);
   });
+
+  it('refuses a time past the last one a Date holds, and keeps its time', () => {
+    // It went there, and new Date(clock.now()) was an Invalid Date in the code under test.
+    const clock = createFakeClock(8.64e15 - 10);
+    expect(() => clock.advance(11)).toThrow(new RangeError('advance: ms would move the clock past 8640000000000000 (the last time a Date holds), got 11'));
+    expect(() => clock.advance(Number.MAX_VALUE)).toThrow(RangeError);
+    expect(clock.now()).toBe(8.64e15 - 10);
+    clock.advance(10);
+    expect(new Date(clock.now()).toISOString()).toBe('+275760-09-13T00:00:00.000Z');
+    expect(() => clock.set(8.64e15 + 1)).toThrow(RangeError);
+    expect(() => createFakeClock(Number.MAX_SAFE_INTEGER)).toThrow(RangeError);
+    expect(clock.now()).toBe(8.64e15);
+  });
 });
