@@ -56,7 +56,8 @@ function isAbort(error: unknown): boolean {
 /**
  * Loads `load(signal)` on mount and whenever `key` changes, then every `refreshIntervalMs` after
  * the previous load settled (never two loads at once, so a slow API gets no request storm; polls
- * are skipped while the page is hidden). On unmount, the timer is cleared and the load in flight
+ * are skipped while the page is hidden, and one skipped is made as soon as the page is shown
+ * again). On unmount, the timer is cleared and the load in flight
  * is aborted. `load` may change on every render: the latest one is called. `source` says where
  * the data comes from (the API's base URL): when it changes, the data of the previous source is
  * dropped rather than shown (and, should the new one fail, called out of date) as the new one's.
@@ -87,12 +88,15 @@ export function useResource<T>(load: ((signal: AbortSignal) => Promise<T>) | nul
     let timer: ReturnType<typeof setTimeout> | undefined;
     let controller: AbortController | undefined;
     const interval = Number.isFinite(refreshIntervalMs) && refreshIntervalMs > 0 ? Math.max(refreshIntervalMs, 250) : 0;
+    // A poll skipped while the page was hidden: the figures may be as old as the time away.
+    let missed = false;
     const schedule = () => {
       if (!stopped && interval > 0) timer = setTimeout(tick, interval);
     };
     const run = async () => {
       const current = loadRef.current;
       if (current === null) return;
+      missed = false;
       controller = new AbortController();
       const { signal } = controller;
       setState((s) => (s.loading ? s : { ...s, loading: true }));
@@ -107,13 +111,27 @@ export function useResource<T>(load: ((signal: AbortSignal) => Promise<T>) | nul
       schedule();
     };
     const tick = () => {
-      if (typeof document !== 'undefined' && document.visibilityState === 'hidden') schedule();
-      else void run();
+      timer = undefined;
+      if (typeof document !== 'undefined' && document.visibilityState === 'hidden') {
+        missed = true;
+        schedule();
+      } else void run();
     };
+    // Back on the page after a skipped poll: load now, not up to an interval later.
+    const onVisible = () => {
+      if (!missed || stopped || document.visibilityState === 'hidden') return;
+      missed = false;
+      if (timer === undefined) return; // a load is in flight: it schedules the next one
+      clearTimeout(timer);
+      timer = undefined;
+      void run();
+    };
+    if (interval > 0 && typeof document !== 'undefined') document.addEventListener('visibilitychange', onVisible);
     void run();
     return () => {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
+      if (typeof document !== 'undefined') document.removeEventListener('visibilitychange', onVisible);
       controller?.abort();
     };
   }, [enabled, key, refreshIntervalMs, reloads]);

@@ -23,7 +23,8 @@ export interface TokenLimitsComponentProps {
   locale?: Locale | (string & {});
   /**
    * Reload every so many milliseconds after the previous load settled (polls are skipped while the
-   * page is hidden; never two at once; values under 250 count as 250). `0` disables polling.
+   * page is hidden, and one skipped is made as soon as it is shown again; never two at once;
+   * values under 250 count as 250). `0` disables polling.
    * @default 60_000
    */
   refreshIntervalMs?: number;
