@@ -142,6 +142,18 @@ describe('startEmulator', () => {
     await expect(emulator().waitForRequests(5, { timeoutMs: 20 })).rejects.toThrow(/2 of 5/);
   });
 
+  it('waitForRequests refuses a timeoutMs a timer cannot hold instead of rejecting at once', async () => {
+    // { timeoutMs: Infinity } rejected after 1 ms ("0 of 1 requests after Infinity ms").
+    for (const timeoutMs of [Infinity, 2 ** 31, NaN, -1]) {
+      await expect(emulator().waitForRequests(1, { timeoutMs })).rejects.toThrow(new RangeError(`waitForRequests: timeoutMs must be from 0 to 2147483647, got ${timeoutMs}`));
+    }
+    await expect(emulator().waitForRequests(1, { timeoutMs: '100' as unknown as number })).rejects.toThrow(new TypeError('waitForRequests: timeoutMs must be a number, got string'));
+    await expect(emulator().waitForRequests(1, null as unknown as { timeoutMs?: number })).rejects.toThrow(new TypeError('waitForRequests: options must be an object'));
+    const waiting = emulator().waitForRequests(1, { timeoutMs: 2 ** 31 - 1 });
+    await post('/v1/embeddings', { model: 'e', input: 'a' }, OPENAI_AUTH);
+    expect(await waiting).toHaveLength(1);
+  });
+
   it('can turn off credential checks and header knobs', async () => {
     let own: Emulator | undefined;
     try {

@@ -20,6 +20,8 @@ const DEFAULT_BODY_TIME_MS = Date.UTC(2025, 0, 1);
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 const DEFAULT_RETRY_AFTER_MS = 10;
 const DEFAULT_WAIT_TIMEOUT_MS = 5000;
+/** The longest delay a timer can hold (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
 
 function validateOptions(options: unknown): asserts options is EmulatorOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('startEmulator: options must be an object');
@@ -36,6 +38,19 @@ function validateOptions(options: unknown): asserts options is EmulatorOptions {
     throw new RangeError(`startEmulator: embeddingDimensions must be an integer from 1 to 65536, got ${String(dims)}`);
   }
   if (o['defaultBehavior'] !== undefined) validateBehavior(o['defaultBehavior'], 'startEmulator: defaultBehavior');
+}
+
+/**
+ * The error for malformed waitForRequests() options, if any. setTimeout takes anything, firing at
+ * once for what it cannot hold: `{ timeoutMs: Infinity }` (meant as "no limit") rejected after 1 ms.
+ */
+function waitOptionsProblem(options: unknown): Error | undefined {
+  if (typeof options !== 'object' || options === null) return new TypeError('waitForRequests: options must be an object');
+  const timeoutMs = (options as { timeoutMs?: unknown }).timeoutMs;
+  if (timeoutMs === undefined) return undefined;
+  if (typeof timeoutMs !== 'number') return new TypeError(`waitForRequests: timeoutMs must be a number, got ${typeof timeoutMs}`);
+  if (!(timeoutMs >= 0 && timeoutMs <= MAX_TIMER_MS)) return new RangeError(`waitForRequests: timeoutMs must be from 0 to ${MAX_TIMER_MS}, got ${timeoutMs}`);
+  return undefined;
 }
 
 function flattenHeaders(headers: IncomingMessage['headers']): Record<string, string> {
@@ -334,6 +349,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     waitForRequests(count, waitOptions = {}) {
       if (!Number.isInteger(count) || count < 0) return Promise.reject(new RangeError(`waitForRequests: count must be a non-negative integer, got ${count}`));
+      const problem = waitOptionsProblem(waitOptions);
+      if (problem !== undefined) return Promise.reject(problem);
       const timeoutMs = waitOptions.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
       return new Promise((resolve, reject) => {
         const check = (): void => {
