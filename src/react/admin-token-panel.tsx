@@ -329,25 +329,14 @@ function AdminTokenPanelView({
           {accounts.data ? (
             <>
               <AccountsTable accounts={accounts.data.accounts} locale={locale} warningThreshold={warningThreshold} onAction={(action, account) => setAccountPending({ action, account })} />
-              <nav className="tl-pager" aria-label={t('admin.accounts.caption')}>
-                <button type="button" className="tl-button" disabled={accountCursors.length <= 1} onClick={() => setAccountCursors((c) => (c.length > 1 ? c.slice(0, -1) : c))}>
-                  {t('admin.page.previous')}
-                </button>
-                <span className="tl-pager__page" aria-live="polite">
-                  {t('admin.page', { page: accountCursors.length })}
-                </span>
-                <button
-                  type="button"
-                  className="tl-button"
-                  disabled={accounts.data.nextCursor === null || accounts.loading}
-                  onClick={() => {
-                    const next = accounts.data?.nextCursor;
-                    if (next) setAccountCursors((c) => [...c, next]);
-                  }}
-                >
-                  {t('admin.page.next')}
-                </button>
-              </nav>
+              <Pager
+                locale={locale}
+                label={t('admin.accounts.caption')}
+                cursors={accountCursors}
+                setCursors={setAccountCursors}
+                nextCursor={accounts.data.nextCursor}
+                loading={accounts.loading}
+              />
             </>
           ) : accounts.error !== undefined ? (
             <ErrorView locale={locale} error={accounts.error} onRetry={accounts.reload} />

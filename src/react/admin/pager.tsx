@@ -13,11 +13,25 @@ export interface PagerProps {
   loading: boolean;
 }
 
-/** Previous / page n / next over cursor-paged lists (users, a team's members). */
+/**
+ * Previous / page n / next over cursor-paged lists (users, a team's members, the teams). A button
+ * with nowhere to go is `aria-disabled`, not `disabled`: Next is pressed, its page loads (or is
+ * the last), and a focused button that became disabled would drop the focus to the page's body,
+ * sending a keyboard user back to the top of the page after each page.
+ */
 export function Pager({ locale, label, cursors, setCursors, nextCursor, loading }: PagerProps) {
+  const noPrevious = cursors.length <= 1;
+  const noNext = nextCursor === null || nextCursor === undefined || loading;
   return (
     <nav className="tl-pager" aria-label={label}>
-      <button type="button" className="tl-button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c))}>
+      <button
+        type="button"
+        className="tl-button"
+        aria-disabled={noPrevious}
+        onClick={() => {
+          if (!noPrevious) setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c));
+        }}
+      >
         {formatMessage(locale, 'admin.page.previous')}
       </button>
       <span className="tl-pager__page" aria-live="polite">
@@ -26,9 +40,9 @@ export function Pager({ locale, label, cursors, setCursors, nextCursor, loading 
       <button
         type="button"
         className="tl-button"
-        disabled={nextCursor === null || loading}
+        aria-disabled={noNext}
         onClick={() => {
-          if (nextCursor) setCursors((c) => [...c, nextCursor]);
+          if (!noNext && nextCursor) setCursors((c) => [...c, nextCursor]);
         }}
       >
         {formatMessage(locale, 'admin.page.next')}
