@@ -10,7 +10,7 @@ import { createPostgresLedger, type PgPoolLike, type PostgresLedger } from '../p
 import { INSTANT_FORMS, parseInstant } from '../kernel/instant.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, reach } from './reach.js';
 import { connectionUrlProblem } from './urls.js';
-import { pipeHeld, writeFileWhole } from './output.js';
+import { pipeHeld, writeFileWhole, writeLines } from './output.js';
 
 const USAGE = `Usage: token-limits ledger <command> [options]
 
@@ -220,9 +220,9 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
         const ledger = ledgerOf(false);
         limiter = createTokenLimiter({ store: await store(), ledger });
         const differences = await ledger.reconcile({ from, to });
-        for (const d of differences) {
-          out.write(`${JSON.stringify(d)}\n`);
-        }
+        await writeLines(out, (function* () {
+          for (const d of differences) yield `${JSON.stringify(d)}\n`;
+        })());
         err.write(`token-limits: ${differences.length} users differ between the ledger and the store\n`);
         return differences.length === 0 ? 0 : 2;
       }

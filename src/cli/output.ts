@@ -53,3 +53,38 @@ export async function writeFileWhole(source: Readable, path: string): Promise<vo
 export function pipeHeld(source: Readable, out: Writable | NodeJS.WritableStream): Promise<void> {
   return pipeline(source, holdFirstChunk(), out, { end: false });
 }
+
+/**
+ * Write `lines` to `out` (stdout) as the reader takes them (waiting on `drain`), and stop quietly
+ * when the reader goes away (`| head`: EPIPE), which is no failure of the command. Written with
+ * bare `out.write()`, the EPIPE was an unhandled 'error' event: a stack trace and exit code 1.
+ */
+export async function writeLines(out: NodeJS.WritableStream, lines: Iterable<string>): Promise<void> {
+  let failure: NodeJS.ErrnoException | undefined;
+  const onError = (error: NodeJS.ErrnoException): void => {
+    failure = error;
+  };
+  out.on('error', onError);
+  try {
+    for (const line of lines) {
+      if (failure !== undefined) break;
+      if (!out.write(line)) {
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            out.off('drain', done);
+            out.off('error', done);
+            resolve();
+          };
+          out.on('drain', done);
+          out.on('error', done);
+        });
+      }
+    }
+    // An EPIPE is reported after the write that met it: give it its turn before returning.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (failure !== undefined && failure.code !== 'EPIPE') throw failure;
+  } finally {
+    out.off('error', onError);
+  }
+}
+

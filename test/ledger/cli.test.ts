@@ -149,6 +149,33 @@ describe('npx token-limits ledger', () => {
     }
   });
 
+  it('reconcile ends quietly when its reader stops early (| head), still with exit code 2', async () => {
+    const headSchema = uniqueSchema();
+    const ledger = createPostgresLedger({ pool, schema: headSchema, drain: false });
+    await ledger.migrate();
+    try {
+      // 3,000 users the store has never seen: 3,000 lines (400 kB) of differences, more than a pipe holds.
+      await pool.query(
+        `INSERT INTO ${ledger.tableName} (id, user_id, provider, model, endpoint, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, total_tokens, estimated, status, latency_ms, created_at)
+         SELECT 'r' || g, 'head-' || g, 'openai', 'gpt-4o', 'chat', 1, 0, 0, 1, 0, 2, false, 'ok', 1, now() - interval '1 minute' FROM generate_series(1, 3000) AS g`,
+      );
+      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'ledger', 'reconcile', '--schema', headSchema, '--from', '2026', '--prefix', uniquePrefix('tl-cli')], {
+        env: { ...process.env, DATABASE_URL, REDIS_URL },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      await new Promise((resolve) => child.stdout.once('data', resolve));
+      child.stdout.destroy();
+      // It died of an unhandled 'error' event (EPIPE) on stdout: a stack trace and exit code 1.
+      expect(await exit).toBe(2);
+      expect(stderr).toBe('token-limits: 3000 users differ between the ledger and the store\n');
+    } finally {
+      await dropSchema(pool, headSchema);
+    }
+  }, 60_000);
+
   it('reads a date-time by its offset and refuses one without, whatever the zone of the machine', async () => {
     const tzSchema = uniqueSchema();
     const ledger = createPostgresLedger({ pool, schema: tzSchema, drain: false });
