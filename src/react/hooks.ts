@@ -49,6 +49,9 @@ export interface Resource<T> {
   reload: () => void;
 }
 
+/** The longest wait between polls after failed loads (unless `refreshIntervalMs` is longer). */
+const MAX_BACKOFF_MS = 300_000;
+
 function isAbort(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
 }
@@ -57,7 +60,8 @@ function isAbort(error: unknown): boolean {
  * Loads `load(signal)` on mount and whenever `key` changes, then every `refreshIntervalMs` after
  * the previous load settled (never two loads at once, so a slow API gets no request storm; polls
  * are skipped while the page is hidden, and one skipped is made as soon as the page is shown
- * again). On unmount, the timer is cleared and the load in flight
+ * again; after failed loads the wait doubles with each, up to 5 minutes). `reload()` (Retry) loads
+ * at once and starts the waits over. On unmount, the timer is cleared and the load in flight
  * is aborted. `load` may change on every render: the latest one is called. `source` says where
  * the data comes from (the API's base URL): when it changes, the data of the previous source is
  * dropped rather than shown (and, should the new one fail, called out of date) as the new one's.
@@ -90,8 +94,13 @@ export function useResource<T>(load: ((signal: AbortSignal) => Promise<T>) | nul
     const interval = Number.isFinite(refreshIntervalMs) && refreshIntervalMs > 0 ? Math.max(refreshIntervalMs, 250) : 0;
     // A poll skipped while the page was hidden: the figures may be as old as the time away.
     let missed = false;
+    // Failed loads in a row: each doubles the wait, so that every open page does not keep an
+    // API that is down or overloaded (a 503) busy at the polling rate.
+    let failures = 0;
     const schedule = () => {
-      if (!stopped && interval > 0) timer = setTimeout(tick, interval);
+      if (stopped || interval <= 0) return;
+      const delay = Math.min(interval * 2 ** Math.min(failures, 20), Math.max(interval, MAX_BACKOFF_MS));
+      timer = setTimeout(tick, delay);
     };
     const run = async () => {
       const current = loadRef.current;
@@ -103,9 +112,11 @@ export function useResource<T>(load: ((signal: AbortSignal) => Promise<T>) | nul
       try {
         const data = await current(signal);
         if (stopped || signal.aborted) return;
+        failures = 0;
         setState({ data, error: undefined, loading: false });
       } catch (error) {
         if (stopped || signal.aborted || isAbort(error)) return;
+        failures += 1;
         setState((s) => ({ data: s.data, error, loading: false }));
       }
       schedule();

@@ -24,7 +24,8 @@ export interface TokenLimitsComponentProps {
   /**
    * Reload every so many milliseconds after the previous load settled (polls are skipped while the
    * page is hidden, and one skipped is made as soon as it is shown again; never two at once;
-   * values under 250 count as 250). `0` disables polling.
+   * values under 250 count as 250). After a failed load the wait doubles with each failure in a
+   * row, up to 5 minutes (or this interval, if longer). `0` disables polling.
    * @default 60_000
    */
   refreshIntervalMs?: number;
