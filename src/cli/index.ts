@@ -100,6 +100,20 @@ function date(value: string | undefined, name: string): number | undefined {
   }
 }
 
+/**
+ * --from and --to, checked against each other here: the ledger's own message named its options
+ * (`Invalid options.to: must be after options.from (got 1767225600000)`), not the command line's.
+ */
+function range(fromText: string | undefined, toText: string | undefined, command: string): { from: number; to: number } {
+  const from = date(fromText, 'from') ?? fail(`ledger ${command} needs --from`);
+  const to = date(toText, 'to') ?? Date.now();
+  if (to <= from) {
+    const shown = (ms: number): string => (Number.isFinite(new Date(ms).getTime()) ? new Date(ms).toISOString() : String(ms));
+    fail(`--to must be after --from: ${toText === undefined ? `now (${shown(to)})` : shown(to)} is not after ${shown(from)}`);
+  }
+  return { from, to };
+}
+
 export async function main(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   let parsed;
   try {
@@ -192,8 +206,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
         return 0;
       }
       case 'export': {
-        const from = date(o.from, 'from') ?? fail('ledger export needs --from');
-        const to = date(o.to, 'to') ?? Date.now();
+        const { from, to } = range(o.from, o.to, 'export');
         const format = o.format ?? 'csv';
         if (format !== 'csv' && format !== 'jsonl') fail(`--format must be csv or jsonl, got ${format}`);
         const stream = ledgerOf(false).export({
@@ -215,8 +228,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
         return 0;
       }
       case 'reconcile': {
-        const from = date(o.from, 'from') ?? fail('ledger reconcile needs --from');
-        const to = date(o.to, 'to') ?? Date.now();
+        const { from, to } = range(o.from, o.to, 'reconcile');
         const ledger = ledgerOf(false);
         limiter = createTokenLimiter({ store: await store(), ledger });
         const differences = await ledger.reconcile({ from, to });

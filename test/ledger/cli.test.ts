@@ -228,6 +228,16 @@ describe('npx token-limits ledger', () => {
     expect(await cli(['--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Usage: token-limits ledger <command>') });
   });
 
+  it('refuses a --to that is not after --from in the command line\'s words', async () => {
+    // The ledger's own message: "Invalid options.to: must be after options.from (got 1767225600000)".
+    const export_ = await cli(['ledger', 'export', '--schema', schema, '--from', '2027', '--to', '2026']);
+    expect(export_).toMatchObject({ code: 1, stdout: '' });
+    expect(export_.stderr).toMatch(/^token-limits: --to must be after --from: 2026-01-01T00:00:00.000Z is not after 2027-01-01T00:00:00.000Z\n/);
+    const reconcile = await cli(['ledger', 'reconcile', '--schema', schema, '--from', '2999']);
+    expect(reconcile).toMatchObject({ code: 1, stdout: '' });
+    expect(reconcile.stderr).toMatch(/^token-limits: --to must be after --from: now \(\d{4}-.*Z\) is not after 2999-01-01T00:00:00.000Z\n/);
+  }, 30_000);
+
   it('refuses an option given twice instead of keeping the last', async () => {
     for (const args of [['--from', '2026', '--from', '2025'], ['--from=2026', '--from', '2025'], ['--from', '2026', '--user', 'a', '--user=b']]) {
       const run = await cli(['ledger', 'export', '--schema', schema, ...args]);
