@@ -40,12 +40,21 @@ export function holdFirstChunk(): Transform {
  */
 export async function writeFileWhole(source: Readable, path: string): Promise<void> {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
+  // Ctrl-C mid-export: stop and remove the temporary file, which the default handler left behind.
+  const stop = (): void => {
+    source.destroy(new Error(`interrupted: ${path} was left as it was`));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
     await pipeline(source, createWriteStream(temporary, { flags: 'wx' }));
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
   }
 }
 

@@ -300,6 +300,40 @@ describe('npx token-limits ledger', () => {
     expect(empty.stdout).toMatch(/^id,user_id,account_id,[a-z_,]+\n$/);
   }, 30_000);
 
+  it('export --out stopped by Ctrl-C leaves the previous file and no temporary one', async () => {
+    const intSchema = uniqueSchema();
+    const ledger = createPostgresLedger({ pool, schema: intSchema, drain: false });
+    await ledger.migrate();
+    try {
+      // 100,000 rows: an export of a few seconds, stopped while its temporary file is written.
+      await pool.query(
+        `INSERT INTO ${ledger.tableName} (id, user_id, provider, model, endpoint, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, total_tokens, estimated, status, latency_ms, created_at)
+         SELECT 'r' || g, 'int', 'openai', 'gpt-4o', 'chat', 1, 0, 0, 1, 0, 2, false, 'ok', 1, date_trunc('milliseconds', now()) - g * interval '1 ms' FROM generate_series(1, 100000) AS g`,
+      );
+      const outDir = mkdtempSync(join(dir, 'int-'));
+      const file = join(outDir, 'usage.csv');
+      writeFileSync(file, 'the previous export\n');
+      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'ledger', 'export', '--schema', intSchema, '--from', '0', '--out', file], {
+        env: { ...process.env, DATABASE_URL, REDIS_URL },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const deadline = Date.now() + 15_000;
+      while (readdirSync(outDir).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(readdirSync(outDir)).toHaveLength(2);
+      child.kill('SIGINT');
+      // The default handler ended the process there, the hidden temporary file left in outDir.
+      expect(await exit).toBe(1);
+      expect(stderr).toBe(`token-limits: interrupted: ${file} was left as it was\n`);
+      expect(readdirSync(outDir)).toEqual(['usage.csv']);
+      expect(readFileSync(file, 'utf8')).toBe('the previous export\n');
+    } finally {
+      await dropSchema(pool, intSchema);
+    }
+  }, 60_000);
+
   describe('an unreachable server', () => {
     // A server that accepts connections and never answers: a firewalled port, a stuck host.
     let silent: Server;
