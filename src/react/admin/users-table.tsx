@@ -108,12 +108,13 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
               const rule = u.windows[0]?.rule;
               const state = usageState(u.used, u.limit, warningThreshold, u.isActive);
               const userCellId = `${baseId}-user-${index}`;
+              const name = labelFor(getUserLabel, u.userId);
               const used = formatMessage(locale, 'widget.usedOfLimit', { used: formatFigure(locale, metric, u.used), limit: formatAmount(locale, metric, u.limit) });
               return (
                 <tr key={u.userId} data-user-id={u.userId} data-state={state}>
                   <th scope="row" id={userCellId} className="tl-users__id">
-                    {labelFor(getUserLabel, u.userId) ?? u.userId}
-                    {labelFor(getUserLabel, u.userId) !== undefined ? <span className="tl-users__userid tl-muted">{u.userId}</span> : null}
+                    {name ?? u.userId}
+                    {name !== undefined ? <span className="tl-users__userid tl-muted">{u.userId}</span> : null}
                     {showPlans && (u.plan || u.account) ? (
                       <span className="tl-muted tl-users__plan">
                         {' '}
@@ -125,7 +126,8 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
                     <ProgressBar
                       value={u.used}
                       max={u.limit}
-                      label={`${formatMessage(locale, `widget.progressLabel.${metric}`)}: ${u.userId}`}
+                      // Named as the row and the confirmations name the user, not by the id alone.
+                      label={`${formatMessage(locale, `widget.progressLabel.${metric}`)}: ${name === undefined ? u.userId : `${name} (${u.userId})`}`}
                       valueText={used}
                       state={state}
                     />
