@@ -257,3 +257,16 @@ describe('misspelt knobs', () => {
     expect(e.requests.map((r) => r.reply?.status)).toEqual([200]);
   });
 });
+
+describe('extra response headers', () => {
+  // An invalid name or value was accepted, then writeHead threw: the request got a bare 500.
+  it('refuses a header HTTP cannot carry when it is given, changing nothing', async () => {
+    const e = emulator();
+    expect(() => e.enqueue({ headers: { 'x bad': '1' } })).toThrow(new TypeError('enqueue(): headers: "x bad": "1" is not a valid HTTP header'));
+    expect(() => e.setDefault({ headers: { 'x-ok': 'a\nb' } })).toThrow(TypeError);
+    e.enqueue({ headers: { 'x-fine': 'yes' } });
+    const { response } = await openai().chat.completions.create(chat).withResponse();
+    expect(response.headers.get('x-fine')).toBe('yes');
+    expect(e.requests.map((r) => r.reply?.status)).toEqual([200]);
+  });
+});

@@ -3,6 +3,8 @@
  * headers, and the queue of `enqueue()`d behaviors.
  */
 
+import { validateHeaderName, validateHeaderValue } from 'node:http';
+
 import { isRawJson, rawJson } from './json.js';
 import type { BehaviorMatch, EmulatorBehavior, EnqueueOptions, RecordedRequest, UsageOverride, UsageOverrideValue } from './types.js';
 
@@ -91,6 +93,13 @@ export function validateBehavior(behavior: unknown, where: string): asserts beha
     if (typeof headers !== 'object' || headers === null) throw new TypeError(`${name('headers')} must be an object`);
     for (const [key, value] of Object.entries(headers)) {
       if (typeof value !== 'string') throw new TypeError(`${name(`headers.${key}`)} must be a string`);
+      // Checked here, not when answering: writeHead threw there, and the request got a bare 500.
+      try {
+        validateHeaderName(key);
+        validateHeaderValue(key, value);
+      } catch {
+        throw new TypeError(`${name('headers')}: ${JSON.stringify(key)}: ${JSON.stringify(value)} is not a valid HTTP header`);
+      }
     }
   }
 }
