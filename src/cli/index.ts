@@ -114,6 +114,14 @@ function range(fromText: string | undefined, toText: string | undefined, command
   return { from, to };
 }
 
+/** The store's Redis URL (--redis-url or REDIS_URL), checked. */
+function storeUrl(option: string | undefined, command: string): string {
+  const url = option ?? process.env.REDIS_URL;
+  if (url === undefined || url === '') return fail(`ledger ${command} reads the store: pass --redis-url or set REDIS_URL`);
+  const problem = connectionUrlProblem(url, option === undefined ? 'redis-url (REDIS_URL)' : 'redis-url', ['redis', 'rediss']);
+  return problem === undefined ? url : fail(problem);
+}
+
 export async function main(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   let parsed;
   try {
@@ -175,6 +183,12 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     if (databaseUrl === undefined || databaseUrl === '') fail('no database: pass --database-url or set DATABASE_URL');
     const databaseUrlProblem = connectionUrlProblem(databaseUrl, o['database-url'] === undefined ? 'database-url (DATABASE_URL)' : 'database-url', ['postgres', 'postgresql', 'socket']);
     if (databaseUrlProblem !== undefined) fail(databaseUrlProblem);
+    // The rest of the command line is checked before connecting too: a typo in --format or --to
+    // failed only once PostgreSQL answered, or after --connect-timeout with a message about the server.
+    const span = command === 'export' || command === 'reconcile' ? range(o.from, o.to, command) : { from: 0, to: 0 };
+    const format = o.format ?? 'csv';
+    if (format !== 'csv' && format !== 'jsonl') fail(`--format must be csv or jsonl, got ${format}`);
+    const redisUrl = command === 'reconcile' || command === 'drain' ? storeUrl(o['redis-url'], command) : '';
     const pg = await importOptional<{ default: { Pool: new (options: object) => PgPoolLike & { end(): Promise<void>; on(event: 'error', listener: () => void): void } } }>('pg', 'the ledger');
     // connectionTimeoutMillis: without it pg waits forever for a server that never answers.
     const p = new pg.default.Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: connectTimeoutMs });
@@ -182,12 +196,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     pool = p;
     await reach('PostgreSQL', connectTimeoutMs, () => p.query('SELECT 1'));
     const store = async (): Promise<RedisStore> => {
-      const url = o['redis-url'] ?? process.env.REDIS_URL;
-      if (url === undefined || url === '') fail(`ledger ${command} reads the store: pass --redis-url or set REDIS_URL`);
-      const redisUrlProblem = connectionUrlProblem(url, o['redis-url'] === undefined ? 'redis-url (REDIS_URL)' : 'redis-url', ['redis', 'rediss']);
-      if (redisUrlProblem !== undefined) fail(redisUrlProblem);
       const { Redis } = await importOptional<{ Redis: new (url: string, options: object) => RedisLike }>('ioredis', `ledger ${command}`);
-      const client = new Redis(url, { maxRetriesPerRequest: 3, connectTimeout: connectTimeoutMs });
+      const client = new Redis(redisUrl, { maxRetriesPerRequest: 3, connectTimeout: connectTimeoutMs });
       // Connection errors also fail the commands that meet them (reported there); unlistened,
       // ioredis printed each reconnection attempt's stack trace on stderr.
       client.on('error', () => {});
@@ -206,9 +216,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
         return 0;
       }
       case 'export': {
-        const { from, to } = range(o.from, o.to, 'export');
-        const format = o.format ?? 'csv';
-        if (format !== 'csv' && format !== 'jsonl') fail(`--format must be csv or jsonl, got ${format}`);
+        const { from, to } = span;
         const stream = ledgerOf(false).export({
           from,
           to,
@@ -228,7 +236,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
         return 0;
       }
       case 'reconcile': {
-        const { from, to } = range(o.from, o.to, 'reconcile');
+        const { from, to } = span;
         const ledger = ledgerOf(false);
         limiter = createTokenLimiter({ store: await store(), ledger });
         const differences = await ledger.reconcile({ from, to });

@@ -374,6 +374,21 @@ describe('npx token-limits ledger', () => {
       expect(pgDown).toMatchObject({ code: 1, stdout: '', stderr: 'token-limits: cannot reach PostgreSQL: connect ECONNREFUSED 127.0.0.1:1\n' });
     }, 30_000);
 
+    it('refuses a bad option before connecting: at once, and saying what is wrong', async () => {
+      const silentDatabase = { DATABASE_URL: `postgres://postgres@127.0.0.1:${silentPort}/test` };
+      for (const [args, message] of [
+        [['ledger', 'export', '--from', '2026', '--format', 'xml'], '--format must be csv or jsonl, got xml'],
+        [['ledger', 'export', '--from', '2027', '--to', '2026'], '--to must be after --from'],
+        [['ledger', 'reconcile', '--from', '2026', '--redis-url', 'http://127.0.0.1:6379'], '--redis-url must be a URL of scheme redis: or rediss:'],
+      ] as const) {
+        // They waited for the server (here: the whole --connect-timeout), then named it instead.
+        const run = await cli([...args, '--connect-timeout', '5000'], silentDatabase);
+        expect(run.code, args.join(' ')).toBe(1);
+        expect(run.stderr, args.join(' ')).toMatch(new RegExp(`^token-limits: ${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+        expect(run.ms, args.join(' ')).toBeLessThan(4_000);
+      }
+    }, 60_000);
+
     it('refuses a --connect-timeout that is no whole number of ms', async () => {
       for (const value of ['0', '1e3', '-5', 'soon', '2147483648']) {
         const run = await cli(['ledger', 'migrate', `--connect-timeout=${value}`]);
