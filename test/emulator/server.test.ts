@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { expectedUsage, startEmulator, type Emulator } from '../../src/testing/index.js';
+import { emulatorTokenCount, expectedUsage, startEmulator, type Emulator } from '../../src/testing/index.js';
 import { useEmulator } from './harness.js';
 
 const emulator = useEmulator();
@@ -132,6 +132,19 @@ describe('startEmulator', () => {
     expect(expectedUsage({ provider: 'anthropic', endpoint: 'messages.count_tokens', body: { messages: [{ role: 'user', content: 'abcdefgh' }] } }).inputTokens).toBe(
       10 + 4 + 1 + 2,
     );
+  });
+
+  it('expectedUsage and emulatorTokenCount say what is wrong with their input', () => {
+    const request = { provider: 'openai', endpoint: 'chat.completions', body: { model: 'm', messages: [{ role: 'user', content: 'hi' }] } } as const;
+    // A misspelt knob was ignored: the usage without the reasoning tokens the test meant to add.
+    expect(() => expectedUsage(request, { reasoningToken: 20 } as never)).toThrow(/^expectedUsage: behavior: unknown field "reasoningToken"/);
+    expect(() => expectedUsage(request, { reasoningTokens: -1 })).toThrow(RangeError);
+    expect(expectedUsage(request, { reasoningTokens: 20 }).reasoningTokens).toBe(20);
+    // These threw "Cannot read properties of null" and "text.match is not a function".
+    expect(() => expectedUsage(null as never)).toThrow(new TypeError('expectedUsage: the request must be an object of provider, endpoint and body'));
+    expect(() => emulatorTokenCount(42 as never)).toThrow(new TypeError('emulatorTokenCount: expected a string, got number'));
+    expect(() => emulatorTokenCount(null as never)).toThrow(new TypeError('emulatorTokenCount: expected a string, got null'));
+    expect(emulatorTokenCount('tiktoken is great!')).toBe(5);
   });
 
   it('waitForRequests resolves on arrival and rejects on timeout', async () => {

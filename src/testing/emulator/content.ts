@@ -23,6 +23,8 @@ export function tokenize(text: string): string[] {
 
 /** Number of the emulator's tokens in `text`. */
 export function countTokens(text: string): number {
+  // Public as emulatorTokenCount: say what is wrong rather than "text.match is not a function".
+  if (typeof text !== 'string') throw new TypeError(`emulatorTokenCount: expected a string, got ${text === null ? 'null' : typeof text}`);
   return tokenize(text).length;
 }
 

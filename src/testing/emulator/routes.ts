@@ -6,6 +6,7 @@
 import { handleAnthropic, anthropicUsage } from './anthropic.js';
 import { geminiUsage, handleGemini } from './gemini.js';
 import { asRecord, type HandlerContext, type HandlerResult } from './handler.js';
+import { validateBehavior } from './knobs.js';
 import { handleOpenAI, openaiUsage } from './openai.js';
 import type { AnthropicEndpoint, EmulatorBehavior, EmulatorEndpoint, EmulatorProvider, EmulatorUsage, GoogleEndpoint, OpenAIEndpoint } from './types.js';
 
@@ -146,9 +147,13 @@ export interface UsageQuery {
  * count; for embeddings it is the input size (Gemini embedding answers carry no usage on the wire).
  * @param behavior the knobs that change usage (`reasoningTokens`, `cachedInputTokens`,
  *   `cacheCreationInputTokens`); others are ignored
- * @throws TypeError for an unknown provider/endpoint or a body that is not an object
+ * @throws TypeError for an unknown provider/endpoint, a body that is not an object or a malformed
+ *   behavior (RangeError for a value out of range)
  */
 export function expectedUsage(request: UsageQuery, behavior: EmulatorBehavior = {}): EmulatorUsage {
+  if (typeof request !== 'object' || request === null) throw new TypeError('expectedUsage: the request must be an object of provider, endpoint and body');
+  // Checked like enqueue()'s: a misspelt knob ({ reasoningToken: 20 }) gave the usage without it.
+  validateBehavior(behavior, 'expectedUsage: behavior');
   const body = asRecord(request.body);
   if (body === undefined) throw new TypeError('expectedUsage: the request body must be a JSON object');
   switch (request.provider) {
