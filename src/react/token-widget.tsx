@@ -1,5 +1,5 @@
 import { useId } from 'react';
-import { formatMessage, formatPercent } from '../i18n/format.js';
+import { formatMessage, formatPercent, formatPlural } from '../i18n/format.js';
 import type { UserUsageJson, WindowUsageJson } from '../kernel/admin-api.js';
 import { formatAmount, formatCost, formatFigure, formatPeriod, formatRenews, type Metric } from './format.js';
 import { useApiClient, useReloadAtReset, useResource } from './hooks.js';
@@ -165,8 +165,9 @@ function WindowView({ win, team, state, locale, timeZone }: { win: WindowUsageJs
       <div className="tl-widget__meta">
         <p className="tl-widget__remaining">
           {metric === 'costUsd'
-            ? formatMessage(locale, 'usage.remainingCost', { remaining: formatCost(locale, win.remaining) })
-            : formatMessage(locale, 'usage.remaining', { remaining: formatAmount(locale, metric, win.remaining) })}
+            ? // One dollar exactly takes the singular; any other amount, cents included, the plural.
+              formatPlural(locale, 'usage.remainingCost', Math.round(win.remaining * 100) === 100 ? 1 : 2, { remaining: formatCost(locale, win.remaining) })
+            : formatPlural(locale, 'usage.remaining', win.remaining, { remaining: formatAmount(locale, metric, win.remaining) })}
         </p>
         <p className="tl-widget__percent">{formatMessage(locale, 'widget.percentUsed', { percent: formatPercent(locale, fraction) })}</p>
       </div>

@@ -35,6 +35,12 @@ describe('message catalogue', () => {
     );
     expect(formatMessage('en', 'usage.remainingCost', { remaining: 2.5 })).toBe('$2.50 left');
     expect(formatMessage('pt-BR', 'usage.remainingCost', { remaining: 2.5 })).toMatch(/^US\$\s2,50 restantes$/);
+    expect(formatPlural('pt-BR', 'usage.remainingCost', 1, { remaining: 1 })).toMatch(/^US\$\s1,00 restante$/);
+    // "restante" agrees in number in Portuguese; English has one form.
+    expect(formatPlural('pt-BR', 'usage.remaining', 1, { remaining: '1 token' })).toBe('1 token restante');
+    expect(formatPlural('pt-BR', 'usage.remaining', 2, { remaining: '2 tokens' })).toBe('2 tokens restantes');
+    expect(formatPlural('pt-BR', 'usage.remaining', 0, { remaining: '0 tokens' })).toBe('0 tokens restantes');
+    expect(formatPlural('en', 'usage.remaining', 1, { remaining: '1 token' })).toBe('1 token left');
     expect(formatCurrency('en', 0.000125)).toBe('$0.000125');
     expect(formatMessage('pt-BR', 'limitExceeded.tokens')).toBe('Limite de tokens excedido');
     expect(formatMessage('en', 'invalidArgument', {})).toBe('Invalid value for "{field}"'); // a missing parameter stays visible

@@ -177,6 +177,25 @@ describe('<TokenWidget /> UI states (mocked fetcher)', () => {
     expect(fetcher.mock.calls[0]![0]).toBe('/admin/api/me/usage'); // the default baseUrl
   });
 
+  it('says "1 token restante" in pt-BR: what is left agrees in number', async () => {
+    const cases = [
+      { used: 99_999, limit: 100_000, metric: 'tokens' as const, pt: '1 token restante', en: '1 token left' },
+      { used: 99_998, limit: 100_000, metric: 'tokens' as const, pt: '2 tokens restantes', en: '2 tokens left' },
+      { used: 49, limit: 50, metric: 'requests' as const, pt: '1 requisição restante', en: '1 request left' },
+      { used: 4, limit: 5, metric: 'costUsd' as const, pt: 'US$ 1,00 restante', en: '$1.00 left' },
+      { used: 4.5, limit: 5, metric: 'costUsd' as const, pt: 'US$ 0,50 restantes', en: '$0.50 left' },
+    ];
+    for (const c of cases) {
+      const fetcher = vi.fn<Fetcher>(async () => json(usageJson({ used: c.used, limit: c.limit, metric: c.metric })));
+      const { unmount, rerender } = render(<TokenWidget fetcher={fetcher} refreshIntervalMs={0} locale="pt-BR" />);
+      await screen.findByRole('progressbar');
+      expect(text(document.querySelector('.tl-widget__remaining')!), c.pt).toBe(c.pt);
+      rerender(<TokenWidget fetcher={fetcher} refreshIntervalMs={0} locale="en" />);
+      expect(text(document.querySelector('.tl-widget__remaining')!), c.en).toBe(c.en);
+      unmount();
+    }
+  });
+
   it('says in its locale that the server could not be reached or answered something unreadable', async () => {
     // A real connection failure: nothing listens on port 1.
     const { unmount } = render(<TokenWidget baseUrl="http://127.0.0.1:1/admin/api" refreshIntervalMs={0} locale="pt-BR" />);
