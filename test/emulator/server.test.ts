@@ -147,6 +147,14 @@ describe('startEmulator', () => {
     expect(emulatorTokenCount('tiktoken is great!')).toBe(5);
   });
 
+  it('startEmulator refuses an option that does not exist', async () => {
+    // Ignored, { defaultBehaviour: { status: 429 } } left every request answered 200.
+    await expect(startEmulator({ defaultBehaviour: { status: 429 } } as never)).rejects.toThrow(
+      new TypeError('startEmulator: unknown field "defaultBehaviour" (known: port, defaultBehavior, clock, requireAuth, headerKnobs, embeddingDimensions)'),
+    );
+    await expect(startEmulator({ requireAuh: false } as never)).rejects.toThrow(/^startEmulator: unknown field "requireAuh"/);
+  });
+
   it('waitForRequests resolves on arrival and rejects on timeout', async () => {
     const waiting = emulator().waitForRequests(2);
     await post('/v1/embeddings', { model: 'e', input: 'a' }, OPENAI_AUTH);

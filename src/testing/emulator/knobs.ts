@@ -32,7 +32,7 @@ const BEHAVIOR_FIELDS: ReadonlySet<string> = new Set([
  * Throw a TypeError naming the first field of `value` not in `known`. An ignored misspelt knob
  * (`{ stauts: 429 }`) let the test it was meant to break pass; the header knobs refuse theirs too.
  */
-function rejectUnknownFields(value: object, known: ReadonlySet<string>, where: string): void {
+export function rejectUnknownFields(value: object, known: ReadonlySet<string>, where: string): void {
   for (const [key, field] of Object.entries(value)) {
     if (field !== undefined && !known.has(key)) throw new TypeError(`${where}: unknown field ${JSON.stringify(key)} (known: ${[...known].join(', ')})`);
   }

@@ -11,7 +11,7 @@ import { hashOf, IdFactory } from './content.js';
 import { errorBody, isRetryableStatus } from './errors.js';
 import { asRecord, InvalidRequestError, type HandlerResult, type JsonReply, type SseReply } from './handler.js';
 import { toJson } from './json.js';
-import { BehaviorQueue, behaviorFromHeaders, KnobHeaderError, mergeBehaviors, validateBehavior } from './knobs.js';
+import { BehaviorQueue, behaviorFromHeaders, KnobHeaderError, mergeBehaviors, rejectUnknownFields, validateBehavior } from './knobs.js';
 import { checkAuth, dispatch, providerOfPath, routeOf, type Route } from './routes.js';
 import type { Emulator, EmulatorBehavior, EmulatorOptions, EmulatorProvider, RecordedRequest, ReplyOutcome } from './types.js';
 
@@ -23,9 +23,13 @@ const DEFAULT_WAIT_TIMEOUT_MS = 5000;
 /** The longest delay a timer can hold (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2_147_483_647;
 
+const OPTION_FIELDS: ReadonlySet<string> = new Set(['port', 'defaultBehavior', 'clock', 'requireAuth', 'headerKnobs', 'embeddingDimensions']);
+
 function validateOptions(options: unknown): asserts options is EmulatorOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('startEmulator: options must be an object');
   const o = options as Record<string, unknown>;
+  // `{ defaultBehaviour: { status: 429 } }` was ignored: every request answered 200.
+  rejectUnknownFields(o, OPTION_FIELDS, 'startEmulator');
   if (o['port'] !== undefined && (typeof o['port'] !== 'number' || !Number.isInteger(o['port']) || o['port'] < 0 || o['port'] > 65535)) {
     throw new RangeError(`startEmulator: port must be an integer from 0 to 65535, got ${String(o['port'])}`);
   }
