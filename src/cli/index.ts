@@ -5,7 +5,7 @@
  */
 import process from 'node:process';
 import { parseArgs } from 'node:util';
-import { createTokenLimiter, RedisStore, type TokenLimiter } from '../index.js';
+import { createTokenLimiter, InvalidArgumentError, RedisStore, type TokenLimiter } from '../index.js';
 import { createPostgresLedger, type PgPoolLike, type PostgresLedger } from '../postgres/index.js';
 import { INSTANT_FORMS, parseInstant } from '../kernel/instant.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, reach } from './reach.js';
@@ -54,6 +54,18 @@ const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   export: [...COMMON_OPTIONS, 'from', 'to', 'format', 'user', 'account', 'out'],
   reconcile: [...COMMON_OPTIONS, 'from', 'to', 'redis-url', 'prefix'],
   drain: [...COMMON_OPTIONS, 'redis-url', 'prefix'],
+};
+
+/**
+ * The options the library checks itself (after connecting), by the parameter its errors name:
+ * "Invalid options.userId: must not be empty" is said as "--user: must not be empty".
+ */
+const FLAG_OF_PARAMETER: Readonly<Record<string, string>> = {
+  'options.schema': 'schema',
+  'options.table': 'table',
+  'options.prefix': 'prefix',
+  'options.userId': 'user',
+  'options.accountId': 'account',
 };
 
 /** What the CLI uses of an ioredis client. */
@@ -260,7 +272,9 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     }
   } catch (error) {
     if (error instanceof UsageError) err.write(`token-limits: ${error.message}\n\n${USAGE}\n`);
-    else err.write(`token-limits: ${(error as Error).message}\n`);
+    else if (error instanceof InvalidArgumentError && FLAG_OF_PARAMETER[error.parameter] !== undefined) {
+      err.write(`token-limits: ${error.message.replace(`Invalid ${error.parameter}`, `--${FLAG_OF_PARAMETER[error.parameter]}`)}\n\n${USAGE}\n`);
+    } else err.write(`token-limits: ${(error as Error).message}\n`);
     return 1;
   } finally {
     await limiter?.close().catch(() => {});

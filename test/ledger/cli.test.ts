@@ -238,6 +238,19 @@ describe('npx token-limits ledger', () => {
     expect(reconcile.stderr).toMatch(/^token-limits: --to must be after --from: now \(\d{4}-.*Z\) is not after 2999-01-01T00:00:00.000Z\n/);
   }, 30_000);
 
+  it('names the option, not the library\'s parameter, when the library refuses a value', async () => {
+    // "Invalid options.userId: must not be empty": no such option on the command line.
+    for (const [args, message] of [
+      [['ledger', 'export', '--schema', schema, '--from', '2026', '--user='], '--user: must not be empty'],
+      [['ledger', 'migrate', '--table', 'Bad"Name'], '--table: expected 1-63 lower-case letters'],
+      [['ledger', 'reconcile', '--schema', schema, '--from', '2026', '--prefix', 'a{b}'], '--prefix: expected 1-64 characters'],
+    ] as const) {
+      const run = await cli([...args]);
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stderr.startsWith(`token-limits: ${message}`), run.stderr).toBe(true);
+    }
+  }, 30_000);
+
   it('refuses an option given twice instead of keeping the last', async () => {
     for (const args of [['--from', '2026', '--from', '2025'], ['--from=2026', '--from', '2025'], ['--from', '2026', '--user', 'a', '--user=b']]) {
       const run = await cli(['ledger', 'export', '--schema', schema, ...args]);
