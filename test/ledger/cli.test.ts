@@ -32,6 +32,15 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
   });
 }
 
+/** A CLI run the test drives while it runs (reads its first output, stops reading, interrupts it). */
+function startCli(args: string[], stdout: 'pipe' | 'ignore' = 'ignore') {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, DATABASE_URL, REDIS_URL }, stdio: ['ignore', stdout, 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exit, stderr: () => stderr };
+}
+
 let pool: pg.Pool;
 let redis: Redis;
 const schema = uniqueSchema();
@@ -98,24 +107,18 @@ describe('npx token-limits ledger', () => {
       // An entry that is no record, beside them: moved to the dead-letter stream, and said so.
       const [stream] = await redis.smembers(`${prefix}:{g}:lqs`);
       const bad = await redis.xadd(stream!, '*', 't', String(Date.now()), 'r', 'not json', 'n', '{}');
-      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'ledger', 'drain', '--schema', drainSchema, '--prefix', prefix], {
-        env: { ...process.env, DATABASE_URL, REDIS_URL },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const { child, exit, stderr } = startCli(['ledger', 'drain', '--schema', drainSchema, '--prefix', prefix]);
       const deadline = Date.now() + 20_000;
       let rows = 0;
-      while ((rows < 6 || !stderr.includes('dead-lettered')) && Date.now() < deadline) {
+      while ((rows < 6 || !stderr().includes('dead-lettered')) && Date.now() < deadline) {
         rows = (await pool.query(`SELECT count(*)::int AS n FROM ${ledger.tableName}`)).rows[0].n as number;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       child.kill('SIGINT');
       expect(rows).toBe(6);
       expect(await exit).toBe(0);
-      expect(stderr).toContain(`token-limits: dead-lettered: 1 ledger entries were moved unwritten out of ${stream!} to ${stream!}d (XRANGE ${stream!}d - +)`);
-      expect(stderr).toContain(`${bad} (r is not JSON)`);
+      expect(stderr()).toContain(`token-limits: dead-lettered: 1 ledger entries were moved unwritten out of ${stream!} to ${stream!}d (XRANGE ${stream!}d - +)`);
+      expect(stderr()).toContain(`${bad} (r is not JSON)`);
       expect(await redis.xlen(`${stream!}d`)).toBe(1);
     } finally {
       await dropSchema(pool, drainSchema);
@@ -132,18 +135,12 @@ describe('npx token-limits ledger', () => {
         `INSERT INTO ${ledger.tableName} (id, user_id, provider, model, endpoint, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, total_tokens, estimated, status, latency_ms, created_at)
          SELECT 'r' || g, 'head', 'openai', 'gpt-4o', 'chat', 1, 0, 0, 1, 0, 2, false, 'ok', 1, date_trunc('milliseconds', now()) - g * interval '1 ms' FROM generate_series(1, 20000) AS g`,
       );
-      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'ledger', 'export', '--schema', headSchema, '--from', '0'], {
-        env: { ...process.env, DATABASE_URL, REDIS_URL },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      await new Promise((resolve) => child.stdout.once('data', resolve));
-      child.stdout.destroy();
+      const { child, exit, stderr } = startCli(['ledger', 'export', '--schema', headSchema, '--from', '0'], 'pipe');
+      await new Promise((resolve) => child.stdout!.once('data', resolve));
+      child.stdout!.destroy();
       // It died of an unhandled 'error' event (EPIPE) on stdout, with a stack trace.
       expect(await exit).toBe(0);
-      expect(stderr).toBe('');
+      expect(stderr()).toBe('');
     } finally {
       await dropSchema(pool, headSchema);
     }
@@ -159,18 +156,12 @@ describe('npx token-limits ledger', () => {
         `INSERT INTO ${ledger.tableName} (id, user_id, provider, model, endpoint, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, total_tokens, estimated, status, latency_ms, created_at)
          SELECT 'r' || g, 'head-' || g, 'openai', 'gpt-4o', 'chat', 1, 0, 0, 1, 0, 2, false, 'ok', 1, now() - interval '1 minute' FROM generate_series(1, 3000) AS g`,
       );
-      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'ledger', 'reconcile', '--schema', headSchema, '--from', '2026', '--prefix', uniquePrefix('tl-cli')], {
-        env: { ...process.env, DATABASE_URL, REDIS_URL },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      await new Promise((resolve) => child.stdout.once('data', resolve));
-      child.stdout.destroy();
+      const { child, exit, stderr } = startCli(['ledger', 'reconcile', '--schema', headSchema, '--from', '2026', '--prefix', uniquePrefix('tl-cli')], 'pipe');
+      await new Promise((resolve) => child.stdout!.once('data', resolve));
+      child.stdout!.destroy();
       // It died of an unhandled 'error' event (EPIPE) on stdout: a stack trace and exit code 1.
       expect(await exit).toBe(2);
-      expect(stderr).toBe('token-limits: 3000 users differ between the ledger and the store\n');
+      expect(stderr()).toBe('token-limits: 3000 users differ between the ledger and the store\n');
     } finally {
       await dropSchema(pool, headSchema);
     }
@@ -326,20 +317,14 @@ describe('npx token-limits ledger', () => {
       const outDir = mkdtempSync(join(dir, 'int-'));
       const file = join(outDir, 'usage.csv');
       writeFileSync(file, 'the previous export\n');
-      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'ledger', 'export', '--schema', intSchema, '--from', '0', '--out', file], {
-        env: { ...process.env, DATABASE_URL, REDIS_URL },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const { child, exit, stderr } = startCli(['ledger', 'export', '--schema', intSchema, '--from', '0', '--out', file]);
       const deadline = Date.now() + 15_000;
       while (readdirSync(outDir).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
       expect(readdirSync(outDir)).toHaveLength(2);
       child.kill('SIGINT');
       // The default handler ended the process there, the hidden temporary file left in outDir.
       expect(await exit).toBe(1);
-      expect(stderr).toBe(`token-limits: interrupted: ${file} was left as it was\n`);
+      expect(stderr()).toBe(`token-limits: interrupted: ${file} was left as it was\n`);
       expect(readdirSync(outDir)).toEqual(['usage.csv']);
       expect(readFileSync(file, 'utf8')).toBe('the previous export\n');
     } finally {
