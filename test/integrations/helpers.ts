@@ -9,6 +9,7 @@ import {
   MemoryStore,
   MissingUserError,
   RedisStore,
+  type AlertEvent,
   type LimitRule,
   type TokenLimiter,
   type TokenLimiterOptions,
@@ -55,6 +56,28 @@ export function closeRedis(): void {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An alert event as the limiter emits it (the user's monthly rule crossed 80%). */
+export const alertEvent = (userId = 'alice'): AlertEvent => ({
+  userId,
+  scope: 'user',
+  ruleId: 'monthly',
+  metric: 'tokens',
+  threshold: 0.8,
+  limit: 1000,
+  used: 850,
+  periodStart: new Date('2026-05-01T00:00:00Z'),
+  resetAt: new Date('2026-06-01T00:00:00Z'),
+});
+
+/** Waits until `check()` holds, polling every 10 ms; fails after `ms`. */
+export async function eventually(check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
 
 /**
  * What a client wrapped once at start-up does (`withTokenLimits(new OpenAI())`, no user): it finds

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, type AlertEvent } from '../../src/index.js';
+import { InvalidArgumentError } from '../../src/index.js';
 import { createAlertWebhook, type AlertWebhook, type WebhookDeliveryError } from '../../src/integrations/http/index.js';
-import { listen, sleep, type Running } from './helpers.js';
+import { alertEvent, eventually, listen, sleep, type Running } from './helpers.js';
 
 const SECRET = 'whsec_test_0123456789abcdef';
 
@@ -20,25 +20,7 @@ async function receiver(answer: (n: number) => [number, Record<string, string>?]
   return { ...running, at, url: `${running.url}/hook`, gaps: () => at.slice(1).map((t, i) => t - at[i]!) };
 }
 
-const alert = (userId = 'alice'): AlertEvent => ({
-  userId,
-  scope: 'user',
-  ruleId: 'monthly',
-  metric: 'tokens',
-  threshold: 0.8,
-  limit: 1000,
-  used: 850,
-  periodStart: new Date('2026-05-01T00:00:00Z'),
-  resetAt: new Date('2026-06-01T00:00:00Z'),
-});
-
-async function eventually(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
+const alert = alertEvent;
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {

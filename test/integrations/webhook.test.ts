@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTokenLimiter, InvalidArgumentError, type AlertEvent } from '../../src/index.js';
+import { createTokenLimiter, InvalidArgumentError } from '../../src/index.js';
 import { tokenLimits, tokenLimitsErrorHandler } from '../../src/integrations/express/index.js';
 import {
   createAlertWebhook,
@@ -16,7 +16,7 @@ import {
   WebhookDeliveryError,
   type AlertWebhook,
 } from '../../src/integrations/http/index.js';
-import { chargeFromContext, listen, monthly, sleep, type Running } from './helpers.js';
+import { alertEvent, chargeFromContext, eventually, listen, monthly, sleep, type Running } from './helpers.js';
 
 const SECRET = 'whsec_test_0123456789abcdef';
 
@@ -46,25 +46,7 @@ async function receiver(behave: (n: number) => number | 'hang' = () => 204) {
   return { ...running, deliveries, url: `${running.url}/hooks/token-limits?key=receiver-secret` };
 }
 
-const alert = (userId = 'alice'): AlertEvent => ({
-  userId,
-  scope: 'user',
-  ruleId: 'monthly',
-  metric: 'tokens',
-  threshold: 0.8,
-  limit: 1000,
-  used: 850,
-  periodStart: new Date('2026-05-01T00:00:00Z'),
-  resetAt: new Date('2026-06-01T00:00:00Z'),
-});
-
-async function eventually(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
+const alert = alertEvent;
 
 /** The verification recipe, taken verbatim from docs/webhook.md. */
 async function readmeRecipe(): Promise<(rawBody: Buffer | string, headers: IncomingHttpHeaders, secret: string) => boolean> {
