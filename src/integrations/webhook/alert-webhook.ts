@@ -1,3 +1,7 @@
+/**
+ * The alert webhook's delivery queue. Over 300 lines: its queue, retries, backoff, `Retry-After`,
+ * `flush` and `close` share the state of the events in flight, and are read together.
+ */
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError } from '../../kernel/errors.js';
 import type { TokenLimiter } from '../../face/limiter.js';
