@@ -41,7 +41,8 @@ export interface AdminTokenPanelProps extends TokenLimitsComponentProps {
    */
   chartMode?: 'stacked' | 'grouped';
   /**
-   * Share of a limit (0-1) from which a user's usage bar shows the warning colour.
+   * Share of a limit (0-1) from which a user's usage bar shows the warning colour. `NaN` takes
+   * the default.
    * @default 0.8
    */
   warningThreshold?: number;

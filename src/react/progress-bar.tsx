@@ -14,8 +14,13 @@ const FILL: Record<UsageState, string> = {
 export function usageState(used: number, limit: number, threshold: number, active = true): UsageState {
   if (!active) return 'disabled';
   if (limit <= 0 || used >= limit) return 'exceeded';
-  return used / limit >= threshold ? 'warning' : 'ok';
+  // A threshold that is no number (a prop read from a URL or a form: `Number('high')`) would compare
+  // false with every share and never warn: it takes the props' default instead.
+  return used / limit >= (Number.isNaN(threshold) ? DEFAULT_WARNING_THRESHOLD : threshold) ? 'warning' : 'ok';
 }
+
+/** The `warningThreshold` prop's default. */
+export const DEFAULT_WARNING_THRESHOLD = 0.8;
 
 /**
  * The share of the limit used, as shown in percent: 1 with no limit; below the limit at most 0.99,

@@ -13,6 +13,7 @@ export interface TokenWidgetProps extends TokenLimitsComponentProps {
   /**
    * Share of the limit (0-1) from which the widget shows its warning state (matching the
    * limiter's first `alertThresholds` is a good choice). At 100% it shows the exceeded state.
+   * `NaN` takes the default.
    * @default 0.8
    */
   warningThreshold?: number;

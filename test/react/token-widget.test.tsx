@@ -86,6 +86,12 @@ describe('<TokenWidget /> against the real admin API', () => {
     expect(document.querySelector('.tl-widget')!.getAttribute('data-state')).toBe('ok');
     cleanupAll();
 
+    // A threshold read from a URL or a form that is no number (NaN) takes the default, 0.8.
+    render(<TokenWidget baseUrl={server.baseUrl} fetcher={server.as('carol')} refreshIntervalMs={0} warningThreshold={Number('eighty')} />);
+    await screen.findByRole('progressbar');
+    expect(document.querySelector('.tl-widget')!.getAttribute('data-state')).toBe('warning');
+    cleanupAll();
+
     await server.limiter.admin.setLimits('carol', [{ id: 'monthly', tokens: 80_000, period: 'month' }]);
     render(<TokenWidget baseUrl={server.baseUrl} fetcher={server.as('carol')} refreshIntervalMs={0} />);
     const bar = await screen.findByRole('progressbar');
