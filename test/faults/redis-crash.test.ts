@@ -155,7 +155,7 @@ describe('F1: Redis SIGKILLed mid-stampede and restarted after 2 s', () => {
 });
 
 describe('F3: Redis SIGKILLed with AOF everysec', () => {
-  it('deny, AOF everysec: loss of acknowledged usage ≤ 2 s of commits (measured: 0 on a process kill, the page cache keeps written AOF), no duplicates', async () => {
+  it('deny, AOF everysec: loss of acknowledged usage ≤ 2 s of commits (0 unless a slow fsync postponed a write), holds left only with a loss, no duplicates', async () => {
     const run = await crashRun('aof-everysec', 'deny');
     const { t, raw, committedAll, runMs } = run;
     const lost = Math.max(0, committedAll - raw.used);
@@ -173,7 +173,19 @@ describe('F3: Redis SIGKILLed with AOF everysec', () => {
     expect(t.late + t.neverSettled).toBe(0);
     expect(raw.used).toBeLessThanOrEqual(committedAll);
     expect(lost).toBeLessThanOrEqual(twoSecondsOfCommits);
-    expect(raw.held).toBe(0);
+    // A postponed write lost with the process can fall between a reserve and its commit: the
+    // reserve's hold is then in the AOF and the commit is not, and the hold counts until its lease
+    // ends (30 s here). So holds are left only with a loss, at most the holds of those 2 s.
+    if (lost === 0) expect(raw.held).toBe(0);
+    else expect(raw.held).toBeLessThanOrEqual(twoSecondsOfHolds(run));
     expect(t.duplicateUsageEvents).toBe(0);
   });
 });
+
+/** The tokens held by the calls admitted in 2 s of the run, on average (each holds its r). */
+function twoSecondsOfHolds(run: Awaited<ReturnType<typeof crashRun>>): number {
+  const { t, runMs, config } = run;
+  const hot = [HOT_A, HOT_B].reduce((n, h) => n + (t.users[h.id]?.admitted ?? 0) * h.r, 0);
+  const cold = Object.entries(t.users).reduce((n, [id, u]) => n + (id.startsWith('cold-') ? u.admitted * config.coldR : 0), 0);
+  return Math.ceil(((hot + cold) / runMs) * 2000);
+}
