@@ -182,9 +182,9 @@ export function pause(ms: number): Promise<void> {
 /**
  * Waits a little before the next try while a user is between the steps of a move between accounts
  * (20, 40, 60... ms); throws a QuotaStoreError once that wait would end past `deadline` (a call's
- * start + storeTimeoutMs; a commit or release that fails so is queued and tried again later). A move that stopped
- * half-way (its process died) stays so until setAccount finishes it: without the deadline a call
- * waited its ten tries (over a second) whatever `storeTimeoutMs` said.
+ * start + storeTimeoutMs; a commit or release that fails so is queued and tried again later). A
+ * move that stopped half-way (its process died) stays so until setAccount finishes it: without
+ * the deadline a call waited its ten tries (over a second) whatever `storeTimeoutMs` said.
  */
 export async function waitForMove(operation: string, userId: string, attempt: number, deadline: number): Promise<void> {
   const ms = 20 * (attempt + 1);
