@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from '../kernel/errors.js';
 import type { UserRef } from '../kernel/types.js';
-import { isPlainObject, parseUserId } from '../kernel/validate.js';
+import { isPlainObject, parseUserId, rejectUnknownKeys } from '../kernel/validate.js';
 import {
   createEmbeddingModelMiddleware,
   createLanguageModelMiddleware,
@@ -61,8 +61,9 @@ interface Parsed {
 function parseOptions(options: unknown): Parsed {
   if (options === undefined) return { user: undefined, settings: {} };
   if (!isPlainObject(options)) throw new InvalidArgumentError('options', options, 'expected { limiter?, user?, outputReservation?, onInsufficientQuota? }');
+  // The SDK wrappers' `estimator` and `includeStreamUsage` mean nothing here: rejected, never ignored.
+  rejectUnknownKeys(options, ['limiter', 'user', 'outputReservation', 'onInsufficientQuota'], 'options');
   const { user, ...rest } = options;
-  if ('estimator' in rest) throw new InvalidArgumentError('options.estimator', rest['estimator'], 'is not an option of the AI SDK middleware');
   if (user !== undefined && typeof user !== 'function') parseUserId(user, 'options.user');
   return { user: user as AiUserOption | undefined, settings: parseWrapOptions(rest) };
 }

@@ -324,6 +324,15 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
       expect(() => tokenLimitsMiddleware({ estimator: 'provider' } as never)).toThrow(InvalidArgumentError);
       expect(() => tokenLimitsMiddleware({ limiter: {} as never })).toThrow(InvalidArgumentError);
     });
+
+    it("options of the SDK wrappers only (includeStreamUsage) or unknown throw at once, naming the middleware's options", () => {
+      for (const factory of [tokenLimitsMiddleware, tokenLimitsEmbeddingMiddleware]) {
+        expect(() => factory({ includeStreamUsage: true } as never)).toThrow(InvalidArgumentError);
+        expect(() => factory({ includeStreamUsage: true } as never)).toThrow(/options\.includeStreamUsage/);
+        expect(() => factory({ userId: 'u1' } as never)).toThrow(/allowed: limiter, user, outputReservation, onInsufficientQuota\)/);
+        expect(() => factory({ estimator: 'local' } as never)).toThrow(InvalidArgumentError);
+      }
+    });
   });
 
   describe(`${label}: a middleware copied without transformParams`, () => {
