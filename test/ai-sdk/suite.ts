@@ -787,6 +787,26 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
       expect((await limiter.admin.getUsage(user)).used).toBeLessThanOrEqual(400);
     });
 
+    it("onInsufficientQuota 'shrink' never leaves a thinking budget unheld: such a call is refused, sending nothing", async () => {
+      const limiter = createTokenLimiter({ defaultLimits: [{ id: 'daily', tokens: 3000, period: 'day' }] });
+      const cases = [
+        { variant: 'anthropic' as const, providerOptions: { anthropic: { thinking: { type: 'enabled', budgetTokens: 1024 } } } },
+        { variant: 'google' as const, providerOptions: { google: { thinkingConfig: { thinkingBudget: 1024 } } } },
+      ];
+      for (const { variant, providerOptions } of cases) {
+        const user = freshUser(`shrink-thinking-${variant}`);
+        const model = wrap(modelOf(kit, emulator(), variant), { limiter, user, onInsufficientQuota: 'shrink' });
+        emulator().clearRequests();
+        await expect(ai.generateText({ model, prompt: ask, maxOutputTokens: 5000, providerOptions, maxRetries: 0 })).rejects.toBeInstanceOf(TokenLimitExceededError);
+        expect(emulator().requests).toHaveLength(0);
+        expect(await limiter.admin.getUsage(user)).toMatchObject({ used: 0, reserved: 0 });
+        // Without a thinking budget the call is shrunk to fit, as before.
+        await ai.generateText({ model, prompt: ask, maxOutputTokens: 5000, maxRetries: 0 });
+        const sent = emulator().requests.at(-1)!.body as { max_tokens?: number; generationConfig?: { maxOutputTokens?: number } };
+        expect(sent.max_tokens ?? sent.generationConfig?.maxOutputTokens).toBeLessThan(3000);
+      }
+    });
+
     it('embed and embedMany: one reservation and one commit per call, the provider-reported tokens', async () => {
       const base = createTokenLimiter();
       const { limiter, reserves, commits } = counting(base);

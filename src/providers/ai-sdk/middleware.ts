@@ -24,7 +24,7 @@ import { asObject, MALFORMED, type UsageReading } from '../shared/usage.js';
 import { utf8ByteLength } from '../../tokenizer/safe-cuts.js';
 import { admission, settlingFailure, signalOf } from './failures.js';
 import { chargedAbove, chargingBelow } from './layers.js';
-import { familyOf, planAiCall, type AiModel, type Family } from './plan.js';
+import { familyOf, planAiCall, shrinkableCall, type AiModel, type Family } from './plan.js';
 import type { AiCallParams } from './prompt.js';
 import { contentText, familyUsage, outcomeOf, partText, reportedRates, textTokens } from './results.js';
 
@@ -150,7 +150,7 @@ export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) 
   // (this middleware stacked twice, or another instance of it: see layers.ts).
   const passed = new WeakSet<object>();
   const reserve = async (binding: Binding, limiter: LimiterPort, params: AiCallParams, model: AiModel): Promise<Charged> => {
-    const call = new TrackedCall({ ...binding, limiter: () => limiter }, (settings) => planAiCall(model, params, settings), true);
+    const call = new TrackedCall({ ...binding, limiter: () => limiter }, (settings) => planAiCall(model, params, settings), () => shrinkableCall(model, params));
     await admission(call, signalOf(params));
     return { call, family: familyOf(model.provider), limiter };
   };

@@ -127,6 +127,24 @@ export async function planAiCall(model: AiModel, params: AiCallParams, settings:
 }
 
 /**
+ * Whether `onInsufficientQuota: 'shrink'` may lower the call's `maxOutputTokens`: not when the
+ * provider sends a thinking budget on top of it (Anthropic thinking `enabled`, whose budget
+ * `@ai-sdk/anthropic` adds to `max_tokens`; a positive Gemini `thinkingBudget`). Lowering
+ * `maxOutputTokens` alone would leave the budget unheld: such a call is refused instead, as the
+ * Anthropic SDK's wrapper refuses a thinking request it cannot shrink.
+ */
+export function shrinkableCall(model: AiModel, params: AiCallParams): boolean {
+  const family = familyOf(model.provider);
+  const options = asObject(params.providerOptions);
+  if (family === 'anthropic') return asObject(asObject(options?.['anthropic'])?.['thinking'])?.['type'] !== 'enabled';
+  if (family === 'google') {
+    const budget = asObject(asObject(options?.['google'])?.['thinkingConfig'])?.['thinkingBudget'];
+    return !(typeof budget === 'number' && budget > 0);
+  }
+  return true;
+}
+
+/**
  * The most searches the call's Anthropic web search tools allow (`anthropic.tools.webSearch_*`
  * with `maxUses`), whose fee its hold includes, as through the Anthropic SDK. Without `maxUses`
  * the searches have no bound and add nothing to the hold.
