@@ -349,6 +349,19 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
     });
   });
 
+  describe(`${label}: a middleware copied without transformParams, onInsufficientQuota 'shrink'`, () => {
+    it('refuses a call that does not fit rather than holding less than it sends', async () => {
+      const limiter = createTokenLimiter({ defaultLimits: [{ id: 'daily', tokens: 400, period: 'day' }] });
+      const user = freshUser('copied-shrink');
+      const { transformParams: _dropped, ...hooks } = tokenLimitsMiddleware({ limiter, user, onInsufficientQuota: 'shrink' });
+      const model = ai.wrapLanguageModel({ model: modelOf(kit, emulator(), 'openai.chat'), middleware: hooks });
+      emulator().clearRequests();
+      await expect(ai.generateText({ model, prompt: ask, maxOutputTokens: 5000, maxRetries: 0 })).rejects.toBeInstanceOf(TokenLimitExceededError);
+      expect(emulator().requests).toHaveLength(0);
+      expect(await limiter.admin.getUsage(user)).toMatchObject({ used: 0, reserved: 0 });
+    });
+  });
+
   describe(`${label}: the same middleware stacked twice`, () => {
     it('reserves and charges each call once, generate and stream', async () => {
       const base = createTokenLimiter();

@@ -149,8 +149,9 @@ export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) 
   // Params this layer passes on as they are: an outer layer charges their call on the same limiter
   // (this middleware stacked twice, or another instance of it: see layers.ts).
   const passed = new WeakSet<object>();
-  const reserve = async (binding: Binding, limiter: LimiterPort, params: AiCallParams, model: AiModel): Promise<Charged> => {
-    const call = new TrackedCall({ ...binding, limiter: () => limiter }, (settings) => planAiCall(model, params, settings), () => shrinkableCall(model, params));
+  // Only transformParams can shrink a call (it hands the AI SDK the lowered maxOutputTokens).
+  const reserve = async (binding: Binding, limiter: LimiterPort, params: AiCallParams, model: AiModel, resizable: boolean): Promise<Charged> => {
+    const call = new TrackedCall({ ...binding, limiter: () => limiter }, (settings) => planAiCall(model, params, settings), () => resizable && shrinkableCall(model, params));
     await admission(call, signalOf(params));
     return { call, family: familyOf(model.provider), limiter };
   };
@@ -162,7 +163,7 @@ export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) 
   /**
    * Calls the provider (and the layers below) for the call reserved for `params`, then settles it
    * with `after`. Hooks used without `transformParams` (a middleware copied without it) reserve
-   * here: never an unchecked call.
+   * here: never an unchecked call, and never shrunk (the request could not be lowered to fit).
    */
   const around = async <R>(params: AiCallParams, model: AiModel, run: () => PromiseLike<R>, after: (result: R, call: TrackedCall, family: Family) => R): Promise<R> => {
     if (passed.has(params)) return run();
@@ -171,7 +172,7 @@ export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) 
       const binding = bindingOf(params);
       const limiter = binding.limiter();
       if (chargedAbove(limiter, params)) return run();
-      charged = await reserve(binding, limiter, params, model);
+      charged = await reserve(binding, limiter, params, model, false);
     }
     const { call, family, limiter } = charged;
     return after(await settlingFailure(call, () => chargingBelow(limiter, params, run), signalOf(params), family), call, family);
@@ -184,7 +185,7 @@ export function createLanguageModelMiddleware(bindingOf: (params: AiCallParams) 
       const binding = bindingOf(params);
       const limiter = binding.limiter();
       if (chargedAbove(limiter, params)) return passOn(params);
-      const tracked = await reserve(binding, limiter, params, model);
+      const tracked = await reserve(binding, limiter, params, model, true);
       const { plan, grantedOutput } = tracked.call;
       // Shrunk to fit (`onInsufficientQuota: 'shrink'`): the request asks for what is held, no more.
       const shrunk = grantedOutput !== undefined && grantedOutput < plan!.outputTokens;
