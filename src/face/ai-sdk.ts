@@ -79,6 +79,11 @@ function bindings(parsed: Parsed): (params: { providerOptions?: unknown; headers
       providerOptions: params.providerOptions as AiCallContext['providerOptions'],
       headers: params.headers as AiCallContext['headers'],
     });
+    if (typeof (user as { then?: unknown } | undefined)?.then === 'function') {
+      // An async function: its promise is never awaited, so a rejection of it is silenced here.
+      (user as unknown as PromiseLike<unknown>).then(undefined, () => {});
+      throw new InvalidArgumentError('options.user()', user, 'expected a user id or UserContext returned synchronously (not a Promise)');
+    }
     return { userId: user === undefined ? undefined : parseUserId(user, 'options.user()'), options: parsed.settings, limiter };
   };
 }

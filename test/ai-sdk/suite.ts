@@ -325,6 +325,27 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
       expect(() => tokenLimitsMiddleware({ limiter: {} as never })).toThrow(InvalidArgumentError);
     });
 
+    it('a user function that returns a Promise throws InvalidArgumentError, sends nothing, leaves no unhandled rejection', async () => {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        const limiter = createTokenLimiter();
+        emulator().clearRequests();
+        for (const user of [async () => 'u1', async () => Promise.reject(new Error('lookup failed'))]) {
+          const model = wrap(modelOf(kit, emulator(), 'openai.chat'), { limiter, user: user as never });
+          const error = await ai.generateText({ model, prompt: ask, maxOutputTokens: 20, maxRetries: 0 }).catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(InvalidArgumentError);
+          expect((error as Error).message).toMatch(/synchronously/);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(unhandled).toEqual([]);
+        expect(emulator().requests).toHaveLength(0);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+    });
+
     it("options of the SDK wrappers only (includeStreamUsage) or unknown throw at once, naming the middleware's options", () => {
       for (const factory of [tokenLimitsMiddleware, tokenLimitsEmbeddingMiddleware]) {
         expect(() => factory({ includeStreamUsage: true } as never)).toThrow(InvalidArgumentError);
