@@ -129,9 +129,9 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
     const where: string[] = [];
     const values: unknown[] = [];
     if (query.userId !== undefined) where.push(userIs(values, query.userId));
-    if (query.since !== undefined) where.push(`created_at >= $${values.push(new Date(query.since))}`);
+    if (query.since !== undefined) where.push(`created_at >= $${values.push(instant(query.since))}`);
     // Both ends included, as the stores read a log range.
-    if (query.until !== undefined) where.push(`created_at <= $${values.push(new Date(query.until))}`);
+    if (query.until !== undefined) where.push(`created_at <= $${values.push(instant(query.until))}`);
     const { rows } = await q(
       `SELECT *, ${TIME_MS} FROM ${tableName} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT $${values.push(query.limit)}`,
       values,
@@ -248,7 +248,7 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
 
     async readHistory(query) {
       const unit = query.granularity === 'hour' ? 'hour' : 'day';
-      const values: unknown[] = [new Date(query.from), new Date(query.to)];
+      const values: unknown[] = [instant(query.from), instant(query.to)];
       const user = query.userId === undefined ? '' : `AND ${userIs(values, query.userId)}`;
       const { rows } = await q(
         `SELECT (extract(epoch FROM date_trunc('${unit}', created_at AT TIME ZONE 'UTC')) * 1000)::int8 AS t, model,
@@ -319,7 +319,7 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
           let keyset = '';
           if (after !== undefined) {
             const id = `$${page.push(after.id)}`;
-            const at = `$${page.push(after.at)}`;
+            const at = `$${page.push(instant(after.at.getTime()))}`;
             // The last row's time as stored, found by its id: a Date keeps milliseconds, and the
             // rows of a time with microseconds (not the drainer's, an import's) came twice.
             keyset = `AND (created_at, id) > (coalesce((SELECT created_at FROM ${tableName} WHERE id = ${id}), ${at}), ${id})`;
@@ -344,7 +344,7 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
       const { rows } = await q(
         `SELECT user_id, count(*) AS requests, coalesce(sum(total_tokens), 0) AS total, coalesce(sum(cost_micros), 0) AS cost
            FROM ${tableName} WHERE created_at >= $1 AND created_at < $2 GROUP BY user_id`,
-        [new Date(from), new Date(to)],
+        [instant(from), instant(to)],
       );
       const ledger = new Map(rows.map((r) => [readable(r.user_id), { requests: Number(r.requests), totalTokens: Number(r.total), costMicros: Number(r.cost) }]));
       const users = new Set([...ledger.keys(), ...(await source.listUserIds())]);
@@ -361,7 +361,7 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
   };
 
   function filter(o: { userId?: string; accountId?: string; from: number; to: number }): { where: string; values: unknown[] } {
-    const values: unknown[] = [new Date(o.from), new Date(o.to)];
+    const values: unknown[] = [instant(o.from), instant(o.to)];
     const where = ['created_at >= $1', 'created_at < $2'];
     if (o.userId !== undefined) where.push(userIs(values, o.userId));
     if (o.accountId !== undefined) where.push(accountIs(values, o.accountId));
@@ -444,6 +444,21 @@ function parseRange(options: unknown, keys: readonly string[], name: string): { 
   if (options.userId !== undefined) out.userId = parseUserId(options.userId, 'options.userId');
   if (options.accountId !== undefined) out.accountId = parseUserId(options.accountId, 'options.accountId');
   return out;
+}
+
+/**
+ * An instant as text PostgreSQL reads as a timestamptz, in UTC (`+00`, ` BC` for years before 1).
+ * Not a Date: pg writes a Date in the machine's zone with its offset cut to minutes, so in a zone
+ * whose offset then had seconds (local mean time: São Paulo's -03:06:28 until 1914) the bound
+ * moved by those seconds, and west of UTC the earliest instant, 4714-11-24 BC, became a local day
+ * PostgreSQL refuses ("timestamp out of range").
+ */
+function instant(ms: number): string {
+  const d = new Date(ms);
+  const year = d.getUTCFullYear();
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const time = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}.${String(d.getUTCMilliseconds()).padStart(3, '0')}`;
+  return `${String(year > 0 ? year : 1 - year).padStart(4, '0')}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())} ${time}+00${year > 0 ? '' : ' BC'}`;
 }
 
 /** A row's `created_at` (read as `created_ms`: see TIME_MS). */

@@ -923,6 +923,30 @@ describe('ledger options', () => {
     }
   });
 
+  it('reads range ends as the exact instant in a zone whose offset then had seconds, and the earliest one', async () => {
+    const ledger = await newLedger({ drain: false });
+    await pool.query(
+      `INSERT INTO ${ledger.tableName} (id, user_id, provider, model, endpoint, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, total_tokens, estimated, status, latency_ms, created_at)
+       SELECT id, 'old', 'openai', 'gpt-4o', 'chat', 1, 0, 0, 1, 0, 2, false, 'ok', 1, at::timestamptz
+         FROM (VALUES ('at-0000z', '1900-01-01T00:00:00Z'), ('at-0000-20z', '1900-01-01T00:00:20Z')) AS v(id, at)`,
+    );
+    const zone = process.env.TZ;
+    // São Paulo kept its local mean time, -03:06:28, until 1914; pg wrote a Date as -03:06, 28 s off.
+    process.env.TZ = 'America/Sao_Paulo';
+    try {
+      const from = Date.UTC(1900, 0, 1);
+      const to = Date.UTC(1900, 0, 1, 0, 0, 10);
+      expect((await ledger.query({ from, to }))[0]!.requests).toBe(1);
+      expect((await text(ledger.export({ from, to, format: 'jsonl' }))).trim().split('\n')).toHaveLength(1);
+      expect((await ledger.readLog({ userId: 'old', since: from, until: to, limit: 10 })).map((r) => r.id)).toEqual(['at-0000z']);
+      // West of UTC the earliest instant was a local day PostgreSQL refuses.
+      await expect(ledger.query({ from: Date.UTC(-4713, 10, 24), to: 0 })).resolves.toEqual([expect.objectContaining({ requests: 2 })]);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
   it('migrates idempotently, from several callers at once', async () => {
     const schema = uniqueSchema();
     schemas.push(schema);
