@@ -154,7 +154,18 @@ export class LedgerDrainer {
       throw error;
     }
     const written = kept.flatMap((r) => r.from);
-    if (written.length > 0) await this.feed.ack(written);
+    if (written.length > 0) {
+      try {
+        await this.feed.ack(written);
+      } catch (error) {
+        // Written, not acknowledged (the store went away between): the batch is kept, written
+        // again (ids already there are skipped) and acknowledged on a later try. Reported and
+        // backed off as a failed write is: before, it was retried every pollMs in silence.
+        this.#failures += 1;
+        this.events.error({ error: error instanceof Error ? error : new Error(String(error)), policy: 'retrying', records: written.length });
+        throw error;
+      }
+    }
     // What is left of the batch: kept (and moved again) if the move fails.
     this.#batch = refused.map((r) => r.entry);
     if (refused.length > 0) await this.#deadLetter(refused);

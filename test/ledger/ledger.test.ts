@@ -183,6 +183,44 @@ describe.each(STORES)('ledger over %s', (_name, makeStore) => {
     expect(await limiter.ledgerLag()).toMatchObject({ pending: 0, failures: 0 });
   });
 
+  it('reports a batch it wrote but cannot acknowledge as retrying, backs off, and acknowledges it once the feed answers', async () => {
+    const store = makeStore();
+    const feed = store.ledgerFeed!;
+    let failing = true;
+    let acks = 0;
+    // The store's feed, failing its acknowledgements (a Redis that went away after the write).
+    const flakyFeed = new Proxy(feed, {
+      get(target, key) {
+        if (key === 'ack') return (...args: Parameters<typeof feed.ack>) => (acks++, failing ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6399')) : target.ack(...args));
+        const value = Reflect.get(target, key, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const flaky = new Proxy(store, {
+      get(target, key) {
+        if (key === 'ledgerFeed') return flakyFeed;
+        const value = Reflect.get(target, key, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const ledger = await newLedger({ drain: { pollMs: 10, claimIdleMs: 100_000 } });
+    const limiter = track(createTokenLimiter({ store: flaky, ledger }));
+    const errors: LedgerErrorEvent[] = [];
+    limiter.on('ledger-error', (e) => errors.push(e));
+    await call(limiter, 'ackdown', 2, 3);
+    await expect.poll(() => errors.length, { timeout: 5_000 }).toBeGreaterThan(0);
+    expect(errors[0]).toMatchObject({ policy: 'retrying', records: 1, error: { message: expect.stringContaining('ECONNREFUSED') } });
+    expect((await limiter.ledgerLag())!.failures).toBeGreaterThan(0);
+    // Backing off, not writing the batch again every 10 ms: about 30 tries in 300 ms without.
+    const before = acks;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(acks - before).toBeLessThan(10);
+    failing = false;
+    await limiter.flushLedger();
+    expect(await rowCount(ledger)).toEqual({ rows: 1, ids: 1 });
+    expect(await limiter.ledgerLag()).toMatchObject({ pending: 0, failures: 0 });
+  });
+
   it('records the account a member was charged to', async () => {
     const ledger = await newLedger();
     const limiter = track(createTokenLimiter({ store: makeStore(), ledger }));
