@@ -166,12 +166,14 @@ export class LedgerDrainer {
         throw error;
       }
     }
+    // Counted once acknowledged: a failed move below keeps only the refused entries, and the
+    // written ones, counted after it, were never counted.
+    this.#written += written.length;
     // What is left of the batch: kept (and moved again) if the move fails.
     this.#batch = refused.map((r) => r.entry);
     if (refused.length > 0) await this.#deadLetter(refused);
     this.#failures = 0;
     this.#batch = [];
-    this.#written += written.length;
     return batch.length;
   }
 
