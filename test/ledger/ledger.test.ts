@@ -145,15 +145,18 @@ describe.each(STORES)('ledger over %s', (_name, makeStore) => {
     expect(await limiter.ledgerLag()).toMatchObject({ pending: 0, failures: 0 });
   });
 
-  it('reports a feed it cannot read as retrying, backs off, and drains once it reads again', async () => {
+  /** The store, its ledger feed's `method` failing (a Redis that went away) until `heal()`; `calls()` counts its calls. */
+  function storeFailingFeed(method: 'read' | 'ack') {
     const store = makeStore();
     const feed = store.ledgerFeed!;
     let failing = true;
-    let reads = 0;
-    // The store's feed, failing its reads (a Redis that went away) while `failing`.
+    let calls = 0;
     const flakyFeed = new Proxy(feed, {
       get(target, key) {
-        if (key === 'read') return (...args: Parameters<typeof feed.read>) => (reads++, failing ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6399')) : target.read(...args));
+        if (key === method) {
+          const real = (target[method] as (...a: unknown[]) => Promise<unknown>).bind(target);
+          return (...args: unknown[]) => (calls++, failing ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6399')) : real(...args));
+        }
         const value = Reflect.get(target, key, target) as unknown;
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
@@ -165,6 +168,12 @@ describe.each(STORES)('ledger over %s', (_name, makeStore) => {
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
     });
+    return { store: flaky, calls: () => calls, heal: () => (failing = false) };
+  }
+
+  it('reports a feed it cannot read as retrying, backs off, and drains once it reads again', async () => {
+    // The store's feed, failing its reads (a Redis that went away).
+    const { store: flaky, calls: reads, heal } = storeFailingFeed('read');
     const ledger = await newLedger({ drain: { pollMs: 10, claimIdleMs: 100_000 } });
     const limiter = track(createTokenLimiter({ store: flaky, ledger }));
     const errors: LedgerErrorEvent[] = [];
@@ -174,35 +183,18 @@ describe.each(STORES)('ledger over %s', (_name, makeStore) => {
     expect(errors[0]).toMatchObject({ policy: 'retrying', records: 0, error: { message: expect.stringContaining('ECONNREFUSED') } });
     expect((await limiter.ledgerLag())!.failures).toBeGreaterThan(0);
     // Backing off (10, 20, 40... ms), not polling every 10 ms: about 30 reads in 300 ms without.
-    const before = reads;
+    const before = reads();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(reads - before).toBeLessThan(10);
-    failing = false;
+    expect(reads() - before).toBeLessThan(10);
+    heal();
     await limiter.flushLedger();
     expect(await rowCount(ledger)).toEqual({ rows: 1, ids: 1 });
     expect(await limiter.ledgerLag()).toMatchObject({ pending: 0, failures: 0 });
   });
 
   it('reports a batch it wrote but cannot acknowledge as retrying, backs off, and acknowledges it once the feed answers', async () => {
-    const store = makeStore();
-    const feed = store.ledgerFeed!;
-    let failing = true;
-    let acks = 0;
     // The store's feed, failing its acknowledgements (a Redis that went away after the write).
-    const flakyFeed = new Proxy(feed, {
-      get(target, key) {
-        if (key === 'ack') return (...args: Parameters<typeof feed.ack>) => (acks++, failing ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6399')) : target.ack(...args));
-        const value = Reflect.get(target, key, target) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    const flaky = new Proxy(store, {
-      get(target, key) {
-        if (key === 'ledgerFeed') return flakyFeed;
-        const value = Reflect.get(target, key, target) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    const { store: flaky, calls: acks, heal } = storeFailingFeed('ack');
     const ledger = await newLedger({ drain: { pollMs: 10, claimIdleMs: 100_000 } });
     const limiter = track(createTokenLimiter({ store: flaky, ledger }));
     const errors: LedgerErrorEvent[] = [];
@@ -212,10 +204,10 @@ describe.each(STORES)('ledger over %s', (_name, makeStore) => {
     expect(errors[0]).toMatchObject({ policy: 'retrying', records: 1, error: { message: expect.stringContaining('ECONNREFUSED') } });
     expect((await limiter.ledgerLag())!.failures).toBeGreaterThan(0);
     // Backing off, not writing the batch again every 10 ms: about 30 tries in 300 ms without.
-    const before = acks;
+    const before = acks();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(acks - before).toBeLessThan(10);
-    failing = false;
+    expect(acks() - before).toBeLessThan(10);
+    heal();
     await limiter.flushLedger();
     expect(await rowCount(ledger)).toEqual({ rows: 1, ids: 1 });
     expect(await limiter.ledgerLag()).toMatchObject({ pending: 0, failures: 0 });
