@@ -44,6 +44,25 @@ function startCli(args: string[], stdout: 'pipe' | 'ignore' = 'ignore') {
 let pool: pg.Pool;
 let redis: Redis;
 const schema = uniqueSchema();
+
+/**
+ * Runs `test` on a ledger schema of its own holding `rows` generated records (g = 1..rows; each
+ * row's user and time given as SQL over g), dropped afterwards.
+ */
+async function withGeneratedRows(rows: number, userSql: string, timeSql: string, test: (schema: string) => Promise<void>): Promise<void> {
+  const own = uniqueSchema();
+  const ledger = createPostgresLedger({ pool, schema: own, drain: false });
+  await ledger.migrate();
+  try {
+    await pool.query(
+      `INSERT INTO ${ledger.tableName} (id, user_id, provider, model, endpoint, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, total_tokens, estimated, status, latency_ms, created_at)
+       SELECT 'r' || g, ${userSql}, 'openai', 'gpt-4o', 'chat', 1, 0, 0, 1, 0, 2, false, 'ok', 1, ${timeSql} FROM generate_series(1, ${rows}) AS g`,
+    );
+    await test(own);
+  } finally {
+    await dropSchema(pool, own);
+  }
+}
 const dir = mkdtempSync(join(tmpdir(), 'tl-cli-'));
 beforeAll(async () => {
   pool = await connectPostgres();
@@ -126,45 +145,27 @@ describe('npx token-limits ledger', () => {
   });
 
   it('export ends quietly when its reader stops early (| head)', async () => {
-    const headSchema = uniqueSchema();
-    const ledger = createPostgresLedger({ pool, schema: headSchema, drain: false });
-    await ledger.migrate();
-    try {
-      // 20,000 rows: far more than a pipe holds, so the export is still writing when the reader goes.
-      await pool.query(
-        `INSERT INTO ${ledger.tableName} (id, user_id, provider, model, endpoint, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, total_tokens, estimated, status, latency_ms, created_at)
-         SELECT 'r' || g, 'head', 'openai', 'gpt-4o', 'chat', 1, 0, 0, 1, 0, 2, false, 'ok', 1, date_trunc('milliseconds', now()) - g * interval '1 ms' FROM generate_series(1, 20000) AS g`,
-      );
+    // 20,000 rows: far more than a pipe holds, so the export is still writing when the reader goes.
+    await withGeneratedRows(20_000, `'head'`, `date_trunc('milliseconds', now()) - g * interval '1 ms'`, async (headSchema) => {
       const { child, exit, stderr } = startCli(['ledger', 'export', '--schema', headSchema, '--from', '0'], 'pipe');
       await new Promise((resolve) => child.stdout!.once('data', resolve));
       child.stdout!.destroy();
       // It died of an unhandled 'error' event (EPIPE) on stdout, with a stack trace.
       expect(await exit).toBe(0);
       expect(stderr()).toBe('');
-    } finally {
-      await dropSchema(pool, headSchema);
-    }
+    });
   });
 
   it('reconcile ends quietly when its reader stops early (| head), still with exit code 2', async () => {
-    const headSchema = uniqueSchema();
-    const ledger = createPostgresLedger({ pool, schema: headSchema, drain: false });
-    await ledger.migrate();
-    try {
-      // 3,000 users the store has never seen: 3,000 lines (400 kB) of differences, more than a pipe holds.
-      await pool.query(
-        `INSERT INTO ${ledger.tableName} (id, user_id, provider, model, endpoint, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, total_tokens, estimated, status, latency_ms, created_at)
-         SELECT 'r' || g, 'head-' || g, 'openai', 'gpt-4o', 'chat', 1, 0, 0, 1, 0, 2, false, 'ok', 1, now() - interval '1 minute' FROM generate_series(1, 3000) AS g`,
-      );
+    // 3,000 users the store has never seen: 3,000 lines (400 kB) of differences, more than a pipe holds.
+    await withGeneratedRows(3000, `'head-' || g`, `now() - interval '1 minute'`, async (headSchema) => {
       const { child, exit, stderr } = startCli(['ledger', 'reconcile', '--schema', headSchema, '--from', '2026', '--prefix', uniquePrefix('tl-cli')], 'pipe');
       await new Promise((resolve) => child.stdout!.once('data', resolve));
       child.stdout!.destroy();
       // It died of an unhandled 'error' event (EPIPE) on stdout: a stack trace and exit code 1.
       expect(await exit).toBe(2);
       expect(stderr()).toBe('token-limits: 3000 users differ between the ledger and the store\n');
-    } finally {
-      await dropSchema(pool, headSchema);
-    }
+    });
   }, 60_000);
 
   it('reads a date-time by its offset and refuses one without, whatever the zone of the machine', async () => {
@@ -305,15 +306,8 @@ describe('npx token-limits ledger', () => {
   }, 30_000);
 
   it('export --out stopped by Ctrl-C leaves the previous file and no temporary one', async () => {
-    const intSchema = uniqueSchema();
-    const ledger = createPostgresLedger({ pool, schema: intSchema, drain: false });
-    await ledger.migrate();
-    try {
-      // 100,000 rows: an export of a few seconds, stopped while its temporary file is written.
-      await pool.query(
-        `INSERT INTO ${ledger.tableName} (id, user_id, provider, model, endpoint, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, total_tokens, estimated, status, latency_ms, created_at)
-         SELECT 'r' || g, 'int', 'openai', 'gpt-4o', 'chat', 1, 0, 0, 1, 0, 2, false, 'ok', 1, date_trunc('milliseconds', now()) - g * interval '1 ms' FROM generate_series(1, 100000) AS g`,
-      );
+    // 100,000 rows: an export of a few seconds, stopped while its temporary file is written.
+    await withGeneratedRows(100_000, `'int'`, `date_trunc('milliseconds', now()) - g * interval '1 ms'`, async (intSchema) => {
       const outDir = mkdtempSync(join(dir, 'int-'));
       const file = join(outDir, 'usage.csv');
       writeFileSync(file, 'the previous export\n');
@@ -327,9 +321,7 @@ describe('npx token-limits ledger', () => {
       expect(stderr()).toBe(`token-limits: interrupted: ${file} was left as it was\n`);
       expect(readdirSync(outDir)).toEqual(['usage.csv']);
       expect(readFileSync(file, 'utf8')).toBe('the previous export\n');
-    } finally {
-      await dropSchema(pool, intSchema);
-    }
+    });
   }, 60_000);
 
   describe('an unreachable server', () => {
