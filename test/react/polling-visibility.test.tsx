@@ -12,40 +12,41 @@ const visibility = (state: 'hidden' | 'visible') => {
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A widget polling every second; each load answers its own number as the usage, `calls()` counts them. */
+function pollingWidget(): { calls: () => number } {
+  let calls = 0;
+  const fetcher: Fetcher = () => {
+    calls += 1;
+    return Promise.resolve(json(usageJson({ used: calls, limit: 100 })));
+  };
+  render(<TokenWidget fetcher={fetcher} refreshIntervalMs={1000} />);
+  return { calls: () => calls };
+}
+
 describe('polling and the page visibility', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it('loads as soon as the page is shown again after a poll was skipped', async () => {
-    let calls = 0;
-    const fetcher: Fetcher = () => {
-      calls += 1;
-      return Promise.resolve(json(usageJson({ used: calls, limit: 100 })));
-    };
-    render(<TokenWidget fetcher={fetcher} refreshIntervalMs={1000} />);
+    const widget = pollingWidget();
     await screen.findByRole('progressbar');
-    expect(calls).toBe(1);
+    expect(widget.calls()).toBe(1);
 
     visibility('hidden');
     await sleep(1300); // the poll at 1 s is skipped
-    expect(calls).toBe(1);
+    expect(widget.calls()).toBe(1);
 
     visibility('visible');
     await sleep(100); // not the next poll, at 2 s
-    expect(calls).toBe(2);
+    expect(widget.calls()).toBe(2);
     expect(screen.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('2');
   });
 
   it('does not load on being shown when no poll was missed', async () => {
-    let calls = 0;
-    const fetcher: Fetcher = () => {
-      calls += 1;
-      return Promise.resolve(json(usageJson({ used: calls, limit: 100 })));
-    };
-    render(<TokenWidget fetcher={fetcher} refreshIntervalMs={1000} />);
+    const widget = pollingWidget();
     await screen.findByRole('progressbar');
     visibility('hidden');
     visibility('visible');
     await sleep(100);
-    expect(calls).toBe(1);
+    expect(widget.calls()).toBe(1);
   });
 });
