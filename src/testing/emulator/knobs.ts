@@ -21,12 +21,31 @@ function checkCount(name: string, value: unknown, allowInfinity = false): void {
   if (!ok) throw new RangeError(`${name} must be a non-negative integer${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}`);
 }
 
-/** Every field of an EmulatorBehavior: any other is a typo, refused rather than ignored. */
-const BEHAVIOR_FIELDS: ReadonlySet<string> = new Set([
-  'status', 'errorBody', 'retryAfterMs', 'retryAfter', 'shouldRetry', 'headers', 'delayMs', 'chunkDelayMs',
-  'disconnectAfterChunks', 'dropConnection', 'midStreamError', 'omitUsage', 'usage', 'reasoningTokens',
-  'cachedInputTokens', 'cacheCreationInputTokens', 'messageDeltas', 'hang',
-]);
+/**
+ * Every field of an EmulatorBehavior: any other is a typo, refused rather than ignored. A record
+ * over the type's keys, so that a field added to the type and not here fails to compile.
+ */
+const BEHAVIOR_FIELD_RECORD: Record<keyof EmulatorBehavior, true> = {
+  status: true,
+  errorBody: true,
+  retryAfterMs: true,
+  retryAfter: true,
+  shouldRetry: true,
+  headers: true,
+  delayMs: true,
+  chunkDelayMs: true,
+  disconnectAfterChunks: true,
+  dropConnection: true,
+  midStreamError: true,
+  omitUsage: true,
+  usage: true,
+  reasoningTokens: true,
+  cachedInputTokens: true,
+  cacheCreationInputTokens: true,
+  messageDeltas: true,
+  hang: true,
+};
+const BEHAVIOR_FIELDS: ReadonlySet<string> = new Set(Object.keys(BEHAVIOR_FIELD_RECORD));
 
 /**
  * Throw a TypeError naming the first field of `value` not in `known`. An ignored misspelt knob
