@@ -21,19 +21,45 @@ export interface AdminDeps {
  * dashboard, and `UserUsage` has no field that could honestly say "unreadable". Any other failure
  * (the store down or slow) fails the page, as before: leaving users out then would hide an outage.
  */
-export async function usagesOf(deps: AdminDeps, operation: string, userIds: readonly string[]): Promise<UserUsage[]> {
-  const users: UserUsage[] = [];
-  for (let i = 0; i < userIds.length; i += 50) {
-    const ids = userIds.slice(i, i + 50);
-    const reads = await Promise.allSettled(ids.map((id) => deps.userUsage(id)));
+export function usagesOf(deps: AdminDeps, operation: string, userIds: readonly string[]): Promise<UserUsage[]> {
+  return readableOf(deps, operation, userIds, (id) => deps.userUsage(id), (id) => ({ userId: id }));
+}
+
+/**
+ * What `read` answers for each id of a listing's page, 50 reads at a time, leaving out (and
+ * reporting, named by `who`) each one whose stored data cannot be read; any other failure fails the
+ * page. listAccounts uses it for accounts, as usagesOf does for users.
+ */
+export async function readableOf<T>(
+  deps: AdminDeps,
+  operation: string,
+  ids: readonly string[],
+  read: (id: string) => Promise<T>,
+  who: (id: string) => { userId: string } | { accountId: string },
+): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < ids.length; i += 50) {
+    const chunk = ids.slice(i, i + 50);
+    const reads = await Promise.allSettled(chunk.map((id) => read(id)));
     const failed = reads.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !unreadableData(r.reason));
     if (failed) throw failed.reason;
     reads.forEach((r, j) => {
-      if (r.status === 'fulfilled') users.push(r.value);
-      else deps.core.storeError(`admin.${operation}`, r.reason as QuotaStoreError, 'deny', ids[j]);
+      if (r.status === 'fulfilled') out.push(r.value);
+      else reportUnreadable(deps, `admin.${operation}`, r.reason as QuotaStoreError, who(chunk[j]!));
     });
   }
-  return users;
+  return out;
+}
+
+/** A `store-error` event (policy `deny`: the item was not listed) and a logger warning, naming the item. */
+function reportUnreadable(deps: AdminDeps, operation: string, error: QuotaStoreError, who: { userId: string } | { accountId: string }): void {
+  const { core } = deps;
+  if ('userId' in who) {
+    core.storeError(operation, error, 'deny', who.userId);
+    return;
+  }
+  core.events.emit('store-error', { operation, error, policy: 'deny', accountId: who.accountId });
+  core.config.logger?.warn?.(`token-limits: ${operation} failed`, { policy: 'deny', error: error.message, accountId: who.accountId });
 }
 
 /**

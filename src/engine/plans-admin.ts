@@ -1,7 +1,7 @@
 import { InvalidArgumentError, PlanInUseError } from '../kernel/errors.js';
 import type { AccountUsage, LimitRule, Plan, UserUsage } from '../kernel/types.js';
 import { isPlainObject, parsePositiveInt, parseUserId, rejectUnknownKeys } from '../kernel/validate.js';
-import { usagesOf, type AdminDeps } from './admin-deps.js';
+import { readableOf, usagesOf, type AdminDeps } from './admin-deps.js';
 import { normalizeRules, serializeRules } from './rules.js';
 
 /** Plans and accounts, under `limiter.admin`. */
@@ -33,7 +33,11 @@ export interface PlansAdmin {
   getAccountUsage(accountId: string): Promise<AccountUsage & { members: number }>;
   /** Members in id order, `limit` per page (default 50, at most 1000). One read per member listed. */
   listAccountMembers(accountId: string, options?: { cursor?: string; limit?: number }): Promise<{ members: UserUsage[]; cursor?: string }>;
-  /** Accounts in id order, `limit` per page (default 50, at most 1000). */
+  /**
+   * Accounts in id order, `limit` per page (default 50, at most 1000). An account whose stored data
+   * cannot be read is left out and reported (`store-error` with its `accountId`); a failing store
+   * fails the page.
+   */
   listAccounts(options?: { cursor?: string; limit?: number }): Promise<{ accounts: Array<AccountUsage & { members: number }>; cursor?: string }>;
 }
 
@@ -156,7 +160,9 @@ export function createPlansAdmin(deps: AdminDeps): PlansAdmin {
       const q = page(options, 'options');
       await deps.settle();
       const result = await call('listAccounts', () => store.listAccounts(q));
-      const accounts = await Promise.all(result.accountIds.map((id) => accountUsage(id)));
+      // An account whose stored data cannot be read is left out and reported (with its accountId),
+      // as listUsers does for a user: one damaged account must not blank the whole page.
+      const accounts = await readableOf(deps, 'listAccounts', result.accountIds, accountUsage, (accountId) => ({ accountId }));
       return result.next === undefined ? { accounts } : { accounts, cursor: result.next };
     },
   };

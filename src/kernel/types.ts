@@ -277,7 +277,13 @@ export interface StoreErrorEvent {
   error: import('./errors.js').QuotaStoreError;
   /** `deny`: the call failed; `allow`: the call went on unmetered; `queued`: a commit waits for the store. */
   policy: 'deny' | 'allow' | 'queued' | 'dropped';
+  /** The user the failed operation was for, when it was for one. */
   userId?: string;
+  /**
+   * The account the failed operation was for, when it was for one and not for a user: an account
+   * that `admin.listAccounts` left out of its page because its stored data cannot be read.
+   */
+  accountId?: string;
 }
 
 /**
