@@ -268,6 +268,10 @@ end
 
 local field = 'x:' .. id
 local out, fired = { 'applied', now, 0 }, {}
+-- The user's windows are read before anything is written: a 'clock' reply after the account's
+-- share was charged had the retry charge it again.
+local st, wins, _, maxEnd = scopeWindows(KEYS[2], rules, now, field, 'm', 'k')
+if not st then return { 'clock', now, now } end
 if inAccount and not forwarded then
   local ast, awins, _, amaxEnd = scopeWindows(KEYS[7], accountRules, now, 'k')
   if not ast then return { 'clock', now, now } end
@@ -286,8 +290,6 @@ if inAccount and not forwarded then
   end
 end
 
-local st, wins, _, maxEnd = scopeWindows(KEYS[2], rules, now, field, 'm', 'k')
-if not st then return { 'clock', now, now } end
 local hz = horizons(st[3])
 if away then
   -- The user's share is charged at their new home (the engine forwards it); drop the hold here.
