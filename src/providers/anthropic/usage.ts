@@ -28,14 +28,28 @@ export function messageUsage(raw: unknown): UsageReading {
 
 /**
  * Stream usage: `message_start` carries the input side; each `message_delta` carries cumulative
- * totals that replace (never add to) what came before, for the fields it has.
+ * totals that replace (never add to) what came before, for the fields it has. Cumulative counts
+ * never go down, so a count lower than the one before is a placeholder and the higher one is kept:
+ * Anthropic-compatible servers of other vendors write the input fields of `message_delta` as 0
+ * (they report only output there), and some report the input only in `message_delta` (0 in
+ * `message_start`). A value that is not a count replaces what came before (it reads as malformed).
  */
 export function mergeStreamUsage(current: Record<string, unknown> | undefined, delta: unknown): Record<string, unknown> | undefined {
   const d = asObject(delta);
   if (!d) return current;
   const merged: Record<string, unknown> = { ...current };
-  for (const [key, value] of Object.entries(d)) if (value !== null && value !== undefined) merged[key] = value;
+  for (const [key, value] of Object.entries(d)) {
+    if (value === null || value === undefined) continue;
+    const before = merged[key];
+    if (isCount(value) && isCount(before)) merged[key] = Math.max(before, value);
+    else if (asObject(value) && asObject(before)) merged[key] = mergeStreamUsage(asObject(before), value);
+    else merged[key] = value;
+  }
   return merged;
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
 /**
