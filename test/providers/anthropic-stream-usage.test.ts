@@ -8,6 +8,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTokenLimiter, withTokenLimits } from '../../src/index.js';
+import { outputTokensOf } from '../../src/providers/anthropic/endpoints.js';
 import { collect } from '../emulator/harness.js';
 import { loggedAtLeast } from './helpers.js';
 
@@ -77,4 +78,14 @@ describe('withTokenLimits(anthropic): stream usage from Anthropic-compatible ser
     });
   }
 
+  it('a stream whose final message_delta carries no usage is charged an estimate of its text, not the output count of message_start', async () => {
+    // The SDK's MessageStream fails on such a stream; a raw stream of create() reads to its end.
+    const { limiter, client } = setup(await serving(reply({ input_tokens: 1200, output_tokens: 1 }, undefined)));
+    const events = await collect(await client.messages.create({ ...request, stream: true }));
+    expect(events.at(-1)).toMatchObject({ type: 'message_stop' });
+    const [record] = await loggedAtLeast(limiter, 1);
+    expect(record).toMatchObject({ estimated: true, status: 'ok' });
+    expect(record!.outputTokens).toBeGreaterThanOrEqual(outputTokensOf(TEXT, MODEL));
+    expect(record!.inputTokens).toBeGreaterThan(0);
+  });
 });

@@ -91,6 +91,8 @@ export const messages: StainlessEndpoint = {
     let raw: Record<string, unknown> | undefined;
     let final = false;
     let stopped = false;
+    // A message_delta carried usage: without one, message_start's output count (1) is not the answer's.
+    let delivered = false;
     let model: string | undefined;
     return {
       onEvent(event) {
@@ -109,8 +111,9 @@ export const messages: StainlessEndpoint = {
           }
           case 'message_delta':
             raw = mergeStreamUsage(raw, data.usage);
+            if (asObject(data.usage)) delivered = true;
             // Counts are cumulative: only the delta that says why the message stopped has the final ones.
-            if (asObject(data.delta)?.stop_reason != null) final = raw !== undefined;
+            if (asObject(data.delta)?.stop_reason != null) final = raw !== undefined && delivered;
             break;
           case 'message_stop':
             stopped = true;
@@ -124,7 +127,7 @@ export const messages: StainlessEndpoint = {
       // Usage is final once the last message_delta came (or message_stop); before that,
       // message_start still tells the exact input of an aborted stream, and the deltas the output
       // generated so far.
-      usage: (): UsageReading => (final || (stopped && raw !== undefined) ? messageUsage(raw) : undefined),
+      usage: (): UsageReading => (final || (stopped && raw !== undefined && delivered) ? messageUsage(raw) : undefined),
       inputTokens: () => {
         const u = raw && !final ? messageUsage({ ...raw, output_tokens: 0 }) : undefined;
         return u && u !== MALFORMED ? u.inputTokens : undefined;
