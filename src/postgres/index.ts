@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../kernel/errors.js';
 import type { HistoryPoint, LedgerDrainSettings, LedgerEntry, LedgerSource, LedgerTotals, UsageLedger, UsageRecord } from '../kernel/types.js';
-import { isPlainObject, parseUserId, rejectUnknownKeys } from '../kernel/validate.js';
+import { isPlainObject, parsePositiveInt, parseUserId, rejectUnknownKeys } from '../kernel/validate.js';
 import { readable, storable } from './text.js';
 import { INSTANT_FORMS, parseInstant } from '../kernel/instant.js';
 
@@ -49,6 +49,17 @@ export interface LedgerDifference {
 
 /** The ledger: what the limiter writes and reads, and the operators' reads. */
 export interface PostgresLedger extends UsageLedger {
+  /**
+   * Records of one user or everyone with since <= time <= until (both ends included, as the stores
+   * read a log), newest first, at most `limit` (1 to 10,000). `since` after `until`, or a value out
+   * of range, throws `InvalidArgumentError` before anything is read, as `admin.getUsageLog` does.
+   */
+  readLog(query: { userId?: string; since?: number; until?: number; limit: number }): Promise<UsageRecord[]>;
+  /**
+   * Usage per hour or UTC day and per model in [from, to); `to` not after `from` throws
+   * `InvalidArgumentError` before anything is read.
+   */
+  readHistory(query: { userId?: string; from: number; to: number; granularity: 'hour' | 'day' }): Promise<HistoryPoint[]>;
   /** `"schema"."table"`, quoted. */
   readonly tableName: string;
   /** Creates the schema, the table and its indexes if missing (idempotent; safe from several processes at once). */
@@ -125,7 +136,8 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
   const q = (text: string, values?: unknown[]) => (pool as PgPoolLike).query(text, values);
   let source: LedgerSource | undefined;
 
-  async function readLog(query: { userId?: string; since?: number; until?: number; limit: number }): Promise<UsageRecord[]> {
+  async function readLog(options: { userId?: string; since?: number; until?: number; limit: number }): Promise<UsageRecord[]> {
+    const query = parseLogQuery(options);
     const where: string[] = [];
     const values: unknown[] = [];
     if (query.userId !== undefined) where.push(userIs(values, query.userId));
@@ -246,7 +258,8 @@ export function createPostgresLedger(options: PostgresLedgerOptions): PostgresLe
 
     readLog,
 
-    async readHistory(query) {
+    async readHistory(options) {
+      const query = parseHistoryQuery(options);
       const unit = query.granularity === 'hour' ? 'hour' : 'day';
       const values: unknown[] = [instant(query.from), instant(query.to)];
       const user = query.userId === undefined ? '' : `AND ${userIs(values, query.userId)}`;
@@ -444,6 +457,36 @@ function parseRange(options: unknown, keys: readonly string[], name: string): { 
   if (options.userId !== undefined) out.userId = parseUserId(options.userId, 'options.userId');
   if (options.accountId !== undefined) out.accountId = parseUserId(options.accountId, 'options.accountId');
   return out;
+}
+
+/** The most records one `readLog` returns (as `admin.getUsageLog`). */
+const MAX_LOG_LIMIT = 10_000;
+
+/**
+ * A log read's query, checked as `admin.getUsageLog` checks it: called directly, a read with
+ * `since` after `until` answered `[]` (an empty range reads as "no usage", where it is a mistake:
+ * the dates swapped), and a NaN limit or date failed as a database error.
+ */
+function parseLogQuery(options: unknown): { userId?: string; since?: number; until?: number; limit: number } {
+  if (!isPlainObject(options)) invalid('options', options, 'expected { userId?, since?, until?, limit } for ledger.readLog');
+  rejectUnknownKeys(options, ['userId', 'since', 'until', 'limit'], 'options');
+  const limit = parsePositiveInt(options.limit, 'options.limit', MAX_LOG_LIMIT);
+  const out: { userId?: string; since?: number; until?: number; limit: number } = { limit };
+  if (options.userId !== undefined) out.userId = parseUserId(options.userId, 'options.userId');
+  if (options.since !== undefined) out.since = parseDate(options.since, 'options.since');
+  if (options.until !== undefined) out.until = parseDate(options.until, 'options.until');
+  if (out.since !== undefined && out.until !== undefined && out.since > out.until) {
+    invalid('options.since', options.since, 'must not be after options.until (both are included)');
+  }
+  return out;
+}
+
+/** A history read's query: `to` after `from`, as `query`, `export` and `admin.getUsageHistory` want it. */
+function parseHistoryQuery(options: unknown): { userId?: string; from: number; to: number; granularity: 'hour' | 'day' } {
+  const o = parseRange(options, ['userId', 'from', 'to', 'granularity'], 'ledger.readHistory');
+  const granularity = (options as { granularity?: unknown }).granularity;
+  if (granularity !== 'hour' && granularity !== 'day') invalid('options.granularity', granularity, "expected 'hour' or 'day'");
+  return { ...(o.userId === undefined ? {} : { userId: o.userId }), from: o.from, to: o.to, granularity };
 }
 
 /**
