@@ -179,8 +179,8 @@ export class MemoryStore implements QuotaStore {
     const userMatches = c.matches.slice(0, c.user.rules.length);
     const accountMatches = c.matches.slice(c.user.rules.length);
     const alerts = [
-      ...user.charge(c.reservationId, c.user.rules, pickedUser, userMatches, c.actual, c.costUnknown, c.thresholds, 'user'),
-      ...(account ? account.charge(c.reservationId, accountRules, pickedAccount as PickedWindow[], accountMatches, c.actual, c.costUnknown, c.thresholds, 'account') : []),
+      ...user.charge(c.reservationId, c.user.rules, pickedUser, userMatches, c.actual, c.costUnknown, c.thresholds, 'user', now),
+      ...(account ? account.charge(c.reservationId, accountRules, pickedAccount as PickedWindow[], accountMatches, c.actual, c.costUnknown, c.thresholds, 'account', now) : []),
     ];
     user.done.set(c.reservationId, { status: 'committed', timestamp: now, expiresAt: now + this.#data.settings.idempotencyTtlMs, attemptId: c.attemptId, alerts: [...alerts] });
     this.#record(c, user, now);

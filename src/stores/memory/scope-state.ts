@@ -88,7 +88,12 @@ export class ScopeState {
     costUnknown: boolean,
     thresholds: readonly number[],
     scope: 'user' | 'account',
+    now: number,
   ): CommitAlert[] {
+    // A hold whose lease ended counts for nothing, as a purge would have left it, whether or not one
+    // ran: its amounts leave the windows they were held in, and the usage is charged in full.
+    // Kept, a window that rolled over since was charged only the part beyond it.
+    if ((this.holds.get(id)?.expiresAt ?? Number.POSITIVE_INFINITY) <= now) this.dropHold(id);
     const shares = new Map((this.holds.get(id)?.shares ?? []).map((s) => [s.ruleId, s]));
     // The held amounts leave the windows in chargeWindow, rule by rule.
     this.holds.delete(id);

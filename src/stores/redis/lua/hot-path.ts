@@ -133,12 +133,25 @@ return withWindows({ 'ok', now, replayed and 1 or 0, isNew and 1 or 0 }, wins, a
 
 /** Charges one scope's windows (see CommitReply in stores/protocol); returns the fields to set. */
 const CHARGE = `
-local function charge(rules, wins, shares, matchFrom, scope, out, fired)
+local function charge(rules, wins, shares, matchFrom, scope, out, fired, expired)
   local set, found = {}, 0
   for i = 1, #rules do
     local r = rules[i]
     local w, share = wins[i], shares[r.id]
-    if share then found = found + 1 end
+    if share then
+      found = found + 1
+      -- A hold whose lease ended counts for nothing, as if a purge had dropped it before this
+      -- commit (MemoryStore's order): its amount leaves the window it was held in, and the usage is
+      -- charged in full. Kept as a share, a window that rolled over since was charged only the part
+      -- beyond it, and the rest of the usage was counted nowhere.
+      if expired then
+        if share.fp == r.fp and share.s == w.s then
+          w.h = mmax(0, w.h - share.amount)
+          if sbyte(matches, matchFrom + i) ~= 49 then set[#set + 1] = r.f; set[#set + 1] = packed(w) end
+        end
+        share = nil
+      end
+    end
     if share or sbyte(matches, matchFrom + i) == 49 then
       local amount = amounts[r.m]
       if costUnknown and r.m == 'c' then amount = share and share.amount or 0 end
@@ -172,12 +185,12 @@ local function charge(rules, wins, shares, matchFrom, scope, out, fired)
 end
 
 -- The hold of this reservation in window hash w, as shares by rule (empty when none); whether
--- there is one; whether it could be read; how many shares it has.
+-- there is one; whether it could be read; how many shares it has; its expiry (0 when none).
 local function sharesIn(w, field)
   local value = rcall('HGET', w, field)
-  if not value then return {}, false, true, 0 end
-  local _, shares, readable, n = hold(value)
-  return shares, true, readable, n
+  if not value then return {}, false, true, 0, 0 end
+  local expiry, shares, readable, n = hold(value)
+  return shares, true, readable, n, expiry
 end
 `;
 
@@ -275,8 +288,8 @@ if not st then return { 'clock', now, now } end
 if inAccount and not forwarded then
   local ast, awins, _, amaxEnd = scopeWindows(KEYS[7], accountRules, now, 'k')
   if not ast then return { 'clock', now, now } end
-  local ashares, aheld, areadable, ashareCount = sharesIn(KEYS[7], field)
-  local aset, afound = charge(accountRules, awins, ashares, #rules, 'account', out, fired)
+  local ashares, aheld, areadable, ashareCount, aexpiry = sharesIn(KEYS[7], field)
+  local aset, afound = charge(accountRules, awins, ashares, #rules, 'account', out, fired, aheld and aexpiry <= now)
   local acharged = aset[1]
   -- Shares on rules that left while the call ran (few commits have any: counted, not searched).
   if afound < ashareCount then dropStrayShares(KEYS[7], accountRules, ashares, aset) end
@@ -303,8 +316,8 @@ if away then
   for i = 4, #out do reply[#reply + 1] = out[i] end
   return reply
 end
-local _, shares, readable, shareCount = hold(st[1] or '')
-local set, found = charge(rules, wins, shares, 0, 'user', out, fired)
+local expiry, shares, readable, shareCount = hold(st[1] or '')
+local set, found = charge(rules, wins, shares, 0, 'user', out, fired, st[1] and expiry <= now)
 if found < shareCount then dropStrayShares(KEYS[2], rules, shares, set) end
 if set[1] then rcall('HSET', KEYS[2], unpack(set)) end
 if st[1] then rcall('HDEL', KEYS[2], field) end
