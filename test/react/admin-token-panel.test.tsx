@@ -70,7 +70,8 @@ describe('<AdminTokenPanel /> against the real admin API', () => {
     expect(within(row).getByRole('progressbar').getAttribute('aria-valuenow')).toBe(String(caio.used));
     expect(text(within(row).getByTestId('tl-user-limit'))).toBe('100,000 tokens per month');
     expect(within(row).getByText('Active')).toBeTruthy();
-    expect(within(row).getByText('Jun 1, 2026')).toBeTruthy();
+    // The reset with its time and zone: midnight UTC is the evening before in the Americas.
+    expect(within(row).getByText('Jun 1, 2026, 12:00 AM UTC')).toBeTruthy();
 
     // The chart: last 30 days of everyone, stacked per model; the model filter keeps one.
     const figure = screen.getByRole('figure', { name: 'Usage of all users, last 30 days' });
@@ -231,7 +232,7 @@ describe('<AdminTokenPanel /> against the real admin API', () => {
     const ana = table.querySelector('tr[data-user-id="ana"]') as HTMLElement;
     expect(text(within(ana).getByTestId('tl-user-used'))).toBe('90.000 / 100.000 tokens · 90%');
     expect(ana.getAttribute('data-state')).toBe('warning');
-    expect(within(ana).getByText('1 de jun. de 2026')).toBeTruthy();
+    expect(within(ana).getByText('1 de jun. de 2026, 00:00 UTC')).toBeTruthy();
     await userEvent.click(within(ana).getByRole('button', { name: 'Zerar uso' }));
     expect(text(screen.getByRole('alertdialog'))).toContain('Zerar o uso de ana no período atual?');
     await userEvent.click(screen.getByRole('button', { name: 'Cancelar' }));

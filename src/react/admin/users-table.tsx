@@ -145,7 +145,8 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
                     <span className={u.isActive ? 'tl-badge tl-badge--ok' : 'tl-badge tl-badge--disabled'}>{t(u.isActive ? 'usage.active' : 'usage.disabled')}</span>
                   </td>
                   <td data-label={t('admin.col.resetAt')}>
-                    <time dateTime={u.resetAt}>{formatDate(locale, new Date(u.resetAt), { timeZone: timeZone ?? rule?.timeZone ?? 'UTC', time: false })}</time>
+                    {/* With the time and the zone's name: a reset at midnight UTC is the evening before in São Paulo. */}
+                    <time dateTime={u.resetAt}>{formatDate(locale, new Date(u.resetAt), { timeZone: timeZone ?? rule?.timeZone ?? 'UTC', time: true, zoneName: true })}</time>
                   </td>
                   <td className="tl-users__actions" data-label={t('admin.col.actions')}>
                     <button type="button" className="tl-button tl-button--small" aria-describedby={userCellId} onClick={() => onAction('edit', u)}>
