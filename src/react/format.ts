@@ -35,6 +35,37 @@ export function formatCost(locale: string, value: number): string {
   return new Intl.NumberFormat(l, { style: 'currency', currency: 'USD', ...options }).format(value);
 }
 
+/**
+ * `value` rounded down to `digits` decimals, exactly (a decimal string, not `Math.floor(value * 100)`,
+ * which turns 0.29 into 0.28).
+ */
+function roundDown(value: number, digits: number): number {
+  if (!Number.isFinite(value) || value <= 0 || value >= 1e15) return value;
+  const text = value.toFixed(digits);
+  if (Number(text) <= value) return Number(text);
+  // toFixed rounded up: one unit less in its last digit (`1.0000` -> `0.9999`).
+  return Number(`${BigInt(text.replace('.', '')) - 1n}e-${digits}`);
+}
+
+/**
+ * The decimals `formatCost` shows for a cost of this size (two significant digits below a cent),
+ * or those of `formatNumber` for a count.
+ */
+function shownDecimals(metric: Metric, value: number): number {
+  if (metric !== 'costUsd') return 2;
+  if (value >= 0.01) return value >= 1 ? 2 : 4;
+  return 1 - Math.floor(Math.log10(value));
+}
+
+/**
+ * A used amount without its unit, rounded down at the precision shown: `$0.9999` for $0.999999
+ * (never `$1.00`, which beside a limit of `$1.00` reads as exhausted while calls still pass),
+ * `$24.99` for $24.999. Only a used amount that reaches a figure shows it.
+ */
+export function formatUsed(locale: string, metric: Metric, value: number): string {
+  return formatFigure(locale, metric, value > 0 ? roundDown(value, shownDecimals(metric, value)) : value);
+}
+
 /** A figure without its unit: `1,500` or `$1.50` (cost rules are US dollars). */
 export function formatFigure(locale: string, metric: Metric, value: number): string {
   return metric === 'costUsd' ? formatCost(locale, value) : formatNumber(locale, value);

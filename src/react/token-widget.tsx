@@ -1,7 +1,7 @@
 import { useId } from 'react';
 import { formatMessage, formatPercent, formatPlural } from '../i18n/format.js';
 import type { UserUsageJson, WindowUsageJson } from '../kernel/admin-api.js';
-import { formatAmount, formatCost, formatFigure, formatPeriod, formatRenews, type Metric } from './format.js';
+import { formatAmount, formatCost, formatPeriod, formatRenews, formatUsed, type Metric } from './format.js';
 import { useApiClient, useReloadAtReset, useResource } from './hooks.js';
 import { ProgressBar, shareUsed, usageState } from './progress-bar.js';
 import { cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
@@ -123,14 +123,16 @@ function WindowView({ win, team, state, locale, timeZone }: { win: WindowUsageJs
   const metric = win.metric as Metric;
   const fraction = shareUsed(win.used, win.limit);
   const resetAt = new Date(win.resetAt);
+  // Used rounded down (formatUsed), so that it never reads as the limit while calls still pass.
+  const used = formatUsed(locale, metric, win.used);
   const valueText =
     metric === 'costUsd'
       ? // Formatted as the figures shown (formatCost), not with the catalogue's six decimals.
-        formatMessage(locale, 'usage.usedCost', { used: formatCost(locale, win.used), limit: formatCost(locale, win.limit) })
+        formatMessage(locale, 'usage.usedCost', { used, limit: formatCost(locale, win.limit) })
       : metric === 'requests'
         ? // Its own message: "requisições" is feminine in pt-BR (usadas), "tokens" masculine (usados).
-          formatMessage(locale, 'usage.usedRequests', { used: win.used, limit: win.limit })
-        : formatMessage(locale, 'usage.used', { used: win.used, limit: win.limit, unit: formatMessage(locale, `unit.${metric}`) });
+          formatMessage(locale, 'usage.usedRequests', { used, limit: win.limit })
+        : formatMessage(locale, 'usage.used', { used, limit: win.limit, unit: formatMessage(locale, `unit.${metric}`) });
   if (state === 'disabled') {
     // A disabled user can make no call: no bar, nothing "left", only the notice and the period.
     return (
@@ -140,7 +142,7 @@ function WindowView({ win, team, state, locale, timeZone }: { win: WindowUsageJs
         </p>
         <p className="tl-widget__figures">
           <span className="tl-widget__used" data-testid="tl-used">
-            {formatMessage(locale, 'widget.usedOfLimit', { used: formatFigure(locale, metric, win.used), limit: formatAmount(locale, metric, win.limit) })}
+            {formatMessage(locale, 'widget.usedOfLimit', { used, limit: formatAmount(locale, metric, win.limit) })}
           </span>{' '}
           <span className="tl-widget__period">{formatPeriod(locale, win.rule.period)}</span>
         </p>
@@ -159,7 +161,7 @@ function WindowView({ win, team, state, locale, timeZone }: { win: WindowUsageJs
       />
       <p className="tl-widget__figures">
         <span className="tl-widget__used" data-testid="tl-used">
-          {formatMessage(locale, 'widget.usedOfLimit', { used: formatFigure(locale, metric, win.used), limit: formatAmount(locale, metric, win.limit) })}
+          {formatMessage(locale, 'widget.usedOfLimit', { used, limit: formatAmount(locale, metric, win.limit) })}
         </span>{' '}
         <span className="tl-widget__period">{formatPeriod(locale, win.rule.period)}</span>
       </p>

@@ -4,7 +4,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { formatMessage, formatNumber, formatPercent } from '../../i18n/format.js';
 import type { MessageKey } from '../../i18n/messages.js';
 import type { AccountUsageJson, ApiClient, LimitRuleJson, PlanJson, UserUsageJson, WindowUsageJson } from '../api.js';
-import { formatAmount, formatFigure, formatPeriod, metricOfRule, type Metric } from '../format.js';
+import { formatAmount, formatPeriod, formatUsed, metricOfRule, type Metric } from '../format.js';
 import { useResource } from '../hooks.js';
 import { Pager } from './pager.js';
 import { ProgressBar, shareUsed, usageState } from '../progress-bar.js';
@@ -88,7 +88,7 @@ export function PlansTable({ plans, locale }: { plans: readonly PlanJson[]; loca
 /** A window's usage bar and `used / limit` figures. */
 function WindowCell({ win, locale, warningThreshold, label }: { win: WindowUsageJson; locale: string; warningThreshold: number; label: string }) {
   const metric = win.metric as Metric;
-  const used = formatMessage(locale, 'widget.usedOfLimit', { used: formatFigure(locale, metric, win.used), limit: formatAmount(locale, metric, win.limit) });
+  const used = formatMessage(locale, 'widget.usedOfLimit', { used: formatUsed(locale, metric, win.used), limit: formatAmount(locale, metric, win.limit) });
   return (
     <>
       <ProgressBar value={win.used} max={win.limit} label={label} valueText={used} state={usageState(win.used, win.limit, warningThreshold)} />

@@ -2,7 +2,7 @@ import { useId } from 'react';
 import { formatDate, formatMessage, formatPercent } from '../../i18n/format.js';
 import type { MessageKey } from '../../i18n/messages.js';
 import type { UserUsageJson } from '../api.js';
-import { formatAmount, formatFigure, formatPeriod, type Metric } from '../format.js';
+import { formatAmount, formatPeriod, formatUsed, type Metric } from '../format.js';
 import { ProgressBar, shareUsed, usageState } from '../progress-bar.js';
 import { EmptyRow } from '../status-views.js';
 
@@ -109,7 +109,7 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
               const state = usageState(u.used, u.limit, warningThreshold, u.isActive);
               const userCellId = `${baseId}-user-${index}`;
               const name = labelFor(getUserLabel, u.userId);
-              const used = formatMessage(locale, 'widget.usedOfLimit', { used: formatFigure(locale, metric, u.used), limit: formatAmount(locale, metric, u.limit) });
+              const used = formatMessage(locale, 'widget.usedOfLimit', { used: formatUsed(locale, metric, u.used), limit: formatAmount(locale, metric, u.limit) });
               return (
                 <tr key={u.userId} data-user-id={u.userId} data-state={state}>
                   <th scope="row" id={userCellId} className="tl-users__id">
