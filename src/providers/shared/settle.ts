@@ -46,6 +46,18 @@ export function settleFailure(call: TrackedCall, error: unknown): void {
   return call.commitEstimate(0, { status: aborted ? 'aborted' : 'error' });
 }
 
+/**
+ * A non-stream answer whose body could not be read (the connection broke, or the caller aborted,
+ * after its headers came). The provider sends such a body once the whole response is generated,
+ * and bills it then: its usage is lost with the body, so the call is charged its hold (the input
+ * estimate and the output held, the most it can have billed), marked estimated, status `aborted`
+ * when the request was aborted, else `error`.
+ */
+export function settleUnreadBody(call: TrackedCall, error: unknown, signal: AbortSignal | undefined, requestId: string | undefined): void {
+  const aborted = signal?.aborted === true || errorNames(error).some((name) => ABORT_ERRORS.has(name));
+  call.commitEstimate(call.grantedOutput ?? call.plan?.outputTokens ?? 0, { requestId, status: aborted ? 'aborted' : 'error' });
+}
+
 /** Failures of requests a wrapper saw were never sent (see {@link markNeverSent}). */
 const unsent = new WeakSet<object>();
 

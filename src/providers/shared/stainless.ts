@@ -33,7 +33,7 @@ import type { EstimateOptions } from '../estimate-types.js';
 import { observedBody } from './observed-body.js';
 import { readsFrom } from './observed-response.js';
 import { parseJsonOrUndefined, type SseEvent } from './sse.js';
-import { settleFailure, settleWith } from './settle.js';
+import { settleFailure, settleUnreadBody, settleWith } from './settle.js';
 import { TrackedCall, type CallPlan } from './tracked-call.js';
 import type { UsageReading } from './usage.js';
 import type { RateModifiers } from '../pricing/types.js';
@@ -275,8 +275,10 @@ function observe(
       const model = typeof (body as { model?: unknown } | undefined)?.model === 'string' ? (body as { model: string }).model : undefined;
       settleWith(call, usage, () => endpoint.outputTokens(body, plan), { model, requestId, rates: endpoint.rates?.(body) });
     };
+    const signal = (props.controller as AbortController | undefined)?.signal;
+    const broken = (error: unknown): void => settleUnreadBody(call, error, signal, requestId);
     const parsed = parsing();
-    if (parsed !== undefined && !props.response.bodyUsed && sdkReadsJson(props) && settleOnRead(props.response, settle, parsed)) {
+    if (parsed !== undefined && !props.response.bodyUsed && sdkReadsJson(props) && settleOnRead(props.response, settle, parsed, broken)) {
       return { settled: Promise.resolve() };
     }
     let copy: Response | undefined;
@@ -287,10 +289,21 @@ function observe(
     }
     const settled = (async () => {
       let body: unknown;
-      try {
-        body = copy !== undefined ? await copy.json() : await parsedEarly;
-      } catch {
-        body = undefined;
+      if (copy !== undefined) {
+        let text: string;
+        try {
+          text = await copy.text();
+        } catch (error) {
+          broken(error);
+          return;
+        }
+        body = parseJsonOrUndefined(text);
+      } else {
+        try {
+          body = await parsedEarly;
+        } catch {
+          body = undefined;
+        }
       }
       settle(body);
     })();
@@ -354,17 +367,20 @@ function sdkReadsJson(props: ResponseProps): boolean {
  * added). The SDK's parse, already asked for, reads the body with `json()` (openai 5-6, Anthropic)
  * or `text()` (openai 7): both are wrapped on this response instance, and the first read settles
  * the call in its first reaction, before the SDK's own continuation, so before the caller has the
- * result. Should the SDK read the body some other way, its parsed result settles the call.
+ * result. Should the SDK read the body some other way, its parsed result settles the call. A read
+ * that fails (the body broke off, or the caller aborted while it came) calls `broken` with its
+ * error instead, when given; a body read whole that is not JSON settles as one without usage.
  * Returns false (nothing changed) when the response cannot take the wrappers.
  */
-export function settleOnRead(response: Response, settle: (body: unknown) => void, parsed: Promise<unknown>): boolean {
+export function settleOnRead(response: Response, settle: (body: unknown) => void, parsed: Promise<unknown>, broken?: (error: unknown) => void): boolean {
   if (!Object.isExtensible(response)) return false;
   let done = false;
-  const once = (body: unknown): void => {
+  const once = (body: unknown, failure?: { error: unknown }): void => {
     if (done) return;
     done = true;
     try {
-      settle(body);
+      if (failure !== undefined && broken !== undefined) broken(failure.error);
+      else settle(body);
     } catch {
       // Runs in a reaction nobody awaits: a failure here must not become an unhandled rejection.
     }
@@ -374,12 +390,13 @@ export function settleOnRead(response: Response, settle: (body: unknown) => void
   const wrapped = {
     json(this: Response): Promise<unknown> {
       const read = json.call(this);
-      read.then(once, () => once(undefined));
+      // A SyntaxError: the body was read whole, and is not JSON. Anything else: it could not be read.
+      read.then(once, (error: unknown) => once(undefined, error instanceof SyntaxError ? undefined : { error }));
       return read;
     },
     text(this: Response): Promise<string> {
       const read = text.call(this);
-      read.then((body) => once(parseJsonOrUndefined(body)), () => once(undefined));
+      read.then((body) => once(parseJsonOrUndefined(body)), (error: unknown) => once(undefined, { error }));
       return read;
     },
   };
