@@ -34,11 +34,12 @@ for (const record of await limiter.admin.getUsageLog({ userId: 'user-42' })) {
 }
 
 try {
-  // No max_completion_tokens: the default output reservation (4096 tokens) does not fit in what is left.
+  // No max_completion_tokens: the call holds the model's maximum output (16,384 tokens for
+  // gpt-4o-mini) on top of its input, which does not fit in what is left.
   await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Write an essay.' }] });
 } catch (error) {
   if (!(error instanceof TokenLimitExceededError)) throw error;
-  console.log(`refused before any request: ${error.remaining} tokens left of ${error.limit}, resets ${error.resetAt.toISOString()}`);
+  console.log(`refused before any request: it needed ${error.requested} tokens, ${error.remaining} left of ${error.limit}, resets ${error.resetAt.toISOString()}`);
 }
 console.log('requests the provider saw:', emulator?.requests.length ?? 'n/a');
 await emulator?.close();
