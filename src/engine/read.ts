@@ -1,4 +1,5 @@
 import { QuotaStoreError } from '../kernel/errors.js';
+import { toMicroUsd } from '../kernel/units.js';
 import type { AccountUsage, Estimate, QuotaDecision, UserUsage, WindowUsage } from '../kernel/types.js';
 import type { WindowState } from '../stores/protocol/types.js';
 import { followRetry, MAX_ATTEMPTS, type EngineCore } from './core.js';
@@ -131,9 +132,13 @@ export async function check(core: EngineCore, userId: string, est: Estimate): Pr
     for (const [i, w] of windows.entries()) {
       const rule = config.rules[i]!;
       if (rule.filtered && !rule.matches(call)) continue;
-      const requested = toPublic(rule.metric, rule.storeMetric === 'tokens' ? amounts.tokens : rule.storeMetric === 'requests' ? amounts.requests : amounts.cost);
-      if (w.used + w.reserved + requested > w.limit) {
-        const found = { scope, ruleId: rule.id, requested, resetAt: w.resetAt.getTime(), never: requested > w.limit };
+      const amount = rule.storeMetric === 'tokens' ? amounts.tokens : rule.storeMetric === 'requests' ? amounts.requests : amounts.cost;
+      const requested = toPublic(rule.metric, amount);
+      // In store units, as the store decides: dollars added as floats refused what fits to the
+      // micro-dollar ($0.1 used + $0.2 held + $0.3 asked came to more than a $0.6 limit).
+      const units = (v: number): number => (rule.storeMetric === 'cost' ? toMicroUsd(v) : v);
+      if (units(w.used) + units(w.reserved) + amount > rule.limit) {
+        const found = { scope, ruleId: rule.id, requested, resetAt: w.resetAt.getTime(), never: amount > rule.limit };
         if (!refusal || (!refusal.never && (found.never || found.resetAt > refusal.resetAt))) refusal = found;
       }
     }
