@@ -66,6 +66,19 @@ export function formatUsed(locale: string, metric: Metric, value: number): strin
   return formatFigure(locale, metric, value > 0 ? roundDown(value, shownDecimals(metric, value)) : value);
 }
 
+/**
+ * A usage bar's accessible value: `1,500 of 100,000 tokens used`, `$0.9999 of $1.00 used`,
+ * `3 de 10 requisições usadas` (used as `formatUsed` shows it).
+ */
+export function usedText(locale: string, metric: Metric, used: number, limit: number): string {
+  const shown = formatUsed(locale, metric, used);
+  // Formatted as the figures shown (formatCost), not with the catalogue's six decimals.
+  if (metric === 'costUsd') return formatMessage(locale, 'usage.usedCost', { used: shown, limit: formatCost(locale, limit) });
+  // Its own message: "requisições" is feminine in pt-BR (usadas), "tokens" masculine (usados).
+  if (metric === 'requests') return formatMessage(locale, 'usage.usedRequests', { used: shown, limit });
+  return formatMessage(locale, 'usage.used', { used: shown, limit, unit: formatMessage(locale, 'unit.tokens') });
+}
+
 /** A figure without its unit: `1,500` or `$1.50` (cost rules are US dollars). */
 export function formatFigure(locale: string, metric: Metric, value: number): string {
   return metric === 'costUsd' ? formatCost(locale, value) : formatNumber(locale, value);

@@ -30,12 +30,23 @@ export function shareUsed(used: number, limit: number): number {
   return limit > 0 ? (used < limit ? Math.min(used / limit, 0.99) : used / limit) : 1;
 }
 
+/**
+ * The whole percent a bar announces as `aria-valuenow`: the share shown beside it ("85% used"),
+ * never a float such as 33.33333333333333, below 100 while under the limit, 100 at and past it.
+ */
+export function percentNow(used: number, limit: number): number {
+  if (!Number.isFinite(used) || Number.isNaN(limit)) return 0;
+  return Math.min(100, Math.max(0, Math.round(shareUsed(used, limit) * 100)));
+}
+
 export interface ProgressBarProps {
+  /** Amount used, in the limit's unit. */
   value: number;
+  /** The limit. */
   max: number;
   /** Accessible name (`Token usage`). */
   label: string;
-  /** Accessible value (`1,500 of 100,000 tokens used`). */
+  /** Accessible value, read instead of the percent (`1,500 of 100,000 tokens used`): see `usedText`. */
   valueText: string;
   state: UsageState;
   className?: string | undefined;
@@ -46,7 +57,8 @@ export interface ProgressBarProps {
  * shows without the stylesheet and themes through `--tl-progress-*` and `--tl-color-*`.
  */
 export function ProgressBar({ value, max, label, valueText, state, className }: ProgressBarProps) {
-  const fraction = max > 0 ? Math.min(1, Math.max(0, value / max)) : 1;
+  // As the percent: a bar under the limit is never drawn full.
+  const fraction = Number.isFinite(value) ? Math.min(1, Math.max(0, shareUsed(value, max))) : 0;
   const track: CSSProperties = {
     height: 'var(--tl-progress-height, 0.625rem)',
     background: 'var(--tl-progress-track, #e5e7eb)',
@@ -59,10 +71,11 @@ export function ProgressBar({ value, max, label, valueText, state, className }: 
       className={className ? `tl-progress tl-progress--${state} ${className}` : `tl-progress tl-progress--${state}`}
       role="progressbar"
       aria-label={label}
+      // In whole percent (the share shown beside the bar), not in the limit's unit: a cost of
+      // $0.333333 would be read out digit by digit. A limit of 0 is a full bar, as drawn.
       aria-valuemin={0}
-      // A limit of 0 is a full bar, as drawn: a range of 0 to 0 is no range for assistive tech.
-      aria-valuemax={max > 0 ? max : 1}
-      aria-valuenow={max > 0 ? Math.min(Math.max(0, value), max) : 1}
+      aria-valuemax={100}
+      aria-valuenow={percentNow(value, max)}
       aria-valuetext={valueText}
       style={track}
     >

@@ -1,7 +1,7 @@
 import { useId } from 'react';
 import { formatMessage, formatPercent, formatPlural } from '../i18n/format.js';
 import type { UserUsageJson, WindowUsageJson } from '../kernel/admin-api.js';
-import { formatAmount, formatCost, formatPeriod, formatRenews, formatUsed, type Metric } from './format.js';
+import { formatAmount, formatCost, formatPeriod, formatRenews, formatUsed, usedText, type Metric } from './format.js';
 import { useApiClient, useReloadAtReset, useResource } from './hooks.js';
 import { ProgressBar, shareUsed, usageState } from './progress-bar.js';
 import { cx, DEFAULT_BASE_URL, DEFAULT_REFRESH_MS, type TokenLimitsComponentProps } from './props.js';
@@ -125,14 +125,7 @@ function WindowView({ win, team, state, locale, timeZone }: { win: WindowUsageJs
   const resetAt = new Date(win.resetAt);
   // Used rounded down (formatUsed), so that it never reads as the limit while calls still pass.
   const used = formatUsed(locale, metric, win.used);
-  const valueText =
-    metric === 'costUsd'
-      ? // Formatted as the figures shown (formatCost), not with the catalogue's six decimals.
-        formatMessage(locale, 'usage.usedCost', { used, limit: formatCost(locale, win.limit) })
-      : metric === 'requests'
-        ? // Its own message: "requisições" is feminine in pt-BR (usadas), "tokens" masculine (usados).
-          formatMessage(locale, 'usage.usedRequests', { used, limit: win.limit })
-        : formatMessage(locale, 'usage.used', { used, limit: win.limit, unit: formatMessage(locale, `unit.${metric}`) });
+  const valueText = usedText(locale, metric, win.used, win.limit);
   if (state === 'disabled') {
     // A disabled user can make no call: no bar, nothing "left", only the notice and the period.
     return (

@@ -67,7 +67,7 @@ describe('<AdminTokenPanel /> against the real admin API', () => {
     const caio = await server.limiter.admin.getUsage('caio');
     const row = rowOf('caio');
     expect(text(within(row).getByTestId('tl-user-used'))).toBe(`${caio.used.toLocaleString('en-US')} / 100,000 tokens · 32%`);
-    expect(within(row).getByRole('progressbar').getAttribute('aria-valuenow')).toBe(String(caio.used));
+    expect(within(row).getByRole('progressbar').getAttribute('aria-valuenow')).toBe('32');
     expect(text(within(row).getByTestId('tl-user-limit'))).toBe('100,000 tokens per month');
     expect(within(row).getByText('Active')).toBeTruthy();
     // The reset with its time and zone: midnight UTC is the evening before in the Americas.

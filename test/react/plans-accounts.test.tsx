@@ -162,7 +162,7 @@ describe.each<StoreKind>(['memory', 'redis'])('<AdminTokenPanel plansAndAccounts
     const acme = teams.querySelector('tr[data-account-id="acme"]') as HTMLElement;
     expect(text(acme)).toContain('No plan');
     expect(text(acme)).toContain('10,000 / 10,000 tokens per month · 100%');
-    expect(within(acme).getByRole('progressbar', { name: 'Token usage: acme' }).getAttribute('aria-valuenow')).toBe('10000');
+    expect(within(acme).getByRole('progressbar', { name: 'Token usage: acme' }).getAttribute('aria-valuenow')).toBe('100');
     expect(text(acme.querySelector('td.tl-num')!)).toBe('3');
     const beta = teams.querySelector('tr[data-account-id="beta"]') as HTMLElement;
     expect(text(beta)).toContain('team');

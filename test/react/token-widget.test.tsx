@@ -28,9 +28,10 @@ describe('<TokenWidget /> against the real admin API', () => {
     expect(container.querySelector('.tl-widget')?.getAttribute('aria-busy')).toBe('true');
 
     const bar = await screen.findByRole('progressbar', { name: 'Token usage' });
-    expect(bar.getAttribute('aria-valuenow')).toBe('1500');
+    // In whole percent, as "2% used" says; the text gives the figures.
+    expect(bar.getAttribute('aria-valuenow')).toBe('2');
     expect(bar.getAttribute('aria-valuemin')).toBe('0');
-    expect(bar.getAttribute('aria-valuemax')).toBe('100000');
+    expect(bar.getAttribute('aria-valuemax')).toBe('100');
     expect(bar.getAttribute('aria-valuetext')).toBe('1,500 of 100,000 tokens used');
     const widget = container.querySelector('.tl-widget')!;
     expect(widget.getAttribute('data-state')).toBe('ok');
@@ -97,18 +98,18 @@ describe('<TokenWidget /> against the real admin API', () => {
     const bar = await screen.findByRole('progressbar');
     expect(document.querySelector('.tl-widget')!.getAttribute('data-state')).toBe('exceeded');
     // Used past the limit: aria-valuenow stays within min..max, the text says the truth.
-    expect(bar.getAttribute('aria-valuenow')).toBe('80000');
-    expect(bar.getAttribute('aria-valuemax')).toBe('80000');
+    expect(bar.getAttribute('aria-valuenow')).toBe('100');
+    expect(bar.getAttribute('aria-valuemax')).toBe('100');
     expect(bar.getAttribute('aria-valuetext')).toBe('85,000 of 80,000 tokens used');
     expect(screen.getByText('Limit reached: new AI requests are refused until it renews')).toBeTruthy();
     expect(text(document.querySelector('.tl-widget__remaining')!)).toBe('0 tokens left');
   });
 
-  it('gives a limit of 0 a range assistive tech can read: a full bar, from 0 to 1', async () => {
+  it('gives a limit of 0 a range assistive tech can read: a full bar, 100 of 0 to 100', async () => {
     await server.limiter.admin.setLimits('zero', [{ id: 'monthly', tokens: 0, period: 'month' }]);
     render(<TokenWidget baseUrl={server.baseUrl} fetcher={server.as('zero')} refreshIntervalMs={0} />);
     const bar = await screen.findByRole('progressbar');
-    expect([bar.getAttribute('aria-valuemin'), bar.getAttribute('aria-valuenow'), bar.getAttribute('aria-valuemax')]).toEqual(['0', '1', '1']);
+    expect([bar.getAttribute('aria-valuemin'), bar.getAttribute('aria-valuenow'), bar.getAttribute('aria-valuemax')]).toEqual(['0', '100', '100']);
     expect(bar.getAttribute('aria-valuetext')).toBe('0 of 0 tokens used');
   });
 
@@ -172,7 +173,7 @@ describe('<TokenWidget /> UI states (mocked fetcher)', () => {
     const fetcher = vi.fn<Fetcher>(async () => json(usageJson({ used: 1.5, limit: 5, metric: 'costUsd' })));
     const { rerender } = render(<TokenWidget fetcher={fetcher} refreshIntervalMs={0} />);
     const bar = await screen.findByRole('progressbar', { name: 'Spending' });
-    expect(bar.getAttribute('aria-valuenow')).toBe('1.5');
+    expect(bar.getAttribute('aria-valuenow')).toBe('30');
     expect(bar.getAttribute('aria-valuetext')).toBe('$1.50 of $5.00 used');
     expect(text(document.querySelector('.tl-widget__used')!)).toBe('$1.50 / $5.00');
     expect(text(document.querySelector('.tl-widget__remaining')!)).toBe('$3.50 left');

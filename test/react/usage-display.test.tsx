@@ -54,6 +54,9 @@ describe('used amounts never read as the limit before they reach it', () => {
       expect(part('percent')).toBe('99% used');
       expect(part('remaining')).toBe('$0.000001 left');
       expect(bar.getAttribute('aria-valuetext')).toBe('$0.9999 of $1.00 used');
+      expect(bar.getAttribute('aria-valuenow')).toBe('99');
+      // Nor is the bar drawn full.
+      expect((root.querySelector('.tl-progress__fill') as HTMLElement).style.width).toBe('99%');
       expect(root.getAttribute('data-state')).toBe('warning');
     });
 
@@ -71,6 +74,7 @@ describe('used amounts never read as the limit before they reach it', () => {
       const spent = await widget(25, 25, 'en');
       expect(spent.part('used')).toBe('$25.00 / $25.00');
       expect(spent.part('percent')).toBe('100% used');
+      expect(spent.bar.getAttribute('aria-valuenow')).toBe('100');
       expect(spent.root.getAttribute('data-state')).toBe('exceeded');
     });
   });
@@ -79,8 +83,27 @@ describe('used amounts never read as the limit before they reach it', () => {
     const users = [usageJson({ used: 0.999999, limit: 1, metric: 'costUsd', userId: 'u-1' })] as UserUsageJson[];
     const en = renderTable(users, 'en', 'UTC');
     expect(text(screen.getByTestId('tl-user-used'))).toBe('$0.9999 / $1.00 · 99%');
+    expect(screen.getByRole('progressbar').getAttribute('aria-valuetext')).toBe('$0.9999 of $1.00 used');
     en.unmount();
     renderTable(users, 'pt-BR', 'UTC');
     expect(text(screen.getByTestId('tl-user-used'))).toBe('US$ 0,9999 / US$ 1,00 · 99%');
+  });
+});
+
+describe('usage bars for assistive tech', () => {
+  it('announce a whole percent, never a float, and a text with the figures', () => {
+    const users = [
+      usageJson({ used: 1 / 3, limit: 1, metric: 'costUsd', userId: 'a' }),
+      usageJson({ used: 200, limit: 600, userId: 'b' }),
+      usageJson({ used: 2, limit: 3, metric: 'requests', userId: 'c' }),
+    ] as UserUsageJson[];
+    renderTable(users, 'en', 'UTC');
+    const bars = screen.getAllByRole('progressbar');
+    expect(bars.map((b) => [b.getAttribute('aria-valuemin'), b.getAttribute('aria-valuenow'), b.getAttribute('aria-valuemax')])).toEqual([
+      ['0', '33', '100'],
+      ['0', '33', '100'],
+      ['0', '67', '100'],
+    ]);
+    expect(bars.map((b) => b.getAttribute('aria-valuetext'))).toEqual(['$0.3333 of $1.00 used', '200 of 600 tokens used', '2 of 3 requests used']);
   });
 });

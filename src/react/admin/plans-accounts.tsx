@@ -4,7 +4,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { formatMessage, formatNumber, formatPercent } from '../../i18n/format.js';
 import type { MessageKey } from '../../i18n/messages.js';
 import type { AccountUsageJson, ApiClient, LimitRuleJson, PlanJson, UserUsageJson, WindowUsageJson } from '../api.js';
-import { formatAmount, formatPeriod, formatUsed, metricOfRule, type Metric } from '../format.js';
+import { formatAmount, formatPeriod, formatUsed, metricOfRule, usedText, type Metric } from '../format.js';
 import { useResource } from '../hooks.js';
 import { Pager } from './pager.js';
 import { ProgressBar, shareUsed, usageState } from '../progress-bar.js';
@@ -91,7 +91,7 @@ function WindowCell({ win, locale, warningThreshold, label }: { win: WindowUsage
   const used = formatMessage(locale, 'widget.usedOfLimit', { used: formatUsed(locale, metric, win.used), limit: formatAmount(locale, metric, win.limit) });
   return (
     <>
-      <ProgressBar value={win.used} max={win.limit} label={label} valueText={used} state={usageState(win.used, win.limit, warningThreshold)} />
+      <ProgressBar value={win.used} max={win.limit} label={label} valueText={usedText(locale, metric, win.used, win.limit)} state={usageState(win.used, win.limit, warningThreshold)} />
       <span className="tl-users__figures">
         {used} {formatPeriod(locale, win.rule.period)} · {formatPercent(locale, shareUsed(win.used, win.limit))}
       </span>

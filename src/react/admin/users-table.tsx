@@ -2,7 +2,7 @@ import { useId } from 'react';
 import { formatDate, formatMessage, formatPercent } from '../../i18n/format.js';
 import type { MessageKey } from '../../i18n/messages.js';
 import type { UserUsageJson } from '../api.js';
-import { formatAmount, formatPeriod, formatUsed, type Metric } from '../format.js';
+import { formatAmount, formatPeriod, formatUsed, usedText, type Metric } from '../format.js';
 import { ProgressBar, shareUsed, usageState } from '../progress-bar.js';
 import { EmptyRow } from '../status-views.js';
 
@@ -128,7 +128,7 @@ export function UsersTable({ users, locale, timeZone, warningThreshold, sort, on
                       max={u.limit}
                       // Named as the row and the confirmations name the user, not by the id alone.
                       label={`${formatMessage(locale, `widget.progressLabel.${metric}`)}: ${name === undefined ? u.userId : `${name} (${u.userId})`}`}
-                      valueText={used}
+                      valueText={usedText(locale, metric, u.used, u.limit)}
                       state={state}
                     />
                     <span className="tl-users__figures" data-testid="tl-user-used">
