@@ -6,24 +6,68 @@ import { asObject, MALFORMED, readCount, usageFrom, type UsageReading } from '..
  * `input_tokens + cache_creation_input_tokens + cache_read_input_tokens`; output includes thinking.
  * `cache_creation.ephemeral_1h_input_tokens` is the part of the cache writes made for an hour,
  * billed at twice the input rate (5-minute writes at 1.25 times). `server_tool_use.web_search_requests`
- * counts the searches of the web search tool, billed per search (web fetches are not).
+ * counts the searches of the web search tool, billed per search (web fetches are not). The
+ * `compaction` entries of `iterations` (server-side compaction) are sampling steps of the same
+ * model that the top-level fields leave out: their tokens are added (its `message` entries are
+ * the steps the top-level fields already sum).
  */
 export function messageUsage(raw: unknown): UsageReading {
   const u = asObject(raw);
   if (!u) return undefined;
-  const plain = readCount(u.input_tokens, true);
-  const written = readCount(u.cache_creation_input_tokens, false);
-  const read = readCount(u.cache_read_input_tokens, false);
-  if (plain === MALFORMED || written === MALFORMED || read === MALFORMED) return MALFORMED;
+  const top = tokensOf(u, true);
+  if (top === MALFORMED) return MALFORMED;
+  const steps = compactionsOf(u.iterations);
+  if (steps === MALFORMED) return MALFORMED;
+  const all = steps === undefined ? top : { ...top, ...sum(top, steps) };
   return usageFrom({
-    inputTokens: plain + written + read,
-    outputTokens: readCount(u.output_tokens, true),
-    cachedInputTokens: read,
-    cacheWriteTokens: written,
-    cacheWrite1hTokens: readCount(asObject(u.cache_creation)?.ephemeral_1h_input_tokens, false),
+    ...all,
     reasoningTokens: readCount(asObject(u.output_tokens_details)?.thinking_tokens, false),
     webSearchRequests: readCount(asObject(u.server_tool_use)?.web_search_requests, false),
   });
+}
+
+interface Tokens {
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  cacheWriteTokens: number;
+  cacheWrite1hTokens: number;
+}
+
+/** The token counts of a usage object (the top level, or one entry of `iterations`). */
+function tokensOf(u: Record<string, unknown>, required: boolean): Tokens | typeof MALFORMED {
+  const plain = readCount(u.input_tokens, required);
+  const written = readCount(u.cache_creation_input_tokens, false);
+  const read = readCount(u.cache_read_input_tokens, false);
+  const output = readCount(u.output_tokens, required);
+  const hour = readCount(asObject(u.cache_creation)?.ephemeral_1h_input_tokens, false);
+  if (plain === MALFORMED || written === MALFORMED || read === MALFORMED || output === MALFORMED || hour === MALFORMED) return MALFORMED;
+  return { inputTokens: plain + written + read, outputTokens: output, cachedInputTokens: read, cacheWriteTokens: written, cacheWrite1hTokens: hour };
+}
+
+/** The summed tokens of the `compaction` entries of `iterations`; undefined without one. */
+function compactionsOf(iterations: unknown): Tokens | typeof MALFORMED | undefined {
+  if (iterations === undefined || iterations === null) return undefined;
+  if (!Array.isArray(iterations)) return MALFORMED;
+  let total: Tokens | undefined;
+  for (const entry of iterations) {
+    const e = asObject(entry);
+    if (e?.type !== 'compaction') continue;
+    const step = tokensOf(e, true);
+    if (step === MALFORMED) return MALFORMED;
+    total = total === undefined ? step : sum(total, step);
+  }
+  return total;
+}
+
+function sum(a: Tokens, b: Tokens): Tokens {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
+    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+    cacheWrite1hTokens: a.cacheWrite1hTokens + b.cacheWrite1hTokens,
+  };
 }
 
 /**
