@@ -33,6 +33,9 @@ function textOf(parts: unknown[]): string {
 /** How many chunks of a stream are read, at most, to find the model it names (when its usage chunk names none). */
 const MODEL_CHUNKS = 4;
 
+/** How the provider's error chunk in a chat or completion stream begins. */
+const ERROR_CHUNK = '{"error"';
+
 /** A chunk that carries a usage object (not `"usage":null`): it is parsed as it arrives. */
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 
@@ -77,11 +80,17 @@ function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>
     return fromEarly;
   };
   let done = false;
+  let failed = false;
   return {
     onEvent(event) {
       const { data } = event;
       if (data === '[DONE]') {
         done = true;
+        return;
+      }
+      // The provider's error in place of the stream's end (`{"error": {...}}`, which the SDK throws).
+      if (data.startsWith(ERROR_CHUNK)) {
+        failed = done = true;
         return;
       }
       if (!USAGE_OBJECT.test(data)) {
@@ -101,6 +110,7 @@ function chunkObserver(plan: CallPlan, textsOf: (choice: Record<string, unknown>
     model: () => model ?? named().model,
     rates: () => rates ?? named().rates,
     finished: () => done,
+    failed: () => failed,
   };
 }
 
@@ -240,12 +250,15 @@ export const responses: StainlessEndpoint = {
     let model: string | undefined;
     let rates: RateModifiers | undefined;
     let done = false;
+    let failed = false;
     return {
       onEvent(event) {
         const data = asObject(eventJson(event));
         if (!data) return;
         const type = typeof data.type === 'string' ? data.type : event.event;
         if (type !== undefined && RESPONSE_TERMINAL.has(type)) done = true;
+        // The provider's error in place of the stream's end; or a failed response that reports no usage.
+        if (type === 'error' || (type === 'response.failed' && asObject(asObject(data.response)?.usage) === undefined)) failed = done = true;
         if (type !== undefined && RESPONSE_DELTAS.has(type) && typeof data.delta === 'string') parts.push(data.delta);
         const response = asObject(data.response);
         if (response && typeof response.model === 'string') model = response.model;
@@ -257,6 +270,7 @@ export const responses: StainlessEndpoint = {
       model: () => model,
       rates: () => rates,
       finished: () => done,
+      failed: () => failed,
     };
   },
 };

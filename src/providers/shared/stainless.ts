@@ -54,6 +54,11 @@ export interface StreamObserver {
    * the call settles then, not when the body ends (openai 7 stops reading at `[DONE]`).
    */
   finished?(): boolean;
+  /**
+   * True once the stream reported the provider's error (an error event in place of its end): it is
+   * settled as a stream that broke off, whatever usage it brought before.
+   */
+  failed?(): boolean;
   /** The rate modifiers the stream reports (OpenAI's `service_tier`, Anthropic's `speed` and `inference_geo`), if any. */
   rates?(): RateModifiers | undefined;
 }
@@ -315,7 +320,7 @@ function observe(
   const original = props.response;
   const settleStream = (outcome: 'ended' | 'failed'): void => {
     const rates = observer.rates?.();
-    if (outcome === 'ended') settleWith(call, observer.usage(), () => observer.outputTokens(), { model: observer.model(), requestId, rates });
+    if (outcome === 'ended' && observer.failed?.() !== true) settleWith(call, observer.usage(), () => observer.outputTokens(), { model: observer.model(), requestId, rates });
     else settleWith(call, undefined, () => observer.outputTokens(), { model: observer.model(), requestId, status: 'aborted', rates }, observer.usage(), observer.inputTokens?.());
   };
   // A stream gone silent for good is settled with what it brought when its renewals end.
