@@ -171,7 +171,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const requests: RecordedRequest[] = [];
   const queue = new BehaviorQueue();
-  let defaultBehavior: EmulatorBehavior = { ...options.defaultBehavior };
+  // The configured default, which reset() restores: a suite that resets in beforeEach keeps it.
+  const initialDefault: EmulatorBehavior = copyBehavior(options.defaultBehavior ?? {});
+  let defaultBehavior: EmulatorBehavior = copyBehavior(initialDefault);
   let seq = 0;
   const sockets = new Set<Socket>();
   const shutdown = new AbortController();
@@ -349,7 +351,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     reset() {
       requests.length = 0;
       queue.clear();
-      defaultBehavior = {};
+      defaultBehavior = copyBehavior(initialDefault);
     },
     waitForRequests(count, waitOptions = {}) {
       if (!Number.isInteger(count) || count < 0) return Promise.reject(new RangeError(`waitForRequests: count must be a non-negative integer, got ${count}`));
@@ -487,6 +489,14 @@ function crc32(bytes: Uint8Array): number {
   let crc = 0xffffffff;
   for (const byte of bytes) crc = CRC_TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** A copy of a behavior, down to its `headers` and `usage` maps (a caller may change theirs later). */
+function copyBehavior(behavior: EmulatorBehavior): EmulatorBehavior {
+  const copy: EmulatorBehavior = { ...behavior };
+  if (behavior.headers !== undefined) copy.headers = { ...behavior.headers };
+  if (behavior.usage !== undefined) copy.usage = { ...behavior.usage };
+  return copy;
 }
 
 function withoutStreamOptions(body: unknown): unknown {

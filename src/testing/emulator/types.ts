@@ -328,7 +328,11 @@ export interface Emulator {
   setDefault(behavior: EmulatorBehavior): void;
   /** Forget the recorded requests. */
   clearRequests(): void;
-  /** Forget the recorded requests, the queue and the default behavior. */
+  /**
+   * Forget the recorded requests and the queue, and go back to the `defaultBehavior` given to
+   * `startEmulator()` (undoing `setDefault()`): what tests did, not how the emulator was started,
+   * so a suite can call it in `beforeEach`.
+   */
   reset(): void;
   /**
    * Resolve once at least `count` requests have been recorded since the last clear.

@@ -1,0 +1,73 @@
+import OpenAI from 'openai';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { startEmulator, type Emulator, type EmulatorBehavior } from '../../src/testing/index.js';
+import { useEmulator } from './harness.js';
+
+const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'hi' }] };
+
+/** The status the emulator answers a chat call with, through the real SDK (no retries). */
+async function statusOf(e: Emulator): Promise<number> {
+  const client = new OpenAI({ apiKey: 'sk-test', baseURL: e.openaiBaseURL, maxRetries: 0 });
+  try {
+    await client.chat.completions.create(chat);
+    return 200;
+  } catch (error) {
+    if (error instanceof OpenAI.APIError && error.status !== undefined) return error.status;
+    throw error;
+  }
+}
+
+describe('reset() keeps the configuration the emulator was started with', () => {
+  let own: Emulator | undefined;
+  afterEach(async () => {
+    await own?.close();
+    own = undefined;
+  });
+
+  it('restores the defaultBehavior of startEmulator(), undoing setDefault(), and clears the rest', async () => {
+    const defaultBehavior: EmulatorBehavior = { status: 429, headers: { 'x-configured': 'yes' } };
+    own = await startEmulator({ defaultBehavior });
+    own.setDefault({ status: 503 });
+    own.enqueue({ status: 500 }, { times: Infinity });
+    expect(await statusOf(own)).toBe(500);
+
+    own.reset();
+    expect(own.requests).toEqual([]);
+    // Neither the queue nor setDefault() survive; the configured default does.
+    expect(await statusOf(own)).toBe(429);
+    expect(own.requests[0]?.behavior).toEqual({ status: 429, headers: { 'x-configured': 'yes' } });
+
+    // The caller's object, changed after start, is not the configuration.
+    defaultBehavior.status = 400;
+    (defaultBehavior.headers as Record<string, string>)['x-configured'] = 'changed';
+    own.reset();
+    expect(await statusOf(own)).toBe(429);
+    expect(own.requests[0]?.behavior).toEqual({ status: 429, headers: { 'x-configured': 'yes' } });
+  });
+
+  it('an emulator started without one goes back to plain answers', async () => {
+    own = await startEmulator();
+    own.setDefault({ status: 529 });
+    own.reset();
+    expect(await statusOf(own)).toBe(200);
+  });
+});
+
+describe('a suite that calls reset() in beforeEach keeps its defaultBehavior', () => {
+  // The harness resets before each test, as a user's suite would.
+  const emulator = useEmulator({ defaultBehavior: { status: 503, retryAfterMs: null } });
+
+  it('in its first test', async () => {
+    expect(await statusOf(emulator())).toBe(503);
+  });
+
+  it('and in the next', async () => {
+    emulator().setDefault({});
+    expect(await statusOf(emulator())).toBe(200);
+  });
+
+  it('after a test that changed it', async () => {
+    expect(await statusOf(emulator())).toBe(503);
+  });
+});
