@@ -71,3 +71,41 @@ describe('a suite that calls reset() in beforeEach keeps its defaultBehavior', (
     expect(await statusOf(emulator())).toBe(503);
   });
 });
+
+describe('enqueue() times', () => {
+  const emulator = useEmulator();
+
+  it.each([
+    ['0', 0],
+    ['negative', -1],
+    ['fractional', 1.5],
+    ['NaN', Number.NaN],
+    ['-Infinity', Number.NEGATIVE_INFINITY],
+  ])('refuses %s with a RangeError and queues nothing', async (_name, times) => {
+    expect(() => emulator().enqueue({ status: 500 }, { times })).toThrow(RangeError);
+    expect(() => emulator().enqueue({ status: 500 }, { times })).toThrow(`enqueue(): times must be a whole number from 1, or Infinity, got ${String(times)}`);
+    expect(await statusOf(emulator())).toBe(200);
+  });
+
+  it('refuses a non-number with a TypeError and queues nothing', async () => {
+    expect(() => emulator().enqueue({ status: 500 }, { times: '2' as unknown as number })).toThrow(new TypeError('enqueue(): times must be a number, got string'));
+    expect(await statusOf(emulator())).toBe(200);
+  });
+
+  it('applies a whole number to that many matching requests, 1 by default', async () => {
+    emulator().enqueue({ status: 500 });
+    emulator().enqueue({ status: 502 }, { times: 2 });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push(await statusOf(emulator()));
+    expect(statuses).toEqual([500, 502, 502, 200]);
+  });
+
+  it('applies Infinity to every matching request until reset()', async () => {
+    emulator().enqueue({ status: 500 }, { times: Infinity });
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push(await statusOf(emulator()));
+    expect(statuses).toEqual([500, 500, 500, 500, 500]);
+    emulator().reset();
+    expect(await statusOf(emulator())).toBe(200);
+  });
+});

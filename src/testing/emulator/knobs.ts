@@ -14,11 +14,10 @@ const MAX_DELAY_MS = 2_147_483_647;
 /** Prefix of the request headers that steer the emulator. */
 export const KNOB_HEADER_PREFIX = 'x-emulator-';
 
-function checkCount(name: string, value: unknown, allowInfinity = false): void {
+function checkCount(name: string, value: unknown): void {
   if (value === undefined) return;
   if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`);
-  const ok = allowInfinity && value === Infinity ? true : Number.isInteger(value) && value >= 0;
-  if (!ok) throw new RangeError(`${name} must be a non-negative integer${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}`);
+  if (!(Number.isInteger(value) && value >= 0)) throw new RangeError(`${name} must be a non-negative integer, got ${String(value)}`);
 }
 
 /**
@@ -326,8 +325,12 @@ export class BehaviorQueue {
     validateBehavior(behavior, 'enqueue()');
     validateEnqueueOptions(options);
     const times = options.times ?? 1;
-    checkCount('enqueue(): times', times, true);
-    if (times === 0) return;
+    if (typeof times !== 'number') throw new TypeError(`enqueue(): times must be a number, got ${typeof times}`);
+    // 0 is refused too: an entry for no request is a mistake in the test (a count computed as 0),
+    // and a silent no-op would let it pass without the fault it meant to inject.
+    if (!(times === Infinity || (Number.isInteger(times) && times >= 1))) {
+      throw new RangeError(`enqueue(): times must be a whole number from 1, or Infinity, got ${String(times)}`);
+    }
     this.#entries.push({ behavior: { ...behavior }, remaining: times, match: { ...options.match } });
   }
 

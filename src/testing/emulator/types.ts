@@ -194,7 +194,9 @@ export interface BehaviorMatch {
 /** Options of `enqueue()`. */
 export interface EnqueueOptions {
   /**
-   * How many matching requests get the behavior (`Infinity` for all, until `reset()`).
+   * How many matching requests get the behavior: a whole number from 1, or `Infinity` for all,
+   * until `reset()`. Anything else (0, negative, fractional, `NaN`) throws a `RangeError`, a
+   * non-number a `TypeError`, and nothing is queued.
    * @default 1
    */
   times?: number;
