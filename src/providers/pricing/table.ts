@@ -4,8 +4,12 @@
  * Sources and dates:
  * - OpenAI: platform.openai.com/docs/pricing as known to us in 2025 (gpt-5/4.1/4o/o-series,
  *   embeddings, legacy gpt-4/3.5), cross-checked with gpt-tokenizer 4.0.0's model catalog
- *   (`models.gen.ts`, scraped from OpenAI's docs). Newer gpt-5.x point releases are not listed:
- *   they resolve to `gpt-5` by prefix; UNVERIFIED for them, override if needed. `priority`:
+ *   (`models.gen.ts`, scraped from OpenAI's docs). Deep research models: their model pages on
+ *   developers.openai.com (o4-mini-deep-research) and OpenRouter's listing (o3-deep-research),
+ *   read through the search corpus in December 2026. Newer gpt-5.x point releases are not listed,
+ *   and have no price (a `.` is no name boundary, so `gpt-5.2` is not `gpt-5`): a cost rule refuses
+ *   them unless the `pricing` option prices them. A key listed here prices every longer name it
+ *   prefixes at a `-`: a dearer sibling must be listed by its own name. `priority`:
  *   openai.com/api-priority-processing (read through the search corpus in December 2026; rates
  *   for prompts up to 128k tokens); models it does not list are priced at twice their standard
  *   rates when run with that tier (see `priceForServiceTier`). Audio models' audio-token rates as
@@ -67,6 +71,9 @@ export const OPENAI_PRICES: Readonly<Record<string, ModelPrice>> = {
   'o1-mini': { input: 1.1, cachedInput: 0.55, output: 4.4 },
   'o1-pro': { input: 150, output: 600 },
   o3: { input: 2, cachedInput: 0.5, output: 8, priority: { input: 3.5, cachedInput: 0.875, output: 14 } },
+  // Listed by name: by prefix they would take the rates of o3 and o4-mini, 5 and 1.8 times lower.
+  'o3-deep-research': { input: 10, cachedInput: 2.5, output: 40 },
+  'o4-mini-deep-research': { input: 2, cachedInput: 0.5, output: 8 },
   'o3-mini': { input: 1.1, cachedInput: 0.55, output: 4.4 },
   'o3-pro': { input: 20, output: 80 },
   'o4-mini': { input: 1.1, cachedInput: 0.275, output: 4.4, priority: { input: 2, cachedInput: 0.5, output: 8 } },
