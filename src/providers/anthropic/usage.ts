@@ -18,9 +18,13 @@ export function messageUsage(raw: unknown): UsageReading {
   if (top === MALFORMED) return MALFORMED;
   const steps = compactionsOf(u.iterations);
   if (steps === MALFORMED) return MALFORMED;
-  const all = steps === undefined ? top : { ...top, ...sum(top, steps) };
+  const all = steps === undefined ? top : sum(top, steps);
   return usageFrom({
-    ...all,
+    inputTokens: all.inputTokens,
+    outputTokens: all.outputTokens,
+    cachedInputTokens: all.cachedInputTokens,
+    cacheWriteTokens: all.cacheWriteTokens,
+    cacheWrite1hTokens: all.cacheWrite1hTokens,
     reasoningTokens: readCount(asObject(u.output_tokens_details)?.thinking_tokens, false),
     webSearchRequests: readCount(asObject(u.server_tool_use)?.web_search_requests, false),
   });
