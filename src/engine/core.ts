@@ -92,7 +92,8 @@ export class EngineCore {
   /**
    * Reads the plans again, waiting at most a quarter of `storeTimeoutMs` (the read goes on beside):
    * a call's decision must come within `storeTimeoutMs` + ε even when the store does not answer,
-   * and the reserve itself needs that time. A slow read leaves the call on the copy it has.
+   * and the reserve itself needs that time. A slow read leaves the call on the copy it has. A read
+   * already under way will do: the copy is only old here, nothing this call must see was written.
    */
   async #planRead(): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -100,7 +101,7 @@ export class EngineCore {
       timer = setTimeout(resolve, this.config.storeTimeoutMs / 4);
     });
     try {
-      await Promise.race([this.plans.refresh().catch(() => {}), cap]);
+      await Promise.race([this.plans.readUnderWay().catch(() => {}), cap]);
     } finally {
       clearTimeout(timer);
     }

@@ -32,6 +32,8 @@ export class PlanBook {
   #unreadable = new Map<string, QuotaStoreError>();
   #loadedAt = Number.NEGATIVE_INFINITY;
   #loading: Promise<void> | undefined;
+  /** A read to start once the one under way ends (see refresh), shared by the callers meanwhile. */
+  #next: Promise<void> | undefined;
   /** When the last read failed (the store did not answer); -Infinity after a success. */
   failedAt = Number.NEGATIVE_INFINITY;
   /** Bumped whenever the copy changes, so that configs resolved from it know they are stale. */
@@ -64,11 +66,35 @@ export class PlanBook {
 
   /** Starts a refresh in the background (unless one is running); never throws. */
   refreshBeside(): void {
-    if (!this.#loading) void this.refresh().catch(() => {});
+    if (!this.#loading) void this.#read().catch(() => {});
   }
 
-  /** Reads the plans again (one at a time). */
+  /**
+   * The plans as they are now: a read that starts no earlier than this call. A read already under
+   * way may have started before what the caller must see (a plan it has just written, a plan
+   * another process created that a user's config names): the copy is read once more after it
+   * (one read for every caller meanwhile). Joining it instead left this process on the plan before
+   * an edit, and checked a user whose plan it missed against the default rules.
+   */
   refresh(): Promise<void> {
+    const underWay = this.#loading;
+    if (underWay === undefined) return this.#read();
+    this.#next ??= underWay
+      .catch(() => {})
+      .then(() => {
+        this.#next = undefined;
+        // A read started since the one waited for ended started after this call too.
+        return this.#loading ?? this.#read();
+      });
+    return this.#next;
+  }
+
+  /** The read under way, or a new one (one at a time). */
+  readUnderWay(): Promise<void> {
+    return this.#loading ?? this.#read();
+  }
+
+  #read(): Promise<void> {
     this.#loading ??= this.load()
       .then((stored) => {
         const next = new Map<string, PlanRules>();
