@@ -300,9 +300,13 @@ function parseDate(value: unknown, parameter: string): number {
     }
     ms = read.ms;
   }
-  // Beyond the latest instant a Date holds, no record can be dated: a ledger was sent an invalid
-  // timestamp, and the read failed as a store error.
-  if (!Number.isFinite(ms) || ms < 0 || ms > LATEST_DATE_MS) throw new InvalidArgumentError(parameter, value, `expected a Date, ms since the epoch (at most ${LATEST_DATE_MS}), or ${INSTANT_FORMS}`);
+  // The instants the ledger holds and its own reads (ledger.query, export) accept: history
+  // imported from before 1970 is read here as there (before, a negative time was refused here
+  // only). Beyond them no record can be dated: a ledger was sent an invalid timestamp, and the
+  // read failed as a store error.
+  if (!Number.isFinite(ms) || ms < EARLIEST_DATE_MS || ms > LATEST_DATE_MS) {
+    throw new InvalidArgumentError(parameter, value, `expected a Date, ms since the epoch (negative before 1970), or ${INSTANT_FORMS}, from 4714-11-24 BC to 275760-09-13`);
+  }
   return ms;
 }
 
@@ -364,6 +368,8 @@ function lineEnds(chunk: Chunk): number {
   return n;
 }
 
+/** The earliest instant PostgreSQL's timestamptz (the ledger's column) holds: 4714-11-24 BC, 00:00 UTC. */
+const EARLIEST_DATE_MS = Date.UTC(-4713, 10, 24);
 /** The latest instant a JavaScript Date holds (+275760-09-13T00:00:00Z). */
 const LATEST_DATE_MS = 8.64e15;
 
