@@ -19,7 +19,8 @@ Commands:
   export      write the records of [--from, --to) as CSV or JSON lines (stdout, or --out)
   reconcile   compare each user's ledger totals with the store's (RedisStore at --redis-url);
               exit code 2 when some differ
-  drain       move waiting records from the store into the ledger, until stopped (Ctrl-C)
+  drain       move waiting records from the store into the ledger, until stopped (Ctrl-C
+              or SIGTERM); it never ends by itself, so it never exits 0
 
 Options:
   --database-url URL   PostgreSQL (default: $DATABASE_URL)
@@ -40,9 +41,15 @@ Options:
                        the command fails (default: 10000)
   --help               this text
 
-Exit codes: 0 done (reconcile: no difference); 1 error; 2 reconcile found differences.`;
+Exit codes: 0 done (reconcile: no difference); 1 error (drain: records were moved aside
+unwritten, or the ledger was failing when it stopped); 2 reconcile found differences;
+130 / 143 drain stopped by SIGINT (Ctrl-C) / SIGTERM with nothing failing.`;
 
 class UsageError extends Error {}
+
+/** 128 + the signal's number: what a shell reports for a command its signal ended. */
+const EXIT_SIGINT = 130;
+const EXIT_SIGTERM = 143;
 
 /**
  * The options each command reads. Any other is refused: ignored, `reconcile --user u1` compared
@@ -259,15 +266,34 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
         return differences.length === 0 ? 0 : 2;
       }
       default: {
-        limiter = createTokenLimiter({ store: await store(), ledger: ledgerOf(true) });
+        const drainer = createTokenLimiter({ store: await store(), ledger: ledgerOf(true) });
+        limiter = drainer;
         // Failed writes (retrying), and entries moved to a dead-letter stream (dead-lettered).
-        limiter.on('ledger-error', (e) => err.write(`token-limits: ${e.policy}: ${e.error.message}\n`));
-        err.write('token-limits: draining the ledger feed into the ledger (Ctrl-C stops)\n');
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
+        let unwritten = 0;
+        drainer.on('ledger-error', (e) => {
+          if (e.policy !== 'retrying') unwritten += e.records;
+          err.write(`token-limits: ${e.policy}: ${e.error.message}\n`);
         });
-        return 0;
+        err.write('token-limits: draining the ledger feed into the ledger (Ctrl-C stops)\n');
+        const signal = await new Promise<NodeJS.Signals>((resolve) => {
+          process.once('SIGINT', () => resolve('SIGINT'));
+          process.once('SIGTERM', () => resolve('SIGTERM'));
+        });
+        // Stop (the batch under way ends first), then say where it stopped: a script told 0 could
+        // not tell a drain stopped with the ledger failing, or records moved aside, from a clean one.
+        await drainer.close();
+        const lag = await drainer.ledgerLag().catch(() => null);
+        const waiting = lag === null ? 'an unknown number of' : String(lag.pending);
+        err.write(`token-limits: stopped by ${signal}: ${lag?.written ?? 0} records written, ${waiting} waiting\n`);
+        if (unwritten > 0) {
+          err.write(`token-limits: ${unwritten} entries were moved aside unwritten (see above)\n`);
+          return 1;
+        }
+        if (lag === null || lag.failures > 0) {
+          err.write(`token-limits: the ledger was failing when the drain stopped${lag === null ? '' : ` (${lag.failures} failed writes in a row)`}\n`);
+          return 1;
+        }
+        return signal === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
       }
     }
   } catch (error) {

@@ -135,7 +135,9 @@ describe('npx token-limits ledger', () => {
       }
       child.kill('SIGINT');
       expect(rows).toBe(6);
-      expect(await exit).toBe(0);
+      // Interrupted, but an entry went aside unwritten: a failure, not a clean stop (130).
+      expect(await exit).toBe(1);
+      expect(stderr()).toContain('token-limits: 1 entries were moved aside unwritten (see above)\n');
       expect(stderr()).toContain(`token-limits: dead-lettered: 1 ledger entries were moved unwritten out of ${stream!} to ${stream!}d (XRANGE ${stream!}d - +)`);
       expect(stderr()).toContain(`${bad} (r is not JSON)`);
       expect(await redis.xlen(`${stream!}d`)).toBe(1);
