@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Binding } from '../../src/providers/shared/binding.js';
-import { askForStreamUsage, usageNullAtEnd } from '../../src/providers/openai/stream-usage.js';
+import { askForStreamUsage, usageNullAtEnd, usageNullBeforeObfuscation } from '../../src/providers/openai/stream-usage.js';
 import type { SseEvent } from '../../src/providers/shared/sse.js';
 
 const { rewrite } = askForStreamUsage({ stream: true }, { options: {} } as unknown as Binding);
@@ -37,6 +37,31 @@ describe('askForStreamUsage: hiding the usage the wrapper asked for', () => {
     const out = rewrite!(original);
     expect(out).not.toBeUndefined();
     expect(delivered(out, original)).toEqual(expected);
+  });
+
+  // OpenAI adds `"obfuscation": "<random characters>"` after `"usage": null` in every chunk by
+  // default (`stream_options.include_obfuscation`): such chunks are edited as text too, so their
+  // escapes reach the caller as sent (a JSON round trip rewrote `\u00e9` as `é`, on every chunk).
+  it.each([
+    ['usage null before the obfuscation member', '{"id":"c1","choices":[{"index":0,"delta":{"content":"caf\\u00e9"}}],"usage":null,"obfuscation":"kJ0w"}'],
+    ['with spaces', '{"id":"c1","choices":[{"index":0,"delta":{"content":"caf\\u00e9"}}] , "usage" : null , "obfuscation" : "ZGF" } '],
+    ['an empty obfuscation', '{"id":"c1","choices":[{"index":0,"delta":{"content":"caf\\u00e9"}}],"usage":null,"obfuscation":""}'],
+  ])('%s: cut as text', (_name, data) => {
+    const out = rewrite!(event(data));
+    expect(out).toEqual(expect.stringContaining('caf\\u00e9'));
+    const expected = JSON.parse(data) as Record<string, unknown>;
+    delete expected.usage;
+    expect(delivered(out, event(data))).toEqual(expected);
+  });
+
+  it.each([
+    ['a nested usage null before it stays', '{"id":"c1","choices":[{"index":0,"meta":{"usage":null}}],"obfuscation":"kJ"}', undefined],
+    ['an escaped quote in the obfuscation: through the parse', '{"id":"c1","choices":[],"usage":null,"obfuscation":"a\\"b"}', { id: 'c1', choices: [], obfuscation: 'a"b' }],
+    ['another last member: through the parse', '{"id":"c1","choices":[],"usage":null,"other":"x"}', { id: 'c1', choices: [], other: 'x' }],
+  ])('%s', (_name, data, expected) => {
+    const out = rewrite!(event(data));
+    if (expected === undefined) expect(out).toBeUndefined();
+    else expect(delivered(out, event(data))).toEqual(expected);
   });
 
   it('keeps the event name', () => {
@@ -81,5 +106,20 @@ describe('usageNullAtEnd', () => {
       ['', -1],
     ];
     for (const [data, at] of cases) expect(usageNullAtEnd(data), data).toBe(at);
+  });
+
+  it('usageNullBeforeObfuscation: the range from the comma before `"usage"` to the one before `"obfuscation"`', () => {
+    const cases: Array<[string, [number, number] | undefined]> = [
+      ['{"a":1,"usage":null,"obfuscation":"x"}', [6, 19]],
+      ['{"a":1, "usage" : null , "obfuscation" : "" } ', [6, 23]],
+      ['{"a":1,"obfuscation":"x"}', undefined],
+      ['{"a":{"usage":null},"obfuscation":"x"}', undefined],
+      ['{"a":1,"usage":null,"obfuscation":"x\\"y"}', undefined],
+      ['{"a":1,"usage":null,"other":"x"}', undefined],
+      ['{"a":1,"usage":null,"obfuscation":1}', undefined],
+      ['"obfuscation":"x"}', undefined],
+      ['', undefined],
+    ];
+    for (const [data, range] of cases) expect(usageNullBeforeObfuscation(data), data).toEqual(range);
   });
 });

@@ -26,6 +26,11 @@ export function askForStreamUsage(params: Record<string, unknown>, binding: Bind
       // it is cut from the text as it is, with no JSON parse and re-serialization per chunk.
       const cut = usageNullAtEnd(data);
       if (cut >= 0 && !data.includes('\n')) return `${event.event === undefined ? '' : `event: ${event.event}\n`}data: ${data.slice(0, cut)}}\n\n`;
+      // OpenAI's default: `"usage":null` followed by a last `"obfuscation":"..."` member.
+      const member = cut < 0 ? usageNullBeforeObfuscation(data) : undefined;
+      if (member !== undefined && !data.includes('\n')) {
+        return `${event.event === undefined ? '' : `event: ${event.event}\n`}data: ${data.slice(0, member[0])}${data.slice(member[1])}\n\n`;
+      }
       if (!data.includes('"usage"')) return undefined;
       const chunk = asObject(eventJson(event));
       if (!chunk || !('usage' in chunk)) return undefined;
@@ -70,6 +75,33 @@ export function usageNullAtEnd(data: string): number {
   }
   return at > 0 && data.charCodeAt(at - 1) === 44 /* , */ ? at - 1 : -1;
 }
+
+/**
+ * Where a chunk's JSON ends with `, "usage": null, "obfuscation": "<characters>" }` (OpenAI adds the
+ * obfuscation member to every chunk unless `stream_options.include_obfuscation` is false): the
+ * range `[start, end)` to cut, from the comma before `"usage"` to the comma before
+ * `"obfuscation"`, or undefined. A value with a backslash is left to the parse.
+ */
+export function usageNullBeforeObfuscation(data: string): [number, number] | undefined {
+  let at = skipSpaceBack(data, data.length);
+  if (at < 2 || data.charCodeAt(at - 1) !== 125 /* } */) return undefined;
+  at = skipSpaceBack(data, at - 1);
+  if (at < 1 || data.charCodeAt(at - 1) !== 34 /* " */) return undefined;
+  const open = data.lastIndexOf('"', at - 2);
+  if (open < 0) return undefined;
+  for (let i = open + 1; i < at - 1; i += 1) if (data.charCodeAt(i) === 92 /* backslash */) return undefined;
+  at = skipSpaceBack(data, open);
+  if (at < 1 || data.charCodeAt(at - 1) !== 58 /* : */) return undefined;
+  at = skipSpaceBack(data, at - 1);
+  if (!data.startsWith(OBFUSCATION, at - OBFUSCATION.length)) return undefined;
+  at = skipSpaceBack(data, at - OBFUSCATION.length);
+  if (at < 1 || data.charCodeAt(at - 1) !== 44 /* , */) return undefined;
+  const end = at - 1;
+  const start = usageNullAtEnd(`${data.slice(0, end)}}`);
+  return start < 0 ? undefined : [start, end];
+}
+
+const OBFUSCATION = '"obfuscation"';
 
 /** The tokens of `"usage": null }`, last first. */
 const USAGE_NULL_TOKENS = ['}', 'null', ':', '"usage"'];
