@@ -69,7 +69,7 @@ describe('GET /export (admin API)', () => {
     expect(new Set(lines.map((l) => l[col('user_id')]))).toEqual(new Set(['alice']));
   });
 
-  it('JSON lines, and refusals: bad query 400, a signed-in user 403, no ledger 400', async () => {
+  it('JSON lines, and refusals: bad query 400, a signed-in user 403, no ledger 501', async () => {
     const base = servers[1]!.url;
     const admin = { headers: { authorization: 'Bearer admin' } };
     const jsonl = await fetch(`${base}/admin/export?format=jsonl&from=2026-04-01&to=2026-07-01`, admin);
@@ -78,8 +78,23 @@ describe('GET /export (admin API)', () => {
     expect((await fetch(`${base}/admin/export?format=xml`, admin)).status).toBe(400);
     expect((await fetch(`${base}/admin/export?from=2026-05-02&to=2026-05-01`, admin)).status).toBe(400);
     expect((await fetch(`${base}/admin/export`, { headers: { authorization: 'Bearer user' } })).status).toBe(403);
+    // The server lacks the feature; the request was not wrong (a 400 had clients hunt for a bad parameter).
     const none = await fetch(`${servers[2]!.url}/admin/export`, admin);
-    expect(none.status).toBe(400);
-    expect(await none.json()).toMatchObject({ code: 'invalid_argument' });
+    expect(none.status).toBe(501);
+    expect(await none.json()).toEqual({ error: 'Usage export is not available on this server: it has no usage ledger', code: 'ledger_not_configured' });
+    const ptBR = await fetch(`${servers[2]!.url}/admin/export?format=jsonl`, { headers: { ...admin.headers, 'accept-language': 'pt-BR' } });
+    expect(ptBR.status).toBe(501);
+    expect(await ptBR.json()).toMatchObject({ code: 'ledger_not_configured', error: expect.stringContaining('não está disponível') });
+    const head = await fetch(`${servers[2]!.url}/admin/export`, { ...admin, method: 'HEAD' });
+    expect([head.status, await head.text()]).toEqual([501, '']);
+    // A bad query is still the client's mistake, ledger or not.
+    expect((await fetch(`${servers[2]!.url}/admin/export?format=xml`, admin)).status).toBe(400);
+    // Through Express too.
+    const app = express();
+    app.use('/admin', createAdminRouter({ limiter: bare, authorize: (req) => principalOf(req.headers.authorization) }));
+    const viaExpress = await listen(app as never);
+    servers.push(viaExpress);
+    const express501 = await fetch(`${viaExpress.url}/admin/export`, admin);
+    expect([express501.status, ((await express501.json()) as { code: string }).code]).toEqual([501, 'ledger_not_configured']);
   });
 });

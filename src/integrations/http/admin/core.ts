@@ -12,7 +12,7 @@ import { jsonReply, type HttpReply } from '../../shared/reply.js';
 import { BodyRejectedError, isJsonContentType, parseJsonBody, assertNoPrototypeKeys, type BodySource } from './body.js';
 import { headReply, withContentLength } from './head.js';
 import { QueryReader } from './query.js';
-import { PlanNotFoundError, ROUTES, type RouteDef } from './routes.js';
+import { LedgerNotConfiguredError, PlanNotFoundError, ROUTES, type RouteDef } from './routes.js';
 import { decodeUserIdSegment } from '../../../kernel/admin-path.js';
 
 /**
@@ -111,6 +111,15 @@ export function parseAdminOptions<Req>(options: unknown): AdminConfig<Req> {
   };
 }
 
+/**
+ * The answer's message when the server has no ledger (`GET /export`), per locale. Kept here until
+ * the message catalogue (src/i18n/messages.ts) has a key for it.
+ */
+const LEDGER_NOT_CONFIGURED: Readonly<Record<Locale, string>> = {
+  en: 'Usage export is not available on this server: it has no usage ledger',
+  'pt-BR': 'A exportação de uso não está disponível neste servidor: ele não tem um registro durável de uso (ledger)',
+};
+
 type Match = { route: RouteDef; params: Record<string, string> } | { allowed: string[] } | undefined;
 
 /**
@@ -193,6 +202,9 @@ export function createAdminCore<Req>(options: unknown): (call: AdminCall<Req>) =
       });
     }
     if (error instanceof PlanNotFoundError) return fail(404, 'plan_not_found', 'planNotFound', { planId: error.planId });
+    if (error instanceof LedgerNotConfiguredError) {
+      return jsonReply(501, { error: LEDGER_NOT_CONFIGURED[locale], code: 'ledger_not_configured' });
+    }
     if (error instanceof Error && error.name === 'PlanInUseError' && (error as { code?: unknown }).code === 'plan_in_use') {
       const e = error as PlanInUseError;
       return fail(409, 'plan_in_use', 'planInUse', { planId: e.planId, users: e.users, accounts: e.accounts });

@@ -125,6 +125,28 @@ export class PlanNotFoundError extends Error {
   }
 }
 
+/**
+ * `GET /export` on a limiter built without a `ledger`: 501 `ledger_not_configured`. The server
+ * lacks the feature; the request was not wrong (a 400 sent clients looking for a bad parameter).
+ */
+export class LedgerNotConfiguredError extends Error {
+  override readonly name = 'LedgerNotConfiguredError';
+  readonly code = 'ledger_not_configured';
+  constructor() {
+    super('Exporting usage needs a ledger (option ledger of createTokenLimiter)');
+  }
+}
+
+/** `admin.exportUsage`, with its "no ledger" refusal (an InvalidArgumentError naming `ledger`) as LedgerNotConfiguredError. */
+function exportUsage(limiter: TokenLimiter, options: Parameters<TokenLimiter['admin']['exportUsage']>[0]): AsyncIterable<string | Uint8Array> {
+  try {
+    return limiter.admin.exportUsage(options);
+  } catch (error) {
+    if (error instanceof InvalidArgumentError && error.parameter === 'ledger') throw new LedgerNotConfiguredError();
+    throw error;
+  }
+}
+
 /** A body field that must be there: a string id or null (`{ planId }`, `{ accountId }`). */
 function idOrNull(body: Record<string, unknown>, field: string, what: string): string | null {
   if (!Object.hasOwn(body, field)) throw new InvalidArgumentError(field, undefined, `required: ${what}, or null for none`);
@@ -379,7 +401,7 @@ export const ROUTES: readonly RouteDef[] = [
         // As for /history: the client sent only `from`, so `from` is named.
         throw new InvalidArgumentError('from', q.string('from'), 'must be before to (now, when to is not given)');
       }
-      const stream = ctx.limiter.admin.exportUsage({ ...(userId === undefined ? {} : { userId }), ...(accountId === undefined ? {} : { accountId }), from, to, format });
+      const stream = exportUsage(ctx.limiter, { ...(userId === undefined ? {} : { userId }), ...(accountId === undefined ? {} : { accountId }), from, to, format });
       const name = `usage-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}${userId === undefined ? '' : `-${userId.replace(/[^\w.-]/g, '_').slice(0, 64)}`}.${format}`;
       // The 200 waits for the ledger's first answer: a CSV's first line (its header) is written
       // before the ledger is read, so its first row (or its end) is what shows the read worked.
