@@ -13,6 +13,8 @@ export interface BackgroundWrite<T> {
 export interface CommitterEvents {
   /** The first try failed; the write waits in the queue. */
   queued(write: BackgroundWrite<unknown>, error: QuotaStoreError): void;
+  /** A retry of a queued write failed as the store still fails (retrying can still help). */
+  retryFailed(write: BackgroundWrite<unknown>, error: QuotaStoreError): void;
   /** The write was given up: the queue was full, or the store refused it for good. */
   dropped(write: BackgroundWrite<unknown>, error: QuotaStoreError): void;
 }
@@ -252,6 +254,7 @@ export class Committer {
         return;
       }
       item.attempts += 1;
+      this.events.retryFailed(item.write, error);
       this.#schedule(item, backoff(item.attempts));
     }
   }

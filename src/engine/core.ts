@@ -58,7 +58,13 @@ export class EngineCore {
       report: ({ operation, error, dropped }) => this.storeError(operation, error, dropped > 0 ? 'dropped' : 'queued'),
     });
     this.committer = new Committer(config.maxPendingOperations, {
-      queued: (w, error) => this.storeError(w.kind, error, 'queued', w.userId),
+      // A write that fails tells of the store as a reserve's failure does: the outage goes on (a
+      // process whose calls come further apart than quietMs got a new fail-open budget for each).
+      queued: (w, error) => {
+        this.outage.failed();
+        this.storeError(w.kind, error, 'queued', w.userId);
+      },
+      retryFailed: () => this.outage.failed(),
       dropped: (w, error) => this.storeError(w.kind, error, 'dropped', w.userId),
     });
     this.epoch = new EpochWatch(config, store.maintenance, (op, fn) => this.call(op, fn), (e) => this.events.emit('store-reset', e));
