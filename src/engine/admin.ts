@@ -39,8 +39,9 @@ export interface AdminApi extends PlansAdmin {
   listUsers(options?: { cursor?: string; limit?: number; prefix?: string }): Promise<{ users: UserUsage[]; cursor?: string }>;
   /**
    * Newest first; one user's or everyone's; `limit` default 100, at most 10,000. With a `ledger`,
-   * a read reaching past the store's log retention (or more of one user's records than the store
-   * keeps) is answered by the ledger.
+   * a read reaching past the store's log retention (or asking for more records than the store
+   * keeps: `usageLog.userMaxLength` of one user's, `usageLog.maxLength` of everyone's) is answered
+   * by the ledger.
    */
   getUsageLog(options?: { userId?: string; since?: DateInput; until?: DateInput; limit?: number }): Promise<UsageRecord[]>;
   /**
@@ -90,13 +91,15 @@ function nowOf(core: AdminDeps['core']): number {
 
 /**
  * Whether a log read needs records the store may no longer keep: older than its log retention, or
- * more of one user's records than the store keeps per user. The ledger (when configured) answers those.
+ * more records than the store keeps (per user, or of everyone: `usageLog.maxLength` may be set
+ * below the 10,000 a read may ask for). The ledger (when configured) answers those.
  */
 function beyondLogRetention(core: AdminDeps['core'], query: { userId?: string; since?: number; until?: number; limit: number }): boolean {
-  const horizon = nowOf(core) - core.config.settings.logRetentionMs;
+  const { settings } = core.config;
+  const horizon = nowOf(core) - settings.logRetentionMs;
   if (query.since !== undefined && query.since < horizon) return true;
   if (query.until !== undefined && query.until < horizon) return true;
-  return query.userId !== undefined && query.limit > core.config.settings.userLogMaxLength;
+  return query.limit > (query.userId === undefined ? settings.logMaxLength : settings.userLogMaxLength);
 }
 
 export function createAdmin(deps: AdminDeps): AdminApi {
