@@ -6,7 +6,8 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
-import { createTokenLimiter, withTokenLimits } from '../../src/index.js';
+import { createTokenLimiter, TokenLimitExceededError, withTokenLimits } from '../../src/index.js';
+import { estimateAnthropicMessage } from '../../src/providers/anthropic/estimate.js';
 import { collect, useEmulator } from '../emulator/harness.js';
 import { emulatorTotals, loggedAtLeast } from './helpers.js';
 
@@ -65,5 +66,40 @@ describe('withTokenLimits(anthropic): server-side compaction', () => {
     const [record] = await loggedAtLeast(limiter, 1);
     expect(record).toMatchObject({ estimated: true });
     expect(Number.isSafeInteger(record!.totalTokens)).toBe(true);
+  });
+
+  describe('the hold of a request that may compact', () => {
+    /** A limit that fits the request's own estimate and max_tokens, with room to spare, and no more. */
+    async function fitting(params: Record<string, unknown>) {
+      const estimate = await estimateAnthropicMessage(params as never);
+      return estimate.inputTokens + estimate.outputTokens + 100;
+    }
+    const compacting = (trigger: number) => ({ ...request, context_management: { edits: [{ type: 'compact_20260112', trigger: { type: 'input_tokens', value: trigger } }] } });
+    const cases = [
+      { name: 'a compact edit whose trigger the input reaches', params: compacting(10), refused: true },
+      { name: 'the compaction parameter (it always compacts)', params: { ...request, context_management: undefined, betas: ['compact-2026-09-04'], compaction: { type: 'summarize' } }, refused: true },
+      { name: 'a compact edit whose trigger the input estimate stays below', params: compacting(1_000_000), refused: false },
+      { name: 'no compaction', params: { ...request, context_management: undefined, betas: undefined }, refused: false },
+    ];
+    for (const estimator of ['local', 'provider'] as const) {
+      for (const c of cases) {
+        it(`estimator '${estimator}', ${c.name}: ${c.refused ? 'holds the compaction step too, so a call it could overspend is refused before it is sent' : 'is held at its own estimate'}`, async () => {
+          const params = JSON.parse(JSON.stringify(c.params)) as Record<string, unknown>;
+          const limiter = createTokenLimiter({ defaultLimits: [{ id: 'd', tokens: await fitting(params), period: 'day' }] });
+          const client = withTokenLimits(new Anthropic({ apiKey: 'test', baseURL: emulator().anthropicBaseURL }), 'alice', { limiter, estimator });
+          const outcome = await client.beta.messages.create(params as never).then(
+            () => 'sent',
+            (error: unknown) => error,
+          );
+          if (c.refused) {
+            expect(outcome).toBeInstanceOf(TokenLimitExceededError);
+            expect(emulator().requests.filter((r) => r.endpoint === 'messages')).toHaveLength(0);
+            expect(await limiter.admin.getUsage('alice')).toMatchObject({ used: 0, reserved: 0 });
+          } else {
+            expect(outcome).toBe('sent');
+          }
+        });
+      }
+    }
   });
 });

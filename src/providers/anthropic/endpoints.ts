@@ -2,6 +2,7 @@ import { anthropicMessageEstimate } from './estimate.js';
 import { heuristicCount } from '../heuristic-count.js';
 import { claudeModelFactor } from './estimate.js';
 import { CLAUDE_LEGACY_HEURISTIC } from '../../tokenizer/heuristic-weights.js';
+import { modelLimits, type EstimateOptions } from '../estimate-types.js';
 import { setAnthropicMaximum } from '../output-maximum.js';
 import { planNow } from '../shared/plan.js';
 import { DeferredTexts } from '../shared/deferred-texts.js';
@@ -57,24 +58,66 @@ function maxWebSearches(tools: unknown): number {
   return total;
 }
 
+/** Input tokens at which server-side compaction (`compact_20260112`) runs when its edit names no trigger. */
+export const COMPACTION_TRIGGER_TOKENS = 150_000;
+
+/**
+ * The input count from which a request compacts its context server-side, if it asks to: a
+ * `compact_*` edit of `context_management` (at its trigger, else 150,000 input tokens), or the
+ * `compaction` parameter (always: 0).
+ */
+function compactionTrigger(params: Record<string, unknown>): number | undefined {
+  if (params.compaction !== undefined && params.compaction !== null) return 0;
+  const edits = asObject(params.context_management)?.edits;
+  if (!Array.isArray(edits)) return undefined;
+  for (const edit of edits) {
+    const e = asObject(edit);
+    if (typeof e?.type !== 'string' || !e.type.startsWith('compact_')) continue;
+    const value = asObject(e.trigger)?.value;
+    return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : COMPACTION_TRIGGER_TOKENS;
+  }
+  return undefined;
+}
+
+/**
+ * The plan of a request that may compact: a compaction is a sampling step of its own, billed on
+ * top of the answer, that reads the whole context and writes a summary of no set length. From its
+ * trigger on (the input estimate is an upper bound, so a request estimated below it never
+ * compacts), the hold adds that step: the input once more, and the model's maximum output.
+ */
+export function withCompaction(plan: CallPlan, params: Record<string, unknown>, settings: EstimateOptions): CallPlan {
+  const trigger = compactionTrigger(params);
+  if (trigger === undefined || plan.inputTokens < trigger) return plan;
+  const summary = modelLimits('anthropic', plan.model, settings).maxOutput;
+  return { ...plan, inputTokens: plan.inputTokens * 2, outputTokens: plan.outputTokens + summary };
+}
+
+/** A Messages request's plan, before compaction is held (see {@link withCompaction}). */
+export function messagesPlan(params: Record<string, unknown>, settings: EstimateOptions): CallPlan | Promise<CallPlan> {
+  const planned = planNow(
+    'anthropic',
+    'messages',
+    params,
+    settings,
+    (o) => anthropicMessageEstimate(params as never, o),
+    typeof params.max_tokens === 'number' ? params.max_tokens : undefined,
+  );
+  return planned instanceof Promise ? planned.then((plan) => withRequestRates(plan, params)) : withRequestRates(planned, params);
+}
+
 /** `messages.create` (and `beta.messages.create`): what every helper (stream, parse, tool runners) calls. */
 export const messages: StainlessEndpoint = {
   name: 'messages',
   requestIdHeader: 'request-id',
   // Returned at once when the estimate is (a short prompt): no promise of its own per call.
   plan: (params, settings) => {
-    const planned = planNow(
-      'anthropic',
-      'messages',
-      params,
-      settings,
-      (o) => anthropicMessageEstimate(params as never, o),
-      typeof params.max_tokens === 'number' ? params.max_tokens : undefined,
-    );
-    return planned instanceof Promise ? planned.then((plan) => withRequestRates(plan, params)) : withRequestRates(planned, params);
+    const planned = messagesPlan(params, settings);
+    return planned instanceof Promise ? planned.then((plan) => withCompaction(plan, params, settings)) : withCompaction(planned, params, settings);
   },
-  // Not with extended thinking: its budget (at least 1,024) must stay below max_tokens.
-  resize: (params, n) => (asObject(params.thinking)?.type === 'enabled' ? undefined : setAnthropicMaximum(params, n).params),
+  // Not with extended thinking: its budget (at least 1,024) must stay below max_tokens. Nor with
+  // compaction: its hold's output is not all the request's max_tokens.
+  resize: (params, n) =>
+    asObject(params.thinking)?.type === 'enabled' || compactionTrigger(params) !== undefined ? undefined : setAnthropicMaximum(params, n).params,
   usage: (body) => messageUsage(asObject(body)?.usage),
   rates: (body) => anthropicRates(asObject(body)?.usage),
   outputTokens: (body, plan) => outputTokensOf(contentText(asObject(body)?.content), plan.model),

@@ -4,7 +4,7 @@ import type { CallPlan } from '../shared/tracked-call.js';
 import { refinePlan } from '../shared/plan.js';
 import { routeProxy, type RouteTree } from '../shared/proxy.js';
 import { billedMethod, helperMethod, type StainlessEndpoint } from '../shared/stainless.js';
-import { messages } from './endpoints.js';
+import { messages, messagesPlan, withCompaction } from './endpoints.js';
 
 /** An `@anthropic-ai/sdk` client (1.x; 0.x where the surface is the same; Bedrock and Vertex clients): the parts the wrapper touches. */
 interface AnthropicLike {
@@ -34,13 +34,15 @@ function withProviderCount(endpoint: StainlessEndpoint, client: AnthropicLike, b
     },
   };
 
+  // The count is of the request's context: a compaction's step is held on it as on the local estimate.
   async function providerPlan(params: Record<string, unknown>, settings: EstimateOptions): Promise<CallPlan> {
-    const local = await endpoint.plan(params, settings);
+    const local = await messagesPlan(params, settings);
     const messagesResource = client.messages;
     const counter = messagesResource.countTokens;
-    if (typeof counter !== 'function') return local;
+    if (typeof counter !== 'function') return withCompaction(local, params, settings);
     const body = Object.fromEntries(COUNTED_FIELDS.filter((k) => params[k] !== undefined).map((k) => [k, params[k]]));
-    return refinePlan(local, binding, async (signal) => (await counter.call(messagesResource, body, signal ? { signal } : undefined)).input_tokens);
+    const refined = await refinePlan(local, binding, async (signal) => (await counter.call(messagesResource, body, signal ? { signal } : undefined)).input_tokens);
+    return withCompaction(refined, params, settings);
   }
 }
 
