@@ -184,8 +184,10 @@ function parseThresholds(value: unknown): number[] {
     throw new InvalidArgumentError('options.alertThresholds', value, 'expected an array of at most 10 fractions');
   }
   const out = value.map((t, i) => {
-    if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0 || t > 10) {
-      throw new InvalidArgumentError(`options.alertThresholds[${i}]`, t, 'expected a fraction of the limit, above 0 and at most 10');
+    // Kept to the thousandth (the stores count thresholds per mille): one that rounds to 0 would
+    // fire at the first token used.
+    if (typeof t !== 'number' || !Number.isFinite(t) || Math.round(t * 1000) < 1 || t > 10) {
+      throw new InvalidArgumentError(`options.alertThresholds[${i}]`, t, 'expected a fraction of the limit from 0.001 to 10 (kept to the thousandth)');
     }
     return Math.round(t * 1000) / 1000;
   });
