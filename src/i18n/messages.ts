@@ -184,6 +184,7 @@ export const en = {
   'dashboard.resetNote.one': 'Usage was reset during this period: the bars show every call; {used} counts toward the limit.',
   'dashboard.resetNote.other': 'Usage was reset during this period: the bars show every call; {used} count toward the limit.',
   networkError: 'Could not reach the server',
+  requestTimeout: 'The server did not answer in time',
   invalidResponse: 'Unexpected response from the server',
 } as const;
 
@@ -371,6 +372,7 @@ export const ptBR: Messages = {
   'dashboard.resetNote.one': 'O uso foi zerado neste período: as barras mostram todas as chamadas; {used} conta para o limite.',
   'dashboard.resetNote.other': 'O uso foi zerado neste período: as barras mostram todas as chamadas; {used} contam para o limite.',
   networkError: 'Não foi possível contatar o servidor',
+  requestTimeout: 'O servidor não respondeu a tempo',
   invalidResponse: 'Resposta inesperada do servidor',
 };
 

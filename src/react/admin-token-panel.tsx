@@ -107,6 +107,7 @@ function AdminTokenPanelView({
   fetcher,
   locale = 'en',
   refreshIntervalMs = DEFAULT_REFRESH_MS,
+  requestTimeoutMs,
   timeZone,
   refreshKey,
   className,
@@ -120,7 +121,7 @@ function AdminTokenPanelView({
   logLimit = 20,
   plansAndAccounts = false,
 }: AdminTokenPanelProps) {
-  const client = useApiClient(baseUrl, fetcher, locale);
+  const client = useApiClient(baseUrl, fetcher, locale, requestTimeoutMs);
   const actions = useActions();
   const titleId = useId();
   const limit = countProp(pageSize, 1, 1000, 20);

@@ -27,7 +27,8 @@ export class TokenLimitsApiError extends Error {
   /** HTTP status; 0 when no answer came (network error). */
   readonly status: number;
   /**
-   * The API's stable `code` (`invalid_argument`, `forbidden`...), `http_error`, `network_error`, or
+   * The API's stable `code` (`invalid_argument`, `forbidden`...), `http_error`, `network_error`,
+   * `timeout` (no answer within the client's `timeoutMs`: a write may or may not have been made), or
    * `invalid_response` (a 2xx whose body is not what the route returns: the message names the field).
    */
   readonly code: string;
@@ -130,6 +131,27 @@ export interface ApiClientOptions {
    * the widget's language rather than the browser's. Default: none (the browser's).
    */
   locale?: string | undefined;
+  /**
+   * How long a request may wait for its whole answer before it fails with code `timeout` (the
+   * request is aborted), so that an API that accepts the connection and never answers cannot keep
+   * a widget loading, or an admin dialog waiting, for ever; `0`: no limit. Another value that is no
+   * positive number takes the default; one past 2147483647 counts as that.
+   * @default 30_000
+   */
+  timeoutMs?: number | undefined;
+}
+
+/** `ApiClientOptions.timeoutMs`'s default. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/** The longest delay setTimeout keeps. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** A `timeoutMs` option as used: 0 (no limit), the default for what is no positive number, clamped. */
+export function requestTimeout(value: number | undefined): number {
+  if (value === 0) return 0;
+  if (value === undefined || !(value > 0)) return DEFAULT_REQUEST_TIMEOUT_MS;
+  return Math.min(value, MAX_TIMER_MS);
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -145,8 +167,9 @@ function queryString(query: Query): string {
 const noContent = (): void => undefined;
 
 /** A client of the admin HTTP API mounted at `baseUrl`. */
-export function createApiClient({ baseUrl, fetcher, locale }: ApiClientOptions): ApiClient {
+export function createApiClient({ baseUrl, fetcher, locale, timeoutMs }: ApiClientOptions): ApiClient {
   const base = baseUrl.replace(/\/+$/, '');
+  const timeout = requestTimeout(timeoutMs);
   // Not plain encodeURIComponent: the ids `.` and `..` would be removed from the URL as dot segments.
   const user = (id: string) => `/users/${encodeUserIdSegment(id)}`;
   // Plan and account ids are written the same way as user ids (any string is one).
@@ -161,17 +184,42 @@ export function createApiClient({ baseUrl, fetcher, locale }: ApiClientOptions):
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(body);
     }
-    if (signal) init.signal = signal;
+    // The caller's signal (unmount, a newer load) and the timeout both abort the request.
+    const controller = new AbortController();
+    const forward = (): void => controller.abort(signal?.reason);
+    if (signal?.aborted) forward();
+    else signal?.addEventListener('abort', forward, { once: true });
+    init.signal = controller.signal;
     const doFetch: Fetcher = fetcher ?? ((url, i) => globalThis.fetch(url, i));
     let response: Response;
     let text: string;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      response = await doFetch(`${base}${path}${queryString(query)}`, init);
-      // The connection can fail while the body is read too.
-      text = await response.text();
+      const answer = (async () => {
+        const r = await doFetch(`${base}${path}${queryString(query)}`, init);
+        // The connection can fail, or stall, while the body is read too.
+        return { r, t: await r.text() };
+      })();
+      // Raced rather than left to the abort alone: a fetcher that ignores its signal cannot hang us.
+      const late =
+        timeout === 0
+          ? undefined
+          : new Promise<never>((_, reject) => {
+              timer = setTimeout(() => {
+                reject(new TokenLimitsApiError(0, 'timeout', `No answer from the server within ${timeout} ms`));
+                controller.abort();
+              }, timeout);
+            });
+      // Settled after the race was lost: handled here, never an unhandled rejection.
+      answer.catch(() => {});
+      ({ r: response, t: text } = await (late === undefined ? answer : Promise.race([answer, late])));
     } catch (error) {
+      if (error instanceof TokenLimitsApiError) throw error;
       if (signal?.aborted) throw error;
       throw new TokenLimitsApiError(0, 'network_error', error instanceof Error ? error.message : String(error), undefined, undefined, { cause: error });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', forward);
     }
     let json: unknown;
     try {

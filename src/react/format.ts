@@ -135,6 +135,7 @@ const CODE_MESSAGES: Readonly<Record<string, MessageKey>> = {
   user_disabled: 'userDisabled',
   // The client's own codes: no answer, or one it cannot read (the message is for developers).
   network_error: 'networkError',
+  timeout: 'requestTimeout',
   invalid_response: 'invalidResponse',
 };
 

@@ -2,8 +2,8 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { createApiClient, type ApiClient, type Fetcher } from './api.js';
 
 /** The API client for `baseUrl` / `fetcher`, asking for answers in `locale`; stable while they are. */
-export function useApiClient(baseUrl: string, fetcher: Fetcher | undefined, locale: string): ApiClient {
-  return useMemo(() => createApiClient({ baseUrl, fetcher, locale }), [baseUrl, fetcher, locale]);
+export function useApiClient(baseUrl: string, fetcher: Fetcher | undefined, locale: string, timeoutMs?: number): ApiClient {
+  return useMemo(() => createApiClient({ baseUrl, fetcher, locale, timeoutMs }), [baseUrl, fetcher, locale, timeoutMs]);
 }
 
 /** The longest delay setTimeout keeps (about 24.8 days); longer ones fire at once. */

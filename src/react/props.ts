@@ -30,6 +30,14 @@ export interface TokenLimitsComponentProps {
    */
   refreshIntervalMs?: number;
   /**
+   * How long a request to the API may take before it fails (shown as "The server did not answer
+   * in time", with Retry; polling goes on), so that an API that never answers cannot keep the
+   * component loading, or an admin dialog waiting, for ever. `0`: no limit; a value that is no
+   * positive number takes the default.
+   * @default 30_000
+   */
+  requestTimeoutMs?: number;
+  /**
    * IANA time zone of the dates shown. Daily charts always use UTC days, as the API's history does.
    * @default reset dates and periods in their rule's time zone (`rule.timeZone`, else UTC: where
    * the period boundaries are), times of calls in the browser's time zone

@@ -64,6 +64,7 @@ function TokenDashboardView({
   fetcher,
   locale = 'en',
   refreshIntervalMs = DEFAULT_REFRESH_MS,
+  requestTimeoutMs,
   timeZone,
   refreshKey,
   className,
@@ -72,7 +73,7 @@ function TokenDashboardView({
   metric,
   title,
 }: TokenDashboardProps) {
-  const client = useApiClient(baseUrl, fetcher, locale);
+  const client = useApiClient(baseUrl, fetcher, locale, requestTimeoutMs);
   const limit = countProp(logLimit, 1, 10_000, 10);
   const { data, error, loading, reload } = useResource<DashboardData>(
     async (signal) => {

@@ -52,6 +52,7 @@ function TokenWidgetView({
   fetcher,
   locale = 'en',
   refreshIntervalMs = DEFAULT_REFRESH_MS,
+  requestTimeoutMs,
   timeZone,
   refreshKey,
   className,
@@ -59,7 +60,7 @@ function TokenWidgetView({
   ruleId,
   title,
 }: TokenWidgetProps) {
-  const client = useApiClient(baseUrl, fetcher, locale);
+  const client = useApiClient(baseUrl, fetcher, locale, requestTimeoutMs);
   const resource = useResource((signal) => client.meUsage(signal), `${baseUrl}|${refreshKey ?? ''}`, refreshIntervalMs, baseUrl);
   const titleId = useId();
   const { data, error, loading, reload } = resource;
