@@ -20,6 +20,29 @@ import { indexUser, SNAPSHOT_TTL_MS, userHomes } from './user-homes.js';
 import { encodeArgs, READ_ACCOUNT_ARGS, READ_ARGS } from './schema.js';
 
 
+/**
+ * Rules text no version can read: what getPlans passes on for a plan entry that is not the
+ * `{ v, rules }` set-plan writes (hand-edited, damaged), so that the engine reports that one plan as
+ * unreadable (to its users only), as it does a plan whose rules it cannot decode.
+ */
+const UNREADABLE_PLAN_ENTRY = JSON.stringify('a plan entry in Redis that is not { v, rules } (hand-edited or damaged): admin.setPlan replaces it');
+
+/**
+ * A plan's entry in the plans hash. Parsed whole (JSON.parse) before, one damaged entry failed
+ * every read of the plans, and with it every call of every user, on a plan or not.
+ */
+function planEntryOf(text: string): { version: number; rules: string } {
+  let entry: unknown;
+  try {
+    entry = JSON.parse(text);
+  } catch {
+    return { version: 0, rules: UNREADABLE_PLAN_ENTRY };
+  }
+  const e = (typeof entry === 'object' && entry !== null ? entry : {}) as { v?: unknown; rules?: unknown };
+  const version = typeof e.v === 'number' && Number.isSafeInteger(e.v) && e.v > 0 ? e.v : 0;
+  return version > 0 && typeof e.rules === 'string' ? { version, rules: e.rules } : { version, rules: UNREADABLE_PLAN_ENTRY };
+}
+
 /** Reads and admin writes on Redis; never on a wrapped call's path. */
 export function redisAdmin(ctx: RedisContext): StoreAdmin {
   const g = ctx.global;
@@ -145,8 +168,8 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
       const out: StoredPlan[] = [];
       for (let i = 0; i + 1 < plans.length; i += 2) {
         const planId = plans[i]!;
-        const stored = JSON.parse(plans[i + 1]!) as { v: number; rules: string };
-        out.push({ planId, version: stored.v, rules: stored.rules, users: counts.get(`${planId}|u`) ?? 0, accounts: counts.get(`${planId}|a`) ?? 0 });
+        const { version, rules } = planEntryOf(plans[i + 1]!);
+        out.push({ planId, version, rules, users: counts.get(`${planId}|u`) ?? 0, accounts: counts.get(`${planId}|a`) ?? 0 });
       }
       return out;
     },
