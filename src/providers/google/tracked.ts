@@ -10,7 +10,7 @@ import type { Binding } from '../shared/binding.js';
 import { settleFailure, settleWith } from '../shared/settle.js';
 import { TrackedCall, type CallOutcome, type CallPlan } from '../shared/tracked-call.js';
 import { asObject, MALFORMED, type UsageReading } from '../shared/usage.js';
-import { geminiOutcome, geminiText, geminiTextTokens, geminiUsage } from './usage.js';
+import { geminiOutcome, geminiText, geminiTextTokens, geminiUsage, laterGeminiUsage } from './usage.js';
 
 /** Computes a call's plan (input estimate, output reservation) once its user is known. */
 export type Planner = (settings: EstimateOptions) => CallPlan | Promise<CallPlan>;
@@ -144,7 +144,7 @@ function observeChunk(chunk: unknown, seen: StreamSeen): void {
   seen.chunks += 1;
   const response = asObject(chunk);
   if (!response) return;
-  if (response.usageMetadata !== undefined && response.usageMetadata !== null) seen.usage = geminiUsage(response.usageMetadata);
+  if (response.usageMetadata !== undefined && response.usageMetadata !== null) seen.usage = laterGeminiUsage(seen.usage, geminiUsage(response.usageMetadata));
   if (response.error !== undefined) seen.errorChunk = true;
   const text = geminiText(response);
   if (text.length > 0) seen.texts.push(text);

@@ -21,7 +21,8 @@ function plus(a: number | typeof MALFORMED, b: number | typeof MALFORMED): numbe
  */
 export function geminiUsage(raw: unknown): UsageReading {
   const u = asObject(raw);
-  if (!u) return undefined;
+  // Without any count (`{}`, or only `trafficType`) it reports nothing.
+  if (!u || (u.promptTokenCount === undefined && !COUNT_FIELDS.some((field) => u[field] !== undefined))) return undefined;
   const thoughts = readCount(u.thoughtsTokenCount, false);
   const inputTokens = plus(readCount(u.promptTokenCount, true), readCount(u.toolUsePromptTokenCount, false));
   let outputTokens = plus(readCount(u.candidatesTokenCount, false), thoughts);
@@ -31,6 +32,21 @@ export function geminiUsage(raw: unknown): UsageReading {
   if (total === MALFORMED) outputTokens = MALFORMED;
   else if (inputTokens !== MALFORMED && outputTokens !== MALFORMED) outputTokens = Math.max(outputTokens, total - inputTokens);
   return usageFrom({ inputTokens, outputTokens, cachedInputTokens: readCount(u.cachedContentTokenCount, false), reasoningTokens: thoughts, audioInputTokens: audioOf(u.promptTokensDetails) });
+}
+
+/** The token counts of `usageMetadata`: an object with none of them reports no usage. */
+const COUNT_FIELDS = ['promptTokenCount', 'candidatesTokenCount', 'totalTokenCount', 'thoughtsTokenCount', 'toolUsePromptTokenCount', 'cachedContentTokenCount'];
+
+/**
+ * The usage a stream has reported once `next` comes after `kept`: each chunk carries running
+ * totals, so the later one wins, unless it reports nothing or less than before (a running total
+ * never goes down: a chunk of zeros or a partial count after the final usage is not the answer's).
+ * Malformed usage wins, so that such a stream is charged an estimate.
+ */
+export function laterGeminiUsage(kept: UsageReading, next: UsageReading): UsageReading {
+  if (next === undefined) return kept;
+  if (kept === undefined || kept === MALFORMED || next === MALFORMED) return next;
+  return next.inputTokens + next.outputTokens < kept.inputTokens + kept.outputTokens ? kept : next;
 }
 
 /** The tokens of the `AUDIO` entries of a `promptTokensDetails` list (0 without one). */
