@@ -456,7 +456,7 @@ describe.each(variants)('$name', (variant) => {
         ['GET', '/log?since=2026-05-01T10:00:00', {}, 'since'],
         ['GET', '/log?until=2026-05-01T24:00:00Z', {}, 'until'],
         ['GET', '/log?until=2026-05-01T10:00:00+25:00', {}, 'until'],
-        ['GET', '/log?until=-5', {}, 'until'],
+        ['GET', '/log?until=-5.5', {}, 'until'],
         // The dates swapped (the detail too names the query's parameters: see below).
         ['GET', '/log?since=2026-05-02&until=2026-05-01', {}, 'since'],
         ['GET', '/stats?x=1', {}, 'x'],

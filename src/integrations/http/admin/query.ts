@@ -38,7 +38,8 @@ export class QueryReader {
 
   /**
    * A full ISO 8601 date (`2026-05-01`, midnight UTC), an ISO 8601 date-time with its zone
-   * (`2026-05-01T10:00:00Z`, `2026-05-01T10:00:00.123-03:00`), or milliseconds since the epoch.
+   * (`2026-05-01T10:00:00Z`, `2026-05-01T10:00:00.123-03:00`), or milliseconds since the epoch
+   * (negative before 1970).
    * Impossible dates (`2026-02-30`), reduced precision (`2026-05`, a bare year `2026`, which would
    * otherwise be read as 2026 ms) and date-times without a zone (read in the server's zone) are
    * refused (400 naming the parameter).
@@ -69,15 +70,18 @@ const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:
 
 /** Milliseconds since the epoch for a query date (see `QueryReader.date`), or `undefined`. */
 function parseQueryDate(value: string): number | undefined {
-  if (/^\d{1,15}$/.test(value)) {
+  if (/^-?\d{1,15}$/.test(value)) {
     // Four digits read as a year by anyone who types them: refused rather than taken as milliseconds.
-    return value.length === 4 ? undefined : Number(value);
+    // Negative: before 1970 (history imported into the ledger), as the admin functions take it.
+    return /^\d{4}$/.test(value) ? undefined : Number(value);
   }
   const m = ISO_DATE_TIME.exec(value);
   if (m === null) return undefined;
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  // Date.UTC rolls an impossible day over (February 30 is March 2): the date must come back as written.
-  const midnight = new Date(Date.UTC(year, month - 1, day));
+  // Date.UTC rolls an impossible day over (February 30 is March 2): the date must come back as
+  // written. Set on a Date rather than by Date.UTC, which reads the years 0-99 as 1900-1999.
+  const midnight = new Date(0);
+  midnight.setUTCFullYear(year, month - 1, day);
   if (midnight.getUTCFullYear() !== year || midnight.getUTCMonth() !== month - 1 || midnight.getUTCDate() !== day) return undefined;
   if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59)) return undefined;
   if (m[7] !== undefined && (Number(m[7]) > 23 || Number(m[8]) > 59)) return undefined;
