@@ -1,6 +1,6 @@
 /**
  * The engine on its own, on the embedded MemoryStore: no Redis, no API key.
- * Run: npm run example
+ * Run: npx tsx examples/quickstart.ts   (npm run example runs every example)
  */
 import { createTokenLimiter, TokenLimitExceededError } from 'token-limits';
 
