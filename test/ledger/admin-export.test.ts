@@ -69,6 +69,24 @@ describe('GET /export (admin API)', () => {
     expect(new Set(lines.map((l) => l[col('user_id')]))).toEqual(new Set(['alice']));
   });
 
+  it("names an account's export after the account: two accounts' months do not share a file name", async () => {
+    const base = servers[1]!.url;
+    const admin = { headers: { authorization: 'Bearer admin' } };
+    const names: Array<string | null> = [];
+    for (const query of ['accountId=team-a', 'accountId=team%2Fb', 'accountId=team-a&userId=alice', 'format=jsonl&accountId=team-a']) {
+      const res = await fetch(`${base}/admin/export?from=2026-05-01&to=2026-06-01&${query}`, admin);
+      expect(res.status, query).toBe(200);
+      await res.text();
+      names.push(res.headers.get('content-disposition'));
+    }
+    expect(names).toEqual([
+      'attachment; filename="usage-2026-05-01-2026-06-01-account-team-a.csv"',
+      'attachment; filename="usage-2026-05-01-2026-06-01-account-team_b.csv"',
+      'attachment; filename="usage-2026-05-01-2026-06-01-account-team-a-alice.csv"',
+      'attachment; filename="usage-2026-05-01-2026-06-01-account-team-a.jsonl"',
+    ]);
+  });
+
   it('JSON lines, and refusals: bad query 400, a signed-in user 403, no ledger 501', async () => {
     const base = servers[1]!.url;
     const admin = { headers: { authorization: 'Bearer admin' } };

@@ -402,7 +402,10 @@ export const ROUTES: readonly RouteDef[] = [
         throw new InvalidArgumentError('from', q.string('from'), 'must be before to (now, when to is not given)');
       }
       const stream = exportUsage(ctx.limiter, { ...(userId === undefined ? {} : { userId }), ...(accountId === undefined ? {} : { accountId }), from, to, format });
-      const name = `usage-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}${userId === undefined ? '' : `-${userId.replace(/[^\w.-]/g, '_').slice(0, 64)}`}.${format}`;
+      // Named after what it holds: two accounts' exports of one month must not share a file name.
+      const safe = (id: string) => id.replace(/[^\w.-]/g, '_').slice(0, 64);
+      const who = `${accountId === undefined ? '' : `-account-${safe(accountId)}`}${userId === undefined ? '' : `-${safe(userId)}`}`;
+      const name = `usage-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}${who}.${format}`;
       // The 200 waits for the ledger's first answer: a CSV's first line (its header) is written
       // before the ledger is read, so its first row (or its end) is what shows the read worked.
       const body = await readStreamHead(stream, format === 'csv' ? 2 : 1);
