@@ -199,7 +199,7 @@ function responseOutputText(response: unknown): string {
   for (const item of output) {
     const i = asObject(item);
     if (!i) continue;
-    out.push(i.arguments, i.input);
+    out.push(i.arguments, i.input, i.code);
     if (Array.isArray(i.content)) for (const part of i.content) out.push(asObject(part)?.text);
     if (Array.isArray(i.summary)) for (const part of i.summary) out.push(asObject(part)?.text);
   }
@@ -213,6 +213,10 @@ const RESPONSE_DELTAS = new Set([
   'response.custom_tool_call_input.delta',
   'response.reasoning_summary_text.delta',
   'response.reasoning_text.delta',
+  // Output the model writes for hosted tools: the code interpreter's code, an MCP call's arguments.
+  'response.code_interpreter_call_code.delta',
+  'response.mcp_call_arguments.delta',
+  'response.audio.transcript.delta',
 ]);
 const RESPONSE_TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
