@@ -8,6 +8,7 @@ import { GoogleGenerativeAI } from '@google/generative-ai';
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTokenLimiter, withTokenLimits, type UsageRecord } from '../../src/index.js';
+import { geminiTextTokens } from '../../src/providers/google/usage.js';
 import { loggedAtLeast } from './helpers.js';
 
 const MODEL = 'gemini-2.5-flash';
@@ -70,4 +71,18 @@ describe.each(['genai', 'generative-ai'] as const)('withTokenLimits(%s): stream 
     expect(await streamed(sdk, url)).toMatchObject({ inputTokens: 50, outputTokens: 120, estimated: false, status: 'ok' });
   });
 
+  it('a stream that ends without a finishReason was cut: its text is charged (an estimate), not the output of its last running usage', async () => {
+    const url = await serving([
+      { candidates: [candidate('Lisbon ')], usageMetadata: { promptTokenCount: 50, totalTokenCount: 50 } },
+      { candidates: [candidate(TEXT)], usageMetadata: { promptTokenCount: 50, totalTokenCount: 50 } },
+    ]);
+    const record = await streamed(sdk, url);
+    expect(record).toMatchObject({ inputTokens: 50, estimated: true, status: 'aborted' });
+    expect(record.outputTokens).toBeGreaterThanOrEqual(geminiTextTokens(`Lisbon ${TEXT}`));
+  });
+
+  it('a blocked prompt (promptFeedback.blockReason, no candidate) is a finished stream: its usage is exact', async () => {
+    const url = await serving([{ promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: 50, totalTokenCount: 50 } }]);
+    expect(await streamed(sdk, url)).toMatchObject({ inputTokens: 50, outputTokens: 0, estimated: false, status: 'ok' });
+  });
 });

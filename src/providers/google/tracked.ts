@@ -82,7 +82,7 @@ export function observeStream<T>(call: TrackedCall, source: AsyncIterable<T>): A
     wake = undefined;
     resolve?.();
   };
-  const seen: StreamSeen = { chunks: 0, usage: undefined, texts: [], outcome: {}, errorChunk: false };
+  const seen: StreamSeen = { chunks: 0, usage: undefined, texts: [], outcome: {}, errorChunk: false, finished: false };
   // A stream gone silent for good (its caller stopped reading; the connection hangs) is settled
   // with what it brought when its renewals end, rather than left to charge nothing.
   const moved = call.watchStream(() => void settleStream(call, seen, true, new Error('The stream stalled')).catch(() => {}));
@@ -138,6 +138,8 @@ interface StreamSeen {
   outcome: CallOutcome;
   /** `@google/generative-ai` yields an in-stream `{"error": ...}` record as a chunk instead of throwing. */
   errorChunk: boolean;
+  /** A chunk said why the answer ended (a candidate's `finishReason`, a blocked prompt's `blockReason`). */
+  finished: boolean;
 }
 
 function observeChunk(chunk: unknown, seen: StreamSeen): void {
@@ -146,9 +148,23 @@ function observeChunk(chunk: unknown, seen: StreamSeen): void {
   if (!response) return;
   if (response.usageMetadata !== undefined && response.usageMetadata !== null) seen.usage = laterGeminiUsage(seen.usage, geminiUsage(response.usageMetadata));
   if (response.error !== undefined) seen.errorChunk = true;
+  if (!seen.finished) seen.finished = ends(response);
   const text = geminiText(response);
   if (text.length > 0) seen.texts.push(text);
   seen.outcome = { ...seen.outcome, ...geminiOutcome(response) };
+}
+
+/** Does this chunk end the answer: a candidate with a `finishReason`, or a blocked prompt? */
+function ends(response: Record<string, unknown>): boolean {
+  const candidates = response.candidates;
+  if (Array.isArray(candidates)) {
+    for (const candidate of candidates) {
+      const reason = asObject(candidate)?.finishReason;
+      if (typeof reason === 'string' && reason.length > 0) return true;
+    }
+  }
+  const blocked = asObject(response.promptFeedback)?.blockReason;
+  return typeof blocked === 'string' && blocked.length > 0;
 }
 
 async function settleStream(call: TrackedCall, seen: StreamSeen, failed: boolean, error: unknown): Promise<void> {
@@ -158,7 +174,11 @@ async function settleStream(call: TrackedCall, seen: StreamSeen, failed: boolean
     await call.release();
     return;
   }
-  if (!failed && !seen.errorChunk) {
+  // A stream whose chunks never said why the answer ended was cut (the SDKs end it quietly; with
+  // automatic continuation, @google/genai resumes it from its last checkpoint in a request of its
+  // own): its last running usage is not the answer's.
+  const cut = seen.chunks > 0 && !seen.finished;
+  if (!failed && !seen.errorChunk && !cut) {
     await settleWith(call, seen.usage, textTokens, seen.outcome);
     return;
   }
