@@ -260,14 +260,18 @@ export const responses: StainlessEndpoint = {
         const data = asObject(eventJson(event));
         if (!data) return;
         const type = typeof data.type === 'string' ? data.type : event.event;
-        if (type !== undefined && RESPONSE_TERMINAL.has(type)) done = true;
-        // The provider's error in place of the stream's end; or a failed response that reports no usage.
-        if (type === 'error' || (type === 'response.failed' && asObject(asObject(data.response)?.usage) === undefined)) failed = done = true;
+        // The provider's error event (the stream ends after it): broken off, unless a final
+        // response with usage still comes; so is a failed response without usage.
+        if (type === 'error') failed = true;
         if (type !== undefined && RESPONSE_DELTAS.has(type) && typeof data.delta === 'string') parts.push(data.delta);
         const response = asObject(data.response);
         if (response && typeof response.model === 'string') model = response.model;
         rates = tierOf(response) ?? rates;
-        if (type !== undefined && RESPONSE_TERMINAL.has(type) && response) usage = responseUsage(response.usage);
+        if (type !== undefined && RESPONSE_TERMINAL.has(type)) {
+          done = true;
+          if (response) usage = responseUsage(response.usage);
+          failed = usage === undefined && (failed || type === 'response.failed');
+        }
       },
       usage: () => usage,
       outputTokens: () => outputTokensOf(parts.join(''), plan.model),
