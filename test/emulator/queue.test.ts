@@ -46,6 +46,22 @@ describe('reset() keeps the configuration the emulator was started with', () => 
     expect(own.requests[0]?.behavior).toEqual({ status: 429, headers: { 'x-configured': 'yes' } });
   });
 
+  it('setDefault() and enqueue() keep what they were given, not the caller\'s object', async () => {
+    own = await startEmulator();
+    const headers: Record<string, string> = { 'x-set': 'first' };
+    own.setDefault({ headers });
+    headers['x-set'] = 'changed';
+    expect(await statusOf(own)).toBe(200);
+    expect(own.requests[0]?.behavior).toEqual({ headers: { 'x-set': 'first' } });
+    // enqueue() too.
+    const usage = { prompt_tokens: 3 };
+    own.setDefault({});
+    own.enqueue({ usage });
+    usage.prompt_tokens = 4;
+    await statusOf(own);
+    expect(own.requests[1]?.behavior).toEqual({ usage: { prompt_tokens: 3 } });
+  });
+
   it('an emulator started without one goes back to plain answers', async () => {
     own = await startEmulator();
     own.setDefault({ status: 529 });

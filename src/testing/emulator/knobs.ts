@@ -317,6 +317,14 @@ function validateEnqueueOptions(options: unknown): void {
   if (m['where'] !== undefined && typeof m['where'] !== 'function') throw new TypeError('enqueue(): match.where must be a function');
 }
 
+/** A copy of a behavior, down to its `headers` and `usage` maps (a caller may change theirs later). */
+export function copyBehavior(behavior: EmulatorBehavior): EmulatorBehavior {
+  const copy: EmulatorBehavior = { ...behavior };
+  if (behavior.headers !== undefined) copy.headers = { ...behavior.headers };
+  if (behavior.usage !== undefined) copy.usage = { ...behavior.usage };
+  return copy;
+}
+
 /** First-in, first-out behaviors for the next matching requests. */
 export class BehaviorQueue {
   #entries: QueueEntry[] = [];
@@ -331,7 +339,7 @@ export class BehaviorQueue {
     if (!(times === Infinity || (Number.isInteger(times) && times >= 1))) {
       throw new RangeError(`enqueue(): times must be a whole number from 1, or Infinity, got ${String(times)}`);
     }
-    this.#entries.push({ behavior: { ...behavior }, remaining: times, match: { ...options.match } });
+    this.#entries.push({ behavior: copyBehavior(behavior), remaining: times, match: { ...options.match } });
   }
 
   /** Take the behavior of the first entry matching `request` (consuming one use), if any. */

@@ -11,7 +11,7 @@ import { hashOf, IdFactory } from './content.js';
 import { errorBody, isRetryableStatus } from './errors.js';
 import { asRecord, InvalidRequestError, type HandlerResult, type JsonReply, type SseReply } from './handler.js';
 import { toJson } from './json.js';
-import { BehaviorQueue, behaviorFromHeaders, KnobHeaderError, mergeBehaviors, rejectUnknownFields, validateBehavior } from './knobs.js';
+import { BehaviorQueue, behaviorFromHeaders, copyBehavior, KnobHeaderError, mergeBehaviors, rejectUnknownFields, validateBehavior } from './knobs.js';
 import { checkAuth, dispatch, providerOfPath, routeOf, type Route } from './routes.js';
 import type { Emulator, EmulatorBehavior, EmulatorOptions, EmulatorProvider, RecordedRequest, ReplyOutcome } from './types.js';
 
@@ -343,7 +343,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     setDefault(behavior) {
       validateBehavior(behavior, 'setDefault()');
-      defaultBehavior = { ...behavior };
+      // A copy down to its maps, as at start: the caller changing its object later changes nothing.
+      defaultBehavior = copyBehavior(behavior);
     },
     clearRequests() {
       requests.length = 0;
@@ -489,14 +490,6 @@ function crc32(bytes: Uint8Array): number {
   let crc = 0xffffffff;
   for (const byte of bytes) crc = CRC_TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
-}
-
-/** A copy of a behavior, down to its `headers` and `usage` maps (a caller may change theirs later). */
-function copyBehavior(behavior: EmulatorBehavior): EmulatorBehavior {
-  const copy: EmulatorBehavior = { ...behavior };
-  if (behavior.headers !== undefined) copy.headers = { ...behavior.headers };
-  if (behavior.usage !== undefined) copy.usage = { ...behavior.usage };
-  return copy;
 }
 
 function withoutStreamOptions(body: unknown): unknown {
