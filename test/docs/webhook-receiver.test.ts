@@ -123,7 +123,7 @@ describe('the receiver of docs/webhook.md', () => {
   });
 
   it('refuses to start without its secret, rather than fail at the first delivery', async () => {
-    const env = { ...process.env, PORT: String(await freePort()) };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(await freePort()) };
     delete env.WEBHOOK_SECRET;
     const started = start(env);
     const code = await Promise.race([started.exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 15_000))]);
