@@ -108,14 +108,20 @@ export function wrapGenAI<C extends object>(client: C, binding: Binding): C {
   const shrinkable = (params: GenerateParams, viaModels: boolean) => viaModels && (asObject(params.config)?.candidateCount ?? 1) === 1;
   const sized = (params: GenerateParams, n: number | undefined): GenerateParams => (n === undefined ? params : setGenAIMaximum(params, n).params);
   const trackGenerateWith = (b: Binding, params: GenerateParams, send: (p: GenerateParams) => Promise<unknown>, viaModels = true): Promise<unknown> =>
-    trackGenerate(b, generatePlan(b, 'generateContent', params), (n) => send(sized(params, n)), (response) => response, shrinkable(params, viaModels));
+    trackGenerate(b, generatePlan(b, 'generateContent', params), (n) => send(sized(params, n)), (response) => response, shrinkable(params, viaModels), params.config?.abortSignal);
   const trackStreamWith = async (
     b: Binding,
     params: GenerateParams,
     open: (p: GenerateParams) => Promise<AsyncIterable<unknown>>,
     viaModels = true,
   ): Promise<AsyncGenerator<unknown>> => {
-    const { call, result } = await admitAndSend(b, generatePlan(b, 'streamGenerateContent', params), (n) => open(sized(params, n)), shrinkable(params, viaModels));
+    const { call, result } = await admitAndSend(
+      b,
+      generatePlan(b, 'streamGenerateContent', params),
+      (n) => open(sized(params, n)),
+      shrinkable(params, viaModels),
+      params.config?.abortSignal,
+    );
     return observeStream(call, result);
   };
 

@@ -25,24 +25,35 @@ export type Send<R> = (shrunkOutput: number | undefined) => Promise<R>;
  * Reserves, then sends. A refusal (quota, disabled user, no user, store down) is thrown before
  * `send` runs; a failure of `send` releases the hold (HTTP errors, requests never sent) or charges
  * the input estimate (timeouts, aborts: the provider may have billed), then is rethrown as it was.
+ * `signal` is the caller's abort signal: aborted before `send` runs (before the call, or while it
+ * was admitted), the SDK rejects with its abort error without sending, which charges nothing.
  */
-export async function admitAndSend<R>(binding: Binding, plan: Planner, send: Send<R>, shrinkable = false): Promise<{ call: TrackedCall; result: R }> {
+export async function admitAndSend<R>(binding: Binding, plan: Planner, send: Send<R>, shrinkable = false, signal?: unknown): Promise<{ call: TrackedCall; result: R }> {
   const call = new TrackedCall(binding, plan, shrinkable);
   await call.admitted;
+  const abortedFirst = signal instanceof AbortSignal && signal.aborted;
   try {
     return { call, result: await send(call.shrunkOutput()) };
   } catch (error) {
-    await settleFailure(call, error);
+    if (abortedFirst && isAbortError(error)) call.release();
+    else await settleFailure(call, error);
     throw error;
   }
+}
+
+/** The abort error of a fetch (`@google/genai`) or of `@google/generative-ai`. */
+function isAbortError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const name = (error as { name?: unknown }).name;
+  return name === 'AbortError' || error.constructor?.name === 'GoogleGenerativeAIAbortError';
 }
 
 /**
  * One non-streaming `generateContent` request: committed with the response's `usageMetadata`, or
  * with an estimate (input estimate + tokens of the text received) when it is missing or malformed.
  */
-export async function trackGenerate<R>(binding: Binding, plan: Planner, send: Send<R>, responseOf: (result: R) => unknown, shrinkable = false): Promise<R> {
-  const { call, result } = await admitAndSend(binding, plan, send, shrinkable);
+export async function trackGenerate<R>(binding: Binding, plan: Planner, send: Send<R>, responseOf: (result: R) => unknown, shrinkable = false, signal?: unknown): Promise<R> {
+  const { call, result } = await admitAndSend(binding, plan, send, shrinkable, signal);
   const response = responseOf(result);
   await settleWith(call, geminiUsage(asObject(response)?.usageMetadata), () => geminiTextTokens(geminiText(response)), geminiOutcome(response));
   return result;
