@@ -275,7 +275,11 @@ export interface RejectedEvent {
 export interface StoreErrorEvent {
   operation: string;
   error: import('./errors.js').QuotaStoreError;
-  /** `deny`: the call failed; `allow`: the call went on unmetered; `queued`: a commit waits for the store. */
+  /**
+   * `deny`: the call failed (for an admin listing: the user or account named was left out of the
+   * page); `allow`: the call went on unmetered; `queued`: a commit waits for the store; `dropped`:
+   * a queued write was given up.
+   */
   policy: 'deny' | 'allow' | 'queued' | 'dropped';
   /** The user the failed operation was for, when it was for one. */
   userId?: string;
