@@ -87,6 +87,21 @@ describe('GET /export (admin API)', () => {
     ]);
   });
 
+  it('`to` sent alone: the UTC month it ends in, not a 400 naming a `from` the client never sent', async () => {
+    const base = servers[1]!.url;
+    const admin = { headers: { authorization: 'Bearer admin' } };
+    const res = await fetch(`${base}/admin/export?format=jsonl&to=2026-05-01`, admin);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename="usage-2026-04-01-2026-05-01.jsonl"');
+    const ids = (await res.text()).trim().split('\n').map((l) => (JSON.parse(l) as { created_at: string }).created_at);
+    const [april] = await ledger.query({ from: '2026-04', to: '2026-05' });
+    expect(ids).toHaveLength(april!.requests);
+    expect(ids.every((t) => t.startsWith('2026-04'))).toBe(true);
+    const mid = await fetch(`${base}/admin/export?to=2026-05-20T12:00:00Z`, admin);
+    expect(mid.headers.get('content-disposition')).toBe('attachment; filename="usage-2026-05-01-2026-05-20.csv"');
+    await mid.text();
+  });
+
   it('JSON lines, and refusals: bad query 400, a signed-in user 403, no ledger 501', async () => {
     const base = servers[1]!.url;
     const admin = { headers: { authorization: 'Bearer admin' } };

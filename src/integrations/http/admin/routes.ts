@@ -395,8 +395,13 @@ export const ROUTES: readonly RouteDef[] = [
       const format = q.oneOf('format', ['csv', 'jsonl'] as const) ?? 'csv';
       const sentTo = q.date('to');
       const to = sentTo ?? new Date(ctx.now);
-      const now = new Date(ctx.now);
-      const from = q.date('from') ?? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+      // Without `from`: the UTC month `to` ends in (this month, when `to` is now). From the month of
+      // now, a `to` sent alone in an earlier month was refused as before `from`, a parameter the
+      // client never sent.
+      const last = new Date(to.getTime() - 1);
+      const monthStart = new Date(0);
+      monthStart.setUTCFullYear(last.getUTCFullYear(), last.getUTCMonth(), 1);
+      const from = q.date('from') ?? monthStart;
       if (sentTo === undefined && q.string('from') !== undefined && from.getTime() >= to.getTime()) {
         // As for /history: the client sent only `from`, so `from` is named.
         throw new InvalidArgumentError('from', q.string('from'), 'must be before to (now, when to is not given)');
