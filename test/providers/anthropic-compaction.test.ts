@@ -103,3 +103,33 @@ describe('withTokenLimits(anthropic): server-side compaction', () => {
     }
   });
 });
+
+/**
+ * The advisor tool (beta `advisor-tool-2026-03-01`): the executor consults a stronger model inside
+ * the same request; each consultation is reported as an `advisor_message` entry of
+ * `usage.iterations`, and its tokens are not in the top-level fields.
+ */
+describe('withTokenLimits(anthropic): advisor sub-inferences', () => {
+  const advisor = { type: 'advisor_message', model: 'claude-opus-4-8', input_tokens: 9_000, cache_creation_input_tokens: 0, cache_read_input_tokens: 1_000, cache_creation: null, output_tokens: 1_600 };
+  const advised = {
+    ...request,
+    betas: ['advisor-tool-2026-03-01'],
+    context_management: undefined,
+    tools: [{ type: 'advisor_20260301', name: 'advisor', model: 'claude-opus-4-8' }],
+  };
+  for (const way of [
+    { name: 'beta.messages.create', run: (c: Anthropic) => c.beta.messages.create(advised as never) },
+    { name: 'beta.messages.stream()', run: (c: Anthropic) => c.beta.messages.stream(advised as never).finalMessage() },
+  ]) {
+    it(`${way.name}: the tokens of each consultation are charged on top of the executor's`, async () => {
+      const limiter = createTokenLimiter({ defaultLimits: [{ id: 'm', tokens: 10_000_000, period: 'month' }] });
+      const client = withTokenLimits(new Anthropic({ apiKey: 'test', baseURL: emulator().anthropicBaseURL }), 'alice', { limiter });
+      emulator().enqueue({ usage: { iterations: [sampling, advisor, advisor] } });
+      await way.run(client);
+      const top = emulatorTotals(emulator().requests, ['messages']);
+      const [record] = await loggedAtLeast(limiter, 1);
+      expect(record).toMatchObject({ inputTokens: top.input + 20_000, cachedInputTokens: 2_000, outputTokens: top.output + 3_200, estimated: false });
+    });
+  }
+
+});

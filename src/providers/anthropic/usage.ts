@@ -7,16 +7,17 @@ import { asObject, MALFORMED, readCount, usageFrom, type UsageReading } from '..
  * `cache_creation.ephemeral_1h_input_tokens` is the part of the cache writes made for an hour,
  * billed at twice the input rate (5-minute writes at 1.25 times). `server_tool_use.web_search_requests`
  * counts the searches of the web search tool, billed per search (web fetches are not). The
- * `compaction` entries of `iterations` (server-side compaction) are sampling steps of the same
- * model that the top-level fields leave out: their tokens are added (its `message` entries are
- * the steps the top-level fields already sum).
+ * `compaction` entries of `iterations` (server-side compaction) and its `advisor_message` entries
+ * (the advisor tool's consultations of another model) are sampling steps that the top-level
+ * fields leave out: their tokens are added (its `message` entries are the steps the top-level
+ * fields already sum). An advisor's tokens are priced at the request's model's rates.
  */
 export function messageUsage(raw: unknown): UsageReading {
   const u = asObject(raw);
   if (!u) return undefined;
   const top = tokensOf(u, true);
   if (top === MALFORMED) return MALFORMED;
-  const steps = compactionsOf(u.iterations);
+  const steps = uncountedSteps(u.iterations);
   if (steps === MALFORMED) return MALFORMED;
   const all = steps === undefined ? top : sum(top, steps);
   return usageFrom({
@@ -49,14 +50,14 @@ function tokensOf(u: Record<string, unknown>, required: boolean): Tokens | typeo
   return { inputTokens: plain + written + read, outputTokens: output, cachedInputTokens: read, cacheWriteTokens: written, cacheWrite1hTokens: hour };
 }
 
-/** The summed tokens of the `compaction` entries of `iterations`; undefined without one. */
-function compactionsOf(iterations: unknown): Tokens | typeof MALFORMED | undefined {
+/** The summed tokens of the entries of `iterations` that the top-level fields leave out; undefined without one. */
+function uncountedSteps(iterations: unknown): Tokens | typeof MALFORMED | undefined {
   if (iterations === undefined || iterations === null) return undefined;
   if (!Array.isArray(iterations)) return MALFORMED;
   let total: Tokens | undefined;
   for (const entry of iterations) {
     const e = asObject(entry);
-    if (e?.type !== 'compaction') continue;
+    if (e?.type !== 'compaction' && e?.type !== 'advisor_message') continue;
     const step = tokensOf(e, true);
     if (step === MALFORMED) return MALFORMED;
     total = total === undefined ? step : sum(total, step);
