@@ -219,6 +219,14 @@ const RESPONSE_DELTAS = new Set([
   'response.audio.transcript.delta',
 ]);
 const RESPONSE_TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+/** The Responses events that carry the response (its model and tier; at the end, its usage). */
+const RESPONSE_BODY_EVENTS = new Set(['response.created', 'response.queued', 'response.in_progress', ...RESPONSE_TERMINAL]);
+
+/** The text of a Responses delta event's data. */
+function deltaText(data: unknown): string {
+  const delta = asObject(data)?.delta;
+  return typeof delta === 'string' ? delta : '';
+}
 
 /**
  * A response returned before it has run: `background: true` answers at once, `queued` or
@@ -248,8 +256,13 @@ export const responses: StainlessEndpoint = {
   usage: (body) => responseUsage(asObject(body)?.usage),
   rates: tierOf,
   outputTokens: (body, plan) => (isUnfinished(body) ? heldOutput(body, plan) : outputTokensOf(responseOutputText(body), plan.model)),
+  /**
+   * Of the events OpenAI names (all of them), only those that carry the response are parsed as they
+   * come; a delta is kept unparsed (its text is read only for an estimate, see DeferredTexts) and
+   * the others are not read. An event without a name is parsed for its `type`.
+   */
   observer(plan) {
-    const parts: string[] = [];
+    const texts = new DeferredTexts(deltaText);
     let usage: UsageReading;
     let model: string | undefined;
     let rates: RateModifiers | undefined;
@@ -257,13 +270,24 @@ export const responses: StainlessEndpoint = {
     let failed = false;
     return {
       onEvent(event) {
+        const name = event.event;
+        if (name !== undefined) {
+          if (RESPONSE_DELTAS.has(name)) {
+            texts.add(event.data);
+            return;
+          }
+          if (name !== 'error' && !RESPONSE_BODY_EVENTS.has(name)) return;
+        }
         const data = asObject(eventJson(event));
         if (!data) return;
-        const type = typeof data.type === 'string' ? data.type : event.event;
+        const type = typeof data.type === 'string' ? data.type : name;
         // The provider's error event (the stream ends after it): broken off, unless a final
         // response with usage still comes; so is a failed response without usage.
         if (type === 'error') failed = true;
-        if (type !== undefined && RESPONSE_DELTAS.has(type) && typeof data.delta === 'string') parts.push(data.delta);
+        if (type !== undefined && RESPONSE_DELTAS.has(type)) {
+          texts.addParsed(data);
+          return;
+        }
         const response = asObject(data.response);
         if (response && typeof response.model === 'string') model = response.model;
         rates = tierOf(response) ?? rates;
@@ -274,7 +298,7 @@ export const responses: StainlessEndpoint = {
         }
       },
       usage: () => usage,
-      outputTokens: () => outputTokensOf(parts.join(''), plan.model),
+      outputTokens: () => outputTokensOf(texts.text(), plan.model),
       model: () => model,
       rates: () => rates,
       finished: () => done,
