@@ -47,6 +47,23 @@ unwritten, or the ledger was failing when it stopped); 2 reconcile found differe
 
 class UsageError extends Error {}
 
+/** How long a stopped drain waits for a ledger write still under way before it gives up on it. */
+const STOP_GRACE_MS = 5_000;
+
+/** Ends `pool`; false if that takes longer than `ms` (a query still running holds it). */
+function endWithin(pool: { end(): Promise<void> }, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    pool.end().then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** 128 + the signal's number: what a shell reports for a command its signal ended. */
 const EXIT_SIGINT = 130;
 const EXIT_SIGTERM = 143;
@@ -276,15 +293,33 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
         });
         err.write('token-limits: draining the ledger feed into the ledger (Ctrl-C stops)\n');
         const signal = await new Promise<NodeJS.Signals>((resolve) => {
-          process.once('SIGINT', () => resolve('SIGINT'));
-          process.once('SIGTERM', () => resolve('SIGTERM'));
+          const stop = (name: NodeJS.Signals): void => {
+            // Both handlers go at the first signal: a second one, of either kind, ends the process
+            // at once (its default action) while the stop waits on a ledger that does not answer.
+            process.off('SIGINT', onInt);
+            process.off('SIGTERM', onTerm);
+            resolve(name);
+          };
+          const onInt = (): void => stop('SIGINT');
+          const onTerm = (): void => stop('SIGTERM');
+          process.on('SIGINT', onInt);
+          process.on('SIGTERM', onTerm);
         });
-        // Stop (the batch under way ends first), then say where it stopped: a script told 0 could
-        // not tell a drain stopped with the ledger failing, or records moved aside, from a clean one.
+        // Stop (the batch under way ends first, within the limiter's storeTimeoutMs), then say
+        // where it stopped: a script told 0 could not tell a drain stopped with the ledger
+        // failing, or records moved aside, from a clean one.
         await drainer.close();
         const lag = await drainer.ledgerLag().catch(() => null);
+        // A write still blocked in PostgreSQL (a lock, a server that stopped answering) held
+        // pool.end(), and with it the process, for as long as it lasted.
+        const ended = await endWithin(p, STOP_GRACE_MS);
+        pool = undefined;
         const waiting = lag === null ? 'an unknown number of' : String(lag.pending);
         err.write(`token-limits: stopped by ${signal}: ${lag?.written ?? 0} records written, ${waiting} waiting\n`);
+        if (!ended) {
+          err.write(`token-limits: a write to the ledger was still under way after ${STOP_GRACE_MS} ms; its records wait for the next drain\n`);
+          return 1;
+        }
         if (unwritten > 0) {
           err.write(`token-limits: ${unwritten} entries were moved aside unwritten (see above)\n`);
           return 1;

@@ -20,13 +20,15 @@ function startDrain(schema: string, prefix: string) {
   child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
   // A drain that never stops is killed, so a failing test leaves no process behind.
   const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const exit = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
+  let ended: { code: number | null; signal: NodeJS.Signals | null; at: number } | undefined;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+    child.once('exit', (code, signal) => {
       clearTimeout(killer);
-      resolve(code);
+      ended = { code, signal, at: Date.now() };
+      resolve(ended);
     }),
   );
-  return { child, exit, stderr: () => stderr };
+  return { child, exit: exited.then((e) => e.code), exited, running: () => ended === undefined, stderr: () => stderr };
 }
 
 async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
@@ -94,5 +96,60 @@ describe('ledger drain exit codes: a script can tell how it stopped', () => {
     } finally {
       await dropSchema(pool, schema);
     }
+  });
+
+  describe('while a write is blocked in PostgreSQL (a lock held by another session)', () => {
+    /** Six waiting records, a drain started, and its first write blocked on the table's lock; `release()` ends the lock. */
+    async function blockedDrain() {
+      const schema = uniqueSchema();
+      const prefix = uniquePrefix('tl-cli');
+      const ledger = await feed(schema, prefix);
+      const locker = await pool.connect();
+      await locker.query('BEGIN');
+      await locker.query(`LOCK TABLE ${ledger.tableName} IN ACCESS EXCLUSIVE MODE`);
+      const drain = startDrain(schema, prefix);
+      await until(
+        async () =>
+          (await pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%' || $1 || '%'`, [schema])).rows[0].n > 0,
+        'the drain to wait on the lock',
+      );
+      const release = async (): Promise<void> => {
+        drain.child.kill('SIGKILL');
+        await locker.query('ROLLBACK');
+        locker.release();
+        await dropSchema(pool, schema);
+      };
+      return { ...drain, release };
+    }
+
+    it('SIGTERM still ends it, within seconds, with 1 and why', async () => {
+      const drain = await blockedDrain();
+      try {
+        const sent = Date.now();
+        drain.child.kill('SIGTERM');
+        const { code, at } = await drain.exited;
+        expect(code).toBe(1);
+        expect(at - sent).toBeLessThan(15_000);
+        expect(drain.stderr()).toContain('token-limits: a write to the ledger was still under way after 5000 ms; its records wait for the next drain\n');
+      } finally {
+        await drain.release();
+      }
+    });
+
+    it('a second signal, of either kind, ends the stop at once', async () => {
+      const drain = await blockedDrain();
+      try {
+        drain.child.kill('SIGTERM');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(drain.running()).toBe(true);
+        const sent = Date.now();
+        drain.child.kill('SIGINT');
+        const { signal, at } = await drain.exited;
+        expect(signal).toBe('SIGINT');
+        expect(at - sent).toBeLessThan(1_500);
+      } finally {
+        await drain.release();
+      }
+    });
   });
 });
