@@ -37,6 +37,7 @@ export async function reserve(
   const id = newId(core.planner.estimatedNow());
   let attempt: Attempt;
   let held = est;
+  let failedAgain = false;
   try {
     await core.plansReady();
     const started = Date.now();
@@ -49,14 +50,17 @@ export async function reserve(
       // that a refused call never waits several store timeouts.
       const landing = core.committer.writesOf(userId);
       if (landing && (await landedWithin(landing, started + core.config.storeTimeoutMs - Date.now()))) {
-        attempt = await reserveOnce(core, userId, id, est, call);
+        const again = await askAgain(core, userId, id, est, call, release);
+        if (again) attempt = again;
+        // The id is being released (that try may have held): no other hold may be made under it.
+        else failedAgain = true;
       }
     }
-    if (attempt.reply.type === 'rejected' && shrink) {
+    if (attempt.reply.type === 'rejected' && shrink && !failedAgain) {
       const smaller = shrinkToFit(est, shrink, [...attempt.user.rules, ...(attempt.account?.rules ?? [])], attempt.reply.windows);
       if (smaller) {
-        const second = await reserveOnce(core, userId, id, smaller.estimate, call);
-        if (second.reply.type === 'ok') {
+        const second = await askAgain(core, userId, id, smaller.estimate, call, release);
+        if (second?.reply.type === 'ok') {
           attempt = second;
           held = smaller.estimate;
         }
@@ -107,6 +111,44 @@ function lastToFree(rules: readonly NormalizedRule[], windows: readonly WindowSt
     if (!chosen || (!chosen.never && (found.never || found.end > chosen.end))) chosen = found;
   });
   return chosen?.i ?? named;
+}
+
+/**
+ * A reserve asked again after the store refused it (once this user's writes have landed, or with a
+ * smaller hold): undefined when the store fails this time. The store's refusal then stands: it is
+ * an answer, where a store error made the call fail as an outage (503 instead of 429), or under
+ * `onStoreError: 'allow'` let a user the store had just refused through unmetered. The try may
+ * have been applied (a timeout): its hold is released in the background, as a failed reserve's is.
+ */
+async function askAgain(
+  core: EngineCore,
+  userId: string,
+  id: string,
+  est: Estimate,
+  call: CallKind,
+  release: (r: Reservation) => Promise<void>,
+): Promise<Attempt | undefined> {
+  try {
+    return await reserveOnce(core, userId, id, est, call);
+  } catch (error) {
+    if (!(error instanceof QuotaStoreError)) throw error;
+    core.outage.failed();
+    core.storeError('reserve', error, 'deny', userId);
+    const home = core.planner.userConfig(userId).account;
+    const now = core.planner.estimatedNow();
+    const held: Reservation = Object.freeze({
+      id,
+      userId,
+      account: home,
+      estimate: Object.freeze({ ...est }),
+      createdAt: new Date(now),
+      expiresAt: new Date(now + core.config.leaseMs),
+      windows: Object.freeze([]),
+      unmetered: false,
+    });
+    release(held).catch(() => {});
+    return undefined;
+  }
 }
 
 /** One reserve, with the retries that `stale`, `clock`, `moved` and `moving` replies ask for. */
