@@ -139,7 +139,16 @@ export function redisAdmin(ctx: RedisContext): StoreAdmin {
     async updateAccount(accountId, change) {
       const a = accountKeys(ctx.prefix, accountId);
       if (typeof change.plan === 'string') await countOnto(change.plan, 'a');
-      const [version, previous] = await ctx.runArray(SCRIPTS.updateAccount, [a.config, a.windows], [changePayload(change)]);
+      let reply: unknown[];
+      try {
+        reply = await ctx.runArray(SCRIPTS.updateAccount, [a.config, a.windows], [changePayload(change)]);
+      } catch (error) {
+        // As updateUser: the account was counted onto the plan before the write that failed. Left
+        // counted, the plan showed an account it does not have and deletePlan refused it for ever.
+        if (typeof change.plan === 'string') await planUse(change.plan, 'a', -1).catch(() => {});
+        throw error;
+      }
+      const [version, previous] = reply;
       if (change.plan !== undefined && previous !== '') await planUse(String(previous), 'a', -1);
       await ctx.run(SCRIPTS.indexUser, [g.accounts], [accountId]);
       return Number(version);
