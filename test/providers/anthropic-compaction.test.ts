@@ -132,4 +132,9 @@ describe('withTokenLimits(anthropic): advisor sub-inferences', () => {
     });
   }
 
+  it('a request with the advisor tool is held at the context window, as with other server tools: the advisor reads the whole conversation', async () => {
+    const estimate = await estimateAnthropicMessage(advised as never);
+    const plain = await estimateAnthropicMessage({ ...advised, tools: undefined } as never);
+    expect(estimate.inputTokens).toBeGreaterThan(plain.inputTokens + 100_000);
+  });
 });

@@ -37,8 +37,11 @@ export const CLAUDE_MESSAGE_OVERHEAD = 4;
 /** Tokens held for an image of unknown size (Anthropic: about width*height/750, at most ~1,600 after resizing). */
 export const CLAUDE_IMAGE_TOKENS = 1600;
 
-/** Anthropic's server tool types (versioned names, e.g. `web_search_20250305`), run on its side. */
-const SERVER_TOOL = /^(web_search|web_fetch|code_execution|tool_search|mcp_toolset)/;
+/**
+ * Anthropic's server tool types (versioned names, e.g. `web_search_20250305`), run on its side. The
+ * advisor (`advisor_20260301`) has another model read the whole conversation at each consultation.
+ */
+const SERVER_TOOL = /^(web_search|web_fetch|code_execution|tool_search|mcp_toolset|advisor)/;
 
 /** Factors of the model names seen last (a client uses few): a name is parsed once, not per call. */
 const factors = new Map<string, number>();
@@ -154,8 +157,9 @@ export function anthropicMessageEstimate(params: MessageCreateParams, options?: 
     tallyBlocks(message['content'], tally, `params.messages[${index}].content`);
   });
   const tools = record['tools'];
-  // Server tools (web search and fetch, code execution, tool search, MCP toolsets) add what they
-  // fetch or run to the call's input; so do the tools of MCP servers (`mcp_servers`, beta).
+  // Server tools (web search and fetch, code execution, tool search, MCP toolsets, the advisor)
+  // add what they fetch, run or read to the call's input; so do the tools of MCP servers
+  // (`mcp_servers`, beta).
   if (Array.isArray(tools)) {
     for (const tool of tools) {
       const type = asRecord(tool)?.['type'];
