@@ -75,3 +75,61 @@ function unreadableData(error: unknown): boolean {
   if (error.cause instanceof TokenLimitsError || error.cause instanceof SyntaxError || error.cause instanceof MoveUnderWay) return true;
   return isRefusal(error) || error.message.includes('WRONGTYPE');
 }
+
+type Chunk = string | Uint8Array;
+
+/**
+ * `source` with a deadline of `timeoutMs` on each read until `lines` line ends came (a CSV's header
+ * and first row, a JSON line) or it ended: the export's first read of the ledger. Without it, a
+ * ledger that did not answer (a table locked by a migration, a database that accepts connections
+ * and stalls) held `admin.exportUsage` and `GET /export` until the pg pool's own timeouts, if any.
+ * A read past its deadline throws QuotaStoreError and closes `source`; the query it waited for is
+ * observed, never unhandled. Written out rather than as an async generator: a generator's `return()`
+ * before its first `next()` does not close what it wraps.
+ */
+export function firstAnswerWithin(source: AsyncIterable<Chunk>, lines: number, timeoutMs: number, operation: string): AsyncIterable<Chunk> {
+  return {
+    [Symbol.asyncIterator]() {
+      const inner = source[Symbol.asyncIterator]();
+      let seen = 0;
+      const close = () => Promise.resolve(inner.return?.()).catch(() => undefined);
+      return {
+        async next() {
+          if (seen >= lines) return inner.next();
+          const read = inner.next();
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const late = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => {
+              void close();
+              reject(new QuotaStoreError(operation, `The ledger did not answer ${operation} within ${timeoutMs} ms`));
+            }, timeoutMs);
+            timer.unref?.();
+          });
+          read.catch(() => undefined);
+          try {
+            const result = await Promise.race([read, late]);
+            if (result.done === true) seen = lines;
+            else seen += lineEnds(result.value);
+            return result;
+          } finally {
+            clearTimeout(timer);
+          }
+        },
+        async return() {
+          await close();
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
+}
+
+function lineEnds(chunk: Chunk): number {
+  let n = 0;
+  if (typeof chunk === 'string') {
+    for (let i = chunk.indexOf('\n'); i !== -1; i = chunk.indexOf('\n', i + 1)) n += 1;
+  } else {
+    for (const byte of chunk) if (byte === 0x0a) n += 1;
+  }
+  return n;
+}

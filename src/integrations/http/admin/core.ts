@@ -12,7 +12,7 @@ import { jsonReply, type HttpReply } from '../../shared/reply.js';
 import { BodyRejectedError, isJsonContentType, parseJsonBody, assertNoPrototypeKeys, type BodySource } from './body.js';
 import { headReply, withContentLength } from './head.js';
 import { QueryReader } from './query.js';
-import { LedgerNotConfiguredError, PlanNotFoundError, ROUTES, type RouteDef } from './routes.js';
+import { LEDGER_NOT_CONFIGURED, LedgerNotConfiguredError, PlanNotFoundError, ROUTES, type RouteDef } from './routes.js';
 import { decodeUserIdSegment } from '../../../kernel/admin-path.js';
 
 /**
@@ -110,15 +110,6 @@ export function parseAdminOptions<Req>(options: unknown): AdminConfig<Req> {
     logger: logger as Logger | undefined,
   };
 }
-
-/**
- * The answer's message when the server has no ledger (`GET /export`), per locale. Kept here until
- * the message catalogue (src/i18n/messages.ts) has a key for it.
- */
-const LEDGER_NOT_CONFIGURED: Readonly<Record<Locale, string>> = {
-  en: 'Usage export is not available on this server: it has no usage ledger',
-  'pt-BR': 'A exportação de uso não está disponível neste servidor: ele não tem um registro durável de uso (ledger)',
-};
 
 type Match = { route: RouteDef; params: Record<string, string> } | { allowed: string[] } | undefined;
 
