@@ -23,6 +23,12 @@ export class OutageBudget {
     return true;
   }
 
+  /** Whether a call of `tokens` would go on unmetered now (as `spend` would say), spending nothing. */
+  wouldAllow(tokens: number, now = Date.now()): boolean {
+    const spent = now - this.#lastFailure >= this.quietMs ? { tokens: 0, requests: 0 } : this.#spent;
+    return spent.tokens + tokens <= this.budget.tokens && spent.requests + 1 <= this.budget.requests;
+  }
+
   /** Records a failure that spends nothing (the call is refused anyway). */
   failed(now = Date.now()): void {
     if (now - this.#lastFailure >= this.quietMs) this.#spent = { tokens: 0, requests: 0 };

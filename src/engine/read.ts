@@ -115,8 +115,11 @@ export async function check(core: EngineCore, userId: string, est: Estimate): Pr
     read = await readWindows(core, userId);
   } catch (error) {
     if (!(error instanceof QuotaStoreError)) throw error;
-    core.storeError('check', error, core.config.onStoreError, userId);
-    return { allowed: core.config.onStoreError === 'allow', reason: 'store_unavailable', windows: [] };
+    // As a reserve would be answered: let through only within what is left of the fail-open budget.
+    const allowed = core.config.onStoreError === 'allow' && core.outage.wouldAllow(est.tokens);
+    core.outage.failed();
+    core.storeError('check', error, allowed ? 'allow' : 'deny', userId);
+    return { allowed, reason: 'store_unavailable', windows: [] };
   }
   const account: Pick<QuotaDecision, 'account'> = read.account
     ? { account: { accountId: read.account.config.accountId, plan: planOf(read.account.config), windows: read.account.windows } }
