@@ -12,7 +12,7 @@ export interface PlansAdmin {
    */
   setPlan(planId: string, rules: LimitRule[]): Promise<Plan>;
   getPlan(planId: string): Promise<Plan | null>;
-  /** Every plan in id order, with how many users and accounts are assigned to it. */
+  /** Every plan in id order (by code point, as `listUsers`), with how many users and accounts are assigned to it. */
   listPlans(): Promise<Array<Plan & { users: number; accounts: number }>>;
   /** Deletes a plan; `PlanInUseError` (409) while users or accounts are assigned to it. */
   deletePlan(planId: string): Promise<void>;
@@ -87,7 +87,9 @@ export function createPlansAdmin(deps: AdminDeps): PlansAdmin {
 
     async listPlans() {
       await core.plans.refresh();
-      return core.plans.all().sort((a, b) => (a.planId < b.planId ? -1 : a.planId > b.planId ? 1 : 0)).map((p) => ({ planId: p.planId, version: p.version, rules: p.rules.map((r) => r.rule), users: p.users, accounts: p.accounts }));
+      // By code point (the byte order of UTF-8), as users and accounts are listed: `<` compares
+      // UTF-16 units, which put an id with a character above U+FFFF before one with U+E000-U+FFFF.
+      return core.plans.all().sort((a, b) => Buffer.compare(Buffer.from(a.planId, 'utf8'), Buffer.from(b.planId, 'utf8'))).map((p) => ({ planId: p.planId, version: p.version, rules: p.rules.map((r) => r.rule), users: p.users, accounts: p.accounts }));
     },
 
     async deletePlan(id) {
