@@ -89,3 +89,21 @@ describe('withTokenLimits(anthropic): stream usage from Anthropic-compatible ser
     expect(record!.inputTokens).toBeGreaterThan(0);
   });
 });
+
+describe('withTokenLimits(anthropic): a compacting stream cut before its usage', () => {
+  it("charges the summary it streamed (compaction_delta content) as output, since no usage says otherwise", async () => {
+    const summary = 'Summary of the conversation so far: the user is planning a trip to Lisbon and asked about trams. '.repeat(6);
+    const { limiter, client } = setup(
+      await serving([
+        ['message_start', { message: { id: 'msg_1', type: 'message', role: 'assistant', model: MODEL, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 1200, output_tokens: 1 } } }],
+        ['content_block_start', { index: 0, content_block: { type: 'compaction', content: null } }],
+        ['content_block_delta', { index: 0, delta: { type: 'compaction_delta', content: summary, encrypted_content: null } }],
+        ['content_block_stop', { index: 0 }],
+      ]),
+    );
+    await collect(await client.beta.messages.create({ ...request, stream: true } as never) as unknown as AsyncIterable<unknown>).catch(() => undefined);
+    const [record] = await loggedAtLeast(limiter, 1);
+    expect(record).toMatchObject({ estimated: true });
+    expect(record!.outputTokens).toBeGreaterThanOrEqual(outputTokensOf(summary, MODEL));
+  });
+});

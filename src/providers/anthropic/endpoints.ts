@@ -23,7 +23,7 @@ function contentText(content: unknown): string {
   for (const block of content) {
     const b = asObject(block);
     if (!b) continue;
-    for (const key of ['text', 'thinking']) if (typeof b[key] === 'string') out.push(b[key] as string);
+    for (const key of ['text', 'thinking', 'content']) if (typeof b[key] === 'string') out.push(b[key] as string);
     if (b.input !== undefined) out.push(JSON.stringify(b.input));
   }
   return out.join('');
@@ -128,7 +128,8 @@ export const messages: StainlessEndpoint = {
       if (data?.type !== 'content_block_delta') return '';
       const delta = asObject(data.delta);
       let text = '';
-      for (const key of ['text', 'partial_json', 'thinking']) if (typeof delta?.[key] === 'string') text += delta[key] as string;
+      // `content`: a compaction's summary (`compaction_delta`), output of the compaction step.
+      for (const key of ['text', 'partial_json', 'thinking', 'content']) if (typeof delta?.[key] === 'string') text += delta[key] as string;
       return text;
     });
     let raw: Record<string, unknown> | undefined;
