@@ -82,12 +82,15 @@ export interface TokenLimiterOptions {
    * With `onStoreError: 'allow'`: the most each process lets through unmetered during one outage
    * (estimated tokens and calls); beyond it calls fail as under `'deny'`. An outage lasts until the
    * store has gone `quietMs` without failing: successes meanwhile (other users' calls, another
-   * Redis Cluster node) never refill the budget. Unset `tokens`/`requests` are unbounded.
+   * Redis Cluster node) never refill the budget, and a queued commit or release whose retry fails
+   * counts as a failure (a process whose calls come further apart than `quietMs` still sees one
+   * outage). Unset `tokens`/`requests` are unbounded.
    * @default { tokens: unbounded, requests: unbounded, quietMs: 60_000 }
    */
   allowBudget?: { tokens?: number; requests?: number; quietMs?: number };
   /**
-   * Fractions of a limit at which an `alert` event fires, once per user, rule and period.
+   * Fractions of a limit at which an `alert` event fires, once per user, rule and period: each
+   * from 0.001 to 10, kept to the thousandth (the stores count them per mille); at most 10.
    * @default [0.8, 1]
    */
   alertThresholds?: number[];
