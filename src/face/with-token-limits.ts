@@ -4,7 +4,14 @@ import { createTokenLimiter, type TokenLimiter } from './limiter.js';
 import type { TokenLimiterOptions } from './options.js';
 import { wrapClient } from './wrap-client.js';
 
-let defaultLimiter: TokenLimiter | undefined;
+/**
+ * One default limiter per process, shared by every copy of the library that is loaded (the ESM and
+ * the CJS build side by side, as the request context is): a module variable gave each copy its own,
+ * so `configureTokenLimits` through `import` left clients wrapped through `require` on a separate
+ * limiter with the default rules.
+ */
+const DEFAULT_KEY = Symbol.for('token-limits.default-limiter.v1');
+const registry = globalThis as { [DEFAULT_KEY]?: TokenLimiter };
 
 /**
  * Creates the limiter that wrapped clients use when neither `withTokenLimits(..., { limiter })`
@@ -12,14 +19,13 @@ let defaultLimiter: TokenLimiter | undefined;
  */
 export function configureTokenLimits(options: TokenLimiterOptions): TokenLimiter {
   const limiter = createTokenLimiter(options);
-  defaultLimiter = limiter;
+  registry[DEFAULT_KEY] = limiter;
   return limiter;
 }
 
 /** The default limiter: the configured one, else one on the embedded MemoryStore with default rules. */
 export function getDefaultLimiter(): TokenLimiter {
-  defaultLimiter ??= createTokenLimiter();
-  return defaultLimiter;
+  return (registry[DEFAULT_KEY] ??= createTokenLimiter());
 }
 
 /**

@@ -37,3 +37,20 @@ describe('request context', () => {
     });
   });
 });
+
+describe('the default limiter', () => {
+  it('is shared by every copy of the library in the process: configured through one, used by the other', async () => {
+    const first = await import('../../src/face/with-token-limits.js');
+    vi.resetModules();
+    const second = await import('../../src/face/with-token-limits.js');
+    expect(second).not.toBe(first);
+    const configured = first.configureTokenLimits({ defaultLimits: [{ id: 'daily', tokens: 10, period: 'day' }] });
+    try {
+      expect(second.getDefaultLimiter()).toBe(configured);
+    } finally {
+      await configured.close();
+      // Later tests in this worker get a default limiter of their own.
+      delete (globalThis as Record<symbol, unknown>)[Symbol.for('token-limits.default-limiter.v1')];
+    }
+  });
+});
