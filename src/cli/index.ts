@@ -47,7 +47,10 @@ unwritten, or the ledger was failing when it stopped); 2 reconcile found differe
 
 class UsageError extends Error {}
 
-/** How long a stopped drain waits for a ledger write still under way before it gives up on it. */
+/**
+ * How long a command that is done, or stopped, waits for a PostgreSQL query still under way (a
+ * drain's write, an interrupted export's read) before it exits without it.
+ */
 const STOP_GRACE_MS = 5_000;
 
 /** Ends `pool`; false if that takes longer than `ms` (a query still running holds it). */
@@ -340,7 +343,9 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
   } finally {
     await limiter?.close().catch(() => {});
     redis?.disconnect();
-    await pool?.end().catch(() => {});
+    // Bounded: a query still blocked in PostgreSQL (an export stopped by Ctrl-C while it waited on
+    // a lock) held pool.end(), and the command, until the lock went.
+    if (pool !== undefined) await endWithin(pool, STOP_GRACE_MS);
   }
 }
 

@@ -41,15 +41,30 @@ export function holdFirstChunk(): Transform {
 export async function writeFileWhole(source: Readable, path: string): Promise<void> {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
   // Ctrl-C mid-export: stop and remove the temporary file, which the default handler left behind.
+  // Without waiting for the pipeline: destroying the source waits for the query it is reading
+  // (an async generator returns only after its pending step), and one blocked on a lock never ends.
+  let interrupt: (error: Error) => void = () => {};
+  const interrupted = new Promise<never>((_, reject) => {
+    interrupt = reject;
+  });
+  const file = createWriteStream(temporary, { flags: 'wx' });
   const stop = (): void => {
-    source.destroy(new Error(`interrupted: ${path} was left as it was`));
+    const error = new Error(`interrupted: ${path} was left as it was`);
+    interrupt(error);
+    source.destroy(error);
+    file.destroy();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    await pipeline(source, createWriteStream(temporary, { flags: 'wx' }));
+    const piping = pipeline(source, file);
+    // It may settle after the interruption won the race: never an unhandled rejection.
+    piping.catch(() => {});
+    await Promise.race([piping, interrupted]);
     await rename(temporary, path);
   } catch (error) {
+    // Closed first: a file still being opened would be created after its removal.
+    if (!file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()));
     await rm(temporary, { force: true });
     throw error;
   } finally {

@@ -326,6 +326,37 @@ describe('npx token-limits ledger', () => {
     });
   }, 60_000);
 
+  it('export --out stopped by Ctrl-C while its query waits on a lock still ends, leaving the previous file', async () => {
+    await withGeneratedRows(10, `'locked'`, `now() - g * interval '1 ms'`, async (lockedSchema) => {
+      const outDir = mkdtempSync(join(dir, 'locked-'));
+      const file = join(outDir, 'usage.csv');
+      writeFileSync(file, 'the previous export\n');
+      const locker = await pool.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query(`LOCK TABLE "${lockedSchema}".token_limits_usage IN ACCESS EXCLUSIVE MODE`);
+        const { child, exit, stderr } = startCli(['ledger', 'export', '--schema', lockedSchema, '--from', '0', '--out', file]);
+        const deadline = Date.now() + 15_000;
+        const waiting = async () =>
+          (await pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%' || $1 || '%'`, [lockedSchema])).rows[0].n > 0;
+        while (!(await waiting()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        const sent = Date.now();
+        child.kill('SIGINT');
+        // pool.end() waited for the blocked query: one Ctrl-C never ended the command.
+        const code = await Promise.race([exit, new Promise((resolve) => setTimeout(() => resolve('still running'), 12_000))]);
+        child.kill('SIGKILL');
+        expect(code).toBe(1);
+        expect(Date.now() - sent).toBeLessThan(12_000);
+        expect(stderr()).toBe(`token-limits: interrupted: ${file} was left as it was\n`);
+        expect(readdirSync(outDir)).toEqual(['usage.csv']);
+        expect(readFileSync(file, 'utf8')).toBe('the previous export\n');
+      } finally {
+        await locker.query('ROLLBACK');
+        locker.release();
+      }
+    });
+  }, 60_000);
+
   describe('an unreachable server', () => {
     // A server that accepts connections and never answers: a firewalled port, a stuck host.
     let silent: Server;
