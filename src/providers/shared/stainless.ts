@@ -320,7 +320,8 @@ function observe(
   const original = props.response;
   const settleStream = (outcome: 'ended' | 'failed'): void => {
     const rates = observer.rates?.();
-    if (outcome === 'ended' && observer.failed?.() !== true) settleWith(call, observer.usage(), () => observer.outputTokens(), { model: observer.model(), requestId, rates });
+    // Either way an input the stream reported (Anthropic's message_start) beats the estimate.
+    if (outcome === 'ended' && observer.failed?.() !== true) settleWith(call, observer.usage(), () => observer.outputTokens(), { model: observer.model(), requestId, rates }, undefined, observer.inputTokens?.());
     else settleWith(call, undefined, () => observer.outputTokens(), { model: observer.model(), requestId, status: 'aborted', rates }, observer.usage(), observer.inputTokens?.());
   };
   // A stream gone silent for good is settled with what it brought when its renewals end.
