@@ -18,9 +18,11 @@ const read = (path: string) => readFile(join(root, path), 'utf8');
  * projection and the phone layout (both catalogues, en and pt-BR, are in it); 26.2 KB with the
  * messages and checks that fixed fifteen display defects (pt-BR agreement, errors said in the
  * widget's locale, a widget reloading at its reset, a render error recovering when its prop is
- * corrected). The budget leaves room for a few such fixes, not for a new view.
+ * corrected); 27.5 KB with used amounts rounded down, bars announcing whole percents and requests
+ * that time out (27.0 KB before them: the old budget had 21 bytes left). The budget leaves room
+ * for a few such fixes, not for a new view.
  */
-const GZIP_BUDGET = 27 * 1024;
+const GZIP_BUDGET = 29 * 1024;
 
 describe('packaging of token-limits/react', () => {
   let out: string;
