@@ -199,12 +199,22 @@ export function createAdmin(deps: AdminDeps): AdminApi {
         throw new InvalidArgumentError('options.since', options.since, 'must not be after options.until (both are included)');
       }
       const ledger = core.config.ledger;
-      if (ledger !== undefined && beyondLogRetention(core, query)) {
-        return call('getUsageLog', () => ledger.readLog({ ...(query.userId === undefined ? {} : { userId: query.userId }), ...(query.since === undefined ? {} : { since: query.since }), ...(query.until === undefined ? {} : { until: query.until }), limit: query.limit }));
-      }
       await limiter.settle();
-      const entries = await call('getUsageLog', () => store.admin.readLog(query));
-      return entries.map((e) => decodeRecord(e.record, e.timestamp)).filter((r): r is UsageRecord => r !== undefined);
+      const fromStore = async () => {
+        const entries = await call('getUsageLog', () => store.admin.readLog(query));
+        return entries.map((e) => decodeRecord(e.record, e.timestamp)).filter((r): r is UsageRecord => r !== undefined);
+      };
+      if (ledger === undefined || !beyondLogRetention(core, query)) return fromStore();
+      // The ledger holds what the store no longer keeps, but not yet the newest records (those
+      // waiting to be drained: a fraction of a second, or the whole of a PostgreSQL outage): both
+      // are read, and the store's records are kept beside the ledger's. A call just made was
+      // missing from a log read the ledger answered. A store that fails leaves the ledger's answer
+      // (as before, when the store was not read).
+      const [recent, durable] = await Promise.all([
+        fromStore().catch((): UsageRecord[] => []),
+        call('getUsageLog', () => ledger.readLog({ ...(query.userId === undefined ? {} : { userId: query.userId }), ...(query.since === undefined ? {} : { since: query.since }), ...(query.until === undefined ? {} : { until: query.until }), limit: query.limit })),
+      ]);
+      return newestFirst(recent, durable, query.limit);
     },
 
     async getRefusals(userId, options = {}) {
@@ -287,6 +297,18 @@ export function createAdmin(deps: AdminDeps): AdminApi {
       await core.epoch.acknowledge();
     },
   };
+}
+
+/**
+ * The newest `limit` of two log reads, each newest first, one record per id (the store's, when both
+ * have it), in the ledger's order: by time, then by id, both descending.
+ */
+function newestFirst(recent: UsageRecord[], durable: UsageRecord[], limit: number): UsageRecord[] {
+  const byId = new Map<string, UsageRecord>();
+  for (const r of durable) byId.set(r.id, r);
+  for (const r of recent) byId.set(r.id, r);
+  const records = [...byId.values()].sort((a, b) => b.timestamp.getTime() - a.timestamp.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  return records.slice(0, limit);
 }
 
 /**
