@@ -125,3 +125,23 @@ describe('enqueue() times', () => {
     expect(await statusOf(emulator())).toBe(200);
   });
 });
+
+describe('enqueue() match.endpoint', () => {
+  const emulator = useEmulator();
+
+  it('refuses a name no request has, or none, and queues nothing', async () => {
+    expect(() => emulator().enqueue({ status: 500 }, { match: { endpoint: 'chat.completion' as never } })).toThrow(
+      new TypeError(
+        'enqueue(): match.endpoint "chat.completion" is no endpoint of the emulator (known: chat.completions, responses, responses.input_tokens, responses.compact, completions, embeddings, messages, messages.count_tokens, generateContent, streamGenerateContent, countTokens, embedContent, batchEmbedContents)',
+      ),
+    );
+    expect(() => emulator().enqueue({ status: 500 }, { match: { endpoint: ['chat.completions', 'message'] as never } })).toThrow(/"message" is no endpoint/);
+    expect(() => emulator().enqueue({ status: 500 }, { match: { endpoint: [] } })).toThrow(new TypeError('enqueue(): match.endpoint must name at least one endpoint'));
+    expect(await statusOf(emulator())).toBe(200);
+  });
+
+  it('applies to the endpoints named', async () => {
+    emulator().enqueue({ status: 503, retryAfterMs: null }, { match: { endpoint: ['embeddings', 'chat.completions'] } });
+    expect(await statusOf(emulator())).toBe(503);
+  });
+});

@@ -6,7 +6,7 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 
 import { isRawJson, rawJson } from './json.js';
-import type { BehaviorMatch, EmulatorBehavior, EnqueueOptions, RecordedRequest, UsageOverride, UsageOverrideValue } from './types.js';
+import type { BehaviorMatch, EmulatorBehavior, EmulatorEndpoint, EnqueueOptions, RecordedRequest, UsageOverride, UsageOverrideValue } from './types.js';
 
 /** The longest delay a timer can hold (2^31 - 1 ms). */
 const MAX_DELAY_MS = 2_147_483_647;
@@ -295,6 +295,24 @@ function matches(match: BehaviorMatch, request: RecordedRequest): boolean {
 
 const PROVIDERS: ReadonlySet<string> = new Set(['openai', 'anthropic', 'google']);
 
+/** Every endpoint name, as a record over the type so that one added there and not here fails to compile. */
+const ENDPOINT_RECORD: Record<EmulatorEndpoint, true> = {
+  'chat.completions': true,
+  responses: true,
+  'responses.input_tokens': true,
+  'responses.compact': true,
+  completions: true,
+  embeddings: true,
+  messages: true,
+  'messages.count_tokens': true,
+  generateContent: true,
+  streamGenerateContent: true,
+  countTokens: true,
+  embedContent: true,
+  batchEmbedContents: true,
+};
+const ENDPOINTS: ReadonlySet<string> = new Set(Object.keys(ENDPOINT_RECORD));
+
 /** Throw a TypeError naming the field when enqueue()'s options are malformed (`times` is checked by the caller). */
 function validateEnqueueOptions(options: unknown): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TypeError('enqueue(): the options must be an object');
@@ -311,6 +329,14 @@ function validateEnqueueOptions(options: unknown): void {
   const endpoint = m['endpoint'];
   if (endpoint !== undefined && typeof endpoint !== 'string' && !(Array.isArray(endpoint) && endpoint.every((e) => typeof e === 'string'))) {
     throw new TypeError('enqueue(): match.endpoint must be a string or an array of strings');
+  }
+  // A name no request has (`chat.completion`), or none at all, would keep the entry waiting for
+  // ever, silently, like an unknown provider.
+  if (endpoint !== undefined) {
+    const names: readonly string[] = typeof endpoint === 'string' ? [endpoint] : endpoint;
+    if (names.length === 0) throw new TypeError('enqueue(): match.endpoint must name at least one endpoint');
+    const unknown = names.find((name) => !ENDPOINTS.has(name));
+    if (unknown !== undefined) throw new TypeError(`enqueue(): match.endpoint ${JSON.stringify(unknown)} is no endpoint of the emulator (known: ${[...ENDPOINTS].join(', ')})`);
   }
   if (m['model'] !== undefined && typeof m['model'] !== 'string') throw new TypeError('enqueue(): match.model must be a string');
   checkBoolean('enqueue(): match.stream', m['stream']);
