@@ -282,7 +282,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
         await writeLines(out, (function* () {
           for (const d of differences) yield `${JSON.stringify(d)}\n`;
         })());
-        err.write(`token-limits: ${differences.length} users differ between the ledger and the store\n`);
+        const n = differences.length;
+        err.write(`token-limits: ${n} ${n === 1 ? 'user differs' : 'users differ'} between the ledger and the store\n`);
         return differences.length === 0 ? 0 : 2;
       }
       default: {

@@ -111,6 +111,7 @@ describe('npx token-limits ledger', () => {
     const differ = await cli(['ledger', 'reconcile', '--schema', schema, '--from', from, '--prefix', prefix]);
     expect(differ.code).toBe(2);
     expect(JSON.parse(differ.stdout)).toMatchObject({ userId: 'cli-2', ledger: { requests: 3 }, store: { requests: 4 } });
+    expect(differ.stderr).toBe('token-limits: 1 user differs between the ledger and the store\n');
     await limiter.close();
   });
 
