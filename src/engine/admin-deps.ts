@@ -7,11 +7,16 @@ import type { UserWindows } from './read.js';
 /** What the admin functions need of the engine. */
 export interface AdminDeps {
   core: EngineCore;
-  /** Waits (briefly) for this process's own writes, so that admin reads see them. */
-  settle(): Promise<void>;
-  userUsage(userId: string): Promise<UserUsage>;
-  accountUsage(accountId: string): Promise<AccountUsage>;
-  readWindows(userId: string): Promise<UserWindows>;
+  /**
+   * Waits (briefly) for this process's own writes, so that admin reads see them. Returns when the
+   * admin call's time ends (ms since epoch) if the store went unanswered meanwhile: its next store
+   * operation is then given what is left; undefined when the store answers.
+   */
+  settle(): Promise<number | undefined>;
+  /** `until`: when the read must end, by default `storeTimeoutMs` from its start. */
+  userUsage(userId: string, until?: number): Promise<UserUsage>;
+  accountUsage(accountId: string, until?: number): Promise<AccountUsage>;
+  readWindows(userId: string, until?: number): Promise<UserWindows>;
 }
 
 /**

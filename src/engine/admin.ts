@@ -106,11 +106,12 @@ export function createAdmin(deps: AdminDeps): AdminApi {
   const { core } = deps;
   const limiter = { config: core.config, planner: core.planner, settle: deps.settle };
   const { store } = core.config;
-  const call = <T>(operation: string, fn: () => Promise<T>): Promise<T> => core.call(`admin.${operation}`, fn);
+  // `until`: the end of the admin call's time, from settle (its waits and its first store operation
+  // never add up past storeTimeoutMs when the store does not answer).
+  const call = <T>(operation: string, fn: () => Promise<T>, until?: number): Promise<T> => core.call(`admin.${operation}`, fn, until);
 
   async function getUsage(userId: string): Promise<UserUsage> {
-    await deps.settle();
-    return deps.userUsage(userId);
+    return deps.userUsage(userId, await deps.settle());
   }
 
   return {
@@ -156,8 +157,8 @@ export function createAdmin(deps: AdminDeps): AdminApi {
         throw new InvalidArgumentError('ruleId', ruleId, `the user has no rule with this id (rules: ${rules.map((r) => r.id).join(', ')})`);
       }
       const ids = ruleId === undefined ? rules.map((r) => r.id) : [ruleId];
-      await limiter.settle();
-      await call('resetUsage', () => store.admin.resetUsage(userId, ids));
+      const until = await limiter.settle();
+      await call('resetUsage', () => store.admin.resetUsage(userId, ids), until);
     },
 
     async setActive(user, active) {
@@ -174,8 +175,8 @@ export function createAdmin(deps: AdminDeps): AdminApi {
       if (options.cursor !== undefined) query.cursor = parseUserId(options.cursor, 'options.cursor');
       if (options.prefix !== undefined && options.prefix !== '') query.prefix = parseUserId(options.prefix, 'options.prefix');
       // This process's commits first: on Redis they add a new user to the index with their batch.
-      await limiter.settle();
-      const page = await call('listUsers', () => store.admin.listUsers(query));
+      const until = await limiter.settle();
+      const page = await call('listUsers', () => store.admin.listUsers(query), until);
       // Settled above: each user's read need not wait again. A user whose data cannot be read is
       // left out and reported (usagesOf), the rest of the page is listed.
       const users = await usagesOf(deps, 'listUsers', page.userIds);
@@ -199,9 +200,9 @@ export function createAdmin(deps: AdminDeps): AdminApi {
         throw new InvalidArgumentError('options.since', options.since, 'must not be after options.until (both are included)');
       }
       const ledger = core.config.ledger;
-      await limiter.settle();
+      const until = await limiter.settle();
       const fromStore = async () => {
-        const entries = await call('getUsageLog', () => store.admin.readLog(query));
+        const entries = await call('getUsageLog', () => store.admin.readLog(query), until);
         return entries.map((e) => decodeRecord(e.record, e.timestamp)).filter((r): r is UsageRecord => r !== undefined);
       };
       if (ledger === undefined || !beyondLogRetention(core, query)) return fromStore();
@@ -247,8 +248,8 @@ export function createAdmin(deps: AdminDeps): AdminApi {
       const ledger = core.config.ledger;
       const retention = query.userId === undefined ? core.config.settings.globalHistoryRetentionMs : core.config.settings.userHistoryRetentionMs;
       if (ledger !== undefined && from < nowOf(core) - retention) return call('getUsageHistory', () => ledger.readHistory(query));
-      await limiter.settle();
-      const buckets = await call('getUsageHistory', () => store.admin.readHistory(query));
+      const until = await limiter.settle();
+      const buckets = await call('getUsageHistory', () => store.admin.readHistory(query), until);
       return buckets.map((b) => ({
         time: new Date(b.time),
         model: b.model,
@@ -280,15 +281,15 @@ export function createAdmin(deps: AdminDeps): AdminApi {
     },
 
     async getStats() {
-      await limiter.settle();
-      const s = await call('getStats', () => store.admin.stats(limiter.planner.explicitNow()));
+      const until = await limiter.settle();
+      const s = await call('getStats', () => store.admin.stats(limiter.planner.explicitNow()), until);
       return { totalTokens: s.totalTokens, totalCostUsd: fromMicroUsd(s.totalCost), activeUsers: s.activeUsers, users: s.users };
     },
 
     async deleteUser(user) {
       const userId = parseUserId(user);
-      await limiter.settle();
-      await call('deleteUser', () => store.admin.deleteUser(userId, limiter.planner.explicitNow()));
+      const until = await limiter.settle();
+      await call('deleteUser', () => store.admin.deleteUser(userId, limiter.planner.explicitNow()), until);
       limiter.planner.forget(userId);
       core.epoch.forgetUser(userId);
     },

@@ -71,9 +71,20 @@ export class EngineCore {
     this.outage = new OutageBudget(config.allowBudget, config.outageQuietMs);
   }
 
-  call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return storeCall(operation, this.config.storeTimeoutMs, fn);
+  /**
+   * One store operation, failing after `storeTimeoutMs`, or at `until` (ms since epoch) when given:
+   * the end of the public call it is a step of, so that a call's waits never add up past its
+   * `storeTimeoutMs` when the store does not answer.
+   */
+  call<T>(operation: string, fn: () => Promise<T>, until?: number): Promise<T> {
+    return storeCall(operation, this.config.storeTimeoutMs, fn, until, this.#noAnswer);
   }
+
+  /** When a store operation last ended for want of an answer (ms since epoch; -Infinity: never). */
+  noAnswerAt = Number.NEGATIVE_INFINITY;
+  readonly #noAnswer = (): void => {
+    this.noAnswerAt = Date.now();
+  };
 
   /** `{ now }` when the engine has its own clock (tests), else nothing: the store's clock decides. */
   now(): { now?: number } {
@@ -86,25 +97,26 @@ export class EngineCore {
    * once half that age, and before a call only when older (after the process was idle), so that a
    * busy process never waits for it.
    */
-  async plansReady(): Promise<void> {
+  async plansReady(until?: number): Promise<void> {
     const age = this.plans.age();
     // While the store fails, calls do not each wait for a read that just failed: one tries beside.
     const failing = Date.now() - this.plans.failedAt < this.config.planRefreshMs;
-    if (age >= this.config.planRefreshMs && !failing) await this.#planRead();
+    if (age >= this.config.planRefreshMs && !failing) await this.#planRead(until);
     else if (age >= this.config.planRefreshMs) this.plans.refreshBeside();
     else if (age >= this.config.planRefreshMs / 2) this.plans.refreshBeside();
   }
 
   /**
-   * Reads the plans again, waiting at most a quarter of `storeTimeoutMs` (the read goes on beside):
-   * a call's decision must come within `storeTimeoutMs` + ε even when the store does not answer,
-   * and the reserve itself needs that time. A slow read leaves the call on the copy it has. A read
+   * Reads the plans again, waiting at most a quarter of `storeTimeoutMs` (the read goes on beside),
+   * and never past `until`: a call's decision must come within `storeTimeoutMs` even when the store
+   * does not answer, and the reserve itself needs the rest of that time. A slow read leaves the call on the copy it has. A read
    * already under way will do: the copy is only old here, nothing this call must see was written.
    */
-  async #planRead(): Promise<void> {
+  async #planRead(until?: number): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const quarter = this.config.storeTimeoutMs / 4;
     const cap = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.config.storeTimeoutMs / 4);
+      timer = setTimeout(resolve, until === undefined ? quarter : Math.max(0, Math.min(quarter, until - Date.now())));
     });
     try {
       await Promise.race([this.plans.readUnderWay().catch(() => {}), cap]);

@@ -96,9 +96,9 @@ class QuotaEngine implements Engine {
     this.admin = createAdmin({
       core,
       settle: () => this.#settle(),
-      userUsage: (userId) => userUsage(core, userId),
-      accountUsage: (accountId) => accountUsage(core, accountId),
-      readWindows: (userId) => readWindows(core, userId),
+      userUsage: (userId, until) => userUsage(core, userId, until),
+      accountUsage: (accountId, until) => accountUsage(core, accountId, until),
+      readWindows: (userId, until) => readWindows(core, userId, until),
     });
     this.#ledger = new LedgerLink(core);
   }
@@ -221,11 +221,24 @@ class QuotaEngine implements Engine {
     await core.config.store.maintenance.close();
   }
 
-  /** Waits (briefly) for this process's own writes, so that admin reads see them. */
-  async #settle(): Promise<void> {
+  /**
+   * Waits (briefly, `storeTimeoutMs` at most) for this process's own writes, so that admin reads see
+   * them. When a store operation went unanswered meanwhile, returns the end of that time, which the
+   * admin call's own store operation then keeps to: with the store down, the waits here and the
+   * call never add up past `storeTimeoutMs`. Otherwise (the store answers, a write of a user being
+   * moved kept waiting) nothing: the call's operation has its own `storeTimeoutMs`.
+   */
+  async #settle(): Promise<number | undefined> {
     const core = this.#core;
-    await core.committer.flush(Date.now() + core.config.storeTimeoutMs).catch(() => {});
-    await core.call('flush', () => core.config.store.maintenance.flush()).catch(() => {});
+    const start = Date.now();
+    const until = start + core.config.storeTimeoutMs;
+    await core.committer.flush(until).catch(() => {});
+    // The store's batches next, while it answers and half the time is left (a shorter deadline
+    // would end the flush for want of time, not of an answer).
+    if (core.noAnswerAt < start && until - Date.now() > core.config.storeTimeoutMs / 2) {
+      await core.call('flush', () => core.config.store.maintenance.flush(), until).catch(() => {});
+    }
+    return core.noAnswerAt >= start ? until : undefined;
   }
 
   #background<T>(write: BackgroundWrite<T>): Promise<T> {

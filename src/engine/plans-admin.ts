@@ -44,7 +44,8 @@ export interface PlansAdmin {
 export function createPlansAdmin(deps: AdminDeps): PlansAdmin {
   const { core } = deps;
   const store = core.config.store.admin;
-  const call = <T>(operation: string, fn: () => Promise<T>): Promise<T> => core.call(`admin.${operation}`, fn);
+  // `until`: the end of the admin call's time, from settle (see createAdmin).
+  const call = <T>(operation: string, fn: () => Promise<T>, until?: number): Promise<T> => core.call(`admin.${operation}`, fn, until);
   const planOf = async (planId: string): Promise<Plan | null> => {
     await core.plans.refresh();
     const p = core.plans.get(planId);
@@ -67,8 +68,8 @@ export function createPlansAdmin(deps: AdminDeps): PlansAdmin {
       ...(options.cursor === undefined ? {} : { cursor: parseUserId(options.cursor, `${parameter}.cursor`) }),
     };
   };
-  const accountUsage = async (accountId: string): Promise<AccountUsage & { members: number }> => {
-    const [usage, config] = await Promise.all([deps.accountUsage(accountId), call('getAccountUsage', () => store.getAccountConfig(accountId))]);
+  const accountUsage = async (accountId: string, until?: number): Promise<AccountUsage & { members: number }> => {
+    const [usage, config] = await Promise.all([deps.accountUsage(accountId, until), call('getAccountUsage', () => store.getAccountConfig(accountId), until)]);
     return { ...usage, members: config.members };
   };
 
@@ -112,8 +113,8 @@ export function createPlansAdmin(deps: AdminDeps): PlansAdmin {
     async setAccount(user, account) {
       const userId = parseUserId(user);
       const accountId = account === null ? null : parseUserId(account, 'accountId');
-      await deps.settle();
-      await call('setAccount', () => store.setAccount(userId, accountId));
+      const until = await deps.settle();
+      await call('setAccount', () => store.setAccount(userId, accountId), until);
       // Its rules are read again at the next call; where it lives is known now (the releases and
       // renewals of its calls in flight follow it there).
       core.planner.forget(userId);
@@ -144,15 +145,15 @@ export function createPlansAdmin(deps: AdminDeps): PlansAdmin {
     },
 
     async getAccountUsage(account) {
-      await deps.settle();
-      return accountUsage(parseUserId(account, 'accountId'));
+      const accountId = parseUserId(account, 'accountId');
+      return accountUsage(accountId, await deps.settle());
     },
 
     async listAccountMembers(account, options) {
       const accountId = parseUserId(account, 'accountId');
       const q = page(options, 'options');
-      await deps.settle();
-      const result = await call('listAccountMembers', () => store.listAccountMembers({ accountId, ...q }));
+      const until = await deps.settle();
+      const result = await call('listAccountMembers', () => store.listAccountMembers({ accountId, ...q }), until);
       // A member whose data cannot be read is left out and reported, as listUsers does.
       const members = await usagesOf(deps, 'listAccountMembers', result.userIds);
       return result.next === undefined ? { members } : { members, cursor: result.next };
@@ -160,8 +161,8 @@ export function createPlansAdmin(deps: AdminDeps): PlansAdmin {
 
     async listAccounts(options) {
       const q = page(options, 'options');
-      await deps.settle();
-      const result = await call('listAccounts', () => store.listAccounts(q));
+      const until = await deps.settle();
+      const result = await call('listAccounts', () => store.listAccounts(q), until);
       // An account whose stored data cannot be read is left out and reported (with its accountId),
       // as listUsers does for a user: one damaged account must not blank the whole page.
       const accounts = await readableOf(deps, 'listAccounts', result.accountIds, accountUsage, (accountId) => ({ accountId }));

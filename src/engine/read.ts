@@ -15,15 +15,16 @@ export interface UserWindows {
   account: { config: AccountConfig; windows: WindowUsage[] } | undefined;
 }
 
-/** Reads a user's windows without writing; retries on stale rules, clock, and moves. */
-export async function readWindows(core: EngineCore, userId: string): Promise<UserWindows> {
-  // A wait for a move ends within storeTimeoutMs of the read's start, the wait for this process's
-  // own writes of the user included.
-  const deadline = Date.now() + core.config.storeTimeoutMs;
+/**
+ * Reads a user's windows without writing; retries on stale rules, clock, and moves. Every wait
+ * (this process's own writes of the user, the plans, the read, a move) ends by `until`: by default
+ * `storeTimeoutMs` after the read's start; an admin read passes the end of its whole call.
+ */
+export async function readWindows(core: EngineCore, userId: string, until = Date.now() + core.config.storeTimeoutMs): Promise<UserWindows> {
   // What this process committed for the user before (writes start after their caller's turn).
   const landing = core.committer.writesOf(userId);
-  if (landing) await landing;
-  await core.plansReady();
+  if (landing) await settledBy(landing, until);
+  await core.plansReady(until);
   let at: number | undefined;
   const plans = { read: false };
   const visited = new Set<string | null>();
@@ -38,14 +39,18 @@ export async function readWindows(core: EngineCore, userId: string): Promise<Use
     const user = core.scopePlan(view, at);
     const account = accountConfig ? core.scopePlan(accountConfig, at) : undefined;
     const sentAt = Date.now();
-    const reply = await core.call('read', () =>
-      core.config.store.admin.read({
-        userId,
-        home: config.account,
-        user: { configVersion: config.version, rules: user.specs },
-        ...(accountConfig && account ? { account: { configVersion: accountConfig.version, rules: account.specs } } : {}),
-        ...core.now(),
-      }),
+    const reply = await core.call(
+      'read',
+      () =>
+        core.config.store.admin.read({
+          userId,
+          home: config.account,
+          user: { configVersion: config.version, rules: user.specs },
+          ...(accountConfig && account ? { account: { configVersion: accountConfig.version, rules: account.specs } } : {}),
+          ...core.now(),
+        }),
+      // As a reserve: the first try keeps to the call's time, a retry (the store answered) has its own.
+      attempt === 0 ? until : undefined,
     );
     core.planner.observe(reply.now, sentAt, Date.now());
     switch (reply.type) {
@@ -53,7 +58,7 @@ export async function readWindows(core: EngineCore, userId: string): Promise<Use
       case 'clock':
       case 'moved':
       case 'moving':
-        at = await followRetry(core, 'read', userId, config.account, reply, visited, attempt, at, deadline);
+        at = await followRetry(core, 'read', userId, config.account, reply, visited, attempt, at, until);
         continue;
       case 'ok': {
         const n = user.rules.length;
@@ -69,8 +74,23 @@ export async function readWindows(core: EngineCore, userId: string): Promise<Use
   throw new QuotaStoreError('read', 'The store kept reporting a changed configuration, clock or home');
 }
 
-export async function userUsage(core: EngineCore, userId: string): Promise<UserUsage> {
-  const { active, config, windows, account } = await readWindows(core, userId);
+/** Waits for `landing` (never rejects) until `until` at the latest. */
+async function settledBy(landing: Promise<void>, until: number): Promise<void> {
+  const ms = until - Date.now();
+  if (ms <= 0) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([landing, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function userUsage(core: EngineCore, userId: string, until?: number): Promise<UserUsage> {
+  const { active, config, windows, account } = await readWindows(core, userId, until);
   const first = windows[0]!;
   return {
     userId,
@@ -88,16 +108,18 @@ export async function userUsage(core: EngineCore, userId: string): Promise<UserU
 }
 
 /** An account's windows: the members' calls together. */
-export async function accountUsage(core: EngineCore, accountId: string): Promise<AccountUsage> {
-  await core.plansReady();
+export async function accountUsage(core: EngineCore, accountId: string, until = Date.now() + core.config.storeTimeoutMs): Promise<AccountUsage> {
+  await core.plansReady(until);
   let at: number | undefined;
   const plans = { read: false };
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
     const config = core.planner.accountConfig(accountId);
     if (await core.readPlansFor(plans, config)) continue;
     const plan = core.scopePlan(config, at);
-    const reply = await core.call('read', () =>
-      core.config.store.admin.readAccount({ accountId, configVersion: config.version, rules: plan.specs, ...core.now() }),
+    const reply = await core.call(
+      'read',
+      () => core.config.store.admin.readAccount({ accountId, configVersion: config.version, rules: plan.specs, ...core.now() }),
+      attempt === 0 ? until : undefined,
     );
     if (reply.type === 'stale') {
       core.planner.learnAccount(accountId, reply.config);

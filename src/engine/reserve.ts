@@ -31,6 +31,8 @@ export async function reserve(
   states: WeakMap<Reservation, ReservationState>,
   release: (r: Reservation) => Promise<void>,
 ): Promise<Reservation> {
+  // Every wait of the call (the epoch check, plans, the reserve, asking again) ends by then.
+  const until = Date.now() + core.config.storeTimeoutMs;
   const waiting = core.epoch.beforeReserve();
   if (waiting) await waiting;
   const call: CallKind = { model: est.model, provider: est.provider };
@@ -39,18 +41,17 @@ export async function reserve(
   let held = est;
   let failedAgain = false;
   try {
-    await core.plansReady();
-    const started = Date.now();
-    attempt = await reserveOnce(core, userId, id, est, call);
+    await core.plansReady(until);
+    attempt = await reserveOnce(core, userId, id, est, call, until);
     if (attempt.reply.type === 'rejected') {
       // The commits of the user's previous calls start after their caller's turn (Committer): the
       // hold of one that has not landed yet may be why. Once they have, ask again (same id: a
-      // refused reserve held nothing). Only within one store timeout of the reserve's start: writes
+      // refused reserve held nothing). Only within one store timeout of the call's start: writes
       // that have not landed by then (a store failing over) leave the refusal as the answer, so
       // that a refused call never waits several store timeouts.
       const landing = core.committer.writesOf(userId);
-      if (landing && (await landedWithin(landing, started + core.config.storeTimeoutMs - Date.now()))) {
-        const again = await askAgain(core, userId, id, est, call, release);
+      if (landing && (await landedWithin(landing, until - Date.now()))) {
+        const again = await askAgain(core, userId, id, est, call, release, until);
         if (again) attempt = again;
         // The id is being released (that try may have held): no other hold may be made under it.
         else failedAgain = true;
@@ -59,7 +60,7 @@ export async function reserve(
     if (attempt.reply.type === 'rejected' && shrink && !failedAgain) {
       const smaller = shrinkToFit(est, shrink, [...attempt.user.rules, ...(attempt.account?.rules ?? [])], attempt.reply.windows);
       if (smaller) {
-        const second = await askAgain(core, userId, id, smaller.estimate, call, release);
+        const second = await askAgain(core, userId, id, smaller.estimate, call, release, until);
         if (second?.reply.type === 'ok') {
           attempt = second;
           held = smaller.estimate;
@@ -127,9 +128,10 @@ async function askAgain(
   est: Estimate,
   call: CallKind,
   release: (r: Reservation) => Promise<void>,
+  until: number,
 ): Promise<Attempt | undefined> {
   try {
-    return await reserveOnce(core, userId, id, est, call);
+    return await reserveOnce(core, userId, id, est, call, until);
   } catch (error) {
     if (!(error instanceof QuotaStoreError)) throw error;
     core.outage.failed();
@@ -152,11 +154,10 @@ async function askAgain(
 }
 
 /** One reserve, with the retries that `stale`, `clock`, `moved` and `moving` replies ask for. */
-async function reserveOnce(core: EngineCore, userId: string, id: string, est: Estimate, call: CallKind): Promise<Attempt> {
+async function reserveOnce(core: EngineCore, userId: string, id: string, est: Estimate, call: CallKind, until: number): Promise<Attempt> {
   let at: number | undefined;
   const plans = { read: false };
   const visited = new Set<string | null>();
-  const deadline = Date.now() + core.config.storeTimeoutMs;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
     let config = core.planner.userConfig(userId);
     if (config.unreadablePlan) config = await core.configOf(userId);
@@ -181,7 +182,9 @@ async function reserveOnce(core: EngineCore, userId: string, id: string, est: Es
     const now = core.planner.explicitNow();
     if (now !== undefined) command.now = now;
     const sentAt = Date.now();
-    const reply = await core.call('reserve', () => core.config.store.hotPath.reserve(command));
+    // The first try keeps to the call's time; a retry follows a reply (the store answers), and the
+    // waits between retries keep to it (followRetry).
+    const reply = await core.call('reserve', () => core.config.store.hotPath.reserve(command), attempt === 0 ? until : undefined);
     core.planner.observe(reply.now, sentAt, Date.now());
     core.committer.storeAnswered();
     switch (reply.type) {
@@ -189,7 +192,7 @@ async function reserveOnce(core: EngineCore, userId: string, id: string, est: Es
       case 'clock':
       case 'moved':
       case 'moving':
-        at = await followRetry(core, 'reserve', userId, config.account, reply, visited, attempt, at, deadline);
+        at = await followRetry(core, 'reserve', userId, config.account, reply, visited, attempt, at, until);
         continue;
       default:
         return { reply, config, user, account };

@@ -1,6 +1,6 @@
 import { QuotaStoreError, TokenLimitsError } from '../kernel/errors.js';
 import { isRefusal } from '../stores/protocol/refusal.js';
-import { deadlines } from './deadlines.js';
+import { deadlines, type Deadline } from './deadlines.js';
 
 /**
  * Runs one store operation with a deadline; any failure becomes a `QuotaStoreError` that carries no
@@ -8,9 +8,13 @@ import { deadlines } from './deadlines.js';
  * A timed-out operation may still complete later; its promise is observed so it never rejects
  * unhandled.
  */
-export function storeCall<T>(operation: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+export function storeCall<T>(operation: string, timeoutMs: number, fn: () => Promise<T>, until?: number, onNoAnswer?: () => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const deadline = deadlines(timeoutMs).add(() => reject(new QuotaStoreError(operation, `The quota store did not answer ${operation} within ${timeoutMs} ms`)));
+    const expire = (): void => {
+      onNoAnswer?.();
+      reject(new QuotaStoreError(operation, `The quota store did not answer ${operation} within ${timeoutMs} ms`));
+    };
+    const deadline = until === undefined ? deadlines(timeoutMs).add(expire) : deadlineAt(until, timeoutMs, expire);
     let op: Promise<T>;
     try {
       op = fn();
@@ -30,6 +34,24 @@ export function storeCall<T>(operation: string, timeoutMs: number, fn: () => Pro
     );
   });
 }
+
+/**
+ * The deadline of an operation that must end by `until` (ms since epoch), the end of the public
+ * call it belongs to: its earlier steps (waiting for this process's own writes, a read of the
+ * plans) used part of the call's `storeTimeoutMs`, and waits must not add up past it. Nearly the
+ * whole time left (the common case: nothing waited) shares the timers of `timeoutMs` long deadlines
+ * (a few ms late at most); less, rare and only after a wait, has a timer of its own.
+ */
+function deadlineAt(until: number, timeoutMs: number, expire: () => void): Deadline {
+  const left = until - Date.now();
+  if (left > timeoutMs - SHARED_TIMER_SLACK_MS) return deadlines(timeoutMs).add(expire);
+  const timer = setTimeout(expire, Math.max(0, left));
+  timer.unref?.();
+  return { cancel: () => clearTimeout(timer) };
+}
+
+/** How far past a call's deadline an operation that shares the common timers may end. */
+const SHARED_TIMER_SLACK_MS = 5;
 
 /**
  * A store failure that retrying cannot fix: the store refused the command itself (the Redis
