@@ -66,8 +66,10 @@ async function main() {
   // TokenWidget, en and pt-BR.
   const widget = await mount(React.createElement(TokenWidget, { baseUrl: BASE, fetcher: as('alice'), refreshIntervalMs: 0 }));
   const bar = await until('the widget progress bar', () => widget.host.querySelector('[role="progressbar"]'));
-  assert.equal(bar.getAttribute('aria-valuenow'), '1500');
-  assert.equal(bar.getAttribute('aria-valuemax'), '100000');
+  // A whole percent (1,500 of 100,000 is 1.5%, shown and announced as 2%), the figures as text.
+  assert.equal(bar.getAttribute('aria-valuenow'), '2');
+  assert.equal(bar.getAttribute('aria-valuemax'), '100');
+  assert.match(bar.getAttribute('aria-valuetext'), /1,500 of 100,000 tokens/);
   assert.equal(text(widget.host.querySelector('.tl-widget__remaining')), '98,500 tokens left');
   await widget.unmount();
   const widgetPt = await mount(React.createElement(TokenWidget, { baseUrl: BASE, fetcher: as('alice'), locale: 'pt-BR', refreshIntervalMs: 0 }));
