@@ -178,7 +178,8 @@ const projects = [
   { name: 'express-only', deps: pick('express', '@types/express', '@types/node'), files: { 'app.ts': expressApp } },
   { name: 'ai-sdk-only', deps: pick('ai', '@ai-sdk/openai', '@types/json-schema', '@types/node'), files: { 'app.ts': aiApp }, dom: true },
   { name: 'postgres-only', deps: pick('pg', '@types/pg', '@types/node'), files: { 'app.ts': postgresApp } },
-  { name: 'react-only', deps: pick('react', 'react-dom', '@types/react', '@types/react-dom'), files: { 'app.tsx': reactApp }, dom: true },
+  // Side-effect imports checked (TypeScript 6's default): the stylesheet's import needs its types.
+  { name: 'react-only', deps: pick('react', 'react-dom', '@types/react', '@types/react-dom'), files: { 'app.tsx': reactApp }, dom: true, options: { noUncheckedSideEffectImports: true } },
   { name: 'ioredis-5', deps: { ioredis: '^5.4.0', ...pick('@types/redis-errors', '@types/node') }, files: { 'app.ts': redisApp } },
   { name: 'ioredis-6', deps: pick('ioredis', '@types/redis-errors', '@types/node'), files: { 'app.ts': redisApp } },
   // The README's blocks are Node modules (and a few React components) as an app copies them.
@@ -240,7 +241,7 @@ function layout(project, dir, tarball) {
     const incremental = { incremental: true, tsBuildInfoFile: `./.tsbuildinfo.${mode}` };
     writeFileSync(
       join(dir, `tsconfig.${mode}.json`),
-      JSON.stringify({ compilerOptions: { ...compilerOptions, ...options, lib, typeRoots, ...incremental }, include: ['src'] }, null, 2),
+      JSON.stringify({ compilerOptions: { ...compilerOptions, ...options, ...project.options, lib, typeRoots, ...incremental }, include: ['src'] }, null, 2),
     );
   }
   return dir;

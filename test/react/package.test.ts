@@ -48,7 +48,10 @@ describe('packaging of token-limits/react', () => {
       import: { types: './dist/react/index.d.ts', default: './dist/react/index.js' },
       require: { types: './dist/react/index.d.cts', default: './dist/react/index.cjs' },
     });
-    expect(pkg.exports['./react/styles.css']).toBe('./dist/react/styles.css');
+    // Types of its own: a stylesheet imported for its side effect type-checks under noUncheckedSideEffectImports.
+    expect(pkg.exports['./react/styles.css']).toEqual({ types: './types/react-styles.d.ts', default: './dist/react/styles.css' });
+    expect(pkg.files).toContain('types');
+    expect(await read('types/react-styles.d.ts')).toMatch(/^export \{\};$/m);
     expect(pkg.sideEffects).toEqual(['*.css']);
     expect(pkg.peerDependencies.react).toBe('^18.0.0 || ^19.0.0');
     expect(pkg.peerDependencies['react-dom']).toBe('^18.0.0 || ^19.0.0');

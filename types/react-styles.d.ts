@@ -1,0 +1,3 @@
+// token-limits/react/styles.css: a stylesheet for bundlers, with no exports. Its types say so, for
+// TypeScript projects that check side-effect imports (`noUncheckedSideEffectImports`).
+export {};
