@@ -97,26 +97,25 @@ export class EngineCore {
    * once half that age, and before a call only when older (after the process was idle), so that a
    * busy process never waits for it.
    */
-  async plansReady(until?: number): Promise<void> {
+  async plansReady(): Promise<void> {
     const age = this.plans.age();
     // While the store fails, calls do not each wait for a read that just failed: one tries beside.
     const failing = Date.now() - this.plans.failedAt < this.config.planRefreshMs;
-    if (age >= this.config.planRefreshMs && !failing) await this.#planRead(until);
+    if (age >= this.config.planRefreshMs && !failing) await this.#planRead();
     else if (age >= this.config.planRefreshMs) this.plans.refreshBeside();
     else if (age >= this.config.planRefreshMs / 2) this.plans.refreshBeside();
   }
 
   /**
-   * Reads the plans again, waiting at most a quarter of `storeTimeoutMs` (the read goes on beside),
-   * and never past `until`: a call's decision must come within `storeTimeoutMs` even when the store
-   * does not answer, and the reserve itself needs the rest of that time. A slow read leaves the call on the copy it has. A read
+   * Reads the plans again, waiting at most a quarter of `storeTimeoutMs` (the read goes on beside):
+   * a call's decision must come within `storeTimeoutMs` + ε even when the store does not answer,
+   * and the reserve itself needs that time. A slow read leaves the call on the copy it has. A read
    * already under way will do: the copy is only old here, nothing this call must see was written.
    */
-  async #planRead(until?: number): Promise<void> {
+  async #planRead(): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const quarter = this.config.storeTimeoutMs / 4;
     const cap = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, until === undefined ? quarter : Math.max(0, Math.min(quarter, until - Date.now())));
+      timer = setTimeout(resolve, this.config.storeTimeoutMs / 4);
     });
     try {
       await Promise.race([this.plans.readUnderWay().catch(() => {}), cap]);

@@ -16,15 +16,20 @@ export interface UserWindows {
 }
 
 /**
- * Reads a user's windows without writing; retries on stale rules, clock, and moves. Every wait
- * (this process's own writes of the user, the plans, the read, a move) ends by `until`: by default
- * `storeTimeoutMs` after the read's start; an admin read passes the end of its whole call.
+ * Reads a user's windows without writing; retries on stale rules, clock, and moves. The wait for
+ * this process's own writes of the user and for a move end `storeTimeoutMs` after the read's start,
+ * or by `until` (an admin call whose wait for this process's writes went unanswered passes the end
+ * of its time); so does the read itself then, or when a store operation went unanswered since the
+ * read began (the store is down: the waits must not add up). A read of the plans waits a quarter of
+ * `storeTimeoutMs` at most, beside.
  */
-export async function readWindows(core: EngineCore, userId: string, until = Date.now() + core.config.storeTimeoutMs): Promise<UserWindows> {
+export async function readWindows(core: EngineCore, userId: string, until?: number): Promise<UserWindows> {
+  const start = Date.now();
+  const bound = until ?? start + core.config.storeTimeoutMs;
   // What this process committed for the user before (writes start after their caller's turn).
   const landing = core.committer.writesOf(userId);
-  if (landing) await settledBy(landing, until);
-  await core.plansReady(until);
+  if (landing) await settledBy(landing, bound);
+  await core.plansReady();
   let at: number | undefined;
   const plans = { read: false };
   const visited = new Set<string | null>();
@@ -49,8 +54,8 @@ export async function readWindows(core: EngineCore, userId: string, until = Date
           ...(accountConfig && account ? { account: { configVersion: accountConfig.version, rules: account.specs } } : {}),
           ...core.now(),
         }),
-      // As a reserve: the first try keeps to the call's time, a retry (the store answered) has its own.
-      attempt === 0 ? until : undefined,
+      // A retry follows a reply (the store answers): its own time, as a reserve's.
+      attempt === 0 && (until !== undefined || core.noAnswerAt >= start) ? bound : undefined,
     );
     core.planner.observe(reply.now, sentAt, Date.now());
     switch (reply.type) {
@@ -58,7 +63,7 @@ export async function readWindows(core: EngineCore, userId: string, until = Date
       case 'clock':
       case 'moved':
       case 'moving':
-        at = await followRetry(core, 'read', userId, config.account, reply, visited, attempt, at, until);
+        at = await followRetry(core, 'read', userId, config.account, reply, visited, attempt, at, bound);
         continue;
       case 'ok': {
         const n = user.rules.length;
@@ -108,8 +113,8 @@ export async function userUsage(core: EngineCore, userId: string, until?: number
 }
 
 /** An account's windows: the members' calls together. */
-export async function accountUsage(core: EngineCore, accountId: string, until = Date.now() + core.config.storeTimeoutMs): Promise<AccountUsage> {
-  await core.plansReady(until);
+export async function accountUsage(core: EngineCore, accountId: string, until?: number): Promise<AccountUsage> {
+  await core.plansReady();
   let at: number | undefined;
   const plans = { read: false };
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {

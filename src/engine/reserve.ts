@@ -31,8 +31,6 @@ export async function reserve(
   states: WeakMap<Reservation, ReservationState>,
   release: (r: Reservation) => Promise<void>,
 ): Promise<Reservation> {
-  // Every wait of the call (the epoch check, plans, the reserve, asking again) ends by then.
-  const until = Date.now() + core.config.storeTimeoutMs;
   const waiting = core.epoch.beforeReserve();
   if (waiting) await waiting;
   const call: CallKind = { model: est.model, provider: est.provider };
@@ -41,12 +39,16 @@ export async function reserve(
   let held = est;
   let failedAgain = false;
   try {
-    await core.plansReady(until);
+    // A read of the plans (when this process's copy is due) waits a quarter of storeTimeoutMs at
+    // most; from then on every wait of the call (the reserve, this process's writes, asking again)
+    // ends by `until`.
+    await core.plansReady();
+    const until = Date.now() + core.config.storeTimeoutMs;
     attempt = await reserveOnce(core, userId, id, est, call, until);
     if (attempt.reply.type === 'rejected') {
       // The commits of the user's previous calls start after their caller's turn (Committer): the
       // hold of one that has not landed yet may be why. Once they have, ask again (same id: a
-      // refused reserve held nothing). Only within one store timeout of the call's start: writes
+      // refused reserve held nothing). Only within one store timeout of the reserve's start: writes
       // that have not landed by then (a store failing over) leave the refusal as the answer, so
       // that a refused call never waits several store timeouts.
       const landing = core.committer.writesOf(userId);

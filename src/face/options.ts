@@ -107,8 +107,9 @@ export interface TokenLimiterOptions {
   logger?: Logger;
   /**
    * Longest wait for one store operation before it counts as failed (then `onStoreError` applies).
-   * When the store does not answer, a call fails within it as a whole: its steps (a read of the
-   * plans, an admin call's wait for this process's own writes, the operation itself) share it.
+   * When the store does not answer, a call fails within it as a whole: its steps (an admin call's
+   * wait for this process's own writes, the operation itself) share it; a read of the plans, when
+   * this process's copy is due, adds a quarter of it at most.
    * @default 2000
    */
   storeTimeoutMs?: number;

@@ -5,9 +5,9 @@ import { closedPort } from '../helpers/ports.js';
 
 /**
  * `storeTimeoutMs` bounds a whole public call when the store does not answer, not each of its
- * steps: a reserve of a process whose plans are due to be read again, and an admin read after a
- * failed call (which first waits for this process's own writes, then for the store's batches),
- * each waited several store timeouts before.
+ * steps (a read of the plans, when due, adds a quarter of it at most): an admin read or a check
+ * right after a failed call (which first waits for this process's own writes, then for the store's
+ * batches) waited two or three store timeouts before.
  */
 const TIMEOUT_MS = 400;
 /** Timers and a loaded machine: a call may end this late and still be within its time. */
@@ -35,11 +35,11 @@ async function elapsed(call: () => Promise<unknown>): Promise<{ ms: number; erro
 }
 
 describe('a store that does not answer: each public call ends within storeTimeoutMs', () => {
-  it("a process's first reserve (its plans not read yet) fails within storeTimeoutMs", async () => {
+  it("a process's first reserve (its plans not read yet) fails within storeTimeoutMs and a quarter of it for the plans", async () => {
     const l = await downStore();
     const { ms, error } = await elapsed(() => l.reserve('u', { tokens: 10 }));
     expect(error).toBeInstanceOf(QuotaStoreError);
-    expect(ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
+    expect(ms).toBeLessThan(TIMEOUT_MS * 1.25 + SLACK_MS);
   });
 
   const reads: Array<[string, (l: TokenLimiter) => Promise<unknown>]> = [
