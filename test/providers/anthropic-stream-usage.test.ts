@@ -108,3 +108,25 @@ describe('withTokenLimits(anthropic): a compacting stream cut before its usage',
     expect(record!.outputTokens).toBeGreaterThanOrEqual(outputTokensOf(summary, MODEL));
   });
 });
+
+describe('withTokenLimits(anthropic): a stream the provider ends with an error event', () => {
+  // Anthropic sends `event: error` (overloaded_error, api_error...) in place of the message's end.
+  const broken: Array<[string, Record<string, unknown>]> = [
+    ...reply({ input_tokens: 1200, output_tokens: 1 }, undefined).slice(0, 3),
+    ['error', { error: { type: 'overloaded_error', message: 'Overloaded' } }],
+  ];
+
+  it('is settled as broken whether or not the caller reads it, with the input message_start reported', async () => {
+    const records = [];
+    for (const reads of [true, false]) {
+      const { limiter, client } = setup(await serving(broken));
+      const stream = await client.messages.create({ ...request, stream: true });
+      if (reads) await expect(collect(stream)).rejects.toThrow(/Overloaded/);
+      const [record] = await loggedAtLeast(limiter, 1);
+      records.push(record);
+    }
+    for (const record of records) expect(record).toMatchObject({ status: 'aborted', estimated: true, inputTokens: 1200 });
+    // The same charge either way: the caller's reading does not decide it.
+    expect(records[0]!.outputTokens).toBe(records[1]!.outputTokens);
+  });
+});

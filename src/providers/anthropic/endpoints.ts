@@ -135,6 +135,9 @@ export const messages: StainlessEndpoint = {
     let raw: Record<string, unknown> | undefined;
     let final = false;
     let stopped = false;
+    // An `error` event in place of the message's end (overloaded_error, api_error): the SDK throws
+    // it to a caller that reads; settled as broken, whether or not the caller reads.
+    let failed = false;
     // A message_delta carried usage: without one, message_start's output count (1) is not the answer's.
     let delivered = false;
     let model: string | undefined;
@@ -162,6 +165,9 @@ export const messages: StainlessEndpoint = {
           case 'message_stop':
             stopped = true;
             break;
+          case 'error':
+            failed = stopped = true;
+            break;
           case 'content_block_delta':
             texts.addParsed(data);
             break;
@@ -184,6 +190,7 @@ export const messages: StainlessEndpoint = {
       model: () => model,
       rates: () => anthropicRates(raw),
       finished: () => stopped,
+      failed: () => failed,
     };
   },
 };
