@@ -51,7 +51,12 @@ export function amountsFor(est: Estimate, rules: readonly NormalizedRule[], stri
   if (strict && est.costUsd === undefined) {
     const costRule = rules.find((r) => r.storeMetric === 'cost');
     if (costRule) {
-      throw new InvalidArgumentError('estimate.costUsd', undefined, `required: rule "${costRule.id}" limits costUsd (set a price for the model)`);
+      // A wrapped call names its model: the fix is a price for it in the limiter's options.
+      const why =
+        est.model === undefined
+          ? 'pass estimate.costUsd'
+          : `model ${JSON.stringify(est.model.slice(0, 100))} has no price: give it one in the limiter's pricing.models, or a pricing.fallback`;
+      throw new InvalidArgumentError('estimate.costUsd', undefined, `required: rule "${costRule.id}" limits costUsd (${why})`);
     }
   }
   return { tokens: est.tokens, requests: 1, cost: est.costUsd === undefined ? 0 : toMicroUsd(est.costUsd, 'up') };

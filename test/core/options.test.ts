@@ -48,8 +48,21 @@ describe('options', () => {
     expect(error).toMatchObject({ code: 'invalid_argument', parameter });
   });
 
+  it('a cost rule and a call without a cost estimate: the error names the model and where its price goes', async () => {
+    const limiter = createTokenLimiter({ defaultLimits: [{ id: 'dollars', costUsd: 5, period: 'month' }] });
+    await expect(limiter.reserve('u', { tokens: 10, model: 'acme-llm-7' })).rejects.toThrow(
+      'Invalid estimate.costUsd: required: rule "dollars" limits costUsd (model "acme-llm-7" has no price: give it one in the limiter\'s pricing.models, or a pricing.fallback) (got undefined)',
+    );
+    await expect(limiter.reserve('u', { tokens: 10 })).rejects.toThrow(/limits costUsd \(pass estimate\.costUsd\)/);
+    await limiter.close();
+  });
+
   it('validates store options', () => {
     expect(() => new MemoryStore({ maxUsers: 0 })).toThrow(InvalidArgumentError);
+    // A misspelt option is refused, not ignored with the default left in force.
+    expect(() => new MemoryStore({ maxUser: 3 } as never)).toThrow(/options\.maxUser: unknown option \(allowed: maxUsers, clock\)/);
+    expect(() => new MemoryStore({ clock: 5 } as never)).toThrow(/options\.clock/);
+    expect(() => new MemoryStore([] as never)).toThrow(InvalidArgumentError);
     expect(() => new RedisStore({ client: {} as never })).toThrow(/options.client/);
     expect(() => new RedisStore({ client: { evalsha: () => 0, eval: () => 0 } as never, prefix: '' })).toThrow(/options.prefix/);
   });

@@ -356,6 +356,8 @@ describe('alert webhook', () => {
     }
     expect(error?.message).toMatch(/options\.secret/);
     expect(error?.message).not.toContain('short-secret');
+    // One "(got ...)", the redacted value; the reason says the shape.
+    expect(error?.message).toBe('Invalid options.secret: expected a string of at least 16 characters, not a string of 12 characters (got "[redacted]")');
     expect(() => createAlertWebhook({ url: 'http://127.0.0.1/x', secret: SECRET, maxAttempts: 0 })).toThrow(/options\.maxAttempts/);
     expect(() => createAlertWebhook({ url: 'http://127.0.0.1/x', secret: SECRET, retries: 3 } as never)).toThrow(/options\.retries/);
   });

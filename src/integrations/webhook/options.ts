@@ -126,7 +126,8 @@ const REDACTED = '[redacted]';
 export function parseWebhookSecret(value: unknown, parameter: string): string {
   if (typeof value !== 'string' || value.length < MIN_SECRET_LENGTH) {
     const got = typeof value === 'string' ? `a string of ${value.length} characters` : value === null ? 'null' : typeof value;
-    throw new InvalidArgumentError(parameter, REDACTED, `expected a string of at least ${MIN_SECRET_LENGTH} characters (got ${got})`);
+    // The error adds "(got <value>)" itself: the value is redacted there, its shape said here.
+    throw new InvalidArgumentError(parameter, REDACTED, `expected a string of at least ${MIN_SECRET_LENGTH} characters, not ${got}`);
   }
   return value;
 }

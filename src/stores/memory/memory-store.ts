@@ -1,4 +1,5 @@
-import { parsePositiveInt } from '../../kernel/validate.js';
+import { InvalidArgumentError } from '../../kernel/errors.js';
+import { isPlainObject, parsePositiveInt, rejectUnknownKeys } from '../../kernel/validate.js';
 import type {
   CommitCommand,
   CommitReply,
@@ -60,6 +61,11 @@ export class MemoryStore implements QuotaStore {
   #sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
+    // A misspelt option (maxUser) must not leave the default in force unnoticed, as RedisStore's.
+    const given: unknown = options;
+    if (!isPlainObject(given)) throw new InvalidArgumentError('options', given, 'expected { maxUsers?, clock? }');
+    rejectUnknownKeys(given, ['maxUsers', 'clock'], 'options');
+    if (given.clock !== undefined && typeof given.clock !== 'function') throw new InvalidArgumentError('options.clock', given.clock, 'expected a function returning ms since epoch');
     this.#maxUsers = options.maxUsers === undefined ? 100_000 : parsePositiveInt(options.maxUsers, 'options.maxUsers');
     this.#clock = options.clock ?? Date.now;
     this.hotPath = {
