@@ -71,7 +71,9 @@ function parseOptions(options: unknown): Parsed {
 function bindings(parsed: Parsed): (params: { providerOptions?: unknown; headers?: unknown }) => Binding {
   const limiter = () => parsed.settings.limiter ?? currentLimiter() ?? getDefaultLimiter();
   const fixed: Binding | undefined =
-    typeof parsed.user === 'function' ? undefined : { userId: parsed.user === undefined ? undefined : parseUserId(parsed.user, 'options.user'), options: parsed.settings, limiter };
+    typeof parsed.user === 'function'
+      ? undefined
+      : { userId: parsed.user === undefined ? undefined : parseUserId(parsed.user, 'options.user'), options: parsed.settings, limiter, userFrom: AI_SDK_USER };
   if (fixed !== undefined) return () => fixed;
   const userOf = parsed.user as (call: AiCallContext) => UserRef | undefined;
   return (params) => {
@@ -84,9 +86,12 @@ function bindings(parsed: Parsed): (params: { providerOptions?: unknown; headers
       (user as unknown as PromiseLike<unknown>).then(undefined, () => {});
       throw new InvalidArgumentError('options.user()', user, 'expected a user id or UserContext returned synchronously (not a Promise)');
     }
-    return { userId: user === undefined ? undefined : parseUserId(user, 'options.user()'), options: parsed.settings, limiter };
+    return { userId: user === undefined ? undefined : parseUserId(user, 'options.user()'), options: parsed.settings, limiter, userFrom: AI_SDK_USER };
   };
 }
+
+/** Where an AI SDK call's user comes from, for `MissingUserError`. */
+const AI_SDK_USER = 'give tokenLimitsMiddleware({ user }) one';
 
 /**
  * A language-model middleware for the Vercel AI SDK (`ai` 6 and 7): every model call made through

@@ -317,6 +317,8 @@ export function defineAiSdkSuite(label: string, kit: AiSdkKit): void {
     it('no user anywhere throws MissingUserError before the provider is called; bad options throw at once', async () => {
       const model = wrap(modelOf(kit, emulator(), 'openai.chat'), { limiter: createTokenLimiter() });
       await expect(ai.generateText({ model, prompt: ask })).rejects.toBeInstanceOf(MissingUserError);
+      // Where the user could come from: this middleware's option, not withTokenLimits.
+      await expect(ai.generateText({ model, prompt: ask })).rejects.toThrow(/give tokenLimitsMiddleware\(\{ user \}\) one or run the call inside runWithUser/);
       expect(emulator().requests).toHaveLength(0);
       expect(() => tokenLimitsMiddleware({ user: '' })).toThrow(InvalidArgumentError);
       expect(() => tokenLimitsMiddleware({ outputReservation: -1 })).toThrow(InvalidArgumentError);

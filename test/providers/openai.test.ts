@@ -10,6 +10,7 @@ import {
   withTokenLimits,
   type LimitRule,
 } from '../../src/index.js';
+import { runInScope } from '../../src/providers/shared/context.js';
 import { collect, useEmulator } from '../emulator/harness.js';
 import { emulatorTotals, loggedAtLeast, usageLog } from './helpers.js';
 
@@ -550,6 +551,13 @@ describe('withTokenLimits(openai): users and limits', () => {
     const limiter = createTokenLimiter();
     const client = withTokenLimits(new OpenAI({ apiKey: 'test', baseURL: emulator().openaiBaseURL }), undefined, { limiter });
     await expect(client.chat.completions.create({ model: 'gpt-4o-mini', messages })).rejects.toBeInstanceOf(MissingUserError);
+    await expect(client.chat.completions.create({ model: 'gpt-4o-mini', messages })).rejects.toThrow(
+      'No user for this call: pass one to withTokenLimits(client, user) or run the call inside runWithUser(user, fn)',
+    );
+    // In a request the web middleware runs with no user (its getUserId gave none), the error says so.
+    await expect(runInScope({ userId: undefined, limiter }, () => client.chat.completions.create({ model: 'gpt-4o-mini', messages }))).rejects.toThrow(
+      /runs in a request without one \(the middleware's getUserId gave none\)/,
+    );
     expect(emulator().requests).toHaveLength(0);
     await runWithUser('bob', () => client.chat.completions.create({ model: 'gpt-4o-mini', messages }));
     await runWithUser({ id: 'carol' }, async () => {

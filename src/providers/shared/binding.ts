@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { currentUserId } from './context.js';
+import { currentScope, currentUserId } from './context.js';
 import { MissingUserError } from '../../kernel/errors.js';
 import type { LimiterPort as TokenLimiter } from './port.js';
 
@@ -37,6 +37,8 @@ export interface Binding {
   readonly options: Readonly<WrapOptions>;
   /** Resolves the limiter for a call. */
   limiter(): TokenLimiter;
+  /** Where this binding's user comes from, for `MissingUserError` (default: withTokenLimits's). */
+  readonly userFrom?: string;
 }
 
 /** The binding of the wrapped call in progress (helpers such as runTools call `create` later, asynchronously). */
@@ -45,6 +47,16 @@ export const bindingScope = new AsyncLocalStorage<Binding>();
 /** The user to charge: the one given to the wrapper, else the request context's; never none. */
 export function resolveUser(binding: Binding): string {
   const userId = binding.userId ?? currentUserId();
-  if (userId === undefined) throw new MissingUserError();
+  if (userId === undefined) throw new MissingUserError(missingUserMessage(binding));
   return userId;
+}
+
+/**
+ * What a call with no user says: where a user could have come from. A request scope without a
+ * user is the web middleware's answer for a request whose `getUserId` gave none (anonymous).
+ */
+function missingUserMessage(binding: Binding): string {
+  const from = binding.userFrom ?? 'pass one to withTokenLimits(client, user)';
+  if (currentScope() !== undefined) return `No user for this call: it runs in a request without one (the middleware's getUserId gave none); ${from} or run it inside runWithUser(user, fn)`;
+  return `No user for this call: ${from} or run the call inside runWithUser(user, fn)`;
 }
