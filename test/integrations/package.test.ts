@@ -52,20 +52,6 @@ describe('packaging of token-limits/express and token-limits/http', () => {
   });
 });
 
-/**
- * Links of docs/stores.md into src/ and test/, which the package does not ship: broken on npm and
- * in node_modules. Listed so that the check below guards every other page now; each entry must
- * still be broken (the test fails once one is fixed, to be taken off this list).
- */
-const KNOWN_BROKEN: Record<string, string[]> = {
-  'docs/stores.md': [
-    '../src/stores/redis/keys.ts: src/stores/redis/keys.ts is not in the package',
-    '../src/stores/redis/lua: src/stores/redis/lua is not in the package',
-    '../src/stores/redis/schema.ts: src/stores/redis/schema.ts is not in the package',
-    '../src/stores/redis/functions.ts: src/stores/redis/functions.ts is not in the package',
-    '../test/faults: test/faults is not in the package',
-  ],
-};
 
 describe('the Markdown pages the package ships', () => {
   it('link only to files the package ships, and to headings that exist', () => {
@@ -80,6 +66,6 @@ describe('the Markdown pages the package ships', () => {
     const problems = Object.fromEntries(
       pages.map((page) => [page, brokenLinks(page, files, read) as string[]] as const).filter(([, found]) => found.length > 0),
     );
-    expect(problems).toEqual(KNOWN_BROKEN);
+    expect(problems).toEqual({});
   }, 60_000);
 });
