@@ -396,7 +396,7 @@ export interface LedgerSource {
 export interface UsageLedger {
   /** Writes entries, each once by id (an id already there is skipped); resolves once durable. */
   write(entries: readonly LedgerEntry[]): Promise<void>;
-  /** Records of one user or everyone with since <= timestamp < until, newest first, at most `limit`. */
+  /** Records of one user or everyone with since <= timestamp <= until, newest first, at most `limit`. */
   readLog(query: { userId?: string; since?: number; until?: number; limit: number }): Promise<UsageRecord[]>;
   /** Usage per hour or UTC day and per model in [from, to). */
   readHistory(query: { userId?: string; from: number; to: number; granularity: 'hour' | 'day' }): Promise<HistoryPoint[]>;
