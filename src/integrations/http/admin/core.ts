@@ -12,7 +12,7 @@ import { jsonReply, type HttpReply } from '../../shared/reply.js';
 import { BodyRejectedError, isJsonContentType, parseJsonBody, assertNoPrototypeKeys, type BodySource } from './body.js';
 import { headReply, withContentLength } from './head.js';
 import { QueryReader } from './query.js';
-import { LEDGER_NOT_CONFIGURED, LedgerNotConfiguredError, PlanNotFoundError, ROUTES, type RouteDef } from './routes.js';
+import { LedgerNotConfiguredError, PlanNotFoundError, ROUTES, type RouteDef } from './routes.js';
 import { decodeUserIdSegment } from '../../../kernel/admin-path.js';
 
 /**
@@ -193,9 +193,7 @@ export function createAdminCore<Req>(options: unknown): (call: AdminCall<Req>) =
       });
     }
     if (error instanceof PlanNotFoundError) return fail(404, 'plan_not_found', 'planNotFound', { planId: error.planId });
-    if (error instanceof LedgerNotConfiguredError) {
-      return jsonReply(501, { error: LEDGER_NOT_CONFIGURED[locale], code: 'ledger_not_configured' });
-    }
+    if (error instanceof LedgerNotConfiguredError) return fail(501, 'ledger_not_configured', 'ledgerNotConfigured');
     if (error instanceof Error && error.name === 'PlanInUseError' && (error as { code?: unknown }).code === 'plan_in_use') {
       const e = error as PlanInUseError;
       return fail(409, 'plan_in_use', 'planInUse', { planId: e.planId, users: e.users, accounts: e.accounts });

@@ -3,7 +3,6 @@
 import { InvalidArgumentError } from '../../../kernel/errors.js';
 import type { TokenLimiter } from '../../../face/limiter.js';
 import type { LimitRule } from '../../../kernel/types.js';
-import type { Locale } from '../../../i18n/messages.js';
 import { isPlainObject } from '../../../kernel/validate.js';
 import { emptyReply, jsonReply, streamReply, type HttpReply } from '../../shared/reply.js';
 import { QueryReader } from './query.js';
@@ -137,15 +136,6 @@ export class LedgerNotConfiguredError extends Error {
     super('Exporting usage needs a ledger (option ledger of createTokenLimiter)');
   }
 }
-
-/**
- * The message of that answer, per locale. Kept here until the message catalogue
- * (src/i18n/messages.ts) has a key for it.
- */
-export const LEDGER_NOT_CONFIGURED: Readonly<Record<Locale, string>> = {
-  en: 'Usage export is not available on this server: it has no usage ledger',
-  'pt-BR': 'A exportação de uso não está disponível neste servidor: ele não tem um registro durável de uso (ledger)',
-};
 
 /** `admin.exportUsage`, with its "no ledger" refusal (an InvalidArgumentError naming `ledger`) as LedgerNotConfiguredError. */
 function exportUsage(limiter: TokenLimiter, options: Parameters<TokenLimiter['admin']['exportUsage']>[0]): AsyncIterable<string | Uint8Array> {
