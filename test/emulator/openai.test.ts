@@ -80,6 +80,24 @@ describe('OpenAI chat completions (openai 6.x)', () => {
     expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
   });
 
+  it('pads every chunk with a last obfuscation member, as OpenAI does, unless include_obfuscation is false', async () => {
+    const raw = async (streamOptions: Record<string, unknown>) => {
+      const response = await fetch(`${emulator().openaiBaseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer test' },
+        body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: streamOptions }),
+      });
+      return (await response.text()).split('\n').filter((l) => l.startsWith('data: {'));
+    };
+    const padded = await raw({ include_usage: true });
+    expect(padded.length).toBeGreaterThanOrEqual(4);
+    // After "usage": null, last: the order in which the real API writes them.
+    for (const line of padded.slice(0, -1)) expect(line).toMatch(/,"usage":null,"obfuscation":"[A-Za-z0-9]+"\}$/);
+    expect(padded.at(-1)).toContain('"usage":{"prompt_tokens":');
+    expect(padded.at(-1)).toMatch(/\},"obfuscation":"[A-Za-z0-9]+"\}$/);
+    for (const line of await raw({ include_usage: true, include_obfuscation: false })) expect(line).not.toContain('obfuscation');
+  });
+
   it('streams without include_usage: no usage key and no usage chunk', async () => {
     const stream = await client().chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hello' }], stream: true });
     const chunks = await collect(stream);

@@ -199,6 +199,9 @@ function chatCompletions(ctx: HandlerContext): HandlerResult {
   }
 
   const includeUsage = asRecord(body['stream_options'])?.['include_usage'] === true;
+  // As OpenAI: a last member that pads every chunk, unless stream_options.include_obfuscation is false.
+  const obfuscate = asRecord(body['stream_options'])?.['include_obfuscation'] !== false;
+  let chunks = 0;
   const chunk = (choices: unknown[], usage?: unknown): string => {
     const payload: Record<string, unknown> = {
       id,
@@ -210,6 +213,7 @@ function chatCompletions(ctx: HandlerContext): HandlerResult {
       choices,
     };
     if (includeUsage) payload['usage'] = usage ?? null;
+    if (obfuscate) payload['obfuscation'] = OBFUSCATION.slice(0, 2 + ((chunks += 1) * 7) % 12);
     return dataRecord(payload);
   };
   const choice = (index: number, delta: Record<string, unknown>, finish: string | null): Record<string, unknown> => ({
@@ -243,6 +247,9 @@ function chatCompletions(ctx: HandlerContext): HandlerResult {
     text,
   };
 }
+
+/** The characters of a chunk's `obfuscation` padding (OpenAI's are random; these are deterministic). */
+const OBFUSCATION = 'aZ3kQ9xLm2Pw7Rt';
 
 /* ---------------------------------------------------------------- responses */
 
