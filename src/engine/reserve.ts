@@ -138,19 +138,7 @@ async function askAgain(
     if (!(error instanceof QuotaStoreError)) throw error;
     core.outage.failed();
     core.storeError('reserve', error, 'deny', userId);
-    const home = core.planner.userConfig(userId).account;
-    const now = core.planner.estimatedNow();
-    const held: Reservation = Object.freeze({
-      id,
-      userId,
-      account: home,
-      estimate: Object.freeze({ ...est }),
-      createdAt: new Date(now),
-      expiresAt: new Date(now + core.config.leaseMs),
-      windows: Object.freeze([]),
-      unmetered: false,
-    });
-    release(held).catch(() => {});
+    release(windowless(core, id, userId, est, false)).catch(() => {});
     return undefined;
   }
 }
@@ -248,18 +236,7 @@ function reserveFailed(
       ? new QuotaStoreError('reserve', `${error.message}; the fail-open budget of this outage is spent (options.allowBudget)`, { cause: error })
       : error;
   core.storeError('reserve', reported, allowed ? 'allow' : 'deny', userId);
-  const home = core.planner.userConfig(userId).account;
-  const now = core.planner.estimatedNow();
-  const reservation: Reservation = Object.freeze({
-    id,
-    userId,
-    account: home,
-    estimate: Object.freeze({ ...est }),
-    createdAt: new Date(now),
-    expiresAt: new Date(now + core.config.leaseMs),
-    windows: Object.freeze([]),
-    unmetered: allowed,
-  });
+  const reservation = windowless(core, id, userId, est, allowed);
   // A reserve that failed (timed out, connection lost) may still have been applied: release it in
   // the background so that the hold does not linger until its lease ends. Release is idempotent,
   // and it marks the id, so that a late replay of the reserve holds nothing. An unmetered call is
@@ -270,6 +247,24 @@ function reserveFailed(
   }
   states.set(reservation, { startedAt: Date.now(), call: { model: est.model, provider: est.provider } });
   return reservation;
+}
+
+/**
+ * A reservation the store gave no windows for: one whose reserve failed (to release it, since the
+ * store may have applied it), or one let through unmetered while the store fails.
+ */
+function windowless(core: EngineCore, id: string, userId: string, est: Estimate, unmetered: boolean): Reservation {
+  const now = core.planner.estimatedNow();
+  return Object.freeze({
+    id,
+    userId,
+    account: core.planner.userConfig(userId).account,
+    estimate: Object.freeze({ ...est }),
+    createdAt: new Date(now),
+    expiresAt: new Date(now + core.config.leaseMs),
+    windows: Object.freeze([]),
+    unmetered,
+  });
 }
 
 function makeReservation(

@@ -37,3 +37,22 @@ export async function loggedAtLeast(limiter: TokenLimiter, count: number, timeou
     await settle(20);
   }
 }
+
+/** Counts JSON.parse calls by the text parsed, while `run` runs. */
+export async function parsesDuring(run: () => Promise<unknown>): Promise<Map<string, number>> {
+  const original = JSON.parse;
+  const counts = new Map<string, number>();
+  JSON.parse = function counted(this: unknown, text: string, reviver?: Parameters<typeof JSON.parse>[1]) {
+    counts.set(text, (counts.get(text) ?? 0) + 1);
+    return original.call(this, text, reviver) as unknown;
+  } as typeof JSON.parse;
+  try {
+    await run();
+  } finally {
+    JSON.parse = original;
+  }
+  return counts;
+}
+
+/** All the parses `parsesDuring` counted. */
+export const totalParses = (counts: Map<string, number>): number => [...counts.values()].reduce((a, b) => a + b, 0);

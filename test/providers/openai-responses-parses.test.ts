@@ -9,27 +9,10 @@ import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { createTokenLimiter, withTokenLimits } from '../../src/index.js';
 import { collect, useEmulator } from '../emulator/harness.js';
-import { loggedAtLeast } from './helpers.js';
+import { loggedAtLeast, parsesDuring, totalParses as total } from './helpers.js';
 
 const emulator = useEmulator();
 
-/** Counts JSON.parse calls by the text parsed, while `run` runs. */
-async function parsesDuring(run: () => Promise<unknown>): Promise<Map<string, number>> {
-  const original = JSON.parse;
-  const counts = new Map<string, number>();
-  JSON.parse = function counted(this: unknown, text: string, reviver?: Parameters<typeof JSON.parse>[1]) {
-    counts.set(text, (counts.get(text) ?? 0) + 1);
-    return original.call(this, text, reviver) as unknown;
-  } as typeof JSON.parse;
-  try {
-    await run();
-  } finally {
-    JSON.parse = original;
-  }
-  return counts;
-}
-
-const total = (counts: Map<string, number>): number => [...counts.values()].reduce((a, b) => a + b, 0);
 
 describe('an OpenAI Responses stream, wrapped', () => {
   it('adds a parse of its three lifecycle events only, and is charged its exact usage', async () => {

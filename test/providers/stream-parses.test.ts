@@ -11,28 +11,11 @@ import { describe, expect, it } from 'vitest';
 import { createTokenLimiter, withTokenLimits } from '../../src/index.js';
 import { eventJson, SseParser } from '../../src/providers/shared/sse.js';
 import { collect, useEmulator } from '../emulator/harness.js';
-import { usageLog } from './helpers.js';
+import { parsesDuring, totalParses as total, usageLog } from './helpers.js';
 
 const emulator = useEmulator();
 const messages = [{ role: 'user' as const, content: 'What is the weather in Lisbon today?' }];
 
-/** Counts JSON.parse calls by the text parsed, while `run` runs. */
-async function parsesDuring(run: () => Promise<unknown>): Promise<Map<string, number>> {
-  const original = JSON.parse;
-  const counts = new Map<string, number>();
-  JSON.parse = function counted(this: unknown, text: string, reviver?: Parameters<typeof JSON.parse>[1]) {
-    counts.set(text, (counts.get(text) ?? 0) + 1);
-    return original.call(this, text, reviver) as unknown;
-  } as typeof JSON.parse;
-  try {
-    await run();
-  } finally {
-    JSON.parse = original;
-  }
-  return counts;
-}
-
-const total = (counts: Map<string, number>): number => [...counts.values()].reduce((a, b) => a + b, 0);
 
 
 describe('eventJson', () => {
