@@ -14,6 +14,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExample, type RunningExample } from '../../examples/express-app/start.js';
 import { formatNumber } from '../../src/i18n/index.js';
+import { percentNow } from '../../src/react/progress-bar.js';
 import { deleteKeysWithPrefix, requireRedis, uniquePrefix } from '../support/redis-available.js';
 import { REDIS_URL } from '../helpers/redis.js';
 import { chat, launchChromium, signInAt } from './example-page.js';
@@ -59,9 +60,11 @@ describe('example app in headless Chromium', () => {
     return page;
   }
 
+  // The bar announces a whole percent (aria-valuenow of 0-100) and the figures as text.
   const widgetNumbers = async (page: Page) => ({
-    now: Number(await page.locator('#widget [role="progressbar"]').getAttribute('aria-valuenow')),
+    percent: Number(await page.locator('#widget [role="progressbar"]').getAttribute('aria-valuenow')),
     max: Number(await page.locator('#widget [role="progressbar"]').getAttribute('aria-valuemax')),
+    valueText: (await page.locator('#widget [role="progressbar"]').getAttribute('aria-valuetext'))!.replace(/\u00a0/g, ' '),
     text: (await page.locator('#widget .tl-widget__used').textContent())!.replace(/\u00a0/g, ' '),
   });
 
@@ -77,8 +80,14 @@ describe('example app in headless Chromium', () => {
     expect(aliceUsage.limit).toBe(LIMIT);
 
     // The widget (refreshed after each chat) shows exactly admin.getUsage.
-    await expect.poll(async () => (await widgetNumbers(alice)).now, { timeout: 10_000 }).toBe(aliceUsage.used);
-    expect(await widgetNumbers(alice)).toEqual({ now: aliceUsage.used, max: LIMIT, text: `${formatNumber('en', aliceUsage.used)} / 2,000 tokens` });
+    const aliceUsed = `${formatNumber('en', aliceUsage.used)} of 2,000 tokens used`;
+    await expect.poll(async () => (await widgetNumbers(alice)).valueText, { timeout: 10_000 }).toBe(aliceUsed);
+    expect(await widgetNumbers(alice)).toEqual({
+      percent: percentNow(aliceUsage.used, LIMIT),
+      max: 100,
+      valueText: aliceUsed,
+      text: `${formatNumber('en', aliceUsage.used)} / 2,000 tokens`,
+    });
     // The dashboard: three calls in the log, today's bar holds all of it.
     const logRows = alice.locator('#dashboard table.tl-log tbody tr');
     await expect.poll(() => logRows.count(), { timeout: 10_000 }).toBe(3);
@@ -116,7 +125,7 @@ describe('example app in headless Chromium', () => {
     ] as const) {
       const percent = new Intl.NumberFormat('en', { style: 'percent', maximumFractionDigits: 0 }).format(usage.used / usage.limit);
       expect(await row(user).locator('[data-testid="tl-user-used"]').textContent()).toBe(`${formatNumber('en', usage.used)} / 2,000 tokens · ${percent}`);
-      expect(await row(user).locator('[role="progressbar"]').getAttribute('aria-valuenow')).toBe(String(usage.used));
+      expect(await row(user).locator('[role="progressbar"]').getAttribute('aria-valuenow')).toBe(String(percentNow(usage.used, usage.limit)));
       expect(await row(user).locator('[data-testid="tl-user-limit"]').textContent()).toBe('2,000 tokens per month');
     }
     const stats = await example.limiter.admin.getStats();
@@ -157,7 +166,7 @@ describe('example app in headless Chromium', () => {
     expect(await alice.locator('#reply').textContent()).toMatch(/^Token limit exceeded\. This request alone needs more than the whole limit, so it would be refused after the reset on .* too/);
     expect(example.emulator!.requests.length).toBe(providerCalls);
     expect((await example.limiter.admin.getUsage('alice')).used).toBe(aliceUsage.used);
-    await expect.poll(async () => (await widgetNumbers(alice)).max, { timeout: 10_000 }).toBe(newLimit);
+    await expect.poll(async () => (await widgetNumbers(alice)).valueText, { timeout: 10_000 }).toContain(` of ${formatNumber('en', newLimit)} tokens used`);
     expect(await alice.locator('#widget .tl-widget').getAttribute('data-state')).toBe('warning');
     await alice.locator('#widget').screenshot({ path: `${SHOTS}widget-limited-en.png` });
 
