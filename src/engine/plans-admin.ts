@@ -88,6 +88,12 @@ export function createPlansAdmin(deps: AdminDeps): PlansAdmin {
 
     async listPlans() {
       await core.plans.refresh();
+      // A plan this version cannot read is left out (it has no rules to show) and reported, as
+      // listUsers reports a user: an admin would otherwise see it vanish without a word.
+      for (const [planId, error] of core.plans.unreadablePlans()) {
+        core.events.emit('store-error', { operation: 'admin.listPlans', error, policy: 'deny', planId });
+        core.config.logger?.warn?.('token-limits: admin.listPlans failed', { policy: 'deny', error: error.message, planId });
+      }
       // By code point (the byte order of UTF-8), as users and accounts are listed: `<` compares
       // UTF-16 units, which put an id with a character above U+FFFF before one with U+E000-U+FFFF.
       return core.plans.all().sort((a, b) => Buffer.compare(Buffer.from(a.planId, 'utf8'), Buffer.from(b.planId, 'utf8'))).map((p) => ({ planId: p.planId, version: p.version, rules: p.rules.map((r) => r.rule), users: p.users, accounts: p.accounts }));

@@ -45,6 +45,11 @@ export class PlanBook {
     return this.#plans.get(planId);
   }
 
+  /** The plans the store holds that the copy lacks, as they cannot be read, with why. */
+  unreadablePlans(): ReadonlyMap<string, QuotaStoreError> {
+    return this.#unreadable;
+  }
+
   /** Why plan `planId` is not in the copy although the store holds it (see #unreadable), if so. */
   unreadable(planId: string | null): QuotaStoreError | undefined {
     return planId === null ? undefined : this.#unreadable.get(planId);

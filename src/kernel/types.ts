@@ -276,8 +276,8 @@ export interface StoreErrorEvent {
   operation: string;
   error: import('./errors.js').QuotaStoreError;
   /**
-   * `deny`: the call failed (for an admin listing: the user or account named was left out of the
-   * page); `allow`: the call went on unmetered; `queued`: a commit waits for the store; `dropped`:
+   * `deny`: the call failed (for an admin listing: the user, account or plan named was left out of
+   * the page); `allow`: the call went on unmetered; `queued`: a commit waits for the store; `dropped`:
    * a queued write was given up.
    */
   policy: 'deny' | 'allow' | 'queued' | 'dropped';
@@ -288,6 +288,8 @@ export interface StoreErrorEvent {
    * that `admin.listAccounts` left out of its page because its stored data cannot be read.
    */
   accountId?: string;
+  /** The plan `admin.listPlans` left out because this version cannot read its stored rules. */
+  planId?: string;
 }
 
 /**

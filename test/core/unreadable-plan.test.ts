@@ -34,7 +34,11 @@ describe('a plan this version cannot read', () => {
     await expect(limiter.reserve('bob', { tokens: 10 })).rejects.toThrow(/plan "newer" that this version cannot read/);
     expect(errors).toEqual([expect.stringMatching(/plan "newer" that this version cannot read/)]);
     await expect(limiter.admin.getPlan('newer')).rejects.toBeInstanceOf(QuotaStoreError);
+    const reported: Array<{ operation: string; planId?: string }> = [];
+    limiter.on('store-error', (e) => reported.push({ operation: e.operation, ...(e.planId === undefined ? {} : { planId: e.planId }) }));
     expect((await limiter.admin.listPlans()).map((p) => p.planId)).toEqual(['good']);
+    // Left out, and said so: an admin does not see it vanish without a word.
+    expect(reported).toEqual([{ operation: 'admin.listPlans', planId: 'newer' }]);
     // As the default plan, it fails the calls of users without a plan of their own, rather than
     // letting the default limits stand in for it.
     const byDefault = createTokenLimiter({ store: new RedisStore({ client, prefix }), defaultPlan: 'newer' });
