@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/testing/index.js';
+import { findFreePort } from '../support/ports.js';
 
 /**
  * README's Express block, served as a new user serves it (its own Node process with tsx, OpenAI
@@ -16,13 +16,6 @@ const dir = fileURLToPath(new URL('../../.tmp/readme-express/', import.meta.url)
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const block = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).find((code) => code.includes("from 'token-limits/express'"));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 let emulator: Emulator;
 let child: ChildProcess | undefined;
@@ -33,7 +26,7 @@ beforeAll(async () => {
   emulator = await startEmulator();
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}app.ts`, block ?? '');
-  const port = await freePort();
+  const port = await findFreePort();
   base = `http://127.0.0.1:${port}`;
   child = spawn(process.execPath, ['--import', 'tsx', `${dir}app.ts`], {
     cwd: root,

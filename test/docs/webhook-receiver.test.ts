@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenLimiter } from '../../src/index.js';
 import { onAlert } from '../../src/integrations/http/index.js';
+import { findFreePort } from '../support/ports.js';
 
 /**
  * The receiver of docs/webhook.md, served as written (its own Node process, from the repository
@@ -19,13 +19,6 @@ const SECRET = 'a-receiver-secret-of-32-characters';
 const page = readFileSync(new URL('../../docs/webhook.md', import.meta.url), 'utf8');
 const block = [...page.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).find((code) => code.includes('http.createServer'));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface Started {
   child: ChildProcess;
@@ -68,7 +61,7 @@ let url: string;
 beforeAll(async () => {
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}receiver.mjs`, block ?? '');
-  const port = await freePort();
+  const port = await findFreePort();
   url = `http://127.0.0.1:${port}/`;
   receiver = start({ ...process.env, PORT: String(port), WEBHOOK_SECRET: SECRET });
   // Up once it answers an unsigned POST (401).
@@ -123,7 +116,7 @@ describe('the receiver of docs/webhook.md', () => {
   });
 
   it('refuses to start without its secret, rather than fail at the first delivery', async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(await freePort()) };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(await findFreePort()) };
     delete env.WEBHOOK_SECRET;
     const started = start(env);
     const code = await Promise.race([started.exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 15_000))]);
